@@ -1,0 +1,200 @@
+"""Who a policy (or later a deadline or campaign) reaches: one SQL query, read in pages.
+
+An enterprise is reached on a channel when it is subscribed on that channel, has not
+unsubscribed from everything, has a contact for the channel, and matches every target:
+a sector code under a target prefix (``C36`` reaches ``C3670``), a region under a target
+region path, a size among the target sizes, every target tag, and, when both the policy and
+the enterprise name topics, at least one topic in common. An empty target matches everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, tuple_
+from sqlalchemy.orm import Session
+
+from notifier.models import (
+    Contact,
+    Enterprise,
+    EnterpriseSector,
+    EnterpriseTag,
+    EnterpriseTopic,
+    Policy,
+    Subscription,
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The targets of a piece of outreach. Empty tuples mean "everyone"."""
+
+    sectors: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    channels: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of_policy(cls, policy: Policy) -> Audience:
+        """The audience a policy's targets and topics describe."""
+        return cls(
+            sectors=tuple(policy.target_sectors),
+            regions=tuple(policy.target_regions),
+            sizes=tuple(policy.target_sizes),
+            tags=tuple(policy.target_tags),
+            topics=tuple(policy.topics),
+        )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One enterprise on one channel at one address, and why it was reached."""
+
+    enterprise_id: int
+    contact_id: int
+    credit_code: str
+    channel: str
+    address: str
+    reason: dict[str, Any]
+
+
+def _sector_match(prefixes: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(EnterpriseSector.code.startswith(p, autoescape=True) for p in prefixes))
+
+
+def _region_match(regions: Sequence[str]) -> ColumnElement[bool]:
+    clauses = []
+    for region in regions:
+        region = region.strip("/")
+        clauses.append(Enterprise.region == region)
+        clauses.append(Enterprise.region.startswith(region + "/", autoescape=True))
+    return or_(*clauses) if clauses else false()
+
+
+def _conditions(audience: Audience) -> list[ColumnElement[bool]]:
+    owner = EnterpriseSector.enterprise_id == Enterprise.id
+    conditions: list[ColumnElement[bool]] = [Enterprise.unsubscribed_at.is_(None)]
+    if audience.sectors:
+        conditions.append(exists().where(owner, _sector_match(audience.sectors)))
+    if audience.regions:
+        conditions.append(_region_match(audience.regions))
+    if audience.sizes:
+        conditions.append(Enterprise.size.in_(audience.sizes))
+    for tag in audience.tags:
+        conditions.append(
+            exists().where(EnterpriseTag.enterprise_id == Enterprise.id, EnterpriseTag.tag == tag)
+        )
+    if audience.topics:
+        chose = EnterpriseTopic.enterprise_id == Enterprise.id
+        conditions.append(
+            or_(
+                ~exists().where(chose),
+                exists().where(chose, EnterpriseTopic.topic.in_(audience.topics)),
+            )
+        )
+    return conditions
+
+
+def _matched_sector(audience: Audience) -> Any:
+    if not audience.sectors:
+        return None
+    return (
+        select(func.min(EnterpriseSector.code))
+        .where(EnterpriseSector.enterprise_id == Enterprise.id, _sector_match(audience.sectors))
+        .scalar_subquery()
+    )
+
+
+def recipients_query(audience: Audience) -> Select[Any]:
+    """The recipients, ordered by (enterprise, contact) so they can be read in pages."""
+    channel_ok: ColumnElement[bool] = (
+        Contact.channel.in_(audience.channels) if audience.channels else true()
+    )
+    matched = _matched_sector(audience)
+    columns: list[Any] = [
+        Enterprise.id.label("enterprise_id"),
+        Contact.id.label("contact_id"),
+        Enterprise.credit_code,
+        Contact.channel,
+        Contact.address,
+        Enterprise.region,
+        Enterprise.size,
+    ]
+    if matched is not None:
+        columns.append(matched.label("matched_sector"))
+    return (
+        select(*columns)
+        .join(Contact, Contact.enterprise_id == Enterprise.id)
+        .join(
+            Subscription,
+            and_(
+                Subscription.enterprise_id == Enterprise.id,
+                Subscription.channel == Contact.channel,
+                Subscription.subscribed.is_(True),
+            ),
+        )
+        .where(channel_ok, *_conditions(audience))
+        .order_by(Enterprise.id, Contact.id)
+    )
+
+
+def _reason(audience: Audience, row: Any) -> dict[str, Any]:
+    reason: dict[str, Any] = {}
+    if audience.sectors:
+        reason["sector"] = row.matched_sector
+    if audience.regions:
+        reason["region"] = row.region
+    if audience.sizes:
+        reason["size"] = row.size
+    if audience.tags:
+        reason["tags"] = list(audience.tags)
+    return reason or {"all": True}
+
+
+def page(
+    session: Session, audience: Audience, *, after: tuple[int, int] | None, size: int
+) -> list[Recipient]:
+    """One page of recipients after the (enterprise id, contact id) key ``after``."""
+    query = recipients_query(audience)
+    if after is not None:
+        query = query.where(tuple_(Enterprise.id, Contact.id) > after)
+    return [
+        Recipient(
+            enterprise_id=row.enterprise_id,
+            contact_id=row.contact_id,
+            credit_code=row.credit_code,
+            channel=row.channel,
+            address=row.address,
+            reason=_reason(audience, row),
+        )
+        for row in session.execute(query.limit(size))
+    ]
+
+
+def next_key(recipients: list[Recipient]) -> tuple[int, int]:
+    """The paging key after the last recipient of a page."""
+    return recipients[-1].enterprise_id, recipients[-1].contact_id
+
+
+def iter_recipients(session: Session, audience: Audience, *, size: int = 5000) -> Iterator[Recipient]:
+    """Every recipient, read a page at a time (keyset paging: memory stays flat)."""
+    after = None
+    while True:
+        recipients = page(session, audience, after=after, size=size)
+        yield from recipients
+        if len(recipients) < size:
+            return
+        after = next_key(recipients)
+
+
+def count(session: Session, audience: Audience) -> dict[str, int]:
+    """How many enterprises and messages the audience comes to."""
+    inner = recipients_query(audience).order_by(None).subquery()
+    enterprises, messages = session.execute(
+        select(func.count(func.distinct(inner.c.enterprise_id)), func.count())
+    ).one()
+    return {"enterprises": enterprises, "messages": messages}

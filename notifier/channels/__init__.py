@@ -1,0 +1,1 @@
+"""Message channels (sms, email, webhook), found through the notifier.channels entry points."""

@@ -1,0 +1,168 @@
+"""Email through an SMTP relay (plain, STARTTLS or implicit TLS).
+
+Each message carries ``Message-ID: <{message id}@{sender domain}>`` so a retried delivery can
+be recognised downstream, and ``List-Unsubscribe`` / ``List-Unsubscribe-Post`` (RFC 8058
+one-click) when the message has an unsubscribe link.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.policy import SMTP, EmailPolicy
+from email.utils import formatdate, parseaddr
+from typing import TYPE_CHECKING, ClassVar
+
+from notifier.channels.base import Channel, Message, SendResult
+from notifier.errors import ChannelError, PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from notifier.config import EmailSettings, Settings
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "smtp"
+_REASON_LIMIT = 200
+# Folding a header that holds a long URL turns it into RFC 2047 encoded words, which breaks
+# the link; so List-Unsubscribe is only folded at the hard line limit.
+_UNFOLDED = SMTP.clone(max_line_length=998, cte_type="7bit")
+
+
+class _MailPolicy(EmailPolicy):
+    """``email.policy.SMTP`` that keeps bodies 7-bit (base64 or quoted-printable) so any relay
+    takes them, and leaves List-Unsubscribe unfolded."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "list-unsubscribe":
+            return _UNFOLDED.fold(name, value)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "list-unsubscribe":
+            return _UNFOLDED.fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy(linesep="\r\n", cte_type="7bit")
+
+
+def _reason(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"smtp {code}: {text}"[:_REASON_LIMIT]
+
+
+def _channel_error(exc: smtplib.SMTPException | OSError) -> ChannelError:
+    """Map an smtplib or socket failure to a transient or permanent channel error."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        # A 4xx refusal (greylisting, full mailbox) may pass later; a 5xx one will not.
+        code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
+        if all(400 <= c < 500 for c, _ in exc.recipients.values()):
+            return TransientError(_reason(code, text))
+        return PermanentError(_reason(code, text))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = PermanentError if 500 <= exc.smtp_code < 600 else TransientError
+        return error(_reason(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentError(f"smtp: {exc}"[:_REASON_LIMIT])
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return TransientError(f"smtp: server disconnected: {exc}"[:_REASON_LIMIT])
+    if isinstance(exc, TimeoutError):
+        return TransientError("smtp: timeout")
+    return TransientError(f"smtp: {type(exc).__name__}: {exc}"[:_REASON_LIMIT])
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+class EmailChannel(Channel):
+    """Sends each message over its own SMTP connection."""
+
+    name: ClassVar[str] = "email"
+
+    def __init__(self, *, settings: EmailSettings) -> None:
+        self._settings = settings
+        self._domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "localhost"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmailChannel:
+        """Build the channel from the application settings."""
+        return cls(settings=settings.email)
+
+    def build(self, message: Message) -> EmailMessage:
+        """Return the email for ``message``.
+
+        Raises:
+            PermanentError: the address or a header value is unusable.
+        """
+        email = EmailMessage(policy=MAIL_POLICY)
+        try:
+            email["From"] = self._settings.sender
+            email["To"] = message.to
+            if message.subject is not None:
+                email["Subject"] = message.subject
+            email["Date"] = formatdate(usegmt=True)
+            email["Message-ID"] = f"<{message.message_id}@{self._domain}>"
+            if message.unsubscribe_url:
+                targets = [f"<{message.unsubscribe_url}>"]
+                if self._settings.unsubscribe_mailto:
+                    targets.append(
+                        f"<mailto:{self._settings.unsubscribe_mailto}?subject=unsubscribe>"
+                    )
+                email["List-Unsubscribe"] = ", ".join(targets)
+                email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        except ValueError as exc:  # CR/LF in a header value
+            raise PermanentError(f"email: unusable header value: {exc}"[:_REASON_LIMIT]) from exc
+        addresses = email["To"].addresses
+        if len(addresses) != 1 or not addresses[0].domain:
+            raise PermanentError("email: recipient is not one valid address")
+        email.set_content(message.text)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
+        return email
+
+    def send(self, message: Message) -> SendResult:
+        """Send one message through the relay.
+
+        Raises:
+            TransientError: connection failure, timeout, disconnect or a 4xx answer.
+            PermanentError: a 5xx answer or refused recipient; the reason quotes the server.
+        """
+        email = self.build(message)
+        try:
+            smtp = self._connect()
+            try:
+                smtp.send_message(email)
+            finally:
+                _quit(smtp)
+        except (smtplib.SMTPException, OSError) as exc:
+            error = _channel_error(exc)
+            log.info("email delivery %s failed: %s", message.delivery_id, error.reason)
+            raise error from exc
+        return SendResult(provider=PROVIDER, provider_message_id=email["Message-ID"])
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self._settings
+        context = ssl.create_default_context()
+        if settings.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        try:
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+            if settings.username:
+                password = settings.password.get_secret_value() if settings.password else ""
+                smtp.login(settings.username, password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp

@@ -1,0 +1,1 @@
+"""The ``notifier`` command, one module per command group."""

@@ -1,0 +1,73 @@
+"""What every command shares: lazily built settings and runtime, output in text or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from notifier.config import Settings, load_settings
+from notifier.errors import NotifierError
+from notifier.runtime import Runtime
+
+FORMAT_OPTION = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="Output for people (text) or programs (json).",
+)
+
+err_console = Console(stderr=True)
+
+
+class App:
+    """Per-invocation state: settings and the runtime, built on first use."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime.build(self.settings)
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def print_json(value: Any) -> None:
+    """Write one JSON document to standard output."""
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+class NotifierGroup(click.Group):
+    """A group that turns notifier's own errors into one clear line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NotifierError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            sys.exit(2)
+        except (OperationalError, ProgrammingError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            err_console.print(
+                f"[red]error:[/red] database: {reason}\n"
+                "Is the database reachable and migrated? Run `notifier db upgrade`.",
+                highlight=False,
+            )
+            sys.exit(2)

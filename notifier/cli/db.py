@@ -1,0 +1,28 @@
+"""``notifier db``: migrations."""
+
+from __future__ import annotations
+
+import click
+
+from notifier import migrate
+from notifier.cli.app import App, pass_app
+
+
+@click.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command()
+@pass_app
+def upgrade(app: App) -> None:
+    """Bring the database schema up to date."""
+    migrate.upgrade(app.settings.database_url)
+    click.echo(f"database at revision {migrate.current(app.settings.database_url)}")
+
+
+@db.command()
+@pass_app
+def current(app: App) -> None:
+    """Show the schema revision of the database."""
+    click.echo(migrate.current(app.settings.database_url) or "not migrated")

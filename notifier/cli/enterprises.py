@@ -1,0 +1,110 @@
+"""``notifier enterprises``: import, list, unsubscribe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.errors import InputError
+from notifier.importing import import_enterprises
+from notifier.models import Enterprise
+from notifier.models.enterprise import CHANNELS
+from notifier.sectors import normalize_sector
+from notifier.store import enterprises as store
+
+
+@click.group()
+def enterprises() -> None:
+    """Enterprises: import from CSV, list, unsubscribe."""
+
+
+@enterprises.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report, but store nothing.")
+@FORMAT_OPTION
+@pass_app
+def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
+    """Import enterprises from FILE.csv (updates by credit code)."""
+    with file.open(encoding="utf-8-sig", newline="") as stream:
+        report = import_enterprises(app.runtime.sessions, stream, dry_run=dry_run)
+    if output_format == "json":
+        print_json(report.as_dict())
+    else:
+        verb = "would import" if dry_run else "imported"
+        click.echo(
+            f"{verb} {report.imported} enterprises ({report.created} new, {report.updated} updated); "
+            f"{len({e.row for e in report.errors})} bad rows"
+        )
+        if report.kept_unsubscribed:
+            click.echo(f"{report.kept_unsubscribed} enterprises stay unsubscribed as they asked")
+        for error in report.errors:
+            click.echo(f"  row {error.row}, {error.field}: {error.reason}", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _row(enterprise: Enterprise) -> dict[str, object]:
+    return {
+        "credit_code": enterprise.credit_code,
+        "name": enterprise.name,
+        "sectors": [s.code for s in enterprise.sectors],
+        "region": enterprise.region,
+        "size": enterprise.size,
+        "tags": [t.tag for t in enterprise.tags],
+        "topics": [t.topic for t in enterprise.topics],
+        "subscribed": sorted(
+            s.channel
+            for s in enterprise.subscriptions
+            if s.subscribed and enterprise.unsubscribed_at is None
+        ),
+    }
+
+
+@enterprises.command("list")
+@click.option("--sector", help="Only enterprises under this GB/T 4754 code, e.g. C36.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@FORMAT_OPTION
+@pass_app
+def list_(app: App, sector: str | None, limit: int | None, output_format: str) -> None:
+    """List enterprises in credit-code order."""
+    if sector:
+        try:
+            sector = normalize_sector(sector)
+        except InputError as exc:
+            raise InputError(f"--sector: {exc}", field="sector") from None
+    with app.runtime.sessions() as session:
+        rows = []
+        for enterprise in store.iter_enterprises(session, sector=sector):
+            rows.append(_row(enterprise))
+            if limit and len(rows) >= limit:
+                break
+    if output_format == "json":
+        print_json(rows)
+        return
+    table = Table("credit code", "name", "sectors", "region", "size", "subscribed")
+    for row in rows:
+        table.add_row(
+            str(row["credit_code"]), str(row["name"]), " ".join(row["sectors"]),  # type: ignore[arg-type]
+            str(row["region"]), str(row["size"]), " ".join(row["subscribed"]),  # type: ignore[arg-type]
+        )
+    Console().print(table)
+    click.echo(f"{len(rows)} enterprises")
+
+
+@enterprises.command()
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--channel", type=click.Choice(CHANNELS), help="Only this channel (default: all).")
+@pass_app
+def unsubscribe(app: App, codes: tuple[str, ...], channel: str | None) -> None:
+    """Unsubscribe enterprises by credit code; re-imports will not undo it."""
+    wanted = [code.strip().upper() for code in codes]
+    with app.runtime.sessions.begin() as session:
+        missing = store.unsubscribe(session, wanted, channel=channel)
+    done = len(wanted) - len(missing)
+    click.echo(f"unsubscribed {done} enterprises from {channel or 'every channel'}")
+    if missing:
+        raise InputError(f"no enterprise with credit code {', '.join(missing)}", field="codes")

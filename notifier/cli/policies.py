@@ -1,0 +1,94 @@
+"""``notifier policies``: publish and list."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.jobs.worker import start_worker
+from notifier.policy_file import read_policy_file
+from notifier.progress import follow
+from notifier.publishing import publish as publish_policy
+from notifier.runtime import Runtime
+from notifier.store import policies as store
+
+
+@contextlib.contextmanager
+def embedded_worker(runtime: Runtime) -> Iterator[None]:
+    """In embedded mode, run a worker in this process for as long as the block lasts."""
+    if not runtime.queue.embedded:
+        yield
+        return
+    worker = start_worker(runtime, threads=4)
+    try:
+        yield
+    finally:
+        worker.stop()
+
+
+@click.group()
+def policies() -> None:
+    """Policies: publish and list."""
+
+
+@policies.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--wait", is_flag=True, help="With Redis: follow the deliveries to the end.")
+@FORMAT_OPTION
+@pass_app
+def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
+    """Publish the policy in FILE.json to the enterprises it targets."""
+    runtime = app.runtime
+    draft = read_policy_file(file.read_text(encoding="utf-8"), zone=runtime.settings.zone)
+    # Embedded mode finishes the work it started before it exits.
+    wait = wait or runtime.queue.embedded
+    show = output_format == "text"
+    with embedded_worker(runtime):
+        result = publish_policy(runtime, draft)
+        state = follow(runtime, result.trigger_id, show=show) if wait and result.trigger_id else None
+    if output_format == "json":
+        print_json(
+            {
+                "id": result.policy_id,
+                "created": result.created,
+                "trigger_id": result.trigger_id,
+                "deliveries": state.counts if state else None,
+            }
+        )
+        return
+    note = "published" if result.created else "already published; nothing sent twice"
+    click.echo(f"policy {result.policy_id}: {note}")
+    if state:
+        click.echo(", ".join(f"{n} {s}" for s, n in sorted(state.counts.items())) or "no recipients")
+    elif result.trigger_id is None:
+        click.echo("scheduled: the clock sends it at its publication time")
+
+
+@policies.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@FORMAT_OPTION
+@pass_app
+def list_(app: App, limit: int, output_format: str) -> None:
+    """List the newest policies."""
+    zone = app.settings.zone
+    with app.runtime.sessions() as session:
+        rows = [
+            {
+                "id": p.id,
+                "title": p.title,
+                "department": p.department,
+                "published_at": p.published_at.astimezone(zone).isoformat(),
+                "targets": p.targets(),
+                "topics": p.topics,
+            }
+            for p in store.list_recent(session, limit=limit)
+        ]
+    if output_format == "json":
+        print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']:>5}  {row['published_at'][:16]}  {row['department']}  {row['title']}")

@@ -1,0 +1,43 @@
+"""``notifier status``: what the system holds and how deliveries stand."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from notifier import migrate
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.models import Enterprise, Policy, Trigger
+from notifier.store import deliveries
+
+
+@click.command()
+@FORMAT_OPTION
+@pass_app
+def status(app: App, output_format: str) -> None:
+    """Show configuration, counts and delivery status per channel."""
+    settings = app.settings
+    with app.runtime.sessions() as session:
+        info = {
+            "database": settings.database_url.split("@")[-1],
+            "schema": migrate.current(settings.database_url),
+            "broker": "redis" if settings.redis_url else "embedded",
+            "timezone": settings.timezone,
+            "providers": {
+                "sms": settings.sms.provider,
+                "email": settings.email.provider,
+                "webhook": settings.webhook.provider,
+            },
+            "enterprises": session.scalar(select(func.count()).select_from(Enterprise)),
+            "policies": session.scalar(select(func.count()).select_from(Policy)),
+            "triggers": session.scalar(select(func.count()).select_from(Trigger)),
+            "deliveries": deliveries.channel_status_counts(session),
+        }
+    if output_format == "json":
+        print_json(info)
+        return
+    for key in ("database", "schema", "broker", "timezone", "enterprises", "policies", "triggers"):
+        click.echo(f"{key:>12}: {info[key]}")
+    click.echo(f"{'providers':>12}: " + ", ".join(f"{k}={v}" for k, v in info["providers"].items()))
+    for channel, counts in sorted(info["deliveries"].items()):
+        click.echo(f"{channel:>12}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -1,0 +1,216 @@
+"""One typed settings object: environment variables over ``config/*.toml``.
+
+Built and validated by :func:`load_settings` at start-up, never at import. A wrong setting
+raises :class:`~notifier.errors.ConfigError` naming the setting (``NOTIFIER_...``).
+
+Nested settings use a double underscore in the environment: ``NOTIFIER_SMS__URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from notifier.errors import ConfigError
+
+ENV_PREFIX = "NOTIFIER_"
+DEV_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 - refused outside development
+DEFAULT_CONFIG_DIR = Path("config")
+
+
+class SmsSettings(BaseModel):
+    """The SMS gateway: an HTTP API that takes signed JSON requests."""
+
+    provider: Literal["http", "dry-run"] = "dry-run"
+    url: str | None = None
+    app_key: str | None = None
+    app_secret: SecretStr | None = None
+    signature: str = "【北仑企服】"
+    max_length: int = Field(default=500, ge=1, le=500)
+    default_region: str = "CN"
+    timeout: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _http_needs_url_and_keys(self) -> SmsSettings:
+        if self.provider == "http":
+            for name in ("url", "app_key", "app_secret"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name} is required when provider is 'http'")
+        return self
+
+
+class EmailSettings(BaseModel):
+    """The SMTP relay that sends email."""
+
+    provider: Literal["smtp", "dry-run"] = "dry-run"
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "北仑企服 <noreply@notifier.invalid>"
+    unsubscribe_mailto: str | None = None
+    timeout: float = Field(default=15.0, gt=0)
+
+
+class WebhookSettings(BaseModel):
+    """Signed JSON POSTs to each enterprise's own endpoint."""
+
+    provider: Literal["http", "dry-run"] = "dry-run"
+    secret: SecretStr = SecretStr("whsec_ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLXNlY3JldA==")
+    timeout: float = Field(default=10.0, gt=0)
+
+
+class DeliverySettings(BaseModel):
+    """How deliveries are batched, retried and swept."""
+
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    fan_out_chunk: int = Field(default=5000, ge=1)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_base_seconds: float = Field(default=30.0, ge=0)
+    backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    stuck_after_seconds: float = Field(default=300.0, gt=0)
+
+
+class ClockSettings(BaseModel):
+    """How often the clock's jobs look for due work."""
+
+    scan_interval_seconds: float = Field(default=60.0, gt=0)
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Every setting notifier reads. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/notifier.db"
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    public_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = Path("var")
+    templates_dir: Path | None = None
+    # Hosts or networks (CIDR) that may be reached although they are loopback or private.
+    allowed_private_targets: list[str] = Field(default_factory=list)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            raise ValueError("secret_key: set NOTIFIER_SECRET_KEY; the development key is refused")
+        return self
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The deployment's time zone, for showing times."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: everything runs in one process."""
+        return self.redis_url is None
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the dry-run provider records messages."""
+        return self.var_dir / "outbox"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments first (they carry the TOML files), then the environment wins over them.
+        return (env_settings, init_settings)
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_toml_files(config_dir: Path) -> dict[str, Any]:
+    """Merge every ``*.toml`` in ``config_dir`` in name order (later files win)."""
+    values: dict[str, Any] = {}
+    if not config_dir.is_dir():
+        return values
+    for path in sorted(config_dir.glob("*.toml")):
+        try:
+            values = _merge(values, tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return values
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error["loc"]]
+    env_name = ENV_PREFIX + "__".join(location).upper()
+    dotted = ".".join(location)
+    return f"setting {dotted} ({env_name}): {error['msg']}"
+
+
+def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings.
+
+    Parameters:
+        config_dir: folder of ``*.toml`` files; ``NOTIFIER_CONFIG_DIR`` or ``config/`` by default.
+        overrides: values that win over the files (tests use them); the environment wins over all.
+
+    Raises:
+        ConfigError: a setting is wrong; the message names each wrong setting.
+    """
+    folder = config_dir or Path(os.environ.get("NOTIFIER_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+    values = _merge(read_toml_files(folder), overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        lines = [_describe(error) for error in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,44 @@
+"""Engine and sessions. The caller owns the transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker[Session]
+
+
+def _prepare_sqlite(url: str) -> dict[str, Any]:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Worker threads share the engine; each takes its own pooled connection.
+    return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_db_engine(url: str, **options: Any) -> Engine:
+    """Create the engine for ``url`` (SQLite or PostgreSQL) with the settings each needs."""
+    if url.startswith("sqlite"):
+        options = {**_prepare_sqlite(url), **options}
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def create_session_factory(engine: Engine) -> SessionFactory:
+    """Sessions that keep loaded values after commit (rows are read, then sent)."""
+    return sessionmaker(engine, expire_on_commit=False)

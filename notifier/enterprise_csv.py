@@ -1,0 +1,347 @@
+"""Parse and validate an enterprise CSV file, without touching the database.
+
+Each data row becomes either one ``EnterpriseRecord`` or one ``RowError`` per bad field, so a
+staff member can fix every problem of a file in one pass. Rows are numbered as a spreadsheet
+shows them: the header is row 1, the first data row is row 2.
+
+Cells are imported as text; a name starting with ``=``, ``+``, ``-`` or ``@`` is kept as it is,
+because formula injection is defended against where files are exported, not here.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import uscc
+
+from notifier.errors import InputError
+from notifier.sectors import normalize_sector
+
+__all__ = [
+    "CHANNELS",
+    "HEADER",
+    "REQUIRED_COLUMNS",
+    "SIZES",
+    "EnterpriseRecord",
+    "RowError",
+    "iter_enterprise_rows",
+    "parse_enterprise_csv",
+]
+
+HEADER: tuple[str, ...] = (
+    "credit_code",
+    "name",
+    "sectors",
+    "region",
+    "size",
+    "phone",
+    "email",
+    "webhook_url",
+    "topics",
+    "channels",
+    "tags",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(column for column in HEADER if column != "tags")
+SIZES: tuple[str, ...] = ("large", "medium", "small", "micro")
+CHANNELS: tuple[str, ...] = ("sms", "email", "webhook")
+
+MAX_NAME_LENGTH = 200
+MAX_REGION_LENGTH = 200
+DEFAULT_PHONE_REGION = "CN"
+
+_SIZE_WORDS = dict(zip(SIZES, SIZES, strict=True)) | {
+    "大型": "large",
+    "中型": "medium",
+    "小型": "small",
+    "微型": "micro",
+}
+_CONTACT_OF_CHANNEL = {"sms": "phone", "email": "email", "webhook": "webhook_url"}
+_CREDIT_CODE_PROBLEMS = {
+    stdnum_errors.InvalidChecksum: "the check character does not match (bad checksum)",
+    stdnum_errors.InvalidLength: "must be 18 characters",
+    stdnum_errors.InvalidFormat: "contains characters that are not allowed",
+}
+# Staff typing with a Chinese input method often produce the full-width semicolon.
+_LIST_SEPARATORS = (";", "；")
+_WHOLE_ROW = "row"
+
+
+@dataclass(frozen=True)
+class EnterpriseRecord:
+    """One valid enterprise row, normalized and ready to be stored."""
+
+    row: int
+    credit_code: str
+    name: str
+    sectors: tuple[str, ...]
+    region: str
+    size: str
+    phone: str | None
+    email: str | None
+    webhook_url: str | None
+    topics: tuple[str, ...]
+    channels: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row: ``field`` is a column name, or ``"row"`` for the whole row."""
+
+    row: int
+    field: str
+    reason: str
+
+
+class _Invalid(Exception):
+    """A cell's value is wrong; the message is the reason shown to the user."""
+
+
+def iter_enterprise_rows(stream: TextIO) -> Iterator[EnterpriseRecord | RowError]:
+    """Read the header now, then yield a record or the errors of each data row, in file order.
+
+    Parameters:
+        stream: text opened with ``encoding="utf-8-sig", newline=""``.
+
+    Returns:
+        An iterator of ``EnterpriseRecord`` (good rows) and ``RowError`` (one per bad field).
+
+    Raises:
+        InputError: for an empty file, missing or repeated required columns (at once), or a file
+            the CSV reader cannot parse (while iterating).
+    """
+    rows = _csv_rows(stream)
+    columns = _read_header(next(rows, None))
+    return _iter_rows(rows, columns)
+
+
+def parse_enterprise_csv(stream: TextIO) -> tuple[list[EnterpriseRecord], list[RowError]]:
+    """Return the good records and the errors of a whole file; see ``iter_enterprise_rows``."""
+    records: list[EnterpriseRecord] = []
+    errors: list[RowError] = []
+    for item in iter_enterprise_rows(stream):
+        if isinstance(item, RowError):
+            errors.append(item)
+        else:
+            records.append(item)
+    return records, errors
+
+
+def _csv_rows(stream: TextIO) -> Iterator[list[str]]:
+    reader = csv.reader(stream)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"line {reader.line_num}: {exc}", field="file") from exc
+        yield cells
+
+
+def _read_header(header: list[str] | None) -> list[str]:
+    if header is None:
+        raise InputError("the file is empty; expected a header row", field="header")
+    # Excel writes a byte order mark; strip it even if the caller did not open with utf-8-sig.
+    columns = [cell.lstrip("\ufeff").strip().lower() for cell in header]
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        raise InputError(f"missing required columns: {', '.join(missing)}", field="header")
+    repeated = [column for column in HEADER if columns.count(column) > 1]
+    if repeated:
+        raise InputError(f"columns appear more than once: {', '.join(repeated)}", field="header")
+    return columns
+
+
+def _iter_rows(
+    rows: Iterable[list[str]], columns: list[str]
+) -> Iterator[EnterpriseRecord | RowError]:
+    first_row_of_code: dict[str, int] = {}
+    for row, cells in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines still count, so numbers match the spreadsheet
+        values, problems = _check_cells(cells, columns)
+        code = values.get("credit_code")
+        if code is not None:
+            if code in first_row_of_code:
+                problems["credit_code"] = f"duplicate of row {first_row_of_code[code]}"
+            else:
+                first_row_of_code[code] = row
+        if problems:
+            for field in sorted(problems, key=_field_order):
+                yield RowError(row=row, field=field, reason=problems[field])
+        else:
+            yield EnterpriseRecord(row=row, **values)
+
+
+def _field_order(field: str) -> int:
+    return HEADER.index(field) if field in HEADER else -1
+
+
+def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return (parsed values, reason per bad field) for one row."""
+    by_column = {column: cell.strip() for column, cell in zip(columns, cells, strict=False)}
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field, parse in _PARSERS.items():
+        try:
+            values[field] = parse(by_column.get(field, ""))
+        except _Invalid as exc:
+            problems[field] = str(exc)
+    missing_contacts = _channels_without_contact(values)
+    if missing_contacts:
+        problems["channels"] = missing_contacts
+    extra = [cell for cell in cells[len(columns) :] if cell.strip()]
+    if extra:
+        problems[_WHOLE_ROW] = (
+            f"{len(extra)} cell(s) beyond the last column (an unquoted comma?): {', '.join(extra)}"
+        )
+    return values, problems
+
+
+def _channels_without_contact(values: dict[str, Any]) -> str | None:
+    # A contact that is present but invalid is reported on its own field, not here.
+    missing = [
+        f"{channel} is chosen but {_CONTACT_OF_CHANNEL[channel]} is empty"
+        for channel in values.get("channels", ())
+        if _CONTACT_OF_CHANNEL[channel] in values and values[_CONTACT_OF_CHANNEL[channel]] is None
+    ]
+    return "; ".join(missing) or None
+
+
+def _split_list(raw: str) -> list[str]:
+    for separator in _LIST_SEPARATORS[1:]:
+        raw = raw.replace(separator, _LIST_SEPARATORS[0])
+    return [item.strip() for item in raw.split(_LIST_SEPARATORS[0]) if item.strip()]
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _parse_credit_code(raw: str) -> str:
+    if not raw:
+        raise _Invalid("required")
+    try:
+        return uscc.validate(raw)
+    except stdnum_errors.ValidationError as exc:
+        problem = _CREDIT_CODE_PROBLEMS.get(type(exc), exc.message)
+        raise _Invalid(f"not a valid unified social credit code: {problem}") from None
+
+
+def _parse_name(raw: str) -> str:
+    if not raw:
+        raise _Invalid("required")
+    if len(raw) > MAX_NAME_LENGTH:
+        raise _Invalid(f"longer than {MAX_NAME_LENGTH} characters ({len(raw)})")
+    return raw
+
+
+def _parse_sectors(raw: str) -> tuple[str, ...]:
+    codes: list[str] = []
+    problems: list[str] = []
+    for item in _split_list(raw):
+        try:
+            codes.append(normalize_sector(item))
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise _Invalid("; ".join(problems))
+    if not codes:
+        raise _Invalid("at least one sector code is required")
+    return _unique(codes)
+
+
+def _parse_region(raw: str) -> str:
+    if not raw:
+        raise _Invalid("required")
+    segments = [segment.strip() for segment in raw.split("/")]
+    if "" in segments:
+        raise _Invalid("has an empty segment (two '/' in a row, or a leading or trailing '/')")
+    region = "/".join(segments)
+    if len(region) > MAX_REGION_LENGTH:
+        raise _Invalid(f"longer than {MAX_REGION_LENGTH} characters ({len(region)})")
+    return region
+
+
+def _parse_size(raw: str) -> str:
+    size = _SIZE_WORDS.get(raw.lower())
+    if size is None:
+        words = ", ".join(_SIZE_WORDS)
+        raise _Invalid(f"{raw!r} is not a size; expected one of {words}" if raw else "required")
+    return size
+
+
+def _parse_phone(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise _Invalid("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise _Invalid("not a valid phone number (wrong length or unknown prefix)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse_email(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise _Invalid(f"not a valid email address: {exc}") from None
+
+
+def _parse_webhook_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in raw):
+        raise _Invalid("contains spaces or control characters")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise _Invalid(f"not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise _Invalid("must start with http:// or https://")
+    if not parts.hostname:
+        raise _Invalid("has no host")
+    return raw
+
+
+def _parse_channels(raw: str) -> tuple[str, ...]:
+    channels = _unique(item.lower() for item in _split_list(raw))
+    unknown = [channel for channel in channels if channel not in CHANNELS]
+    if unknown:
+        raise _Invalid(
+            f"unknown channels {', '.join(unknown)}; expected any of {', '.join(CHANNELS)}"
+        )
+    return channels
+
+
+def _parse_free_list(raw: str) -> tuple[str, ...]:
+    return _unique(_split_list(raw))
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "credit_code": _parse_credit_code,
+    "name": _parse_name,
+    "sectors": _parse_sectors,
+    "region": _parse_region,
+    "size": _parse_size,
+    "phone": _parse_phone,
+    "email": _parse_email,
+    "webhook_url": _parse_webhook_url,
+    "topics": _parse_free_list,
+    "channels": _parse_channels,
+    "tags": _parse_free_list,
+}

@@ -1,0 +1,42 @@
+"""One error hierarchy for the whole package."""
+
+from __future__ import annotations
+
+
+class NotifierError(Exception):
+    """Base of every error notifier raises on purpose."""
+
+
+class ConfigError(NotifierError):
+    """A setting is missing or wrong; the message names it."""
+
+
+class InputError(NotifierError):
+    """Bad input from a user (a file, a command-line value); the message names the field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TemplateError(NotifierError):
+    """A message template cannot be compiled or rendered safely."""
+
+
+class ChannelError(NotifierError):
+    """A message could not be handed to its channel.
+
+    ``reason`` is a short text kept on the delivery so staff can see why.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientError(ChannelError):
+    """Worth trying again later: timeouts, connection errors, 5xx, 429."""
+
+
+class PermanentError(ChannelError):
+    """Will never succeed as it is: bad address, 4xx, refused target."""

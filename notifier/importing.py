@@ -1,0 +1,71 @@
+"""Import enterprises from CSV: validate every row, store the good ones, report the bad ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from notifier.db import SessionFactory
+from notifier.enterprise_csv import EnterpriseRecord, RowError, iter_enterprise_rows
+from notifier.store import enterprises
+
+CHUNK = 500
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    kept_unsubscribed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "kept_unsubscribed": self.kept_unsubscribed,
+            "bad_rows": len({e.row for e in self.errors}),
+            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in self.errors],
+        }
+
+
+def _store(sessions: SessionFactory, records: list[EnterpriseRecord], report: ImportReport) -> None:
+    with sessions() as session:
+        for record in records:
+            result = enterprises.upsert_enterprise(session, record)
+            report.created += result.created
+            report.updated += not result.created
+            report.kept_unsubscribed += bool(result.kept_unsubscribed)
+        # A dry run goes through the same writes, then throws them away: its counts are exact.
+        if report.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+
+
+def import_enterprises(sessions: SessionFactory, stream: TextIO, *, dry_run: bool) -> ImportReport:
+    """Import a CSV stream, committing good rows in chunks.
+
+    Raises:
+        InputError: the file as a whole cannot be read (missing columns, not CSV).
+    """
+    report = ImportReport(dry_run=dry_run)
+    chunk: list[EnterpriseRecord] = []
+    for item in iter_enterprise_rows(stream):
+        if isinstance(item, RowError):
+            report.errors.append(item)
+            continue
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            _store(sessions, chunk, report)
+            chunk = []
+    _store(sessions, chunk, report)
+    return report

@@ -1,0 +1,1 @@
+"""dramatiq actors (thin: ids in, plain functions do the work) and the clock's jobs."""

@@ -1,0 +1,6 @@
+"""Queue and actor names, in one place. The worker consumes every queue listed here."""
+
+FAN_OUT_QUEUE = "fan_out"
+DELIVER_QUEUE = "deliver"
+
+QUEUES = (FAN_OUT_QUEUE, DELIVER_QUEUE)

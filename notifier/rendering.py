@@ -1,0 +1,353 @@
+"""Sandboxed Jinja2 rendering of messages, one template per channel.
+
+Templates live at ``<kind>/<channel>.txt`` (``kind`` is a folder such as ``policy_published`` or
+``deadline_reminder``), with ``<kind>/email_subject.txt`` and ``<kind>/email.html`` beside them
+for email. ``settings.templates_dir`` is searched first, then the defaults shipped in
+``notifier/templates/``. Only ``.html`` templates are autoescaped.
+
+The caller builds the context; the default templates expect::
+
+    enterprise       {"name": str, "credit_code": str}
+    policy           {"title": str, "summary": str, "body": str, "url": str | None,
+                      "department": str, "topics": list[str],
+                      "published_at": str}            # local time, already formatted
+    deadline         {"title": str, "due_at": str,    # local time, already formatted
+                      "days_left": int} | None        # None for policy_published
+    unsubscribe_url  str
+    public_url       str                              # settings.public_url unless given
+
+Every key must be present (undefined names are errors); ``policy.url`` may be ``None``.
+
+The sandbox stops attribute walks into Python internals; on top of it, names starting with
+``_`` are refused when a template is compiled, ``*`` and ``**`` cannot build huge values, and
+output size and render time are bounded. A loop that produces no output over a large sequence
+from the context cannot be interrupted here; the worker's time limit is the backstop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+
+from notifier.config import Settings
+from notifier.errors import TemplateError
+from notifier.smslength import SmsCount, check_sms_length, count_sms
+
+DEFAULT_MAX_CHARS = 100_000
+DEFAULT_MAX_SECONDS = 2.0
+MAX_REPEAT = 100_000  # longest string or list a template may build with `*`
+MAX_EXPONENT = 1_000  # largest integer exponent a template may use with `**`
+
+_RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
+_deadline: ContextVar[float] = ContextVar("notifier_render_deadline", default=float("inf"))
+
+
+class _OverTime(Exception):
+    """Raised inside a render that has run past its deadline."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered message: ``subject`` and ``html`` for email, ``sms_count`` for SMS."""
+
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    sms_count: SmsCount | None = None
+
+
+class _Named(dict[str, Any]):
+    """A context mapping that knows its own name, so a misspelt key can be reported by it."""
+
+    __slots__ = ("_label",)
+
+    def __init__(self, label: str, items: Mapping[str, Any]) -> None:
+        super().__init__(items)
+        self._label = label
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined that says ``'policy' has no attribute 'titel'`` for context mappings."""
+
+    __slots__ = ()
+
+    def __init__(self, hint: str | None = None, obj: Any = jinja2.runtime.missing,
+                 name: str | None = None, exc: type[Exception] = UndefinedError) -> None:
+        if hint is None and isinstance(obj, _Named) and isinstance(name, str):
+            hint = f"'{obj._label}' has no attribute '{name}'"
+        super().__init__(hint, obj, name, exc)
+
+
+class _TimedRange:
+    """The sandbox's ``range``, checking the render deadline on each step."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = safe_range(*args)
+
+    def __iter__(self) -> Iterator[int]:
+        return _until_deadline(iter(self._range))
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._range[index]
+
+    def __reversed__(self) -> Iterator[int]:
+        return _until_deadline(reversed(self._range))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._range
+
+    def __repr__(self) -> str:
+        return repr(self._range)
+
+
+def _until_deadline(values: Iterator[int]) -> Iterator[int]:
+    deadline = _deadline.get()
+    for value in values:
+        if time.monotonic() > deadline:
+            raise _OverTime
+        yield value
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with ``*`` and ``**`` kept from building huge values."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _TimedRange
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str,
+                   left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif isinstance(left, int) and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is over the maximum of {MAX_EXPONENT}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    if isinstance(sequence, str | list | tuple) and isinstance(times, int):
+        size = len(sequence) * times
+        if size > MAX_REPEAT:
+            raise SecurityError(f"'*' would build {size} items, over the maximum of {MAX_REPEAT}")
+
+
+def make_environment(*, templates_dir: Path | None = None) -> jinja2.Environment:
+    """The sandboxed environment: ``templates_dir`` first, then the shipped templates."""
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(templates_dir))
+    loaders.append(jinja2.PackageLoader("notifier", "templates"))
+    return _BoundedSandbox(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=_Undefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+
+
+@cache
+def _standalone_environment() -> jinja2.Environment:
+    # For user-supplied templates: no loader, so they cannot include or extend anything.
+    return _BoundedSandbox(
+        undefined=_Undefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def compile_template(
+    source: str, *, name: str, environment: jinja2.Environment | None = None,
+    filename: str | None = None,
+) -> jinja2.Template:
+    """Parse, check and compile a template; ``name`` ending in ``.html`` turns on escaping.
+
+    Parameters:
+        source: the template text, e.g. a campaign's template written by staff.
+        name: how errors name it.
+        environment: the renderer's environment; by default one with no loader.
+        filename: where the source came from, for tracebacks.
+
+    Raises:
+        TemplateError: a syntax error (with its line), or a name or attribute starting with
+            ``_``.
+    """
+    env = environment or _standalone_environment()
+    try:
+        tree = env.parse(source, name=name, filename=filename)
+        _refuse_private_names(tree, name=name)
+        code = env.compile(tree, name=name, filename=filename)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _refuse_private_names(tree: nodes.Template, *, name: str) -> None:
+    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        used = _name_used(node)
+        if used is not None and used.startswith("_"):
+            raise TemplateError(f"template '{name}': uses '{used}', which is not allowed")
+
+
+def _name_used(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem):
+        key = node.arg
+    elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+        key = node.args[0]
+    else:
+        return None
+    if isinstance(key, nodes.Const) and isinstance(key.value, str):
+        return key.value
+    return None
+
+
+def render_template(
+    template: jinja2.Template, context: Mapping[str, Any], *,
+    max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+) -> str:
+    """Render ``template`` with bounded output size and time.
+
+    Raises:
+        TemplateError: naming the template and the problem: an undefined name, a refused
+            attribute, output over ``max_chars`` or rendering over ``max_seconds``.
+    """
+    name = template.name or "<string>"
+    values = {key: _Named(key, value) if isinstance(value, Mapping) else value
+              for key, value in context.items()}
+    deadline = time.monotonic() + max_seconds
+    token = _deadline.set(deadline)
+    chunks: list[str] = []
+    size = 0
+    try:
+        with contextlib.closing(template.generate(values)) as stream:
+            for chunk in stream:
+                size += len(chunk)
+                if size > max_chars:
+                    raise TemplateError(
+                        f"template '{name}': output over the maximum of {max_chars} characters"
+                    )
+                if time.monotonic() > deadline:
+                    raise _OverTime
+                chunks.append(chunk)
+    except _OverTime:
+        raise TemplateError(f"template '{name}': rendering took over {max_seconds} s") from None
+    except _RENDER_ERRORS as exc:
+        raise TemplateError(f"template '{name}': {_describe(exc)}{_line(exc, template)}") from exc
+    finally:
+        _deadline.reset(token)
+    return "".join(chunks)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, UndefinedError | SecurityError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _line(exc: Exception, template: jinja2.Template) -> str:
+    # Jinja rewrites tracebacks so that template frames carry the template's line numbers.
+    filename = template.filename or "<template>"
+    line = None
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_filename == filename:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return f" (line {line})" if line else ""
+
+
+class Renderer:
+    """Renders the message of one kind for one channel, from templates loaded once."""
+
+    def __init__(
+        self, *, settings: Settings,
+        max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.max_chars = max_chars
+        self.max_seconds = max_seconds
+        self.environment = make_environment(templates_dir=settings.templates_dir)
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def template(self, name: str) -> jinja2.Template:
+        """The template at ``name``, loaded, checked and compiled on first use.
+
+        Raises:
+            TemplateError: it does not exist or does not compile.
+        """
+        template = self._templates.get(name)
+        if template is None:
+            loader = self.environment.loader
+            assert loader is not None  # make_environment always sets one
+            try:
+                source, filename, _ = loader.get_source(self.environment, name)
+            except TemplateNotFound:
+                raise TemplateError(f"template '{name}' not found") from None
+            template = compile_template(
+                source, name=name, environment=self.environment, filename=filename
+            )
+            self._templates[name] = template
+        return template
+
+    def compile_template(self, source: str, *, name: str) -> jinja2.Template:
+        """Compile a user-supplied template in this renderer's environment."""
+        return compile_template(source, name=name, environment=self.environment)
+
+    def render(
+        self, kind: str, channel: str, context: Mapping[str, Any], *, to: str | None = None
+    ) -> Rendered:
+        """Render the ``kind`` message for ``channel`` (sms, email, webhook).
+
+        Parameters:
+            kind: a folder under the templates, e.g. ``policy_published``.
+            channel: picks ``<kind>/<channel>.txt``; email adds a subject and HTML.
+            context: see the module docstring.
+            to: the SMS recipient, for counting; ``None`` counts as a domestic number.
+
+        Raises:
+            TemplateError: a template is missing or fails, or the SMS is too long.
+        """
+        values = {"public_url": self.settings.public_url, **context}
+        text = self._render(f"{kind}/{channel}.txt", values).strip()
+        if channel == "sms":
+            return self._sms(text, to=to)
+        if channel == "email":
+            subject = " ".join(self._render(f"{kind}/email_subject.txt", values).split())
+            html = self._render(f"{kind}/email.html", values)
+            return Rendered(text=text, subject=subject, html=html)
+        return Rendered(text=text)
+
+    def _render(self, name: str, context: Mapping[str, Any]) -> str:
+        return render_template(
+            self.template(name), context, max_chars=self.max_chars, max_seconds=self.max_seconds
+        )
+
+    def _sms(self, text: str, *, to: str | None) -> Rendered:
+        sms = self.settings.sms
+        text = sms.signature + " ".join(text.split())
+        count = count_sms(text, to=to, region=sms.default_region)
+        check_sms_length(count, max_length=sms.max_length)
+        return Rendered(text=text, sms_count=count)

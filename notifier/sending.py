@@ -1,0 +1,103 @@
+"""Send a batch of deliveries: claim, render, send, record. Retries are returned to the caller."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from notifier.config import DeliverySettings
+from notifier.errors import PermanentError, TemplateError, TransientError
+from notifier.messages import build_message
+from notifier.models import Delivery, DeliveryStatus
+from notifier.models.base import utcnow
+from notifier.runtime import Runtime
+from notifier.store import deliveries, enterprises
+from notifier.store.deliveries import Outcome
+
+log = logging.getLogger(__name__)
+S = DeliveryStatus
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A delivery to send again after ``delay`` seconds."""
+
+    delivery_id: int
+    delay: float
+
+
+def backoff(attempts: int, policy: DeliverySettings) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter."""
+    base = min(policy.backoff_base_seconds * 2 ** max(attempts - 1, 0), policy.backoff_max_seconds)
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+
+def _transient(delivery: Delivery, reason: str, policy: DeliverySettings, now: datetime) -> Outcome:
+    if delivery.attempts >= policy.max_attempts:
+        return Outcome(S.FAILED, error=f"gave up after {delivery.attempts} attempts: {reason}")
+    delay = backoff(delivery.attempts, policy)
+    return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
+
+
+def attempt(runtime: Runtime, delivery: Delivery) -> Outcome:
+    """Render and send one claimed delivery; never raises for a per-message problem."""
+    settings = runtime.settings
+    channel = runtime.channels.get(delivery.channel)
+    if channel is None:
+        return Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")
+    try:
+        message = build_message(delivery, renderer=runtime.renderer, settings=settings)
+        result = channel.send(message)
+    except TemplateError as exc:
+        return Outcome(S.FAILED, error=f"template: {exc}")
+    except PermanentError as exc:
+        return Outcome(S.FAILED, error=exc.reason)
+    except TransientError as exc:
+        return _transient(delivery, exc.reason, settings.delivery, utcnow())
+    except Exception as exc:  # a bug must not kill the batch; keep it and retry
+        log.exception("delivery %s: unexpected error", delivery.id)
+        return _transient(delivery, f"internal error: {exc!r}"[:500], settings.delivery, utcnow())
+    return Outcome(S.SENT, provider=result.provider, provider_message_id=result.provider_message_id)
+
+
+def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
+    subscribed = enterprises.subscribed_pairs(session, {d.enterprise_id for d in batch})
+    return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
+
+
+def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
+    """Send the deliveries among ``ids`` that are still due; record every attempt.
+
+    Each delivery's outcome is committed as soon as it is known, so a crash loses at most the
+    one in flight, which the sweeper sends again under the same idempotency key.
+
+    Returns:
+        The deliveries to retry later, with their delays.
+    """
+    with runtime.sessions.begin() as session:
+        claimed = deliveries.claim(session, ids, now=utcnow())
+    if not claimed:
+        return []
+    retries = []
+    with runtime.sessions() as session:
+        batch = deliveries.load_for_sending(session, claimed)
+        unsubscribed = _suppressed(session, batch)
+        session.commit()
+        for delivery in batch:
+            started = utcnow()
+            if delivery.id in unsubscribed:
+                outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
+            else:
+                outcome = attempt(runtime, delivery)
+            deliveries.record(session, delivery, outcome, started_at=started, now=utcnow())
+            session.commit()
+            if outcome.status == S.DEFERRED and outcome.next_attempt_at:
+                delay = (outcome.next_attempt_at - utcnow()).total_seconds()
+                retries.append(Retry(delivery.id, max(delay, 0.0)))
+            log.info("delivery %s: %s", delivery.id, outcome.status, extra={"error": outcome.error})
+    return retries

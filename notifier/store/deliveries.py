@@ -1,0 +1,240 @@
+"""Deliveries: created from recipients, queued, claimed, recorded, swept and listed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from notifier.audience import Recipient
+from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Trigger
+from notifier.store import insert_ignoring_conflicts
+
+S = DeliveryStatus
+
+
+def idempotency_key(trigger_key: str, credit_code: str, channel: str, address: str) -> str:
+    """The delivery's unique key: the same trigger never makes a second message to a recipient."""
+    raw = "|".join((trigger_key, credit_code, channel, address))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
+
+
+def insert_for_recipients(
+    session: Session, trigger: Trigger, recipients: Sequence[Recipient]
+) -> None:
+    """Insert one pending delivery per recipient; rows that already exist are left alone."""
+    if not recipients:
+        return
+    rows = [
+        {
+            "idempotency_key": idempotency_key(
+                trigger.key, r.credit_code, r.channel, r.address
+            ),
+            "trigger_id": trigger.id,
+            "policy_id": trigger.policy_id,
+            "enterprise_id": r.enterprise_id,
+            "channel": r.channel,
+            "address": r.address,
+            "reason": r.reason,
+            "status": S.PENDING,
+            "attempts": 0,
+        }
+        for r in recipients
+    ]
+    session.execute(insert_ignoring_conflicts(session, Delivery.__table__), rows)
+
+
+def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetime) -> list[int]:
+    """Move up to ``limit`` pending deliveries of a trigger to queued; return their ids."""
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.trigger_id == trigger_id, Delivery.status == S.PENDING)
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return []
+    # Re-checking the status makes two concurrent fan-outs queue each delivery once.
+    return list(
+        session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == S.PENDING)
+            .values(status=S.QUEUED, queued_at=now)
+            .returning(Delivery.id)
+        )
+    )
+
+
+def count_for_trigger(session: Session, trigger_id: int) -> int:
+    """How many deliveries a trigger has."""
+    return session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.trigger_id == trigger_id)
+    ) or 0
+
+
+def claim(session: Session, ids: Sequence[int], *, now: datetime) -> list[int]:
+    """Atomically take deliveries for sending; a delivery is claimed by one worker only."""
+    if not ids:
+        return []
+    claimable = or_(
+        Delivery.status == S.QUEUED,
+        (Delivery.status == S.DEFERRED)
+        & or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+    )
+    return list(
+        session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), claimable)
+            .values(status=S.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id)
+        )
+    )
+
+
+def load_for_sending(session: Session, ids: Sequence[int]) -> list[Delivery]:
+    """The deliveries with what rendering needs (enterprise, trigger, policy, deadline)."""
+    query = (
+        select(Delivery)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+        .options(
+            selectinload(Delivery.enterprise),
+            selectinload(Delivery.trigger).selectinload(Trigger.policy),
+            selectinload(Delivery.trigger).selectinload(Trigger.deadline),
+        )
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to."""
+
+    status: DeliveryStatus
+    provider: str | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+def record(
+    session: Session, delivery: Delivery, outcome: Outcome, *, started_at: datetime, now: datetime
+) -> None:
+    """Record an attempt and move the delivery to its new status."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            outcome=outcome.status,
+            provider=outcome.provider,
+            provider_message_id=outcome.provider_message_id,
+            error=outcome.error,
+            started_at=started_at,
+            finished_at=now,
+        )
+    )
+    delivery.status = outcome.status
+    delivery.last_error = outcome.error
+    delivery.next_attempt_at = outcome.next_attempt_at
+    if outcome.provider:
+        delivery.provider = outcome.provider
+    if outcome.status == S.SENT:
+        delivery.provider_message_id = outcome.provider_message_id
+        delivery.sent_at = now
+
+
+def _requeue(session: Session, condition: object, now: datetime) -> list[int]:
+    return list(
+        session.scalars(
+            update(Delivery)
+            .where(condition)  # type: ignore[arg-type]
+            .values(status=S.QUEUED, queued_at=now, claimed_at=None)
+            .returning(Delivery.id)
+        )
+    )
+
+
+def sweep(session: Session, *, now: datetime, stuck_after: timedelta, max_attempts: int) -> list[int]:
+    """Put back on the queue every delivery that was lost on the way; return their ids.
+
+    A delivery is lost when it sat ``sending`` (its worker died), ``queued`` (its broker message
+    was lost), ``pending`` (its fan-out stopped before queueing) or ``deferred`` past its retry
+    time for longer than ``stuck_after``. One that died while sending on every allowed attempt
+    is failed instead, so a message that crashes workers cannot loop for ever.
+    """
+    cutoff = now - stuck_after
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == S.SENDING,
+            Delivery.claimed_at <= cutoff,
+            Delivery.attempts >= max_attempts,
+        )
+        .values(status=S.FAILED, last_error="worker stopped while sending, on every attempt")
+    )
+    lost = or_(
+        (Delivery.status == S.SENDING) & (Delivery.claimed_at <= cutoff),
+        (Delivery.status == S.QUEUED) & (Delivery.queued_at <= cutoff),
+        (Delivery.status == S.PENDING) & (Delivery.created_at <= cutoff),
+        (Delivery.status == S.DEFERRED) & (Delivery.next_attempt_at <= cutoff),
+    )
+    return _requeue(session, lost, now)
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Filters for listing deliveries."""
+
+    policy_id: int | None = None
+    trigger_id: int | None = None
+    status: str | None = None
+    channel: str | None = None
+
+
+def _filtered(query: Select, filters: DeliveryFilter) -> Select:
+    if filters.policy_id is not None:
+        query = query.where(Delivery.policy_id == filters.policy_id)
+    if filters.trigger_id is not None:
+        query = query.where(Delivery.trigger_id == filters.trigger_id)
+    if filters.status:
+        query = query.where(Delivery.status == filters.status)
+    if filters.channel:
+        query = query.where(Delivery.channel == filters.channel)
+    return query
+
+
+def list_deliveries(
+    session: Session, filters: DeliveryFilter, *, limit: int | None = 50
+) -> list[Delivery]:
+    """Deliveries matching ``filters``, newest first."""
+    query = _filtered(select(Delivery), filters).order_by(Delivery.id.desc())
+    query = query.options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def status_counts(session: Session, filters: DeliveryFilter | None = None) -> dict[str, int]:
+    """How many deliveries are in each status (only statuses that occur)."""
+    query = select(Delivery.status, func.count()).group_by(Delivery.status)
+    query = _filtered(query, filters or DeliveryFilter())
+    return {status: number for status, number in session.execute(query)}
+
+
+def channel_status_counts(
+    session: Session, filters: DeliveryFilter | None = None
+) -> dict[str, dict[str, int]]:
+    """How many deliveries per channel and status."""
+    query = select(Delivery.channel, Delivery.status, func.count()).group_by(
+        Delivery.channel, Delivery.status
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, number in session.execute(_filtered(query, filters or DeliveryFilter())):
+        counts.setdefault(channel, {})[status] = number
+    return counts

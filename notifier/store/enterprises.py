@@ -1,0 +1,184 @@
+"""Enterprises: import (upsert by credit code), listing and unsubscribing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from notifier.enterprise_csv import EnterpriseRecord
+from notifier.models import (
+    Contact,
+    Enterprise,
+    EnterpriseSector,
+    EnterpriseTag,
+    EnterpriseTopic,
+    Subscription,
+)
+from notifier.models.base import utcnow
+from notifier.models.enterprise import CHANNELS
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an import did to one enterprise."""
+
+    created: bool
+    kept_unsubscribed: tuple[str, ...] = ()
+
+
+def get_by_credit_code(session: Session, credit_code: str) -> Enterprise | None:
+    """The enterprise with this credit code, or None."""
+    return session.scalar(select(Enterprise).where(Enterprise.credit_code == credit_code))
+
+
+def _contacts_of(record: EnterpriseRecord) -> set[tuple[str, str]]:
+    wanted = {("sms", record.phone), ("email", record.email), ("webhook", record.webhook_url)}
+    return {(channel, address) for channel, address in wanted if address}
+
+
+def _sync_children(enterprise: Enterprise, record: EnterpriseRecord) -> None:
+    enterprise.sectors = [EnterpriseSector(code=code) for code in record.sectors]
+    enterprise.tags = [EnterpriseTag(tag=tag) for tag in record.tags]
+    enterprise.topics = [EnterpriseTopic(topic=topic) for topic in record.topics]
+    wanted = _contacts_of(record)
+    # Keep rows that did not change so their ids stay stable.
+    kept = [c for c in enterprise.contacts if (c.channel, c.address) in wanted]
+    have = {(c.channel, c.address) for c in kept}
+    enterprise.contacts = kept + [
+        Contact(channel=channel, address=address) for channel, address in sorted(wanted - have)
+    ]
+
+
+def _sync_subscriptions(enterprise: Enterprise, channels: Sequence[str], now: datetime) -> list[str]:
+    """Subscribe to the chosen channels; never re-subscribe one the enterprise left."""
+    kept_unsubscribed = []
+    by_channel = {s.channel: s for s in enterprise.subscriptions}
+    for channel in channels:
+        current = by_channel.get(channel)
+        if current is None:
+            subscribed = enterprise.unsubscribed_at is None
+            enterprise.subscriptions.append(
+                Subscription(channel=channel, subscribed=subscribed, changed_at=now)
+            )
+            if not subscribed:
+                kept_unsubscribed.append(channel)
+        elif not current.subscribed:
+            kept_unsubscribed.append(channel)
+    for channel, current in by_channel.items():
+        # A channel no longer chosen stops, but an unsubscribe is kept as it is.
+        if channel not in channels and current.subscribed:
+            current.subscribed = False
+            current.changed_at = now
+    return kept_unsubscribed
+
+
+def upsert_enterprise(session: Session, record: EnterpriseRecord) -> UpsertResult:
+    """Create or update the enterprise named by ``record.credit_code``."""
+    now = utcnow()
+    enterprise = session.scalar(
+        select(Enterprise)
+        .where(Enterprise.credit_code == record.credit_code)
+        .options(
+            selectinload(Enterprise.contacts),
+            selectinload(Enterprise.subscriptions),
+            selectinload(Enterprise.sectors),
+            selectinload(Enterprise.tags),
+            selectinload(Enterprise.topics),
+        )
+    )
+    created = enterprise is None
+    if enterprise is None:
+        enterprise = Enterprise(credit_code=record.credit_code)
+        session.add(enterprise)
+    enterprise.name = record.name
+    enterprise.region = record.region
+    enterprise.size = record.size
+    _sync_children(enterprise, record)
+    kept = _sync_subscriptions(enterprise, record.channels, now)
+    session.flush()
+    return UpsertResult(created=created, kept_unsubscribed=tuple(kept))
+
+
+def list_query(*, sector: str | None = None) -> Select[tuple[Enterprise]]:
+    """Enterprises in credit-code order, optionally only those under a sector prefix."""
+    query = select(Enterprise).order_by(Enterprise.credit_code)
+    if sector:
+        under = select(EnterpriseSector.enterprise_id).where(
+            EnterpriseSector.code.startswith(sector, autoescape=True)
+        )
+        query = query.where(Enterprise.id.in_(under))
+    return query.options(
+        selectinload(Enterprise.sectors),
+        selectinload(Enterprise.subscriptions),
+        selectinload(Enterprise.tags),
+        selectinload(Enterprise.topics),
+    )
+
+
+def iter_enterprises(
+    session: Session, *, sector: str | None = None, chunk: int = 500
+) -> Iterator[Enterprise]:
+    """Stream enterprises a page at a time, never all in memory."""
+    last = ""
+    while True:
+        page = session.scalars(
+            list_query(sector=sector).where(Enterprise.credit_code > last).limit(chunk)
+        ).all()
+        yield from page
+        if len(page) < chunk:
+            return
+        last = page[-1].credit_code
+
+
+def unsubscribe(
+    session: Session, credit_codes: Iterable[str], *, channel: str | None = None
+) -> list[str]:
+    """Unsubscribe enterprises from one channel, or from everything when ``channel`` is None.
+
+    Returns:
+        The credit codes that were not found.
+    """
+    if channel is not None and channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    now = utcnow()
+    missing = []
+    for code in credit_codes:
+        enterprise = get_by_credit_code(session, code)
+        if enterprise is None:
+            missing.append(code)
+            continue
+        if channel is None:
+            enterprise.unsubscribed_at = enterprise.unsubscribed_at or now
+        existing = {s.channel: s for s in enterprise.subscriptions}
+        for name in [channel] if channel else list(CHANNELS):
+            subscription = existing.get(name)
+            if subscription is None:
+                enterprise.subscriptions.append(
+                    Subscription(channel=name, subscribed=False, changed_at=now)
+                )
+            elif subscription.subscribed:
+                subscription.subscribed = False
+                subscription.changed_at = now
+    session.flush()
+    return missing
+
+
+def subscribed_pairs(session: Session, enterprise_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """The (enterprise id, channel) pairs among ``enterprise_ids`` that still take messages."""
+    ids = list(enterprise_ids)
+    if not ids:
+        return set()
+    query = (
+        select(Subscription.enterprise_id, Subscription.channel)
+        .join(Enterprise, Enterprise.id == Subscription.enterprise_id)
+        .where(
+            Subscription.enterprise_id.in_(ids),
+            Subscription.subscribed.is_(True),
+            Enterprise.unsubscribed_at.is_(None),
+        )
+    )
+    return {(eid, channel) for eid, channel in session.execute(query)}

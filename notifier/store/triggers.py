@@ -1,0 +1,90 @@
+"""Triggers: created once per key, then fanned out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from notifier.models import Policy, Trigger, TriggerKind, TriggerStatus
+from notifier.store import insert_ignoring_conflicts
+
+
+def policy_published_key(policy_id: int) -> str:
+    """The unique key of a policy's publish trigger."""
+    return f"{TriggerKind.POLICY_PUBLISHED}:{policy_id}"
+
+
+def ensure(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    policy_id: int | None = None,
+    deadline_id: int | None = None,
+) -> Trigger:
+    """Return the trigger with ``key``, creating it if it does not exist (race-safe)."""
+    statement = insert_ignoring_conflicts(session, Trigger.__table__).values(
+        key=key,
+        kind=kind,
+        due_at=due_at,
+        policy_id=policy_id,
+        deadline_id=deadline_id,
+        status=TriggerStatus.PENDING,
+        recipients=0,
+    )
+    session.execute(statement)
+    trigger = session.scalar(select(Trigger).where(Trigger.key == key))
+    assert trigger is not None  # just inserted or already there
+    return trigger
+
+
+def ensure_policy_published(session: Session, policy: Policy) -> Trigger:
+    """The publish trigger of ``policy``."""
+    return ensure(
+        session,
+        key=policy_published_key(policy.id),
+        kind=TriggerKind.POLICY_PUBLISHED,
+        due_at=policy.published_at,
+        policy_id=policy.id,
+    )
+
+
+def get(session: Session, trigger_id: int) -> Trigger | None:
+    """The trigger with this id, or None."""
+    return session.get(Trigger, trigger_id)
+
+
+def start(session: Session, trigger: Trigger, *, now: datetime) -> None:
+    """Mark the fan-out as running."""
+    trigger.status = TriggerStatus.RUNNING
+    trigger.started_at = trigger.started_at or now
+
+
+def finish(session: Session, trigger: Trigger, *, recipients: int, now: datetime) -> None:
+    """Mark the fan-out as done, with how many deliveries it covers."""
+    trigger.status = TriggerStatus.DONE
+    trigger.recipients = recipients
+    trigger.finished_at = now
+
+
+def beat(session: Session, trigger: Trigger, *, now: datetime) -> None:
+    """Record that the trigger's fan-out is alive (or has just been queued)."""
+    trigger.heartbeat_at = now
+
+
+def unfinished(session: Session, *, now: datetime, quiet_for: timedelta) -> list[int]:
+    """Pending or running triggers whose heartbeat went quiet: their fan-out message was lost.
+
+    Their heartbeat is reset, so the next sweep waits again before queueing them once more.
+    """
+    query = select(Trigger.id).where(
+        Trigger.status.in_([TriggerStatus.PENDING, TriggerStatus.RUNNING]),
+        Trigger.heartbeat_at <= now - quiet_for,
+    )
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(Trigger).where(Trigger.id.in_(ids)).values(heartbeat_at=now))
+    return ids

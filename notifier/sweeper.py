@@ -1,0 +1,41 @@
+"""Clock job: find work that was lost on the way (dead workers, lost messages) and queue it again."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from notifier.models.base import utcnow
+from notifier.runtime import Runtime
+from notifier.store import deliveries, triggers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep put back on the queue."""
+
+    triggers: int
+    deliveries: int
+
+
+def sweep(runtime: Runtime) -> Swept:
+    """Re-queue stalled fan-outs and stuck deliveries. Safe to run at any time, from any clock:
+    a delivery is claimed by one worker only, so a needless re-queue sends nothing twice."""
+    policy = runtime.settings.delivery
+    stuck_after = timedelta(seconds=policy.stuck_after_seconds)
+    now = utcnow()
+    with runtime.sessions.begin() as session:
+        trigger_ids = triggers.unfinished(session, now=now, quiet_for=stuck_after)
+        delivery_ids = deliveries.sweep(
+            session, now=now, stuck_after=stuck_after, max_attempts=policy.max_attempts
+        )
+    for trigger_id in trigger_ids:
+        runtime.queue.enqueue_fan_out(trigger_id)
+    for start in range(0, len(delivery_ids), policy.batch_size):
+        runtime.queue.enqueue_deliveries(delivery_ids[start : start + policy.batch_size])
+    if trigger_ids or delivery_ids:
+        log.warning("sweep re-queued %s triggers, %s deliveries", len(trigger_ids), len(delivery_ids))
+    return Swept(triggers=len(trigger_ids), deliveries=len(delivery_ids))

@@ -1,0 +1,282 @@
+"""Real protocol peers on 127.0.0.1 for the channel tests.
+
+* :class:`SmtpPeer`: an aiosmtpd server that records every message it accepts.
+* :class:`SmsGateway`: our HTTP SMS gateway; checks ``X-Notifier-Signature`` with
+  :func:`notifier.channels.sms.sign_request`.
+* :class:`WebhookReceiver`: checks every request with ``standardwebhooks.Webhook.verify``.
+* :class:`SilentPeer`: accepts TCP connections (through the backlog) and never answers.
+
+Each is a context manager, and each can be told to fail the next requests (``fail_next``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from notifier.channels.sms import sign_request
+
+LOOPBACK = "127.0.0.1"
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+class _Failures:
+    """Answers to give instead of the normal one, for the next N requests."""
+
+    def __init__(self) -> None:
+        self._queue: deque[Any] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, answer: Any, count: int) -> None:
+        with self._lock:
+            self._queue.extend([answer] * count)
+
+    def take(self) -> Any | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+
+# --- SMTP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+
+class _LoopbackController(Controller):
+    """A Controller on a port the OS picks (Controller itself cannot use port 0)."""
+
+    def __init__(self, handler: Any, **smtp_parameters: Any) -> None:
+        self._socket = socket.socket()
+        self._socket.bind((LOOPBACK, 0))
+        port = self._socket.getsockname()[1]
+        super().__init__(handler, hostname=LOOPBACK, port=port, **smtp_parameters)
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+
+
+class SmtpPeer:
+    """An SMTP server that records messages; ``credentials`` makes AUTH mandatory."""
+
+    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+        self.messages: list[ReceivedMail] = []
+        self._credentials = credentials
+        self._failures = _Failures()
+        options: dict[str, Any] = {"enable_SMTPUTF8": True}
+        if credentials:
+            options.update(
+                auth_required=True, auth_require_tls=False, authenticator=self._authenticate
+            )
+        self._controller = _LoopbackController(self, **options)
+        self.host = LOOPBACK
+        self.port = self._controller.port
+
+    def fail_next(self, reply: str, *, count: int = 1) -> None:
+        """Answer RCPT with ``reply`` (e.g. ``"550 5.1.1 no such user"``) ``count`` times."""
+        self._failures.add(reply, count)
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and self._credentials == (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        )
+        # handled=False: aiosmtpd answers a failure with the standard 535 itself.
+        return AuthResult(success=ok, handled=False)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:  # noqa: N802 - aiosmtpd hook name
+        failure = self._failures.take()
+        if failure:
+            return failure
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        raw = envelope.original_content
+        parsed = message_from_bytes(raw, policy=policy.default)
+        self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        return "250 OK queued"
+
+    def __enter__(self) -> Self:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._controller.stop()
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    peer: _HttpPeer
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server hook name
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        answer = self.peer._failures.take() or self.peer.answer(self.path, self.headers, body)
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
+        pass
+
+
+class _HttpPeer:
+    """A ThreadingHTTPServer on 127.0.0.1:0 that answers POSTs through :meth:`answer`."""
+
+    path = "/"
+
+    def __init__(self) -> None:
+        self._failures = _Failures()
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"peer": self})
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}{self.path}"
+
+    def fail_next(self, status: int, *, count: int = 1, body: Any = None) -> None:
+        """Answer the next ``count`` requests with ``status`` (a dict body is sent as JSON)."""
+        if isinstance(body, dict):
+            encoded = json.dumps(body, ensure_ascii=False).encode()
+        else:
+            encoded = (body or "").encode()
+        self._failures.add(HttpAnswer(status, encoded), count)
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def _json(status: int, data: dict[str, Any]) -> HttpAnswer:
+    return HttpAnswer(status, json.dumps(data, ensure_ascii=False).encode())
+
+
+class SmsGateway(_HttpPeer):
+    """Our SMS gateway: accepts only requests signed with ``key`` and ``secret``."""
+
+    path = "/v1/sms"
+
+    def __init__(self, *, key: str, secret: str, max_skew: float = 300) -> None:
+        super().__init__()
+        self.key = key
+        self.secret = secret
+        self.max_skew = max_skew
+        self.messages: list[dict[str, Any]] = []
+
+    def _signed(self, headers: Any, body: bytes) -> bool:
+        timestamp = headers.get("X-Notifier-Timestamp", "")
+        nonce = headers.get("X-Notifier-Nonce", "")
+        expected = sign_request(self.secret, timestamp, nonce, body)
+        return (
+            headers.get("X-Notifier-Key") == self.key
+            and timestamp.isdigit()
+            and abs(time.time() - int(timestamp)) <= self.max_skew
+            and hmac.compare_digest(expected, headers.get("X-Notifier-Signature", ""))
+        )
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        if not self._signed(headers, body):
+            return _json(401, {"code": "bad_signature", "message": "signature does not match"})
+        with self._lock:
+            self.messages.append(json.loads(body.decode("utf-8")))
+            number = len(self.messages)
+        return _json(200, {"message_id": f"gw-{number}"})
+
+
+class WebhookReceiver(_HttpPeer):
+    """An enterprise's endpoint: verifies Standard Webhooks signatures, records what it got."""
+
+    path = "/hooks/notifier"
+
+    def __init__(self, *, secret: str) -> None:
+        super().__init__()
+        self._webhook = Webhook(secret)
+        self.received: list[tuple[str, Any]] = []
+        self.raw_bodies: list[bytes] = []
+        self.content_types: list[str] = []
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        plain_headers = dict(headers.items())
+        try:
+            payload = self._webhook.verify(body, plain_headers)
+        except WebhookVerificationError as exc:
+            return HttpAnswer(401, str(exc).encode(), "text/plain")
+        with self._lock:
+            self.received.append((headers["webhook-id"], payload))
+            self.raw_bodies.append(body)
+            self.content_types.append(headers.get("Content-Type", ""))
+        return HttpAnswer(204)
+
+
+# --- silence -------------------------------------------------------------------------------
+
+
+class SilentPeer:
+    """A listening socket that never accepts: connects succeed, every read times out."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind((LOOPBACK, 0))
+        self._socket.listen(16)
+        self.host = LOOPBACK
+        self.port = self._socket.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._socket.close()

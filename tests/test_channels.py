@@ -1,0 +1,528 @@
+"""Channels against real protocol peers on 127.0.0.1 (see tests/peers.py); no mocks."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peers import SilentPeer, SmsGateway, SmtpPeer, WebhookReceiver, closed_port
+from pydantic import SecretStr
+
+from notifier import netguard
+from notifier.channels.base import Message
+from notifier.channels.dryrun import DryRunChannel
+from notifier.channels.email import EmailChannel
+from notifier.channels.registry import build_channels, load_channel_classes
+from notifier.channels.sms import SmsChannel
+from notifier.channels.webhook import WebhookChannel
+from notifier.config import EmailSettings, SmsSettings, WebhookSettings, load_settings
+from notifier.errors import PermanentError, TransientError
+
+SMS_KEY = "test-app-key"
+SMS_SECRET = "test-app-secret"
+WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY2hhbm5lbHM="
+OTHER_WEBHOOK_SECRET = "whsec_YW5vdGhlci1zZWNyZXQtdGhlLXJlY2VpdmVyLWRvZXMtbm90LWtub3c="
+SENDER = "北仑企服 <noreply@notifier.test>"
+LOOPBACK_ALLOWED = ["127.0.0.0/8"]
+SHORT_TIMEOUT = 0.3
+
+
+def make_message(**changes: object) -> Message:
+    values: dict[str, object] = {
+        "delivery_id": 42,
+        "idempotency_key": "policy:7:enterprise:91330206MA2AXXXX1X:sms",
+        "to": "+8613800138000",
+        "text": "【北仑企服】关于2024年度高新技术企业认定申报的通知，截止日期6月30日。",
+    }
+    values.update(changes)
+    return Message(**values)  # type: ignore[arg-type]
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    with SmsGateway(key=SMS_KEY, secret=SMS_SECRET) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def smtp_peer() -> Iterator[SmtpPeer]:
+    with SmtpPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(secret=WEBHOOK_SECRET) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def silent_peer() -> Iterator[SilentPeer]:
+    with SilentPeer() as peer:
+        yield peer
+
+
+def sms_channel_for(
+    url: str, *, secret: str = SMS_SECRET, allowed: list[str] | None = None, timeout: float = 5.0
+) -> SmsChannel:
+    settings = SmsSettings(
+        provider="http", url=url, app_key=SMS_KEY, app_secret=SecretStr(secret), timeout=timeout
+    )
+    allowed = LOOPBACK_ALLOWED if allowed is None else allowed
+    return SmsChannel(settings=settings, allowed_private_targets=allowed)
+
+
+def email_channel_for(
+    host: str, port: int, *, timeout: float = 5.0, **options: object
+) -> EmailChannel:
+    settings = EmailSettings(
+        provider="smtp", host=host, port=port, sender=SENDER, timeout=timeout, **options
+    )
+    return EmailChannel(settings=settings)
+
+
+def webhook_channel_for(
+    *, secret: str = WEBHOOK_SECRET, allowed: list[str] | None = None, timeout: float = 5.0
+) -> WebhookChannel:
+    settings = WebhookSettings(provider="http", secret=SecretStr(secret), timeout=timeout)
+    allowed = LOOPBACK_ALLOWED if allowed is None else allowed
+    return WebhookChannel(settings=settings, allowed_private_targets=allowed)
+
+
+@pytest.fixture
+def sms_channel(sms_gateway: SmsGateway) -> Iterator[SmsChannel]:
+    channel = sms_channel_for(sms_gateway.url)
+    yield channel
+    channel.close()
+
+
+@pytest.fixture
+def email_channel(smtp_peer: SmtpPeer) -> EmailChannel:
+    return email_channel_for(
+        smtp_peer.host, smtp_peer.port, unsubscribe_mailto="unsubscribe@notifier.test"
+    )
+
+
+@pytest.fixture
+def webhook_channel() -> Iterator[WebhookChannel]:
+    channel = webhook_channel_for()
+    yield channel
+    channel.close()
+
+
+def email_message(**changes: object) -> Message:
+    values: dict[str, object] = {
+        "idempotency_key": "policy:7:enterprise:91330206MA2AXXXX1X:email",
+        "to": "张经理 <manager@enterprise.test>",
+        "subject": "关于2024年度高新技术企业认定申报的通知",
+        "text": "尊敬的企业：请于6月30日前完成申报。",
+        "html": "<p>尊敬的企业：请于<b>6月30日</b>前完成申报。</p>",
+        "unsubscribe_url": "https://notifier.test/unsubscribe/" + "t0k3n" * 20,
+    }
+    values.update(changes)
+    return make_message(**values)
+
+
+def webhook_message(url: str, **changes: object) -> Message:
+    values: dict[str, object] = {
+        "idempotency_key": "policy:7:enterprise:91330206MA2AXXXX1X:webhook",
+        "to": url,
+        "text": "",
+        "payload": {"type": "policy.published", "title": "高新技术企业认定", "sectors": ["C36"]},
+    }
+    values.update(changes)
+    return make_message(**values)
+
+
+# --- SMS -----------------------------------------------------------------------------------
+
+
+def test_sms_gateway_verifies_signature_and_records_chinese_text_with_out_id(
+    sms_gateway: SmsGateway, sms_channel: SmsChannel
+) -> None:
+    message = make_message()
+    result = sms_channel.send(message)
+    assert result.provider == "sms-http"
+    assert result.provider_message_id == "gw-1"
+    assert sms_gateway.messages == [
+        {"to": "+8613800138000", "text": message.text, "out_id": message.message_id}
+    ]
+
+
+def test_sms_gateway_rejects_a_wrong_secret_as_permanent(sms_gateway: SmsGateway) -> None:
+    channel = sms_channel_for(sms_gateway.url, secret="not-the-gateway-secret")
+    with pytest.raises(PermanentError, match="bad_signature"):
+        channel.send(make_message())
+    assert sms_gateway.messages == []
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_sms_rate_limit_and_server_errors_are_transient_and_a_retry_succeeds(
+    sms_gateway: SmsGateway, sms_channel: SmsChannel, status: int
+) -> None:
+    sms_gateway.fail_next(status, body={"code": "busy", "message": "稍后再试"})
+    with pytest.raises(TransientError, match=str(status)):
+        sms_channel.send(make_message())
+    assert sms_channel.send(make_message()).provider_message_id == "gw-1"
+
+
+def test_sms_client_error_is_permanent_with_the_gateway_reason(
+    sms_gateway: SmsGateway, sms_channel: SmsChannel
+) -> None:
+    sms_gateway.fail_next(400, body={"code": "invalid_mobile", "message": "号码格式错误"})
+    with pytest.raises(PermanentError) as caught:
+        sms_channel.send(make_message())
+    assert "400" in caught.value.reason
+    assert "invalid_mobile 号码格式错误" in caught.value.reason
+
+
+def test_sms_gateway_error_text_is_trimmed_to_200_characters(
+    sms_gateway: SmsGateway, sms_channel: SmsChannel
+) -> None:
+    sms_gateway.fail_next(422, body={"code": "too_long", "message": "长" * 1000})
+    with pytest.raises(PermanentError) as caught:
+        sms_channel.send(make_message())
+    assert len(caught.value.reason) < 250
+    assert caught.value.reason.endswith("长" * 50)
+
+
+def test_sms_timeout_is_transient(silent_peer: SilentPeer) -> None:
+    channel = sms_channel_for(silent_peer.url, timeout=SHORT_TIMEOUT)
+    with pytest.raises(TransientError, match="timeout"):
+        channel.send(make_message())
+
+
+def test_sms_refused_connection_is_transient() -> None:
+    channel = sms_channel_for(f"http://127.0.0.1:{closed_port()}/v1/sms")
+    with pytest.raises(TransientError, match="connection"):
+        channel.send(make_message())
+
+
+def test_sms_gateway_on_a_loopback_address_is_refused_unless_allowed(
+    sms_gateway: SmsGateway,
+) -> None:
+    channel = sms_channel_for(sms_gateway.url, allowed=[])
+    with pytest.raises(PermanentError, match="loopback"):
+        channel.send(make_message())
+    assert sms_gateway.messages == []
+
+
+# --- email ---------------------------------------------------------------------------------
+
+
+def test_smtp_server_receives_chinese_subject_text_and_html(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    message = email_message()
+    email_channel.send(message)
+    [mail] = smtp_peer.messages
+    assert mail.mail_from == "noreply@notifier.test"
+    assert mail.rcpt_tos == ["manager@enterprise.test"]
+    assert mail.message["Subject"] == message.subject
+    assert str(mail.message["From"]) == SENDER
+    plain = mail.message.get_body(preferencelist=("plain",))
+    html = mail.message.get_body(preferencelist=("html",))
+    assert plain is not None and message.text in plain.get_content()
+    assert html is not None and "<b>6月30日</b>" in html.get_content()
+
+
+def test_email_carries_message_id_and_one_click_list_unsubscribe(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    message = email_message()
+    result = email_channel.send(message)
+    headers = smtp_peer.messages[0].message
+    assert headers["Message-ID"] == f"<{message.message_id}@notifier.test>"
+    assert result.provider == "smtp"
+    assert result.provider_message_id == headers["Message-ID"]
+    # The long URL must arrive whole, not folded into encoded words.
+    assert headers["List-Unsubscribe"] == (
+        f"<{message.unsubscribe_url}>, <mailto:unsubscribe@notifier.test?subject=unsubscribe>"
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_email_without_unsubscribe_link_has_no_list_unsubscribe_headers(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    email_channel.send(email_message(unsubscribe_url=None, html=None))
+    mail = smtp_peer.messages[0].message
+    assert mail["List-Unsubscribe"] is None
+    assert mail["List-Unsubscribe-Post"] is None
+    assert mail.get_content_type() == "text/plain"
+
+
+def test_email_refused_recipient_is_permanent_with_the_server_reply(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    smtp_peer.fail_next("550 5.1.1 mailbox unavailable")
+    with pytest.raises(PermanentError, match="550: 5.1.1 mailbox unavailable"):
+        email_channel.send(email_message())
+    assert smtp_peer.messages == []
+
+
+def test_email_greylisted_recipient_is_transient_and_a_retry_succeeds(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    smtp_peer.fail_next("451 4.7.1 greylisted, try again later")
+    with pytest.raises(TransientError, match="451"):
+        email_channel.send(email_message())
+    email_channel.send(email_message())
+    assert len(smtp_peer.messages) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_email_logs_in_when_a_username_is_set() -> None:
+    with SmtpPeer(credentials=("relay-user", "relay-pass")) as peer:
+        good = email_channel_for(
+            peer.host, peer.port, username="relay-user", password=SecretStr("relay-pass")
+        )
+        good.send(email_message())
+        wrong = email_channel_for(
+            peer.host, peer.port, username="relay-user", password=SecretStr("wrong")
+        )
+        with pytest.raises(PermanentError, match="535"):
+            wrong.send(email_message())
+        assert len(peer.messages) == 1
+
+
+def test_email_timeout_is_transient(silent_peer: SilentPeer) -> None:
+    channel = email_channel_for(silent_peer.host, silent_peer.port, timeout=SHORT_TIMEOUT)
+    with pytest.raises(TransientError, match="timed out"):
+        channel.send(email_message())
+
+
+def test_email_refused_connection_is_transient() -> None:
+    channel = email_channel_for("127.0.0.1", closed_port())
+    with pytest.raises(TransientError, match="ConnectionRefusedError"):
+        channel.send(email_message())
+
+
+def test_email_header_injection_is_permanent(email_channel: EmailChannel) -> None:
+    with pytest.raises(PermanentError, match="header"):
+        email_channel.send(email_message(subject="通知\r\nBcc: everyone@enterprise.test"))
+
+
+# --- webhook -------------------------------------------------------------------------------
+
+
+def test_webhook_receiver_verifies_signature_and_sees_message_id(
+    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+) -> None:
+    message = webhook_message(webhook_receiver.url)
+    result = webhook_channel.send(message)
+    assert result.provider == "webhook"
+    assert result.provider_message_id == message.message_id
+    assert webhook_receiver.received == [(message.message_id, message.payload)]
+
+
+def test_webhook_body_is_compact_utf8_json(
+    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+) -> None:
+    message = webhook_message(webhook_receiver.url)
+    webhook_channel.send(message)
+    [body] = webhook_receiver.raw_bodies
+    assert "高新技术企业认定".encode() in body
+    assert body == json.dumps(message.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    assert webhook_receiver.content_types == ["application/json"]
+
+
+def test_webhook_receiver_rejects_a_wrong_secret_as_permanent(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    channel = webhook_channel_for(secret=OTHER_WEBHOOK_SECRET)
+    with pytest.raises(PermanentError, match="401"):
+        channel.send(webhook_message(webhook_receiver.url))
+    assert webhook_receiver.received == []
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
+def test_webhook_timeouts_rate_limits_and_server_errors_are_transient(
+    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel, status: int
+) -> None:
+    webhook_receiver.fail_next(status, body="unavailable")
+    with pytest.raises(TransientError, match=f"HTTP {status}"):
+        webhook_channel.send(webhook_message(webhook_receiver.url))
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 400, 404, 410, 422])
+def test_webhook_redirects_and_client_errors_are_permanent(
+    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel, status: int
+) -> None:
+    webhook_receiver.fail_next(status, body="no such hook")
+    with pytest.raises(PermanentError, match=f"HTTP {status}: no such hook"):
+        webhook_channel.send(webhook_message(webhook_receiver.url))
+
+
+def test_webhook_retry_after_a_failure_keeps_the_same_webhook_id(
+    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+) -> None:
+    message = webhook_message(webhook_receiver.url)
+    webhook_receiver.fail_next(503)
+    with pytest.raises(TransientError):
+        webhook_channel.send(message)
+    webhook_channel.send(message)
+    webhook_channel.send(message)
+    assert [webhook_id for webhook_id, _ in webhook_receiver.received] == [message.message_id] * 2
+
+
+def test_webhook_timeout_is_transient(silent_peer: SilentPeer) -> None:
+    channel = webhook_channel_for(timeout=SHORT_TIMEOUT)
+    with pytest.raises(TransientError, match="timeout"):
+        channel.send(webhook_message(silent_peer.url))
+
+
+def test_webhook_to_a_loopback_endpoint_is_refused_before_sending(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    channel = webhook_channel_for(allowed=[])
+    with pytest.raises(PermanentError, match="loopback"):
+        channel.send(webhook_message(webhook_receiver.url))
+    assert webhook_receiver.received == []
+
+
+# --- netguard ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1/hook", "loopback"),
+        ("http://localhost:8080/hook", "loopback"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://10.0.0.1/hook", "private"),
+        ("http://192.168.1.10/hook", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://224.0.0.1/", "multicast"),
+        ("file:///etc/passwd", "scheme 'file'"),
+        ("gopher://127.0.0.1:70/", "scheme 'gopher'"),
+        ("ftp://127.0.0.1/", "scheme 'ftp'"),
+        ("http:///no-host", "no host"),
+    ],
+)
+def test_netguard_refuses_non_public_targets_and_other_schemes(url: str, reason: str) -> None:
+    with pytest.raises(PermanentError, match=reason):
+        netguard.check_url(url, allowed=[])
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8080/hook", ["127.0.0.0/8"]),
+        ("http://10.0.0.1/hook", ["10.0.0.1"]),
+        ("http://169.254.169.254/", ["169.254.0.0/16"]),
+        ("https://localhost/hook", ["localhost"]),
+        ("http://[::1]/hook", ["::1/128"]),
+    ],
+)
+def test_netguard_lets_an_allowed_host_or_network_through(url: str, allowed: list[str]) -> None:
+    netguard.check_url(url, allowed=allowed)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/", "gopher://localhost/"])
+def test_netguard_refuses_other_schemes_even_for_allowed_hosts(url: str) -> None:
+    with pytest.raises(PermanentError, match="scheme"):
+        netguard.check_url(url, allowed=["127.0.0.0/8", "localhost"])
+
+
+def test_netguard_lets_a_public_address_through() -> None:
+    # An address literal: getaddrinfo answers without a lookup, and nothing connects.
+    netguard.check_url("https://1.1.1.1/hook", allowed=[])
+
+
+def test_netguard_dns_failure_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one stand-in: a failing resolver, so the test needs no network.
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(TransientError, match="cannot resolve hooks.enterprise.test"):
+        netguard.check_url("https://hooks.enterprise.test/hook", allowed=[])
+
+
+# --- dry run -------------------------------------------------------------------------------
+
+
+def test_dry_run_writes_one_file_per_message(tmp_path: Path) -> None:
+    channel = DryRunChannel(channel="sms", outbox_dir=tmp_path)
+    first = make_message()
+    second = make_message(delivery_id=43, idempotency_key="policy:7:enterprise:other:sms")
+    result = channel.send(first)
+    channel.send(second)
+    files = sorted(path.name for path in (tmp_path / "sms").iterdir())
+    assert files == sorted([f"{first.message_id}.json", f"{second.message_id}.json"])
+    assert result.provider == "dry-run"
+    assert result.provider_message_id == first.message_id
+    record = json.loads((tmp_path / "sms" / f"{first.message_id}.json").read_text("utf-8"))
+    assert record["text"] == first.text
+    assert record["to"] == first.to
+    assert record["idempotency_key"] == first.idempotency_key
+    assert record["message_id"] == first.message_id
+    assert {"subject", "html", "payload"} <= record.keys()
+
+
+def test_dry_run_repeated_send_leaves_one_file(tmp_path: Path) -> None:
+    channel = DryRunChannel(channel="email", outbox_dir=tmp_path)
+    message = email_message()
+    channel.send(message)
+    channel.send(message)
+    assert [path.name for path in (tmp_path / "email").iterdir()] == [f"{message.message_id}.json"]
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+def test_registry_finds_the_three_channels_through_entry_points() -> None:
+    classes = load_channel_classes()
+    assert classes["sms"] is SmsChannel
+    assert classes["email"] is EmailChannel
+    assert classes["webhook"] is WebhookChannel
+
+
+def test_build_channels_gives_dry_run_channels_writing_to_the_outbox(tmp_path: Path) -> None:
+    settings = load_settings(config_dir=tmp_path, var_dir=tmp_path / "var")
+    channels = build_channels(settings)
+    assert {name: type(channel) for name, channel in channels.items()} == {
+        "sms": DryRunChannel,
+        "email": DryRunChannel,
+        "webhook": DryRunChannel,
+    }
+    message = make_message()
+    channels["sms"].send(message)
+    assert (settings.outbox_dir / "sms" / f"{message.message_id}.json").is_file()
+
+
+def test_build_channels_builds_configured_providers_from_settings(
+    tmp_path: Path, sms_gateway: SmsGateway, smtp_peer: SmtpPeer
+) -> None:
+    settings = load_settings(
+        config_dir=tmp_path,
+        var_dir=tmp_path / "var",
+        allowed_private_targets=LOOPBACK_ALLOWED,
+        sms={
+            "provider": "http",
+            "url": sms_gateway.url,
+            "app_key": SMS_KEY,
+            "app_secret": SMS_SECRET,
+        },
+        email={"provider": "smtp", "host": smtp_peer.host, "port": smtp_peer.port},
+        webhook={"provider": "http", "secret": WEBHOOK_SECRET},
+    )
+    channels = build_channels(settings)
+    assert isinstance(channels["sms"], SmsChannel)
+    assert isinstance(channels["email"], EmailChannel)
+    assert isinstance(channels["webhook"], WebhookChannel)
+    channels["sms"].send(make_message())
+    channels["email"].send(email_message())
+    assert len(sms_gateway.messages) == 1
+    assert len(smtp_peer.messages) == 1
+    for channel in channels.values():
+        channel.close()

@@ -1,0 +1,257 @@
+"""Sandboxed, bounded rendering of the message templates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifier.config import Settings, load_settings
+from notifier.errors import TemplateError
+from notifier.rendering import Renderer, compile_template, render_template
+
+KINDS = ("policy_published", "deadline_reminder")
+CHANNELS = ("sms", "email", "webhook")
+UNSUBSCRIBE_URL = "https://notify.example.cn/u/3f9a1c"
+
+
+@pytest.fixture(autouse=True)
+def _no_notifier_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The environment wins over load_settings' overrides; keep the developer's out.
+    for name in list(os.environ):
+        if name.upper().startswith("NOTIFIER_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(config_dir=tmp_path)
+
+
+@pytest.fixture
+def renderer(settings: Settings) -> Renderer:
+    return Renderer(settings=settings)
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {
+        "enterprise": {"name": "宁波北仑精密模具有限公司", "credit_code": "91330206MA2H4K7L3X"},
+        "policy": {
+            "title": "北仑区关于支持制造业高质量发展的若干政策意见",
+            "summary": "对年度技术改造投入超过500万元的规上工业企业，按设备投资额的10%给予补助，"
+            "单个项目最高300万元。",
+            "body": "第一条 为推动制造业高质量发展……\n第二条 支持企业技术改造……",
+            "url": "https://www.bl.gov.cn/art/2024/5/6/art_1229.html",
+            "department": "区经济和信息化局",
+            "topics": ["技术改造", "数字化转型"],
+            "published_at": "2024年5月6日 09:30",
+        },
+        "deadline": {"title": "技改补助申报", "due_at": "2024年5月31日 17:00", "days_left": 3},
+        "unsubscribe_url": UNSUBSCRIBE_URL,
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_each_default_template_renders_the_enterprise_and_policy(
+    renderer: Renderer, context: dict[str, Any], kind: str, channel: str
+) -> None:
+    rendered = renderer.render(kind, channel, context, to="13800138000")
+    assert context["enterprise"]["name"] in rendered.text
+    assert context["policy"]["title"] in rendered.text
+    if channel != "sms":
+        assert UNSUBSCRIBE_URL in rendered.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_email_has_a_single_line_subject_and_html_with_the_unsubscribe_link(
+    renderer: Renderer, context: dict[str, Any], kind: str
+) -> None:
+    rendered = renderer.render(kind, "email", context)
+    assert rendered.subject
+    assert "\n" not in rendered.subject
+    assert rendered.html is not None
+    assert context["enterprise"]["name"] in rendered.html
+    assert f'href="{UNSUBSCRIBE_URL}"' in rendered.html
+    assert rendered.sms_count is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sms_starts_with_the_signature_on_one_line_and_is_counted(
+    renderer: Renderer, context: dict[str, Any], kind: str
+) -> None:
+    rendered = renderer.render(kind, "sms", context, to="13800138000")
+    assert rendered.text.startswith("【北仑企服】宁波北仑精密模具有限公司：")
+    assert "\n" not in rendered.text
+    assert "  " not in rendered.text
+    assert rendered.text.endswith("回TD退订")
+    assert rendered.sms_count is not None
+    assert rendered.sms_count.encoding == "cn"
+    assert rendered.sms_count.length == len(rendered.text)
+    assert rendered.subject is None and rendered.html is None
+
+
+def test_sms_truncates_a_long_summary(renderer: Renderer, context: dict[str, Any]) -> None:
+    context["policy"]["summary"] = "补" * 300
+    rendered = renderer.render("policy_published", "sms", context)
+    assert "补" * 39 + "…" in rendered.text
+    assert "补" * 40 not in rendered.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_policy_without_a_url_renders_without_one(
+    renderer: Renderer, context: dict[str, Any], kind: str, channel: str
+) -> None:
+    context["policy"]["url"] = None
+    rendered = renderer.render(kind, channel, context)
+    assert "None" not in rendered.text
+    assert "None" not in (rendered.html or "")
+
+
+def test_a_deadline_due_today_says_so(renderer: Renderer, context: dict[str, Any]) -> None:
+    context["deadline"]["days_left"] = 0
+    assert "今天截止" in renderer.render("deadline_reminder", "sms", context).text
+
+
+def test_html_escapes_a_script_in_a_policy_title_while_text_keeps_it(
+    renderer: Renderer, context: dict[str, Any]
+) -> None:
+    context["policy"]["title"] = "<script>alert(1)</script>"
+    rendered = renderer.render("policy_published", "email", context)
+    assert rendered.html is not None
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    assert "<script>alert(1)</script>" in rendered.text
+
+
+def test_an_sms_over_the_maximum_length_is_refused(
+    tmp_path: Path, context: dict[str, Any]
+) -> None:
+    settings = load_settings(config_dir=tmp_path, sms={"max_length": 50})
+    with pytest.raises(TemplateError, match=r"SMS is \d+ characters, over the maximum of 50"):
+        Renderer(settings=settings).render("policy_published", "sms", context)
+
+
+@pytest.mark.parametrize(
+    ("source", "used"),
+    [
+        ("{{ ''.__class__ }}", "__class__"),
+        ("{{ x.__globals__ }}", "__globals__"),
+        ("{{ x['__class__'] }}", "__class__"),
+        ("{{ x|attr('__class__') }}", "__class__"),
+        ("{{ _secret }}", "_secret"),
+    ],
+)
+def test_names_starting_with_an_underscore_are_refused(source: str, used: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template(source, name="x")
+    assert str(caught.value) == f"template 'x': uses '{used}', which is not allowed"
+
+
+def test_a_computed_private_attribute_is_stopped_by_the_sandbox() -> None:
+    template = compile_template("{{ (''|attr('__cla' ~ 'ss__')).mro() }}", name="x")
+    with pytest.raises(TemplateError, match="template 'x': .*__class__"):
+        render_template(template, {})
+
+
+def test_a_syntax_error_names_the_template_and_line() -> None:
+    with pytest.raises(TemplateError, match=r"template 'campaign', line 2: .*"):
+        compile_template("hello\n{% if %}", name="campaign")
+
+
+def test_a_misspelt_variable_names_the_template_and_the_variable(
+    tmp_path: Path, settings: Settings, context: dict[str, Any]
+) -> None:
+    override = tmp_path / "templates" / "policy_published"
+    override.mkdir(parents=True)
+    (override / "sms.txt").write_text("{{ policy.titel }}", encoding="utf-8")
+    renderer = Renderer(settings=settings.model_copy(update={"templates_dir": override.parent}))
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("policy_published", "sms", context)
+    assert str(caught.value) == (
+        "template 'policy_published/sms.txt': 'policy' has no attribute 'titel' (line 1)"
+    )
+
+
+def test_an_undefined_name_is_refused() -> None:
+    with pytest.raises(TemplateError, match="template 'x': 'enterprize' is undefined"):
+        render_template(compile_template("{{ enterprize.name }}", name="x"), {})
+
+
+def test_huge_output_is_stopped() -> None:
+    template = compile_template(
+        "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", name="huge"
+    )
+    with pytest.raises(TemplateError, match="template 'huge': output over the maximum of 100000"):
+        render_template(template, {})
+
+
+def test_repeating_a_string_into_a_huge_value_is_refused() -> None:
+    template = compile_template("{{ ('x' * 1000000000)|length }}", name="huge")
+    with pytest.raises(TemplateError, match="template 'huge': '\\*' would build"):
+        render_template(template, {})
+
+
+def test_a_huge_power_is_refused() -> None:
+    with pytest.raises(TemplateError, match="exponent"):
+        render_template(compile_template("{{ 10 ** 100000000 }}", name="x"), {})
+
+
+def test_a_long_loop_without_output_is_stopped_by_the_time_limit() -> None:
+    template = compile_template(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        name="slow",
+    )
+    with pytest.raises(TemplateError, match="template 'slow': rendering took over 0.2 s"):
+        render_template(template, {}, max_seconds=0.2)
+
+
+def test_range_still_behaves_like_a_range() -> None:
+    template = compile_template(
+        "{{ range(3)|list }} {{ range(5)|length }} {{ range(3)|reverse|join(',') }}", name="r"
+    )
+    assert render_template(template, {}) == "[0, 1, 2] 5 2,1,0"
+
+
+def test_a_user_template_named_html_is_escaped() -> None:
+    template = compile_template("<p>{{ title }}</p>", name="campaign.html")
+    assert render_template(template, {"title": "<b>"}) == "<p>&lt;b&gt;</p>"
+
+
+def test_a_templates_dir_override_replaces_a_default_template(
+    tmp_path: Path, context: dict[str, Any]
+) -> None:
+    override = tmp_path / "templates" / "policy_published"
+    override.mkdir(parents=True)
+    (override / "sms.txt").write_text("新政策：{{ policy.title }}", encoding="utf-8")
+    settings = load_settings(config_dir=tmp_path, templates_dir=tmp_path / "templates")
+    renderer = Renderer(settings=settings)
+    sms = renderer.render("policy_published", "sms", context)
+    assert sms.text == "【北仑企服】新政策：北仑区关于支持制造业高质量发展的若干政策意见"
+    # Templates the override folder lacks still come from the package.
+    email = renderer.render("policy_published", "email", context)
+    assert UNSUBSCRIBE_URL in email.text
+
+
+def test_templates_are_loaded_once(
+    tmp_path: Path, settings: Settings, context: dict[str, Any]
+) -> None:
+    override = tmp_path / "templates" / "policy_published"
+    override.mkdir(parents=True)
+    sms_template = override / "sms.txt"
+    sms_template.write_text("第一版", encoding="utf-8")
+    renderer = Renderer(settings=settings.model_copy(update={"templates_dir": override.parent}))
+    assert renderer.render("policy_published", "sms", context).text.endswith("第一版")
+    sms_template.write_text("第二版", encoding="utf-8")
+    assert renderer.render("policy_published", "sms", context).text.endswith("第一版")
+
+
+def test_an_unknown_kind_is_a_template_error(
+    renderer: Renderer, context: dict[str, Any]
+) -> None:
+    with pytest.raises(TemplateError, match="template 'no_such_kind/sms.txt' not found"):
+        renderer.render("no_such_kind", "sms", context)
