@@ -1,0 +1,76 @@
+"""Test data: valid credit codes, enterprise CSV files and policies."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from stdnum.cn import uscc
+
+from notifier.enterprise_csv import HEADER
+
+REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
+
+
+def credit_code(number: int) -> str:
+    """A valid unified social credit code, different for every ``number``."""
+    base = f"91330206MA2{number:06d}"
+    return base + uscc.calc_check_digit(base)
+
+
+@dataclass
+class Firm:
+    """One row of an enterprise CSV, with sensible defaults."""
+
+    number: int
+    sectors: str = "C3670"
+    region: str = REGION
+    size: str = "small"
+    channels: str = "sms;email;webhook"
+    topics: str = ""
+    tags: str = ""
+    webhook_url: str | None = None
+    name: str | None = None
+
+    def row(self) -> list[str]:
+        webhook = self.webhook_url or f"https://hooks.example.cn/{self.number}"
+        return [
+            credit_code(self.number),
+            self.name or f"测试企业{self.number}有限公司",
+            self.sectors,
+            self.region,
+            self.size,
+            f"1380000{self.number:04d}",
+            f"firm{self.number}@example.cn",
+            webhook if "webhook" in self.channels else "",
+            self.topics,
+            self.channels,
+            self.tags,
+        ]
+
+
+def enterprise_csv(firms: list[Firm], extra_rows: list[list[str]] | None = None) -> str:
+    """An enterprise import file with the given firms (and raw rows, for bad input)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for firm in firms:
+        writer.writerow(firm.row())
+    for row in extra_rows or []:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def policy(**fields: Any) -> dict[str, Any]:
+    """A policy as a publish file holds it; ``fields`` override the defaults."""
+    data: dict[str, Any] = {
+        "title": "汽车零部件技术改造补助申报通知",
+        "department": "北仑区经济和信息化局",
+        "summary": "按设备投资额的10%给予补助。",
+        "url": "https://www.bl.gov.cn/policy/1",
+        "targets": {"sectors": ["C36"]},
+    }
+    data.update(fields)
+    return data
