@@ -180,7 +180,9 @@ def next_key(recipients: list[Recipient]) -> tuple[int, int]:
     return recipients[-1].enterprise_id, recipients[-1].contact_id
 
 
-def iter_recipients(session: Session, audience: Audience, *, size: int = 5000) -> Iterator[Recipient]:
+def iter_recipients(
+    session: Session, audience: Audience, *, size: int = 5000
+) -> Iterator[Recipient]:
     """Every recipient, read a page at a time (keyset paging: memory stays flat)."""
     after = None
     while True:

@@ -139,7 +139,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
+        ):
             raise ValueError("secret_key: set NOTIFIER_SECRET_KEY; the development key is refused")
         return self
 

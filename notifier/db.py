@@ -21,6 +21,8 @@ def _prepare_sqlite(url: str) -> dict[str, Any]:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy issues BEGIN itself (see _sqlite_begin); pysqlite must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -29,12 +31,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another thread committed in between; taking the write lock up front makes writers
+    # queue behind busy_timeout instead. Embedded mode trades concurrency for correctness here.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_db_engine(url: str, **options: Any) -> Engine:
     """Create the engine for ``url`` (SQLite or PostgreSQL) with the settings each needs."""
     if url.startswith("sqlite"):
         options = {**_prepare_sqlite(url), **options}
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 

@@ -61,8 +61,14 @@ POLICIES: list[dict[str, Any]] = [
         "ref": "demo-2026-auto-parts-subsidy",
         "title": "北仑区2026年汽车零部件产业技术改造补助申报通知",
         "department": "北仑区经济和信息化局",
-        "summary": "对汽车零部件企业2026年完成的技术改造项目，按设备投资额的10%给予补助，最高200万元。",
-        "body": "申报对象：在北仑区注册的汽车制造业（C36）企业。申报材料：项目备案、设备发票、审计报告。",
+        "summary": (
+            "对汽车零部件企业2026年完成的技术改造项目，"
+            "按设备投资额的10%给予补助，最高200万元。"
+        ),
+        "body": (
+            "申报对象：在北仑区注册的汽车制造业（C36）企业。"
+            "申报材料：项目备案、设备发票、审计报告。"
+        ),
         "url": "https://www.bl.gov.cn/demo/policy/auto-parts-subsidy",
         "topics": ["补贴"],
         "targets": {"sectors": ["C36"], "regions": ["浙江省/宁波市/北仑区"]},
@@ -72,7 +78,10 @@ POLICIES: list[dict[str, Any]] = [
         "ref": "demo-2026-small-micro-tax-relief",
         "title": "小型微利企业所得税优惠政策延续执行的公告",
         "department": "国家税务总局宁波市北仑区税务局",
-        "summary": "小型微利企业年应纳税所得额不超过300万元的部分，减按25%计入应纳税所得额，按20%税率缴纳。",
+        "summary": (
+            "小型微利企业年应纳税所得额不超过300万元的部分，"
+            "减按25%计入应纳税所得额，按20%税率缴纳。"
+        ),
         "body": "",
         "url": "https://www.bl.gov.cn/demo/policy/small-micro-tax",
         "topics": ["税费"],

@@ -46,7 +46,12 @@ def snapshot(runtime: Runtime, trigger_id: int) -> Snapshot:
 
 
 def follow(
-    runtime: Runtime, trigger_id: int, *, show: bool = True, poll: float = 0.2, timeout: float | None = None
+    runtime: Runtime,
+    trigger_id: int,
+    *,
+    show: bool = True,
+    poll: float = 0.2,
+    timeout: float | None = None,
 ) -> Snapshot:
     """Wait until the trigger's deliveries are all sent, failed or deferred; return the last state.
 
@@ -59,7 +64,9 @@ def follow(
         task = progress.add_task("deliver", total=None)
         while True:
             state = snapshot(runtime, trigger_id)
-            progress.update(task, total=state.total or None, completed=state.total - state.in_flight)
+            progress.update(
+                task, total=state.total or None, completed=state.total - state.in_flight
+            )
             if state.finished:
                 return state
             if timeout is not None and time.monotonic() - started > timeout:

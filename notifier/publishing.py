@@ -33,7 +33,11 @@ def publish(runtime: Runtime, draft: PolicyDraft) -> Published:
         created = policy is None
         if policy is None:
             policy = policies.create(session, draft, now=now)
-        trigger = triggers.ensure_policy_published(session, policy) if policy.published_at <= now else None
+        trigger = (
+            triggers.ensure_policy_published(session, policy)
+            if policy.published_at <= now
+            else None
+        )
         trigger_id = trigger.id if trigger else None
         policy_id = policy.id
     if trigger_id is not None:

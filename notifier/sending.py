@@ -34,7 +34,8 @@ class Retry:
 def backoff(attempts: int, policy: DeliverySettings) -> float:
     """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter."""
     base = min(policy.backoff_base_seconds * 2 ** max(attempts - 1, 0), policy.backoff_max_seconds)
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    # The cap applies after the jitter: backoff_max_seconds is a promise to the operator.
+    return min(base * random.uniform(0.8, 1.2), policy.backoff_max_seconds)  # noqa: S311 - jitter
 
 
 def _transient(delivery: Delivery, reason: str, policy: DeliverySettings, now: datetime) -> Outcome:

@@ -1,4 +1,4 @@
-"""Clock job: find work that was lost on the way (dead workers, lost messages) and queue it again."""
+"""Clock job: find work lost on the way (dead workers, lost messages) and queue it again."""
 
 from __future__ import annotations
 
@@ -37,5 +37,7 @@ def sweep(runtime: Runtime) -> Swept:
     for start in range(0, len(delivery_ids), policy.batch_size):
         runtime.queue.enqueue_deliveries(delivery_ids[start : start + policy.batch_size])
     if trigger_ids or delivery_ids:
-        log.warning("sweep re-queued %s triggers, %s deliveries", len(trigger_ids), len(delivery_ids))
+        log.warning(
+            "sweep re-queued %s triggers, %s deliveries", len(trigger_ids), len(delivery_ids)
+        )
     return Swept(triggers=len(trigger_ids), deliveries=len(delivery_ids))

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from peers import SilentPeer, SmsGateway, SmtpPeer, WebhookReceiver, closed_port
 from pydantic import SecretStr
 
 from notifier import netguard
@@ -20,6 +19,8 @@ from notifier.channels.sms import SmsChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.config import EmailSettings, SmsSettings, WebhookSettings, load_settings
 from notifier.errors import PermanentError, TransientError
+
+from peers import SilentPeer, SmsGateway, SmtpPeer, WebhookReceiver, closed_port
 
 SMS_KEY = "test-app-key"
 SMS_SECRET = "test-app-secret"

@@ -10,10 +10,8 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from peers import SmsGateway, SmtpPeer, WebhookReceiver
 from sqlalchemy import func, select
 
-from factories import Firm, credit_code, enterprise_csv, policy
 from notifier.importing import import_enterprises
 from notifier.jobs.worker import start_worker
 from notifier.models import Delivery, DeliveryAttempt
@@ -22,6 +20,9 @@ from notifier.progress import follow
 from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.store import enterprises
+
+from factories import Firm, credit_code, enterprise_csv, policy
+from peers import SmsGateway, SmtpPeer, WebhookReceiver
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
@@ -39,7 +40,7 @@ def peers() -> Iterator[tuple[SmsGateway, SmtpPeer, WebhookReceiver]]:
 
 @pytest.fixture(params=["embedded", "redis"])
 def system(request, database_url, make_runtime, peers) -> Iterator[Runtime]:
-    """The whole system on one database and broker, talking to the loopback peers; worker running."""
+    """The whole system on one database and broker, talking to the loopback peers."""
     sms, smtp, _ = peers
     redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
     runtime = make_runtime(
@@ -89,10 +90,13 @@ def test_policy_for_c36_reaches_exactly_the_subscribed_c36_enterprises_on_their_
     assert sorted(m["to"] for m in sms.messages) == ["+8613800000001", "+8613800000003"]
     assert all(m["text"].startswith("【北仑企服】") for m in sms.messages)
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == [
-        "firm1@example.cn", "firm2@example.cn", "firm6@example.cn",
+        "firm1@example.cn",
+        "firm2@example.cn",
+        "firm6@example.cn",
     ]
     assert sorted(payload["enterprise"]["credit_code"] for _, payload in hooks.received) == [
-        credit_code(1), credit_code(3),
+        credit_code(1),
+        credit_code(3),
     ]
     with system.sessions() as session:
         statuses = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
@@ -143,7 +147,13 @@ def test_region_size_tag_and_topic_filters_choose_the_audience(
         system,
         [
             Firm(1, channels="sms", size="small", tags="专精特新"),
-            Firm(2, channels="sms", size="micro", region="浙江省/宁波市/北仑区/小港街道/新碶工业社区", topics="税费"),
+            Firm(
+                2,
+                channels="sms",
+                size="micro",
+                region="浙江省/宁波市/北仑区/小港街道/新碶工业社区",
+                topics="税费",
+            ),
             Firm(3, channels="sms", size="medium", tags="专精特新;规上", topics="补贴;环保"),
         ],
     )

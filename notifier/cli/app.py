@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from notifier.config import Settings, load_settings
@@ -15,10 +16,15 @@ from notifier.errors import NotifierError
 from notifier.runtime import Runtime
 
 FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="Output for people (text) or programs (json).",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people (text) or programs (json).",
 )
 
+# Errors quote user input: escape it (it is not markup) and never wrap it (scripts grep it).
 err_console = Console(stderr=True)
 
 
@@ -61,13 +67,16 @@ class NotifierGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NotifierError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            err_console.print(
+                f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             sys.exit(2)
         except (OperationalError, ProgrammingError) as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             err_console.print(
-                f"[red]error:[/red] database: {reason}\n"
+                f"[red]error:[/red] database: {escape(reason)}\n"
                 "Is the database reachable and migrated? Run `notifier db upgrade`.",
                 highlight=False,
+                soft_wrap=True,
             )
             sys.exit(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -13,8 +15,8 @@ from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 
 
-def delivery_row(delivery: Delivery) -> dict[str, object]:
-    """One delivery as the log shows it."""
+def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
+    """One delivery as the log shows it (times in the deployment's zone)."""
     return {
         "id": delivery.id,
         "policy_id": delivery.policy_id,
@@ -30,7 +32,7 @@ def delivery_row(delivery: Delivery) -> dict[str, object]:
         "provider_message_id": delivery.provider_message_id,
         "idempotency_key": delivery.idempotency_key,
         "reason": delivery.reason,
-        "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+        "sent_at": delivery.sent_at.astimezone(zone).isoformat() if delivery.sent_at else None,
     }
 
 
@@ -48,14 +50,19 @@ def deliveries() -> None:
 @FORMAT_OPTION
 @pass_app
 def list_(
-    app: App, policy_id: int | None, status: str | None, channel: str | None, limit: int,
-    show_all: bool, output_format: str,
+    app: App,
+    policy_id: int | None,
+    status: str | None,
+    channel: str | None,
+    limit: int,
+    show_all: bool,
+    output_format: str,
 ) -> None:
     """List deliveries, newest first."""
     filters = DeliveryFilter(policy_id=policy_id, status=status, channel=channel)
     with app.runtime.sessions() as session:
         rows = [
-            delivery_row(d)
+            delivery_row(d, app.settings.zone)
             for d in store.list_deliveries(session, filters, limit=None if show_all else limit)
         ]
     if output_format == "json":
@@ -64,8 +71,12 @@ def list_(
     table = Table("id", "policy", "credit code", "channel", "status", "tries", "last error")
     for row in rows:
         table.add_row(
-            str(row["id"]), str(row["policy_id"] or "-"), str(row["credit_code"]),
-            str(row["channel"]), str(row["status"]), str(row["attempts"]),
+            str(row["id"]),
+            str(row["policy_id"] or "-"),
+            str(row["credit_code"]),
+            str(row["channel"]),
+            str(row["status"]),
+            str(row["attempts"]),
             str(row["last_error"] or ""),
         )
     Console().print(table)

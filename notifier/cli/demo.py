@@ -53,26 +53,39 @@ def demo(app: App, output_format: str) -> None:
                 if result.trigger_id is not None:
                     follow(runtime, result.trigger_id, show=output_format == "text", timeout=300)
                 with runtime.sessions() as session:
-                    counts = channel_status_counts(session, DeliveryFilter(policy_id=result.policy_id))
+                    counts = channel_status_counts(
+                        session, DeliveryFilter(policy_id=result.policy_id)
+                    )
                 summary[result.policy_id] = {"title": raw["title"], "channels": counts}
     finally:
         runtime.close()
     if output_format == "json":
-        print_json({"enterprises": report.imported, "policies": summary, "outbox": str(settings.outbox_dir)})
+        print_json(
+            {
+                "enterprises": report.imported,
+                "policies": summary,
+                "outbox": str(settings.outbox_dir),
+            }
+        )
         return
     _print_summary(report.imported, summary, settings)
 
 
 def _print_summary(imported: int, summary: dict, settings: Settings) -> None:
     console = Console()
-    console.print(f"demo park: {imported} enterprises in 灵峰工业社区 and 新碶工业社区 (one unsubscribed)")
+    console.print(
+        f"demo park: {imported} enterprises in 灵峰工业社区 and 新碶工业社区 (one unsubscribed)"
+    )
     table = Table("policy", "channel", "sent", "failed", "other", title="deliveries per channel")
     for policy_id, item in summary.items():
         for channel, counts in sorted(item["channels"].items()):
             other = sum(n for s, n in counts.items() if s not in ("sent", "failed"))
             table.add_row(
-                f"{policy_id} {item['title'][:24]}", channel,
-                str(counts.get("sent", 0)), str(counts.get("failed", 0)), str(other),
+                f"{policy_id} {item['title'][:24]}",
+                channel,
+                str(counts.get("sent", 0)),
+                str(counts.get("failed", 0)),
+                str(other),
             )
     console.print(table)
     console.print(f"messages written to {settings.outbox_dir}/ (dry-run provider)")

@@ -36,7 +36,8 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
     else:
         verb = "would import" if dry_run else "imported"
         click.echo(
-            f"{verb} {report.imported} enterprises ({report.created} new, {report.updated} updated); "
+            f"{verb} {report.imported} enterprises "
+            f"({report.created} new, {report.updated} updated); "
             f"{len({e.row for e in report.errors})} bad rows"
         )
         if report.kept_unsubscribed:
@@ -88,8 +89,12 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
     table = Table("credit code", "name", "sectors", "region", "size", "subscribed")
     for row in rows:
         table.add_row(
-            str(row["credit_code"]), str(row["name"]), " ".join(row["sectors"]),  # type: ignore[arg-type]
-            str(row["region"]), str(row["size"]), " ".join(row["subscribed"]),  # type: ignore[arg-type]
+            str(row["credit_code"]),
+            str(row["name"]),
+            " ".join(row["sectors"]),  # type: ignore[arg-type]
+            str(row["region"]),
+            str(row["size"]),
+            " ".join(row["subscribed"]),  # type: ignore[arg-type]
         )
     Console().print(table)
     click.echo(f"{len(rows)} enterprises")

@@ -17,7 +17,10 @@ from notifier.cli.app import App, NotifierGroup
 def cli(ctx: click.Context, verbose: int) -> None:
     """notifier: policies and deadlines, delivered to the enterprises they concern."""
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=os.environ.get("NOTIFIER_LOG_LEVEL", level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("NOTIFIER_LOG_LEVEL", level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     app = App()
     ctx.obj = app
     ctx.call_on_close(app.close)

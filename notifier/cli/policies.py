@@ -49,7 +49,9 @@ def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
     show = output_format == "text"
     with embedded_worker(runtime):
         result = publish_policy(runtime, draft)
-        state = follow(runtime, result.trigger_id, show=show) if wait and result.trigger_id else None
+        state = (
+            follow(runtime, result.trigger_id, show=show) if wait and result.trigger_id else None
+        )
     if output_format == "json":
         print_json(
             {
@@ -63,7 +65,9 @@ def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
     note = "published" if result.created else "already published; nothing sent twice"
     click.echo(f"policy {result.policy_id}: {note}")
     if state:
-        click.echo(", ".join(f"{n} {s}" for s, n in sorted(state.counts.items())) or "no recipients")
+        click.echo(
+            ", ".join(f"{n} {s}" for s, n in sorted(state.counts.items())) or "no recipients"
+        )
     elif result.trigger_id is None:
         click.echo("scheduled: the clock sends it at its publication time")
 
@@ -91,4 +95,6 @@ def list_(app: App, limit: int, output_format: str) -> None:
         print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']:>5}  {row['published_at'][:16]}  {row['department']}  {row['title']}")
+        click.echo(
+            f"{row['id']:>5}  {row['published_at'][:16]}  {row['department']}  {row['title']}"
+        )

@@ -37,7 +37,9 @@ class Queue:
         """Queue the fan-out of a trigger."""
         self.fan_out.send(trigger_id)
 
-    def enqueue_deliveries(self, delivery_ids: Sequence[int], *, delay: float | None = None) -> None:
+    def enqueue_deliveries(
+        self, delivery_ids: Sequence[int], *, delay: float | None = None
+    ) -> None:
         """Queue one batch of delivery ids, optionally after ``delay`` seconds."""
         milliseconds = int(delay * 1000) if delay else None
         self.deliver.send_with_options(args=(list(delivery_ids),), delay=milliseconds)

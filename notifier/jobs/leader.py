@@ -7,10 +7,12 @@ embedded mode, where the single clock always leads.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,9 @@ class Leadership:
     """Ask :meth:`is_leader` before each job; it takes the lock when it is free."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # A pool of its own, without pooling: closing the connection must end the session
+        # (and so release the lock) rather than hand it back to a pool still holding it.
+        self._engine = create_engine(engine.url, poolclass=NullPool)
         self._connection: Connection | None = None
 
     def is_leader(self) -> bool:
@@ -29,17 +33,15 @@ class Leadership:
         if self._engine.dialect.name != "postgresql":
             return True
         try:
-            if self._connection is None:
-                self._connection = self._engine.connect()
-                taken = self._connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
-                self._connection.commit()
-                if not taken:
-                    self.release()
-                    return False
-                log.info("this clock is the leader")
+            if self._connection is not None:
+                self._connection.scalar(text("SELECT 1"))  # still connected: still holding it
                 return True
-            self._connection.scalar(text("SELECT 1"))  # still connected, so still holding it
-            self._connection.commit()
+            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
+                self.release()
+                return False
+            log.info("this clock is the leader")
             return True
         except DBAPIError:
             log.warning("lost the clock lock with its connection")
@@ -49,8 +51,6 @@ class Leadership:
     def release(self) -> None:
         """Give up the lock (closing the connection releases it)."""
         if self._connection is not None:
-            try:
+            with contextlib.suppress(DBAPIError):
                 self._connection.close()
-            except DBAPIError:
-                pass
             self._connection = None

@@ -52,7 +52,9 @@ class Deadline(Base):
     __tablename__ = "deadlines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"), index=True)
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(300))
     due_at: Mapped[datetime] = mapped_column(index=True)
     # Working days before the due date on which reminders go out.

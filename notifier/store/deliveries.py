@@ -31,9 +31,7 @@ def insert_for_recipients(
         return
     rows = [
         {
-            "idempotency_key": idempotency_key(
-                trigger.key, r.credit_code, r.channel, r.address
-            ),
+            "idempotency_key": idempotency_key(trigger.key, r.credit_code, r.channel, r.address),
             "trigger_id": trigger.id,
             "policy_id": trigger.policy_id,
             "enterprise_id": r.enterprise_id,
@@ -73,9 +71,12 @@ def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetim
 
 def count_for_trigger(session: Session, trigger_id: int) -> int:
     """How many deliveries a trigger has."""
-    return session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.trigger_id == trigger_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.trigger_id == trigger_id)
+        )
+        or 0
+    )
 
 
 def claim(session: Session, ids: Sequence[int], *, now: datetime) -> list[int]:
@@ -160,7 +161,9 @@ def _requeue(session: Session, condition: object, now: datetime) -> list[int]:
     )
 
 
-def sweep(session: Session, *, now: datetime, stuck_after: timedelta, max_attempts: int) -> list[int]:
+def sweep(
+    session: Session, *, now: datetime, stuck_after: timedelta, max_attempts: int
+) -> list[int]:
     """Put back on the queue every delivery that was lost on the way; return their ids.
 
     A delivery is lost when it sat ``sending`` (its worker died), ``queued`` (its broker message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -40,10 +41,18 @@ def _contacts_of(record: EnterpriseRecord) -> set[tuple[str, str]]:
     return {(channel, address) for channel, address in wanted if address}
 
 
+def _keep_or_add(current: list[Any], wanted: Sequence[str], attr: str, make: type) -> list[Any]:
+    # Rows that stay are kept, not replaced: the flush inserts new rows before it deletes old
+    # ones, so a fresh row with an unchanged value would break the (enterprise, value) key.
+    kept = [item for item in current if getattr(item, attr) in wanted]
+    have = {getattr(item, attr) for item in kept}
+    return kept + [make(**{attr: value}) for value in wanted if value not in have]
+
+
 def _sync_children(enterprise: Enterprise, record: EnterpriseRecord) -> None:
-    enterprise.sectors = [EnterpriseSector(code=code) for code in record.sectors]
-    enterprise.tags = [EnterpriseTag(tag=tag) for tag in record.tags]
-    enterprise.topics = [EnterpriseTopic(topic=topic) for topic in record.topics]
+    enterprise.sectors = _keep_or_add(enterprise.sectors, record.sectors, "code", EnterpriseSector)
+    enterprise.tags = _keep_or_add(enterprise.tags, record.tags, "tag", EnterpriseTag)
+    enterprise.topics = _keep_or_add(enterprise.topics, record.topics, "topic", EnterpriseTopic)
     wanted = _contacts_of(record)
     # Keep rows that did not change so their ids stay stable.
     kept = [c for c in enterprise.contacts if (c.channel, c.address) in wanted]
@@ -53,7 +62,9 @@ def _sync_children(enterprise: Enterprise, record: EnterpriseRecord) -> None:
     ]
 
 
-def _sync_subscriptions(enterprise: Enterprise, channels: Sequence[str], now: datetime) -> list[str]:
+def _sync_subscriptions(
+    enterprise: Enterprise, channels: Sequence[str], now: datetime
+) -> list[str]:
     """Subscribe to the chosen channels; never re-subscribe one the enterprise left."""
     kept_unsubscribed = []
     by_channel = {s.channel: s for s in enterprise.subscriptions}

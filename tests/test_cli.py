@@ -1,0 +1,424 @@
+"""The ``notifier`` command, driven as a user drives it, on SQLite and on PostgreSQL.
+
+Commands run in this process through click's runner (the real ``cli`` group, settings from the
+environment); the checks that need a fresh process run the installed ``notifier`` script.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner, Result
+from conftest import POSTGRES_ADMIN_URL, service_missing
+
+from notifier import migrate
+from notifier.cli.main import cli
+from notifier.runtime import install
+
+from factories import Firm, credit_code, enterprise_csv, policy
+
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+NOTIFIER_SCRIPT = Path(sys.executable).with_name("notifier")
+DELIVERY_FIELDS = {
+    "id", "policy_id", "trigger", "credit_code", "channel", "status", "attempts", "last_error",
+}
+
+
+class Notifier:
+    """Runs ``notifier ARGS`` with a fixed environment and checks its exit status."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env = env
+        self.folder = folder
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, status: int = 0, env: dict[str, str] | None = None) -> Result:
+        result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
+        if not isinstance(result.exception, SystemExit | None):
+            raise result.exception  # a traceback the user would have seen: fail with it
+        assert result.exit_code == status, (
+            f"notifier {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+        )
+        return result
+
+    def json(self, *args: str, status: int = 0) -> Any:
+        return json.loads(self(*args, "--format", "json", status=status).stdout)
+
+    def file(self, name: str, text: str) -> str:
+        path = self.folder / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+
+def _notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
+    env = {"NOTIFIER_DATABASE_URL": database_url, "NOTIFIER_VAR_DIR": str(tmp_path / "var")}
+    yield Notifier(env, tmp_path)
+    install(None)  # publishing installs its runtime for the actors; leave none behind
+
+
+@pytest.fixture
+def notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
+    """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
+    yield from _notifier(database_url, tmp_path)
+
+
+@pytest.fixture
+def offline_notifier(tmp_path: Path) -> Iterator[Notifier]:
+    """The command on an unmigrated SQLite file: for checks that fail before any query."""
+    yield from _notifier(f"sqlite:///{tmp_path / 'untouched.db'}", tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database with no schema at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"notifier_cli_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        service_missing("PostgreSQL", exc)
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def by_code(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["credit_code"]: row for row in rows}
+
+
+def bad_row(number: int, **cells: str) -> list[str]:
+    """A CSV row for ``Firm(number)`` with some cells replaced by bad values."""
+    row = Firm(number).row()
+    columns = ["credit_code", "name", "sectors", "region", "size", "phone", "email"]
+    for column, value in cells.items():
+        row[columns.index(column)] = value
+    return row
+
+
+def wrong_check_digit(number: int) -> str:
+    code = credit_code(number)
+    return code[:-1] + ("1" if code[-1] != "1" else "2")
+
+
+def assert_one_line_error(result: Result, *needles: str) -> None:
+    message = result.stderr.strip()
+    assert "Traceback" not in result.output
+    assert message.startswith("error:")
+    assert "\n" not in message, message
+    for needle in needles:
+        assert needle in message
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_brings_a_new_database_to_the_newest_revision(unmigrated_url, tmp_path):
+    notifier = Notifier({"NOTIFIER_DATABASE_URL": unmigrated_url}, tmp_path)
+
+    assert notifier("db", "current").stdout.strip() == "not migrated"
+    assert HEAD in notifier("db", "upgrade").stdout
+    assert notifier("db", "current").stdout.strip() == HEAD
+    assert HEAD in notifier("db", "upgrade").stdout  # a second upgrade is harmless
+
+
+def test_an_unmigrated_database_is_reported_with_the_command_that_fixes_it(
+    unmigrated_url, tmp_path
+):
+    notifier = Notifier({"NOTIFIER_DATABASE_URL": unmigrated_url}, tmp_path)
+
+    result = notifier("enterprises", "list", status=2)
+
+    assert "Traceback" not in result.output
+    assert "run `notifier db upgrade`" in result.stderr.lower()
+
+
+# --- enterprises ------------------------------------------------------------------------------
+
+
+def test_import_stores_good_rows_and_lists_every_bad_row_by_spreadsheet_row(notifier):
+    csv_text = enterprise_csv(
+        [Firm(1), Firm(2)],
+        extra_rows=[
+            bad_row(3, credit_code=wrong_check_digit(3), size="huge"),  # row 4: two bad fields
+            [],  # row 5: blank, still counted
+            bad_row(6, sectors="Z99"),  # row 6
+        ],
+    )
+    report = notifier.json("enterprises", "import", notifier.file("firms.csv", csv_text), status=1)
+
+    assert report["created"] == 2
+    assert report["updated"] == 0
+    assert report["bad_rows"] == 2
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [
+        (4, "credit_code"), (4, "size"), (6, "sectors"),
+    ]
+    assert all(set(e) == {"row", "field", "reason"} and e["reason"] for e in report["errors"])
+    assert "huge" in report["errors"][1]["reason"]
+    listed = notifier.json("enterprises", "list")
+    assert [row["credit_code"] for row in listed] == [credit_code(1), credit_code(2)]
+    assert listed[0]["subscribed"] == ["email", "sms", "webhook"]
+
+
+def test_import_of_a_clean_file_exits_zero_and_says_how_many(notifier):
+    path = notifier.file("firms.csv", enterprise_csv([Firm(1), Firm(2), Firm(3)]))
+
+    assert "imported 3 enterprises (3 new, 0 updated); 0 bad rows" in notifier(
+        "enterprises", "import", path
+    ).stdout
+
+
+def test_import_dry_run_reports_the_same_counts_but_stores_nothing(notifier):
+    path = notifier.file(
+        "firms.csv", enterprise_csv([Firm(1), Firm(2)], extra_rows=[bad_row(3, size="huge")])
+    )
+
+    dry = notifier.json("enterprises", "import", path, "--dry-run", status=1)
+
+    assert notifier.json("enterprises", "list") == []
+    real = notifier.json("enterprises", "import", path, status=1)
+    assert dry["dry_run"] is True and real["dry_run"] is False
+    assert {k: v for k, v in dry.items() if k != "dry_run"} == {
+        k: v for k, v in real.items() if k != "dry_run"
+    }
+    assert dry["created"] == 2
+
+
+def test_import_of_a_file_without_required_columns_is_refused_naming_them(notifier):
+    path = notifier.file("firms.csv", "credit_code,name\n")
+
+    result = notifier("enterprises", "import", path, status=2)
+
+    assert_one_line_error(result, "missing required columns", "sectors")
+
+
+def test_reimport_updates_by_credit_code_and_keeps_unsubscribes(notifier):
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1), Firm(2)])))
+    notifier("enterprises", "unsubscribe", credit_code(1))
+    notifier("enterprises", "unsubscribe", credit_code(2), "--channel", "sms")
+
+    again = enterprise_csv([Firm(1, name="宁波改名后有限公司"), Firm(2)])
+    report = notifier.json("enterprises", "import", notifier.file("b.csv", again))
+
+    assert (report["created"], report["updated"], report["kept_unsubscribed"]) == (0, 2, 2)
+    listed = by_code(notifier.json("enterprises", "list"))
+    assert listed[credit_code(1)]["name"] == "宁波改名后有限公司"
+    assert listed[credit_code(1)]["subscribed"] == []
+    assert listed[credit_code(2)]["subscribed"] == ["email", "webhook"]
+
+
+def test_unsubscribe_of_an_unknown_credit_code_names_it_and_fails(notifier):
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1)])))
+
+    result = notifier("enterprises", "unsubscribe", credit_code(1), credit_code(9), status=2)
+
+    assert "unsubscribed 1 enterprises" in result.stdout
+    assert_one_line_error(result, credit_code(9))
+
+
+def test_enterprises_list_by_sector_keeps_only_codes_under_that_prefix(notifier):
+    firms = [
+        Firm(1, sectors="C3670"),
+        Firm(2, sectors="C3610"),
+        Firm(3, sectors="C3812"),
+        Firm(4, sectors="C2614;C3640"),
+        Firm(5, sectors="I6513"),
+    ]
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv(firms)))
+
+    c36 = notifier.json("enterprises", "list", "--sector", "C36")
+    lower = notifier.json("enterprises", "list", "--sector", "c36")
+
+    expected = [credit_code(1), credit_code(2), credit_code(4)]
+    assert [row["credit_code"] for row in c36] == expected
+    assert [row["credit_code"] for row in lower] == expected
+    assert len(notifier.json("enterprises", "list", "--sector", "C")) == 4
+    assert_one_line_error(notifier("enterprises", "list", "--sector", "Z99", status=2), "--sector")
+
+
+# --- policies and deliveries -------------------------------------------------------------------
+
+
+def test_publish_prints_the_policy_id_and_finishes_delivery_before_exiting(notifier):
+    firms = [
+        Firm(1, sectors="C3670"),
+        Firm(2, sectors="C3610", channels="sms"),
+        Firm(3, sectors="C3812"),  # not under C36
+    ]
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv(firms)))
+
+    published = notifier.json("policies", "publish", notifier.file("p.json", json.dumps(policy())))
+
+    assert published["created"] is True
+    rows = notifier.json("deliveries", "list", "--policy", str(published["id"]))
+    assert set(rows[0]) >= DELIVERY_FIELDS
+    assert sorted((r["credit_code"], r["channel"]) for r in rows) == [
+        (credit_code(1), "email"), (credit_code(1), "sms"), (credit_code(1), "webhook"),
+        (credit_code(2), "sms"),
+    ]
+    assert {r["status"] for r in rows} == {"sent"}
+    assert {r["policy_id"] for r in rows} == {published["id"]}
+    assert all(r["attempts"] == 1 and r["last_error"] is None for r in rows)
+    assert len({r["trigger"] for r in rows}) == 1
+
+
+def test_publishing_the_same_file_twice_gives_the_same_policy_and_no_new_deliveries(notifier):
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1), Firm(2)])))
+    path = notifier.file("p.json", json.dumps(policy()))
+
+    first = notifier.json("policies", "publish", path)
+    before = notifier.json("deliveries", "list", "--all")
+    second = notifier.json("policies", "publish", path)
+
+    assert second["id"] == first["id"]
+    assert second["created"] is False
+    assert notifier.json("deliveries", "list", "--all") == before
+    assert len(before) == 6
+    assert "already published; nothing sent twice" in notifier("policies", "publish", path).stdout
+
+
+def test_unsubscribed_enterprises_get_nothing_from_a_publish(notifier):
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1), Firm(2)])))
+    notifier("enterprises", "unsubscribe", credit_code(1))
+    notifier("enterprises", "unsubscribe", credit_code(2), "--channel", "sms")
+
+    published = notifier.json("policies", "publish", notifier.file("p.json", json.dumps(policy())))
+
+    rows = notifier.json("deliveries", "list", "--policy", str(published["id"]))
+    assert sorted((r["credit_code"], r["channel"]) for r in rows) == [
+        (credit_code(2), "email"), (credit_code(2), "webhook"),
+    ]
+
+
+def test_deliveries_list_filters_by_status_channel_and_limit(notifier):
+    # 20 firms x 3 channels = 60 deliveries, more than the default limit of 50. Webhooks point at
+    # loopback, which the real webhook provider refuses: those fail, the dry-run rest are sent.
+    firms = [Firm(n, webhook_url=f"http://127.0.0.1:9/hook/{n}") for n in range(1, 21)]
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv(firms)))
+    publish_env = {"NOTIFIER_WEBHOOK__PROVIDER": "http"}
+    path = notifier.file("p.json", json.dumps(policy()))
+    notifier("policies", "publish", path, "--format", "json", env=publish_env)
+
+    everything = notifier.json("deliveries", "list", "--all")
+    failed = notifier.json("deliveries", "list", "--status", "failed", "--all")
+    sms = notifier.json("deliveries", "list", "--channel", "sms")
+    newest = notifier.json("deliveries", "list", "--limit", "2")
+
+    assert len(everything) == 60
+    assert len(notifier.json("deliveries", "list")) == 50
+    assert len(failed) == 20
+    assert {(r["channel"], r["status"]) for r in failed} == {("webhook", "failed")}
+    assert all(r["last_error"] for r in failed)
+    assert len(sms) == 20 and {(r["channel"], r["status"]) for r in sms} == {("sms", "sent")}
+    assert [r["id"] for r in newest] == [r["id"] for r in everything[:2]]
+    assert newest[0]["id"] > newest[1]["id"]  # newest first
+    assert notifier.json("deliveries", "list", "--status", "queued") == []
+
+
+def test_status_reports_counts_and_deliveries_per_channel(notifier, database_url):
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1), Firm(2)])))
+    notifier("policies", "publish", notifier.file("p.json", json.dumps(policy())))
+
+    status = notifier.json("status")
+
+    assert status["schema"] == HEAD
+    assert status["broker"] == "embedded"
+    assert status["timezone"] == "Asia/Shanghai"
+    assert (status["enterprises"], status["policies"], status["triggers"]) == (2, 1, 1)
+    assert status["deliveries"] == {ch: {"sent": 2} for ch in ("sms", "email", "webhook")}
+    assert status["providers"] == {"sms": "dry-run", "email": "dry-run", "webhook": "dry-run"}
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_prints_the_per_channel_summary_and_a_second_run_sends_nothing_new(notifier, tmp_path):
+    text = notifier("demo").stdout
+
+    assert "deliveries per channel" in text
+    for channel in ("sms", "email", "webhook"):
+        assert channel in text
+    first = notifier.json("deliveries", "list", "--all")
+    assert first and {r["status"] for r in first} == {"sent"}
+    assert any((tmp_path / "var" / "outbox").rglob("*.json"))  # the dry-run provider wrote them
+
+    again = notifier.json("demo")
+
+    assert notifier.json("deliveries", "list", "--all") == first
+    assert again["enterprises"] == 12
+    summary = {
+        policy_id: {ch: sum(n.values()) for ch, n in item["channels"].items()}
+        for policy_id, item in again["policies"].items()
+    }
+    assert sum(sum(per.values()) for per in summary.values()) == len(first)
+
+
+# --- errors a user makes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (json.dumps({k: v for k, v in policy().items() if k != "title"}), "title"),
+        (json.dumps(policy(url="ftp://www.bl.gov.cn/p")), "url"),
+        (json.dumps(policy(targets={"sectors": ["Z99"]})), "targets.sectors"),
+        ('{"title": "汽车零部件", ', "not valid JSON"),
+        (json.dumps(policy(published_at="[/b] soon")), "published_at"),  # not read as markup
+    ],
+    ids=["missing-title", "bad-url", "unknown-sector", "bad-json", "markup-like-value"],
+)
+def test_a_bad_policy_file_is_refused_with_one_line_naming_the_field(
+    offline_notifier, content, needle
+):
+    path = offline_notifier.file("p.json", content)
+
+    result = offline_notifier("policies", "publish", path, status=2)
+
+    assert_one_line_error(result, needle)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "hint"),
+    [
+        ("NOTIFIER_TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'"),
+        # The URL is not echoed (it may hold a password); the accepted schemes are.
+        ("NOTIFIER_DATABASE_URL", "mysql://x", "sqlite:// or postgresql://"),
+    ],
+)
+def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path, variable, value, hint):
+    # A fresh process: the installed script, as a deployment runs it.
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "NOTIFIER_CONFIG_DIR": str(tmp_path / "no-config"),
+        "NOTIFIER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
+        variable: value,
+    }
+    done = subprocess.run(
+        [str(NOTIFIER_SCRIPT), "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 2
+    assert variable in done.stderr
+    assert hint in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_worker_without_redis_refuses_and_points_to_notifier_run(offline_notifier):
+    result = offline_notifier("worker", status=2)
+
+    assert_one_line_error(result, "NOTIFIER_REDIS_URL", "notifier run")

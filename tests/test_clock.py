@@ -1,0 +1,78 @@
+"""The clock's jobs: due policies get their trigger once; only one clock leads at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from notifier.jobs.leader import Leadership
+from notifier.models import Trigger
+from notifier.models.base import utcnow
+from notifier.policy_file import parse_policy
+from notifier.publishing import publish, scan_published
+from notifier.store import policies
+
+from factories import policy
+
+
+def enqueued_fan_outs(runtime) -> list[int]:
+    """The trigger ids waiting in the in-process broker's fan-out queue."""
+    queue = runtime.queue.broker.queues["fan_out"]
+    return [message.args[0] for message in _decoded(queue)]
+
+
+def _decoded(queue):
+    from dramatiq import Message
+
+    return [Message.decode(raw) for raw in list(queue.queue)]
+
+
+def test_policy_published_for_later_is_triggered_by_the_clock_once_its_time_has_come(
+    database_url, make_runtime
+):
+    runtime = make_runtime(database_url=database_url)
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    result = publish(runtime, parse_policy(policy(published_at=later), zone=runtime.settings.zone))
+    assert result.trigger_id is None
+    assert scan_published(runtime) == []
+
+    with runtime.sessions.begin() as session:
+        policies.get(session, result.policy_id).published_at = utcnow() - timedelta(seconds=1)
+    first = scan_published(runtime)
+    again = scan_published(runtime)
+
+    assert len(first) == 1 and again == []
+    assert enqueued_fan_outs(runtime) == first
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Trigger)) == 1
+
+
+def test_scan_is_the_backstop_for_a_publish_whose_trigger_was_never_made(
+    database_url, make_runtime
+):
+    runtime = make_runtime(database_url=database_url)
+    draft = parse_policy(policy(), zone=runtime.settings.zone)
+    with runtime.sessions.begin() as session:  # stored, but the process died before the trigger
+        created = policies.create(session, draft, now=utcnow())
+    triggered = scan_published(runtime)
+    with runtime.sessions() as session:
+        trigger = session.get(Trigger, triggered[0])
+        assert trigger.policy_id == created.id
+
+
+def test_only_one_clock_leads_and_another_takes_over_when_it_stops(
+    postgres_database, make_runtime
+):
+    runtime = make_runtime(database_url=postgres_database)
+    first, second = Leadership(runtime.engine), Leadership(runtime.engine)
+    try:
+        assert first.is_leader()
+        assert not second.is_leader()
+        assert first.is_leader()  # keeps it
+        first.release()
+        assert second.is_leader()
+        assert not first.is_leader()
+    finally:
+        first.release()
+        second.release()
