@@ -38,10 +38,11 @@ class SmsSettings(BaseModel):
 
     @model_validator(mode="after")
     def _http_needs_url_and_keys(self) -> SmsSettings:
-        if self.provider == "http":
-            for name in ("url", "app_key", "app_secret"):
-                if not getattr(self, name):
-                    raise ValueError(f"{name} is required when provider is 'http'")
+        missing = [n for n in ("url", "app_key", "app_secret") if not getattr(self, n)]
+        if self.provider == "http" and missing:
+            # Name every missing one at once, so one edit of the settings fixes them all.
+            names = ", ".join(f"{n} (NOTIFIER_SMS__{n.upper()})" for n in missing)
+            raise ValueError(f"provider 'http' needs {names}")
         return self
 
 
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("must start with sqlite:// or postgresql://")
         # psycopg 3 is the driver we ship; SQLAlchemy would otherwise look for psycopg2.
         for prefix in ("postgresql://", "postgres://"):
@@ -199,6 +200,8 @@ def read_toml_files(config_dir: Path) -> dict[str, Any]:
 
 def _describe(error: dict[str, Any]) -> str:
     location = [str(part) for part in error["loc"]]
+    if not location:  # a check across settings; its message names the settings itself
+        return error["msg"]
     env_name = ENV_PREFIX + "__".join(location).upper()
     dotted = ".".join(location)
     return f"setting {dotted} ({env_name}): {error['msg']}"

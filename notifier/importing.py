@@ -39,8 +39,7 @@ class ImportReport:
 
 def _store(sessions: SessionFactory, records: list[EnterpriseRecord], report: ImportReport) -> None:
     with sessions() as session:
-        for record in records:
-            result = enterprises.upsert_enterprise(session, record)
+        for result in enterprises.upsert_enterprises(session, records):
             report.created += result.created
             report.updated += not result.created
             report.kept_unsubscribed += bool(result.kept_unsubscribed)

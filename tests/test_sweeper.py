@@ -7,10 +7,13 @@ broker, where the test reads it. Rows are made stuck by moving their timestamps 
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 import pytest
+from peers import HttpAnswer, SmsGateway
 from sqlalchemy import select, update
 
 from factories import Firm, enterprise_csv, policy
@@ -188,3 +191,46 @@ def test_a_swept_delivery_is_sent_once_when_its_old_message_also_arrives(runtime
     with runtime.sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         assert (delivery.status, delivery.attempts) == ("sent", 1)
+
+
+class HeldGateway(SmsGateway):
+    """The SMS gateway, holding its first request until the test lets it go."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.first_arrived = threading.Event()
+        self.let_go = threading.Event()
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        if not self.first_arrived.is_set():
+            self.first_arrived.set()
+            self.let_go.wait(timeout=30)
+        return super().answer(path, headers, body)
+
+
+def test_a_delivery_swept_back_while_it_waits_in_a_live_workers_batch_is_sent_once(
+    database_url, make_runtime
+):
+    with HeldGateway(key="k", secret="s") as gateway:
+        runtime = make_runtime(
+            database_url=database_url,
+            sms={"provider": "http", "url": gateway.url, "app_key": "k", "app_secret": "s"},
+            delivery={"stuck_after_seconds": STUCK_AFTER},
+        )
+        in_flight, waiting = fanned_out(runtime, 2)
+        worker = threading.Thread(target=deliver_batch, args=(runtime, [in_flight, waiting]))
+        worker.start()
+        try:
+            assert gateway.first_arrived.wait(timeout=10)
+            # The batch has been claimed for long enough to look abandoned to the sweeper.
+            for delivery_id in (in_flight, waiting):
+                set_rows(runtime, delivery_id, claimed_at=utcnow() - OLD)
+            sweep(runtime)
+            deliver_batch(runtime, [waiting])  # the swept message, taken by another worker
+        finally:
+            gateway.let_go.set()
+            worker.join(timeout=30)
+        deliver_batch(runtime, [in_flight])  # its swept message arrives after it was recorded
+
+    assert sorted(m["to"] for m in gateway.messages) == ["+8613800000001", "+8613800000002"]
+    assert statuses(runtime, [in_flight, waiting]) == ["sent", "sent"]

@@ -7,7 +7,7 @@ anything until a process starts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dramatiq
@@ -60,26 +60,25 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
     return RedisBroker(url=settings.redis_url, namespace="notifier")
 
 
+def _declare(
+    broker: dramatiq.Broker, fn: Callable[..., None], queue: str, options: dict
+) -> dramatiq.Actor:
+    return dramatiq.Actor(
+        fn,
+        broker=broker,
+        actor_name=fn.__name__,
+        queue_name=queue,
+        priority=0,
+        options=dict(options),
+    )
+
+
 def create_queue(settings: Settings) -> Queue:
     """Build the broker and declare the actors on it."""
     broker = create_broker(settings)
     dramatiq.set_broker(broker)
     return Queue(
         broker=broker,
-        fan_out=dramatiq.Actor(
-            fanout.fan_out,
-            broker=broker,
-            actor_name="fan_out",
-            queue_name=FAN_OUT_QUEUE,
-            priority=0,
-            options=dict(fanout.OPTIONS),
-        ),
-        deliver=dramatiq.Actor(
-            deliver.deliver,
-            broker=broker,
-            actor_name="deliver",
-            queue_name=DELIVER_QUEUE,
-            priority=0,
-            options=dict(deliver.OPTIONS),
-        ),
+        fan_out=_declare(broker, fanout.fan_out, FAN_OUT_QUEUE, fanout.OPTIONS),
+        deliver=_declare(broker, deliver.deliver, DELIVER_QUEUE, deliver.OPTIONS),
     )

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, String, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from notifier.audience import Recipient
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Trigger
+from notifier.models.base import UTCDateTime
 from notifier.store import insert_ignoring_conflicts
 
 S = DeliveryStatus
@@ -124,30 +125,61 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
+_deliveries = Delivery.__table__.c
+_RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+# Built once: per-message statements dominate a worker's time when they are built each time.
+_RECORD_OUTCOME = (
+    update(Delivery.__table__)
+    .where(_deliveries.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("status"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+        provider=func.coalesce(bindparam("provider", type_=String()), _deliveries.provider),
+        provider_message_id=func.coalesce(
+            bindparam("provider_message_id", type_=String()), _deliveries.provider_message_id
+        ),
+        sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime()), _deliveries.sent_at),
+    )
+)
+
+
 def record(
     session: Session, delivery: Delivery, outcome: Outcome, *, started_at: datetime, now: datetime
 ) -> None:
-    """Record an attempt and move the delivery to its new status."""
-    session.add(
-        DeliveryAttempt(
-            delivery_id=delivery.id,
-            number=delivery.attempts,
-            outcome=outcome.status,
-            provider=outcome.provider,
-            provider_message_id=outcome.provider_message_id,
-            error=outcome.error,
-            started_at=started_at,
-            finished_at=now,
-        )
+    """Record an attempt and move the delivery to its new status.
+
+    Plain statements rather than the unit of work: a worker's session holds a whole batch, and
+    flushing it after every message would re-scan every object each time.
+    """
+    session.connection().execute(
+        _RECORD_ATTEMPT,
+        {
+            "delivery_id": delivery.id,
+            "number": delivery.attempts,
+            "outcome": outcome.status,
+            "provider": outcome.provider,
+            "provider_message_id": outcome.provider_message_id,
+            "error": outcome.error,
+            "started_at": started_at,
+            "finished_at": now,
+        },
     )
-    delivery.status = outcome.status
-    delivery.last_error = outcome.error
-    delivery.next_attempt_at = outcome.next_attempt_at
-    if outcome.provider:
-        delivery.provider = outcome.provider
-    if outcome.status == S.SENT:
-        delivery.provider_message_id = outcome.provider_message_id
-        delivery.sent_at = now
+    sent = outcome.status == S.SENT
+    session.connection().execute(
+        _RECORD_OUTCOME,
+        {
+            "delivery_id": delivery.id,
+            "status": outcome.status,
+            "error": outcome.error,
+            "next_attempt_at": outcome.next_attempt_at,
+            "now": now,
+            "provider": outcome.provider,
+            "provider_message_id": outcome.provider_message_id if sent else None,
+            "sent_at": now if sent else None,
+        },
+    )
 
 
 def _requeue(session: Session, condition: object, now: datetime) -> list[int]:

@@ -79,20 +79,18 @@ def _sync_subscriptions(
                 kept_unsubscribed.append(channel)
         elif not current.subscribed:
             kept_unsubscribed.append(channel)
-    for channel, current in by_channel.items():
-        # A channel no longer chosen stops, but an unsubscribe is kept as it is.
-        if channel not in channels and current.subscribed:
-            current.subscribed = False
-            current.changed_at = now
+    # A channel no longer chosen stops: its row goes, so choosing it again subscribes anew.
+    # An unsubscribe (subscribed=False, the enterprise's own choice) is kept as it is.
+    enterprise.subscriptions = [
+        s for s in enterprise.subscriptions if s.channel in channels or not s.subscribed
+    ]
     return kept_unsubscribed
 
 
-def upsert_enterprise(session: Session, record: EnterpriseRecord) -> UpsertResult:
-    """Create or update the enterprise named by ``record.credit_code``."""
-    now = utcnow()
-    enterprise = session.scalar(
+def _load_for_update(session: Session, credit_codes: list[str]) -> dict[str, Enterprise]:
+    query = (
         select(Enterprise)
-        .where(Enterprise.credit_code == record.credit_code)
+        .where(Enterprise.credit_code.in_(credit_codes))
         .options(
             selectinload(Enterprise.contacts),
             selectinload(Enterprise.subscriptions),
@@ -101,17 +99,31 @@ def upsert_enterprise(session: Session, record: EnterpriseRecord) -> UpsertResul
             selectinload(Enterprise.topics),
         )
     )
-    created = enterprise is None
-    if enterprise is None:
-        enterprise = Enterprise(credit_code=record.credit_code)
-        session.add(enterprise)
-    enterprise.name = record.name
-    enterprise.region = record.region
-    enterprise.size = record.size
-    _sync_children(enterprise, record)
-    kept = _sync_subscriptions(enterprise, record.channels, now)
+    return {enterprise.credit_code: enterprise for enterprise in session.scalars(query)}
+
+
+def upsert_enterprises(
+    session: Session, records: Sequence[EnterpriseRecord]
+) -> list[UpsertResult]:
+    """Create or update the enterprises named by the records' credit codes (one flush)."""
+    now = utcnow()
+    existing = _load_for_update(session, [r.credit_code for r in records])
+    results = []
+    for record in records:
+        enterprise = existing.get(record.credit_code)
+        created = enterprise is None
+        if enterprise is None:
+            enterprise = Enterprise(credit_code=record.credit_code, subscriptions=[], contacts=[])
+            existing[record.credit_code] = enterprise
+            session.add(enterprise)
+        enterprise.name = record.name
+        enterprise.region = record.region
+        enterprise.size = record.size
+        _sync_children(enterprise, record)
+        kept = _sync_subscriptions(enterprise, record.channels, now)
+        results.append(UpsertResult(created=created, kept_unsubscribed=tuple(kept)))
     session.flush()
-    return UpsertResult(created=created, kept_unsubscribed=tuple(kept))
+    return results
 
 
 def list_query(*, sector: str | None = None) -> Select[tuple[Enterprise]]:
