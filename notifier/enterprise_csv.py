@@ -23,6 +23,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc
 
 from notifier.errors import InputError
+from notifier.models.enterprise import CHANNELS, SIZES
 from notifier.sectors import normalize_sector
 
 __all__ = [
@@ -50,8 +51,6 @@ HEADER: tuple[str, ...] = (
     "tags",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(column for column in HEADER if column != "tags")
-SIZES: tuple[str, ...] = ("large", "medium", "small", "micro")
-CHANNELS: tuple[str, ...] = ("sms", "email", "webhook")
 
 MAX_NAME_LENGTH = 200
 MAX_REGION_LENGTH = 200

@@ -35,3 +35,26 @@ def current(database_url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head() -> str | None:
+    """The newest revision this notifier ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def require_current(database_url: str) -> None:
+    """Refuse to run against a database whose schema is not the one this code expects.
+
+    Raises:
+        ConfigError: the database was never migrated, or is at another revision.
+    """
+    from notifier.errors import ConfigError
+
+    found, wanted = current(database_url), head()
+    if found != wanted:
+        state = "has no notifier tables" if found is None else f"is at revision {found}"
+        raise ConfigError(
+            f"the database {state}, this notifier needs {wanted}: run `notifier db upgrade`"
+        )

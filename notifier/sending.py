@@ -91,6 +91,11 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
         session.commit()
         for delivery in batch:
             started = utcnow()
+            owned = deliveries.renew_claim(session, delivery, now=started)
+            session.commit()
+            if not owned:  # swept back while it waited its turn; its new claim sends it
+                log.info("delivery %s: claim taken back, skipped", delivery.id)
+                continue
             if delivery.id in unsubscribed:
                 outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
             else:

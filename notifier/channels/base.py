@@ -5,7 +5,10 @@ from __future__ import annotations
 import abc
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from notifier.config import Settings
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5b7a0c52-3f5e-4c8e-9f0e-6a1d2b9c4e11")
@@ -56,6 +59,11 @@ class Channel(abc.ABC):
     """
 
     name: ClassVar[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Channel:
+        """Build the channel from the application settings (each channel overrides this)."""
+        raise NotImplementedError(f"{cls.__name__} does not define from_settings")
 
     @abc.abstractmethod
     def send(self, message: Message) -> SendResult:

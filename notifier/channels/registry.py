@@ -45,8 +45,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     """Build every registered channel from the settings, dry-run ones as DryRunChannel.
 
     Raises:
-        ConfigError: sms, email or webhook is not registered, or a class has no
-            ``from_settings`` classmethod.
+        ConfigError: sms, email or webhook is not registered.
     """
     classes = load_channel_classes()
     missing = [name for name in REQUIRED_CHANNELS if name not in classes]
@@ -58,9 +57,6 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         if getattr(section, "provider", None) == "dry-run":
             channels[name] = DryRunChannel(channel=name, outbox_dir=settings.outbox_dir)
             continue
-        factory = getattr(cls, "from_settings", None)
-        if factory is None:
-            raise ConfigError(f"channel {name!r}: {cls.__name__} has no from_settings classmethod")
-        channels[name] = factory(settings)
+        channels[name] = cls.from_settings(settings)
     log.info("channels: %s", {name: type(channel).__name__ for name, channel in channels.items()})
     return channels

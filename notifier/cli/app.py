@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from notifier import migrate
 from notifier.config import Settings, load_settings
 from notifier.errors import NotifierError
 from notifier.runtime import Runtime
@@ -44,6 +45,7 @@ class App:
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            migrate.require_current(self.settings.database_url)
             self._runtime = Runtime.build(self.settings)
         return self._runtime
 

@@ -11,7 +11,7 @@ from sqlalchemy import Select, String, bindparam, func, insert, or_, select, upd
 from sqlalchemy.orm import Session, selectinload
 
 from notifier.audience import Recipient
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Trigger
+from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
 from notifier.models.base import UTCDateTime
 from notifier.store import insert_ignoring_conflicts
 
@@ -100,18 +100,42 @@ def claim(session: Session, ids: Sequence[int], *, now: datetime) -> list[int]:
 
 
 def load_for_sending(session: Session, ids: Sequence[int]) -> list[Delivery]:
-    """The deliveries with what rendering needs (enterprise, trigger, policy, deadline)."""
+    """The deliveries with what rendering needs (enterprise, trigger, policy, deadlines).
+
+    Everything is loaded here: a lazy load while rendering would open a transaction that stays
+    open through the send (on SQLite, the write lock, held over network I/O).
+    """
     query = (
         select(Delivery)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
         .options(
             selectinload(Delivery.enterprise),
-            selectinload(Delivery.trigger).selectinload(Trigger.policy),
+            selectinload(Delivery.trigger).selectinload(Trigger.policy).selectinload(Policy.deadlines),
             selectinload(Delivery.trigger).selectinload(Trigger.deadline),
         )
     )
     return list(session.scalars(query))
+
+
+def renew_claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
+    """Renew this worker's claim just before sending; False when the claim was taken back.
+
+    A delivery waiting its turn in a long batch can be re-queued by the sweeper and claimed by
+    another worker; the claim's attempt number tells whose it is, so only one of them sends.
+    """
+    renewed = session.scalar(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery.id,
+            Delivery.status == S.SENDING,
+            Delivery.attempts == delivery.attempts,
+        )
+        .values(claimed_at=now)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return renewed is not None
 
 
 @dataclass(frozen=True)
