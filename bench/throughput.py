@@ -126,7 +126,8 @@ def write_results(results: list[dict], args) -> None:
         f"{platform.machine()}, Python {platform.python_version()}, dry-run provider "
         "(one JSON file written per message), worker threads in the same process.",
         "",
-        "| case | enterprises | import /s | messages | publish→all sent (s) | messages /s | not sent |",
+        "| case | enterprises | import /s | messages | publish→all sent (s) | messages /s "
+        "| not sent |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:

@@ -21,6 +21,7 @@ from notifier.errors import ConfigError
 
 ENV_PREFIX = "NOTIFIER_"
 DEV_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 - refused outside development
+DEV_WEBHOOK_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLXNlY3JldA=="  # noqa: S105 - ditto
 DEFAULT_CONFIG_DIR = Path("config")
 
 
@@ -64,7 +65,7 @@ class WebhookSettings(BaseModel):
     """Signed JSON POSTs to each enterprise's own endpoint."""
 
     provider: Literal["http", "dry-run"] = "dry-run"
-    secret: SecretStr = SecretStr("whsec_ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLXNlY3JldA==")
+    secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout: float = Field(default=10.0, gt=0)
 
 
@@ -140,11 +141,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
-        ):
+        if self.environment != "production":
+            return self
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
             raise ValueError("secret_key: set NOTIFIER_SECRET_KEY; the development key is refused")
+        if self.webhook.secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+            raise ValueError(
+                "webhook.secret: set NOTIFIER_WEBHOOK__SECRET; the development secret is refused"
+            )
         return self
 
     @property

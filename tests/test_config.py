@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.config import DEV_SECRET_KEY, load_settings
+from notifier.config import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, load_settings
 from notifier.errors import ConfigError
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "notifier.toml"
@@ -108,7 +108,18 @@ def test_production_refuses_the_development_secret_key(monkeypatch):
     assert "(NOTIFIER_)" not in message
     assert DEV_SECRET_KEY not in message  # never print a secret, not even the placeholder
     monkeypatch.setenv("NOTIFIER_SECRET_KEY", "a-real-secret-from-the-vault")
+    monkeypatch.setenv("NOTIFIER_WEBHOOK__SECRET", "whsec_cmVhbC13ZWJob29rLXNlY3JldC1mcm9tLXZhdWx0")
     assert load_settings(config_dir=Path("no-such-folder")).environment == "production"
+
+
+def test_production_refuses_the_development_webhook_secret(monkeypatch):
+    monkeypatch.setenv("NOTIFIER_ENVIRONMENT", "production")
+    monkeypatch.setenv("NOTIFIER_SECRET_KEY", "a-real-secret-from-the-vault")
+
+    message = refusal()
+
+    assert "NOTIFIER_WEBHOOK__SECRET" in message
+    assert DEV_WEBHOOK_SECRET not in message
 
 
 def test_development_accepts_the_development_secret_key():
