@@ -20,27 +20,34 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from peers import HttpAnswer, WebhookReceiver
+import redis
+from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from sqlalchemy import select
 
-from factories import Firm, enterprise_csv, policy
 from notifier.channels.base import message_id_for
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
+from notifier.jobs.queues import QUEUES
 from notifier.models import Delivery
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.sweeper import sweep
 
+from factories import Firm, enterprise_csv, policy
+from peers import HttpAnswer, WebhookReceiver
+
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 FIRMS = 30
 BATCH = 3
 ANSWER_SECONDS = 0.3  # how long the receiver takes over each request
-STUCK_AFTER = 1.0
+# Longer than one send takes, or the sweeper would re-queue a live send (and it would repeat).
+STUCK_AFTER = 2.0
 NOTIFIER = Path(sys.executable).parent / "notifier"
+NAMESPACE = "notifier"  # the Redis broker's, in notifier.jobs.broker
 
 
 class SlowReceiver(WebhookReceiver):
@@ -56,6 +63,22 @@ class SlowReceiver(WebhookReceiver):
 def receiver() -> Iterator[SlowReceiver]:
     with SlowReceiver(secret=WEBHOOK_SECRET) as hooks:
         yield hooks
+
+
+@pytest.fixture
+def own_redis_url(redis_url: str) -> Iterator[str]:
+    """The test Redis server, on a database of this test's own.
+
+    Other test sessions on this machine flush ``redis_url``'s database and run workers on it;
+    a worker process of this test must neither lose its queue to them nor take their messages.
+    """
+    shared = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
+    url = urlsplit(redis_url)._replace(path=f"/{13 if shared == 14 else 14}").geturl()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
 
 
 def worker_environment(database_url: str, redis_url: str, var_dir: Path) -> dict[str, str]:
@@ -133,18 +156,40 @@ def wait_until(condition, *, timeout: float, what: str, every: float = 0.05, bet
         time.sleep(every)
 
 
+def unacked(client: redis.Redis) -> dict[bytes, set[bytes]]:
+    """Every worker's set of messages taken from a queue and not yet acknowledged."""
+    return {key: client.smembers(key) for key in client.scan_iter(f"{NAMESPACE}:__acks__.*")}
+
+
+def redeliver_dead_workers_messages(redis_url: str) -> None:
+    """Run dramatiq's Redis maintenance now (it runs on ~0.1% of commands, after 60 s)."""
+    broker = RedisBroker(
+        url=redis_url,
+        namespace=NAMESPACE,
+        heartbeat_timeout=1_000,
+        maintenance_chance=MAINTENANCE_SCALE,
+    )
+    try:
+        for queue_name in QUEUES:  # maintenance covers the queue of the command that ran it
+            broker.do_qsize(queue_name)  # any command but ack and nack runs it
+    finally:
+        broker.close()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_the_in_flight_one_repeats(  # noqa: E501
-    database_url, redis_url, make_runtime, receiver, tmp_path
+    database_url, own_redis_url, make_runtime, receiver, tmp_path
 ):
     runtime = make_runtime(
         database_url=database_url,
-        redis_url=redis_url,
+        redis_url=own_redis_url,
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
         delivery={"batch_size": BATCH, "stuck_after_seconds": STUCK_AFTER},
     )
+    client = redis.Redis.from_url(own_redis_url)
     firms = [
-        Firm(n, channels="webhook", webhook_url=f"{receiver.url}?e={n}") for n in range(1, FIRMS + 1)
+        Firm(n, channels="webhook", webhook_url=f"{receiver.url}?e={n}")
+        for n in range(1, FIRMS + 1)
     ]
     csv = io.StringIO(enterprise_csv(firms))
     assert import_enterprises(runtime.sessions, csv, dry_run=False).errors == []
@@ -152,48 +197,60 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
     assert published.trigger_id is not None
     # Fan out here, with no worker anywhere: every delivery sits `queued`, its batch in Redis.
     fan_out(runtime, published.trigger_id, enqueue=runtime.queue.enqueue_deliveries)
-    assert set(statuses(runtime).values()) == {"queued"}
-    assert len(statuses(runtime)) == FIRMS
+    assert list(statuses(runtime).values()) == ["queued"] * FIRMS
 
-    workers = Workers(worker_environment(database_url, redis_url, tmp_path), tmp_path)
+    def partly_sent() -> bool:
+        return FIRMS // 4 <= list(statuses(runtime).values()).count("sent") < FIRMS
+
+    def all_sent() -> bool:
+        return set(statuses(runtime).values()) == {"sent"}
+
+    def drained() -> bool:
+        idle = not any(unacked(client).values())
+        return idle and not any(client.llen(f"{NAMESPACE}:{name}") for name in QUEUES)
+
+    workers = Workers(worker_environment(database_url, own_redis_url, tmp_path), tmp_path)
     try:
         first = workers.start()
-
-        def partly_sent() -> bool:
-            sent = list(statuses(runtime).values()).count("sent")
-            return FIRMS // 4 <= sent < FIRMS
-
         wait_until(partly_sent, timeout=60, what="the first worker to send some deliveries")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
 
         at_kill = statuses(runtime)
         sending_at_kill = {i for i, s in at_kill.items() if s == "sending"}
-        assert sending_at_kill or "queued" in at_kill.values(), at_kill
-        assert list(at_kill.values()).count("sent") < FIRMS
+        assert {"sending", "queued"} & set(at_kill.values()), at_kill
+        held_by_the_dead_worker = unacked(client)
+        assert any(held_by_the_dead_worker.values())  # it took messages it never acknowledged
 
         workers.start()
-
-        def all_sent() -> bool:
-            return set(statuses(runtime).values()) == {"sent"}
-
         wait_until(
-            all_sent, timeout=60, what="every delivery to be sent", every=0.5,
-            between=lambda: sweep(runtime),
+            all_sent,
+            timeout=60,
+            what="every delivery to be sent",
+            every=0.5,
+            between=lambda: sweep(runtime),  # as the clock does
         )
+        received_when_done = Counter(webhook_id for webhook_id, _ in receiver.received)
+
+        # Now the broker hands the dead worker's messages out again: nothing is sent twice.
+        redeliver_dead_workers_messages(own_redis_url)
+        assert not any(client.exists(key) for key in held_by_the_dead_worker)
+        wait_until(drained, timeout=30, what="the new worker to take the redelivered messages")
     except Exception:
         print(workers.logs())
         raise
     finally:
         workers.stop_all()
+        client.close()
 
+    assert all_sent()
     with runtime.sessions() as session:
         webhook_ids = {
             d.id: message_id_for(d.idempotency_key) for d in session.scalars(select(Delivery))
         }
     received = Counter(webhook_id for webhook_id, _ in receiver.received)
+    assert received == received_when_done
     assert set(received) == set(webhook_ids.values())  # everyone got it, nobody else got anything
     repeated = {webhook_id for webhook_id, times in received.items() if times > 1}
     assert repeated <= {webhook_ids[i] for i in sending_at_kill}
     assert max(received.values()) <= 2
-    print("DIAG sending_at_kill", len(sending_at_kill), "counts", Counter(at_kill.values()), "repeated", len(repeated), "total received", sum(received.values()))

@@ -13,10 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from peers import SilentPeer, SmsGateway
 from sqlalchemy import select, update
 
-from factories import Firm, credit_code, enterprise_csv, policy
 from notifier.config import DeliverySettings
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
@@ -28,6 +26,9 @@ from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.sending import backoff, deliver_batch
 from notifier.store import enterprises
+
+from factories import Firm, credit_code, enterprise_csv, policy
+from peers import SilentPeer, SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 
@@ -145,9 +146,7 @@ def test_a_deferred_delivery_is_not_sent_before_its_retry_time_and_is_sent_after
     assert len(gateway.messages) == 1
 
 
-def test_a_gateway_4xx_fails_the_delivery_at_once_keeping_the_gateways_reason(
-    sms_runtime, gateway
-):
+def test_a_gateway_4xx_fails_the_delivery_at_once_keeping_the_gateways_reason(sms_runtime, gateway):
     runtime = sms_runtime()
     delivery_id = one_sms(runtime)
     gateway.fail_next(400, body={"code": "InvalidPhone", "message": "not a mobile number"})

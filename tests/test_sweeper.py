@@ -13,10 +13,8 @@ from typing import Any
 
 import dramatiq
 import pytest
-from peers import HttpAnswer, SmsGateway
 from sqlalchemy import select, update
 
-from factories import Firm, enterprise_csv, policy
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
 from notifier.models import Delivery, Trigger
@@ -26,6 +24,9 @@ from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.sending import deliver_batch
 from notifier.sweeper import Swept, sweep
+
+from factories import Firm, enterprise_csv, policy
+from peers import HttpAnswer, SmsGateway
 
 STUCK_AFTER = 60
 OLD = timedelta(seconds=STUCK_AFTER * 2)
@@ -171,8 +172,13 @@ def test_running_triggers_with_a_quiet_heartbeat_are_queued_again_but_live_or_do
         # A live running trigger and a long-finished one beside it.
         for key, status, beat in [("live", "running", RECENT), ("done", "done", OLD)]:
             session.add(
-                Trigger(key=key, kind="policy_published", due_at=utcnow(), status=status,
-                        heartbeat_at=utcnow() - beat)
+                Trigger(
+                    key=key,
+                    kind="policy_published",
+                    due_at=utcnow(),
+                    status=status,
+                    heartbeat_at=utcnow() - beat,
+                )
             )
 
     assert sweep(runtime).triggers == 1

@@ -111,7 +111,9 @@ def load_for_sending(session: Session, ids: Sequence[int]) -> list[Delivery]:
         .order_by(Delivery.id)
         .options(
             selectinload(Delivery.enterprise),
-            selectinload(Delivery.trigger).selectinload(Trigger.policy).selectinload(Policy.deadlines),
+            selectinload(Delivery.trigger)
+            .selectinload(Trigger.policy)
+            .selectinload(Policy.deadlines),
             selectinload(Delivery.trigger).selectinload(Trigger.deadline),
         )
     )
