@@ -74,27 +74,23 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
 def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
-    Each delivery's outcome is committed as soon as it is known, so a crash loses at most the
-    one in flight, which the sweeper sends again under the same idempotency key.
+    Each delivery is claimed just before its send and its outcome committed just after, so a
+    crash loses at most the one in flight, which the sweeper sends again under the same
+    idempotency key; one that another worker took meanwhile is skipped.
 
     Returns:
         The deliveries to retry later, with their delays.
     """
-    with runtime.sessions.begin() as session:
-        claimed = deliveries.claim(session, ids, now=utcnow())
-    if not claimed:
-        return []
     retries = []
     with runtime.sessions() as session:
-        batch = deliveries.load_for_sending(session, claimed)
+        batch = deliveries.load_for_sending(session, ids, now=utcnow())
         unsubscribed = _suppressed(session, batch)
         session.commit()
         for delivery in batch:
             started = utcnow()
-            owned = deliveries.renew_claim(session, delivery, now=started)
+            claimed = deliveries.claim(session, delivery, now=started)
             session.commit()
-            if not owned:  # swept back while it waited its turn; its new claim sends it
-                log.info("delivery %s: claim taken back, skipped", delivery.id)
+            if not claimed:  # another message for it got there first
                 continue
             if delivery.id in unsubscribed:
                 outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")

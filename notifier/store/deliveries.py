@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, String, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.audience import Recipient
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
@@ -80,34 +81,23 @@ def count_for_trigger(session: Session, trigger_id: int) -> int:
     )
 
 
-def claim(session: Session, ids: Sequence[int], *, now: datetime) -> list[int]:
-    """Atomically take deliveries for sending; a delivery is claimed by one worker only."""
-    if not ids:
-        return []
-    claimable = or_(
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
         Delivery.status == S.QUEUED,
         (Delivery.status == S.DEFERRED)
         & or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
-    return list(
-        session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), claimable)
-            .values(status=S.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
-            .returning(Delivery.id)
-        )
-    )
 
 
-def load_for_sending(session: Session, ids: Sequence[int]) -> list[Delivery]:
-    """The deliveries with what rendering needs (enterprise, trigger, policy, deadlines).
+def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> list[Delivery]:
+    """The deliveries among ``ids`` that are due, with all that rendering needs loaded up front.
 
-    Everything is loaded here: a lazy load while rendering would open a transaction that stays
-    open through the send (on SQLite, the write lock, held over network I/O).
+    Nothing may load lazily later: a query during a send would hold a transaction (and on
+    SQLite the write lock) across the network call.
     """
     query = (
         select(Delivery)
-        .where(Delivery.id.in_(ids))
+        .where(Delivery.id.in_(ids), _claimable(now))
         .order_by(Delivery.id)
         .options(
             selectinload(Delivery.enterprise),
@@ -120,24 +110,24 @@ def load_for_sending(session: Session, ids: Sequence[int]) -> list[Delivery]:
     return list(session.scalars(query))
 
 
-def renew_claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
-    """Renew this worker's claim just before sending; False when the claim was taken back.
+def claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
+    """Atomically take one delivery for sending, just before it is sent.
 
-    A delivery waiting its turn in a long batch can be re-queued by the sweeper and claimed by
-    another worker; the claim's attempt number tells whose it is, so only one of them sends.
+    Only one worker wins a delivery, however many messages carry its id (a duplicate from the
+    broker, a sweep, a retry). The winner's ``delivery.attempts`` is brought up to date.
     """
-    renewed = session.scalar(
+    attempts = session.scalar(
         update(Delivery)
-        .where(
-            Delivery.id == delivery.id,
-            Delivery.status == S.SENDING,
-            Delivery.attempts == delivery.attempts,
-        )
-        .values(claimed_at=now)
-        .returning(Delivery.id)
+        .where(Delivery.id == delivery.id, _claimable(now))
+        .values(status=S.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .returning(Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
-    return renewed is not None
+    if attempts is None:
+        return False
+    # Not a change to flush: the row already holds it.
+    set_committed_value(delivery, "attempts", attempts)
+    return True
 
 
 @dataclass(frozen=True)
