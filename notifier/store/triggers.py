@@ -58,8 +58,9 @@ def get(session: Session, trigger_id: int) -> Trigger | None:
 
 
 def start(session: Session, trigger: Trigger, *, now: datetime) -> None:
-    """Mark the fan-out as running."""
-    trigger.status = TriggerStatus.RUNNING
+    """Mark the fan-out as running (a finished one stays done when it is run again)."""
+    if trigger.status != TriggerStatus.DONE:
+        trigger.status = TriggerStatus.RUNNING
     trigger.started_at = trigger.started_at or now
 
 
