@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///var/notifier.db"
     redis_url: str | None = None
+    # Prefix of every Redis key: deployments (or test runs) can share one Redis server.
+    redis_namespace: str = Field(default="notifier", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     timezone: str = "Asia/Shanghai"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     public_url: str = "http://127.0.0.1:8000"

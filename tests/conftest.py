@@ -41,6 +41,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("NOTIFIER_") and not name.startswith("NOTIFIER_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NOTIFIER_CONFIG_DIR", str(tmp_path / "no-config"))
+    # Every test's queues live under keys of its own, in-process and in worker subprocesses,
+    # so test runs sharing the Redis server never take or flush each other's messages.
+    monkeypatch.setenv("NOTIFIER_REDIS_NAMESPACE", f"notifier-test-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")
@@ -85,14 +88,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A Redis database flushed before and after the test."""
+    """The Redis server; the test's keys (under its own namespace) are deleted afterwards."""
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        client.flushdb()
+        client.ping()
     except redis.exceptions.ConnectionError as exc:
         service_missing("Redis", exc)
     yield REDIS_URL
-    client.flushdb()
+    namespace = os.environ["NOTIFIER_REDIS_NAMESPACE"]
+    for key in client.scan_iter(match=f"{namespace}*", count=1000):
+        client.delete(key)
     client.close()
 
 

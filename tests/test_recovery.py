@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -47,7 +46,6 @@ ANSWER_SECONDS = 0.3  # how long the receiver takes over each request
 # Longer than one send takes, or the sweeper would re-queue a live send (and it would repeat).
 STUCK_AFTER = 2.0
 NOTIFIER = Path(sys.executable).parent / "notifier"
-NAMESPACE = "notifier"  # the Redis broker's, in notifier.jobs.broker
 
 
 class SlowReceiver(WebhookReceiver):
@@ -63,22 +61,6 @@ class SlowReceiver(WebhookReceiver):
 def receiver() -> Iterator[SlowReceiver]:
     with SlowReceiver(secret=WEBHOOK_SECRET) as hooks:
         yield hooks
-
-
-@pytest.fixture
-def own_redis_url(redis_url: str) -> Iterator[str]:
-    """The test Redis server, on a database of this test's own.
-
-    Other test sessions on this machine flush ``redis_url``'s database and run workers on it;
-    a worker process of this test must neither lose its queue to them nor take their messages.
-    """
-    shared = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
-    url = urlsplit(redis_url)._replace(path=f"/{13 if shared == 14 else 14}").geturl()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
 
 
 def worker_environment(database_url: str, redis_url: str, var_dir: Path) -> dict[str, str]:
@@ -156,16 +138,21 @@ def wait_until(condition, *, timeout: float, what: str, every: float = 0.05, bet
         time.sleep(every)
 
 
+def namespace() -> str:
+    """The Redis namespace of this test's queues (conftest gives each test its own)."""
+    return os.environ["NOTIFIER_REDIS_NAMESPACE"]
+
+
 def unacked(client: redis.Redis) -> dict[bytes, set[bytes]]:
     """Every worker's set of messages taken from a queue and not yet acknowledged."""
-    return {key: client.smembers(key) for key in client.scan_iter(f"{NAMESPACE}:__acks__.*")}
+    return {key: client.smembers(key) for key in client.scan_iter(f"{namespace()}:__acks__.*")}
 
 
 def redeliver_dead_workers_messages(redis_url: str) -> None:
     """Run dramatiq's Redis maintenance now (it runs on ~0.1% of commands, after 60 s)."""
     broker = RedisBroker(
         url=redis_url,
-        namespace=NAMESPACE,
+        namespace=namespace(),
         heartbeat_timeout=1_000,
         maintenance_chance=MAINTENANCE_SCALE,
     )
@@ -178,15 +165,15 @@ def redeliver_dead_workers_messages(redis_url: str) -> None:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_the_in_flight_one_repeats(  # noqa: E501
-    database_url, own_redis_url, make_runtime, receiver, tmp_path
+    database_url, redis_url, make_runtime, receiver, tmp_path
 ):
     runtime = make_runtime(
         database_url=database_url,
-        redis_url=own_redis_url,
+        redis_url=redis_url,
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
         delivery={"batch_size": BATCH, "stuck_after_seconds": STUCK_AFTER},
     )
-    client = redis.Redis.from_url(own_redis_url)
+    client = redis.Redis.from_url(redis_url)
     firms = [
         Firm(n, channels="webhook", webhook_url=f"{receiver.url}?e={n}")
         for n in range(1, FIRMS + 1)
@@ -207,9 +194,9 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
 
     def drained() -> bool:
         idle = not any(unacked(client).values())
-        return idle and not any(client.llen(f"{NAMESPACE}:{name}") for name in QUEUES)
+        return idle and not any(client.llen(f"{namespace()}:{name}") for name in QUEUES)
 
-    workers = Workers(worker_environment(database_url, own_redis_url, tmp_path), tmp_path)
+    workers = Workers(worker_environment(database_url, redis_url, tmp_path), tmp_path)
     try:
         first = workers.start()
         wait_until(partly_sent, timeout=60, what="the first worker to send some deliveries")
@@ -233,7 +220,7 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
         received_when_done = Counter(webhook_id for webhook_id, _ in receiver.received)
 
         # Now the broker hands the dead worker's messages out again: nothing is sent twice.
-        redeliver_dead_workers_messages(own_redis_url)
+        redeliver_dead_workers_messages(redis_url)
         assert not any(client.exists(key) for key in held_by_the_dead_worker)
         wait_until(drained, timeout=30, what="the new worker to take the redelivered messages")
     except Exception:

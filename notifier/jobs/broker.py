@@ -57,7 +57,7 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
         return broker
     from dramatiq.brokers.redis import RedisBroker
 
-    return RedisBroker(url=settings.redis_url, namespace="notifier")
+    return RedisBroker(url=settings.redis_url, namespace=settings.redis_namespace)
 
 
 def _declare(
