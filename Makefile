@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test serve lint install clean
+.PHONY: run test serve lint bench install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "notifier needs Python 3.11 or newer")'
@@ -30,6 +30,9 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

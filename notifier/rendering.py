@@ -148,31 +148,28 @@ def _check_repeat(sequence: Any, times: Any) -> None:
             raise SecurityError(f"'*' would build {size} items, over the maximum of {MAX_REPEAT}")
 
 
+_ENVIRONMENT_OPTIONS: dict[str, Any] = {
+    "undefined": _Undefined,
+    "autoescape": jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "auto_reload": False,
+}
+
+
 def make_environment(*, templates_dir: Path | None = None) -> jinja2.Environment:
     """The sandboxed environment: ``templates_dir`` first, then the shipped templates."""
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(templates_dir))
     loaders.append(jinja2.PackageLoader("notifier", "templates"))
-    return _BoundedSandbox(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=_Undefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
+    return _BoundedSandbox(loader=jinja2.ChoiceLoader(loaders), **_ENVIRONMENT_OPTIONS)
 
 
 @cache
 def _standalone_environment() -> jinja2.Environment:
     # For user-supplied templates: no loader, so they cannot include or extend anything.
-    return _BoundedSandbox(
-        undefined=_Undefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return _BoundedSandbox(**_ENVIRONMENT_OPTIONS)
 
 
 def compile_template(

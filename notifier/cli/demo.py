@@ -76,12 +76,14 @@ def _print_summary(imported: int, summary: dict, settings: Settings) -> None:
     console.print(
         f"demo park: {imported} enterprises in 灵峰工业社区 and 新碶工业社区 (one unsubscribed)"
     )
+    for policy_id, item in summary.items():
+        console.print(f"policy {policy_id}: {item['title']}")
     table = Table("policy", "channel", "sent", "failed", "other", title="deliveries per channel")
     for policy_id, item in summary.items():
         for channel, counts in sorted(item["channels"].items()):
             other = sum(n for s, n in counts.items() if s not in ("sent", "failed"))
             table.add_row(
-                f"{policy_id} {item['title'][:24]}",
+                str(policy_id),
                 channel,
                 str(counts.get("sent", 0)),
                 str(counts.get("failed", 0)),
