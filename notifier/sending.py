@@ -74,9 +74,10 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
 def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
-    Each delivery is claimed just before its send and its outcome committed just after, so a
-    crash loses at most the one in flight, which the sweeper sends again under the same
-    idempotency key; one that another worker took meanwhile is skipped.
+    Each delivery is claimed just before its send, and its outcome is committed together with
+    the next one's claim (one commit per message), so a crash loses at most the one in flight,
+    which the sweeper sends again under the same idempotency key. A delivery that another
+    worker took meanwhile is skipped.
 
     Returns:
         The deliveries to retry later, with their delays.
@@ -85,11 +86,10 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     with runtime.sessions() as session:
         batch = deliveries.load_for_sending(session, ids, now=utcnow())
         unsubscribed = _suppressed(session, batch)
-        session.commit()
         for delivery in batch:
             started = utcnow()
             claimed = deliveries.claim(session, delivery, now=started)
-            session.commit()
+            session.commit()  # the claim, and the previous delivery's outcome
             if not claimed:  # another message for it got there first
                 continue
             if delivery.id in unsubscribed:
@@ -97,9 +97,9 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
             else:
                 outcome = attempt(runtime, delivery)
             deliveries.record(session, delivery, outcome, started_at=started, now=utcnow())
-            session.commit()
             if outcome.status == S.DEFERRED and outcome.next_attempt_at:
                 delay = (outcome.next_attempt_at - utcnow()).total_seconds()
                 retries.append(Retry(delivery.id, max(delay, 0.0)))
             log.info("delivery %s: %s", delivery.id, outcome.status, extra={"error": outcome.error})
+        session.commit()
     return retries

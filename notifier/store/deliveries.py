@@ -81,6 +81,24 @@ def count_for_trigger(session: Session, trigger_id: int) -> int:
     )
 
 
+_deliveries = Delivery.__table__.c
+_NOW = bindparam("now", type_=UTCDateTime())
+# Built once: per-message statements dominate a worker's time when they are built each time.
+_CLAIM = (
+    update(Delivery.__table__)
+    .where(
+        _deliveries.id == bindparam("delivery_id"),
+        or_(
+            _deliveries.status == S.QUEUED,
+            (_deliveries.status == S.DEFERRED)
+            & or_(_deliveries.next_attempt_at.is_(None), _deliveries.next_attempt_at <= _NOW),
+        ),
+    )
+    .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
+    .returning(_deliveries.attempts)
+)
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         Delivery.status == S.QUEUED,
@@ -116,13 +134,7 @@ def claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
     Only one worker wins a delivery, however many messages carry its id (a duplicate from the
     broker, a sweep, a retry). The winner's ``delivery.attempts`` is brought up to date.
     """
-    attempts = session.scalar(
-        update(Delivery)
-        .where(Delivery.id == delivery.id, _claimable(now))
-        .values(status=S.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
-        .returning(Delivery.attempts)
-        .execution_options(synchronize_session=False)
-    )
+    attempts = session.connection().scalar(_CLAIM, {"delivery_id": delivery.id, "now": now})
     if attempts is None:
         return False
     # Not a change to flush: the row already holds it.
@@ -141,9 +153,7 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
-_deliveries = Delivery.__table__.c
 _RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
-# Built once: per-message statements dominate a worker's time when they are built each time.
 _RECORD_OUTCOME = (
     update(Delivery.__table__)
     .where(_deliveries.id == bindparam("delivery_id"))
