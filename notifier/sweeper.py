@@ -12,6 +12,9 @@ from notifier.store import deliveries, triggers
 
 log = logging.getLogger(__name__)
 
+# At most this many batches are put back per sweep; the next sweep takes the rest.
+SWEEP_BATCHES = 20
+
 
 @dataclass(frozen=True)
 class Swept:
@@ -30,7 +33,11 @@ def sweep(runtime: Runtime) -> Swept:
     with runtime.sessions.begin() as session:
         trigger_ids = triggers.unfinished(session, now=now, quiet_for=stuck_after)
         delivery_ids = deliveries.sweep(
-            session, now=now, stuck_after=stuck_after, max_attempts=policy.max_attempts
+            session,
+            now=now,
+            stuck_after=stuck_after,
+            max_attempts=policy.max_attempts,
+            limit=policy.batch_size * SWEEP_BATCHES,
         )
     for trigger_id in trigger_ids:
         runtime.queue.enqueue_fan_out(trigger_id)

@@ -240,3 +240,17 @@ def test_a_delivery_swept_back_while_it_waits_in_a_live_workers_batch_is_sent_on
 
     assert sorted(m["to"] for m in gateway.messages) == ["+8613800000001", "+8613800000002"]
     assert statuses(runtime, [in_flight, waiting]) == ["sent", "sent"]
+
+
+def test_one_sweep_puts_back_at_most_twenty_batches_and_the_next_takes_the_rest(
+    database_url, make_runtime
+):
+    runtime = make_runtime(
+        database_url=database_url, delivery={"batch_size": 1, "stuck_after_seconds": STUCK_AFTER}
+    )
+    for delivery_id in fanned_out(runtime, 25):
+        set_rows(runtime, delivery_id, queued_at=utcnow() - OLD)
+
+    first, second = sweep(runtime), sweep(runtime)
+
+    assert (first.deliveries, second.deliveries) == (20, 5)

@@ -208,26 +208,19 @@ def record(
     )
 
 
-def _requeue(session: Session, condition: object, now: datetime) -> list[int]:
-    return list(
-        session.scalars(
-            update(Delivery)
-            .where(condition)  # type: ignore[arg-type]
-            .values(status=S.QUEUED, queued_at=now, claimed_at=None)
-            .returning(Delivery.id)
-        )
-    )
-
-
 def sweep(
-    session: Session, *, now: datetime, stuck_after: timedelta, max_attempts: int
+    session: Session, *, now: datetime, stuck_after: timedelta, max_attempts: int, limit: int
 ) -> list[int]:
-    """Put back on the queue every delivery that was lost on the way; return their ids.
+    """Put back on the queue up to ``limit`` deliveries that were lost on the way; return them.
 
     A delivery is lost when it sat ``sending`` (its worker died), ``queued`` (its broker message
     was lost), ``pending`` (its fan-out stopped before queueing) or ``deferred`` past its retry
     time for longer than ``stuck_after``. One that died while sending on every allowed attempt
     is failed instead, so a message that crashes workers cannot loop for ever.
+
+    A long backlog also looks "lost" after ``stuck_after``; ``limit`` bounds the extra messages
+    such a sweep adds (the claim makes them harmless), and their reset ``queued_at`` keeps the
+    same rows from being swept again before another ``stuck_after`` has passed.
     """
     cutoff = now - stuck_after
     session.execute(
@@ -245,7 +238,18 @@ def sweep(
         (Delivery.status == S.PENDING) & (Delivery.created_at <= cutoff),
         (Delivery.status == S.DEFERRED) & (Delivery.next_attempt_at <= cutoff),
     )
-    return _requeue(session, lost, now)
+    ids = list(session.scalars(select(Delivery.id).where(lost).order_by(Delivery.id).limit(limit)))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), lost)
+            .values(status=S.QUEUED, queued_at=now, claimed_at=None)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 @dataclass(frozen=True)
