@@ -48,7 +48,12 @@ class SmsSettings(BaseModel):
 
 
 class EmailSettings(BaseModel):
-    """The SMTP relay that sends email."""
+    """The SMTP relay that sends email.
+
+    With ``security`` "starttls" or "ssl" the relay's certificate and host name are always
+    verified. ``ca_file`` is a PEM bundle of the CAs to trust for the relay instead of the
+    system store: an intranet relay whose certificate the office's own CA signed.
+    """
 
     provider: Literal["smtp", "dry-run"] = "dry-run"
     host: str = "127.0.0.1"
@@ -59,6 +64,7 @@ class EmailSettings(BaseModel):
     sender: str = "北仑企服 <noreply@notifier.invalid>"
     unsubscribe_mailto: str | None = None
     timeout: float = Field(default=15.0, gt=0)
+    ca_file: Path | None = None
 
 
 class WebhookSettings(BaseModel):

@@ -10,7 +10,8 @@ The caller builds the context; the default templates expect::
     enterprise       {"name": str, "credit_code": str}
     policy           {"title": str, "summary": str, "body": str, "url": str | None,
                       "department": str, "topics": list[str],
-                      "published_at": str}            # local time, already formatted
+                      "published_at": str,            # local time, already formatted
+                      "deadlines": [{"title": str, "due_at": str}]}
     deadline         {"title": str, "due_at": str,    # local time, already formatted
                       "days_left": int} | None        # None for policy_published
     unsubscribe_url  str

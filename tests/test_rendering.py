@@ -48,6 +48,7 @@ def context() -> dict[str, Any]:
             "department": "区经济和信息化局",
             "topics": ["技术改造", "数字化转型"],
             "published_at": "2024年5月6日 09:30",
+            "deadlines": [{"title": "技改补助申报", "due_at": "2024年5月31日 17:00"}],
         },
         "deadline": {"title": "技改补助申报", "due_at": "2024年5月31日 17:00", "days_left": 3},
         "unsubscribe_url": UNSUBSCRIBE_URL,
@@ -255,3 +256,20 @@ def test_an_unknown_kind_is_a_template_error(
 ) -> None:
     with pytest.raises(TemplateError, match="template 'no_such_kind/sms.txt' not found"):
         renderer.render("no_such_kind", "sms", context)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_published_policy_message_names_its_deadline(
+    renderer: Renderer, context: dict[str, Any], channel: str
+) -> None:
+    rendered = renderer.render("policy_published", channel, context, to="+8613800138000")
+    assert "技改补助申报" in rendered.text and "2024年5月31日 17:00" in rendered.text
+    if rendered.html is not None:
+        assert "2024年5月31日 17:00" in rendered.html
+
+
+def test_a_policy_without_deadlines_renders_without_a_deadline_line(
+    renderer: Renderer, context: dict[str, Any]
+) -> None:
+    context["policy"]["deadlines"] = []
+    assert "截止" not in renderer.render("policy_published", "email", context).text
