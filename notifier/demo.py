@@ -72,7 +72,7 @@ POLICIES: list[dict[str, Any]] = [
         "url": "https://www.bl.gov.cn/demo/policy/auto-parts-subsidy",
         "topics": ["补贴"],
         "targets": {"sectors": ["C36"], "regions": ["浙江省/宁波市/北仑区"]},
-        "deadlines": [{"title": "技术改造补助申报截止", "due_at": "2026-12-31T17:00:00+08:00"}],
+        "deadlines": [{"title": "技术改造补助申报", "due_at": "2026-12-31T17:00:00+08:00"}],
     },
     {
         "ref": "demo-2026-small-micro-tax-relief",

@@ -3,6 +3,9 @@
 Each message carries ``Message-ID: <{message id}@{sender domain}>`` so a retried delivery can
 be recognised downstream, and ``List-Unsubscribe`` / ``List-Unsubscribe-Post`` (RFC 8058
 one-click) when the message has an unsubscribe link.
+
+With STARTTLS or implicit TLS the relay's certificate and host name are always verified, against
+``email.ca_file`` when set (an intranet relay signed by the office's own CA), else the system store.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from email.utils import formatdate, parseaddr
 from typing import TYPE_CHECKING, ClassVar
 
 from notifier.channels.base import Channel, Message, SendResult
-from notifier.errors import ChannelError, PermanentError, TransientError
+from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
 if TYPE_CHECKING:
     from notifier.config import EmailSettings, Settings
@@ -66,12 +69,26 @@ def _channel_error(exc: smtplib.SMTPException | OSError) -> ChannelError:
         error = PermanentError if 500 <= exc.smtp_code < 600 else TransientError
         return error(_reason(exc.smtp_code, exc.smtp_error))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # Also STARTTLS not offered: we never fall back to sending in clear text.
         return PermanentError(f"smtp: {exc}"[:_REASON_LIMIT])
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        # A certificate we do not trust (wrong CA, wrong host name, expired) stays so until
+        # someone changes the relay or email.ca_file; retrying every message only hides that.
+        return PermanentError(f"smtp: relay certificate not trusted: {exc.verify_message}")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return TransientError(f"smtp: server disconnected: {exc}"[:_REASON_LIMIT])
     if isinstance(exc, TimeoutError):
         return TransientError("smtp: timeout")
     return TransientError(f"smtp: {type(exc).__name__}: {exc}"[:_REASON_LIMIT])
+
+
+def _tls_context(settings: EmailSettings) -> ssl.SSLContext:
+    """A client context that verifies the relay's certificate and host name, always."""
+    try:
+        # With a cafile, only those CAs are trusted: the system store is not loaded.
+        return ssl.create_default_context(cafile=settings.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"email.ca_file ({settings.ca_file}): not a readable PEM file: {exc}") from exc
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -87,8 +104,13 @@ class EmailChannel(Channel):
     name: ClassVar[str] = "email"
 
     def __init__(self, *, settings: EmailSettings) -> None:
+        """
+        Raises:
+            ConfigError: ``email.ca_file`` is missing, unreadable or holds no PEM certificate.
+        """
         self._settings = settings
         self._domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "localhost"
+        self._tls = _tls_context(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmailChannel:
@@ -149,16 +171,15 @@ class EmailChannel(Channel):
 
     def _connect(self) -> smtplib.SMTP:
         settings = self._settings
-        context = ssl.create_default_context()
         if settings.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=context
+                settings.host, settings.port, timeout=settings.timeout, context=self._tls
             )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         try:
             if settings.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls)
             if settings.username:
                 password = settings.password.get_secret_value() if settings.password else ""
                 smtp.login(settings.username, password)
