@@ -1,6 +1,7 @@
 """Real protocol peers on 127.0.0.1 for the channel tests.
 
-* :class:`SmtpPeer`: an aiosmtpd server that records every message it accepts.
+* :class:`SmtpPeer`: an aiosmtpd server that records every message it accepts; optionally
+  with STARTTLS (required) or implicit TLS, using certificates from :func:`make_tls_files`.
 * :class:`SmsGateway`: our HTTP SMS gateway; checks ``X-Notifier-Signature`` with
   :func:`notifier.channels.sms.sign_request`.
 * :class:`WebhookReceiver`: checks every request with ``standardwebhooks.Webhook.verify``.
@@ -11,9 +12,12 @@ Each is a context manager, and each can be told to fail the next requests (``fai
 
 from __future__ import annotations
 
+import datetime
 import hmac
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -21,10 +25,15 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from notifier.channels.sms import sign_request
@@ -55,6 +64,98 @@ class _Failures:
             return self._queue.popleft() if self._queue else None
 
 
+# --- TLS -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA (``ca``) and the server certificate and key it signed."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def make_tls_files(folder: Path, *, ca_name: str = "notifier test CA") -> TlsFiles:
+    """Write ``ca.pem``, ``server.pem`` and ``server.key`` to ``folder``: a new CA, and a
+    server certificate it signed for ``127.0.0.1`` (IP SAN) and ``localhost`` (DNS SAN)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(ca_name))
+        .issuer_name(_name(ca_name))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("localhost"))
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = TlsFiles(ca=folder / "ca.pem", cert=folder / "server.pem", key=folder / "server.key")
+    files.ca.write_bytes(_pem(ca_cert))
+    files.cert.write_bytes(_pem(server_cert))
+    files.key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
 # --- SMTP ----------------------------------------------------------------------------------
 
 
@@ -64,6 +165,8 @@ class ReceivedMail:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage
+    # The session's TLS version ("TLSv1.3"), None in clear text.
+    tls_version: str | None = None
 
 
 class _LoopbackController(Controller):
@@ -76,20 +179,41 @@ class _LoopbackController(Controller):
         super().__init__(handler, hostname=LOOPBACK, port=port, **smtp_parameters)
 
     def _create_server(self) -> Any:
-        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._socket, ssl=self.ssl_context
+        )
 
 
 class SmtpPeer:
-    """An SMTP server that records messages; ``credentials`` makes AUTH mandatory."""
+    """An SMTP server that records messages; ``credentials`` makes AUTH mandatory.
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+    ``security="starttls"`` requires STARTTLS before anything else (and AUTH only after it);
+    ``security="ssl"`` speaks TLS from the first byte. Both use the certificate in ``tls``.
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        security: Literal["none", "starttls", "ssl"] = "none",
+        tls: TlsFiles | None = None,
+    ) -> None:
+        if (security == "none") != (tls is None):
+            raise ValueError("tls files go with security 'starttls' or 'ssl', and only then")
         self.messages: list[ReceivedMail] = []
         self._credentials = credentials
         self._failures = _Failures()
         options: dict[str, Any] = {"enable_SMTPUTF8": True}
+        if tls and security == "starttls":
+            options.update(tls_context=tls.server_context(), require_starttls=True)
+        elif tls:
+            options.update(ssl_context=tls.server_context())
         if credentials:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH, so implicit TLS must waive it.
             options.update(
-                auth_required=True, auth_require_tls=False, authenticator=self._authenticate
+                auth_required=True,
+                auth_require_tls=security == "starttls",
+                authenticator=self._authenticate,
             )
         self._controller = _LoopbackController(self, **options)
         self.host = LOOPBACK
@@ -121,7 +245,17 @@ class SmtpPeer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         raw = envelope.original_content
         parsed = message_from_bytes(raw, policy=policy.default)
-        self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        # After STARTTLS server.transport is the TLS one too, so this covers both kinds.
+        tls = server.transport.get_extra_info("ssl_object")
+        self.messages.append(
+            ReceivedMail(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                raw,
+                parsed,
+                tls_version=tls.version() if tls else None,
+            )
+        )
         return "250 OK queued"
 
     def __enter__(self) -> Self:

@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic import SecretStr
@@ -18,9 +19,17 @@ from notifier.channels.registry import build_channels, load_channel_classes
 from notifier.channels.sms import SmsChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.config import EmailSettings, SmsSettings, WebhookSettings, load_settings
-from notifier.errors import PermanentError, TransientError
+from notifier.errors import ConfigError, PermanentError, TransientError
 
-from peers import SilentPeer, SmsGateway, SmtpPeer, WebhookReceiver, closed_port
+from peers import (
+    SilentPeer,
+    SmsGateway,
+    SmtpPeer,
+    TlsFiles,
+    WebhookReceiver,
+    closed_port,
+    make_tls_files,
+)
 
 SMS_KEY = "test-app-key"
 SMS_SECRET = "test-app-secret"
@@ -29,6 +38,7 @@ OTHER_WEBHOOK_SECRET = "whsec_YW5vdGhlci1zZWNyZXQtdGhlLXJlY2VpdmVyLWRvZXMtbm90LW
 SENDER = "北仑企服 <noreply@notifier.test>"
 LOOPBACK_ALLOWED = ["127.0.0.0/8"]
 SHORT_TIMEOUT = 0.3
+TlsSecurity = Literal["starttls", "ssl"]
 
 
 def make_message(**changes: object) -> Message:
@@ -55,6 +65,11 @@ def sms_gateway() -> Iterator[SmsGateway]:
 def smtp_peer() -> Iterator[SmtpPeer]:
     with SmtpPeer() as peer:
         yield peer
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> TlsFiles:
+    return make_tls_files(tmp_path / "tls")
 
 
 @pytest.fixture
@@ -308,6 +323,68 @@ def test_email_refused_connection_is_transient() -> None:
 def test_email_header_injection_is_permanent(email_channel: EmailChannel) -> None:
     with pytest.raises(PermanentError, match="header"):
         email_channel.send(email_message(subject="通知\r\nBcc: everyone@enterprise.test"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_reaches_the_relay_and_the_relay_saw_tls(
+    tls_files: TlsFiles, security: TlsSecurity
+) -> None:
+    with SmtpPeer(security=security, tls=tls_files) as peer:
+        channel = email_channel_for(peer.host, peer.port, security=security, ca_file=tls_files.ca)
+        channel.send(email_message())
+        [mail] = peer.messages
+    assert mail.rcpt_tos == ["manager@enterprise.test"]
+    assert mail.tls_version in {"TLSv1.2", "TLSv1.3"}
+
+
+def test_email_logs_in_over_starttls_when_the_relay_offers_auth_only_after_it(
+    tls_files: TlsFiles,
+) -> None:
+    peer = SmtpPeer(credentials=("relay-user", "relay-pass"), security="starttls", tls=tls_files)
+    with peer:
+        channel = email_channel_for(
+            peer.host,
+            peer.port,
+            security="starttls",
+            ca_file=tls_files.ca,
+            username="relay-user",
+            password=SecretStr("relay-pass"),
+        )
+        channel.send(email_message())
+        [mail] = peer.messages
+    assert mail.tls_version is not None
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_to_a_relay_not_signed_by_the_configured_ca_is_permanent_and_sends_nothing(
+    tmp_path: Path, tls_files: TlsFiles, security: TlsSecurity
+) -> None:
+    other_ca = make_tls_files(tmp_path / "other", ca_name="some other CA").ca
+    with SmtpPeer(security=security, tls=tls_files) as peer:
+        channel = email_channel_for(peer.host, peer.port, security=security, ca_file=other_ca)
+        with pytest.raises(PermanentError, match="certificate not trusted"):
+            channel.send(email_message())
+        assert peer.messages == []
+
+
+def test_email_starttls_to_a_relay_without_starttls_fails_instead_of_sending_in_clear(
+    smtp_peer: SmtpPeer,
+) -> None:
+    channel = email_channel_for(smtp_peer.host, smtp_peer.port, security="starttls")
+    with pytest.raises(PermanentError, match="STARTTLS"):
+        channel.send(email_message())
+    assert smtp_peer.messages == []
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_email_missing_or_unusable_ca_file_is_a_config_error_naming_it(
+    tmp_path: Path, content: str | None
+) -> None:
+    ca_file = tmp_path / "office-ca.pem"
+    if content is not None:
+        ca_file.write_text(content)
+    with pytest.raises(ConfigError, match="email.ca_file"):
+        email_channel_for("127.0.0.1", 25, security="starttls", ca_file=ca_file)
 
 
 # --- webhook -------------------------------------------------------------------------------

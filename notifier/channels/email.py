@@ -87,8 +87,8 @@ def _tls_context(settings: EmailSettings) -> ssl.SSLContext:
     try:
         # With a cafile, only those CAs are trusted: the system store is not loaded.
         return ssl.create_default_context(cafile=settings.ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"email.ca_file ({settings.ca_file}): not a readable PEM file: {exc}") from exc
+    except OSError as exc:  # ssl.SSLError included: a file that holds no PEM certificate
+        raise ConfigError(f"email.ca_file ({settings.ca_file}): not usable: {exc}") from exc
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -104,7 +104,8 @@ class EmailChannel(Channel):
     name: ClassVar[str] = "email"
 
     def __init__(self, *, settings: EmailSettings) -> None:
-        """
+        """Build the channel and its TLS context, once.
+
         Raises:
             ConfigError: ``email.ca_file`` is missing, unreadable or holds no PEM certificate.
         """
