@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from notifier.db import SessionFactory
 from notifier.enterprise_csv import EnterpriseRecord, RowError, iter_enterprise_rows
+from notifier.errors import InputError
 from notifier.store import enterprises
 
 CHUNK = 500
+# Excel in a Chinese locale saves CSV as GBK, for which GB18030 is the standard superset.
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 16):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding the whole file decodes in: UTF-8 (with or without BOM), else GB18030.
+
+    Raises:
+        InputError: the file is neither, so nothing of it is imported.
+    """
+    for encoding in ENCODINGS:
+        if _decodes(path, encoding):
+            return encoding
+    raise InputError("file: not UTF-8 or GB18030 (GBK) text; save it as CSV UTF-8", field="file")
 
 
 @dataclass

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from notifier import importing
-from notifier.enterprise_csv import HEADER
-from notifier.importing import ImportReport, import_enterprises
+from notifier.enterprise_csv import HEADER, parse_enterprise_csv
+from notifier.errors import InputError
+from notifier.importing import ImportReport, detect_encoding, import_enterprises
 from notifier.models import Enterprise
 from notifier.store import enterprises as store
 
@@ -242,3 +243,23 @@ def test_unsubscribe_returns_the_credit_codes_it_does_not_know(sessions):
 def test_unsubscribe_from_an_unknown_channel_is_refused(sessions):
     with sessions.begin() as session, pytest.raises(ValueError, match="fax"):
         store.unsubscribe(session, [credit_code(1)], channel="fax")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_a_file_saved_by_excel_in_utf8_or_gbk_is_read_as_the_same_text(tmp_path, encoding):
+    path = tmp_path / "enterprises.csv"
+    path.write_bytes(enterprise_csv([Firm(1, name="宁波北仑精密模具有限公司")]).encode(encoding))
+
+    with path.open(encoding=detect_encoding(path), newline="") as stream:
+        records, errors = parse_enterprise_csv(stream)
+
+    assert errors == []
+    assert records[0].name == "宁波北仑精密模具有限公司"
+
+
+def test_a_file_in_neither_utf8_nor_gb18030_is_refused_before_anything_is_imported(tmp_path):
+    path = tmp_path / "enterprises.csv"
+    path.write_bytes(enterprise_csv([Firm(1)]).encode("utf-8") + b"\x81\x20\xff\xfe")
+
+    with pytest.raises(InputError, match="UTF-8 or GB18030"):
+        detect_encoding(path)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.errors import InputError
-from notifier.importing import import_enterprises
+from notifier.importing import detect_encoding, import_enterprises
 from notifier.models import Enterprise
 from notifier.models.enterprise import CHANNELS
 from notifier.sectors import normalize_sector
@@ -28,8 +28,11 @@ def enterprises() -> None:
 @FORMAT_OPTION
 @pass_app
 def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
-    """Import enterprises from FILE.csv (updates by credit code)."""
-    with file.open(encoding="utf-8-sig", newline="") as stream:
+    """Import enterprises from FILE.csv (updates by credit code).
+
+    The file may be UTF-8 or, as Excel saves it on Chinese Windows, GBK/GB18030.
+    """
+    with file.open(encoding=detect_encoding(file), newline="") as stream:
         report = import_enterprises(app.runtime.sessions, stream, dry_run=dry_run)
     if output_format == "json":
         print_json(report.as_dict())
@@ -86,15 +89,16 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
     if output_format == "json":
         print_json(rows)
         return
-    table = Table("credit code", "name", "sectors", "region", "size", "subscribed")
+    table = Table(
+        Column("credit code / name", overflow="fold"), "sectors", "size", "subscribed", "community"
+    )
     for row in rows:
         table.add_row(
-            str(row["credit_code"]),
-            str(row["name"]),
+            f"{row['credit_code']}\n{row['name']}",
             " ".join(row["sectors"]),  # type: ignore[arg-type]
-            str(row["region"]),
             str(row["size"]),
             " ".join(row["subscribed"]),  # type: ignore[arg-type]
+            str(row["region"]).rsplit("/", 1)[-1],  # the full path is in --format json
         )
     Console().print(table)
     click.echo(f"{len(rows)} enterprises")
