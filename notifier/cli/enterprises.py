@@ -101,7 +101,7 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
             str(row["region"]).rsplit("/", 1)[-1],  # the full path is in --format json
         )
     Console().print(table)
-    click.echo(f"{len(rows)} enterprises")
+    click.echo(f"{len(rows)} enterprise{'' if len(rows) == 1 else 's'}")
 
 
 @enterprises.command()
