@@ -163,8 +163,21 @@ def parse_policy(data: Any, *, zone: tzinfo) -> PolicyDraft:
     )
 
 
-def read_policy_file(text: str, *, zone: tzinfo) -> PolicyDraft:
-    """Parse and validate the text of a policy JSON file."""
+MAX_FILE_BYTES = 1_000_000
+
+
+def read_policy_file(content: bytes, *, zone: tzinfo) -> PolicyDraft:
+    """Parse and validate a policy JSON file's bytes (UTF-8, a BOM from Notepad allowed).
+
+    Raises:
+        InputError: too large, not UTF-8, not JSON, or a bad field.
+    """
+    if len(content) > MAX_FILE_BYTES:
+        raise InputError(f"file: {len(content)} bytes, at most {MAX_FILE_BYTES}", field="file")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file: not UTF-8 text (byte {exc.start})", field="file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

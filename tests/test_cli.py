@@ -29,7 +29,14 @@ from factories import Firm, credit_code, enterprise_csv, policy
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 NOTIFIER_SCRIPT = Path(sys.executable).with_name("notifier")
 DELIVERY_FIELDS = {
-    "id", "policy_id", "trigger", "credit_code", "channel", "status", "attempts", "last_error",
+    "id",
+    "policy_id",
+    "trigger",
+    "credit_code",
+    "channel",
+    "status",
+    "attempts",
+    "last_error",
 }
 
 
@@ -53,9 +60,9 @@ class Notifier:
     def json(self, *args: str, status: int = 0) -> Any:
         return json.loads(self(*args, "--format", "json", status=status).stdout)
 
-    def file(self, name: str, text: str) -> str:
+    def file(self, name: str, text: str | bytes) -> str:
         path = self.folder / name
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
         return str(path)
 
 
@@ -165,7 +172,9 @@ def test_import_stores_good_rows_and_lists_every_bad_row_by_spreadsheet_row(noti
     assert report["updated"] == 0
     assert report["bad_rows"] == 2
     assert [(e["row"], e["field"]) for e in report["errors"]] == [
-        (4, "credit_code"), (4, "size"), (6, "sectors"),
+        (4, "credit_code"),
+        (4, "size"),
+        (6, "sectors"),
     ]
     assert all(set(e) == {"row", "field", "reason"} and e["reason"] for e in report["errors"])
     assert "huge" in report["errors"][1]["reason"]
@@ -177,9 +186,10 @@ def test_import_stores_good_rows_and_lists_every_bad_row_by_spreadsheet_row(noti
 def test_import_of_a_clean_file_exits_zero_and_says_how_many(notifier):
     path = notifier.file("firms.csv", enterprise_csv([Firm(1), Firm(2), Firm(3)]))
 
-    assert "imported 3 enterprises (3 new, 0 updated); 0 bad rows" in notifier(
-        "enterprises", "import", path
-    ).stdout
+    assert (
+        "imported 3 enterprises (3 new, 0 updated); 0 bad rows"
+        in notifier("enterprises", "import", path).stdout
+    )
 
 
 def test_import_dry_run_reports_the_same_counts_but_stores_nothing(notifier):
@@ -267,7 +277,9 @@ def test_publish_prints_the_policy_id_and_finishes_delivery_before_exiting(notif
     rows = notifier.json("deliveries", "list", "--policy", str(published["id"]))
     assert set(rows[0]) >= DELIVERY_FIELDS
     assert sorted((r["credit_code"], r["channel"]) for r in rows) == [
-        (credit_code(1), "email"), (credit_code(1), "sms"), (credit_code(1), "webhook"),
+        (credit_code(1), "email"),
+        (credit_code(1), "sms"),
+        (credit_code(1), "webhook"),
         (credit_code(2), "sms"),
     ]
     assert {r["status"] for r in rows} == {"sent"}
@@ -300,7 +312,8 @@ def test_unsubscribed_enterprises_get_nothing_from_a_publish(notifier):
 
     rows = notifier.json("deliveries", "list", "--policy", str(published["id"]))
     assert sorted((r["credit_code"], r["channel"]) for r in rows) == [
-        (credit_code(2), "email"), (credit_code(2), "webhook"),
+        (credit_code(2), "email"),
+        (credit_code(2), "webhook"),
     ]
 
 
@@ -380,8 +393,18 @@ def test_demo_prints_the_per_channel_summary_and_a_second_run_sends_nothing_new(
         (json.dumps(policy(targets={"sectors": ["Z99"]})), "targets.sectors"),
         ('{"title": "汽车零部件", ', "not valid JSON"),
         (json.dumps(policy(published_at="[/b] soon")), "published_at"),  # not read as markup
+        (json.dumps(policy(), ensure_ascii=False).encode("gbk"), "not UTF-8"),
+        (b" " * 1_000_001, "at most 1000000"),
     ],
-    ids=["missing-title", "bad-url", "unknown-sector", "bad-json", "markup-like-value"],
+    ids=[
+        "missing-title",
+        "bad-url",
+        "unknown-sector",
+        "bad-json",
+        "markup-like-value",
+        "gbk",
+        "too-large",
+    ],
 )
 def test_a_bad_policy_file_is_refused_with_one_line_naming_the_field(
     sqlite_notifier, content, needle
@@ -425,3 +448,11 @@ def test_worker_without_redis_refuses_and_points_to_notifier_run(sqlite_notifier
     result = sqlite_notifier("worker", status=2)
 
     assert_one_line_error(result, "NOTIFIER_REDIS_URL", "notifier run")
+
+
+def test_a_policy_file_saved_with_a_bom_by_notepad_is_published(sqlite_notifier):
+    path = sqlite_notifier.file("p.json", "\ufeff".encode() + json.dumps(policy()).encode())
+
+    result = sqlite_notifier("policies", "publish", path, "--format", "json")
+
+    assert json.loads(result.stdout)["id"] == 1

@@ -43,7 +43,7 @@ def policies() -> None:
 def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
     """Publish the policy in FILE.json to the enterprises it targets."""
     runtime = app.runtime
-    draft = read_policy_file(file.read_text(encoding="utf-8"), zone=runtime.settings.zone)
+    draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     # Embedded mode finishes the work it started before it exits.
     wait = wait or runtime.queue.embedded
     show = output_format == "text"
