@@ -198,6 +198,9 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
     missing_contacts = _channels_without_contact(values)
     if missing_contacts:
         problems["channels"] = missing_contacts
+    elif "sms" in values.get("channels", ()) and values.get("phone"):
+        if not _can_take_sms(values["phone"]):
+            problems["phone"] = "sms is chosen but this is a fixed line, which cannot take SMS"
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
     if extra:
         problems[_WHOLE_ROW] = (
@@ -214,6 +217,11 @@ def _channels_without_contact(values: dict[str, Any]) -> str | None:
         if _CONTACT_OF_CHANNEL[channel] in values and values[_CONTACT_OF_CHANNEL[channel]] is None
     ]
     return "; ".join(missing) or None
+
+
+def _can_take_sms(e164: str) -> bool:
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    return kind not in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
 
 
 def _split_list(raw: str) -> list[str]:

@@ -360,7 +360,7 @@ def test_names_that_look_like_spreadsheet_formulas_are_imported_as_text(name):
     ],
 )
 def test_phones_are_read_as_chinese_by_default_and_stored_as_e164(phone, e164):
-    assert only_record(good_row(phone=phone)).phone == e164
+    assert only_record(good_row(phone=phone, channels="email")).phone == e164
 
 
 @pytest.mark.parametrize("phone", ["12345", "138001380001", "not a phone"])
@@ -426,3 +426,9 @@ def test_empty_trailing_cells_and_blank_rows_are_ignored():
     records, errors = parse_enterprise_csv(io.StringIO(text))
     assert errors == []
     assert len(records) == 1
+
+
+def test_a_fixed_line_is_refused_for_sms_but_kept_when_sms_is_not_chosen():
+    assert "fixed line" in errors_of(good_row(phone="0574-86123456", channels="sms"))["phone"]
+    record = only_record(good_row(phone="0574-86123456", channels="email"))
+    assert record.phone == "+8657486123456"
