@@ -198,9 +198,8 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
     missing_contacts = _channels_without_contact(values)
     if missing_contacts:
         problems["channels"] = missing_contacts
-    elif "sms" in values.get("channels", ()) and values.get("phone"):
-        if not _can_take_sms(values["phone"]):
-            problems["phone"] = "sms is chosen but this is a fixed line, which cannot take SMS"
+    elif _sms_to_fixed_line(values):
+        problems["phone"] = "sms is chosen but this is a fixed line, which cannot take SMS"
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
     if extra:
         problems[_WHOLE_ROW] = (
@@ -219,9 +218,11 @@ def _channels_without_contact(values: dict[str, Any]) -> str | None:
     return "; ".join(missing) or None
 
 
-def _can_take_sms(e164: str) -> bool:
-    kind = phonenumbers.number_type(phonenumbers.parse(e164))
-    return kind not in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
+def _sms_to_fixed_line(values: dict[str, Any]) -> bool:
+    if "sms" not in values.get("channels", ()) or not values.get("phone"):
+        return False
+    kind = phonenumbers.number_type(phonenumbers.parse(values["phone"]))
+    return kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
 
 
 def _split_list(raw: str) -> list[str]:
