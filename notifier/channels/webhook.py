@@ -48,7 +48,8 @@ class WebhookChannel(Channel):
         self._timeout = settings.timeout
         self._allowed = list(allowed_private_targets)
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        # The guard on the session is the address check that counts (DNS rebinding).
+        self._session = netguard.guard_session(session or requests.Session(), allowed=self._allowed)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookChannel:
