@@ -241,7 +241,7 @@ def _parse_credit_code(raw: str) -> str:
     try:
         return uscc.validate(raw)
     except stdnum_errors.ValidationError as exc:
-        problem = _CREDIT_CODE_PROBLEMS.get(type(exc), exc.message)
+        problem = _CREDIT_CODE_PROBLEMS.get(type(exc)) or getattr(exc, "message", str(exc))
         raise _Invalid(f"not a valid unified social credit code: {problem}") from None
 
 

@@ -126,7 +126,7 @@ def upsert_enterprises(
     return results
 
 
-def list_query(*, sector: str | None = None) -> Select[tuple[Enterprise]]:
+def list_query(*, sector: str | None = None) -> Select[Enterprise]:
     """Enterprises in credit-code order, optionally only those under a sector prefix."""
     query = select(Enterprise).order_by(Enterprise.credit_code)
     if sector:
