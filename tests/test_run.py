@@ -1,0 +1,70 @@
+"""``notifier run``: the whole system in one process on SQLite, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from notifier import migrate
+from notifier.models.base import utcnow
+
+from factories import Firm, enterprise_csv, policy
+
+NOTIFIER = Path(sys.executable).with_name("notifier")
+
+
+def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and_stops_cleanly(
+    tmp_path,
+):
+    database_url = f"sqlite:///{tmp_path / 'notifier.db'}"
+    migrate.upgrade(database_url)
+    env = {
+        **os.environ,
+        "NOTIFIER_DATABASE_URL": database_url,
+        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
+        "NOTIFIER_CLOCK__SCAN_INTERVAL_SECONDS": "0.5",
+    }
+
+    def notifier(*args: str) -> str:
+        done = subprocess.run(
+            [NOTIFIER, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
+    (tmp_path / "firms.csv").write_text(enterprise_csv([Firm(1), Firm(2, channels="email")]))
+    notifier("enterprises", "import", str(tmp_path / "firms.csv"))
+    later = (utcnow() + timedelta(seconds=3)).isoformat()
+    (tmp_path / "policy.json").write_text(json.dumps(policy(published_at=later)))
+    assert "scheduled" in notifier("policies", "publish", str(tmp_path / "policy.json"))
+
+    process = subprocess.Popen(
+        [NOTIFIER, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = json.loads(notifier("deliveries", "list", "--all", "--format", "json"))
+            if len(rows) == 4 and {row["status"] for row in rows} == {"sent"}:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"not all sent: {rows}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+    outbox = tmp_path / "var" / "outbox"
+    assert sorted(p.parent.name for p in outbox.glob("*/*.json")) == [
+        "email",
+        "email",
+        "sms",
+        "webhook",
+    ]
