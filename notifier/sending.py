@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +84,7 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
         The deliveries to retry later, with their delays.
     """
     retries = []
+    outcomes: Counter[str] = Counter()
     with runtime.sessions() as session:
         batch = deliveries.load_for_sending(session, ids, now=utcnow())
         unsubscribed = _suppressed(session, batch)
@@ -100,6 +102,9 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
             if outcome.status == S.DEFERRED and outcome.next_attempt_at:
                 delay = (outcome.next_attempt_at - utcnow()).total_seconds()
                 retries.append(Retry(delivery.id, max(delay, 0.0)))
-            log.info("delivery %s: %s", delivery.id, outcome.status, extra={"error": outcome.error})
+            outcomes[outcome.status] += 1
+            log.debug("delivery %s: %s %s", delivery.id, outcome.status, outcome.error or "")
         session.commit()
+    if outcomes:
+        log.info("batch of %s: %s", len(ids), ", ".join(f"{n} {s}" for s, n in outcomes.items()))
     return retries

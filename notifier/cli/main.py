@@ -10,17 +10,24 @@ import click
 from notifier.cli import db, deliveries, demo, enterprises, policies, processes, status
 from notifier.cli.app import App, NotifierGroup
 
+LONG_RUNNING = {"worker", "clock", "run"}
+
 
 @click.group(cls=NotifierGroup)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """notifier: policies and deadlines, delivered to the enterprises they concern."""
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    # Long-running processes report what they do; one-shot commands only what went wrong.
+    quiet = logging.INFO if ctx.invoked_subcommand in LONG_RUNNING else logging.WARNING
+    level = [quiet, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(
         level=os.environ.get("NOTIFIER_LOG_LEVEL", level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if verbose < 2:  # their INFO lines say every minute that nothing happened
+        for chatty in ("apscheduler", "alembic"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     app = App()
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -51,6 +51,7 @@ def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Leadership:
             "interval",
             seconds=seconds,
             id=name,
+            name=name,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
