@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -81,30 +92,24 @@ def count_for_trigger(session: Session, trigger_id: int) -> int:
     )
 
 
-_deliveries = Delivery.__table__.c
-_NOW = bindparam("now", type_=UTCDateTime())
-# Built once: per-message statements dominate a worker's time when they are built each time.
-_CLAIM = (
-    update(Delivery.__table__)
-    .where(
-        _deliveries.id == bindparam("delivery_id"),
-        or_(
-            _deliveries.status == S.QUEUED,
-            (_deliveries.status == S.DEFERRED)
-            & or_(_deliveries.next_attempt_at.is_(None), _deliveries.next_attempt_at <= _NOW),
-        ),
-    )
-    .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
-    .returning(_deliveries.attempts)
-)
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Queued, or deferred and due: what a worker may take."""
     return or_(
         Delivery.status == S.QUEUED,
         (Delivery.status == S.DEFERRED)
         & or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
+
+
+_deliveries = Delivery.__table__.c
+_NOW = bindparam("now", type_=UTCDateTime())
+# Built once: per-message statements dominate a worker's time when they are built each time.
+_CLAIM = (
+    update(Delivery.__table__)
+    .where(_deliveries.id == bindparam("delivery_id"), _claimable(_NOW))
+    .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
+    .returning(_deliveries.attempts)
+)
 
 
 def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> list[Delivery]:
