@@ -84,6 +84,8 @@ class DeliverySettings(BaseModel):
     backoff_base_seconds: float = Field(default=30.0, ge=0)
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
     stuck_after_seconds: float = Field(default=300.0, gt=0)
+    # A batch stops starting sends after this long and hands the rest back to the queue.
+    batch_seconds: float = Field(default=120.0, gt=0)
 
 
 class ClockSettings(BaseModel):

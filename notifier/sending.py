@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,15 +81,24 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     which the sweeper sends again under the same idempotency key. A delivery that another
     worker took meanwhile is skipped.
 
+    A batch stops taking new deliveries once it has run ``delivery.batch_seconds`` (slow
+    endpoints); those not yet claimed are handed back to be queued again at once, so no batch
+    runs into the actor's time limit, which could interrupt a send before its outcome is kept.
+
     Returns:
-        The deliveries to retry later, with their delays.
+        The deliveries to send again, with their delays (0 for those the batch had no time for).
     """
     retries = []
     outcomes: Counter[str] = Counter()
+    budget_ends = time.monotonic() + runtime.settings.delivery.batch_seconds
     with runtime.sessions() as session:
         batch = deliveries.load_for_sending(session, ids, now=utcnow())
         unsubscribed = _suppressed(session, batch)
         for delivery in batch:
+            # At least one send per batch, so a batch always moves the work on.
+            if outcomes and time.monotonic() > budget_ends:
+                retries.append(Retry(delivery.id, 0.0))
+                continue
             started = utcnow()
             claimed = deliveries.claim(session, delivery, now=started)
             session.commit()  # the claim, and the previous delivery's outcome

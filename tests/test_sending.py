@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import dramatiq
 import pytest
 from sqlalchemy import select, update
 
 from notifier.config import DeliverySettings
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
+from notifier.jobs.deliver import deliver
 from notifier.jobs.worker import start_worker
 from notifier.models import Delivery, DeliveryAttempt
 from notifier.models.base import utcnow
@@ -289,3 +291,34 @@ def test_backoff_doubles_with_each_attempt_and_never_passes_its_cap():
     for attempts in (4, 5, 20, 50):
         for _ in range(50):
             assert 0.8 * 200 <= backoff(attempts, policy_) <= 200
+
+
+def test_a_batch_slowed_by_a_silent_gateway_hands_back_what_it_had_no_time_to_start(
+    sms_runtime,
+):
+    with SilentPeer() as silent:
+        runtime = sms_runtime(sms_url=silent.url, sms_timeout=0.3, delivery={"batch_seconds": 0.2})
+        ids = fanned_out(runtime, [Firm(1, channels="sms"), Firm(2, channels="sms")])
+        retries = deliver_batch(runtime, ids)
+
+    first, second = sorted(ids)
+    assert [(r.delivery_id, r.delay > 0) for r in retries] == [(first, True), (second, False)]
+    assert (row(runtime, first).status, row(runtime, first).attempts) == ("deferred", 1)
+    assert (row(runtime, second).status, row(runtime, second).attempts) == ("queued", 0)
+    assert attempts_of(runtime, second) == []
+
+
+def test_the_deliver_actor_queues_what_a_batch_had_no_time_for_as_one_batch_at_once(
+    sms_runtime, gateway
+):
+    runtime = sms_runtime(delivery={"batch_seconds": 0.000001})
+    ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, 4)])
+    runtime.queue.broker.flush_all()
+
+    deliver(ids)
+
+    [message] = [
+        dramatiq.Message.decode(raw) for raw in runtime.queue.broker.queues["deliver"].queue
+    ]
+    assert sorted(message.args[0]) == sorted(ids)[1:]  # every batch sends at least one
+    assert len(gateway.messages) == 1
