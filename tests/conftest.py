@@ -102,6 +102,14 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def tls_files(tmp_path: Path):
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
+    from peers import make_tls_files
+
+    return make_tls_files(tmp_path / "tls")
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path):
     """Build settings for a test: loopback peers allowed, output under the test's folder."""
 

@@ -167,6 +167,8 @@ class ReceivedMail:
     message: EmailMessage
     # The session's TLS version ("TLSv1.3"), None in clear text.
     tls_version: str | None = None
+    # The client's (host, port): one per SMTP connection.
+    peer: Any = None
 
 
 class _LoopbackController(Controller):
@@ -254,6 +256,7 @@ class SmtpPeer:
                 raw,
                 parsed,
                 tls_version=tls.version() if tls else None,
+                peer=session.peer,
             )
         )
         return "250 OK queued"

@@ -68,11 +68,6 @@ def smtp_peer() -> Iterator[SmtpPeer]:
 
 
 @pytest.fixture
-def tls_files(tmp_path: Path) -> TlsFiles:
-    return make_tls_files(tmp_path / "tls")
-
-
-@pytest.fixture
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver(secret=WEBHOOK_SECRET) as receiver:
         yield receiver
@@ -119,10 +114,12 @@ def sms_channel(sms_gateway: SmsGateway) -> Iterator[SmsChannel]:
 
 
 @pytest.fixture
-def email_channel(smtp_peer: SmtpPeer) -> EmailChannel:
-    return email_channel_for(
+def email_channel(smtp_peer: SmtpPeer) -> Iterator[EmailChannel]:
+    channel = email_channel_for(
         smtp_peer.host, smtp_peer.port, unsubscribe_mailto="unsubscribe@notifier.test"
     )
+    yield channel
+    channel.close()
 
 
 @pytest.fixture
@@ -604,3 +601,24 @@ def test_build_channels_builds_configured_providers_from_settings(
     assert len(smtp_peer.messages) == 1
     for channel in channels.values():
         channel.close()
+
+
+def test_email_sends_one_after_another_over_one_kept_connection(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    for number in range(3):
+        email_channel.send(email_message(delivery_id=number))
+    assert len(smtp_peer.messages) == 3
+    assert len({mail.peer for mail in smtp_peer.messages}) == 1
+
+
+def test_email_opens_a_new_connection_after_a_refusal_and_still_delivers(
+    smtp_peer: SmtpPeer, email_channel: EmailChannel
+) -> None:
+    email_channel.send(email_message(delivery_id=1))
+    smtp_peer.fail_next("550 5.1.1 no such user")
+    with pytest.raises(PermanentError):
+        email_channel.send(email_message(delivery_id=2))
+    email_channel.send(email_message(delivery_id=3))
+    first, last = smtp_peer.messages
+    assert first.peer != last.peer

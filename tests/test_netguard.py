@@ -69,11 +69,6 @@ def gateway() -> Iterator[KeepAliveSmsGateway]:
         yield peer
 
 
-@pytest.fixture
-def tls_files(tmp_path: Path) -> TlsFiles:
-    return make_tls_files(tmp_path / "tls")
-
-
 def message(number: int = 1) -> Message:
     return Message(
         delivery_id=number,
