@@ -9,7 +9,7 @@ the enterprise name topics, at least one topic in common. An empty target matche
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,25 +178,3 @@ def page(
 def next_key(recipients: list[Recipient]) -> tuple[int, int]:
     """The paging key after the last recipient of a page."""
     return recipients[-1].enterprise_id, recipients[-1].contact_id
-
-
-def iter_recipients(
-    session: Session, audience: Audience, *, size: int = 5000
-) -> Iterator[Recipient]:
-    """Every recipient, read a page at a time (keyset paging: memory stays flat)."""
-    after = None
-    while True:
-        recipients = page(session, audience, after=after, size=size)
-        yield from recipients
-        if len(recipients) < size:
-            return
-        after = next_key(recipients)
-
-
-def count(session: Session, audience: Audience) -> dict[str, int]:
-    """How many enterprises and messages the audience comes to."""
-    inner = recipients_query(audience).order_by(None).subquery()
-    enterprises, messages = session.execute(
-        select(func.count(func.distinct(inner.c.enterprise_id)), func.count())
-    ).one()
-    return {"enterprises": enterprises, "messages": messages}
