@@ -22,9 +22,11 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc
 
+from notifier.channel_names import CHANNELS
 from notifier.errors import InputError
-from notifier.models.enterprise import CHANNELS, SIZES
+from notifier.records import EnterpriseRecord
 from notifier.sectors import normalize_sector
+from notifier.targets import SIZE_CHOICES, SIZES, read_size
 
 __all__ = [
     "CHANNELS",
@@ -56,12 +58,6 @@ MAX_NAME_LENGTH = 200
 MAX_REGION_LENGTH = 200
 DEFAULT_PHONE_REGION = "CN"
 
-_SIZE_WORDS = dict(zip(SIZES, SIZES, strict=True)) | {
-    "大型": "large",
-    "中型": "medium",
-    "小型": "small",
-    "微型": "micro",
-}
 _CONTACT_OF_CHANNEL = {"sms": "phone", "email": "email", "webhook": "webhook_url"}
 _CREDIT_CODE_PROBLEMS = {
     stdnum_errors.InvalidChecksum: "the check character does not match (bad checksum)",
@@ -71,24 +67,6 @@ _CREDIT_CODE_PROBLEMS = {
 # Staff typing with a Chinese input method often produce the full-width semicolon.
 _LIST_SEPARATORS = (";", "；")
 _WHOLE_ROW = "row"
-
-
-@dataclass(frozen=True)
-class EnterpriseRecord:
-    """One valid enterprise row, normalized and ready to be stored."""
-
-    row: int
-    credit_code: str
-    name: str
-    sectors: tuple[str, ...]
-    region: str
-    size: str
-    phone: str | None
-    email: str | None
-    webhook_url: str | None
-    topics: tuple[str, ...]
-    channels: tuple[str, ...]
-    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -281,9 +259,9 @@ def _parse_region(raw: str) -> str:
 
 
 def _parse_size(raw: str) -> str:
-    size = _SIZE_WORDS.get(raw.lower())
+    size = read_size(raw)
     if size is None:
-        words = ", ".join(_SIZE_WORDS)
+        words = SIZE_CHOICES
         raise _Invalid(f"{raw!r} is not a size; expected one of {words}" if raw else "required")
     return size
 

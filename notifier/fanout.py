@@ -5,22 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from notifier import audience as audiences
 from notifier.models import Trigger, TriggerStatus
 from notifier.models.base import utcnow
 from notifier.runtime import Runtime
+from notifier.store import audience as audiences
 from notifier.store import deliveries, triggers
+from notifier.targets import Targets
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[Sequence[int]], None]
 
 
-def audience_of(trigger: Trigger) -> audiences.Audience:
+def audience_of(trigger: Trigger) -> Targets:
     """Whom the trigger reaches."""
     if trigger.policy is None:
         raise ValueError(f"trigger {trigger.id} has no policy")
-    return audiences.Audience.of_policy(trigger.policy)
+    return trigger.policy.targets
 
 
 def queue_all_pending(runtime: Runtime, trigger_id: int, enqueue: Enqueue) -> None:
@@ -36,7 +37,7 @@ def queue_all_pending(runtime: Runtime, trigger_id: int, enqueue: Enqueue) -> No
 
 
 def _insert_page(
-    runtime: Runtime, trigger_id: int, audience: audiences.Audience, after: tuple[int, int] | None
+    runtime: Runtime, trigger_id: int, audience: Targets, after: tuple[int, int] | None
 ) -> tuple[int, int] | None:
     """Insert one page of deliveries; return the key of the next page, None at the end."""
     size = runtime.settings.delivery.fan_out_chunk

@@ -4,42 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from notifier.errors import InputError
-from notifier.models.enterprise import SIZES
+from notifier.records import DEFAULT_REMIND_DAYS, DeadlineDraft, PolicyDraft
 from notifier.sectors import normalize_sector
-
-
-@dataclass(frozen=True)
-class DeadlineDraft:
-    """A deadline as given in the file."""
-
-    title: str
-    due_at: datetime
-    remind_days: tuple[int, ...] = (7, 3, 1)
-
-
-@dataclass(frozen=True)
-class PolicyDraft:
-    """A validated policy, not yet stored."""
-
-    source_key: str
-    title: str
-    department: str
-    summary: str = ""
-    body: str = ""
-    url: str | None = None
-    topics: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    sizes: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    published_at: datetime | None = None
-    deadlines: tuple[DeadlineDraft, ...] = field(default=())
+from notifier.targets import SIZE_CHOICES, Targets, read_size
 
 
 def _text(data: dict[str, Any], name: str, *, required: bool = False, limit: int = 300) -> str:
@@ -98,12 +70,13 @@ def _targets(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         result["sectors"] = tuple(normalize_sector(code) for code in result["sectors"])
     except InputError as exc:
         raise InputError(f"targets.sectors: {exc}", field="targets.sectors") from None
-    bad_sizes = [s for s in result["sizes"] if s not in SIZES]
+    bad_sizes = [s for s in result["sizes"] if read_size(s) is None]
     if bad_sizes:
         raise InputError(
-            f"targets.sizes: {', '.join(bad_sizes)} not one of {', '.join(SIZES)}",
+            f"targets.sizes: {', '.join(bad_sizes)} not one of {SIZE_CHOICES}",
             field="targets.sizes",
         )
+    result["sizes"] = tuple(dict.fromkeys(s for s in map(read_size, result["sizes"]) if s))
     result["regions"] = tuple(r.strip("/") for r in result["regions"])
     return result
 
@@ -119,7 +92,7 @@ def _deadlines(data: dict[str, Any], zone: tzinfo) -> tuple[DeadlineDraft, ...]:
             raise InputError(f"{where}: must be an object", field=where)
         title = _text(item, "title", required=True)
         due_at = _time(item.get("due_at"), f"{where}.due_at", zone)
-        days = item.get("remind_days", [7, 3, 1])
+        days = item.get("remind_days", list(DEFAULT_REMIND_DAYS))
         if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 60 for d in days):
             raise InputError(f"{where}.remind_days: must be whole days 0..60", field=where)
         drafts.append(DeadlineDraft(title=title, due_at=due_at, remind_days=tuple(days)))
@@ -156,10 +129,9 @@ def parse_policy(data: Any, *, zone: tzinfo) -> PolicyDraft:
         summary=_text(data, "summary", limit=2000),
         body=_text(data, "body", limit=100_000),
         url=url,
-        topics=_strings(data, "topics"),
+        targets=Targets(topics=_strings(data, "topics"), **targets),
         published_at=_time(published, "published_at", zone) if published else None,
         deadlines=_deadlines(data, zone),
-        **targets,
     )
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from notifier.channel_names import CHANNELS
 from notifier.config import Settings, load_settings
 from notifier.errors import TemplateError
 from notifier.rendering import Renderer, compile_template, render_template
 
 KINDS = ("policy_published", "deadline_reminder")
-CHANNELS = ("sms", "email", "webhook")
+
 UNSUBSCRIBE_URL = "https://notify.example.cn/u/3f9a1c"
 
 

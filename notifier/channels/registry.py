@@ -11,6 +11,7 @@ import logging
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from notifier.channel_names import CHANNELS
 from notifier.channels.base import Channel
 from notifier.channels.dryrun import DryRunChannel
 from notifier.errors import ConfigError
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "notifier.channels"
-REQUIRED_CHANNELS = ("sms", "email", "webhook")
 
 
 def load_channel_classes() -> dict[str, type[Channel]]:
@@ -48,7 +48,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         ConfigError: sms, email or webhook is not registered.
     """
     classes = load_channel_classes()
-    missing = [name for name in REQUIRED_CHANNELS if name not in classes]
+    missing = [name for name in CHANNELS if name not in classes]
     if missing:
         raise ConfigError(f"no channel registered for {', '.join(missing)}")
     channels: dict[str, Channel] = {}

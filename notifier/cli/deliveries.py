@@ -8,9 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.models import Delivery, DeliveryStatus
-from notifier.models.enterprise import CHANNELS
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from notifier import demo as demo_data
 from notifier import migrate
+from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.policies import embedded_worker
 from notifier.config import Settings
@@ -27,7 +28,7 @@ def dry_run_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             name: getattr(settings, name).model_copy(update={"provider": "dry-run"})
-            for name in ("sms", "email", "webhook")
+            for name in CHANNELS
         }
     )
 

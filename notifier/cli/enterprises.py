@@ -8,11 +8,11 @@ import click
 from rich.console import Console
 from rich.table import Column, Table
 
+from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.errors import InputError
 from notifier.importing import detect_encoding, import_enterprises
 from notifier.models import Enterprise
-from notifier.models.enterprise import CHANNELS
 from notifier.sectors import normalize_sector
 from notifier.store import enterprises as store
 

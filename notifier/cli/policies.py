@@ -86,7 +86,7 @@ def list_(app: App, limit: int, output_format: str) -> None:
                 "title": p.title,
                 "department": p.department,
                 "published_at": p.published_at.astimezone(zone).isoformat(),
-                "targets": p.targets(),
+                "targets": p.targets.as_dict(),
                 "topics": p.topics,
             }
             for p in store.list_recent(session, limit=limit)

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.models.base import Base, utcnow
 
-CHANNELS = ("sms", "email", "webhook")
-SIZES = ("large", "medium", "small", "micro")
-
 
 class Enterprise(Base):
     """A firm, identified by its unified social credit code."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.models.base import Base, utcnow
+from notifier.records import DEFAULT_REMIND_DAYS
+from notifier.targets import Targets
 
 
 class Policy(Base):
@@ -36,14 +37,24 @@ class Policy(Base):
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"
     )
 
-    def targets(self) -> dict[str, Any]:
-        """The targets as one mapping, for display."""
-        return {
-            "sectors": self.target_sectors,
-            "regions": self.target_regions,
-            "sizes": self.target_sizes,
-            "tags": self.target_tags,
-        }
+    @property
+    def targets(self) -> Targets:
+        """Whom the policy is for, as one value (its topics included)."""
+        return Targets(
+            sectors=tuple(self.target_sectors or ()),
+            regions=tuple(self.target_regions or ()),
+            sizes=tuple(self.target_sizes or ()),
+            tags=tuple(self.target_tags or ()),
+            topics=tuple(self.topics or ()),
+        )
+
+    @targets.setter
+    def targets(self, value: Targets) -> None:
+        self.target_sectors = list(value.sectors)
+        self.target_regions = list(value.regions)
+        self.target_sizes = list(value.sizes)
+        self.target_tags = list(value.tags)
+        self.topics = list(value.topics)
 
 
 class Deadline(Base):
@@ -58,6 +69,6 @@ class Deadline(Base):
     title: Mapped[str] = mapped_column(String(300))
     due_at: Mapped[datetime] = mapped_column(index=True)
     # Working days before the due date on which reminders go out.
-    remind_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [7, 3, 1])
+    remind_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_REMIND_DAYS))
 
     policy: Mapped[Policy] = relationship(back_populates="deadlines")

@@ -22,10 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from notifier.audience import Recipient
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
 from notifier.models.base import UTCDateTime
 from notifier.store import insert_ignoring_conflicts
+from notifier.store.audience import Recipient
 
 S = DeliveryStatus
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.enterprise_csv import EnterpriseRecord
+from notifier.channel_names import CHANNELS
 from notifier.models import (
     Contact,
     Enterprise,
@@ -20,7 +20,7 @@ from notifier.models import (
     Subscription,
 )
 from notifier.models.base import utcnow
-from notifier.models.enterprise import CHANNELS
+from notifier.records import EnterpriseRecord
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.models import Deadline, Policy, Trigger, TriggerKind
-from notifier.policy_file import PolicyDraft
+from notifier.records import PolicyDraft
 
 
 def get(session: Session, policy_id: int) -> Policy | None:
@@ -30,17 +30,13 @@ def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
         body=draft.body,
         url=draft.url,
         department=draft.department,
-        topics=list(draft.topics),
-        target_sectors=list(draft.sectors),
-        target_regions=list(draft.regions),
-        target_sizes=list(draft.sizes),
-        target_tags=list(draft.tags),
         published_at=draft.published_at or now,
         deadlines=[
             Deadline(title=d.title, due_at=d.due_at, remind_days=list(d.remind_days))
             for d in draft.deadlines
         ],
     )
+    policy.targets = draft.targets
     session.add(policy)
     session.flush()
     return policy

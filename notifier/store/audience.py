@@ -1,4 +1,4 @@
-"""Who a policy (or later a deadline or campaign) reaches: one SQL query, read in pages.
+"""Who a piece of outreach reaches: one SQL query over a Targets value, read in pages.
 
 An enterprise is reached on a channel when it is subscribed on that channel, has not
 unsubscribed from everything, has a contact for the channel, and matches every target:
@@ -10,7 +10,7 @@ the enterprise name topics, at least one topic in common. An empty target matche
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, tuple_
@@ -22,32 +22,9 @@ from notifier.models import (
     EnterpriseSector,
     EnterpriseTag,
     EnterpriseTopic,
-    Policy,
     Subscription,
 )
-
-
-@dataclass(frozen=True)
-class Audience:
-    """The targets of a piece of outreach. Empty tuples mean "everyone"."""
-
-    sectors: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    sizes: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    channels: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def of_policy(cls, policy: Policy) -> Audience:
-        """The audience a policy's targets and topics describe."""
-        return cls(
-            sectors=tuple(policy.target_sectors),
-            regions=tuple(policy.target_regions),
-            sizes=tuple(policy.target_sizes),
-            tags=tuple(policy.target_tags),
-            topics=tuple(policy.topics),
-        )
+from notifier.targets import Targets
 
 
 @dataclass(frozen=True)
@@ -75,7 +52,7 @@ def _region_match(regions: Sequence[str]) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def _conditions(audience: Audience) -> list[ColumnElement[bool]]:
+def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
     owner = EnterpriseSector.enterprise_id == Enterprise.id
     conditions: list[ColumnElement[bool]] = [Enterprise.unsubscribed_at.is_(None)]
     if audience.sectors:
@@ -84,6 +61,8 @@ def _conditions(audience: Audience) -> list[ColumnElement[bool]]:
         conditions.append(_region_match(audience.regions))
     if audience.sizes:
         conditions.append(Enterprise.size.in_(audience.sizes))
+    if audience.credit_codes:
+        conditions.append(Enterprise.credit_code.in_(audience.credit_codes))
     for tag in audience.tags:
         conditions.append(
             exists().where(EnterpriseTag.enterprise_id == Enterprise.id, EnterpriseTag.tag == tag)
@@ -99,7 +78,7 @@ def _conditions(audience: Audience) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _matched_sector(audience: Audience) -> Any:
+def _matched_sector(audience: Targets) -> Any:
     if not audience.sectors:
         return None
     return (
@@ -109,10 +88,10 @@ def _matched_sector(audience: Audience) -> Any:
     )
 
 
-def recipients_query(audience: Audience) -> Select[Any]:
+def recipients_query(audience: Targets, *, channels: Sequence[str] = ()) -> Select[Any]:
     """The recipients, ordered by (enterprise, contact) so they can be read in pages."""
     channel_ok: ColumnElement[bool] = (
-        Contact.channel.in_(audience.channels) if audience.channels else true()
+        Contact.channel.in_(channels) if channels else true()
     )
     matched = _matched_sector(audience)
     columns: list[Any] = [
@@ -142,7 +121,7 @@ def recipients_query(audience: Audience) -> Select[Any]:
     )
 
 
-def _reason(audience: Audience, row: Any) -> dict[str, Any]:
+def _reason(audience: Targets, row: Any) -> dict[str, Any]:
     reason: dict[str, Any] = {}
     if audience.sectors:
         reason["sector"] = row.matched_sector
@@ -152,14 +131,21 @@ def _reason(audience: Audience, row: Any) -> dict[str, Any]:
         reason["size"] = row.size
     if audience.tags:
         reason["tags"] = list(audience.tags)
+    if audience.credit_codes:
+        reason["listed"] = True
     return reason or {"all": True}
 
 
 def page(
-    session: Session, audience: Audience, *, after: tuple[int, int] | None, size: int
+    session: Session,
+    audience: Targets,
+    *,
+    after: tuple[int, int] | None,
+    size: int,
+    channels: Sequence[str] = (),
 ) -> list[Recipient]:
     """One page of recipients after the (enterprise id, contact id) key ``after``."""
-    query = recipients_query(audience)
+    query = recipients_query(audience, channels=channels)
     if after is not None:
         query = query.where(tuple_(Enterprise.id, Contact.id) > after)
     return [

@@ -1,0 +1,63 @@
+"""The Targets value: whom a piece of outreach is for, as one frozen value.
+
+The policy file, the API, the campaign and the stored policy all produce it; the audience query
+reads it. Empty tuples mean "everyone" for that target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+SIZES: tuple[str, ...] = ("large", "medium", "small", "micro")
+# What a district register writes for the enterprise size (GB/T: 大型, 中型, 小型, 微型).
+SIZE_WORDS: dict[str, str] = dict(zip(SIZES, SIZES, strict=True)) | {
+    "大型": "large",
+    "中型": "medium",
+    "小型": "small",
+    "微型": "micro",
+    "大": "large",
+    "中": "medium",
+    "小": "small",
+    "微": "micro",
+    "大型企业": "large",
+    "中型企业": "medium",
+    "小型企业": "small",
+    "微型企业": "micro",
+}
+
+SIZE_CHOICES = "large, medium, small, micro (大型, 中型, 小型, 微型)"
+
+
+def read_size(raw: str) -> str | None:
+    """The size a word names (``small``, ``Small``, ``小型``, ``小型企业``), or None."""
+    return SIZE_WORDS.get(raw.strip().lower())
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Sectors (GB/T 4754 prefixes), regions (``/`` paths), sizes, tags, topics and, for
+    campaigns, explicit credit codes. An enterprise is reached when it matches every
+    non-empty target; topics filter only when the enterprise names topics too."""
+
+    sectors: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    credit_codes: tuple[str, ...] = ()
+
+    @property
+    def everyone(self) -> bool:
+        """True when no target narrows the audience (topics aside)."""
+        return not (self.sectors or self.regions or self.sizes or self.tags or self.credit_codes)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """The targets as lists, for JSON and display (empty ones left out)."""
+        return {f.name: list(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Targets:
+        """The value back from :meth:`as_dict` (stored JSON); unknown keys are ignored."""
+        return cls(**{f.name: tuple(data.get(f.name) or ()) for f in fields(cls)})
