@@ -51,13 +51,12 @@ def run_case(name: str, folder: Path, database_url: str, redis_url: str | None, 
     started = time.perf_counter()
     report = import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
     imported = time.perf_counter() - started
-    worker = start_worker(runtime, threads=args.threads)
+    worker = start_worker(runtime.queue.broker, threads=args.threads)
     try:
         started = time.perf_counter()
-        result = publish(
-            runtime, parse_policy(policy(targets={"sectors": ["C36"]}), zone=settings.zone)
-        )
-        state = follow(runtime, result.trigger_id, show=False, poll=0.1, timeout=1800)
+        draft = parse_policy(policy(targets={"sectors": ["C36"]}), zone=settings.zone)
+        result = publish(runtime.sessions, runtime.dispatch, draft)
+        state = follow(runtime.sessions, result.trigger_id, show=False, poll=0.1, timeout=1800)
         sent = time.perf_counter() - started
     finally:
         worker.stop()

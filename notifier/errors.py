@@ -40,3 +40,14 @@ class TransientError(ChannelError):
 
 class PermanentError(ChannelError):
     """Will never succeed as it is: bad address, 4xx, refused target."""
+
+
+class TriggerError(NotifierError):
+    """A trigger cannot be fanned out or rendered as it is (unknown kind, missing policy).
+
+    Permanent: retrying the same trigger would fail the same way.
+    """
+
+
+class BrokerUnavailable(NotifierError):
+    """The message broker could not be reached to queue work; the message names the setting."""

@@ -3,45 +3,44 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
 
-from notifier.models import Trigger, TriggerStatus
+from notifier.config import DeliverySettings
+from notifier.db import SessionFactory
+from notifier.errors import TriggerError
+from notifier.kinds import KINDS, Kind, kind_of
+from notifier.models import TriggerStatus
 from notifier.models.base import utcnow
-from notifier.runtime import Runtime
+from notifier.ports import Dispatch
 from notifier.store import audience as audiences
 from notifier.store import deliveries, triggers
 from notifier.targets import Targets
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[Sequence[int]], None]
 
-
-def audience_of(trigger: Trigger) -> Targets:
-    """Whom the trigger reaches."""
-    if trigger.policy is None:
-        raise ValueError(f"trigger {trigger.id} has no policy")
-    return trigger.policy.targets
-
-
-def queue_all_pending(runtime: Runtime, trigger_id: int, enqueue: Enqueue) -> None:
+def queue_all_pending(
+    sessions: SessionFactory, dispatch: Dispatch, trigger_id: int, *, batch_size: int
+) -> None:
     """Queue the trigger's pending deliveries, a batch of ids per message."""
-    batch = runtime.settings.delivery.batch_size
     while True:
-        with runtime.sessions.begin() as session:
-            ids = deliveries.queue_pending(session, trigger_id, limit=batch, now=utcnow())
+        with sessions.begin() as session:
+            ids = deliveries.queue_pending(session, trigger_id, limit=batch_size, now=utcnow())
         if not ids:
             return
         # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
-        enqueue(ids)
+        dispatch.deliveries(ids)
 
 
 def _insert_page(
-    runtime: Runtime, trigger_id: int, audience: Targets, after: tuple[int, int] | None
+    sessions: SessionFactory,
+    trigger_id: int,
+    audience: Targets,
+    after: tuple[int, int] | None,
+    size: int,
 ) -> tuple[int, int] | None:
     """Insert one page of deliveries; return the key of the next page, None at the end."""
-    size = runtime.settings.delivery.fan_out_chunk
-    with runtime.sessions.begin() as session:
+    with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None
         recipients = audiences.page(session, audience, after=after, size=size)
@@ -50,29 +49,55 @@ def _insert_page(
     return audiences.next_key(recipients) if len(recipients) == size else None
 
 
-def fan_out(runtime: Runtime, trigger_id: int, *, enqueue: Enqueue) -> int:
+def _start(
+    sessions: SessionFactory, trigger_id: int, kinds: Mapping[str, Kind]
+) -> Targets | None:
+    """Mark the trigger running and return its audience; None when there is nothing to do."""
+    with sessions.begin() as session:
+        trigger = triggers.get(session, trigger_id)
+        if trigger is None:
+            log.warning("fan-out: trigger %s does not exist", trigger_id)
+            return None
+        if trigger.status == TriggerStatus.FAILED:
+            return None
+        try:
+            audience = kind_of(trigger, kinds).audience(trigger)
+        except TriggerError as exc:
+            # Retrying would fail the same way: the trigger ends here, with its reason.
+            triggers.fail(session, trigger, reason=str(exc), now=utcnow())
+            log.error("fan-out of trigger %s failed: %s", trigger_id, exc)
+            return None
+        triggers.start(session, trigger, now=utcnow())
+        return audience
+
+
+def fan_out(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    trigger_id: int,
+    *,
+    policy: DeliverySettings,
+    kinds: Mapping[str, Kind] = KINDS,
+) -> int:
     """Create the trigger's deliveries (idempotent) and queue them.
 
-    Running it twice, or concurrently, creates no second delivery and queues none twice.
+    Running it twice, or concurrently, creates no second delivery and queues none twice. A
+    trigger whose kind is not handled (or lacks what its kind needs) is failed with the reason.
 
     Returns:
         How many deliveries the trigger has.
     """
-    with runtime.sessions.begin() as session:
-        trigger = triggers.get(session, trigger_id)
-        if trigger is None:
-            log.warning("fan-out: trigger %s does not exist", trigger_id)
-            return 0
-        triggers.start(session, trigger, now=utcnow())
-        audience = audience_of(trigger)
+    audience = _start(sessions, trigger_id, kinds)
+    if audience is None:
+        return 0
     after: tuple[int, int] | None = None
     while True:
-        after = _insert_page(runtime, trigger_id, audience, after)
+        after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)
         # Queue as we go, so sending starts before a large fan-out ends.
-        queue_all_pending(runtime, trigger_id, enqueue)
+        queue_all_pending(sessions, dispatch, trigger_id, batch_size=policy.batch_size)
         if after is None:
             break
-    with runtime.sessions.begin() as session:
+    with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None
         total = deliveries.count_for_trigger(session, trigger_id)

@@ -2,103 +2,98 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
+from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message
-from notifier.config import Settings
-from notifier.models import Deadline, Delivery, Policy
+from notifier.kinds import KINDS, Kind, kind_of
+from notifier.models import Delivery
 from notifier.models.base import utcnow
 from notifier.rendering import Renderer
 from notifier.tokens import make_unsubscribe_token
 
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 
+@dataclass(frozen=True)
+class MessageFactory:
+    """Renders deliveries into messages.
 
-def local(moment: datetime, zone: tzinfo) -> str:
-    """A stored UTC time as the deployment shows it."""
-    return moment.astimezone(zone).strftime(TIME_FORMAT)
-
-
-def policy_view(policy: Policy, zone: tzinfo) -> dict[str, Any]:
-    """What templates and webhook payloads see of a policy."""
-    return {
-        "id": policy.id,
-        "title": policy.title,
-        "summary": policy.summary,
-        "body": policy.body,
-        "url": policy.url,
-        "department": policy.department,
-        "topics": list(policy.topics),
-        "published_at": local(policy.published_at, zone),
-        "deadlines": [
-            {"title": d.title, "due_at": local(d.due_at, zone)} for d in policy.deadlines
-        ],
-    }
-
-
-def deadline_view(deadline: Deadline, zone: tzinfo, now: datetime) -> dict[str, Any]:
-    """What templates see of a deadline."""
-    days_left = (deadline.due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
-    return {"title": deadline.title, "due_at": local(deadline.due_at, zone), "days_left": days_left}
-
-
-def unsubscribe_url(settings: Settings, delivery: Delivery) -> str:
-    """The signed one-click unsubscribe link for the delivery's enterprise and channel."""
-    token = make_unsubscribe_token(
-        settings.secret_key.get_secret_value(),
-        enterprise_id=delivery.enterprise_id,
-        channel=delivery.channel,
-    )
-    return f"{settings.public_url.rstrip('/')}/u/{token}"
-
-
-def context_for(delivery: Delivery, settings: Settings) -> dict[str, Any]:
-    """The template context of a delivery."""
-    trigger = delivery.trigger
-    if trigger.policy is None:
-        raise ValueError(f"delivery {delivery.id}: its trigger has no policy")
-    zone = settings.zone
-    return {
-        "enterprise": {
-            "name": delivery.enterprise.name,
-            "credit_code": delivery.enterprise.credit_code,
-        },
-        "policy": policy_view(trigger.policy, zone),
-        "deadline": deadline_view(trigger.deadline, zone, utcnow()) if trigger.deadline else None,
-        "unsubscribe_url": unsubscribe_url(settings, delivery),
-        "public_url": settings.public_url,
-    }
-
-
-def build_message(delivery: Delivery, *, renderer: Renderer, settings: Settings) -> Message:
-    """Render the delivery for its channel.
-
-    Raises:
-        TemplateError: the template failed or the SMS is too long.
+    Parameters:
+        renderer: the sandboxed templates.
+        zone: the deployment's time zone, for the times messages show.
+        secret_key: signs unsubscribe links.
+        public_url: the base of links back to notifier.
+        kinds: the trigger kinds it knows (``notifier.kinds.KINDS``).
     """
-    context = context_for(delivery, settings)
-    rendered = renderer.render(
-        delivery.trigger.kind, delivery.channel, context, to=delivery.address
-    )
-    payload: dict[str, Any] = {}
-    if delivery.channel == "webhook":
-        payload = {
-            "type": delivery.trigger.kind.replace("_", "."),
-            "enterprise": context["enterprise"],
-            "policy": context["policy"],
-            "deadline": context["deadline"],
-            "text": rendered.text,
-            "reason": delivery.reason,
-            "unsubscribe_url": context["unsubscribe_url"],
+
+    renderer: Renderer
+    zone: tzinfo
+    secret_key: str
+    public_url: str
+    kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
+
+    def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
+        """The signed one-click unsubscribe link for one enterprise and channel."""
+        token = make_unsubscribe_token(
+            self.secret_key, enterprise_id=enterprise_id, channel=channel
+        )
+        return f"{self.public_url.rstrip('/')}/u/{token}"
+
+    def context(self, delivery: Delivery) -> dict[str, Any]:
+        """The template context of a delivery.
+
+        Raises:
+            TriggerError: its trigger's kind is not handled or lacks what the kind needs.
+        """
+        kind = kind_of(delivery.trigger, self.kinds)
+        return {
+            "enterprise": {
+                "name": delivery.enterprise.name,
+                "credit_code": delivery.enterprise.credit_code,
+            },
+            **kind.context(delivery.trigger, self.zone, utcnow()),
+            "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
+            "public_url": self.public_url,
         }
-    return Message(
-        delivery_id=delivery.id,
-        idempotency_key=delivery.idempotency_key,
-        to=delivery.address,
-        text=rendered.text,
-        subject=rendered.subject,
-        html=rendered.html,
-        payload=payload,
-        unsubscribe_url=context["unsubscribe_url"],
-    )
+
+    def build(self, delivery: Delivery) -> Message:
+        """Render the delivery for its channel.
+
+        Raises:
+            TemplateError: the template failed or the SMS is too long.
+            TriggerError: see :meth:`context`.
+        """
+        context = self.context(delivery)
+        kind = delivery.trigger.kind
+        rendered = self.renderer.render(kind, delivery.channel, context, to=delivery.address)
+        payload: dict[str, Any] = {}
+        if delivery.channel == WEBHOOK:
+            payload = webhook_payload(kind, context, rendered.text, delivery.reason)
+        return Message(
+            delivery_id=delivery.id,
+            idempotency_key=delivery.idempotency_key,
+            to=delivery.address,
+            text=rendered.text,
+            subject=rendered.subject,
+            html=rendered.html,
+            payload=payload,
+            unsubscribe_url=context["unsubscribe_url"],
+        )
+
+
+def webhook_payload(
+    kind: str, context: Mapping[str, Any], text: str, reason: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The JSON body a webhook receiver gets."""
+    return {
+        "type": kind.replace("_", "."),
+        "enterprise": context["enterprise"],
+        "policy": context.get("policy"),
+        "deadline": context.get("deadline"),
+        "text": text,
+        "reason": dict(reason),
+        "unsubscribe_url": context["unsubscribe_url"],
+    }
+

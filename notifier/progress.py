@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from notifier.db import SessionFactory
+from notifier.errors import NotifierError
 from notifier.models import DeliveryStatus, TriggerStatus
-from notifier.runtime import Runtime
 from notifier.store import deliveries, triggers
 from notifier.store.deliveries import DeliveryFilter
 
@@ -20,6 +21,7 @@ class Snapshot:
     """Where a trigger's deliveries stand."""
 
     fanned_out: bool
+    started: bool
     counts: dict[str, int]
 
     @property
@@ -36,39 +38,59 @@ class Snapshot:
         return self.fanned_out and self.in_flight == 0
 
 
-def snapshot(runtime: Runtime, trigger_id: int) -> Snapshot:
+class NoWorker(NotifierError):
+    """Nothing took the queued work within the time given: no worker is consuming."""
+
+
+def snapshot(sessions: SessionFactory, trigger_id: int) -> Snapshot:
     """Read the trigger's state and its deliveries' status counts."""
-    with runtime.sessions() as session:
+    with sessions() as session:
         trigger = triggers.get(session, trigger_id)
-        done = trigger is not None and trigger.status == TriggerStatus.DONE
+        # A failed trigger is as far as it will go.
+        done = trigger is not None and trigger.status in (TriggerStatus.DONE, TriggerStatus.FAILED)
+        started = trigger is not None and trigger.status != TriggerStatus.PENDING
         counts = deliveries.status_counts(session, DeliveryFilter(trigger_id=trigger_id))
-    return Snapshot(fanned_out=done, counts=counts)
+    return Snapshot(fanned_out=done, started=started, counts=counts)
+
+
+def _moved(state: Snapshot) -> bool:
+    return state.started or any(
+        status not in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED) for status in state.counts
+    )
 
 
 def follow(
-    runtime: Runtime,
+    sessions: SessionFactory,
     trigger_id: int,
     *,
     show: bool = True,
     poll: float = 0.2,
     timeout: float | None = None,
+    idle_limit: float | None = None,
 ) -> Snapshot:
     """Wait until the trigger's deliveries are all sent, failed or deferred; return the last state.
 
     Raises:
         TimeoutError: ``timeout`` seconds passed first.
+        NoWorker: after ``idle_limit`` seconds no worker had started on the trigger.
     """
-    started = time.monotonic()
+    began = time.monotonic()
     columns = (TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=not show, transient=False) as progress:
         task = progress.add_task("deliver", total=None)
         while True:
-            state = snapshot(runtime, trigger_id)
+            state = snapshot(sessions, trigger_id)
             progress.update(
                 task, total=state.total or None, completed=state.total - state.in_flight
             )
             if state.finished:
                 return state
-            if timeout is not None and time.monotonic() - started > timeout:
+            waited = time.monotonic() - began
+            if idle_limit is not None and waited > idle_limit and not _moved(state):
+                raise NoWorker(
+                    f"no worker took trigger {trigger_id} within {idle_limit:.0f} s; "
+                    "is `notifier worker` running? The work stays queued for when one starts"
+                )
+            if timeout is not None and waited > timeout:
                 raise TimeoutError(f"trigger {trigger_id} still has {state.in_flight} in flight")
             time.sleep(poll)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
+from notifier.db import SessionFactory
+from notifier.errors import BrokerUnavailable
 from notifier.models.base import utcnow
-from notifier.policy_file import PolicyDraft
-from notifier.runtime import Runtime
+from notifier.ports import Dispatch
+from notifier.records import PolicyDraft
 from notifier.store import policies, triggers
 
 log = logging.getLogger(__name__)
@@ -22,13 +26,9 @@ class Published:
     created: bool
 
 
-def publish(runtime: Runtime, draft: PolicyDraft) -> Published:
-    """Store the policy (once: the same ref or content gives back the first one) and queue it.
-
-    A policy published for a later time gets its trigger from the clock when that time comes.
-    """
+def _store(sessions: SessionFactory, draft: PolicyDraft) -> Published:
     now = utcnow()
-    with runtime.sessions.begin() as session:
+    with sessions.begin() as session:
         policy = policies.get_by_source_key(session, draft.source_key)
         created = policy is None
         if policy is None:
@@ -38,22 +38,51 @@ def publish(runtime: Runtime, draft: PolicyDraft) -> Published:
             if policy.published_at <= now
             else None
         )
-        trigger_id = trigger.id if trigger else None
-        policy_id = policy.id
-    if trigger_id is not None:
-        runtime.queue.enqueue_fan_out(trigger_id)
-    log.info("policy %s published (new: %s), trigger %s", policy_id, created, trigger_id)
-    return Published(policy_id=policy_id, trigger_id=trigger_id, created=created)
+        return Published(
+            policy_id=policy.id, trigger_id=trigger.id if trigger else None, created=created
+        )
 
 
-def scan_published(runtime: Runtime) -> list[int]:
+def publish(sessions: SessionFactory, dispatch: Dispatch, draft: PolicyDraft) -> Published:
+    """Store the policy (once: the same ref or content gives back the first one) and queue it.
+
+    A policy published for a later time gets its trigger from the clock when that time comes.
+    Two publishes of one policy at once store it once; the second is told it already was.
+
+    Raises:
+        BrokerUnavailable: the policy is stored but its fan-out could not be queued; the
+            clock's sweep queues it once the broker is back.
+    """
+    try:
+        published = _store(sessions, draft)
+    except IntegrityError:
+        # Another publish of the same policy committed between our look and our insert.
+        published = _store(sessions, draft)
+    if published.trigger_id is not None:
+        try:
+            dispatch.fan_out(published.trigger_id)
+        except BrokerUnavailable as exc:
+            raise BrokerUnavailable(
+                f"{exc}; policy {published.policy_id} is stored and the clock queues it "
+                "once the broker is back"
+            ) from exc
+    log.info(
+        "policy %s published (new: %s), trigger %s",
+        published.policy_id,
+        published.created,
+        published.trigger_id,
+    )
+    return published
+
+
+def scan_published(sessions: SessionFactory, dispatch: Dispatch) -> list[int]:
     """Clock job: make triggers for policies whose time has come and queue their fan-outs.
 
     The backstop for a publish whose enqueue was lost, and the path for scheduled policies.
     """
-    with runtime.sessions.begin() as session:
+    with sessions.begin() as session:
         due = policies.published_without_trigger(session, now=utcnow())
         trigger_ids = [triggers.ensure_policy_published(session, policy).id for policy in due]
     for trigger_id in trigger_ids:
-        runtime.queue.enqueue_fan_out(trigger_id)
+        dispatch.fan_out(trigger_id)
     return trigger_ids

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from notifier.config import DeliverySettings
-from notifier.errors import PermanentError, TemplateError, TransientError
-from notifier.messages import build_message
+from notifier.db import SessionFactory
+from notifier.errors import PermanentError, TemplateError, TransientError, TriggerError
+from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
 from notifier.models.base import utcnow
-from notifier.runtime import Runtime
+from notifier.ports import Providers
 from notifier.store import deliveries, enterprises
 from notifier.store.deliveries import Outcome
 
@@ -47,24 +48,32 @@ def _transient(delivery: Delivery, reason: str, policy: DeliverySettings, now: d
     return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
 
 
-def attempt(runtime: Runtime, delivery: Delivery) -> Outcome:
+def attempt(
+    delivery: Delivery,
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    policy: DeliverySettings,
+) -> Outcome:
     """Render and send one claimed delivery; never raises for a per-message problem."""
-    settings = runtime.settings
-    channel = runtime.channels.get(delivery.channel)
-    if channel is None:
+    candidates = providers.for_channel(delivery.channel)
+    if not candidates:
         return Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")
+    provider = candidates[0]
     try:
-        message = build_message(delivery, renderer=runtime.renderer, settings=settings)
-        result = channel.send(message)
+        message = messages.build(delivery)
+        result = provider.send(message)
     except TemplateError as exc:
         return Outcome(S.FAILED, error=f"template: {exc}")
+    except TriggerError as exc:
+        return Outcome(S.FAILED, error=str(exc))
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
     except TransientError as exc:
-        return _transient(delivery, exc.reason, settings.delivery, utcnow())
+        return _transient(delivery, exc.reason, policy, utcnow())
     except Exception as exc:  # a bug must not kill the batch; keep it and retry
         log.exception("delivery %s: unexpected error", delivery.id)
-        return _transient(delivery, f"internal error: {exc!r}"[:500], settings.delivery, utcnow())
+        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, utcnow())
     return Outcome(S.SENT, provider=result.provider, provider_message_id=result.provider_message_id)
 
 
@@ -73,7 +82,14 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
     return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
 
 
-def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
+def deliver_batch(
+    sessions: SessionFactory,
+    ids: Sequence[int],
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    policy: DeliverySettings,
+) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
     Each delivery is claimed just before its send, and its outcome is committed together with
@@ -81,7 +97,7 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     which the sweeper sends again under the same idempotency key. A delivery that another
     worker took meanwhile is skipped.
 
-    A batch stops taking new deliveries once it has run ``delivery.batch_seconds`` (slow
+    A batch stops taking new deliveries once it has run ``policy.batch_seconds`` (slow
     endpoints); those not yet claimed are handed back to be queued again at once, so no batch
     runs into the actor's time limit, which could interrupt a send before its outcome is kept.
 
@@ -90,8 +106,8 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
     """
     retries = []
     outcomes: Counter[str] = Counter()
-    budget_ends = time.monotonic() + runtime.settings.delivery.batch_seconds
-    with runtime.sessions() as session:
+    budget_ends = time.monotonic() + policy.batch_seconds
+    with sessions() as session:
         batch = deliveries.load_for_sending(session, ids, now=utcnow())
         unsubscribed = _suppressed(session, batch)
         for delivery in batch:
@@ -107,7 +123,7 @@ def deliver_batch(runtime: Runtime, ids: Sequence[int]) -> list[Retry]:
             if delivery.id in unsubscribed:
                 outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
             else:
-                outcome = attempt(runtime, delivery)
+                outcome = attempt(delivery, providers=providers, messages=messages, policy=policy)
             deliveries.record(session, delivery, outcome, started_at=started, now=utcnow())
             if outcome.status == S.DEFERRED and outcome.next_attempt_at:
                 delay = (outcome.next_attempt_at - utcnow()).total_seconds()

@@ -6,8 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from notifier.config import DeliverySettings
+from notifier.db import SessionFactory
 from notifier.models.base import utcnow
-from notifier.runtime import Runtime
+from notifier.ports import Dispatch
 from notifier.store import deliveries, triggers
 
 log = logging.getLogger(__name__)
@@ -24,13 +26,12 @@ class Swept:
     deliveries: int
 
 
-def sweep(runtime: Runtime) -> Swept:
+def sweep(sessions: SessionFactory, dispatch: Dispatch, *, policy: DeliverySettings) -> Swept:
     """Re-queue stalled fan-outs and stuck deliveries. Safe to run at any time, from any clock:
     a delivery is claimed by one worker only, so a needless re-queue sends nothing twice."""
-    policy = runtime.settings.delivery
     stuck_after = timedelta(seconds=policy.stuck_after_seconds)
     now = utcnow()
-    with runtime.sessions.begin() as session:
+    with sessions.begin() as session:
         trigger_ids = triggers.unfinished(session, now=now, quiet_for=stuck_after)
         delivery_ids = deliveries.sweep(
             session,
@@ -40,9 +41,9 @@ def sweep(runtime: Runtime) -> Swept:
             limit=policy.batch_size * SWEEP_BATCHES,
         )
     for trigger_id in trigger_ids:
-        runtime.queue.enqueue_fan_out(trigger_id)
+        dispatch.fan_out(trigger_id)
     for start in range(0, len(delivery_ids), policy.batch_size):
-        runtime.queue.enqueue_deliveries(delivery_ids[start : start + policy.batch_size])
+        dispatch.deliveries(delivery_ids[start : start + policy.batch_size])
     if trigger_ids or delivery_ids:
         log.warning(
             "sweep re-queued %s triggers, %s deliveries", len(trigger_ids), len(delivery_ids)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from notifier import migrate
 from notifier.config import Settings, load_settings
-from notifier.runtime import Runtime, install
+from notifier.runtime import Runtime
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -127,16 +127,14 @@ def make_settings(tmp_path: Path):
 
 @pytest.fixture
 def make_runtime(make_settings):
-    """Build a runtime (and install it for the actors); closed after the test."""
+    """Build a runtime; closed after the test."""
     built: list[Runtime] = []
 
     def build(**overrides: object) -> Runtime:
         runtime = Runtime.build(make_settings(**overrides))
-        install(runtime)
         built.append(runtime)
         return runtime
 
     yield build
-    install(None)
     for runtime in built:
         runtime.close()

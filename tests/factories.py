@@ -74,3 +74,40 @@ def policy(**fields: Any) -> dict[str, Any]:
     }
     data.update(fields)
     return data
+
+
+class Enqueued:
+    """A Dispatch port that hands queued delivery batches to ``on_batch`` and keeps fan-outs."""
+
+    def __init__(self, on_batch=None) -> None:
+        self.fan_outs: list[int] = []
+        self.batches: list[list[int]] = []
+        self._on_batch = on_batch
+
+    def fan_out(self, trigger_id: int) -> None:
+        self.fan_outs.append(trigger_id)
+
+    def deliveries(self, delivery_ids, *, delay=None) -> None:
+        self.batches.append(list(delivery_ids))
+        if self._on_batch is not None:
+            self._on_batch(delivery_ids)
+
+
+def send_batch(runtime, ids):
+    """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
+    from notifier.sending import deliver_batch
+
+    return deliver_batch(
+        runtime.sessions,
+        ids,
+        providers=runtime.providers,
+        messages=runtime.messages,
+        policy=runtime.settings.delivery,
+    )
+
+
+def sweep_now(runtime):
+    """Run the sweeper with the runtime's own ports, as the clock does."""
+    from notifier.sweeper import sweep
+
+    return sweep(runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery)

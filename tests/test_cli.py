@@ -22,7 +22,6 @@ from conftest import POSTGRES_ADMIN_URL, service_missing
 
 from notifier import migrate
 from notifier.cli.main import cli
-from notifier.runtime import install
 
 from factories import Firm, credit_code, enterprise_csv, policy
 
@@ -69,7 +68,6 @@ class Notifier:
 def _notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
     env = {"NOTIFIER_DATABASE_URL": database_url, "NOTIFIER_VAR_DIR": str(tmp_path / "var")}
     yield Notifier(env, tmp_path)
-    install(None)  # publishing installs its runtime for the actors; leave none behind
 
 
 @pytest.fixture

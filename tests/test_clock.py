@@ -33,14 +33,18 @@ def test_policy_published_for_later_is_triggered_by_the_clock_once_its_time_has_
 ):
     runtime = make_runtime(database_url=database_url)
     later = (utcnow() + timedelta(hours=1)).isoformat()
-    result = publish(runtime, parse_policy(policy(published_at=later), zone=runtime.settings.zone))
+    result = publish(
+        runtime.sessions,
+        runtime.dispatch,
+        parse_policy(policy(published_at=later), zone=runtime.settings.zone),
+    )
     assert result.trigger_id is None
-    assert scan_published(runtime) == []
+    assert scan_published(runtime.sessions, runtime.dispatch) == []
 
     with runtime.sessions.begin() as session:
         policies.get(session, result.policy_id).published_at = utcnow() - timedelta(seconds=1)
-    first = scan_published(runtime)
-    again = scan_published(runtime)
+    first = scan_published(runtime.sessions, runtime.dispatch)
+    again = scan_published(runtime.sessions, runtime.dispatch)
 
     assert len(first) == 1 and again == []
     assert enqueued_fan_outs(runtime) == first
@@ -55,15 +59,13 @@ def test_scan_is_the_backstop_for_a_publish_whose_trigger_was_never_made(
     draft = parse_policy(policy(), zone=runtime.settings.zone)
     with runtime.sessions.begin() as session:  # stored, but the process died before the trigger
         created = policies.create(session, draft, now=utcnow())
-    triggered = scan_published(runtime)
+    triggered = scan_published(runtime.sessions, runtime.dispatch)
     with runtime.sessions() as session:
         trigger = session.get(Trigger, triggered[0])
         assert trigger.policy_id == created.id
 
 
-def test_only_one_clock_leads_and_another_takes_over_when_it_stops(
-    postgres_database, make_runtime
-):
+def test_only_one_clock_leads_and_another_takes_over_when_it_stops(postgres_database, make_runtime):
     runtime = make_runtime(database_url=postgres_database)
     first, second = Leadership(runtime.engine), Leadership(runtime.engine)
     try:

@@ -27,7 +27,9 @@ def refusal(**values: object) -> str:
 
 
 def test_environment_variables_win_over_the_toml_files(tmp_path, monkeypatch):
-    write(tmp_path, "notifier.toml", 'timezone = "Asia/Tokyo"\npublic_url = "https://toml.example"\n')
+    write(
+        tmp_path, "notifier.toml", 'timezone = "Asia/Tokyo"\npublic_url = "https://toml.example"\n'
+    )
     monkeypatch.setenv("NOTIFIER_TIMEZONE", "Europe/Berlin")
 
     settings = load_settings(config_dir=tmp_path)
@@ -67,8 +69,14 @@ def test_the_config_folder_can_be_named_in_the_environment(tmp_path, monkeypatch
 @pytest.mark.parametrize(
     ("given", "used"),
     [
-        ("postgresql://notifier@db.internal/notifier", "postgresql+psycopg://notifier@db.internal/notifier"),
-        ("postgres://notifier@db.internal/notifier", "postgresql+psycopg://notifier@db.internal/notifier"),
+        (
+            "postgresql://notifier@db.internal/notifier",
+            "postgresql+psycopg://notifier@db.internal/notifier",
+        ),
+        (
+            "postgres://notifier@db.internal/notifier",
+            "postgresql+psycopg://notifier@db.internal/notifier",
+        ),
         ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
         ("sqlite:///var/notifier.db", "sqlite:///var/notifier.db"),
     ],

@@ -15,7 +15,7 @@ from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.runtime import Runtime
 
-from factories import Firm, credit_code, enterprise_csv, policy
+from factories import Enqueued, Firm, credit_code, enterprise_csv, policy
 
 
 @pytest.fixture
@@ -27,7 +27,11 @@ def runtime(database_url, make_runtime) -> Runtime:
 def load_and_publish(runtime: Runtime, firms: list[Firm], **fields) -> int:
     csv = io.StringIO(enterprise_csv(firms))
     assert import_enterprises(runtime.sessions, csv, dry_run=False).errors == []
-    result = publish(runtime, parse_policy(policy(**fields), zone=runtime.settings.zone))
+    result = publish(
+        runtime.sessions,
+        runtime.dispatch,
+        parse_policy(policy(**fields), zone=runtime.settings.zone),
+    )
     assert result.trigger_id is not None
     return result.trigger_id
 
@@ -42,7 +46,12 @@ def test_fan_out_reads_the_audience_in_pages_and_queues_every_delivery_once_in_b
     trigger_id = load_and_publish(runtime, firms)
     queued: list[list[int]] = []
 
-    total = fan_out(runtime, trigger_id, enqueue=lambda ids: queued.append(list(ids)))
+    total = fan_out(
+        runtime.sessions,
+        Enqueued(lambda ids: queued.append(list(ids))),
+        trigger_id,
+        policy=runtime.settings.delivery,
+    )
 
     assert total == 22
     assert all(len(batch) <= 4 for batch in queued)
@@ -55,8 +64,8 @@ def test_running_the_fan_out_twice_creates_no_second_delivery_and_queues_nothing
     first: list[int] = []
     second: list[int] = []
 
-    fan_out(runtime, trigger_id, enqueue=first.extend)
-    fan_out(runtime, trigger_id, enqueue=second.extend)
+    fan_out(runtime.sessions, Enqueued(first.extend), trigger_id, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, Enqueued(second.extend), trigger_id, policy=runtime.settings.delivery)
 
     assert len(first) == 15 and second == []
     with runtime.sessions() as session:
@@ -74,7 +83,11 @@ def test_two_fan_outs_of_one_trigger_at_once_queue_each_delivery_exactly_once(ru
             queued.extend(ids)
 
     threads = [
-        threading.Thread(target=fan_out, args=(runtime, trigger_id), kwargs={"enqueue": enqueue})
+        threading.Thread(
+            target=fan_out,
+            args=(runtime.sessions, Enqueued(enqueue), trigger_id),
+            kwargs={"policy": runtime.settings.delivery},
+        )
         for _ in range(2)
     ]
     for thread in threads:
@@ -91,7 +104,9 @@ def test_each_delivery_keeps_why_its_enterprise_was_reached(runtime):
     trigger_id = load_and_publish(
         runtime, firms, targets={"sectors": ["C36"], "sizes": ["micro"], "tags": ["专精特新"]}
     )
-    fan_out(runtime, trigger_id, enqueue=lambda ids: None)
+    fan_out(
+        runtime.sessions, Enqueued(lambda ids: None), trigger_id, policy=runtime.settings.delivery
+    )
 
     [delivery] = deliveries_of(runtime)
     assert delivery.reason == {"sector": "C3670", "size": "micro", "tags": ["专精特新"]}
@@ -101,7 +116,9 @@ def test_an_enterprise_reached_through_two_sectors_gets_one_message_per_channel(
     trigger_id = load_and_publish(
         runtime, [Firm(7, sectors="C3670;C3610", channels="sms")], targets={"sectors": ["C36"]}
     )
-    fan_out(runtime, trigger_id, enqueue=lambda ids: None)
+    fan_out(
+        runtime.sessions, Enqueued(lambda ids: None), trigger_id, policy=runtime.settings.delivery
+    )
 
     [delivery] = deliveries_of(runtime)
     assert (delivery.address, delivery.reason["sector"]) == ("+8613800000007", "C3610")

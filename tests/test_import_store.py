@@ -101,9 +101,7 @@ def test_good_rows_are_stored_with_sectors_tags_topics_contacts_and_subscription
     assert subscribed(load(sessions, 2)) == {"email": True}
 
 
-def test_a_file_with_bad_rows_keeps_every_good_row_and_reports_every_bad_one(
-    sessions, monkeypatch
-):
+def test_a_file_with_bad_rows_keeps_every_good_row_and_reports_every_bad_one(sessions, monkeypatch):
     monkeypatch.setattr(importing, "CHUNK", 2)  # good rows span several commits
     rows = [
         Firm(1).row(),  # row 2
@@ -118,7 +116,10 @@ def test_a_file_with_bad_rows_keeps_every_good_row_and_reports_every_bad_one(
     report = run_import(sessions, csv_of(rows))
 
     assert [(e.row, e.field) for e in report.errors] == [
-        (3, "phone"), (5, "sectors"), (5, "size"), (7, "credit_code"),
+        (3, "phone"),
+        (5, "sectors"),
+        (5, "size"),
+        (7, "credit_code"),
     ]
     assert "row 2" in report.errors[-1].reason
     assert report.as_dict()["bad_rows"] == 3

@@ -51,7 +51,7 @@ def system(request, database_url, make_runtime, peers) -> Iterator[Runtime]:
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
         delivery={"batch_size": 3},
     )
-    worker = start_worker(runtime, threads=4)
+    worker = start_worker(runtime.queue.broker, threads=4)
     yield runtime
     worker.stop()
 
@@ -62,9 +62,13 @@ def load(runtime: Runtime, firms: list[Firm]) -> None:
 
 
 def publish_and_wait(runtime: Runtime, **fields) -> int:
-    result = publish(runtime, parse_policy(policy(**fields), zone=runtime.settings.zone))
+    result = publish(
+        runtime.sessions,
+        runtime.dispatch,
+        parse_policy(policy(**fields), zone=runtime.settings.zone),
+    )
     assert result.trigger_id is not None
-    follow(runtime, result.trigger_id, show=False, timeout=60)
+    follow(runtime.sessions, result.trigger_id, show=False, timeout=60)
     return result.policy_id
 
 

@@ -21,7 +21,6 @@ from dramatiq.common import dq_name
 from notifier import migrate
 from notifier.cli.main import cli
 from notifier.importing import import_enterprises
-from notifier.jobs.broker import create_queue
 from notifier.jobs.queues import QUEUES
 from notifier.jobs.worker import start_worker
 from notifier.policy_file import parse_policy
@@ -54,7 +53,7 @@ def runtime(request, make_runtime, tmp_path):
 
 
 def test_the_worker_consumes_every_declared_queue_and_its_retry_queue(runtime):
-    worker = start_worker(runtime, threads=1)
+    worker = start_worker(runtime.queue.broker, threads=1)
     try:
         consumed = set(worker.consumers)
     finally:
@@ -63,16 +62,13 @@ def test_the_worker_consumes_every_declared_queue_and_its_retry_queue(runtime):
     assert consumed == set(QUEUES) | {dq_name(queue) for queue in QUEUES}
 
 
-def test_every_actor_sits_on_a_declared_queue(make_settings, tmp_path):
-    queue = create_queue(make_settings(database_url=f"sqlite:///{tmp_path / 'q.db'}"))
-    try:
-        broker = queue.broker
-        actor_queues = {broker.get_actor(name).queue_name for name in broker.get_declared_actors()}
-    finally:
-        queue.close()
+def test_every_actor_sits_on_a_declared_queue(make_runtime, tmp_path):
+    queue = make_runtime(database_url=f"sqlite:///{tmp_path / 'q.db'}").queue
+    broker = queue.broker
+    actor_queues = {broker.get_actor(name).queue_name for name in broker.get_declared_actors()}
 
     assert actor_queues <= set(QUEUES)
-    assert {queue.fan_out.queue_name, queue.deliver.queue_name} <= set(QUEUES)
+    assert {queue.fan_out_actor.queue_name, queue.deliver_actor.queue_name} <= set(QUEUES)
     assert set(QUEUES) <= actor_queues  # and no declared queue is left without an actor
 
 
@@ -126,8 +122,10 @@ def test_the_procfile_worker_consumes_both_fan_out_and_delivery_queues(
     )
     assert report.errors == []
 
-    result = publish(runtime, parse_policy(policy(), zone=runtime.settings.zone))
-    follow(runtime, result.trigger_id, show=False, timeout=60)
+    result = publish(
+        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
+    )
+    follow(runtime.sessions, result.trigger_id, show=False, timeout=60)
 
     with runtime.sessions() as session:
         assert status_counts(session, DeliveryFilter(trigger_id=result.trigger_id)) == {"sent": 6}

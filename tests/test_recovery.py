@@ -34,9 +34,8 @@ from notifier.models import Delivery
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.runtime import Runtime
-from notifier.sweeper import sweep
 
-from factories import Firm, enterprise_csv, policy
+from factories import Firm, enterprise_csv, policy, sweep_now
 from peers import HttpAnswer, WebhookReceiver
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
@@ -180,10 +179,17 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
     ]
     csv = io.StringIO(enterprise_csv(firms))
     assert import_enterprises(runtime.sessions, csv, dry_run=False).errors == []
-    published = publish(runtime, parse_policy(policy(), zone=runtime.settings.zone))
+    published = publish(
+        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
+    )
     assert published.trigger_id is not None
     # Fan out here, with no worker anywhere: every delivery sits `queued`, its batch in Redis.
-    fan_out(runtime, published.trigger_id, enqueue=runtime.queue.enqueue_deliveries)
+    fan_out(
+        runtime.sessions,
+        runtime.dispatch,
+        published.trigger_id,
+        policy=runtime.settings.delivery,
+    )
     assert list(statuses(runtime).values()) == ["queued"] * FIRMS
 
     def partly_sent() -> bool:
@@ -215,7 +221,7 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
             timeout=60,
             what="every delivery to be sent",
             every=0.5,
-            between=lambda: sweep(runtime),  # as the clock does
+            between=lambda: sweep_now(runtime),  # as the clock does
         )
         received_when_done = Counter(webhook_id for webhook_id, _ in receiver.received)
 

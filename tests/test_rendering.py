@@ -130,9 +130,7 @@ def test_html_escapes_a_script_in_a_policy_title_while_text_keeps_it(
     assert "<script>alert(1)</script>" in rendered.text
 
 
-def test_an_sms_over_the_maximum_length_is_refused(
-    tmp_path: Path, context: dict[str, Any]
-) -> None:
+def test_an_sms_over_the_maximum_length_is_refused(tmp_path: Path, context: dict[str, Any]) -> None:
     settings = load_settings(config_dir=tmp_path, sms={"max_length": 50})
     with pytest.raises(TemplateError, match=r"SMS is \d+ characters, over the maximum of 50"):
         Renderer(settings=settings).render("policy_published", "sms", context)
@@ -252,9 +250,7 @@ def test_templates_are_loaded_once(
     assert renderer.render("policy_published", "sms", context).text.endswith("第一版")
 
 
-def test_an_unknown_kind_is_a_template_error(
-    renderer: Renderer, context: dict[str, Any]
-) -> None:
+def test_an_unknown_kind_is_a_template_error(renderer: Renderer, context: dict[str, Any]) -> None:
     with pytest.raises(TemplateError, match="template 'no_such_kind/sms.txt' not found"):
         renderer.render("no_such_kind", "sms", context)
 

@@ -19,17 +19,17 @@ from sqlalchemy import select, update
 from notifier.config import DeliverySettings
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
-from notifier.jobs.deliver import deliver
+from notifier.jobs.deliver import make_deliver
 from notifier.jobs.worker import start_worker
 from notifier.models import Delivery, DeliveryAttempt
 from notifier.models.base import utcnow
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.runtime import Runtime
-from notifier.sending import backoff, deliver_batch
+from notifier.sending import backoff
 from notifier.store import enterprises
 
-from factories import Firm, credit_code, enterprise_csv, policy
+from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 from peers import SilentPeer, SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
@@ -62,10 +62,17 @@ def fanned_out(runtime: Runtime, firms: list[Firm]) -> list[int]:
     """Import ``firms``, publish a policy that reaches them, fan it out; return the delivery ids."""
     stream = io.StringIO(enterprise_csv(firms))
     assert import_enterprises(runtime.sessions, stream, dry_run=False).errors == []
-    published = publish(runtime, parse_policy(policy(), zone=runtime.settings.zone))
+    published = publish(
+        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
+    )
     assert published.trigger_id is not None
     collected: list[int] = []
-    fan_out(runtime, published.trigger_id, enqueue=collected.extend)
+    fan_out(
+        runtime.sessions,
+        Enqueued(collected.extend),
+        published.trigger_id,
+        policy=runtime.settings.delivery,
+    )
     assert collected
     return collected
 
@@ -108,7 +115,7 @@ def test_a_gateway_5xx_defers_the_delivery_with_its_reason_and_one_attempt(sms_r
     gateway.fail_next(503, body={"code": "Busy", "message": "gateway overloaded"})
 
     before = utcnow()
-    retries = deliver_batch(runtime, [delivery_id])
+    retries = send_batch(runtime, [delivery_id])
 
     delivery = row(runtime, delivery_id)
     assert delivery.status == "deferred"
@@ -129,13 +136,13 @@ def test_a_deferred_delivery_is_not_sent_before_its_retry_time_and_is_sent_after
     runtime = sms_runtime()
     delivery_id = one_sms(runtime)
     gateway.fail_next(503)
-    deliver_batch(runtime, [delivery_id])
+    send_batch(runtime, [delivery_id])
 
-    assert deliver_batch(runtime, [delivery_id]) == []  # too early: not claimed
+    assert send_batch(runtime, [delivery_id]) == []  # too early: not claimed
     assert row(runtime, delivery_id).attempts == 1
 
     make_due(runtime, delivery_id)
-    assert deliver_batch(runtime, [delivery_id]) == []
+    assert send_batch(runtime, [delivery_id]) == []
 
     delivery = row(runtime, delivery_id)
     assert (delivery.status, delivery.attempts) == ("sent", 2)
@@ -153,7 +160,7 @@ def test_a_gateway_4xx_fails_the_delivery_at_once_keeping_the_gateways_reason(sm
     delivery_id = one_sms(runtime)
     gateway.fail_next(400, body={"code": "InvalidPhone", "message": "not a mobile number"})
 
-    assert deliver_batch(runtime, [delivery_id]) == []
+    assert send_batch(runtime, [delivery_id]) == []
 
     delivery = row(runtime, delivery_id)
     assert (delivery.status, delivery.attempts) == ("failed", 1)
@@ -167,9 +174,9 @@ def test_the_last_allowed_attempt_turns_a_transient_error_into_failed(sms_runtim
     gateway.fail_next(502, count=3)
 
     for _ in range(2):
-        [retry] = deliver_batch(runtime, [delivery_id])
+        [retry] = send_batch(runtime, [delivery_id])
         assert row(runtime, delivery_id).status == "deferred"
-    assert deliver_batch(runtime, [delivery_id]) == []
+    assert send_batch(runtime, [delivery_id]) == []
 
     delivery = row(runtime, delivery_id)
     assert (delivery.status, delivery.attempts) == ("failed", 3)
@@ -179,7 +186,7 @@ def test_the_last_allowed_attempt_turns_a_transient_error_into_failed(sms_runtim
         "deferred",
         "failed",
     ]
-    assert deliver_batch(runtime, [delivery_id]) == []  # failed is final
+    assert send_batch(runtime, [delivery_id]) == []  # failed is final
     assert row(runtime, delivery_id).attempts == 3
 
 
@@ -191,7 +198,7 @@ def test_a_recipient_who_unsubscribes_after_fan_out_is_suppressed_and_never_cont
     with runtime.sessions.begin() as session:
         enterprises.unsubscribe(session, [credit_code(2)], channel="sms")
 
-    deliver_batch(runtime, ids)
+    send_batch(runtime, ids)
 
     statuses = {row(runtime, i).address: row(runtime, i).status for i in ids}
     assert statuses == {"+8613800000001": "sent", "+8613800000002": "suppressed"}
@@ -206,8 +213,8 @@ def test_a_sent_delivery_is_not_claimed_or_sent_again_when_its_id_arrives_twice(
     runtime = sms_runtime()
     delivery_id = one_sms(runtime)
 
-    deliver_batch(runtime, [delivery_id])
-    assert deliver_batch(runtime, [delivery_id]) == []
+    send_batch(runtime, [delivery_id])
+    assert send_batch(runtime, [delivery_id]) == []
 
     delivery = row(runtime, delivery_id)
     assert (delivery.status, delivery.attempts) == ("sent", 1)
@@ -220,10 +227,10 @@ def test_the_deliver_actor_sends_a_batch_once_although_the_broker_carries_it_twi
 ):
     runtime = sms_runtime()
     ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, 6)])
-    worker = start_worker(runtime, threads=4)
+    worker = start_worker(runtime.queue.broker, threads=4)
     try:
-        runtime.queue.enqueue_deliveries(ids)
-        runtime.queue.enqueue_deliveries(ids)  # a redelivered duplicate
+        runtime.dispatch.deliveries(ids)
+        runtime.dispatch.deliveries(ids)  # a redelivered duplicate
         runtime.queue.broker.join("deliver", fail_fast=True)
         worker.join()
     finally:
@@ -240,9 +247,9 @@ def test_the_deliver_actor_queues_a_transient_failure_again_and_sends_it_after_t
     runtime = sms_runtime(delivery={"backoff_base_seconds": 0.05})
     delivery_id = one_sms(runtime)
     gateway.fail_next(503)
-    worker = start_worker(runtime, threads=2)
+    worker = start_worker(runtime.queue.broker, threads=2)
     try:
-        runtime.queue.enqueue_deliveries([delivery_id])
+        runtime.dispatch.deliveries([delivery_id])
         runtime.queue.broker.join("deliver", fail_fast=True)
         worker.join()
     finally:
@@ -262,7 +269,7 @@ def test_a_broken_template_fails_the_delivery_with_a_template_reason_and_raises_
     runtime = sms_runtime(templates_dir=templates)
     delivery_id = one_sms(runtime)
 
-    assert deliver_batch(runtime, [delivery_id]) == []
+    assert send_batch(runtime, [delivery_id]) == []
 
     delivery = row(runtime, delivery_id)
     assert delivery.status == "failed"
@@ -275,7 +282,7 @@ def test_a_gateway_that_never_answers_is_a_transient_timeout(sms_runtime):
     with SilentPeer() as silent:
         runtime = sms_runtime(sms_url=silent.url, sms_timeout=0.3)
         delivery_id = one_sms(runtime)
-        [retry] = deliver_batch(runtime, [delivery_id])
+        [retry] = send_batch(runtime, [delivery_id])
 
     delivery = row(runtime, delivery_id)
     assert (delivery.status, delivery.attempts) == ("deferred", 1)
@@ -299,7 +306,7 @@ def test_a_batch_slowed_by_a_silent_gateway_hands_back_what_it_had_no_time_to_st
     with SilentPeer() as silent:
         runtime = sms_runtime(sms_url=silent.url, sms_timeout=0.3, delivery={"batch_seconds": 0.2})
         ids = fanned_out(runtime, [Firm(1, channels="sms"), Firm(2, channels="sms")])
-        retries = deliver_batch(runtime, ids)
+        retries = send_batch(runtime, ids)
 
     first, second = sorted(ids)
     assert [(r.delivery_id, r.delay > 0) for r in retries] == [(first, True), (second, False)]
@@ -315,7 +322,7 @@ def test_the_deliver_actor_queues_what_a_batch_had_no_time_for_as_one_batch_at_o
     ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, 4)])
     runtime.queue.broker.flush_all()
 
-    deliver(ids)
+    make_deliver(runtime)(ids)  # the actor, closed over this runtime
 
     [message] = [
         dramatiq.Message.decode(raw) for raw in runtime.queue.broker.queues["deliver"].queue

@@ -64,9 +64,7 @@ def test_gsm7_tables_are_the_full_gsm_03_38_alphabet() -> None:
 
 
 @pytest.mark.parametrize(("length", "parts"), [(70, 1), (71, 2), (134, 2), (135, 3)])
-def test_a_chinese_character_to_a_foreign_number_switches_to_ucs2(
-    length: int, parts: int
-) -> None:
+def test_a_chinese_character_to_a_foreign_number_switches_to_ucs2(length: int, parts: int) -> None:
     text = "中" + "a" * (length - 1)
     assert count_sms(text, to=UK_MOBILE) == SmsCount(length, parts, "ucs2")
 

@@ -22,10 +22,9 @@ from notifier.models.base import utcnow
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.runtime import Runtime
-from notifier.sending import deliver_batch
-from notifier.sweeper import Swept, sweep
+from notifier.sweeper import Swept
 
-from factories import Firm, enterprise_csv, policy
+from factories import Enqueued, Firm, enterprise_csv, policy, send_batch, sweep_now
 from peers import HttpAnswer, SmsGateway
 
 STUCK_AFTER = 60
@@ -45,14 +44,21 @@ def published(runtime: Runtime, firms: int) -> int:
     """Import ``firms`` SMS-only firms and publish a policy for them; return the trigger id."""
     csv = enterprise_csv([Firm(n, channels="sms") for n in range(1, firms + 1)])
     assert import_enterprises(runtime.sessions, io.StringIO(csv), dry_run=False).errors == []
-    result = publish(runtime, parse_policy(policy(), zone=runtime.settings.zone))
+    result = publish(
+        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
+    )
     assert result.trigger_id is not None
     return result.trigger_id
 
 
 def fanned_out(runtime: Runtime, firms: int) -> list[int]:
     collected: list[int] = []
-    fan_out(runtime, published(runtime, firms), enqueue=collected.extend)
+    fan_out(
+        runtime.sessions,
+        Enqueued(collected.extend),
+        published(runtime, firms),
+        policy=runtime.settings.delivery,
+    )
     assert len(collected) == firms
     runtime.queue.broker.flush_all()  # start from an empty broker: only the sweep enqueues
     return collected
@@ -89,7 +95,7 @@ def test_deliveries_stuck_in_sending_queued_pending_or_overdue_deferred_are_queu
     set_rows(runtime, pending, status="pending", queued_at=None, created_at=now - OLD)
     set_rows(runtime, deferred, status="deferred", attempts=1, next_attempt_at=now - OLD)
 
-    assert sweep(runtime) == Swept(triggers=0, deliveries=4)
+    assert sweep_now(runtime) == Swept(triggers=0, deliveries=4)
 
     assert statuses(runtime, ids) == ["queued"] * 4
     assert enqueued_delivery_ids(runtime) == sorted(ids)
@@ -111,7 +117,7 @@ def test_fresh_deliveries_are_left_alone(runtime):
     set_rows(runtime, deferred_due, status="deferred", attempts=1, next_attempt_at=now - RECENT)
     set_rows(runtime, deferred_later, status="deferred", attempts=1, next_attempt_at=now + OLD)
 
-    assert sweep(runtime) == Swept(triggers=0, deliveries=0)
+    assert sweep_now(runtime) == Swept(triggers=0, deliveries=0)
 
     assert statuses(runtime, ids) == ["sending", "queued", "pending", "deferred", "deferred"]
     assert enqueued(runtime, "deliver") == []
@@ -123,7 +129,7 @@ def test_finished_deliveries_are_never_swept_however_old(runtime):
     for delivery_id, status in zip(ids, ["sent", "failed", "suppressed"], strict=True):
         set_rows(runtime, delivery_id, status=status, claimed_at=old, queued_at=old, created_at=old)
 
-    assert sweep(runtime).deliveries == 0
+    assert sweep_now(runtime).deliveries == 0
     assert statuses(runtime, ids) == ["sent", "failed", "suppressed"]
 
 
@@ -133,7 +139,7 @@ def test_a_delivery_stuck_in_sending_on_its_last_attempt_is_failed_not_queued_ag
     set_rows(runtime, last_try, status="sending", claimed_at=old, attempts=3)  # max_attempts
     set_rows(runtime, earlier_try, status="sending", claimed_at=old, attempts=2)
 
-    assert sweep(runtime).deliveries == 1
+    assert sweep_now(runtime).deliveries == 1
 
     assert statuses(runtime, [last_try, earlier_try]) == ["failed", "queued"]
     assert enqueued_delivery_ids(runtime) == [earlier_try]
@@ -150,11 +156,11 @@ def test_a_trigger_whose_fan_out_went_quiet_is_queued_again_once(runtime):
             update(Trigger).where(Trigger.id == trigger_id).values(heartbeat_at=utcnow() - OLD)
         )
 
-    assert sweep(runtime) == Swept(triggers=1, deliveries=0)
+    assert sweep_now(runtime) == Swept(triggers=1, deliveries=0)
     assert enqueued(runtime, "fan_out") == [(trigger_id,)]
 
     # The heartbeat was reset, so the next sweep waits again before queueing it once more.
-    assert sweep(runtime) == Swept(triggers=0, deliveries=0)
+    assert sweep_now(runtime) == Swept(triggers=0, deliveries=0)
     assert enqueued(runtime, "fan_out") == [(trigger_id,)]
 
 
@@ -181,7 +187,7 @@ def test_running_triggers_with_a_quiet_heartbeat_are_queued_again_but_live_or_do
                 )
             )
 
-    assert sweep(runtime).triggers == 1
+    assert sweep_now(runtime).triggers == 1
     assert enqueued(runtime, "fan_out") == [(quiet,)]
 
 
@@ -189,10 +195,10 @@ def test_a_swept_delivery_is_sent_once_when_its_old_message_also_arrives(runtime
     """The sweep re-queues, the lost message turns up after all: the claim lets one through."""
     [delivery_id] = fanned_out(runtime, 1)
     set_rows(runtime, delivery_id, queued_at=utcnow() - OLD)
-    sweep(runtime)
+    sweep_now(runtime)
 
-    deliver_batch(runtime, [delivery_id])  # the swept message
-    deliver_batch(runtime, [delivery_id])  # the original one, late
+    send_batch(runtime, [delivery_id])  # the swept message
+    send_batch(runtime, [delivery_id])  # the original one, late
 
     with runtime.sessions() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -224,19 +230,19 @@ def test_a_delivery_swept_back_while_it_waits_in_a_live_workers_batch_is_sent_on
             delivery={"stuck_after_seconds": STUCK_AFTER},
         )
         in_flight, waiting = fanned_out(runtime, 2)
-        worker = threading.Thread(target=deliver_batch, args=(runtime, [in_flight, waiting]))
+        worker = threading.Thread(target=send_batch, args=(runtime, [in_flight, waiting]))
         worker.start()
         try:
             assert gateway.first_arrived.wait(timeout=10)
             # The batch has been claimed for long enough to look abandoned to the sweeper.
             for delivery_id in (in_flight, waiting):
                 set_rows(runtime, delivery_id, claimed_at=utcnow() - OLD)
-            sweep(runtime)
-            deliver_batch(runtime, [waiting])  # the swept message, taken by another worker
+            sweep_now(runtime)
+            send_batch(runtime, [waiting])  # the swept message, taken by another worker
         finally:
             gateway.let_go.set()
             worker.join(timeout=30)
-        deliver_batch(runtime, [in_flight])  # its swept message arrives after it was recorded
+        send_batch(runtime, [in_flight])  # its swept message arrives after it was recorded
 
     assert sorted(m["to"] for m in gateway.messages) == ["+8613800000001", "+8613800000002"]
     assert statuses(runtime, [in_flight, waiting]) == ["sent", "sent"]
@@ -251,6 +257,6 @@ def test_one_sweep_puts_back_at_most_twenty_batches_and_the_next_takes_the_rest(
     for delivery_id in fanned_out(runtime, 25):
         set_rows(runtime, delivery_id, queued_at=utcnow() - OLD)
 
-    first, second = sweep(runtime), sweep(runtime)
+    first, second = sweep_now(runtime), sweep_now(runtime)
 
     assert (first.deliveries, second.deliveries) == (20, 5)

@@ -50,9 +50,11 @@ def demo(app: App, output_format: str) -> None:
         summary = {}
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
-                result = publish(runtime, parse_policy(raw, zone=settings.zone))
+                draft = parse_policy(raw, zone=settings.zone)
+                result = publish(runtime.sessions, runtime.dispatch, draft)
                 if result.trigger_id is not None:
-                    follow(runtime, result.trigger_id, show=output_format == "text", timeout=300)
+                    show = output_format == "text"
+                    follow(runtime.sessions, result.trigger_id, show=show, timeout=300)
                 with runtime.sessions() as session:
                     counts = channel_status_counts(
                         session, DeliveryFilter(policy_id=result.policy_id)

@@ -23,11 +23,15 @@ def embedded_worker(runtime: Runtime) -> Iterator[None]:
     if not runtime.queue.embedded:
         yield
         return
-    worker = start_worker(runtime, threads=4)
+    worker = start_worker(runtime.queue.broker, threads=4)
     try:
         yield
     finally:
         worker.stop()
+
+
+# How long `publish --wait` waits for a worker to take the fan-out before it says none is running.
+IDLE_LIMIT = 10.0
 
 
 @click.group()
@@ -48,9 +52,11 @@ def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
     wait = wait or runtime.queue.embedded
     show = output_format == "text"
     with embedded_worker(runtime):
-        result = publish_policy(runtime, draft)
+        result = publish_policy(runtime.sessions, runtime.dispatch, draft)
         state = (
-            follow(runtime, result.trigger_id, show=show) if wait and result.trigger_id else None
+            follow(runtime.sessions, result.trigger_id, show=show, idle_limit=IDLE_LIMIT)
+            if wait and result.trigger_id
+            else None
         )
     if output_format == "json":
         print_json(

@@ -30,7 +30,8 @@ def worker(app: App, threads: int) -> None:
         raise ConfigError(
             "notifier worker needs NOTIFIER_REDIS_URL; without Redis, `notifier run` does it all"
         )
-    running = start_worker(app.runtime, threads=threads)
+    app.runtime.queue.check()
+    running = start_worker(app.runtime.queue.broker, threads=threads)
     click.echo(f"worker consuming with {threads} threads; Ctrl-C to stop")
     try:
         _wait_for_signal()
@@ -42,6 +43,7 @@ def worker(app: App, threads: int) -> None:
 @pass_app
 def clock(app: App) -> None:
     """Run the scheduler: queue newly published policies, sweep lost work."""
+    app.runtime.queue.check()
     click.echo("clock running; Ctrl-C to stop")
     run_clock(app.runtime)
 
@@ -52,7 +54,8 @@ def clock(app: App) -> None:
 def run(app: App, threads: int) -> None:
     """Run worker and clock together in this process (the embedded default)."""
     runtime = app.runtime
-    running = start_worker(runtime, threads=threads)
+    runtime.queue.check()
+    running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)
     scheduler.start()

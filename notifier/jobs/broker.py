@@ -1,48 +1,96 @@
 """The broker: Redis when ``NOTIFIER_REDIS_URL`` is set, an in-process one otherwise.
 
-Actors are declared on the broker when it is built, not at import, so nothing connects to
-anything until a process starts.
+Actors are declared on the broker when a process builds it, closed over that process's
+context, so nothing connects to anything at import and no process-wide broker is set.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.stub import StubBroker
 
 from notifier.config import Settings
+from notifier.errors import BrokerUnavailable
 from notifier.jobs import deliver, fanout
-from notifier.jobs.queues import DELIVER_QUEUE, FAN_OUT_QUEUE
+from notifier.jobs.context import JobContext
+from notifier.jobs.queues import DELIVER_ACTOR, DELIVER_QUEUE, FAN_OUT_ACTOR, FAN_OUT_QUEUE
 
 log = logging.getLogger(__name__)
+
+# What the broker's client raises when the server cannot be reached.
+_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+@contextmanager
+def _reaching(settings: Settings) -> Iterator[None]:
+    try:
+        yield
+    except _UNREACHABLE as exc:
+        raise BrokerUnavailable(
+            f"cannot reach the broker at NOTIFIER_REDIS_URL ({_shown(settings.redis_url)}): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+def _shown(url: str | None) -> str:
+    """The broker URL without its password."""
+    if not url:
+        return "unset"
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{'***@' if at else ''}{host}"
 
 
 @dataclass
 class Queue:
-    """The broker and the actors declared on it; the one way the rest of notifier enqueues."""
+    """The broker and the actors declared on it: the process's :class:`~notifier.ports.Dispatch`."""
 
+    settings: Settings
     broker: dramatiq.Broker
-    fan_out: dramatiq.Actor
-    deliver: dramatiq.Actor
+    fan_out_actor: dramatiq.Actor
+    deliver_actor: dramatiq.Actor
 
     @property
     def embedded(self) -> bool:
         """True when messages stay in this process."""
         return isinstance(self.broker, StubBroker)
 
-    def enqueue_fan_out(self, trigger_id: int) -> None:
-        """Queue the fan-out of a trigger."""
-        self.fan_out.send(trigger_id)
+    def fan_out(self, trigger_id: int) -> None:
+        """Queue the fan-out of a trigger.
 
-    def enqueue_deliveries(
-        self, delivery_ids: Sequence[int], *, delay: float | None = None
-    ) -> None:
-        """Queue one batch of delivery ids, optionally after ``delay`` seconds."""
+        Raises:
+            BrokerUnavailable: the broker cannot be reached.
+        """
+        with _reaching(self.settings):
+            self.fan_out_actor.send(trigger_id)
+
+    def deliveries(self, delivery_ids: Sequence[int], *, delay: float | None = None) -> None:
+        """Queue one batch of delivery ids, optionally after ``delay`` seconds.
+
+        Raises:
+            BrokerUnavailable: the broker cannot be reached.
+        """
         milliseconds = int(delay * 1000) if delay else None
-        self.deliver.send_with_options(args=(list(delivery_ids),), delay=milliseconds)
+        with _reaching(self.settings):
+            self.deliver_actor.send_with_options(args=(list(delivery_ids),), delay=milliseconds)
+
+    def check(self) -> None:
+        """Make sure the broker answers.
+
+        Raises:
+            BrokerUnavailable: it does not; the message names the setting.
+        """
+        client = getattr(self.broker, "client", None)
+        if client is not None:
+            with _reaching(self.settings):
+                client.ping()
 
     def close(self) -> None:
         """Close the broker's connections."""
@@ -61,24 +109,23 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def _declare(
-    broker: dramatiq.Broker, fn: Callable[..., None], queue: str, options: dict
+    broker: dramatiq.Broker, fn: Callable[..., None], name: str, queue: str, options: dict[str, Any]
 ) -> dramatiq.Actor:
     return dramatiq.Actor(
-        fn,
-        broker=broker,
-        actor_name=fn.__name__,
-        queue_name=queue,
-        priority=0,
-        options=dict(options),
+        fn, broker=broker, actor_name=name, queue_name=queue, priority=0, options=dict(options)
     )
 
 
-def create_queue(settings: Settings) -> Queue:
-    """Build the broker and declare the actors on it."""
-    broker = create_broker(settings)
-    dramatiq.set_broker(broker)
+def create_queue(context: JobContext) -> Queue:
+    """Build the broker and declare the actors on it, closed over ``context``."""
+    broker = create_broker(context.settings)
     return Queue(
+        settings=context.settings,
         broker=broker,
-        fan_out=_declare(broker, fanout.fan_out, FAN_OUT_QUEUE, fanout.OPTIONS),
-        deliver=_declare(broker, deliver.deliver, DELIVER_QUEUE, deliver.OPTIONS),
+        fan_out_actor=_declare(
+            broker, fanout.make_fan_out(context), FAN_OUT_ACTOR, FAN_OUT_QUEUE, fanout.OPTIONS
+        ),
+        deliver_actor=_declare(
+            broker, deliver.make_deliver(context), DELIVER_ACTOR, DELIVER_QUEUE, deliver.OPTIONS
+        ),
     )

@@ -15,43 +15,56 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from notifier.jobs.context import JobContext
 from notifier.jobs.leader import Leadership
 from notifier.publishing import scan_published
-from notifier.runtime import Runtime
 from notifier.sweeper import sweep
 
 log = logging.getLogger(__name__)
 
-# (job id, function of the runtime, name of its interval in ClockSettings)
-JOBS: list[tuple[str, Callable[[Runtime], Any], str]] = [
-    ("scan_published_policies", scan_published, "scan_interval_seconds"),
-    ("sweep_lost_work", sweep, "sweep_interval_seconds"),
+
+def scan_published_policies(context: JobContext) -> Any:
+    """Make the triggers of policies whose time has come."""
+    return scan_published(context.sessions, context.dispatch)
+
+
+def sweep_lost_work(context: JobContext) -> Any:
+    """Queue again what was lost on the way."""
+    return sweep(context.sessions, context.dispatch, policy=context.settings.delivery)
+
+
+# (job, name of its interval in ClockSettings); the job's name is its id.
+JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
+    (scan_published_policies, "scan_interval_seconds"),
+    (sweep_lost_work, "sweep_interval_seconds"),
 ]
 
 
-def _guarded(runtime: Runtime, leadership: Leadership, name: str, job: Callable[[Runtime], Any]):
+def _guarded(
+    context: JobContext, leadership: Leadership, job: Callable[[JobContext], Any]
+) -> Callable[[], None]:
     def run() -> None:
         if not leadership.is_leader():
             return
         try:
-            job(runtime)
+            job(context)
         except Exception:  # one failed run must not stop the clock; the next run tries again
-            log.exception("clock job %s failed", name)
+            log.exception("clock job %s failed", job.__name__)
 
     return run
 
 
-def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Leadership:
+def add_jobs(scheduler: BaseScheduler, context: JobContext) -> Leadership:
     """Add every clock job to ``scheduler``; return the leadership it consults."""
-    leadership = Leadership(runtime.engine)
-    for name, job, interval_setting in JOBS:
-        seconds = getattr(runtime.settings.clock, interval_setting)
+    leadership = Leadership(context.engine)
+    for job, interval_setting in JOBS:
+        seconds = getattr(context.settings.clock, interval_setting)
         scheduler.add_job(
-            _guarded(runtime, leadership, name, job),
+            _guarded(context, leadership, job),
             "interval",
             seconds=seconds,
-            id=name,
-            name=name,
+            id=job.__name__,
+            name=job.__name__,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
@@ -59,10 +72,10 @@ def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Leadership:
     return leadership
 
 
-def run_clock(runtime: Runtime) -> None:
+def run_clock(context: JobContext) -> None:
     """Run the clock in the foreground until interrupted."""
-    scheduler = BlockingScheduler(timezone=runtime.settings.zone)
-    leadership = add_jobs(scheduler, runtime)
+    scheduler = BlockingScheduler(timezone=context.settings.zone)
+    leadership = add_jobs(scheduler, context)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

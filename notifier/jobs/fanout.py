@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from notifier import runtime
+from collections.abc import Callable
+
 from notifier.fanout import fan_out as run_fan_out
+from notifier.jobs.context import JobContext
 
 OPTIONS = {"max_retries": 10, "min_backoff": 1_000, "max_backoff": 60_000, "time_limit": 3_600_000}
 
 
-def fan_out(trigger_id: int) -> None:
-    """Fan out one trigger. Idempotent: a redelivered message creates nothing twice."""
-    current = runtime.current()
-    run_fan_out(current, trigger_id, enqueue=current.queue.enqueue_deliveries)
+def make_fan_out(context: JobContext) -> Callable[[int], None]:
+    """The actor function, closed over its process's context."""
+
+    def fan_out(trigger_id: int) -> None:
+        """Fan out one trigger. Idempotent: a redelivered message creates nothing twice."""
+        run_fan_out(
+            context.sessions, context.dispatch, trigger_id, policy=context.settings.delivery
+        )
+
+    return fan_out

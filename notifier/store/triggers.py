@@ -71,6 +71,13 @@ def finish(session: Session, trigger: Trigger, *, recipients: int, now: datetime
     trigger.finished_at = now
 
 
+def fail(session: Session, trigger: Trigger, *, reason: str, now: datetime) -> None:
+    """End the trigger for good: it cannot be fanned out as it is."""
+    trigger.status = TriggerStatus.FAILED
+    trigger.error = reason[:2000]
+    trigger.finished_at = now
+
+
 def beat(session: Session, trigger: Trigger, *, now: datetime) -> None:
     """Record that the trigger's fan-out is alive (or has just been queued)."""
     trigger.heartbeat_at = now

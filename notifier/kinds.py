@@ -1,0 +1,109 @@
+"""One table from trigger kind to whom it reaches and what its messages say.
+
+Fan-out asks the kind for the audience (a :class:`~notifier.targets.Targets` value); sending
+asks it for the template context. A new kind (a campaign run) is one more entry here; fan-out
+and sending stay as they are. A trigger of a kind nothing handles fails for good, with its
+reason, instead of being retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from notifier.errors import TriggerError
+from notifier.models import Deadline, Policy, Trigger, TriggerKind
+from notifier.targets import Targets
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def local(moment: datetime, zone: tzinfo) -> str:
+    """A stored UTC time as the deployment shows it."""
+    return moment.astimezone(zone).strftime(TIME_FORMAT)
+
+
+def policy_view(policy: Policy, zone: tzinfo) -> dict[str, Any]:
+    """What templates and webhook payloads see of a policy."""
+    return {
+        "id": policy.id,
+        "title": policy.title,
+        "summary": policy.summary,
+        "body": policy.body,
+        "url": policy.url,
+        "department": policy.department,
+        "topics": list(policy.topics),
+        "published_at": local(policy.published_at, zone),
+        "deadlines": [
+            {"title": d.title, "due_at": local(d.due_at, zone)} for d in policy.deadlines
+        ],
+    }
+
+
+def deadline_view(deadline: Deadline, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    """What templates see of a deadline."""
+    days_left = (deadline.due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    return {"title": deadline.title, "due_at": local(deadline.due_at, zone), "days_left": days_left}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of trigger is fanned out and rendered.
+
+    ``audience(trigger)`` gives the targets; ``context(trigger, zone, now)`` the template
+    values besides the enterprise's own. Both raise :class:`TriggerError` when the trigger
+    lacks what its kind needs.
+    """
+
+    audience: Callable[[Trigger], Targets]
+    context: Callable[[Trigger, tzinfo, datetime], dict[str, Any]]
+
+
+def _policy(trigger: Trigger) -> Policy:
+    if trigger.policy is None:
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no policy")
+    return trigger.policy
+
+
+def _deadline(trigger: Trigger) -> Deadline:
+    if trigger.deadline is None:
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no deadline")
+    return trigger.deadline
+
+
+def _policy_targets(trigger: Trigger) -> Targets:
+    return _policy(trigger).targets
+
+
+def _policy_published_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    return {"policy": policy_view(_policy(trigger), zone), "deadline": None}
+
+
+def _deadline_reminder_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    return {
+        "policy": policy_view(_policy(trigger), zone),
+        "deadline": deadline_view(_deadline(trigger), zone, now),
+    }
+
+
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        TriggerKind.POLICY_PUBLISHED: Kind(_policy_targets, _policy_published_context),
+        TriggerKind.DEADLINE_REMINDER: Kind(_policy_targets, _deadline_reminder_context),
+    }
+)
+
+
+def kind_of(trigger: Trigger, kinds: Mapping[str, Kind] = KINDS) -> Kind:
+    """The handling of ``trigger``'s kind.
+
+    Raises:
+        TriggerError: no kind of that name is handled.
+    """
+    kind = kinds.get(trigger.kind)
+    if kind is None:
+        raise TriggerError(f"trigger {trigger.id}: no handler for kind {trigger.kind!r}")
+    return kind
