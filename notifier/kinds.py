@@ -9,9 +9,9 @@ reason, instead of being retried.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from types import MappingProxyType
 from typing import Any
 
 from notifier.errors import TriggerError

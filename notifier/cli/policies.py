@@ -101,6 +101,5 @@ def list_(app: App, limit: int, output_format: str) -> None:
         print_json(rows)
         return
     for row in rows:
-        click.echo(
-            f"{row['id']:>5}  {row['published_at'][:16]}  {row['department']}  {row['title']}"
-        )
+        published = str(row["published_at"])[:16]
+        click.echo(f"{row['id']:>5}  {published}  {row['department']}  {row['title']}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from sqlalchemy import func, select
 
 from notifier import migrate
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.models import Enterprise, Policy, Trigger
 from notifier.store import deliveries
+from notifier.store.totals import totals
 
 
 @click.command()
@@ -18,7 +19,7 @@ def status(app: App, output_format: str) -> None:
     """Show configuration, counts and delivery status per channel."""
     settings = app.settings
     with app.runtime.sessions() as session:
-        info = {
+        info: dict[str, Any] = {
             "database": settings.database_url.split("@")[-1],
             "schema": migrate.current(settings.database_url),
             "broker": "redis" if settings.redis_url else "embedded",
@@ -28,9 +29,7 @@ def status(app: App, output_format: str) -> None:
                 "email": settings.email.provider,
                 "webhook": settings.webhook.provider,
             },
-            "enterprises": session.scalar(select(func.count()).select_from(Enterprise)),
-            "policies": session.scalar(select(func.count()).select_from(Policy)),
-            "triggers": session.scalar(select(func.count()).select_from(Trigger)),
+            **totals(session),
             "deliveries": deliveries.channel_status_counts(session),
         }
     if output_format == "json":

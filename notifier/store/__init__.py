@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import FromClause, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
+def insert_ignoring_conflicts(session: Session, table: Table | FromClause) -> Insert:
     """``INSERT .. ON CONFLICT DO NOTHING`` for the session's dialect (PostgreSQL or SQLite)."""
     dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table behind a mapped class (typed as a Table, which it is here)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
 from notifier.models.base import UTCDateTime
-from notifier.store import insert_ignoring_conflicts
+from notifier.store import insert_ignoring_conflicts, table_of
 from notifier.store.audience import Recipient
 
 S = DeliveryStatus
@@ -56,7 +56,7 @@ def insert_for_recipients(
         }
         for r in recipients
     ]
-    session.execute(insert_ignoring_conflicts(session, Delivery.__table__), rows)
+    session.execute(insert_ignoring_conflicts(session, table_of(Delivery)), rows)
 
 
 def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetime) -> list[int]:
@@ -101,11 +101,11 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     )
 
 
-_deliveries = Delivery.__table__.c
+_deliveries = table_of(Delivery).c
 _NOW = bindparam("now", type_=UTCDateTime())
 # Built once: per-message statements dominate a worker's time when they are built each time.
 _CLAIM = (
-    update(Delivery.__table__)
+    update(table_of(Delivery))
     .where(_deliveries.id == bindparam("delivery_id"), _claimable(_NOW))
     .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
     .returning(_deliveries.attempts)
@@ -158,9 +158,9 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
-_RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+_RECORD_ATTEMPT = insert(table_of(DeliveryAttempt))
 _RECORD_OUTCOME = (
-    update(Delivery.__table__)
+    update(table_of(Delivery))
     .where(_deliveries.id == bindparam("delivery_id"))
     .values(
         status=bindparam("status"),

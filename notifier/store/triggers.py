@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifier.models import Policy, Trigger, TriggerKind, TriggerStatus
-from notifier.store import insert_ignoring_conflicts
+from notifier.store import insert_ignoring_conflicts, table_of
 
 
 def policy_published_key(policy_id: int) -> str:
@@ -26,7 +26,7 @@ def ensure(
     deadline_id: int | None = None,
 ) -> Trigger:
     """Return the trigger with ``key``, creating it if it does not exist (race-safe)."""
-    statement = insert_ignoring_conflicts(session, Trigger.__table__).values(
+    statement = insert_ignoring_conflicts(session, table_of(Trigger)).values(
         key=key,
         kind=kind,
         due_at=due_at,
