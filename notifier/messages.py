@@ -8,12 +8,22 @@ from datetime import tzinfo
 from typing import Any
 
 from notifier.channel_names import WEBHOOK
+from notifier.channels.base import Channel as Provider
 from notifier.channels.base import Message
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery
 from notifier.models.base import utcnow
 from notifier.rendering import Renderer
+from notifier.smslength import SmsCount
 from notifier.tokens import make_unsubscribe_token
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A rendered message, and for SMS how carriers count it."""
+
+    message: Message
+    sms_count: SmsCount | None = None
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,8 @@ class MessageFactory:
             "public_url": self.public_url,
         }
 
-    def build(self, delivery: Delivery) -> Message:
-        """Render the delivery for its channel.
+    def compose(self, delivery: Delivery, provider: Provider) -> Composition:
+        """Render the delivery for its channel, as ``provider`` will send it.
 
         Raises:
             TemplateError: the template failed or the SMS is too long.
@@ -71,7 +81,7 @@ class MessageFactory:
         payload: dict[str, Any] = {}
         if delivery.channel == WEBHOOK:
             payload = webhook_payload(kind, context, rendered.text, delivery.reason)
-        return Message(
+        message = Message(
             delivery_id=delivery.id,
             idempotency_key=delivery.idempotency_key,
             to=delivery.address,
@@ -81,6 +91,11 @@ class MessageFactory:
             payload=payload,
             unsubscribe_url=context["unsubscribe_url"],
         )
+        return Composition(message=message, sms_count=rendered.sms_count)
+
+    def build(self, delivery: Delivery, provider: Provider) -> Message:
+        """The message ``provider`` sends for the delivery; see :meth:`compose`."""
+        return self.compose(delivery, provider).message
 
 
 def webhook_payload(

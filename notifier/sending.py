@@ -61,7 +61,7 @@ def attempt(
         return Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")
     provider = candidates[0]
     try:
-        message = messages.build(delivery)
+        message = messages.build(delivery, provider)
         result = provider.send(message)
     except TemplateError as exc:
         return Outcome(S.FAILED, error=f"template: {exc}")

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.preview import print_preview
 from notifier.jobs.worker import start_worker
 from notifier.policy_file import read_policy_file
+from notifier.preview import preview_policy
 from notifier.progress import follow
 from notifier.publishing import publish as publish_policy
 from notifier.runtime import Runtime
@@ -39,13 +41,55 @@ def policies() -> None:
     """Policies: publish and list."""
 
 
+def _show_preview(app: App, file: Path, output_format: str, samples: int) -> None:
+    runtime = app.runtime
+    draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
+    result = preview_policy(
+        runtime.sessions,
+        draft,
+        providers=runtime.providers,
+        messages=runtime.messages,
+        samples=samples,
+    )
+    if output_format == "json":
+        print_json(result.as_dict())
+    else:
+        print_preview(result)
+
+
+SAMPLES_OPTION = click.option(
+    "--samples",
+    type=click.IntRange(0, 100),
+    default=5,
+    show_default=True,
+    help="How many enterprises to list with why each is reached.",
+)
+
+
+@policies.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@SAMPLES_OPTION
+@FORMAT_OPTION
+@pass_app
+def preview(app: App, file: Path, samples: int, output_format: str) -> None:
+    """Show whom FILE.json would reach and what they would read; nothing is sent."""
+    _show_preview(app, file, output_format, samples)
+
+
 @policies.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--wait", is_flag=True, help="With Redis: follow the deliveries to the end.")
+@click.option("--dry-run", is_flag=True, help="Preview only: store and send nothing.")
+@SAMPLES_OPTION
 @FORMAT_OPTION
 @pass_app
-def publish(app: App, file: Path, wait: bool, output_format: str) -> None:
+def publish(
+    app: App, file: Path, wait: bool, dry_run: bool, samples: int, output_format: str
+) -> None:
     """Publish the policy in FILE.json to the enterprises it targets."""
+    if dry_run:
+        _show_preview(app, file, output_format, samples)
+        return
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     # Embedded mode finishes the work it started before it exits.

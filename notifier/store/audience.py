@@ -34,6 +34,7 @@ class Recipient:
     enterprise_id: int
     contact_id: int
     credit_code: str
+    name: str
     channel: str
     address: str
     reason: dict[str, Any]
@@ -98,6 +99,7 @@ def recipients_query(audience: Targets, *, channels: Sequence[str] = ()) -> Sele
         Enterprise.id.label("enterprise_id"),
         Contact.id.label("contact_id"),
         Enterprise.credit_code,
+        Enterprise.name,
         Contact.channel,
         Contact.address,
         Enterprise.region,
@@ -153,6 +155,7 @@ def page(
             enterprise_id=row.enterprise_id,
             contact_id=row.contact_id,
             credit_code=row.credit_code,
+            name=row.name,
             channel=row.channel,
             address=row.address,
             reason=_reason(audience, row),
@@ -164,3 +167,56 @@ def page(
 def next_key(recipients: list[Recipient]) -> tuple[int, int]:
     """The paging key after the last recipient of a page."""
     return recipients[-1].enterprise_id, recipients[-1].contact_id
+
+
+def count_by_channel(session: Session, audience: Targets) -> dict[str, int]:
+    """How many deliveries a fan-out over ``audience`` would make, per channel."""
+    recipients = recipients_query(audience).order_by(None).subquery()
+    query = select(recipients.c.channel, func.count()).group_by(recipients.c.channel)
+    return {channel: number for channel, number in session.execute(query)}
+
+
+def count_enterprises(session: Session, audience: Targets) -> int:
+    """How many enterprises a fan-out over ``audience`` reaches on at least one channel."""
+    recipients = recipients_query(audience).order_by(None).subquery()
+    return session.scalar(select(func.count(recipients.c.enterprise_id.distinct()))) or 0
+
+
+def enterprises_total(session: Session) -> int:
+    """How many enterprises are registered, subscribed or not."""
+    return session.scalar(select(func.count()).select_from(Enterprise)) or 0
+
+
+def unmatched_targets(session: Session, audience: Targets) -> dict[str, list[str]]:
+    """Target values that no registered enterprise has (a typo, or a register not yet loaded).
+
+    Each value is looked at alone, so a sector prefix that matches nobody is named even when
+    other sectors of the same policy do match.
+    """
+    checks: dict[str, list[tuple[str, ColumnElement[bool]]]] = {
+        "sectors": [
+            (p, exists().where(EnterpriseSector.code.startswith(p, autoescape=True)))
+            for p in audience.sectors
+        ],
+        "regions": [(r, exists().where(_region_match([r]))) for r in audience.regions],
+        "sizes": [(s, exists().where(Enterprise.size == s)) for s in audience.sizes],
+        "tags": [(t, exists().where(EnterpriseTag.tag == t)) for t in audience.tags],
+        "topics": [(t, exists().where(EnterpriseTopic.topic == t)) for t in audience.topics],
+    }
+    missing: dict[str, list[str]] = {}
+    for name, values in checks.items():
+        for value, found in values:
+            if not session.scalar(select(found)):
+                missing.setdefault(name, []).append(value)
+    if audience.credit_codes:
+        known = set(
+            session.scalars(
+                select(Enterprise.credit_code).where(
+                    Enterprise.credit_code.in_(audience.credit_codes)
+                )
+            )
+        )
+        unknown = [code for code in audience.credit_codes if code not in known]
+        if unknown:
+            missing["credit_codes"] = unknown
+    return missing

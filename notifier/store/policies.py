@@ -21,8 +21,8 @@ def get_by_source_key(session: Session, source_key: str) -> Policy | None:
     return session.scalar(select(Policy).where(Policy.source_key == source_key))
 
 
-def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
-    """Store a new policy and its deadlines."""
+def build(draft: PolicyDraft, *, now: datetime) -> Policy:
+    """The policy a draft describes, not yet stored (a preview renders it as it is)."""
     policy = Policy(
         source_key=draft.source_key,
         title=draft.title,
@@ -37,6 +37,12 @@ def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
         ],
     )
     policy.targets = draft.targets
+    return policy
+
+
+def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
+    """Store a new policy and its deadlines."""
+    policy = build(draft, now=now)
     session.add(policy)
     session.flush()
     return policy
