@@ -32,10 +32,6 @@ def embedded_worker(runtime: Runtime) -> Iterator[None]:
         worker.stop()
 
 
-# How long `publish --wait` waits for a worker to take the fan-out before it says none is running.
-IDLE_LIMIT = 10.0
-
-
 @click.group()
 def policies() -> None:
     """Policies: publish and list."""
@@ -79,12 +75,25 @@ def preview(app: App, file: Path, samples: int, output_format: str) -> None:
 @policies.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--wait", is_flag=True, help="With Redis: follow the deliveries to the end.")
+@click.option(
+    "--wait-for-worker",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=10.0,
+    show_default=True,
+    help="With --wait: seconds to wait for a worker to start before saying none is running.",
+)
 @click.option("--dry-run", is_flag=True, help="Preview only: store and send nothing.")
 @SAMPLES_OPTION
 @FORMAT_OPTION
 @pass_app
 def publish(
-    app: App, file: Path, wait: bool, dry_run: bool, samples: int, output_format: str
+    app: App,
+    file: Path,
+    wait: bool,
+    wait_for_worker: float,
+    dry_run: bool,
+    samples: int,
+    output_format: str,
 ) -> None:
     """Publish the policy in FILE.json to the enterprises it targets."""
     if dry_run:
@@ -93,12 +102,18 @@ def publish(
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     # Embedded mode finishes the work it started before it exits.
-    wait = wait or runtime.queue.embedded
+    embedded = runtime.queue.embedded
+    wait = wait or embedded
     show = output_format == "text"
     with embedded_worker(runtime):
         result = publish_policy(runtime.sessions, runtime.dispatch, draft)
         state = (
-            follow(runtime.sessions, result.trigger_id, show=show, idle_limit=IDLE_LIMIT)
+            follow(
+                runtime.sessions,
+                result.trigger_id,
+                show=show,
+                idle_limit=None if embedded else wait_for_worker,
+            )
             if wait and result.trigger_id
             else None
         )
