@@ -81,6 +81,8 @@ class DeliverySettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=5000)
     fan_out_chunk: int = Field(default=5000, ge=1)
     max_attempts: int = Field(default=6, ge=1, le=50)
+    # A trigger whose fan-out fails this many times stops as failed, with its last error.
+    fan_out_max_attempts: int = Field(default=5, ge=1, le=50)
     backoff_base_seconds: float = Field(default=30.0, ge=0)
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
     stuck_after_seconds: float = Field(default=300.0, gt=0)

@@ -50,9 +50,9 @@ def _insert_page(
 
 
 def _start(
-    sessions: SessionFactory, trigger_id: int, kinds: Mapping[str, Kind]
+    sessions: SessionFactory, trigger_id: int, kinds: Mapping[str, Kind], max_attempts: int
 ) -> Targets | None:
-    """Mark the trigger running and return its audience; None when there is nothing to do."""
+    """Count the run, mark the trigger running and return its audience; None: nothing to do."""
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         if trigger is None:
@@ -60,6 +60,17 @@ def _start(
             return None
         if trigger.status == TriggerStatus.FAILED:
             return None
+        if trigger.status != TriggerStatus.DONE and trigger.attempts >= max_attempts:
+            # A poison trigger (it fails every run) must not be retried for ever.
+            reason = f"gave up after {trigger.attempts} fan-out attempts: {trigger.error or '?'}"
+            triggers.fail(session, trigger, reason=reason, now=utcnow())
+            log.error("fan-out of trigger %s: %s", trigger_id, reason)
+            return None
+        # Committed before the run, so a run that crashes the process still counts.
+        trigger.attempts += 1
+    with sessions.begin() as session:
+        trigger = triggers.get(session, trigger_id)
+        assert trigger is not None
         try:
             audience = kind_of(trigger, kinds).audience(trigger)
         except TriggerError as exc:
@@ -87,9 +98,27 @@ def fan_out(
     Returns:
         How many deliveries the trigger has.
     """
-    audience = _start(sessions, trigger_id, kinds)
-    if audience is None:
-        return 0
+    try:
+        audience = _start(sessions, trigger_id, kinds, policy.fan_out_max_attempts)
+        if audience is None:
+            return 0
+        return _fan_out_pages(sessions, dispatch, trigger_id, audience, policy)
+    except Exception as exc:
+        # Kept on the trigger so staff see why, and so the last run can fail it with the reason.
+        with sessions.begin() as session:
+            trigger = triggers.get(session, trigger_id)
+            if trigger is not None:
+                trigger.error = f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+
+
+def _fan_out_pages(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    trigger_id: int,
+    audience: Targets,
+    policy: DeliverySettings,
+) -> int:
     after: tuple[int, int] | None = None
     while True:
         after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)

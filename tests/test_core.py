@@ -10,6 +10,7 @@ import io
 import json
 import threading
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from notifier import demo
 from notifier import migrate as migrations
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
+from notifier.kinds import Kind
 from notifier.models import Trigger
 from notifier.models.base import utcnow
 from notifier.policy_file import parse_policy
@@ -219,3 +221,31 @@ def test_the_pipeline_imports_no_runtime():
     for name in ("publishing", "fanout", "sending", "sweeper", "progress", "preview", "messages"):
         source = (root / f"{name}.py").read_text(encoding="utf-8")
         assert "notifier.runtime" not in source and "runtime.current" not in source, name
+
+
+def test_a_trigger_that_fails_every_fan_out_stops_as_failed_with_its_reason(
+    database_url, make_runtime
+):
+    runtime = make_runtime(database_url=database_url, delivery={"fan_out_max_attempts": 3})
+    with runtime.sessions.begin() as session:
+        trigger_id = triggers.ensure(session, key="poison:1", kind="poison", due_at=utcnow()).id
+
+    def audience(trigger):
+        raise RuntimeError("statement too complex")  # as a huge target list once did
+
+    kinds = {"poison": Kind(audience=audience, context=lambda trigger, zone, now: {})}
+    policy_ = runtime.settings.delivery
+    for _ in range(3):  # the actor's retries and the sweeper bring it back each time
+        with pytest.raises(RuntimeError):
+            fan_out(runtime.sessions, Enqueued(), trigger_id, policy=policy_, kinds=kinds)
+    assert fan_out(runtime.sessions, Enqueued(), trigger_id, policy=policy_, kinds=kinds) == 0
+
+    with runtime.sessions() as session:
+        trigger = session.get(Trigger, trigger_id)
+        assert (trigger.status, trigger.attempts) == ("failed", 3)
+        assert (
+            trigger.error == "gave up after 3 fan-out attempts: RuntimeError: statement too complex"
+        )
+    with runtime.sessions.begin() as session:  # and the sweeper leaves it alone from now on
+        session.get(Trigger, trigger_id).heartbeat_at = utcnow() - timedelta(days=1)
+    assert sweep_now(runtime).triggers == 0

@@ -45,6 +45,8 @@ class Trigger(Base):
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=TriggerStatus.PENDING, index=True)
     recipients: Mapped[int] = mapped_column(default=0)
+    # Fan-out runs started; a trigger that keeps failing stops as failed after a few.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Last sign of life: set when queued and on every page of the fan-out; the sweeper
