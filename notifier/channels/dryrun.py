@@ -24,7 +24,7 @@ from notifier.channels.base import (
     ProviderEnvironment,
     SendResult,
 )
-from notifier.channels.options import NoOptions, parse_options, parse_secrets
+from notifier.channels.options import NoOptions, parse_config
 from notifier.channels.smsformat import SmsFormat
 from notifier.errors import TransientError
 
@@ -50,10 +50,11 @@ class DryRunProvider(Provider):
         Raises:
             ConfigError: an unknown or wrong option, or any secret; the message names it.
         """
-        parse_secrets(config, NoOptions)
-        sms_format = parse_options(config, SmsFormat) if config.channel == SMS else None
-        if sms_format is None:
-            parse_options(config, NoOptions)
+        if config.channel == SMS:
+            sms_format: SmsFormat | None = parse_config(config, SmsFormat)[0]
+        else:
+            sms_format = None
+            parse_config(config, NoOptions)
         return cls(
             name=config.name,
             channel=config.channel,

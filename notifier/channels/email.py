@@ -34,7 +34,7 @@ from notifier.channels.base import (
     ProviderEnvironment,
     SendResult,
 )
-from notifier.channels.options import KindOptions, parse_options, parse_secrets
+from notifier.channels.options import KindOptions, parse_config
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -165,8 +165,7 @@ class SmtpProvider(Provider):
             ConfigError: an option is wrong or ``ca_file`` is not usable; the message names
                 the provider and the option.
         """
-        options = parse_options(config, SmtpOptions)
-        secrets = parse_secrets(config, SmtpSecrets)
+        options, secrets = parse_config(config, SmtpOptions, SmtpSecrets)
         return cls(name=config.name, options=options, password=secrets.password)
 
     def build(self, message: Message) -> EmailMessage:

@@ -1,8 +1,8 @@
 """Read a provider config's options and secrets into typed models, refusing unknown keys.
 
-A kind describes its options (and secrets) as a pydantic model; :func:`parse_options` and
-:func:`parse_secrets` validate the config against it and turn every problem into one
-:class:`~notifier.errors.ConfigError` that names the provider and each bad option. Values are
+A kind describes its options (and secrets) as pydantic models; :func:`parse_config` validates
+the config against them and turns every problem into one :class:`~notifier.errors.ConfigError`
+that names the provider and each bad option or secret. Values are
 never quoted, so a secret cannot leak into the message.
 """
 
@@ -17,6 +17,7 @@ from notifier.channels.base import ProviderConfig
 from notifier.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+S = TypeVar("S", bound=BaseModel)
 
 
 class KindOptions(BaseModel):
@@ -29,31 +30,31 @@ class NoOptions(KindOptions):
     """A kind that takes no options."""
 
 
-def parse_options(config: ProviderConfig, model: type[M]) -> M:
-    """Validate ``config.options`` against ``model``.
+def parse_config(
+    config: ProviderConfig, options: type[M], secrets: type[S] = NoOptions  # type: ignore[assignment]
+) -> tuple[M, S]:
+    """Validate ``config.options`` and ``config.secrets`` at once.
 
     Raises:
-        ConfigError: an option is missing, unknown or wrong; the message names each one.
+        ConfigError: one message naming every bad option and secret (never a secret's value).
     """
-    return _parse(config, config.options, model, what="option")
+    problems: list[str] = []
+    parsed_options = _validate(options, config.options, "option", problems)
+    parsed_secrets = _validate(secrets, config.secrets, "secret", problems)
+    if parsed_options is None or parsed_secrets is None:
+        raise ConfigError(f"{config.label}: " + "; ".join(problems))
+    return parsed_options, parsed_secrets
 
 
-def parse_secrets(config: ProviderConfig, model: type[M]) -> M:
-    """Validate ``config.secrets`` against ``model``.
-
-    Raises:
-        ConfigError: a secret is missing, unknown or malformed; the message names it, never
-            its value.
-    """
-    return _parse(config, config.secrets, model, what="secret")
-
-
-def _parse(config: ProviderConfig, values: Mapping[str, Any], model: type[M], *, what: str) -> M:
+def _validate(
+    model: type[M], values: Mapping[str, Any], what: str, problems: list[str]
+) -> M | None:
+    """The validated model, or None with a line per problem added to ``problems``."""
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        problems = [
+        problems.extend(
             f"{what} {'.'.join(str(part) for part in error['loc']) or '(all)'}: {error['msg']}"
             for error in exc.errors(include_input=False, include_url=False)
-        ]
-        raise ConfigError(f"{config.label}: " + "; ".join(problems)) from None
+        )
+        return None

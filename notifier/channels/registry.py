@@ -14,6 +14,7 @@ name, ours in pyproject.toml and a plug-in's in its own package metadata::
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -39,11 +40,15 @@ def load_provider_kinds(*, group: str = ENTRY_POINT_GROUP) -> dict[str, type[Pro
         ConfigError: two entry points share a name, one does not name a Provider class, or
             the class's ``kind`` differs from the name it is registered under.
     """
+    found = entry_points(group=group)
+    counts = Counter(entry_point.name for entry_point in found)
+    twice = sorted(name for name, count in counts.items() if count > 1)
+    if twice:
+        where = ", ".join(f"{ep.name} = {ep.value}" for ep in found if ep.name in twice)
+        raise ConfigError(f"provider kind {twice[0]!r} is registered twice ({where})")
     kinds: dict[str, type[Provider]] = {}
-    for entry_point in entry_points(group=group):
+    for entry_point in found:
         name = entry_point.name
-        if name in kinds:
-            raise ConfigError(f"provider kind {name!r} is registered twice")
         loaded = entry_point.load()
         if not (isinstance(loaded, type) and issubclass(loaded, Provider)):
             raise ConfigError(f"provider kind {name!r} ({entry_point.value}) is not a Provider")

@@ -34,7 +34,7 @@ from pydantic import Field
 from notifier.channel_names import SMS
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
 from notifier.channels.http import HttpProvider
-from notifier.channels.options import KindOptions, parse_options, parse_secrets
+from notifier.channels.options import KindOptions, parse_config
 from notifier.channels.smsformat import SmsFormat, SmsProvider
 from notifier.channels.sources import sms_config
 
@@ -114,8 +114,7 @@ class SmsGatewayProvider(SmsProvider, HttpProvider):
             ConfigError: ``url`` or ``app_key`` missing, ``app_secret`` missing, or another
                 option wrong; the message names the provider and the option.
         """
-        options = parse_options(config, SmsGatewayOptions)
-        secrets = parse_secrets(config, SmsGatewaySecrets)
+        options, secrets = parse_config(config, SmsGatewayOptions, SmsGatewaySecrets)
         return cls(
             name=config.name,
             options=options,

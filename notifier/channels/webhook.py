@@ -23,7 +23,7 @@ from standardwebhooks import Webhook
 from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
 from notifier.channels.http import HttpProvider
-from notifier.channels.options import KindOptions, parse_options, parse_secrets
+from notifier.channels.options import KindOptions, parse_config
 from notifier.channels.sources import webhook_config
 from notifier.errors import ConfigError
 
@@ -78,8 +78,7 @@ class StandardWebhooksProvider(HttpProvider):
             ConfigError: the signing secret is missing or not a valid key, or an option is
                 wrong; the message names the provider and the option, never the secret.
         """
-        options = parse_options(config, WebhookOptions)
-        secrets = parse_secrets(config, WebhookSecrets)
+        options, secrets = parse_config(config, WebhookOptions, WebhookSecrets)
         try:
             signer = Webhook(secrets.secret)
         except Exception:  # the library raises plain binascii/Value errors on a bad key
