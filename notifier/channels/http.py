@@ -70,12 +70,17 @@ class HttpProvider(Provider):
         if 200 <= status < 300:
             return response
         log.info("%s: delivery %s got HTTP %s", self.name, message.delivery_id, status)
-        detail = f"{self.peer(url)} answered HTTP {status}: {self.error_text(response)}"
-        raise self.failure(detail, transient=self.is_transient(status))
+        transient = self.is_transient(status)
+        reason = self.describe_failure(url, response, transient=transient)
+        raise self.failure(reason, transient=transient)
 
     def is_transient(self, status: int) -> bool:
         """True when an answer with ``status`` may succeed if sent again."""
         return status in self.transient_statuses or status >= 500
+
+    def describe_failure(self, url: str, response: requests.Response, *, transient: bool) -> str:
+        """The reason kept on the delivery for a non-2xx answer (trimmed afterwards)."""
+        return f"{self.peer(url)} answered HTTP {response.status_code}: {self.error_text(response)}"
 
     def peer(self, url: str) -> str:
         """How failure reasons name the other side; by default the kind and host."""

@@ -154,9 +154,12 @@ class SmsGatewayProvider(SmsProvider, HttpProvider):
             return SendResult(provider=self.name)
         return SendResult(provider=self.name, provider_message_id=str(provider_id))
 
-    def peer(self, url: str) -> str:
-        """Failure reasons name the gateway by the provider's name."""
-        return f"sms gateway {self.name}"
+    def describe_failure(self, url: str, response: requests.Response, *, transient: bool) -> str:
+        """``sms gateway answered HTTP 502: ...`` or ``sms gateway refused (HTTP 400): ...``."""
+        status = response.status_code
+        if transient:
+            return f"sms gateway answered HTTP {status}: {self.error_text(response)}"
+        return f"sms gateway refused (HTTP {status}): {self.error_text(response)}"
 
     def error_text(self, response: requests.Response) -> str:
         """The gateway's ``code`` and ``message`` when it sends them, else the body text."""
