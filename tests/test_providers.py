@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from notifier.channel_names import EMAIL, SMS, WEBHOOK
-from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
+from notifier.channels.base import Message, Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.dryrun import DryRunProvider
 from notifier.channels.registry import build_providers, load_provider_kinds
-from notifier.channels.sms import SmsGatewayProvider
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.config import load_settings
 from notifier.errors import ConfigError, TemplateError
@@ -227,22 +226,22 @@ def test_secrets_are_never_in_config_error_messages(
 
 
 @pytest.fixture(params=["sms-gateway", "dry-run"])
-def sms_provider(request: pytest.FixtureRequest, tmp_path: Path) -> SmsGatewayProvider:
+def sms_provider(request: pytest.FixtureRequest, tmp_path: Path) -> Provider:
     """Each SMS-composing kind with the same SMS options (max_length 100)."""
     options = {"signature": SIGNATURE, "max_length": 100}
     built = gateway_config(**options) if request.param == "sms-gateway" else config(options=options)
     [provider] = build_providers([built], environment=environment(tmp_path)).for_channel(SMS)
-    return provider  # type: ignore[return-value]
+    return provider
 
 
-def test_sms_compose_prefixes_the_signature_and_squashes_whitespace(sms_provider) -> None:  # type: ignore[no-untyped-def]
+def test_sms_compose_prefixes_the_signature_and_squashes_whitespace(sms_provider: Provider) -> None:
     composed = sms_provider.compose("  关于申报的\n通知，  截止6月30日。 ", to="+8613800138000")
     assert composed.text == f"{SIGNATURE}关于申报的 通知， 截止6月30日。"
     assert composed.sms_count is not None
     assert (composed.sms_count.length, composed.sms_count.parts) == (len(composed.text), 1)
 
 
-def test_sms_compose_counts_the_billed_parts(sms_provider) -> None:  # type: ignore[no-untyped-def]
+def test_sms_compose_counts_the_billed_parts(sms_provider: Provider) -> None:
     composed = sms_provider.compose("通" * 80, to="13800138000")  # + 6 signature = 86 > 70
     assert composed.sms_count is not None
     assert composed.sms_count.length == 86
@@ -250,7 +249,9 @@ def test_sms_compose_counts_the_billed_parts(sms_provider) -> None:  # type: ign
     assert composed.sms_count.encoding == "cn"
 
 
-def test_sms_compose_refuses_a_text_over_max_length_naming_the_length(sms_provider) -> None:  # type: ignore[no-untyped-def]
+def test_sms_compose_refuses_a_text_over_max_length_naming_the_length(
+    sms_provider: Provider,
+) -> None:
     with pytest.raises(TemplateError, match="SMS is 106 characters, over the maximum of 100"):
         sms_provider.compose("长" * 100, to=None)
 
