@@ -1,4 +1,4 @@
-"""Channels against real protocol peers on 127.0.0.1 (see tests/peers.py); no mocks."""
+"""Providers against real protocol peers on 127.0.0.1 (see tests/peers.py); no mocks."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from pydantic import SecretStr
 
 from notifier import netguard
-from notifier.channels.base import Message
-from notifier.channels.dryrun import DryRunChannel
-from notifier.channels.email import EmailChannel
-from notifier.channels.registry import build_channels, load_channel_classes
-from notifier.channels.sms import SmsChannel
-from notifier.channels.webhook import WebhookChannel
-from notifier.config import EmailSettings, SmsSettings, WebhookSettings, load_settings
+from notifier.channel_names import EMAIL, SMS, WEBHOOK
+from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
+from notifier.channels.dryrun import DryRunProvider
+from notifier.channels.email import SmtpProvider
+from notifier.channels.registry import build_channels, load_provider_kinds
+from notifier.channels.sms import SmsGatewayProvider
+from notifier.channels.webhook import StandardWebhooksProvider
+from notifier.config import load_settings
 from notifier.errors import ConfigError, PermanentError, TransientError
 
 from peers import (
@@ -79,43 +79,61 @@ def silent_peer() -> Iterator[SilentPeer]:
         yield peer
 
 
-def sms_channel_for(
+def loopback(allowed: list[str] | None = None) -> ProviderEnvironment:
+    return ProviderEnvironment(
+        allowed_private_targets=tuple(LOOPBACK_ALLOWED if allowed is None else allowed)
+    )
+
+
+def sms_provider_for(
     url: str, *, secret: str = SMS_SECRET, allowed: list[str] | None = None, timeout: float = 5.0
-) -> SmsChannel:
-    settings = SmsSettings(
-        provider="http", url=url, app_key=SMS_KEY, app_secret=SecretStr(secret), timeout=timeout
+) -> SmsGatewayProvider:
+    config = ProviderConfig(
+        name="sms-gateway",
+        channel=SMS,
+        kind="sms-gateway",
+        options={"url": url, "app_key": SMS_KEY, "timeout": timeout},
+        secrets={"app_secret": secret},
     )
-    allowed = LOOPBACK_ALLOWED if allowed is None else allowed
-    return SmsChannel(settings=settings, allowed_private_targets=allowed)
+    return SmsGatewayProvider.from_config(config, environment=loopback(allowed))
 
 
-def email_channel_for(
-    host: str, port: int, *, timeout: float = 5.0, **options: object
-) -> EmailChannel:
-    settings = EmailSettings(
-        provider="smtp", host=host, port=port, sender=SENDER, timeout=timeout, **options
+def email_provider_for(
+    host: str, port: int, *, timeout: float = 5.0, password: str | None = None, **options: object
+) -> SmtpProvider:
+    config = ProviderConfig(
+        name="smtp",
+        channel=EMAIL,
+        kind="smtp",
+        options={"host": host, "port": port, "sender": SENDER, "timeout": timeout, **options},
+        secrets={} if password is None else {"password": password},
     )
-    return EmailChannel(settings=settings)
+    return SmtpProvider.from_config(config, environment=ProviderEnvironment())
 
 
-def webhook_channel_for(
+def webhook_provider_for(
     *, secret: str = WEBHOOK_SECRET, allowed: list[str] | None = None, timeout: float = 5.0
-) -> WebhookChannel:
-    settings = WebhookSettings(provider="http", secret=SecretStr(secret), timeout=timeout)
-    allowed = LOOPBACK_ALLOWED if allowed is None else allowed
-    return WebhookChannel(settings=settings, allowed_private_targets=allowed)
+) -> StandardWebhooksProvider:
+    config = ProviderConfig(
+        name="standard-webhooks",
+        channel=WEBHOOK,
+        kind="standard-webhooks",
+        options={"timeout": timeout},
+        secrets={"secret": secret},
+    )
+    return StandardWebhooksProvider.from_config(config, environment=loopback(allowed))
 
 
 @pytest.fixture
-def sms_channel(sms_gateway: SmsGateway) -> Iterator[SmsChannel]:
-    channel = sms_channel_for(sms_gateway.url)
+def sms_provider(sms_gateway: SmsGateway) -> Iterator[SmsGatewayProvider]:
+    channel = sms_provider_for(sms_gateway.url)
     yield channel
     channel.close()
 
 
 @pytest.fixture
-def email_channel(smtp_peer: SmtpPeer) -> Iterator[EmailChannel]:
-    channel = email_channel_for(
+def email_provider(smtp_peer: SmtpPeer) -> Iterator[SmtpProvider]:
+    channel = email_provider_for(
         smtp_peer.host, smtp_peer.port, unsubscribe_mailto="unsubscribe@notifier.test"
     )
     yield channel
@@ -123,8 +141,8 @@ def email_channel(smtp_peer: SmtpPeer) -> Iterator[EmailChannel]:
 
 
 @pytest.fixture
-def webhook_channel() -> Iterator[WebhookChannel]:
-    channel = webhook_channel_for()
+def webhook_provider() -> Iterator[StandardWebhooksProvider]:
+    channel = webhook_provider_for()
     yield channel
     channel.close()
 
@@ -157,11 +175,11 @@ def webhook_message(url: str, **changes: object) -> Message:
 
 
 def test_sms_gateway_verifies_signature_and_records_chinese_text_with_out_id(
-    sms_gateway: SmsGateway, sms_channel: SmsChannel
+    sms_gateway: SmsGateway, sms_provider: SmsGatewayProvider
 ) -> None:
     message = make_message()
-    result = sms_channel.send(message)
-    assert result.provider == "sms-http"
+    result = sms_provider.send(message)
+    assert result.provider == "sms-gateway"
     assert result.provider_message_id == "gw-1"
     assert sms_gateway.messages == [
         {"to": "+8613800138000", "text": message.text, "out_id": message.message_id}
@@ -169,7 +187,7 @@ def test_sms_gateway_verifies_signature_and_records_chinese_text_with_out_id(
 
 
 def test_sms_gateway_rejects_a_wrong_secret_as_permanent(sms_gateway: SmsGateway) -> None:
-    channel = sms_channel_for(sms_gateway.url, secret="not-the-gateway-secret")
+    channel = sms_provider_for(sms_gateway.url, secret="not-the-gateway-secret")
     with pytest.raises(PermanentError, match="bad_signature"):
         channel.send(make_message())
     assert sms_gateway.messages == []
@@ -177,42 +195,42 @@ def test_sms_gateway_rejects_a_wrong_secret_as_permanent(sms_gateway: SmsGateway
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_sms_rate_limit_and_server_errors_are_transient_and_a_retry_succeeds(
-    sms_gateway: SmsGateway, sms_channel: SmsChannel, status: int
+    sms_gateway: SmsGateway, sms_provider: SmsGatewayProvider, status: int
 ) -> None:
     sms_gateway.fail_next(status, body={"code": "busy", "message": "稍后再试"})
     with pytest.raises(TransientError, match=str(status)):
-        sms_channel.send(make_message())
-    assert sms_channel.send(make_message()).provider_message_id == "gw-1"
+        sms_provider.send(make_message())
+    assert sms_provider.send(make_message()).provider_message_id == "gw-1"
 
 
 def test_sms_client_error_is_permanent_with_the_gateway_reason(
-    sms_gateway: SmsGateway, sms_channel: SmsChannel
+    sms_gateway: SmsGateway, sms_provider: SmsGatewayProvider
 ) -> None:
     sms_gateway.fail_next(400, body={"code": "invalid_mobile", "message": "号码格式错误"})
     with pytest.raises(PermanentError) as caught:
-        sms_channel.send(make_message())
+        sms_provider.send(make_message())
     assert "400" in caught.value.reason
     assert "invalid_mobile 号码格式错误" in caught.value.reason
 
 
 def test_sms_gateway_error_text_is_trimmed_to_200_characters(
-    sms_gateway: SmsGateway, sms_channel: SmsChannel
+    sms_gateway: SmsGateway, sms_provider: SmsGatewayProvider
 ) -> None:
     sms_gateway.fail_next(422, body={"code": "too_long", "message": "长" * 1000})
     with pytest.raises(PermanentError) as caught:
-        sms_channel.send(make_message())
+        sms_provider.send(make_message())
     assert len(caught.value.reason) < 250
     assert caught.value.reason.endswith("长" * 50)
 
 
 def test_sms_timeout_is_transient(silent_peer: SilentPeer) -> None:
-    channel = sms_channel_for(silent_peer.url, timeout=SHORT_TIMEOUT)
+    channel = sms_provider_for(silent_peer.url, timeout=SHORT_TIMEOUT)
     with pytest.raises(TransientError, match="timeout"):
         channel.send(make_message())
 
 
 def test_sms_refused_connection_is_transient() -> None:
-    channel = sms_channel_for(f"http://127.0.0.1:{closed_port()}/v1/sms")
+    channel = sms_provider_for(f"http://127.0.0.1:{closed_port()}/v1/sms")
     with pytest.raises(TransientError, match="connection"):
         channel.send(make_message())
 
@@ -220,7 +238,7 @@ def test_sms_refused_connection_is_transient() -> None:
 def test_sms_gateway_on_a_loopback_address_is_refused_unless_allowed(
     sms_gateway: SmsGateway,
 ) -> None:
-    channel = sms_channel_for(sms_gateway.url, allowed=[])
+    channel = sms_provider_for(sms_gateway.url, allowed=[])
     with pytest.raises(PermanentError, match="loopback"):
         channel.send(make_message())
     assert sms_gateway.messages == []
@@ -230,10 +248,10 @@ def test_sms_gateway_on_a_loopback_address_is_refused_unless_allowed(
 
 
 def test_smtp_server_receives_chinese_subject_text_and_html(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
     message = email_message()
-    email_channel.send(message)
+    email_provider.send(message)
     [mail] = smtp_peer.messages
     assert mail.mail_from == "noreply@notifier.test"
     assert mail.rcpt_tos == ["manager@enterprise.test"]
@@ -246,10 +264,10 @@ def test_smtp_server_receives_chinese_subject_text_and_html(
 
 
 def test_email_carries_message_id_and_one_click_list_unsubscribe(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
     message = email_message()
-    result = email_channel.send(message)
+    result = email_provider.send(message)
     headers = smtp_peer.messages[0].message
     assert headers["Message-ID"] == f"<{message.message_id}@notifier.test>"
     assert result.provider == "smtp"
@@ -262,9 +280,9 @@ def test_email_carries_message_id_and_one_click_list_unsubscribe(
 
 
 def test_email_without_unsubscribe_link_has_no_list_unsubscribe_headers(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
-    email_channel.send(email_message(unsubscribe_url=None, html=None))
+    email_provider.send(email_message(unsubscribe_url=None, html=None))
     mail = smtp_peer.messages[0].message
     assert mail["List-Unsubscribe"] is None
     assert mail["List-Unsubscribe-Post"] is None
@@ -272,33 +290,33 @@ def test_email_without_unsubscribe_link_has_no_list_unsubscribe_headers(
 
 
 def test_email_refused_recipient_is_permanent_with_the_server_reply(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
     smtp_peer.fail_next("550 5.1.1 mailbox unavailable")
     with pytest.raises(PermanentError, match="550: 5.1.1 mailbox unavailable"):
-        email_channel.send(email_message())
+        email_provider.send(email_message())
     assert smtp_peer.messages == []
 
 
 def test_email_greylisted_recipient_is_transient_and_a_retry_succeeds(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
     smtp_peer.fail_next("451 4.7.1 greylisted, try again later")
     with pytest.raises(TransientError, match="451"):
-        email_channel.send(email_message())
-    email_channel.send(email_message())
+        email_provider.send(email_message())
+    email_provider.send(email_message())
     assert len(smtp_peer.messages) == 1
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_email_logs_in_when_a_username_is_set() -> None:
     with SmtpPeer(credentials=("relay-user", "relay-pass")) as peer:
-        good = email_channel_for(
-            peer.host, peer.port, username="relay-user", password=SecretStr("relay-pass")
+        good = email_provider_for(
+            peer.host, peer.port, username="relay-user", password="relay-pass"
         )
         good.send(email_message())
-        wrong = email_channel_for(
-            peer.host, peer.port, username="relay-user", password=SecretStr("wrong")
+        wrong = email_provider_for(
+            peer.host, peer.port, username="relay-user", password="wrong"
         )
         with pytest.raises(PermanentError, match="535"):
             wrong.send(email_message())
@@ -306,20 +324,20 @@ def test_email_logs_in_when_a_username_is_set() -> None:
 
 
 def test_email_timeout_is_transient(silent_peer: SilentPeer) -> None:
-    channel = email_channel_for(silent_peer.host, silent_peer.port, timeout=SHORT_TIMEOUT)
+    channel = email_provider_for(silent_peer.host, silent_peer.port, timeout=SHORT_TIMEOUT)
     with pytest.raises(TransientError, match="timed out"):
         channel.send(email_message())
 
 
 def test_email_refused_connection_is_transient() -> None:
-    channel = email_channel_for("127.0.0.1", closed_port())
+    channel = email_provider_for("127.0.0.1", closed_port())
     with pytest.raises(TransientError, match="ConnectionRefusedError"):
         channel.send(email_message())
 
 
-def test_email_header_injection_is_permanent(email_channel: EmailChannel) -> None:
+def test_email_header_injection_is_permanent(email_provider: SmtpProvider) -> None:
     with pytest.raises(PermanentError, match="header"):
-        email_channel.send(email_message(subject="通知\r\nBcc: everyone@enterprise.test"))
+        email_provider.send(email_message(subject="通知\r\nBcc: everyone@enterprise.test"))
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
@@ -327,7 +345,7 @@ def test_email_over_tls_reaches_the_relay_and_the_relay_saw_tls(
     tls_files: TlsFiles, security: TlsSecurity
 ) -> None:
     with SmtpPeer(security=security, tls=tls_files) as peer:
-        channel = email_channel_for(peer.host, peer.port, security=security, ca_file=tls_files.ca)
+        channel = email_provider_for(peer.host, peer.port, security=security, ca_file=tls_files.ca)
         channel.send(email_message())
         [mail] = peer.messages
     assert mail.rcpt_tos == ["manager@enterprise.test"]
@@ -339,13 +357,13 @@ def test_email_logs_in_over_starttls_when_the_relay_offers_auth_only_after_it(
 ) -> None:
     peer = SmtpPeer(credentials=("relay-user", "relay-pass"), security="starttls", tls=tls_files)
     with peer:
-        channel = email_channel_for(
+        channel = email_provider_for(
             peer.host,
             peer.port,
             security="starttls",
             ca_file=tls_files.ca,
             username="relay-user",
-            password=SecretStr("relay-pass"),
+            password="relay-pass",
         )
         channel.send(email_message())
         [mail] = peer.messages
@@ -358,7 +376,7 @@ def test_email_to_a_relay_not_signed_by_the_configured_ca_is_permanent_and_sends
 ) -> None:
     other_ca = make_tls_files(tmp_path / "other", ca_name="some other CA").ca
     with SmtpPeer(security=security, tls=tls_files) as peer:
-        channel = email_channel_for(peer.host, peer.port, security=security, ca_file=other_ca)
+        channel = email_provider_for(peer.host, peer.port, security=security, ca_file=other_ca)
         with pytest.raises(PermanentError, match="certificate not trusted"):
             channel.send(email_message())
         assert peer.messages == []
@@ -367,7 +385,7 @@ def test_email_to_a_relay_not_signed_by_the_configured_ca_is_permanent_and_sends
 def test_email_starttls_to_a_relay_without_starttls_fails_instead_of_sending_in_clear(
     smtp_peer: SmtpPeer,
 ) -> None:
-    channel = email_channel_for(smtp_peer.host, smtp_peer.port, security="starttls")
+    channel = email_provider_for(smtp_peer.host, smtp_peer.port, security="starttls")
     with pytest.raises(PermanentError, match="STARTTLS"):
         channel.send(email_message())
     assert smtp_peer.messages == []
@@ -380,28 +398,28 @@ def test_email_missing_or_unusable_ca_file_is_a_config_error_naming_it(
     ca_file = tmp_path / "office-ca.pem"
     if content is not None:
         ca_file.write_text(content)
-    with pytest.raises(ConfigError, match="email.ca_file"):
-        email_channel_for("127.0.0.1", 25, security="starttls", ca_file=ca_file)
+    with pytest.raises(ConfigError, match="provider 'smtp'.*ca_file"):
+        email_provider_for("127.0.0.1", 25, security="starttls", ca_file=ca_file)
 
 
 # --- webhook -------------------------------------------------------------------------------
 
 
 def test_webhook_receiver_verifies_signature_and_sees_message_id(
-    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider
 ) -> None:
     message = webhook_message(webhook_receiver.url)
-    result = webhook_channel.send(message)
-    assert result.provider == "webhook"
+    result = webhook_provider.send(message)
+    assert result.provider == "standard-webhooks"
     assert result.provider_message_id == message.message_id
     assert webhook_receiver.received == [(message.message_id, message.payload)]
 
 
 def test_webhook_body_is_compact_utf8_json(
-    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider
 ) -> None:
     message = webhook_message(webhook_receiver.url)
-    webhook_channel.send(message)
+    webhook_provider.send(message)
     [body] = webhook_receiver.raw_bodies
     assert "高新技术企业认定".encode() in body
     assert body == json.dumps(message.payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -411,7 +429,7 @@ def test_webhook_body_is_compact_utf8_json(
 def test_webhook_receiver_rejects_a_wrong_secret_as_permanent(
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    channel = webhook_channel_for(secret=OTHER_WEBHOOK_SECRET)
+    channel = webhook_provider_for(secret=OTHER_WEBHOOK_SECRET)
     with pytest.raises(PermanentError, match="401"):
         channel.send(webhook_message(webhook_receiver.url))
     assert webhook_receiver.received == []
@@ -419,36 +437,36 @@ def test_webhook_receiver_rejects_a_wrong_secret_as_permanent(
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
 def test_webhook_timeouts_rate_limits_and_server_errors_are_transient(
-    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel, status: int
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider, status: int
 ) -> None:
     webhook_receiver.fail_next(status, body="unavailable")
     with pytest.raises(TransientError, match=f"HTTP {status}"):
-        webhook_channel.send(webhook_message(webhook_receiver.url))
+        webhook_provider.send(webhook_message(webhook_receiver.url))
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 400, 404, 410, 422])
 def test_webhook_redirects_and_client_errors_are_permanent(
-    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel, status: int
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider, status: int
 ) -> None:
     webhook_receiver.fail_next(status, body="no such hook")
     with pytest.raises(PermanentError, match=f"HTTP {status}: no such hook"):
-        webhook_channel.send(webhook_message(webhook_receiver.url))
+        webhook_provider.send(webhook_message(webhook_receiver.url))
 
 
 def test_webhook_retry_after_a_failure_keeps_the_same_webhook_id(
-    webhook_receiver: WebhookReceiver, webhook_channel: WebhookChannel
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider
 ) -> None:
     message = webhook_message(webhook_receiver.url)
     webhook_receiver.fail_next(503)
     with pytest.raises(TransientError):
-        webhook_channel.send(message)
-    webhook_channel.send(message)
-    webhook_channel.send(message)
+        webhook_provider.send(message)
+    webhook_provider.send(message)
+    webhook_provider.send(message)
     assert [webhook_id for webhook_id, _ in webhook_receiver.received] == [message.message_id] * 2
 
 
 def test_webhook_timeout_is_transient(silent_peer: SilentPeer) -> None:
-    channel = webhook_channel_for(timeout=SHORT_TIMEOUT)
+    channel = webhook_provider_for(timeout=SHORT_TIMEOUT)
     with pytest.raises(TransientError, match="timeout"):
         channel.send(webhook_message(silent_peer.url))
 
@@ -456,7 +474,7 @@ def test_webhook_timeout_is_transient(silent_peer: SilentPeer) -> None:
 def test_webhook_to_a_loopback_endpoint_is_refused_before_sending(
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    channel = webhook_channel_for(allowed=[])
+    channel = webhook_provider_for(allowed=[])
     with pytest.raises(PermanentError, match="loopback"):
         channel.send(webhook_message(webhook_receiver.url))
     assert webhook_receiver.received == []
@@ -527,14 +545,14 @@ def test_netguard_dns_failure_is_transient(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_dry_run_writes_one_file_per_message(tmp_path: Path) -> None:
-    channel = DryRunChannel(channel="sms", outbox_dir=tmp_path)
+    channel = DryRunProvider(name="sms-dry-run", channel=SMS, outbox_dir=tmp_path)
     first = make_message()
     second = make_message(delivery_id=43, idempotency_key="policy:7:enterprise:other:sms")
     result = channel.send(first)
     channel.send(second)
     files = sorted(path.name for path in (tmp_path / "sms").iterdir())
     assert files == sorted([f"{first.message_id}.json", f"{second.message_id}.json"])
-    assert result.provider == "dry-run"
+    assert result.provider == "sms-dry-run"
     assert result.provider_message_id == first.message_id
     record = json.loads((tmp_path / "sms" / f"{first.message_id}.json").read_text("utf-8"))
     assert record["text"] == first.text
@@ -545,7 +563,7 @@ def test_dry_run_writes_one_file_per_message(tmp_path: Path) -> None:
 
 
 def test_dry_run_repeated_send_leaves_one_file(tmp_path: Path) -> None:
-    channel = DryRunChannel(channel="email", outbox_dir=tmp_path)
+    channel = DryRunProvider(name="email-dry-run", channel=EMAIL, outbox_dir=tmp_path)
     message = email_message()
     channel.send(message)
     channel.send(message)
@@ -555,24 +573,25 @@ def test_dry_run_repeated_send_leaves_one_file(tmp_path: Path) -> None:
 # --- registry ------------------------------------------------------------------------------
 
 
-def test_registry_finds_the_three_channels_through_entry_points() -> None:
-    classes = load_channel_classes()
-    assert classes["sms"] is SmsChannel
-    assert classes["email"] is EmailChannel
-    assert classes["webhook"] is WebhookChannel
+def test_registry_finds_the_four_kinds_through_entry_points() -> None:
+    kinds = load_provider_kinds()
+    assert kinds["sms-gateway"] is SmsGatewayProvider
+    assert kinds["smtp"] is SmtpProvider
+    assert kinds["standard-webhooks"] is StandardWebhooksProvider
+    assert kinds["dry-run"] is DryRunProvider
 
 
 def test_build_channels_gives_dry_run_channels_writing_to_the_outbox(tmp_path: Path) -> None:
     settings = load_settings(config_dir=tmp_path, var_dir=tmp_path / "var")
     channels = build_channels(settings)
     assert {name: type(channel) for name, channel in channels.items()} == {
-        "sms": DryRunChannel,
-        "email": DryRunChannel,
-        "webhook": DryRunChannel,
+        SMS: DryRunProvider,
+        EMAIL: DryRunProvider,
+        WEBHOOK: DryRunProvider,
     }
     message = make_message()
-    channels["sms"].send(message)
-    assert (settings.outbox_dir / "sms" / f"{message.message_id}.json").is_file()
+    channels[SMS].send(message)
+    assert (settings.outbox_dir / SMS / f"{message.message_id}.json").is_file()
 
 
 def test_build_channels_builds_configured_providers_from_settings(
@@ -592,11 +611,11 @@ def test_build_channels_builds_configured_providers_from_settings(
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
     )
     channels = build_channels(settings)
-    assert isinstance(channels["sms"], SmsChannel)
-    assert isinstance(channels["email"], EmailChannel)
-    assert isinstance(channels["webhook"], WebhookChannel)
-    channels["sms"].send(make_message())
-    channels["email"].send(email_message())
+    assert isinstance(channels[SMS], SmsGatewayProvider)
+    assert isinstance(channels[EMAIL], SmtpProvider)
+    assert isinstance(channels[WEBHOOK], StandardWebhooksProvider)
+    channels[SMS].send(make_message())
+    channels[EMAIL].send(email_message())
     assert len(sms_gateway.messages) == 1
     assert len(smtp_peer.messages) == 1
     for channel in channels.values():
@@ -604,21 +623,21 @@ def test_build_channels_builds_configured_providers_from_settings(
 
 
 def test_email_sends_one_after_another_over_one_kept_connection(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
     for number in range(3):
-        email_channel.send(email_message(delivery_id=number))
+        email_provider.send(email_message(delivery_id=number))
     assert len(smtp_peer.messages) == 3
     assert len({mail.peer for mail in smtp_peer.messages}) == 1
 
 
 def test_email_opens_a_new_connection_after_a_refusal_and_still_delivers(
-    smtp_peer: SmtpPeer, email_channel: EmailChannel
+    smtp_peer: SmtpPeer, email_provider: SmtpProvider
 ) -> None:
-    email_channel.send(email_message(delivery_id=1))
+    email_provider.send(email_message(delivery_id=1))
     smtp_peer.fail_next("550 5.1.1 no such user")
     with pytest.raises(PermanentError):
-        email_channel.send(email_message(delivery_id=2))
-    email_channel.send(email_message(delivery_id=3))
+        email_provider.send(email_message(delivery_id=2))
+    email_provider.send(email_message(delivery_id=3))
     first, last = smtp_peer.messages
     assert first.peer != last.peer

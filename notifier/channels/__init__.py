@@ -1,1 +1,4 @@
-"""Message channels (sms, email, webhook), found through the notifier.channels entry points."""
+"""Providers: configured accounts of a kind (sms-gateway, smtp, ...) serving one channel.
+
+Kinds are found through the ``notifier.providers`` entry points (see ``registry.py``).
+"""

@@ -1,14 +1,22 @@
-"""The Channel interface every transport implements."""
+"""The Provider interface, and the plain data a provider is built from and works on.
+
+A *provider* is one configured account of a *kind* (``sms-gateway``, ``smtp``, ...) serving one
+*channel* (sms, email, webhook). It is built from a :class:`ProviderConfig`, plain data that
+may come from the settings file or, later, from the ``providers`` table.
+"""
 
 from __future__ import annotations
 
 import abc
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:
-    from notifier.config import Settings
+from notifier.channel_names import CHANNELS
+from notifier.smslength import SmsCount
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5b7a0c52-3f5e-4c8e-9f0e-6a1d2b9c4e11")
@@ -44,26 +52,89 @@ class Message:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What the provider said when it accepted a message."""
+    """What the provider said when it accepted a message; ``provider`` is the account name."""
 
     provider: str
     provider_message_id: str | None = None
 
 
-class Channel(abc.ABC):
-    """A transport. ``send`` either returns a SendResult or raises.
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider account as plain data: what to build, for which channel, with what.
 
-    Raises:
+    ``secrets`` is left out of ``repr`` (and so out of logs and error messages); ``options``
+    holds only what may be shown. Both are read-only once built.
+    """
+
+    name: str
+    channel: str
+    kind: str
+    options: Mapping[str, Any]
+    secrets: Mapping[str, str] = field(repr=False)
+    priority: int = 0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "secrets", MappingProxyType(dict(self.secrets)))
+
+    @property
+    def label(self) -> str:
+        """How error messages name this provider: ``provider 'x' (kind 'y')``."""
+        return f"provider {self.name!r} (kind {self.kind!r})"
+
+
+@dataclass(frozen=True)
+class ProviderEnvironment:
+    """What every provider may need from the deployment rather than from its own config."""
+
+    allowed_private_targets: tuple[str, ...] = ()
+    outbox_dir: Path = Path("var/outbox")
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A rendered text as a provider sends it; ``sms_count`` is set for SMS."""
+
+    text: str
+    sms_count: SmsCount | None = None
+
+
+class Provider(abc.ABC):
+    """One account of a kind on one channel. ``send`` either returns a SendResult or raises.
+
+    ``channels`` names the channels a kind can serve; the registry refuses a config that puts
+    it on another one.
+
+    Raises (from ``send``):
         TransientError: the message may succeed if sent again later.
         PermanentError: the message will never succeed as it is.
     """
 
-    name: ClassVar[str]
+    kind: ClassVar[str]
+    channels: ClassVar[frozenset[str]] = frozenset(CHANNELS)
+
+    def __init__(self, *, name: str, channel: str) -> None:
+        self.name = name
+        self.channel = channel
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Channel:
-        """Build the channel from the application settings (each channel overrides this)."""
-        raise NotImplementedError(f"{cls.__name__} does not define from_settings")
+    @abc.abstractmethod
+    def from_config(cls, config: ProviderConfig, *, environment: ProviderEnvironment) -> Provider:
+        """Build the provider from its config.
+
+        Raises:
+            ConfigError: an option or secret is missing or wrong; the message names the
+                provider and the option, never a secret's value.
+        """
+
+    def compose(self, text: str, *, to: str | None) -> Composed:
+        """Return ``text`` as this provider sends it; by default unchanged.
+
+        Raises:
+            TemplateError: the text cannot be sent by this provider (e.g. too long).
+        """
+        return Composed(text)
 
     @abc.abstractmethod
     def send(self, message: Message) -> SendResult:
@@ -71,3 +142,10 @@ class Channel(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} kind={self.kind!r} channel={self.channel!r}>"
+
+
+# Transitional: runtime.py still names the interface Channel until the integrator switches it.
+Channel = Provider

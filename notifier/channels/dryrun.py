@@ -1,7 +1,10 @@
-"""The dry-run provider: record each message as a JSON file instead of sending it.
+"""The dry-run provider (kind ``dry-run``): record each message as a JSON file instead of
+sending it.
 
 ``outbox_dir/<channel>/<message_id>.json``, one file per message; a retry of the same delivery
-has the same message id, so it overwrites the file rather than adding a second one.
+has the same message id, so it overwrites the file rather than adding a second one. On the sms
+channel it takes the SMS options (signature, max_length, default_region) and composes exactly
+as a real SMS provider does; on the others it takes no options.
 """
 
 from __future__ import annotations
@@ -12,20 +15,62 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from notifier.channels.base import Channel, Message, SendResult
+from notifier.channel_names import SMS
+from notifier.channels.base import (
+    Composed,
+    Message,
+    Provider,
+    ProviderConfig,
+    ProviderEnvironment,
+    SendResult,
+)
+from notifier.channels.options import NoOptions, parse_config
+from notifier.channels.smsformat import SmsFormat
 from notifier.errors import TransientError
 
-PROVIDER = "dry-run"
 
-
-class DryRunChannel(Channel):
+class DryRunProvider(Provider):
     """Writes messages for one channel (sms, email, webhook) into the outbox folder."""
 
-    name: ClassVar[str] = "dry-run"
+    kind: ClassVar[str] = "dry-run"
 
-    def __init__(self, *, channel: str, outbox_dir: Path) -> None:
-        self.channel = channel
+    def __init__(
+        self, *, name: str, channel: str, outbox_dir: Path, sms_format: SmsFormat | None = None
+    ) -> None:
+        super().__init__(name=name, channel=channel)
         self.folder = Path(outbox_dir) / channel
+        self.sms_format = sms_format if sms_format is not None or channel != SMS else SmsFormat()
+
+    @classmethod
+    def from_config(
+        cls, config: ProviderConfig, *, environment: ProviderEnvironment
+    ) -> DryRunProvider:
+        """Build the provider from its config (SMS options on the sms channel, else none).
+
+        Raises:
+            ConfigError: an unknown or wrong option, or any secret; the message names it.
+        """
+        if config.channel == SMS:
+            sms_format: SmsFormat | None = parse_config(config, SmsFormat)[0]
+        else:
+            sms_format = None
+            parse_config(config, NoOptions)
+        return cls(
+            name=config.name,
+            channel=config.channel,
+            outbox_dir=environment.outbox_dir,
+            sms_format=sms_format,
+        )
+
+    def compose(self, text: str, *, to: str | None) -> Composed:
+        """On sms, sign and count like an SMS provider; elsewhere leave the text as it is.
+
+        Raises:
+            TemplateError: an SMS longer than its ``max_length``.
+        """
+        if self.sms_format is None:
+            return Composed(text)
+        return self.sms_format.compose(text, to=to)
 
     def path_for(self, message: Message) -> Path:
         """Where ``message`` is recorded."""
@@ -53,7 +98,7 @@ class DryRunChannel(Channel):
             self._write(record, self.path_for(message))
         except OSError as exc:
             raise TransientError(f"dry-run: cannot write outbox file: {exc}") from exc
-        return SendResult(provider=PROVIDER, provider_message_id=message.message_id)
+        return SendResult(provider=self.name, provider_message_id=message.message_id)
 
     def _write(self, record: dict[str, Any], path: Path) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

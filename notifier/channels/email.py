@@ -1,11 +1,15 @@
-"""Email through an SMTP relay (plain, STARTTLS or implicit TLS).
+"""Email through an SMTP relay (plain, STARTTLS or implicit TLS), kind ``smtp``.
 
 Each message carries ``Message-ID: <{message id}@{sender domain}>`` so a retried delivery can
 be recognised downstream, and ``List-Unsubscribe`` / ``List-Unsubscribe-Post`` (RFC 8058
 one-click) when the message has an unsubscribe link.
 
 With STARTTLS or implicit TLS the relay's certificate and host name are always verified, against
-``email.ca_file`` when set (an intranet relay signed by the office's own CA), else the system store.
+the ``ca_file`` option when set (an intranet relay signed by the office's own CA), else the
+system store.
+
+Options: ``host``, ``port``, ``security`` (none, starttls, ssl), ``username``, ``sender``,
+``unsubscribe_mailto``, ``timeout``, ``ca_file``; secret: ``password``.
 """
 
 from __future__ import annotations
@@ -17,18 +21,44 @@ import threading
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
 from email.utils import formatdate, parseaddr
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import ClassVar, Literal
 
-from notifier.channels.base import Channel, Message, SendResult
+from pydantic import Field
+
+from notifier.channel_names import EMAIL
+from notifier.channels.base import (
+    Message,
+    Provider,
+    ProviderConfig,
+    ProviderEnvironment,
+    SendResult,
+)
+from notifier.channels.options import KindOptions, parse_config
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
-
-if TYPE_CHECKING:
-    from notifier.config import EmailSettings, Settings
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "smtp"
 _REASON_LIMIT = 200
+
+
+class SmtpOptions(KindOptions):
+    """The relay and how to talk to it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    sender: str = "北仑企服 <noreply@notifier.invalid>"
+    unsubscribe_mailto: str | None = None
+    timeout: float = Field(default=15.0, gt=0)
+    ca_file: Path | None = None
+
+
+class SmtpSecrets(KindOptions):
+    """The relay password, when it wants a login."""
+
+    password: str | None = None
 # Folding a header that holds a long URL turns it into RFC 2047 encoded words, which breaks
 # the link; so List-Unsubscribe is only folded at the hard line limit.
 _UNFOLDED = SMTP.clone(max_line_length=998, cte_type="7bit")
@@ -83,13 +113,13 @@ def _channel_error(exc: smtplib.SMTPException | OSError) -> ChannelError:
     return TransientError(f"smtp: {type(exc).__name__}: {exc}"[:_REASON_LIMIT])
 
 
-def _tls_context(settings: EmailSettings) -> ssl.SSLContext:
+def _tls_context(ca_file: Path | None, *, label: str) -> ssl.SSLContext:
     """A client context that verifies the relay's certificate and host name, always."""
     try:
         # With a cafile, only those CAs are trusted: the system store is not loaded.
-        return ssl.create_default_context(cafile=settings.ca_file)
+        return ssl.create_default_context(cafile=ca_file)
     except OSError as exc:  # ssl.SSLError included: a file that holds no PEM certificate
-        raise ConfigError(f"email.ca_file ({settings.ca_file}): not usable: {exc}") from exc
+        raise ConfigError(f"{label}: option ca_file ({ca_file}): not usable: {exc}") from exc
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -99,7 +129,7 @@ def _quit(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-class EmailChannel(Channel):
+class SmtpProvider(Provider):
     """Sends messages over one kept-open SMTP connection per worker thread.
 
     Connecting, the TLS handshake and the login cost several round trips; a batch pays them
@@ -107,25 +137,36 @@ class EmailChannel(Channel):
     and one that saw any error is closed, so a message is never retried on a doubtful session.
     """
 
-    name: ClassVar[str] = "email"
+    kind: ClassVar[str] = "smtp"
+    channels: ClassVar[frozenset[str]] = frozenset({EMAIL})
 
-    def __init__(self, *, settings: EmailSettings) -> None:
-        """Build the channel and its TLS context, once.
+    def __init__(self, *, name: str, options: SmtpOptions, password: str | None = None) -> None:
+        """Build the provider and its TLS context, once.
 
         Raises:
-            ConfigError: ``email.ca_file`` is missing, unreadable or holds no PEM certificate.
+            ConfigError: ``ca_file`` is missing, unreadable or holds no PEM certificate.
         """
-        self._settings = settings
-        self._domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "localhost"
-        self._tls = _tls_context(settings)
+        super().__init__(name=name, channel=EMAIL)
+        self._options = options
+        self._password = password
+        self._domain = parseaddr(options.sender)[1].rpartition("@")[2] or "localhost"
+        self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
         self._local = threading.local()
         self._open: set[smtplib.SMTP] = set()
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EmailChannel:
-        """Build the channel from the application settings."""
-        return cls(settings=settings.email)
+    def from_config(
+        cls, config: ProviderConfig, *, environment: ProviderEnvironment
+    ) -> SmtpProvider:
+        """Build the provider from its config.
+
+        Raises:
+            ConfigError: an option is wrong or ``ca_file`` is not usable; the message names
+                the provider and the option.
+        """
+        options, secrets = parse_config(config, SmtpOptions, SmtpSecrets)
+        return cls(name=config.name, options=options, password=secrets.password)
 
     def build(self, message: Message) -> EmailMessage:
         """Return the email for ``message``.
@@ -135,7 +176,7 @@ class EmailChannel(Channel):
         """
         email = EmailMessage(policy=MAIL_POLICY)
         try:
-            email["From"] = self._settings.sender
+            email["From"] = self._options.sender
             email["To"] = message.to
             if message.subject is not None:
                 email["Subject"] = message.subject
@@ -143,9 +184,9 @@ class EmailChannel(Channel):
             email["Message-ID"] = f"<{message.message_id}@{self._domain}>"
             if message.unsubscribe_url:
                 targets = [f"<{message.unsubscribe_url}>"]
-                if self._settings.unsubscribe_mailto:
+                if self._options.unsubscribe_mailto:
                     targets.append(
-                        f"<mailto:{self._settings.unsubscribe_mailto}?subject=unsubscribe>"
+                        f"<mailto:{self._options.unsubscribe_mailto}?subject=unsubscribe>"
                     )
                 email["List-Unsubscribe"] = ", ".join(targets)
                 email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -178,7 +219,7 @@ class EmailChannel(Channel):
             error = _channel_error(exc)
             log.info("email delivery %s failed: %s", message.delivery_id, error.reason)
             raise error from exc
-        return SendResult(provider=PROVIDER, provider_message_id=email["Message-ID"])
+        return SendResult(provider=self.name, provider_message_id=email["Message-ID"])
 
     def close(self) -> None:
         """Close every kept connection."""
@@ -210,19 +251,18 @@ class EmailChannel(Channel):
         _quit(smtp)
 
     def _connect(self) -> smtplib.SMTP:
-        settings = self._settings
-        if settings.security == "ssl":
+        options = self._options
+        if options.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=self._tls
+                options.host, options.port, timeout=options.timeout, context=self._tls
             )
         else:
-            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            smtp = smtplib.SMTP(options.host, options.port, timeout=options.timeout)
         try:
-            if settings.security == "starttls":
+            if options.security == "starttls":
                 smtp.starttls(context=self._tls)
-            if settings.username:
-                password = settings.password.get_secret_value() if settings.password else ""
-                smtp.login(settings.username, password)
+            if options.username:
+                smtp.login(options.username, self._password or "")
         except BaseException:
             smtp.close()
             raise

@@ -1,19 +1,28 @@
-"""Find channel classes through the ``notifier.channels`` entry points and build them.
+"""Provider kinds, found through the ``notifier.providers`` entry points, and building them.
 
-A channel class (ours or a plug-in's) is built by its ``from_settings(settings)`` classmethod.
-A channel whose settings section says ``provider = "dry-run"`` is replaced by a
-:class:`~notifier.channels.dryrun.DryRunChannel` that records messages in the outbox.
+A kind is a :class:`~notifier.channels.base.Provider` subclass registered under its ``kind``
+name, ours in pyproject.toml and a plug-in's in its own package metadata::
+
+    [project.entry-points."notifier.providers"]
+    echo = "echo_provider:EchoProvider"
+
+:func:`build_providers` turns provider configs (plain data, from
+:func:`~notifier.channels.sources.provider_configs_from_settings` or any other source) into a
+:class:`~notifier.channels.resolver.ProviderSet`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from notifier.channel_names import CHANNELS
-from notifier.channels.base import Channel
-from notifier.channels.dryrun import DryRunChannel
+from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
+from notifier.channels.resolver import ProviderSet
+from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -21,42 +30,110 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "notifier.channels"
+ENTRY_POINT_GROUP = "notifier.providers"
 
 
-def load_channel_classes() -> dict[str, type[Channel]]:
-    """Return the channel classes registered in the ``notifier.channels`` entry points.
+def load_provider_kinds(*, group: str = ENTRY_POINT_GROUP) -> dict[str, type[Provider]]:
+    """Return the provider kinds registered in the entry point ``group``, by kind name.
 
     Raises:
-        ConfigError: two entry points share a name, or one does not name a Channel class.
+        ConfigError: two entry points share a name, one does not name a Provider class, or
+            the class's ``kind`` differs from the name it is registered under.
     """
-    classes: dict[str, type[Channel]] = {}
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name in classes:
-            raise ConfigError(f"channel {entry_point.name!r} is registered twice")
+    found = entry_points(group=group)
+    counts = Counter(entry_point.name for entry_point in found)
+    twice = sorted(name for name, count in counts.items() if count > 1)
+    if twice:
+        where = ", ".join(f"{ep.name} = {ep.value}" for ep in found if ep.name in twice)
+        raise ConfigError(f"provider kind {twice[0]!r} is registered twice ({where})")
+    kinds: dict[str, type[Provider]] = {}
+    for entry_point in found:
+        name = entry_point.name
         loaded = entry_point.load()
-        if not (isinstance(loaded, type) and issubclass(loaded, Channel)):
-            raise ConfigError(f"{entry_point.name!r} ({entry_point.value}) is not a Channel class")
-        classes[entry_point.name] = loaded
-    return classes
+        if not (isinstance(loaded, type) and issubclass(loaded, Provider)):
+            raise ConfigError(f"provider kind {name!r} ({entry_point.value}) is not a Provider")
+        if getattr(loaded, "kind", None) != name:
+            raise ConfigError(
+                f"provider kind {name!r} ({entry_point.value}) says its kind is "
+                f"{getattr(loaded, 'kind', None)!r}"
+            )
+        kinds[name] = loaded
+    return kinds
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """Build every registered channel from the settings, dry-run ones as DryRunChannel.
+def build_providers(
+    configs: Iterable[ProviderConfig],
+    *,
+    environment: ProviderEnvironment,
+    kinds: Mapping[str, type[Provider]] | None = None,
+) -> ProviderSet:
+    """Build the enabled providers of ``configs``; check the disabled ones without building.
+
+    Parameters:
+        configs: provider configs from any source.
+        environment: what the deployment gives every provider.
+        kinds: the kinds to build from; :func:`load_provider_kinds` when None.
 
     Raises:
-        ConfigError: sms, email or webhook is not registered.
+        ConfigError: a name is used twice, a channel is unknown, a kind is unknown or cannot
+            serve its channel (the message names the provider, the kind and the known kinds),
+            or a provider's own options are wrong.
     """
-    classes = load_channel_classes()
-    missing = [name for name in CHANNELS if name not in classes]
-    if missing:
-        raise ConfigError(f"no channel registered for {', '.join(missing)}")
-    channels: dict[str, Channel] = {}
-    for name, cls in classes.items():
-        section = getattr(settings, name, None)
-        if getattr(section, "provider", None) == "dry-run":
-            channels[name] = DryRunChannel(channel=name, outbox_dir=settings.outbox_dir)
-            continue
-        channels[name] = cls.from_settings(settings)
-    log.info("channels: %s", {name: type(channel).__name__ for name, channel in channels.items()})
-    return channels
+    known = load_provider_kinds() if kinds is None else kinds
+    built: list[tuple[int, Provider]] = []
+    names: set[str] = set()
+    try:
+        for config in configs:
+            if config.name in names:
+                raise ConfigError(f"provider name {config.name!r} is used twice")
+            names.add(config.name)
+            kind = _kind_for(config, known)
+            if config.enabled:
+                built.append((config.priority, kind.from_config(config, environment=environment)))
+    except BaseException:
+        ProviderSet(built).close()
+        raise
+    providers = ProviderSet(built)
+    log.info("providers: %s", ", ".join(f"{p.name} ({p.kind}, {p.channel})" for p in providers))
+    return providers
+
+
+def _kind_for(config: ProviderConfig, known: Mapping[str, type[Provider]]) -> type[Provider]:
+    if config.channel not in CHANNELS:
+        raise ConfigError(
+            f"{config.label}: unknown channel {config.channel!r}; known: {', '.join(CHANNELS)}"
+        )
+    kind = known.get(config.kind)
+    if kind is None:
+        raise ConfigError(
+            f"{config.label}: unknown provider kind {config.kind!r}; "
+            f"known kinds: {', '.join(sorted(known)) or '(none)'}"
+        )
+    if config.channel not in kind.channels:
+        raise ConfigError(
+            f"{config.label}: kind {config.kind!r} cannot serve channel {config.channel!r} "
+            f"(it serves {', '.join(sorted(kind.channels))})"
+        )
+    return kind
+
+
+def build_channels(settings: Settings) -> dict[str, Provider]:
+    """Transitional: the first provider of each channel, built from the settings sections.
+
+    Kept so runtime.py and sending.py work unchanged until they take a :class:`ProviderSet`
+    (``build_providers(provider_configs_from_settings(settings), environment=...)``); remove
+    it then. The providers of a channel after the first are built and closed again.
+
+    Raises:
+        ConfigError: see :func:`build_providers`.
+    """
+    providers = build_providers(
+        provider_configs_from_settings(settings), environment=environment_from_settings(settings)
+    )
+    first: dict[str, Provider] = {}
+    for provider in providers:
+        if provider.channel in first:
+            provider.close()
+        else:
+            first[provider.channel] = provider
+    return first

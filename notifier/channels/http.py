@@ -1,0 +1,101 @@
+"""The base of every provider that POSTs to an HTTP API (SMS gateways, webhooks, chat robots).
+
+It owns what they share: a requests session with the netguard mounted (the address check made
+where the socket opens), the timeout, the idempotency header, and how an answer's status maps to
+an error: 408, 429 and 5xx are worth retrying, any other non-2xx is a refusal. A subclass builds
+the body and headers, calls :meth:`HttpProvider.post` and reads the 2xx answer; an API that
+reports errors inside a 2xx body (chat robots' ``errcode``) raises :meth:`HttpProvider.failure`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+import requests
+
+from notifier import netguard
+from notifier.channels.base import Message, Provider, ProviderEnvironment
+from notifier.errors import ChannelError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+class HttpProvider(Provider):
+    """A provider that sends each message as one guarded HTTP POST.
+
+    Class attributes a subclass may change: ``transient_statuses`` (besides every 5xx),
+    ``reason_limit`` (characters of a failure reason kept on the delivery) and
+    ``idempotency_header`` (the header that carries the message id, or None).
+    """
+
+    transient_statuses: ClassVar[frozenset[int]] = frozenset({408, 429})
+    reason_limit: ClassVar[int] = 200
+    idempotency_header: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        channel: str,
+        timeout: float,
+        environment: ProviderEnvironment,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(name=name, channel=channel)
+        self.timeout = timeout
+        self.allowed = list(environment.allowed_private_targets)
+        self._owns_session = session is None
+        # The guard on the session is the address check that counts (DNS rebinding).
+        self.session = netguard.guard_session(session or requests.Session(), allowed=self.allowed)
+
+    def post(
+        self, url: str, *, body: bytes, headers: Mapping[str, str], message: Message
+    ) -> requests.Response:
+        """POST ``body`` to ``url`` through the guard, without redirects; return a 2xx answer.
+
+        Raises:
+            TransientError: timeout, connection error, DNS failure, 408, 429 or 5xx.
+            PermanentError: a refused target, a redirect or any other answer.
+        """
+        sent = dict(headers)
+        if self.idempotency_header:
+            sent[self.idempotency_header] = message.message_id
+        response = netguard.post(
+            self.session, url, allowed=self.allowed, data=body, headers=sent, timeout=self.timeout
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        log.info("%s: delivery %s got HTTP %s", self.name, message.delivery_id, status)
+        transient = self.is_transient(status)
+        reason = self.describe_failure(url, response, transient=transient)
+        raise self.failure(reason, transient=transient)
+
+    def is_transient(self, status: int) -> bool:
+        """True when an answer with ``status`` may succeed if sent again."""
+        return status in self.transient_statuses or status >= 500
+
+    def describe_failure(self, url: str, response: requests.Response, *, transient: bool) -> str:
+        """The reason kept on the delivery for a non-2xx answer (trimmed afterwards)."""
+        return f"{self.peer(url)} answered HTTP {response.status_code}: {self.error_text(response)}"
+
+    def peer(self, url: str) -> str:
+        """How failure reasons name the other side; by default the kind and host."""
+        return f"{self.kind} {urlsplit(url).hostname}"
+
+    def error_text(self, response: requests.Response) -> str:
+        """The peer's own description of a failure; by default the body text."""
+        return response.text.strip()
+
+    def failure(self, reason: str, *, transient: bool) -> ChannelError:
+        """A channel error with ``reason`` trimmed to ``reason_limit`` characters."""
+        error = TransientError if transient else PermanentError
+        return error(reason[: self.reason_limit])
+
+    def close(self) -> None:
+        """Close the HTTP session when the provider made it."""
+        if self._owns_session:
+            self.session.close()
