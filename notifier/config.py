@@ -8,13 +8,23 @@ Nested settings use a double underscore in the environment: ``NOTIFIER_SMS__URL`
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from notifier.errors import ConfigError
@@ -27,6 +37,8 @@ DEFAULT_CONFIG_DIR = Path("config")
 
 class SmsSettings(BaseModel):
     """The SMS gateway: an HTTP API that takes signed JSON requests."""
+
+    model_config = ConfigDict(extra="forbid")
 
     provider: Literal["http", "dry-run"] = "dry-run"
     url: str | None = None
@@ -55,6 +67,8 @@ class EmailSettings(BaseModel):
     system store: an intranet relay whose certificate the office's own CA signed.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     provider: Literal["smtp", "dry-run"] = "dry-run"
     host: str = "127.0.0.1"
     port: int = Field(default=25, ge=1, le=65535)
@@ -70,6 +84,8 @@ class EmailSettings(BaseModel):
 class WebhookSettings(BaseModel):
     """Signed JSON POSTs to each enterprise's own endpoint."""
 
+    model_config = ConfigDict(extra="forbid")
+
     provider: Literal["http", "dry-run"] = "dry-run"
     secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout: float = Field(default=10.0, gt=0)
@@ -77,6 +93,8 @@ class WebhookSettings(BaseModel):
 
 class DeliverySettings(BaseModel):
     """How deliveries are batched, retried and swept."""
+
+    model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(default=200, ge=1, le=5000)
     fan_out_chunk: int = Field(default=5000, ge=1)
@@ -92,6 +110,8 @@ class DeliverySettings(BaseModel):
 
 class ClockSettings(BaseModel):
     """How often the clock's jobs look for due work."""
+
+    model_config = ConfigDict(extra="forbid")
 
     scan_interval_seconds: float = Field(default=60.0, gt=0)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
@@ -214,13 +234,39 @@ def read_toml_files(config_dir: Path) -> dict[str, Any]:
     return values
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _env_name(location: list[str]) -> str:
+    return ENV_PREFIX + "__".join(location).upper()
+
+
+def _section_model(path: list[str]) -> type[BaseModel] | None:
+    """The settings model at ``path`` (``[]``: Settings, ``["sms"]``: SmsSettings), or None."""
+    model: type[BaseModel] = Settings
+    for part in path:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _unknown_setting(location: list[str]) -> str:
+    model = _section_model(location[:-1])
+    known = list(model.model_fields) if model else []
+    near = difflib.get_close_matches(location[-1].lower(), known, n=1)
+    if near:
+        env_name = _env_name([*location[:-1], near[0]])
+        return f"unknown setting; did you mean {near[0]!r} ({env_name})?"
+    return f"unknown setting; expected one of {', '.join(known)}" if known else "unknown setting"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
     location = [str(part) for part in error["loc"]]
     if not location:  # a check across settings; its message names the settings itself
         return error["msg"]
-    env_name = ENV_PREFIX + "__".join(location).upper()
     dotted = ".".join(location)
-    return f"setting {dotted} ({env_name}): {error['msg']}"
+    problem = _unknown_setting(location) if error["type"] == "extra_forbidden" else error["msg"]
+    return f"setting {dotted} ({_env_name(location)}): {problem}"
 
 
 def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:

@@ -19,18 +19,19 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from stdnum import exceptions as stdnum_errors
-from stdnum.cn import uscc
 
 from notifier.channel_names import CHANNELS
 from notifier.errors import InputError
+from notifier.plaintext import first_control_character, shown
 from notifier.records import EnterpriseRecord
 from notifier.sectors import normalize_sector
-from notifier.targets import SIZE_CHOICES, SIZES, read_size
+from notifier.targets import SIZE_CHOICES, SIZES, read_credit_code, read_size
 
 __all__ = [
     "CHANNELS",
+    "CHANNEL_WORDS",
     "HEADER",
+    "HEADER_WORDS",
     "REQUIRED_COLUMNS",
     "SIZES",
     "EnterpriseRecord",
@@ -53,17 +54,34 @@ HEADER: tuple[str, ...] = (
     "tags",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(column for column in HEADER if column != "tags")
+# The headers a district register uses, for each column; the first is named in messages.
+HEADER_WORDS: dict[str, tuple[str, ...]] = {
+    "credit_code": ("统一社会信用代码",),
+    "name": ("企业名称", "单位名称"),
+    "sectors": ("行业代码", "国民经济行业代码", "所属行业"),
+    "region": ("所属区域", "所属地区", "区域"),
+    "size": ("企业规模", "规模"),
+    "phone": ("手机号码", "手机", "联系电话"),
+    "email": ("电子邮箱", "邮箱"),
+    "webhook_url": ("回调地址", "webhook"),
+    "topics": ("关注主题", "主题"),
+    "channels": ("接收渠道", "渠道"),
+    "tags": ("资质标签", "标签"),
+}
+_COLUMN_OF_WORD = {word: column for column, words in HEADER_WORDS.items() for word in words}
+# Channel names as staff write them in Chinese.
+CHANNEL_WORDS: dict[str, str] = {
+    "短信": "sms",
+    "邮件": "email",
+    "电子邮件": "email",
+    "网络回调": "webhook",
+}
 
 MAX_NAME_LENGTH = 200
 MAX_REGION_LENGTH = 200
 DEFAULT_PHONE_REGION = "CN"
 
 _CONTACT_OF_CHANNEL = {"sms": "phone", "email": "email", "webhook": "webhook_url"}
-_CREDIT_CODE_PROBLEMS = {
-    stdnum_errors.InvalidChecksum: "the check character does not match (bad checksum)",
-    stdnum_errors.InvalidLength: "must be 18 characters",
-    stdnum_errors.InvalidFormat: "contains characters that are not allowed",
-}
 # Staff typing with a Chinese input method often produce the full-width semicolon.
 _LIST_SEPARATORS = (";", "；")
 _WHOLE_ROW = "row"
@@ -128,14 +146,22 @@ def _read_header(header: list[str] | None) -> list[str]:
     if header is None:
         raise InputError("the file is empty; expected a header row", field="header")
     # Excel writes a byte order mark; strip it even if the caller did not open with utf-8-sig.
-    columns = [cell.lstrip("\ufeff").strip().lower() for cell in header]
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    columns = [_column_of(cell.lstrip("\ufeff").strip().lower()) for cell in header]
+    missing = [
+        f"{column} ({HEADER_WORDS[column][0]})"
+        for column in REQUIRED_COLUMNS
+        if column not in columns
+    ]
     if missing:
         raise InputError(f"missing required columns: {', '.join(missing)}", field="header")
     repeated = [column for column in HEADER if columns.count(column) > 1]
     if repeated:
         raise InputError(f"columns appear more than once: {', '.join(repeated)}", field="header")
     return columns
+
+
+def _column_of(name: str) -> str:
+    return _COLUMN_OF_WORD.get(name, name)
 
 
 def _iter_rows(
@@ -170,7 +196,7 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
     problems: dict[str, str] = {}
     for field, parse in _PARSERS.items():
         try:
-            values[field] = parse(by_column.get(field, ""))
+            values[field] = parse(_plain(by_column.get(field, "")))
         except _Invalid as exc:
             problems[field] = str(exc)
     missing_contacts = _channels_without_contact(values)
@@ -181,9 +207,19 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
     if extra:
         problems[_WHOLE_ROW] = (
-            f"{len(extra)} cell(s) beyond the last column (an unquoted comma?): {', '.join(extra)}"
+            f"{len(extra)} cell(s) beyond the last column (an unquoted comma?): "
+            + shown(", ".join(extra), limit=200)
         )
     return values, problems
+
+
+def _plain(cell: str) -> str:
+    # A NUL would abort the whole import in PostgreSQL; ESC, C1 and bidi overrides would
+    # rewrite a terminal or reverse a name on screen. Checked before any other rule.
+    control = first_control_character(cell)
+    if control:
+        raise _Invalid(f"contains control characters ({control})")
+    return cell
 
 
 def _channels_without_contact(values: dict[str, Any]) -> str | None:
@@ -217,10 +253,9 @@ def _parse_credit_code(raw: str) -> str:
     if not raw:
         raise _Invalid("required")
     try:
-        return uscc.validate(raw)
-    except stdnum_errors.ValidationError as exc:
-        problem = _CREDIT_CODE_PROBLEMS.get(type(exc)) or getattr(exc, "message", str(exc))
-        raise _Invalid(f"not a valid unified social credit code: {problem}") from None
+        return read_credit_code(raw)
+    except InputError as exc:
+        raise _Invalid(str(exc)) from None
 
 
 def _parse_name(raw: str) -> str:
@@ -305,11 +340,12 @@ def _parse_webhook_url(raw: str) -> str | None:
 
 
 def _parse_channels(raw: str) -> tuple[str, ...]:
-    channels = _unique(item.lower() for item in _split_list(raw))
+    channels = _unique(CHANNEL_WORDS.get(item, item.lower()) for item in _split_list(raw))
     unknown = [channel for channel in channels if channel not in CHANNELS]
     if unknown:
         raise _Invalid(
-            f"unknown channels {', '.join(unknown)}; expected any of {', '.join(CHANNELS)}"
+            f"unknown channels {shown(', '.join(unknown))}; expected any of "
+            f"{', '.join(CHANNELS)} (短信, 邮件, 网络回调)"
         )
     return channels
 

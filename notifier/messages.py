@@ -8,8 +8,7 @@ from datetime import tzinfo
 from typing import Any
 
 from notifier.channel_names import WEBHOOK
-from notifier.channels.base import Channel as Provider
-from notifier.channels.base import Message
+from notifier.channels.base import Message, Provider
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery
 from notifier.models.base import utcnow
@@ -77,21 +76,23 @@ class MessageFactory:
         """
         context = self.context(delivery)
         kind = delivery.trigger.kind
-        rendered = self.renderer.render(kind, delivery.channel, context, to=delivery.address)
+        rendered = self.renderer.render(kind, delivery.channel, context)
+        # The provider finishes the text: an SMS account adds its signature and counts parts.
+        composed = provider.compose(rendered.text, to=delivery.address)
         payload: dict[str, Any] = {}
         if delivery.channel == WEBHOOK:
-            payload = webhook_payload(kind, context, rendered.text, delivery.reason)
+            payload = webhook_payload(kind, context, composed.text, delivery.reason)
         message = Message(
             delivery_id=delivery.id,
             idempotency_key=delivery.idempotency_key,
             to=delivery.address,
-            text=rendered.text,
+            text=composed.text,
             subject=rendered.subject,
             html=rendered.html,
             payload=payload,
             unsubscribe_url=context["unsubscribe_url"],
         )
-        return Composition(message=message, sms_count=rendered.sms_count)
+        return Composition(message=message, sms_count=composed.sms_count)
 
     def build(self, delivery: Delivery, provider: Provider) -> Message:
         """The message ``provider`` sends for the delivery; see :meth:`compose`."""

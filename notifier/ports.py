@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from notifier.channels.base import Channel as Provider  # renamed Provider with the provider rework
+from notifier.channels.base import Provider
 
 
 class Dispatch(Protocol):

@@ -2,8 +2,8 @@
 
 Templates live at ``<kind>/<channel>.txt`` (``kind`` is a folder such as ``policy_published`` or
 ``deadline_reminder``), with ``<kind>/email_subject.txt`` and ``<kind>/email.html`` beside them
-for email. ``settings.templates_dir`` is searched first, then the defaults shipped in
-``notifier/templates/``. Only ``.html`` templates are autoescaped.
+for email. The renderer's ``templates_dir`` (the ``templates_dir`` setting) is searched first,
+then the defaults shipped in ``notifier/templates/``. Only ``.html`` templates are autoescaped.
 
 The caller builds the context; the default templates expect::
 
@@ -15,7 +15,7 @@ The caller builds the context; the default templates expect::
     deadline         {"title": str, "due_at": str,    # local time, already formatted
                       "days_left": int} | None        # None for policy_published
     unsubscribe_url  str
-    public_url       str                              # settings.public_url unless given
+    public_url       str
 
 Every key must be present (undefined names are errors); ``policy.url`` may be ``None``.
 
@@ -41,9 +41,8 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
-from notifier.config import Settings
+from notifier.channel_names import EMAIL
 from notifier.errors import TemplateError
-from notifier.smslength import SmsCount, check_sms_length, count_sms
 
 DEFAULT_MAX_CHARS = 100_000
 DEFAULT_MAX_SECONDS = 2.0
@@ -60,12 +59,11 @@ class _OverTime(Exception):
 
 @dataclass(frozen=True)
 class Rendered:
-    """One rendered message: ``subject`` and ``html`` for email, ``sms_count`` for SMS."""
+    """One rendered message: ``subject`` and ``html`` for email."""
 
     text: str
     subject: str | None = None
     html: str | None = None
-    sms_count: SmsCount | None = None
 
 
 class _Named(dict[str, Any]):
@@ -281,13 +279,12 @@ class Renderer:
     """Renders the message of one kind for one channel, from templates loaded once."""
 
     def __init__(
-        self, *, settings: Settings,
+        self, *, templates_dir: Path | None = None,
         max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
     ) -> None:
-        self.settings = settings
         self.max_chars = max_chars
         self.max_seconds = max_seconds
-        self.environment = make_environment(templates_dir=settings.templates_dir)
+        self.environment = make_environment(templates_dir=templates_dir)
         self._templates: dict[str, jinja2.Template] = {}
 
     def template(self, name: str) -> jinja2.Template:
@@ -314,25 +311,23 @@ class Renderer:
         """Compile a user-supplied template in this renderer's environment."""
         return compile_template(source, name=name, environment=self.environment)
 
-    def render(
-        self, kind: str, channel: str, context: Mapping[str, Any], *, to: str | None = None
-    ) -> Rendered:
+    def render(self, kind: str, channel: str, context: Mapping[str, Any]) -> Rendered:
         """Render the ``kind`` message for ``channel`` (sms, email, webhook).
+
+        The text is what the template says; the provider finishes it (an SMS account adds its
+        signature and checks the length, see ``Provider.compose``).
 
         Parameters:
             kind: a folder under the templates, e.g. ``policy_published``.
             channel: picks ``<kind>/<channel>.txt``; email adds a subject and HTML.
             context: see the module docstring.
-            to: the SMS recipient, for counting; ``None`` counts as a domestic number.
 
         Raises:
-            TemplateError: a template is missing or fails, or the SMS is too long.
+            TemplateError: a template is missing or fails.
         """
-        values = {"public_url": self.settings.public_url, **context}
+        values = dict(context)
         text = self._render(f"{kind}/{channel}.txt", values).strip()
-        if channel == "sms":
-            return self._sms(text, to=to)
-        if channel == "email":
+        if channel == EMAIL:
             subject = " ".join(self._render(f"{kind}/email_subject.txt", values).split())
             html = self._render(f"{kind}/email.html", values)
             return Rendered(text=text, subject=subject, html=html)
@@ -342,10 +337,3 @@ class Renderer:
         return render_template(
             self.template(name), context, max_chars=self.max_chars, max_seconds=self.max_seconds
         )
-
-    def _sms(self, text: str, *, to: str | None) -> Rendered:
-        sms = self.settings.sms
-        text = sms.signature + " ".join(text.split())
-        count = count_sms(text, to=to, region=sms.default_region)
-        check_sms_length(count, max_length=sms.max_length)
-        return Rendered(text=text, sms_count=count)

@@ -11,28 +11,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from notifier.channels.base import Channel
+from notifier.channels.registry import build_providers
+from notifier.channels.resolver import ProviderSet
+from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.config import Settings
 from notifier.db import SessionFactory, create_db_engine, create_session_factory
 from notifier.jobs.broker import Queue, create_queue
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
 from notifier.rendering import Renderer
-
-
-class _ChannelProviders:
-    """One provider per channel, from the settings (transitional, until provider sets)."""
-
-    def __init__(self, channels: dict[str, Channel]) -> None:
-        self._channels = channels
-
-    def for_channel(self, channel: str) -> list[Channel]:
-        found = self._channels.get(channel)
-        return [found] if found is not None else []
-
-    def close(self) -> None:
-        for channel in self._channels.values():
-            channel.close()
 
 
 @dataclass
@@ -44,14 +31,14 @@ class Runtime:
     sessions: SessionFactory
     renderer: Renderer
     messages: MessageFactory
-    _providers: _ChannelProviders | None = field(default=None, repr=False)
+    _providers: ProviderSet | None = field(default=None, repr=False)
     _queue: Queue | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Connect to the database and load templates (providers and broker on first use)."""
         engine = create_db_engine(settings.database_url)
-        renderer = Renderer(settings=settings)
+        renderer = Renderer(templates_dir=settings.templates_dir)
         return cls(
             settings=settings,
             engine=engine,
@@ -69,9 +56,10 @@ class Runtime:
     def providers(self) -> Providers:
         """The configured providers of each channel."""
         if self._providers is None:
-            from notifier.channels.registry import build_channels
-
-            self._providers = _ChannelProviders(build_channels(self.settings))
+            self._providers = build_providers(
+                provider_configs_from_settings(self.settings),
+                environment=environment_from_settings(self.settings),
+            )
         return self._providers
 
     @property

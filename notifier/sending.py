@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from notifier.config import DeliverySettings
 from notifier.db import SessionFactory
-from notifier.errors import PermanentError, TemplateError, TransientError, TriggerError
+from notifier.errors import InputError, PermanentError, TemplateError, TransientError, TriggerError
 from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
 from notifier.models.base import utcnow
@@ -65,6 +65,8 @@ def attempt(
         result = provider.send(message)
     except TemplateError as exc:
         return Outcome(S.FAILED, error=f"template: {exc}")
+    except InputError as exc:  # an address the provider cannot use
+        return Outcome(S.FAILED, error=str(exc))
     except TriggerError as exc:
         return Outcome(S.FAILED, error=str(exc))
     except PermanentError as exc:

@@ -10,6 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import uscc
+
+from notifier.errors import InputError
+
 SIZES: tuple[str, ...] = ("large", "medium", "small", "micro")
 # What a district register writes for the enterprise size (GB/T: 大型, 中型, 小型, 微型).
 SIZE_WORDS: dict[str, str] = dict(zip(SIZES, SIZES, strict=True)) | {
@@ -33,6 +38,28 @@ SIZE_CHOICES = "large, medium, small, micro (大型, 中型, 小型, 微型)"
 def read_size(raw: str) -> str | None:
     """The size a word names (``small``, ``Small``, ``小型``, ``小型企业``), or None."""
     return SIZE_WORDS.get(raw.strip().lower())
+
+
+_CREDIT_CODE_PROBLEMS = {
+    stdnum_errors.InvalidChecksum: "the check character does not match (bad checksum)",
+    stdnum_errors.InvalidLength: "must be 18 characters",
+    stdnum_errors.InvalidFormat: "contains characters that are not allowed",
+}
+
+
+def read_credit_code(raw: str) -> str:
+    """The unified social credit code ``raw`` names, compact and upper case.
+
+    Raises:
+        InputError: (field ``"credit_code"``) the reason, e.g. a bad check character.
+    """
+    try:
+        return uscc.validate(raw)
+    except stdnum_errors.ValidationError as exc:
+        problem = _CREDIT_CODE_PROBLEMS.get(type(exc)) or getattr(exc, "message", str(exc))
+        raise InputError(
+            f"not a valid unified social credit code: {problem}", field="credit_code"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ from conftest import POSTGRES_ADMIN_URL, service_missing
 
 from notifier import migrate
 from notifier.cli.main import cli
+from notifier.db import create_db_engine, create_session_factory
+from notifier.records import EnterpriseRecord
+from notifier.store import enterprises as enterprise_store
 
 from factories import Firm, credit_code, enterprise_csv, policy
 
@@ -256,6 +259,43 @@ def test_enterprises_list_by_sector_keeps_only_codes_under_that_prefix(notifier)
     assert [row["credit_code"] for row in lower] == expected
     assert len(notifier.json("enterprises", "list", "--sector", "C")) == 4
     assert_one_line_error(notifier("enterprises", "list", "--sector", "Z99", status=2), "--sector")
+
+
+def store_names_as_an_old_import_left_them(database_url: str, names: list[str]) -> None:
+    """Names stored before the CSV reader refused control characters."""
+    engine = create_db_engine(database_url)
+    sessions = create_session_factory(engine)
+    records = [
+        EnterpriseRecord(
+            row=number + 2, credit_code=credit_code(number + 1), name=name, sectors=("C3670",),
+            region="浙江省/宁波市/北仑区/灵峰工业社区\x1b]0;pwned\x07", size="small", phone=None,
+            email=None, webhook_url=None, topics=(), channels=(), tags=("[bold]规上[/bold]",),
+        )  # fmt: skip
+        for number, name in enumerate(names)
+    ]
+    with sessions() as session:
+        enterprise_store.upsert_enterprises(session, records)
+        session.commit()
+    engine.dispose()
+
+
+def test_enterprises_list_prints_no_control_characters_and_no_markup(notifier):
+    names = [
+        "\x1b[2J\x1b[31m假冒企业",
+        "=cmd|' /C calc'!A0",
+        "[red]红色[/red]企业",
+        "正常\u202e企业\x9b",
+    ]
+    store_names_as_an_old_import_left_them(notifier.env["NOTIFIER_DATABASE_URL"], names)
+
+    table = notifier("enterprises", "list").stdout
+    listing = notifier("enterprises", "list", "--format", "json").stdout
+
+    for output in (table, listing):
+        assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(output)
+    assert "[red]红色[/red]企业" in table  # shown as written, not turned into colour
+    assert "=cmd|' /C calc'!A0" in table  # kept as is: only CSV files get the quote
+    assert [row["name"] for row in json.loads(listing)][1] == "=cmd|' /C calc'!A0"
 
 
 # --- policies and deliveries -------------------------------------------------------------------

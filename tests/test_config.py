@@ -182,3 +182,39 @@ def test_the_shipped_example_config_loads_cleanly(tmp_path):
     assert settings.embedded  # the example runs as is: one process, no Redis
     providers = {settings.sms.provider, settings.email.provider, settings.webhook.provider}
     assert providers == {"dry-run"}
+
+
+def test_an_unknown_key_in_a_section_of_a_file_is_refused_with_the_nearest_setting(tmp_path):
+    write(tmp_path, "notifier.toml", '[sms]\nurll = "https://sms.example.cn/send"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_dir=tmp_path)
+
+    message = str(caught.value)
+    assert "NOTIFIER_SMS__URLL" in message
+    assert "did you mean 'url' (NOTIFIER_SMS__URL)?" in message
+
+
+def test_an_unknown_nested_environment_variable_is_refused_with_the_nearest_setting(monkeypatch):
+    monkeypatch.setenv("NOTIFIER_DELIVERY__BATCH_SIZ", "10")
+
+    message = refusal()
+
+    assert "NOTIFIER_DELIVERY__BATCH_SIZ" in message
+    assert "did you mean 'batch_size' (NOTIFIER_DELIVERY__BATCH_SIZE)?" in message
+
+
+def test_an_unknown_top_level_setting_names_the_nearest_one(tmp_path):
+    write(tmp_path, "notifier.toml", 'timezon = "Asia/Tokyo"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_dir=tmp_path)
+
+    assert "did you mean 'timezone' (NOTIFIER_TIMEZONE)?" in str(caught.value)
+
+
+@pytest.mark.parametrize("section", ["sms", "email", "webhook", "delivery", "clock"])
+def test_every_section_refuses_unknown_keys(section):
+    message = refusal(**{section: {"no_such_setting": 1}})
+
+    assert f"NOTIFIER_{section.upper()}__NO_SUCH_SETTING" in message

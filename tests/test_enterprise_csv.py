@@ -186,11 +186,11 @@ def test_row_numbers_count_the_header_as_row_one_and_blank_lines_as_rows():
     assert [record.row for record in records] == [2, 4]
 
 
-def test_a_quoted_cell_spanning_lines_is_still_one_row():
+def test_a_quoted_cell_spanning_lines_is_still_one_row_and_its_line_break_an_error():
+    # A line break in a name (Alt+Enter in Excel) is a control character like any other.
     records, errors = parse_rows(good_row(1, name="第一行\n第二行"), good_row(2))
-    assert errors == []
-    assert [record.row for record in records] == [2, 3]
-    assert records[0].name == "第一行\n第二行"
+    assert [(error.row, error.field) for error in errors] == [(2, "name")]
+    assert [record.row for record in records] == [3]
 
 
 def test_rows_are_yielded_in_file_order_as_records_and_errors():
@@ -206,7 +206,9 @@ def test_rows_are_yielded_in_file_order_as_records_and_errors():
 def test_missing_required_columns_refuse_the_whole_file_and_are_named():
     header = [column for column in HEADER if column not in ("phone", "channels")]
     stream = csv_stream([good_row()], header=header)
-    with pytest.raises(InputError, match="missing required columns: phone, channels") as caught:
+    with pytest.raises(
+        InputError, match=r"missing required columns: phone \(手机号码\), channels \(接收渠道\)"
+    ) as caught:
         iter_enterprise_rows(stream)  # refused before iterating
     assert caught.value.field == "header"
 
@@ -432,3 +434,107 @@ def test_a_fixed_line_is_refused_for_sms_but_kept_when_sms_is_not_chosen():
     assert "fixed line" in errors_of(good_row(phone="0574-86123456", channels="sms"))["phone"]
     record = only_record(good_row(phone="0574-86123456", channels="email"))
     assert record.phone == "+8657486123456"
+
+
+CHINESE_HEADER = {
+    "credit_code": "统一社会信用代码",
+    "name": "企业名称",
+    "sectors": "国民经济行业代码",
+    "region": "所属区域",
+    "size": "企业规模",
+    "phone": "手机号码",
+    "email": "电子邮箱",
+    "webhook_url": "回调地址",
+    "topics": "关注主题",
+    "channels": "接收渠道",
+    "tags": "资质标签",
+}
+
+
+def chinese_csv(rows: Iterable[dict[str, str]], names: dict[str, str]) -> io.StringIO:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([names[column] for column in HEADER])
+    for row in rows:
+        writer.writerow([row[column] for column in HEADER])
+    return io.StringIO(out.getvalue())
+
+
+def test_a_register_with_chinese_headers_reads_like_the_canonical_one():
+    records, errors = parse_enterprise_csv(chinese_csv([good_row()], CHINESE_HEADER))
+
+    assert errors == []
+    assert records == parse_rows(good_row())[0]
+
+
+@pytest.mark.parametrize(
+    ("column", "word"),
+    [
+        ("name", "单位名称"),
+        ("sectors", "行业代码"),
+        ("sectors", "所属行业"),
+        ("region", "所属地区"),
+        ("region", "区域"),
+        ("size", "规模"),
+        ("phone", "手机"),
+        ("phone", "联系电话"),
+        ("email", "邮箱"),
+        ("webhook_url", "Webhook"),
+        ("topics", "主题"),
+        ("channels", "渠道"),
+        ("tags", "标签"),
+    ],
+)
+def test_every_chinese_header_word_names_its_column(column, word):
+    names = CHINESE_HEADER | {column: word}
+
+    records, errors = parse_enterprise_csv(chinese_csv([good_row()], names))
+
+    assert errors == []
+    assert len(records) == 1
+
+
+def test_a_missing_column_is_named_in_english_and_in_chinese():
+    names = {column: CHINESE_HEADER[column] for column in HEADER if column != "credit_code"}
+    out = io.StringIO()
+    csv.writer(out).writerow(names.values())
+
+    with pytest.raises(InputError, match=r"credit_code \(统一社会信用代码\)"):
+        iter_enterprise_rows(io.StringIO(out.getvalue()))
+
+
+def test_two_chinese_names_of_one_column_refuse_the_file():
+    out = io.StringIO()
+    csv.writer(out).writerow([*CHINESE_HEADER.values(), "单位名称"])
+
+    with pytest.raises(InputError, match="more than once: name"):
+        iter_enterprise_rows(io.StringIO(out.getvalue()))
+
+
+def test_channels_may_be_written_in_chinese():
+    record = only_record(good_row(channels="短信；电子邮件;网络回调;邮件"))
+
+    assert record.channels == ("sms", "email", "webhook")
+
+
+@pytest.mark.parametrize("field", HEADER)
+@pytest.mark.parametrize(
+    "bad", ["\x00", "\x1b[2J", "\x07", "\x7f", "\u0085", "\u009b", "\u202e", "\u2066", "\u2069"]
+)
+def test_a_control_character_in_any_cell_is_an_error_on_that_field_and_good_rows_stay(field, bad):
+    row = good_row(2)
+    row[field] = row[field][:3] + bad + row[field][3:] if row[field] else bad
+
+    records, errors = parse_rows(good_row(1), row, good_row(3))
+
+    assert [record.row for record in records] == [2, 4]
+    assert [(error.row, error.field) for error in errors] == [(3, field)]
+    assert errors[0].reason.startswith("contains control characters (U+")
+
+
+def test_a_control_character_beyond_the_last_column_is_not_echoed():
+    text = header_line() + "91,名称,C36,浙江省,small,,,,,,规上,\x1b[31m红\n"
+    [error, *_] = parse_enterprise_csv(io.StringIO(text))[1]
+
+    assert error.field == "row"
+    assert "\x1b" not in error.reason

@@ -53,7 +53,11 @@ def sms_config(section: SmsSettings) -> ProviderConfig:
     }
     if section.provider == DRY_RUN:
         return _dry_run(SMS, sms_format)
-    options = {"url": section.url, "app_key": section.app_key, "timeout": section.timeout}
+    options: dict[str, object] = {
+        "url": section.url,
+        "app_key": section.app_key,
+        "timeout": section.timeout,
+    }
     secrets = _secrets(app_secret=section.app_secret)
     options |= sms_format
     return ProviderConfig(

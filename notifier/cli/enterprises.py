@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Column, Table
+from rich.text import Text
 
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.errors import InputError
 from notifier.importing import detect_encoding, import_enterprises
 from notifier.models import Enterprise
+from notifier.plaintext import shown
 from notifier.sectors import normalize_sector
 from notifier.store import enterprises as store
 
@@ -68,6 +71,20 @@ def _row(enterprise: Enterprise) -> dict[str, object]:
     }
 
 
+# Names and regions are whatever a register held (older imports took control characters, and a
+# name may look like markup or a formula): nothing of them may steer the terminal.
+def _cell(value: str) -> Text:
+    """A table cell shown as written: no rich markup, control characters escaped."""
+    return Text("\n".join(shown(line, limit=0) for line in value.split("\n")))
+
+
+def _terminal_json(value: object) -> str:
+    """JSON like ``print_json``, with the C1, DEL and bidi characters JSON leaves raw escaped."""
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    # json.dumps escapes every newline inside a string, so the ones left are layout.
+    return "\n".join(shown(line, limit=0) for line in text.split("\n"))
+
+
 @enterprises.command("list")
 @click.option("--sector", help="Only enterprises under this GB/T 4754 code, e.g. C36.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
@@ -87,18 +104,18 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
             if limit and len(rows) >= limit:
                 break
     if output_format == "json":
-        print_json(rows)
+        click.echo(_terminal_json(rows))
         return
     table = Table(
         Column("credit code / name", overflow="fold"), "sectors", "size", "subscribed", "community"
     )
     for row in rows:
         table.add_row(
-            f"{row['credit_code']}\n{row['name']}",
-            " ".join(row["sectors"]),  # type: ignore[arg-type]
-            str(row["size"]),
-            " ".join(row["subscribed"]),  # type: ignore[arg-type]
-            str(row["region"]).rsplit("/", 1)[-1],  # the full path is in --format json
+            _cell(f"{row['credit_code']}\n{row['name']}"),
+            _cell(" ".join(row["sectors"])),  # type: ignore[arg-type]
+            _cell(str(row["size"])),
+            _cell(" ".join(row["subscribed"])),  # type: ignore[arg-type]
+            _cell(str(row["region"]).rsplit("/", 1)[-1]),  # the full path is in --format json
         )
     Console().print(table)
     click.echo(f"{len(rows)} enterprise{'' if len(rows) == 1 else 's'}")

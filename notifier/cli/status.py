@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from notifier import migrate
+from notifier.channels.sources import provider_configs_from_settings
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.store import deliveries
 from notifier.store.totals import totals
@@ -25,9 +26,8 @@ def status(app: App, output_format: str) -> None:
             "broker": "redis" if settings.redis_url else "embedded",
             "timezone": settings.timezone,
             "providers": {
-                "sms": settings.sms.provider,
-                "email": settings.email.provider,
-                "webhook": settings.webhook.provider,
+                config.name: {"channel": config.channel, "kind": config.kind}
+                for config in provider_configs_from_settings(settings)
             },
             **totals(session),
             "deliveries": deliveries.channel_status_counts(session),
@@ -37,6 +37,7 @@ def status(app: App, output_format: str) -> None:
         return
     for key in ("database", "schema", "broker", "timezone", "enterprises", "policies", "triggers"):
         click.echo(f"{key:>12}: {info[key]}")
-    click.echo(f"{'providers':>12}: " + ", ".join(f"{k}={v}" for k, v in info["providers"].items()))
+    shown = ", ".join(f"{p['channel']}={name}" for name, p in info["providers"].items())
+    click.echo(f"{'providers':>12}: {shown}")
     for channel, counts in sorted(info["deliveries"].items()):
         click.echo(f"{channel:>12}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
