@@ -391,7 +391,10 @@ def test_status_reports_counts_and_deliveries_per_channel(notifier):
     assert status["timezone"] == "Asia/Shanghai"
     assert (status["enterprises"], status["policies"], status["triggers"]) == (2, 1, 1)
     assert status["deliveries"] == {ch: {"sent": 2} for ch in ("sms", "email", "webhook")}
-    assert status["providers"] == {"sms": "dry-run", "email": "dry-run", "webhook": "dry-run"}
+    assert status["providers"] == {
+        f"{channel}-dry-run": {"channel": channel, "kind": "dry-run"}
+        for channel in ("sms", "email", "webhook")
+    }
 
 
 # --- demo -------------------------------------------------------------------------------------
