@@ -91,6 +91,24 @@ class WebhookSettings(BaseModel):
     timeout: float = Field(default=10.0, gt=0)
 
 
+class ProviderSettings(BaseModel):
+    """One provider account listed under ``[[providers]]``: any registered kind.
+
+    A channel named by any listed provider is served by those (lowest ``priority`` first);
+    the [sms], [email] and [webhook] sections serve the channels the list does not name.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,50}$")
+    channel: Literal["sms", "email", "webhook"]
+    kind: str = Field(min_length=1, max_length=32)
+    priority: int = 0
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+
 class DeliverySettings(BaseModel):
     """How deliveries are batched, retried and swept."""
 
@@ -139,6 +157,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    providers: list[ProviderSettings] = Field(default_factory=list)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
 

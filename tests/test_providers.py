@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from notifier import migrate
 from notifier.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.channels.base import Message, Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.dryrun import DryRunProvider
@@ -17,6 +19,13 @@ from notifier.channels.registry import build_providers, load_provider_kinds
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.config import load_settings
 from notifier.errors import ConfigError, TemplateError
+from notifier.importing import import_enterprises
+from notifier.jobs.worker import start_worker
+from notifier.policy_file import parse_policy
+from notifier.progress import follow
+from notifier.publishing import publish
+
+from factories import Firm, enterprise_csv, policy
 
 SIGNATURE = "【北仑企服】"
 SECRET = "s3cr3t-value-never-shown"
@@ -186,9 +195,7 @@ def test_a_missing_or_unknown_option_names_the_provider_and_the_option(tmp_path:
     with pytest.raises(ConfigError, match="secret app_secret"):
         build_providers([no_url], environment=environment(tmp_path))
     with pytest.raises(ConfigError, match="option sigature: Extra inputs"):
-        build_providers(
-            [config(options={"sigature": "【x】"})], environment=environment(tmp_path)
-        )
+        build_providers([config(options={"sigature": "【x】"})], environment=environment(tmp_path))
 
 
 # --- secrets -------------------------------------------------------------------------------
@@ -213,9 +220,7 @@ def test_secrets_are_never_in_repr_of_a_config_or_a_provider(tmp_path: Path) -> 
     ],
     ids=["bad-option", "unknown-option", "bad-signing-key", "unexpected-secret"],
 )
-def test_secrets_are_never_in_config_error_messages(
-    broken: ProviderConfig, tmp_path: Path
-) -> None:
+def test_secrets_are_never_in_config_error_messages(broken: ProviderConfig, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         build_providers([broken], environment=environment(tmp_path))
     assert broken.name in str(caught.value)
@@ -304,7 +309,10 @@ def test_settings_sections_and_environment_variables_become_provider_options(
     settings = load_settings(config_dir=tmp_path)
     sms, email, webhook = provider_configs_from_settings(settings)
     assert (sms.name, sms.kind, email.kind, webhook.kind) == (
-        "sms-gateway", "sms-gateway", "smtp", "standard-webhooks"
+        "sms-gateway",
+        "sms-gateway",
+        "smtp",
+        "standard-webhooks",
     )
     assert sms.options["signature"] == "【港区】"
     assert sms.options["max_length"] == 300
@@ -319,3 +327,35 @@ def test_settings_sections_and_environment_variables_become_provider_options(
     [gateway] = providers.for_channel(SMS)
     assert gateway.compose("hi", to=None).text == "【港区】hi"
     providers.close()
+
+
+def test_a_plug_in_kind_listed_in_the_settings_carries_a_published_policy_end_to_end(
+    plugin_folder: Path, tmp_path: Path, make_runtime
+) -> None:
+    install_plugin(plugin_folder, "[notifier.providers]\necho = echo_provider:EchoProvider\n")
+    runtime = make_runtime(
+        database_url=f"sqlite:///{tmp_path / 'n.db'}",
+        providers=[
+            {"name": "robot", "channel": WEBHOOK, "kind": "echo", "options": {"greeting": "hi"}}
+        ],
+    )
+    migrate.upgrade(runtime.settings.database_url)
+    firms = [Firm(1, channels="webhook;email"), Firm(2, channels="sms")]
+    report = import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
+    assert report.errors == []
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        draft = parse_policy(policy(), zone=runtime.settings.zone)
+        result = publish(runtime.sessions, runtime.dispatch, draft)
+        assert result.trigger_id is not None
+        state = follow(runtime.sessions, result.trigger_id, show=False, timeout=60)
+    finally:
+        worker.stop()
+
+    assert state.counts == {"sent": 3}
+    [robot] = runtime.providers.for_channel(WEBHOOK)
+    [received] = robot.received  # type: ignore[attr-defined]
+    assert received.to == "https://hooks.example.cn/1"
+    assert received.payload["policy"]["title"] == draft.title
+    # The channels the list does not name keep the settings' sections (dry-run here).
+    assert [p.kind for p in runtime.providers.for_channel(EMAIL)] == ["dry-run"]

@@ -24,16 +24,32 @@ STANDARD_WEBHOOKS = "standard-webhooks"
 
 
 def provider_configs_from_settings(settings: Settings) -> list[ProviderConfig]:
-    """One provider config per channel section of the settings, in channel order.
+    """The providers the settings describe.
 
-    ``provider = "dry-run"`` in a section gives the ``dry-run`` kind for that channel; the SMS
-    one keeps the section's signature, length limit and region, so it composes like the real one.
+    Each ``[[providers]]`` entry is one config, of any registered kind. The [sms], [email]
+    and [webhook] sections give one config each for the channels no entry names;
+    ``provider = "dry-run"`` in a section gives the ``dry-run`` kind for that channel (the SMS
+    one keeps the section's signature, length limit and region, so it composes like the real one).
     """
-    return [
-        sms_config(settings.sms),
-        email_config(settings.email),
-        webhook_config(settings.webhook),
+    listed = [
+        ProviderConfig(
+            name=entry.name,
+            channel=entry.channel,
+            kind=entry.kind,
+            options=dict(entry.options),
+            secrets={key: value.get_secret_value() for key, value in entry.secrets.items()},
+            priority=entry.priority,
+            enabled=entry.enabled,
+        )
+        for entry in settings.providers
     ]
+    named = {config.channel for config in listed}
+    sections = [
+        (SMS, lambda: sms_config(settings.sms)),
+        (EMAIL, lambda: email_config(settings.email)),
+        (WEBHOOK, lambda: webhook_config(settings.webhook)),
+    ]
+    return [make() for channel, make in sections if channel not in named] + listed
 
 
 def environment_from_settings(settings: Settings) -> ProviderEnvironment:

@@ -25,12 +25,12 @@ from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 
 def dry_run_settings(settings: Settings) -> Settings:
     """The same settings with every channel on the dry-run provider."""
-    return settings.model_copy(
-        update={
-            name: getattr(settings, name).model_copy(update={"provider": "dry-run"})
-            for name in CHANNELS
-        }
-    )
+    sections = {
+        name: getattr(settings, name).model_copy(update={"provider": "dry-run"})
+        for name in CHANNELS
+    }
+    # Listed providers would send for real: the demo leaves them out.
+    return settings.model_copy(update={**sections, "providers": []})
 
 
 @click.command()
