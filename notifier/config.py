@@ -133,6 +133,17 @@ class ClockSettings(BaseModel):
 
     scan_interval_seconds: float = Field(default=60.0, gt=0)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+
+
+class RetentionSettings(BaseModel):
+    """How long recipient addresses and error texts of finished deliveries are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # After this many days a finished delivery keeps its status, channel and times, and loses
+    # its address and error texts; dry-run outbox files go too.
+    days: int = Field(default=180, ge=1, le=3650)
 
 
 class Settings(BaseSettings):
@@ -160,6 +171,7 @@ class Settings(BaseSettings):
     providers: list[ProviderSettings] = Field(default_factory=list)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,16 @@ import os
 
 import click
 
-from notifier.cli import db, deliveries, demo, enterprises, policies, processes, status
+from notifier.cli import (
+    db,
+    deliveries,
+    demo,
+    enterprises,
+    policies,
+    processes,
+    purge,
+    status,
+)
 from notifier.cli.app import App, NotifierGroup
 
 LONG_RUNNING = {"worker", "clock", "run"}
@@ -35,7 +44,14 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 for group in (db.db, enterprises.enterprises, policies.policies, deliveries.deliveries):
     cli.add_command(group)
-for command in (status.status, demo.demo, processes.worker, processes.clock, processes.run):
+for command in (
+    status.status,
+    demo.demo,
+    purge.purge,
+    processes.worker,
+    processes.clock,
+    processes.run,
+):
     cli.add_command(command)
 
 

@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from notifier.jobs.context import JobContext
 from notifier.jobs.leader import Leadership
 from notifier.publishing import scan_published
+from notifier.retention import purge
 from notifier.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,17 @@ def sweep_lost_work(context: JobContext) -> Any:
     return sweep(context.sessions, context.dispatch, policy=context.settings.delivery)
 
 
+def purge_old_deliveries(context: JobContext) -> Any:
+    """Forget addresses and texts past the retention period."""
+    settings = context.settings
+    return purge(context.sessions, days=settings.retention.days, outbox_dir=settings.outbox_dir)
+
+
 # (job, name of its interval in ClockSettings); the job's name is its id.
 JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (scan_published_policies, "scan_interval_seconds"),
     (sweep_lost_work, "sweep_interval_seconds"),
+    (purge_old_deliveries, "purge_interval_seconds"),
 ]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
 from notifier.models.base import UTCDateTime
+from notifier.models.delivery import FINAL_STATUSES
 from notifier.store import insert_ignoring_conflicts, table_of
 from notifier.store.audience import Recipient
 
@@ -255,6 +256,42 @@ def sweep(
             .execution_options(synchronize_session=False)
         )
     )
+
+
+def purge(session: Session, *, finished_before: datetime, now: datetime, limit: int) -> int:
+    """Remove the address and error texts of up to ``limit`` finished deliveries last changed
+    before ``finished_before``; status, channel, provider and times stay, so counts hold.
+
+    Returns:
+        How many deliveries were purged (fewer than ``limit``: none are left).
+    """
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.status.in_(list(FINAL_STATUSES)),
+                Delivery.updated_at < finished_before,
+                Delivery.purged_at.is_(None),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(ids))
+        .values(error=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(address="", last_error=None, purged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids)
 
 
 @dataclass(frozen=True)
