@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from notifier.channel_names import CHANNELS
+from notifier.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
 from notifier.errors import InputError
 from notifier.plaintext import first_control_character, shown
 from notifier.records import EnterpriseRecord
@@ -71,17 +71,17 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
 _COLUMN_OF_WORD = {word: column for column, words in HEADER_WORDS.items() for word in words}
 # Channel names as staff write them in Chinese.
 CHANNEL_WORDS: dict[str, str] = {
-    "短信": "sms",
-    "邮件": "email",
-    "电子邮件": "email",
-    "网络回调": "webhook",
+    "短信": SMS,
+    "邮件": EMAIL,
+    "电子邮件": EMAIL,
+    "网络回调": WEBHOOK,
 }
 
 MAX_NAME_LENGTH = 200
 MAX_REGION_LENGTH = 200
 DEFAULT_PHONE_REGION = "CN"
 
-_CONTACT_OF_CHANNEL = {"sms": "phone", "email": "email", "webhook": "webhook_url"}
+_CONTACT_OF_CHANNEL = {SMS: "phone", EMAIL: "email", WEBHOOK: "webhook_url"}
 # Staff typing with a Chinese input method often produce the full-width semicolon.
 _LIST_SEPARATORS = (";", "；")
 _WHOLE_ROW = "row"
@@ -233,7 +233,7 @@ def _channels_without_contact(values: dict[str, Any]) -> str | None:
 
 
 def _sms_to_fixed_line(values: dict[str, Any]) -> bool:
-    if "sms" not in values.get("channels", ()) or not values.get("phone"):
+    if SMS not in values.get("channels", ()) or not values.get("phone"):
         return False
     kind = phonenumbers.number_type(phonenumbers.parse(values["phone"]))
     return kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)

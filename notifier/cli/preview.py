@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from notifier.channel_names import SMS
 from notifier.preview import Preview
 
 
@@ -39,7 +40,7 @@ def print_preview(preview: Preview, console: Console | None = None) -> None:
                 f"  {rendering.sms_length} 字 characters, {rendering.sms_parts} 条计费 part(s)",
                 highlight=False,
             )
-    if preview.recipients.get("sms"):
+    if preview.recipients.get(SMS):
         note = " (estimated)" if preview.sms_billed_parts_estimated else ""
         console.print(f"SMS 计费条数 billed parts in total: {preview.sms_billed_parts}{note}")
     for warning in preview.warnings:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.channel_names import CHANNELS
+from notifier.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
 from notifier.models import (
     Contact,
     Enterprise,
@@ -37,7 +37,7 @@ def get_by_credit_code(session: Session, credit_code: str) -> Enterprise | None:
 
 
 def _contacts_of(record: EnterpriseRecord) -> set[tuple[str, str]]:
-    wanted = {("sms", record.phone), ("email", record.email), ("webhook", record.webhook_url)}
+    wanted = {(SMS, record.phone), (EMAIL, record.email), (WEBHOOK, record.webhook_url)}
     return {(channel, address) for channel, address in wanted if address}
 
 
