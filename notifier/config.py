@@ -115,6 +115,9 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(default=200, ge=1, le=5000)
+    # Deliveries claimed (and their outcomes recorded) together: also the most a worker thread
+    # killed mid-chunk can send twice (each repeat carries its idempotency key).
+    claim_chunk: int = Field(default=20, ge=1, le=1000)
     fan_out_chunk: int = Field(default=5000, ge=1)
     max_attempts: int = Field(default=6, ge=1, le=50)
     # A trigger whose fan-out fails this many times stops as failed, with its last error.

@@ -7,7 +7,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from notifier.models import Delivery, DeliveryStatus
 from notifier.models.base import utcnow
 from notifier.ports import Providers
 from notifier.store import deliveries, enterprises
-from notifier.store.deliveries import Outcome
+from notifier.store.deliveries import Attempted, Outcome
 
 log = logging.getLogger(__name__)
 S = DeliveryStatus
@@ -84,6 +84,76 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
     return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
 
 
+def _chunks(batch: Sequence[Delivery], size: int) -> list[Sequence[Delivery]]:
+    return [batch[start : start + size] for start in range(0, len(batch), size)]
+
+
+@dataclass
+class _Sender:
+    """One batch on its way: claims a chunk, sends it, records it with the next claim."""
+
+    session: Session
+    providers: Providers
+    messages: MessageFactory
+    policy: DeliverySettings
+    unsubscribed: set[int]
+    budget_ends: float
+    retries: list[Retry] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    attempted: list[Attempted] = field(default_factory=list)
+
+    def commit(self) -> None:
+        """Record what was sent since the last commit, and commit (with any claims made)."""
+        deliveries.record(self.session, self.attempted)
+        self.session.commit()
+        self.attempted = []
+
+    def out_of_time(self) -> bool:
+        # At least one send per batch, so a batch always moves the work on.
+        return bool(self.outcomes) and time.monotonic() > self.budget_ends
+
+    def chunk(self, chunk: Sequence[Delivery]) -> None:
+        """Claim and send one chunk; its outcomes wait for the next commit."""
+        claimed_at = utcnow()
+        held = deliveries.claim(self.session, chunk, now=claimed_at)
+        self.commit()  # this chunk's claims, and the previous chunk's outcomes
+        renewed = time.monotonic()
+        # Renewed well before the sweeper would take a claim for abandoned.
+        renew_after = self.policy.stuck_after_seconds / 4
+        for index, delivery in enumerate(held):
+            rest = held[index:]
+            if self.out_of_time():
+                deliveries.release(self.session, [d.id for d in rest], claimed_at=claimed_at)
+                self.retries.extend(Retry(d.id, 0.0) for d in rest)
+                return
+            if time.monotonic() - renewed > renew_after:
+                now = utcnow()
+                still = deliveries.keep_claims(
+                    self.session, [d.id for d in rest], claimed_at=claimed_at, now=now
+                )
+                self.commit()
+                claimed_at, renewed = now, time.monotonic()
+                held = held[:index] + [d for d in rest if d.id in still]
+                if delivery.id not in still:
+                    continue  # the sweeper gave it to another worker
+            self.send(delivery)
+
+    def send(self, delivery: Delivery) -> None:
+        started = utcnow()
+        if delivery.id in self.unsubscribed:
+            outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
+        else:
+            outcome = attempt(
+                delivery, providers=self.providers, messages=self.messages, policy=self.policy
+            )
+        finished = utcnow()
+        self.attempted.append(Attempted(delivery.id, delivery.attempts, outcome, started, finished))
+        if outcome.status == S.DEFERRED and outcome.next_attempt_at:
+            delay = (outcome.next_attempt_at - finished).total_seconds()
+            self.retries.append(Retry(delivery.id, max(delay, 0.0)))
+        self.outcomes[outcome.status] += 1
+
+
 def deliver_batch(
     sessions: SessionFactory,
     ids: Sequence[int],
@@ -94,45 +164,37 @@ def deliver_batch(
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
-    Each delivery is claimed just before its send, and its outcome is committed together with
-    the next one's claim (one commit per message), so a crash loses at most the one in flight,
-    which the sweeper sends again under the same idempotency key. A delivery that another
-    worker took meanwhile is skipped.
+    Deliveries are claimed a chunk of ``policy.claim_chunk`` at a time, just before they are
+    sent, and a chunk's outcomes are committed together with the next chunk's claim: a few
+    statements and one commit per chunk instead of per message. A crash can therefore repeat
+    at most one chunk (the sends made since the last commit), which the sweeper sends again
+    under the same idempotency keys. Claims still waiting are renewed while a slow chunk goes
+    on, and a delivery whose claim the sweeper took back is left to the worker that has it.
 
-    A batch stops taking new deliveries once it has run ``policy.batch_seconds`` (slow
-    endpoints); those not yet claimed are handed back to be queued again at once, so no batch
-    runs into the actor's time limit, which could interrupt a send before its outcome is kept.
+    A batch stops sending once it has run ``policy.batch_seconds`` (slow endpoints); what it
+    has not started is released and handed back to be queued again at once, so no batch runs
+    into the actor's time limit, which could interrupt a send before its outcome is kept.
 
     Returns:
         The deliveries to send again, with their delays (0 for those the batch had no time for).
     """
-    retries = []
-    outcomes: Counter[str] = Counter()
-    budget_ends = time.monotonic() + policy.batch_seconds
     with sessions() as session:
         batch = deliveries.load_for_sending(session, ids, now=utcnow())
-        unsubscribed = _suppressed(session, batch)
-        for delivery in batch:
-            # At least one send per batch, so a batch always moves the work on.
-            if outcomes and time.monotonic() > budget_ends:
-                retries.append(Retry(delivery.id, 0.0))
+        sender = _Sender(
+            session=session,
+            providers=providers,
+            messages=messages,
+            policy=policy,
+            unsubscribed=_suppressed(session, batch),
+            budget_ends=time.monotonic() + policy.batch_seconds,
+        )
+        for chunk in _chunks(batch, policy.claim_chunk):
+            if sender.out_of_time():
+                sender.retries.extend(Retry(delivery.id, 0.0) for delivery in chunk)
                 continue
-            started = utcnow()
-            claimed = deliveries.claim(session, delivery, now=started)
-            session.commit()  # the claim, and the previous delivery's outcome
-            if not claimed:  # another message for it got there first
-                continue
-            if delivery.id in unsubscribed:
-                outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
-            else:
-                outcome = attempt(delivery, providers=providers, messages=messages, policy=policy)
-            deliveries.record(session, delivery, outcome, started_at=started, now=utcnow())
-            if outcome.status == S.DEFERRED and outcome.next_attempt_at:
-                delay = (outcome.next_attempt_at - utcnow()).total_seconds()
-                retries.append(Retry(delivery.id, max(delay, 0.0)))
-            outcomes[outcome.status] += 1
-            log.debug("delivery %s: %s %s", delivery.id, outcome.status, outcome.error or "")
-        session.commit()
-    if outcomes:
-        log.info("batch of %s: %s", len(ids), ", ".join(f"{n} {s}" for s, n in outcomes.items()))
-    return retries
+            sender.chunk(chunk)
+        sender.commit()
+    if sender.outcomes:
+        counts = ", ".join(f"{n} {s}" for s, n in sender.outcomes.items())
+        log.info("batch of %s: %s", len(ids), counts)
+    return sender.retries

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -205,6 +206,9 @@ def test_a_swept_delivery_is_sent_once_when_its_old_message_also_arrives(runtime
         assert (delivery.status, delivery.attempts) == ("sent", 1)
 
 
+HELD_FOR = 1.0  # seconds the held gateway keeps the first request
+
+
 class HeldGateway(SmsGateway):
     """The SMS gateway, holding its first request until the test lets it go."""
 
@@ -227,16 +231,15 @@ def test_a_delivery_swept_back_while_it_waits_in_a_live_workers_batch_is_sent_on
         runtime = make_runtime(
             database_url=database_url,
             sms={"provider": "http", "url": gateway.url, "app_key": "k", "app_secret": "s"},
-            delivery={"stuck_after_seconds": STUCK_AFTER},
+            delivery={"stuck_after_seconds": HELD_FOR / 2},
         )
         in_flight, waiting = fanned_out(runtime, 2)
         worker = threading.Thread(target=send_batch, args=(runtime, [in_flight, waiting]))
         worker.start()
         try:
             assert gateway.first_arrived.wait(timeout=10)
-            # The batch has been claimed for long enough to look abandoned to the sweeper.
-            for delivery_id in (in_flight, waiting):
-                set_rows(runtime, delivery_id, claimed_at=utcnow() - OLD)
+            # The first send hangs so long that the batch's claims look abandoned to the sweeper.
+            time.sleep(HELD_FOR)
             sweep_now(runtime)
             send_batch(runtime, [waiting])  # the swept message, taken by another worker
         finally:

@@ -105,11 +105,11 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
 _deliveries = table_of(Delivery).c
 _NOW = bindparam("now", type_=UTCDateTime())
 # Built once: per-message statements dominate a worker's time when they are built each time.
-_CLAIM = (
+_CLAIM_MANY = (
     update(table_of(Delivery))
-    .where(_deliveries.id == bindparam("delivery_id"), _claimable(_NOW))
+    .where(_deliveries.id.in_(bindparam("delivery_ids", expanding=True)), _claimable(_NOW))
     .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
-    .returning(_deliveries.attempts)
+    .returning(_deliveries.id, _deliveries.attempts)
 )
 
 
@@ -134,18 +134,67 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
     return list(session.scalars(query))
 
 
-def claim(session: Session, delivery: Delivery, *, now: datetime) -> bool:
-    """Atomically take one delivery for sending, just before it is sent.
+def claim(session: Session, batch: Sequence[Delivery], *, now: datetime) -> list[Delivery]:
+    """Atomically take deliveries for sending, just before they are sent; return those taken.
 
-    Only one worker wins a delivery, however many messages carry its id (a duplicate from the
-    broker, a sweep, a retry). The winner's ``delivery.attempts`` is brought up to date.
+    One statement for the lot. Only one worker wins a delivery, however many messages carry
+    its id (a duplicate from the broker, a sweep, a retry). Each winner's ``attempts`` is
+    brought up to date.
     """
-    attempts = session.connection().scalar(_CLAIM, {"delivery_id": delivery.id, "now": now})
-    if attempts is None:
-        return False
-    # Not a change to flush: the row already holds it.
-    set_committed_value(delivery, "attempts", attempts)
-    return True
+    if not batch:
+        return []
+    rows = session.connection().execute(
+        _CLAIM_MANY, {"delivery_ids": [d.id for d in batch], "now": now}
+    )
+    taken: dict[int, int] = {delivery_id: attempts for delivery_id, attempts in rows}
+    won = []
+    for delivery in batch:
+        if delivery.id in taken:
+            # Not a change to flush: the row already holds it.
+            set_committed_value(delivery, "attempts", taken[delivery.id])
+            won.append(delivery)
+    return won
+
+
+def keep_claims(
+    session: Session, ids: Sequence[int], *, claimed_at: datetime, now: datetime
+) -> set[int]:
+    """Renew this worker's claims on ``ids`` (made at ``claimed_at``); return those still held.
+
+    A delivery the sweeper put back meanwhile (its claim looked abandoned) is no longer held:
+    another worker may be sending it, so this one must not.
+    """
+    if not ids:
+        return set()
+    return set(
+        session.connection().scalars(
+            update(table_of(Delivery))
+            .where(
+                _deliveries.id.in_(list(ids)),
+                _deliveries.status == S.SENDING,
+                _deliveries.claimed_at == bindparam("held_since", type_=UTCDateTime()),
+            )
+            .values(claimed_at=bindparam("now", type_=UTCDateTime()))
+            .returning(_deliveries.id),
+            {"held_since": claimed_at, "now": now},
+        )
+    )
+
+
+def release(session: Session, ids: Sequence[int], *, claimed_at: datetime) -> None:
+    """Give back claims not used (a batch out of time): queued again, the attempt not counted."""
+    if not ids:
+        return
+    session.connection().execute(
+        update(table_of(Delivery))
+        .where(
+            _deliveries.id.in_(list(ids)),
+            _deliveries.status == S.SENDING,
+            _deliveries.claimed_at == bindparam("held_since", type_=UTCDateTime()),
+        )
+        .values(status=S.QUEUED, claimed_at=None, attempts=_deliveries.attempts - 1),
+        {"held_since": claimed_at},
+    )
 
 
 @dataclass(frozen=True)
@@ -177,40 +226,59 @@ _RECORD_OUTCOME = (
 )
 
 
-def record(
-    session: Session, delivery: Delivery, outcome: Outcome, *, started_at: datetime, now: datetime
-) -> None:
-    """Record an attempt and move the delivery to its new status.
+@dataclass(frozen=True)
+class Attempted:
+    """One claimed delivery's attempt, waiting to be recorded."""
+
+    delivery_id: int
+    number: int
+    outcome: Outcome
+    started_at: datetime
+    finished_at: datetime
+
+
+def record(session: Session, attempts: Sequence[Attempted]) -> None:
+    """Record attempts and move their deliveries to their new status (two statements).
 
     Plain statements rather than the unit of work: a worker's session holds a whole batch, and
-    flushing it after every message would re-scan every object each time.
+    flushing it would re-scan every object each time.
     """
-    session.connection().execute(
+    if not attempts:
+        return
+    connection = session.connection()
+    connection.execute(
         _RECORD_ATTEMPT,
-        {
-            "delivery_id": delivery.id,
-            "number": delivery.attempts,
-            "outcome": outcome.status,
-            "provider": outcome.provider,
-            "provider_message_id": outcome.provider_message_id,
-            "error": outcome.error,
-            "started_at": started_at,
-            "finished_at": now,
-        },
+        [
+            {
+                "delivery_id": a.delivery_id,
+                "number": a.number,
+                "outcome": a.outcome.status,
+                "provider": a.outcome.provider,
+                "provider_message_id": a.outcome.provider_message_id,
+                "error": a.outcome.error,
+                "started_at": a.started_at,
+                "finished_at": a.finished_at,
+            }
+            for a in attempts
+        ],
     )
-    sent = outcome.status == S.SENT
-    session.connection().execute(
+    connection.execute(
         _RECORD_OUTCOME,
-        {
-            "delivery_id": delivery.id,
-            "status": outcome.status,
-            "error": outcome.error,
-            "next_attempt_at": outcome.next_attempt_at,
-            "now": now,
-            "provider": outcome.provider,
-            "provider_message_id": outcome.provider_message_id if sent else None,
-            "sent_at": now if sent else None,
-        },
+        [
+            {
+                "delivery_id": a.delivery_id,
+                "status": a.outcome.status,
+                "error": a.outcome.error,
+                "next_attempt_at": a.outcome.next_attempt_at,
+                "now": a.finished_at,
+                "provider": a.outcome.provider,
+                "provider_message_id": (
+                    a.outcome.provider_message_id if a.outcome.status == S.SENT else None
+                ),
+                "sent_at": a.finished_at if a.outcome.status == S.SENT else None,
+            }
+            for a in attempts
+        ],
     )
 
 
