@@ -38,15 +38,16 @@ def _insert_page(
     audience: Targets,
     after: tuple[int, int] | None,
     size: int,
-) -> tuple[int, int] | None:
-    """Insert one page of deliveries; return the key of the next page, None at the end."""
+) -> tuple[list[int], tuple[int, int] | None]:
+    """Insert one page of deliveries, queued; return their ids and the next page's key."""
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None
         recipients = audiences.page(session, audience, after=after, size=size)
-        deliveries.insert_for_recipients(session, trigger, recipients)
-        triggers.beat(session, trigger, now=utcnow())
-    return audiences.next_key(recipients) if len(recipients) == size else None
+        now = utcnow()
+        ids = deliveries.insert_for_recipients(session, trigger, recipients, now=now)
+        triggers.beat(session, trigger, now=now)
+    return ids, audiences.next_key(recipients) if len(recipients) == size else None
 
 
 def _start(
@@ -121,11 +122,15 @@ def _fan_out_pages(
 ) -> int:
     after: tuple[int, int] | None = None
     while True:
-        after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)
-        # Queue as we go, so sending starts before a large fan-out ends.
-        queue_all_pending(sessions, dispatch, trigger_id, batch_size=policy.batch_size)
+        ids, after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)
+        # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
+        # Queued as we go, so sending starts before a large fan-out ends.
+        for start in range(0, len(ids), policy.batch_size):
+            dispatch.deliveries(ids[start : start + policy.batch_size])
         if after is None:
             break
+    # Rows a crashed run of an older version left pending.
+    queue_all_pending(sessions, dispatch, trigger_id, batch_size=policy.batch_size)
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None

@@ -38,11 +38,15 @@ def idempotency_key(trigger_key: str, credit_code: str, channel: str, address: s
 
 
 def insert_for_recipients(
-    session: Session, trigger: Trigger, recipients: Sequence[Recipient]
-) -> None:
-    """Insert one pending delivery per recipient; rows that already exist are left alone."""
+    session: Session, trigger: Trigger, recipients: Sequence[Recipient], *, now: datetime
+) -> list[int]:
+    """Insert one delivery per recipient, already ``queued``; return the ids of the new rows.
+
+    Rows that already exist (a fan-out run again) are left alone and not returned, so the
+    caller queues each delivery once. Multi-row inserts: one statement per thousand rows.
+    """
     if not recipients:
-        return
+        return []
     rows = [
         {
             "idempotency_key": idempotency_key(trigger.key, r.credit_code, r.channel, r.address),
@@ -52,12 +56,18 @@ def insert_for_recipients(
             "channel": r.channel,
             "address": r.address,
             "reason": r.reason,
-            "status": S.PENDING,
+            "status": S.QUEUED,
+            "queued_at": now,
             "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
         }
         for r in recipients
     ]
-    session.execute(insert_ignoring_conflicts(session, table_of(Delivery)), rows)
+    statement = insert_ignoring_conflicts(session, table_of(Delivery)).returning(
+        _deliveries.id, sort_by_parameter_order=True
+    )
+    return list(session.scalars(statement, rows))
 
 
 def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetime) -> list[int]:
