@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, selectinload
@@ -64,10 +67,48 @@ def insert_for_recipients(
         }
         for r in recipients
     ]
-    statement = insert_ignoring_conflicts(session, table_of(Delivery)).returning(
-        _deliveries.id, sort_by_parameter_order=True
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_unnested(session, rows)
+    statement = insert_ignoring_conflicts(session, table_of(Delivery)).returning(_deliveries.id)
     return list(session.scalars(statement, rows))
+
+
+# PostgreSQL takes a page of rows as a few arrays in one short statement: far cheaper for the
+# driver than a thousand-row VALUES list, whose text it would parse for every page.
+_INSERT_UNNESTED = text(
+    """
+    INSERT INTO deliveries (idempotency_key, trigger_id, policy_id, enterprise_id, channel,
+                            address, reason, status, queued_at, attempts, created_at, updated_at)
+    SELECT row.key, :trigger_id, :policy_id, row.enterprise_id, row.channel, row.address,
+           CAST(row.reason AS json), :status, :now, 0, :now, :now
+    FROM unnest(CAST(:keys AS text[]), CAST(:enterprise_ids AS bigint[]),
+                CAST(:channels AS text[]), CAST(:addresses AS text[]),
+                CAST(:reasons AS text[]))
+         AS row(key, enterprise_id, channel, address, reason)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_unnested(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    first = rows[0]
+    return list(
+        session.scalars(
+            _INSERT_UNNESTED,
+            {
+                "trigger_id": first["trigger_id"],
+                "policy_id": first["policy_id"],
+                "status": first["status"],
+                "now": first["queued_at"],
+                "keys": [r["idempotency_key"] for r in rows],
+                "enterprise_ids": [r["enterprise_id"] for r in rows],
+                "channels": [r["channel"] for r in rows],
+                "addresses": [r["address"] for r in rows],
+                "reasons": [json.dumps(r["reason"], ensure_ascii=False) for r in rows],
+            },
+        )
+    )
 
 
 def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetime) -> list[int]:
