@@ -127,6 +127,10 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
         broker.emit_after("process_boot")
         return broker
     if settings.broker_kind == "rabbitmq":
+        # pika logs each failed connection attempt as several errors with a traceback; the
+        # failure reaches us as an exception all the same, reported once (BrokerUnavailable, or
+        # the worker's consumer's own line) and retried.
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
         # Publisher confirms: a send returns once RabbitMQ has the message, as Redis's does.
         return RabbitmqBroker(url=url, confirm_delivery=True)
     from dramatiq.brokers.redis import RedisBroker
