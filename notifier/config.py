@@ -33,6 +33,8 @@ ENV_PREFIX = "NOTIFIER_"
 DEV_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 - refused outside development
 DEV_WEBHOOK_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLXNlY3JldA=="  # noqa: S105 - ditto
 DEFAULT_CONFIG_DIR = Path("config")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+RABBITMQ_SCHEMES = ("amqp://", "amqps://")
 
 
 class SmsSettings(BaseModel):
@@ -158,7 +160,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///var/notifier.db"
-    redis_url: str | None = None
+    # The broker: redis://, rediss://, unix:// (Redis) or amqp://, amqps:// (RabbitMQ). Unset,
+    # with redis_url unset too: embedded. When both are set, broker_url wins.
+    broker_url: str | None = None
+    redis_url: str | None = None  # the older name of a Redis broker_url, still read
     # Prefix of every Redis key: deployments (or test runs) can share one Redis server.
     redis_namespace: str = Field(default="notifier", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     timezone: str = "Asia/Shanghai"
@@ -201,8 +206,17 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not value.startswith(("redis://", "rediss://", "unix://")):
+        if not value.startswith(REDIS_SCHEMES):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(REDIS_SCHEMES + RABBITMQ_SCHEMES):
+            raise ValueError("must start with redis://, rediss://, unix://, amqp:// or amqps://")
         return value
 
     @model_validator(mode="after")
@@ -224,8 +238,27 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """True when no Redis is configured: everything runs in one process."""
-        return self.redis_url is None
+        """True when no broker is configured: everything runs in one process."""
+        return self.broker is None
+
+    @property
+    def broker(self) -> str | None:
+        """The broker's URL: ``broker_url``, else ``redis_url``; None when embedded."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def broker_kind(self) -> Literal["embedded", "redis", "rabbitmq"]:
+        """Which broker the URL names."""
+        if self.broker is None:
+            return "embedded"
+        return "rabbitmq" if self.broker.startswith(RABBITMQ_SCHEMES) else "redis"
+
+    @property
+    def broker_setting(self) -> str:
+        """The variable the broker's URL came from, for messages about it."""
+        if self.broker_url is None and self.redis_url is not None:
+            return "NOTIFIER_REDIS_URL"
+        return "NOTIFIER_BROKER_URL"
 
     @property
     def outbox_dir(self) -> Path:

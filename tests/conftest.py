@@ -1,28 +1,38 @@
 """Shared fixtures: settings, real databases (SQLite and PostgreSQL), real brokers, peers.
 
-PostgreSQL and Redis are the services on this machine. Locally a missing service skips its
+PostgreSQL, Redis and RabbitMQ are the services on this machine. Locally a missing service skips its
 tests; under CI (``CI`` set) a missing service fails them, so they can never skip silently.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pika
+import pika.exceptions
 import pytest
 import redis
 import sqlalchemy as sa
+from dramatiq.common import dq_name, xq_name
 
 from notifier import migrate
 from notifier.config import Settings, load_settings
+from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("NOTIFIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Given, it is used as is, and its virtual host must be the tests' own (queues are emptied);
+# otherwise each test session makes a virtual host of its own on the local server.
+RABBITMQ_URL = os.environ.get("NOTIFIER_TEST_RABBITMQ_URL")
+RABBITMQ_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 IN_CI = bool(os.environ.get("CI"))
 
 
@@ -99,6 +109,58 @@ def redis_url() -> Iterator[str]:
     for key in client.scan_iter(match=f"{namespace}*", count=1000):
         client.delete(key)
     client.close()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_session_url() -> Iterator[str]:
+    """A RabbitMQ virtual host of this test session's own, deleted at its end.
+
+    dramatiq's RabbitMQ queues have fixed names (``deliver``, ``deliver.DQ``...) and no
+    namespace, so a virtual host is what keeps test runs sharing the server (other worktrees,
+    CI) from taking or purging each other's messages.
+    """
+    if RABBITMQ_URL:
+        yield RABBITMQ_URL
+        return
+    try:
+        pika.BlockingConnection(pika.URLParameters(RABBITMQ_SERVER + "/%2F")).close()
+    except pika.exceptions.AMQPConnectionError as exc:
+        service_missing("RabbitMQ", exc)
+    vhost = f"notifier-test-{uuid.uuid4().hex[:12]}"
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.SubprocessError) as exc:
+        service_missing("rabbitmqctl (to make the tests' RabbitMQ virtual host)", exc)
+    yield f"{RABBITMQ_SERVER}/{vhost}"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # the server went away
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def _delete_notifier_queues(url: str) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for queue in QUEUES:
+            for name in (queue, dq_name(queue), xq_name(queue)):
+                channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def rabbitmq_url(rabbitmq_session_url: str) -> Iterator[str]:
+    """RabbitMQ in the session's virtual host, its queues deleted before and after the test.
+
+    Tests in one session run one at a time, so no other test's worker holds these queues.
+    """
+    _delete_notifier_queues(rabbitmq_session_url)
+    yield rabbitmq_session_url
+    _delete_notifier_queues(rabbitmq_session_url)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """End to end: a published policy reaches every matching enterprise on SMS, email and webhook.
 
-Real parts throughout: SQLite and PostgreSQL, the in-process broker and Redis, and loopback
-peers that verify what they receive (SMTP server, signed SMS gateway, webhook receiver).
+Real parts throughout: SQLite and PostgreSQL, the in-process broker, Redis and RabbitMQ, and
+loopback peers that verify what they receive (SMTP server, signed SMS gateway, webhook receiver).
 """
 
 from __future__ import annotations
@@ -38,14 +38,15 @@ def peers() -> Iterator[tuple[SmsGateway, SmtpPeer, WebhookReceiver]]:
         yield sms, smtp, hooks
 
 
-@pytest.fixture(params=["embedded", "redis"])
+@pytest.fixture(params=["embedded", "redis", "rabbitmq"])
 def system(request, database_url, make_runtime, peers) -> Iterator[Runtime]:
     """The whole system on one database and broker, talking to the loopback peers."""
     sms, smtp, _ = peers
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    kind = request.param
+    broker = None if kind == "embedded" else request.getfixturevalue(f"{kind}_url")
     runtime = make_runtime(
         database_url=database_url,
-        redis_url=redis_url,
+        broker_url=broker,
         sms={"provider": "http", "url": sms.url, "app_key": SMS_KEY, "app_secret": SMS_SECRET},
         email={"provider": "smtp", "host": smtp.host, "port": smtp.port},
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},

@@ -46,10 +46,11 @@ def procfile() -> dict[str, list[str]]:
     return processes
 
 
-@pytest.fixture(params=["embedded", "redis"])
+@pytest.fixture(params=["embedded", "redis", "rabbitmq"])
 def runtime(request, make_runtime, tmp_path):
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    return make_runtime(database_url=f"sqlite:///{tmp_path / 'q.db'}", redis_url=redis_url)
+    kind = request.param
+    broker = None if kind == "embedded" else request.getfixturevalue(f"{kind}_url")
+    return make_runtime(database_url=f"sqlite:///{tmp_path / 'q.db'}", broker_url=broker)
 
 
 def test_the_worker_consumes_every_declared_queue_and_its_retry_queue(runtime):

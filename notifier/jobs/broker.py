@@ -1,4 +1,5 @@
-"""The broker: Redis when ``NOTIFIER_REDIS_URL`` is set, an in-process one otherwise.
+"""The broker: Redis or RabbitMQ as ``NOTIFIER_BROKER_URL`` (or ``NOTIFIER_REDIS_URL``) names,
+an in-process one when neither is set.
 
 Actors are declared on the broker when a process builds it, closed over that process's
 context, so nothing connects to anything at import and no process-wide broker is set.
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+import pika.exceptions  # type: ignore[import-untyped]
 import redis
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import BrokerConnectionError
 
 from notifier.config import Settings
 from notifier.errors import BrokerUnavailable
@@ -24,8 +28,15 @@ from notifier.jobs.queues import DELIVER_ACTOR, DELIVER_QUEUE, FAN_OUT_ACTOR, FA
 
 log = logging.getLogger(__name__)
 
-# What the broker's client raises when the server cannot be reached.
-_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# What the brokers' clients raise when the server cannot be reached (dramatiq's RabbitMQ broker
+# wraps pika's errors in its own after retrying).
+_UNREACHABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    pika.exceptions.AMQPConnectionError,
+    BrokerConnectionError,
+    OSError,
+)
 
 
 @contextmanager
@@ -34,9 +45,18 @@ def _reaching(settings: Settings) -> Iterator[None]:
         yield
     except _UNREACHABLE as exc:
         raise BrokerUnavailable(
-            f"cannot reach the broker at NOTIFIER_REDIS_URL ({_shown(settings.redis_url)}): "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"cannot reach the broker at {settings.broker_setting} ({_shown(settings.broker)}): "
+            f"{_reason(exc)}"
         ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the error; pika's often say nothing and carry the cause inside."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    inner = exc.args[0] if exc.args else getattr(exc, "exception", None)
+    return _reason(inner) if isinstance(inner, BaseException) else type(exc).__name__
 
 
 def _shown(url: str | None) -> str:
@@ -88,9 +108,11 @@ class Queue:
             BrokerUnavailable: it does not; the message names the setting.
         """
         client = getattr(self.broker, "client", None)
-        if client is not None:
-            with _reaching(self.settings):
+        with _reaching(self.settings):
+            if client is not None:  # Redis
                 client.ping()
+            elif isinstance(self.broker, RabbitmqBroker):
+                self.broker.connection.process_data_events(time_limit=0)  # opens it: a ping
 
     def close(self) -> None:
         """Close the broker's connections."""
@@ -98,14 +120,22 @@ class Queue:
 
 
 def create_broker(settings: Settings) -> dramatiq.Broker:
-    """A Redis broker, or the in-process stub broker when no Redis is configured."""
-    if settings.redis_url is None:
+    """A Redis or RabbitMQ broker, or the in-process stub broker when none is configured."""
+    url = settings.broker
+    if url is None:
         broker: dramatiq.Broker = StubBroker()
         broker.emit_after("process_boot")
         return broker
+    if settings.broker_kind == "rabbitmq":
+        # pika logs each failed connection attempt as several errors with a traceback; the
+        # failure reaches us as an exception all the same, reported once (BrokerUnavailable, or
+        # the worker's consumer's own line) and retried.
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
+        # Publisher confirms: a send returns once RabbitMQ has the message, as Redis's does.
+        return RabbitmqBroker(url=url, confirm_delivery=True)
     from dramatiq.brokers.redis import RedisBroker
 
-    return RedisBroker(url=settings.redis_url, namespace=settings.redis_namespace)
+    return RedisBroker(url=url, namespace=settings.redis_namespace)
 
 
 def _declare(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 
 from notifier.jobs.context import JobContext
 from notifier.sending import deliver_batch
+
+log = logging.getLogger(__name__)
 
 # A backstop well above delivery.batch_seconds plus one send's timeouts: the batch ends itself.
 OPTIONS = {"max_retries": 5, "min_backoff": 1_000, "max_backoff": 60_000, "time_limit": 1_800_000}
@@ -29,5 +33,12 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
         for retry in retries:
             if retry.delay > 0:
                 context.dispatch.deliveries([retry.delivery_id], delay=retry.delay)
+        # The process id tells which of a machine's worker processes took the batch.
+        log.info(
+            "batch of %d deliveries done in process %d (%d handed back)",
+            len(delivery_ids),
+            os.getpid(),
+            len(retries),
+        )
 
     return deliver

@@ -1,0 +1,304 @@
+"""Scale out: `notifier worker --processes N` on PostgreSQL with Redis or RabbitMQ.
+
+The worker runs as a deployment runs it (the installed script, its own processes); this test
+process only imports and publishes. Each child logs its pid per batch, which is how a test tells
+which process took the work.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from notifier import migrate
+from notifier.config import load_settings
+from notifier.errors import ConfigError
+from notifier.importing import import_enterprises
+from notifier.jobs.worker import start_worker
+from notifier.models import Delivery
+from notifier.policy_file import parse_policy
+from notifier.progress import follow
+from notifier.publishing import publish
+from notifier.runtime import Runtime
+from notifier.store.deliveries import DeliveryFilter, status_counts
+
+from factories import Firm, enterprise_csv, policy
+from peers import HttpAnswer, SmsGateway, WebhookReceiver
+
+NOTIFIER = Path(sys.executable).parent / "notifier"
+WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
+SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
+# Several processes share one database: PostgreSQL, as in production.
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+READY = re.compile(r"worker (\d+) consuming")
+BATCH_DONE = re.compile(r"batch of \d+ deliveries done in process (\d+)")
+
+
+class SlowReceiver(WebhookReceiver):
+    """Takes a moment per request, so no one process can drain the queue alone."""
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        time.sleep(0.1)
+        return super().answer(path, headers, body)
+
+
+def wait_until(condition, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return value
+
+
+def gone(pid: int) -> bool:
+    """True when the process has ended (a zombie waiting for its reaper has ended too)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+class Workers:
+    """`notifier worker --processes N`, logging to a file."""
+
+    def __init__(self, environment: dict[str, str], log: Path, *, processes: int) -> None:
+        self.log = log
+        with open(log, "wb") as output:
+            self.parent = subprocess.Popen(
+                [str(NOTIFIER), "worker", "--processes", str(processes), "--threads", "2"],
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.children = wait_until(
+            lambda: self._ready(processes), timeout=30, what=f"{processes} ready workers"
+        )
+
+    def _ready(self, processes: int) -> list[int] | None:
+        if self.parent.poll() is not None:
+            raise AssertionError(f"the worker ended early:\n{self.output()}")
+        pids = [int(pid) for pid in READY.findall(self.output())]
+        return pids if len(pids) == processes else None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.parent.poll() is None:
+            self.parent.send_signal(signal.SIGKILL)
+            self.parent.wait()
+        for pid in self.children:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def hooks() -> Iterator[SlowReceiver]:
+    with SlowReceiver(secret=WEBHOOK_SECRET) as receiver:
+        yield receiver
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+# The parent's handling of signals and deaths does not depend on the broker: Redis suffices.
+ON_REDIS = pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
+
+
+@pytest.fixture
+def start_workers(database_url, broker_url, tmp_path) -> Iterator:
+    """Start `notifier worker --processes N` on PostgreSQL and the broker; killed at the end."""
+    (tmp_path / "no-config").mkdir(exist_ok=True)
+    environment = {
+        **os.environ,
+        "NOTIFIER_CONFIG_DIR": str(tmp_path / "no-config"),
+        "NOTIFIER_ENVIRONMENT": "test",
+        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
+        "NOTIFIER_DATABASE_URL": database_url,
+        "NOTIFIER_BROKER_URL": broker_url,
+        "NOTIFIER_WEBHOOK__PROVIDER": "http",
+        "NOTIFIER_WEBHOOK__SECRET": WEBHOOK_SECRET,
+        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "NOTIFIER_DELIVERY__BATCH_SIZE": "2",
+    }
+    started: list[Workers] = []
+
+    def start(processes: int = 2) -> Workers:
+        workers = Workers(environment, tmp_path / f"worker-{len(started)}.log", processes=processes)
+        started.append(workers)
+        return workers
+
+    yield start
+    for workers in started:
+        workers.stop()
+
+
+@pytest.fixture
+def publisher(database_url, broker_url, make_runtime) -> Runtime:
+    return make_runtime(database_url=database_url, broker_url=broker_url)
+
+
+@ON_POSTGRES
+def test_two_worker_processes_send_every_delivery_and_both_take_batches(
+    start_workers, publisher, hooks
+):
+    workers = start_workers(processes=2)
+    firms = [Firm(n, channels="webhook", webhook_url=f"{hooks.url}?e={n}") for n in range(1, 41)]
+    report = import_enterprises(
+        publisher.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False
+    )
+    assert report.errors == []
+
+    result = publish(
+        publisher.sessions, publisher.dispatch, parse_policy(policy(), zone=publisher.settings.zone)
+    )
+    assert result.trigger_id is not None
+    follow(publisher.sessions, result.trigger_id, show=False, timeout=60)
+
+    with publisher.sessions() as session:
+        counts = status_counts(session, DeliveryFilter(trigger_id=result.trigger_id))
+    assert counts == {"sent": 40}
+    assert len(hooks.received) == 40
+    takers = {int(pid) for pid in BATCH_DONE.findall(workers.output())}
+    assert takers == set(workers.children), workers.output()
+
+
+@ON_POSTGRES
+@ON_REDIS
+def test_sigterm_stops_every_worker_process_within_seconds(start_workers):
+    workers = start_workers(processes=2)
+
+    began = time.monotonic()
+    workers.parent.send_signal(signal.SIGTERM)
+    status = workers.parent.wait(timeout=15)
+
+    assert status == 0, workers.output()
+    assert time.monotonic() - began < 5
+    assert all(gone(pid) for pid in workers.children)
+
+
+@ON_POSTGRES
+@ON_REDIS
+def test_a_worker_process_that_dies_stops_the_others_and_the_worker_exits_1(start_workers):
+    workers = start_workers(processes=2)
+    dead, other = workers.children
+
+    os.kill(dead, signal.SIGKILL)
+    status = workers.parent.wait(timeout=15)
+
+    assert status == 1
+    assert f"worker process {dead} exited unexpectedly" in workers.output()
+    assert gone(other)
+
+
+@ON_POSTGRES
+@ON_REDIS
+def test_worker_processes_stop_when_their_parent_is_killed(start_workers):
+    workers = start_workers(processes=2)
+
+    workers.parent.send_signal(signal.SIGKILL)
+    workers.parent.wait()
+
+    wait_until(
+        lambda: all(gone(pid) for pid in workers.children), timeout=10, what="orphans to stop"
+    )
+
+
+@ON_POSTGRES
+def test_a_transient_failure_is_sent_again_after_its_backoff_through_rabbitmqs_delay_queue(
+    database_url, rabbitmq_url, make_runtime
+):
+    with SmsGateway(key=SMS_KEY, secret=SMS_SECRET) as gateway:
+        runtime = make_runtime(
+            database_url=database_url,
+            broker_url=rabbitmq_url,
+            sms={
+                "provider": "http",
+                "url": gateway.url,
+                "app_key": SMS_KEY,
+                "app_secret": SMS_SECRET,
+            },
+            delivery={"backoff_base_seconds": 0.5},
+        )
+        report = import_enterprises(
+            runtime.sessions, io.StringIO(enterprise_csv([Firm(1, channels="sms")])), dry_run=False
+        )
+        assert report.errors == []
+        gateway.fail_next(503)
+        worker = start_worker(runtime.queue.broker, threads=2)
+        try:
+            publish(
+                runtime.sessions,
+                runtime.dispatch,
+                parse_policy(policy(), zone=runtime.settings.zone),
+            )
+
+            def delivered() -> Delivery | None:
+                with runtime.sessions() as session:
+                    row = session.scalars(select(Delivery)).one_or_none()
+                    return row if row is not None and row.status == "sent" else None
+
+            delivery = wait_until(delivered, timeout=30, what="the retried delivery")
+        finally:
+            worker.stop()
+
+    assert delivery.attempts == 2
+    assert len(gateway.messages) == 1
+
+
+def test_broker_url_names_redis_or_rabbitmq_and_wins_over_redis_url(tmp_path):
+    def settings(**values: Any):
+        return load_settings(config_dir=tmp_path / "none", **values)
+
+    assert settings().embedded
+    assert settings(redis_url="redis://h:6379/0").broker_kind == "redis"
+    both = settings(redis_url="redis://h:6379/0", broker_url="amqp://u:p@h:5672/v")
+    assert (both.broker, both.broker_kind, both.embedded) == (
+        "amqp://u:p@h:5672/v",
+        "rabbitmq",
+        False,
+    )
+    assert both.broker_setting == "NOTIFIER_BROKER_URL"
+    assert settings(broker_url="rediss://h:6380/0").broker_kind == "redis"
+    with pytest.raises(ConfigError, match="NOTIFIER_BROKER_URL.*amqp://"):
+        settings(broker_url="http://h:5672/")
+
+
+def test_an_unreachable_rabbitmq_is_one_line_naming_notifier_broker_url_without_its_password(
+    tmp_path,
+):
+    database_url = f"sqlite:///{tmp_path / 'n.db'}"
+    migrate.upgrade(database_url)
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "NOTIFIER_CONFIG_DIR": str(tmp_path / "none"),
+        "NOTIFIER_DATABASE_URL": database_url,
+        "NOTIFIER_BROKER_URL": "amqp://guest:hunter2@127.0.0.1:1/%2F",
+    }
+    done = subprocess.run(
+        [str(NOTIFIER), "worker", "--processes", "2"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2
+    assert "NOTIFIER_BROKER_URL (amqp://***@127.0.0.1:1/%2F)" in done.stderr
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
