@@ -23,7 +23,7 @@ def status(app: App, output_format: str) -> None:
         info: dict[str, Any] = {
             "database": settings.database_url.split("@")[-1],
             "schema": migrate.current(settings.database_url),
-            "broker": "redis" if settings.redis_url else "embedded",
+            "broker": settings.broker_kind,
             "timezone": settings.timezone,
             "providers": {
                 config.name: {"channel": config.channel, "kind": config.kind}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-import pika.exceptions  # type: ignore[import-untyped]
+import pika.exceptions
 import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
