@@ -80,7 +80,7 @@ class Results:
             table.add_column(column, justify="right" if column in ("median", "runs") else "left")
         for row in self.rows():
             table.add_row(*row)
-        Console().print(table)
+        Console(width=180).print(table)
 
     def markdown(self) -> str:
         lines = [f"# Benchmark results ({self.label})", "", f"`{self.command}`", ""]
