@@ -342,6 +342,14 @@ def _webhook_run(bench: Bench, rig: DeliveryRig, run: int) -> None:
         rate,
         f"{bench.sizes.workers} workers × {bench.sizes.threads} threads; publish → all sent",
     )
+    first = bench.http.stats("wh")["first"]
+    results.add(
+        section,
+        "notifier, sending only",
+        "deliveries/s",
+        n / (done - first),
+        "first message at the receiver → all sent",
+    )
     results.add(section, "(a) bare requests loop", "deliveries/s", bare, "1 thread, same bodies")
     results.add(section, "(b) Apprise json://", "deliveries/s", via_apprise)
     results.add(section, "(c) receiver capacity", "requests/s", capacity, "2 processes × 4 threads")
