@@ -13,8 +13,17 @@ from typing import Any
 from stdnum.cn import uscc
 
 HEADER = (
-    "credit_code", "name", "sectors", "region", "size", "phone", "email", "webhook_url",
-    "topics", "channels", "tags",
+    "credit_code",
+    "name",
+    "sectors",
+    "region",
+    "size",
+    "phone",
+    "email",
+    "webhook_url",
+    "topics",
+    "channels",
+    "tags",
 )
 PARK = "浙江省/宁波市/北仑区"
 STREETS = ("大碶街道", "新碶街道", "小港街道", "霞浦街道", "柴桥街道")
