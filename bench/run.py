@@ -65,15 +65,14 @@ def main() -> None:
     parser.add_argument("--fanout", type=int, help="enterprises of the fan-out scenario")
     parser.add_argument("--deliveries", type=int, help="N of the throughput scenarios")
     parser.add_argument("--imports", type=int, help="enterprises of the import scenario")
+    parser.add_argument("--latency", type=int, help="enterprises of the latency scenario")
     parser.add_argument("--runs", type=int, help="repetitions of each figure (at least 3)")
     parser.add_argument("--only", help=f"comma-separated parts of {', '.join(PARTS)}")
     parser.add_argument("--output", type=Path, help="where to write the results (Markdown)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    chosen = {
-        k: v for k, v in vars(args).items() if k in ("fanout", "deliveries", "imports", "runs")
-    }
-    sizes = dataclasses.replace(sizes, **{k: v for k, v in chosen.items() if v is not None})
+    given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(sizes)}
+    sizes = dataclasses.replace(sizes, **{k: v for k, v in given.items() if v is not None})
     parts = args.only.split(",") if args.only else list(PARTS)
     label = "quick" if args.quick else "full"
     command = "python -m bench.run " + " ".join(sys.argv[1:])
