@@ -1,9 +1,12 @@
 """Fan-out and audience measured in a process of their own (so its peak RSS is theirs alone).
 
-    python -m bench.inprocess fanout DATABASE_URL TRIGGER_ID
-    python -m bench.inprocess audience DATABASE_URL SECTOR REGION
+    python -m bench.inprocess fanout DATABASE_URL TRIGGER_ID...
+    python -m bench.inprocess audience DATABASE_URL SECTOR REGION RUNS
 
-Each prints one JSON line. Only public functions are called: ``notifier.fanout.fan_out`` with a
+Each prints one JSON line: a list with the result of each run (one process for all runs, so
+only the first pays for starting Python; the peak RSS is the process's so far).
+
+Only public functions are called: ``notifier.fanout.fan_out`` with a
 :class:`RecordingDispatch` (a ``notifier.ports.Dispatch`` that keeps the ids instead of queueing
 them, so nothing consumes the deliveries and only fan-out is timed), and
 ``notifier.store.audience.count_by_channel`` / ``page`` / ``next_key``.
@@ -101,12 +104,12 @@ def measure_audience(url: str, sector: str, region: str) -> dict[str, object]:
 def main() -> None:
     what, url, *rest = sys.argv[1:]
     if what == "fanout":
-        result = measure_fanout(url, int(rest[0]))
+        results = [measure_fanout(url, int(trigger)) for trigger in rest]
     elif what == "audience":
-        result = measure_audience(url, rest[0], rest[1])
+        results = [measure_audience(url, rest[0], rest[1]) for _ in range(int(rest[2]))]
     else:
         raise SystemExit(__doc__)
-    print(json.dumps(result, ensure_ascii=False))
+    print(json.dumps(results, ensure_ascii=False))
 
 
 if __name__ == "__main__":
