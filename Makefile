@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test serve lint bench install clean
+.PHONY: run test serve lint bench bench-quick install install-bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "notifier needs Python 3.11 or newer")'
@@ -33,8 +34,18 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q
 
-bench: install
-	$(BIN)/python bench/throughput.py
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $(BENCH_STAMP) $(STAMP)
+
+install-bench: $(BENCH_STAMP)
+
+# Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL); writes bench/RESULTS.md.
+bench: install-bench
+	$(BIN)/python -m bench.run
+
+bench-quick: install-bench
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

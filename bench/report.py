@@ -1,0 +1,104 @@
+"""Figures, their median and range over repetitions, the rich table and bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+@dataclass
+class Figure:
+    section: str
+    name: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def quantile(self, q: float) -> float:
+        """Inclusive quantile of the values (q = 0.95: the 95th percentile)."""
+        if len(self.values) == 1:
+            return self.values[0]
+        cuts = statistics.quantiles(self.values, n=100, method="inclusive")
+        return cuts[round(q * 100) - 1]
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+@dataclass
+class Results:
+    label: str
+    command: str
+    figures: dict[tuple[str, str], Figure] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    context: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, section: str, name: str, unit: str, value: float, note: str = "") -> None:
+        figure = self.figures.setdefault((section, name), Figure(section, name, unit))
+        figure.values.append(value)
+        if note:
+            figure.note = note
+
+    def rows(self) -> list[list[str]]:
+        rows = []
+        for figure in self.figures.values():
+            spread = f"{_number(min(figure.values))}–{_number(max(figure.values))}"
+            extra = figure.note
+            if figure.unit == "s" and figure.name.startswith("latency"):
+                extra = f"p95 {_number(figure.quantile(0.95))} s" + (f"; {extra}" if extra else "")
+            rows.append(
+                [
+                    figure.section,
+                    figure.name,
+                    _number(figure.median),
+                    spread,
+                    figure.unit,
+                    str(len(figure.values)),
+                    extra,
+                ]
+            )
+        return rows
+
+    def print_table(self) -> None:
+        table = Table(title=f"notifier benchmark ({self.label})")
+        for column in ("scenario", "figure", "median", "min–max", "unit", "runs", "note"):
+            table.add_column(column, justify="right" if column in ("median", "runs") else "left")
+        for row in self.rows():
+            table.add_row(*row)
+        Console(width=180).print(table)
+
+    def markdown(self) -> str:
+        lines = [f"# Benchmark results ({self.label})", "", f"`{self.command}`", ""]
+        for title, values in self.context.items():
+            lines.append(f"**{title}**: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+            lines.append("")
+        lines += [
+            "Every figure is the median of its runs, with the smallest and largest run beside it. "
+            "The machine is shared and noisy, so compare ratios (notifier against a peer measured "
+            "in the same run, interleaved) rather than absolute rates.",
+            "",
+            "| scenario | figure | median | min–max | unit | runs | note |",
+            "| --- | --- | ---: | ---: | --- | ---: | --- |",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows()]
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"* {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path = RESULTS) -> None:
+        path.write_text(self.markdown(), encoding="utf-8")
