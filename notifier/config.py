@@ -168,6 +168,8 @@ class Settings(BaseSettings):
     redis_namespace: str = Field(default="notifier", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     timezone: str = "Asia/Shanghai"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Keys signed with before the current one, newest first: their unsubscribe links still work.
+    old_secret_keys: list[SecretStr] = []
     public_url: str = "http://127.0.0.1:8000"
     var_dir: Path = Path("var")
     templates_dir: Path | None = None

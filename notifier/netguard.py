@@ -94,8 +94,37 @@ class AllowList:
                 raise TargetRefused(message)
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64, compatible)."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
 def _refusal(address: IPAddress) -> str | None:
-    """Return why ``address`` may not be reached, or None when it is public."""
+    """Return why ``address`` may not be reached, or None when it is public.
+
+    An IPv6 address that carries an IPv4 one (which a relay or translator would reach) is
+    judged by that IPv4 address, by the same rules.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        for inner in embedded:
+            reason = _refusal(inner)
+            if reason:
+                return f"{reason} (embedded {inner})"
+        if embedded:
+            return None
     for attribute, kind in _REFUSED_KINDS:
         if getattr(address, attribute):
             return kind

@@ -497,3 +497,60 @@ def test_a_policy_file_saved_with_a_bom_by_notepad_is_published(sqlite_notifier)
     result = sqlite_notifier("policies", "publish", path, "--format", "json")
 
     assert json.loads(result.stdout)["id"] == 1
+
+
+def _one_deferred_delivery(notifier) -> int:
+    """Publish to one firm, then make its first delivery deferred with a hostile error text."""
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1)])))
+    notifier("policies", "publish", notifier.file("p.json", json.dumps(policy())))
+    engine = sa.create_engine(notifier.env["NOTIFIER_DATABASE_URL"])
+    with engine.begin() as connection:
+        delivery_id = connection.scalar(sa.text("SELECT min(id) FROM deliveries"))
+        connection.execute(
+            sa.text(
+                "UPDATE deliveries SET status = 'deferred', next_attempt_at = :at,"
+                " last_error = :error WHERE id = :id"
+            ),
+            {"at": "2030-01-01 00:00:00", "error": "boom\x1b[2J[red]x[/red]\x07",
+             "id": delivery_id},
+        )
+        connection.execute(
+            sa.text("UPDATE delivery_attempts SET error = :error WHERE delivery_id = :id"),
+            {"error": "timeout\x1b]0;owned\x07", "id": delivery_id},
+        )
+    engine.dispose()
+    return delivery_id
+
+
+def test_deliveries_list_and_show_give_the_next_attempt_in_local_time_and_every_attempt(notifier):
+    delivery_id = _one_deferred_delivery(notifier)
+
+    (row,) = [r for r in notifier.json("deliveries", "list") if r["id"] == delivery_id]
+    shown = notifier.json("deliveries", "show", str(delivery_id))
+    wide = {"COLUMNS": "250"}
+    text = notifier("deliveries", "list", env=wide).stdout
+    detail = notifier("deliveries", "show", str(delivery_id), env=wide).stdout
+
+    assert row["next_attempt_at"] == "2030-01-01T08:00:00+08:00"
+    assert shown["id"] == delivery_id and shown["status"] == "deferred"
+    assert shown["next_attempt_at"] == "2030-01-01T08:00:00+08:00"
+    assert shown["reason"]
+    (attempt,) = shown["attempts"]
+    assert attempt["number"] == 1 and attempt["outcome"] == "sent"
+    assert attempt["error"] == "timeout\x1b]0;owned\x07"
+    assert attempt["started_at"].endswith("+08:00") and attempt["finished_at"].endswith("+08:00")
+    assert "2030-01-01 08:00" in text and "2030-01-01 08:00" in detail
+    for output in (text, detail):
+        assert "\x1b" not in output and "\x07" not in output
+    assert "[red]x[/red]" in detail and "\\x1b" in detail
+
+
+def test_deliveries_show_of_an_unknown_id_and_list_of_an_unknown_policy_are_one_line_errors(
+    notifier,
+):
+    assert_one_line_error(notifier("deliveries", "show", "424242", status=2), "424242")
+    assert_one_line_error(notifier("deliveries", "list", "--policy", "424242", status=2), "424242")
+    too_big = notifier("deliveries", "list", "--policy", "99999999999999999999", status=2)
+    assert "Traceback" not in too_big.output and "--policy" in too_big.output
+    too_big = notifier("deliveries", "show", "99999999999999999999", status=2)
+    assert "Traceback" not in too_big.output

@@ -294,3 +294,30 @@ def test_two_sms_sends_through_one_channel_use_one_connection(
             session.close()
     assert [first.provider_message_id, second.provider_message_id] == ["gw-1", "gw-2"]
     assert peer.connections == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "::ffff:169.254.169.254",
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:a00:1:8000:63bf:3fff:fdd2",  # Teredo, server 10.0.0.1
+        "::127.0.0.1",  # IPv4-compatible
+        "::a00:1",
+    ],
+)
+def test_ipv6_forms_embedding_a_non_public_ipv4_are_refused(address: str) -> None:
+    with pytest.raises(netguard.TargetRefused, match="refused"):
+        netguard.check_url(f"http://[{address}]/", allowed=[])
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:808:808::", "::ffff:8.8.8.8", "64:ff9b::808:808", "2606:4700:4700::1111"]
+)
+def test_ipv6_forms_embedding_a_public_ipv4_are_not_refused(address: str) -> None:
+    netguard.AllowList.parse([]).vet("host", [netguard._ip(address)])

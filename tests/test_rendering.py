@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +281,99 @@ def test_a_policy_without_deadlines_renders_without_a_deadline_line(
 ) -> None:
     context["policy"]["deadlines"] = []
     assert "截止" not in renderer.render("policy_published", "email", context).text
+
+
+LONG = "x" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("source", "context"),
+    [
+        ("{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}", {"s": LONG}),
+        ('{% for a in "x" * 100000 %}{% for b in "x" * 100000 %}{% endfor %}{% endfor %}', {}),
+        ("{% for a in d %}{% for b in s %}{% endfor %}{% endfor %}",
+         {"s": LONG, "d": dict.fromkeys(range(100_000))}),
+        ("{% for a in s if a == 'x' %}{% for b in s %}{% endfor %}{% endfor %}", {"s": LONG}),
+        ("{% for a in s %}{{ s|map('upper')|list|length }}{% endfor %}", {"s": LONG}),
+    ],
+)
+def test_a_loop_of_any_kind_is_stopped_by_the_time_limit(
+    source: str, context: dict[str, Any]
+) -> None:
+    template = compile_template(source, name="loop")
+    with memory_and_time_bounded(), pytest.raises(TemplateError, match="took over 0.5 s"):
+        render_template(template, context, max_seconds=0.5)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ "%999999999s" % "x" }}',
+        '{{ "%.999999999f" % 1.5 }}',
+        '{{ "%*s" % (999999999, "x") }}',
+        '{{ "%999999999s"|format("x") }}',
+        '{{ "{:>999999999}".format("x") }}',
+        '{{ "{:>{w}}".format("x", w=999999999) }}',
+        '{{ "{0:>90000}{0:>90000}{0:>90000}".format("x") }}',
+        '{{ "{x:>999999999}".format_map({"x": 1}) }}',
+        '{{ "x"|center(999999999) }}',
+        '{{ "x".center(999999999) }}',
+        '{{ "x".ljust(999999999) }}',
+        '{{ "x".rjust(999999999) }}',
+        '{{ "x".zfill(999999999) }}',
+        '{{ "\t\t".expandtabs(999999999) }}',
+        '{{ ("x" * 100000).replace("x", "y" * 100000) }}',
+        '{{ ("x" * 100000)|replace("x", "y" * 100000) }}',
+        '{{ ("a\nb\n" * 50000)|indent(999999) }}',
+        '{{ ("a\nb\n" * 50000)|indent("y" * 100000) }}',
+        '{{ ("a b " * 25000)|wordwrap(1, wrapstring="y" * 100000) }}',
+        '{{ "abcdef"|truncate(3, end="y" * 100000, leeway=0) ~ "z" * 100000 }}',
+        '{{ range(100000)|join("x" * 100000) }}',
+        '{{ "x".join(["y" * 100000] * 100000) }}',
+        '{{ ["x" * 100000] * 100000 }}',
+        '{{ [10 ** 999] * 100000 }}',
+        '{{ range(100000)|map("center", 100000)|list|length }}',
+        '{{ range(10)|batch(999999999, "x")|list }}',
+        '{{ range(10)|slice(999999999)|list }}',
+        '{{ [["x" * 100000]] * 1000|sum(start=[]) }}',
+        '{% set ns = namespace(s="x") %}{% for i in range(40) %}'
+        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+        '{% set ns = namespace(s="x") %}{% for i in range(40) %}'
+        "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}",
+        "{{ lipsum(999999999) }}",
+    ],
+)
+def test_nothing_builds_a_value_past_the_size_limit(source: str) -> None:
+    template = compile_template(source, name="big")
+    with memory_and_time_bounded(), pytest.raises(TemplateError, match="template 'big'"):
+        render_template(template, {})
+
+
+def test_formatting_and_filters_within_the_limits_still_work() -> None:
+    source = (
+        '{{ "%5s|%-3d|%.2f" % ("ab", 7, 1.5) }} {{ "{:>4}{x}".format("a", x=1) }} '
+        '{{ "ab"|center(6) }} {{ "a\nb"|indent(2) }} {{ "%s-%s"|format(1, 2) }} '
+        '{{ [1, 2, 3]|join(",") }} {{ "x".ljust(3) }}| {{ [3, 1, 2]|sort|list }} '
+        "{{ [1, 2]|sum }} {{ range(5)|batch(2, 0)|list }} {{ 'a' ~ 'b' }} "
+        "{% for x in [1, 2] %}{{ loop.index }}/{{ loop.length }}{% endfor %} "
+        "{{ [1, 2]|last }} {{ [1, 2]|reverse|list }} {{ {'b': 1, 'a': 2}|dictsort }}"
+    )
+    assert render_template(compile_template(source, name="ok"), {}) == (
+        "   ab|7  |1.50    a1   ab   a\n  b 1-2 1,2,3 x  | [1, 2, 3] 3 [[0, 1], [2, 3], [4, 0]]"
+        " ab 1/22/2 2 [2, 1] [('a', 2), ('b', 1)]"
+    )
+
+
+@contextlib.contextmanager
+def memory_and_time_bounded(*, max_bytes: int = 8_000_000, max_seconds: float = 10.0):
+    """Fail the test when the block's peak allocation or wall time (a hang guard) is over."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    assert peak < max_bytes, f"peak allocation {peak:,} bytes"
+    assert elapsed < max_seconds, f"took {elapsed:.1f} s"

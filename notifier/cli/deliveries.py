@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+import re
+from datetime import datetime, tzinfo
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.models import Delivery, DeliveryStatus
+from notifier.errors import InputError
+from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
+
+# Ids are database integers: larger ones cannot exist, and are refused before any query.
+ID = click.IntRange(1, 2**31 - 1)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(value: object) -> str:
+    """Stored text made safe for a terminal: control characters escaped, rich markup too."""
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
+    return escape(text)
+
+
+def _local(moment: datetime | None, zone: tzinfo) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+def _short(moment: object) -> str:
+    return str(moment)[:16].replace("T", " ") if moment else ""
+
+
+def attempt_row(attempt: DeliveryAttempt, zone: tzinfo) -> dict[str, object]:
+    """One attempt as ``deliveries show`` gives it (times in the deployment's zone)."""
+    return {
+        "number": attempt.number,
+        "outcome": attempt.outcome,
+        "provider": attempt.provider,
+        "provider_message_id": attempt.provider_message_id,
+        "error": attempt.error,
+        "started_at": _local(attempt.started_at, zone),
+        "finished_at": _local(attempt.finished_at, zone),
+    }
 
 
 def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
@@ -32,7 +66,8 @@ def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
         "provider_message_id": delivery.provider_message_id,
         "idempotency_key": delivery.idempotency_key,
         "reason": delivery.reason,
-        "sent_at": delivery.sent_at.astimezone(zone).isoformat() if delivery.sent_at else None,
+        "sent_at": _local(delivery.sent_at, zone),
+        "next_attempt_at": _local(delivery.next_attempt_at, zone),
     }
 
 
@@ -42,7 +77,7 @@ def deliveries() -> None:
 
 
 @deliveries.command("list")
-@click.option("--policy", "policy_id", type=int, help="Only this policy's deliveries.")
+@click.option("--policy", "policy_id", type=ID, help="Only this policy's deliveries.")
 @click.option("--status", type=click.Choice([s.value for s in DeliveryStatus]))
 @click.option("--channel", type=click.Choice(CHANNELS))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
@@ -61,6 +96,8 @@ def list_(
     """List deliveries, newest first."""
     filters = DeliveryFilter(policy_id=policy_id, status=status, channel=channel)
     with app.runtime.sessions() as session:
+        if policy_id is not None and not store.policy_exists(session, policy_id):
+            raise InputError(f"policy {policy_id} does not exist", field="policy")
         rows = [
             delivery_row(d, app.settings.zone)
             for d in store.list_deliveries(session, filters, limit=None if show_all else limit)
@@ -68,15 +105,52 @@ def list_(
     if output_format == "json":
         print_json(rows)
         return
-    table = Table("id", "policy", "credit code", "channel", "status", "tries", "last error")
+    table = Table(
+        "id", "policy", "credit code", "channel", "status", "tries", "next try", "last error"
+    )
     for row in rows:
         table.add_row(
             str(row["id"]),
             str(row["policy_id"] or "-"),
-            str(row["credit_code"]),
-            str(row["channel"]),
-            str(row["status"]),
+            shown(row["credit_code"]),
+            shown(row["channel"]),
+            shown(row["status"]),
             str(row["attempts"]),
-            str(row["last_error"] or ""),
+            _short(row["next_attempt_at"]),
+            shown(row["last_error"] or ""),
         )
     Console().print(table)
+
+
+@deliveries.command("show")
+@click.argument("delivery_id", type=ID)
+@FORMAT_OPTION
+@pass_app
+def show(app: App, delivery_id: int, output_format: str) -> None:
+    """One delivery: why it was sent, and every attempt."""
+    zone = app.settings.zone
+    with app.runtime.sessions() as session:
+        delivery = store.get_delivery(session, delivery_id)
+        if delivery is None:
+            raise InputError(f"delivery {delivery_id} does not exist", field="id")
+        row = delivery_row(delivery, zone)
+        row["attempts_made"] = row.pop("attempts")
+        row["attempts"] = [attempt_row(a, zone) for a in store.attempts_of(session, delivery_id)]
+    if output_format == "json":
+        print_json(row)
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    for key, value in row.items():
+        if key != "attempts":
+            console.print(f"{key}: {shown(_short(value) if key.endswith('_at') else value)}")
+    table = Table("#", "outcome", "provider", "started", "finished", "error")
+    for attempt in row["attempts"]:  # type: ignore[union-attr]
+        table.add_row(
+            str(attempt["number"]),
+            shown(attempt["outcome"]),
+            shown(attempt["provider"] or ""),
+            _short(attempt["started_at"]),
+            _short(attempt["finished_at"]),
+            shown(attempt["error"] or ""),
+        )
+    console.print(table)

@@ -464,3 +464,28 @@ def channel_status_counts(
     for channel, status, number in session.execute(_filtered(query, filters or DeliveryFilter())):
         counts.setdefault(channel, {})[status] = number
     return counts
+
+
+def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
+    """One delivery with its enterprise and trigger, or None when there is no such id."""
+    query = (
+        select(Delivery)
+        .where(Delivery.id == delivery_id)
+        .options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
+    )
+    return session.scalars(query).first()
+
+
+def attempts_of(session: Session, delivery_id: int) -> list[DeliveryAttempt]:
+    """Every attempt at a delivery, first first."""
+    query = (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == delivery_id)
+        .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
+    )
+    return list(session.scalars(query))
+
+
+def policy_exists(session: Session, policy_id: int) -> bool:
+    """Whether a policy with this id exists."""
+    return session.scalar(select(Policy.id).where(Policy.id == policy_id)) is not None
