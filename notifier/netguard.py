@@ -141,7 +141,7 @@ def _ip(sockaddr_host: str) -> IPAddress:
 def _lookup(host: str, port: int, family: int = socket.AF_UNSPEC) -> list[str]:
     """The host's addresses as getaddrinfo gives them, in order; raises its errors."""
     infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-    return list(dict.fromkeys(sockaddr[0] for *_, sockaddr in infos))
+    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in infos))
 
 
 def check_url(url: str, *, allowed: Sequence[str]) -> None:

@@ -15,8 +15,9 @@ from notifier.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.dryrun import DryRunProvider
 from notifier.channels.email import SmtpProvider
-from notifier.channels.registry import build_channels, load_provider_kinds
+from notifier.channels.registry import build_providers, load_provider_kinds
 from notifier.channels.sms import SmsGatewayProvider
+from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import load_settings
 from notifier.errors import ConfigError, PermanentError, TransientError
@@ -581,9 +582,16 @@ def test_registry_finds_the_four_kinds_through_entry_points() -> None:
     assert kinds["dry-run"] is DryRunProvider
 
 
-def test_build_channels_gives_dry_run_channels_writing_to_the_outbox(tmp_path: Path) -> None:
+def first_provider_of_each_channel(settings) -> dict:
+    providers = build_providers(
+        provider_configs_from_settings(settings), environment=environment_from_settings(settings)
+    )
+    return {channel: providers.for_channel(channel)[0] for channel in (SMS, EMAIL, WEBHOOK)}
+
+
+def test_default_settings_give_dry_run_providers_writing_to_the_outbox(tmp_path: Path) -> None:
     settings = load_settings(config_dir=tmp_path, var_dir=tmp_path / "var")
-    channels = build_channels(settings)
+    channels = first_provider_of_each_channel(settings)
     assert {name: type(channel) for name, channel in channels.items()} == {
         SMS: DryRunProvider,
         EMAIL: DryRunProvider,
@@ -594,7 +602,7 @@ def test_build_channels_gives_dry_run_channels_writing_to_the_outbox(tmp_path: P
     assert (settings.outbox_dir / SMS / f"{message.message_id}.json").is_file()
 
 
-def test_build_channels_builds_configured_providers_from_settings(
+def test_configured_sections_give_their_providers(
     tmp_path: Path, sms_gateway: SmsGateway, smtp_peer: SmtpPeer
 ) -> None:
     settings = load_settings(
@@ -610,7 +618,7 @@ def test_build_channels_builds_configured_providers_from_settings(
         email={"provider": "smtp", "host": smtp_peer.host, "port": smtp_peer.port},
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
     )
-    channels = build_channels(settings)
+    channels = first_provider_of_each_channel(settings)
     assert isinstance(channels[SMS], SmsGatewayProvider)
     assert isinstance(channels[EMAIL], SmtpProvider)
     assert isinstance(channels[WEBHOOK], StandardWebhooksProvider)

@@ -16,9 +16,10 @@ import requests
 from pydantic import SecretStr
 
 from notifier import netguard
-from notifier.channels.base import Message
-from notifier.channels.sms import SmsChannel
-from notifier.channels.webhook import WebhookChannel
+from notifier.channels.base import Message, ProviderEnvironment
+from notifier.channels.sms import SmsGatewayProvider
+from notifier.channels.sources import sms_config, webhook_config
+from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import SmsSettings, WebhookSettings
 from notifier.errors import PermanentError, TransientError
 
@@ -80,12 +81,15 @@ def message(number: int = 1) -> Message:
 
 def sms_channel(
     url: str, *, allowed: list[str] | None = None, session: requests.Session | None = None
-) -> SmsChannel:
+) -> SmsGatewayProvider:
     settings = SmsSettings(
         provider="http", url=url, app_key=SMS_KEY, app_secret=SecretStr(SMS_SECRET), timeout=5.0
     )
     allowed = LOOPBACK_ALLOWED if allowed is None else allowed
-    return SmsChannel(settings=settings, allowed_private_targets=allowed, session=session)
+    environment = ProviderEnvironment(allowed_private_targets=tuple(allowed))
+    return SmsGatewayProvider.from_config(
+        sms_config(settings), environment=environment, session=session
+    )
 
 
 def trusting(ca: Path) -> requests.Session:
@@ -205,11 +209,13 @@ ChannelFactory = Callable[[requests.Session], object]
     "make_channel",
     [
         lambda session: sms_channel("http://127.0.0.1/", session=session),
-        lambda session: WebhookChannel(
-            settings=WebhookSettings(
-                provider="http", secret=SecretStr("whsec_dGVzdC1zZWNyZXQ="), timeout=5.0
+        lambda session: StandardWebhooksProvider.from_config(
+            webhook_config(
+                WebhookSettings(
+                    provider="http", secret=SecretStr("whsec_dGVzdC1zZWNyZXQ="), timeout=5.0
+                )
             ),
-            allowed_private_targets=[],
+            environment=ProviderEnvironment(),
             session=session,
         ),
     ],

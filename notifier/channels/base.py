@@ -146,6 +146,3 @@ class Provider(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind!r} channel={self.channel!r}>"
 
-
-# Transitional: runtime.py still names the interface Channel until the integrator switches it.
-Channel = Provider

@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 from notifier.channel_names import CHANNELS
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.resolver import ProviderSet
-from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.errors import ConfigError
 
 if TYPE_CHECKING:
-    from notifier.config import Settings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -115,25 +114,3 @@ def _kind_for(config: ProviderConfig, known: Mapping[str, type[Provider]]) -> ty
             f"(it serves {', '.join(sorted(kind.channels))})"
         )
     return kind
-
-
-def build_channels(settings: Settings) -> dict[str, Provider]:
-    """Transitional: the first provider of each channel, built from the settings sections.
-
-    Kept so runtime.py and sending.py work unchanged until they take a :class:`ProviderSet`
-    (``build_providers(provider_configs_from_settings(settings), environment=...)``); remove
-    it then. The providers of a channel after the first are built and closed again.
-
-    Raises:
-        ConfigError: see :func:`build_providers`.
-    """
-    providers = build_providers(
-        provider_configs_from_settings(settings), environment=environment_from_settings(settings)
-    )
-    first: dict[str, Provider] = {}
-    for provider in providers:
-        if provider.channel in first:
-            provider.close()
-        else:
-            first[provider.channel] = provider
-    return first

@@ -25,7 +25,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import requests
@@ -36,10 +35,9 @@ from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment,
 from notifier.channels.http import HttpProvider
 from notifier.channels.options import KindOptions, parse_config
 from notifier.channels.smsformat import SmsFormat, SmsProvider
-from notifier.channels.sources import sms_config
 
 if TYPE_CHECKING:
-    from notifier.config import SmsSettings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -171,25 +169,3 @@ class SmsGatewayProvider(SmsProvider, HttpProvider):
             parts = (data[key] for key in ("code", "message") if data.get(key) is not None)
             return " ".join(str(part) for part in parts)
         return response.text.strip()
-
-
-def SmsChannel(
-    *,
-    settings: SmsSettings,
-    allowed_private_targets: Sequence[str],
-    session: requests.Session | None = None,
-) -> SmsGatewayProvider:
-    """Transitional: the gateway provider built from an [sms] section (provider "http").
-
-    Kept only for callers not yet moved to :meth:`SmsGatewayProvider.from_config`
-    (tests/test_netguard.py); remove it with them.
-
-    Raises:
-        ConfigError: the section lacks url, app_key or app_secret.
-    """
-    environment = ProviderEnvironment(allowed_private_targets=tuple(allowed_private_targets))
-    return SmsGatewayProvider.from_config(
-        sms_config(settings.model_copy(update={"provider": "http"})),
-        environment=environment,
-        session=session,
-    )

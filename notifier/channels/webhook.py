@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
@@ -24,11 +23,10 @@ from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
 from notifier.channels.http import HttpProvider
 from notifier.channels.options import KindOptions, parse_config
-from notifier.channels.sources import webhook_config
 from notifier.errors import ConfigError
 
 if TYPE_CHECKING:
-    from notifier.config import WebhookSettings
+    pass
 
 
 class WebhookOptions(KindOptions):
@@ -112,19 +110,3 @@ class StandardWebhooksProvider(HttpProvider):
     def peer(self, url: str) -> str:
         """Failure reasons name the endpoint's host."""
         return f"webhook {urlsplit(url).hostname}"
-
-
-def WebhookChannel(
-    *,
-    settings: WebhookSettings,
-    allowed_private_targets: Sequence[str],
-    session: requests.Session | None = None,
-) -> StandardWebhooksProvider:
-    """Transitional: the webhook provider built from a [webhook] section (provider "http").
-
-    Kept only for callers not yet moved to :meth:`StandardWebhooksProvider.from_config`
-    (tests/test_netguard.py); remove it with them.
-    """
-    environment = ProviderEnvironment(allowed_private_targets=tuple(allowed_private_targets))
-    config = webhook_config(settings.model_copy(update={"provider": "http"}))
-    return StandardWebhooksProvider.from_config(config, environment=environment, session=session)

@@ -144,7 +144,9 @@ def show(app: App, delivery_id: int, output_format: str) -> None:
         if key != "attempts":
             console.print(f"{key}: {shown(_short(value) if key.endswith('_at') else value)}")
     table = Table("#", "outcome", "provider", "started", "finished", "error")
-    for attempt in row["attempts"]:  # type: ignore[union-attr]
+    attempts = row["attempts"]
+    assert isinstance(attempts, list)
+    for attempt in attempts:
         table.add_row(
             str(attempt["number"]),
             shown(attempt["outcome"]),
