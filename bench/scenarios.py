@@ -24,7 +24,15 @@ import sqlalchemy as sa
 from bench.data import PARK, Group, mixed_channel, region_of, write_enterprises, write_policy
 from bench.peers import LOOPBACK, PeerProcess
 from bench.report import Results
-from bench.services import Notifier, Postgres, Process, RedisNamespace, delivery_counts
+from bench.services import (
+    Notifier,
+    Postgres,
+    Process,
+    RedisNamespace,
+    delivery_counts,
+    notifier_engine,
+    policy_stored_at,
+)
 
 AUDIENCE_SECTOR = "C36"
 AUDIENCE_REGION = f"{PARK}/大碶街道"
@@ -319,11 +327,15 @@ def _warm_up(
 def _notifier_run(
     bench: Bench, rig: DeliveryRig, peer: PeerProcess, bucket: str, count: int
 ) -> tuple[float, float, float]:
-    """Publish to the enterprises of ``bucket``; return (start, last at peer, all sent)."""
+    """Publish to the enterprises of ``bucket``; return (stored, last at peer, all sent).
+
+    Timed from the moment the policy is stored, as an API publish would return: the start-up
+    of the `notifier` command (a second or more here) is not the pipeline's time.
+    """
     peer.reset(bucket)
     sent_before = delivery_counts(rig.engine).get("sent", 0)
-    started = time.time()
-    _publish(rig.notifier, {"regions": [_region(bucket)]}, bucket)
+    published = _publish(rig.notifier, {"regions": [_region(bucket)]}, bucket)
+    started = policy_stored_at(rig.engine, int(published["id"]))
     at_peer, at_db = _wait_delivered(rig.engine, peer, bucket, count=count, sent_before=sent_before)
     return started, at_peer, at_db
 
@@ -347,7 +359,7 @@ def _webhook_run(bench: Bench, rig: DeliveryRig, run: int) -> None:
         "notifier",
         "deliveries/s",
         rate,
-        f"{bench.sizes.workers} workers × {bench.sizes.threads} threads; publish → all sent",
+        f"{bench.sizes.workers} workers × {bench.sizes.threads} threads; stored → all sent",
     )
     stats = bench.http.stats("wh")
     first = stats["first"]
@@ -375,7 +387,7 @@ def _email_run(bench: Bench, rig: DeliveryRig, run: int) -> None:
     _check_peer(bench.smtp, "bare", n)
     started, _, done = _notifier_run(bench, rig, bench.smtp, "em", n)
     rate = n / (done - started)
-    bench.results.add(section, "notifier", "messages/s", rate, "publish → all sent")
+    bench.results.add(section, "notifier", "messages/s", rate, "stored → all sent")
     bench.results.add(section, "(a) bare smtplib loop", "messages/s", bare, "1 connection")
     bench.results.add(section, "ratio notifier / bare", "×", rate / bare)
 
@@ -392,7 +404,7 @@ def _latency_run(bench: Bench, rig: DeliveryRig, run: int) -> None:
 
 def _add_latency(bench: Bench, started: float, stats: dict[str, Any]) -> None:
     section = f"5 latency ({bench.sizes.latency:,} webhooks)"
-    note = "from launching `notifier policies publish`"
+    note = "from the policy stored by `notifier policies publish`"
     if _latency_from_webhook_runs(bench.sizes):
         note += "; the runs of 1 webhook"
     bench.results.add(section, "latency publish → first", "s", stats["first"] - started, note)
@@ -429,12 +441,14 @@ def embedded_scenario(bench: Bench) -> None:
         bare = bare_webhook_loop(bench.http.port, "ebare", bodies, n)
         _check_peer(bench.http, "ebare", n)
         bench.http.reset("emb")
-        started = time.time()
-        _publish(notifier, {"regions": [_region("emb")]}, "emb")
-        done = time.time()  # in embedded mode publish delivers before it exits
+        published = _publish(notifier, {"regions": [_region("emb")]}, "emb")
+        # In embedded mode publish delivers before it exits; timed from the stored policy to
+        # the last message at the receiver, as for the other setups.
         _check_peer(bench.http, "emb", n)
+        started = policy_stored_at(notifier_engine(database), int(published["id"]))
+        done = bench.http.stats("emb")["last"]
         rate = n / (done - started)
-        bench.results.add(section, "notifier", "deliveries/s", rate, "`policies publish`")
+        bench.results.add(section, "notifier", "deliveries/s", rate, "stored → last at receiver")
         bench.results.add(section, "(a) bare requests loop", "deliveries/s", bare)
         bench.results.add(section, "ratio notifier / bare", "×", rate / bare)
     sent = notifier.json("status")["deliveries"]["webhook"].get("sent", 0)

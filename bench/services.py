@@ -181,6 +181,20 @@ def delivery_counts(engine: sa.Engine) -> dict[str, int]:
         return {str(status): int(number) for status, number in rows}
 
 
+def notifier_engine(url: str) -> sa.Engine:
+    """An engine on notifier's database, for reading what it stored."""
+    return sa.create_engine(url)
+
+
+def policy_stored_at(engine: sa.Engine, policy_id: int) -> float:
+    """When ``publish`` stored the policy (unix seconds): the moment an API publish returns."""
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT created_at FROM policies WHERE id = :id"), {"id": policy_id}
+        ).scalar_one()
+    return float(stored.timestamp())
+
+
 def machine() -> dict[str, str]:
     """nproc, memory, CPU model and load, from /proc."""
     model = "?"
