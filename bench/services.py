@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,8 @@ def policy_stored_at(engine: sa.Engine, policy_id: int) -> float:
         stored = connection.execute(
             sa.text("SELECT created_at FROM policies WHERE id = :id"), {"id": policy_id}
         ).scalar_one()
+    if isinstance(stored, str):  # SQLite keeps the UTC time as naive text
+        stored = datetime.fromisoformat(stored).replace(tzinfo=UTC)
     return float(stored.timestamp())
 
 
