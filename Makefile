@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test serve lint bench install clean
+.PHONY: run test test-faults faults-report serve lint bench install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "notifier needs Python 3.11 or newer")'
@@ -32,6 +32,14 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+# The fault suite at full scale (10,000 deliveries, 10 minutes of clock kills); figures go to
+# var/faults/results.jsonl, docs/RELIABILITY.md reports them. `make test` runs it at quick scale.
+test-faults: install
+	NOTIFIER_FAULTS_SCALE=full $(BIN)/python -m pytest -q -m faults tests/faults
+
+faults-report:
+	$(BIN)/python tests/faults/report.py
 
 bench: install
 	$(BIN)/python bench/throughput.py

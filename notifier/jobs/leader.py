@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -27,11 +28,18 @@ class Leadership:
         # (and so release the lock) rather than hand it back to a pool still holding it.
         self._engine = create_engine(engine.url, poolclass=NullPool)
         self._connection: Connection | None = None
+        # The scheduler runs jobs on several threads, each asking here: without this lock two
+        # could each open a connection, one orphaning the other while it holds the lock.
+        self._guard = threading.RLock()
 
     def is_leader(self) -> bool:
         """True when this process holds (or just took) the clock lock."""
         if self._engine.dialect.name != "postgresql":
             return True
+        with self._guard:
+            return self._check()
+
+    def _check(self) -> bool:
         try:
             if self._connection is not None:
                 self._connection.scalar(text("SELECT 1"))  # still connected: still holding it
@@ -50,7 +58,8 @@ class Leadership:
 
     def release(self) -> None:
         """Give up the lock (closing the connection releases it)."""
-        if self._connection is not None:
-            with contextlib.suppress(DBAPIError):
-                self._connection.close()
-            self._connection = None
+        with self._guard:
+            if self._connection is not None:
+                with contextlib.suppress(DBAPIError):
+                    self._connection.close()
+                self._connection = None
