@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import harness
 import pytest
 import redis
-import sqlalchemy as sa
-
-import harness
 import report
+import sqlalchemy as sa
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook

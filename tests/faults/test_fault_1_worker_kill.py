@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 
+import harness
 import pytest
 import redis
-
-import harness
 from harness import Deployment, Figures, scaled, wait_until
+
 from peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import harness
+import pytest
 from harness import Deployment, Figures, PrivateRedis, scaled, wait_until
+
 from peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]

@@ -14,11 +14,11 @@ from __future__ import annotations
 import shutil
 import time
 
+import harness
 import pytest
 import sqlalchemy as sa
-
-import harness
 from harness import Deployment, Figures, PrivatePostgres, scaled, wait_until
+
 from peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
