@@ -111,7 +111,7 @@ class Process:
 
 
 class Processes:
-    """Subprocesses of one scenario, each logging to its own file; all stopped by :meth:`stop_all`."""
+    """A scenario's subprocesses, each logging to its own file; :meth:`stop_all` ends them."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir

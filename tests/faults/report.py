@@ -53,7 +53,8 @@ def read(path: Path) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[1]) if len(argv) > 1 else Path(os.environ.get("NOTIFIER_FAULTS_RESULTS", DEFAULT))
+    default = os.environ.get("NOTIFIER_FAULTS_RESULTS", DEFAULT)
+    path = Path(argv[1]) if len(argv) > 1 else Path(default)
     lines = read(path)
     if not lines:
         print(f"no results in {path}; run `make test-faults`")

@@ -116,7 +116,7 @@ def _recovery(app: Deployment, held: set[int], killed: float) -> tuple[float, fl
         with app.store.engine.connect() as connection:
             rows = connection.execute(query, {"age": age}).all()
         final = [status in harness.FINAL for status, _ in rows]
-        if back_at is None and all(f or requeued for f, (_, requeued) in zip(final, rows)):
+        if back_at is None and all(status in harness.FINAL or again for status, again in rows):
             back_at = time.monotonic() - killed
         if all(final):
             return back_at or 0.0, time.monotonic() - killed

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import harness
 import pytest
@@ -37,7 +38,9 @@ _HOLDERS = sa.text(
     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :key "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*?(this clock is the leader|lost the clock lock)")
+_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*?(this clock is the leader|lost the clock lock)"
+)
 
 
 class Sampler(threading.Thread):
@@ -147,8 +150,8 @@ def test_two_clocks_with_one_killed_at_random_never_lead_together_and_the_work_c
         if p.name.startswith("clock-")
         for start, end in _leading(p, ended.get(id(p), stop_time))
     )
-    overlaps = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
-    handovers = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    overlaps = [(a, b) for a, b in pairwise(spans) if b[0] < a[1]]
+    handovers = [b[0] - a[1] for a, b in pairwise(spans)]
     most = max((len(h) for _, h in sampler.samples), default=0)
     figures.recover_seconds = max(handovers, default=0.0)
     figures.extra = {
