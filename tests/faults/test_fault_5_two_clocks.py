@@ -65,6 +65,23 @@ class Sampler(threading.Thread):
                 self.samples.append((time.time(), holders))
 
 
+class Publisher(threading.Thread):
+    """Publishes a policy due DUE_IN seconds ahead every PUBLISH_EVERY seconds, until the end."""
+
+    def __init__(self, app: Deployment, *, run_until: float) -> None:
+        super().__init__(daemon=True)
+        self.app = app
+        self.run_until = run_until
+        self.published = 0
+
+    def run(self) -> None:
+        while time.monotonic() < self.run_until:
+            due = datetime.now(UTC) + timedelta(seconds=DUE_IN)
+            self.app.publish(f"faults-clock-{self.published}", published_at=due.isoformat())
+            self.published += 1
+            time.sleep(PUBLISH_EVERY)
+
+
 def _leading(process: harness.Process, ended: float) -> list[tuple[float, float]]:
     """When the clock believed it led: from each "leader" line to a "lost" line or its end."""
     spans: list[tuple[float, float]] = []
@@ -110,26 +127,19 @@ def test_two_clocks_with_one_killed_at_random_never_lead_together_and_the_work_c
             app.worker()
             clocks = {name: app.clock(name, PGAPPNAME=name) for name in ("clock-a", "clock-b")}
             sampler.start()
-            policies = kills = 0
-            run_until = time.monotonic() + harness.CLOCK_SECONDS
-            next_publish = time.monotonic()
-            next_kill = time.monotonic() + rng.uniform(1, 4)
-            while time.monotonic() < run_until:
-                now = time.monotonic()
-                if now >= next_publish:
-                    due = datetime.now(UTC) + timedelta(seconds=DUE_IN)
-                    app.publish(f"faults-clock-{policies}", published_at=due.isoformat())
-                    policies += 1
-                    next_publish = now + PUBLISH_EVERY
-                if now >= next_kill:
-                    name = rng.choice(sorted(clocks))
-                    ended[id(clocks[name])] = time.time()
-                    clocks[name].kill9()
-                    kills += 1
-                    time.sleep(rng.uniform(0, 1.5))
-                    clocks[name] = app.clock(name, PGAPPNAME=name)
-                    next_kill = time.monotonic() + rng.uniform(0.5, 4)
-                time.sleep(0.05)
+            publisher = Publisher(app, run_until=time.monotonic() + harness.CLOCK_SECONDS)
+            publisher.start()
+            kills = 0
+            while publisher.is_alive():
+                time.sleep(rng.uniform(0.5, 4))
+                name = rng.choice(sorted(clocks))
+                ended[id(clocks[name])] = time.time()
+                clocks[name].kill9()
+                kills += 1
+                time.sleep(rng.uniform(0, 1.5))
+                clocks[name] = app.clock(name, PGAPPNAME=name)
+            publisher.join()
+            policies = publisher.published
             # Every policy published is due by now plus DUE_IN; the clocks must send them all.
             app.wait_all_final(policies * FIRMS, timeout=120)
             sampler.stop.set()
