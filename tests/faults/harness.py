@@ -351,8 +351,12 @@ def unacked_delivery_ids(client: redis.Redis, namespace: str) -> set[int]:
 
 def write_firms(path: Path, count: int, url: str, *, channels: str = "webhook") -> Path:
     """An enterprise CSV of ``count`` firms, each with its own endpoint ``url?e=N``."""
-    firms = [Firm(n, channels=channels, webhook_url=f"{url}?e={n}") for n in range(1, count + 1)]
-    path.write_text(enterprise_csv(firms), encoding="utf-8")
+    rows = []
+    for n in range(1, count + 1):
+        row = Firm(n, channels=channels, webhook_url=f"{url}?e={n}").row()
+        row[5] = f"139{n:08d}"  # the factory's numbers run out at 9,999 firms
+        rows.append(row)
+    path.write_text(enterprise_csv([], extra_rows=rows), encoding="utf-8")
     return path
 
 
