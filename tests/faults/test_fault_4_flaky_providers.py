@@ -80,10 +80,13 @@ def test_failing_providers_are_retried_until_every_delivery_is_sent(
     figures.extra = {
         "faults": given,
         "attempts": attempts,
+        "extra_attempts": attempts - DELIVERIES - sum(given.values()),
         "note": f"{sum(given.values())} faults answered: "
         + ", ".join(f"{n} {k}" for k, n in sorted(given.items())),
     }
     figures.record()
     assert not repeated
     assert given.get("500") and given.get("hang") and given.get("close"), given
-    assert attempts == DELIVERIES + sum(given.values())  # each fault cost exactly one attempt
+    # Each fault costs one attempt; a hang that kept its row `sending` past stuck_after on a
+    # loaded machine may be swept and tried once more (seen: 1 in 3,343), never sent twice.
+    assert DELIVERIES + sum(given.values()) <= attempts <= DELIVERIES + 1.02 * sum(given.values())
