@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import harness
 import pytest
 import redis
-import report
 import sqlalchemy as sa
+
+from faults import harness, report
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook

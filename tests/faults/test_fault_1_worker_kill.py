@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
 import redis
-from harness import Deployment, Figures, scaled, wait_until
+
+from faults import harness
+from faults.harness import Deployment, Figures, scaled, wait_until
 
 from peers import CountingWebhookReceiver
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
-from harness import Deployment, Figures, PrivateRedis, scaled, wait_until
+
+from faults import harness
+from faults.harness import Deployment, Figures, PrivateRedis, scaled, wait_until
 
 from peers import CountingWebhookReceiver
 

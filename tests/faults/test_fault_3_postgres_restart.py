@@ -14,10 +14,11 @@ from __future__ import annotations
 import shutil
 import time
 
-import harness
 import pytest
 import sqlalchemy as sa
-from harness import Deployment, Figures, PrivatePostgres, scaled, wait_until
+
+from faults import harness
+from faults.harness import Deployment, Figures, PrivatePostgres, scaled, wait_until
 
 from peers import CountingWebhookReceiver
 

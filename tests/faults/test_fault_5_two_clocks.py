@@ -19,10 +19,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-import harness
 import pytest
 import sqlalchemy as sa
-from harness import Deployment, Figures
+
+from faults import harness
+from faults.harness import Deployment, Figures
 
 from peers import CountingWebhookReceiver
 

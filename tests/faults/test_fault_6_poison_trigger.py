@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
 import sqlalchemy as sa
-from harness import Deployment, Figures, wait_until
+
+from faults import harness
+from faults.harness import Deployment, Figures, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

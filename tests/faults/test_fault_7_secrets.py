@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
-from harness import Deployment, Figures
+
+from faults import harness
+from faults.harness import Deployment, Figures
 
 from peers import CountingWebhookReceiver, SmsGateway
 
