@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test serve lint bench bench-quick install install-bench clean
+.PHONY: run test test-faults faults-report serve lint bench bench-quick install install-bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "notifier needs Python 3.11 or newer")'
@@ -46,6 +46,14 @@ bench: install-bench
 
 bench-quick: install-bench
 	$(BIN)/python -m bench.run --quick
+
+# The fault suite at full scale (10,000 deliveries, 10 minutes of clock kills); figures go to
+# var/faults/results.jsonl, docs/RELIABILITY.md reports them. `make test` runs it at quick scale.
+test-faults: install
+	NOTIFIER_FAULTS_SCALE=full $(BIN)/python -m pytest -q -m faults tests/faults
+
+faults-report:
+	$(BIN)/python tests/faults/report.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

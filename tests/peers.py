@@ -417,3 +417,99 @@ class SilentPeer:
 
     def __exit__(self, *exc_info: object) -> None:
         self._socket.close()
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+class _FaultyHandler(_Handler):
+    """Asks the peer's :meth:`fault` first: hang (then 503), close without answering, or 500."""
+
+    peer: CountingWebhookReceiver
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server hook name
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        fault = self.peer.fault(self.headers)
+        if fault == "close":
+            self.close_connection = True  # the socket closes with no status line sent
+            return
+        if fault == "hang":
+            time.sleep(self.peer.hang_seconds)
+            answer = HttpAnswer(503)
+        elif fault == "500":
+            answer = HttpAnswer(500, b'{"error":"injected"}')
+        else:
+            answer = self.peer.answer(self.path, self.headers, body)
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+        except OSError:  # the sender gave up waiting (a hang): nothing to answer to
+            self.close_connection = True
+
+
+class CountingWebhookReceiver(WebhookReceiver):
+    """A :class:`WebhookReceiver` that counts accepted requests by ``webhook-id``.
+
+    ``counts[id]`` is how many signed requests with that id were answered 2xx, ``paths[id]``
+    the endpoints (path and query) they were sent to. With ``fault_rates`` (e.g.
+    ``{"500": 0.3, "hang": 0.05, "close": 0.05}``) requests are answered with faults instead,
+    chosen by a seeded random, at most ``max_faults_per_id`` times per id, so a sender that
+    retries enough always gets through. A faulted request is never counted as accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        fault_rates: dict[str, float] | None = None,
+        max_faults_per_id: int = 3,
+        hang_seconds: float = 2.0,
+        seed: int = 7,
+    ) -> None:
+        super().__init__(secret=secret)
+        import random
+        from collections import Counter
+
+        self.counts: Counter[str] = Counter()
+        self.paths: dict[str, set[str]] = {}
+        self.faults_given: Counter[str] = Counter()
+        self._faults_per_id: Counter[str] = Counter()
+        self._fault_rates = dict(fault_rates or {})
+        self._max_faults_per_id = max_faults_per_id
+        self._random = random.Random(seed)
+        self.hang_seconds = hang_seconds
+        self._server.RequestHandlerClass = type("Handler", (_FaultyHandler,), {"peer": self})
+
+    def fault(self, headers: Any) -> str | None:
+        """The fault to answer this request with, or None to answer normally."""
+        if not self._fault_rates:
+            return None
+        webhook_id = headers.get("webhook-id", "")
+        with self._lock:
+            if self._faults_per_id[webhook_id] >= self._max_faults_per_id:
+                return None
+            draw = self._random.random()
+            for name, rate in self._fault_rates.items():
+                if draw < rate:
+                    self._faults_per_id[webhook_id] += 1
+                    self.faults_given[name] += 1
+                    return name
+                draw -= rate
+        return None
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        answer = super().answer(path, headers, body)
+        if 200 <= answer.status < 300:
+            webhook_id = headers["webhook-id"]
+            with self._lock:
+                self.counts[webhook_id] += 1
+                self.paths.setdefault(webhook_id, set()).add(path)
+            # Only counts are needed here; the lists of the base class would grow to no use.
+            with self._lock:
+                self.received.clear()
+                self.raw_bodies.clear()
+                self.content_types.clear()
+        return answer
