@@ -98,7 +98,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_only_what_it_had_in_f
     ids = app.store.message_ids()
     assert set(repeated) <= {ids[i][0] for i in in_flight}
     assert max(receiver.counts.values()) <= 1 + len(KILL_AT)
-    assert figures.recover_seconds <= 2 * SWEEP_INTERVAL + 1.0, recoveries
+    # The promise (full scale): within 2 sweep intervals. The quick form runs inside `make test`
+    # on a machine busy with the rest of the suite, so it allows one interval more.
+    intervals = 2 if harness.SCALE == "full" else 3
+    assert figures.recover_seconds <= intervals * SWEEP_INTERVAL + 1.0, recoveries
 
 
 def _recovery(app: Deployment, held: set[int], killed: float) -> tuple[float, float]:
