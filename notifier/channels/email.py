@@ -35,6 +35,7 @@ from notifier.channels.base import (
     ProviderEnvironment,
     SendResult,
 )
+from notifier.channels.mime import header_value, is_plain_address, mailbox, write_email
 from notifier.channels.options import KindOptions, parse_config
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
@@ -152,7 +153,9 @@ class SmtpProvider(Provider):
         super().__init__(name=name, channel=EMAIL)
         self._options = options
         self._password = password
-        self._domain = parseaddr(options.sender)[1].rpartition("@")[2] or "localhost"
+        self._sender = parseaddr(options.sender)[1]
+        self._domain = self._sender.rpartition("@")[2] or "localhost"
+        self._from = mailbox(options.sender)
         self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
         self._local = threading.local()
         self._open: set[smtplib.SMTP] = set()
@@ -203,6 +206,39 @@ class SmtpProvider(Provider):
             email.add_alternative(message.html, subtype="html")
         return email
 
+    def write(self, message: Message) -> bytes | None:
+        """The message as wire bytes, written directly; None when an address is not plain
+        ASCII (then :meth:`build` and the ``email`` package take it, SMTPUTF8 and all).
+
+        Raises:
+            PermanentError: a header value holds a line break.
+        """
+        sender = parseaddr(self._options.sender)[1]
+        if not (is_plain_address(message.to) and is_plain_address(sender)):
+            return None
+        headers = [
+            ("From", self._from),
+            ("To", message.to),
+            ("Date", formatdate(usegmt=True)),
+            ("Message-ID", f"<{message.message_id}@{self._domain}>"),
+        ]
+        try:
+            if message.subject is not None:
+                headers.insert(2, ("Subject", header_value(message.subject)))
+            if message.unsubscribe_url:
+                unsubscribe = header_value(self._unsubscribe(message), encode=False)
+                headers.append(("List-Unsubscribe", unsubscribe))
+                headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        except ValueError as exc:
+            raise PermanentError(f"email: unusable header value: {exc}"[:_REASON_LIMIT]) from exc
+        return write_email(headers, text=message.text, html=message.html)
+
+    def _unsubscribe(self, message: Message) -> str:
+        targets = [f"<{message.unsubscribe_url}>"]
+        if self._options.unsubscribe_mailto:
+            targets.append(f"<mailto:{self._options.unsubscribe_mailto}?subject=unsubscribe>")
+        return ", ".join(targets)
+
     def send(self, message: Message) -> SendResult:
         """Send one message through the relay.
 
@@ -210,11 +246,17 @@ class SmtpProvider(Provider):
             TransientError: connection failure, timeout, disconnect or a 4xx answer.
             PermanentError: a 5xx answer or refused recipient; the reason quotes the server.
         """
-        email = self.build(message)
+        raw = self.write(message)
+        email = self.build(message) if raw is None else None
+        message_id = f"<{message.message_id}@{self._domain}>"
         try:
             smtp = self._session()
             try:
-                smtp.send_message(email)
+                if email is not None:
+                    smtp.send_message(email)
+                else:
+                    assert raw is not None
+                    smtp.sendmail(self._sender, [message.to], raw)
             except BaseException:
                 self._drop(smtp)
                 raise
@@ -222,7 +264,7 @@ class SmtpProvider(Provider):
             error = _channel_error(exc)
             log.info("email delivery %s failed: %s", message.delivery_id, error.reason)
             raise error from exc
-        return SendResult(provider=self.name, provider_message_id=email["Message-ID"])
+        return SendResult(provider=self.name, provider_message_id=message_id)
 
     def close(self) -> None:
         """Close every kept connection."""

@@ -1,0 +1,83 @@
+"""A fast writer for notifier's one shape of email: text and HTML alternatives, UTF-8, base64.
+
+The standard library's ``email`` package parses every header it is given and folds it again,
+which costs milliseconds per message; a batch of thousands pays that many times over. This
+writes the same MIME directly: RFC 2047 encoded words for non-ASCII headers, base64 bodies in
+76-column lines, CRLF throughout. Addresses must be ASCII (``is_plain_address``); the sender
+falls back to the ``email`` package for any other.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from email.header import Header
+from email.utils import formataddr, parseaddr
+
+CRLF = "\r\n"
+
+
+def is_plain_address(address: str) -> bool:
+    """True for one ASCII ``local@domain`` address with no display name or line breaks."""
+    name, addr = parseaddr(address)
+    return (
+        address.isascii()
+        and not name
+        and addr == address.strip()
+        and addr.count("@") == 1
+        and all(addr.partition("@")[::2])
+        and not any(c in address for c in "\r\n")
+    )
+
+
+# An ASCII value longer than this is folded (as encoded words) to keep lines under 998.
+_LONGEST_PLAIN = 900
+
+
+def header_value(value: str, *, encode: bool = True) -> str:
+    """A header value as it goes on the wire: plain ASCII as it is, else RFC 2047 encoded words
+    (folded). ``encode=False`` keeps a value that must stay one line (a link) as it is.
+
+    Raises:
+        ValueError: the value holds a line break (a header cannot).
+    """
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"line break in header value {value!r}")
+    plain = value.isascii() and "=?" not in value and len(value) <= _LONGEST_PLAIN
+    if plain or not encode:
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep=CRLF)
+
+
+def mailbox(address: str) -> str:
+    """``Name <addr>`` with the name encoded when it is not ASCII."""
+    name, addr = parseaddr(address)
+    if not name:
+        return addr
+    return formataddr((header_value(name), addr))
+
+
+def _part(content_type: str, body: str) -> str:
+    encoded = base64.encodebytes(body.encode("utf-8")).decode("ascii")
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
+        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
+        + encoded.replace("\n", CRLF)
+    )
+
+
+def write_email(headers: Sequence[tuple[str, str]], *, text: str, html: str | None) -> bytes:
+    """The whole message: ``headers`` (already wire values) then the text and HTML parts."""
+    lines = [f"{name}: {value}" for name, value in headers]
+    lines.append("MIME-Version: 1.0")
+    if html is None:
+        return (CRLF.join(lines) + CRLF + _part("text/plain", text)).encode("ascii")
+    boundary = f"=_notifier_{uuid.uuid4().hex}"
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    body = (
+        f"--{boundary}{CRLF}{_part('text/plain', text)}"
+        f"--{boundary}{CRLF}{_part('text/html', html)}"
+        f"--{boundary}--{CRLF}"
+    )
+    return (CRLF.join(lines) + CRLF + CRLF + body).encode("ascii")
