@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ANALYSIS = Path(__file__).resolve().parent / "ANALYSIS.md"
 
 
 @dataclass
@@ -98,6 +99,8 @@ class Results:
         lines += ["| " + " | ".join(row) + " |" for row in self.rows()]
         if self.notes:
             lines += ["", "## Notes", ""] + [f"* {note}" for note in self.notes]
+        if ANALYSIS.exists():  # the profile behind each missed target, kept by hand
+            lines += ["", ANALYSIS.read_text(encoding="utf-8").rstrip()]
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path = RESULTS) -> None:
