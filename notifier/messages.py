@@ -11,9 +11,9 @@ from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, Provider
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery
-from notifier.models.base import utcnow
 from notifier.rendering import Renderer
 from notifier.smslength import SmsCount
+from notifier.time_source import SYSTEM_CLOCK, Clock
 from notifier.tokens import make_unsubscribe_token
 
 
@@ -35,6 +35,7 @@ class MessageFactory:
         secret_key: signs unsubscribe links.
         public_url: the base of links back to notifier.
         kinds: the trigger kinds it knows (``notifier.kinds.KINDS``).
+        clock: the time messages count from ("2 days left").
     """
 
     renderer: Renderer
@@ -42,6 +43,7 @@ class MessageFactory:
     secret_key: str
     public_url: str
     kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
+    clock: Clock = SYSTEM_CLOCK
 
     def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
         """The signed one-click unsubscribe link for one enterprise and channel."""
@@ -62,7 +64,7 @@ class MessageFactory:
                 "name": delivery.enterprise.name,
                 "credit_code": delivery.enterprise.credit_code,
             },
-            **kind.context(delivery.trigger, self.zone, utcnow()),
+            **kind.context(delivery.trigger, self.zone, self.clock.now()),
             "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
             "public_url": self.public_url,
         }

@@ -24,6 +24,7 @@ from notifier import migrate
 from notifier.config import Settings, load_settings
 from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -192,8 +193,8 @@ def make_runtime(make_settings):
     """Build a runtime; closed after the test."""
     built: list[Runtime] = []
 
-    def build(**overrides: object) -> Runtime:
-        runtime = Runtime.build(make_settings(**overrides))
+    def build(clock: Clock = SYSTEM_CLOCK, **overrides: object) -> Runtime:
+        runtime = Runtime.build(make_settings(**overrides), clock=clock)
         built.append(runtime)
         return runtime
 

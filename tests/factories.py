@@ -103,6 +103,7 @@ def send_batch(runtime, ids):
         providers=runtime.providers,
         messages=runtime.messages,
         policy=runtime.settings.delivery,
+        clock=runtime.clock,
     )
 
 
@@ -110,4 +111,6 @@ def sweep_now(runtime):
     """Run the sweeper with the runtime's own ports, as the clock does."""
     from notifier.sweeper import sweep
 
-    return sweep(runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery)
+    return sweep(
+        runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery, clock=runtime.clock
+    )

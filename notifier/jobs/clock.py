@@ -26,18 +26,25 @@ log = logging.getLogger(__name__)
 
 def scan_published_policies(context: JobContext) -> Any:
     """Make the triggers of policies whose time has come."""
-    return scan_published(context.sessions, context.dispatch)
+    return scan_published(context.sessions, context.dispatch, clock=context.clock)
 
 
 def sweep_lost_work(context: JobContext) -> Any:
     """Queue again what was lost on the way."""
-    return sweep(context.sessions, context.dispatch, policy=context.settings.delivery)
+    return sweep(
+        context.sessions, context.dispatch, policy=context.settings.delivery, clock=context.clock
+    )
 
 
 def purge_old_deliveries(context: JobContext) -> Any:
     """Forget addresses and texts past the retention period."""
     settings = context.settings
-    return purge(context.sessions, days=settings.retention.days, outbox_dir=settings.outbox_dir)
+    return purge(
+        context.sessions,
+        days=settings.retention.days,
+        outbox_dir=settings.outbox_dir,
+        clock=context.clock,
+    )
 
 
 # (job, name of its interval in ClockSettings); the job's name is its id.

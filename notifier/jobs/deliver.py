@@ -26,6 +26,7 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
             providers=context.providers,
             messages=context.messages,
             policy=context.settings.delivery,
+            clock=context.clock,
         )
         unstarted = [retry.delivery_id for retry in retries if retry.delay == 0]
         if unstarted:
