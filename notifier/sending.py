@@ -18,6 +18,7 @@ from notifier.errors import InputError, PermanentError, TemplateError, Transient
 from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
 from notifier.ports import Providers
+from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
 from notifier.store.deliveries import Attempted, Outcome
 from notifier.time_source import SYSTEM_CLOCK, Clock
@@ -100,6 +101,7 @@ class _Sender:
     unsubscribed: set[int]
     budget_ends: float
     clock: Clock
+    quiet: QuietHours
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -114,8 +116,24 @@ class _Sender:
         # At least one send per batch, so a batch always moves the work on.
         return bool(self.outcomes) and time.monotonic() > self.budget_ends
 
+    def hold_quiet(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
+        """Defer the deliveries whose channel is in its quiet hours; return the others."""
+        now = self.clock.now()
+        until = {d.id: self.quiet.until(d.channel, now) for d in chunk}
+        waiting = {i: moment for i, moment in until.items() if moment is not None}
+        if not waiting:
+            return chunk
+        for delivery_id in deliveries.hold(
+            self.session, waiting, now=now, reason="quiet hours: waits for the next allowed minute"
+        ):
+            delay = (waiting[delivery_id] - now).total_seconds()
+            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+            self.outcomes[S.DEFERRED] += 1
+        return [d for d in chunk if d.id not in waiting]
+
     def chunk(self, chunk: Sequence[Delivery]) -> None:
         """Claim and send one chunk; its outcomes wait for the next commit."""
+        chunk = self.hold_quiet(chunk)
         claimed_at = self.clock.now()
         held = deliveries.claim(self.session, chunk, now=claimed_at)
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
@@ -168,6 +186,7 @@ def deliver_batch(
     messages: MessageFactory,
     policy: DeliverySettings,
     clock: Clock = SYSTEM_CLOCK,
+    quiet: QuietHours = NO_QUIET_HOURS,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
@@ -182,7 +201,9 @@ def deliver_batch(
     has not started is released and handed back to be queued again at once, so no batch runs
     into the actor's time limit, which could interrupt a send before its outcome is kept.
 
-    ``clock`` tells the time used for claims, records, backoff and due deferrals.
+    ``clock`` tells the time used for claims, records, backoff and due deferrals. A delivery
+    whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
+    next allowed minute (the attempt not counted) and is handed back with that delay.
 
     Returns:
         The deliveries to send again, with their delays (0 for those the batch had no time for).
@@ -197,6 +218,7 @@ def deliver_batch(
             unsubscribed=_suppressed(session, batch),
             budget_ends=time.monotonic() + policy.batch_seconds,
             clock=clock,
+            quiet=quiet,
         )
         for chunk in _chunks(batch, policy.claim_chunk):
             if sender.out_of_time():

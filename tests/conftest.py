@@ -52,6 +52,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("NOTIFIER_") and not name.startswith("NOTIFIER_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NOTIFIER_CONFIG_DIR", str(tmp_path / "no-config"))
+    # No quiet hours: a test must pass at any time of day (the quiet-hours tests remove this).
+    monkeypatch.setenv("NOTIFIER_QUIET_HOURS__SMS", "")
     # Every test's queues live under keys of its own, in-process and in worker subprocesses,
     # so test runs sharing the Redis server never take or flush each other's messages.
     monkeypatch.setenv("NOTIFIER_REDIS_NAMESPACE", f"notifier-test-{uuid.uuid4().hex[:12]}")

@@ -95,6 +95,7 @@ class Enqueued:
 
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
+    from notifier.quiet_hours import QuietHours
     from notifier.sending import deliver_batch
 
     return deliver_batch(
@@ -104,6 +105,7 @@ def send_batch(runtime, ids):
         messages=runtime.messages,
         policy=runtime.settings.delivery,
         clock=runtime.clock,
+        quiet=QuietHours.from_settings(runtime.settings),
     )
 
 

@@ -24,15 +24,22 @@ def ensure(
     due_at: datetime,
     policy_id: int | None = None,
     deadline_id: int | None = None,
+    status: str = TriggerStatus.PENDING,
+    error: str | None = None,
 ) -> Trigger:
-    """Return the trigger with ``key``, creating it if it does not exist (race-safe)."""
+    """Return the trigger with ``key``, creating it if it does not exist (race-safe).
+
+    ``status`` and ``error`` are those of a new trigger (a missed one is made ``missed`` with
+    its reason); an existing trigger is returned as it is.
+    """
     statement = insert_ignoring_conflicts(session, table_of(Trigger)).values(
         key=key,
         kind=kind,
         due_at=due_at,
         policy_id=policy_id,
         deadline_id=deadline_id,
-        status=TriggerStatus.PENDING,
+        status=status,
+        error=error,
         recipients=0,
     )
     session.execute(statement)
