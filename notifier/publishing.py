@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -82,15 +82,34 @@ def publish(
 
 
 def scan_published(
-    sessions: SessionFactory, dispatch: Dispatch, *, clock: Clock = SYSTEM_CLOCK
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    catch_up: timedelta | None = None,
 ) -> list[int]:
     """Clock job: make triggers for policies whose time has come and queue their fan-outs.
 
     The backstop for a publish whose enqueue was lost, and the path for scheduled policies.
+    A policy that came due more than ``catch_up`` ago (the clock was down) gets a ``missed``
+    trigger with the reason, and is not sent late.
     """
+    now = clock.now()
+    trigger_ids = []
     with sessions.begin() as session:
-        due = policies.published_without_trigger(session, now=clock.now())
-        trigger_ids = [triggers.ensure_policy_published(session, policy).id for policy in due]
+        for policy in policies.published_without_trigger(session, now=now):
+            late = now - policy.published_at
+            missed = None
+            if catch_up is not None and late > catch_up:
+                missed = (
+                    f"missed: due at {policy.published_at.isoformat()}, found "
+                    f"{late.total_seconds() / 3600:.1f} h later, more than clock.catch_up_hours "
+                    f"({catch_up.total_seconds() / 3600:g})"
+                )
+                log.warning("policy %s: %s", policy.id, missed)
+            trigger = triggers.ensure_policy_published(session, policy, missed=missed)
+            if missed is None:
+                trigger_ids.append(trigger.id)
     for trigger_id in trigger_ids:
         dispatch.fan_out(trigger_id)
     return trigger_ids

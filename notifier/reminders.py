@@ -140,7 +140,7 @@ def scan_due_reminders(
             sent = {store.rung_label(t.key) for t in mine if t.status not in _UNSENT}
             due = _due_rungs(plan(deadline, settings, zone), handled=handled, sent=sent, now=now)
             for decision in decide(due, now=now, catch_up=catch_up, zone=zone):
-                trigger = triggers.ensure(
+                trigger_id = triggers.insert_new(
                     session,
                     key=decision.rung.key,
                     kind=TriggerKind.DEADLINE_REMINDER,
@@ -157,8 +157,8 @@ def scan_due_reminders(
                         decision.rung.label,
                         decision.reason,
                     )
-                elif trigger.status == TriggerStatus.PENDING:
-                    fired.append(trigger.id)
+                elif trigger_id is not None:  # made here, not by another clock
+                    fired.append(trigger_id)
     # Committed first: a lost message leaves the trigger pending, which the sweeper recovers.
     for trigger_id in fired:
         dispatch.fan_out(trigger_id)

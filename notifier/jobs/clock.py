@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 def scan_published_policies(context: JobContext) -> Any:
     """Make the triggers of policies whose time has come."""
-    return scan_published(context.sessions, context.dispatch, clock=context.clock)
+    return scan_published(
+        context.sessions,
+        context.dispatch,
+        clock=context.clock,
+        catch_up=timedelta(hours=context.settings.clock.catch_up_hours),
+    )
 
 
 def scan_deadline_reminders(context: JobContext) -> Any:
