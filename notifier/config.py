@@ -14,13 +14,14 @@ import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -132,13 +133,50 @@ class DeliverySettings(BaseModel):
 
 
 class ClockSettings(BaseModel):
-    """How often the clock's jobs look for due work."""
+    """How often the clock's jobs look for due work, and how late it may still send it."""
 
     model_config = ConfigDict(extra="forbid")
 
     scan_interval_seconds: float = Field(default=60.0, gt=0)
+    reminder_interval_seconds: float = Field(default=60.0, gt=0)
+    # After downtime, due work up to this old is sent; older is recorded as missed.
+    catch_up_hours: float = Field(default=6.0, gt=0, le=24 * 30)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
+
+
+# A rung of a reminder ladder: 5wd (working days before the due day) or 3d (days before).
+RUNG = r"^\d{1,2}w?d$"
+
+
+class ReminderSettings(BaseModel):
+    """Deadline reminders: the default ladder, and the local hour they go out at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ladder: list[Annotated[str, StringConstraints(pattern=RUNG)]] = Field(
+        default_factory=lambda: ["5wd", "2wd", "1wd", "0d"], max_length=10
+    )
+    hour: int = Field(default=9, ge=0, le=23)
+
+
+# A local window "21:00-08:00" (past midnight when the end comes first).
+QUIET_WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+
+
+class QuietHoursSettings(BaseModel):
+    """Per channel, the local hours when nothing is sent on it ("" or unset: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sms: str | None = Field(default="21:00-08:00", pattern=QUIET_WINDOW)
+    email: str | None = Field(default=None, pattern=QUIET_WINDOW)
+    webhook: str | None = Field(default=None, pattern=QUIET_WINDOW)
+
+    @field_validator("sms", "email", "webhook", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class RetentionSettings(BaseModel):
@@ -182,6 +220,8 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -18,6 +18,9 @@ from notifier.targets import Targets
 
 log = logging.getLogger(__name__)
 
+# A failed trigger ended; a cancelled or missed one is never to be sent.
+_NOTHING_TO_DO = frozenset({TriggerStatus.FAILED, TriggerStatus.CANCELLED, TriggerStatus.MISSED})
+
 
 def queue_all_pending(
     sessions: SessionFactory, dispatch: Dispatch, trigger_id: int, *, batch_size: int
@@ -59,7 +62,7 @@ def _start(
         if trigger is None:
             log.warning("fan-out: trigger %s does not exist", trigger_id)
             return None
-        if trigger.status == TriggerStatus.FAILED:
+        if trigger.status in _NOTHING_TO_DO:
             return None
         if trigger.status != TriggerStatus.DONE and trigger.attempts >= max_attempts:
             # A poison trigger (it fails every run) must not be retried for ever.

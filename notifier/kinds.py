@@ -9,7 +9,7 @@ reason, instead of being retried.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
@@ -46,7 +46,12 @@ def policy_view(policy: Policy, zone: tzinfo) -> dict[str, Any]:
 def deadline_view(deadline: Deadline, zone: tzinfo, now: datetime) -> dict[str, Any]:
     """What templates see of a deadline."""
     days_left = (deadline.due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
-    return {"title": deadline.title, "due_at": local(deadline.due_at, zone), "days_left": days_left}
+    return {
+        "id": deadline.id,
+        "title": deadline.title,
+        "due_at": local(deadline.due_at, zone),
+        "days_left": days_left,
+    }
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,19 @@ def _policy(trigger: Trigger) -> Policy:
 def _deadline(trigger: Trigger) -> Deadline:
     if trigger.deadline is None:
         raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no deadline")
+    if trigger.deadline.cancelled_at is not None:
+        raise TriggerError(f"trigger {trigger.id}: deadline {trigger.deadline_id} was cancelled")
     return trigger.deadline
 
 
 def _policy_targets(trigger: Trigger) -> Targets:
     return _policy(trigger).targets
+
+
+def _deadline_reminder_targets(trigger: Trigger) -> Targets:
+    # The policy's audience as it stands today, less the enterprises that said they are done.
+    deadline = _deadline(trigger)
+    return replace(_policy(trigger).targets, done_deadlines=(deadline.id,))
 
 
 def _policy_published_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
@@ -92,7 +105,9 @@ def _deadline_reminder_context(trigger: Trigger, zone: tzinfo, now: datetime) ->
 KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         TriggerKind.POLICY_PUBLISHED: Kind(_policy_targets, _policy_published_context),
-        TriggerKind.DEADLINE_REMINDER: Kind(_policy_targets, _deadline_reminder_context),
+        TriggerKind.DEADLINE_REMINDER: Kind(
+            _deadline_reminder_targets, _deadline_reminder_context
+        ),
     }
 )
 

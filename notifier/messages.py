@@ -11,10 +11,10 @@ from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, Provider
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery
-from notifier.models.base import utcnow
 from notifier.rendering import Renderer
 from notifier.smslength import SmsCount
-from notifier.tokens import make_unsubscribe_token
+from notifier.time_source import SYSTEM_CLOCK, Clock
+from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class MessageFactory:
         secret_key: signs unsubscribe links.
         public_url: the base of links back to notifier.
         kinds: the trigger kinds it knows (``notifier.kinds.KINDS``).
+        clock: the time messages count from ("2 days left").
     """
 
     renderer: Renderer
@@ -42,6 +43,7 @@ class MessageFactory:
     secret_key: str
     public_url: str
     kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
+    clock: Clock = SYSTEM_CLOCK
 
     def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
         """The signed one-click unsubscribe link for one enterprise and channel."""
@@ -50,6 +52,13 @@ class MessageFactory:
         )
         return f"{self.public_url.rstrip('/')}/u/{token}"
 
+    def deadline_done_url(self, deadline_id: int, enterprise_id: int) -> str:
+        """The signed link by which an enterprise says it has done a deadline."""
+        token = make_deadline_done_token(
+            self.secret_key, deadline_id=deadline_id, enterprise_id=enterprise_id
+        )
+        return f"{self.public_url.rstrip('/')}/d/{token}"
+
     def context(self, delivery: Delivery) -> dict[str, Any]:
         """The template context of a delivery.
 
@@ -57,14 +66,19 @@ class MessageFactory:
             TriggerError: its trigger's kind is not handled or lacks what the kind needs.
         """
         kind = kind_of(delivery.trigger, self.kinds)
+        trigger = delivery.trigger
+        links: dict[str, Any] = {}
+        if trigger.deadline_id is not None:
+            links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
         return {
             "enterprise": {
                 "name": delivery.enterprise.name,
                 "credit_code": delivery.enterprise.credit_code,
             },
-            **kind.context(delivery.trigger, self.zone, utcnow()),
+            **kind.context(delivery.trigger, self.zone, self.clock.now()),
             "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
             "public_url": self.public_url,
+            **links,
         }
 
     def compose(self, delivery: Delivery, provider: Provider) -> Composition:
@@ -111,5 +125,6 @@ def webhook_payload(
         "text": text,
         "reason": dict(reason),
         "unsubscribe_url": context["unsubscribe_url"],
+        **({"done_url": context["done_url"]} if "done_url" in context else {}),
     }
 

@@ -17,8 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notifier.errors import InputError
+from notifier.ladder import MAX_RUNGS, parse_ladder
 from notifier.plaintext import first_control_character, shown
-from notifier.records import DEFAULT_REMIND_DAYS, DeadlineDraft, PolicyDraft
+from notifier.records import DeadlineDraft, PolicyDraft
 from notifier.sectors import normalize_sector
 from notifier.targets import SIZE_CHOICES, Targets, read_credit_code, read_size
 
@@ -27,7 +28,7 @@ KEYS = (
     "topics", "targets", "published_at", "deadlines",
 )  # fmt: skip
 TARGET_KEYS = ("sectors", "regions", "sizes", "tags", "credit_codes")
-DEADLINE_KEYS = ("title", "due_at", "remind_days")
+DEADLINE_KEYS = ("title", "due_at", "remind", "remind_days")
 
 MAX_FILE_BYTES = 1_000_000
 # How many items each list may hold, and how long each item may be.
@@ -175,6 +176,15 @@ def _time(value: Any, field: str, zone: tzinfo, *, end_of_day: bool = False) -> 
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+def read_due_at(text: str, *, zone: tzinfo) -> datetime:
+    """A due time as ``deadlines[i].due_at`` reads it (a date alone: the end of that day).
+
+    Raises:
+        InputError: not an ISO 8601 date or date-time, or a year out of range.
+    """
+    return _time(text, "due_at", zone, end_of_day=True)
+
+
 def _region(region: str) -> str:
     segments = [segment.strip() for segment in region.strip("/").split("/")]
     if segments == [""]:
@@ -199,7 +209,7 @@ def _credit_code(raw: str) -> str:
         raise InputError(f"'{shown(raw)}' is {str(exc).removeprefix('not ')}") from None
 
 
-def _targets(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+def _targets(data: dict[str, Any]) -> dict[str, Any]:
     targets = data.get("targets")
     if targets is None:
         targets = {}
@@ -220,11 +230,29 @@ def _targets(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     return result
 
 
+def _remind(item: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    """The ladder: ``remind`` rungs, or the older ``remind_days`` as calendar-day rungs."""
+    if item.get("remind") is not None and item.get("remind_days") is not None:
+        field = f"{where}.remind"
+        raise InputError(f"{field}: give remind or remind_days, not both", field=field)
+    if item.get("remind_days") is not None:
+        return tuple(f"{day}d" for day in _remind_days(item, where))
+    rungs = item.get("remind")
+    if rungs is None:
+        return None  # the reminders.ladder setting
+    field = f"{where}.remind"
+    if not isinstance(rungs, list) or not all(isinstance(r, str) for r in rungs):
+        raise InputError(f"{field}: must be a list of rungs like \"5wd\" or \"3d\"", field=field)
+    _count(rungs, field, MAX_RUNGS)
+    try:
+        return tuple(rung.label for rung in parse_ladder(rungs))
+    except InputError as exc:
+        raise InputError(f"{field}: {exc}", field=field) from None
+
+
 def _remind_days(item: dict[str, Any], where: str) -> tuple[int, ...]:
     field = f"{where}.remind_days"
     days = item.get("remind_days")
-    if days is None:
-        return DEFAULT_REMIND_DAYS
     if not isinstance(days, list):
         raise InputError(f"{field}: must be a list of whole days", field=field)
     _count(days, field, MAX_REMIND_DAYS)
@@ -252,7 +280,7 @@ def _deadlines(data: dict[str, Any], zone: tzinfo) -> tuple[DeadlineDraft, ...]:
             raise InputError(f"{where}.due_at: is required", field=f"{where}.due_at")
         due_at = _time(item["due_at"], f"{where}.due_at", zone, end_of_day=True)
         drafts.append(
-            DeadlineDraft(title=title, due_at=due_at, remind_days=_remind_days(item, where))
+            DeadlineDraft(title=title, due_at=due_at, remind=_remind(item, where))
         )
     return tuple(drafts)
 

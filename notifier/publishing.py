@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from notifier.db import SessionFactory
 from notifier.errors import BrokerUnavailable
-from notifier.models.base import utcnow
 from notifier.ports import Dispatch
 from notifier.records import PolicyDraft
 from notifier.store import policies, triggers
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ class Published:
     created: bool
 
 
-def _store(sessions: SessionFactory, draft: PolicyDraft) -> Published:
-    now = utcnow()
+def _store(sessions: SessionFactory, draft: PolicyDraft, now: datetime) -> Published:
     with sessions.begin() as session:
         policy = policies.get_by_source_key(session, draft.source_key)
         created = policy is None
@@ -43,7 +43,13 @@ def _store(sessions: SessionFactory, draft: PolicyDraft) -> Published:
         )
 
 
-def publish(sessions: SessionFactory, dispatch: Dispatch, draft: PolicyDraft) -> Published:
+def publish(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    draft: PolicyDraft,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Published:
     """Store the policy (once: the same ref or content gives back the first one) and queue it.
 
     A policy published for a later time gets its trigger from the clock when that time comes.
@@ -54,10 +60,10 @@ def publish(sessions: SessionFactory, dispatch: Dispatch, draft: PolicyDraft) ->
             clock's sweep queues it once the broker is back.
     """
     try:
-        published = _store(sessions, draft)
+        published = _store(sessions, draft, clock.now())
     except IntegrityError:
         # Another publish of the same policy committed between our look and our insert.
-        published = _store(sessions, draft)
+        published = _store(sessions, draft, clock.now())
     if published.trigger_id is not None:
         try:
             dispatch.fan_out(published.trigger_id)
@@ -75,14 +81,35 @@ def publish(sessions: SessionFactory, dispatch: Dispatch, draft: PolicyDraft) ->
     return published
 
 
-def scan_published(sessions: SessionFactory, dispatch: Dispatch) -> list[int]:
+def scan_published(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    catch_up: timedelta | None = None,
+) -> list[int]:
     """Clock job: make triggers for policies whose time has come and queue their fan-outs.
 
     The backstop for a publish whose enqueue was lost, and the path for scheduled policies.
+    A policy that came due more than ``catch_up`` ago (the clock was down) gets a ``missed``
+    trigger with the reason, and is not sent late.
     """
+    now = clock.now()
+    trigger_ids = []
     with sessions.begin() as session:
-        due = policies.published_without_trigger(session, now=utcnow())
-        trigger_ids = [triggers.ensure_policy_published(session, policy).id for policy in due]
+        for policy in policies.published_without_trigger(session, now=now):
+            late = now - policy.published_at
+            missed = None
+            if catch_up is not None and late > catch_up:
+                missed = (
+                    f"missed: due at {policy.published_at.isoformat()}, found "
+                    f"{late.total_seconds() / 3600:.1f} h later, more than clock.catch_up_hours "
+                    f"({catch_up.total_seconds() / 3600:g})"
+                )
+                log.warning("policy %s: %s", policy.id, missed)
+            trigger = triggers.ensure_policy_published(session, policy, missed=missed)
+            if missed is None:
+                trigger_ids.append(trigger.id)
     for trigger_id in trigger_ids:
         dispatch.fan_out(trigger_id)
     return trigger_ids

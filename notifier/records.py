@@ -10,8 +10,6 @@ from datetime import datetime
 
 from notifier.targets import Targets
 
-DEFAULT_REMIND_DAYS: tuple[int, ...] = (7, 3, 1)
-
 
 @dataclass(frozen=True)
 class EnterpriseRecord:
@@ -37,7 +35,8 @@ class DeadlineDraft:
 
     title: str
     due_at: datetime
-    remind_days: tuple[int, ...] = DEFAULT_REMIND_DAYS
+    # Rungs such as "5wd" or "3d"; None: the ``reminders.ladder`` setting.
+    remind: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from notifier.db import SessionFactory
-from notifier.models.base import utcnow
 from notifier.store import deliveries
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,15 @@ def _purge_outbox(outbox_dir: Path, older_than: float) -> int:
     return removed
 
 
-def purge(sessions: SessionFactory, *, days: int, outbox_dir: Path | None = None) -> Purged:
+def purge(
+    sessions: SessionFactory,
+    *,
+    days: int,
+    outbox_dir: Path | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Purged:
     """Purge what is older than ``days`` days; safe to run at any time, from any process."""
-    now = utcnow()
+    now = clock.now()
     before = now - timedelta(days=days)
     total = 0
     while True:

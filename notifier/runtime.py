@@ -20,6 +20,7 @@ from notifier.jobs.broker import Queue, create_queue
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
 from notifier.rendering import Renderer
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 
 @dataclass
@@ -31,12 +32,16 @@ class Runtime:
     sessions: SessionFactory
     renderer: Renderer
     messages: MessageFactory
+    clock: Clock = SYSTEM_CLOCK
     _providers: ProviderSet | None = field(default=None, repr=False)
     _queue: Queue | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        """Connect to the database and load templates (providers and broker on first use)."""
+    def build(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Runtime:
+        """Connect to the database and load templates (providers and broker on first use).
+
+        ``clock`` is the process's one time source (tests hand in a ``ManualClock``).
+        """
         engine = create_db_engine(settings.database_url)
         renderer = Renderer(templates_dir=settings.templates_dir)
         return cls(
@@ -49,7 +54,9 @@ class Runtime:
                 zone=settings.zone,
                 secret_key=settings.secret_key.get_secret_value(),
                 public_url=settings.public_url,
+                clock=clock,
             ),
+            clock=clock,
         )
 
     @property

@@ -17,10 +17,11 @@ from notifier.db import SessionFactory
 from notifier.errors import InputError, PermanentError, TemplateError, TransientError, TriggerError
 from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
-from notifier.models.base import utcnow
 from notifier.ports import Providers
+from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
 from notifier.store.deliveries import Attempted, Outcome
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 S = DeliveryStatus
@@ -54,6 +55,7 @@ def attempt(
     providers: Providers,
     messages: MessageFactory,
     policy: DeliverySettings,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Outcome:
     """Render and send one claimed delivery; never raises for a per-message problem."""
     candidates = providers.for_channel(delivery.channel)
@@ -72,10 +74,10 @@ def attempt(
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
     except TransientError as exc:
-        return _transient(delivery, exc.reason, policy, utcnow())
+        return _transient(delivery, exc.reason, policy, clock.now())
     except Exception as exc:  # a bug must not kill the batch; keep it and retry
         log.exception("delivery %s: unexpected error", delivery.id)
-        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, utcnow())
+        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, clock.now())
     return Outcome(S.SENT, provider=result.provider, provider_message_id=result.provider_message_id)
 
 
@@ -98,6 +100,8 @@ class _Sender:
     policy: DeliverySettings
     unsubscribed: set[int]
     budget_ends: float
+    clock: Clock
+    quiet: QuietHours
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -112,9 +116,25 @@ class _Sender:
         # At least one send per batch, so a batch always moves the work on.
         return bool(self.outcomes) and time.monotonic() > self.budget_ends
 
+    def hold_quiet(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
+        """Defer the deliveries whose channel is in its quiet hours; return the others."""
+        now = self.clock.now()
+        until = {d.id: self.quiet.until(d.channel, now) for d in chunk}
+        waiting = {i: moment for i, moment in until.items() if moment is not None}
+        if not waiting:
+            return chunk
+        for delivery_id in deliveries.hold(
+            self.session, waiting, now=now, reason="quiet hours: waits for the next allowed minute"
+        ):
+            delay = (waiting[delivery_id] - now).total_seconds()
+            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+            self.outcomes[S.DEFERRED] += 1
+        return [d for d in chunk if d.id not in waiting]
+
     def chunk(self, chunk: Sequence[Delivery]) -> None:
         """Claim and send one chunk; its outcomes wait for the next commit."""
-        claimed_at = utcnow()
+        chunk = self.hold_quiet(chunk)
+        claimed_at = self.clock.now()
         held = deliveries.claim(self.session, chunk, now=claimed_at)
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
         renewed = time.monotonic()
@@ -127,7 +147,7 @@ class _Sender:
                 self.retries.extend(Retry(d.id, 0.0) for d in rest)
                 return
             if time.monotonic() - renewed > renew_after:
-                now = utcnow()
+                now = self.clock.now()
                 still = deliveries.keep_claims(
                     self.session, [d.id for d in rest], claimed_at=claimed_at, now=now
                 )
@@ -139,14 +159,18 @@ class _Sender:
             self.send(delivery)
 
     def send(self, delivery: Delivery) -> None:
-        started = utcnow()
+        started = self.clock.now()
         if delivery.id in self.unsubscribed:
             outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
         else:
             outcome = attempt(
-                delivery, providers=self.providers, messages=self.messages, policy=self.policy
+                delivery,
+                providers=self.providers,
+                messages=self.messages,
+                policy=self.policy,
+                clock=self.clock,
             )
-        finished = utcnow()
+        finished = self.clock.now()
         self.attempted.append(Attempted(delivery.id, delivery.attempts, outcome, started, finished))
         if outcome.status == S.DEFERRED and outcome.next_attempt_at:
             delay = (outcome.next_attempt_at - finished).total_seconds()
@@ -161,6 +185,8 @@ def deliver_batch(
     providers: Providers,
     messages: MessageFactory,
     policy: DeliverySettings,
+    clock: Clock = SYSTEM_CLOCK,
+    quiet: QuietHours = NO_QUIET_HOURS,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
@@ -175,11 +201,15 @@ def deliver_batch(
     has not started is released and handed back to be queued again at once, so no batch runs
     into the actor's time limit, which could interrupt a send before its outcome is kept.
 
+    ``clock`` tells the time used for claims, records, backoff and due deferrals. A delivery
+    whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
+    next allowed minute (the attempt not counted) and is handed back with that delay.
+
     Returns:
         The deliveries to send again, with their delays (0 for those the batch had no time for).
     """
     with sessions() as session:
-        batch = deliveries.load_for_sending(session, ids, now=utcnow())
+        batch = deliveries.load_for_sending(session, ids, now=clock.now())
         sender = _Sender(
             session=session,
             providers=providers,
@@ -187,6 +217,8 @@ def deliver_batch(
             policy=policy,
             unsubscribed=_suppressed(session, batch),
             budget_ends=time.monotonic() + policy.batch_seconds,
+            clock=clock,
+            quiet=quiet,
         )
         for chunk in _chunks(batch, policy.claim_chunk):
             if sender.out_of_time():

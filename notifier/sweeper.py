@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from notifier.config import DeliverySettings
 from notifier.db import SessionFactory
-from notifier.models.base import utcnow
 from notifier.ports import Dispatch
 from notifier.store import deliveries, triggers
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,17 @@ class Swept:
     deliveries: int
 
 
-def sweep(sessions: SessionFactory, dispatch: Dispatch, *, policy: DeliverySettings) -> Swept:
+def sweep(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    *,
+    policy: DeliverySettings,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Swept:
     """Re-queue stalled fan-outs and stuck deliveries. Safe to run at any time, from any clock:
     a delivery is claimed by one worker only, so a needless re-queue sends nothing twice."""
     stuck_after = timedelta(seconds=policy.stuck_after_seconds)
-    now = utcnow()
+    now = clock.now()
     with sessions.begin() as session:
         trigger_ids = triggers.unfinished(session, now=now, quiet_for=stuck_after)
         delivery_ids = deliveries.sweep(

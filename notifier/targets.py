@@ -66,7 +66,10 @@ def read_credit_code(raw: str) -> str:
 class Targets:
     """Sectors (GB/T 4754 prefixes), regions (``/`` paths), sizes, tags, topics and, for
     campaigns, explicit credit codes. An enterprise is reached when it matches every
-    non-empty target; topics filter only when the enterprise names topics too."""
+    non-empty target; topics filter only when the enterprise names topics too.
+
+    ``done_deadlines`` excludes: an enterprise that marked any of these deadlines done is not
+    reached (a deadline reminder's audience is its policy's targets plus its own deadline)."""
 
     sectors: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
@@ -74,6 +77,7 @@ class Targets:
     tags: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     credit_codes: tuple[str, ...] = ()
+    done_deadlines: tuple[int, ...] = ()
 
     @property
     def everyone(self) -> bool:

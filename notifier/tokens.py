@@ -1,4 +1,7 @@
-"""Signed tokens for unsubscribe links: nobody can unsubscribe someone else by guessing ids.
+"""Signed tokens for the links in messages: unsubscribe, and "this deadline is done".
+
+Nobody can unsubscribe someone else, or silence someone else's reminders, by guessing ids.
+Each purpose has its own salt, so a token made for one is refused by the other.
 
 Signed with itsdangerous. The keys come newest first: the first signs, every one of them is
 accepted, so a rotated secret keeps the links already sent working while the old key stays
@@ -14,15 +17,16 @@ from itsdangerous import BadData, URLSafeSerializer
 from notifier.errors import InputError
 
 SALT = "notifier.unsubscribe"
+DEADLINE_DONE_SALT = "notifier.deadline-done"
 MAX_TOKEN_LENGTH = 500  # real tokens are under 100 characters
 
 
-def _serializer(secrets: Sequence[str] | str) -> URLSafeSerializer:
+def _serializer(secrets: Sequence[str] | str, salt: str = SALT) -> URLSafeSerializer:
     keys = [secrets] if isinstance(secrets, str) else list(secrets)
     if not keys:
         raise ValueError("at least one secret key is needed")
     # itsdangerous signs with the last key and accepts them all.
-    return URLSafeSerializer(list(reversed(keys)), salt=SALT)
+    return URLSafeSerializer(list(reversed(keys)), salt=salt)
 
 
 def make_unsubscribe_token(
@@ -54,3 +58,33 @@ def read_unsubscribe_token(secrets: Sequence[str] | str, token: str) -> tuple[in
         case [int() as enterprise_id, str() as channel] if not isinstance(enterprise_id, bool):
             return enterprise_id, channel
     raise InputError("unsubscribe token is malformed", field="token")
+
+
+def make_deadline_done_token(
+    secrets: Sequence[str] | str, *, deadline_id: int, enterprise_id: int
+) -> str:
+    """A URL-safe token saying "this enterprise has done this deadline", newest key."""
+    return str(_serializer(secrets, DEADLINE_DONE_SALT).dumps([deadline_id, enterprise_id]))
+
+
+def read_deadline_done_token(secrets: Sequence[str] | str, token: str) -> tuple[int, int]:
+    """Return (deadline id, enterprise id) from a token signed with any of ``secrets``.
+
+    Raises:
+        InputError: the token is malformed, too long, or signed with none of the keys (an
+            unsubscribe token included: its salt differs).
+    """
+    if not isinstance(token, str) or not token.isascii() or len(token) > MAX_TOKEN_LENGTH:
+        raise InputError("deadline token is malformed", field="token")
+    try:
+        value = _serializer(secrets, DEADLINE_DONE_SALT).loads(token)
+    except BadData:
+        raise InputError("deadline token signature does not match", field="token") from None
+    except (ValueError, TypeError, UnicodeError):
+        raise InputError("deadline token is malformed", field="token") from None
+    match value:
+        case [int() as deadline_id, int() as enterprise_id] if not isinstance(
+            deadline_id, bool
+        ) and not isinstance(enterprise_id, bool):
+            return deadline_id, enterprise_id
+    raise InputError("deadline token is malformed", field="token")

@@ -24,6 +24,7 @@ from notifier import migrate
 from notifier.config import Settings, load_settings
 from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
+from notifier.time_source import SYSTEM_CLOCK, Clock
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -51,6 +52,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("NOTIFIER_") and not name.startswith("NOTIFIER_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NOTIFIER_CONFIG_DIR", str(tmp_path / "no-config"))
+    # No quiet hours: a test must pass at any time of day (the quiet-hours tests remove this).
+    monkeypatch.setenv("NOTIFIER_QUIET_HOURS__SMS", "")
     # Every test's queues live under keys of its own, in-process and in worker subprocesses,
     # so test runs sharing the Redis server never take or flush each other's messages.
     monkeypatch.setenv("NOTIFIER_REDIS_NAMESPACE", f"notifier-test-{uuid.uuid4().hex[:12]}")
@@ -192,8 +195,8 @@ def make_runtime(make_settings):
     """Build a runtime; closed after the test."""
     built: list[Runtime] = []
 
-    def build(**overrides: object) -> Runtime:
-        runtime = Runtime.build(make_settings(**overrides))
+    def build(clock: Clock = SYSTEM_CLOCK, **overrides: object) -> Runtime:
+        runtime = Runtime.build(make_settings(**overrides), clock=clock)
         built.append(runtime)
         return runtime
 

@@ -95,6 +95,7 @@ class Enqueued:
 
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
+    from notifier.quiet_hours import QuietHours
     from notifier.sending import deliver_batch
 
     return deliver_batch(
@@ -103,6 +104,8 @@ def send_batch(runtime, ids):
         providers=runtime.providers,
         messages=runtime.messages,
         policy=runtime.settings.delivery,
+        clock=runtime.clock,
+        quiet=QuietHours.from_settings(runtime.settings),
     )
 
 
@@ -110,4 +113,6 @@ def sweep_now(runtime):
     """Run the sweeper with the runtime's own ports, as the clock does."""
     from notifier.sweeper import sweep
 
-    return sweep(runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery)
+    return sweep(
+        runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery, clock=runtime.clock
+    )

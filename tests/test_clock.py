@@ -12,6 +12,7 @@ from notifier.models.base import utcnow
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish, scan_published
 from notifier.store import policies
+from notifier.time_source import ManualClock
 
 from factories import policy
 
@@ -78,3 +79,25 @@ def test_only_one_clock_leads_and_another_takes_over_when_it_stops(postgres_data
     finally:
         first.release()
         second.release()
+
+
+def test_the_clock_jobs_take_their_time_from_the_injected_clock_not_the_machine(
+    database_url, make_runtime
+):
+    clock = ManualClock(utcnow())
+    runtime = make_runtime(database_url=database_url, clock=clock)
+    later = clock.now() + timedelta(days=30)
+    result = publish(
+        runtime.sessions,
+        runtime.dispatch,
+        parse_policy(policy(published_at=later.isoformat()), zone=runtime.settings.zone),
+        clock=clock,
+    )
+    assert result.trigger_id is None
+    assert scan_published(runtime.sessions, runtime.dispatch, clock=clock) == []
+
+    clock.set(later + timedelta(seconds=1))  # a month passes in no time at all
+    fired = scan_published(runtime.sessions, runtime.dispatch, clock=clock)
+
+    assert len(fired) == 1
+    assert runtime.messages.clock is clock

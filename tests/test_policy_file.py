@@ -262,4 +262,42 @@ def test_the_remind_days_keep_their_order_without_repeats():
         zone=ZONE,
     )
 
-    assert draft.deadlines[0].remind_days == (7, 3, 0)
+    assert draft.deadlines[0].remind == ("7d", "3d", "0d")
+
+
+def test_a_deadline_reads_its_ladder_in_working_days_and_days():
+    draft = parse_policy(
+        policy(deadlines=[{"title": "t", "due_at": "2026-12-31", "remind": ["5WD", "2wd", "0d"]}]),
+        zone=ZONE,
+    )
+    assert draft.deadlines[0].remind == ("5wd", "2wd", "0d")
+
+
+def test_a_deadline_without_a_ladder_takes_the_setting():
+    draft = parse_policy(policy(deadlines=[{"title": "t", "due_at": "2026-12-31"}]), zone=ZONE)
+    assert draft.deadlines[0].remind is None
+
+
+@pytest.mark.parametrize(
+    ("remind", "problem"),
+    [
+        (["2w"], "is not a rung"),
+        (["99wd"], "more than 60"),
+        ("2wd", "must be a list"),
+        ([2], "must be a list"),
+        ([f"{n}d" for n in range(11)], "at most 10"),
+    ],
+)
+def test_a_bad_rung_is_one_error_naming_the_field(remind, problem):
+    with pytest.raises(InputError) as caught:
+        parse_policy(
+            policy(deadlines=[{"title": "t", "due_at": "2026-12-31", "remind": remind}]), zone=ZONE
+        )
+    assert caught.value.field == "deadlines[0].remind"
+    assert problem in str(caught.value)
+
+
+def test_remind_and_remind_days_together_are_refused():
+    item = {"title": "t", "due_at": "2026-12-31", "remind": ["1wd"], "remind_days": [1]}
+    with pytest.raises(InputError, match="not both"):
+        parse_policy(policy(deadlines=[item]), zone=ZONE)

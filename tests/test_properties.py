@@ -169,7 +169,10 @@ def policy_values() -> st.SearchStrategy[dict[str, Any]]:
     )
     deadline = st.fixed_dictionaries(
         {"title": st.just("申报截止") | ANY_TEXT, "due_at": times},
-        optional={"remind_days": JSON_VALUES | st.lists(JSON_SCALARS, max_size=3)},
+        optional={
+            "remind_days": JSON_VALUES | st.lists(JSON_SCALARS, max_size=3),
+            "remind": JSON_VALUES | st.lists(ANY_TEXT | st.just("2wd"), max_size=3),
+        },
     )
     samples = st.sampled_from(
         ["C36", "small", "小型", "浙江省/宁波市", "/", "91330206MA2000001P", "专精特新"]
@@ -214,7 +217,7 @@ def parses_or_refuses(data: Any) -> None:
             assert moment.utcoffset() is not None
             moment.astimezone(UTC)
     for deadline in draft.deadlines:
-        assert all(type(day) is int and 0 <= day <= 60 for day in deadline.remind_days)
+        assert deadline.remind is None or all(r.endswith("d") for r in deadline.remind)
         assert_storable(deadline.title)
     targets = draft.targets
     assert_storable(draft.source_key, draft.title, draft.department, draft.url or "")

@@ -63,6 +63,7 @@ def context() -> dict[str, Any]:
         "deadline": {"title": "技改补助申报", "due_at": "2024年5月31日 17:00", "days_left": 3},
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "public_url": "https://notify.example.cn",
+        "done_url": "https://notify.example.cn/d/7b2e",
     }
 
 

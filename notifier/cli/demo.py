@@ -51,7 +51,7 @@ def demo(app: App, output_format: str) -> None:
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
                 draft = parse_policy(raw, zone=settings.zone)
-                result = publish(runtime.sessions, runtime.dispatch, draft)
+                result = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
                 if result.trigger_id is not None:
                     show = output_format == "text"
                     follow(runtime.sessions, result.trigger_id, show=show, timeout=300)

@@ -9,6 +9,7 @@ import click
 
 from notifier.cli import (
     db,
+    deadlines,
     deliveries,
     demo,
     enterprises,
@@ -42,7 +43,13 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.call_on_close(app.close)
 
 
-for group in (db.db, enterprises.enterprises, policies.policies, deliveries.deliveries):
+for group in (
+    db.db,
+    enterprises.enterprises,
+    policies.policies,
+    deliveries.deliveries,
+    deadlines.deadlines,
+):
     cli.add_command(group)
 for command in (
     status.status,

@@ -106,7 +106,7 @@ def publish(
     wait = wait or embedded
     show = output_format == "text"
     with embedded_worker(runtime):
-        result = publish_policy(runtime.sessions, runtime.dispatch, draft)
+        result = publish_policy(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
         state = (
             follow(
                 runtime.sessions,

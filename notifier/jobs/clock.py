@@ -1,15 +1,16 @@
 """The clock: APScheduler runs jobs that only *find* due work and queue it.
 
-The job list is here and nowhere else. Each job is idempotent (triggers are unique, deliveries
-are claimed once), so a catch-up run or a second clock does no harm; the leader lock keeps a
-second clock from doing the same work twice anyway.
+The job list is here and nowhere else; each job takes its time from the context's clock. Each
+job is idempotent (triggers are unique, deliveries are claimed once), so a catch-up run or a
+second clock does no harm; the leader lock keeps a second clock from doing the same work twice
+anyway.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -18,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from notifier.jobs.context import JobContext
 from notifier.jobs.leader import Leadership
 from notifier.publishing import scan_published
+from notifier.reminders import scan_due_reminders
 from notifier.retention import purge
 from notifier.sweeper import sweep
 
@@ -26,23 +28,49 @@ log = logging.getLogger(__name__)
 
 def scan_published_policies(context: JobContext) -> Any:
     """Make the triggers of policies whose time has come."""
-    return scan_published(context.sessions, context.dispatch)
+    return scan_published(
+        context.sessions,
+        context.dispatch,
+        clock=context.clock,
+        catch_up=timedelta(hours=context.settings.clock.catch_up_hours),
+    )
+
+
+def scan_deadline_reminders(context: JobContext) -> Any:
+    """Make the triggers of the reminder rungs that fell due."""
+    settings = context.settings
+    return scan_due_reminders(
+        context.sessions,
+        context.dispatch,
+        settings=settings.reminders,
+        zone=settings.zone,
+        catch_up=timedelta(hours=settings.clock.catch_up_hours),
+        clock=context.clock,
+    )
 
 
 def sweep_lost_work(context: JobContext) -> Any:
     """Queue again what was lost on the way."""
-    return sweep(context.sessions, context.dispatch, policy=context.settings.delivery)
+    return sweep(
+        context.sessions, context.dispatch, policy=context.settings.delivery, clock=context.clock
+    )
 
 
 def purge_old_deliveries(context: JobContext) -> Any:
     """Forget addresses and texts past the retention period."""
     settings = context.settings
-    return purge(context.sessions, days=settings.retention.days, outbox_dir=settings.outbox_dir)
+    return purge(
+        context.sessions,
+        days=settings.retention.days,
+        outbox_dir=settings.outbox_dir,
+        clock=context.clock,
+    )
 
 
 # (job, name of its interval in ClockSettings); the job's name is its id.
 JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (scan_published_policies, "scan_interval_seconds"),
+    (scan_deadline_reminders, "reminder_interval_seconds"),
     (sweep_lost_work, "sweep_interval_seconds"),
     (purge_old_deliveries, "purge_interval_seconds"),
 ]

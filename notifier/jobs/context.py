@@ -10,6 +10,7 @@ from notifier.config import Settings
 from notifier.db import SessionFactory
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
+from notifier.time_source import Clock
 
 
 class JobContext(Protocol):
@@ -32,3 +33,6 @@ class JobContext(Protocol):
 
     @property
     def dispatch(self) -> Dispatch: ...
+
+    @property
+    def clock(self) -> Clock: ...

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 
 from notifier.jobs.context import JobContext
+from notifier.quiet_hours import QuietHours
 from notifier.sending import deliver_batch
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
             providers=context.providers,
             messages=context.messages,
             policy=context.settings.delivery,
+            clock=context.clock,
+            quiet=QuietHours.from_settings(context.settings),
         )
         unstarted = [retry.delivery_id for retry in retries if retry.delay == 0]
         if unstarted:

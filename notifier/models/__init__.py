@@ -10,7 +10,7 @@ from notifier.models.enterprise import (
     EnterpriseTopic,
     Subscription,
 )
-from notifier.models.policy import Deadline, Policy
+from notifier.models.policy import Deadline, DeadlineDone, Policy
 from notifier.models.provider import Provider
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "Contact",
     "Deadline",
+    "DeadlineDone",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryStatus",

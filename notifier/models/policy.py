@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.models.base import Base, utcnow
-from notifier.records import DEFAULT_REMIND_DAYS
 from notifier.targets import Targets
 
 
@@ -68,7 +67,23 @@ class Deadline(Base):
     )
     title: Mapped[str] = mapped_column(String(300))
     due_at: Mapped[datetime] = mapped_column(index=True)
-    # Working days before the due date on which reminders go out.
-    remind_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_REMIND_DAYS))
+    # The reminder ladder (``["5wd", "2wd", "0d"]``); None: the ``reminders.ladder`` setting.
+    remind: Mapped[list[str] | None] = mapped_column(JSON)
+    # Set when staff cancel the deadline: nothing more is sent for it.
+    cancelled_at: Mapped[datetime | None]
 
     policy: Mapped[Policy] = relationship(back_populates="deadlines")
+
+
+class DeadlineDone(Base):
+    """An enterprise said it has done a deadline: it gets no more reminders for it."""
+
+    __tablename__ = "deadline_done"
+    __table_args__ = (UniqueConstraint("deadline_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    done_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,10 @@ class TriggerStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    # Never fanned out: staff moved or cancelled its deadline before it ran.
+    CANCELLED = "cancelled"
+    # Fell due while the clock was down, longer ago than clock.catch_up_hours: not sent late.
+    MISSED = "missed"
 
 
 class Trigger(Base):

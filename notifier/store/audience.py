@@ -5,6 +5,7 @@ unsubscribed from everything, has a contact for the channel, and matches every t
 a sector code under a target prefix (``C36`` reaches ``C3670``), a region under a target
 region path, a size among the target sizes, every target tag, and, when both the policy and
 the enterprise name topics, at least one topic in common. An empty target matches everyone.
+An enterprise that marked one of the audience's ``done_deadlines`` done is left out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from notifier.models import (
     Contact,
+    DeadlineDone,
     Enterprise,
     EnterpriseSector,
     EnterpriseTag,
@@ -74,6 +76,13 @@ def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
             or_(
                 ~exists().where(chose),
                 exists().where(chose, EnterpriseTopic.topic.in_(audience.topics)),
+            )
+        )
+    if audience.done_deadlines:
+        conditions.append(
+            ~exists().where(
+                DeadlineDone.enterprise_id == Enterprise.id,
+                DeadlineDone.deadline_id.in_(audience.done_deadlines),
             )
         )
     return conditions

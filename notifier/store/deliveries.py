@@ -248,6 +248,23 @@ def release(session: Session, ids: Sequence[int], *, claimed_at: datetime) -> No
     )
 
 
+def hold(session: Session, until: dict[int, datetime], *, now: datetime, reason: str) -> list[int]:
+    """Put off deliveries still waiting to be claimed, each to its time in ``until``, as
+    ``deferred``; the attempt count is not touched. Returns the ids held (a delivery another
+    worker claimed meanwhile is left to it)."""
+    held = []
+    for delivery_id, moment in until.items():
+        taken = session.connection().scalar(
+            update(table_of(Delivery))
+            .where(_deliveries.id == delivery_id, _claimable(now))
+            .values(status=S.DEFERRED, next_attempt_at=moment, last_error=reason, updated_at=now)
+            .returning(_deliveries.id)
+        )
+        if taken is not None:
+            held.append(taken)
+    return held
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt came to."""

@@ -32,7 +32,11 @@ def build(draft: PolicyDraft, *, now: datetime) -> Policy:
         department=draft.department,
         published_at=draft.published_at or now,
         deadlines=[
-            Deadline(title=d.title, due_at=d.due_at, remind_days=list(d.remind_days))
+            Deadline(
+                title=d.title,
+                due_at=d.due_at,
+                remind=None if d.remind is None else list(d.remind),
+            )
             for d in draft.deadlines
         ],
     )

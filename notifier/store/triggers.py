@@ -24,15 +24,22 @@ def ensure(
     due_at: datetime,
     policy_id: int | None = None,
     deadline_id: int | None = None,
+    status: str = TriggerStatus.PENDING,
+    error: str | None = None,
 ) -> Trigger:
-    """Return the trigger with ``key``, creating it if it does not exist (race-safe)."""
+    """Return the trigger with ``key``, creating it if it does not exist (race-safe).
+
+    ``status`` and ``error`` are those of a new trigger (a missed one is made ``missed`` with
+    its reason); an existing trigger is returned as it is.
+    """
     statement = insert_ignoring_conflicts(session, table_of(Trigger)).values(
         key=key,
         kind=kind,
         due_at=due_at,
         policy_id=policy_id,
         deadline_id=deadline_id,
-        status=TriggerStatus.PENDING,
+        status=status,
+        error=error,
         recipients=0,
     )
     session.execute(statement)
@@ -41,14 +48,48 @@ def ensure(
     return trigger
 
 
-def ensure_policy_published(session: Session, policy: Policy) -> Trigger:
-    """The publish trigger of ``policy``."""
+def insert_new(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    policy_id: int | None = None,
+    deadline_id: int | None = None,
+    status: str = TriggerStatus.PENDING,
+    error: str | None = None,
+) -> int | None:
+    """Insert the trigger with ``key``; its id, or None when it already existed (race-safe:
+    of two clocks inserting it at once, exactly one gets the id)."""
+    statement = (
+        insert_ignoring_conflicts(session, table_of(Trigger))
+        .values(
+            key=key,
+            kind=kind,
+            due_at=due_at,
+            policy_id=policy_id,
+            deadline_id=deadline_id,
+            status=status,
+            error=error,
+            recipients=0,
+        )
+        .returning(table_of(Trigger).c.id)
+    )
+    return session.scalar(statement)
+
+
+def ensure_policy_published(
+    session: Session, policy: Policy, *, missed: str | None = None
+) -> Trigger:
+    """The publish trigger of ``policy`` (a new one ``missed`` with that reason, if given)."""
     return ensure(
         session,
         key=policy_published_key(policy.id),
         kind=TriggerKind.POLICY_PUBLISHED,
         due_at=policy.published_at,
         policy_id=policy.id,
+        status=TriggerStatus.MISSED if missed else TriggerStatus.PENDING,
+        error=missed,
     )
 
 

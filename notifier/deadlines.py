@@ -1,0 +1,228 @@
+"""What staff and enterprises do to a deadline: move it, cancel it, mark it done, list it.
+
+A move changes the due time, so the rungs not yet made are simply computed from the new date;
+rungs already made but not yet fanned out for the old date are cancelled. A rung that went out
+is not sent again. A cancel cancels those and every reminder delivery not yet sent. An
+enterprise that marks a deadline done is left out of its next rungs, and its reminder
+deliveries not yet sent are cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from notifier.config import ReminderSettings
+from notifier.db import SessionFactory
+from notifier.errors import InputError
+from notifier.kinds import local
+from notifier.models import Deadline, Trigger
+from notifier.reminders import ladder_of, plan
+from notifier.store import deadlines as store
+from notifier.store import enterprises
+from notifier.targets import read_credit_code
+from notifier.time_source import Clock
+from notifier.tokens import read_deadline_done_token
+
+log = logging.getLogger(__name__)
+
+
+def _deadline(session: Any, deadline_id: int) -> Deadline:
+    deadline = store.get(session, deadline_id)
+    if deadline is None:
+        raise InputError(f"deadline {deadline_id}: no such deadline", field="deadline")
+    return deadline
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a move or cancel did: rung triggers and deliveries cancelled."""
+
+    deadline_id: int
+    due_at: datetime
+    cancelled_triggers: int
+    cancelled_deliveries: int = 0
+
+
+def move_deadline(
+    sessions: SessionFactory, deadline_id: int, new_due: datetime, *, clock: Clock
+) -> Changed:
+    """Move a deadline to ``new_due``; its unsent rungs follow.
+
+    Raises:
+        InputError: no such deadline, it was cancelled, or ``new_due`` has passed.
+    """
+    now = clock.now()
+    if new_due <= now:
+        raise InputError("new due time: has already passed", field="due_at")
+    with sessions.begin() as session:
+        deadline = _deadline(session, deadline_id)
+        if deadline.cancelled_at is not None:
+            raise InputError(f"deadline {deadline_id}: was cancelled", field="deadline")
+        old = deadline.due_at
+        deadline.due_at = new_due
+        reason = f"deadline moved from {old.isoformat()} to {new_due.isoformat()}"
+        cancelled = store.cancel_pending_reminders(session, deadline_id, reason=reason, now=now)
+    log.info("deadline %s moved to %s; %s rungs cancelled", deadline_id, new_due, cancelled)
+    return Changed(deadline_id, new_due, cancelled)
+
+
+def cancel_deadline(sessions: SessionFactory, deadline_id: int, *, clock: Clock) -> Changed:
+    """Cancel a deadline: nothing more is sent for it (a send under way finishes).
+
+    Raises:
+        InputError: no such deadline.
+    """
+    now = clock.now()
+    reason = "deadline cancelled"
+    with sessions.begin() as session:
+        deadline = _deadline(session, deadline_id)
+        deadline.cancelled_at = deadline.cancelled_at or now
+        triggers = store.cancel_pending_reminders(session, deadline_id, reason=reason, now=now)
+        deliveries = store.cancel_unsent_deliveries(session, deadline_id, reason=reason)
+        due_at = deadline.due_at
+    log.info("deadline %s cancelled (%s rungs, %s deliveries)", deadline_id, triggers, deliveries)
+    return Changed(deadline_id, due_at, triggers, deliveries)
+
+
+def mark_done(
+    sessions: SessionFactory, deadline_id: int, credit_code: str, *, clock: Clock
+) -> bool:
+    """Record that the enterprise ``credit_code`` has done the deadline: no more reminders.
+
+    Returns:
+        False when it had already said so.
+
+    Raises:
+        InputError: no such deadline or enterprise, or a malformed credit code.
+    """
+    code = read_credit_code(credit_code)
+    with sessions() as session:
+        enterprise = enterprises.get_by_credit_code(session, code)
+        if enterprise is None:
+            raise InputError(f"credit_code: no enterprise {code}", field="credit_code")
+        enterprise_id = enterprise.id
+    return _mark_done(sessions, deadline_id, enterprise_id, clock=clock)
+
+
+def mark_done_by_token(
+    sessions: SessionFactory, token: str, *, secrets: Sequence[str], clock: Clock
+) -> bool:
+    """What the link in a reminder does (the HTTP route calls this): the token's enterprise
+    has done the token's deadline.
+
+    Parameters:
+        secrets: the deployment's keys, newest first (``secret_key``, then ``old_secret_keys``).
+
+    Raises:
+        InputError: the token is malformed or not signed by any of the keys, or names a
+            deadline that no longer exists.
+    """
+    deadline_id, enterprise_id = read_deadline_done_token(secrets, token)
+    return _mark_done(sessions, deadline_id, enterprise_id, clock=clock)
+
+
+def _mark_done(
+    sessions: SessionFactory, deadline_id: int, enterprise_id: int, *, clock: Clock
+) -> bool:
+    with sessions.begin() as session:
+        _deadline(session, deadline_id)
+        new = store.mark_done(
+            session, deadline_id=deadline_id, enterprise_id=enterprise_id, now=clock.now()
+        )
+        store.cancel_unsent_deliveries(
+            session,
+            deadline_id,
+            reason="the enterprise marked the deadline done",
+            enterprise_id=enterprise_id,
+        )
+    return new
+
+
+def _rung_state(
+    rung_key: str,
+    label: str,
+    skipped: str | None,
+    by_key: dict[str, Trigger],
+    now: datetime,
+    at: datetime,
+) -> dict[str, Any]:
+    trigger = by_key.get(rung_key)
+    if trigger is not None:
+        return {
+            "state": trigger.status,
+            "trigger_id": trigger.id,
+            "recipients": trigger.recipients,
+            "note": trigger.error,
+        }
+    if skipped:
+        return {"state": "skipped", "note": skipped}
+    return {"state": "due" if at <= now else "scheduled"}
+
+
+def report(
+    sessions: SessionFactory,
+    *,
+    settings: ReminderSettings,
+    zone: tzinfo,
+    clock: Clock,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
+
+    Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
+    ``skipped``, or its trigger's: ``pending``, ``running``, ``done``, ``failed``, ``missed``,
+    ``cancelled``); rungs made for an earlier date of a moved deadline are listed too.
+    """
+    now = clock.now()
+    with sessions() as session:
+        rows = store.listed(session, limit=limit)
+        ids = [d.id for d in rows]
+        made = store.reminder_triggers(session, ids)
+        done = store.done_counts(session, ids)
+        result = []
+        for deadline in rows:
+            mine = {t.key: t for t in made if t.deadline_id == deadline.id}
+            planned = plan(deadline, settings, zone)
+            rungs = [
+                {
+                    "rung": r.label,
+                    "at": local(r.at, zone),
+                    **_rung_state(r.key, r.label, r.skipped, mine, now, r.at),
+                }
+                for r in planned
+            ]
+            if deadline.cancelled_at is not None:  # what had not been made never will be
+                for rung in rungs:
+                    if rung["state"] in ("scheduled", "due"):
+                        rung["state"] = "cancelled"
+            current = {r.key for r in planned}
+            rungs += [
+                {
+                    "rung": store.rung_label(t.key),
+                    "at": local(t.due_at, zone),
+                    "state": t.status,
+                    "trigger_id": t.id,
+                    "recipients": t.recipients,
+                    "note": t.error,
+                }
+                for key, t in mine.items()
+                if key not in current
+            ]
+            result.append(
+                {
+                    "id": deadline.id,
+                    "policy_id": deadline.policy_id,
+                    "policy": deadline.policy.title,
+                    "title": deadline.title,
+                    "due_at": local(deadline.due_at, zone),
+                    "cancelled": deadline.cancelled_at is not None,
+                    "ladder": list(ladder_of(deadline, settings)),
+                    "done": done.get(deadline.id, 0),
+                    "rungs": sorted(rungs, key=lambda r: r["at"]),
+                }
+            )
+    return result

@@ -1,0 +1,167 @@
+"""Deadline reminders: which rungs of which ladders fall due, made into triggers once each.
+
+A rung is a trigger of kind ``deadline_reminder`` whose unique key names the deadline, the
+rung and its time, so two clocks (or a catch-up run) make it once. Fan-out reads the policy's
+audience when it runs, less the enterprises that marked the deadline done.
+
+After downtime, of the rungs that fell due meanwhile only the newest goes out, and only when it
+is at most ``clock.catch_up_hours`` old; the others are recorded as ``missed`` with the reason,
+never sent late.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from notifier.config import ReminderSettings
+from notifier.db import SessionFactory
+from notifier.kinds import local
+from notifier.ladder import parse_ladder, rung_time
+from notifier.models import Deadline, TriggerKind, TriggerStatus
+from notifier.ports import Dispatch
+from notifier.store import deadlines as store
+from notifier.store import triggers
+from notifier.time_source import Clock
+
+log = logging.getLogger(__name__)
+
+# Never sent, so the rung may be sent for the deadline's (new) date.
+_UNSENT = frozenset({TriggerStatus.CANCELLED, TriggerStatus.MISSED})
+
+
+@dataclass(frozen=True)
+class PlannedRung:
+    """One rung of a deadline's ladder and when it goes out; ``skipped`` says why it never will."""
+
+    label: str
+    at: datetime
+    key: str
+    skipped: str | None = None
+
+
+def ladder_of(deadline: Deadline, settings: ReminderSettings) -> tuple[str, ...]:
+    """The deadline's own ladder, or the ``reminders.ladder`` setting."""
+    rungs = deadline.remind if deadline.remind is not None else settings.ladder
+    return tuple(rung.label for rung in parse_ladder(rungs))
+
+
+def plan(deadline: Deadline, settings: ReminderSettings, zone: tzinfo) -> list[PlannedRung]:
+    """The deadline's rungs, soonest first, each with its time and unique key.
+
+    A rung before the policy's publication or after the deadline itself is skipped: no
+    reminder precedes the news, and none comes after the due time.
+    """
+    planned = []
+    for label in ladder_of(deadline, settings):
+        (rung,) = parse_ladder([label])
+        at = rung_time(deadline.due_at, rung, zone=zone, hour=settings.hour)
+        skipped = None
+        if at <= deadline.policy.published_at:
+            skipped = "before the policy was published"
+        elif at > deadline.due_at:
+            skipped = "after the deadline"
+        planned.append(PlannedRung(label, at, store.reminder_key(deadline.id, label, at), skipped))
+    return sorted(planned, key=lambda rung: rung.at)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a scan does with one due rung: fire it, or record it missed with ``reason``."""
+
+    rung: PlannedRung
+    reason: str | None = None
+
+
+def decide(
+    due: list[PlannedRung], *, now: datetime, catch_up: timedelta, zone: tzinfo
+) -> list[Decision]:
+    """Of the rungs due and not yet handled, fire the newest if it is within ``catch_up``."""
+    if not due:
+        return []
+    newest = max(due, key=lambda rung: rung.at)
+    decisions = []
+    for rung in due:
+        if rung is not newest:
+            reason = f"missed: the later rung {newest.label} was due by {local(now, zone)}"
+        elif now - rung.at > catch_up:
+            hours = catch_up.total_seconds() / 3600
+            reason = (
+                f"missed: due at {local(rung.at, zone)}, found at {local(now, zone)}, "
+                f"more than clock.catch_up_hours ({hours:g}) late"
+            )
+        else:
+            reason = None
+        decisions.append(Decision(rung, reason))
+    return decisions
+
+
+def _due_rungs(
+    plans: list[PlannedRung], *, handled: set[str], sent: set[str], now: datetime
+) -> list[PlannedRung]:
+    """Rungs whose time has come, not yet made, and whose rung never went out."""
+    return [
+        rung
+        for rung in plans
+        if rung.skipped is None
+        and rung.at <= now
+        and rung.key not in handled
+        and rung.label not in sent
+    ]
+
+
+def scan_due_reminders(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    *,
+    settings: ReminderSettings,
+    zone: tzinfo,
+    catch_up: timedelta,
+    clock: Clock,
+) -> list[int]:
+    """Clock job: make the triggers of the rungs that fell due and queue their fan-outs.
+
+    Safe to run at any time, from two clocks at once: each rung's key is unique, and a rung
+    that went out (for any date of its deadline) is not made again.
+
+    Returns:
+        The ids of the triggers queued.
+    """
+    now = clock.now()
+    fired: list[int] = []
+    with sessions.begin() as session:
+        # A rung falls at the latest on its deadline's day; older deadlines have nothing due.
+        upcoming = store.to_remind(session, now=now, due_after=now - catch_up - timedelta(days=1))
+        existing = store.reminder_triggers(session, [d.id for d in upcoming])
+        for deadline in upcoming:
+            mine = [t for t in existing if t.deadline_id == deadline.id]
+            handled = {t.key for t in mine}
+            sent = {store.rung_label(t.key) for t in mine if t.status not in _UNSENT}
+            due = _due_rungs(plan(deadline, settings, zone), handled=handled, sent=sent, now=now)
+            for decision in decide(due, now=now, catch_up=catch_up, zone=zone):
+                trigger_id = triggers.insert_new(
+                    session,
+                    key=decision.rung.key,
+                    kind=TriggerKind.DEADLINE_REMINDER,
+                    due_at=decision.rung.at,
+                    policy_id=deadline.policy_id,
+                    deadline_id=deadline.id,
+                    status=TriggerStatus.MISSED if decision.reason else TriggerStatus.PENDING,
+                    error=decision.reason,
+                )
+                if decision.reason:
+                    log.warning(
+                        "deadline %s, rung %s: %s",
+                        deadline.id,
+                        decision.rung.label,
+                        decision.reason,
+                    )
+                elif trigger_id is not None:  # made here, not by another clock
+                    fired.append(trigger_id)
+    # Committed first: a lost message leaves the trigger pending, which the sweeper recovers.
+    for trigger_id in fired:
+        dispatch.fan_out(trigger_id)
+    if fired:
+        log.info("deadline reminders queued: triggers %s", fired)
+    return fired

@@ -1,0 +1,137 @@
+"""Deadlines: the ones to remind of, their reminder triggers, moves, cancels and done marks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from notifier.models import (
+    Deadline,
+    DeadlineDone,
+    Delivery,
+    DeliveryStatus,
+    Policy,
+    Trigger,
+    TriggerKind,
+    TriggerStatus,
+)
+from notifier.store import insert_ignoring_conflicts, table_of
+
+UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
+
+
+def reminder_key(deadline_id: int, label: str, at: datetime) -> str:
+    """The unique key of one rung of one deadline at one time (a moved rung gets a new key)."""
+    return f"{TriggerKind.DEADLINE_REMINDER}:{deadline_id}:{label}:{at:%Y%m%dT%H%MZ}"
+
+
+def rung_label(key: str) -> str:
+    """The rung (``2wd``) a reminder trigger's key names."""
+    return key.split(":")[2]
+
+
+def get(session: Session, deadline_id: int) -> Deadline | None:
+    """The deadline with this id (its policy loaded), or None."""
+    return session.scalar(
+        select(Deadline).where(Deadline.id == deadline_id).options(selectinload(Deadline.policy))
+    )
+
+
+def to_remind(session: Session, *, now: datetime, due_after: datetime) -> list[Deadline]:
+    """Deadlines not cancelled, due after ``due_after``, whose policy is published by ``now``."""
+    query = (
+        select(Deadline)
+        .join(Policy, Policy.id == Deadline.policy_id)
+        .where(
+            Deadline.cancelled_at.is_(None),
+            Deadline.due_at > due_after,
+            Policy.published_at <= now,
+        )
+        .order_by(Deadline.due_at, Deadline.id)
+        .options(selectinload(Deadline.policy))
+    )
+    return list(session.scalars(query))
+
+
+def listed(session: Session, *, limit: int | None = None) -> list[Deadline]:
+    """Every deadline, soonest due first, with its policy."""
+    query = select(Deadline).order_by(Deadline.due_at, Deadline.id)
+    query = query.options(selectinload(Deadline.policy))
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
+def reminder_triggers(session: Session, deadline_ids: Sequence[int]) -> list[Trigger]:
+    """The reminder triggers of these deadlines, oldest first."""
+    if not deadline_ids:
+        return []
+    query = (
+        select(Trigger)
+        .where(
+            Trigger.deadline_id.in_(list(deadline_ids)),
+            Trigger.kind == TriggerKind.DEADLINE_REMINDER,
+        )
+        .order_by(Trigger.due_at, Trigger.id)
+    )
+    return list(session.scalars(query))
+
+
+def cancel_pending_reminders(
+    session: Session, deadline_id: int, *, reason: str, now: datetime
+) -> int:
+    """Cancel the deadline's reminder triggers not yet fanned out; return how many.
+
+    A fan-out message still on its way finds its trigger cancelled and does nothing.
+    """
+    result = session.execute(
+        update(Trigger)
+        .where(Trigger.deadline_id == deadline_id, Trigger.status == TriggerStatus.PENDING)
+        .values(status=TriggerStatus.CANCELLED, error=reason, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def cancel_unsent_deliveries(
+    session: Session, deadline_id: int, *, reason: str, enterprise_id: int | None = None
+) -> int:
+    """Cancel the reminder deliveries of a deadline not yet sent (for one enterprise, or all).
+
+    A delivery being sent at this moment (``sending``) finishes; no other is claimed after.
+    """
+    of_deadline = select(Trigger.id).where(Trigger.deadline_id == deadline_id)
+    query = update(Delivery).where(
+        Delivery.trigger_id.in_(of_deadline), Delivery.status.in_(list(UNSENT))
+    )
+    if enterprise_id is not None:
+        query = query.where(Delivery.enterprise_id == enterprise_id)
+    result = session.execute(
+        query.values(
+            status=DeliveryStatus.CANCELLED, last_error=reason, next_attempt_at=None
+        ).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_done(session: Session, *, deadline_id: int, enterprise_id: int, now: datetime) -> bool:
+    """Record that an enterprise has done a deadline; False when it had already said so."""
+    statement = (
+        insert_ignoring_conflicts(session, table_of(DeadlineDone))
+        .values(deadline_id=deadline_id, enterprise_id=enterprise_id, done_at=now)
+        .returning(table_of(DeadlineDone).c.id)
+    )
+    return session.scalar(statement) is not None
+
+
+def done_counts(session: Session, deadline_ids: Sequence[int]) -> dict[int, int]:
+    """How many enterprises marked each of these deadlines done (only those with any)."""
+    if not deadline_ids:
+        return {}
+    query = (
+        select(DeadlineDone.deadline_id, func.count())
+        .where(DeadlineDone.deadline_id.in_(list(deadline_ids)))
+        .group_by(DeadlineDone.deadline_id)
+    )
+    return {deadline_id: number for deadline_id, number in session.execute(query)}

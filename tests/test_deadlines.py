@@ -1,0 +1,257 @@
+"""Deadline reminders on a clock the tests move: each rung once, at 09:00 local on the right
+working day (the Chinese calendar's holidays and adjusted weekends), never to an enterprise that
+marked the deadline done; a moved deadline moves its unsent rungs; a cancelled one goes quiet.
+
+chinesecalendar 1.11 has 2026's holidays: National Day runs 1-7 October, 10 October (a
+Saturday) is worked, and 25 September is the Mid-Autumn holiday.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from test_cli import _notifier
+
+from notifier import migrate
+from notifier.deadlines import cancel_deadline, mark_done_by_token, move_deadline, report
+from notifier.errors import InputError
+from notifier.fanout import fan_out
+from notifier.importing import import_enterprises
+from notifier.ladder import is_working_day, parse_rung, rung_day
+from notifier.models import Deadline, Delivery, DeliveryStatus, Trigger
+from notifier.policy_file import parse_policy
+from notifier.publishing import publish
+from notifier.reminders import scan_due_reminders
+from notifier.time_source import ManualClock
+
+from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    """A local time in Shanghai."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def test_working_days_follow_the_chinese_calendar_around_national_day_2026():
+    assert not is_working_day(at("2026-10-05 00:00").date())  # a Monday in the holiday
+    assert is_working_day(at("2026-10-10 00:00").date())  # a Saturday worked instead
+    assert not is_working_day(at("2026-09-25 00:00").date())  # Mid-Autumn Festival
+    due = at("2026-10-08 00:00").date()  # the first working day after National Day
+    assert rung_day(due, parse_rung("1wd")) == at("2026-09-30 00:00").date()
+    assert rung_day(due, parse_rung("2wd")) == at("2026-09-29 00:00").date()
+    assert rung_day(due, parse_rung("5wd")) == at("2026-09-23 00:00").date()
+    assert rung_day(due, parse_rung("2d")) == at("2026-10-06 00:00").date()
+
+
+class Park:
+    """Two enterprises, a policy with one deadline, a clock the test moves, and the pipeline
+    run by hand: the clock's scan, the fan-out, the sends."""
+
+    def __init__(self, runtime, clock: ManualClock, **deadline) -> None:
+        self.runtime, self.clock = runtime, clock
+        firms = [Firm(1, channels="email"), Firm(2, channels="email")]
+        import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
+        draft = parse_policy(
+            policy(ref="p1", published_at="2026-09-01T09:00", deadlines=[deadline]),
+            zone=SHANGHAI,
+        )
+        publish(runtime.sessions, Enqueued(), draft, clock=clock)
+        with runtime.sessions() as session:
+            self.deadline_id = session.scalar(select(Deadline.id))
+
+    def scan(self, dispatch: Enqueued | None = None) -> list[int]:
+        settings = self.runtime.settings
+        return scan_due_reminders(
+            self.runtime.sessions,
+            dispatch or Enqueued(),
+            settings=settings.reminders,
+            zone=settings.zone,
+            catch_up=timedelta(hours=settings.clock.catch_up_hours),
+            clock=self.clock,
+        )
+
+    def fan_out_and_send(self, trigger_id: int) -> None:
+        dispatch = Enqueued(on_batch=lambda ids: send_batch(self.runtime, ids))
+        fan_out(self.runtime.sessions, dispatch, trigger_id, policy=self.runtime.settings.delivery)
+
+    def tick(self, local_time: str) -> list[int]:
+        """Move the clock, run the scan and deliver what it fired."""
+        self.clock.set(at(local_time))
+        fired = self.scan()
+        for trigger_id in fired:
+            self.fan_out_and_send(trigger_id)
+        return fired
+
+    def sent_to(self, trigger_id: int) -> list[str]:
+        with self.runtime.sessions() as session:
+            rows = session.scalars(
+                select(Delivery).where(
+                    Delivery.trigger_id == trigger_id, Delivery.status == DeliveryStatus.SENT
+                )
+            )
+            return sorted(d.enterprise.credit_code for d in rows)
+
+    def trigger(self, trigger_id: int) -> Trigger:
+        with self.runtime.sessions() as session:
+            trigger = session.get(Trigger, trigger_id)
+            session.expunge(trigger)
+            return trigger
+
+
+@pytest.fixture
+def park(database_url, make_runtime):
+    def build(**deadline) -> Park:
+        clock = ManualClock(at("2026-09-28 08:00"))
+        return Park(make_runtime(database_url=database_url, clock=clock), clock, **deadline)
+
+    return build
+
+
+def test_a_2wd_rung_before_national_day_reminds_at_0900_on_the_right_working_day_once_and_never_after_done(  # noqa: E501
+    park,
+):
+    park = park(title="申报截止", due_at="2026-10-08T17:00", remind=["2wd", "1wd", "0d"])
+    everyone = [credit_code(1), credit_code(2)]
+
+    assert park.tick("2026-09-28 09:00") == []  # not a rung day
+    assert park.tick("2026-09-29 08:59") == []  # the right day, not yet 09:00
+    (first,) = park.tick("2026-09-29 09:00")
+    assert park.trigger(first).due_at == at("2026-09-29 09:00")
+    assert park.sent_to(first) == everyone
+    assert park.tick("2026-09-29 09:01") == []  # once
+    assert park.tick("2026-09-29 15:00") == []
+
+    # Firm 1 follows the signed link in its reminder.
+    url = park.runtime.messages.deadline_done_url(park.deadline_id, enterprise_id=1)
+    secrets = [park.runtime.settings.secret_key.get_secret_value()]
+    token = url.rsplit("/", 1)[1]
+    assert mark_done_by_token(park.runtime.sessions, token, secrets=secrets, clock=park.clock)
+    assert not mark_done_by_token(park.runtime.sessions, token, secrets=secrets, clock=park.clock)
+
+    (second,) = park.tick("2026-09-30 09:00")  # 1wd: the last working day before the holiday
+    assert park.sent_to(second) == [credit_code(2)]
+    for day in range(1, 8):  # nothing during the holiday
+        assert park.tick(f"2026-10-0{day} 09:00") == []
+    (third,) = park.tick("2026-10-08 09:00")  # 0d
+    assert park.sent_to(third) == [credit_code(2)]
+    assert park.tick("2026-10-09 09:00") == []
+
+
+def test_a_done_token_for_another_purpose_or_key_is_refused(park):
+    park = park(title="申报截止", due_at="2026-10-08T17:00")
+    unsubscribe = park.runtime.messages.unsubscribe_url(1, "email").rsplit("/", 1)[1]
+    secrets = [park.runtime.settings.secret_key.get_secret_value()]
+    with pytest.raises(InputError, match="signature"):
+        mark_done_by_token(park.runtime.sessions, unsubscribe, secrets=secrets, clock=park.clock)
+    done = park.runtime.messages.deadline_done_url(park.deadline_id, 1).rsplit("/", 1)[1]
+    with pytest.raises(InputError, match="signature"):
+        mark_done_by_token(park.runtime.sessions, done, secrets=["another"], clock=park.clock)
+
+
+def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
+    park = park(title="申报截止", due_at="2026-11-20T17:00", remind=["5wd", "2wd", "0d"])
+    (five,) = park.tick("2026-11-13 09:00")  # 5wd before Friday 20 November
+    assert len(park.sent_to(five)) == 2
+    park.clock.set(at("2026-11-18 09:00"))  # 2wd: made, but its fan-out has not run yet
+    (stale,) = park.scan()
+
+    moved = move_deadline(
+        park.runtime.sessions, park.deadline_id, at("2026-11-27 17:00"), clock=park.clock
+    )
+
+    assert moved.cancelled_triggers == 1
+    park.fan_out_and_send(stale)  # the message still on its way does nothing
+    assert park.trigger(stale).status == "cancelled" and park.sent_to(stale) == []
+    assert park.tick("2026-11-20 09:00") == []  # 5wd of the new date: it already went out
+    (two,) = park.tick("2026-11-25 09:00")  # 2wd before Friday 27 November
+    assert len(park.sent_to(two)) == 2
+    assert park.tick("2026-11-27 08:00") == []
+    (zero,) = park.tick("2026-11-27 09:00")
+    assert len(park.sent_to(zero)) == 2
+
+    (row,) = report(
+        park.runtime.sessions,
+        settings=park.runtime.settings.reminders,
+        zone=SHANGHAI,
+        clock=park.clock,
+    )
+    states = [(r["rung"], r["at"], r["state"]) for r in row["rungs"]]
+    assert states == [
+        ("5wd", "2026-11-13 09:00", "done"),
+        ("2wd", "2026-11-18 09:00", "cancelled"),
+        ("5wd", "2026-11-20 09:00", "due"),
+        ("2wd", "2026-11-25 09:00", "done"),
+        ("0d", "2026-11-27 09:00", "done"),
+    ]
+
+
+def test_a_cancelled_deadline_sends_nothing_more(park):
+    park = park(title="申报截止", due_at="2026-11-20T17:00", remind=["2wd", "1wd"])
+    park.clock.set(at("2026-11-18 09:00"))
+    (trigger_id,) = park.scan()
+    queued = Enqueued()  # fanned out, queued, not yet sent
+    fan_out(park.runtime.sessions, queued, trigger_id, policy=park.runtime.settings.delivery)
+
+    changed = cancel_deadline(park.runtime.sessions, park.deadline_id, clock=park.clock)
+
+    assert changed.cancelled_deliveries == 2
+    for batch in queued.batches:
+        send_batch(park.runtime, batch)
+    assert park.sent_to(trigger_id) == []
+    assert park.tick("2026-11-19 09:00") == []
+    assert park.tick("2026-11-20 09:00") == []
+
+
+def test_the_default_ladder_comes_from_the_setting(park):
+    park = park(title="申报截止", due_at="2026-10-08")
+    (row,) = report(
+        park.runtime.sessions,
+        settings=park.runtime.settings.reminders,
+        zone=SHANGHAI,
+        clock=park.clock,
+    )
+    assert row["ladder"] == ["5wd", "2wd", "1wd", "0d"]
+    assert [r["at"] for r in row["rungs"]] == [
+        "2026-09-23 09:00",
+        "2026-09-29 09:00",
+        "2026-09-30 09:00",
+        "2026-10-08 09:00",
+    ]
+
+
+@pytest.fixture
+def notifier(tmp_path):
+    """The command on a migrated SQLite file."""
+    url = f"sqlite:///{tmp_path / 'notifier.db'}"
+    migrate.upgrade(url)
+    yield from _notifier(url, tmp_path)
+
+
+def test_the_deadlines_commands_list_move_mark_done_and_cancel(notifier):
+    notifier("enterprises", "import", notifier.file("e.csv", enterprise_csv([Firm(1)])))
+    deadline = {"title": "申报截止", "due_at": "2099-12-31", "remind": ["2wd", "0d"]}
+    notifier("policies", "publish", notifier.file("p.json", json.dumps(policy(deadlines=[deadline]))))  # noqa: E501
+
+    (row,) = notifier.json("deadlines", "list")
+    assert row["ladder"] == ["2wd", "0d"] and row["due_at"] == "2099-12-31 23:59"
+    assert [r["state"] for r in row["rungs"]] == ["scheduled", "scheduled"]
+
+    assert "now due 2100-01-07 23:59" in notifier("deadlines", "move", "1", "2100-01-07").output
+    assert "marked done" in notifier("deadlines", "done", "1", credit_code(1)).output
+    assert "cancelled" in notifier("deadlines", "cancel", "1").output
+    (row,) = notifier.json("deadlines", "list")
+    assert row["cancelled"] and row["done"] == 1 and row["due_at"] == "2100-01-07 23:59"
+    assert [r["state"] for r in row["rungs"]] == ["cancelled", "cancelled"]
+    assert "申报截止 (cancelled)" in notifier("deadlines", "list").output
+
+    failed = notifier("deadlines", "move", "9", "2100-01-07", status=2)
+    assert "deadline 9: no such deadline" in failed.output
+    failed = notifier("deadlines", "move", "1", "soon", status=2)
+    assert "NEW_DUE" in failed.output
