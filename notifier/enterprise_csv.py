@@ -11,6 +11,7 @@ because formula injection is defended against where files are exported, not here
 from __future__ import annotations
 
 import csv
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ _CONTACT_OF_CHANNEL = {SMS: "phone", EMAIL: "email", WEBHOOK: "webhook_url"}
 # Staff typing with a Chinese input method often produce the full-width semicolon.
 _LIST_SEPARATORS = (";", "；")
 _WHOLE_ROW = "row"
+# Sectors, regions, sizes, channels, topics and tags repeat from row to row: their cells are
+# parsed once each (a bad cell raises, which is not cached, so its error is built each time).
+_CACHED_CELLS = 4096
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,10 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
         problems["channels"] = missing_contacts
     elif _sms_to_fixed_line(values):
         problems["phone"] = "sms is chosen but this is a fixed line, which cannot take SMS"
+    if values.get("phone") is not None:
+        values["phone"] = phonenumbers.format_number(
+            values["phone"], phonenumbers.PhoneNumberFormat.E164
+        )
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
     if extra:
         problems[_WHOLE_ROW] = (
@@ -216,6 +224,10 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
 def _plain(cell: str) -> str:
     # A NUL would abort the whole import in PostgreSQL; ESC, C1 and bidi overrides would
     # rewrite a terminal or reverse a name on screen. Checked before any other rule.
+    # Every character first_control_character names is one str.isprintable() refuses, so a
+    # printable cell (nearly all of them) skips the slower character-by-character look.
+    if cell.isprintable():
+        return cell
     control = first_control_character(cell)
     if control:
         raise _Invalid(f"contains control characters ({control})")
@@ -233,9 +245,9 @@ def _channels_without_contact(values: dict[str, Any]) -> str | None:
 
 
 def _sms_to_fixed_line(values: dict[str, Any]) -> bool:
-    if SMS not in values.get("channels", ()) or not values.get("phone"):
+    if SMS not in values.get("channels", ()) or values.get("phone") is None:
         return False
-    kind = phonenumbers.number_type(phonenumbers.parse(values["phone"]))
+    kind = phonenumbers.number_type(values["phone"])
     return kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
 
 
@@ -266,6 +278,7 @@ def _parse_name(raw: str) -> str:
     return raw
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_sectors(raw: str) -> tuple[str, ...]:
     codes: list[str] = []
     problems: list[str] = []
@@ -281,6 +294,7 @@ def _parse_sectors(raw: str) -> tuple[str, ...]:
     return _unique(codes)
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_region(raw: str) -> str:
     if not raw:
         raise _Invalid("required")
@@ -293,6 +307,7 @@ def _parse_region(raw: str) -> str:
     return region
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_size(raw: str) -> str:
     size = read_size(raw)
     if size is None:
@@ -301,7 +316,9 @@ def _parse_size(raw: str) -> str:
     return size
 
 
-def _parse_phone(raw: str) -> str | None:
+def _parse_phone(raw: str) -> phonenumbers.PhoneNumber | None:
+    # The parsed number, so the fixed-line check need not parse it again; _check_cells stores
+    # it as E.164.
     if not raw:
         return None
     try:
@@ -310,7 +327,7 @@ def _parse_phone(raw: str) -> str | None:
         raise _Invalid("not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise _Invalid("not a valid phone number (wrong length or unknown prefix)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def _parse_email(raw: str) -> str | None:
@@ -339,6 +356,7 @@ def _parse_webhook_url(raw: str) -> str | None:
     return raw
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_channels(raw: str) -> tuple[str, ...]:
     channels = _unique(CHANNEL_WORDS.get(item, item.lower()) for item in _split_list(raw))
     unknown = [channel for channel in channels if channel not in CHANNELS]
@@ -350,6 +368,7 @@ def _parse_channels(raw: str) -> tuple[str, ...]:
     return channels
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_free_list(raw: str) -> tuple[str, ...]:
     return _unique(_split_list(raw))
 
