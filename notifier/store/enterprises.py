@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Table, delete, select, text
+from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,7 +22,7 @@ from notifier.models import (
 )
 from notifier.models.base import utcnow
 from notifier.records import EnterpriseRecord
-from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store import table_of
 
 _ABSENT = object()
 
@@ -118,7 +118,7 @@ def _load_before(session: Session, credit_codes: list[str]) -> dict[str, _Before
         table.c.region,
         table.c.size,
         table.c.unsubscribed_at.is_not(None),
-    ).where(table.c.credit_code.in_(credit_codes))
+    ).where(_among(session, table.c.credit_code, credit_codes))
     return {code: _Before(*rest) for code, *rest in session.execute(query)}
 
 
@@ -130,22 +130,23 @@ def _write_enterprises(
 ) -> dict[str, int]:
     """Insert the new enterprises and update the changed ones; return every record's id."""
     ids = {code: enterprise.id for code, enterprise in before.items()}
-    rows = [
-        {
-            "credit_code": r.credit_code,
-            "name": r.name,
-            "region": r.region,
-            "size": r.size,
-            "created_at": now,
-            "updated_at": now,
-        }
+    changed = [
+        r
         for r in records
         if (old := before.get(r.credit_code)) is None
         or (old.name, old.region, old.size) != (r.name, r.region, r.size)
     ]
-    if rows:
+    if changed:
         table = table_of(Enterprise)
-        insert = _dialect(session).insert(table)
+        columns: dict[str, list[Any]] = {
+            "credit_code": [r.credit_code for r in changed],
+            "name": [r.name for r in changed],
+            "region": [r.region for r in changed],
+            "size": [r.size for r in changed],
+            "created_at": [now] * len(changed),
+            "updated_at": [now] * len(changed),
+        }
+        insert, rows = _insert(session, table, columns)
         # On a conflict (another import stored the code since _load_before) it updates too.
         upsert = insert.on_conflict_do_update(
             index_elements=[table.c.credit_code],
@@ -176,17 +177,18 @@ def _sync_rows(
     stale: list[int] = []
     if old_ids:
         query = select(table.c.id, table.c.enterprise_id, *(table.c[c] for c in columns)).where(
-            table.c.enterprise_id.in_(old_ids)
+            _among(session, table.c.enterprise_id, old_ids)
         )
         for row_id, *key in session.execute(query):
             if keys.pop(tuple(key), _ABSENT) is _ABSENT:
                 stale.append(row_id)
     if stale:
-        session.execute(delete(table).where(table.c.id.in_(stale)))
+        session.execute(delete(table).where(_among(session, table.c.id, stale)))
     if keys:
         names = ("enterprise_id", *columns)
-        rows = [dict(zip(names, key, strict=True)) for key in keys]
-        session.execute(insert_ignoring_conflicts(session, table), rows)
+        values = zip(*keys, strict=True)
+        insert, rows = _insert(session, table, dict(zip(names, map(list, values), strict=True)))
+        session.execute(insert.on_conflict_do_nothing(), rows)
 
 
 def _sync_subscriptions(
@@ -210,10 +212,10 @@ def _sync_subscriptions(
     if before:
         query = select(
             table.c.enterprise_id, table.c.channel, table.c.id, table.c.subscribed
-        ).where(table.c.enterprise_id.in_([e.id for e in before.values()]))
+        ).where(_among(session, table.c.enterprise_id, [e.id for e in before.values()]))
         for enterprise_id, channel, row_id, on in session.execute(query):
             current.setdefault(enterprise_id, {})[channel] = (row_id, on)
-    new: list[dict[str, Any]] = []
+    new: list[tuple[int, str, bool]] = []
     stopped: list[int] = []
     kept: dict[str, tuple[str, ...]] = {}
     for record in records:
@@ -224,14 +226,7 @@ def _sync_subscriptions(
         stays_off = []
         for channel in record.channels:
             if channel not in have:
-                new.append(
-                    {
-                        "enterprise_id": enterprise_id,
-                        "channel": channel,
-                        "subscribed": not left,
-                        "changed_at": now,
-                    }
-                )
+                new.append((enterprise_id, channel, not left))
             if left if channel not in have else not have[channel][1]:
                 stays_off.append(channel)
         if stays_off:
@@ -243,15 +238,50 @@ def _sync_subscriptions(
         ]
     if stopped:
         # Re-checked here: an unsubscribe that came in meanwhile is not deleted.
-        session.execute(delete(table).where(table.c.id.in_(stopped), table.c.subscribed.is_(True)))
+        session.execute(
+            delete(table).where(_among(session, table.c.id, stopped), table.c.subscribed.is_(True))
+        )
     if new:
+        enterprise_ids, channels, subscribed = (list(values) for values in zip(*new, strict=True))
+        columns = {
+            "enterprise_id": enterprise_ids,
+            "channel": channels,
+            "subscribed": subscribed,
+            "changed_at": [now] * len(new),
+        }
+        insert, rows = _insert(session, table, columns)
         # A conflict is an unsubscribe stored meanwhile; it stays.
-        session.execute(insert_ignoring_conflicts(session, table), new)
+        session.execute(insert.on_conflict_do_nothing(), rows)
     return kept
 
 
-def _dialect(session: Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _among(session: Session, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), not one per value."""
+    if _on_postgresql(session):
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _insert(
+    session: Session, table: Table, columns: dict[str, list[Any]]
+) -> tuple[Any, list[dict[str, Any]] | None]:
+    """An INSERT of these column values for the session's dialect, and its parameters.
+
+    PostgreSQL gets one statement with an array per column (``SELECT unnest(..)``), whatever the
+    number of rows; SQLite runs the statement once per row (``executemany``, in C).
+    """
+    if _on_postgresql(session):
+        arrays = [
+            func.unnest(bindparam(None, values, type_=postgresql.ARRAY(table.c[name].type)))
+            for name, values in columns.items()
+        ]
+        return postgresql.insert(table).from_select(list(columns), select(*arrays)), None
+    rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return sqlite.insert(table), rows
 
 
 def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
