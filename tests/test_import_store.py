@@ -10,7 +10,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from notifier import importing
@@ -345,3 +345,14 @@ def test_storing_the_same_credit_code_twice_in_one_call_is_refused(sessions):
     [record], _ = parse_enterprise_csv(io.StringIO(enterprise_csv([Firm(1)])))
     with sessions() as session, pytest.raises(ValueError, match="more than once"):
         store.upsert_enterprises(session, [record, record])
+
+
+def test_a_large_import_counts_the_tables_for_the_planner(sessions, monkeypatch):
+    # Without counts PostgreSQL reads whole child tables for each chunk of the next re-import.
+    monkeypatch.setattr(importing, "REFRESH_STATISTICS_AFTER", 3)
+    run_import(sessions, enterprise_csv([Firm(n) for n in range(1, 4)]))
+
+    with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            query = text("SELECT reltuples FROM pg_class WHERE relname = 'contacts'")
+            assert session.scalar(query) == 9
