@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, delete, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -82,9 +93,9 @@ def upsert_enterprises(session: Session, records: Sequence[EnterpriseRecord]) ->
     before = _load_before(session, codes)
     ids = _write_enterprises(session, records, before, now)
     old_ids = [enterprise.id for enterprise in before.values()]
-    for model, column, attr in _VALUE_CHILDREN:
+    for model, name, attr in _VALUE_CHILDREN:
         wanted = [(ids[r.credit_code], value) for r in records for value in getattr(r, attr)]
-        _sync_rows(session, table_of(model), (column,), wanted, old_ids)
+        _sync_rows(session, table_of(model), (name,), wanted, old_ids)
     contacts = [(ids[r.credit_code], *contact) for r in records for contact in _contacts_of(r)]
     _sync_rows(session, table_of(Contact), ("channel", "address"), contacts, old_ids)
     kept = _sync_subscriptions(session, records, ids, before, now)
@@ -138,15 +149,12 @@ def _write_enterprises(
     ]
     if changed:
         table = table_of(Enterprise)
-        columns: dict[str, list[Any]] = {
-            "credit_code": [r.credit_code for r in changed],
-            "name": [r.name for r in changed],
-            "region": [r.region for r in changed],
-            "size": [r.size for r in changed],
-            "created_at": [now] * len(changed),
-            "updated_at": [now] * len(changed),
-        }
-        insert, rows = _insert(session, table, columns)
+        given = [
+            {"credit_code": r.credit_code, "name": r.name, "region": r.region, "size": r.size}
+            for r in changed
+        ]
+        stamps = {"created_at": now, "updated_at": now}
+        insert, rows = _insert(session, table, given, stamps)
         # On a conflict (another import stored the code since _load_before) it updates too.
         upsert = insert.on_conflict_do_update(
             index_elements=[table.c.credit_code],
@@ -186,8 +194,8 @@ def _sync_rows(
         session.execute(delete(table).where(_among(session, table.c.id, stale)))
     if keys:
         names = ("enterprise_id", *columns)
-        values = zip(*keys, strict=True)
-        insert, rows = _insert(session, table, dict(zip(names, map(list, values), strict=True)))
+        given = [dict(zip(names, key, strict=True)) for key in keys]
+        insert, rows = _insert(session, table, given, {})
         session.execute(insert.on_conflict_do_nothing(), rows)
 
 
@@ -215,7 +223,7 @@ def _sync_subscriptions(
         ).where(_among(session, table.c.enterprise_id, [e.id for e in before.values()]))
         for enterprise_id, channel, row_id, on in session.execute(query):
             current.setdefault(enterprise_id, {})[channel] = (row_id, on)
-    new: list[tuple[int, str, bool]] = []
+    new: list[dict[str, Any]] = []
     stopped: list[int] = []
     kept: dict[str, tuple[str, ...]] = {}
     for record in records:
@@ -226,7 +234,9 @@ def _sync_subscriptions(
         stays_off = []
         for channel in record.channels:
             if channel not in have:
-                new.append((enterprise_id, channel, not left))
+                new.append(
+                    {"enterprise_id": enterprise_id, "channel": channel, "subscribed": not left}
+                )
             if left if channel not in have else not have[channel][1]:
                 stays_off.append(channel)
         if stays_off:
@@ -242,14 +252,7 @@ def _sync_subscriptions(
             delete(table).where(_among(session, table.c.id, stopped), table.c.subscribed.is_(True))
         )
     if new:
-        enterprise_ids, channels, subscribed = (list(values) for values in zip(*new, strict=True))
-        columns = {
-            "enterprise_id": enterprise_ids,
-            "channel": channels,
-            "subscribed": subscribed,
-            "changed_at": [now] * len(new),
-        }
-        insert, rows = _insert(session, table, columns)
+        insert, rows = _insert(session, table, new, {"changed_at": now})
         # A conflict is an unsubscribe stored meanwhile; it stays.
         session.execute(insert.on_conflict_do_nothing(), rows)
     return kept
@@ -267,21 +270,27 @@ def _among(session: Session, column: ColumnElement[Any], values: list[Any]) -> C
 
 
 def _insert(
-    session: Session, table: Table, columns: dict[str, list[Any]]
+    session: Session, table: Table, given: list[dict[str, Any]], same: dict[str, Any]
 ) -> tuple[Any, list[dict[str, Any]] | None]:
-    """An INSERT of these column values for the session's dialect, and its parameters.
+    """An INSERT of the ``given`` rows, each with the ``same`` values too, and its parameters.
 
-    PostgreSQL gets one statement with an array per column (``SELECT unnest(..)``), whatever the
-    number of rows; SQLite runs the statement once per row (``executemany``, in C).
+    PostgreSQL gets one statement with the rows as one JSON parameter (``json_to_recordset``),
+    whatever their number: an array per column would cost the driver more than the database.
+    SQLite runs the statement once per row (``executemany``, in C).
     """
+    names = list(given[0])
     if _on_postgresql(session):
-        arrays = [
-            func.unnest(bindparam(None, values, type_=postgresql.ARRAY(table.c[name].type)))
-            for name, values in columns.items()
+        rows = (
+            func.json_to_recordset(bindparam(None, given, type_=postgresql.JSON))
+            .table_valued(*(column(name, table.c[name].type) for name in names))
+            .render_derived(with_types=True)
+        )
+        constants = [
+            bindparam(None, value, type_=table.c[name].type) for name, value in same.items()
         ]
-        return postgresql.insert(table).from_select(list(columns), select(*arrays)), None
-    rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    return sqlite.insert(table), rows
+        query = select(*rows.c, *constants)
+        return postgresql.insert(table).from_select([*names, *same], query), None
+    return sqlite.insert(table), [row | same for row in given]
 
 
 def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
