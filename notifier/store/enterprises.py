@@ -130,7 +130,7 @@ def _load_before(session: Session, credit_codes: list[str]) -> dict[str, _Before
         table.c.size,
         table.c.unsubscribed_at.is_not(None),
     ).where(_among(session, table.c.credit_code, credit_codes))
-    return {code: _Before(*rest) for code, *rest in session.execute(query)}
+    return {code: _Before(*rest) for code, *rest in session.execute(query).all()}
 
 
 def _write_enterprises(
@@ -187,7 +187,7 @@ def _sync_rows(
         query = select(table.c.id, table.c.enterprise_id, *(table.c[c] for c in columns)).where(
             _among(session, table.c.enterprise_id, old_ids)
         )
-        for row_id, *key in session.execute(query):
+        for row_id, *key in session.execute(query).all():
             if keys.pop(tuple(key), _ABSENT) is _ABSENT:
                 stale.append(row_id)
     if stale:
@@ -221,7 +221,7 @@ def _sync_subscriptions(
         query = select(
             table.c.enterprise_id, table.c.channel, table.c.id, table.c.subscribed
         ).where(_among(session, table.c.enterprise_id, [e.id for e in before.values()]))
-        for enterprise_id, channel, row_id, on in session.execute(query):
+        for enterprise_id, channel, row_id, on in session.execute(query).all():
             current.setdefault(enterprise_id, {})[channel] = (row_id, on)
     new: list[dict[str, Any]] = []
     stopped: list[int] = []
