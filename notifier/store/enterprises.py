@@ -114,7 +114,7 @@ def refresh_statistics(session: Session) -> None:
     child table for each chunk of the next re-import instead of using its index. SQLite uses
     its indexes without statistics, so there this does nothing.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql(session):
         return
     models = (Enterprise, EnterpriseSector, EnterpriseTag, EnterpriseTopic, Contact, Subscription)
     session.execute(text("ANALYZE " + ", ".join(table_of(m).name for m in models)))
