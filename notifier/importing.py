@@ -92,7 +92,9 @@ def import_enterprises(sessions: SessionFactory, stream: TextIO, *, dry_run: boo
     """Import a CSV stream, committing good rows in chunks.
 
     Rows are checked in ``CHECKERS`` worker processes while this one stores the rows checked
-    before them; a file of one batch or less is checked here, with no process started.
+    before them; a file of one batch (1,000 rows) or less is checked here, with no process
+    started. The workers are spawned, so a script that calls this must guard its entry point
+    (``if __name__ == "__main__":``), as ``notifier`` does.
 
     Raises:
         InputError: the file as a whole cannot be read (missing columns, not CSV).
