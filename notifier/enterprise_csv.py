@@ -11,8 +11,12 @@ because formula injection is defended against where files are exported, not here
 from __future__ import annotations
 
 import csv
+import functools
+import sqlite3
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -85,6 +89,9 @@ _CONTACT_OF_CHANNEL = {SMS: "phone", EMAIL: "email", WEBHOOK: "webhook_url"}
 # Staff typing with a Chinese input method often produce the full-width semicolon.
 _LIST_SEPARATORS = (";", "；")
 _WHOLE_ROW = "row"
+# Sectors, regions, sizes, channels, topics and tags repeat from row to row: their cells are
+# parsed once each (a bad cell raises, which is not cached, so its error is built each time).
+_CACHED_CELLS = 4096
 
 
 @dataclass(frozen=True)
@@ -100,22 +107,26 @@ class _Invalid(Exception):
     """A cell's value is wrong; the message is the reason shown to the user."""
 
 
-def iter_enterprise_rows(stream: TextIO) -> Iterator[EnterpriseRecord | RowError]:
+def iter_enterprise_rows(
+    stream: TextIO, *, executor: Executor | None = None
+) -> Iterator[EnterpriseRecord | RowError]:
     """Read the header now, then yield a record or the errors of each data row, in file order.
 
     Parameters:
         stream: text opened with ``encoding="utf-8-sig", newline=""``.
+        executor: checks batches of rows after the first in its worker processes, a few batches
+            ahead of the caller; without one every row is checked here. The results are the same.
 
     Returns:
         An iterator of ``EnterpriseRecord`` (good rows) and ``RowError`` (one per bad field).
 
     Raises:
         InputError: for an empty file, missing or repeated required columns (at once), or a file
-            the CSV reader cannot parse (while iterating).
+            the CSV reader cannot parse (while iterating, after the rows before it).
     """
     rows = _csv_rows(stream)
     columns = _read_header(next(rows, None))
-    return _iter_rows(rows, columns)
+    return _iter_rows(rows, columns, executor)
 
 
 def parse_enterprise_csv(stream: TextIO) -> tuple[list[EnterpriseRecord], list[RowError]]:
@@ -165,24 +176,110 @@ def _column_of(name: str) -> str:
 
 
 def _iter_rows(
-    rows: Iterable[list[str]], columns: list[str]
+    rows: Iterable[list[str]], columns: list[str], executor: Executor | None
 ) -> Iterator[EnterpriseRecord | RowError]:
-    first_row_of_code: dict[str, int] = {}
-    for row, cells in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines still count, so numbers match the spreadsheet
+    with _SeenCodes() as seen:
+        for batch in _checked(_batches(rows), columns, executor):
+            first_rows = seen.first_rows([(row, code) for row, code, _, _ in batch if code])
+            for row, code, values, problems in batch:
+                if code and first_rows[code] != row:
+                    problems = {**problems, "credit_code": f"duplicate of row {first_rows[code]}"}
+                if problems:
+                    for field in sorted(problems, key=_field_order):
+                        yield RowError(row=row, field=field, reason=problems[field])
+                else:
+                    yield EnterpriseRecord(row=row, **values)
+
+
+# A checked row: (row number, credit code if it is valid, parsed values, reason per bad field).
+_Checked = tuple[int, str | None, dict[str, Any], dict[str, str]]
+_BATCH = 1000
+# Batches handed to the executor before the first of them is waited for.
+_AHEAD = 4
+
+
+def _batches(rows: Iterable[list[str]]) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    try:
+        for row, cells in enumerate(rows, start=2):
+            # Blank lines still count, so numbers match the spreadsheet.
+            if any(cell.strip() for cell in cells):
+                batch.append((row, cells))
+            if len(batch) >= _BATCH:
+                yield batch
+                batch = []
+    except InputError:
+        yield batch  # the rows before a line the CSV reader cannot parse come first
+        raise
+    yield batch
+
+
+def _check_batch(columns: list[str], batch: list[tuple[int, list[str]]]) -> list[_Checked]:
+    """Check rows on their own (no duplicates across rows): a pure function for any process."""
+    checked = []
+    for row, cells in batch:
         values, problems = _check_cells(cells, columns)
-        code = values.get("credit_code")
-        if code is not None:
-            if code in first_row_of_code:
-                problems["credit_code"] = f"duplicate of row {first_row_of_code[code]}"
-            else:
-                first_row_of_code[code] = row
-        if problems:
-            for field in sorted(problems, key=_field_order):
-                yield RowError(row=row, field=field, reason=problems[field])
-        else:
-            yield EnterpriseRecord(row=row, **values)
+        checked.append((row, values.get("credit_code"), values, problems))
+    return checked
+
+
+def _checked(
+    batches: Iterator[list[tuple[int, list[str]]]],
+    columns: list[str],
+    executor: Executor | None,
+) -> Iterator[list[_Checked]]:
+    # The first batch is checked here: a small file never waits for worker processes to start.
+    first = next(batches, None)
+    if first is not None:
+        yield _check_batch(columns, first)
+    if executor is None:
+        yield from (_check_batch(columns, batch) for batch in batches)
+        return
+    pending: deque[Future[list[_Checked]]] = deque()
+    try:
+        for batch in batches:
+            pending.append(executor.submit(_check_batch, columns, batch))
+            if len(pending) > _AHEAD:
+                yield pending.popleft().result()
+    except InputError:
+        # A line the CSV reader cannot parse: the rows before it still come first.
+        while pending:
+            yield pending.popleft().result()
+        raise
+    while pending:
+        yield pending.popleft().result()
+
+
+class _SeenCodes:
+    """The first row of every credit code so far, kept in a temporary SQLite file.
+
+    A million codes in a dict would take over 100 MB; SQLite keeps a few pages in memory.
+    """
+
+    def __enter__(self) -> _SeenCodes:
+        self._db = sqlite3.connect("")  # "": a private temporary file, deleted on close
+        self._db.execute("CREATE TABLE seen (code TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._db.close()
+
+    def first_rows(self, rows_and_codes: list[tuple[int, str]]) -> dict[str, int]:
+        """Note the codes (in row order); return the first row each was seen on."""
+        if not rows_and_codes:
+            return {}
+        self._db.executemany(
+            "INSERT OR IGNORE INTO seen (code, row) VALUES (?, ?)",
+            [(code, row) for row, code in rows_and_codes],
+        )
+        codes = list({code for _, code in rows_and_codes})
+        first: dict[str, int] = {}
+        for start in range(0, len(codes), 500):
+            part = codes[start : start + 500]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT code, row FROM seen WHERE code IN ({marks})"
+            first.update(self._db.execute(query, part))
+        return first
 
 
 def _field_order(field: str) -> int:
@@ -204,6 +301,10 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
         problems["channels"] = missing_contacts
     elif _sms_to_fixed_line(values):
         problems["phone"] = "sms is chosen but this is a fixed line, which cannot take SMS"
+    if values.get("phone") is not None:
+        values["phone"] = phonenumbers.format_number(
+            values["phone"], phonenumbers.PhoneNumberFormat.E164
+        )
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
     if extra:
         problems[_WHOLE_ROW] = (
@@ -216,6 +317,10 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
 def _plain(cell: str) -> str:
     # A NUL would abort the whole import in PostgreSQL; ESC, C1 and bidi overrides would
     # rewrite a terminal or reverse a name on screen. Checked before any other rule.
+    # Every character first_control_character names is one str.isprintable() refuses, so a
+    # printable cell (nearly all of them) skips the slower character-by-character look.
+    if cell.isprintable():
+        return cell
     control = first_control_character(cell)
     if control:
         raise _Invalid(f"contains control characters ({control})")
@@ -233,9 +338,9 @@ def _channels_without_contact(values: dict[str, Any]) -> str | None:
 
 
 def _sms_to_fixed_line(values: dict[str, Any]) -> bool:
-    if SMS not in values.get("channels", ()) or not values.get("phone"):
+    if SMS not in values.get("channels", ()) or values.get("phone") is None:
         return False
-    kind = phonenumbers.number_type(phonenumbers.parse(values["phone"]))
+    kind = phonenumbers.number_type(values["phone"])
     return kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
 
 
@@ -266,6 +371,7 @@ def _parse_name(raw: str) -> str:
     return raw
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_sectors(raw: str) -> tuple[str, ...]:
     codes: list[str] = []
     problems: list[str] = []
@@ -281,6 +387,7 @@ def _parse_sectors(raw: str) -> tuple[str, ...]:
     return _unique(codes)
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_region(raw: str) -> str:
     if not raw:
         raise _Invalid("required")
@@ -293,6 +400,7 @@ def _parse_region(raw: str) -> str:
     return region
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_size(raw: str) -> str:
     size = read_size(raw)
     if size is None:
@@ -301,7 +409,9 @@ def _parse_size(raw: str) -> str:
     return size
 
 
-def _parse_phone(raw: str) -> str | None:
+def _parse_phone(raw: str) -> phonenumbers.PhoneNumber | None:
+    # The parsed number, so the fixed-line check need not parse it again; _check_cells stores
+    # it as E.164.
     if not raw:
         return None
     try:
@@ -310,7 +420,7 @@ def _parse_phone(raw: str) -> str | None:
         raise _Invalid("not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise _Invalid("not a valid phone number (wrong length or unknown prefix)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def _parse_email(raw: str) -> str | None:
@@ -339,6 +449,7 @@ def _parse_webhook_url(raw: str) -> str | None:
     return raw
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_channels(raw: str) -> tuple[str, ...]:
     channels = _unique(CHANNEL_WORDS.get(item, item.lower()) for item in _split_list(raw))
     unknown = [channel for channel in channels if channel not in CHANNELS]
@@ -350,6 +461,7 @@ def _parse_channels(raw: str) -> tuple[str, ...]:
     return channels
 
 
+@functools.lru_cache(maxsize=_CACHED_CELLS)
 def _parse_free_list(raw: str) -> tuple[str, ...]:
     return _unique(_split_list(raw))
 

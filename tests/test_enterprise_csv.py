@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 from stdnum.cn import uscc
@@ -538,3 +540,42 @@ def test_a_control_character_beyond_the_last_column_is_not_echoed():
 
     assert error.field == "row"
     assert "\x1b" not in error.reason
+
+
+def mixed_rows(count: int) -> list[dict[str, str]]:
+    """Good rows with, every so often, a bad one and a duplicate of an early row."""
+    rows = []
+    for serial in range(1, count + 1):
+        if serial % 97 == 0:
+            rows.append(good_row(serial, phone="12345", size=""))
+        elif serial % 101 == 0:
+            rows.append(good_row(serial // 101, name="重复", phone="0574-86781234"))
+        else:
+            rows.append(good_row(serial, sectors="C36;3670" if serial % 2 else "C3812"))
+    return rows
+
+
+def test_rows_checked_in_worker_processes_come_out_as_when_checked_here():
+    rows = mixed_rows(2600)  # three batches: the first checked here, the others by the workers
+    alone = list(iter_enterprise_rows(csv_stream(rows)))
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as executor:
+        pooled = list(iter_enterprise_rows(csv_stream(rows), executor=executor))
+
+    assert pooled == alone
+    duplicates = [e for e in alone if isinstance(e, RowError) and e.field == "credit_code"]
+    assert duplicates[-1] == RowError(row=2526, field="credit_code", reason="duplicate of row 26")
+    assert len({item.row for item in alone if isinstance(item, RowError)}) == 26 + 25
+
+
+def test_a_line_the_csv_reader_cannot_parse_stops_the_file_after_the_rows_before_it():
+    rows = [good_row(serial) for serial in range(1, 1501)]
+    text = csv_stream(rows).getvalue() + '"' + "长" * (csv.field_size_limit() + 1) + '"\r\n'
+    seen = []
+
+    with ThreadPoolExecutor(2) as executor, pytest.raises(InputError, match="line 1502"):
+        for item in iter_enterprise_rows(io.StringIO(text), executor=executor):
+            seen.append(item.row)
+
+    assert seen == list(range(2, 1502))

@@ -10,14 +10,14 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from notifier import importing
 from notifier.enterprise_csv import HEADER, parse_enterprise_csv
 from notifier.errors import InputError
 from notifier.importing import ImportReport, detect_encoding, import_enterprises
-from notifier.models import Enterprise
+from notifier.models import Contact, Enterprise, Subscription
 from notifier.store import enterprises as store
 
 from factories import Firm, credit_code, enterprise_csv
@@ -264,3 +264,95 @@ def test_a_file_in_neither_utf8_nor_gb18030_is_refused_before_anything_is_import
 
     with pytest.raises(InputError, match="UTF-8 or GB18030"):
         detect_encoding(path)
+
+
+def subscriptions_by_code(sessions) -> dict[str, dict[str, bool]]:
+    with sessions() as session:
+        query = select(Enterprise.credit_code, Subscription.channel, Subscription.subscribed).join(
+            Subscription, Subscription.enterprise_id == Enterprise.id
+        )
+        found: dict[str, dict[str, bool]] = {}
+        for code, channel, on in session.execute(query):
+            found.setdefault(code, {})[channel] = on
+        return found
+
+
+def contact_ids(sessions) -> dict[tuple[str, str, str], int]:
+    with sessions() as session:
+        query = select(Enterprise.credit_code, Contact.channel, Contact.address, Contact.id).join(
+            Contact, Contact.enterprise_id == Enterprise.id
+        )
+        return {
+            (code, channel, address): cid for code, channel, address, cid in session.execute(query)
+        }
+
+
+def test_a_reimport_of_3000_rows_counts_and_keeps_every_subscription_and_contact_exactly(sessions):
+    # By number % 10 - 1: left everything; 2: now email only; 3: renamed; 5: left sms;
+    # 6: new phone; 7: left sms, which the file no longer chooses; others: unchanged.
+    everything, left_sms = range(1, 3001, 10), [*range(5, 3001, 10), *range(7, 3001, 10)]
+    run_import(sessions, enterprise_csv([Firm(n) for n in range(1, 3001)]))
+    with sessions.begin() as session:
+        store.unsubscribe(session, [credit_code(n) for n in everything])
+        store.unsubscribe(session, [credit_code(n) for n in left_sms], channel="sms")
+    contacts_before, subscriptions_before = contact_ids(sessions), subscriptions_by_code(sessions)
+
+    def row(n: int) -> list[str]:
+        changes = {
+            2: {"channels": "email"},
+            3: {"name": f"改名{n}"},
+            6: {"phone": f"1390000{n:04d}"},
+        }
+        if n > 3000:
+            return Firm(n).row()
+        if n % 10 == 7:
+            return Firm(n, channels="email;webhook").row()
+        if n % 10 == 2:
+            return Firm(n, channels="email").row()
+        return raw_row(n, **changes.get(n % 10, {}))
+
+    text = csv_of([row(n) for n in range(1, 3201)])  # 3001-3200 are new
+    dry = run_import(sessions, text, dry_run=True)
+    assert (contact_ids(sessions), subscriptions_by_code(sessions)) == (
+        contacts_before,
+        subscriptions_before,
+    )
+    report = run_import(sessions, text)
+
+    assert (report.created, report.updated, report.kept_unsubscribed) == (200, 3000, 600)
+    assert dry.as_dict() == {**report.as_dict(), "dry_run": True}
+    on = {"sms": True, "email": True, "webhook": True}
+    expected = {credit_code(n): dict(on) for n in range(1, 3201)}
+    for n in range(1, 3001):
+        if n % 10 == 1:
+            expected[credit_code(n)] = dict.fromkeys(on, False)
+        elif n % 10 == 2:
+            expected[credit_code(n)] = {"email": True}
+        elif n % 10 in (5, 7):
+            expected[credit_code(n)]["sms"] = False
+    assert subscriptions_by_code(sessions) == expected
+    contacts_after = contact_ids(sessions)
+    for (code, channel, address), cid in contacts_before.items():
+        n = int(code[11:17])
+        gone = (n % 10 == 6 and channel == "sms") or (n % 10 == 2 and channel == "webhook")
+        assert contacts_after.get((code, channel, address)) == (None if gone else cid)
+    assert contacts_after[(credit_code(6), "sms", "+8613900000006")] not in contacts_before.values()
+    assert len(contacts_after) == len(contacts_before) - 300 + 200 * 3
+    assert load(sessions, 3).name == "改名3"
+
+
+def test_storing_the_same_credit_code_twice_in_one_call_is_refused(sessions):
+    [record], _ = parse_enterprise_csv(io.StringIO(enterprise_csv([Firm(1)])))
+    with sessions() as session, pytest.raises(ValueError, match="more than once"):
+        store.upsert_enterprises(session, [record, record])
+
+
+def test_a_large_import_counts_the_tables_for_the_planner(sessions, monkeypatch):
+    # Without counts PostgreSQL reads whole child tables for each chunk of the next re-import.
+    monkeypatch.setattr(importing, "REFRESH_STATISTICS_AFTER", 3)
+    run_import(sessions, enterprise_csv([Firm(n) for n in range(1, 4)]))
+
+    with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            query = text("SELECT reltuples FROM pg_class WHERE relname = 'contacts'")
+            assert session.scalar(query) == 9
