@@ -13,7 +13,7 @@ from notifier import migrate
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.policies import embedded_worker
-from notifier.config import Settings
+from notifier.config import QuietHoursSettings, Settings
 from notifier.importing import import_enterprises
 from notifier.policy_file import parse_policy
 from notifier.progress import follow
@@ -29,8 +29,10 @@ def dry_run_settings(settings: Settings) -> Settings:
         name: getattr(settings, name).model_copy(update={"provider": "dry-run"})
         for name in CHANNELS
     }
-    # Listed providers would send for real: the demo leaves them out.
-    return settings.model_copy(update={**sections, "providers": []})
+    # Listed providers would send for real: the demo leaves them out. Its messages only reach
+    # the outbox, so quiet hours do not hold them back (a demo at night still shows SMS sent).
+    quiet = QuietHoursSettings(sms=None, email=None, webhook=None)
+    return settings.model_copy(update={**sections, "providers": [], "quiet_hours": quiet})
 
 
 @click.command()
