@@ -6,6 +6,7 @@ missing worker are told in one line; a trigger of an unknown kind ends with its 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import threading
@@ -249,3 +250,19 @@ def test_a_trigger_that_fails_every_fan_out_stops_as_failed_with_its_reason(
     with runtime.sessions.begin() as session:  # and the sweeper leaves it alone from now on
         session.get(Trigger, trigger_id).heartbeat_at = utcnow() - timedelta(days=1)
     assert sweep_now(runtime).triggers == 0
+
+
+def test_csv_exports_of_enterprises_and_deliveries_never_carry_a_live_formula(notifier):
+    firms = [Firm(1, name='=HYPERLINK("http://evil.example/","点我")', channels="email"), Firm(2)]
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv(firms)))
+    notifier("policies", "publish", notifier.file("p.json", json.dumps(policy())))
+
+    listed = notifier("enterprises", "list", "--format", "csv").stdout
+    logged = notifier("deliveries", "list", "--all", "--format", "csv").stdout
+
+    for text in (listed, logged):
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        cells = [value for row in rows[1:] for value in row]
+        assert not any(value.startswith(("=", "+", "-", "@")) for value in cells)
+        assert "'=HYPERLINK(\"http://evil.example/\",\"点我\")" in cells
+    assert len(list(csv.reader(io.StringIO(logged)))) == 1 + 4  # header + 1 email + 3 channels

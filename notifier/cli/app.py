@@ -25,6 +25,15 @@ FORMAT_OPTION = click.option(
     help="Output for people (text) or programs (json).",
 )
 
+LISTING_FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="Output for people (text), programs (json) or spreadsheets (csv, formula-safe).",
+)
+
 # Errors quote user input: escape it (it is not markup) and never wrap it (scripts grep it).
 err_console = Console(stderr=True)
 

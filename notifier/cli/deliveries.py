@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from notifier.channel_names import CHANNELS
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.csvexport import write_csv
 from notifier.errors import InputError
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.store import deliveries as store
@@ -71,6 +72,25 @@ def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
     }
 
 
+DELIVERY_COLUMNS = (
+    "id",
+    "policy_id",
+    "trigger",
+    "credit_code",
+    "enterprise",
+    "channel",
+    "address",
+    "status",
+    "attempts",
+    "last_error",
+    "provider",
+    "provider_message_id",
+    "reason",
+    "sent_at",
+    "next_attempt_at",
+)
+
+
 @click.group()
 def deliveries() -> None:
     """The delivery log."""
@@ -82,7 +102,7 @@ def deliveries() -> None:
 @click.option("--channel", type=click.Choice(CHANNELS))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Every matching delivery (no limit).")
-@FORMAT_OPTION
+@LISTING_FORMAT_OPTION
 @pass_app
 def list_(
     app: App,
@@ -104,6 +124,9 @@ def list_(
         ]
     if output_format == "json":
         print_json(rows)
+        return
+    if output_format == "csv":
+        write_csv(rows, DELIVERY_COLUMNS)
         return
     table = Table(
         "id", "policy", "credit code", "channel", "status", "tries", "next try", "last error"

@@ -11,7 +11,8 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from notifier.channel_names import CHANNELS
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.csvexport import write_csv
 from notifier.errors import InputError
 from notifier.importing import detect_encoding, import_enterprises
 from notifier.models import Enterprise
@@ -88,7 +89,7 @@ def _terminal_json(value: object) -> str:
 @enterprises.command("list")
 @click.option("--sector", help="Only enterprises under this GB/T 4754 code, e.g. C36.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
-@FORMAT_OPTION
+@LISTING_FORMAT_OPTION
 @pass_app
 def list_(app: App, sector: str | None, limit: int | None, output_format: str) -> None:
     """List enterprises in credit-code order."""
@@ -105,6 +106,9 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
                 break
     if output_format == "json":
         click.echo(_terminal_json(rows))
+        return
+    if output_format == "csv":
+        write_csv(rows, list(rows[0]) if rows else ["credit_code", "name"])
         return
     table = Table(
         Column("credit code / name", overflow="fold"), "sectors", "size", "subscribed", "community"

@@ -1,0 +1,41 @@
+"""CSV exports of listings, safe to open in a spreadsheet.
+
+A cell that a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return) is written with a leading ``'``, as OWASP advises against CSV
+injection: an enterprise named ``=HYPERLINK(...)`` shows as text, never runs. Lists become
+``;``-separated cells (as the import reads them) and mappings ``key=value`` pairs. UTF-8 with a
+BOM, so Excel on Chinese Windows reads the Chinese right.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """One value as a safe CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        value = "; ".join(f"{k}={cell(v)}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        value = ";".join(cell(v) for v in value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO | None = None
+) -> None:
+    """Write ``rows`` (their ``columns``, in order) as CSV with a header row."""
+    out = stream or sys.stdout
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(column)) for column in columns])
