@@ -140,23 +140,21 @@ class _Sender:
         renewed = time.monotonic()
         # Renewed well before the sweeper would take a claim for abandoned.
         renew_after = self.policy.stuck_after_seconds / 4
+        lost: set[int] = set()  # taken back by the sweeper: another worker may send them
         for index, delivery in enumerate(held):
-            rest = held[index:]
+            rest = [d.id for d in held[index:] if d.id not in lost]
             if self.out_of_time():
-                deliveries.release(self.session, [d.id for d in rest], claimed_at=claimed_at)
-                self.retries.extend(Retry(d.id, 0.0) for d in rest)
+                deliveries.release(self.session, rest, claimed_at=claimed_at)
+                self.retries.extend(Retry(delivery_id, 0.0) for delivery_id in rest)
                 return
             if time.monotonic() - renewed > renew_after:
                 now = self.clock.now()
-                still = deliveries.keep_claims(
-                    self.session, [d.id for d in rest], claimed_at=claimed_at, now=now
-                )
+                still = deliveries.keep_claims(self.session, rest, claimed_at=claimed_at, now=now)
                 self.commit()
                 claimed_at, renewed = now, time.monotonic()
-                held = held[:index] + [d for d in rest if d.id in still]
-                if delivery.id not in still:
-                    continue  # the sweeper gave it to another worker
-            self.send(delivery)
+                lost.update(delivery_id for delivery_id in rest if delivery_id not in still)
+            if delivery.id not in lost:
+                self.send(delivery)
 
     def send(self, delivery: Delivery) -> None:
         started = self.clock.now()

@@ -251,6 +251,31 @@ def test_a_delivery_swept_back_while_it_waits_in_a_live_workers_batch_is_sent_on
     assert statuses(runtime, [in_flight, waiting]) == ["sent", "sent"]
 
 
+def test_every_delivery_the_sweeper_took_from_a_live_chunk_is_left_to_the_other_worker(
+    database_url, make_runtime
+):
+    with HeldGateway(key="k", secret="s") as gateway:
+        runtime = make_runtime(
+            database_url=database_url,
+            sms={"provider": "http", "url": gateway.url, "app_key": "k", "app_secret": "s"},
+            delivery={"stuck_after_seconds": HELD_FOR / 2},
+        )
+        in_flight, *waiting = fanned_out(runtime, 4)
+        worker = threading.Thread(target=send_batch, args=(runtime, [in_flight, *waiting]))
+        worker.start()
+        try:
+            assert gateway.first_arrived.wait(timeout=10)
+            time.sleep(HELD_FOR)
+            sweep_now(runtime)
+            send_batch(runtime, waiting)  # all three swept, taken by another worker
+        finally:
+            gateway.let_go.set()
+            worker.join(timeout=30)
+
+    assert sorted(m["to"] for m in gateway.messages) == [f"+861380000000{n}" for n in (1, 2, 3, 4)]
+    assert statuses(runtime, [in_flight, *waiting]) == ["sent"] * 4
+
+
 def test_one_sweep_puts_back_at_most_twenty_batches_and_the_next_takes_the_rest(
     database_url, make_runtime
 ):
