@@ -12,19 +12,8 @@ from typing import Any
 
 from stdnum.cn import uscc
 
-HEADER = (
-    "credit_code",
-    "name",
-    "sectors",
-    "region",
-    "size",
-    "phone",
-    "email",
-    "webhook_url",
-    "topics",
-    "channels",
-    "tags",
-)
+from notifier.enterprise_csv import HEADER
+
 PARK = "浙江省/宁波市/北仑区"
 STREETS = ("大碶街道", "新碶街道", "小港街道", "霞浦街道", "柴桥街道")
 SECTORS = ("C3670", "C3660", "C3611", "C3484", "C2651", "I6510", "C3670;C3484")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    and_,
     bindparam,
     func,
     insert,
@@ -207,6 +208,15 @@ def claim(session: Session, batch: Sequence[Delivery], *, now: datetime) -> list
     return won
 
 
+def _held(ids: Sequence[int]) -> ColumnElement[bool]:
+    """Among ``ids``, the deliveries still claimed by the claim made at ``:held_since``."""
+    return and_(
+        _deliveries.id.in_(list(ids)),
+        _deliveries.status == S.SENDING,
+        _deliveries.claimed_at == bindparam("held_since", type_=UTCDateTime()),
+    )
+
+
 def keep_claims(
     session: Session, ids: Sequence[int], *, claimed_at: datetime, now: datetime
 ) -> set[int]:
@@ -220,11 +230,7 @@ def keep_claims(
     return set(
         session.connection().scalars(
             update(table_of(Delivery))
-            .where(
-                _deliveries.id.in_(list(ids)),
-                _deliveries.status == S.SENDING,
-                _deliveries.claimed_at == bindparam("held_since", type_=UTCDateTime()),
-            )
+            .where(_held(ids))
             .values(claimed_at=bindparam("now", type_=UTCDateTime()))
             .returning(_deliveries.id),
             {"held_since": claimed_at, "now": now},
@@ -238,11 +244,7 @@ def release(session: Session, ids: Sequence[int], *, claimed_at: datetime) -> No
         return
     session.connection().execute(
         update(table_of(Delivery))
-        .where(
-            _deliveries.id.in_(list(ids)),
-            _deliveries.status == S.SENDING,
-            _deliveries.claimed_at == bindparam("held_since", type_=UTCDateTime()),
-        )
+        .where(_held(ids))
         .values(status=S.QUEUED, claimed_at=None, attempts=_deliveries.attempts - 1),
         {"held_since": claimed_at},
     )

@@ -32,7 +32,8 @@ def ensure(
     ``status`` and ``error`` are those of a new trigger (a missed one is made ``missed`` with
     its reason); an existing trigger is returned as it is.
     """
-    statement = insert_ignoring_conflicts(session, table_of(Trigger)).values(
+    insert_new(
+        session,
         key=key,
         kind=kind,
         due_at=due_at,
@@ -40,9 +41,7 @@ def ensure(
         deadline_id=deadline_id,
         status=status,
         error=error,
-        recipients=0,
     )
-    session.execute(statement)
     trigger = session.scalar(select(Trigger).where(Trigger.key == key))
     assert trigger is not None  # just inserted or already there
     return trigger
