@@ -156,6 +156,7 @@ class SmtpProvider(Provider):
         self._sender = parseaddr(options.sender)[1]
         self._domain = self._sender.rpartition("@")[2] or "localhost"
         self._from = mailbox(options.sender)
+        self._plain_sender = is_plain_address(self._sender)
         self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
         self._local = threading.local()
         self._open: set[smtplib.SMTP] = set()
@@ -213,8 +214,7 @@ class SmtpProvider(Provider):
         Raises:
             PermanentError: a header value holds a line break.
         """
-        sender = parseaddr(self._options.sender)[1]
-        if not (is_plain_address(message.to) and is_plain_address(sender)):
+        if not (self._plain_sender and is_plain_address(message.to)):
             return None
         headers = [
             ("From", self._from),
