@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.config import ReminderSettings
 from notifier.db import SessionFactory
 from notifier.errors import InputError
@@ -47,6 +49,29 @@ class Changed:
     cancelled_deliveries: int = 0
 
 
+def move(session: Session, deadline: Deadline, new_due: datetime, *, now: datetime) -> int:
+    """Move ``deadline`` to ``new_due`` in the caller's transaction; return the rungs cancelled.
+
+    The rungs made for the old date and not yet fanned out are cancelled; the clock makes the
+    new date's rungs, except those that already went out.
+    """
+    old = deadline.due_at
+    deadline.due_at = new_due
+    reason = f"deadline moved from {old.isoformat()} to {new_due.isoformat()}"
+    return store.cancel_pending_reminders(session, deadline.id, reason=reason, now=now)
+
+
+def cancel(
+    session: Session, deadline: Deadline, *, now: datetime, reason: str
+) -> tuple[int, int]:
+    """Cancel ``deadline`` in the caller's transaction; return the rungs and deliveries
+    cancelled (a send under way finishes)."""
+    deadline.cancelled_at = deadline.cancelled_at or now
+    triggers = store.cancel_pending_reminders(session, deadline.id, reason=reason, now=now)
+    deliveries = store.cancel_unsent_deliveries(session, deadline.id, reason=reason)
+    return triggers, deliveries
+
+
 def move_deadline(
     sessions: SessionFactory, deadline_id: int, new_due: datetime, *, clock: Clock
 ) -> Changed:
@@ -62,10 +87,7 @@ def move_deadline(
         deadline = _deadline(session, deadline_id)
         if deadline.cancelled_at is not None:
             raise InputError(f"deadline {deadline_id}: was cancelled", field="deadline")
-        old = deadline.due_at
-        deadline.due_at = new_due
-        reason = f"deadline moved from {old.isoformat()} to {new_due.isoformat()}"
-        cancelled = store.cancel_pending_reminders(session, deadline_id, reason=reason, now=now)
+        cancelled = move(session, deadline, new_due, now=now)
     log.info("deadline %s moved to %s; %s rungs cancelled", deadline_id, new_due, cancelled)
     return Changed(deadline_id, new_due, cancelled)
 
@@ -77,12 +99,9 @@ def cancel_deadline(sessions: SessionFactory, deadline_id: int, *, clock: Clock)
         InputError: no such deadline.
     """
     now = clock.now()
-    reason = "deadline cancelled"
     with sessions.begin() as session:
         deadline = _deadline(session, deadline_id)
-        deadline.cancelled_at = deadline.cancelled_at or now
-        triggers = store.cancel_pending_reminders(session, deadline_id, reason=reason, now=now)
-        deliveries = store.cancel_unsent_deliveries(session, deadline_id, reason=reason)
+        triggers, deliveries = cancel(session, deadline, now=now, reason="deadline cancelled")
         due_at = deadline.due_at
     log.info("deadline %s cancelled (%s rungs, %s deliveries)", deadline_id, triggers, deliveries)
     return Changed(deadline_id, due_at, triggers, deliveries)

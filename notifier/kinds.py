@@ -14,8 +14,10 @@ from datetime import datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
 
+from notifier.changes import FIELD_LABELS, pair_by_title
 from notifier.errors import TriggerError
 from notifier.models import Deadline, Policy, Trigger, TriggerKind
+from notifier.store.triggers import revision_number
 from notifier.targets import Targets
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -38,7 +40,51 @@ def policy_view(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "topics": list(policy.topics),
         "published_at": local(policy.published_at, zone),
         "deadlines": [
-            {"title": d.title, "due_at": local(d.due_at, zone)} for d in policy.deadlines
+            {"title": d.title, "due_at": local(d.due_at, zone)} for d in _live(policy)
+        ],
+    }
+
+
+def _live(policy: Policy) -> list[Deadline]:
+    return [d for d in policy.deadlines if d.cancelled_at is None]
+
+
+def correction_view(policy: Policy, number: int, zone: tzinfo) -> dict[str, Any]:
+    """What templates see of a policy's ``number``-th revision: the fields it changed (in
+    Chinese), the title it had, and its deadlines moved, added and removed.
+
+    Raises:
+        TriggerError: the policy has no such revision.
+    """
+    revision = next((r for r in policy.revisions if r.number == number), None)
+    if revision is None:
+        raise TriggerError(f"policy {policy.id} has no revision {number}")
+    previous = revision.previous
+    old = previous.get("deadlines") or []
+    old_due = [datetime.fromisoformat(d["due_at"]) for d in old]
+    live = _live(policy)
+    pairing = pair_by_title([d["title"] for d in old], [d.title for d in live])
+    return {
+        "number": revision.number,
+        "revised_at": local(revision.revised_at, zone),
+        "changed": [FIELD_LABELS.get(name, name) for name in revision.changed],
+        "previous_title": previous.get("title") if "title" in revision.changed else None,
+        "moved": [
+            {
+                "title": live[j].title,
+                "before": local(old_due[i], zone),
+                "after": local(live[j].due_at, zone),
+            }
+            for i, j in pairing.kept
+            if old_due[i] != live[j].due_at
+        ],
+        "added": [
+            {"title": live[j].title, "due_at": local(live[j].due_at, zone)}
+            for j in pairing.added
+        ],
+        "removed": [
+            {"title": old[i]["title"], "due_at": local(old_due[i], zone)}
+            for i in pairing.removed
         ],
     }
 
@@ -70,6 +116,8 @@ class Kind:
 def _policy(trigger: Trigger) -> Policy:
     if trigger.policy is None:
         raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no policy")
+    if trigger.policy.cancelled_at is not None:
+        raise TriggerError(f"trigger {trigger.id}: policy {trigger.policy_id} was cancelled")
     return trigger.policy
 
 
@@ -91,6 +139,12 @@ def _deadline_reminder_targets(trigger: Trigger) -> Targets:
     return replace(_policy(trigger).targets, done_deadlines=(deadline.id,))
 
 
+def _policy_corrected_targets(trigger: Trigger) -> Targets:
+    # Exactly whom the policy reached, on the channels it reached them on; not its targets
+    # (a revision may have narrowed them, and those it reached still need the correction).
+    return Targets(reached_by=(_policy(trigger).id,))
+
+
 def _policy_published_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
     return {"policy": policy_view(_policy(trigger), zone), "deadline": None}
 
@@ -102,12 +156,22 @@ def _deadline_reminder_context(trigger: Trigger, zone: tzinfo, now: datetime) ->
     }
 
 
+def _policy_corrected_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    policy = _policy(trigger)
+    return {
+        "policy": policy_view(policy, zone),
+        "deadline": None,
+        "correction": correction_view(policy, revision_number(trigger.key), zone),
+    }
+
+
 KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         TriggerKind.POLICY_PUBLISHED: Kind(_policy_targets, _policy_published_context),
         TriggerKind.DEADLINE_REMINDER: Kind(
             _deadline_reminder_targets, _deadline_reminder_context
         ),
+        TriggerKind.POLICY_CORRECTED: Kind(_policy_corrected_targets, _policy_corrected_context),
     }
 )
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from notifier.db import SessionFactory
-from notifier.errors import BrokerUnavailable
+from notifier.errors import BrokerUnavailable, InputError
+from notifier.models import Policy
 from notifier.ports import Dispatch
 from notifier.records import PolicyDraft
 from notifier.store import policies, triggers
@@ -27,12 +28,35 @@ class Published:
     created: bool
 
 
+def _refuse_changed(policy: Policy, draft: PolicyDraft) -> None:
+    """Refuse a file that reuses a ref with other content: a correction is a revision."""
+    if not draft.source_key.startswith("ref:"):
+        return  # without a ref, the same key means the same title, department, url and body
+    ref = draft.source_key.removeprefix("ref:")
+    if policy.cancelled_at is not None:
+        raise InputError(
+            f"ref: 政策 {policy.id}（ref {ref}）已撤回，请换一个 ref 重新发布 / policy "
+            f"{policy.id} with ref {ref} was cancelled; give the file a new ref to publish it",
+            field="ref",
+        )
+    same = policies.draft_content(draft, published_at=policy.published_at)
+    if same != policies.content(policy):
+        raise InputError(
+            f"ref: 政策 {policy.id}（ref {ref}）已存在且内容不同，更正请用 "
+            f"`notifier policies revise FILE.json` / policy {policy.id} with ref {ref} exists "
+            "with different content; to correct it use `notifier policies revise FILE.json`",
+            field="ref",
+        )
+
+
 def _store(sessions: SessionFactory, draft: PolicyDraft, now: datetime) -> Published:
     with sessions.begin() as session:
         policy = policies.get_by_source_key(session, draft.source_key)
         created = policy is None
         if policy is None:
             policy = policies.create(session, draft, now=now)
+        else:
+            _refuse_changed(policy, draft)
         trigger = (
             triggers.ensure_policy_published(session, policy)
             if policy.published_at <= now
@@ -56,6 +80,8 @@ def publish(
     Two publishes of one policy at once store it once; the second is told it already was.
 
     Raises:
+        InputError: the ref is taken by a policy with other content (correct it with a
+            revision, ``corrections.revise``) or by a cancelled one.
         BrokerUnavailable: the policy is stored but its fan-out could not be queued; the
             clock's sweep queues it once the broker is back.
     """

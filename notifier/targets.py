@@ -69,7 +69,10 @@ class Targets:
     non-empty target; topics filter only when the enterprise names topics too.
 
     ``done_deadlines`` excludes: an enterprise that marked any of these deadlines done is not
-    reached (a deadline reminder's audience is its policy's targets plus its own deadline)."""
+    reached (a deadline reminder's audience is its policy's targets plus its own deadline).
+
+    ``reached_by`` narrows to the enterprises a sent or delivered message of these policies
+    reached, on the channels it reached them on (a correction's audience)."""
 
     sectors: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
@@ -78,11 +81,15 @@ class Targets:
     topics: tuple[str, ...] = ()
     credit_codes: tuple[str, ...] = ()
     done_deadlines: tuple[int, ...] = ()
+    reached_by: tuple[int, ...] = ()
 
     @property
     def everyone(self) -> bool:
         """True when no target narrows the audience (topics aside)."""
-        return not (self.sectors or self.regions or self.sizes or self.tags or self.credit_codes)
+        return (
+            not (self.sectors or self.regions or self.sizes or self.tags or self.credit_codes)
+            and not self.reached_by
+        )
 
     def as_dict(self) -> dict[str, list[str]]:
         """The targets as lists, for JSON and display (empty ones left out)."""

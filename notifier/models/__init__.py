@@ -10,7 +10,7 @@ from notifier.models.enterprise import (
     EnterpriseTopic,
     Subscription,
 )
-from notifier.models.policy import Deadline, DeadlineDone, Policy
+from notifier.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.models.provider import Provider
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
@@ -27,6 +27,7 @@ __all__ = [
     "EnterpriseTag",
     "EnterpriseTopic",
     "Policy",
+    "PolicyRevision",
     "Provider",
     "Subscription",
     "Trigger",

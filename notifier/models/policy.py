@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,9 +32,14 @@ class Policy(Base):
     target_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when staff withdrew the policy before its publication time: it is never sent.
+    cancelled_at: Mapped[datetime | None]
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"
+    )
+    revisions: Mapped[list[PolicyRevision]] = relationship(
+        back_populates="policy", cascade="all, delete-orphan", order_by="PolicyRevision.number"
     )
 
     @property
@@ -87,3 +93,22 @@ class DeadlineDone(Base):
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )
     done_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PolicyRevision(Base):
+    """One correction of a policy: what it said before, and which of its fields changed."""
+
+    __tablename__ = "policy_revisions"
+    __table_args__ = (UniqueConstraint("policy_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    # 1 for the first correction, then 2, 3...
+    number: Mapped[int]
+    # The policy's content before this revision (``store.policies.content``).
+    previous: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The content fields it changed (``title``, ``deadlines``...).
+    changed: Mapped[list[str]] = mapped_column(JSON)
+    revised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    policy: Mapped[Policy] = relationship(back_populates="revisions")

@@ -17,6 +17,7 @@ class TriggerKind(enum.StrEnum):
 
     POLICY_PUBLISHED = "policy_published"
     DEADLINE_REMINDER = "deadline_reminder"
+    POLICY_CORRECTED = "policy_corrected"
 
 
 class TriggerStatus(enum.StrEnum):

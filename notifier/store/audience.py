@@ -5,7 +5,9 @@ unsubscribed from everything, has a contact for the channel, and matches every t
 a sector code under a target prefix (``C36`` reaches ``C3670``), a region under a target
 region path, a size among the target sizes, every target tag, and, when both the policy and
 the enterprise name topics, at least one topic in common. An empty target matches everyone.
-An enterprise that marked one of the audience's ``done_deadlines`` done is left out.
+An enterprise that marked one of the audience's ``done_deadlines`` done is left out. With
+``reached_by``, only the enterprise-and-channel pairs that a sent or delivered message of those
+policies reached are kept (the contact on that channel as it stands today).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sqlalchemy.orm import Session
 from notifier.models import (
     Contact,
     DeadlineDone,
+    Delivery,
+    DeliveryStatus,
     Enterprise,
     EnterpriseSector,
     EnterpriseTag,
@@ -85,7 +89,19 @@ def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
                 DeadlineDone.deadline_id.in_(audience.done_deadlines),
             )
         )
+    if audience.reached_by:
+        conditions.append(_reached_by(audience.reached_by))
     return conditions
+
+
+def _reached_by(policy_ids: Sequence[int]) -> ColumnElement[bool]:
+    """A message of these policies went out to the enterprise on the contact's channel."""
+    return exists().where(
+        Delivery.enterprise_id == Enterprise.id,
+        Delivery.channel == Contact.channel,
+        Delivery.policy_id.in_(policy_ids),
+        Delivery.status.in_((DeliveryStatus.SENT, DeliveryStatus.DELIVERED)),
+    )
 
 
 def _matched_sector(audience: Targets) -> Any:
@@ -144,6 +160,8 @@ def _reason(audience: Targets, row: Any) -> dict[str, Any]:
         reason["tags"] = list(audience.tags)
     if audience.credit_codes:
         reason["listed"] = True
+    if audience.reached_by:
+        reason["reached_before"] = True
     return reason or {"all": True}
 
 

@@ -180,6 +180,10 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
             selectinload(Delivery.trigger)
             .selectinload(Trigger.policy)
             .selectinload(Policy.deadlines),
+            # A correction's message says what its revision changed.
+            selectinload(Delivery.trigger)
+            .selectinload(Trigger.policy)
+            .selectinload(Policy.revisions),
             selectinload(Delivery.trigger).selectinload(Trigger.deadline),
         )
     )

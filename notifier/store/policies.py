@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifier.models import Deadline, Policy, Trigger, TriggerKind
+from notifier.models import Deadline, Policy, PolicyRevision, Trigger, TriggerKind
 from notifier.records import PolicyDraft
 
 
-def get(session: Session, policy_id: int) -> Policy | None:
-    """The policy with this id, or None."""
-    return session.get(Policy, policy_id)
+def get(session: Session, policy_id: int, *, for_update: bool = False) -> Policy | None:
+    """The policy with this id, or None; ``for_update`` locks its row (PostgreSQL) until the
+    transaction ends, so two revisions of one policy take turns."""
+    return session.get(Policy, policy_id, with_for_update=for_update or None)
 
 
-def get_by_source_key(session: Session, source_key: str) -> Policy | None:
-    """The policy published earlier from the same ref or content, or None."""
-    return session.scalar(select(Policy).where(Policy.source_key == source_key))
+def get_by_source_key(
+    session: Session, source_key: str, *, for_update: bool = False
+) -> Policy | None:
+    """The policy published earlier from the same ref or content, or None (``for_update``:
+    see :func:`get`)."""
+    query = select(Policy).where(Policy.source_key == source_key)
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def build(draft: PolicyDraft, *, now: datetime) -> Policy:
@@ -44,12 +50,77 @@ def build(draft: PolicyDraft, *, now: datetime) -> Policy:
     return policy
 
 
+def update(policy: Policy, draft: PolicyDraft) -> None:
+    """Take the draft's texts, link, targets and publication time (deadlines aside)."""
+    policy.title = draft.title
+    policy.department = draft.department
+    policy.summary = draft.summary
+    policy.body = draft.body
+    policy.url = draft.url
+    policy.targets = draft.targets
+    policy.published_at = draft.published_at or policy.published_at
+
+
 def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
     """Store a new policy and its deadlines."""
     policy = build(draft, now=now)
     session.add(policy)
     session.flush()
     return policy
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def content(policy: Policy) -> dict[str, Any]:
+    """What the policy says, as plain JSON values: what a revision compares and keeps.
+
+    Deadlines are its live ones (cancelled ones left out), soonest first; times in UTC.
+    """
+    live = [d for d in policy.deadlines if d.cancelled_at is None]
+    return {
+        "title": policy.title,
+        "department": policy.department,
+        "summary": policy.summary,
+        "body": policy.body,
+        "url": policy.url,
+        "targets": policy.targets.as_dict(),
+        "published_at": _utc(policy.published_at),
+        "deadlines": [
+            {"title": d.title, "due_at": _utc(d.due_at), "remind": d.remind}
+            for d in sorted(live, key=lambda d: (d.due_at, d.title))
+        ],
+    }
+
+
+def draft_content(draft: PolicyDraft, *, published_at: datetime) -> dict[str, Any]:
+    """The content a draft would store (``published_at`` when the draft names no time)."""
+    return content(build(draft, now=published_at))
+
+
+def add_revision(
+    session: Session,
+    policy: Policy,
+    *,
+    previous: dict[str, Any],
+    changed: list[str],
+    now: datetime,
+) -> PolicyRevision:
+    """Keep the policy's previous content as its next revision (numbered from 1)."""
+    last = session.scalar(
+        select(func.max(PolicyRevision.number)).where(PolicyRevision.policy_id == policy.id)
+    )
+    revision = PolicyRevision(
+        policy_id=policy.id,
+        number=(last or 0) + 1,
+        previous=previous,
+        changed=changed,
+        revised_at=now,
+    )
+    session.add(revision)
+    session.flush()
+    return revision
 
 
 def published_without_trigger(session: Session, *, now: datetime, limit: int = 100) -> list[Policy]:
@@ -61,7 +132,7 @@ def published_without_trigger(session: Session, *, now: datetime, limit: int = 1
     )
     query = (
         select(Policy)
-        .where(Policy.published_at <= now, ~has_trigger)
+        .where(Policy.published_at <= now, Policy.cancelled_at.is_(None), ~has_trigger)
         .order_by(Policy.published_at)
         .limit(limit)
     )

@@ -16,6 +16,16 @@ def policy_published_key(policy_id: int) -> str:
     return f"{TriggerKind.POLICY_PUBLISHED}:{policy_id}"
 
 
+def policy_corrected_key(policy_id: int, revision_number: int) -> str:
+    """The unique key of the correction sent for one revision of a policy."""
+    return f"{TriggerKind.POLICY_CORRECTED}:{policy_id}:{revision_number}"
+
+
+def revision_number(key: str) -> int:
+    """The revision a correction trigger's key names."""
+    return int(key.rsplit(":", 1)[1])
+
+
 def ensure(
     session: Session,
     *,
@@ -136,3 +146,19 @@ def unfinished(session: Session, *, now: datetime, quiet_for: timedelta) -> list
     if ids:
         session.execute(update(Trigger).where(Trigger.id.in_(ids)).values(heartbeat_at=now))
     return ids
+
+
+def cancel_pending_for_policy(
+    session: Session, policy_id: int, *, reason: str, now: datetime
+) -> int:
+    """Cancel the policy's triggers not yet fanned out (any kind); return how many.
+
+    A fan-out message still on its way finds its trigger cancelled and does nothing.
+    """
+    result = session.execute(
+        update(Trigger)
+        .where(Trigger.policy_id == policy_id, Trigger.status == TriggerStatus.PENDING)
+        .values(status=TriggerStatus.CANCELLED, error=reason, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
