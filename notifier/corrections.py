@@ -35,15 +35,20 @@ REVISE_HINT = "`notifier policies revise FILE.json --notify`"
 
 @dataclass(frozen=True)
 class Revised:
-    """What a revision did. ``revision`` is None when the file changed nothing."""
+    """What a revision did.
+
+    ``new`` is False when the file changed nothing (``revision`` is then the latest one, or
+    None). ``trigger_id`` is the correction queued now: None without ``notify``, before the
+    policy went out, or when that revision's correction was made before.
+    """
 
     policy_id: int
     revision: int | None
+    new: bool
     changed: tuple[str, ...] = ()
     moved: int = 0
     added: int = 0
     removed: int = 0
-    # The correction's trigger; None without ``notify`` or before the policy went out.
     trigger_id: int | None = None
     published: bool = True
 
@@ -112,30 +117,49 @@ def _revise_deadlines(
     return moved, len(pairing.added), len(pairing.removed)
 
 
+def _correction(session: Session, policy: Policy, number: int, now: datetime) -> int | None:
+    """Make the correction trigger of revision ``number``; None if it was made before."""
+    return triggers.insert_new(
+        session,
+        key=triggers.policy_corrected_key(policy.id, number),
+        kind=TriggerKind.POLICY_CORRECTED,
+        due_at=now,
+        policy_id=policy.id,
+    )
+
+
 def _revise(session: Session, draft: PolicyDraft, *, notify: bool, now: datetime) -> Revised:
     policy = _policy_of(session, draft)
+    published = policy.published_at <= now
     previous = policies.content(policy)
     # A file without a publication time keeps the policy's.
     after = policies.draft_content(draft, published_at=policy.published_at)
     changed = changed_fields(previous, after)
     if not changed:
-        return Revised(policy.id, None)
+        # Nothing new; --notify still sends the latest revision's correction if it never went.
+        latest = policy.revisions[-1].number if policy.revisions else None
+        trigger_id = None
+        if notify and published and latest is not None:
+            trigger_id = _correction(session, policy, latest, now)
+        return Revised(policy.id, latest, False, trigger_id=trigger_id, published=published)
     _check_publication_time(policy, draft, now)
     revision = policies.add_revision(session, policy, previous=previous, changed=changed, now=now)
     policies.update(policy, draft)
     moved, added, removed = _revise_deadlines(session, policy, draft.deadlines, now)
     published = policy.published_at <= now
-    trigger_id = None
-    if notify and published:
-        trigger_id = triggers.insert_new(
-            session,
-            key=triggers.policy_corrected_key(policy.id, revision.number),
-            kind=TriggerKind.POLICY_CORRECTED,
-            due_at=now,
-            policy_id=policy.id,
-        )
+    trigger_id = (
+        _correction(session, policy, revision.number, now) if notify and published else None
+    )
     return Revised(
-        policy.id, revision.number, tuple(changed), moved, added, removed, trigger_id, published
+        policy.id,
+        revision.number,
+        True,
+        tuple(changed),
+        moved,
+        added,
+        removed,
+        trigger_id,
+        published,
     )
 
 
@@ -150,7 +174,8 @@ def revise(
     """Revise the policy published with the draft's ref; with ``notify``, send a correction.
 
     All or nothing: a bad deadline leaves the policy as it was. A file equal to the policy
-    makes no revision and sends nothing.
+    makes no revision; with ``notify`` it sends the latest revision's correction if that never
+    went out (a revision made without ``--notify``), and nothing twice.
 
     Raises:
         InputError: the file has no ref, no policy has it, the policy was cancelled, a moved

@@ -126,5 +126,6 @@ def webhook_payload(
         "reason": dict(reason),
         "unsubscribe_url": context["unsubscribe_url"],
         **({"done_url": context["done_url"]} if "done_url" in context else {}),
+        **({"correction": context["correction"]} if "correction" in context else {}),
     }
 

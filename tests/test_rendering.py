@@ -17,7 +17,7 @@ from notifier.config import Settings, load_settings
 from notifier.errors import TemplateError
 from notifier.rendering import Renderer, compile_template, render_template
 
-KINDS = ("policy_published", "deadline_reminder")
+KINDS = ("policy_published", "deadline_reminder", "policy_corrected")
 
 UNSUBSCRIBE_URL = "https://notify.example.cn/u/3f9a1c"
 
@@ -64,6 +64,21 @@ def context() -> dict[str, Any]:
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "public_url": "https://notify.example.cn",
         "done_url": "https://notify.example.cn/d/7b2e",
+        "correction": {
+            "number": 1,
+            "revised_at": "2024年5月8日 10:00",
+            "changed": ["截止时间", "摘要"],
+            "previous_title": None,
+            "moved": [
+                {
+                    "title": "技改补助申报",
+                    "before": "2024年5月31日 17:00",
+                    "after": "2024年6月14日 17:00",
+                }
+            ],
+            "added": [],
+            "removed": [],
+        },
     }
 
 
@@ -380,3 +395,16 @@ def memory_and_time_bounded(*, max_bytes: int = 8_000_000, max_seconds: float = 
     elapsed = time.monotonic() - started
     assert peak < max_bytes, f"peak allocation {peak:,} bytes"
     assert elapsed < max_seconds, f"took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_correction_says_it_is_one_and_what_changed(
+    renderer: Renderer, context: dict[str, Any], channel: str
+) -> None:
+    rendered = renderer.render("policy_corrected", channel, context)
+    assert "更正" in rendered.text
+    assert "截止时间" in rendered.text
+    assert "2024年6月14日 17:00" in rendered.text
+    if channel == "email":
+        assert rendered.subject is not None and "更正" in rendered.subject
+        assert rendered.html is not None and "2024年6月14日 17:00" in rendered.html

@@ -1,19 +1,24 @@
-"""``notifier policies``: publish and list."""
+"""``notifier policies``: preview, publish, list, show, revise and cancel."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from notifier.changes import FIELD_LABELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.deliveries import ID, shown
 from notifier.cli.preview import print_preview
+from notifier.corrections import Revised, cancel_policy, describe
+from notifier.corrections import revise as revise_policy
 from notifier.jobs.worker import start_worker
 from notifier.policy_file import read_policy_file
 from notifier.preview import preview_policy
-from notifier.progress import follow
+from notifier.progress import Snapshot, follow
 from notifier.publishing import publish as publish_policy
 from notifier.runtime import Runtime
 from notifier.store import policies as store
@@ -34,7 +39,7 @@ def embedded_worker(runtime: Runtime) -> Iterator[None]:
 
 @click.group()
 def policies() -> None:
-    """Policies: publish and list."""
+    """Policies: preview, publish, list, show, revise (更正) and cancel."""
 
 
 def _show_preview(app: App, file: Path, output_format: str, samples: int) -> None:
@@ -72,16 +77,38 @@ def preview(app: App, file: Path, samples: int, output_format: str) -> None:
     _show_preview(app, file, output_format, samples)
 
 
-@policies.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--wait", is_flag=True, help="With Redis: follow the deliveries to the end.")
-@click.option(
+WAIT_OPTION = click.option(
+    "--wait", is_flag=True, help="With Redis: follow the deliveries to the end."
+)
+WAIT_FOR_WORKER_OPTION = click.option(
     "--wait-for-worker",
     type=click.FloatRange(min=0.1, max=3600),
     default=10.0,
     show_default=True,
     help="With --wait: seconds to wait for a worker to start before saying none is running.",
 )
+
+
+def _follow(
+    runtime: Runtime, trigger_id: int | None, *, wait: bool, wait_for_worker: float, show: bool
+) -> Snapshot | None:
+    """Follow the trigger's deliveries when asked to, or always in embedded mode (which
+    finishes the work it started before it exits); None when not followed."""
+    embedded = runtime.queue.embedded
+    if trigger_id is None or not (wait or embedded):
+        return None
+    return follow(
+        runtime.sessions,
+        trigger_id,
+        show=show,
+        idle_limit=None if embedded else wait_for_worker,
+    )
+
+
+@policies.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@WAIT_OPTION
+@WAIT_FOR_WORKER_OPTION
 @click.option("--dry-run", is_flag=True, help="Preview only: store and send nothing.")
 @SAMPLES_OPTION
 @FORMAT_OPTION
@@ -101,21 +128,11 @@ def publish(
         return
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
-    # Embedded mode finishes the work it started before it exits.
-    embedded = runtime.queue.embedded
-    wait = wait or embedded
     show = output_format == "text"
     with embedded_worker(runtime):
         result = publish_policy(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
-        state = (
-            follow(
-                runtime.sessions,
-                result.trigger_id,
-                show=show,
-                idle_limit=None if embedded else wait_for_worker,
-            )
-            if wait and result.trigger_id
-            else None
+        state = _follow(
+            runtime, result.trigger_id, wait=wait, wait_for_worker=wait_for_worker, show=show
         )
     if output_format == "json":
         print_json(
@@ -162,3 +179,123 @@ def list_(app: App, limit: int, output_format: str) -> None:
     for row in rows:
         published = str(row["published_at"])[:16]
         click.echo(f"{row['id']:>5}  {published}  {row['department']}  {row['title']}")
+
+
+@policies.command()
+@click.argument("policy_id", type=ID)
+@FORMAT_OPTION
+@pass_app
+def show(app: App, policy_id: int, output_format: str) -> None:
+    """Show a policy, its deadlines and its revisions (更正记录)."""
+    row = describe(app.runtime.sessions, policy_id, zone=app.settings.zone)
+    if output_format == "json":
+        print_json(row)
+        return
+    state = f"  已撤回 cancelled {row['cancelled_at']}" if row["cancelled_at"] else ""
+    click.echo(f"政策 policy {row['id']}: {shown(row['title'])}{state}")
+    click.echo(f"  {shown(row['department'])}  发布 published {row['published_at']}")
+    if row["ref"]:
+        click.echo(f"  ref {shown(row['ref'])}")
+    for deadline in row["deadlines"]:
+        flag = "  已取消 cancelled" if deadline["cancelled"] else ""
+        click.echo(
+            f"  截止 deadline {deadline['id']}: {shown(deadline['title'])}  "
+            f"{deadline['due_at']}{flag}"
+        )
+    if not row["revisions"]:
+        click.echo("  无修订 no revisions")
+    for revision in row["revisions"]:
+        words = ", ".join(
+            f"{word} {name}"
+            for word, name in zip(revision["changed_words"], revision["changed"], strict=True)
+        )
+        click.echo(f"  修订 revision {revision['number']}  {revision['revised_at']}  {words}")
+
+
+def _revised_lines(result: Revised) -> list[str]:
+    if not result.new:
+        return [
+            f"政策 {result.policy_id}：内容未变，未记修订 / policy {result.policy_id}: "
+            "nothing changed, no revision kept"
+        ]
+    changed = ", ".join(f"{FIELD_LABELS[name]} {name}" for name in result.changed)
+    return [
+        f"政策 {result.policy_id}：已记第 {result.revision} 次修订 / policy {result.policy_id}: "
+        f"revision {result.revision} kept; 改动 changed: {changed}",
+        f"截止时间 deadlines: {result.moved} 改期 moved, {result.added} 新增 added, "
+        f"{result.removed} 取消 cancelled",
+    ]
+
+
+def _correction_line(result: Revised, notify: bool, state: Snapshot | None) -> str:
+    if not notify:
+        return "未发更正通知；加 --notify 通知已收到的企业 / no correction sent; add --notify"
+    if not result.published:
+        return "尚未发布，无需更正通知 / not published yet: it goes out as revised, at its time"
+    if result.revision is None:
+        return "没有修订，无更正可发 / no revision: no correction to send"
+    if result.trigger_id is None:
+        return "此次修订的更正通知已发过，不重发 / this revision's correction went out before"
+    if state is None:
+        return f"更正通知已排队 correction queued (trigger {result.trigger_id})"
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(state.counts.items()))
+    return f"更正通知 correction: {counts or '无人收到过此政策 nobody was reached'}"
+
+
+@policies.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Send a correction (更正) to every enterprise the policy reached, on each channel.",
+)
+@WAIT_OPTION
+@WAIT_FOR_WORKER_OPTION
+@FORMAT_OPTION
+@pass_app
+def revise(
+    app: App, file: Path, notify: bool, wait: bool, wait_for_worker: float, output_format: str
+) -> None:
+    """Correct the policy published with FILE.json's ref: keep its history, move deadlines."""
+    runtime = app.runtime
+    draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
+    show_progress = output_format == "text"
+    with embedded_worker(runtime):
+        result = revise_policy(
+            runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+        )
+        state = _follow(
+            runtime,
+            result.trigger_id,
+            wait=wait,
+            wait_for_worker=wait_for_worker,
+            show=show_progress,
+        )
+    if output_format == "json":
+        print_json(
+            {
+                **dataclasses.asdict(result),
+                "deliveries": state.counts if state else None,
+            }
+        )
+        return
+    for line in [*_revised_lines(result), _correction_line(result, notify, state)]:
+        click.echo(line)
+
+
+@policies.command()
+@click.argument("policy_id", type=ID)
+@pass_app
+def cancel(app: App, policy_id: int) -> None:
+    """Withdraw a policy whose publication time has not come: nothing of it is sent."""
+    runtime = app.runtime
+    result = cancel_policy(
+        runtime.sessions, policy_id, clock=runtime.clock, zone=runtime.settings.zone
+    )
+    if result.already:
+        click.echo(f"政策 {policy_id} 已撤回过 / policy {policy_id} was cancelled before")
+        return
+    click.echo(
+        f"政策 {policy_id} 已撤回，不会发送 / policy {policy_id} cancelled: nothing will be sent "
+        f"({result.deadlines} 截止时间 deadlines, {result.triggers} 提醒 rungs cancelled)"
+    )
