@@ -16,6 +16,11 @@ The caller builds the context; the default templates expect::
                       "days_left": int} | None        # None for policy_published
     unsubscribe_url  str
     public_url       str
+    correction       (policy_corrected only) {"number": int, "revised_at": str,
+                      "changed": list[str],           # field names in Chinese (摘要, 截止时间)
+                      "previous_title": str | None,   # set when the title changed
+                      "moved": [{"title", "before", "after"}],
+                      "added": [{"title", "due_at"}], "removed": [{"title", "due_at"}]}
 
 Every key must be present (undefined names are errors); ``policy.url`` may be ``None``.
 

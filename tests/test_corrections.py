@@ -64,9 +64,11 @@ class Office(Park):
 
 @pytest.fixture
 def office(database_url, make_runtime):
-    def build(firms: list[Firm], now: str = "2026-09-28 08:00", **fields) -> Office:
+    def build(
+        firms: list[Firm], now: str = "2026-09-28 08:00", settings: dict | None = None, **fields
+    ) -> Office:
         clock = ManualClock(at(now))
-        runtime = make_runtime(database_url=database_url, clock=clock)
+        runtime = make_runtime(database_url=database_url, clock=clock, **(settings or {}))
         return Office(runtime, clock, firms, **fields)
 
     return build
@@ -164,6 +166,8 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
             Firm(4, sectors="C3812"),  # not targeted
         ],
         deadlines=[{**APPLY, "due_at": "2026-10-30T17:00"}],
+        # Fan-out reads the audience in pages of two: the reach condition keeps its paging.
+        settings={"delivery": {"fan_out_chunk": 2, "batch_size": 2}},
     )
     office.fan_out_and_send(office.published.trigger_id)
     reached = office.deliveries(office.published.trigger_id)
@@ -184,6 +188,7 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
     queued = Enqueued()  # fanned out, queued, not yet sent
     delivery = office.runtime.settings.delivery
     fan_out(office.runtime.sessions, queued, revised.trigger_id, policy=delivery)
+    assert [len(batch) for batch in queued.batches] == [2, 1]  # two pages
     with office.runtime.sessions.begin() as session:  # firm 1 leaves SMS before the send
         enterprises.unsubscribe(session, [credit_code(1)], channel="sms")
     for batch in queued.batches:
