@@ -295,4 +295,6 @@ def test_the_policies_commands_refuse_revise_show_and_cancel(notifier):
     assert scheduled["trigger_id"] is None
     assert "已撤回" in notifier("policies", "cancel", str(scheduled["id"])).stdout
     assert notifier.json("policies", "show", str(scheduled["id"]))["cancelled_at"] is not None
+    listed = {row["id"]: row for row in notifier.json("policies", "list")}
+    assert listed[published["id"]]["revisions"] == 1 and listed[scheduled["id"]]["cancelled"]
     assert_one_line_error(notifier("policies", "show", "4242", status=2), "4242")

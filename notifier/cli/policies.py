@@ -162,6 +162,8 @@ def list_(app: App, limit: int, output_format: str) -> None:
     """List the newest policies."""
     zone = app.settings.zone
     with app.runtime.sessions() as session:
+        recent = store.list_recent(session, limit=limit)
+        revised = store.revision_counts(session, [p.id for p in recent])
         rows = [
             {
                 "id": p.id,
@@ -170,15 +172,20 @@ def list_(app: App, limit: int, output_format: str) -> None:
                 "published_at": p.published_at.astimezone(zone).isoformat(),
                 "targets": p.targets.as_dict(),
                 "topics": p.topics,
+                "cancelled": p.cancelled_at is not None,
+                "revisions": revised.get(p.id, 0),
             }
-            for p in store.list_recent(session, limit=limit)
+            for p in recent
         ]
     if output_format == "json":
         print_json(rows)
         return
     for row in rows:
         published = str(row["published_at"])[:16]
-        click.echo(f"{row['id']:>5}  {published}  {row['department']}  {row['title']}")
+        notes = "  已撤回 cancelled" if row["cancelled"] else ""
+        if row["revisions"]:
+            notes += f"  更正 {row['revisions']} 次 revised"
+        click.echo(f"{row['id']:>5}  {published}  {row['department']}  {row['title']}{notes}")
 
 
 @policies.command()

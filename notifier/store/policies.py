@@ -142,3 +142,15 @@ def published_without_trigger(session: Session, *, now: datetime, limit: int = 1
 def list_recent(session: Session, *, limit: int = 50) -> list[Policy]:
     """The newest policies first."""
     return list(session.scalars(select(Policy).order_by(Policy.id.desc()).limit(limit)))
+
+
+def revision_counts(session: Session, policy_ids: list[int]) -> dict[int, int]:
+    """How many revisions each of these policies has (only those with any)."""
+    if not policy_ids:
+        return {}
+    query = (
+        select(PolicyRevision.policy_id, func.count())
+        .where(PolicyRevision.policy_id.in_(policy_ids))
+        .group_by(PolicyRevision.policy_id)
+    )
+    return {policy_id: number for policy_id, number in session.execute(query)}
