@@ -161,7 +161,7 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
     office = office(
         [
             Firm(1, channels="sms;email"),
-            Firm(2, channels="email"),
+            Firm(2, sectors="C3610", channels="email"),
             Firm(3, channels="sms;email"),
             Firm(4, sectors="C3812"),  # not targeted
         ],
@@ -179,12 +179,18 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
         (credit_code(3), "sms"),
     ]
     # Since then: firm 2 took SMS too, firm 3 left everything, firm 5 joined (it matches).
-    office.import_firms([Firm(2, channels="sms;email"), Firm(5)])
+    office.import_firms([Firm(2, sectors="C3610", channels="sms;email"), Firm(5)])
     with office.runtime.sessions.begin() as session:
         enterprises.unsubscribe(session, [credit_code(3)])
 
-    revised = office.revise(notify=True, deadlines=[{**APPLY, "due_at": "2026-11-06T17:00"}])
+    # The revision narrows the targets to C3670: firm 2 (C3610) was reached, so it is told.
+    correction = {
+        "targets": {"sectors": ["C3670"]},
+        "deadlines": [{**APPLY, "due_at": "2026-11-06T17:00"}],
+    }
+    revised = office.revise(notify=True, **correction)
     assert revised.trigger_id is not None and revised.revision == 1
+    assert revised.changed == ("targets", "deadlines")
     queued = Enqueued()  # fanned out, queued, not yet sent
     delivery = office.runtime.settings.delivery
     fan_out(office.runtime.sessions, queued, revised.trigger_id, policy=delivery)
@@ -204,9 +210,7 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
     again = Enqueued(on_batch=lambda ids: send_batch(office.runtime, ids))
     total = fan_out(office.runtime.sessions, again, revised.trigger_id, policy=delivery)
     assert total == 3 and again.batches == []
-    assert office.revise(notify=True, deadlines=[{**APPLY, "due_at": "2026-11-06T17:00"}]) == (
-        Revised(office.policy_id, 1, False)
-    )
+    assert office.revise(notify=True, **correction) == Revised(office.policy_id, 1, False)
     assert office.deliveries(revised.trigger_id) == corrections
 
     outbox = office.runtime.settings.outbox_dir / "email"
