@@ -408,3 +408,4 @@ def test_a_correction_says_it_is_one_and_what_changed(
     if channel == "email":
         assert rendered.subject is not None and "更正" in rendered.subject
         assert rendered.html is not None and "2024年6月14日 17:00" in rendered.html
+
