@@ -18,10 +18,10 @@ from notifier.corrections import Revised, cancel_policy, describe, revise
 from notifier.errors import InputError
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
-from notifier.models import Deadline, Delivery, DeliveryStatus, Trigger, TriggerStatus
+from notifier.models import Deadline, Delivery, DeliveryStatus, Policy, Trigger, TriggerStatus
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish, scan_published
-from notifier.store import enterprises
+from notifier.store import enterprises, triggers
 from notifier.time_source import ManualClock
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
@@ -242,6 +242,14 @@ def test_a_cancelled_scheduled_policy_sends_nothing_when_its_time_comes(office):
         office.runtime.sessions, office.policy_id, clock=office.clock, zone=SHANGHAI
     )
     assert again.already
+    # A publish trigger that slipped through (made by a clock just before the cancel) fails.
+    with office.runtime.sessions.begin() as session:
+        slipped = triggers.ensure_policy_published(session, session.get(Policy, office.policy_id))
+        slipped_id = slipped.id
+    office.fan_out_and_send(slipped_id)
+    assert office.trigger(slipped_id).status == TriggerStatus.FAILED
+    assert "was cancelled" in (office.trigger(slipped_id).error or "")
+    assert office.deliveries(slipped_id) == []
     with pytest.raises(InputError, match="cancelled"):
         office.revise(summary="改")
     with pytest.raises(InputError, match="cancelled"):
