@@ -226,6 +226,13 @@ def test_huge_outputs_are_refused_when_saved_as_file_templates_are(body: str, sa
     assert says in message
 
 
+def test_an_sms_longer_than_the_default_limit_is_refused_when_saved() -> None:
+    # 6 (the signature) + 13 (the example name) + 481: one over.
+    validate_campaign_template("sms", "{{ enterprise.name }}" + "申" * 481)
+    message = refusal("sms", "{{ enterprise.name }}" + "申" * 482)
+    assert message.endswith("SMS is 501 characters, over the maximum of 500")
+
+
 def test_a_loop_without_end_is_stopped_by_the_render_time_limit() -> None:
     body = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
     assert "rendering took over" in refusal("sms", body)
