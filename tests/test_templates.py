@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from test_cli import Notifier, _notifier, assert_one_line_error
 
 from notifier.campaign_templates import render_stored, validate_campaign_template
@@ -104,7 +106,7 @@ def test_two_saves_at_once_get_two_versions(database_url: str) -> None:
 
     racer = threading.Thread(target=second)
     racer.start()
-    racer.join(0.5)
+    _wait_until_a_save_waits_for_a_lock(engine)
     first.commit()
     first.close()
     racer.join(10)
@@ -113,6 +115,21 @@ def test_two_saves_at_once_get_two_versions(database_url: str) -> None:
     with sessions() as session:
         assert [t.body[0] for t in store.history(session, "tech")] == ["一", "二"]
     engine.dispose()
+
+
+def _wait_until_a_save_waits_for_a_lock(engine: sa.Engine, timeout: float = 10.0) -> None:
+    """Return once a backend waits on a lock (the second save, held by the first's row)."""
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()"
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as connection:  # a new transaction sees the activity as it is now
+            if connection.scalar(waiting):
+                return
+        assert time.monotonic() < deadline, "the second save never reached the first's row"
+        time.sleep(0.01)
 
 
 # --- what a template may say ----------------------------------------------------------------
