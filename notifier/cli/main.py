@@ -17,6 +17,7 @@ from notifier.cli import (
     processes,
     purge,
     status,
+    templates,
 )
 from notifier.cli.app import App, NotifierGroup
 
@@ -49,6 +50,7 @@ for group in (
     policies.policies,
     deliveries.deliveries,
     deadlines.deadlines,
+    templates.templates,
 ):
     cli.add_command(group)
 for command in (

@@ -12,6 +12,7 @@ from notifier.models.enterprise import (
 )
 from notifier.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.models.provider import Provider
+from notifier.models.template import MessageTemplate
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "Trigger",
     "TriggerKind",
     "TriggerStatus",
+    "MessageTemplate",
 ]
