@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from notifier.errors import TriggerError
-from notifier.models import Deadline, Policy, Trigger, TriggerKind
+from notifier.models import Campaign, Deadline, Policy, Trigger, TriggerKind
 from notifier.targets import Targets
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -65,6 +65,8 @@ class Kind:
 
     audience: Callable[[Trigger], Targets]
     context: Callable[[Trigger, tzinfo, datetime], dict[str, Any]]
+    # Deliveries a minute at most (a campaign's throttle); None: as fast as workers go.
+    per_minute: Callable[[Trigger], int | None] = lambda trigger: None
 
 
 def _policy(trigger: Trigger) -> Policy:
@@ -102,11 +104,42 @@ def _deadline_reminder_context(trigger: Trigger, zone: tzinfo, now: datetime) ->
     }
 
 
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    """What campaign templates see of their campaign."""
+    return {"id": campaign.id, "name": campaign.name, "title": campaign.title, "url": campaign.url}
+
+
+def _campaign(trigger: Trigger) -> Campaign:
+    if trigger.campaign is None:
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no campaign")
+    return trigger.campaign
+
+
+def _campaign_targets(trigger: Trigger) -> Targets:
+    # The campaign's audience as it stands at the run, on the campaign's channels.
+    return _campaign(trigger).targets
+
+
+def _campaign_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    campaign = _campaign(trigger)
+    return {
+        "campaign": campaign_view(campaign),
+        "run": {"date": trigger.due_at.astimezone(zone).strftime("%Y-%m-%d")},
+        "policy": None,
+        "deadline": None,
+    }
+
+
 KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         TriggerKind.POLICY_PUBLISHED: Kind(_policy_targets, _policy_published_context),
         TriggerKind.DEADLINE_REMINDER: Kind(
             _deadline_reminder_targets, _deadline_reminder_context
+        ),
+        TriggerKind.CAMPAIGN_RUN: Kind(
+            _campaign_targets,
+            _campaign_context,
+            lambda trigger: _campaign(trigger).throttle_per_minute,
         ),
     }
 )

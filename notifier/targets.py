@@ -78,6 +78,8 @@ class Targets:
     topics: tuple[str, ...] = ()
     credit_codes: tuple[str, ...] = ()
     done_deadlines: tuple[int, ...] = ()
+    # Only these channels (a campaign's); empty: every channel the enterprise subscribed to.
+    channels: tuple[str, ...] = ()
 
     @property
     def everyone(self) -> bool:

@@ -8,6 +8,7 @@ import os
 import click
 
 from notifier.cli import (
+    campaigns,
     db,
     deadlines,
     deliveries,
@@ -49,6 +50,7 @@ for group in (
     policies.policies,
     deliveries.deliveries,
     deadlines.deadlines,
+    campaigns.campaigns,
 ):
     cli.add_command(group)
 for command in (
