@@ -54,17 +54,19 @@ from notifier.sandbox import (
     Named,
     OverTime,
 )
+from notifier.smslength import SmsCount
 
 _RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One rendered message: ``subject`` and ``html`` for email."""
+    """One rendered message: ``subject`` and ``html`` for email; ``sms_count`` when counted."""
 
     text: str
     subject: str | None = None
     html: str | None = None
+    sms_count: SmsCount | None = None
 
 
 def make_environment(*, templates_dir: Path | None = None) -> jinja2.Environment:
@@ -99,13 +101,30 @@ def compile_template(
             ``_``.
     """
     env = environment or _standalone_environment()
+    tree = parse_template(source, name=name, environment=env, filename=filename)
     try:
-        tree = env.parse(source, name=name, filename=filename)
-        _refuse_private_names(tree, name=name)
         code = env.compile(tree, name=name, filename=filename)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
     return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def parse_template(
+    source: str, *, name: str, environment: jinja2.Environment | None = None,
+    filename: str | None = None,
+) -> nodes.Template:
+    """Parse and check a template without compiling it (for checks that walk its tree).
+
+    Raises:
+        TemplateError: as :func:`compile_template`.
+    """
+    env = environment or _standalone_environment()
+    try:
+        tree = env.parse(source, name=name, filename=filename)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
+    _refuse_private_names(tree, name=name)
+    return tree
 
 
 def _refuse_private_names(tree: nodes.Template, *, name: str) -> None:
@@ -238,15 +257,43 @@ class Renderer:
         Raises:
             TemplateError: a template is missing or fails.
         """
-        values = dict(context)
-        text = self._render(f"{kind}/{channel}.txt", values).strip()
-        if channel == EMAIL:
-            subject = " ".join(self._render(f"{kind}/email_subject.txt", values).split())
-            html = self._render(f"{kind}/email.html", values)
-            return Rendered(text=text, subject=subject, html=html)
-        return Rendered(text=text)
-
-    def _render(self, name: str, context: Mapping[str, Any]) -> str:
-        return render_template(
-            self.template(name), context, max_chars=self.max_chars, max_seconds=self.max_seconds
+        email = channel == EMAIL
+        parts = MessageParts(
+            text=self.template(f"{kind}/{channel}.txt"),
+            subject=self.template(f"{kind}/email_subject.txt") if email else None,
+            html=self.template(f"{kind}/email.html") if email else None,
         )
+        return render_parts(
+            parts, context, max_chars=self.max_chars, max_seconds=self.max_seconds
+        )
+
+
+@dataclass(frozen=True)
+class MessageParts:
+    """The compiled templates of one channel's message: text, and for email subject and HTML."""
+
+    text: jinja2.Template
+    subject: jinja2.Template | None = None
+    html: jinja2.Template | None = None
+
+
+def render_parts(
+    parts: MessageParts, context: Mapping[str, Any], *,
+    max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+) -> Rendered:
+    """Render a message: the text stripped, the subject on one line, the HTML as it is.
+
+    File templates and stored templates both come through here, so they render alike.
+
+    Raises:
+        TemplateError: a part fails (see :func:`render_template`).
+    """
+    values = dict(context)
+
+    def render(template: jinja2.Template) -> str:
+        return render_template(template, values, max_chars=max_chars, max_seconds=max_seconds)
+
+    text = render(parts.text).strip()
+    subject = " ".join(render(parts.subject).split()) if parts.subject is not None else None
+    html = render(parts.html) if parts.html is not None else None
+    return Rendered(text=text, subject=subject, html=html)

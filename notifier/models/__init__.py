@@ -13,6 +13,7 @@ from notifier.models.enterprise import (
 )
 from notifier.models.policy import Deadline, DeadlineDone, Policy
 from notifier.models.provider import Provider
+from notifier.models.template import MessageTemplate
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "TriggerStatus",
     "Campaign",
     "CampaignStatus",
+    "MessageTemplate",
 ]
