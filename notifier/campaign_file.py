@@ -65,7 +65,8 @@ def _channels(data: dict[str, Any]) -> tuple[str, ...]:
         channel = CHANNEL_WORDS.get(item.strip(), item.strip().lower())
         if channel not in CHANNELS:
             raise InputError(
-                f"channels: '{shown(item)}' is not one of {', '.join(CHANNELS)} (短信, 邮件, 网络回调)",
+                f"channels: '{shown(item)}' is not one of {', '.join(CHANNELS)} "
+                "(短信, 邮件, 网络回调)",
                 field="channels",
             )
         channels.append(channel)
@@ -101,7 +102,8 @@ def _templates(
                            allowed="\n\t") or None,
             )
             if channel == EMAIL and inline[channel].subject is None:
-                raise InputError(f"{field}.subject: is required for email", field=f"{field}.subject")
+                where = f"{field}.subject"
+                raise InputError(f"{where}: is required for email", field=where)
         else:
             raise InputError(
                 f"{field}: is required: a stored template's name, or {{\"body\": ...}}", field=field

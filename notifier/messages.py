@@ -12,7 +12,7 @@ from notifier.channels.base import Message, Provider
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery, Enterprise, Trigger
 from notifier.pinned_templates import render_pinned
-from notifier.rendering import Renderer, Rendered
+from notifier.rendering import Rendered, Renderer
 from notifier.smslength import SmsCount
 from notifier.time_source import SYSTEM_CLOCK, Clock
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
@@ -72,7 +72,9 @@ class MessageFactory:
         if trigger.deadline_id is not None:
             links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
         return {
-            "enterprise": enterprise_view(delivery.enterprise, full=trigger.campaign_id is not None),
+            "enterprise": enterprise_view(
+                delivery.enterprise, full=trigger.campaign_id is not None
+            ),
             **kind.context(delivery.trigger, self.zone, self.clock.now()),
             "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
             "public_url": self.public_url,

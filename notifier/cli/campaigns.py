@@ -177,7 +177,9 @@ def test_send(
 
 
 def _changed(changed: Changed, what: str) -> None:
-    click.echo(f"活动 campaign {changed.campaign_id}: {changed.status}; {changed.deliveries} {what}")
+    click.echo(
+        f"活动 campaign {changed.campaign_id}: {changed.status}; {changed.deliveries} {what}"
+    )
 
 
 @campaigns.command("pause")

@@ -92,7 +92,9 @@ def runs(session: Session, campaign_ids: Sequence[int]) -> list[Trigger]:
         return []
     query = (
         select(Trigger)
-        .where(Trigger.campaign_id.in_(list(campaign_ids)), Trigger.kind == TriggerKind.CAMPAIGN_RUN)
+        .where(
+            Trigger.campaign_id.in_(list(campaign_ids)), Trigger.kind == TriggerKind.CAMPAIGN_RUN
+        )
         .order_by(Trigger.due_at, Trigger.id)
     )
     return list(session.scalars(query))
