@@ -24,6 +24,7 @@ from notifier.campaign_variables import VARIABLES, objects, sample_context, top_
 from notifier.channel_names import CHANNELS, EMAIL, SMS
 from notifier.channels.smsformat import SmsFormat
 from notifier.errors import TemplateError
+from notifier.plaintext import first_control_character
 from notifier.rendering import (
     MessageParts,
     Rendered,
@@ -121,6 +122,9 @@ def _checked_parts(
     for field, value in parts.items():
         if not value.strip():
             raise TemplateError(f"{FIELD_LABELS[field]}: 为空 is empty")
+        control = first_control_character(value, allowed="\n\t")
+        if control:
+            raise TemplateError(f"{FIELD_LABELS[field]}: 含控制字符 control character {control}")
     return parts
 
 

@@ -30,7 +30,7 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("enterprise.name", "企业名称 the enterprise's name", "宁波灵峰汽车零部件有限公司"),
     Variable("enterprise.credit_code", "统一社会信用代码 unified social credit code",
-             "91330206MA2AGQ1P5X"),
+             "91330206MA2AGQ1P5L"),
     Variable("enterprise.sector", "行业代码 GB/T 4754-2017 sector codes, joined by 、",
              "C3670"),
     Variable("enterprise.region", "所在区域 region: district/community/park",

@@ -18,6 +18,7 @@ from notifier.cli import (
     processes,
     purge,
     status,
+    templates,
 )
 from notifier.cli.app import App, NotifierGroup
 
@@ -51,6 +52,7 @@ for group in (
     deliveries.deliveries,
     deadlines.deadlines,
     campaigns.campaigns,
+    templates.templates,
 ):
     cli.add_command(group)
 for command in (
