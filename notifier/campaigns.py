@@ -221,12 +221,14 @@ def resume(
                 f"活动 campaign {campaign_id}: 未暂停 is {campaign.status}, not paused",
                 field="campaign",
             )
-        campaign.status = CampaignStatus.RUNNING
+        ran = bool(store.runs(session, [campaign_id]))
+        campaign.status = CampaignStatus.RUNNING if ran else CampaignStatus.SCHEDULED
         per_minute = campaign.throttle_per_minute
         ids = store.release_held(session, campaign_id, now=clock.now())
+        status = campaign.status
     # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
     Pace(sessions, batch_size, per_minute).dispatch(dispatch, ids)
-    return Changed(campaign_id, CampaignStatus.RUNNING, len(ids))
+    return Changed(campaign_id, status, len(ids))
 
 
 def cancel(sessions: SessionFactory, campaign_id: int, *, clock: Clock) -> Changed:

@@ -431,7 +431,7 @@ def test_campaign_commands_create_list_show_preview_test_send_pause_resume_cance
     assert notifier.json("deliveries", "list") == []  # nothing recorded as a delivery
 
     assert "paused" in notifier("campaigns", "pause", "1").stdout
-    assert "running" in notifier("campaigns", "resume", "1").stdout
+    assert "scheduled" in notifier("campaigns", "resume", "1").stdout  # it has not run yet
     assert "cancelled" in notifier("campaigns", "cancel", "1").stdout
     assert "nothing is running" in notifier("campaigns", "watch", "1").stdout
     assert_one_line_error(notifier("campaigns", "pause", "1", status=2), "cancelled")
