@@ -96,8 +96,10 @@ def create_campaign(sessions: SessionFactory, draft: CampaignDraft, *, clock: Cl
 
 def _due_runs(campaign: Campaign, mine: list[Trigger], now: datetime) -> list[PlannedRung]:
     handled = {t.key for t in mine}
-    after = max([campaign.created_at - timedelta(seconds=1), now - LOOK_BACK]
-                + [t.due_at for t in mine])
+    # A cron's runs count from the campaign's creation; a once campaign's time may be just past
+    # (created "for now"): the catch-up rule decides whether it still goes.
+    created = campaign.created_at if campaign.cron else now - LOOK_BACK
+    after = max([created - timedelta(seconds=1), now - LOOK_BACK] + [t.due_at for t in mine])
     return [
         PlannedRung(f"run {at.isoformat()}", at, store.run_key(campaign.id, at))
         for at in schedule_of(campaign).runs(after, now)
