@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from notifier.campaign_schedule import Schedule
 from notifier.db import SessionFactory
 from notifier.errors import InputError
-from notifier.kinds import local
 from notifier.models import Campaign, CampaignStatus, Trigger, TriggerKind, TriggerStatus
 from notifier.pacing import Pace
 from notifier.ports import Dispatch
@@ -257,7 +256,3 @@ def _refuse_ended(campaign: Campaign, action: str) -> None:
             field="campaign",
         )
 
-
-def describe_time(moment: datetime | None, zone: tzinfo) -> str | None:
-    """A stored time as staff read it, or None."""
-    return local(moment, zone) if moment else None

@@ -168,6 +168,31 @@ def test_a_once_campaign_runs_once_with_its_pinned_template_and_then_is_finished
     assert park.status() == "finished"
 
 
+def test_a_once_campaign_created_for_a_moment_just_past_goes_out_at_the_next_scan(
+    database_url, make_runtime
+):
+    clock = ManualClock(at("2026-12-01 10:05"))
+    runtime = make_runtime(database_url=database_url, clock=clock)
+    park = Park(runtime, clock, [Firm(1, channels="sms")],
+                schedule={"once_at": "2026-12-01T10:00"})
+    (run,) = park.scan()
+    with runtime.sessions() as session:
+        assert session.get(Trigger, run).due_at == at("2026-12-01 10:00")
+
+
+def test_the_readme_example_files_are_valid():
+    from notifier.campaign_file import read_campaign_file
+
+    examples = Path(__file__).parent.parent / "docs" / "examples"
+    now = at("2026-11-25 18:00")
+    weekly = read_campaign_file(examples / "campaign.json", zone=SHANGHAI, now=now)
+    assert weekly.cron == "0 9 * * MON" and weekly.channels == ("sms", "email")
+    assert weekly.targets.sizes == ("medium", "small")
+    listed = read_campaign_file(examples / "campaign-listed.json", zone=SHANGHAI, now=now)
+    assert listed.targets.credit_codes == (credit_code(1), credit_code(2))
+    assert listed.templates == {"sms": "2026-tech-upgrade"} and not listed.inline_templates
+
+
 def test_runs_missed_beyond_the_catch_up_window_are_recorded_missed_and_the_newest_fires(
     database_url, make_runtime
 ):
