@@ -143,6 +143,8 @@ class ClockSettings(BaseModel):
     catch_up_hours: float = Field(default=6.0, gt=0, le=24 * 30)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    # How often due campaign runs are looked for.
+    campaign_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 # A rung of a reminder ladder: 5wd (working days before the due day) or 3d (days before).

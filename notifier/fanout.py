@@ -11,6 +11,7 @@ from notifier.errors import TriggerError
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import TriggerStatus
 from notifier.models.base import utcnow
+from notifier.pacing import Pace
 from notifier.ports import Dispatch
 from notifier.store import audience as audiences
 from notifier.store import deliveries, triggers
@@ -55,7 +56,7 @@ def _insert_page(
 
 def _start(
     sessions: SessionFactory, trigger_id: int, kinds: Mapping[str, Kind], max_attempts: int
-) -> Targets | None:
+) -> tuple[Targets, int | None] | None:
     """Count the run, mark the trigger running and return its audience; None: nothing to do."""
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
@@ -76,14 +77,16 @@ def _start(
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None
         try:
-            audience = kind_of(trigger, kinds).audience(trigger)
+            kind = kind_of(trigger, kinds)
+            audience = kind.audience(trigger)
+            per_minute = kind.per_minute(trigger)
         except TriggerError as exc:
             # Retrying would fail the same way: the trigger ends here, with its reason.
             triggers.fail(session, trigger, reason=str(exc), now=utcnow())
             log.error("fan-out of trigger %s failed: %s", trigger_id, exc)
             return None
         triggers.start(session, trigger, now=utcnow())
-        return audience
+        return audience, per_minute
 
 
 def fan_out(
@@ -103,10 +106,12 @@ def fan_out(
         How many deliveries the trigger has.
     """
     try:
-        audience = _start(sessions, trigger_id, kinds, policy.fan_out_max_attempts)
-        if audience is None:
+        started = _start(sessions, trigger_id, kinds, policy.fan_out_max_attempts)
+        if started is None:
             return 0
-        return _fan_out_pages(sessions, dispatch, trigger_id, audience, policy)
+        audience, per_minute = started
+        pace = Pace(sessions, policy.batch_size, per_minute)
+        return _fan_out_pages(sessions, dispatch, trigger_id, audience, policy, pace)
     except Exception as exc:
         # Kept on the trigger so staff see why, and so the last run can fail it with the reason.
         with sessions.begin() as session:
@@ -122,14 +127,14 @@ def _fan_out_pages(
     trigger_id: int,
     audience: Targets,
     policy: DeliverySettings,
+    pace: Pace,
 ) -> int:
     after: tuple[int, int] | None = None
     while True:
         ids, after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)
         # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
-        # Queued as we go, so sending starts before a large fan-out ends.
-        for start in range(0, len(ids), policy.batch_size):
-            dispatch.deliveries(ids[start : start + policy.batch_size])
+        # Queued as we go, so sending starts before a large fan-out ends (at the throttle's pace).
+        pace.dispatch(dispatch, ids)
         if after is None:
             break
     # Rows a crashed run of an older version left pending.

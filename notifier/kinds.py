@@ -16,7 +16,7 @@ from typing import Any
 
 from notifier.changes import FIELD_LABELS, pair_by_title
 from notifier.errors import TriggerError
-from notifier.models import Deadline, Policy, Trigger, TriggerKind
+from notifier.models import Campaign, Deadline, Policy, Trigger, TriggerKind
 from notifier.store.triggers import revision_number
 from notifier.targets import Targets
 
@@ -111,6 +111,8 @@ class Kind:
 
     audience: Callable[[Trigger], Targets]
     context: Callable[[Trigger, tzinfo, datetime], dict[str, Any]]
+    # Deliveries a minute at most (a campaign's throttle); None: as fast as workers go.
+    per_minute: Callable[[Trigger], int | None] = lambda trigger: None
 
 
 def _policy(trigger: Trigger) -> Policy:
@@ -165,6 +167,32 @@ def _policy_corrected_context(trigger: Trigger, zone: tzinfo, now: datetime) -> 
     }
 
 
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    """What campaign templates see of their campaign."""
+    return {"id": campaign.id, "name": campaign.name, "title": campaign.title, "url": campaign.url}
+
+
+def _campaign(trigger: Trigger) -> Campaign:
+    if trigger.campaign is None:
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no campaign")
+    return trigger.campaign
+
+
+def _campaign_targets(trigger: Trigger) -> Targets:
+    # The campaign's audience as it stands at the run, on the campaign's channels.
+    return _campaign(trigger).targets
+
+
+def _campaign_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    campaign = _campaign(trigger)
+    return {
+        "campaign": campaign_view(campaign),
+        "run": {"date": trigger.due_at.astimezone(zone).strftime("%Y-%m-%d")},
+        "policy": None,
+        "deadline": None,
+    }
+
+
 KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         TriggerKind.POLICY_PUBLISHED: Kind(_policy_targets, _policy_published_context),
@@ -172,6 +200,11 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             _deadline_reminder_targets, _deadline_reminder_context
         ),
         TriggerKind.POLICY_CORRECTED: Kind(_policy_corrected_targets, _policy_corrected_context),
+        TriggerKind.CAMPAIGN_RUN: Kind(
+            _campaign_targets,
+            _campaign_context,
+            lambda trigger: _campaign(trigger).throttle_per_minute,
+        ),
     }
 )
 

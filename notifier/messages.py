@@ -10,8 +10,9 @@ from typing import Any
 from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, Provider
 from notifier.kinds import KINDS, Kind, kind_of
-from notifier.models import Delivery
-from notifier.rendering import Renderer
+from notifier.models import Delivery, Enterprise, Trigger
+from notifier.pinned_templates import render_pinned
+from notifier.rendering import Rendered, Renderer
 from notifier.smslength import SmsCount
 from notifier.time_source import SYSTEM_CLOCK, Clock
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
@@ -71,10 +72,9 @@ class MessageFactory:
         if trigger.deadline_id is not None:
             links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
         return {
-            "enterprise": {
-                "name": delivery.enterprise.name,
-                "credit_code": delivery.enterprise.credit_code,
-            },
+            "enterprise": enterprise_view(
+                delivery.enterprise, full=trigger.campaign_id is not None
+            ),
             **kind.context(delivery.trigger, self.zone, self.clock.now()),
             "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
             "public_url": self.public_url,
@@ -90,7 +90,7 @@ class MessageFactory:
         """
         context = self.context(delivery)
         kind = delivery.trigger.kind
-        rendered = self.renderer.render(kind, delivery.channel, context)
+        rendered = self._render(delivery.trigger, delivery.channel, context)
         # The provider finishes the text: an SMS account adds its signature and counts parts.
         composed = provider.compose(rendered.text, to=delivery.address)
         payload: dict[str, Any] = {}
@@ -108,9 +108,30 @@ class MessageFactory:
         )
         return Composition(message=message, sms_count=composed.sms_count)
 
+    def _render(self, trigger: Trigger, channel: str, context: dict[str, Any]) -> Rendered:
+        # A campaign run renders the stored templates it pinned; other kinds the shipped ones.
+        if trigger.templates is not None:
+            return render_pinned(self.renderer, trigger.templates, channel, context)
+        return self.renderer.render(trigger.kind, channel, context)
+
     def build(self, delivery: Delivery, provider: Provider) -> Message:
         """The message ``provider`` sends for the delivery; see :meth:`compose`."""
         return self.compose(delivery, provider).message
+
+
+# The size words a district register writes, for campaign templates (大型, 中型...).
+_SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+def enterprise_view(enterprise: Enterprise, *, full: bool = False) -> dict[str, Any]:
+    """What templates see of the enterprise; ``full`` (campaign templates) adds sector, region
+    and size."""
+    view = {"name": enterprise.name, "credit_code": enterprise.credit_code}
+    if full:
+        view["sector"] = "、".join(sector.code for sector in enterprise.sectors)
+        view["region"] = enterprise.region
+        view["size"] = _SIZE_NAMES.get(enterprise.size, enterprise.size)
+    return view
 
 
 def webhook_payload(
@@ -127,5 +148,6 @@ def webhook_payload(
         "unsubscribe_url": context["unsubscribe_url"],
         **({"done_url": context["done_url"]} if "done_url" in context else {}),
         **({"correction": context["correction"]} if "correction" in context else {}),
+        **({"campaign": context["campaign"]} if "campaign" in context else {}),
     }
 

@@ -364,6 +364,15 @@ def read_policy_file(content: bytes, *, zone: tzinfo) -> PolicyDraft:
         InputError: too large, not UTF-8, not JSON (repeated keys, NaN, absurd numbers or
             nesting included), or a bad field.
     """
+    return parse_policy(read_json_file(content), zone=zone)
+
+
+def read_json_file(content: bytes) -> Any:
+    """Decode a JSON input file strictly (see :func:`read_policy_file`).
+
+    Raises:
+        InputError: too large, not UTF-8, or not JSON as the policy file allows it.
+    """
     if len(content) > MAX_FILE_BYTES:
         raise InputError(f"file: {len(content)} bytes, at most {MAX_FILE_BYTES}", field="file")
     try:
@@ -382,4 +391,4 @@ def read_policy_file(content: bytes, *, zone: tzinfo) -> PolicyDraft:
         raise InputError(f"not valid JSON: {exc.msg} at line {exc.lineno}", field="file") from None
     except RecursionError:
         raise InputError("not valid JSON: nested too deeply", field="file") from None
-    return parse_policy(data, zone=zone)
+    return data

@@ -52,3 +52,37 @@ class PolicyDraft:
     targets: Targets = field(default_factory=Targets)
     published_at: datetime | None = None
     deadlines: tuple[DeadlineDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class InlineTemplate:
+    """A campaign file's own template text for one channel (saved as a stored template)."""
+
+    body: str
+    subject: str | None = None
+    html: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    """A validated campaign, not yet stored.
+
+    ``templates`` names a stored template per channel; ``inline_templates`` carries text that
+    is saved under the campaign's name (or the name given in ``templates``). The schedule is
+    ``once_at``, or ``cron`` in ``timezone`` until the optional ``ends_at``.
+    """
+
+    name: str
+    title: str
+    channels: tuple[str, ...]
+    targets: Targets
+    url: str | None = None
+    templates: dict[str, str] = field(default_factory=dict)
+    inline_templates: dict[str, InlineTemplate] = field(default_factory=dict)
+    once_at: datetime | None = None
+    cron: str | None = None
+    timezone: str = "Asia/Shanghai"
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    throttle_per_minute: int | None = None
+    author: str | None = None

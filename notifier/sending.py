@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from notifier.campaign_gate import CampaignGate
 from notifier.config import DeliverySettings
 from notifier.db import SessionFactory
 from notifier.errors import InputError, PermanentError, TemplateError, TransientError, TriggerError
@@ -102,6 +103,7 @@ class _Sender:
     budget_ends: float
     clock: Clock
     quiet: QuietHours
+    gate: CampaignGate
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -153,7 +155,7 @@ class _Sender:
                 self.commit()
                 claimed_at, renewed = now, time.monotonic()
                 lost.update(delivery_id for delivery_id in rest if delivery_id not in still)
-            if delivery.id not in lost:
+            if delivery.id not in lost and not self.gate.holds(delivery, claimed_at=claimed_at):
                 self.send(delivery)
 
     def send(self, delivery: Delivery) -> None:
@@ -217,6 +219,7 @@ def deliver_batch(
             budget_ends=time.monotonic() + policy.batch_seconds,
             clock=clock,
             quiet=quiet,
+            gate=CampaignGate(sessions),
         )
         for chunk in _chunks(batch, policy.claim_chunk):
             if sender.out_of_time():

@@ -82,6 +82,8 @@ class Targets:
     credit_codes: tuple[str, ...] = ()
     done_deadlines: tuple[int, ...] = ()
     reached_by: tuple[int, ...] = ()
+    # Only these channels (a campaign's); empty: every channel the enterprise subscribed to.
+    channels: tuple[str, ...] = ()
 
     @property
     def everyone(self) -> bool:

@@ -302,3 +302,70 @@ def test_an_unreachable_rabbitmq_is_one_line_naming_notifier_broker_url_without_
     assert "NOTIFIER_BROKER_URL (amqp://***@127.0.0.1:1/%2F)" in done.stderr
     assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _campaign_on(publisher: Runtime, firms: int, per_minute: int) -> int:
+    """A campaign of ``firms`` SMS recipients, due now and throttled; its run made and queued."""
+    from notifier.campaign_file import parse_campaign
+    from notifier.campaigns import create_campaign
+    from notifier.jobs.clock import scan_campaign_runs
+
+    csv_text = enterprise_csv([Firm(n, channels="sms") for n in range(1, firms + 1)])
+    import_enterprises(publisher.sessions, io.StringIO(csv_text), dry_run=False)
+    zone = publisher.settings.zone
+    now = publisher.clock.now()
+    data = {
+        "name": "paced", "title": "限速活动", "channels": ["sms"],
+        "templates": {"sms": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
+        "schedule": {"once_at": now.astimezone(zone).isoformat()},
+        "throttle_per_minute": per_minute,
+    }  # fmt: skip
+    draft = parse_campaign(data, zone=zone, now=now)
+    campaign_id = create_campaign(publisher.sessions, draft, clock=publisher.clock)
+    assert len(scan_campaign_runs(publisher)) == 1
+    return campaign_id
+
+
+def _sent_times(publisher: Runtime) -> list[Any]:
+    with publisher.sessions() as session:
+        return sorted(session.scalars(select(Delivery.sent_at).where(Delivery.status == "sent")))
+
+
+@ON_POSTGRES
+@ON_REDIS
+def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_workers, publisher):
+    start_workers(processes=2)
+    _campaign_on(publisher, firms=10, per_minute=120)  # 2 every second
+    wait_until(lambda: len(_sent_times(publisher)) == 10, timeout=60, what="10 sends")
+    sent = _sent_times(publisher)
+    # Batches of 2 at 0, 1, 2, 3, 4 s: the k-th pair no earlier than k seconds after the first.
+    for k in range(5):
+        assert (sent[2 * k] - sent[0]).total_seconds() >= k - 0.25, sent
+
+
+@ON_POSTGRES
+@ON_REDIS
+def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_finishes_it(
+    start_workers, publisher
+):
+    from notifier.campaigns import pause, resume
+
+    start_workers(processes=2)
+    campaign_id = _campaign_on(publisher, firms=8, per_minute=60)  # one a second
+    wait_until(lambda: len(_sent_times(publisher)) >= 2, timeout=60, what="the first sends")
+    pause(publisher.sessions, campaign_id, clock=publisher.clock)
+    paused_at = publisher.clock.now()
+
+    def settled() -> dict[str, int] | None:
+        with publisher.sessions() as session:
+            counts = status_counts(session)
+        return counts if set(counts) <= {"sent", "deferred"} else None
+
+    # Every batch still waiting in the broker reaches a worker and is held, not sent.
+    wait_until(lambda: paused_at.timestamp() + 8 < time.time(), timeout=15, what="the schedule")
+    counts = wait_until(settled, timeout=30, what="the held deliveries")
+    late = [t for t in _sent_times(publisher) if (t - paused_at).total_seconds() > 1]
+    assert late == [] and counts["sent"] + counts["deferred"] == 8
+
+    resume(publisher.sessions, publisher.dispatch, campaign_id, batch_size=2, clock=publisher.clock)
+    wait_until(lambda: len(_sent_times(publisher)) == 8, timeout=60, what="the rest sent")

@@ -8,6 +8,7 @@ import os
 import click
 
 from notifier.cli import (
+    campaigns,
     db,
     deadlines,
     deliveries,
@@ -50,6 +51,7 @@ for group in (
     policies.policies,
     deliveries.deliveries,
     deadlines.deadlines,
+    campaigns.campaigns,
     templates.templates,
 ):
     cli.add_command(group)

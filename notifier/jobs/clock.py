@@ -16,6 +16,7 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from notifier.campaigns import scan_due_campaigns
 from notifier.jobs.context import JobContext
 from notifier.jobs.leader import Leadership
 from notifier.publishing import scan_published
@@ -67,12 +68,25 @@ def purge_old_deliveries(context: JobContext) -> Any:
     )
 
 
+def scan_campaign_runs(context: JobContext) -> Any:
+    """Make the triggers of the campaign runs that fell due; finish campaigns that are done."""
+    settings = context.settings
+    return scan_due_campaigns(
+        context.sessions,
+        context.dispatch,
+        catch_up=timedelta(hours=settings.clock.catch_up_hours),
+        zone=settings.zone,
+        clock=context.clock,
+    )
+
+
 # (job, name of its interval in ClockSettings); the job's name is its id.
 JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (scan_published_policies, "scan_interval_seconds"),
     (scan_deadline_reminders, "reminder_interval_seconds"),
     (sweep_lost_work, "sweep_interval_seconds"),
     (purge_old_deliveries, "purge_interval_seconds"),
+    (scan_campaign_runs, "campaign_interval_seconds"),
 ]
 
 

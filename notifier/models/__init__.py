@@ -1,6 +1,7 @@
 """The tables, one module per entity group. Importing this package registers them all."""
 
 from notifier.models.base import Base
+from notifier.models.campaign import Campaign, CampaignStatus
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
     Contact,
@@ -34,5 +35,7 @@ __all__ = [
     "Trigger",
     "TriggerKind",
     "TriggerStatus",
+    "Campaign",
+    "CampaignStatus",
     "MessageTemplate",
 ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.models.base import Base, utcnow
+from notifier.models.campaign import Campaign
 from notifier.models.policy import Deadline, Policy
 
 
@@ -18,6 +20,7 @@ class TriggerKind(enum.StrEnum):
     POLICY_PUBLISHED = "policy_published"
     DEADLINE_REMINDER = "deadline_reminder"
     POLICY_CORRECTED = "policy_corrected"
+    CAMPAIGN_RUN = "campaign_run"
 
 
 class TriggerStatus(enum.StrEnum):
@@ -60,5 +63,13 @@ class Trigger(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
+    # A campaign run: its campaign, and the template versions it pinned (channel -> name,
+    # version and text), so a template saved later does not change a run under way.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
     policy: Mapped[Policy | None] = relationship()
     deadline: Mapped[Deadline | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()

@@ -82,6 +82,8 @@ def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
                 exists().where(chose, EnterpriseTopic.topic.in_(audience.topics)),
             )
         )
+    if audience.channels:
+        conditions.append(Contact.channel.in_(audience.channels))
     if audience.done_deadlines:
         conditions.append(
             ~exists().where(

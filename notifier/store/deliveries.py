@@ -26,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
+from notifier.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Enterprise,
+    Policy,
+    Trigger,
+)
 from notifier.models.base import UTCDateTime
 from notifier.models.delivery import FINAL_STATUSES
 from notifier.store import insert_ignoring_conflicts, table_of
@@ -135,6 +142,17 @@ def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetim
     )
 
 
+def queued_for(session: Session, ids: Sequence[int], *, at: datetime) -> None:
+    """Mark queued deliveries as queued for ``at`` (a throttled batch waiting for its turn), so
+    the sweeper counts their wait from then."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.status == S.QUEUED)
+        .values(queued_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def count_for_trigger(session: Session, trigger_id: int) -> int:
     """How many deliveries a trigger has."""
     return (
@@ -176,7 +194,8 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
         .where(Delivery.id.in_(ids), _claimable(now))
         .order_by(Delivery.id)
         .options(
-            selectinload(Delivery.enterprise),
+            # Sectors for campaign templates (enterprise.sector).
+            selectinload(Delivery.enterprise).selectinload(Enterprise.sectors),
             selectinload(Delivery.trigger)
             .selectinload(Trigger.policy)
             .selectinload(Policy.deadlines),
@@ -185,6 +204,7 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
             .selectinload(Trigger.policy)
             .selectinload(Policy.revisions),
             selectinload(Delivery.trigger).selectinload(Trigger.deadline),
+            selectinload(Delivery.trigger).selectinload(Trigger.campaign),
         )
     )
     return list(session.scalars(query))
@@ -250,6 +270,31 @@ def release(session: Session, ids: Sequence[int], *, claimed_at: datetime) -> No
         update(table_of(Delivery))
         .where(_held(ids))
         .values(status=S.QUEUED, claimed_at=None, attempts=_deliveries.attempts - 1),
+        {"held_since": claimed_at},
+    )
+
+
+def give_back(
+    session: Session,
+    delivery_id: int,
+    *,
+    claimed_at: datetime,
+    status: str,
+    next_attempt_at: datetime | None,
+    reason: str,
+) -> None:
+    """Put a claimed delivery that was not sent back as ``status`` (its campaign was paused:
+    deferred until resumed; cancelled: cancelled), the attempt not counted."""
+    session.connection().execute(
+        update(table_of(Delivery))
+        .where(_held([delivery_id]))
+        .values(
+            status=status,
+            claimed_at=None,
+            attempts=_deliveries.attempts - 1,
+            next_attempt_at=next_attempt_at,
+            last_error=reason,
+        ),
         {"held_since": claimed_at},
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,6 +68,8 @@ def insert_new(
     deadline_id: int | None = None,
     status: str = TriggerStatus.PENDING,
     error: str | None = None,
+    campaign_id: int | None = None,
+    templates: dict[str, Any] | None = None,
 ) -> int | None:
     """Insert the trigger with ``key``; its id, or None when it already existed (race-safe:
     of two clocks inserting it at once, exactly one gets the id)."""
@@ -81,6 +84,8 @@ def insert_new(
             status=status,
             error=error,
             recipients=0,
+            campaign_id=campaign_id,
+            templates=templates,
         )
         .returning(table_of(Trigger).c.id)
     )

@@ -1,0 +1,98 @@
+"""When a campaign runs: once at a time, or by a cron expression read in a time zone, until an
+optional end. APScheduler 3's ``CronTrigger`` computes the cron runs.
+
+APScheduler reads the day-of-week field its own way: ``0`` is Monday (standard cron: Sunday).
+Day names (``MON``, ``MON-FRI``) mean the same in both, so campaign files should use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+from notifier.errors import InputError
+
+# A cron that fires every minute over a week of downtime is 10,080 runs; only these many of
+# the newest are looked at (the older ones are neither made nor recorded).
+MAX_RUNS_PER_SCAN = 100
+
+
+def read_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Asia/Shanghai``).
+
+    Raises:
+        InputError: (field ``timezone``) no such time zone.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"时区 timezone: unknown time zone {name!r} (e.g. Asia/Shanghai)", field="timezone"
+        ) from None
+
+
+def read_cron(expression: str, zone: ZoneInfo) -> CronTrigger:
+    """The five-field cron expression as a trigger in ``zone``.
+
+    Raises:
+        InputError: (field ``cron``) not five fields, or a field APScheduler cannot read.
+    """
+    if len(expression.split()) != 5:
+        raise InputError(
+            f"定时 cron: {expression!r} must have 5 fields: minute hour day month day-of-week "
+            "(e.g. '0 9 * * MON')",
+            field="cron",
+        )
+    try:
+        return CronTrigger.from_crontab(expression, timezone=zone)
+    except ValueError as exc:
+        raise InputError(f"定时 cron: {expression!r}: {exc}", field="cron") from None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``once_at``, or ``cron`` in ``timezone`` from ``starts_at``; no run after ``ends_at``."""
+
+    once_at: datetime | None = None
+    cron: str | None = None
+    timezone: str = "Asia/Shanghai"
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    def runs(self, after: datetime, until: datetime) -> list[datetime]:
+        """The run times in (``after``, ``until``], oldest first (at most the newest
+        ``MAX_RUNS_PER_SCAN``)."""
+        until = min(until, self.ends_at) if self.ends_at else until
+        if self.starts_at is not None:
+            after = max(after, self.starts_at - timedelta(seconds=1))
+        if self.once_at is not None:
+            return [self.once_at] if after < self.once_at <= until else []
+        if self.cron is None:
+            return []
+        trigger = read_cron(self.cron, read_zone(self.timezone))
+        found: list[datetime] = []
+        cursor = after + timedelta(seconds=1)  # runs fall on whole seconds
+        while True:
+            moment = trigger.get_next_fire_time(None, cursor)
+            if moment is None or moment > until:
+                return found[-MAX_RUNS_PER_SCAN:]
+            found.append(moment)
+            cursor = moment + timedelta(seconds=1)
+
+    def next_run(self, after: datetime) -> datetime | None:
+        """The first run after ``after``, or None when there is none (once done, or ended)."""
+        if self.once_at is not None:
+            upcoming = self.once_at if self.once_at > after else None
+        elif self.cron is None:
+            upcoming = None
+        else:
+            trigger = read_cron(self.cron, read_zone(self.timezone))
+            if self.starts_at is not None:
+                after = max(after, self.starts_at - timedelta(seconds=1))
+            upcoming = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+        if upcoming is not None and self.ends_at is not None and upcoming > self.ends_at:
+            return None
+        return upcoming
