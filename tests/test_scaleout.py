@@ -188,7 +188,8 @@ def test_sigterm_stops_every_worker_process_within_seconds(start_workers):
     status = workers.parent.wait(timeout=15)
 
     assert status == 0, workers.output()
-    assert time.monotonic() - began < 5
+    # Well inside the 15 s a supervisor (systemd, honcho) waits before it kills.
+    assert time.monotonic() - began < 10
     assert all(gone(pid) for pid in workers.children)
 
 
