@@ -132,6 +132,12 @@ def _wait_until_a_save_waits_for_a_lock(engine: sa.Engine, timeout: float = 10.0
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("name", ["", " tech", "a/b", "te\x1bch", "x" * 101])
+def test_a_bad_name_is_refused(sessions: SessionFactory, name: str) -> None:
+    with sessions.begin() as session, pytest.raises(TemplateError, match="名称 name"):
+        store.save(session, name, "sms", SMS_BODY)
+
+
 # --- what a template may say ----------------------------------------------------------------
 
 

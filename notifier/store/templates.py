@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from notifier.campaign_templates import validate_campaign_template
 from notifier.errors import TemplateError
 from notifier.models import MessageTemplate
+from notifier.plaintext import first_control_character, shown
 
 MAX_NAME_LENGTH = 100
 # Two staff saving the same template at once both pick the next number; the loser retries.
@@ -47,11 +48,13 @@ def _stored(row: MessageTemplate) -> StoredTemplate:
 def _check_name(name: str) -> None:
     if not name.strip() or name != name.strip() or len(name) > MAX_NAME_LENGTH:
         raise TemplateError(
-            f"名称 name: {name!r} must be 1 to {MAX_NAME_LENGTH} characters, "
+            f"名称 name: {shown(name)!r} must be 1 to {MAX_NAME_LENGTH} characters, "
             "without spaces at either end"
         )
-    if "/" in name:
-        raise TemplateError(f"名称 name: {name!r} may not contain '/'")
+    if "/" in name or first_control_character(name):
+        raise TemplateError(
+            f"名称 name: {shown(name)!r} may not contain '/' or control characters"
+        )
 
 
 def save(
