@@ -339,9 +339,12 @@ def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_wor
     _campaign_on(publisher, firms=10, per_minute=120)  # 2 every second
     wait_until(lambda: len(_sent_times(publisher)) == 10, timeout=60, what="10 sends")
     sent = _sent_times(publisher)
-    # Batches of 2 at 0, 1, 2, 3, 4 s: the k-th pair no earlier than k seconds after the first.
+    # Batches of 2 queued for 0, 1, 2, 3, 4 s after the fan-out: the k-th pair goes no earlier
+    # than k seconds after it. The first pair may itself go late (a worker picking it up), so
+    # measured from the first send the bound is one slot looser.
     for k in range(5):
-        assert (sent[2 * k] - sent[0]).total_seconds() >= k - 0.25, sent
+        assert (sent[2 * k] - sent[0]).total_seconds() >= k - 1, sent
+    assert (sent[-1] - sent[0]).total_seconds() >= 3, sent
 
 
 @ON_POSTGRES
