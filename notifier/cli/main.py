@@ -14,6 +14,7 @@ from notifier.cli import (
     deliveries,
     demo,
     enterprises,
+    keys,
     policies,
     processes,
     purge,
@@ -22,7 +23,7 @@ from notifier.cli import (
 )
 from notifier.cli.app import App, NotifierGroup
 
-LONG_RUNNING = {"worker", "clock", "run"}
+LONG_RUNNING = {"worker", "clock", "run", "serve"}
 
 
 @click.group(cls=NotifierGroup)
@@ -53,6 +54,7 @@ for group in (
     deadlines.deadlines,
     campaigns.campaigns,
     templates.templates,
+    keys.keys,
 ):
     cli.add_command(group)
 for command in (
@@ -62,6 +64,7 @@ for command in (
     processes.worker,
     processes.clock,
     processes.run,
+    processes.serve,
 ):
     cli.add_command(command)
 
