@@ -13,7 +13,8 @@ delivery reports). The answer is JSON ``{"Code": "OK", "BizId": "...", "Message"
 
 Options: ``access_key_id``, ``sign_name``, ``endpoint`` (default
 ``https://dysmsapi.aliyuncs.com``), ``templates`` (see :mod:`notifier.channels.vendor_sms`),
-``timeout``, ``max_length``, ``max_param_length`` (35); secret: ``access_key_secret``.
+``timeout``, ``max_length``, ``max_param_length`` (35); secrets: ``access_key_secret``,
+``callback_token`` (the token of our callback URLs, see :mod:`notifier.channels.receipts`).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class AliyunSmsSecrets(KindOptions):
     """The AccessKey secret."""
 
     access_key_secret: str = Field(min_length=1)
+    # Ours, not the vendor's: the ``token`` of the callback URLs set at the vendor.
+    callback_token: str | None = Field(default=None, min_length=16)
 
 
 def percent(value: str) -> str:

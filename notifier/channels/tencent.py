@@ -16,7 +16,8 @@ Options: ``secret_id``, ``sms_sdk_app_id``, ``sign_name``, ``region`` (ap-guangz
 ``endpoint`` (default ``https://sms.tencentcloudapi.com``), ``templates`` with params named
 ``1``, ``2``, ... as the approved text's ``{1}``, ``{2}``, ``timeout``, ``max_length``,
 ``max_param_length`` (12, what Tencent allows an individual account; 0 for an enterprise
-account, which has no limit); secret: ``secret_key``.
+account, which has no limit); secrets: ``secret_key``,
+``callback_token`` (the token of our callback URLs, see :mod:`notifier.channels.receipts`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class TencentSmsSecrets(KindOptions):
     """The API secret key."""
 
     secret_key: str = Field(min_length=1)
+    # Ours, not the vendor's: the ``token`` of the callback URLs set at the vendor.
+    callback_token: str | None = Field(default=None, min_length=16)
 
 
 def _hmac(key: bytes, text: str) -> bytes:

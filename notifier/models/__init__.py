@@ -12,6 +12,7 @@ from notifier.models.enterprise import (
 )
 from notifier.models.policy import Deadline, DeadlineDone, Policy
 from notifier.models.provider import Provider
+from notifier.models.reply import InboundReply
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "EnterpriseSector",
     "EnterpriseTag",
     "EnterpriseTopic",
+    "InboundReply",
     "Policy",
     "Provider",
     "Subscription",
