@@ -28,6 +28,7 @@ from notifier.importing import import_enterprises
 from notifier.jobs.worker import start_worker
 from notifier.models import Delivery, InboundReply
 from notifier.policy_file import parse_policy
+from notifier.preview import preview_policy
 from notifier.progress import follow
 from notifier.publishing import publish
 from notifier.runtime import Runtime
@@ -209,3 +210,16 @@ def test_td_stops_sms_to_that_number_and_the_next_policy_still_reaches_it_by_ema
             ("+8613800000001", "td", True, 1),
             ("+8613800000002", "收到，谢谢", False, 0),
         ]
+
+
+def test_the_preview_shows_the_vendor_template_as_the_phone_will(system: Runtime) -> None:
+    draft = parse_policy(policy(), zone=system.settings.zone)
+    shown = preview_policy(system.sessions, draft, providers=system.providers,
+                           messages=system.messages)
+    sms = shown.renderings[SMS]
+    assert sms.text == (
+        "【北仑企服】测试企业1有限公司：北仑区经济和信息化局发布《汽车零部件技术改造补助申报通知》，"
+        "请登录政务网查看。回TD退订"
+    )
+    assert (sms.sms_length, sms.sms_parts) == (len(sms.text), 1)
+    assert shown.sms_billed_parts == 2  # two firms, one part each
