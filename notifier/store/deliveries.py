@@ -440,6 +440,10 @@ class DeliveryFilter:
     trigger_id: int | None = None
     status: str | None = None
     channel: str | None = None
+    enterprise_id: int | None = None
+    # Created at or after ``since`` and before ``until``.
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 def _filtered(query: Select, filters: DeliveryFilter) -> Select:
@@ -451,14 +455,27 @@ def _filtered(query: Select, filters: DeliveryFilter) -> Select:
         query = query.where(Delivery.status == filters.status)
     if filters.channel:
         query = query.where(Delivery.channel == filters.channel)
+    if filters.enterprise_id is not None:
+        query = query.where(Delivery.enterprise_id == filters.enterprise_id)
+    if filters.since is not None:
+        query = query.where(Delivery.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Delivery.created_at < filters.until)
     return query
 
 
 def list_deliveries(
-    session: Session, filters: DeliveryFilter, *, limit: int | None = 50
+    session: Session,
+    filters: DeliveryFilter,
+    *,
+    limit: int | None = 50,
+    before_id: int | None = None,
 ) -> list[Delivery]:
-    """Deliveries matching ``filters``, newest first."""
+    """Deliveries matching ``filters``, newest first; with ``before_id`` (a cursor) only
+    those with smaller ids."""
     query = _filtered(select(Delivery), filters).order_by(Delivery.id.desc())
+    if before_id is not None:
+        query = query.where(Delivery.id < before_id)
     query = query.options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
     if limit is not None:
         query = query.limit(limit)
