@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from notifier import migrate
@@ -32,6 +33,7 @@ from notifier.preview import preview_policy
 from notifier.progress import follow
 from notifier.publishing import publish
 from notifier.runtime import Runtime
+from notifier.web.app import create_app
 
 from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, Firm, enterprise_csv, policy
 from vendor_peers import AliyunSmsPeer
@@ -223,3 +225,30 @@ def test_the_preview_shows_the_vendor_template_as_the_phone_will(system: Runtime
     )
     assert (sms.sms_length, sms.sms_parts) == (len(sms.text), 1)
     assert shown.sms_billed_parts == 2  # two firms, one part each
+
+
+def test_the_callback_routes_check_the_token_and_answer_as_the_vendor_expects(
+    system: Runtime,
+) -> None:
+    trigger_id = publish_and_wait(system)
+    biz_id = next(d.provider_message_id for d in deliveries(system, trigger_id)
+                  if d.channel == SMS and d.address == "+8613800000002")
+    client = TestClient(create_app(system))
+    url = "/callbacks/ali/reports"
+    assert client.post(url, content=report(biz_id or "", True)).status_code == 403
+    wrong = client.post(url, params={"token": "x" * 20}, content=report(biz_id or "", True))
+    assert wrong.status_code == 403 and "token" in wrong.json()["error"]["reason"]
+    assert client.post("/callbacks/nope/reports", params={"token": TOKEN}).status_code == 404
+    bad = client.post(url, params={"token": TOKEN}, content=b"not json")
+    assert bad.status_code == 400
+    ok = client.post(url, params={"token": TOKEN}, content=report(biz_id or "", True))
+    assert (ok.status_code, ok.json()) == (200, {"code": 0, "msg": "成功"})
+    reply = json.dumps([{"phone_number": "13800000002", "content": "退订"}],
+                       ensure_ascii=False).encode()
+    answered = client.post("/callbacks/ali/replies", params={"token": TOKEN}, content=reply)
+    assert answered.status_code == 200
+    statuses = {d.address: d.status for d in deliveries(system, trigger_id) if d.channel == SMS}
+    assert statuses["+8613800000002"] == "delivered"
+    with system.sessions() as session:
+        [stored] = session.scalars(select(InboundReply)).all()
+        assert (stored.phone, stored.unsubscribed) == ("+8613800000002", True)
