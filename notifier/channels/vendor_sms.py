@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal
 
 import jinja2
 import phonenumbers
+import requests
 from pydantic import Field
 
 from notifier.channels.base import Composed, ProviderConfig, ProviderEnvironment
@@ -134,7 +135,7 @@ class VendorSmsProvider(SmsProvider, HttpProvider):
 
     def __init__(
         self, *, config: ProviderConfig, options: VendorSmsOptions,
-        environment: ProviderEnvironment, session: Any = None,
+        environment: ProviderEnvironment, session: requests.Session | None = None,
     ) -> None:
         super().__init__(
             name=config.name, channel=config.channel, timeout=options.timeout,
