@@ -118,14 +118,14 @@ def park(api: Api) -> Api:
     return api
 
 
-@pytest.fixture
-def api(database_url, make_runtime) -> Api:
+@pytest.fixture(name="api")
+def api_fixture(database_url, make_runtime) -> Api:
     """The API on SQLite and PostgreSQL, with three enterprises and a key per role."""
     return make_api(make_runtime(database_url=database_url))
 
 
-@pytest.fixture
-def api_park(api) -> Api:
+@pytest.fixture(name="api_park")
+def api_park_fixture(api) -> Api:
     """``api`` with two policies delivered (dry-run) and their deadlines."""
     return park(api)
 

@@ -9,17 +9,15 @@ from openpyxl import load_workbook
 
 from notifier.enterprise_csv import HEADER
 
-from apiclient import OTHER, OWN, api, api_park, xlsx_bytes  # noqa: F401 - fixtures
+from apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api, xlsx_bytes  # noqa: F401 - fixtures
 from factories import Firm, credit_code, enterprise_csv
 
 
-def _upload(api, name: str, content: bytes, **params):  # noqa: F811
-    return api.post(
-        "/api/v1/enterprises/import", files={"file": (name, content)}, params=params
-    )
+def _upload(api, name: str, content: bytes, **params):
+    return api.post("/api/v1/enterprises/import", files={"file": (name, content)}, params=params)
 
 
-def test_a_csv_upload_keeps_the_good_rows_and_reports_the_bad_ones_like_the_cli(api):  # noqa: F811
+def test_a_csv_upload_keeps_the_good_rows_and_reports_the_bad_ones_like_the_cli(api):
     bad = Firm(11).row()
     bad[0] = "91330206MA2000011X"  # wrong check character
     text = enterprise_csv([Firm(10), Firm(12, size="巨型")], extra_rows=[bad])
@@ -33,7 +31,7 @@ def test_a_csv_upload_keeps_the_good_rows_and_reports_the_bad_ones_like_the_cli(
     assert credit_code(10) in codes and credit_code(12) not in codes
 
 
-def test_an_xlsx_upload_is_read_as_the_csv_is_and_a_dry_run_stores_nothing(api):  # noqa: F811
+def test_an_xlsx_upload_is_read_as_the_csv_is_and_a_dry_run_stores_nothing(api):
     good = Firm(20).row()
     good[5] = int(good[5])  # a phone typed as a number in Excel
     rows = [list(HEADER), good, Firm(21, channels="传真").row()]
@@ -48,24 +46,25 @@ def test_an_xlsx_upload_is_read_as_the_csv_is_and_a_dry_run_stores_nothing(api):
     assert _upload(api, "register.xlsx", b"not a zip").status_code == 400
 
 
-def test_enterprises_are_listed_with_filters_a_page_at_a_time(api):  # noqa: F811
+def test_enterprises_are_listed_with_filters_a_page_at_a_time(api):
     first = api.get("/api/v1/enterprises", params={"limit": 2}).json()
     assert len(first["items"]) == 2 and first["next"] == first["items"][-1]["credit_code"]
     rest = api.get("/api/v1/enterprises", params={"limit": 2, "cursor": first["next"]}).json()
     assert [e["credit_code"] for e in rest["items"]] == [credit_code(3)] and rest["next"] is None
-    assert [e["credit_code"] for e in api.get(
-        "/api/v1/enterprises", params={"sector": "C26"}
-    ).json()["items"]] == [OTHER]
+    assert [
+        e["credit_code"]
+        for e in api.get("/api/v1/enterprises", params={"sector": "C26"}).json()["items"]
+    ] == [OTHER]
     webhook = api.get("/api/v1/enterprises", params={"channel": "webhook", "size": "小型"}).json()
     assert [e["credit_code"] for e in webhook["items"]] == [OWN, OTHER]
     assert len(api.get("/api/v1/enterprises", params={"q": "测试企业3"}).json()["items"]) == 1
     assert api.get("/api/v1/enterprises", params={"sector": "Z99"}).status_code == 400
 
 
-def test_an_enterprise_is_created_and_updated_as_an_import_row_and_audited(api):  # noqa: F811
+def test_an_enterprise_is_created_and_updated_as_an_import_row_and_audited(api):
     body = {
         "credit_code": credit_code(30),
-        "name": "=HYPERLINK(\"http://x\")",
+        "name": '=HYPERLINK("http://x")',
         "sectors": ["C3670"],
         "region": "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区",
         "size": "小型",
@@ -80,8 +79,9 @@ def test_an_enterprise_is_created_and_updated_as_an_import_row_and_audited(api):
     assert changed.json()["enterprise"]["size"] == "micro"
     bad = api.post("/api/v1/enterprises", json={**body, "phone": "12"}, role="staff")
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "phone"
-    missing = api.put(f"/api/v1/enterprises/{credit_code(31)}", json={
-        **body, "credit_code": credit_code(31)})
+    missing = api.put(
+        f"/api/v1/enterprises/{credit_code(31)}", json={**body, "credit_code": credit_code(31)}
+    )
     assert missing.status_code == 404
     entries = api.get("/api/v1/audit", params={"target_type": "enterprise"}).json()["items"]
     update = next(e for e in entries if e["action"] == "enterprise.update")
@@ -92,7 +92,7 @@ def test_an_enterprise_is_created_and_updated_as_an_import_row_and_audited(api):
 
 
 def test_deliveries_page_by_cursor_and_filter_by_status_channel_enterprise_and_time(
-    api_park,  # noqa: F811
+    api_park,
 ):
     api = api_park
     everything = api.get("/api/v1/deliveries", params={"limit": 100}).json()["items"]
@@ -116,7 +116,7 @@ def test_deliveries_page_by_cursor_and_filter_by_status_channel_enterprise_and_t
     assert one["trigger"] == trigger and one["history"][0]["outcome"] == "sent"
 
 
-def test_the_xlsx_export_keeps_a_formula_as_text(api_park):  # noqa: F811
+def test_the_xlsx_export_keeps_a_formula_as_text(api_park):
     api = api_park
     body = Firm(1).row()
     record = dict(zip(HEADER, body, strict=False))
@@ -133,14 +133,17 @@ def test_the_xlsx_export_keeps_a_formula_as_text(api_park):  # noqa: F811
     assert csv_text.startswith("\ufeffid,") and "'=1+1" in csv_text
 
 
-def test_deadline_moves_and_cancels_are_audited_with_before_and_after(api_park):  # noqa: F811
+def test_deadline_moves_and_cancels_are_audited_with_before_and_after(api_park):
     api = api_park
     deadline = api.ids["deadline"]
     moved = api.post(f"/api/v1/deadlines/{deadline}/move", json={"due_at": "2099-10-15"})
     assert moved.status_code == 200 and moved.json()["due_at"].startswith("2099-10-15T23:59:59")
-    assert api.post(f"/api/v1/deadlines/{deadline}/move", json={"due_at": "2000-01-01"}).json()[
-        "error"
-    ]["field"] == "due_at"
+    assert (
+        api.post(f"/api/v1/deadlines/{deadline}/move", json={"due_at": "2000-01-01"}).json()[
+            "error"
+        ]["field"]
+        == "due_at"
+    )
     assert api.post(f"/api/v1/deadlines/{deadline}/cancel", role="staff").status_code == 200
     again = api.post(f"/api/v1/deadlines/{deadline}/move", json={"due_at": "2099-10-16"})
     assert again.status_code == 409
@@ -156,11 +159,11 @@ def test_deadline_moves_and_cancels_are_audited_with_before_and_after(api_park):
     assert move["after"]["due_at"].startswith("2099-10-15")
 
 
-def test_an_enterprise_chooses_its_own_channels_and_topics(api):  # noqa: F811
+def test_an_enterprise_chooses_its_own_channels_and_topics(api):
     mine = api.get("/api/v1/me/subscriptions", "enterprise").json()
     assert mine["channels"] == ["email", "sms", "webhook"]
     changed = api.put(
-        "/api/v1/me/subscriptions", "enterprise", json={"channels": ["email"], "topics": ["补贴"]}
+        "/api/v1/me/subscriptions", "enterprise", json={"channels": ["邮件"], "topics": ["补贴"]}
     ).json()
     assert changed == {"channels": ["email"], "available": mine["available"], "topics": ["补贴"]}
     refused = api.put("/api/v1/me/subscriptions", "enterprise", json={"channels": ["fax"]})
@@ -169,7 +172,7 @@ def test_an_enterprise_chooses_its_own_channels_and_topics(api):  # noqa: F811
     assert listed["subscribed"] == ["email"] and listed["topics"] == ["补贴"]
 
 
-def test_health_and_metrics_answer_without_a_key(api_park):  # noqa: F811
+def test_health_and_metrics_answer_without_a_key(api_park):
     api = api_park
     health = api.get("/healthz", role=None)
     assert health.status_code == 200
@@ -181,8 +184,6 @@ def test_health_and_metrics_answer_without_a_key(api_park):  # noqa: F811
 
 
 def test_health_says_503_when_the_broker_is_down(database_url, make_runtime):
-    from apiclient import make_api
-
     api = make_api(make_runtime(database_url=database_url, broker_url="redis://127.0.0.1:1/0"))
     health = api.get("/healthz", role=None)
     assert health.status_code == 503 and health.json()["broker"] == "unreachable"

@@ -15,7 +15,9 @@ from notifier.models import ApiKey
 from notifier.web.app import create_app
 from notifier.web.auth import Public, RoleRequirement
 
-from apiclient import OTHER, OWN, api, api_park  # noqa: F401 - fixtures
+from apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api
+
+__all__ = ["api_fixture", "api_park_fixture"]  # fixtures
 
 ALL_ROLES = ("admin", "staff", "enterprise")
 
@@ -84,13 +86,11 @@ def _fill(path: str, api) -> str:
 
 def _operations(api) -> list[tuple[str, str]]:
     schema = api.client.get("/api/openapi.json").json()
-    return [
-        (method.upper(), path) for path, item in schema["paths"].items() for method in item
-    ]
+    return [(method.upper(), path) for path, item in schema["paths"].items() for method in item]
 
 
 @pytest.mark.parametrize("role", [None, *ALL_ROLES])
-def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):  # noqa: F811
+def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):
     operations = _operations(api_park)
     assert len(operations) > 20
     wrong = []
@@ -110,7 +110,7 @@ def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):  #
 
 
 def test_an_enterprise_key_gets_403_or_404_on_another_enterprises_data_on_every_route(
-    api_park,  # noqa: F811
+    api_park,
 ):
     api = api_park
     for method, path in _operations(api):
@@ -133,7 +133,7 @@ def test_an_enterprise_key_gets_403_or_404_on_another_enterprises_data_on_every_
     assert api.get("/api/v1/me", "enterprise").json()["credit_code"] == OWN
 
 
-def test_a_key_is_shown_once_and_only_its_hash_is_stored(api):  # noqa: F811
+def test_a_key_is_shown_once_and_only_its_hash_is_stored(api):
     made = api.post("/api/v1/keys", json={"role": "staff", "name": "王科员"})
     assert made.status_code == 201
     key = made.json()["key"]
@@ -156,8 +156,6 @@ def test_a_key_is_shown_once_and_only_its_hash_is_stored(api):  # noqa: F811
 def test_failed_key_attempts_are_rate_limited_per_address_with_retry_after(
     database_url, make_runtime
 ):
-    from apiclient import make_api
-
     api = make_api(
         make_runtime(
             database_url=database_url,

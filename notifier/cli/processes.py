@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -15,10 +16,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from notifier.cli.app import App, pass_app
 from notifier.errors import ConfigError
 from notifier.jobs.clock import add_jobs, run_clock
+from notifier.jobs.metrics import export_worker_metrics
 from notifier.jobs.supervisor import Supervisor
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
-from notifier.web.server import start_in_thread
+
+if TYPE_CHECKING:
+    from notifier.web.server import RunningServer
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
         child += ["--threads", str(threads), "--parent", str(os.getpid())]
         click.echo(f"worker starting {processes} processes of {threads} threads; Ctrl-C to stop")
         ctx.exit(Supervisor(child, processes=processes).run())
+    folder = app.settings.web.dramatiq_metrics_dir
+    if folder is not None:
+        export_worker_metrics(queue.broker, folder)
     running = start_worker(queue.broker, threads=threads)
     click.echo(f"worker {os.getpid()} consuming with {threads} threads; Ctrl-C to stop")
     try:
@@ -93,6 +100,13 @@ def _where(runtime: Runtime, host: str | None, port: int | None) -> tuple[str, i
     return host or web.host, web.port if port is None else port
 
 
+def _start_web(runtime: Runtime, *, host: str, port: int) -> RunningServer:
+    # Imported here: FastAPI and uvicorn cost every other command a second of start-up.
+    from notifier.web.server import start_in_thread
+
+    return start_in_thread(runtime, host=host, port=port)
+
+
 def run_system(
     runtime: Runtime,
     *,
@@ -107,7 +121,7 @@ def run_system(
     ``announce`` is told the web server's address once it listens.
     """
     runtime.queue.check()
-    server = start_in_thread(runtime, host=host, port=port) if web else None
+    server = _start_web(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)
@@ -158,7 +172,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
             "`notifier run` also serves the API"
         )
     where_host, where_port = _where(runtime, host, port)
-    server = start_in_thread(runtime, host=where_host, port=where_port)
+    server = _start_web(runtime, host=where_host, port=where_port)
     click.echo(f"web: {server.address}/api/docs (API {server.address}/api/v1); Ctrl-C to stop")
     try:
         _wait_for_signal()
