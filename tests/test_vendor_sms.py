@@ -166,12 +166,12 @@ def test_vendor_answers_map_to_throttled_permanent_and_transient(
     assert len(peer.sent) == 1
 
 
-def test_many_sends_reuse_one_connection(aliyun_peer: AliyunSmsPeer) -> None:
-    provider = build(aliyun_config(aliyun_peer.url))
+def test_many_sends_reuse_one_connection(vendor: tuple[Provider, Any]) -> None:
+    provider, peer = vendor
     for n in range(5):
         send(provider, f"1380013800{n}")
-    assert len(aliyun_peer.sent) == 5
-    assert len(set(aliyun_peer.client_ports)) == 1  # one connection carried all five
+    assert len(peer.sent) == 5
+    assert len(set(peer.client_ports)) == 1  # one connection carried all five
 
 
 def test_a_loopback_endpoint_is_refused_unless_allowed(aliyun_peer: AliyunSmsPeer) -> None:

@@ -37,6 +37,9 @@ class _PortRecordingHandler(_Handler):
     """
 
     protocol_version = "HTTP/1.1"
+    # One write per answer: headers and body in separate packets would meet the client's
+    # delayed ACK (about 40 ms a request on a kept-alive connection).
+    wbufsize = 64 * 1024
 
     def do_POST(self) -> None:  # noqa: N802 - http.server hook name
         self.peer.client_ports.append(self.client_address[1])  # type: ignore[attr-defined]
@@ -144,6 +147,10 @@ class TencentSmsPeer(_HttpPeer):
         self.keys = keys
         self.max_skew = max_skew
         self.sent: list[dict[str, Any]] = []
+        self.client_ports: list[int] = []
+        self._server.RequestHandlerClass = type(
+            "Handler", (_PortRecordingHandler,), {"peer": self}
+        )
 
     def _error(self, code: str, message: str) -> HttpAnswer:
         return _json(200, {"Response": {"Error": {"Code": code, "Message": message},
