@@ -25,6 +25,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from notifier.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
+from notifier.channels.robots import parse_endpoint
 from notifier.errors import InputError
 from notifier.plaintext import first_control_character, shown
 from notifier.records import EnterpriseRecord
@@ -446,6 +447,10 @@ def _parse_webhook_url(raw: str) -> str | None:
         raise _Invalid("must start with http:// or https://")
     if not parts.hostname:
         raise _Invalid("has no host")
+    try:
+        parse_endpoint(raw)  # a chat robot named in the fragment must be one we know
+    except InputError as exc:
+        raise _Invalid(str(exc)) from None
     return raw
 
 

@@ -38,6 +38,18 @@ class TransientError(ChannelError):
     """Worth trying again later: timeouts, connection errors, 5xx, 429."""
 
 
+class ThrottledError(TransientError):
+    """The provider refused for now because we sent too fast (a rate limit, a daily quota).
+
+    ``retry_after`` is the seconds the provider (or our own per-endpoint limit) asks us to
+    wait, when it says; otherwise None and the usual backoff applies.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
 class PermanentError(ChannelError):
     """Will never succeed as it is: bad address, 4xx, refused target."""
 

@@ -92,8 +92,8 @@ class MessageFactory:
         kind = delivery.trigger.kind
         rendered = self._render(delivery.trigger, delivery.channel, context)
         # The provider finishes the text: an SMS account adds its signature and counts parts.
-        composed = provider.compose(rendered.text, to=delivery.address)
-        payload: dict[str, Any] = {}
+        composed = provider.compose_message(kind, context, rendered.text, to=delivery.address)
+        payload: dict[str, Any] = dict(composed.payload or {})
         if delivery.channel == WEBHOOK:
             payload = webhook_payload(kind, context, composed.text, delivery.reason)
         message = Message(

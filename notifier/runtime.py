@@ -7,7 +7,7 @@ pipeline never reaches for it: faces and processes hand each function the parts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
@@ -17,6 +17,7 @@ from notifier.channels.sources import environment_from_settings, provider_config
 from notifier.config import Settings
 from notifier.db import SessionFactory, create_db_engine, create_session_factory
 from notifier.jobs.broker import Queue, create_queue
+from notifier.kinds import KINDS
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
 from notifier.rendering import Renderer
@@ -65,7 +66,10 @@ class Runtime:
         if self._providers is None:
             self._providers = build_providers(
                 provider_configs_from_settings(self.settings),
-                environment=environment_from_settings(self.settings),
+                # Every kind in use must have a template at a templated (vendor) SMS account.
+                environment=replace(
+                    environment_from_settings(self.settings), message_kinds=tuple(KINDS)
+                ),
             )
         return self._providers
 

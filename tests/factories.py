@@ -116,3 +116,48 @@ def sweep_now(runtime):
     return sweep(
         runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery, clock=runtime.clock
     )
+
+
+# --- vendor SMS accounts (tests/vendor_peers.py knows these keys) --------------------------
+
+KEY_ID = "LTAI5tTestKeyId"
+KEY_SECRET = "aliyun-test-secret-never-shown"
+SECRET_ID = "AKIDtestSecretId"
+SECRET_KEY = "tencent-test-secret-never-shown"
+KINDS = ("policy_published", "deadline_reminder")
+
+ALIYUN_TEMPLATES = {
+    "policy_published": {
+        "template_code": "SMS_460001",
+        "text": "${name}：${department}发布《${title}》，请登录政务网查看。回TD退订",
+        "params": {
+            "name": "{{ enterprise.name }}",
+            "department": "{{ policy.department }}",
+            "title": "{{ policy.title }}",
+        },
+    },
+    "deadline_reminder": {
+        "template_code": "SMS_460002",
+        "text": "《${title}》${deadline}将于${due}截止。回TD退订",
+        "params": {
+            "title": "{{ policy.title }}",
+            "deadline": "{{ deadline.title }}",
+            "due": "{{ deadline.due_at }}",
+        },
+    },
+}
+TENCENT_TEMPLATES = {
+    "policy_published": {
+        "template_code": "2100001",
+        "text": "{1}发布《{2}》，请登录政务网查看。回TD退订",
+        "params": {
+            "1": "{{ policy.department }}",
+            "2": "{{ policy.title | truncate(12, true, '…', 0) }}",
+        },
+    },
+    "deadline_reminder": {
+        "template_code": "2100002",
+        "text": "{1}将于{2}截止。回TD退订",
+        "params": {"1": "{{ deadline.title }}", "2": "{{ deadline.due_at }}"},
+    },
+}

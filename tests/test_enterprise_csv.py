@@ -579,3 +579,9 @@ def test_a_line_the_csv_reader_cannot_parse_stops_the_file_after_the_rows_before
             seen.append(item.row)
 
     assert seen == list(range(2, 1502))
+
+
+def test_a_chat_robot_webhook_keeps_its_secret_and_an_unknown_robot_is_refused():
+    url = "https://oapi.dingtalk.com/robot/send?access_token=abc#secret=SEC0123"
+    assert only_record(good_row(webhook_url=url)).webhook_url == url
+    assert "webhook_url" in errors_of(good_row(webhook_url="https://x.example.cn/h#robot=slack"))

@@ -167,10 +167,10 @@ def test_disabled_providers_are_left_out(tmp_path: Path) -> None:
 
 def test_an_unknown_kind_is_a_config_error_naming_it_and_the_known_kinds(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        build_providers([config(name="ali", kind="aliyun-sms")], environment=environment(tmp_path))
+        build_providers([config(name="ali", kind="huawei-sms")], environment=environment(tmp_path))
     text = str(caught.value)
-    assert "'ali'" in text and "'aliyun-sms'" in text
-    assert "dry-run, sms-gateway, smtp, standard-webhooks" in text
+    assert "'ali'" in text and "'huawei-sms'" in text
+    assert "aliyun-sms, dry-run, sms-gateway, smtp, standard-webhooks, tencent-sms" in text
 
 
 def test_a_kind_on_a_channel_it_cannot_serve_is_a_config_error(tmp_path: Path) -> None:

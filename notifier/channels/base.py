@@ -90,14 +90,24 @@ class ProviderEnvironment:
 
     allowed_private_targets: tuple[str, ...] = ()
     outbox_dir: Path = Path("var/outbox")
+    # The message kinds (trigger kinds) in use: a templated SMS account must map each one.
+    message_kinds: tuple[str, ...] = ()
+    # Where per-endpoint rate limits are counted across processes (Redis); None: in process.
+    rate_limit_url: str | None = None
+    rate_limit_namespace: str = "notifier"
 
 
 @dataclass(frozen=True)
 class Composed:
-    """A rendered text as a provider sends it; ``sms_count`` is set for SMS."""
+    """A rendered text as a provider sends it; ``sms_count`` is set for SMS.
+
+    ``payload`` is what a templated SMS provider sends besides the text (its template code and
+    parameters); it travels to :meth:`Provider.send` as ``Message.payload``.
+    """
 
     text: str
     sms_count: SmsCount | None = None
+    payload: Mapping[str, Any] | None = None
 
 
 class Provider(abc.ABC):
@@ -135,6 +145,20 @@ class Provider(abc.ABC):
             TemplateError: the text cannot be sent by this provider (e.g. too long).
         """
         return Composed(text)
+
+    def compose_message(
+        self, kind: str, context: Mapping[str, Any], text: str, *, to: str | None
+    ) -> Composed:
+        """Return the message of ``kind`` as this provider sends it.
+
+        ``text`` is the channel's rendered template; ``context`` the values it was rendered
+        from. By default :meth:`compose` of ``text``; a vendor SMS account instead fills its
+        approved template's parameters from ``context``.
+
+        Raises:
+            TemplateError: the message cannot be sent by this provider.
+        """
+        return self.compose(text, to=to)
 
     @abc.abstractmethod
     def send(self, message: Message) -> SendResult:

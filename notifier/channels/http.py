@@ -89,9 +89,13 @@ class HttpProvider(Provider):
         if 200 <= status < 300:
             return response
         log.info("%s: delivery %s got HTTP %s", self.name, message.delivery_id, status)
-        transient = self.is_transient(status)
+        raise self.error_for(url, response)
+
+    def error_for(self, url: str, response: requests.Response) -> ChannelError:
+        """The error a non-2xx answer raises: by its status (a vendor may read its body)."""
+        transient = self.is_transient(response.status_code)
         reason = self.describe_failure(url, response, transient=transient)
-        raise self.failure(reason, transient=transient)
+        return self.failure(reason, transient=transient)
 
     def is_transient(self, status: int) -> bool:
         """True when an answer with ``status`` may succeed if sent again."""

@@ -53,10 +53,14 @@ def provider_configs_from_settings(settings: Settings) -> list[ProviderConfig]:
 
 
 def environment_from_settings(settings: Settings) -> ProviderEnvironment:
-    """What every provider takes from the deployment: allowed private targets, the outbox."""
+    """What every provider takes from the deployment: allowed private targets, the outbox,
+    where endpoint rate limits are counted."""
     return ProviderEnvironment(
         allowed_private_targets=tuple(settings.allowed_private_targets),
         outbox_dir=settings.outbox_dir,
+        # Robots' messages a minute are counted in the broker's Redis, when it is Redis.
+        rate_limit_url=settings.broker if settings.broker_kind == "redis" else None,
+        rate_limit_namespace=settings.redis_namespace,
     )
 
 

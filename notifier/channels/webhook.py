@@ -4,7 +4,12 @@
 ``webhook-id`` (the delivery's stable message id, so a receiver can drop a retried duplicate),
 ``webhook-timestamp`` and ``webhook-signature`` as https://www.standardwebhooks.com/ specifies.
 
-Options: ``timeout``; secret: ``secret`` (``whsec_`` and base64).
+An endpoint that is a group chat robot (WeCom, DingTalk, Feishu; see
+:mod:`notifier.channels.robots`) gets the rendered text as the robot's markdown message
+instead, signed as that robot wants, and no more messages a minute than the robot takes.
+
+Options: ``timeout``, ``robot_per_minute`` (a robot flavour's messages a minute, overriding
+the documented defaults); secret: ``secret`` (``whsec_`` and base64).
 """
 
 from __future__ import annotations
@@ -21,9 +26,18 @@ from standardwebhooks import Webhook
 
 from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
+from notifier.channels.endpoint_limits import EndpointLimiter, endpoint_limiter
 from notifier.channels.http import HttpProvider
 from notifier.channels.options import KindOptions, parse_config
-from notifier.errors import ConfigError
+from notifier.channels.robots import (
+    PER_MINUTE,
+    ROBOTS,
+    Endpoint,
+    parse_endpoint,
+    robot_error,
+    robot_request,
+)
+from notifier.errors import ConfigError, ThrottledError
 
 if TYPE_CHECKING:
     pass
@@ -33,6 +47,7 @@ class WebhookOptions(KindOptions):
     """How long to wait for an endpoint."""
 
     timeout: float = Field(default=10.0, gt=0)
+    robot_per_minute: dict[str, int] = Field(default_factory=dict)
 
 
 class WebhookSecrets(KindOptions):
@@ -56,11 +71,17 @@ class StandardWebhooksProvider(HttpProvider):
         timeout: float,
         environment: ProviderEnvironment,
         session: requests.Session | None = None,
+        limiter: EndpointLimiter | None = None,
+        robot_per_minute: dict[str, int] | None = None,
     ) -> None:
         super().__init__(
             name=name, channel=WEBHOOK, timeout=timeout, environment=environment, session=session
         )
         self._signer = signer
+        self._limiter = limiter or endpoint_limiter(
+            environment.rate_limit_url, namespace=environment.rate_limit_namespace
+        )
+        self._per_minute = {**PER_MINUTE, **(robot_per_minute or {})}
 
     @classmethod
     def from_config(
@@ -81,12 +102,19 @@ class StandardWebhooksProvider(HttpProvider):
             signer = Webhook(secrets.secret)
         except Exception:  # the library raises plain binascii/Value errors on a bad key
             raise ConfigError(f"{config.label}: secret secret: not a valid signing key") from None
+        unknown = sorted(set(options.robot_per_minute) - set(ROBOTS))
+        if unknown or any(n < 1 for n in options.robot_per_minute.values()):
+            raise ConfigError(
+                f"{config.label}: option robot_per_minute: 机器人类型为 {', '.join(ROBOTS)}，"
+                f"每分钟条数至少 1 / robots are {', '.join(ROBOTS)}, each at least 1 a minute"
+            )
         return cls(
             name=config.name,
             signer=signer,
             timeout=options.timeout,
             environment=environment,
             session=session,
+            robot_per_minute=options.robot_per_minute,
         )
 
     def send(self, message: Message) -> SendResult:
@@ -95,7 +123,11 @@ class StandardWebhooksProvider(HttpProvider):
         Raises:
             TransientError: timeout, connection error, 408, 429 or 5xx.
             PermanentError: refused target, a redirect or any other 4xx.
+            ThrottledError: a robot's own throttling, or its messages a minute used up.
         """
+        endpoint = parse_endpoint(message.to)
+        if endpoint.is_robot:
+            return self.send_to_robot(endpoint, message)
         body = json.dumps(message.payload, ensure_ascii=False, separators=(",", ":"))
         # Whole seconds: the signature covers the timestamp as sent.
         timestamp = datetime.fromtimestamp(int(time.time()), tz=UTC)
@@ -104,8 +136,41 @@ class StandardWebhooksProvider(HttpProvider):
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": self._signer.sign(message.message_id, timestamp, body),
         }
-        self.post(message.to, body=body.encode("utf-8"), headers=headers, message=message)
+        self.post(endpoint.url, body=body.encode("utf-8"), headers=headers, message=message)
         return SendResult(provider=self.name, provider_message_id=message.message_id)
+
+    def send_to_robot(self, endpoint: Endpoint, message: Message) -> SendResult:
+        """Post the message's text to a chat robot, within its messages a minute.
+
+        Raises:
+            ThrottledError: the robot's minute is used up here (nothing sent), or the robot
+                answered its throttling code.
+            TransientError, PermanentError: as for any endpoint, and the robot's error codes.
+        """
+        wait = self._limiter.acquire(endpoint.url, self._per_minute[endpoint.flavour])
+        if wait is not None:
+            raise ThrottledError(
+                f"{endpoint.flavour} 机器人本分钟条数已满 / robot's messages a minute used up",
+                retry_after=wait,
+            )
+        url, body = robot_request(endpoint, message.text)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        response = self.post(url, body=body, headers=headers, message=message)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        error = robot_error(endpoint.flavour, answer if isinstance(answer, dict) else {})
+        if error is not None:
+            raise error
+        return SendResult(provider=self.name, provider_message_id=message.message_id)
+
+    def close(self) -> None:
+        """Close the HTTP session and the rate-limit connection."""
+        super().close()
+        close = getattr(self._limiter, "close", None)
+        if close is not None:
+            close()
 
     def peer(self, url: str) -> str:
         """Failure reasons name the endpoint's host."""

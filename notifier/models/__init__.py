@@ -14,6 +14,7 @@ from notifier.models.enterprise import (
 )
 from notifier.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.models.provider import Provider
+from notifier.models.reply import InboundReply
 from notifier.models.template import MessageTemplate
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
@@ -32,6 +33,7 @@ __all__ = [
     "EnterpriseSector",
     "EnterpriseTag",
     "EnterpriseTopic",
+    "InboundReply",
     "Policy",
     "PolicyRevision",
     "Provider",

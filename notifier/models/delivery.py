@@ -75,7 +75,8 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     provider: Mapped[str | None] = mapped_column(String(50))
-    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    # Delivery reports name a message by the vendor's id.
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     # Set when retention removed the address and error texts; status and counts stay.
     purged_at: Mapped[datetime | None]

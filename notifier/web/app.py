@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from notifier.runtime import Runtime
+from notifier.web import callbacks
 from notifier.web.api import audit, deadlines, deliveries, enterprises, health, keys, me, policies
 from notifier.web.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
 from notifier.web.metrics import Metrics, RequestMetrics
@@ -44,6 +45,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(callbacks.router)  # SMS vendors' reports and replies (token, no key)
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)

@@ -1,0 +1,111 @@
+"""Delivery reports and SMS replies: move deliveries on, record replies, unsubscribe on TD.
+
+The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from notifier.channel_names import SMS
+from notifier.channels.receipts import DELIVERED, FAILED, is_stop_word
+from notifier.models import Contact, Delivery, DeliveryStatus, Enterprise, InboundReply
+from notifier.models.base import utcnow
+from notifier.store import enterprises
+
+S = DeliveryStatus
+
+# A report moves a delivery only out of ``sent``: a final report (delivered, failed) is never
+# changed by a later or repeated one, and a delivery not yet recorded as sent is left alone.
+_REPORTED_FROM = (S.SENT,)
+
+
+def apply_receipt(
+    session: Session,
+    *,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Move the delivery ``provider`` sent as ``provider_message_id`` to ``status``.
+
+    Only a ``sent`` delivery moves: ``delivered`` stays delivered whatever comes after, a
+    repeated report changes nothing, and a report for an unknown id is ignored. One UPDATE,
+    so two workers reading the same report cannot both apply it.
+
+    Parameters:
+        status: ``delivered`` or ``failed``.
+        error: the vendor's reason for ``failed``, kept on the delivery.
+        at: when the vendor says it happened (kept as the update time), else now.
+
+    Returns:
+        True when a delivery moved.
+
+    Raises:
+        ValueError: ``status`` is neither delivered nor failed.
+    """
+    if status not in (DELIVERED, FAILED):
+        raise ValueError(f"a report is delivered or failed, not {status!r}")
+    values: dict[str, object] = {"status": status, "updated_at": at or utcnow()}
+    if status == FAILED and error:
+        values["last_error"] = f"回执 / report: {error}"[:500]
+    moved = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.provider == provider,
+            Delivery.provider_message_id == provider_message_id,
+            Delivery.status.in_(_REPORTED_FROM),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(moved, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """A stored reply, and how many enterprises it unsubscribed from SMS."""
+
+    reply_id: int
+    unsubscribed: bool
+    enterprises: int
+
+
+def record_reply(
+    session: Session,
+    *,
+    provider: str,
+    phone: str,
+    text: str,
+    sent_at: datetime | None = None,
+) -> ReplyOutcome:
+    """Keep one SMS reply; a stop word (TD, T, 退订, N, STOP) unsubscribes ``phone`` from SMS.
+
+    Every enterprise with ``phone`` as its SMS contact stops getting SMS; its other channels
+    (email, webhook) go on. Recording the same reply twice unsubscribes nothing more.
+
+    Parameters:
+        phone: the number in E.164, as contacts are stored.
+    """
+    stop = is_stop_word(text)
+    codes: list[str] = []
+    if stop:
+        codes = list(session.scalars(
+            select(Enterprise.credit_code)
+            .join(Contact, Contact.enterprise_id == Enterprise.id)
+            .where(Contact.channel == SMS, Contact.address == phone)
+        ))
+        enterprises.unsubscribe(session, codes, channel=SMS)
+    reply = InboundReply(
+        provider=provider, phone=phone, text=text[:2000], sent_at=sent_at,
+        unsubscribed=stop, enterprises=len(codes),
+    )
+    session.add(reply)
+    session.flush()
+    return ReplyOutcome(reply_id=reply.id, unsubscribed=stop, enterprises=len(codes))
