@@ -10,6 +10,7 @@ from typing import Any
 from stdnum.cn import uscc
 
 from notifier.enterprise_csv import HEADER
+from notifier.kinds import KINDS as MESSAGE_KINDS
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
 
@@ -124,7 +125,7 @@ KEY_ID = "LTAI5tTestKeyId"
 KEY_SECRET = "aliyun-test-secret-never-shown"
 SECRET_ID = "AKIDtestSecretId"
 SECRET_KEY = "tencent-test-secret-never-shown"
-KINDS = ("policy_published", "deadline_reminder")
+KINDS = tuple(MESSAGE_KINDS)
 
 ALIYUN_TEMPLATES = {
     "policy_published": {
@@ -145,6 +146,16 @@ ALIYUN_TEMPLATES = {
             "due": "{{ deadline.due_at }}",
         },
     },
+    "policy_corrected": {
+        "template_code": "SMS_460003",
+        "text": "更正：${department}《${title}》有更正，以本条为准，请登录政务网查看。回TD退订",
+        "params": {"department": "{{ policy.department }}", "title": "{{ policy.title }}"},
+    },
+    "campaign_run": {
+        "template_code": "SMS_460004",
+        "text": "${name}：${title}，请登录政务网查看。回TD退订",
+        "params": {"name": "{{ enterprise.name }}", "title": "{{ campaign.title }}"},
+    },
 }
 TENCENT_TEMPLATES = {
     "policy_published": {
@@ -159,5 +170,15 @@ TENCENT_TEMPLATES = {
         "template_code": "2100002",
         "text": "{1}将于{2}截止。回TD退订",
         "params": {"1": "{{ deadline.title }}", "2": "{{ deadline.due_at }}"},
+    },
+    "policy_corrected": {
+        "template_code": "2100003",
+        "text": "更正：《{1}》有更正，以本条为准。回TD退订",
+        "params": {"1": "{{ policy.title | truncate(12, true, '…', 0) }}"},
+    },
+    "campaign_run": {
+        "template_code": "2100004",
+        "text": "{1}，请登录政务网查看。回TD退订",
+        "params": {"1": "{{ campaign.title | truncate(12, true, '…', 0) }}"},
     },
 }
