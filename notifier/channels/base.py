@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from notifier.channel_names import CHANNELS
+from notifier.errors import TransientError
 from notifier.smslength import SmsCount
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
@@ -56,6 +57,26 @@ class SendResult:
 
     provider: str
     provider_message_id: str | None = None
+
+
+class ThrottledError(TransientError):
+    """The provider asked us to slow down (HTTP 429, a throttle code, a per-number frequency
+    limit): the message is sent again later and the answer never counts as a failure (neither
+    toward the delivery's attempts nor toward the provider's circuit)."""
+
+
+@dataclass(frozen=True)
+class ProviderPolicy:
+    """How one provider is used, whatever its kind: limits and retries (None: the settings').
+
+    Read from the provider's options by :func:`notifier.channels.policy.split_policy`.
+    """
+
+    rate_per_second: int | None = None
+    concurrency: int | None = None
+    max_attempts: int | None = None
+    backoff_base_seconds: float | None = None
+    backoff_max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,8 @@ class Provider(abc.ABC):
 
     kind: ClassVar[str]
     channels: ClassVar[frozenset[str]] = frozenset(CHANNELS)
+    # Limits and retries; the registry sets each built provider's own from its options.
+    policy: ProviderPolicy = ProviderPolicy()
 
     def __init__(self, *, name: str, channel: str) -> None:
         self.name = name
