@@ -15,6 +15,7 @@ from notifier.cli import (
     enterprises,
     policies,
     processes,
+    providers,
     purge,
     status,
 )
@@ -49,6 +50,7 @@ for group in (
     policies.policies,
     deliveries.deliveries,
     deadlines.deadlines,
+    providers.providers,
 ):
     cli.add_command(group)
 for command in (

@@ -55,6 +55,7 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
         )
     queue = app.runtime.queue
     queue.check()  # one clear line now rather than one per child
+    app.runtime.catalog.load()  # a provider row that cannot be used: one line now, too
     if processes > 1:
         queue.close()  # the parent only watches its children
         verbose = ctx.find_root().params.get("verbose") or 0
@@ -86,6 +87,7 @@ def run(app: App, threads: int) -> None:
     """Run worker and clock together in this process (the embedded default)."""
     runtime = app.runtime
     runtime.queue.check()
+    runtime.catalog.load()
     running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.models import Provider
@@ -51,9 +51,26 @@ def add_provider(
     return row
 
 
-def last_change(session: Session) -> tuple[int, datetime | None]:
-    """How many rows there are and when one last changed: cheap to ask on every refresh."""
-    count, newest = session.execute(
-        select(func.count(Provider.id), func.max(Provider.updated_at))
-    ).one()
-    return int(count or 0), newest
+def set_enabled(session: Session, name: str, *, enabled: bool, now: datetime) -> bool:
+    """Enable or disable the row named ``name``; False when there is none."""
+    row = get_provider(session, name)
+    if row is None:
+        return False
+    row.enabled = enabled
+    row.updated_at = now
+    return True
+
+
+def remove_provider(session: Session, name: str) -> bool:
+    """Delete the row named ``name``; False when there is none."""
+    row = get_provider(session, name)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def with_secrets(session: Session) -> list[Provider]:
+    """The rows that hold an encrypted secret."""
+    query = select(Provider).where(Provider.secret_encrypted.is_not(None)).order_by(Provider.id)
+    return list(session.scalars(query))
