@@ -82,13 +82,16 @@ def add(
         raise InputError(
             f"name: {draft.name!r} 已在配置文件中 / is used in the settings", field="name"
         )
+    with sessions() as session:
+        if store.get_provider(session, draft.name) is not None:
+            raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
     # Built and closed at once: the kind checks its options and secrets as at start-up.
     build_providers([replace(config, enabled=True)], environment=_environment(settings)).close()
     box = secret_box(settings)
     label = f"provider {draft.name!r}"
     token = box.encrypt(config.secrets, what=label) if config.secrets else None
     with sessions.begin() as session:
-        if store.get_provider(session, draft.name) is not None:
+        if store.get_provider(session, draft.name) is not None:  # added meanwhile
             raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
         store.add_provider(
             session,

@@ -16,7 +16,6 @@ import click
 from rich.markup import escape
 
 from notifier.cli.app import FORMAT_OPTION, App, err_console, pass_app, print_json
-from notifier.cli.deliveries import shown
 from notifier.enterprise_csv import CHANNEL_WORDS
 from notifier.errors import ChannelError, InputError
 from notifier.provider_admin import (
@@ -133,13 +132,12 @@ def list_(app: App, output_format: str) -> None:
     for row in rows:
         state = "启用 / enabled" if row["enabled"] else "停用 / disabled"
         force = "" if row["in_force"] else " (不在用 / not in force)"
-        options = ", ".join(f"{k}={v}" for k, v in sorted(row["options"].items()))
+        # JSON escapes control characters, so an option cannot play tricks on the terminal.
+        options = json.dumps(row["options"], ensure_ascii=False, sort_keys=True)
         secret = f" secret={row['secret']}" if row["secret"] else ""
         click.echo(
-            shown(
-                f"{row['name']}: {row['channel']} {row['kind']} priority={row['priority']} "
-                f"{state}{force} [{row['source']}] {options}{secret}"
-            )
+            f"{row['name']}: {row['channel']} {row['kind']} priority={row['priority']} "
+            f"{state}{force} 来源 / source={row['source']} options={options}{secret}"
         )
 
 
