@@ -59,9 +59,12 @@ def gateway_entry(name: str, gateway: SmsGateway, priority: int, **options: obje
 
 def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[int]:
     """Import ``firms``, publish a policy reaching them, fan it out; return delivery ids."""
-    assert import_enterprises(
-        runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False
-    ).errors == []
+    assert (
+        import_enterprises(
+            runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False
+        ).errors
+        == []
+    )
     draft = parse_policy(policy(**fields), zone=runtime.settings.zone)
     published = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
     assert published.trigger_id is not None
@@ -262,6 +265,7 @@ def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_proce
     finally:
         workers.stop()
     per_second = a.per_second()
+    print(f"gateway requests per second: {list(per_second.values())}; {elapsed:.1f} s")
     assert max(per_second.values()) <= 50, per_second
     assert elapsed >= (total / 50) - 2  # it was held back, not merely fast
     assert len(set(_pids(output))) == 2, output  # both processes sent
