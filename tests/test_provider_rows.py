@@ -106,7 +106,7 @@ def test_a_secret_added_with_providers_add_appears_in_no_output_log_or_column(
     assert "gw-1" in outputs[3].stdout  # the provider's answer: its message id
     (row,) = json.loads(outputs[2].stdout)[:1]
     assert row["secret"] == "******" and row["in_force"] is True
-    assert row["options"]["rate_per_second"] == 20
+    assert row["options"]["rate_per_second"] == "20"
 
 
 def test_a_secret_on_the_command_line_is_taken_with_a_warning(admin, gateway):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
 
 import click
 from rich.markup import escape
@@ -45,14 +44,6 @@ def _pairs(values: tuple[str, ...], field: str) -> list[tuple[str, str]]:
             )
         pairs.append((key.strip(), rest))
     return pairs
-
-
-def _option_value(raw: str) -> Any:
-    """Numbers, booleans and JSON lists as such (``timeout=10``); anything else as text."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def _secrets(stdin: bool, from_env: tuple[str, ...], given: tuple[str, ...]) -> dict[str, str]:
@@ -109,7 +100,9 @@ def add_(
         kind=kind,
         priority=priority,
         enabled=not disabled,
-        options={key: _option_value(value) for key, value in _pairs(options, "option")},
+        # Kept as text: each kind's option model reads "10" as a number where it wants one, and
+        # an app key of digits stays the text it is.
+        options=dict(_pairs(options, "option")),
         secrets=_secrets(secret_stdin, secret_env, given),
     )
     add(app.runtime.sessions, app.settings, draft)
