@@ -67,9 +67,15 @@ class Runtime:
 
     @property
     def catalog(self) -> ProviderCatalog:
-        """The providers, re-read from the database when admins change them."""
+        """The providers, re-read from the database when admins change them.
+
+        Read at first use, before a caller opens a transaction of its own (a dry run holds one
+        while it previews; on SQLite a second connection would wait for it).
+        """
         if self._providers is None:
-            self._providers = ProviderCatalog(self.sessions, self.settings)
+            catalog = ProviderCatalog(self.sessions, self.settings)
+            catalog.load()
+            self._providers = catalog
         return self._providers
 
     @property
