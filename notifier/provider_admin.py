@@ -86,7 +86,9 @@ def add(
         if store.get_provider(session, draft.name) is not None:
             raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
     # Built and closed at once: the kind checks its options and secrets as at start-up.
-    build_providers([replace(config, enabled=True)], environment=_environment(settings)).close()
+    build_providers(
+        [replace(config, enabled=True)], environment=environment_from_settings(settings)
+    ).close()
     box = secret_box(settings)
     label = f"provider {draft.name!r}"
     token = box.encrypt(config.secrets, what=label) if config.secrets else None
@@ -202,7 +204,9 @@ def send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: st
     config = next((c for c in current_configs(sessions, settings) if c.name == name), None)
     if config is None:
         raise _missing(name, rows_only=False)
-    built = build_providers([replace(config, enabled=True)], environment=_environment(settings))
+    built = build_providers(
+        [replace(config, enabled=True)], environment=environment_from_settings(settings)
+    )
     try:
         provider = next(iter(built))
         composed = provider.compose(TEST_TEXT, to=to)
@@ -221,10 +225,6 @@ def send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: st
         return provider.send(message)
     finally:
         built.close()
-
-
-def _environment(settings: Settings) -> Any:
-    return environment_from_settings(settings)
 
 
 def _missing(name: str, *, rows_only: bool = True) -> InputError:
