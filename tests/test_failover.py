@@ -32,8 +32,11 @@ from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 from peers import SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
-# Deliveries are made at the real time; the tests' clocks start there (no quiet hours in tests).
-START = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """Deliveries are made at the real time; the tests' clocks start there (no quiet hours)."""
+    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -98,7 +101,7 @@ def test_with_a_answering_500_a_thousand_sms_are_sent_through_b_and_a_is_tried_a
     database_url, make_runtime, gateways
 ):
     a, b = gateways
-    clock = ManualClock(START)
+    clock = ManualClock(now())
     runtime = make_runtime(
         clock,
         database_url=database_url,
@@ -138,7 +141,7 @@ def test_a_throttled_answer_waits_and_retries_without_using_up_attempts(
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(START)
+    clock = ManualClock(now())
     runtime = make_runtime(
         clock,
         database_url=database_url,
@@ -167,7 +170,7 @@ def test_a_delivery_older_than_its_max_age_ends_expired_with_its_last_error(
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(START)
+    clock = ManualClock(now())
     runtime = make_runtime(
         clock, database_url=database_url, providers=[gateway_entry("gw-a", a, 0)]
     )
@@ -190,7 +193,7 @@ def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_ope
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(START)
+    clock = ManualClock(now())
     runtime = make_runtime(
         clock,
         database_url=database_url,
@@ -302,7 +305,7 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     with runtime.sessions.begin() as session:
         from notifier.models import Provider
 
-        session.execute(update(Provider).values(enabled=False, updated_at=START))
+        session.execute(update(Provider).values(enabled=False, updated_at=now()))
     runtime.catalog.refresh()
     assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
 
