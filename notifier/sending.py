@@ -20,6 +20,7 @@ from notifier.errors import InputError, PermanentError, TemplateError, Transient
 from notifier.failover import UNGUARDED, ProviderGuard, Routed, route
 from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
+from notifier.models.base import utcnow
 from notifier.ports import Providers
 from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
@@ -72,9 +73,11 @@ def _transient(
     return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
 
 
-def _expired(delivery: Delivery, policy: DeliverySettings, now: datetime) -> Outcome | None:
+def _expired(delivery: Delivery, policy: DeliverySettings) -> Outcome | None:
     """An ``expired`` outcome when the delivery is older than ``delivery.max_age_hours``."""
-    if now - delivery.created_at <= timedelta(hours=policy.max_age_hours):
+    # Fan-out stamps rows with the wall clock, so their age is read on it too (a test's
+    # ManualClock set days ahead must not age every delivery it sends).
+    if utcnow() - delivery.created_at <= timedelta(hours=policy.max_age_hours):
         return None
     last = delivery.last_error or "no error recorded"
     hours = f"{policy.max_age_hours:g}"
@@ -99,7 +102,7 @@ def attempt(
         One outcome per provider tried, the deciding one last.
     """
     now = clock.now()
-    expired = _expired(delivery, policy, now)
+    expired = _expired(delivery, policy)
     if expired is not None:
         return [expired]
     candidates = providers.for_channel(delivery.channel)
