@@ -130,6 +130,10 @@ class DeliverySettings(BaseModel):
     stuck_after_seconds: float = Field(default=300.0, gt=0)
     # A batch stops starting sends after this long and hands the rest back to the queue.
     batch_seconds: float = Field(default=120.0, gt=0)
+    # Backoff delays vary by up to this fraction either way, so retries do not come in waves.
+    backoff_jitter: float = Field(default=0.2, ge=0, le=1)
+    # A delivery not sent this long after it was made ends "expired", with its last error.
+    max_age_hours: float = Field(default=24.0, gt=0)
 
 
 class ClockSettings(BaseModel):
@@ -210,6 +214,28 @@ class WebSettings(BaseModel):
     dramatiq_metrics_dir: Path | None = None
 
 
+class SecretsSettings(BaseModel):
+    """Keys that encrypt provider secrets in the database, newest first (the first encrypts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[SecretStr] = Field(default_factory=list)
+
+
+class CircuitSettings(BaseModel):
+    """Provider failover: when a provider is left alone for a while, and how rows are re-read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # This many failures in a row (server errors, timeouts) open a provider's circuit.
+    failures: int = Field(default=5, ge=1, le=1000)
+    # An open circuit sends nothing to its provider for this long, then lets one trial through.
+    cooldown_seconds: float = Field(default=60.0, gt=0)
+    # Provider rows from the database are read again after this long (at once in the process
+    # that changed them).
+    refresh_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting notifier reads. Build it with :func:`load_settings`."""
 
@@ -244,6 +270,8 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    circuit: CircuitSettings = Field(default_factory=CircuitSettings)
 
     @field_validator("timezone")
     @classmethod

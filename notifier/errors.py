@@ -39,7 +39,9 @@ class TransientError(ChannelError):
 
 
 class ThrottledError(TransientError):
-    """The provider refused for now because we sent too fast (a rate limit, a daily quota).
+    """The provider refused for now because we sent too fast (HTTP 429, a throttle code, a
+    per-number frequency limit, a daily quota): the message is sent again later and the answer
+    never counts as a failure (neither toward the delivery's attempts nor the provider's circuit).
 
     ``retry_after`` is the seconds the provider (or our own per-endpoint limit) asks us to
     wait, when it says; otherwise None and the usual backoff applies.

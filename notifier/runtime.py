@@ -11,15 +11,16 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
-from notifier.channels.registry import build_providers
-from notifier.channels.resolver import ProviderSet
-from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
+from notifier.channels.sources import environment_from_settings
 from notifier.config import Settings
 from notifier.db import SessionFactory, create_db_engine, create_session_factory
+from notifier.failover import ProviderGuard
+from notifier.guards import create_guard
 from notifier.jobs.broker import Queue, create_queue
 from notifier.kinds import KINDS
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
+from notifier.provider_catalog import ProviderCatalog
 from notifier.rendering import Renderer
 from notifier.time_source import SYSTEM_CLOCK, Clock
 
@@ -34,8 +35,9 @@ class Runtime:
     renderer: Renderer
     messages: MessageFactory
     clock: Clock = SYSTEM_CLOCK
-    _providers: ProviderSet | None = field(default=None, repr=False)
+    _providers: ProviderCatalog | None = field(default=None, repr=False)
     _queue: Queue | None = field(default=None, repr=False)
+    _guard: ProviderGuard | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Runtime:
@@ -62,16 +64,35 @@ class Runtime:
 
     @property
     def providers(self) -> Providers:
-        """The configured providers of each channel."""
+        """The configured providers of each channel (rows of the database, then settings)."""
+        return self.catalog
+
+    @property
+    def catalog(self) -> ProviderCatalog:
+        """The providers, re-read from the database when admins change them.
+
+        Read at first use, before a caller opens a transaction of its own (a dry run holds one
+        while it previews; on SQLite a second connection would wait for it).
+        """
         if self._providers is None:
-            self._providers = build_providers(
-                provider_configs_from_settings(self.settings),
+            catalog = ProviderCatalog(
+                self.sessions,
+                self.settings,
                 # Every kind in use must have a template at a templated (vendor) SMS account.
                 environment=replace(
                     environment_from_settings(self.settings), message_kinds=tuple(KINDS)
                 ),
             )
+            catalog.load()
+            self._providers = catalog
         return self._providers
+
+    @property
+    def guard(self) -> ProviderGuard:
+        """The providers' circuits and limits: on Redis when there is one, else in process."""
+        if self._guard is None:
+            self._guard = create_guard(self.settings)
+        return self._guard
 
     @property
     def queue(self) -> Queue:

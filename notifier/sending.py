@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from notifier.campaign_gate import CampaignGate
+from notifier.channels.base import ProviderPolicy
 from notifier.config import DeliverySettings
 from notifier.db import SessionFactory
-from notifier.errors import InputError, PermanentError, TemplateError, TransientError, TriggerError
+from notifier.errors import (
+    InputError,
+    PermanentError,
+    TemplateError,
+    ThrottledError,
+    TransientError,
+    TriggerError,
+)
+from notifier.failover import UNGUARDED, ProviderGuard, Routed, route
 from notifier.messages import MessageFactory
 from notifier.models import Delivery, DeliveryStatus
+from notifier.models.base import utcnow
 from notifier.ports import Providers
 from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
@@ -26,6 +37,7 @@ from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 S = DeliveryStatus
+NO_POLICY = ProviderPolicy()
 
 
 @dataclass(frozen=True)
@@ -36,18 +48,50 @@ class Retry:
     delay: float
 
 
-def backoff(attempts: int, policy: DeliverySettings) -> float:
-    """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter."""
-    base = min(policy.backoff_base_seconds * 2 ** max(attempts - 1, 0), policy.backoff_max_seconds)
+def backoff(
+    attempts: int, policy: DeliverySettings, provider: ProviderPolicy = NO_POLICY
+) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter.
+
+    A provider's own ``backoff_base_seconds`` and ``backoff_max_seconds`` win over the settings'.
+    """
+    first = _either(provider.backoff_base_seconds, policy.backoff_base_seconds)
+    cap = _either(provider.backoff_max_seconds, policy.backoff_max_seconds)
+    base = min(first * 2 ** max(attempts - 1, 0), cap)
+    jitter = policy.backoff_jitter
     # The cap applies after the jitter: backoff_max_seconds is a promise to the operator.
-    return min(base * random.uniform(0.8, 1.2), policy.backoff_max_seconds)  # noqa: S311 - jitter
+    return min(base * random.uniform(1 - jitter, 1 + jitter), cap)  # noqa: S311 - jitter
 
 
-def _transient(delivery: Delivery, reason: str, policy: DeliverySettings, now: datetime) -> Outcome:
-    if delivery.attempts >= policy.max_attempts:
+def _either(own: float | None, default: float) -> float:
+    return default if own is None else own
+
+
+def _transient(
+    delivery: Delivery,
+    reason: str,
+    policy: DeliverySettings,
+    now: datetime,
+    provider: ProviderPolicy = NO_POLICY,
+) -> Outcome:
+    max_attempts = provider.max_attempts or policy.max_attempts
+    if delivery.attempts >= max_attempts:
         return Outcome(S.FAILED, error=f"gave up after {delivery.attempts} attempts: {reason}")
-    delay = backoff(delivery.attempts, policy)
+    delay = backoff(delivery.attempts, policy, provider)
     return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
+
+
+def _expired(delivery: Delivery, policy: DeliverySettings) -> Outcome | None:
+    """An ``expired`` outcome when the delivery is older than ``delivery.max_age_hours``."""
+    # Fan-out stamps rows with the wall clock, so their age is read on it too (a test's
+    # ManualClock set days ahead must not age every delivery it sends).
+    if utcnow() - delivery.created_at <= timedelta(hours=policy.max_age_hours):
+        return None
+    last = delivery.last_error or "no error recorded"
+    hours = f"{policy.max_age_hours:g}"
+    return Outcome(
+        S.EXPIRED, error=f"超过 {hours} 小时未发出 / expired after {hours} h: {last}", counted=False
+    )
 
 
 def attempt(
@@ -57,15 +101,59 @@ def attempt(
     messages: MessageFactory,
     policy: DeliverySettings,
     clock: Clock = SYSTEM_CLOCK,
-) -> Outcome:
-    """Render and send one claimed delivery; never raises for a per-message problem."""
+    guard: ProviderGuard = UNGUARDED,
+) -> list[Outcome]:
+    """Render and send one claimed delivery through the first of its channel's providers that
+    takes it (see :func:`notifier.failover.route`); never raises for a per-message problem.
+
+    Returns:
+        One outcome per provider tried, the deciding one last.
+    """
+    now = clock.now()
+    expired = _expired(delivery, policy)
+    if expired is not None:
+        return [expired]
     candidates = providers.for_channel(delivery.channel)
     if not candidates:
-        return Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")
-    provider = candidates[0]
+        return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+    routed = route(
+        candidates,
+        lambda provider: provider.send(messages.build(delivery, provider)),
+        guard=guard,
+        now=now.timestamp(),
+    )
+    passed = [
+        Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
+        for p in routed.passed_over
+    ]
+    return [*passed, _decided(delivery, routed, policy, clock)]
+
+
+def _decided(
+    delivery: Delivery, routed: Routed, policy: DeliverySettings, clock: Clock
+) -> Outcome:
+    if routed.result is not None:
+        result = routed.result
+        return Outcome(
+            S.SENT, provider=result.provider, provider_message_id=result.provider_message_id
+        )
+    if routed.provider is None or routed.error is None:  # every circuit open: wait, not a try
+        until = datetime.fromtimestamp(routed.open_until or clock.now().timestamp(), UTC)
+        reason = "每个服务商都已熔断 / every provider's circuit is open"
+        return Outcome(S.DEFERRED, error=reason, next_attempt_at=until, counted=False)
+    outcome = _failure(delivery, routed.error, routed.provider.policy, policy, clock.now())
+    return dataclasses.replace(outcome, provider=routed.provider.name)
+
+
+def _failure(
+    delivery: Delivery,
+    error: Exception,
+    provider: ProviderPolicy,
+    policy: DeliverySettings,
+    now: datetime,
+) -> Outcome:
     try:
-        message = messages.build(delivery, provider)
-        result = provider.send(message)
+        raise error
     except TemplateError as exc:
         return Outcome(S.FAILED, error=f"template: {exc}")
     except InputError as exc:  # an address the provider cannot use
@@ -74,12 +162,15 @@ def attempt(
         return Outcome(S.FAILED, error=str(exc))
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
+    except ThrottledError as exc:  # slow down: wait and send again; never a failure
+        delay = backoff(delivery.attempts, policy, provider)
+        after = now + timedelta(seconds=delay)
+        return Outcome(S.DEFERRED, error=exc.reason, next_attempt_at=after, counted=False)
     except TransientError as exc:
-        return _transient(delivery, exc.reason, policy, clock.now())
+        return _transient(delivery, exc.reason, policy, now, provider)
     except Exception as exc:  # a bug must not kill the batch; keep it and retry
         log.exception("delivery %s: unexpected error", delivery.id)
-        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, clock.now())
-    return Outcome(S.SENT, provider=result.provider, provider_message_id=result.provider_message_id)
+        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, now, provider)
 
 
 def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
@@ -104,6 +195,7 @@ class _Sender:
     clock: Clock
     quiet: QuietHours
     gate: CampaignGate
+    guard: ProviderGuard = UNGUARDED
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -161,17 +253,22 @@ class _Sender:
     def send(self, delivery: Delivery) -> None:
         started = self.clock.now()
         if delivery.id in self.unsubscribed:
-            outcome = Outcome(S.SUPPRESSED, error="recipient unsubscribed")
+            outcomes = [Outcome(S.SUPPRESSED, error="recipient unsubscribed")]
         else:
-            outcome = attempt(
+            outcomes = attempt(
                 delivery,
                 providers=self.providers,
                 messages=self.messages,
                 policy=self.policy,
                 clock=self.clock,
+                guard=self.guard,
             )
         finished = self.clock.now()
-        self.attempted.append(Attempted(delivery.id, delivery.attempts, outcome, started, finished))
+        self.attempted.extend(
+            Attempted(delivery.id, delivery.attempts, tried, started, finished)
+            for tried in outcomes
+        )
+        outcome = outcomes[-1]
         if outcome.status == S.DEFERRED and outcome.next_attempt_at:
             delay = (outcome.next_attempt_at - finished).total_seconds()
             self.retries.append(Retry(delivery.id, max(delay, 0.0)))
@@ -187,6 +284,7 @@ def deliver_batch(
     policy: DeliverySettings,
     clock: Clock = SYSTEM_CLOCK,
     quiet: QuietHours = NO_QUIET_HOURS,
+    guard: ProviderGuard = UNGUARDED,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
@@ -205,6 +303,9 @@ def deliver_batch(
     whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
     next allowed minute (the attempt not counted) and is handed back with that delay.
 
+    ``guard`` holds the providers' circuits and limits (:mod:`notifier.failover`): a message
+    moves on to the next provider of its channel when one fails, and waits for its limits.
+
     Returns:
         The deliveries to send again, with their delays (0 for those the batch had no time for).
     """
@@ -220,6 +321,7 @@ def deliver_batch(
             clock=clock,
             quiet=quiet,
             gate=CampaignGate(sessions),
+            guard=guard,
         )
         for chunk in _chunks(batch, policy.claim_chunk):
             if sender.out_of_time():

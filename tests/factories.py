@@ -107,6 +107,7 @@ def send_batch(runtime, ids):
         policy=runtime.settings.delivery,
         clock=runtime.clock,
         quiet=QuietHours.from_settings(runtime.settings),
+        guard=runtime.guard,
     )
 
 

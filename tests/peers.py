@@ -283,6 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
     peer: _HttpPeer
 
     def do_POST(self) -> None:  # noqa: N802 - http.server hook name
+        self.peer.arrived()
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         answer = self.peer._failures.take() or self.peer.answer(self.path, self.headers, body)
         self.send_response(answer.status)
@@ -303,6 +304,8 @@ class _HttpPeer:
     def __init__(self) -> None:
         self._failures = _Failures()
         self._lock = threading.Lock()
+        # Every request's arrival (wall clock), whatever it was answered: limits are read here.
+        self.arrivals: list[float] = []
         handler = type("Handler", (_Handler,), {"peer": self})
         self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
         self._thread = threading.Thread(
@@ -323,6 +326,17 @@ class _HttpPeer:
 
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         raise NotImplementedError
+
+    def arrived(self) -> None:
+        """Note one request's arrival."""
+        with self._lock:
+            self.arrivals.append(time.time())
+
+    def per_second(self) -> dict[int, int]:
+        """How many requests arrived in each whole second of the wall clock."""
+        with self._lock:
+            seconds = [int(moment) for moment in self.arrivals]
+        return {second: seconds.count(second) for second in sorted(set(seconds))}
 
     def __enter__(self) -> Self:
         self._thread.start()

@@ -59,6 +59,20 @@ class SendResult:
 
 
 @dataclass(frozen=True)
+class ProviderPolicy:
+    """How one provider is used, whatever its kind: limits and retries (None: the settings').
+
+    Read from the provider's options by :func:`notifier.channels.policy.split_policy`.
+    """
+
+    rate_per_second: int | None = None
+    concurrency: int | None = None
+    max_attempts: int | None = None
+    backoff_base_seconds: float | None = None
+    backoff_max_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class ProviderConfig:
     """One provider account as plain data: what to build, for which channel, with what.
 
@@ -123,6 +137,8 @@ class Provider(abc.ABC):
 
     kind: ClassVar[str]
     channels: ClassVar[frozenset[str]] = frozenset(CHANNELS)
+    # Limits and retries; the registry sets each built provider's own from its options.
+    policy: ProviderPolicy = ProviderPolicy()
 
     def __init__(self, *, name: str, channel: str) -> None:
         self.name = name

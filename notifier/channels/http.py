@@ -20,9 +20,11 @@ import requests
 
 from notifier import netguard
 from notifier.channels.base import Message, Provider, ProviderEnvironment
-from notifier.errors import ChannelError, PermanentError, TransientError
+from notifier.errors import ChannelError, PermanentError, ThrottledError, TransientError
 
 log = logging.getLogger(__name__)
+
+TOO_MANY_REQUESTS = 429
 
 
 def _direct_session() -> requests.Session:
@@ -76,7 +78,8 @@ class HttpProvider(Provider):
         """POST ``body`` to ``url`` through the guard, without redirects; return a 2xx answer.
 
         Raises:
-            TransientError: timeout, connection error, DNS failure, 408, 429 or 5xx.
+            TransientError: timeout, connection error, DNS failure, 408 or 5xx.
+            ThrottledError: 429 (a TransientError that counts as no failure).
             PermanentError: a refused target, a redirect or any other answer.
         """
         sent = dict(headers)
@@ -95,6 +98,8 @@ class HttpProvider(Provider):
         """The error a non-2xx answer raises: by its status (a vendor may read its body)."""
         transient = self.is_transient(response.status_code)
         reason = self.describe_failure(url, response, transient=transient)
+        if response.status_code == TOO_MANY_REQUESTS:
+            return self.throttled(reason)
         return self.failure(reason, transient=transient)
 
     def is_transient(self, status: int) -> bool:
@@ -117,6 +122,10 @@ class HttpProvider(Provider):
         """A channel error with ``reason`` trimmed to ``reason_limit`` characters."""
         error = TransientError if transient else PermanentError
         return error(reason[: self.reason_limit])
+
+    def throttled(self, reason: str) -> ThrottledError:
+        """A "slow down" answer (429, a throttle code), trimmed like :meth:`failure`."""
+        return ThrottledError(reason[: self.reason_limit])
 
     def close(self) -> None:
         """Close the HTTP session when the provider made it."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from notifier.channel_names import CHANNELS
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
+from notifier.channels.policy import split_policy
 from notifier.channels.resolver import ProviderSet
 from notifier.errors import ConfigError
 
@@ -87,8 +88,11 @@ def build_providers(
                 raise ConfigError(f"provider name {config.name!r} is used twice")
             names.add(config.name)
             kind = _kind_for(config, known)
+            policy, kind_config = split_policy(config)
             if config.enabled:
-                built.append((config.priority, kind.from_config(config, environment=environment)))
+                provider = kind.from_config(kind_config, environment=environment)
+                provider.policy = policy
+                built.append((config.priority, provider))
     except BaseException:
         ProviderSet(built).close()
         raise

@@ -17,6 +17,7 @@ from notifier.cli import (
     keys,
     policies,
     processes,
+    providers,
     purge,
     status,
     templates,
@@ -55,6 +56,7 @@ for group in (
     campaigns.campaigns,
     templates.templates,
     keys.keys,
+    providers.providers,
 ):
     cli.add_command(group)
 for command in (

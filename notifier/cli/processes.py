@@ -62,6 +62,7 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
         )
     queue = app.runtime.queue
     queue.check()  # one clear line now rather than one per child
+    app.runtime.catalog.load()  # a provider row that cannot be used: one line now, too
     if processes > 1:
         queue.close()  # the parent only watches its children
         verbose = ctx.find_root().params.get("verbose") or 0
@@ -121,6 +122,7 @@ def run_system(
     ``announce`` is told the web server's address once it listens.
     """
     runtime.queue.check()
+    runtime.catalog.load()
     server = _start_web(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)

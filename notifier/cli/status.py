@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from notifier import migrate
-from notifier.channels.sources import provider_configs_from_settings
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.provider_admin import listing
 from notifier.store import deliveries
 from notifier.store.totals import totals
 
@@ -25,9 +25,11 @@ def status(app: App, output_format: str) -> None:
             "schema": migrate.current(settings.database_url),
             "broker": settings.broker_kind,
             "timezone": settings.timezone,
+            # Those in force: rows of the database, then the settings (secrets never read here).
             "providers": {
-                config.name: {"channel": config.channel, "kind": config.kind}
-                for config in provider_configs_from_settings(settings)
+                row["name"]: {"channel": row["channel"], "kind": row["kind"]}
+                for row in listing(app.runtime.sessions, settings)
+                if row["in_force"]
             },
             **totals(session),
             "deliveries": deliveries.channel_status_counts(session),

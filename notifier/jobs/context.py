@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from notifier.config import Settings
 from notifier.db import SessionFactory
+from notifier.failover import ProviderGuard
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
 from notifier.time_source import Clock
@@ -36,3 +37,6 @@ class JobContext(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def guard(self) -> ProviderGuard: ...

@@ -29,6 +29,7 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
             policy=context.settings.delivery,
             clock=context.clock,
             quiet=QuietHours.from_settings(context.settings),
+            guard=context.guard,
         )
         unstarted = [retry.delivery_id for retry in retries if retry.delay == 0]
         if unstarted:

@@ -20,7 +20,8 @@ class DeliveryStatus(enum.StrEnum):
     pending -> queued -> sending -> sent (-> delivered, by receipt later)
                            |-> deferred (transient error; retried) -> queued ...
                            |-> failed (permanent error, or out of attempts)
-    suppressed: the recipient unsubscribed before the send; cancelled: staff stopped it.
+    suppressed: the recipient unsubscribed before the send; cancelled: staff stopped it;
+    expired: not sent within ``delivery.max_age_hours`` of being made (its last error kept).
     """
 
     PENDING = "pending"
@@ -32,6 +33,7 @@ class DeliveryStatus(enum.StrEnum):
     DEFERRED = "deferred"
     SUPPRESSED = "suppressed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 FINAL_STATUSES = frozenset(
@@ -41,6 +43,7 @@ FINAL_STATUSES = frozenset(
         DeliveryStatus.FAILED,
         DeliveryStatus.SUPPRESSED,
         DeliveryStatus.CANCELLED,
+        DeliveryStatus.EXPIRED,
     }
 )
 

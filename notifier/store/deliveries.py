@@ -325,6 +325,8 @@ class Outcome:
     provider_message_id: str | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
+    # False: the try does not count toward max_attempts (a throttled answer, an expiry).
+    counted: bool = True
 
 
 _RECORD_ATTEMPT = insert(table_of(DeliveryAttempt))
@@ -333,6 +335,7 @@ _RECORD_OUTCOME = (
     .where(_deliveries.id == bindparam("delivery_id"))
     .values(
         status=bindparam("status"),
+        attempts=_deliveries.attempts - bindparam("refund"),
         last_error=bindparam("error"),
         next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
         updated_at=bindparam("now", type_=UTCDateTime()),
@@ -359,8 +362,9 @@ class Attempted:
 def record(session: Session, attempts: Sequence[Attempted]) -> None:
     """Record attempts and move their deliveries to their new status (two statements).
 
-    Plain statements rather than the unit of work: a worker's session holds a whole batch, and
-    flushing it would re-scan every object each time.
+    A delivery may have several attempts here (providers failed over within one send); its
+    last one decides its status. Plain statements rather than the unit of work: a worker's
+    session holds a whole batch, and flushing it would re-scan every object each time.
     """
     if not attempts:
         return
@@ -381,6 +385,7 @@ def record(session: Session, attempts: Sequence[Attempted]) -> None:
             for a in attempts
         ],
     )
+    deciding = {a.delivery_id: a for a in attempts}  # the last attempt of each delivery
     connection.execute(
         _RECORD_OUTCOME,
         [
@@ -395,8 +400,9 @@ def record(session: Session, attempts: Sequence[Attempted]) -> None:
                     a.outcome.provider_message_id if a.outcome.status == S.SENT else None
                 ),
                 "sent_at": a.finished_at if a.outcome.status == S.SENT else None,
+                "refund": 0 if a.outcome.counted else 1,
             }
-            for a in attempts
+            for a in deciding.values()
         ],
     )
 

@@ -1,0 +1,351 @@
+"""Failover, limits, throttling and expiry, against real loopback SMS gateways.
+
+Provider A and provider B are two real gateways; the delivery clock is a ManualClock, so a
+circuit's cool-down and a delivery's maximum age pass by moving it, not by waiting.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from test_scaleout import Workers, wait_until
+
+from notifier.fanout import fan_out
+from notifier.importing import import_enterprises
+from notifier.models import Delivery, DeliveryAttempt
+from notifier.policy_file import parse_policy
+from notifier.provider_admin import ProviderDraft, add
+from notifier.publishing import publish
+from notifier.runtime import Runtime
+from notifier.secret_box import new_key
+from notifier.time_source import ManualClock
+
+from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from peers import SmsGateway
+
+SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
+
+
+def now() -> datetime:
+    """Deliveries are made at the real time; the tests' clocks start there (no quiet hours)."""
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def gateways() -> Iterator[tuple[SmsGateway, SmsGateway]]:
+    with (
+        SmsGateway(key=SMS_KEY, secret=SMS_SECRET) as first,
+        SmsGateway(key=SMS_KEY, secret=SMS_SECRET) as second,
+    ):
+        yield first, second
+
+
+def gateway_entry(name: str, gateway: SmsGateway, priority: int, **options: object) -> dict:
+    """A ``[[providers]]`` entry for one loopback gateway."""
+    return {
+        "name": name,
+        "channel": "sms",
+        "kind": "sms-gateway",
+        "priority": priority,
+        "options": {"url": gateway.url, "app_key": SMS_KEY, **options},
+        "secrets": {"app_secret": SMS_SECRET},
+    }
+
+
+def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[int]:
+    """Import ``firms``, publish a policy reaching them, fan it out; return delivery ids."""
+    assert (
+        import_enterprises(
+            runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False
+        ).errors
+        == []
+    )
+    draft = parse_policy(policy(**fields), zone=runtime.settings.zone)
+    published = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+    assert published.trigger_id is not None
+    ids: list[int] = []
+    fan_out(
+        runtime.sessions,
+        Enqueued(ids.extend),
+        published.trigger_id,
+        policy=runtime.settings.delivery,
+    )
+    return ids
+
+
+def send_all(runtime: Runtime, ids: list[int]) -> None:
+    for start in range(0, len(ids), 200):
+        send_batch(runtime, ids[start : start + 200])
+
+
+def deliveries(runtime: Runtime, ids: list[int]) -> list[Delivery]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(Delivery).where(Delivery.id.in_(ids))))
+
+
+def attempts(runtime: Runtime, delivery_id: int) -> list[DeliveryAttempt]:
+    with runtime.sessions() as session:
+        query = select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
+        return list(session.scalars(query.order_by(DeliveryAttempt.id)))
+
+
+def test_with_a_answering_500_a_thousand_sms_are_sent_through_b_and_a_is_tried_after_cooldown(
+    database_url, make_runtime, gateways
+):
+    a, b = gateways
+    clock = ManualClock(now())
+    runtime = make_runtime(
+        clock,
+        database_url=database_url,
+        providers=[gateway_entry("gw-a", a, 0), gateway_entry("gw-b", b, 1)],
+        circuit={"failures": 3, "cooldown_seconds": 60},
+    )
+    ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, 1021)])
+    assert len(ids) == 1020
+    a.fail_next(500, count=4, body={"code": "down", "message": "gateway down"})
+
+    send_all(runtime, ids[:1000])
+
+    sent = deliveries(runtime, ids[:1000])
+    assert Counter(d.status for d in sent) == {"sent": 1000}
+    assert {d.provider for d in sent} == {"gw-b"}
+    assert len(b.messages) == 1000
+    assert len(a.arrivals) == 3  # three failures opened A's circuit; then it was left alone
+    first = attempts(runtime, ids[0])
+    assert [(t.provider, t.outcome) for t in first] == [("gw-a", "failed"), ("gw-b", "sent")]
+    assert "gateway down" in (first[0].error or "")
+
+    # After the cool-down A gets one trial; it fails again, and the circuit opens again.
+    clock.advance(timedelta(seconds=61))
+    send_all(runtime, ids[1000:1010])
+    assert len(a.arrivals) == 4
+    assert {d.provider for d in deliveries(runtime, ids[1000:1010])} == {"gw-b"}
+
+    # After another cool-down the trial succeeds: traffic returns to A.
+    clock.advance(timedelta(seconds=61))
+    send_all(runtime, ids[1010:])
+    back = deliveries(runtime, ids[1010:])
+    assert {d.status for d in back} == {"sent"} and {d.provider for d in back} == {"gw-a"}
+    assert len(a.messages) == 10
+
+
+def test_a_throttled_answer_waits_and_retries_without_using_up_attempts(
+    database_url, make_runtime, gateways
+):
+    a, _ = gateways
+    clock = ManualClock(now())
+    runtime = make_runtime(
+        clock,
+        database_url=database_url,
+        providers=[gateway_entry("gw-a", a, 0)],
+        delivery={"max_attempts": 2, "backoff_base_seconds": 10},
+    )
+    (delivery_id,) = fanned_out(runtime, [Firm(1, channels="sms")])
+    a.fail_next(429, count=3, body={"code": "isv.BUSINESS_LIMIT_CONTROL", "message": "too fast"})
+
+    for _ in range(3):
+        retries = send_batch(runtime, [delivery_id])
+        (row,) = deliveries(runtime, [delivery_id])
+        assert row.status == "deferred" and row.attempts == 0
+        assert "BUSINESS_LIMIT_CONTROL" in (row.last_error or "")
+        assert [r.delivery_id for r in retries] == [delivery_id]
+        assert 8 <= retries[0].delay <= 12
+        clock.advance(timedelta(seconds=retries[0].delay))
+    send_batch(runtime, [delivery_id])
+
+    (row,) = deliveries(runtime, [delivery_id])
+    assert row.status == "sent" and row.provider == "gw-a"
+    assert len(a.messages) == 1
+
+
+def test_a_delivery_older_than_its_max_age_ends_expired_with_its_last_error(
+    database_url, make_runtime, gateways
+):
+    a, _ = gateways
+    clock = ManualClock(now())
+    runtime = make_runtime(
+        clock, database_url=database_url, providers=[gateway_entry("gw-a", a, 0)]
+    )
+    (delivery_id,) = fanned_out(runtime, [Firm(1, channels="sms")])
+    a.fail_next(503, count=1, body={"code": "Busy", "message": "overloaded"})
+    send_batch(runtime, [delivery_id])
+
+    with runtime.sessions.begin() as session:  # made 24 h 1 min ago (rows carry wall time)
+        made = now() - timedelta(hours=24, minutes=1)
+        session.execute(update(Delivery).values(created_at=made, next_attempt_at=None))
+    retries = send_batch(runtime, [delivery_id])
+
+    (row,) = deliveries(runtime, [delivery_id])
+    assert row.status == "expired" and retries == []
+    assert "expired after 24 h" in (row.last_error or "") and "overloaded" in row.last_error
+    assert a.messages == []  # nothing is sent once it is too old
+    assert send_batch(runtime, [delivery_id]) == []  # final: decided once
+    assert [t.outcome for t in attempts(runtime, delivery_id)] == ["deferred", "expired"]
+
+
+def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_open(
+    database_url, make_runtime, gateways
+):
+    a, _ = gateways
+    clock = ManualClock(now())
+    runtime = make_runtime(
+        clock,
+        database_url=database_url,
+        providers=[gateway_entry("gw-a", a, 0)],
+        circuit={"failures": 1, "cooldown_seconds": 120},
+        delivery={"max_attempts": 1},
+    )
+    first, second = fanned_out(runtime, [Firm(1, channels="sms"), Firm(2, channels="sms")])
+    a.fail_next(500, count=1)
+
+    send_batch(runtime, [first])
+    retries = send_batch(runtime, [second])
+
+    (row,) = deliveries(runtime, [second])
+    assert row.status == "deferred" and row.attempts == 0  # not a try: max_attempts is 1
+    assert retries[0].delay == pytest.approx(120, abs=1)
+    clock.advance(timedelta(seconds=121))
+    send_batch(runtime, [second])
+    assert deliveries(runtime, [second])[0].status == "sent"
+
+
+# --- limits across worker processes -----------------------------------------------------------
+
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@ON_POSTGRES
+def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_processes(
+    database_url, redis_url, make_runtime, gateways, tmp_path
+):
+    a, _ = gateways
+    key = new_key()
+    runtime = make_runtime(database_url=database_url, secrets={"keys": [key]})
+    add(
+        runtime.sessions,
+        runtime.settings,
+        ProviderDraft(
+            name="gw-a",
+            channel="sms",
+            kind="sms-gateway",
+            options={"url": a.url, "app_key": SMS_KEY, "rate_per_second": 50, "concurrency": 8},
+            secrets={"app_secret": SMS_SECRET},
+        ),
+    )
+    total = 300
+    ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, total + 1)])
+    (tmp_path / "no-config").mkdir(exist_ok=True)
+    environment = {
+        **os.environ,
+        "NOTIFIER_CONFIG_DIR": str(tmp_path / "no-config"),
+        "NOTIFIER_ENVIRONMENT": "test",
+        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
+        "NOTIFIER_DATABASE_URL": database_url,
+        "NOTIFIER_BROKER_URL": redis_url,
+        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "NOTIFIER_SECRETS__KEYS": json.dumps([key]),
+    }
+    workers = Workers(environment, tmp_path / "worker.log", processes=2)
+    try:
+        queue = Runtime.build(runtime.settings.model_copy(update={"broker_url": redis_url}))
+        try:
+            for start in range(0, total, 10):  # small batches: both processes take a share
+                queue.dispatch.deliveries(ids[start : start + 10])
+        finally:
+            queue.close()
+        started = time.monotonic()
+        wait_until(
+            lambda: len(a.messages) == total, timeout=40, what=f"{total} messages at the gateway"
+        )
+        elapsed = time.monotonic() - started
+        output = workers.output()
+    finally:
+        workers.stop()
+    per_second = a.per_second()
+    print(f"gateway requests per second: {list(per_second.values())}; {elapsed:.1f} s")
+    assert max(per_second.values()) <= 50, per_second
+    assert elapsed >= (total / 50) - 2  # it was held back, not merely fast
+    assert len(set(_pids(output))) == 2, output  # both processes sent
+    with runtime.sessions() as session:
+        statuses = Counter(session.scalars(select(Delivery.status)))
+    assert statuses == {"sent": total}
+
+
+def _pids(output: str) -> list[str]:
+    import re
+
+    return re.findall(r"batch of \d+ deliveries done in process (\d+)", output)
+
+
+def test_changed_rows_reach_a_running_process_without_a_restart(
+    database_url, make_runtime, gateways
+):
+    a, _ = gateways
+    runtime = make_runtime(database_url=database_url, secrets={"keys": [new_key()]})
+    assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
+    add(
+        runtime.sessions,
+        runtime.settings,
+        ProviderDraft(
+            name="gw-a",
+            channel="sms",
+            kind="sms-gateway",
+            options={"url": a.url, "app_key": SMS_KEY},
+            secrets={"app_secret": SMS_SECRET},
+        ),
+    )
+    runtime.catalog.refresh()
+    assert [p.name for p in runtime.providers.for_channel("sms")] == ["gw-a"]
+    with runtime.sessions.begin() as session:
+        from notifier.models import Provider
+
+        session.execute(update(Provider).values(enabled=False, updated_at=now()))
+    runtime.catalog.refresh()
+    assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
+
+
+# --- circuits, in process and on Redis --------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "redis"])
+def circuits(request):
+    from notifier.circuits import MemoryCircuits, RedisCircuits
+    from notifier.config import CircuitSettings
+
+    settings = CircuitSettings(failures=2, cooldown_seconds=30)
+    if request.param == "memory":
+        return MemoryCircuits(settings)
+    import redis
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    namespace = os.environ["NOTIFIER_REDIS_NAMESPACE"]
+    return RedisCircuits(client, namespace=namespace, settings=settings)
+
+
+def test_a_circuit_opens_after_failures_in_a_row_and_lets_one_trial_through_after_cooldown(
+    circuits,
+):
+    now = 1_000_000.5
+    circuits.failed("gw-a", now)
+    circuits.succeeded("gw-a")  # a success in between: the count starts again
+    circuits.failed("gw-a", now)
+    assert circuits.admit("gw-a", now) is None
+    circuits.failed("gw-a", now)
+
+    assert circuits.admit("gw-a", now + 29) == pytest.approx(now + 30)
+    assert circuits.admit("gw-b", now) is None  # each provider has its own
+    assert circuits.admit("gw-a", now + 31) is None  # the one trial
+    assert circuits.admit("gw-a", now + 31) is not None  # the others still wait
+    circuits.failed("gw-a", now + 31)  # the trial failed: open again at once
+    assert circuits.admit("gw-a", now + 60) == pytest.approx(now + 61)
+    assert circuits.admit("gw-a", now + 62) is None
+    circuits.succeeded("gw-a")
+    assert circuits.admit("gw-a", now + 62) is None and circuits.admit("gw-a", now + 62) is None

@@ -1,0 +1,215 @@
+"""``notifier providers``: rows added, listed, tested, switched and removed as an admin does,
+with the secret encrypted at rest and never shown (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from test_cli import Notifier, assert_one_line_error
+
+from notifier.config import load_settings
+from notifier.db import create_db_engine, create_session_factory
+from notifier.errors import ConfigError
+from notifier.provider_catalog import ProviderCatalog
+from notifier.secret_box import new_key
+
+from peers import SmsGateway
+
+SECRET = "s3cr3t-Beilun-app-secret-8f41"  # noqa: S105 - the secret the test hunts for
+SMS_KEY = "gw-key"
+
+
+@pytest.fixture
+def gateway():
+    with SmsGateway(key=SMS_KEY, secret=SECRET) as sms:
+        yield sms
+
+
+@pytest.fixture
+def admin(database_url: str, tmp_path: Path):
+    key = new_key()
+    env = {
+        "NOTIFIER_DATABASE_URL": database_url,
+        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
+        "NOTIFIER_SECRETS__KEYS": json.dumps([key]),
+        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "GATEWAY_SECRET": SECRET,
+    }
+    return Notifier(env, tmp_path)
+
+
+def _add(admin: Notifier, gateway: SmsGateway, name: str = "gw-a", **kwargs):
+    return admin(
+        "-vv",
+        "providers",
+        "add",
+        name,
+        "--channel",
+        "短信",
+        "--kind",
+        "sms-gateway",
+        "--option",
+        f"url={gateway.url}",
+        "--option",
+        f"app_key={SMS_KEY}",
+        "--option",
+        "rate_per_second=20",
+        "--secret-env",
+        "app_secret=GATEWAY_SECRET",
+        **kwargs,
+    )
+
+
+def _database_text(url: str, tmp_path: Path) -> bytes:
+    """Everything the database holds: a pg_dump, or the SQLite file and a dump of every row."""
+    engine = sa.create_engine(url)
+    rows = []
+    with engine.connect() as connection:
+        for table in sa.inspect(engine).get_table_names():
+            rows.extend(
+                repr(tuple(r)) for r in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+            )
+    engine.dispose()
+    dumped = "\n".join(rows).encode()
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database or "")
+        return dumped + b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    assert shutil.which("pg_dump"), "pg_dump is needed to dump the database"
+    return dumped + subprocess.run(["pg_dump", plain], check=True, capture_output=True).stdout
+
+
+def test_a_secret_added_with_providers_add_appears_in_no_output_log_or_column(
+    admin, gateway, database_url, tmp_path, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    outputs = [_add(admin, gateway)]
+    outputs.append(admin("providers", "list"))
+    outputs.append(admin("providers", "list", "--format", "json"))
+    outputs.append(admin("-vv", "providers", "test", "gw-a", "--to", "+8613800138000"))
+    outputs.append(admin("providers", "rotate-secrets"))
+
+    for result in outputs:
+        assert SECRET not in result.stdout and SECRET not in result.stderr
+    assert "app_secret" in outputs[0].stdout  # which secrets were stored, not their values
+    assert SECRET not in caplog.text
+    assert SECRET.encode() not in _database_text(database_url, tmp_path)
+    # The secret works: the gateway checked the test message's signature with it.
+    assert len(gateway.messages) == 1 and gateway.messages[0]["to"] == "+8613800138000"
+    assert "gw-1" in outputs[3].stdout  # the provider's answer: its message id
+    (row,) = json.loads(outputs[2].stdout)[:1]
+    assert row["secret"] == "******" and row["in_force"] is True
+    assert row["options"]["rate_per_second"] == "20"
+
+
+def test_a_secret_on_the_command_line_is_taken_with_a_warning(admin, gateway):
+    result = admin(
+        "providers",
+        "add",
+        "gw-b",
+        "--channel",
+        "sms",
+        "--kind",
+        "sms-gateway",
+        "--option",
+        f"url={gateway.url}",
+        "--option",
+        f"app_key={SMS_KEY}",
+        "--secret",
+        f"app_secret={SECRET}",
+    )
+    assert "warning:" in result.stderr and "--secret-stdin" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_bad_rows_are_refused_with_one_line_naming_the_field(admin, gateway):
+    _add(admin, gateway)
+    assert_one_line_error(_add(admin, gateway, status=2), "gw-a", "exists")
+    refused = admin("providers", "add", "x", "--channel", "fax", "--kind", "sms-gateway", status=2)
+    assert_one_line_error(refused, "channel", "fax")
+    refused = admin("providers", "add", "y", "--channel", "sms", "--kind", "nope", status=2)
+    assert_one_line_error(refused, "nope", "known kinds")
+    refused = admin(
+        "providers",
+        "add",
+        "z",
+        "--channel",
+        "sms",
+        "--kind",
+        "sms-gateway",
+        "--option",
+        "url=http://127.0.0.1:1/",
+        "--option",
+        "rate_per_second=0",
+        status=2,
+    )
+    assert_one_line_error(refused, "rate_per_second", "greater than or equal to 1")
+    assert_one_line_error(admin("providers", "enable", "nobody", status=2), "nobody")
+
+
+def test_disable_enable_and_remove_change_what_serves_the_channel(admin, gateway):
+    _add(admin, gateway)
+    admin("providers", "disable", "gw-a")
+    rows = {r["name"]: r for r in json.loads(admin("providers", "list", "--format", "json").stdout)}
+    assert rows["gw-a"]["in_force"] is False and rows["sms-dry-run"]["in_force"] is True
+    admin("providers", "enable", "gw-a")
+    admin("providers", "remove", "gw-a")
+    names = [r["name"] for r in json.loads(admin("providers", "list", "--format", "json").stdout)]
+    assert "gw-a" not in names
+
+
+def test_a_test_send_that_the_provider_refuses_shows_its_answer(admin, gateway):
+    _add(admin, gateway)
+    gateway.fail_next(400, body={"code": "isv.MOBILE_NUMBER_ILLEGAL", "message": "bad number"})
+    result = admin("providers", "test", "gw-a", "--to", "+8613800138000", status=1)
+    assert_one_line_error(result, "MOBILE_NUMBER_ILLEGAL", "bad number")
+
+
+def test_encrypted_rows_without_a_key_stop_a_process_at_start_with_a_clear_error(
+    admin, gateway, database_url, redis_url, tmp_path
+):
+    _add(admin, gateway)
+    settings = load_settings(
+        config_dir=tmp_path / "no-config", database_url=database_url, var_dir=tmp_path / "var"
+    )
+    engine = create_db_engine(settings.database_url)
+    catalog = ProviderCatalog(create_session_factory(engine), settings)
+    try:
+        with pytest.raises(ConfigError, match="NOTIFIER_SECRETS__KEYS"):
+            catalog.load()
+        # A wrong key is named as such too.
+        wrong = settings.model_copy(
+            update={"secrets": settings.secrets.model_copy(update={"keys": [_secret(new_key())]})}
+        )
+        with pytest.raises(ConfigError, match="cannot be decrypted"):
+            ProviderCatalog(create_session_factory(engine), wrong).load()
+    finally:
+        catalog.close()
+        engine.dispose()
+    # The worker says so in one line before it starts.
+    no_key = {"NOTIFIER_SECRETS__KEYS": "[]", "NOTIFIER_BROKER_URL": redis_url}
+    assert_one_line_error(admin("worker", env=no_key, status=2), "NOTIFIER_SECRETS__KEYS")
+
+
+def test_rotating_keys_keeps_every_secret_readable(admin, gateway, tmp_path):
+    _add(admin, gateway)
+    old = json.loads(admin.env["NOTIFIER_SECRETS__KEYS"])
+    newer = new_key()
+    admin.env["NOTIFIER_SECRETS__KEYS"] = json.dumps([newer, *old])
+    assert "1" in admin("providers", "rotate-secrets").stdout
+    admin.env["NOTIFIER_SECRETS__KEYS"] = json.dumps([newer])  # the old key dropped
+    admin("providers", "test", "gw-a", "--to", "+8613800138000")
+    assert len(gateway.messages) == 1
+
+
+def _secret(value: str):
+    from pydantic import SecretStr
+
+    return SecretStr(value)
