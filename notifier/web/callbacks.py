@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from notifier.callbacks import Handled, callback_target, handle_replies, handle_reports
 from notifier.channels.receipts import CallbackRefused
-from notifier.channels.sources import provider_configs_from_settings
 from notifier.db import SessionFactory
 from notifier.errors import InputError
+from notifier.provider_catalog import current_configs
 from notifier.runtime import Runtime
 from notifier.web.auth import PUBLIC
 from notifier.web.deps import RuntimeDep
@@ -35,7 +35,8 @@ Handler = Callable[..., Handled]
 def _handle(runtime: Runtime, handler: Handler, provider: str, token: str | None,
             body: bytes) -> Handled:
     try:
-        target = callback_target(provider_configs_from_settings(runtime.settings), provider)
+        # Provider rows of the database first, then the settings, as senders see them.
+        target = callback_target(current_configs(runtime.sessions, runtime.settings), provider)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
     sessions: SessionFactory = runtime.sessions
