@@ -36,6 +36,7 @@ Status = Literal[
     "deferred",
     "suppressed",
     "cancelled",
+    "expired",
 ]
 assert set(get_args(Status)) == {s.value for s in DeliveryStatus}  # the state machine's, all
 Channel = Literal["sms", "email", "webhook"]
