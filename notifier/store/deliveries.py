@@ -26,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Policy, Trigger
+from notifier.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Enterprise,
+    Policy,
+    Trigger,
+)
 from notifier.models.base import UTCDateTime
 from notifier.models.delivery import FINAL_STATUSES
 from notifier.store import insert_ignoring_conflicts, table_of
@@ -440,6 +447,10 @@ class DeliveryFilter:
     trigger_id: int | None = None
     status: str | None = None
     channel: str | None = None
+    enterprise_id: int | None = None
+    since: datetime | None = None
+    # A credit code, or part of an enterprise's name.
+    search: str | None = None
 
 
 def _filtered(query: Select, filters: DeliveryFilter) -> Select:
@@ -451,6 +462,18 @@ def _filtered(query: Select, filters: DeliveryFilter) -> Select:
         query = query.where(Delivery.status == filters.status)
     if filters.channel:
         query = query.where(Delivery.channel == filters.channel)
+    if filters.enterprise_id is not None:
+        query = query.where(Delivery.enterprise_id == filters.enterprise_id)
+    if filters.since is not None:
+        query = query.where(Delivery.created_at >= filters.since)
+    if filters.search:
+        matching = select(Enterprise.id).where(
+            or_(
+                Enterprise.credit_code == filters.search.upper(),
+                Enterprise.name.contains(filters.search, autoescape=True),
+            )
+        )
+        query = query.where(Delivery.enterprise_id.in_(matching))
     return query
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     column,
     delete,
     func,
+    or_,
     select,
     text,
 )
@@ -298,9 +299,17 @@ def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
     return [(channel, address) for channel, address in wanted if address]
 
 
-def list_query(*, sector: str | None = None) -> Select[Enterprise]:
-    """Enterprises in credit-code order, optionally only those under a sector prefix."""
+def list_query(*, sector: str | None = None, search: str | None = None) -> Select[Enterprise]:
+    """Enterprises in credit-code order, optionally only those under a sector prefix, or
+    whose credit code is ``search`` or whose name holds it."""
     query = select(Enterprise).order_by(Enterprise.credit_code)
+    if search:
+        query = query.where(
+            or_(
+                Enterprise.credit_code == search.upper(),
+                Enterprise.name.contains(search, autoescape=True),
+            )
+        )
     if sector:
         under = select(EnterpriseSector.enterprise_id).where(
             EnterpriseSector.code.startswith(sector, autoescape=True)
