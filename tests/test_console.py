@@ -1,0 +1,168 @@
+"""The staff console: sign-in with a key, CSRF on every form, composing with a live preview,
+publishing, the delivery log, imports with Chinese headers, and every page in both languages."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+from web_harness import ADMIN_KEY, STAFF_KEY, run_queued, seed, web_app
+
+from notifier import migrate
+from notifier.enterprise_csv import HEADER, HEADER_WORDS
+from notifier.jobs.worker import start_worker
+from notifier.store import enterprises as enterprise_store
+from notifier.store import policies as policy_store
+from notifier.web.console.session import COOKIE
+from notifier.web.views import TEMPLATES_DIR
+
+from factories import Firm, credit_code
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+SECRET = "console-test-secret-key-0123456789"
+COMPOSED = {
+    "title": "北仑区汽车零部件技术改造补助",
+    "department": "北仑区经济和信息化局",
+    "summary": "按设备投资额的10%给予补助。",
+    "sectors": "C36",
+    "topics": "补贴",
+    "deadline_title": "申报截止",
+    "deadline_due": "2031-06-30T17:00",
+}
+
+
+@pytest.fixture
+def runtime(make_runtime, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    migrate.upgrade(url)
+    built = make_runtime(database_url=url, secret_key=SECRET)
+    seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
+    return built
+
+
+@pytest.fixture
+def client(runtime) -> TestClient:
+    return TestClient(web_app(runtime))
+
+
+def signed_in(client: TestClient, key: str = STAFF_KEY) -> str:
+    """Sign in and return the CSRF value of the session's forms."""
+    answer = client.post("/console/login", data={"key": key}, follow_redirects=False)
+    assert answer.status_code == 303
+    return csrf_of(client.get("/console/policies/new").text)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_every_console_page_sends_a_stranger_to_the_sign_in_page(client):
+    for path in ("/console/", "/console/policies", "/console/deliveries", "/console/admin"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_a_wrong_key_is_refused_and_a_staff_key_gets_an_httponly_lax_session(client):
+    refused = client.post("/console/login", data={"key": "not-a-key"})
+    assert refused.status_code == 401 and "密钥无效" in refused.text
+    answer = client.post("/console/login", data={"key": STAFF_KEY}, follow_redirects=False)
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert STAFF_KEY not in cookie
+    assert "工作人员" in client.get("/console/").text
+
+
+def test_a_form_without_the_sessions_csrf_value_is_refused_and_stores_nothing(runtime, client):
+    signed_in(client)
+    answer = client.post("/console/policies", data=COMPOSED)
+    assert answer.status_code == 403
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+
+
+def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(client):
+    signed_in(client)
+    assert client.get("/console/admin").status_code == 403
+    client.cookies.clear()
+    signed_in(client, ADMIN_KEY)
+    page = client.get("/console/admin")
+    assert page.status_code == 200 and "secret_key" in page.text
+    assert SECRET not in page.text and "**********" in page.text
+
+
+def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client):
+    csrf = signed_in(client)
+    preview = client.post("/console/policies/preview", data={**COMPOSED, "csrf": csrf}).json()
+    assert preview["ok"] and preview["enterprises"] == 2
+    assert preview["recipients"] == {"sms": 1, "email": 2, "webhook": 1}
+    sms = preview["renderings"]["sms"]
+    assert COMPOSED["title"] in sms["text"] and sms["sms_parts"] >= 1
+    bad = client.post("/console/policies/preview", data={**COMPOSED, "sectors": "Q99X", "csrf": csrf})
+    assert bad.json()["ok"] is False and "sectors" in bad.json()["error"]
+
+
+def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(runtime, client):
+    csrf = signed_in(client)
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        answer = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+        run_queued(runtime, worker)
+    finally:
+        worker.stop()
+    assert answer.status_code == 200 and "已发布" in answer.text
+    log = client.get("/console/deliveries", params={"channel": "email"}).text
+    assert "测试企业1有限公司" in log and "测试企业2有限公司" in log
+    assert "测试企业3有限公司" not in log
+    assert "sector_prefix" in log or "C36" in log
+    again = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+    assert "不会重复发送" in again.text
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append([HEADER_WORDS[c][0] for c in HEADER])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(runtime, client):
+    csrf = signed_in(client)
+    good = Firm(7, name="宁波北仑新材料有限公司").row()
+    bad = Firm(8).row()
+    bad[0] = "913302060000000000"
+    answer = client.post(
+        "/console/enterprises/import",
+        data={"csrf": csrf},
+        files={"file": ("名册.xlsx", _xlsx([good, bad]), "application/octet-stream")},
+    )
+    assert answer.status_code == 200
+    assert "新增 1 家" in answer.text and "有误 1 行" in answer.text and "credit_code" in answer.text
+    with runtime.sessions() as session:
+        assert enterprise_store.get_by_credit_code(session, credit_code(7)) is not None
+
+
+def test_an_unreadable_upload_is_one_clear_line(client):
+    csrf = signed_in(client)
+    answer = client.post(
+        "/console/enterprises/import",
+        data={"csrf": csrf},
+        files={"file": ("x.xlsx", b"PK\x03\x04 broken", "application/octet-stream")},
+    )
+    assert answer.status_code == 400 and "XLSX" in answer.text
+
+
+def test_templates_hold_no_chinese_of_their_own():
+    """Every word a page shows comes from the catalogue, so English pages can be whole."""
+    for template in TEMPLATES_DIR.rglob("*.html"):
+        text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", template.read_text(), flags=re.S)
+        assert not CJK.search(text), f"{template.name}: {CJK.findall(text)[:5]}"
