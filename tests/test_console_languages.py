@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
-from test_console import CJK, COMPOSED, SECRET, client, runtime, signed_in  # noqa: F401
-from web_harness import ADMIN_KEY, run_queued
+from web_harness import (
+    ADMIN_KEY,
+    COMPOSED,
+    SECRET,
+    console_runtime,
+    run_queued,
+    signed_in,
+    web_app,
+)
+from web_harness import (
+    TEMPLATES_CJK as CJK,
+)
 
 from notifier.jobs.worker import start_worker
 from notifier.store import deadlines as deadline_store
@@ -20,6 +32,17 @@ from notifier.web import i18n
 from notifier.web.console.admin import settings_in_effect
 
 from factories import credit_code
+
+
+@pytest.fixture
+def runtime(make_runtime, tmp_path: Path):
+    return console_runtime(make_runtime, tmp_path)
+
+
+@pytest.fixture
+def client(runtime) -> TestClient:
+    return TestClient(web_app(runtime))
+
 
 CONSOLE_PAGES = (
     "/console/",
@@ -118,6 +141,7 @@ def test_every_catalogue_key_has_both_languages_and_the_same_placeholders():
 
 def test_the_language_switch_sets_a_cookie_and_returns_only_to_this_site(client):
     answer = client.get("/lang/en", params={"next": "/console/login"}, follow_redirects=False)
-    assert answer.headers["location"] == "/console/login" and "lang=en" in answer.headers["set-cookie"]
+    assert answer.headers["location"] == "/console/login"
+    assert "lang=en" in answer.headers["set-cookie"]
     away = client.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
     assert away.headers["location"] == "/console/"

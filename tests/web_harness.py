@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from notifier import migrate
 from notifier.importing import import_enterprises
 from notifier.runtime import Runtime
 from notifier.web.console.routes import console_router, static_files
@@ -46,3 +50,38 @@ def run_queued(runtime: Runtime, worker) -> None:
     broker.join("fan_out", fail_fast=True)
     broker.join("deliver", fail_fast=True)
     worker.join()
+
+
+TEMPLATES_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+SECRET = "console-test-secret-key-0123456789"
+COMPOSED = {
+    "title": "北仑区汽车零部件技术改造补助",
+    "department": "北仑区经济和信息化局",
+    "summary": "按设备投资额的10%给予补助。",
+    "sectors": "C36",
+    "topics": "补贴",
+    "deadline_title": "申报截止",
+    "deadline_due": "2031-06-30T17:00",
+}
+
+
+def console_runtime(make_runtime, tmp_path: Path) -> Runtime:
+    """A runtime on a fresh SQLite database with three enterprises (two under C36)."""
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    migrate.upgrade(url)
+    built = make_runtime(database_url=url, secret_key=SECRET)
+    seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
+    return built
+
+
+def signed_in(client: TestClient, key: str = STAFF_KEY) -> str:
+    """Sign in and return the CSRF value of the session's forms."""
+    answer = client.post("/console/login", data={"key": key}, follow_redirects=False)
+    assert answer.status_code == 303
+    return csrf_of(client.get("/console/policies/new").text)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
