@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The demo park, then the whole system (worker, clock, web server) with a demo staff key.
 run: install
 	$(BIN)/notifier db upgrade
-	$(BIN)/notifier demo
+	$(BIN)/notifier demo --serve
 
+# The whole system (worker, clock, web server on web.host:web.port), without the demo.
 serve: install
 	$(BIN)/notifier db upgrade
 	$(BIN)/notifier run

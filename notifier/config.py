@@ -189,6 +189,25 @@ class RetentionSettings(BaseModel):
     days: int = Field(default=180, ge=1, le=3650)
 
 
+class WebSettings(BaseModel):
+    """The HTTP API: where it listens, how large a body it reads, how it throttles bad keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port (tests)
+    # A request body larger than this is refused with 413 before it is read.
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    # Rows an uploaded enterprise file (CSV or XLSX) may hold.
+    max_import_rows: int = Field(default=100_000, ge=1)
+    # Failed API-key attempts one client address may make per window before it gets 429.
+    failed_auth_limit: int = Field(default=20, ge=1)
+    failed_auth_window_seconds: float = Field(default=60.0, gt=0)
+    # Where dramatiq's Prometheus middleware in the workers writes its metrics (on this
+    # machine); /metrics reads them. Unset: worker metrics are not exported.
+    dramatiq_metrics_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     """Every setting notifier reads. Build it with :func:`load_settings`."""
 
@@ -222,6 +241,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 
 from notifier.config import ReminderSettings
 from notifier.db import SessionFactory
-from notifier.errors import InputError
+from notifier.errors import ConflictError, InputError, NotFoundError
 from notifier.kinds import local
 from notifier.models import Deadline, Trigger
 from notifier.reminders import ladder_of, plan
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def _deadline(session: Any, deadline_id: int) -> Deadline:
     deadline = store.get(session, deadline_id)
     if deadline is None:
-        raise InputError(f"deadline {deadline_id}: no such deadline", field="deadline")
+        raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
     return deadline
 
 
@@ -61,7 +61,7 @@ def move_deadline(
     with sessions.begin() as session:
         deadline = _deadline(session, deadline_id)
         if deadline.cancelled_at is not None:
-            raise InputError(f"deadline {deadline_id}: was cancelled", field="deadline")
+            raise ConflictError(f"deadline {deadline_id}: was cancelled", field="deadline")
         old = deadline.due_at
         deadline.due_at = new_due
         reason = f"deadline moved from {old.isoformat()} to {new_due.isoformat()}"
@@ -103,7 +103,7 @@ def mark_done(
     with sessions() as session:
         enterprise = enterprises.get_by_credit_code(session, code)
         if enterprise is None:
-            raise InputError(f"credit_code: no enterprise {code}", field="credit_code")
+            raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
         enterprise_id = enterprise.id
     return _mark_done(sessions, deadline_id, enterprise_id, clock=clock)
 

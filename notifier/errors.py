@@ -51,3 +51,11 @@ class TriggerError(NotifierError):
 
 class BrokerUnavailable(NotifierError):
     """The message broker could not be reached to queue work; the message names the setting."""
+
+
+class NotFoundError(InputError):
+    """Input names something that does not exist (an id, a credit code); the API answers 404."""
+
+
+class ConflictError(InputError):
+    """The request cannot apply to the thing as it now stands (a cancelled deadline); 409."""

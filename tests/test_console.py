@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from web_harness import (
-    ADMIN_KEY,
     COMPOSED,
     SECRET,
-    STAFF_KEY,
     TEMPLATES_CJK,
     console_runtime,
+    make_key,
     run_queued,
     signed_in,
     web_app,
@@ -42,42 +41,56 @@ def client(runtime) -> TestClient:
     return TestClient(web_app(runtime))
 
 
+@pytest.fixture
+def staff_key(runtime) -> str:
+    return make_key(runtime, "staff")
+
+
+@pytest.fixture
+def admin_key(runtime) -> str:
+    return make_key(runtime, "admin")
+
+
 def test_every_console_page_sends_a_stranger_to_the_sign_in_page(client):
     for path in ("/console/", "/console/policies", "/console/deliveries", "/console/admin"):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
 
 
-def test_a_wrong_key_is_refused_and_a_staff_key_gets_an_httponly_lax_session(client):
+def test_a_wrong_key_is_refused_and_a_staff_key_gets_an_httponly_lax_session(client, staff_key):
     refused = client.post("/console/login", data={"key": "not-a-key"})
     assert refused.status_code == 401 and "密钥无效" in refused.text
-    answer = client.post("/console/login", data={"key": STAFF_KEY}, follow_redirects=False)
+    answer = client.post("/console/login", data={"key": staff_key}, follow_redirects=False)
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    assert STAFF_KEY not in cookie
+    assert staff_key not in cookie
     assert "工作人员" in client.get("/console/").text
 
 
-def test_a_form_without_the_sessions_csrf_value_is_refused_and_stores_nothing(runtime, client):
-    signed_in(client)
+def test_a_form_without_the_sessions_csrf_value_is_refused_and_stores_nothing(
+    runtime, client, staff_key
+):
+    signed_in(client, staff_key)
     answer = client.post("/console/policies", data=COMPOSED)
     assert answer.status_code == 403
     with runtime.sessions() as session:
         assert policy_store.list_recent(session) == []
 
 
-def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(client):
-    signed_in(client)
+def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(
+    client, staff_key, admin_key
+):
+    signed_in(client, staff_key)
     assert client.get("/console/admin").status_code == 403
     client.cookies.clear()
-    signed_in(client, ADMIN_KEY)
+    signed_in(client, admin_key)
     page = client.get("/console/admin")
     assert page.status_code == 200 and "secret_key" in page.text
     assert SECRET not in page.text and "**********" in page.text
 
 
-def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client):
-    csrf = signed_in(client)
+def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client, staff_key):
+    csrf = signed_in(client, staff_key)
     preview = client.post("/console/policies/preview", data={**COMPOSED, "csrf": csrf}).json()
     assert preview["ok"] and preview["enterprises"] == 2
     assert preview["recipients"] == {"sms": 1, "email": 2, "webhook": 1}
@@ -88,8 +101,10 @@ def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client):
     assert bad.json()["ok"] is False and "sectors" in bad.json()["error"]
 
 
-def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(runtime, client):
-    csrf = signed_in(client)
+def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
     worker = start_worker(runtime.queue.broker, threads=2)
     try:
         answer = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
@@ -116,8 +131,10 @@ def _xlsx(rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(runtime, client):
-    csrf = signed_in(client)
+def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
     good = Firm(7, name="宁波北仑新材料有限公司").row()
     bad = Firm(8).row()
     bad[0] = "913302060000000000"
@@ -133,8 +150,8 @@ def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(runt
         assert enterprise_store.get_by_credit_code(session, credit_code(7)) is not None
 
 
-def test_an_unreadable_upload_is_one_clear_line(client):
-    csrf = signed_in(client)
+def test_an_unreadable_upload_is_one_clear_line(client, staff_key):
+    csrf = signed_in(client, staff_key)
     answer = client.post(
         "/console/enterprises/import",
         data={"csrf": csrf},

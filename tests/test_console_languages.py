@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from web_harness import (
-    ADMIN_KEY,
     COMPOSED,
     SECRET,
     console_runtime,
+    make_key,
     run_queued,
     signed_in,
     web_app,
@@ -42,6 +42,16 @@ def runtime(make_runtime, tmp_path: Path):
 @pytest.fixture
 def client(runtime) -> TestClient:
     return TestClient(web_app(runtime))
+
+
+@pytest.fixture
+def staff_key(runtime) -> str:
+    return make_key(runtime, "staff")
+
+
+@pytest.fixture
+def admin_key(runtime) -> str:
+    return make_key(runtime, "admin")
 
 
 CONSOLE_PAGES = (
@@ -98,8 +108,8 @@ def _pages(runtime, client: TestClient) -> list[str]:
     ]
 
 
-def test_every_page_reads_fully_in_chinese_and_in_english(runtime, client):
-    csrf = signed_in(client, ADMIN_KEY)
+def test_every_page_reads_fully_in_chinese_and_in_english(runtime, client, admin_key):
+    csrf = signed_in(client, admin_key)
     worker = start_worker(runtime.queue.broker, threads=2)
     try:
         client.post("/console/policies", data={**COMPOSED, "csrf": csrf})

@@ -13,7 +13,7 @@ from notifier.deadlines import report
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
 from notifier.store import enterprises as enterprise_store
-from notifier.store import preferences
+from notifier.subscriptions import Choices, choices_of
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 
 from factories import Enqueued, Firm, credit_code, policy
@@ -41,11 +41,8 @@ def _enterprise_id(runtime, number: int) -> int:
         return enterprise.id
 
 
-def _prefs(runtime, number: int) -> preferences.Preferences:
-    with runtime.sessions() as session:
-        found = preferences.preferences_of(session, _enterprise_id(runtime, number))
-        assert found is not None
-        return found
+def _prefs(runtime, number: int) -> Choices:
+    return choices_of(runtime.sessions, _enterprise_id(runtime, number))
 
 
 def _csrf(html: str) -> str:
@@ -72,8 +69,8 @@ def test_one_click_post_unsubscribes_the_links_channel_only(runtime, client):
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert answer.status_code == 200
-    assert _prefs(runtime, 1).channels == {"sms": False, "email": True, "webhook": True}
-    assert _prefs(runtime, 2).channels == {"sms": True, "email": True}
+    assert _prefs(runtime, 1).channels == ["email", "webhook"]
+    assert _prefs(runtime, 2).channels == ["email", "sms"]
 
 
 def test_a_link_signed_with_a_rotated_out_key_still_works(runtime, client):
@@ -85,7 +82,7 @@ def test_a_link_signed_with_a_rotated_out_key_still_works(runtime, client):
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert answer.status_code == 200
-    assert _prefs(runtime, 2).channels == {"sms": True, "email": False}
+    assert _prefs(runtime, 2).channels == ["sms"]
 
 
 @pytest.mark.parametrize(
@@ -112,14 +109,14 @@ def test_a_tampered_token_is_refused(runtime, client):
     token = make_unsubscribe_token(NEW_KEY, enterprise_id=_enterprise_id(runtime, 1), channel="sms")
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(f"/u/{tampered}").status_code == 400
-    assert _prefs(runtime, 1).channels["sms"] is True
+    assert "sms" in _prefs(runtime, 1).channels
 
 
 def test_a_form_post_without_the_pages_csrf_value_changes_nothing(runtime, client):
     token = make_unsubscribe_token(NEW_KEY, enterprise_id=_enterprise_id(runtime, 1), channel="sms")
     answer = client.post(f"/u/{token}", data={"channel": ["email"], "all_off": "on"})
     assert answer.status_code == 400 and "页面已过期" in answer.text
-    assert _prefs(runtime, 1).all_off is False
+    assert _prefs(runtime, 1).channels == ["email", "sms", "webhook"]
 
 
 def test_the_preferences_form_sets_channels_topics_and_all_off(runtime, client):
@@ -128,12 +125,11 @@ def test_the_preferences_form_sets_channels_topics_and_all_off(runtime, client):
     saved = client.post(f"/u/{token}", data={"csrf": csrf, "channel": ["email"], "topic": ["补贴"]})
     assert saved.status_code == 200 and "已保存" in saved.text
     prefs = _prefs(runtime, 1)
-    assert prefs.channels == {"sms": False, "email": True, "webhook": False}
-    assert prefs.topics == ("补贴",) and not prefs.all_off
+    assert prefs.channels == ["email"] and prefs.topics == ["补贴"]
     client.post(f"/u/{token}", data={"csrf": csrf, "channel": ["email"], "all_off": "on"})
-    assert _prefs(runtime, 1).all_off is True
+    assert _prefs(runtime, 1).channels == []
     client.post(f"/u/{token}", data={"csrf": csrf, "channel": ["email", "sms"]})
-    assert _prefs(runtime, 1).all_off is False
+    assert _prefs(runtime, 1).channels == ["email", "sms"]
 
 
 def test_the_deadline_link_marks_the_deadline_done_for_that_enterprise(runtime, client):

@@ -10,32 +10,30 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from notifier import migrate
+from notifier.apikeys import create_key
 from notifier.importing import import_enterprises
 from notifier.runtime import Runtime
-from notifier.web.console.routes import console_router, static_files
-from notifier.web.console.session import Identity
-from notifier.web.pages.language import language_switch
-from notifier.web.pages.links import enterprise_pages
-from notifier.web.views import Views
+from notifier.web.app import create_app
 
 from factories import Firm, enterprise_csv
 
-STAFF_KEY = "staff-key-for-tests"
-ADMIN_KEY = "admin-key-for-tests"
-KEYS = {STAFF_KEY: Identity("staff", "ntf_staff"), ADMIN_KEY: Identity("admin", "ntf_admin")}
-
 
 def web_app(runtime: Runtime) -> FastAPI:
-    """The console and enterprise pages over ``runtime``."""
-    app = FastAPI()
-    views = Views(zone=runtime.settings.zone)
-    app.include_router(static_files())
-    app.include_router(language_switch())
-    app.include_router(enterprise_pages(runtime, views))
-    app.include_router(
-        console_router(runtime, views, check_key=KEYS.get, login_allowed=lambda client: True)
+    """The web app (API, console, enterprise pages) over ``runtime``."""
+    return create_app(runtime)
+
+
+def make_key(runtime: Runtime, role: str) -> str:
+    """A new API key of ``role`` (staff or admin), as ``notifier keys create`` makes it."""
+    made = create_key(
+        runtime.sessions,
+        role=role,
+        name=f"{role} for tests",
+        credit_code=None,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        clock=runtime.clock,
     )
-    return app
+    return made.key
 
 
 def seed(runtime: Runtime, firms: list[Firm]) -> None:
@@ -74,7 +72,7 @@ def console_runtime(make_runtime, tmp_path: Path) -> Runtime:
     return built
 
 
-def signed_in(client: TestClient, key: str = STAFF_KEY) -> str:
+def signed_in(client: TestClient, key: str) -> str:
     """Sign in and return the CSRF value of the session's forms."""
     answer = client.post("/console/login", data={"key": key}, follow_redirects=False)
     assert answer.status_code == 303

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
 
 import click
 from rich.console import Console
@@ -12,9 +11,10 @@ from rich.table import Table
 
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.csvexport import write_csv
+from notifier.csvexport import write_csv
 from notifier.errors import InputError
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus
+from notifier.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
+from notifier.models import DeliveryStatus
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 
@@ -29,66 +29,8 @@ def shown(value: object) -> str:
     return escape(text)
 
 
-def _local(moment: datetime | None, zone: tzinfo) -> str | None:
-    return moment.astimezone(zone).isoformat() if moment else None
-
-
 def _short(moment: object) -> str:
     return str(moment)[:16].replace("T", " ") if moment else ""
-
-
-def attempt_row(attempt: DeliveryAttempt, zone: tzinfo) -> dict[str, object]:
-    """One attempt as ``deliveries show`` gives it (times in the deployment's zone)."""
-    return {
-        "number": attempt.number,
-        "outcome": attempt.outcome,
-        "provider": attempt.provider,
-        "provider_message_id": attempt.provider_message_id,
-        "error": attempt.error,
-        "started_at": _local(attempt.started_at, zone),
-        "finished_at": _local(attempt.finished_at, zone),
-    }
-
-
-def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
-    """One delivery as the log shows it (times in the deployment's zone)."""
-    return {
-        "id": delivery.id,
-        "policy_id": delivery.policy_id,
-        "trigger": delivery.trigger.key,
-        "credit_code": delivery.enterprise.credit_code,
-        "enterprise": delivery.enterprise.name,
-        "channel": delivery.channel,
-        "address": delivery.address,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "provider": delivery.provider,
-        "provider_message_id": delivery.provider_message_id,
-        "idempotency_key": delivery.idempotency_key,
-        "reason": delivery.reason,
-        "sent_at": _local(delivery.sent_at, zone),
-        "next_attempt_at": _local(delivery.next_attempt_at, zone),
-    }
-
-
-DELIVERY_COLUMNS = (
-    "id",
-    "policy_id",
-    "trigger",
-    "credit_code",
-    "enterprise",
-    "channel",
-    "address",
-    "status",
-    "attempts",
-    "last_error",
-    "provider",
-    "provider_message_id",
-    "reason",
-    "sent_at",
-    "next_attempt_at",
-)
 
 
 @click.group()

@@ -10,9 +10,11 @@ from rich.table import Table
 
 from notifier import demo as demo_data
 from notifier import migrate
+from notifier.apikeys import create_key
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.policies import embedded_worker
+from notifier.cli.processes import run_system
 from notifier.config import QuietHoursSettings, Settings
 from notifier.importing import import_enterprises
 from notifier.policy_file import parse_policy
@@ -35,10 +37,40 @@ def dry_run_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={**sections, "providers": [], "quiet_hours": quiet})
 
 
+def _demo_staff_key(runtime: Runtime) -> str:
+    """A staff key for the demo's console and API (made anew at each demo)."""
+    new = create_key(
+        runtime.sessions,
+        role="staff",
+        name="演示 / demo",
+        credit_code=None,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        clock=runtime.clock,
+    )
+    return new.key
+
+
+def _serve(runtime: Runtime) -> None:
+    key = _demo_staff_key(runtime)
+
+    def announce(address: str) -> None:
+        click.echo(f"控制台 / console: {address}/")
+        click.echo(f"演示员工密钥 / demo staff key: {key}")
+        click.echo(f"  curl -H 'Authorization: Bearer {key}' {address}/api/v1/deliveries")
+
+    web = runtime.settings.web
+    run_system(runtime, threads=4, host=web.host, port=web.port, announce=announce)
+
+
 @click.command()
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then keep running (worker, clock, web server) and print a demo staff key.",
+)
 @FORMAT_OPTION
 @pass_app
-def demo(app: App, output_format: str) -> None:
+def demo(app: App, serve: bool, output_format: str) -> None:
     """Seed a demo park, publish two policies, deliver them through dry-run, print a summary."""
     settings = dry_run_settings(app.settings)
     migrate.upgrade(settings.database_url)
@@ -62,18 +94,20 @@ def demo(app: App, output_format: str) -> None:
                         session, DeliveryFilter(policy_id=result.policy_id)
                     )
                 summary[result.policy_id] = {"title": raw["title"], "channels": counts}
+        if output_format == "json":
+            print_json(
+                {
+                    "enterprises": report.imported,
+                    "policies": summary,
+                    "outbox": str(settings.outbox_dir),
+                }
+            )
+        else:
+            _print_summary(report.imported, summary, settings)
+        if serve:
+            _serve(runtime)
     finally:
         runtime.close()
-    if output_format == "json":
-        print_json(
-            {
-                "enterprises": report.imported,
-                "policies": summary,
-                "outbox": str(settings.outbox_dir),
-            }
-        )
-        return
-    _print_summary(report.imported, summary, settings)
 
 
 def _print_summary(imported: int, summary: dict, settings: Settings) -> None:

@@ -12,10 +12,10 @@ from rich.text import Text
 
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.csvexport import write_csv
+from notifier.csvexport import write_csv
 from notifier.errors import InputError
 from notifier.importing import detect_encoding, import_enterprises
-from notifier.models import Enterprise
+from notifier.listings import enterprise_row
 from notifier.plaintext import shown
 from notifier.sectors import normalize_sector
 from notifier.store import enterprises as store
@@ -55,23 +55,6 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
         raise SystemExit(1)
 
 
-def _row(enterprise: Enterprise) -> dict[str, object]:
-    return {
-        "credit_code": enterprise.credit_code,
-        "name": enterprise.name,
-        "sectors": [s.code for s in enterprise.sectors],
-        "region": enterprise.region,
-        "size": enterprise.size,
-        "tags": [t.tag for t in enterprise.tags],
-        "topics": [t.topic for t in enterprise.topics],
-        "subscribed": sorted(
-            s.channel
-            for s in enterprise.subscriptions
-            if s.subscribed and enterprise.unsubscribed_at is None
-        ),
-    }
-
-
 # Names and regions are whatever a register held (older imports took control characters, and a
 # name may look like markup or a formula): nothing of them may steer the terminal.
 def _cell(value: str) -> Text:
@@ -101,7 +84,7 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
     with app.runtime.sessions() as session:
         rows = []
         for enterprise in store.iter_enterprises(session, sector=sector):
-            rows.append(_row(enterprise))
+            rows.append(enterprise_row(enterprise))
             if limit and len(rows) >= limit:
                 break
     if output_format == "json":

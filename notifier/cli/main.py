@@ -13,6 +13,7 @@ from notifier.cli import (
     deliveries,
     demo,
     enterprises,
+    keys,
     policies,
     processes,
     purge,
@@ -20,7 +21,7 @@ from notifier.cli import (
 )
 from notifier.cli.app import App, NotifierGroup
 
-LONG_RUNNING = {"worker", "clock", "run"}
+LONG_RUNNING = {"worker", "clock", "run", "serve"}
 
 
 @click.group(cls=NotifierGroup)
@@ -49,6 +50,7 @@ for group in (
     policies.policies,
     deliveries.deliveries,
     deadlines.deadlines,
+    keys.keys,
 ):
     cli.add_command(group)
 for command in (
@@ -58,6 +60,7 @@ for command in (
     processes.worker,
     processes.clock,
     processes.run,
+    processes.serve,
 ):
     cli.add_command(command)
 

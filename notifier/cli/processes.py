@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,6 +17,8 @@ from notifier.errors import ConfigError
 from notifier.jobs.clock import add_jobs, run_clock
 from notifier.jobs.supervisor import Supervisor
 from notifier.jobs.worker import start_worker
+from notifier.runtime import Runtime
+from notifier.web.server import start_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +82,85 @@ def clock(app: App) -> None:
     run_clock(app.runtime)
 
 
-@click.command()
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
-@pass_app
-def run(app: App, threads: int) -> None:
-    """Run worker and clock together in this process (the embedded default)."""
-    runtime = app.runtime
+HOST_OPTION = click.option("--host", default=None, help="Listen here (default: web.host).")
+PORT_OPTION = click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: web.port)."
+)
+
+
+def _where(runtime: Runtime, host: str | None, port: int | None) -> tuple[str, int]:
+    web = runtime.settings.web
+    return host or web.host, web.port if port is None else port
+
+
+def run_system(
+    runtime: Runtime,
+    *,
+    threads: int,
+    host: str,
+    port: int,
+    web: bool = True,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Worker, clock and (with ``web``) the web server in this process, until SIGINT/SIGTERM.
+
+    ``announce`` is told the web server's address once it listens.
+    """
     runtime.queue.check()
+    server = start_in_thread(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)
     scheduler.start()
     broker = "embedded" if runtime.queue.embedded else "redis"
     click.echo(f"notifier running ({broker} broker, {threads} threads); Ctrl-C to stop")
+    if server is not None:
+        click.echo(f"web: {server.address}/api/docs (API {server.address}/api/v1)")
+        if announce is not None:
+            announce(server.address)
     try:
         _wait_for_signal()
     finally:
+        if server is not None:
+            server.stop()
         scheduler.shutdown(wait=False)
         leadership.release()
         running.stop()
+
+
+@click.command()
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--web/--no-web", default=True, show_default=True, help="Serve the HTTP API too.")
+@HOST_OPTION
+@PORT_OPTION
+@pass_app
+def run(app: App, threads: int, web: bool, host: str | None, port: int | None) -> None:
+    """Run worker, clock and the web server together in this process (the embedded default)."""
+    runtime = app.runtime
+    where_host, where_port = _where(runtime, host, port)
+    run_system(runtime, threads=threads, host=where_host, port=where_port, web=web)
+
+
+@click.command()
+@HOST_OPTION
+@PORT_OPTION
+@pass_app
+def serve(app: App, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (/api/v1, docs at /api/docs) until Ctrl-C.
+
+    With a broker, run `notifier worker` and `notifier clock` beside it; without one (embedded),
+    `notifier run` serves the API with the worker and clock in one process.
+    """
+    runtime = app.runtime
+    if runtime.settings.embedded:
+        log.warning(
+            "no broker: what the API publishes waits for `notifier run` (worker and clock); "
+            "`notifier run` also serves the API"
+        )
+    where_host, where_port = _where(runtime, host, port)
+    server = start_in_thread(runtime, host=where_host, port=where_port)
+    click.echo(f"web: {server.address}/api/docs (API {server.address}/api/v1); Ctrl-C to stop")
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()

@@ -1,5 +1,6 @@
 """The tables, one module per entity group. Importing this package registers them all."""
 
+from notifier.models.apikey import ApiKey, AuditEntry, Role
 from notifier.models.base import Base
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
@@ -15,6 +16,9 @@ from notifier.models.provider import Provider
 from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Role",
     "Base",
     "Contact",
     "Deadline",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -135,3 +136,36 @@ def done_counts(session: Session, deadline_ids: Sequence[int]) -> dict[int, int]
         .group_by(DeadlineDone.deadline_id)
     )
     return {deadline_id: number for deadline_id, number in session.execute(query)}
+
+
+def _reached(enterprise_id: int) -> Any:
+    """Ids of the policies that reached an enterprise (a delivery of theirs went to it)."""
+    return select(Delivery.policy_id).where(
+        Delivery.enterprise_id == enterprise_id, Delivery.policy_id.is_not(None)
+    )
+
+
+def of_enterprise(session: Session, enterprise_id: int, *, limit: int = 200) -> list[Deadline]:
+    """The deadlines of the policies that reached an enterprise, soonest due first."""
+    query = (
+        select(Deadline)
+        .where(Deadline.policy_id.in_(_reached(enterprise_id)))
+        .order_by(Deadline.due_at, Deadline.id)
+        .options(selectinload(Deadline.policy))
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def concerns(session: Session, deadline_id: int, enterprise_id: int) -> bool:
+    """Whether the deadline belongs to a policy that reached the enterprise."""
+    query = select(Deadline.id).where(
+        Deadline.id == deadline_id, Deadline.policy_id.in_(_reached(enterprise_id))
+    )
+    return session.scalar(query) is not None
+
+
+def done_by(session: Session, enterprise_id: int) -> set[int]:
+    """The deadlines an enterprise marked done."""
+    query = select(DeadlineDone.deadline_id).where(DeadlineDone.enterprise_id == enterprise_id)
+    return set(session.scalars(query))

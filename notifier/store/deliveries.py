@@ -448,7 +448,9 @@ class DeliveryFilter:
     status: str | None = None
     channel: str | None = None
     enterprise_id: int | None = None
+    # Created at or after ``since`` and before ``until``.
     since: datetime | None = None
+    until: datetime | None = None
     # A credit code, or part of an enterprise's name.
     search: str | None = None
 
@@ -466,6 +468,8 @@ def _filtered(query: Select, filters: DeliveryFilter) -> Select:
         query = query.where(Delivery.enterprise_id == filters.enterprise_id)
     if filters.since is not None:
         query = query.where(Delivery.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Delivery.created_at < filters.until)
     if filters.search:
         matching = select(Enterprise.id).where(
             or_(
@@ -478,10 +482,17 @@ def _filtered(query: Select, filters: DeliveryFilter) -> Select:
 
 
 def list_deliveries(
-    session: Session, filters: DeliveryFilter, *, limit: int | None = 50
+    session: Session,
+    filters: DeliveryFilter,
+    *,
+    limit: int | None = 50,
+    before_id: int | None = None,
 ) -> list[Delivery]:
-    """Deliveries matching ``filters``, newest first."""
+    """Deliveries matching ``filters``, newest first; with ``before_id`` (a cursor) only
+    those with smaller ids."""
     query = _filtered(select(Delivery), filters).order_by(Delivery.id.desc())
+    if before_id is not None:
+        query = query.where(Delivery.id < before_id)
     query = query.options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
     if limit is not None:
         query = query.limit(limit)

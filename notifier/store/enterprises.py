@@ -16,7 +16,6 @@ from sqlalchemy import (
     column,
     delete,
     func,
-    or_,
     select,
     text,
 )
@@ -299,22 +298,47 @@ def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
     return [(channel, address) for channel, address in wanted if address]
 
 
-def list_query(*, sector: str | None = None, search: str | None = None) -> Select[Enterprise]:
-    """Enterprises in credit-code order, optionally only those under a sector prefix, or
-    whose credit code is ``search`` or whose name holds it."""
-    query = select(Enterprise).order_by(Enterprise.credit_code)
-    if search:
-        query = query.where(
-            or_(
-                Enterprise.credit_code == search.upper(),
-                Enterprise.name.contains(search, autoescape=True),
-            )
-        )
-    if sector:
+@dataclass(frozen=True)
+class EnterpriseFilter:
+    """Filters for listing enterprises (each optional; all given must hold)."""
+
+    sector: str | None = None  # a GB/T 4754 prefix
+    region: str | None = None  # a region path prefix
+    size: str | None = None
+    channel: str | None = None  # subscribed on this channel
+    q: str | None = None  # part of the name or of the credit code
+
+
+def _filtered(query: Select[Any], filters: EnterpriseFilter) -> Select[Any]:
+    if filters.sector:
         under = select(EnterpriseSector.enterprise_id).where(
-            EnterpriseSector.code.startswith(sector, autoescape=True)
+            EnterpriseSector.code.startswith(filters.sector, autoescape=True)
         )
         query = query.where(Enterprise.id.in_(under))
+    if filters.region:
+        query = query.where(Enterprise.region.startswith(filters.region, autoescape=True))
+    if filters.size:
+        query = query.where(Enterprise.size == filters.size)
+    if filters.channel:
+        takes = select(Subscription.enterprise_id).where(
+            Subscription.channel == filters.channel, Subscription.subscribed.is_(True)
+        )
+        query = query.where(Enterprise.id.in_(takes), Enterprise.unsubscribed_at.is_(None))
+    if filters.q:
+        query = query.where(
+            Enterprise.name.contains(filters.q, autoescape=True)
+            | Enterprise.credit_code.contains(filters.q.upper(), autoescape=True)
+        )
+    return query
+
+
+def list_query(
+    *, sector: str | None = None, filters: EnterpriseFilter | None = None
+) -> Select[Enterprise]:
+    """Enterprises in credit-code order, optionally only those under a sector prefix, or
+    matching ``filters``."""
+    query = select(Enterprise).order_by(Enterprise.credit_code)
+    query = _filtered(query, filters or EnterpriseFilter(sector=sector))
     return query.options(
         selectinload(Enterprise.sectors),
         selectinload(Enterprise.subscriptions),
@@ -336,6 +360,29 @@ def iter_enterprises(
         if len(page) < chunk:
             return
         last = page[-1].credit_code
+
+
+def page_enterprises(
+    session: Session, filters: EnterpriseFilter, *, after: str | None, limit: int
+) -> list[Enterprise]:
+    """One page of enterprises matching ``filters``, those after credit code ``after``."""
+    query = list_query(filters=filters)
+    if after:
+        query = query.where(Enterprise.credit_code > after)
+    return list(session.scalars(query.limit(limit)))
+
+
+def get_full(session: Session, credit_code: str) -> Enterprise | None:
+    """The enterprise with this credit code, its sectors, tags, topics, contacts and
+    subscriptions loaded; or None."""
+    query = list_query().where(Enterprise.credit_code == credit_code)
+    return session.scalar(query.options(selectinload(Enterprise.contacts)))
+
+
+def get_full_by_id(session: Session, enterprise_id: int) -> Enterprise | None:
+    """As :func:`get_full`, by id."""
+    query = list_query().where(Enterprise.id == enterprise_id)
+    return session.scalar(query.options(selectinload(Enterprise.contacts)))
 
 
 def unsubscribe(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,10 +11,8 @@ from fastapi.responses import HTMLResponse
 
 from notifier.runtime import Runtime
 from notifier.web.console.session import ConsoleUser, KeyCheck, Sessions
+from notifier.web.ratelimit import FailedAttempts
 from notifier.web.views import Views
-
-# Counts failed sign-ins of one client; True while it may try again.
-LoginLimiter = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -26,7 +23,8 @@ class Console:
     views: Views
     sessions: Sessions
     check_key: KeyCheck
-    login_allowed: LoginLimiter
+    # The API's count of failed keys per client address: the console shares it.
+    failed_attempts: FailedAttempts
 
     def page(
         self,

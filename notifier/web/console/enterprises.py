@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from notifier.enterprise_xlsx import is_xlsx, xlsx_as_csv
+from notifier.enterprise_sheets import xlsx_as_csv
 from notifier.errors import InputError
 from notifier.importing import import_enterprises
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
+from notifier.store.enterprises import EnterpriseFilter
 from notifier.targets import read_credit_code
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
@@ -22,11 +23,12 @@ from notifier.web.console.session import ConsoleUser
 PAGE = 100
 HISTORY = 200
 MAX_UPLOAD_BYTES = 20_000_000
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX workbook is a ZIP file
 
 
-def _text_of(data: bytes) -> io.StringIO:
-    if is_xlsx(data):
-        return xlsx_as_csv(data)
+def _text_of(data: bytes, *, max_rows: int) -> io.StringIO:
+    if data.startswith(XLSX_MAGIC):
+        return io.StringIO(xlsx_as_csv(data, max_rows=max_rows), newline="")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return io.StringIO(data.decode(encoding), newline="")
@@ -51,7 +53,7 @@ def routes(console: Console) -> APIRouter:
         prefix = (sector or "").strip().upper()[:8] or None
         with runtime.sessions() as session:
             rows = session.scalars(
-                store.list_query(sector=prefix, search=search).limit(PAGE)
+                store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
             ).all()
             return console.page(
                 request,
@@ -78,7 +80,7 @@ def routes(console: Console) -> APIRouter:
             data = await file.read(MAX_UPLOAD_BYTES + 1)
             if len(data) > MAX_UPLOAD_BYTES:
                 raise InputError("file: 文件过大 / larger than 20 MB", field="file")
-            stream = _text_of(data)
+            stream = _text_of(data, max_rows=runtime.settings.web.max_import_rows)
             report = import_enterprises(
                 runtime.sessions, stream, dry_run=form.get("dry_run") == "on"
             ).as_dict()

@@ -28,10 +28,11 @@ def routes(console: Console) -> APIRouter:
     @router.post("/login")
     def login(request: Request, key: Annotated[str, Form(max_length=200)] = "") -> Response:
         client = request.client.host if request.client else "unknown"
-        if not console.login_allowed(client):
+        if console.failed_attempts.retry_after(client) is not None:
             return login_page(request, "login.too_many", 429)
         identity = console.check_key(key.strip()) if key.strip() else None
         if identity is None or identity.role not in STAFF_ROLES:
+            console.failed_attempts.failed(client)
             return login_page(request, "login.refused", 401)
         response = RedirectResponse("/console/", status_code=303)
         response.set_cookie(

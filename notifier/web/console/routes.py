@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from notifier.apikeys import authenticate
 from notifier.runtime import Runtime
 from notifier.web.console import (
     admin,
@@ -15,9 +16,12 @@ from notifier.web.console import (
     login,
     policies,
 )
-from notifier.web.console.context import Console, LoginLimiter
-from notifier.web.console.session import KeyCheck, Sessions
+from notifier.web.console.context import Console
+from notifier.web.console.session import Identity, KeyCheck, Sessions
 from notifier.web.forms import secret_keys
+from notifier.web.pages.language import language_switch
+from notifier.web.pages.links import enterprise_pages
+from notifier.web.ratelimit import FailedAttempts
 from notifier.web.views import STATIC_DIR, Views
 
 STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
@@ -37,14 +41,20 @@ def static_files() -> APIRouter:
     return router
 
 
-def console_router(
-    runtime: Runtime,
-    views: Views,
-    *,
-    check_key: KeyCheck,
-    login_allowed: LoginLimiter,
-) -> APIRouter:
-    """Every console page, over ``runtime``; ``check_key`` tells whom an API key names."""
+def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
+    """Whom an API key names, checked as the API checks it (hashed, revocable)."""
+
+    def check(key: str) -> Identity | None:
+        principal = authenticate(runtime.sessions, key, peppers=keys, clock=runtime.clock)
+        if principal is None:
+            return None
+        return Identity(role=principal.role.value, name=principal.prefix)
+
+    return check
+
+
+def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAttempts) -> APIRouter:
+    """Every console page, over ``runtime``; failed sign-ins count in ``failed_attempts``."""
     settings = runtime.settings
     keys = secret_keys(
         settings.secret_key.get_secret_value(),
@@ -54,10 +64,21 @@ def console_router(
         runtime=runtime,
         views=views,
         sessions=Sessions(keys, secure=settings.public_url.startswith("https://")),
-        check_key=check_key,
-        login_allowed=login_allowed,
+        check_key=api_key_check(runtime, keys),
+        failed_attempts=failed_attempts,
     )
     router = APIRouter(prefix="/console", include_in_schema=False)
     for page in (login, dashboard, policies, deliveries, enterprises, deadlines, admin):
         router.include_router(page.routes(console))
     return router
+
+
+def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> list[APIRouter]:
+    """The routers of every page (console, enterprise links, language switch, stylesheet)."""
+    views = Views(zone=runtime.settings.zone)
+    return [
+        static_files(),
+        language_switch(),
+        enterprise_pages(runtime, views),
+        console_router(runtime, views, failed_attempts=failed_attempts),
+    ]

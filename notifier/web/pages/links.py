@@ -18,7 +18,9 @@ from notifier.deadlines import mark_done_by_token
 from notifier.errors import InputError
 from notifier.runtime import Runtime
 from notifier.store import deadlines as deadline_store
-from notifier.store import preferences as store
+from notifier.store import enterprises as enterprise_store
+from notifier.store.topics import known_topics
+from notifier.subscriptions import change, choices_of
 from notifier.tokens import read_deadline_done_token, read_unsubscribe_token
 from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
 from notifier.web.views import Views
@@ -54,17 +56,19 @@ class LinkPages:
         self, request: Request, token: str, *, saved: str | None = None
     ) -> HTMLResponse:
         enterprise_id, channel = read_unsubscribe_token(self.keys, token)
+        choices = choices_of(self.runtime.sessions, enterprise_id)
         with self.runtime.sessions() as session:
-            prefs = store.preferences_of(session, enterprise_id)
-            known = store.known_topics(session)
-        if prefs is None:
-            return self.refused(request)
+            enterprise = enterprise_store.get_full_by_id(session, enterprise_id)
+            assert enterprise is not None  # choices_of found it
+            shown = {"name": enterprise.name, "credit_code": enterprise.credit_code}
+            topics = sorted(set(known_topics(session)) | set(choices.topics))
         return self.views.page(
             request,
             "preferences.html",
-            prefs=prefs,
+            enterprise=shown,
+            choices=choices,
             channel=channel,
-            topics=sorted(set(known) | set(prefs.topics)),
+            topics=topics,
             saved=saved,
             csrf=form_token(self.keys, token),
         )
@@ -73,40 +77,39 @@ class LinkPages:
         """``GET /u/{token}``: the preferences page (a GET changes nothing: link scanners)."""
         try:
             return self._preferences_page(request, token)
-        except InputError:
+        except InputError:  # NotFoundError too: the enterprise was deleted
             return self.refused(request)
 
-    async def change(self, request: Request, token: str) -> Response:
+    def _leave_channel(self, enterprise_id: int, channel: str) -> None:
+        current = choices_of(self.runtime.sessions, enterprise_id)
+        kept = [c for c in current.channels if c != channel]
+        clock = self.runtime.clock
+        change(self.runtime.sessions, enterprise_id, channels=kept, topics=None, clock=clock)
+
+    async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
         try:
             enterprise_id, channel = read_unsubscribe_token(self.keys, token)
+            form = await _form(request)
+            if form.get("List-Unsubscribe") == ["One-Click"]:
+                self._leave_channel(enterprise_id, channel)
+                return PlainTextResponse("unsubscribed\n")
+            if not form_token_valid(self.keys, token, _first(form, FIELD)):
+                return self.views.page(request, "form_expired.html", status_code=400)
+            if form.get("action") == ["unsubscribe"]:
+                self._leave_channel(enterprise_id, channel)
+                return self._preferences_page(request, token, saved="unsubscribed")
+            all_off = form.get("all_off") == ["on"]
+            change(
+                self.runtime.sessions,
+                enterprise_id,
+                channels=[] if all_off else form.get("channel", []),
+                topics=form.get("topic", []),
+                clock=self.runtime.clock,
+            )
         except InputError:
             return self.refused(request)
-        form = await _form(request)
-        now = self.runtime.clock.now()
-        if form.get("List-Unsubscribe") == ["One-Click"]:
-            with self.runtime.sessions.begin() as session:
-                store.unsubscribe_channel(session, enterprise_id, channel, now=now)
-            return PlainTextResponse("unsubscribed\n")
-        if not form_token_valid(self.keys, token, _first(form, FIELD)):
-            return self.views.page(request, "form_expired.html", status_code=400)
-        with self.runtime.sessions.begin() as session:
-            if form.get("action") == ["unsubscribe"]:
-                found = store.unsubscribe_channel(session, enterprise_id, channel, now=now)
-                saved = "unsubscribed"
-            else:
-                found = store.set_preferences(
-                    session,
-                    enterprise_id,
-                    channels=form.get("channel", []),
-                    topics=[t.strip()[:50] for t in form.get("topic", []) if t.strip()],
-                    all_off=form.get("all_off") == ["on"],
-                    now=now,
-                )
-                saved = "saved"
-        if not found:
-            return self.refused(request)
-        return self._preferences_page(request, token, saved=saved)
+        return self._preferences_page(request, token, saved="saved")
 
     def deadline(self, request: Request, token: str, *, done: bool | None = None) -> Response:
         """``GET /d/{token}``: the deadline and a button to say it is done."""
@@ -156,7 +159,7 @@ def enterprise_pages(runtime: Runtime, views: Views) -> APIRouter:
     pages = LinkPages(runtime, views)
     router = APIRouter(include_in_schema=False)
     router.add_api_route("/u/{token}", pages.preferences, methods=["GET"])
-    router.add_api_route("/u/{token}", pages.change, methods=["POST"])
+    router.add_api_route("/u/{token}", pages.update, methods=["POST"])
     router.add_api_route("/d/{token}", pages.deadline, methods=["GET"])
     router.add_api_route("/d/{token}", pages.deadline_done, methods=["POST"])
     return router

@@ -17,15 +17,20 @@ from typing import Any, TextIO
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell(value: Any) -> str:
-    """One value as a safe CSV cell."""
+def plain(value: Any) -> str:
+    """One value as the text of a cell: lists ``;``-joined, mappings as ``key=value`` pairs."""
     if value is None:
         return ""
     if isinstance(value, Mapping):
-        value = "; ".join(f"{k}={cell(v)}" for k, v in value.items())
-    elif isinstance(value, list | tuple):
-        value = ";".join(cell(v) for v in value)
-    text = str(value)
+        return "; ".join(f"{k}={cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ";".join(cell(v) for v in value)
+    return str(value)
+
+
+def cell(value: Any) -> str:
+    """One value as a safe CSV cell."""
+    text = plain(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -1,0 +1,67 @@
+"""``notifier keys``: make, list and revoke API keys."""
+
+from __future__ import annotations
+
+import click
+
+from notifier.apikeys import ROLES, create_key, list_keys, revoke_key
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.deliveries import shown
+
+
+@click.group()
+def keys() -> None:
+    """API keys for the HTTP API: create, list, revoke."""
+
+
+@keys.command()
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the key may do.")
+@click.option("--name", required=True, help="Whose key it is, e.g. 经信局 张三.")
+@click.option("--enterprise", "credit_code", default=None, help="An enterprise key's credit code.")
+@FORMAT_OPTION
+@pass_app
+def create(app: App, role: str, name: str, credit_code: str | None, output_format: str) -> None:
+    """Make a key and print it once; only its hash is stored."""
+    runtime = app.runtime
+    new = create_key(
+        runtime.sessions,
+        role=role,
+        name=name,
+        credit_code=credit_code,
+        secret=runtime.settings.secret_key.get_secret_value(),
+        clock=runtime.clock,
+    )
+    if output_format == "json":
+        print_json(vars(new))
+        return
+    click.echo(new.key)
+    click.echo(
+        f"密钥只显示这一次 / shown this once only: {new.prefix} ({new.role}, {shown(new.name)})",
+        err=True,
+    )
+
+
+@keys.command("list")
+@FORMAT_OPTION
+@pass_app
+def list_(app: App, output_format: str) -> None:
+    """Every key by prefix, newest first (never the key itself)."""
+    rows = list_keys(app.runtime.sessions)
+    if output_format == "json":
+        print_json(rows)
+        return
+    for row in rows:
+        state = f"revoked {str(row['revoked_at'])[:16]}" if row["revoked_at"] else "active"
+        used = str(row["last_used_at"] or "never")[:16]
+        click.echo(
+            f"{row['prefix']}  {row['role']:<10}  {state:<22}  used {used}  {shown(row['name'])}"
+        )
+
+
+@keys.command()
+@click.argument("prefix")
+@pass_app
+def revoke(app: App, prefix: str) -> None:
+    """Revoke the key with PREFIX (ntf_...): it stops working at once."""
+    row = revoke_key(app.runtime.sessions, prefix, clock=app.runtime.clock)
+    click.echo(f"{row['prefix']}: 已吊销 / revoked at {str(row['revoked_at'])[:19]}")

@@ -1,0 +1,69 @@
+"""API keys: stored by prefix and hash, listed, revoked, stamped when used."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from notifier.models import ApiKey
+
+# last_used_at is written at most this often per key: a busy key costs no write per request.
+USE_STAMP_EVERY = timedelta(minutes=1)
+
+
+def add(
+    session: Session,
+    *,
+    prefix: str,
+    key_hash: str,
+    role: str,
+    name: str,
+    enterprise_id: int | None,
+    now: datetime,
+) -> ApiKey:
+    """Store a new key (its hash only)."""
+    key = ApiKey(
+        prefix=prefix,
+        key_hash=key_hash,
+        role=role,
+        name=name,
+        enterprise_id=enterprise_id,
+        created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def by_prefix(session: Session, prefix: str) -> ApiKey | None:
+    """The key with this prefix (revoked or not), or None."""
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+def listed(session: Session) -> list[ApiKey]:
+    """Every key, newest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey | None:
+    """Revoke the key with this prefix (a revoked one keeps its first time); None if unknown."""
+    key = by_prefix(session, prefix)
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = now
+        session.flush()
+    return key
+
+
+def stamp_use(session: Session, key_id: int, *, now: datetime) -> None:
+    """Record that a key was used, unless that was recorded within ``USE_STAMP_EVERY``."""
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - USE_STAMP_EVERY),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,58 @@
+"""The audit log: what staff and admin keys changed, with the state before and after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.models import AuditEntry
+
+
+def record(
+    session: Session,
+    *,
+    actor_prefix: str,
+    actor_role: str,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    before: Any,
+    after: Any,
+    now: datetime,
+) -> AuditEntry:
+    """Add one entry; the caller commits (with the change, where it can)."""
+    entry = AuditEntry(
+        actor_prefix=actor_prefix,
+        actor_role=actor_role,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        at=now,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def page(
+    session: Session,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    target_type: str | None = None,
+    actor_prefix: str | None = None,
+) -> list[AuditEntry]:
+    """Entries newest first, those with ids below ``before_id`` (the cursor) when given."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if actor_prefix:
+        query = query.where(AuditEntry.actor_prefix == actor_prefix)
+    return list(session.scalars(query))

@@ -1,0 +1,200 @@
+"""``/api/v1/deliveries``: the delivery log, filtered, a page at a time, and exported."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+
+from notifier.csvexport import write_csv
+from notifier.errors import InputError, NotFoundError
+from notifier.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
+from notifier.models import DeliveryStatus
+from notifier.runtime import Runtime
+from notifier.store import deliveries as store
+from notifier.store import enterprises
+from notifier.store.deliveries import DeliveryFilter
+from notifier.targets import read_credit_code
+from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
+from notifier.web.auth import Staff
+from notifier.web.deps import Id, RuntimeDep
+from notifier.xlsxexport import XLSX_MEDIA_TYPE, write_xlsx
+
+router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+
+Status = Literal[
+    "pending",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "deferred",
+    "suppressed",
+    "cancelled",
+]
+assert set(get_args(Status)) == {s.value for s in DeliveryStatus}  # the state machine's, all
+Channel = Literal["sms", "email", "webhook"]
+# An export holds at most this many rows (a bigger one: narrow the filters).
+EXPORT_LIMIT = 100_000
+
+
+def _aware(moment: datetime | None, runtime: Runtime, field: str) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=runtime.settings.zone)
+    if not 2000 <= moment.year <= 2100:
+        raise InputError(f"{field}: 年份须在 2000-2100 / year outside 2000-2100", field=field)
+    return moment
+
+
+def delivery_filter(
+    runtime: Runtime,
+    *,
+    status: str | None,
+    channel: str | None,
+    enterprise: str | None,
+    trigger: int | None,
+    policy: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    enterprise_id: int | None = None,
+) -> DeliveryFilter:
+    """The store's filter from the query parameters (an unknown credit code matches nothing)."""
+    if enterprise is not None:
+        code = read_credit_code(enterprise)
+        with runtime.sessions() as session:
+            found = enterprises.get_by_credit_code(session, code)
+        enterprise_id = found.id if found else 0
+    return DeliveryFilter(
+        policy_id=policy,
+        trigger_id=trigger,
+        status=status,
+        channel=channel,
+        enterprise_id=enterprise_id,
+        since=_aware(since, runtime, "from"),
+        until=_aware(until, runtime, "to"),
+    )
+
+
+def page_of(runtime: Runtime, filters: DeliveryFilter, cursor: int | None, limit: int) -> dict:
+    """One page, newest first; ``next`` is the cursor of the following page."""
+    with runtime.sessions() as session:
+        rows = store.list_deliveries(session, filters, limit=limit, before_id=cursor)
+        items = [delivery_row(d, runtime.settings.zone) for d in rows]
+    return {"items": items, "next": str(rows[-1].id) if len(rows) == limit else None}
+
+
+StatusQ = Annotated[Status | None, Query(description="状态 / status")]
+ChannelQ = Annotated[Channel | None, Query(description="渠道 / channel")]
+EnterpriseQ = Annotated[str | None, Query(max_length=40, description="统一社会信用代码")]
+IdQ = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+FromQ = Annotated[datetime | None, Query(alias="from", description="创建时间起 / created from")]
+ToQ = Annotated[datetime | None, Query(alias="to", description="创建时间止 / created before")]
+CursorQ = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="上一页的 next")]
+LimitQ = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("", response_model=Page[DeliveryOut], summary="投递记录 / the delivery log")
+def list_deliveries(
+    runtime: RuntimeDep,
+    _: Staff,
+    status: StatusQ = None,
+    channel: ChannelQ = None,
+    enterprise: EnterpriseQ = None,
+    trigger: IdQ = None,
+    policy: IdQ = None,
+    since: FromQ = None,
+    until: ToQ = None,
+    cursor: CursorQ = None,
+    limit: LimitQ = 50,
+) -> dict[str, Any]:
+    """Deliveries newest first, a page at a time (pass ``next`` back as ``cursor``)."""
+    filters = delivery_filter(
+        runtime,
+        status=status,
+        channel=channel,
+        enterprise=enterprise,
+        trigger=trigger,
+        policy=policy,
+        since=since,
+        until=until,
+    )
+    return page_of(runtime, filters, cursor, limit)
+
+
+def _csv_body(rows: list[dict[str, object]]) -> Iterator[bytes]:
+    out = io.StringIO()
+    write_csv(rows, DELIVERY_COLUMNS, out)
+    yield out.getvalue().encode("utf-8")
+
+
+@router.get(
+    "/export",
+    summary="导出 CSV/XLSX / export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}},
+            "description": "公式安全的表格 / formula-safe spreadsheet",
+        }
+    },
+)
+def export(
+    runtime: RuntimeDep,
+    _: Staff,
+    format: Literal["csv", "xlsx"] = "csv",  # noqa: A002 - the parameter's public name
+    status: StatusQ = None,
+    channel: ChannelQ = None,
+    enterprise: EnterpriseQ = None,
+    trigger: IdQ = None,
+    policy: IdQ = None,
+    since: FromQ = None,
+    until: ToQ = None,
+) -> Response:
+    """The matching deliveries as CSV (UTF-8 with BOM) or XLSX; no cell can run as a formula."""
+    filters = delivery_filter(
+        runtime,
+        status=status,
+        channel=channel,
+        enterprise=enterprise,
+        trigger=trigger,
+        policy=policy,
+        since=since,
+        until=until,
+    )
+    with runtime.sessions() as session:
+        rows = [
+            delivery_row(d, runtime.settings.zone)
+            for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
+        ]
+    name = f"deliveries.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "xlsx":
+        body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
+        return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
+    return StreamingResponse(_csv_body(rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def delivery_detail(runtime: Runtime, delivery_id: int, *, enterprise_id: int | None) -> dict:
+    """One delivery and its attempts; with ``enterprise_id``, only one of that enterprise's."""
+    zone = runtime.settings.zone
+    with runtime.sessions() as session:
+        delivery = store.get_delivery(session, delivery_id)
+        if delivery is None or enterprise_id not in (None, delivery.enterprise_id):
+            raise NotFoundError(f"delivery {delivery_id}: 不存在 / no such delivery", field="id")
+        row = delivery_row(delivery, zone)
+        row["attempts_made"] = row["attempts"]
+        row["history"] = [attempt_row(a, zone) for a in store.attempts_of(session, delivery_id)]
+    return row
+
+
+@router.get("/{delivery_id}", response_model=DeliveryDetail, summary="一条投递 / one delivery")
+def show_delivery(runtime: RuntimeDep, _: Staff, delivery_id: Id) -> dict[str, Any]:
+    """One delivery: why it was sent and every attempt."""
+    return delivery_detail(runtime, delivery_id, enterprise_id=None)

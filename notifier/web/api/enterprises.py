@@ -1,0 +1,207 @@
+"""``/api/v1/enterprises``: list, show with delivery history, create or update, import."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from notifier.channel_names import CHANNELS
+from notifier.enterprise_sheets import record_as_csv, xlsx_as_csv
+from notifier.errors import InputError, NotFoundError
+from notifier.importing import ImportReport, detect_encoding, import_enterprises
+from notifier.listings import delivery_row, enterprise_row, local
+from notifier.models import Enterprise
+from notifier.runtime import Runtime
+from notifier.sectors import normalize_sector
+from notifier.store import deliveries as delivery_store
+from notifier.store import enterprises as store
+from notifier.store.deliveries import DeliveryFilter
+from notifier.store.enterprises import EnterpriseFilter
+from notifier.targets import SIZE_WORDS, read_credit_code
+from notifier.web.api.schemas import (
+    EnterpriseDetail,
+    EnterpriseIn,
+    EnterpriseOut,
+    EnterpriseSaved,
+    ImportReportOut,
+    Page,
+)
+from notifier.web.auditing import record_change
+from notifier.web.auth import Staff
+from notifier.web.deps import RuntimeDep
+
+router = APIRouter(prefix="/enterprises", tags=["enterprises"])
+
+HISTORY = 50
+Limit = Annotated[int, Query(ge=1, le=500, description="每页条数 / items per page")]
+
+
+def _credit_code(raw: str) -> str:
+    try:
+        return read_credit_code(raw)
+    except InputError as exc:
+        raise NotFoundError(f"credit_code: {exc}", field="credit_code") from None
+
+
+def _filters(
+    sector: str | None, region: str | None, size: str | None, channel: str | None, q: str | None
+) -> EnterpriseFilter:
+    if sector:
+        try:
+            sector = normalize_sector(sector)
+        except InputError as exc:
+            raise InputError(f"sector: {exc}", field="sector") from None
+    if size:
+        if size.strip().lower() not in SIZE_WORDS and size.strip() not in SIZE_WORDS:
+            raise InputError(f"size: 未知规模 / unknown size {size!r}", field="size")
+        size = SIZE_WORDS.get(size.strip().lower()) or SIZE_WORDS[size.strip()]
+    return EnterpriseFilter(sector=sector, region=region, size=size, channel=channel, q=q)
+
+
+@router.get("", response_model=Page[EnterpriseOut], summary="企业列表 / list enterprises")
+def list_enterprises(
+    runtime: RuntimeDep,
+    _: Staff,
+    sector: Annotated[str | None, Query(max_length=10, description="GB/T 4754, e.g. C36")] = None,
+    region: Annotated[str | None, Query(max_length=200, description="区域前缀 / prefix")] = None,
+    size: Annotated[str | None, Query(max_length=10)] = None,
+    channel: Literal["sms", "email", "webhook"] | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="名称或代码 / name or code")] = None,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """Enterprises in credit-code order, a page at a time."""
+    filters = _filters(sector, region, size, channel, q)
+    with runtime.sessions() as session:
+        page = store.page_enterprises(session, filters, after=cursor, limit=limit)
+        items = [enterprise_row(e) for e in page]
+    return {"items": items, "next": page[-1].credit_code if len(page) == limit else None}
+
+
+def detail(runtime: Runtime, enterprise: Enterprise) -> dict[str, Any]:
+    """An enterprise with its contacts and latest deliveries (also the ``/me`` view)."""
+    zone = runtime.settings.zone
+    contacts: dict[str, list[str]] = {channel: [] for channel in CHANNELS}
+    for contact in enterprise.contacts:
+        contacts.setdefault(contact.channel, []).append(contact.address)
+    with runtime.sessions() as session:
+        history = delivery_store.list_deliveries(
+            session, DeliveryFilter(enterprise_id=enterprise.id), limit=HISTORY
+        )
+        rows = [delivery_row(d, zone) for d in history]
+    return {
+        **enterprise_row(enterprise),
+        "contacts": contacts,
+        "unsubscribed_at": local(enterprise.unsubscribed_at, zone),
+        "deliveries": rows,
+    }
+
+
+def _get(runtime: Runtime, credit_code: str) -> Enterprise:
+    code = _credit_code(credit_code)
+    with runtime.sessions() as session:
+        enterprise = store.get_full(session, code)
+    if enterprise is None:
+        raise NotFoundError(f"credit_code: 没有该企业 / no enterprise {code}", field="credit_code")
+    return enterprise
+
+
+@router.get("/{credit_code}", response_model=EnterpriseDetail, summary="企业详情 / one enterprise")
+def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: str) -> dict[str, Any]:
+    """One enterprise, its contacts and its latest deliveries."""
+    return detail(runtime, _get(runtime, credit_code))
+
+
+def _current(runtime: Runtime, code: str) -> dict[str, object] | None:
+    with runtime.sessions() as session:
+        enterprise = store.get_full(session, code)
+        return enterprise_row(enterprise) if enterprise else None
+
+
+def _save(runtime: Runtime, principal: Any, body: EnterpriseIn, action: str) -> dict[str, Any]:
+    code = read_credit_code(body.credit_code)
+    before = _current(runtime, code)
+    if action == "enterprise.update" and before is None:
+        raise NotFoundError(f"credit_code: 没有该企业 / no enterprise {code}", field="credit_code")
+    text = record_as_csv(body.model_dump())
+    report = import_enterprises(runtime.sessions, io.StringIO(text), dry_run=False)
+    if report.errors:
+        first = report.errors[0]
+        raise InputError(f"{first.field}: {first.reason}", field=first.field)
+    after = _current(runtime, code)
+    record_change(
+        runtime,
+        principal,
+        action=action,
+        target_type="enterprise",
+        target_id=code,
+        before=before,
+        after=after,
+    )
+    return {"created": before is None, "enterprise": after}
+
+
+@router.post("", response_model=EnterpriseSaved, summary="新建或更新企业 / create or update")
+def save_enterprise(runtime: RuntimeDep, principal: Staff, body: EnterpriseIn) -> dict[str, Any]:
+    """Create an enterprise, or update the one with this credit code; checked as an import row."""
+    return _save(runtime, principal, body, "enterprise.save")
+
+
+@router.put(
+    "/{credit_code}", response_model=EnterpriseSaved, summary="更新企业 / update an enterprise"
+)
+def update_enterprise(
+    runtime: RuntimeDep, principal: Staff, credit_code: str, body: EnterpriseIn
+) -> dict[str, Any]:
+    """Update an existing enterprise (the body's credit code must be the path's)."""
+    code = _credit_code(credit_code)
+    if read_credit_code(body.credit_code) != code:
+        raise InputError("credit_code: 与路径不一致 / differs from the path's", field="credit_code")
+    return _save(runtime, principal, body, "enterprise.update")
+
+
+def _import_file(runtime: Runtime, name: str, content: bytes, dry_run: bool) -> ImportReport:
+    if name.lower().endswith(".xlsx"):
+        text = xlsx_as_csv(content, max_rows=runtime.settings.web.max_import_rows)
+        return import_enterprises(runtime.sessions, io.StringIO(text), dry_run=dry_run)
+    rows = content.count(b"\n")
+    if rows > runtime.settings.web.max_import_rows + 1:
+        limit = runtime.settings.web.max_import_rows
+        raise InputError(f"file: 超过 {limit} 行 / more than {limit} rows", field="file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.csv"
+        path.write_bytes(content)
+        with path.open(encoding=detect_encoding(path), newline="") as stream:
+            return import_enterprises(runtime.sessions, stream, dry_run=dry_run)
+
+
+@router.post(
+    "/import", response_model=ImportReportOut, summary="导入企业 CSV/XLSX / import a register"
+)
+async def import_register(
+    runtime: RuntimeDep, principal: Staff, file: UploadFile, dry_run: bool = False
+) -> dict[str, Any]:
+    """Import a CSV or XLSX register: good rows are kept, bad ones listed by row and field."""
+    content = await file.read()
+    report = await run_in_threadpool(
+        _import_file, runtime, file.filename or "upload.csv", content, dry_run
+    )
+    result = report.as_dict()
+    if not dry_run:
+        counts = {k: v for k, v in result.items() if k != "errors"}
+        await run_in_threadpool(
+            lambda: record_change(
+                runtime,
+                principal,
+                action="enterprise.import",
+                target_type="enterprise",
+                target_id=file.filename,
+                after=counts,
+            )
+        )
+    return result

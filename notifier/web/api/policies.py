@@ -1,0 +1,179 @@
+"""``/api/v1/policies``: preview, publish, list, show.
+
+The body of a preview or publish is the policy file itself (README, "Policy file"), read by
+the same strict reader as ``notifier policies publish FILE.json``: unknown or repeated keys,
+``NaN`` and the rest are refused naming the field (400).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from notifier.errors import NotFoundError
+from notifier.listings import local
+from notifier.models import Policy
+from notifier.policy_file import read_policy_file
+from notifier.preview import preview_policy
+from notifier.publishing import publish
+from notifier.runtime import Runtime
+from notifier.store import policies as store
+from notifier.store.deliveries import DeliveryFilter, channel_status_counts
+from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published
+from notifier.web.auditing import record_change
+from notifier.web.auth import Principal, Staff
+from notifier.web.deps import Id, RuntimeDep
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+POLICY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "政策文件 / the policy file (README: Policy file)",
+                    "required": ["title", "department"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "ref": {"type": "string"},
+                        "title": {"type": "string"},
+                        "department": {"type": "string"},
+                        "summary": {"type": "string"},
+                        "body": {"type": "string"},
+                        "url": {"type": "string"},
+                        "topics": _STRINGS,
+                        "targets": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "sectors": _STRINGS,
+                                "regions": _STRINGS,
+                                "sizes": _STRINGS,
+                                "tags": _STRINGS,
+                                "credit_codes": _STRINGS,
+                            },
+                        },
+                        "published_at": {"type": "string"},
+                        "deadlines": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["title", "due_at"],
+                                "properties": {
+                                    "title": {"type": "string"},
+                                    "due_at": {"type": "string"},
+                                    "remind": _STRINGS,
+                                    "remind_days": {"type": "array", "items": {"type": "integer"}},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def policy_row(policy: Policy, runtime: Runtime) -> dict[str, Any]:
+    """A policy as listings show it."""
+    return {
+        "id": policy.id,
+        "title": policy.title,
+        "department": policy.department,
+        "summary": policy.summary,
+        "url": policy.url,
+        "published_at": local(policy.published_at, runtime.settings.zone),
+        "targets": policy.targets.as_dict(),
+        "topics": list(policy.topics or []),
+    }
+
+
+@router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
+def list_policies(
+    runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    """The newest policies first."""
+    with runtime.sessions() as session:
+        return [policy_row(p, runtime) for p in store.list_recent(session, limit=limit)]
+
+
+@router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
+def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
+    """One policy, its deadlines and its deliveries per channel and status."""
+    zone = runtime.settings.zone
+    with runtime.sessions() as session:
+        policy = store.get(session, policy_id)
+        if policy is None:
+            raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
+        return {
+            **policy_row(policy, runtime),
+            "body": policy.body,
+            "deadlines": [
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "due_at": local(d.due_at, zone),
+                    "cancelled": d.cancelled_at is not None,
+                }
+                for d in policy.deadlines
+            ],
+            "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
+        }
+
+
+@router.post(
+    "/preview",
+    response_model=dict[str, Any],
+    openapi_extra=POLICY_BODY,
+    summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
+)
+async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, Any]:
+    """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
+    warnings; nothing is stored or sent."""
+    content = await request.body()
+
+    def run() -> dict[str, Any]:
+        draft = read_policy_file(content, zone=runtime.settings.zone)
+        result = preview_policy(
+            runtime.sessions, draft, providers=runtime.providers, messages=runtime.messages
+        )
+        return result.as_dict()
+
+    return await run_in_threadpool(run)
+
+
+def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
+    draft = read_policy_file(content, zone=runtime.settings.zone)
+    result = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+    if result.created:
+        with runtime.sessions() as session:
+            policy = store.get(session, result.policy_id)
+            after = policy_row(policy, runtime) if policy else None
+        record_change(
+            runtime,
+            principal,
+            action="policy.publish",
+            target_type="policy",
+            target_id=result.policy_id,
+            after=after,
+        )
+    return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id}
+
+
+@router.post(
+    "",
+    response_model=Published,
+    openapi_extra=POLICY_BODY,
+    summary="发布政策 / publish a policy",
+)
+async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
+    """Store the policy and queue it to the enterprises it targets (once: publishing it again
+    sends nothing new). A ``published_at`` in the future is sent by the clock then."""
+    content = await request.body()
+    return await run_in_threadpool(_publish, runtime, principal, content)

@@ -1,0 +1,122 @@
+"""API keys in, a :class:`Principal` out; every route declares the roles it admits.
+
+A key comes as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. No key: 401. A wrong,
+unknown or revoked key: 401, counted against the client's address; past
+``web.failed_auth_limit`` failures in ``web.failed_auth_window_seconds`` the address gets 429
+with ``Retry-After`` (even with a right key, until the window ends). A key whose role the route
+does not admit: 403.
+
+Every route depends on :func:`require` (or :data:`PUBLIC`): ``tests/test_api_roles.py`` fails
+for a route that declares neither.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from notifier.apikeys import Principal, authenticate
+from notifier.models import Role
+from notifier.web.deps import RuntimeDep
+from notifier.web.ratelimit import FailedAttempts
+
+__all__ = ["PUBLIC", "Principal", "RoleRequirement", "require"]
+
+_bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Bearer ntf_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥 / API key")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limiter(request: Request) -> FailedAttempts:
+    limiter = request.app.state.failed_attempts
+    assert limiter is not None
+    return limiter
+
+
+def _too_many(seconds: int) -> HTTPException:
+    return HTTPException(
+        429,
+        f"失败次数过多，请 {seconds} 秒后再试 / too many failed attempts; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def current_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """The caller, from its API key.
+
+    Raises:
+        HTTPException: 401 without a valid key, 429 after too many failures.
+    """
+    key = bearer.credentials if bearer else header
+    if not key:
+        raise HTTPException(
+            401,
+            "需要 API 密钥 / an API key is needed (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    limiter = _limiter(request)
+    address = _client(request)
+    wait = await run_in_threadpool(limiter.retry_after, address)
+    if wait is not None:
+        raise _too_many(wait)
+    settings = runtime.settings
+    peppers = [settings.secret_key.get_secret_value()] + [
+        old.get_secret_value() for old in settings.old_secret_keys
+    ]
+    principal = await run_in_threadpool(
+        authenticate, runtime.sessions, key, peppers=peppers, clock=runtime.clock
+    )
+    if principal is None:
+        await run_in_threadpool(limiter.failed, address)
+        raise HTTPException(
+            401,
+            "API 密钥无效或已吊销 / invalid or revoked API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+class RoleRequirement:
+    """A dependency admitting the given roles; its ``roles`` are what the route declares."""
+
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        self.roles = roles
+
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        if principal.role not in self.roles:
+            raise HTTPException(403, "此密钥无权访问 / this key may not do this")
+        return principal
+
+
+def require(*roles: Role) -> RoleRequirement:
+    """The dependency a route takes to admit only ``roles``."""
+    return RoleRequirement(tuple(roles))
+
+
+class Public:
+    """The dependency of a route anyone may call (``/healthz``, ``/metrics``)."""
+
+    roles: tuple[Role, ...] = ()
+
+    def __call__(self) -> None:
+        return None
+
+
+PUBLIC = Public()
+
+Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.STAFF))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+EnterpriseKey = Annotated[Principal, Depends(require(Role.ENTERPRISE))]

@@ -1,0 +1,167 @@
+"""Errors as JSON: ``{"error": {"field": ..., "reason": ...}}``, never a 500 for bad input.
+
+notifier's own errors map to statuses by kind (bad input 400, not found 404, conflict 409, broker
+down 503); FastAPI's validation errors become 422 naming the first bad field; a body over
+``web.max_body_bytes`` is refused with 413 before it is read (:class:`BodyLimit`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from notifier.errors import (
+    BrokerUnavailable,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    NotifierError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """Which field was wrong (None: the request as a whole) and why."""
+
+    field: str | None
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """Every error response."""
+
+    error: ErrorDetail
+
+
+def error_response(
+    status: int, reason: str, *, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error response."""
+    body = {"error": {"field": field, "reason": reason}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+# Declared on every route, so the OpenAPI schema says what an error looks like.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in {
+        400: "输入有误 / bad input",
+        401: "需要有效的 API 密钥 / a valid API key is needed",
+        403: "此密钥无权访问 / not allowed for this key",
+        404: "不存在 / not found",
+        409: "与现状冲突 / conflicts with the current state",
+        413: "请求体过大 / body too large",
+        422: "字段无效 / a field is invalid",
+        429: "失败次数过多，请稍后再试 / too many failed attempts",
+        503: "数据库或消息代理不可用 / database or broker unavailable",
+    }.items()
+}
+
+
+def _notifier_error(_request: Request, exc: Exception) -> JSONResponse:
+    field = getattr(exc, "field", None)
+    if isinstance(exc, NotFoundError):
+        return error_response(404, str(exc), field=field)
+    if isinstance(exc, ConflictError):
+        return error_response(409, str(exc), field=field)
+    if isinstance(exc, BrokerUnavailable):
+        return error_response(503, str(exc), field="broker")
+    if isinstance(exc, InputError):
+        return error_response(400, str(exc), field=field)
+    return error_response(400, str(exc), field=field)
+
+
+def _location(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    field = _location(first.get("loc", ())) or None
+    reason = f"字段无效 / invalid: {first.get('msg', 'invalid')}"
+    return error_response(422, reason, field=field)
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "error"
+    return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1]
+    log.error("database unavailable: %s", reason)
+    return error_response(503, "数据库不可用 / database unavailable", field="database")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn errors into JSON."""
+    app.add_exception_handler(NotifierError, _notifier_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_down)
+
+
+class BodyTooLarge(Exception):
+    """Raised inside ``receive`` once a body passes the limit."""
+
+
+class BodyLimit:
+    """ASGI middleware: a body larger than ``limit`` bytes gets 413 before it is read.
+
+    A declared ``Content-Length`` over the limit is refused at once; a chunked body is
+    counted as it arrives and refused when it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, f"请求体超过 {self.limit} 字节 / body larger than {self.limit} bytes", field="body"
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,100 @@
+"""Failed API-key attempts, counted per client address: too many in a window gives 429.
+
+In Redis when the broker is Redis (so every web process shares the count), else in this
+process. A fixed window per address: simple, and good enough to make guessing hopeless (a key
+has 256 random bits); the limit is about noise and log floods, not the keys' safety.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+import redis
+
+from notifier.config import Settings
+
+
+class FailedAttempts(Protocol):
+    """Counts failures per address; says how long a blocked address must wait."""
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds until ``address`` may try again, or None when it may now."""
+
+    def failed(self, address: str) -> None:
+        """Count one failure of ``address``."""
+
+
+class InProcessAttempts:
+    """Counts in this process's memory (embedded mode, tests)."""
+
+    def __init__(self, *, limit: int, window: float, now: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self.now = now
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    def _current(self, address: str) -> tuple[float, int]:
+        start, count = self._windows.get(address, (0.0, 0))
+        if self.now() - start >= self.window:
+            return self.now(), 0
+        return start, count
+
+    def retry_after(self, address: str) -> int | None:
+        with self._lock:
+            start, count = self._current(address)
+            if count < self.limit:
+                return None
+            return max(1, math.ceil(start + self.window - self.now()))
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            start, count = self._current(address)
+            self._windows[address] = (start, count + 1)
+            if len(self._windows) > 100_000:  # bound memory under a spray of addresses
+                self._windows.clear()
+
+
+class RedisAttempts:
+    """Counts in Redis, shared by every web process: ``INCR`` with the window as expiry."""
+
+    def __init__(self, client: redis.Redis, *, namespace: str, limit: int, window: float) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.limit = limit
+        self.window = max(1, math.ceil(window))
+
+    def _key(self, address: str) -> str:
+        return f"{self.namespace}:auth-failures:{address}"
+
+    def retry_after(self, address: str) -> int | None:
+        count = self.client.get(self._key(address))
+        if count is None or int(count) < self.limit:
+            return None
+        ttl = self.client.ttl(self._key(address))
+        return max(1, int(ttl)) if ttl and int(ttl) > 0 else 1
+
+    def failed(self, address: str) -> None:
+        key = self._key(address)
+        with self.client.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window, nx=True)
+            pipe.execute()
+
+
+def failed_attempts(settings: Settings, *, now: Callable[[], float]) -> FailedAttempts:
+    """The counter for these settings: in Redis when the broker is Redis, else in process."""
+    web = settings.web
+    if settings.broker_kind == "redis" and settings.broker:
+        return RedisAttempts(
+            redis.Redis.from_url(settings.broker),
+            namespace=settings.redis_namespace,
+            limit=web.failed_auth_limit,
+            window=web.failed_auth_window_seconds,
+        )
+    return InProcessAttempts(
+        limit=web.failed_auth_limit, window=web.failed_auth_window_seconds, now=now
+    )
