@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from web_harness import (
     COMPOSED,
     SECRET,
@@ -118,6 +118,25 @@ def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
     assert "sector_prefix" in log or "C36" in log
     again = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
     assert "不会重复发送" in again.text
+    export = client.get("/console/deliveries/export", params={"format": "xlsx", "channel": "email"})
+    assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("id", "policy_id", "trigger") and len(rows) == 3
+    names = {r[rows[0].index("enterprise")] for r in rows[1:]}
+    assert names == {"测试企业1有限公司", "测试企业2有限公司"}
+    csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
+    assert csv_text.startswith("\ufeffid,") and csv_text.count("\r\n") == 1 + 4
+
+
+def test_failed_sign_ins_are_limited_per_client_like_the_api(make_runtime, tmp_path):
+    limited = console_runtime(make_runtime, tmp_path / "limited", web={"failed_auth_limit": 2})
+    client = TestClient(web_app(limited))
+    key = make_key(limited, "staff")
+    for _ in range(2):
+        assert client.post("/console/login", data={"key": "ntf_wrong"}).status_code == 401
+    blocked = client.post("/console/login", data={"key": key})
+    assert blocked.status_code == 429 and "失败次数过多" in blocked.text
 
 
 def _xlsx(rows: list[list[str]]) -> bytes:

@@ -63,11 +63,12 @@ COMPOSED = {
 }
 
 
-def console_runtime(make_runtime, tmp_path: Path) -> Runtime:
+def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime:
     """A runtime on a fresh SQLite database with three enterprises (two under C36)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp_path / 'console.db'}"
     migrate.upgrade(url)
-    built = make_runtime(database_url=url, secret_key=SECRET)
+    built = make_runtime(database_url=url, secret_key=SECRET, **settings)
     seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
     return built
 
