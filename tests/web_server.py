@@ -90,10 +90,12 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"notifier run exited with status {process.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return
         time.sleep(0.2)  # a real process starting: there is no clock to move
     raise RuntimeError(f"notifier run did not answer at {url} within {START_SECONDS} s")
 
