@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from web_server import Server, find_chromium, new_key, running_notifier
 
 from factories import credit_code
-from web_server import Server, find_chromium, new_key, running_notifier
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 LANGUAGES = ("zh-CN", "en")

@@ -23,6 +23,7 @@ from web_harness import (
 
 from notifier.enterprise_csv import HEADER, HEADER_WORDS
 from notifier.jobs.worker import start_worker
+from notifier.store import apikeys
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
 from notifier.web.console.session import COOKIE
@@ -89,6 +90,14 @@ def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(
     assert SECRET not in page.text and "**********" in page.text
 
 
+def test_a_revoked_key_ends_its_console_session(runtime, client, staff_key):
+    signed_in(client, staff_key)
+    with runtime.sessions.begin() as session:
+        apikeys.revoke(session, staff_key[:14], now=runtime.clock.now())
+    answer = client.get("/console/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
 def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client, staff_key):
     csrf = signed_in(client, staff_key)
     preview = client.post("/console/policies/preview", data={**COMPOSED, "csrf": csrf}).json()
@@ -125,6 +134,10 @@ def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
     assert rows[0][:3] == ("id", "policy_id", "trigger") and len(rows) == 3
     names = {r[rows[0].index("enterprise")] for r in rows[1:]}
     assert names == {"测试企业1有限公司", "测试企业2有限公司"}
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    admin = client.get("/console/admin").text
+    assert "policy.publish" in admin and staff_key[:14] in admin
     csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
     assert csv_text.startswith("\ufeffid,") and csv_text.count("\r\n") == 1 + 4
 

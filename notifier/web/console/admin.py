@@ -1,4 +1,4 @@
-"""``/console/admin``: the settings in effect, secrets masked."""
+"""``/console/admin``: API keys, the settings in effect (secrets masked), the audit log."""
 
 
 import json
@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from notifier.config import Settings
+from notifier.store import apikeys, audit
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
 MASK = "********"
+AUDIT_SHOWN = 100
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?P<tail>@)", re.I)
 
 
@@ -44,11 +46,16 @@ def routes(console: Console) -> APIRouter:
     def admin(
         request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin)]
     ) -> HTMLResponse:
-        return console.page(
-            request,
-            "console/admin.html",
-            user,
-            settings=settings_in_effect(console.runtime.settings),
-        )
+        with console.runtime.sessions() as session:
+            keys = apikeys.listed(session)
+            entries = audit.page(session, limit=AUDIT_SHOWN)
+            return console.page(
+                request,
+                "console/admin.html",
+                user,
+                settings=settings_in_effect(console.runtime.settings),
+                keys=keys,
+                audit=entries,
+            )
 
     return router

@@ -17,6 +17,7 @@ from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.targets import read_credit_code
+from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
@@ -84,6 +85,16 @@ def routes(console: Console) -> APIRouter:
             report = import_enterprises(
                 runtime.sessions, stream, dry_run=form.get("dry_run") == "on"
             ).as_dict()
+            if not report["dry_run"]:
+                counts = {k: v for k, v in report.items() if k != "errors"}
+                record_change(
+                    runtime,
+                    user.principal,
+                    action="enterprises.import",
+                    target_type="enterprise",
+                    target_id=file.filename,
+                    after=counts,
+                )
         except InputError as exc:
             error = str(exc)
         return console.page(

@@ -14,9 +14,12 @@ from notifier.policy_file import parse_policy
 from notifier.preview import preview_policy
 from notifier.publishing import publish
 from notifier.records import PolicyDraft
+from notifier.runtime import Runtime
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
+from notifier.web.api.policies import policy_row
+from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
@@ -49,6 +52,26 @@ def policy_data(form: FormData) -> dict[str, Any]:
     if deadline_title or deadline_due:
         data["deadlines"] = [{"title": deadline_title, "due_at": deadline_due}]
     return data
+
+
+def _refill(form: FormData) -> dict[str, Any]:
+    """The posted fields, to show the form again as it was sent."""
+    return {k: form.getlist(k) if k == "sizes" else form.get(k) for k in form}
+
+
+def _audit_publish(runtime: Runtime, user: ConsoleUser, policy_id: int) -> None:
+    """The audit entry of a publish, as the API writes it."""
+    with runtime.sessions() as session:
+        policy = store.get(session, policy_id)
+        after = policy_row(policy, runtime) if policy else None
+    record_change(
+        runtime,
+        user.principal,
+        action="policy.publish",
+        target_type="policy",
+        target_id=policy_id,
+        after=after,
+    )
 
 
 def routes(console: Console) -> APIRouter:
@@ -121,8 +144,10 @@ def routes(console: Console) -> APIRouter:
                 status_code=400,
                 sizes=SIZES,
                 error=str(exc),
-                form={k: form.getlist(k) if k == "sizes" else form.get(k) for k in form},
+                form=_refill(form),
             )
+        if published.created:
+            _audit_publish(runtime, user, published.policy_id)
         note = "published" if published.created else "again"
         return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)
 
@@ -137,15 +162,7 @@ def routes(console: Console) -> APIRouter:
             policy = store.get(session, policy_id)
             if policy is None:
                 raise HTTPException(status_code=404, detail="no such policy")
-            shown = {
-                "id": policy.id,
-                "title": policy.title,
-                "department": policy.department,
-                "summary": policy.summary,
-                "published_at": policy.published_at,
-                "topics": policy.topics,
-                "targets": policy.targets.as_dict(),
-            }
+            shown = policy_row(policy, runtime)
             counts = delivery_store.channel_status_counts(
                 session, DeliveryFilter(policy_id=policy_id)
             )

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 
 from notifier.apikeys import authenticate
 from notifier.runtime import Runtime
+from notifier.store import apikeys
 from notifier.web.console import (
     admin,
     dashboard,
@@ -17,7 +18,7 @@ from notifier.web.console import (
     policies,
 )
 from notifier.web.console.context import Console
-from notifier.web.console.session import Identity, KeyCheck, Sessions
+from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
 from notifier.web.forms import secret_keys
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
@@ -48,9 +49,20 @@ def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
         principal = authenticate(runtime.sessions, key, peppers=keys, clock=runtime.clock)
         if principal is None:
             return None
-        return Identity(role=principal.role.value, name=principal.prefix)
+        return Identity(role=principal.role.value, name=principal.prefix, key_id=principal.key_id)
 
     return check
+
+
+def key_active(runtime: Runtime) -> KeyActive:
+    """Whether a signed-in key is still valid: a revoked key ends its console sessions."""
+
+    def active(prefix: str) -> bool:
+        with runtime.sessions() as session:
+            key = apikeys.by_prefix(session, prefix)
+            return key is not None and key.revoked_at is None
+
+    return active
 
 
 def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAttempts) -> APIRouter:
@@ -63,7 +75,9 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
     console = Console(
         runtime=runtime,
         views=views,
-        sessions=Sessions(keys, secure=settings.public_url.startswith("https://")),
+        sessions=Sessions(
+            keys, secure=settings.public_url.startswith("https://"), active=key_active(runtime)
+        ),
         check_key=api_key_check(runtime, keys),
         failed_attempts=failed_attempts,
     )
