@@ -77,12 +77,8 @@ def _audit_publish(runtime: Runtime, user: ConsoleUser, policy_id: int) -> None:
 def routes(console: Console) -> APIRouter:
     """The policy routes."""
     router = APIRouter()
+    router.include_router(publishing_routes(console))
     runtime = console.runtime
-    zone = runtime.settings.zone
-
-    async def draft_of(request: Request) -> PolicyDraft:
-        return parse_policy(policy_data(await request.form()), zone=zone)
-
     @router.get("/policies", response_class=HTMLResponse)
     def listing(
         request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
@@ -107,6 +103,42 @@ def routes(console: Console) -> APIRouter:
         return console.page(
             request, "console/compose.html", user, sizes=SIZES, error=None, form={}
         )
+
+    @router.get("/policies/{policy_id}", response_class=HTMLResponse)
+    def one(
+        request: Request,
+        policy_id: int,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        note: str | None = None,
+    ) -> HTMLResponse:
+        with runtime.sessions() as session:
+            policy = store.get(session, policy_id)
+            if policy is None:
+                raise HTTPException(status_code=404, detail="no such policy")
+            shown = policy_row(policy, runtime)
+            counts = delivery_store.channel_status_counts(
+                session, DeliveryFilter(policy_id=policy_id)
+            )
+        return console.page(
+            request,
+            "console/policy.html",
+            user,
+            policy=shown,
+            counts=counts,
+            note=note if note in ("published", "again") else None,
+        )
+
+    return router
+
+
+def publishing_routes(console: Console) -> APIRouter:
+    """The live preview and the publish routes."""
+    router = APIRouter()
+    runtime = console.runtime
+    zone = runtime.settings.zone
+
+    async def draft_of(request: Request) -> PolicyDraft:
+        return parse_policy(policy_data(await request.form()), zone=zone)
 
     @router.post("/policies/preview")
     async def preview(
@@ -150,29 +182,5 @@ def routes(console: Console) -> APIRouter:
             _audit_publish(runtime, user, published.policy_id)
         note = "published" if published.created else "again"
         return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)
-
-    @router.get("/policies/{policy_id}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        policy_id: int,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        note: str | None = None,
-    ) -> HTMLResponse:
-        with runtime.sessions() as session:
-            policy = store.get(session, policy_id)
-            if policy is None:
-                raise HTTPException(status_code=404, detail="no such policy")
-            shown = policy_row(policy, runtime)
-            counts = delivery_store.channel_status_counts(
-                session, DeliveryFilter(policy_id=policy_id)
-            )
-        return console.page(
-            request,
-            "console/policy.html",
-            user,
-            policy=shown,
-            counts=counts,
-            note=note if note in ("published", "again") else None,
-        )
 
     return router
