@@ -79,6 +79,7 @@ def routes(console: Console) -> APIRouter:
     router = APIRouter()
     router.include_router(publishing_routes(console))
     runtime = console.runtime
+
     @router.get("/policies", response_class=HTMLResponse)
     def listing(
         request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
