@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from notifier.db import SessionFactory
-from notifier.errors import InputError
+from notifier.errors import InputError, NotFoundError
 from notifier.models import ApiKey, Role
 from notifier.store import apikeys as store
 from notifier.store import enterprises
@@ -102,7 +102,7 @@ def create_key(
             code = read_credit_code(credit_code)
             enterprise = enterprises.get_by_credit_code(session, code)
             if enterprise is None:
-                raise InputError(
+                raise NotFoundError(
                     f"enterprise: 没有该企业 / no enterprise {code}", field="enterprise"
                 )
             enterprise_id = enterprise.id
@@ -174,5 +174,5 @@ def revoke_key(sessions: SessionFactory, prefix: str, *, clock: Clock) -> dict[s
     with sessions.begin() as session:
         key = store.revoke(session, prefix.strip(), now=clock.now())
         if key is None:
-            raise InputError(f"prefix: 没有该密钥 / no key {prefix!r}", field="prefix")
+            raise NotFoundError(f"prefix: 没有该密钥 / no key {prefix!r}", field="prefix")
         return key_row(key)

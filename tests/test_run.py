@@ -29,6 +29,7 @@ def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and
         "NOTIFIER_DATABASE_URL": database_url,
         "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
         "NOTIFIER_CLOCK__SCAN_INTERVAL_SECONDS": "0.5",
+        "NOTIFIER_WEB__PORT": "0",  # any free port: other runs may hold 8000
     }
 
     def notifier(*args: str) -> str:

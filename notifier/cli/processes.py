@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from notifier.cli.app import App, pass_app
 from notifier.errors import ConfigError
 from notifier.jobs.clock import add_jobs, run_clock
+from notifier.jobs.metrics import export_worker_metrics
 from notifier.jobs.supervisor import Supervisor
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
@@ -65,6 +66,9 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
         child += ["--threads", str(threads), "--parent", str(os.getpid())]
         click.echo(f"worker starting {processes} processes of {threads} threads; Ctrl-C to stop")
         ctx.exit(Supervisor(child, processes=processes).run())
+    folder = app.settings.web.dramatiq_metrics_dir
+    if folder is not None:
+        export_worker_metrics(queue.broker, folder)
     running = start_worker(queue.broker, threads=threads)
     click.echo(f"worker {os.getpid()} consuming with {threads} threads; Ctrl-C to stop")
     try:

@@ -78,7 +78,8 @@ class Metrics:
         )
         self.registry.register(DeliveryCollector(runtime))
         folder = runtime.settings.web.dramatiq_metrics_dir
-        if folder is not None and folder.is_dir():
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)  # the workers may not have started yet
             MultiProcessCollector(self.registry, path=str(folder))
 
 

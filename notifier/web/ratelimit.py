@@ -7,6 +7,7 @@ has 256 random bits); the limit is about noise and log floods, not the keys' saf
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Protocol
 import redis
 
 from notifier.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class FailedAttempts(Protocol):
@@ -59,42 +62,64 @@ class InProcessAttempts:
 
 
 class RedisAttempts:
-    """Counts in Redis, shared by every web process: ``INCR`` with the window as expiry."""
+    """Counts in Redis, shared by every web process: ``INCR`` with the window as expiry.
 
-    def __init__(self, client: redis.Redis, *, namespace: str, limit: int, window: float) -> None:
+    While Redis cannot be reached, counts in this process (``fallback``): a broker outage
+    neither opens the gate nor turns every request into an error.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str,
+        limit: int,
+        window: float,
+        fallback: FailedAttempts,
+    ) -> None:
         self.client = client
         self.namespace = namespace
         self.limit = limit
         self.window = max(1, math.ceil(window))
+        self.fallback = fallback
 
     def _key(self, address: str) -> str:
         return f"{self.namespace}:auth-failures:{address}"
 
     def retry_after(self, address: str) -> int | None:
-        count = self.client.get(self._key(address))
-        if count is None or int(count) < self.limit:
-            return None
-        ttl = self.client.ttl(self._key(address))
+        try:
+            count = self.client.get(self._key(address))
+            if count is None or int(count) < self.limit:
+                return self.fallback.retry_after(address)
+            ttl = self.client.ttl(self._key(address))
+        except redis.exceptions.RedisError as exc:
+            log.warning("failed-key counts: Redis unreachable, counting here: %s", exc)
+            return self.fallback.retry_after(address)
         return max(1, int(ttl)) if ttl and int(ttl) > 0 else 1
 
     def failed(self, address: str) -> None:
         key = self._key(address)
-        with self.client.pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
-            pipe.execute()
+        try:
+            with self.client.pipeline() as pipe:
+                pipe.incr(key)
+                pipe.expire(key, self.window, nx=True)
+                pipe.execute()
+        except redis.exceptions.RedisError:
+            self.fallback.failed(address)
 
 
 def failed_attempts(settings: Settings, *, now: Callable[[], float]) -> FailedAttempts:
     """The counter for these settings: in Redis when the broker is Redis, else in process."""
     web = settings.web
+    here = InProcessAttempts(
+        limit=web.failed_auth_limit, window=web.failed_auth_window_seconds, now=now
+    )
     if settings.broker_kind == "redis" and settings.broker:
         return RedisAttempts(
-            redis.Redis.from_url(settings.broker),
+            redis.Redis.from_url(settings.broker, socket_timeout=2, socket_connect_timeout=2),
             namespace=settings.redis_namespace,
             limit=web.failed_auth_limit,
             window=web.failed_auth_window_seconds,
+            fallback=here,
         )
-    return InProcessAttempts(
-        limit=web.failed_auth_limit, window=web.failed_auth_window_seconds, now=now
-    )
+    return here
