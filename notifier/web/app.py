@@ -45,8 +45,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
-    for router in web_pages(runtime, failed_attempts=app.state.failed_attempts):
-        app.include_router(router)
+    # The console and the enterprise pages: tried after every route above.
+    app.mount("/", web_pages(runtime, failed_attempts=app.state.failed_attempts))
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)

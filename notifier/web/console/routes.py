@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse
 
 from notifier.apikeys import authenticate
@@ -87,12 +87,17 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
     return router
 
 
-def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> list[APIRouter]:
-    """The routers of every page (console, enterprise links, language switch, stylesheet)."""
+def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
+    """Every page (console, enterprise links, language switch, stylesheet) as an app of its
+    own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
+    the API's key and role checks, schema and JSON errors stay the API's alone."""
     views = Views(zone=runtime.settings.zone)
-    return [
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for router in (
         static_files(),
         language_switch(),
         enterprise_pages(runtime, views),
         console_router(runtime, views, failed_attempts=failed_attempts),
-    ]
+    ):
+        app.include_router(router)
+    return app
