@@ -78,11 +78,22 @@ def test_a_form_without_the_sessions_csrf_value_is_refused_and_stores_nothing(
         assert policy_store.list_recent(session) == []
 
 
+def test_a_missing_record_or_a_bad_id_is_a_page_not_json(client, staff_key):
+    signed_in(client, staff_key)
+    for path in ("/console/policies/999", "/console/deliveries/abc", "/console/enterprises/x"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and "找不到页面" in answer.text, path
+    assert client.get("/console/no-such-page").status_code == 404
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json()["error"]["reason"]
+
+
 def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(
     client, staff_key, admin_key
 ):
     signed_in(client, staff_key)
-    assert client.get("/console/admin").status_code == 403
+    forbidden = client.get("/console/admin")
+    assert forbidden.status_code == 403 and "无权访问" in forbidden.text
     client.cookies.clear()
     signed_in(client, admin_key)
     page = client.get("/console/admin")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notifier.apikeys import authenticate
 from notifier.runtime import Runtime
@@ -19,6 +21,7 @@ from notifier.web.console import (
 )
 from notifier.web.console.context import Console
 from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
+from notifier.web.errors import error_response
 from notifier.web.forms import secret_keys
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
@@ -87,12 +90,35 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
     return router
 
 
+def install_page_errors(app: FastAPI, views: Views) -> None:
+    """Errors as pages in the reader's language: a redirect stays a redirect (sign-in), a bad
+    path value is "not found", never JSON and never a 500."""
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/api/"):
+            # A path the API does not have: the API's JSON error, not a page.
+            return error_response(exc.status_code, "不存在 / not found")
+        location = (exc.headers or {}).get("Location")
+        if location is not None:
+            return RedirectResponse(location, status_code=exc.status_code)
+        key = {403: "error.forbidden", 404: "error.not_found"}.get(exc.status_code, "error.other")
+        return views.page(request, "error.html", status_code=exc.status_code, key=key)
+
+    def invalid(request: Request, exc: Exception) -> Response:
+        return views.page(request, "error.html", status_code=404, key="error.not_found")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
 def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
     """Every page (console, enterprise links, language switch, stylesheet) as an app of its
     own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
     the API's key and role checks, schema and JSON errors stay the API's alone."""
     views = Views(zone=runtime.settings.zone)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    install_page_errors(app, views)
     for router in (
         static_files(),
         language_switch(),
