@@ -73,6 +73,14 @@ def test_one_click_post_unsubscribes_the_links_channel_only(runtime, client):
     assert _prefs(runtime, 2).channels == ["email", "sms"]
 
 
+def test_one_click_also_comes_as_multipart_form_data(runtime, client):
+    enterprise_id = _enterprise_id(runtime, 1)
+    token = make_unsubscribe_token(NEW_KEY, enterprise_id=enterprise_id, channel="email")
+    answer = client.post(f"/u/{token}", files={"List-Unsubscribe": (None, "One-Click")})
+    assert answer.status_code == 200
+    assert _prefs(runtime, 1).channels == ["sms", "webhook"]
+
+
 def test_a_link_signed_with_a_rotated_out_key_still_works(runtime, client):
     enterprise_id = _enterprise_id(runtime, 2)
     token = make_unsubscribe_token(OLD_KEY, enterprise_id=enterprise_id, channel="email")

@@ -30,6 +30,10 @@ MAX_FORM_BYTES = 20_000
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
+    """The posted fields: URL-encoded, or multipart (RFC 8058 allows both for one-click)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=0, max_fields=50)
+        return {k: [str(v) for v in form.getlist(k)] for k in form}
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
