@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from notifier.channel_names import CHANNELS
 from notifier.db import SessionFactory
+from notifier.enterprise_csv import CHANNEL_WORDS
 from notifier.errors import InputError, NotFoundError
 from notifier.models import Enterprise, EnterpriseTopic, Subscription
 from notifier.store import enterprises
@@ -66,7 +67,8 @@ def change(
     topics: Sequence[str] | None,
     clock: Clock,
 ) -> tuple[Choices, Choices]:
-    """Take messages on exactly ``channels`` (each needs its contact); set ``topics`` if given.
+    """Take messages on exactly ``channels`` (each needs its contact; 短信, 邮件, 网络回调 are read
+    as sms, email, webhook); set ``topics`` if given.
 
     The enterprise's own choice: it may subscribe again to what it left. Returns the choices
     before and after.
@@ -74,7 +76,7 @@ def change(
     Raises:
         InputError: an unknown channel, a channel without a contact, too many topics.
     """
-    wanted = list(dict.fromkeys(channels))
+    wanted = list(dict.fromkeys(CHANNEL_WORDS.get(c.strip(), c.strip().lower()) for c in channels))
     unknown = [c for c in wanted if c not in CHANNELS]
     if unknown:
         raise InputError(

@@ -163,7 +163,7 @@ def test_an_enterprise_chooses_its_own_channels_and_topics(api):
     mine = api.get("/api/v1/me/subscriptions", "enterprise").json()
     assert mine["channels"] == ["email", "sms", "webhook"]
     changed = api.put(
-        "/api/v1/me/subscriptions", "enterprise", json={"channels": ["email"], "topics": ["补贴"]}
+        "/api/v1/me/subscriptions", "enterprise", json={"channels": ["邮件"], "topics": ["补贴"]}
     ).json()
     assert changed == {"channels": ["email"], "available": mine["available"], "topics": ["补贴"]}
     refused = api.put("/api/v1/me/subscriptions", "enterprise", json={"channels": ["fax"]})

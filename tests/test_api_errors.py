@@ -24,6 +24,10 @@ def test_a_body_over_the_limit_gets_413_before_it_is_read(database_url, make_run
             yield b"y" * 1000
 
     _error(api.post("/api/v1/policies/preview", content=chunks()), 413)
+    chunked_json = {"content-type": "application/json"}
+    assert _error(api.post("/api/v1/keys", content=chunks(), headers=chunked_json), 413)[
+        "field"
+    ] == "body"
     upload = api.post("/api/v1/enterprises/import", files={"file": ("a.csv", big)})
     _error(upload, 413)
 

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -19,7 +20,9 @@ from notifier.jobs.metrics import export_worker_metrics
 from notifier.jobs.supervisor import Supervisor
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
-from notifier.web.server import start_in_thread
+
+if TYPE_CHECKING:
+    from notifier.web.server import RunningServer
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,13 @@ def _where(runtime: Runtime, host: str | None, port: int | None) -> tuple[str, i
     return host or web.host, web.port if port is None else port
 
 
+def _start_web(runtime: Runtime, *, host: str, port: int) -> RunningServer:
+    # Imported here: FastAPI and uvicorn cost every other command a second of start-up.
+    from notifier.web.server import start_in_thread
+
+    return start_in_thread(runtime, host=host, port=port)
+
+
 def run_system(
     runtime: Runtime,
     *,
@@ -111,7 +121,7 @@ def run_system(
     ``announce`` is told the web server's address once it listens.
     """
     runtime.queue.check()
-    server = start_in_thread(runtime, host=host, port=port) if web else None
+    server = _start_web(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)
@@ -162,7 +172,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
             "`notifier run` also serves the API"
         )
     where_host, where_port = _where(runtime, host, port)
-    server = start_in_thread(runtime, host=where_host, port=where_port)
+    server = _start_web(runtime, host=where_host, port=where_port)
     click.echo(f"web: {server.address}/api/docs (API {server.address}/api/v1); Ctrl-C to stop")
     try:
         _wait_for_signal()

@@ -94,10 +94,17 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, reason, field=field)
 
 
+def _too_large(limit: int) -> str:
+    return f"请求体超过 {limit} 字节 / body larger than {limit} bytes"
+
+
 def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "error"
-    return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+    field = "body" if isinstance(exc, BodyTooLarge) else None
+    return error_response(
+        exc.status_code, detail, field=field, headers=getattr(exc, "headers", None)
+    )
 
 
 def _database_down(_request: Request, exc: Exception) -> JSONResponse:
@@ -120,8 +127,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-class BodyTooLarge(Exception):
-    """Raised inside ``receive`` once a body passes the limit."""
+class BodyTooLarge(HTTPException):
+    """Raised inside ``receive`` once a body passes the limit: an HTTPException, so FastAPI's
+    body parsing passes it on (rather than calling it a parse error) and it becomes a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
 
 
 class BodyLimit:
@@ -152,7 +163,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -167,7 +178,5 @@ class BodyLimit:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, f"请求体超过 {self.limit} 字节 / body larger than {self.limit} bytes", field="body"
-        )
+        response = error_response(413, _too_large(self.limit), field="body")
         await response(scope, receive, send)

@@ -82,7 +82,9 @@ def delivery_filter(
     )
 
 
-def page_of(runtime: Runtime, filters: DeliveryFilter, cursor: int | None, limit: int) -> dict:
+def page_of(
+    runtime: Runtime, filters: DeliveryFilter, cursor: int | None, limit: int
+) -> dict[str, Any]:
     """One page, newest first; ``next`` is the cursor of the following page."""
     with runtime.sessions() as session:
         rows = store.list_deliveries(session, filters, limit=limit, before_id=cursor)
@@ -181,7 +183,9 @@ def export(
     return StreamingResponse(_csv_body(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def delivery_detail(runtime: Runtime, delivery_id: int, *, enterprise_id: int | None) -> dict:
+def delivery_detail(
+    runtime: Runtime, delivery_id: int, *, enterprise_id: int | None
+) -> dict[str, Any]:
     """One delivery and its attempts; with ``enterprise_id``, only one of that enterprise's."""
     zone = runtime.settings.zone
     with runtime.sessions() as session:

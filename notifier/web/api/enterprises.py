@@ -32,7 +32,7 @@ from notifier.web.api.schemas import (
     Page,
 )
 from notifier.web.auditing import record_change
-from notifier.web.auth import Staff
+from notifier.web.auth import Principal, Staff
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises"])
@@ -57,9 +57,10 @@ def _filters(
         except InputError as exc:
             raise InputError(f"sector: {exc}", field="sector") from None
     if size:
-        if size.strip().lower() not in SIZE_WORDS and size.strip() not in SIZE_WORDS:
-            raise InputError(f"size: 未知规模 / unknown size {size!r}", field="size")
-        size = SIZE_WORDS.get(size.strip().lower()) or SIZE_WORDS[size.strip()]
+        word = size.strip()
+        size = SIZE_WORDS.get(word) or SIZE_WORDS.get(word.lower())
+        if size is None:
+            raise InputError(f"size: 未知规模 / unknown size {word!r}", field="size")
     return EnterpriseFilter(sector=sector, region=region, size=size, channel=channel, q=q)
 
 
@@ -123,7 +124,9 @@ def _current(runtime: Runtime, code: str) -> dict[str, object] | None:
         return enterprise_row(enterprise) if enterprise else None
 
 
-def _save(runtime: Runtime, principal: Any, body: EnterpriseIn, action: str) -> dict[str, Any]:
+def _save(
+    runtime: Runtime, principal: Principal, body: EnterpriseIn, action: str
+) -> dict[str, Any]:
     code = read_credit_code(body.credit_code)
     before = _current(runtime, code)
     if action == "enterprise.update" and before is None:
