@@ -499,6 +499,8 @@ class DeliveryFilter:
     # Created at or after ``since`` and before ``until``.
     since: datetime | None = None
     until: datetime | None = None
+    # A credit code, or part of an enterprise's name.
+    search: str | None = None
 
 
 def _filtered(query: Select, filters: DeliveryFilter) -> Select:
@@ -516,6 +518,14 @@ def _filtered(query: Select, filters: DeliveryFilter) -> Select:
         query = query.where(Delivery.created_at >= filters.since)
     if filters.until is not None:
         query = query.where(Delivery.created_at < filters.until)
+    if filters.search:
+        matching = select(Enterprise.id).where(
+            or_(
+                Enterprise.credit_code == filters.search.upper(),
+                Enterprise.name.contains(filters.search, autoescape=True),
+            )
+        )
+        query = query.where(Delivery.enterprise_id.in_(matching))
     return query
 
 

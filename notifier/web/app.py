@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from notifier.runtime import Runtime
 from notifier.web import callbacks
 from notifier.web.api import audit, deadlines, deliveries, enterprises, health, keys, me, policies
+from notifier.web.console.routes import web_pages
 from notifier.web.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
 from notifier.web.metrics import Metrics, RequestMetrics
 from notifier.web.ratelimit import failed_attempts
@@ -47,6 +48,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api_router())
     # SMS vendors' reports and replies (a token, no key)
     app.include_router(callbacks.router, responses=ERROR_RESPONSES)
+    # The console and the enterprise pages: tried after every route above.
+    app.mount("/", web_pages(runtime, failed_attempts=app.state.failed_attempts))
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)

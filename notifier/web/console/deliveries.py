@@ -1,0 +1,107 @@
+"""``/console/deliveries``: the searchable log, one delivery with its attempts and reason."""
+
+
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from notifier.channel_names import CHANNELS
+from notifier.csvexport import write_csv
+from notifier.listings import DELIVERY_COLUMNS, delivery_row
+from notifier.models import DeliveryStatus
+from notifier.store import deliveries as store
+from notifier.store.deliveries import DeliveryFilter
+from notifier.web.api.deliveries import EXPORT_LIMIT
+from notifier.web.console.context import Console
+from notifier.web.console.session import ConsoleUser
+from notifier.xlsxexport import XLSX_MEDIA_TYPE, write_xlsx
+
+PAGE = 100
+STATUSES = tuple(s.value for s in DeliveryStatus)
+
+
+def filter_of(
+    policy: str | None, status: str | None, channel: str | None, q: str | None
+) -> DeliveryFilter:
+    """The log's filter from its query string; values that cannot match are dropped."""
+    return DeliveryFilter(
+        policy_id=int(policy) if policy and policy.isdigit() and len(policy) < 10 else None,
+        status=status if status in STATUSES else None,
+        channel=channel if channel in CHANNELS else None,
+        search=(q or "").strip()[:100] or None,
+    )
+
+
+def routes(console: Console) -> APIRouter:
+    """The delivery log routes."""
+    router = APIRouter()
+    runtime = console.runtime
+
+    @router.get("/deliveries", response_class=HTMLResponse)
+    def log(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        policy: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        q: str | None = None,
+    ) -> HTMLResponse:
+        filters = filter_of(policy, status, channel, q)
+        with runtime.sessions() as session:
+            rows = store.list_deliveries(session, filters, limit=PAGE)
+            counts = store.status_counts(session, filters)
+            return console.page(
+                request,
+                "console/deliveries.html",
+                user,
+                deliveries=rows,
+                counts=counts,
+                filters=filters,
+                statuses=STATUSES,
+                channels=CHANNELS,
+                query=request.url.query,
+                page=PAGE,
+            )
+
+    @router.get("/deliveries/export")
+    def export(
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        format: Literal["csv", "xlsx"] = "xlsx",  # noqa: A002 - the query's public name
+        policy: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        q: str | None = None,
+    ) -> Response:
+        """The log as filtered, as the API exports it (formula-safe cells)."""
+        filters = filter_of(policy, status, channel, q)
+        with runtime.sessions() as session:
+            rows = [
+                delivery_row(d, runtime.settings.zone)
+                for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
+            ]
+        headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
+        if format == "xlsx":
+            body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
+            return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
+        out = io.StringIO()
+        write_csv(rows, DELIVERY_COLUMNS, out)
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+    @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
+    def one(
+        request: Request,
+        delivery_id: int,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+    ) -> HTMLResponse:
+        with runtime.sessions() as session:
+            delivery = store.get_delivery(session, delivery_id)
+            if delivery is None:
+                raise HTTPException(status_code=404, detail="no such delivery")
+            attempts = store.attempts_of(session, delivery_id)
+            return console.page(
+                request, "console/delivery.html", user, delivery=delivery, attempts=attempts
+            )
+
+    return router

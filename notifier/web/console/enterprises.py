@@ -1,0 +1,139 @@
+"""``/console/enterprises``: search, import (CSV or XLSX) with the row report, one
+enterprise's history."""
+
+
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
+
+from notifier.enterprise_sheets import xlsx_as_csv
+from notifier.errors import InputError
+from notifier.importing import import_enterprises
+from notifier.store import deliveries as delivery_store
+from notifier.store import enterprises as store
+from notifier.store.deliveries import DeliveryFilter
+from notifier.store.enterprises import EnterpriseFilter
+from notifier.targets import read_credit_code
+from notifier.web.auditing import record_change
+from notifier.web.console.context import Console
+from notifier.web.console.session import ConsoleUser
+
+PAGE = 100
+HISTORY = 200
+MAX_UPLOAD_BYTES = 20_000_000
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX workbook is a ZIP file
+
+
+def _text_of(data: bytes, *, max_rows: int) -> io.StringIO:
+    if data.startswith(XLSX_MAGIC):
+        return io.StringIO(xlsx_as_csv(data, max_rows=max_rows), newline="")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return io.StringIO(data.decode(encoding), newline="")
+        except UnicodeDecodeError:
+            continue
+    raise InputError("file: not UTF-8 or GB18030 (GBK) text; save it as CSV UTF-8", field="file")
+
+
+def routes(console: Console) -> APIRouter:
+    """The enterprise routes."""
+    router = APIRouter()
+    runtime = console.runtime
+
+    @router.get("/enterprises", response_class=HTMLResponse)
+    def listing(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        q: str | None = None,
+        sector: str | None = None,
+    ) -> HTMLResponse:
+        search = (q or "").strip()[:100] or None
+        prefix = (sector or "").strip().upper()[:8] or None
+        with runtime.sessions() as session:
+            rows = session.scalars(
+                store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
+            ).all()
+            return console.page(
+                request,
+                "console/enterprises.html",
+                user,
+                enterprises=rows,
+                q=search or "",
+                sector=prefix or "",
+                page=PAGE,
+                report=None,
+                error=None,
+            )
+
+    @router.post("/enterprises/import", response_class=HTMLResponse)
+    async def upload(
+        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    ) -> HTMLResponse:
+        form = await request.form()
+        file = form.get("file")
+        report, error = None, None
+        try:
+            if not isinstance(file, UploadFile) or not file.filename:
+                raise InputError("file: 请选择文件 / choose a file", field="file")
+            data = await file.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise InputError("file: 文件过大 / larger than 20 MB", field="file")
+            stream = _text_of(data, max_rows=runtime.settings.web.max_import_rows)
+            report = import_enterprises(
+                runtime.sessions, stream, dry_run=form.get("dry_run") == "on"
+            ).as_dict()
+            if not report["dry_run"]:
+                counts = {k: v for k, v in report.items() if k != "errors"}
+                record_change(
+                    runtime,
+                    user.principal,
+                    action="enterprises.import",
+                    target_type="enterprise",
+                    target_id=file.filename,
+                    after=counts,
+                )
+        except InputError as exc:
+            error = str(exc)
+        return console.page(
+            request,
+            "console/enterprises.html",
+            user,
+            status_code=200 if error is None else 400,
+            enterprises=[],
+            q="",
+            sector="",
+            page=PAGE,
+            report=report,
+            error=error,
+        )
+
+    @router.get("/enterprises/{credit_code}", response_class=HTMLResponse)
+    def one(
+        request: Request,
+        credit_code: str,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+    ) -> HTMLResponse:
+        try:
+            code = read_credit_code(credit_code)
+        except InputError:
+            raise HTTPException(status_code=404, detail="no such enterprise") from None
+        with runtime.sessions() as session:
+            enterprise = store.get_by_credit_code(session, code)
+            if enterprise is None:
+                raise HTTPException(status_code=404, detail="no such enterprise")
+            history = delivery_store.list_deliveries(
+                session, DeliveryFilter(enterprise_id=enterprise.id), limit=HISTORY
+            )
+            return console.page(
+                request,
+                "console/enterprise.html",
+                user,
+                enterprise=enterprise,
+                history=history,
+                attempts={d.id: delivery_store.attempts_of(session, d.id) for d in history[:20]},
+            )
+
+    return router

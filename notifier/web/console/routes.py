@@ -1,0 +1,129 @@
+"""The console's router: every page under ``/console``, and its stylesheet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from notifier.apikeys import authenticate
+from notifier.runtime import Runtime
+from notifier.store import apikeys
+from notifier.web.console import (
+    admin,
+    dashboard,
+    deadlines,
+    deliveries,
+    enterprises,
+    login,
+    policies,
+)
+from notifier.web.console.context import Console
+from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
+from notifier.web.errors import error_response
+from notifier.web.forms import secret_keys
+from notifier.web.pages.language import language_switch
+from notifier.web.pages.links import enterprise_pages
+from notifier.web.ratelimit import FailedAttempts
+from notifier.web.views import STATIC_DIR, Views
+
+STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
+
+
+def static_files() -> APIRouter:
+    """The console's own stylesheet and script (no CDN: the machine may have no internet)."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/static/{name}")
+    def static(name: str) -> FileResponse:
+        media = STATIC_FILES.get(name)
+        if media is None:
+            raise HTTPException(status_code=404, detail="no such file")
+        return FileResponse(STATIC_DIR / name, media_type=media)
+
+    return router
+
+
+def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
+    """Whom an API key names, checked as the API checks it (hashed, revocable)."""
+
+    def check(key: str) -> Identity | None:
+        principal = authenticate(runtime.sessions, key, peppers=keys, clock=runtime.clock)
+        if principal is None:
+            return None
+        return Identity(role=principal.role.value, name=principal.prefix, key_id=principal.key_id)
+
+    return check
+
+
+def key_active(runtime: Runtime) -> KeyActive:
+    """Whether a signed-in key is still valid: a revoked key ends its console sessions."""
+
+    def active(prefix: str) -> bool:
+        with runtime.sessions() as session:
+            key = apikeys.by_prefix(session, prefix)
+            return key is not None and key.revoked_at is None
+
+    return active
+
+
+def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAttempts) -> APIRouter:
+    """Every console page, over ``runtime``; failed sign-ins count in ``failed_attempts``."""
+    settings = runtime.settings
+    keys = secret_keys(
+        settings.secret_key.get_secret_value(),
+        [k.get_secret_value() for k in settings.old_secret_keys],
+    )
+    console = Console(
+        runtime=runtime,
+        views=views,
+        sessions=Sessions(
+            keys, secure=settings.public_url.startswith("https://"), active=key_active(runtime)
+        ),
+        check_key=api_key_check(runtime, keys),
+        failed_attempts=failed_attempts,
+    )
+    router = APIRouter(prefix="/console", include_in_schema=False)
+    for page in (login, dashboard, policies, deliveries, enterprises, deadlines, admin):
+        router.include_router(page.routes(console))
+    return router
+
+
+def install_page_errors(app: FastAPI, views: Views) -> None:
+    """Errors as pages in the reader's language: a redirect stays a redirect (sign-in), a bad
+    path value is "not found", never JSON and never a 500."""
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/api/"):
+            # A path the API does not have: the API's JSON error, not a page.
+            return error_response(exc.status_code, "不存在 / not found")
+        location = (exc.headers or {}).get("Location")
+        if location is not None:
+            return RedirectResponse(location, status_code=exc.status_code)
+        key = {403: "error.forbidden", 404: "error.not_found"}.get(exc.status_code, "error.other")
+        return views.page(request, "error.html", status_code=exc.status_code, key=key)
+
+    def invalid(request: Request, exc: Exception) -> Response:
+        return views.page(request, "error.html", status_code=404, key="error.not_found")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
+def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
+    """Every page (console, enterprise links, language switch, stylesheet) as an app of its
+    own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
+    the API's key and role checks, schema and JSON errors stay the API's alone."""
+    views = Views(zone=runtime.settings.zone)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    install_page_errors(app, views)
+    for router in (
+        static_files(),
+        language_switch(),
+        enterprise_pages(runtime, views),
+        console_router(runtime, views, failed_attempts=failed_attempts),
+    ):
+        app.include_router(router)
+    return app

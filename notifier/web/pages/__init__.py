@@ -1,0 +1,1 @@
+"""The pages an enterprise reaches from the signed links in its messages."""

@@ -1,0 +1,169 @@
+"""``/u/{token}``: preferences and one-click unsubscribe; ``/d/{token}``: a deadline done.
+
+No API key: the signed token is the credential. A bad, tampered or outdated token gets a
+friendly 400 page, never a 500. ``POST /u/{token}`` with the body
+``List-Unsubscribe=One-Click`` (RFC 8058, as a mail client sends it from the
+``List-Unsubscribe-Post`` header) turns the link's channel off with no page and no CSRF value;
+every other post is a form of the page and must carry the page's CSRF value.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from notifier.deadlines import mark_done_by_token
+from notifier.errors import InputError
+from notifier.runtime import Runtime
+from notifier.store import deadlines as deadline_store
+from notifier.store import enterprises as enterprise_store
+from notifier.store.topics import known_topics
+from notifier.subscriptions import change, choices_of
+from notifier.tokens import read_deadline_done_token, read_unsubscribe_token
+from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
+from notifier.web.views import Views
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+MAX_FORM_BYTES = 20_000
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    """The posted fields: URL-encoded, or multipart (RFC 8058 allows both for one-click)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=0, max_fields=50)
+        return {k: [str(v) for v in form.getlist(k)] for k in form}
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+class LinkPages:
+    """The enterprise pages over ``runtime``'s database and keys."""
+
+    def __init__(self, runtime: Runtime, views: Views) -> None:
+        self.runtime = runtime
+        self.views = views
+        settings = runtime.settings
+        self.keys = secret_keys(
+            settings.secret_key.get_secret_value(),
+            [k.get_secret_value() for k in settings.old_secret_keys],
+        )
+
+    def refused(self, request: Request) -> HTMLResponse:
+        """The friendly 400 page of a bad, tampered or outdated link."""
+        return self.views.page(request, "link_invalid.html", status_code=400)
+
+    def _preferences_page(
+        self, request: Request, token: str, *, saved: str | None = None
+    ) -> HTMLResponse:
+        enterprise_id, channel = read_unsubscribe_token(self.keys, token)
+        choices = choices_of(self.runtime.sessions, enterprise_id)
+        with self.runtime.sessions() as session:
+            enterprise = enterprise_store.get_full_by_id(session, enterprise_id)
+            assert enterprise is not None  # choices_of found it
+            shown = {"name": enterprise.name, "credit_code": enterprise.credit_code}
+            topics = sorted(set(known_topics(session)) | set(choices.topics))
+        return self.views.page(
+            request,
+            "preferences.html",
+            enterprise=shown,
+            choices=choices,
+            channel=channel,
+            topics=topics,
+            saved=saved,
+            csrf=form_token(self.keys, token),
+        )
+
+    def preferences(self, request: Request, token: str) -> Response:
+        """``GET /u/{token}``: the preferences page (a GET changes nothing: link scanners)."""
+        try:
+            return self._preferences_page(request, token)
+        except InputError:  # NotFoundError too: the enterprise was deleted
+            return self.refused(request)
+
+    def _leave_channel(self, enterprise_id: int, channel: str) -> None:
+        current = choices_of(self.runtime.sessions, enterprise_id)
+        kept = [c for c in current.channels if c != channel]
+        clock = self.runtime.clock
+        change(self.runtime.sessions, enterprise_id, channels=kept, topics=None, clock=clock)
+
+    async def update(self, request: Request, token: str) -> Response:
+        """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
+        try:
+            enterprise_id, channel = read_unsubscribe_token(self.keys, token)
+            form = await _form(request)
+            if form.get("List-Unsubscribe") == ["One-Click"]:
+                self._leave_channel(enterprise_id, channel)
+                return PlainTextResponse("unsubscribed\n")
+            if not form_token_valid(self.keys, token, _first(form, FIELD)):
+                return self.views.page(request, "form_expired.html", status_code=400)
+            if form.get("action") == ["unsubscribe"]:
+                self._leave_channel(enterprise_id, channel)
+                return self._preferences_page(request, token, saved="unsubscribed")
+            all_off = form.get("all_off") == ["on"]
+            change(
+                self.runtime.sessions,
+                enterprise_id,
+                channels=[] if all_off else form.get("channel", []),
+                topics=form.get("topic", []),
+                clock=self.runtime.clock,
+            )
+        except InputError:
+            return self.refused(request)
+        return self._preferences_page(request, token, saved="saved")
+
+    def deadline(self, request: Request, token: str, *, done: bool | None = None) -> Response:
+        """``GET /d/{token}``: the deadline and a button to say it is done."""
+        try:
+            deadline_id, _ = read_deadline_done_token(self.keys, token)
+        except InputError:
+            return self.refused(request)
+        with self.runtime.sessions() as session:
+            deadline = deadline_store.get(session, deadline_id)
+            if deadline is None:
+                return self.refused(request)
+            shown = {
+                "title": deadline.title,
+                "policy": deadline.policy.title,
+                "due_at": deadline.due_at,
+                "cancelled": deadline.cancelled_at is not None,
+            }
+        return self.views.page(
+            request,
+            "deadline_done.html",
+            deadline=shown,
+            done=done,
+            csrf=form_token(self.keys, token),
+        )
+
+    async def deadline_done(self, request: Request, token: str) -> Response:
+        """``POST /d/{token}``: the enterprise has done the deadline; no more reminders."""
+        form = await _form(request)
+        if not form_token_valid(self.keys, token, _first(form, FIELD)):
+            return self.views.page(request, "form_expired.html", status_code=400)
+        try:
+            mark_done_by_token(
+                self.runtime.sessions, token, secrets=self.keys, clock=self.runtime.clock
+            )
+        except InputError:
+            return self.refused(request)
+        return self.deadline(request, token, done=True)
+
+
+def _first(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
+def enterprise_pages(runtime: Runtime, views: Views) -> APIRouter:
+    """The router of the enterprise pages, over ``runtime``'s database and keys."""
+    pages = LinkPages(runtime, views)
+    router = APIRouter(include_in_schema=False)
+    router.add_api_route("/u/{token}", pages.preferences, methods=["GET"])
+    router.add_api_route("/u/{token}", pages.update, methods=["POST"])
+    router.add_api_route("/d/{token}", pages.deadline, methods=["GET"])
+    router.add_api_route("/d/{token}", pages.deadline_done, methods=["POST"])
+    return router

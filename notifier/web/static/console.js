@@ -1,0 +1,53 @@
+// The compose page's live preview: audience count, each channel's count, the SMS and its
+// part counter, the email subject. One small fetch to /console/policies/preview, debounced.
+(function () {
+  "use strict";
+  var form = document.getElementById("policy-form");
+  if (!form) { return; }
+  var script = document.currentScript;
+  var partsWord = script ? script.getAttribute("data-parts") : "";
+  var timer = null;
+  var sequence = 0;
+  function set(id, value) {
+    var node = document.getElementById(id);
+    if (node) { node.textContent = value === null || value === undefined ? "–" : String(value); }
+  }
+  function show(data) {
+    var error = document.getElementById("preview-error");
+    if (!data.ok) {
+      error.hidden = false;
+      error.textContent = data.error;
+      return;
+    }
+    error.hidden = true;
+    set("audience-count", data.enterprises);
+    (data.channels || []).forEach(function (c) { set("count-" + c, data.recipients[c]); });
+    var sms = data.renderings.sms || {};
+    set("sms-text", sms.text || sms.error || "");
+    set("sms-length", sms.sms_length);
+    set("sms-parts", sms.sms_parts === undefined || sms.sms_parts === null ? null : sms.sms_parts + " " + partsWord);
+    set("sms-billed", data.sms_billed_parts);
+    var email = data.renderings.email || {};
+    set("email-subject", email.subject || "");
+    set("email-text", email.text || email.error || "");
+    var list = document.getElementById("warnings");
+    list.textContent = "";
+    (data.warnings || []).forEach(function (w) {
+      var item = document.createElement("li");
+      item.textContent = w;
+      list.appendChild(item);
+    });
+  }
+  function refresh() {
+    var mine = ++sequence;
+    fetch("/console/policies/preview", { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { if (mine === sequence) { show(data); } })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  });
+  refresh();
+})();

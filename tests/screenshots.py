@@ -1,0 +1,123 @@
+"""Screenshots of the main pages in Chinese and English, for docs/screenshots/.
+
+    .venv/bin/python tests/screenshots.py [OUTPUT_FOLDER]
+
+Starts the real server (``notifier run``, dry-run providers) on a demo park, publishes two
+policies from the console (one with a deadline) and photographs each page in both languages
+with Debian's headless Chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+from web_server import Server, find_chromium, new_key, running_notifier
+
+from factories import credit_code
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+LANGUAGES = ("zh-CN", "en")
+POLICIES = (
+    {
+        "title": "北仑区汽车零部件技术改造补助申报通知",
+        "summary": "按设备投资额的10%给予补助，单个项目最高200万元。",
+        "sectors": "C36",
+        "deadline_title": "申报截止",
+        "deadline_due": "2026-12-31T17:00",
+    },
+    {
+        "title": "2026年度北仑区专精特新企业培育计划",
+        "summary": "入库企业享受研发费用后补助与人才政策。",
+        "sectors": "C35, C39",
+    },
+)
+
+
+def _publish(page: Page, server: Server, fields: dict[str, str]) -> None:
+    page.goto(f"{server.url}/console/policies/new")
+    page.fill("#department", "北仑区经济和信息化局")
+    for name, value in fields.items():
+        page.fill(f"#{name}", value)
+    page.wait_for_function("document.getElementById('audience-count').textContent !== '–'")
+    page.click("#publish")
+    page.wait_for_selector("#published-note")
+
+
+def _settle(page: Page, server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page.goto(f"{server.url}/console/deliveries?status=queued")
+        if "#" not in " ".join(page.locator("#delivery-log tr").all_inner_texts()[1:]):
+            return
+        time.sleep(0.5)
+
+
+def take(out: Path) -> list[Path]:
+    """Photograph the main pages into ``out``; the files written."""
+    chromium, why = find_chromium()
+    if chromium is None:
+        raise SystemExit(f"no Chromium: {why}")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running_notifier(Path(folder)) as server,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        page = context.new_page()
+        page.goto(f"{server.url}/console/login")
+        page.fill("#key", new_key(server, "admin"))
+        page.click("#login")
+        page.wait_for_selector("#chart-today")
+        for fields in POLICIES:
+            _publish(page, server, fields)
+        _settle(page, server)
+        sms = [m for m in server.outbox("sms") if m["to"].endswith("0001")]
+        pages = {
+            "dashboard": "/console/",
+            "policies": "/console/policies",
+            "compose": "/console/policies/new",
+            "policy": "/console/policies/1",
+            "deadlines": "/console/deadlines",
+            "enterprises": "/console/enterprises",
+            "enterprise": f"/console/enterprises/{credit_code(1)}",
+            "deliveries": "/console/deliveries",
+            "delivery": "/console/deliveries/1",
+            "admin": "/console/admin",
+            "preferences": sms[0]["unsubscribe_url"].removeprefix(server.url),
+        }
+        for language in LANGUAGES:
+            context.add_cookies([{"name": "lang", "value": language, "url": server.url}])
+            for name, path in pages.items():
+                page.goto(f"{server.url}{path}")
+                if name == "compose":
+                    page.fill("#title", POLICIES[0]["title"])
+                    page.fill("#department", "北仑区经济和信息化局")
+                    page.fill("#summary", POLICIES[0]["summary"])
+                    page.fill("#sectors", "C36")
+                    page.wait_for_function(
+                        "document.getElementById('audience-count').textContent !== '–'"
+                    )
+                target = out / f"{name}.{language}.png"
+                page.screenshot(path=str(target), full_page=True)
+                written.append(target)
+            context.clear_cookies()
+            page.goto(f"{server.url}/lang/{language}?next=/console/login")
+            page.screenshot(path=str(out / f"login.{language}.png"))
+            written.append(out / f"login.{language}.png")
+            page.goto(f"{server.url}/console/login")
+            page.fill("#key", new_key(server, "admin"))
+            page.click("#login")
+        browser.close()
+    return written
+
+
+if __name__ == "__main__":
+    for path in take(Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS):
+        print(path)

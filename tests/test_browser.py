@@ -1,0 +1,125 @@
+"""The acceptance story in a real browser (Playwright driving Debian's headless Chromium)
+against the real server (``notifier run`` in a subprocess, dry-run providers):
+
+staff sign in, compose and publish a policy, see its deliveries appear and export them to
+XLSX; an enterprise opens the link from its SMS and unsubscribes from SMS; the next policy
+reaches it by email only.
+
+Skipped with the reason only where no Chromium can be had and ``CI`` is unset; under CI a
+missing browser fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from web_server import PARK, Server, find_chromium, new_key, running_notifier
+
+from factories import credit_code
+
+IN_CI = bool(os.environ.get("CI"))
+WAIT_SECONDS = 60
+
+
+def _browser_or_skip():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"playwright is not installed ({exc}); CI must run the browser test")
+        pytest.skip(f"playwright is not installed: {exc}")
+    chromium, why = find_chromium()
+    if chromium is None:
+        if IN_CI:
+            pytest.fail(f"no Chromium: {why}; CI must run the browser test")
+        pytest.skip(f"no Chromium: {why}")
+    return sync_playwright, chromium
+
+
+@pytest.fixture
+def browser():
+    sync_playwright, chromium = _browser_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with running_notifier(tmp_path / "server") as running:
+        yield running
+
+
+def _compose_and_publish(page, server: Server, title: str, *, sms: int) -> str:
+    page.goto(f"{server.url}/console/policies/new")
+    page.fill("#title", title)
+    page.fill("#department", "北仑区经济和信息化局")
+    page.fill("#summary", "按设备投资额的10%给予补助，最高200万元。")
+    page.fill("#sectors", "C36")
+    # The live preview counts the audience: the two enterprises under C36.
+    page.wait_for_function("document.getElementById('audience-count').textContent === '2'")
+    assert page.inner_text("#count-sms") == str(sms)
+    if sms:
+        assert int(page.inner_text("#sms-length")) > len(title)
+    page.click("#publish")
+    page.wait_for_selector("#published-note")
+    return page.url.split("/console/policies/")[1].split("?")[0]
+
+
+def _wait_for_sent(page, server: Server, policy_id: str, expected: int) -> list[str]:
+    """Reload the policy's log until ``expected`` deliveries show as sent; their rows."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        page.goto(f"{server.url}/console/deliveries?policy={policy_id}&status=sent")
+        rows = page.locator("#delivery-log tr").all_inner_texts()[1:]
+        if len(rows) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)  # the worker of another process is sending: no clock to move
+
+
+def test_staff_publish_export_and_an_enterprise_leaves_sms(browser, server: Server, tmp_path):
+    staff = browser.new_context(accept_downloads=True, locale="zh-CN")
+    page = staff.new_page()
+    page.goto(f"{server.url}/console/")
+    assert page.url.endswith("/console/login")
+    page.fill("#key", new_key(server, "staff"))
+    page.click("#login")
+    page.wait_for_selector("#chart-today")
+
+    first = _compose_and_publish(page, server, "北仑区汽车零部件技术改造补助申报通知", sms=1)
+    rows = _wait_for_sent(page, server, first, expected=4)
+    # Firm 1 by SMS, email and webhook; firm 2 by email; firm 3 and 4 are not under C36.
+    assert len(rows) == 4, rows
+    assert all(PARK[2].name not in row for row in rows)
+
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    saved = tmp_path / "deliveries.xlsx"
+    download.value.save_as(saved)
+    sheet = list(load_workbook(saved).active.iter_rows(values_only=True))
+    header, data = sheet[0], sheet[1:]
+    assert len(data) == 4
+    assert {r[header.index("channel")] for r in data} == {"sms", "email", "webhook"}
+    assert {r[header.index("credit_code")] for r in data} == {credit_code(1), credit_code(2)}
+
+    # The enterprise: the link in the SMS it received, in a browser of its own.
+    sms = [m for m in server.outbox("sms") if m["to"].endswith(f"{1:04d}")]
+    assert len(sms) == 1 and sms[0]["unsubscribe_url"].startswith(f"{server.url}/u/")
+    enterprise = browser.new_context(locale="zh-CN").new_page()
+    enterprise.goto(sms[0]["unsubscribe_url"])
+    assert PARK[0].name in enterprise.inner_text("main")
+    enterprise.click("#unsubscribe-channel")
+    assert "已退订短信通知" in enterprise.inner_text("#saved")
+
+    second = _compose_and_publish(page, server, "北仑区模具与汽车零部件企业数字化改造专项", sms=0)
+    page.goto(f"{server.url}/console/deliveries?policy={second}&q={credit_code(1)}")
+    rows = _wait_for_sent(page, server, second, expected=3)
+    mine = [row for row in rows if PARK[0].name in row]
+    assert len(mine) == 2, rows  # email and webhook: no SMS any more
+    assert not any("短信" in row for row in mine)
+    assert any("邮件" in row for row in mine)

@@ -1,0 +1,210 @@
+"""The staff console: sign-in with a key, CSRF on every form, composing with a live preview,
+publishing, the delivery log, imports with Chinese headers, and every page in both languages."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook, load_workbook
+from web_harness import (
+    COMPOSED,
+    SECRET,
+    TEMPLATES_CJK,
+    console_runtime,
+    make_key,
+    run_queued,
+    signed_in,
+    web_app,
+)
+
+from notifier.enterprise_csv import HEADER, HEADER_WORDS
+from notifier.jobs.worker import start_worker
+from notifier.store import apikeys
+from notifier.store import enterprises as enterprise_store
+from notifier.store import policies as policy_store
+from notifier.web.console.session import COOKIE
+from notifier.web.views import TEMPLATES_DIR
+
+from factories import Firm, credit_code
+
+
+@pytest.fixture
+def runtime(make_runtime, tmp_path: Path):
+    return console_runtime(make_runtime, tmp_path)
+
+
+@pytest.fixture
+def client(runtime) -> TestClient:
+    return TestClient(web_app(runtime))
+
+
+@pytest.fixture
+def staff_key(runtime) -> str:
+    return make_key(runtime, "staff")
+
+
+@pytest.fixture
+def admin_key(runtime) -> str:
+    return make_key(runtime, "admin")
+
+
+def test_every_console_page_sends_a_stranger_to_the_sign_in_page(client):
+    for path in ("/console/", "/console/policies", "/console/deliveries", "/console/admin"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_a_wrong_key_is_refused_and_a_staff_key_gets_an_httponly_lax_session(client, staff_key):
+    refused = client.post("/console/login", data={"key": "not-a-key"})
+    assert refused.status_code == 401 and "密钥无效" in refused.text
+    answer = client.post("/console/login", data={"key": staff_key}, follow_redirects=False)
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert staff_key not in cookie
+    assert "工作人员" in client.get("/console/").text
+
+
+def test_a_form_without_the_sessions_csrf_value_is_refused_and_stores_nothing(
+    runtime, client, staff_key
+):
+    signed_in(client, staff_key)
+    answer = client.post("/console/policies", data=COMPOSED)
+    assert answer.status_code == 403
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+
+
+def test_a_missing_record_or_a_bad_id_is_a_page_not_json(client, staff_key):
+    signed_in(client, staff_key)
+    for path in ("/console/policies/999", "/console/deliveries/abc", "/console/enterprises/x"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and "找不到页面" in answer.text, path
+    assert client.get("/console/no-such-page").status_code == 404
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json()["error"]["reason"]
+
+
+def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(
+    client, staff_key, admin_key
+):
+    signed_in(client, staff_key)
+    forbidden = client.get("/console/admin")
+    assert forbidden.status_code == 403 and "无权访问" in forbidden.text
+    client.cookies.clear()
+    signed_in(client, admin_key)
+    page = client.get("/console/admin")
+    assert page.status_code == 200 and "secret_key" in page.text
+    assert SECRET not in page.text and "**********" in page.text
+
+
+def test_a_revoked_key_ends_its_console_session(runtime, client, staff_key):
+    signed_in(client, staff_key)
+    with runtime.sessions.begin() as session:
+        apikeys.revoke(session, staff_key[:14], now=runtime.clock.now())
+    answer = client.get("/console/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_the_compose_preview_counts_the_audience_and_the_sms_parts(client, staff_key):
+    csrf = signed_in(client, staff_key)
+    preview = client.post("/console/policies/preview", data={**COMPOSED, "csrf": csrf}).json()
+    assert preview["ok"] and preview["enterprises"] == 2
+    assert preview["recipients"] == {"sms": 1, "email": 2, "webhook": 1}
+    sms = preview["renderings"]["sms"]
+    assert COMPOSED["title"] in sms["text"] and sms["sms_parts"] >= 1
+    wrong = {**COMPOSED, "sectors": "Q99X", "csrf": csrf}
+    bad = client.post("/console/policies/preview", data=wrong)
+    assert bad.json()["ok"] is False and "sectors" in bad.json()["error"]
+
+
+def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        answer = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+        run_queued(runtime, worker)
+    finally:
+        worker.stop()
+    assert answer.status_code == 200 and "已发布" in answer.text
+    log = client.get("/console/deliveries", params={"channel": "email"}).text
+    assert "测试企业1有限公司" in log and "测试企业2有限公司" in log
+    assert "测试企业3有限公司" not in log
+    assert "sector_prefix" in log or "C36" in log
+    again = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+    assert "不会重复发送" in again.text
+    export = client.get("/console/deliveries/export", params={"format": "xlsx", "channel": "email"})
+    assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("id", "policy_id", "trigger") and len(rows) == 3
+    names = {r[rows[0].index("enterprise")] for r in rows[1:]}
+    assert names == {"测试企业1有限公司", "测试企业2有限公司"}
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    admin = client.get("/console/admin").text
+    assert "policy.publish" in admin and staff_key[:14] in admin
+    csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
+    assert csv_text.startswith("\ufeffid,") and csv_text.count("\r\n") == 1 + 4
+
+
+def test_failed_sign_ins_are_limited_per_client_like_the_api(make_runtime, tmp_path):
+    limited = console_runtime(make_runtime, tmp_path / "limited", web={"failed_auth_limit": 2})
+    client = TestClient(web_app(limited))
+    key = make_key(limited, "staff")
+    for _ in range(2):
+        assert client.post("/console/login", data={"key": "ntf_wrong"}).status_code == 401
+    blocked = client.post("/console/login", data={"key": key})
+    assert blocked.status_code == 429 and "失败次数过多" in blocked.text
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append([HEADER_WORDS[c][0] for c in HEADER])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    good = Firm(7, name="宁波北仑新材料有限公司").row()
+    bad = Firm(8).row()
+    bad[0] = "913302060000000000"
+    answer = client.post(
+        "/console/enterprises/import",
+        data={"csrf": csrf},
+        files={"file": ("名册.xlsx", _xlsx([good, bad]), "application/octet-stream")},
+    )
+    assert answer.status_code == 200
+    assert "新增 1 家" in answer.text and "有误 1 行" in answer.text
+    assert "credit_code" in answer.text
+    with runtime.sessions() as session:
+        assert enterprise_store.get_by_credit_code(session, credit_code(7)) is not None
+
+
+def test_an_unreadable_upload_is_one_clear_line(client, staff_key):
+    csrf = signed_in(client, staff_key)
+    answer = client.post(
+        "/console/enterprises/import",
+        data={"csrf": csrf},
+        files={"file": ("x.xlsx", b"PK\x03\x04 broken", "application/octet-stream")},
+    )
+    assert answer.status_code == 400 and "XLSX" in answer.text
+
+
+def test_templates_hold_no_chinese_of_their_own():
+    """Every word a page shows comes from the catalogue, so English pages can be whole."""
+    for template in TEMPLATES_DIR.rglob("*.html"):
+        text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", template.read_text(), flags=re.S)
+        assert not TEMPLATES_CJK.search(text), f"{template.name}: {TEMPLATES_CJK.findall(text)[:5]}"

@@ -1,0 +1,140 @@
+"""The real server for browser tests and screenshots: ``notifier run`` in a subprocess on a
+free port, an SQLite file, the dry-run providers (messages land in the outbox folder), and a
+headless Chromium from Debian driven by Playwright."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factories import Firm, enterprise_csv
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOTIFIER = Path(sys.executable).with_name("notifier")
+START_SECONDS = 60
+
+
+def find_chromium() -> tuple[Path | None, str]:
+    """Debian's chromium, installed with apt-get when it is missing and we may; or why not."""
+    if CHROMIUM.exists():
+        return CHROMIUM, ""
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            subprocess.run(command, capture_output=True, timeout=900, check=False)
+        if CHROMIUM.exists():
+            return CHROMIUM, ""
+        return None, "apt-get install chromium did not give /usr/bin/chromium"
+    return None, "no /usr/bin/chromium, and apt-get cannot install it here (not root)"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``notifier run``: its address, settings (environment) and folders."""
+
+    url: str
+    env: dict[str, str]
+    folder: Path
+
+    def cli(self, *args: str) -> str:
+        """Run a ``notifier`` command against the server's database; its standard output."""
+        done = subprocess.run(
+            [str(NOTIFIER), *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def outbox(self, channel: str) -> list[dict[str, Any]]:
+        """The messages the dry-run provider of ``channel`` wrote, oldest first."""
+        folder = self.folder / "var" / "outbox" / channel
+        files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        return [json.loads(p.read_text(encoding="utf-8")) for p in files]
+
+
+def _environment(folder: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
+    env.update(
+        {
+            "NOTIFIER_CONFIG_DIR": str(folder / "no-config"),
+            "NOTIFIER_DATABASE_URL": f"sqlite:///{folder / 'notifier.db'}",
+            "NOTIFIER_VAR_DIR": str(folder / "var"),
+            "NOTIFIER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "NOTIFIER_WEB__HOST": "127.0.0.1",
+            "NOTIFIER_WEB__PORT": str(port),
+            # The story must pass at any hour: no quiet hours hold the SMS back.
+            "NOTIFIER_QUIET_HOURS__SMS": "",
+        }
+    )
+    return env
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"notifier run exited with status {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return
+        time.sleep(0.2)  # a real process starting: there is no clock to move
+    raise RuntimeError(f"notifier run did not answer at {url} within {START_SECONDS} s")
+
+
+PARK = [
+    Firm(1, name="宁波北仑精工汽车部件有限公司", topics="补贴"),
+    Firm(2, name="宁波春晓新材料科技有限公司", channels="email"),
+    Firm(3, name="北仑港城模具有限公司", sectors="C3525", channels="sms;email"),
+    Firm(4, name="宁波灵峰电子有限公司", sectors="C3989", size="medium"),
+]
+
+
+@contextlib.contextmanager
+def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]:
+    """``notifier run`` on a fresh database holding ``firms``; stopped at the end."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = Server(f"http://127.0.0.1:{port}", _environment(folder, port), folder)
+    server.cli("db", "upgrade")
+    register = folder / "firms.csv"
+    register.write_text(enterprise_csv(firms), encoding="utf-8")
+    server.cli("enterprises", "import", str(register))
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(NOTIFIER), "run", "--threads", "2"], env=server.env, stdout=log, stderr=log
+    )
+    try:
+        _wait_until_up(server.url, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def new_key(server: Server, role: str) -> str:
+    """A new API key of ``role``, made by ``notifier keys create``."""
+    return server.cli("keys", "create", "--role", role, "--name", f"浏览器测试 {role}").split()[0]
