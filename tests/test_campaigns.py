@@ -247,6 +247,10 @@ class _Counting:
     def __init__(self, provider, owner: PausingProviders) -> None:
         self.provider, self.owner = provider, owner
 
+    def __getattr__(self, name):
+        # Name, policy, compose_message...: the wrapped provider's; only send is counted.
+        return getattr(self.provider, name)
+
     def compose(self, text, *, to):
         return self.provider.compose(text, to=to)
 
