@@ -1,0 +1,29 @@
+"""policies keep the credit codes they target (targets.credit_codes)
+
+Revision ID: 0011
+Revises: 0009
+Create Date: 2026-11-25
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Existing rows get an empty list: they were published to everyone their other targets name.
+    with op.batch_alter_table("policies") as batch:
+        batch.add_column(
+            sa.Column("target_credit_codes", sa.JSON(), nullable=False, server_default="[]")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("policies") as batch:
+        batch.drop_column("target_credit_codes")
