@@ -110,6 +110,7 @@ def list_policies(
 def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
     """One policy, its deadlines and its deliveries per channel and status."""
     zone = runtime.settings.zone
+    history = _history(runtime, policy_id)  # its own session: SQLite takes one at a time
     with runtime.sessions() as session:
         policy = store.get(session, policy_id)
         if policy is None:
@@ -127,7 +128,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
                 for d in policy.deadlines
             ],
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
-            **_history(runtime, policy_id),
+            **history,
         }
 
 
