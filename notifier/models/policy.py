@@ -31,9 +31,7 @@ class Policy(Base):
     target_sizes: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Unified social credit codes the policy names (``targets.credit_codes``); empty: any.
-    target_credit_codes: Mapped[list[str]] = mapped_column(
-        JSON, default=list, server_default="[]"
-    )
+    target_credit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when staff withdrew the policy before its publication time: it is never sent.

@@ -17,11 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing rows get an empty list: they were published to everyone their other targets name.
+    # Existing rows get an empty list (they name no credit code); the default is then dropped,
+    # as the model gives the value on insert like the other target lists.
     with op.batch_alter_table("policies") as batch:
         batch.add_column(
             sa.Column("target_credit_codes", sa.JSON(), nullable=False, server_default="[]")
         )
+    with op.batch_alter_table("policies") as batch:
+        batch.alter_column("target_credit_codes", server_default=None)
 
 
 def downgrade() -> None:
