@@ -58,7 +58,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
-    app.include_router(callbacks.router)  # SMS vendors' reports and replies (token, no key)
+    # SMS vendors' reports and replies (token, no key); their errors as the API's.
+    app.include_router(callbacks.router, responses=ERROR_RESPONSES)
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)
