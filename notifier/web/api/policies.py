@@ -110,12 +110,11 @@ def list_policies(
 def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
     """One policy, its deadlines and its deliveries per channel and status."""
     zone = runtime.settings.zone
-    history = _history(runtime, policy_id)  # its own session: SQLite takes one at a time
     with runtime.sessions() as session:
         policy = store.get(session, policy_id)
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
-        return {
+        row = {
             **policy_row(policy, runtime),
             "body": policy.body,
             "deadlines": [
@@ -128,8 +127,9 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
                 for d in policy.deadlines
             ],
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
-            **history,
         }
+    # Read after the session closes: SQLite gives one connection at a time.
+    return {**row, **_history(runtime, policy_id)}
 
 
 def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
