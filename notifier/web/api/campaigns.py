@@ -180,11 +180,12 @@ def test_send(
     runtime: RuntimeDep, principal: Staff, campaign_id: Id, given: TestSendIn
 ) -> dict[str, Any]:
     """Send one rendering to your own address now; nothing is recorded as a delivery."""
+    channel = read_channel_word(given.channel)
     message, result = send_test_message(
         runtime.sessions,
         campaign_id,
         to=given.to,
-        channel=read_channel_word(given.channel),
+        channel=channel,
         credit_code=given.enterprise,
         providers=runtime.providers,
         messages=runtime.messages,
@@ -196,11 +197,11 @@ def test_send(
         action="campaign.test_send",
         target_type="campaign",
         target_id=campaign_id,
-        after={"channel": given.channel, "to": message.to},
+        after={"channel": channel, "to": message.to},
     )
     return {
         "to": message.to,
-        "channel": read_channel_word(given.channel),
+        "channel": channel,
         "provider": result.provider,
         "provider_message_id": result.provider_message_id,
     }
