@@ -120,13 +120,14 @@ def send_test_message(
     campaign_id: int,
     *,
     to: str,
-    channel: str,
+    channel: str | None,
     credit_code: str | None,
     providers: Providers,
     messages: MessageFactory,
     now: datetime,
 ) -> tuple[Message, SendResult]:
-    """Send one rendering of the campaign to ``to`` (staff's own address) on ``channel`` now.
+    """Send one rendering of the campaign to ``to`` (staff's own address) on ``channel`` (None:
+    the campaign's first) now.
 
     The message is rendered for ``credit_code`` or, when none is given, the first enterprise of
     the campaign's audience. Nothing is recorded as a delivery.
@@ -138,6 +139,7 @@ def send_test_message(
     """
     with sessions() as session:
         campaign = get_campaign(session, campaign_id)
+        channel = channel or campaign.channels[0]
         if channel not in campaign.channels:
             raise InputError(
                 f"--channel: 活动不使用该渠道 the campaign does not use {channel!r} "

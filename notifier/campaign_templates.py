@@ -86,7 +86,8 @@ def validate_campaign_template(
         for optional_missing in (False, True):
             render_stored(sample, sample_context(optional_missing=optional_missing))
     except TemplateError as exc:
-        raise TemplateError(f"示例渲染失败 rendering the sample values failed: {exc}") from None
+        raise TemplateError(f"示例渲染失败 rendering the sample values failed: {exc}",
+                            field=getattr(exc, "field", None)) from None
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def _checked_parts(
     parts = {"body": body}
     if channel == EMAIL:
         if not (subject or "").strip():
-            raise TemplateError(f"{FIELD_LABELS['subject']}: 邮件须有主题 email needs a subject")
+            raise TemplateError(f"{FIELD_LABELS['subject']}: 邮件须有主题 email needs a subject",
+                                field="subject")
         parts["subject"] = subject or ""
         if html is not None:
             parts["html"] = html
@@ -124,7 +126,9 @@ def _checked_parts(
             raise TemplateError(f"{FIELD_LABELS[field]}: 为空 is empty")
         control = first_control_character(value, allowed="\n\t")
         if control:
-            raise TemplateError(f"{FIELD_LABELS[field]}: 含控制字符 control character {control}")
+            raise TemplateError(
+                f"{FIELD_LABELS[field]}: 含控制字符 control character {control}", field=field
+            )
     return parts
 
 
@@ -134,7 +138,7 @@ def _naming(field: str) -> Iterator[None]:
     try:
         yield
     except TemplateError as exc:
-        raise TemplateError(f"{FIELD_LABELS[field]}: {exc}") from None
+        raise TemplateError(f"{FIELD_LABELS[field]}: {exc}", field=field) from None
 
 
 def _refuse_unknown_variables(tree: nodes.Template, *, name: str) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from notifier.campaign_schedule import Schedule
 from notifier.db import SessionFactory
-from notifier.errors import InputError
+from notifier.errors import InputError, NotFoundError
 from notifier.models import Campaign, CampaignStatus, Trigger, TriggerKind, TriggerStatus
 from notifier.pacing import Pace
 from notifier.ports import Dispatch
@@ -52,12 +53,45 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     """The campaign, or a clear error.
 
     Raises:
-        InputError: no campaign has this id.
+        NotFoundError: no campaign has this id.
     """
     campaign = store.get(session, campaign_id)
     if campaign is None:
-        raise InputError(f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign")
+        raise NotFoundError(
+            f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign"
+        )
     return campaign
+
+
+def _local(moment: datetime | None, zone: tzinfo) -> str | None:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
+def _schedule_words(campaign: Campaign, zone: tzinfo) -> str:
+    if campaign.once_at is not None:
+        return f"once 一次 {_local(campaign.once_at, zone)}"
+    end = f", until 截至 {_local(campaign.ends_at, zone)}" if campaign.ends_at else ""
+    return f"cron '{campaign.cron}' ({campaign.timezone}){end}"
+
+
+def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
+    """The campaign as listings show it (CLI and API), times in ``zone``."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "title": campaign.title,
+        "status": campaign.status,
+        "channels": list(campaign.channels),
+        "templates": dict(campaign.templates),
+        "audience": dict(campaign.audience),
+        "once_at": _local(campaign.once_at, zone),
+        "cron": campaign.cron,
+        "timezone": campaign.timezone,
+        "starts_at": _local(campaign.starts_at, zone),
+        "ends_at": _local(campaign.ends_at, zone),
+        "throttle_per_minute": campaign.throttle_per_minute,
+        "schedule": _schedule_words(campaign, zone),
+    }
 
 
 def create_campaign(sessions: SessionFactory, draft: CampaignDraft, *, clock: Clock) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from notifier.changes import FIELD_LABELS, changed_fields, pair_by_title
 from notifier.db import SessionFactory
 from notifier.deadlines import cancel, move
-from notifier.errors import BrokerUnavailable, InputError
+from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.kinds import local
 from notifier.models import Deadline, Policy, TriggerKind
 from notifier.ports import Dispatch
@@ -228,7 +228,9 @@ def cancel_policy(
     with sessions.begin() as session:
         policy = policies.get(session, policy_id, for_update=True)
         if policy is None:
-            raise InputError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
+            raise NotFoundError(
+                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
+            )
         if policy.cancelled_at is not None:
             return Withdrawn(policy_id, already=True)
         if policy.published_at <= now:
@@ -255,7 +257,9 @@ def describe(sessions: SessionFactory, policy_id: int, *, zone: tzinfo) -> dict[
     with sessions() as session:
         policy = policies.get(session, policy_id)
         if policy is None:
-            raise InputError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
+            raise NotFoundError(
+                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
+            )
         return {
             "id": policy.id,
             "ref": policy.source_key.removeprefix("ref:")

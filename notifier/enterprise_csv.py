@@ -35,6 +35,7 @@ from notifier.targets import SIZE_CHOICES, SIZES, read_credit_code, read_size
 __all__ = [
     "CHANNELS",
     "CHANNEL_WORDS",
+    "read_channel_word",
     "HEADER",
     "HEADER_WORDS",
     "REQUIRED_COLUMNS",
@@ -81,6 +82,24 @@ CHANNEL_WORDS: dict[str, str] = {
     "电子邮件": EMAIL,
     "网络回调": WEBHOOK,
 }
+
+
+
+def read_channel_word(raw: str, *, field: str = "channel") -> str:
+    """sms, email or webhook, or the Chinese word a register uses (短信, 邮件, 网络回调).
+
+    Raises:
+        InputError: (``field``) not a channel.
+    """
+    channel = CHANNEL_WORDS.get(raw.strip(), raw.strip().lower())
+    if channel not in CHANNELS:
+        raise InputError(
+            f"{field}: 未知渠道 unknown channel '{shown(raw)}'; expected one of "
+            "sms, email, webhook (短信, 邮件, 网络回调)",
+            field=field.lstrip("-"),
+        )
+    return channel
+
 
 MAX_NAME_LENGTH = 200
 MAX_REGION_LENGTH = 200

@@ -20,7 +20,12 @@ class InputError(NotifierError):
 
 
 class TemplateError(NotifierError):
-    """A message template cannot be compiled or rendered safely."""
+    """A message template cannot be compiled or rendered safely; ``field`` names the part
+    (``body``, ``subject``, ``html``, ``name``) when known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ChannelError(NotifierError):

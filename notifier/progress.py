@@ -183,7 +183,7 @@ def watch_campaign(
 ) -> RunProgress | None:
     """Show a live progress bar of the campaign's current run until it ends; return its last
     state (None: nothing was running)."""
-    current = _current(campaign_runs(sessions, campaign_id, now=now()))
+    current = current_run(campaign_runs(sessions, campaign_id, now=now()))
     if current is None:
         return None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -202,7 +202,8 @@ def watch_campaign(
             time.sleep(interval)
 
 
-def _current(runs: list[RunProgress]) -> RunProgress | None:
+def current_run(runs: list[RunProgress]) -> RunProgress | None:
+    """The newest run still going, or None."""
     running = [run for run in runs if run.running]
     return running[-1] if running else None
 

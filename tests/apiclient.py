@@ -83,10 +83,7 @@ def publish_and_deliver(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def park(api: Api) -> Api:
-    """Two policies with a deadline each: one to C36 (firms 1 and 3), one to C26 (firm 2).
-
-    (Not ``targets.credit_codes``: the stored policy does not keep them yet, so a publish
-    would reach everyone.)"""
+    """Two policies with a deadline each: one to C36 (firms 1 and 3), one to C26 (firm 2)."""
     first = publish_and_deliver(
         api,
         policy(

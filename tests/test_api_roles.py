@@ -80,6 +80,9 @@ def _fill(path: str, api) -> str:
         "delivery_id": api.ids["other_delivery"],
         "prefix": "ntf_0000000000",
         "provider": "no-such-provider",
+        "campaign_id": api.ids.get("campaign", 999999),
+        "name": "no-such-template",
+        "channel": "sms",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import click
 
 from notifier.campaign_file import read_campaign_file
 from notifier.campaign_preview import preview_campaign, send_test_message
-from notifier.campaigns import Changed, cancel, create_campaign, get_campaign, pause, resume
+from notifier.campaigns import (
+    Changed,
+    campaign_row,
+    cancel,
+    create_campaign,
+    get_campaign,
+    pause,
+    resume,
+)
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
-from notifier.models import Campaign
 from notifier.progress import RunProgress, campaign_runs, watch_campaign
 from notifier.store import campaigns as store
 
@@ -26,32 +32,6 @@ def campaigns() -> None:
 
 def _local(moment: datetime | None, zone: tzinfo) -> str | None:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
-
-
-def _schedule(campaign: Campaign, zone: tzinfo) -> str:
-    if campaign.once_at is not None:
-        return f"once 一次 {_local(campaign.once_at, zone)}"
-    end = f", until 截至 {_local(campaign.ends_at, zone)}" if campaign.ends_at else ""
-    return f"cron '{campaign.cron}' ({campaign.timezone}){end}"
-
-
-def _row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "title": campaign.title,
-        "status": campaign.status,
-        "channels": list(campaign.channels),
-        "templates": dict(campaign.templates),
-        "audience": dict(campaign.audience),
-        "once_at": _local(campaign.once_at, zone),
-        "cron": campaign.cron,
-        "timezone": campaign.timezone,
-        "starts_at": _local(campaign.starts_at, zone),
-        "ends_at": _local(campaign.ends_at, zone),
-        "throttle_per_minute": campaign.throttle_per_minute,
-        "schedule": _schedule(campaign, zone),
-    }
 
 
 @campaigns.command()
@@ -73,7 +53,7 @@ def list_(app: App, output_format: str) -> None:
     runtime = app.runtime
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        rows = [_row(c, zone) for c in store.list_all(session)]
+        rows = [campaign_row(c, zone) for c in store.list_all(session)]
     if output_format == "json":
         print_json(rows)
         return
@@ -104,7 +84,7 @@ def show(app: App, campaign_id: int, output_format: str) -> None:
     runtime = app.runtime
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        row = _row(get_campaign(session, campaign_id), zone)
+        row = campaign_row(get_campaign(session, campaign_id), zone)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
     if output_format == "json":
         print_json({**row, "runs": [run.as_dict() for run in runs]})
@@ -163,9 +143,6 @@ def test_send(
 ) -> None:
     """Send one rendering to your own address now; nothing is recorded as a delivery."""
     runtime = app.runtime
-    if channel is None:
-        with runtime.sessions() as session:
-            channel = get_campaign(session, campaign_id).channels[0]
     message, result = send_test_message(
         runtime.sessions, campaign_id, to=address, channel=channel, credit_code=credit_code,
         providers=runtime.providers, messages=runtime.messages, now=runtime.clock.now(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from pathlib import Path
 
 import click
@@ -11,9 +10,8 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from notifier.campaign_variables import VARIABLES
-from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.enterprise_csv import CHANNEL_WORDS
+from notifier.enterprise_csv import read_channel_word
 from notifier.errors import InputError
 from notifier.importing import detect_encoding
 from notifier.plaintext import shown
@@ -28,29 +26,7 @@ def templates() -> None:
 
 def _channel(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """sms, email or webhook, or the Chinese word a register uses (短信, 邮件, 网络回调)."""
-    if value is None:
-        return None
-    channel = CHANNEL_WORDS.get(value.strip(), value.strip().lower())
-    if channel not in CHANNELS:
-        raise InputError(
-            f"--channel: 未知渠道 unknown channel '{shown(value)}'; expected one of "
-            f"{', '.join(CHANNELS)} (短信, 邮件, 网络回调)",
-            field="channel",
-        )
-    return channel
-
-
-def _row(template: StoredTemplate, zone: tzinfo) -> dict[str, object]:
-    return {
-        "name": template.name,
-        "channel": template.channel,
-        "version": template.version,
-        "subject": template.subject,
-        "body": template.body,
-        "html": template.html,
-        "author": template.author,
-        "created_at": template.created_at.astimezone(zone).isoformat(),
-    }
+    return None if value is None else read_channel_word(value, field="--channel")
 
 
 def _first_line(template: StoredTemplate) -> str:
@@ -67,7 +43,7 @@ def list_(app: App, output_format: str) -> None:
     with app.runtime.sessions() as session:
         rows = store.listing(session)
     if output_format == "json":
-        print_json([_row(template, zone) for template in rows])
+        print_json([template.as_dict(zone) for template in rows])
         return
     table = Table(Column("名称 name", overflow="fold"), Column("渠道", no_wrap=True),
                   Column("版本", no_wrap=True), Column("保存于 saved", no_wrap=True),
@@ -82,36 +58,6 @@ def list_(app: App, output_format: str) -> None:
     click.echo(f"{len(rows)} 个模板 template(s)")
 
 
-def _wanted(
-    app: App, name: str, channel: str | None, number: int | None
-) -> tuple[list[StoredTemplate], dict[str, list[int]]]:
-    """The versions ``show`` prints, and every version number per channel of ``name``."""
-    with app.runtime.sessions() as session:
-        every = store.history(session, name)
-    versions: dict[str, list[int]] = {}
-    for template in every:
-        versions.setdefault(template.channel, []).append(template.version)
-    if not every:
-        raise InputError(f"NAME: 没有名为 '{shown(name)}' 的模板 no template of that name",
-                         field="name")
-    channels = [channel] if channel else list(versions)
-    if channel and channel not in versions:
-        raise InputError(
-            f"--channel: 模板 '{shown(name)}' 没有 {channel} 版本 has no {channel} version; "
-            f"it has {', '.join(versions)}", field="channel",
-        )
-    chosen = [
-        t for t in every
-        if t.channel in channels and t.version == (number or versions[t.channel][-1])
-    ]
-    if not chosen:
-        raise InputError(
-            f"--version: 模板 '{shown(name)}' 没有第 {number} 版 has no version {number}",
-            field="version",
-        )
-    return chosen, versions
-
-
 @templates.command()
 @click.argument("name")
 @click.option("--channel", callback=_channel, help="sms, email or webhook (短信, 邮件, 网络回调).")
@@ -122,10 +68,11 @@ def _wanted(
 def show(app: App, name: str, channel: str | None, number: int | None,
          output_format: str) -> None:
     """显示模板全文 Show template NAME in full (every channel, unless --channel)."""
-    chosen, versions = _wanted(app, name, channel, number)
+    with app.runtime.sessions() as session:
+        chosen, versions = store.chosen(session, name, channel, number)
     zone = app.settings.zone
     if output_format == "json":
-        print_json([{**_row(t, zone), "versions": versions[t.channel]} for t in chosen])
+        print_json([{**t.as_dict(zone), "versions": versions[t.channel]} for t in chosen])
         return
     for index, template in enumerate(chosen):
         if index:

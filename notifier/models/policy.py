@@ -30,6 +30,8 @@ class Policy(Base):
     target_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_sizes: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Unified social credit codes the policy names (``targets.credit_codes``); empty: any.
+    target_credit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when staff withdrew the policy before its publication time: it is never sent.
@@ -51,6 +53,7 @@ class Policy(Base):
             sizes=tuple(self.target_sizes or ()),
             tags=tuple(self.target_tags or ()),
             topics=tuple(self.topics or ()),
+            credit_codes=tuple(self.target_credit_codes or ()),
         )
 
     @targets.setter
@@ -60,6 +63,7 @@ class Policy(Base):
         self.target_sizes = list(value.sizes)
         self.target_tags = list(value.tags)
         self.topics = list(value.topics)
+        self.target_credit_codes = list(value.credit_codes)
 
 
 class Deadline(Base):

@@ -8,14 +8,14 @@ variables.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from notifier.campaign_templates import validate_campaign_template
-from notifier.errors import TemplateError
+from notifier.errors import InputError, NotFoundError, TemplateError
 from notifier.models import MessageTemplate
 from notifier.plaintext import first_control_character, shown
 
@@ -37,6 +37,19 @@ class StoredTemplate:
     created_at: datetime
     author: str | None = None
 
+    def as_dict(self, zone: tzinfo) -> dict[str, object]:
+        """The version as plain data (CLI JSON and API), its time in ``zone``."""
+        return {
+            "name": self.name,
+            "channel": self.channel,
+            "version": self.version,
+            "subject": self.subject,
+            "body": self.body,
+            "html": self.html,
+            "author": self.author,
+            "created_at": self.created_at.astimezone(zone).isoformat(),
+        }
+
 
 def _stored(row: MessageTemplate) -> StoredTemplate:
     return StoredTemplate(
@@ -49,11 +62,11 @@ def _check_name(name: str) -> None:
     if not name.strip() or name != name.strip() or len(name) > MAX_NAME_LENGTH:
         raise TemplateError(
             f"名称 name: {shown(name)!r} must be 1 to {MAX_NAME_LENGTH} characters, "
-            "without spaces at either end"
+            "without spaces at either end", field="name"
         )
     if "/" in name or first_control_character(name):
         raise TemplateError(
-            f"名称 name: {shown(name)!r} may not contain '/' or control characters"
+            f"名称 name: {shown(name)!r} may not contain '/' or control characters", field="name"
         )
 
 
@@ -149,3 +162,38 @@ def history(session: Session, name: str) -> list[StoredTemplate]:
         .order_by(MessageTemplate.channel, MessageTemplate.version)
     )
     return [_stored(row) for row in session.scalars(query)]
+
+
+def chosen(
+    session: Session, name: str, channel: str | None, number: int | None
+) -> tuple[list[StoredTemplate], dict[str, list[int]]]:
+    """The versions of ``name`` to show (``channel``'s or every channel's; version ``number``
+    or the newest), and every version number per channel.
+
+    Raises:
+        NotFoundError: no template has this name.
+        InputError: it has no such channel or version (naming ``channel`` or ``version``).
+    """
+    every = history(session, name)
+    versions: dict[str, list[int]] = {}
+    for template in every:
+        versions.setdefault(template.channel, []).append(template.version)
+    if not every:
+        raise NotFoundError(f"NAME: 没有名为 '{shown(name)}' 的模板 no template of that name",
+                            field="name")
+    channels = [channel] if channel else list(versions)
+    if channel and channel not in versions:
+        raise InputError(
+            f"--channel: 模板 '{shown(name)}' 没有 {channel} 版本 has no {channel} version; "
+            f"it has {', '.join(versions)}", field="channel",
+        )
+    wanted = [
+        t for t in every
+        if t.channel in channels and t.version == (number or versions[t.channel][-1])
+    ]
+    if not wanted:
+        raise InputError(
+            f"--version: 模板 '{shown(name)}' 没有第 {number} 版 has no version {number}",
+            field="version",
+        )
+    return wanted, versions

@@ -10,7 +10,18 @@ from fastapi import APIRouter, FastAPI
 
 from notifier.runtime import Runtime
 from notifier.web import callbacks
-from notifier.web.api import audit, deadlines, deliveries, enterprises, health, keys, me, policies
+from notifier.web.api import (
+    audit,
+    campaigns,
+    deadlines,
+    deliveries,
+    enterprises,
+    health,
+    keys,
+    me,
+    policies,
+    templates,
+)
 from notifier.web.console.routes import web_pages
 from notifier.web.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
 from notifier.web.metrics import Metrics, RequestMetrics
@@ -23,6 +34,8 @@ def api_router() -> APIRouter:
     """Every ``/api/v1`` route, each declaring its error responses."""
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (enterprises, policies, deadlines, deliveries, keys, audit, me):
+        router.include_router(module.router)
+    for module in (templates, campaigns):
         router.include_router(module.router)
     return router
 

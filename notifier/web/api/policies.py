@@ -1,4 +1,4 @@
-"""``/api/v1/policies``: preview, publish, list, show.
+"""``/api/v1/policies``: preview, publish, list, show, revise, cancel.
 
 The body of a preview or publish is the policy file itself (README, "Policy file"), read by
 the same strict reader as ``notifier policies publish FILE.json``: unknown or repeated keys,
@@ -7,12 +7,15 @@ the same strict reader as ``notifier policies publish FILE.json``: unknown or re
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.errors import NotFoundError
+from notifier.corrections import cancel_policy, describe
+from notifier.corrections import revise as revise_policy
+from notifier.errors import InputError, NotFoundError
 from notifier.listings import local
 from notifier.models import Policy
 from notifier.policy_file import read_policy_file
@@ -21,7 +24,7 @@ from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
-from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published
+from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
 from notifier.web.auditing import record_change
 from notifier.web.auth import Principal, Staff
 from notifier.web.deps import Id, RuntimeDep
@@ -111,7 +114,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         policy = store.get(session, policy_id)
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
-        return {
+        row = {
             **policy_row(policy, runtime),
             "body": policy.body,
             "deadlines": [
@@ -125,6 +128,21 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
             ],
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
         }
+    # Read after the session closes: SQLite gives one connection at a time.
+    return {**row, **_history(runtime, policy_id)}
+
+
+def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
+    """Its ref, withdrawal and revisions (更正记录), as ``notifier policies show`` gives them."""
+    described = describe(runtime.sessions, policy_id, zone=runtime.settings.zone)
+    return {key: described[key] for key in ("ref", "cancelled_at", "revisions")}
+
+
+def _state(runtime: Runtime, policy_id: int) -> dict[str, Any]:
+    """The policy as it stands, for the audit log's before and after (history left out)."""
+    described = describe(runtime.sessions, policy_id, zone=runtime.settings.zone)
+    described.pop("revisions")
+    return described
 
 
 @router.post(
@@ -177,3 +195,80 @@ async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff
     sends nothing new). A ``published_at`` in the future is sent by the clock then."""
     content = await request.body()
     return await run_in_threadpool(_publish, runtime, principal, content)
+
+
+def _revise(
+    runtime: Runtime, principal: Principal, policy_id: int, content: bytes, notify: bool
+) -> dict[str, Any]:
+    before = _state(runtime, policy_id)
+    draft = read_policy_file(content, zone=runtime.settings.zone)
+    # The file names the policy by its ref; it must be the one the path names.
+    if before["ref"] is None or draft.source_key != f"ref:{before['ref']}":
+        raise InputError(
+            f"ref: 文件的 ref 与政策 {policy_id} 的 ref（{before['ref'] or '无 none'}）不符 / "
+            f"the file's ref is not policy {policy_id}'s",
+            field="ref",
+        )
+    result = revise_policy(
+        runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+    )
+    if result.new or result.trigger_id is not None:
+        record_change(
+            runtime,
+            principal,
+            action="policy.revise",
+            target_type="policy",
+            target_id=policy_id,
+            before=before,
+            after={**_state(runtime, policy_id), "notify": notify},
+        )
+    return dataclasses.asdict(result)
+
+
+@router.post(
+    "/{policy_id}/revise",
+    response_model=RevisedOut,
+    openapi_extra=POLICY_BODY,
+    summary="更正政策 / revise a published policy",
+)
+async def revise(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Staff,
+    policy_id: Id,
+    notify: Annotated[bool, Query(description="发更正通知 / send a correction")] = False,
+) -> dict[str, Any]:
+    """Correct the policy with the file (its ``ref`` must be this policy's): the old text is
+    kept as a revision, deadlines are moved, added or cancelled by title. With ``notify=true``
+    every enterprise it reached gets a correction (更正) on each channel it was reached on."""
+    content = await request.body()
+    return await run_in_threadpool(_revise, runtime, principal, policy_id, content, notify)
+
+
+def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:
+    before = _state(runtime, policy_id)
+    result = cancel_policy(
+        runtime.sessions, policy_id, clock=runtime.clock, zone=runtime.settings.zone
+    )
+    if not result.already:
+        record_change(
+            runtime,
+            principal,
+            action="policy.cancel",
+            target_type="policy",
+            target_id=policy_id,
+            before=before,
+            after=_state(runtime, policy_id),
+        )
+    return dataclasses.asdict(result)
+
+
+@router.post(
+    "/{policy_id}/cancel",
+    response_model=WithdrawnOut,
+    summary="撤回未发布的政策 / withdraw a policy not yet published",
+)
+async def cancel(runtime: RuntimeDep, principal: Staff, policy_id: Id) -> dict[str, Any]:
+    """Withdraw a policy whose publication time has not come: nothing of it is sent. A
+    published one is refused (400): revise it instead."""
+    return await run_in_threadpool(_cancel, runtime, principal, policy_id)

@@ -123,6 +123,11 @@ class PolicyDetail(PolicyOut):
     body: str
     deadlines: list[dict[str, Any]]
     deliveries: dict[str, dict[str, int]]
+    ref: str | None = None
+    cancelled_at: str | None = None
+    revisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="更正记录 / revisions, oldest first"
+    )
 
 
 class Published(BaseModel):
@@ -237,3 +242,136 @@ class Health(BaseModel):
     status: str
     database: str
     broker: str
+
+
+class RevisedOut(BaseModel):
+    policy_id: int
+    revision: int | None
+    new: bool
+    changed: list[str]
+    moved: int
+    added: int
+    removed: int
+    trigger_id: int | None = Field(description="更正通知的触发 / the correction's trigger")
+    published: bool
+
+
+class WithdrawnOut(BaseModel):
+    policy_id: int
+    already: bool
+    deadlines: int
+    triggers: int
+
+
+class TemplateOut(BaseModel):
+    name: str
+    channel: str
+    version: int
+    subject: str | None
+    body: str
+    html: str | None
+    author: str | None
+    created_at: str
+    versions: list[int] | None = None
+
+
+class TemplateIn(BaseModel):
+    """One version of a template: the text, and for email a subject and an optional HTML."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(max_length=20000, description="短信、邮件纯文本或回调正文 / the text")
+    subject: str | None = Field(default=None, max_length=500, description="邮件主题 / email")
+    html: str | None = Field(default=None, max_length=100000, description="邮件网页版 / email")
+    author: str | None = Field(default=None, max_length=100, description="作者 / who wrote it")
+
+
+class TemplateSaved(TemplateOut):
+    changed: bool = Field(description="false: 与最新版相同，未保存 / same as the newest")
+
+
+class VariableOut(BaseModel):
+    name: str
+    meaning: str
+    example: str | None
+    optional: bool
+
+
+class Created(BaseModel):
+    id: int
+    name: str
+    status: str
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    title: str
+    status: str
+    channels: list[str]
+    templates: dict[str, Any]
+    audience: dict[str, Any]
+    once_at: str | None
+    cron: str | None
+    timezone: str | None
+    starts_at: str | None
+    ends_at: str | None
+    throttle_per_minute: int | None
+    schedule: str
+
+
+class RunOut(BaseModel):
+    trigger_id: int
+    due_at: str
+    status: str
+    counts: dict[str, int]
+    total: int
+    left: int
+    rate_per_minute: float = Field(description="最近每分钟发送 / sends a minute lately")
+    eta_seconds: float | None = Field(description="预计剩余秒数 / seconds left at that rate")
+
+
+class CampaignDetail(CampaignOut):
+    runs: list[RunOut]
+
+
+class CampaignProgress(BaseModel):
+    campaign_id: int
+    status: str
+    current: RunOut | None = Field(description="正在进行的运行 / the run going now")
+    latest: RunOut | None
+    runs: int
+
+
+class RenderingOut(BaseModel):
+    credit_code: str
+    text: str | None
+    subject: str | None
+    sms_length: int | None = Field(description="短信字数 / SMS characters")
+    sms_parts: int | None = Field(description="计费条数 / billed parts")
+    error: str | None
+
+
+class TestSendIn(BaseModel):
+    """Where to send one test rendering: your own phone, email or webhook URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=20, description="sms, email, webhook (短信, 邮件, 网络回调)")
+    to: str = Field(min_length=1, max_length=2000, description="你自己的地址 / your own address")
+    enterprise: str | None = Field(
+        default=None, max_length=40, description="为此企业渲染 / render for this credit code"
+    )
+
+
+class TestSent(BaseModel):
+    to: str
+    channel: str
+    provider: str
+    provider_message_id: str | None
+
+
+class CampaignChanged(BaseModel):
+    campaign_id: int
+    status: str
+    deliveries: int
