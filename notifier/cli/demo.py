@@ -54,7 +54,7 @@ def _serve(runtime: Runtime) -> None:
     key = _demo_staff_key(runtime)
 
     def announce(address: str) -> None:
-        click.echo(f"控制台 / console: {address}/")
+        click.echo(f"控制台 / console: {address}/console/")
         click.echo(f"演示员工密钥 / demo staff key: {key}")
         click.echo(f"  curl -H 'Authorization: Bearer {key}' {address}/api/v1/deliveries")
 
