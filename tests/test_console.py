@@ -208,3 +208,69 @@ def test_templates_hold_no_chinese_of_their_own():
     for template in TEMPLATES_DIR.rglob("*.html"):
         text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", template.read_text(), flags=re.S)
         assert not TEMPLATES_CJK.search(text), f"{template.name}: {TEMPLATES_CJK.findall(text)[:5]}"
+
+
+def test_an_admin_makes_a_key_shown_once_and_revoking_it_ends_its_sessions(
+    runtime, client, admin_key
+):
+    csrf = signed_in(client, admin_key)
+    made = client.post(
+        "/console/admin/keys", data={"role": "staff", "name": "园区服务中心", "csrf": csrf}
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    key = re.search(r'id="new-key">([^<]+)<', made.text)
+    assert key is not None and "只显示这一次" in made.text
+    new_key = key.group(1)
+    admin_page = client.get("/console/admin").text
+    assert new_key[:14] in admin_page and new_key not in admin_page
+    assert "key.create" in admin_page
+    # The new key signs in; revoking it from the console ends that session.
+    other = TestClient(client.app)
+    signed_in(other, new_key)
+    assert other.get("/console/", follow_redirects=False).status_code == 200
+    revoked = client.post(f"/console/admin/keys/{new_key[:14]}/revoke", data={"csrf": csrf})
+    assert revoked.status_code == 200 and "密钥已吊销" in revoked.text
+    assert "key.revoke" in revoked.text and new_key not in revoked.text
+    answer = other.get("/console/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_a_bad_key_form_names_the_field_and_stores_nothing(runtime, client, admin_key):
+    csrf = signed_in(client, admin_key)
+    with runtime.sessions() as session:
+        before = len(apikeys.listed(session))
+    for data, field in (
+        ({"role": "boss", "name": "x"}, "role"),
+        ({"role": "staff", "name": "  "}, "name"),
+        ({"role": "enterprise", "name": "x"}, "enterprise"),
+        ({"role": "enterprise", "name": "x", "enterprise": credit_code(7)}, "enterprise"),
+    ):
+        answer = client.post("/console/admin/keys", data={**data, "csrf": csrf})
+        assert answer.status_code == 400, data
+        error = re.search(r'id="key-error">([^<]+)<', answer.text)
+        assert error is not None and error.group(1).startswith(f"{field}:"), data
+        assert 'id="new-key"' not in answer.text
+    missing = client.post("/console/admin/keys/ntf_0000000000/revoke", data={"csrf": csrf})
+    assert missing.status_code == 404 and "没有该密钥" in missing.text
+    with runtime.sessions() as session:
+        assert len(apikeys.listed(session)) == before
+
+
+def test_staff_cannot_make_or_revoke_keys(runtime, client, staff_key, admin_key):
+    csrf = signed_in(client, staff_key)
+    made = client.post("/console/admin/keys", data={"role": "admin", "name": "x", "csrf": csrf})
+    assert made.status_code == 403 and "ntf_" not in made.text
+    revoked = client.post(f"/console/admin/keys/{admin_key[:14]}/revoke", data={"csrf": csrf})
+    assert revoked.status_code == 403
+    with runtime.sessions() as session:
+        assert all(k.revoked_at is None for k in apikeys.listed(session))
+        assert len(apikeys.listed(session)) == 2
+
+
+def test_key_forms_without_the_csrf_value_are_refused(runtime, client, admin_key):
+    signed_in(client, admin_key)
+    made = client.post("/console/admin/keys", data={"role": "staff", "name": "x"})
+    revoked = client.post(f"/console/admin/keys/{admin_key[:14]}/revoke")
+    assert made.status_code == 403 and revoked.status_code == 403
+    with runtime.sessions() as session:
+        assert len(apikeys.listed(session)) == 1

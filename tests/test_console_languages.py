@@ -156,3 +156,24 @@ def test_the_language_switch_sets_a_cookie_and_returns_only_to_this_site(client)
     assert "lang=en" in answer.headers["set-cookie"]
     away = client.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
     assert away.headers["location"] == "/console/"
+
+
+def test_the_key_pages_read_in_both_languages(client, admin_key):
+    csrf = signed_in(client, admin_key)
+    for language in i18n.LANGUAGES:
+        client.cookies.set(i18n.COOKIE, language)
+        made = client.post(
+            "/console/admin/keys", data={"role": "staff", "name": "desk", "csrf": csrf}
+        )
+        refused = client.post("/console/admin/keys", data={"role": "x", "name": "y", "csrf": csrf})
+        assert made.status_code == 200 and refused.status_code == 400
+        for page in (made, refused):
+            assert f'<html lang="{language}">' in page.text
+        if language == i18n.EN:
+            assert "Copy it now" in made.text and not CJK.search(_visible(made.text))
+            # The one-line error is Chinese first, English second, like the CLI's.
+            error = re.search(r'id="key-error">([^<]+)<', refused.text)
+            assert error is not None and "unknown role" in error.group(1)
+            assert "New key" in refused.text
+        else:
+            assert "只显示这一次" in made.text
