@@ -3,6 +3,7 @@ publishing, the delivery log, imports with Chinese headers, and every page in bo
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -26,6 +27,7 @@ from notifier.jobs.worker import start_worker
 from notifier.store import apikeys
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
+from notifier.store import templates as template_store
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
 
@@ -274,3 +276,44 @@ def test_key_forms_without_the_csrf_value_are_refused(runtime, client, admin_key
     assert made.status_code == 403 and revoked.status_code == 403
     with runtime.sessions() as session:
         assert len(apikeys.listed(session)) == 1
+
+
+TEMPLATE_FORM = {"name": "技改补助", "channel": "短信", "body": "{{ enterprise.name }}：请及时申报。"}
+
+
+def test_staff_save_template_versions_and_see_every_one(runtime, client, staff_key):
+    csrf = signed_in(client, staff_key)
+    first = client.post("/console/templates", data={**TEMPLATE_FORM, "csrf": csrf})
+    assert first.status_code == 200 and "已保存为新版本" in first.text
+    again = client.post("/console/templates", data={**TEMPLATE_FORM, "csrf": csrf})
+    assert "内容未改变" in again.text
+    changed = {**TEMPLATE_FORM, "body": "{{ enterprise.name }}：请尽快报名。", "csrf": csrf}
+    page = client.post("/console/templates", data=changed).text
+    assert 'id="sms-1"' in page and 'id="sms-2"' in page and "请尽快报名" in page
+    listing = client.get("/console/templates").text
+    assert "技改补助" in listing and "<td>2</td>" in listing
+    with runtime.sessions() as session:
+        assert [t.version for t in template_store.history(session, "技改补助")] == [1, 2]
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    assert client.get("/console/admin").text.count("template.save") == 2
+
+
+def test_a_refused_template_names_the_field_keeps_the_form_and_stores_nothing(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    for data, field in (
+        ({**TEMPLATE_FORM, "body": "{{ enterprise.nmae }}"}, "enterprise.name"),
+        ({**TEMPLATE_FORM, "channel": "fax"}, "channel"),
+        ({**TEMPLATE_FORM, "channel": "email"}, "subject"),
+        ({**TEMPLATE_FORM, "name": "a/b"}, "name"),
+    ):
+        answer = client.post("/console/templates", data={**data, "csrf": csrf})
+        assert answer.status_code == 400, data
+        error = re.search(r'id="template-error">([^<]+)<', answer.text)
+        assert error is not None and field in html.unescape(error.group(1)), (data, error)
+        assert html.escape(data["body"], quote=False) in answer.text
+    with runtime.sessions() as session:
+        assert template_store.listing(session) == []
+    assert client.get("/console/templates/nothing-here").status_code == 404

@@ -65,7 +65,10 @@ CONSOLE_PAGES = (
     "/console/deliveries",
     "/console/deliveries/1",
     "/console/admin",
+    "/console/templates",
+    "/console/templates/%E6%8A%80%E6%94%B9",
 )
+TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
 
 
 def _data_texts(runtime) -> set[str]:
@@ -81,6 +84,7 @@ def _data_texts(runtime) -> set[str]:
         for deadline in deadline_store.listed(session):
             texts |= {deadline.title, deadline.policy.title}
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
+    texts |= {TEMPLATE["name"], TEMPLATE["body"]}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
     texts |= {v[i18n.EN] for v in i18n.catalogue().values() if CJK.search(v[i18n.EN])}
     return {t for t in texts if t}
@@ -114,6 +118,7 @@ def test_every_page_reads_fully_in_chinese_and_in_english(runtime, client, admin
     worker = start_worker(runtime.queue.broker, threads=2)
     try:
         client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+        client.post("/console/templates", data={**TEMPLATE, "csrf": csrf})
         run_queued(runtime, worker)
     finally:
         worker.stop()
