@@ -278,7 +278,11 @@ def test_key_forms_without_the_csrf_value_are_refused(runtime, client, admin_key
         assert len(apikeys.listed(session)) == 1
 
 
-TEMPLATE_FORM = {"name": "技改补助", "channel": "短信", "body": "{{ enterprise.name }}：请及时申报。"}
+TEMPLATE_FORM = {
+    "name": "技改补助",
+    "channel": "短信",
+    "body": "{{ enterprise.name }}：请及时申报。",
+}
 
 
 def test_staff_save_template_versions_and_see_every_one(runtime, client, staff_key):
