@@ -18,6 +18,7 @@ from notifier.web.console import (
     enterprises,
     login,
     policies,
+    providers,
     templates,
 )
 from notifier.web.console.context import Console
@@ -87,7 +88,8 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
     )
     router = APIRouter(prefix="/console", include_in_schema=False)
     for page in (
-        login, dashboard, policies, deliveries, enterprises, deadlines, admin, templates
+        login, dashboard, policies, deliveries, enterprises, deadlines, admin, templates,
+        providers,
     ):
         router.include_router(page.routes(console))
     return router
