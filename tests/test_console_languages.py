@@ -23,6 +23,7 @@ from web_harness import (
 )
 
 from notifier.jobs.worker import start_worker
+from notifier.provider_admin import listing
 from notifier.store import deadlines as deadline_store
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as enterprise_store
@@ -66,6 +67,7 @@ CONSOLE_PAGES = (
     "/console/deliveries/1",
     "/console/admin",
     "/console/templates",
+    "/console/admin/providers",
     "/console/templates/%E6%8A%80%E6%94%B9",
 )
 TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
@@ -85,6 +87,8 @@ def _data_texts(runtime) -> set[str]:
             texts |= {deadline.title, deadline.policy.title}
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
     texts |= {TEMPLATE["name"], TEMPLATE["body"]}
+    providers = listing(runtime.sessions, runtime.settings)
+    texts |= {str(v) for row in providers for v in row["options"].values()}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
     texts |= {v[i18n.EN] for v in i18n.catalogue().values() if CJK.search(v[i18n.EN])}
     return {t for t in texts if t}
