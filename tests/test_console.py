@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
 from web_harness import (
     COMPOSED,
     SECRET,
@@ -24,10 +26,12 @@ from web_harness import (
 
 from notifier.enterprise_csv import HEADER, HEADER_WORDS
 from notifier.jobs.worker import start_worker
+from notifier.models import Trigger
 from notifier.store import apikeys
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
 from notifier.store import templates as template_store
+from notifier.store.triggers import policy_corrected_key
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
 
@@ -321,3 +325,60 @@ def test_a_refused_template_names_the_field_keeps_the_form_and_stores_nothing(
     with runtime.sessions() as session:
         assert template_store.listing(session) == []
     assert client.get("/console/templates/nothing-here").status_code == 404
+
+
+def test_revising_with_notify_queues_the_correction_and_shows_the_history(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        published = client.post(
+            "/console/policies", data={**COMPOSED, "ref": "BL-2026-07", "csrf": csrf}
+        )
+        run_queued(runtime, worker)
+        policy_id = int(re.search(r"/console/policies/(\d+)", str(published.url)).group(1))
+        page = client.get(f"/console/policies/{policy_id}").text
+        assert "没有更正过" in page and 'id="cancel-form"' not in page
+        text = html.unescape(re.search(r'name="policy_json"[^>]*>([^<]*)<', page).group(1))
+        data = json.loads(text)
+        assert data["ref"] == "BL-2026-07"
+        data["summary"] = "按设备投资额的12%给予补助。"
+        revised = client.post(
+            f"/console/policies/{policy_id}/revise",
+            data={"policy_json": json.dumps(data, ensure_ascii=False), "notify": "1",
+                  "csrf": csrf},
+        )
+        run_queued(runtime, worker)
+    finally:
+        worker.stop()
+    assert revised.status_code == 200, re.findall(r"revise-error\">([^<]*)", revised.text)
+    assert "正在向企业发送更正通知" in revised.text
+    assert re.search(r"<td>1</td><td>[^<]+</td><td>摘要", revised.text)
+    with runtime.sessions() as session:
+        keys = [t.key for t in session.scalars(select(Trigger))]
+    assert policy_corrected_key(policy_id, 1) in keys
+    refused = client.post(
+        f"/console/policies/{policy_id}/revise",
+        data={"policy_json": text.replace("BL-2026-07", "BL-OTHER"), "csrf": csrf},
+    )
+    assert refused.status_code == 400 and 'id="revise-error">ref:' in refused.text
+    assert "BL-OTHER" in refused.text  # the sent text is kept on the form
+    withdraw = client.post(f"/console/policies/{policy_id}/cancel", data={"csrf": csrf})
+    assert withdraw.status_code == 400 and "不能撤回" in withdraw.text
+
+
+def test_a_scheduled_policy_is_withdrawn_from_its_page_and_audited(runtime, client, staff_key):
+    csrf = signed_in(client, staff_key)
+    later = {**COMPOSED, "published_at": "2031-01-01T09:00", "csrf": csrf}
+    published = client.post("/console/policies", data=later)
+    policy_id = int(re.search(r"/console/policies/(\d+)", str(published.url)).group(1))
+    assert 'id="cancel-form"' in published.text
+    withdrawn = client.post(f"/console/policies/{policy_id}/cancel", data={"csrf": csrf})
+    assert "政策已撤回" in withdrawn.text and 'id="cancelled"' in withdrawn.text
+    assert 'id="cancel-form"' not in withdrawn.text
+    with runtime.sessions() as session:
+        assert policy_store.get(session, policy_id).cancelled_at is not None
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    assert "policy.cancel" in client.get("/console/admin").text

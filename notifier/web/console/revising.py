@@ -17,6 +17,7 @@ from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
+TARGET_KEYS = ("sectors", "regions", "sizes", "tags", "credit_codes")
 NOTES = ("revised", "unchanged", "notified", "cancelled")
 
 
@@ -33,7 +34,10 @@ def policy_file_text(policy: Policy, zone: Any) -> str | None:
         "url": policy.url,
         "topics": list(policy.topics or []),
         "published_at": local(policy.published_at, zone),
-        "targets": {k: v for k, v in policy.targets.as_dict().items() if v},
+        # The file's topics are top-level; its targets name only who it is for.
+        "targets": {
+            k: v for k, v in policy.targets.as_dict().items() if v and k in TARGET_KEYS
+        },
         "deadlines": [
             {"title": d.title, "due_at": local(d.due_at, zone)}
             for d in policy.deadlines
