@@ -50,6 +50,15 @@ class NewKey:
     name: str
     credit_code: str | None
 
+    def described(self) -> dict[str, object]:
+        """The key as the audit log and answers describe it: everything but the key itself."""
+        return {
+            "prefix": self.prefix,
+            "role": self.role,
+            "name": self.name,
+            "credit_code": self.credit_code,
+        }
+
 
 def key_hash(key: str, secret: str) -> str:
     """The stored form of a key: hex HMAC-SHA256 under the deployment's secret."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,6 +52,25 @@ class ProviderDraft:
             priority=self.priority,
             enabled=self.enabled,
         )
+
+
+def read_pairs(values: Iterable[str], field: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` items as (key, value) pairs; the value may hold '=' and spaces.
+
+    Raises:
+        InputError: (``field``) an item without '=' or a key; the item is named by its number,
+            never echoed, since it may be a secret.
+    """
+    pairs = []
+    for number, value in enumerate(values, start=1):
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise InputError(
+                f"{field}: 第 {number} 项应为 KEY=VALUE / item {number}: expected KEY=VALUE",
+                field=field,
+            )
+        pairs.append((key.strip(), rest))
+    return pairs
 
 
 def add(

@@ -37,6 +37,14 @@ POLICIES = (
 )
 
 
+def _save_template(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/console/templates")
+    page.fill("#tpl-name", "tech-grant")
+    page.fill("#tpl-body", "{{ enterprise.name }}：技改补助申报将于12月31日截止，请及时申报。")
+    page.click("#template-form button[type=submit]")
+    page.wait_for_selector("#template-note")
+
+
 def _publish(page: Page, server: Server, fields: dict[str, str]) -> None:
     page.goto(f"{server.url}/console/policies/new")
     page.fill("#department", "北仑区经济和信息化局")
@@ -78,6 +86,7 @@ def take(out: Path) -> list[Path]:
         for fields in POLICIES:
             _publish(page, server, fields)
         _settle(page, server)
+        _save_template(page, server)
         sms = [m for m in server.outbox("sms") if m["to"].endswith("0001")]
         pages = {
             "dashboard": "/console/",
@@ -90,6 +99,9 @@ def take(out: Path) -> list[Path]:
             "deliveries": "/console/deliveries",
             "delivery": "/console/deliveries/1",
             "admin": "/console/admin",
+            "templates": "/console/templates",
+            "template": "/console/templates/tech-grant",
+            "providers": "/console/admin/providers",
             "preferences": sms[0]["unsubscribe_url"].removeprefix(server.url),
         }
         for language in LANGUAGES:

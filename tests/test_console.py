@@ -3,13 +3,16 @@ publishing, the delivery log, imports with Chinese headers, and every page in bo
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
 from web_harness import (
     COMPOSED,
     SECRET,
@@ -23,9 +26,12 @@ from web_harness import (
 
 from notifier.enterprise_csv import HEADER, HEADER_WORDS
 from notifier.jobs.worker import start_worker
+from notifier.models import Trigger
 from notifier.store import apikeys
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
+from notifier.store import templates as template_store
+from notifier.store.triggers import policy_corrected_key
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
 
@@ -208,3 +214,171 @@ def test_templates_hold_no_chinese_of_their_own():
     for template in TEMPLATES_DIR.rglob("*.html"):
         text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", template.read_text(), flags=re.S)
         assert not TEMPLATES_CJK.search(text), f"{template.name}: {TEMPLATES_CJK.findall(text)[:5]}"
+
+
+def test_an_admin_makes_a_key_shown_once_and_revoking_it_ends_its_sessions(
+    runtime, client, admin_key
+):
+    csrf = signed_in(client, admin_key)
+    made = client.post(
+        "/console/admin/keys", data={"role": "staff", "name": "园区服务中心", "csrf": csrf}
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    key = re.search(r'id="new-key">([^<]+)<', made.text)
+    assert key is not None and "只显示这一次" in made.text
+    new_key = key.group(1)
+    admin_page = client.get("/console/admin").text
+    assert new_key[:14] in admin_page and new_key not in admin_page
+    assert "key.create" in admin_page
+    # The new key signs in; revoking it from the console ends that session.
+    other = TestClient(client.app)
+    signed_in(other, new_key)
+    assert other.get("/console/", follow_redirects=False).status_code == 200
+    revoked = client.post(f"/console/admin/keys/{new_key[:14]}/revoke", data={"csrf": csrf})
+    assert revoked.status_code == 200 and "密钥已吊销" in revoked.text
+    assert "key.revoke" in revoked.text and new_key not in revoked.text
+    answer = other.get("/console/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_a_bad_key_form_names_the_field_and_stores_nothing(runtime, client, admin_key):
+    csrf = signed_in(client, admin_key)
+    with runtime.sessions() as session:
+        before = len(apikeys.listed(session))
+    for data, field in (
+        ({"role": "boss", "name": "x"}, "role"),
+        ({"role": "staff", "name": "  "}, "name"),
+        ({"role": "enterprise", "name": "x"}, "enterprise"),
+        ({"role": "enterprise", "name": "x", "enterprise": credit_code(7)}, "enterprise"),
+    ):
+        answer = client.post("/console/admin/keys", data={**data, "csrf": csrf})
+        assert answer.status_code == 400, data
+        error = re.search(r'id="key-error">([^<]+)<', answer.text)
+        assert error is not None and error.group(1).startswith(f"{field}:"), data
+        assert 'id="new-key"' not in answer.text
+    missing = client.post("/console/admin/keys/ntf_0000000000/revoke", data={"csrf": csrf})
+    assert missing.status_code == 404 and "没有该密钥" in missing.text
+    with runtime.sessions() as session:
+        assert len(apikeys.listed(session)) == before
+
+
+def test_staff_cannot_make_or_revoke_keys(runtime, client, staff_key, admin_key):
+    csrf = signed_in(client, staff_key)
+    made = client.post("/console/admin/keys", data={"role": "admin", "name": "x", "csrf": csrf})
+    assert made.status_code == 403 and "ntf_" not in made.text
+    revoked = client.post(f"/console/admin/keys/{admin_key[:14]}/revoke", data={"csrf": csrf})
+    assert revoked.status_code == 403
+    with runtime.sessions() as session:
+        assert all(k.revoked_at is None for k in apikeys.listed(session))
+        assert len(apikeys.listed(session)) == 2
+
+
+def test_key_forms_without_the_csrf_value_are_refused(runtime, client, admin_key):
+    signed_in(client, admin_key)
+    made = client.post("/console/admin/keys", data={"role": "staff", "name": "x"})
+    revoked = client.post(f"/console/admin/keys/{admin_key[:14]}/revoke")
+    assert made.status_code == 403 and revoked.status_code == 403
+    with runtime.sessions() as session:
+        assert len(apikeys.listed(session)) == 1
+
+
+TEMPLATE_FORM = {
+    "name": "技改补助",
+    "channel": "短信",
+    "body": "{{ enterprise.name }}：请及时申报。",
+}
+
+
+def test_staff_save_template_versions_and_see_every_one(runtime, client, staff_key):
+    csrf = signed_in(client, staff_key)
+    first = client.post("/console/templates", data={**TEMPLATE_FORM, "csrf": csrf})
+    assert first.status_code == 200 and "已保存为新版本" in first.text
+    again = client.post("/console/templates", data={**TEMPLATE_FORM, "csrf": csrf})
+    assert "内容未改变" in again.text
+    changed = {**TEMPLATE_FORM, "body": "{{ enterprise.name }}：请尽快报名。", "csrf": csrf}
+    page = client.post("/console/templates", data=changed).text
+    assert 'id="sms-1"' in page and 'id="sms-2"' in page and "请尽快报名" in page
+    listing = client.get("/console/templates").text
+    assert "技改补助" in listing and "<td>2</td>" in listing
+    with runtime.sessions() as session:
+        assert [t.version for t in template_store.history(session, "技改补助")] == [1, 2]
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    assert client.get("/console/admin").text.count("template.save") == 2
+
+
+def test_a_refused_template_names_the_field_keeps_the_form_and_stores_nothing(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    for data, field in (
+        ({**TEMPLATE_FORM, "body": "{{ enterprise.nmae }}"}, "enterprise.name"),
+        ({**TEMPLATE_FORM, "channel": "fax"}, "channel"),
+        ({**TEMPLATE_FORM, "channel": "email"}, "subject"),
+        ({**TEMPLATE_FORM, "name": "a/b"}, "name"),
+    ):
+        answer = client.post("/console/templates", data={**data, "csrf": csrf})
+        assert answer.status_code == 400, data
+        error = re.search(r'id="template-error">([^<]+)<', answer.text)
+        assert error is not None and field in html.unescape(error.group(1)), (data, error)
+        assert html.escape(data["body"], quote=False) in answer.text
+    with runtime.sessions() as session:
+        assert template_store.listing(session) == []
+    assert client.get("/console/templates/nothing-here").status_code == 404
+
+
+def test_revising_with_notify_queues_the_correction_and_shows_the_history(
+    runtime, client, staff_key
+):
+    csrf = signed_in(client, staff_key)
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        published = client.post(
+            "/console/policies", data={**COMPOSED, "ref": "BL-2026-07", "csrf": csrf}
+        )
+        run_queued(runtime, worker)
+        policy_id = int(re.search(r"/console/policies/(\d+)", str(published.url)).group(1))
+        page = client.get(f"/console/policies/{policy_id}").text
+        assert "没有更正过" in page and 'id="cancel-form"' not in page
+        text = html.unescape(re.search(r'name="policy_json"[^>]*>([^<]*)<', page).group(1))
+        data = json.loads(text)
+        assert data["ref"] == "BL-2026-07"
+        data["summary"] = "按设备投资额的12%给予补助。"
+        revised = client.post(
+            f"/console/policies/{policy_id}/revise",
+            data={"policy_json": json.dumps(data, ensure_ascii=False), "notify": "1",
+                  "csrf": csrf},
+        )
+        run_queued(runtime, worker)
+    finally:
+        worker.stop()
+    assert revised.status_code == 200, re.findall(r"revise-error\">([^<]*)", revised.text)
+    assert "正在向企业发送更正通知" in revised.text
+    assert re.search(r"<td>1</td><td>[^<]+</td><td>摘要", revised.text)
+    with runtime.sessions() as session:
+        keys = [t.key for t in session.scalars(select(Trigger))]
+    assert policy_corrected_key(policy_id, 1) in keys
+    refused = client.post(
+        f"/console/policies/{policy_id}/revise",
+        data={"policy_json": text.replace("BL-2026-07", "BL-OTHER"), "csrf": csrf},
+    )
+    assert refused.status_code == 400 and 'id="revise-error">ref:' in refused.text
+    assert "BL-OTHER" in refused.text  # the sent text is kept on the form
+    withdraw = client.post(f"/console/policies/{policy_id}/cancel", data={"csrf": csrf})
+    assert withdraw.status_code == 400 and "不能撤回" in withdraw.text
+
+
+def test_a_scheduled_policy_is_withdrawn_from_its_page_and_audited(runtime, client, staff_key):
+    csrf = signed_in(client, staff_key)
+    later = {**COMPOSED, "published_at": "2031-01-01T09:00", "csrf": csrf}
+    published = client.post("/console/policies", data=later)
+    policy_id = int(re.search(r"/console/policies/(\d+)", str(published.url)).group(1))
+    assert 'id="cancel-form"' in published.text
+    withdrawn = client.post(f"/console/policies/{policy_id}/cancel", data={"csrf": csrf})
+    assert "政策已撤回" in withdrawn.text and 'id="cancelled"' in withdrawn.text
+    assert 'id="cancel-form"' not in withdrawn.text
+    with runtime.sessions() as session:
+        assert policy_store.get(session, policy_id).cancelled_at is not None
+    client.cookies.clear()
+    signed_in(client, make_key(runtime, "admin"))
+    assert "policy.cancel" in client.get("/console/admin").text

@@ -23,6 +23,7 @@ from web_harness import (
 )
 
 from notifier.jobs.worker import start_worker
+from notifier.provider_admin import listing
 from notifier.store import deadlines as deadline_store
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as enterprise_store
@@ -65,7 +66,11 @@ CONSOLE_PAGES = (
     "/console/deliveries",
     "/console/deliveries/1",
     "/console/admin",
+    "/console/templates",
+    "/console/admin/providers",
+    "/console/templates/%E6%8A%80%E6%94%B9",
 )
+TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
 
 
 def _data_texts(runtime) -> set[str]:
@@ -81,6 +86,9 @@ def _data_texts(runtime) -> set[str]:
         for deadline in deadline_store.listed(session):
             texts |= {deadline.title, deadline.policy.title}
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
+    texts |= {TEMPLATE["name"], TEMPLATE["body"]}
+    providers = listing(runtime.sessions, runtime.settings)
+    texts |= {str(v) for row in providers for v in row["options"].values()}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
     texts |= {v[i18n.EN] for v in i18n.catalogue().values() if CJK.search(v[i18n.EN])}
     return {t for t in texts if t}
@@ -114,6 +122,7 @@ def test_every_page_reads_fully_in_chinese_and_in_english(runtime, client, admin
     worker = start_worker(runtime.queue.broker, threads=2)
     try:
         client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
+        client.post("/console/templates", data={**TEMPLATE, "csrf": csrf})
         run_queued(runtime, worker)
     finally:
         worker.stop()
@@ -156,3 +165,29 @@ def test_the_language_switch_sets_a_cookie_and_returns_only_to_this_site(client)
     assert "lang=en" in answer.headers["set-cookie"]
     away = client.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
     assert away.headers["location"] == "/console/"
+
+
+def test_the_key_pages_read_in_both_languages(client, admin_key):
+    csrf = signed_in(client, admin_key)
+    for language in i18n.LANGUAGES:
+        client.cookies.set(i18n.COOKIE, language)
+        made = client.post(
+            "/console/admin/keys", data={"role": "staff", "name": "desk", "csrf": csrf}
+        )
+        refused = client.post("/console/admin/keys", data={"role": "x", "name": "y", "csrf": csrf})
+        assert made.status_code == 200 and refused.status_code == 400
+        for page in (made, refused):
+            assert f'<html lang="{language}">' in page.text
+        if language == i18n.EN:
+            text = _visible(made.text)
+            # Catalogue texts Chinese on purpose in English (the switch back to Chinese).
+            for value in (v[i18n.EN] for v in i18n.catalogue().values()):
+                if CJK.search(value):
+                    text = text.replace(value, "")
+            assert "Copy it now" in text and not CJK.search(text), CJK.findall(text)
+            # The one-line error is Chinese first, English second, like the CLI's.
+            error = re.search(r'id="key-error">([^<]+)<', refused.text)
+            assert error is not None and "unknown role" in error.group(1)
+            assert "New key" in refused.text
+        else:
+            assert "只显示这一次" in made.text

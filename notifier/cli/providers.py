@@ -21,6 +21,7 @@ from notifier.provider_admin import (
     ProviderDraft,
     add,
     listing,
+    read_pairs,
     remove,
     rotate_secrets,
     send_test,
@@ -34,18 +35,6 @@ def providers() -> None:
     """Provider accounts kept in the database (服务商)."""
 
 
-def _pairs(values: tuple[str, ...], field: str) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip():
-            raise InputError(
-                f"{field}: 应为 KEY=VALUE / expected KEY=VALUE, got {key!r}", field=field
-            )
-        pairs.append((key.strip(), rest))
-    return pairs
-
-
 def _secrets(stdin: bool, from_env: tuple[str, ...], given: tuple[str, ...]) -> dict[str, str]:
     secrets: dict[str, str] = {}
     if given:
@@ -55,8 +44,8 @@ def _secrets(stdin: bool, from_env: tuple[str, ...], given: tuple[str, ...]) -> 
             highlight=False,
             soft_wrap=True,
         )
-        secrets.update(_pairs(given, "secret"))
-    for key, variable in _pairs(from_env, "secret-env"):
+        secrets.update(read_pairs(given, "secret"))
+    for key, variable in read_pairs(from_env, "secret-env"):
         value = os.environ.get(variable)
         if not value:
             raise InputError(
@@ -66,7 +55,7 @@ def _secrets(stdin: bool, from_env: tuple[str, ...], given: tuple[str, ...]) -> 
         secrets[key] = value
     if stdin:
         lines = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
-        secrets.update(_pairs(tuple(lines), "secret-stdin"))
+        secrets.update(read_pairs(tuple(lines), "secret-stdin"))
     return secrets
 
 
@@ -102,7 +91,7 @@ def add_(
         enabled=not disabled,
         # Kept as text: each kind's option model reads "10" as a number where it wants one, and
         # an app key of digits stays the text it is.
-        options=dict(_pairs(options, "option")),
+        options=dict(read_pairs(options, "option")),
         secrets=_secrets(secret_stdin, secret_env, given),
     )
     add(app.runtime.sessions, app.settings, draft)

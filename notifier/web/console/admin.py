@@ -1,4 +1,5 @@
-"""``/console/admin``: API keys, the settings in effect (secrets masked), the audit log."""
+"""``/console/admin``: API keys (make, shown once; revoke), the settings in effect (secrets
+masked), the audit log."""
 
 
 import json
@@ -6,12 +7,14 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.config import Settings
+from notifier.errors import InputError
 from notifier.store import apikeys, audit
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
+from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 MASK = "********"
 AUDIT_SHOWN = 100
@@ -39,23 +42,74 @@ def settings_in_effect(settings: Settings) -> list[tuple[str, str]]:
 
 
 def routes(console: Console) -> APIRouter:
-    """The admin route."""
+    """The admin routes: the page, making a key, revoking one."""
     router = APIRouter()
+    runtime = console.runtime
 
-    @router.get("/admin", response_class=HTMLResponse)
-    def admin(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin)]
+    def admin_page(
+        request: Request,
+        user: ConsoleUser,
+        *,
+        status_code: int = 200,
+        error: str | None = None,
+        form: dict[str, Any] | None = None,
+        note: str | None = None,
     ) -> HTMLResponse:
-        with console.runtime.sessions() as session:
+        with runtime.sessions() as session:
             keys = apikeys.listed(session)
             entries = audit.page(session, limit=AUDIT_SHOWN)
             return console.page(
                 request,
                 "console/admin.html",
                 user,
-                settings=settings_in_effect(console.runtime.settings),
+                status_code=status_code,
+                settings=settings_in_effect(runtime.settings),
                 keys=keys,
                 audit=entries,
+                error=error,
+                form=form or {},
+                note=note,
             )
+
+    @router.get("/admin", response_class=HTMLResponse)
+    def admin(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
+        note: str | None = None,
+    ) -> HTMLResponse:
+        return admin_page(request, user, note=note if note == "revoked" else None)
+
+    @router.post("/admin/keys", response_class=HTMLResponse)
+    async def make_key(
+        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
+    ) -> HTMLResponse:
+        form = await request.form()
+        shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
+        try:
+            new = make_key_audited(
+                runtime,
+                user.principal,
+                role=shown["role"],
+                name=shown["name"],
+                credit_code=shown["enterprise"] or None,
+            )
+        except InputError as exc:
+            return admin_page(request, user, status_code=400, error=str(exc), form=shown)
+        page = console.page(request, "console/key_made.html", user, new=new)
+        # The key is in this answer only: no cache may keep it.
+        page.headers["Cache-Control"] = "no-store"
+        return page
+
+    @router.post("/admin/keys/{prefix}/revoke")
+    def revoke(
+        request: Request,
+        prefix: str,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+    ) -> Response:
+        try:
+            revoke_key_audited(runtime, user.principal, prefix)
+        except InputError as exc:
+            return admin_page(request, user, status_code=404, error=str(exc))
+        return RedirectResponse("/console/admin?note=revoked", 303)
 
     return router

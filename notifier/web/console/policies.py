@@ -20,7 +20,9 @@ from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.web.api.policies import policy_row
 from notifier.web.auditing import record_change
+from notifier.web.console import revising
 from notifier.web.console.context import Console
+from notifier.web.console.revising import revision_context
 from notifier.web.console.session import ConsoleUser
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
@@ -28,6 +30,7 @@ TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", "publishe
 LIST_FIELDS = ("topics",)
 TARGET_FIELDS = ("sectors", "regions", "tags", "credit_codes")
 SIZES = ("large", "medium", "small", "micro")
+NOTES = ("published", "again", *revising.NOTES)
 
 
 def _words(value: Any) -> list[str]:
@@ -105,12 +108,14 @@ def routes(console: Console) -> APIRouter:
             request, "console/compose.html", user, sizes=SIZES, error=None, form={}
         )
 
-    @router.get("/policies/{policy_id}", response_class=HTMLResponse)
-    def one(
+    def policy_page(
         request: Request,
+        user: ConsoleUser,
         policy_id: int,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        *,
+        status_code: int = 200,
         note: str | None = None,
+        **extra: Any,
     ) -> HTMLResponse:
         with runtime.sessions() as session:
             policy = store.get(session, policy_id)
@@ -120,15 +125,28 @@ def routes(console: Console) -> APIRouter:
             counts = delivery_store.channel_status_counts(
                 session, DeliveryFilter(policy_id=policy_id)
             )
+        revising = revision_context(console, policy_id)
         return console.page(
             request,
             "console/policy.html",
             user,
+            status_code=status_code,
             policy=shown,
             counts=counts,
-            note=note if note in ("published", "again") else None,
+            note=note if note in NOTES else None,
+            **{"revise_error": None, "sent_text": None, **revising, **extra},
         )
 
+    @router.get("/policies/{policy_id}", response_class=HTMLResponse)
+    def one(
+        request: Request,
+        policy_id: int,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        note: str | None = None,
+    ) -> HTMLResponse:
+        return policy_page(request, user, policy_id, note=note)
+
+    router.include_router(revising.routes(console, policy_page))
     return router
 
 

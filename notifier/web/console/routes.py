@@ -18,6 +18,8 @@ from notifier.web.console import (
     enterprises,
     login,
     policies,
+    providers,
+    templates,
 )
 from notifier.web.console.context import Console
 from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
@@ -85,7 +87,10 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
         failed_attempts=failed_attempts,
     )
     router = APIRouter(prefix="/console", include_in_schema=False)
-    for page in (login, dashboard, policies, deliveries, enterprises, deadlines, admin):
+    for page in (
+        login, dashboard, policies, deliveries, enterprises, deadlines, admin, templates,
+        providers,
+    ):
         router.include_router(page.routes(console))
     return router
 

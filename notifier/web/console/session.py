@@ -116,3 +116,10 @@ class Sessions:
         if not isinstance(value, str) or not form_token_valid(self.keys, user.sid, value):
             raise HTTPException(status_code=403, detail="CSRF value missing or wrong")
         return user
+
+    async def admin_posted(self, request: Request) -> ConsoleUser:
+        """An admin's form post with the session's CSRF value (else 403)."""
+        user = await self.posted_by(request)
+        if not user.admin:
+            raise HTTPException(status_code=403, detail="admin only")
+        return user

@@ -1,0 +1,189 @@
+"""``/console/admin/providers`` (admin): provider accounts kept in the database: the list
+(secrets masked), adding one (its secret never shown again), enable, disable, remove, and a
+test message to an address the admin names, showing the provider's answer."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from notifier.enterprise_csv import CHANNEL_WORDS
+from notifier.errors import ChannelError, ConfigError, InputError, TemplateError
+from notifier.provider_admin import (
+    ProviderDraft,
+    add,
+    listing,
+    read_pairs,
+    remove,
+    send_test,
+    set_enabled,
+)
+from notifier.web.auditing import record_change
+from notifier.web.console.context import Console
+from notifier.web.console.session import ConsoleUser
+
+# Shown again on a refused form; the secrets field never is.
+KEPT_FIELDS = ("name", "channel", "kind", "priority", "options")
+NOTES = ("added", "enabled", "disabled", "removed")
+
+
+def _lines(value: object) -> list[str]:
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def _priority(value: str) -> int:
+    try:
+        return int(value or "0")
+    except ValueError:
+        raise InputError(
+            f"priority: 应为整数 / must be a whole number, got {value!r}", field="priority"
+        ) from None
+
+
+def _draft(kept: dict[str, str], form: FormData) -> ProviderDraft:
+    channel = kept["channel"]
+    return ProviderDraft(
+        name=kept["name"],
+        channel=CHANNEL_WORDS.get(channel, channel.lower()),
+        kind=kept["kind"],
+        priority=_priority(kept["priority"]),
+        enabled=form.get("enabled") is not None,
+        # Kept as text: each kind's option model reads numbers where it wants them.
+        options=dict(read_pairs(_lines(form.get("options")), "options")),
+        secrets=dict(read_pairs(_lines(form.get("secrets")), "secrets")),
+    )
+
+
+def _page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    note: str | None = None,
+    tested: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    rows = listing(console.runtime.sessions, console.runtime.settings)
+    for row in rows:
+        row["options_shown"] = json.dumps(row["options"], ensure_ascii=False, sort_keys=True)
+    return console.page(
+        request,
+        "console/providers.html",
+        user,
+        status_code=status_code,
+        providers=rows,
+        error=error,
+        form=form or {},
+        note=note,
+        tested=tested,
+    )
+
+
+def _audited(
+    console: Console, user: ConsoleUser, action: str, name: str, after: Any = None
+) -> None:
+    record_change(
+        console.runtime,
+        user.principal,
+        action=action,
+        target_type="provider",
+        target_id=name,
+        after=after,
+    )
+
+
+def routes(console: Console) -> APIRouter:
+    """The provider routes: the page and adding; then testing and switching."""
+    router = APIRouter()
+    runtime = console.runtime
+
+    @router.get("/admin/providers", response_class=HTMLResponse)
+    def page(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
+        note: str | None = None,
+    ) -> HTMLResponse:
+        return _page(console, request, user, note=note if note in NOTES else None)
+
+    @router.post("/admin/providers", response_class=HTMLResponse)
+    async def add_provider(
+        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
+    ) -> Response:
+        form = await request.form()
+        kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
+        try:
+            draft = _draft(kept, form)
+            add(runtime.sessions, runtime.settings, draft, clock=runtime.clock)
+        except (InputError, ConfigError) as exc:
+            return _page(console, request, user, status_code=400, error=str(exc), form=kept)
+        _audited(
+            console,
+            user,
+            "provider.add",
+            draft.name,
+            after={
+                "channel": draft.channel,
+                "kind": draft.kind,
+                "priority": draft.priority,
+                "enabled": draft.enabled,
+                "options": dict(draft.options or {}),
+                "secret_names": sorted(draft.secrets or {}),
+            },
+        )
+        return RedirectResponse("/console/admin/providers?note=added", 303)
+
+    router.include_router(action_routes(console))
+    return router
+
+
+def action_routes(console: Console) -> APIRouter:
+    """Testing a provider, and enabling, disabling or removing a database row."""
+    router = APIRouter()
+    runtime = console.runtime
+
+    # Before the {action} route, which would otherwise take "test-send".
+    @router.post("/admin/providers/{name}/test-send", response_class=HTMLResponse)
+    async def test_send(
+        request: Request,
+        name: str,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+    ) -> HTMLResponse:
+        address = str((await request.form()).get("to") or "").strip()
+        tested: dict[str, Any] = {"name": name, "to": address}
+        try:
+            result = send_test(runtime.sessions, runtime.settings, name, to=address)
+        except ChannelError as exc:
+            tested.update(ok=False, answer=exc.reason)
+        except (InputError, ConfigError, TemplateError) as exc:
+            tested.update(ok=False, answer=str(exc))
+        else:
+            tested.update(ok=True, answer=result.provider_message_id or "-")
+        _audited(console, user, "provider.test", name, after={"to": address, "ok": tested["ok"]})
+        return _page(console, request, user, tested=tested)
+
+    @router.post("/admin/providers/{name}/{action}", response_class=HTMLResponse)
+    def change(
+        request: Request,
+        name: str,
+        action: str,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+    ) -> Response:
+        try:
+            if action in ("enable", "disable"):
+                set_enabled(
+                    runtime.sessions, name, enabled=action == "enable", clock=runtime.clock
+                )
+            elif action == "remove":
+                remove(runtime.sessions, name)
+            else:
+                raise HTTPException(status_code=404, detail="no such action")
+        except InputError as exc:
+            return _page(console, request, user, status_code=404, error=str(exc))
+        _audited(console, user, f"provider.{action}", name)
+        return RedirectResponse(f"/console/admin/providers?note={action}d", 303)
+
+    return router
