@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from notifier.csvexport import write_csv
@@ -103,10 +103,8 @@ CursorQ = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="上一页
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.get("", response_model=Page[DeliveryOut], summary="投递记录 / the delivery log")
-def list_deliveries(
+def staff_filter(
     runtime: RuntimeDep,
-    _: Staff,
     status: StatusQ = None,
     channel: ChannelQ = None,
     enterprise: EnterpriseQ = None,
@@ -114,11 +112,9 @@ def list_deliveries(
     policy: IdQ = None,
     since: FromQ = None,
     until: ToQ = None,
-    cursor: CursorQ = None,
-    limit: LimitQ = 50,
-) -> dict[str, Any]:
-    """Deliveries newest first, a page at a time (pass ``next`` back as ``cursor``)."""
-    filters = delivery_filter(
+) -> DeliveryFilter:
+    """The filter the delivery log and its export share, from their query parameters."""
+    return delivery_filter(
         runtime,
         status=status,
         channel=channel,
@@ -128,6 +124,20 @@ def list_deliveries(
         since=since,
         until=until,
     )
+
+
+StaffFilter = Annotated[DeliveryFilter, Depends(staff_filter)]
+
+
+@router.get("", response_model=Page[DeliveryOut], summary="投递记录 / the delivery log")
+def list_deliveries(
+    runtime: RuntimeDep,
+    _: Staff,
+    filters: StaffFilter,
+    cursor: CursorQ = None,
+    limit: LimitQ = 50,
+) -> dict[str, Any]:
+    """Deliveries newest first, a page at a time (pass ``next`` back as ``cursor``)."""
     return page_of(runtime, filters, cursor, limit)
 
 
@@ -151,26 +161,10 @@ def _csv_body(rows: list[dict[str, object]]) -> Iterator[bytes]:
 def export(
     runtime: RuntimeDep,
     _: Staff,
+    filters: StaffFilter,
     format: Literal["csv", "xlsx"] = "csv",  # noqa: A002 - the parameter's public name
-    status: StatusQ = None,
-    channel: ChannelQ = None,
-    enterprise: EnterpriseQ = None,
-    trigger: IdQ = None,
-    policy: IdQ = None,
-    since: FromQ = None,
-    until: ToQ = None,
 ) -> Response:
     """The matching deliveries as CSV (UTF-8 with BOM) or XLSX; no cell can run as a formula."""
-    filters = delivery_filter(
-        runtime,
-        status=status,
-        channel=channel,
-        enterprise=enterprise,
-        trigger=trigger,
-        policy=policy,
-        since=since,
-        until=until,
-    )
     with runtime.sessions() as session:
         rows = [
             delivery_row(d, runtime.settings.zone)
