@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from notifier.deadlines import cancel_deadline, mark_done, move_deadline, report
+from notifier.deadlines import Changed, cancel_deadline, mark_done, move_deadline, report
 from notifier.errors import InputError, NotFoundError
 from notifier.listings import local
 from notifier.policy_file import read_due_at
@@ -14,7 +15,7 @@ from notifier.runtime import Runtime
 from notifier.store import deadlines as store
 from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
 from notifier.web.auditing import record_change
-from notifier.web.auth import Staff
+from notifier.web.auth import Principal, Staff
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/deadlines", tags=["deadlines"])
@@ -56,6 +57,28 @@ def _changed(runtime: Runtime, changed: Any) -> dict[str, Any]:
     }
 
 
+def _audited(
+    runtime: Runtime,
+    principal: Principal,
+    action: str,
+    deadline_id: int,
+    change: Callable[[], Changed],
+) -> dict[str, Any]:
+    """Make ``change`` to a deadline and log it in the audit log with before and after."""
+    before = deadline_state(runtime, deadline_id)
+    changed = change()
+    record_change(
+        runtime,
+        principal,
+        action=action,
+        target_type="deadline",
+        target_id=deadline_id,
+        before=before,
+        after=deadline_state(runtime, deadline_id),
+    )
+    return _changed(runtime, changed)
+
+
 @router.post(
     "/{deadline_id}/move", response_model=DeadlineChanged, summary="改期 / move a deadline"
 )
@@ -65,18 +88,13 @@ def move(runtime: RuntimeDep, principal: Staff, deadline_id: Id, body: MoveIn) -
         due = read_due_at(body.due_at, zone=runtime.settings.zone)
     except InputError as exc:
         raise InputError(f"due_at: {exc}", field="due_at") from None
-    before = deadline_state(runtime, deadline_id)
-    changed = move_deadline(runtime.sessions, deadline_id, due, clock=runtime.clock)
-    record_change(
+    return _audited(
         runtime,
         principal,
-        action="deadline.move",
-        target_type="deadline",
-        target_id=deadline_id,
-        before=before,
-        after=deadline_state(runtime, deadline_id),
+        "deadline.move",
+        deadline_id,
+        lambda: move_deadline(runtime.sessions, deadline_id, due, clock=runtime.clock),
     )
-    return _changed(runtime, changed)
 
 
 @router.post(
@@ -84,18 +102,13 @@ def move(runtime: RuntimeDep, principal: Staff, deadline_id: Id, body: MoveIn) -
 )
 def cancel(runtime: RuntimeDep, principal: Staff, deadline_id: Id) -> dict[str, Any]:
     """Cancel a deadline: no more reminders, unsent ones cancelled."""
-    before = deadline_state(runtime, deadline_id)
-    changed = cancel_deadline(runtime.sessions, deadline_id, clock=runtime.clock)
-    record_change(
+    return _audited(
         runtime,
         principal,
-        action="deadline.cancel",
-        target_type="deadline",
-        target_id=deadline_id,
-        before=before,
-        after=deadline_state(runtime, deadline_id),
+        "deadline.cancel",
+        deadline_id,
+        lambda: cancel_deadline(runtime.sessions, deadline_id, clock=runtime.clock),
     )
-    return _changed(runtime, changed)
 
 
 @router.post(
