@@ -9,6 +9,7 @@ tests move them instead of sleeping.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +17,8 @@ from typing import Any, Protocol
 import redis
 
 from notifier.config import CircuitSettings
+
+log = logging.getLogger(__name__)
 
 
 class Circuits(Protocol):
@@ -128,16 +131,30 @@ class RedisCircuits:
 
     def admit(self, name: str, now: float) -> float | None:
         """None: send; else when the open circuit (or another worker's trial) ends."""
-        answer = self._admit(keys=[self._key(name)], args=[repr(now), repr(self._cooldown)])
+        try:
+            answer = self._admit(keys=[self._key(name)], args=[repr(now), repr(self._cooldown)])
+        except redis.RedisError as exc:  # fail open: a lost Redis never holds a message back
+            log.warning("circuit of %s unknown (Redis: %s); sending", name, exc)
+            return None
         text = answer.decode() if isinstance(answer, bytes) else str(answer)
         return float(text) if text else None
 
     def failed(self, name: str, now: float) -> None:
         """Open the circuit after ``failures`` in a row, or at once when a trial failed."""
-        self._failed(
-            keys=[self._key(name)], args=[repr(now), repr(self._cooldown), self._threshold]
-        )
+        try:
+            self._failed(
+                keys=[self._key(name)], args=[repr(now), repr(self._cooldown), self._threshold]
+            )
+        except redis.RedisError as exc:
+            log.warning("failure of %s not counted (Redis: %s)", name, exc)
 
     def succeeded(self, name: str) -> None:
-        """Close the circuit."""
-        self._client.delete(self._key(name))
+        """Close the circuit.
+
+        Called after a message went out: it must not raise, or the sent message would be
+        taken for unsent and sent again.
+        """
+        try:
+            self._client.delete(self._key(name))
+        except redis.RedisError as exc:
+            log.warning("circuit of %s not closed (Redis: %s)", name, exc)

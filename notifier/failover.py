@@ -27,7 +27,8 @@ class ProviderGuard:
 
 
 # For functions called without a runtime's guard (tests of one batch): no state, no limits.
-UNGUARDED = ProviderGuard(circuits=NoCircuits(), limits=NoLimits())
+NO_CIRCUITS = NoCircuits()
+UNGUARDED = ProviderGuard(circuits=NO_CIRCUITS, limits=NoLimits())
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,10 @@ def route(
     routed = Routed()
     waits: list[float] = []
     for provider in candidates:
-        open_until = guard.circuits.admit(provider.name, now)
+        # A provider sending to each recipient's own endpoint has no circuit: its failures
+        # are the endpoint's, retried per delivery with backoff.
+        circuits = guard.circuits if provider.shared_endpoint else NO_CIRCUITS
+        open_until = circuits.admit(provider.name, now)
         if open_until is not None:
             waits.append(open_until)
             continue
@@ -86,17 +90,17 @@ def route(
             routed.error = exc
             return routed
         except TransientError as exc:
-            guard.circuits.failed(provider.name, now)
+            circuits.failed(provider.name, now)
             routed.error = exc
             continue
         except PermanentError as exc:  # it answered: up, though it refused this message
-            guard.circuits.succeeded(provider.name)
+            circuits.succeeded(provider.name)
             routed.error = exc
             return routed
         except Exception as exc:  # the message's own problem (template, address), or a bug
             routed.error = exc
             return routed
-        guard.circuits.succeeded(provider.name)
+        circuits.succeeded(provider.name)
         return routed
     if routed.provider is None:
         routed.open_until = min(waits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -649,3 +650,28 @@ def test_email_opens_a_new_connection_after_a_refusal_and_still_delivers(
     email_provider.send(email_message(delivery_id=3))
     first, last = smtp_peer.messages
     assert first.peer != last.peer
+
+
+def test_one_enterprise_s_broken_webhook_never_opens_a_circuit_for_everyone_else(
+    webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider
+) -> None:
+    from notifier.circuits import MemoryCircuits
+    from notifier.config import CircuitSettings
+    from notifier.errors import TransientError
+    from notifier.failover import ProviderGuard, route
+    from notifier.limits import NoLimits
+
+    guard = ProviderGuard(MemoryCircuits(CircuitSettings(failures=2)), NoLimits())
+    with socket.socket() as closed:  # a port nobody listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        broken = f"http://127.0.0.1:{closed.getsockname()[1]}/hooks"
+    for _ in range(5):
+        routed = route([webhook_provider], lambda p: p.send(webhook_message(broken)),
+                       guard=guard, now=time.time())
+        assert isinstance(routed.error, TransientError)
+
+    routed = route([webhook_provider], lambda p: p.send(webhook_message(webhook_receiver.url)),
+                   guard=guard, now=time.time())
+
+    assert routed.result is not None and routed.open_until is None
+    assert len(webhook_receiver.received) == 1

@@ -137,6 +137,10 @@ class Provider(abc.ABC):
 
     kind: ClassVar[str]
     channels: ClassVar[frozenset[str]] = frozenset(CHANNELS)
+    # True: a failed send says the provider (its gateway, its server) is down, so failures count
+    # toward its circuit. False where each message goes to the recipient's own endpoint: one
+    # enterprise's broken receiver must not hold back everyone else's messages.
+    shared_endpoint: ClassVar[bool] = True
     # Limits and retries; the registry sets each built provider's own from its options.
     policy: ProviderPolicy = ProviderPolicy()
 

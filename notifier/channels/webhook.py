@@ -62,6 +62,7 @@ class StandardWebhooksProvider(HttpProvider):
     kind: ClassVar[str] = "standard-webhooks"
     channels: ClassVar[frozenset[str]] = frozenset({WEBHOOK})
     idempotency_header: ClassVar[str | None] = "webhook-id"
+    shared_endpoint: ClassVar[bool] = False  # each enterprise's URL (or robot) is its own
 
     def __init__(
         self,
