@@ -2,8 +2,6 @@
 reader as the CLI and the API), one campaign with its runs and a live progress bar, pause,
 resume, cancel and a preview for one enterprise; every change audited as the API audits it."""
 
-from __future__ import annotations
-
 import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,14 +98,13 @@ def campaign_page(
 def routes(console: Console) -> APIRouter:
     """The campaign routes."""
     router = APIRouter()
-    router.include_router(view_routes(console))
-    router.include_router(change_routes(console))
+    add_view_routes(router, console)
+    add_change_routes(router, console)
     return router
 
 
-def view_routes(console: Console) -> APIRouter:
+def add_view_routes(router: APIRouter, console: Console) -> None:
     """The list, one campaign (with a preview) and its progress JSON."""
-    router = APIRouter()
     runtime = console.runtime
 
     @router.get("/campaigns", response_class=HTMLResponse)
@@ -143,12 +140,9 @@ def view_routes(console: Console) -> APIRouter:
             }
         )
 
-    return router
 
-
-def change_routes(console: Console) -> APIRouter:
+def add_change_routes(router: APIRouter, console: Console) -> None:
     """Create, pause, resume, cancel: CSRF-checked forms, audited as the API audits them."""
-    router = APIRouter()
     runtime = console.runtime
 
     @router.post("/campaigns")
@@ -181,5 +175,3 @@ def change_routes(console: Console) -> APIRouter:
                 console, request, user, campaign_id, status_code=status, error=str(exc)
             )
         return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)
-
-    return router
