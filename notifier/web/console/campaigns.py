@@ -16,7 +16,7 @@ from notifier.errors import InputError, NotFoundError, NotifierError, TemplateEr
 from notifier.progress import campaign_runs, current_run
 from notifier.runtime import Runtime
 from notifier.store import campaigns as store
-from notifier.web.api.campaigns import _create, _row
+from notifier.web.api.campaigns import campaign_as_row, create_from_file
 from notifier.web.api.campaigns import cancel_ as api_cancel
 from notifier.web.api.campaigns import pause as api_pause
 from notifier.web.api.campaigns import resume as api_resume
@@ -83,7 +83,7 @@ def campaign_page(
     """One campaign: schedule, runs with counts, the current run's progress, the actions."""
     runtime = console.runtime
     try:
-        row = _row(runtime, campaign_id)
+        row = campaign_as_row(runtime, campaign_id)
     except NotFoundError:
         return console.views.page(request, "error.html", status_code=404, key="error.not_found")
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
@@ -152,7 +152,9 @@ def add_change_routes(router: APIRouter, console: Console) -> None:
         form = await request.form()
         text = str(form.get("campaign") or "").replace("\r\n", "\n")
         try:
-            made = await run_in_threadpool(_create, runtime, user.principal, text.encode("utf-8"))
+            made = await run_in_threadpool(
+                create_from_file, runtime, user.principal, text.encode("utf-8")
+            )
         except (InputError, TemplateError) as exc:
             return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
         return RedirectResponse(f"/console/campaigns/{made['id']}?note=created", 303)
