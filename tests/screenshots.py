@@ -3,8 +3,8 @@
     .venv/bin/python tests/screenshots.py [OUTPUT_FOLDER]
 
 Starts the real server (``notifier run``, dry-run providers) on a demo park, publishes two
-policies from the console (one with a deadline) and photographs each page in both languages
-with Debian's headless Chromium.
+policies from the console (one with a deadline), saves a template, creates a campaign and
+photographs each page in both languages with Debian's headless Chromium.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ def _save_template(page: Page, server: Server) -> None:
     page.fill("#tpl-body", "{{ enterprise.name }}：技改补助申报将于12月31日截止，请及时申报。")
     page.click("#template-form button[type=submit]")
     page.wait_for_selector("#template-note")
+
+
+def _create_campaign(page: Page, server: Server) -> None:
+    # The create box starts with docs/examples/campaign.json: submitted as it is.
+    page.goto(f"{server.url}/console/campaigns")
+    page.click("#campaign-form button[type=submit]")
+    page.wait_for_selector("#campaign-note")
 
 
 def _publish(page: Page, server: Server, fields: dict[str, str]) -> None:
@@ -87,6 +94,7 @@ def take(out: Path) -> list[Path]:
             _publish(page, server, fields)
         _settle(page, server)
         _save_template(page, server)
+        _create_campaign(page, server)
         sms = [m for m in server.outbox("sms") if m["to"].endswith("0001")]
         pages = {
             "dashboard": "/console/",
@@ -102,6 +110,8 @@ def take(out: Path) -> list[Path]:
             "templates": "/console/templates",
             "template": "/console/templates/tech-grant",
             "providers": "/console/admin/providers",
+            "campaigns": "/console/campaigns",
+            "campaign": f"/console/campaigns/1?enterprise={credit_code(1)}",
             "preferences": sms[0]["unsubscribe_url"].removeprefix(server.url),
         }
         for language in LANGUAGES:

@@ -4,6 +4,7 @@ for one fails to render), and no Chinese left on an English page but the data.""
 from __future__ import annotations
 
 import html as html_text
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.web import i18n
 from notifier.web.console.admin import settings_in_effect
+from notifier.web.console.campaigns import example_text
 
 from factories import credit_code
 
@@ -69,8 +71,19 @@ CONSOLE_PAGES = (
     "/console/templates",
     "/console/admin/providers",
     "/console/templates/%E6%8A%80%E6%94%B9",
+    "/console/campaigns",
+    "/console/campaigns/1",
+    "/console/campaigns/1?enterprise={code}",
 )
 TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
+CAMPAIGN = {
+    "name": "技改提醒",
+    "title": "技术改造补助申报提醒",
+    "channels": ["短信"],
+    "targets": {"sectors": ["C36"]},
+    "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
+    "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
+}
 
 
 def _data_texts(runtime) -> set[str]:
@@ -87,6 +100,9 @@ def _data_texts(runtime) -> set[str]:
             texts |= {deadline.title, deadline.policy.title}
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
     texts |= {TEMPLATE["name"], TEMPLATE["body"]}
+    texts |= {CAMPAIGN["name"], CAMPAIGN["title"], "测试企业1有限公司：技术改造补助申报提醒"}
+    # The create box holds the example campaign file from docs/examples/ as it is.
+    texts |= set(example_text().splitlines())
     providers = listing(runtime.sessions, runtime.settings)
     texts |= {str(v) for row in providers for v in row["options"].values()}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
@@ -123,6 +139,10 @@ def test_every_page_reads_fully_in_chinese_and_in_english(runtime, client, admin
     try:
         client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
         client.post("/console/templates", data={**TEMPLATE, "csrf": csrf})
+        made = client.post(
+            "/console/campaigns", data={"campaign": json.dumps(CAMPAIGN), "csrf": csrf}
+        )
+        assert made.status_code == 200 and "技改提醒" in made.text, made.text[-2000:]
         run_queued(runtime, worker)
     finally:
         worker.stop()

@@ -72,12 +72,15 @@ CAMPAIGN_BODY: dict[str, Any] = {
 }
 
 
-def _row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
+def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
+    """The campaign as listings show it (raises NotFoundError for an unknown id)."""
     with runtime.sessions() as session:
         return campaign_row(get_campaign(session, campaign_id), runtime.settings.zone)
 
 
-def _create(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
+def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
+    """Create the campaign a campaign file's bytes describe, audited (the API's and the
+    console's one way in); InputError or TemplateError naming the field, nothing stored."""
     data = read_json_file(content)
     if isinstance(data, dict) and "credit_codes_file" in data:
         raise InputError(
@@ -87,7 +90,7 @@ def _create(runtime: Runtime, principal: Principal, content: bytes) -> dict[str,
         )
     draft = parse_campaign(data, zone=runtime.settings.zone, now=runtime.clock.now())
     campaign_id = create_campaign(runtime.sessions, draft, clock=runtime.clock)
-    after = _row(runtime, campaign_id)
+    after = campaign_as_row(runtime, campaign_id)
     record_change(
         runtime,
         principal,
@@ -109,7 +112,7 @@ def _create(runtime: Runtime, principal: Principal, content: bytes) -> dict[str,
 async def create(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Create the campaign the body describes (its inline templates saved, checked first)."""
     content = await request.body()
-    return await run_in_threadpool(_create, runtime, principal, content)
+    return await run_in_threadpool(create_from_file, runtime, principal, content)
 
 
 @router.get("", response_model=list[CampaignOut], summary="活动列表 / campaigns")
@@ -123,7 +126,7 @@ def list_campaigns(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
 @router.get("/{campaign_id}", response_model=CampaignDetail, summary="活动详情 / one campaign")
 def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
     """One campaign and its runs, each with counts by status, rate a minute and ETA."""
-    row = _row(runtime, campaign_id)
+    row = campaign_as_row(runtime, campaign_id)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
     return {**row, "runs": [run.as_dict() for run in runs]}
 
@@ -135,7 +138,7 @@ def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
 )
 def progress(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
     """The run going now (None when none is) and the latest run, with counts, rate and ETA."""
-    status = _row(runtime, campaign_id)["status"]
+    status = campaign_as_row(runtime, campaign_id)["status"]
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
     current = current_run(runs)
     return {
@@ -226,7 +229,7 @@ def _change(
 @router.post("/{campaign_id}/pause", response_model=CampaignChanged, summary="暂停 / pause")
 def pause(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """No new send from now on; unsent deliveries wait until resumed (``deliveries``: held)."""
-    before = _row(runtime, campaign_id)
+    before = campaign_as_row(runtime, campaign_id)
     changed = pause_campaign(runtime.sessions, campaign_id, clock=runtime.clock)
     return _change(runtime, principal, campaign_id, "pause", changed, before)
 
@@ -234,7 +237,7 @@ def pause(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, A
 @router.post("/{campaign_id}/resume", response_model=CampaignChanged, summary="恢复 / resume")
 def resume(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """Resume a paused campaign: what was held is queued again (``deliveries``: queued)."""
-    before = _row(runtime, campaign_id)
+    before = campaign_as_row(runtime, campaign_id)
     changed = resume_campaign(
         runtime.sessions,
         runtime.dispatch,
@@ -248,6 +251,6 @@ def resume(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, 
 @router.post("/{campaign_id}/cancel", response_model=CampaignChanged, summary="取消 / cancel")
 def cancel_(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """Every unsent delivery becomes cancelled; no run comes after (``deliveries``: cancelled)."""
-    before = _row(runtime, campaign_id)
+    before = campaign_as_row(runtime, campaign_id)
     changed = cancel(runtime.sessions, campaign_id, clock=runtime.clock)
     return _change(runtime, principal, campaign_id, "cancel", changed, before)

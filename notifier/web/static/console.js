@@ -51,3 +51,32 @@
   });
   refresh();
 })();
+
+// The campaign page's progress bar: the current run's done/total, rate and ETA, polled from
+// /console/campaigns/{id}/progress every 2.5 s while the page is open.
+(function () {
+  "use strict";
+  var box = document.getElementById("progress");
+  if (!box) { return; }
+  function set(id, value) {
+    var node = document.getElementById(id);
+    if (node) { node.textContent = value === null || value === undefined ? "–" : String(value); }
+  }
+  function poll() {
+    fetch(box.getAttribute("data-url"), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var run = data.current;
+        var bar = document.getElementById("progress-bar");
+        if (!run || !bar) { return; }
+        bar.max = run.total || 1;
+        bar.value = run.total - run.left;
+        set("progress-done", run.total - run.left);
+        set("progress-total", run.total);
+        set("progress-rate", run.rate_per_minute);
+        set("progress-eta", run.eta_seconds);
+      })
+      .catch(function () {});
+  }
+  setInterval(poll, 2500);
+})();

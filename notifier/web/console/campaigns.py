@@ -1,0 +1,179 @@
+"""``/console/campaigns``: the campaign list, creating one from its campaign file (the same
+reader as the CLI and the API), one campaign with its runs and a live progress bar, pause,
+resume, cancel and a preview for one enterprise; every change audited as the API audits it."""
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from notifier.campaign_preview import preview_campaign
+from notifier.campaigns import campaign_row, schedule_of
+from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
+from notifier.progress import campaign_runs, current_run
+from notifier.runtime import Runtime
+from notifier.store import campaigns as store
+from notifier.web.api.campaigns import campaign_as_row, create_from_file
+from notifier.web.api.campaigns import cancel_ as api_cancel
+from notifier.web.api.campaigns import pause as api_pause
+from notifier.web.api.campaigns import resume as api_resume
+from notifier.web.console.context import Console
+from notifier.web.console.session import ConsoleUser
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
+ACTIONS = {"pause": api_pause, "resume": api_resume, "cancel": api_cancel}
+NOTES = ("created", "pause", "resume", "cancel")
+
+
+def example_text() -> str:
+    """The working example campaign file the create form starts from."""
+    try:
+        return EXAMPLE.read_text(encoding="utf-8")
+    except OSError:  # an installed package without the docs: an empty box
+        return ""
+
+
+def previewed(runtime: Runtime, campaign_id: int, code: str) -> dict[str, Any]:
+    """Each channel's message for the enterprise (nothing sent), or the one-line refusal."""
+    try:
+        renderings = preview_campaign(
+            runtime.sessions, campaign_id, code.strip(),
+            providers=runtime.providers, messages=runtime.messages, now=runtime.clock.now(),
+        )
+    except NotifierError as exc:
+        return {"code": code, "error": str(exc)}
+    return {"code": code, "renderings": {c: dataclasses.asdict(r) for c, r in renderings.items()}}
+
+
+def listing_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    text: str | None = None,
+) -> HTMLResponse:
+    """The campaign list and the create form (the example file, or the refused text kept)."""
+    runtime, zone = console.runtime, console.runtime.settings.zone
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        rows = []
+        for campaign in store.list_all(session):
+            upcoming = schedule_of(campaign).next_run(now)
+            rows.append({**campaign_row(campaign, zone), "next_run": upcoming})
+    return console.page(
+        request, "console/campaigns.html", user, status_code=status_code,
+        campaigns=rows, error=error, text=example_text() if text is None else text,
+    )
+
+
+def campaign_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    campaign_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    """One campaign: schedule, runs with counts, the current run's progress, the actions."""
+    runtime = console.runtime
+    try:
+        row = campaign_as_row(runtime, campaign_id)
+    except NotFoundError:
+        return console.views.page(request, "error.html", status_code=404, key="error.not_found")
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+    current = current_run(runs)
+    return console.page(
+        request, "console/campaign.html", user, status_code=status_code,
+        campaign=row, runs=runs, current=current,
+        **{"note": None, "error": None, "renderings": None, "code": "", **extra},
+    )
+
+
+def routes(console: Console) -> APIRouter:
+    """The campaign routes."""
+    router = APIRouter()
+    add_view_routes(router, console)
+    add_change_routes(router, console)
+    return router
+
+
+def add_view_routes(router: APIRouter, console: Console) -> None:
+    """The list, one campaign (with a preview) and its progress JSON."""
+    runtime = console.runtime
+
+    @router.get("/campaigns", response_class=HTMLResponse)
+    def listing(
+        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
+    ) -> HTMLResponse:
+        return listing_page(console, request, user)
+
+    @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+    def one(
+        request: Request,
+        campaign_id: int,
+        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
+        note: str | None = None,
+        enterprise: str | None = None,
+    ) -> HTMLResponse:
+        extra: dict[str, Any] = {"note": note if note in NOTES else None}
+        if enterprise:
+            extra.update(previewed(runtime, campaign_id, enterprise))
+        return campaign_page(console, request, user, campaign_id, **extra)
+
+    @router.get("/campaigns/{campaign_id}/progress")
+    def progress(
+        campaign_id: int, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
+    ) -> JSONResponse:
+        runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+        current = current_run(runs)
+        return JSONResponse(
+            {
+                "campaign_id": campaign_id,
+                "current": current.as_dict() if current else None,
+                "runs": [run.as_dict() for run in runs],
+            }
+        )
+
+
+def add_change_routes(router: APIRouter, console: Console) -> None:
+    """Create, pause, resume, cancel: CSRF-checked forms, audited as the API audits them."""
+    runtime = console.runtime
+
+    @router.post("/campaigns")
+    async def create(
+        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    ) -> Response:
+        form = await request.form()
+        text = str(form.get("campaign") or "").replace("\r\n", "\n")
+        try:
+            made = await run_in_threadpool(
+                create_from_file, runtime, user.principal, text.encode("utf-8")
+            )
+        except (InputError, TemplateError) as exc:
+            return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
+        return RedirectResponse(f"/console/campaigns/{made['id']}?note=created", 303)
+
+    @router.post("/campaigns/{campaign_id}/{action}")
+    def change(
+        request: Request,
+        campaign_id: int,
+        action: str,
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+    ) -> Response:
+        act = ACTIONS.get(action)
+        if act is None:
+            return console.views.page(request, "error.html", status_code=404, key="error.not_found")
+        try:
+            act(runtime, user.principal, campaign_id)
+        except NotifierError as exc:
+            status = 404 if isinstance(exc, NotFoundError) else 400
+            return campaign_page(
+                console, request, user, campaign_id, status_code=status, error=str(exc)
+            )
+        return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)
