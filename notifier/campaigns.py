@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from notifier.campaign_schedule import Schedule
 from notifier.db import SessionFactory
 from notifier.errors import InputError, NotFoundError
+from notifier.kinds import local_or_none
 from notifier.models import Campaign, CampaignStatus, Trigger, TriggerKind, TriggerStatus
 from notifier.pacing import Pace
 from notifier.ports import Dispatch
@@ -63,14 +64,10 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _local(moment: datetime | None, zone: tzinfo) -> str | None:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
-
-
 def _schedule_words(campaign: Campaign, zone: tzinfo) -> str:
     if campaign.once_at is not None:
-        return f"once 一次 {_local(campaign.once_at, zone)}"
-    end = f", until 截至 {_local(campaign.ends_at, zone)}" if campaign.ends_at else ""
+        return f"once 一次 {local_or_none(campaign.once_at, zone)}"
+    end = f", until 截至 {local_or_none(campaign.ends_at, zone)}" if campaign.ends_at else ""
     return f"cron '{campaign.cron}' ({campaign.timezone}){end}"
 
 
@@ -84,11 +81,11 @@ def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
         "channels": list(campaign.channels),
         "templates": dict(campaign.templates),
         "audience": dict(campaign.audience),
-        "once_at": _local(campaign.once_at, zone),
+        "once_at": local_or_none(campaign.once_at, zone),
         "cron": campaign.cron,
         "timezone": campaign.timezone,
-        "starts_at": _local(campaign.starts_at, zone),
-        "ends_at": _local(campaign.ends_at, zone),
+        "starts_at": local_or_none(campaign.starts_at, zone),
+        "ends_at": local_or_none(campaign.ends_at, zone),
         "throttle_per_minute": campaign.throttle_per_minute,
         "schedule": _schedule_words(campaign, zone),
     }

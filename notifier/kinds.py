@@ -28,6 +28,11 @@ def local(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime(TIME_FORMAT)
 
 
+def local_or_none(moment: datetime | None, zone: tzinfo) -> str | None:
+    """:func:`local`, or None for no time."""
+    return local(moment, zone) if moment else None
+
+
 def policy_view(policy: Policy, zone: tzinfo) -> dict[str, Any]:
     """What templates and webhook payloads see of a policy."""
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 
 import click
@@ -21,6 +21,7 @@ from notifier.campaigns import (
 from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
+from notifier.kinds import local_or_none
 from notifier.progress import RunProgress, campaign_runs, watch_campaign
 from notifier.store import campaigns as store
 
@@ -28,10 +29,6 @@ from notifier.store import campaigns as store
 @click.group()
 def campaigns() -> None:
     """推送活动 Campaigns: create, list, show, preview, test-send, pause, resume, cancel, watch."""
-
-
-def _local(moment: datetime | None, zone: tzinfo) -> str | None:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 @campaigns.command()
@@ -70,7 +67,7 @@ def _run_line(run: RunProgress, zone: tzinfo) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "no deliveries"
     eta = "" if run.eta_seconds is None else f", ETA 预计 {run.eta_seconds:.0f}s"
     return (
-        f"  run {run.trigger_id}  {_local(run.due_at, zone)}  {run.status:<9} {counts}  "
+        f"  run {run.trigger_id}  {local_or_none(run.due_at, zone)}  {run.status:<9} {counts}  "
         f"({run.rate_per_minute:.0f}/min{eta})"
     )
 
