@@ -24,6 +24,7 @@ from notifier.models import ApiKey, Role
 from notifier.store import apikeys as store
 from notifier.store import enterprises
 from notifier.targets import read_credit_code
+from notifier.textrules import check_line
 from notifier.time_source import Clock
 
 KEY_PATTERN = re.compile(r"^(ntf_[0-9a-f]{10})_([A-Za-z0-9_-]{43})$")
@@ -78,7 +79,7 @@ def _name(value: str) -> str:
     name = value.strip()
     if not name or len(name) > 100:
         raise InputError("name: 需要 1-100 个字符 / needs 1 to 100 characters", field="name")
-    return name
+    return check_line(name, "name")
 
 
 def create_key(

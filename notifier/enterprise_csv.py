@@ -23,14 +23,17 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import String
 
 from notifier.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
 from notifier.channels.robots import parse_endpoint
 from notifier.errors import InputError
-from notifier.plaintext import first_control_character, shown
+from notifier.models import Contact, Enterprise, EnterpriseTag, EnterpriseTopic
+from notifier.plaintext import shown
 from notifier.records import EnterpriseRecord
 from notifier.sectors import normalize_sector
 from notifier.targets import SIZE_CHOICES, SIZES, read_credit_code, read_size
+from notifier.textrules import line_problem
 
 __all__ = [
     "CHANNELS",
@@ -101,8 +104,20 @@ def read_channel_word(raw: str, *, field: str = "channel") -> str:
     return channel
 
 
-MAX_NAME_LENGTH = 200
-MAX_REGION_LENGTH = 200
+# The lengths the database enforces (PostgreSQL refuses a longer value and, with it, the
+# whole import; SQLite does not), read from the models so the two never disagree.
+def column_length(column: Any) -> int:
+    """The most characters a ``String`` column holds (e.g. ``EnterpriseTag.tag``: 50)."""
+    kind = column.type
+    assert isinstance(kind, String) and kind.length, f"{column} is not a String(n) column"
+    return int(kind.length)
+
+
+MAX_NAME_LENGTH = column_length(Enterprise.name)
+MAX_REGION_LENGTH = column_length(Enterprise.region)
+MAX_TAG_LENGTH = column_length(EnterpriseTag.tag)
+MAX_TOPIC_LENGTH = column_length(EnterpriseTopic.topic)
+MAX_ADDRESS_LENGTH = column_length(Contact.address)
 DEFAULT_PHONE_REGION = "CN"
 
 _CONTACT_OF_CHANNEL = {SMS: "phone", EMAIL: "email", WEBHOOK: "webhook_url"}
@@ -335,15 +350,11 @@ def _check_cells(cells: list[str], columns: list[str]) -> tuple[dict[str, Any], 
 
 
 def _plain(cell: str) -> str:
-    # A NUL would abort the whole import in PostgreSQL; ESC, C1 and bidi overrides would
-    # rewrite a terminal or reverse a name on screen. Checked before any other rule.
-    # Every character first_control_character names is one str.isprintable() refuses, so a
-    # printable cell (nearly all of them) skips the slower character-by-character look.
-    if cell.isprintable():
-        return cell
-    control = first_control_character(cell)
-    if control:
-        raise _Invalid(f"contains control characters ({control})")
+    # Every cell is one line: textrules' line rule (no control or invisible character), checked
+    # before any other rule. A NUL would abort the whole import in PostgreSQL.
+    problem = line_problem(cell)
+    if problem:
+        raise _Invalid(problem)
     return cell
 
 
@@ -455,6 +466,8 @@ def _parse_email(raw: str) -> str | None:
 def _parse_webhook_url(raw: str) -> str | None:
     if not raw:
         return None
+    if len(raw) > MAX_ADDRESS_LENGTH:
+        raise _Invalid(f"longer than {MAX_ADDRESS_LENGTH} characters ({len(raw)})")
     if any(char.isspace() or unicodedata.category(char) == "Cc" for char in raw):
         raise _Invalid("contains spaces or control characters")
     try:
@@ -485,9 +498,21 @@ def _parse_channels(raw: str) -> tuple[str, ...]:
     return channels
 
 
-@functools.lru_cache(maxsize=_CACHED_CELLS)
-def _parse_free_list(raw: str) -> tuple[str, ...]:
-    return _unique(_split_list(raw))
+def _free_list(limit: int) -> Callable[[str], tuple[str, ...]]:
+    """A parser of a ``;``-separated list whose items are at most ``limit`` characters."""
+
+    @functools.lru_cache(maxsize=_CACHED_CELLS)
+    def parse(raw: str) -> tuple[str, ...]:
+        items = _unique(_split_list(raw))
+        longer = [item for item in items if len(item) > limit]
+        if longer:
+            raise _Invalid(
+                f"超过 {limit} 个字符 longer than {limit} characters: {shown(longer[0])} "
+                f"({len(longer[0])})"
+            )
+        return items
+
+    return parse
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -499,7 +524,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "phone": _parse_phone,
     "email": _parse_email,
     "webhook_url": _parse_webhook_url,
-    "topics": _parse_free_list,
+    "topics": _free_list(MAX_TOPIC_LENGTH),
     "channels": _parse_channels,
-    "tags": _parse_free_list,
+    "tags": _free_list(MAX_TAG_LENGTH),
 }

@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 
 from notifier.errors import InputError
 from notifier.ladder import MAX_RUNGS, parse_ladder
-from notifier.plaintext import first_control_character, shown
+from notifier.plaintext import shown
 from notifier.records import DeadlineDraft, PolicyDraft
 from notifier.sectors import normalize_sector
 from notifier.targets import SIZE_CHOICES, Targets, read_credit_code, read_size
+from notifier.textrules import check_line, check_text
 
 KEYS = (
     "ref", "title", "department", "summary", "body", "url",
@@ -59,12 +60,11 @@ def _refuse_unknown_keys(data: dict[Any, Any], known: tuple[str, ...], where: st
 
 
 def _clean(value: str, field: str, *, allowed: str = "") -> str:
+    # textrules' one rule: a multi-line field is a text, any other a line (no invisible
+    # character either).
     if allowed:
-        value = value.replace("\r\n", "\n")
-    control = first_control_character(value, allowed=allowed)
-    if control:
-        raise InputError(f"{field}: contains control characters ({control})", field=field)
-    return value.strip()
+        return check_text(value.replace("\r\n", "\n"), field).strip()
+    return check_line(value, field).strip()
 
 
 def _text(

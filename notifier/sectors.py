@@ -123,3 +123,15 @@ def is_under(code: str, prefix: str) -> bool:
         InputError: when either is not a valid sector code.
     """
     return normalize_sector(code).startswith(normalize_sector(prefix))
+
+
+@functools.cache
+def sector_pattern() -> str:
+    """A regular expression that the codes :func:`normalize_sector` accepts in their canonical
+    form match (a section letter, or a known division with its letter and 0-2 more digits):
+    for the OpenAPI schema."""
+    table = _table()
+    divisions = "|".join(
+        f"{section}{code}" for code, (section, _) in sorted(table.divisions.items())
+    )
+    return rf"^(?:[{''.join(sorted(table.sections))}]|(?:{divisions})[0-9]{{0,2}})$"

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from notifier.channel_names import CHANNELS
 from notifier.db import SessionFactory
-from notifier.enterprise_csv import CHANNEL_WORDS
+from notifier.enterprise_csv import CHANNEL_WORDS, MAX_TOPIC_LENGTH
 from notifier.errors import InputError, NotFoundError
 from notifier.models import Enterprise, EnterpriseTopic, Subscription
 from notifier.store import enterprises
+from notifier.textrules import check_line
 from notifier.time_source import Clock
 
 MAX_TOPICS = 20
-MAX_TOPIC_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ def choices_of(sessions: SessionFactory, enterprise_id: int) -> Choices:
 
 def _checked_topics(topics: Sequence[str]) -> list[str]:
     cleaned = list(dict.fromkeys(t.strip() for t in topics if t.strip()))
+    for topic in cleaned:
+        check_line(topic, "topics")  # a NUL would abort the transaction on PostgreSQL
     if len(cleaned) > MAX_TOPICS or any(len(t) > MAX_TOPIC_LENGTH for t in cleaned):
         raise InputError(
             f"topics: 最多 {MAX_TOPICS} 个，每个不超过 {MAX_TOPIC_LENGTH} 字 / at most "

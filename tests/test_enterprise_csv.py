@@ -531,7 +531,7 @@ def test_a_control_character_in_any_cell_is_an_error_on_that_field_and_good_rows
 
     assert [record.row for record in records] == [2, 4]
     assert [(error.row, error.field) for error in errors] == [(3, field)]
-    assert errors[0].reason.startswith("contains control characters (U+")
+    assert errors[0].reason.startswith("含控制字符 contains control characters (U+")
 
 
 def test_a_control_character_beyond_the_last_column_is_not_echoed():

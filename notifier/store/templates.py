@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from notifier.campaign_templates import validate_campaign_template
 from notifier.errors import InputError, NotFoundError, TemplateError
 from notifier.models import MessageTemplate
-from notifier.plaintext import first_control_character, shown
+from notifier.plaintext import shown
+from notifier.textrules import line_problem
 
 MAX_NAME_LENGTH = 100
 # Two staff saving the same template at once both pick the next number; the loser retries.
@@ -64,9 +65,10 @@ def _check_name(name: str) -> None:
             f"名称 name: {shown(name)!r} must be 1 to {MAX_NAME_LENGTH} characters, "
             "without spaces at either end", field="name"
         )
-    if "/" in name or first_control_character(name):
+    if "/" in name or line_problem(name):
         raise TemplateError(
-            f"名称 name: {shown(name)!r} may not contain '/' or control characters", field="name"
+            f"名称 name: {shown(name)!r} may not contain '/', control or invisible characters",
+            field="name",
         )
 
 

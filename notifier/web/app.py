@@ -6,7 +6,7 @@ No globals: the runtime hangs on ``app.state.runtime`` and routes reach it throu
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from notifier.runtime import Runtime
 from notifier.web import callbacks
@@ -23,7 +23,12 @@ from notifier.web.api import (
     templates,
 )
 from notifier.web.console.routes import web_pages
-from notifier.web.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
+from notifier.web.errors import (
+    ERROR_RESPONSES,
+    BodyLimit,
+    check_parameters,
+    install_error_handlers,
+)
 from notifier.web.metrics import Metrics, RequestMetrics
 from notifier.web.ratelimit import failed_attempts
 
@@ -32,7 +37,9 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     """Every ``/api/v1`` route, each declaring its error responses."""
-    router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(check_parameters)]
+    )
     for module in (enterprises, policies, deadlines, deliveries, keys, audit, me):
         router.include_router(module.router)
     for module in (templates, campaigns):

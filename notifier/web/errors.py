@@ -3,6 +3,11 @@
 notifier's own errors map to statuses by kind (bad input 400, not found 404, conflict 409, broker
 down 503); FastAPI's validation errors become 422 naming the first bad field; a body over
 ``web.max_body_bytes`` is refused with 413 before it is read (:class:`BodyLimit`).
+
+Every query and path parameter passes :mod:`notifier.textrules`' line rule before a route runs
+(:func:`check_parameters`), so a NUL or an invisible character never reaches a query. A value
+the database still refuses (:class:`~sqlalchemy.exc.DataError`: an input check missed it) is a
+400, not a 500, and a database that cannot be reached is a 503.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +32,11 @@ from notifier.errors import (
     NotFoundError,
     NotifierError,
 )
+from notifier.textrules import line_problem
+
+# Raised when the database cannot be reached (refused, down, or no pooled connection in time).
+DATABASE_DOWN = (OperationalError, PoolTimeout)
+DATABASE_DOWN_REASON = "数据库不可用 / database unavailable"
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +101,34 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     field = _location(first.get("loc", ())) or None
-    reason = f"字段无效 / invalid: {first.get('msg', 'invalid')}"
+    reason = f"字段无效 / invalid: {_message(first)}"
     return error_response(422, reason, field=field)
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, or for a value the line rule's pattern refused, which character."""
+    given = error.get("input")
+    if error.get("type") == "string_pattern_mismatch" and isinstance(given, str):
+        problem = line_problem(given.strip()) or (
+            "只有空白 holds no visible character" if not given.strip() else None
+        )
+        if problem:
+            return problem
+    return str(error.get("msg", "invalid"))
+
+
+def check_parameters(request: Request) -> None:
+    """Refuse a query or path parameter that breaks the line rule (a NUL, an invisible
+    character), naming it: a dependency of every route, so no route can forget it.
+
+    Raises:
+        InputError: naming the parameter.
+    """
+    parameters = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in parameters:
+        problem = line_problem(str(value))
+        if problem:
+            raise InputError(f"{name}: {problem}", field=str(name))
 
 
 def _too_large(limit: int) -> str:
@@ -107,10 +144,24 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def database_failure(exc: Exception) -> str:
+    """The first line of the database's own message, for a one-line log entry."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _database_down(_request: Request, exc: Exception) -> JSONResponse:
-    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1]
-    log.error("database unavailable: %s", reason)
-    return error_response(503, "数据库不可用 / database unavailable", field="database")
+    log.error("database unavailable: %s", database_failure(exc))
+    return error_response(503, DATABASE_DOWN_REASON, field="database")
+
+
+BAD_VALUE_REASON = "数据库不能保存此值 / a value the database cannot store"
+
+
+def _bad_value(request: Request, exc: Exception) -> JSONResponse:
+    # An input check should have caught it: logged (one line) so the check can be added.
+    log.warning("database refused a value on %s: %s", request.url.path, database_failure(exc))
+    return error_response(400, BAD_VALUE_REASON)
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -123,7 +174,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotifierError, _notifier_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_down)
+    for down in DATABASE_DOWN:
+        app.add_exception_handler(down, _database_down)
+    app.add_exception_handler(DataError, _bad_value)
     app.add_exception_handler(Exception, _unexpected)
 
 

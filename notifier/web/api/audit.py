@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from notifier.listings import local
 from notifier.store import audit as store
-from notifier.web.api.schemas import AuditOut, Page
+from notifier.web.api.schemas import AUDIT_TARGETS, KEY_PREFIX, AuditOut, Page
 from notifier.web.auth import Admin
 from notifier.web.deps import RuntimeDep
 
@@ -19,8 +19,13 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def audit_log(
     runtime: RuntimeDep,
     _: Admin,
-    target_type: Annotated[str | None, Query(max_length=30)] = None,
-    actor: Annotated[str | None, Query(max_length=20, description="密钥前缀 / key prefix")] = None,
+    target_type: Annotated[
+        str | None, Query(max_length=30, json_schema_extra={"enum": AUDIT_TARGETS})
+    ] = None,
+    actor: Annotated[
+        str | None,
+        Query(max_length=20, description="密钥前缀 / key prefix", json_schema_extra=KEY_PREFIX),
+    ] = None,
     cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:

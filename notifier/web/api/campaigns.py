@@ -26,6 +26,7 @@ from notifier.progress import campaign_runs, current_run
 from notifier.runtime import Runtime
 from notifier.store import campaigns as store
 from notifier.web.api.schemas import (
+    CREDIT_CODE,
     CampaignChanged,
     CampaignDetail,
     CampaignOut,
@@ -160,7 +161,13 @@ def preview(
     _: Staff,
     campaign_id: Id,
     enterprise: Annotated[
-        str, Query(min_length=1, max_length=40, description="统一社会信用代码 / credit code")
+        str,
+        Query(
+            min_length=1,
+            max_length=40,
+            description="统一社会信用代码 / credit code",
+            json_schema_extra=CREDIT_CODE,
+        ),
     ],
 ) -> dict[str, Any]:
     """Each channel's message for the enterprise, as its provider composes it, with the SMS

@@ -19,7 +19,7 @@ from notifier.store import deliveries as store
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter
 from notifier.targets import read_credit_code
-from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
+from notifier.web.api.schemas import CREDIT_CODE, DeliveryDetail, DeliveryOut, Page
 from notifier.web.auth import Staff
 from notifier.web.deps import Id, RuntimeDep
 from notifier.xlsxexport import XLSX_MEDIA_TYPE, write_xlsx
@@ -95,7 +95,9 @@ def page_of(
 
 StatusQ = Annotated[Status | None, Query(description="状态 / status")]
 ChannelQ = Annotated[Channel | None, Query(description="渠道 / channel")]
-EnterpriseQ = Annotated[str | None, Query(max_length=40, description="统一社会信用代码")]
+EnterpriseQ = Annotated[
+    str | None, Query(max_length=40, description="统一社会信用代码", json_schema_extra=CREDIT_CODE)
+]
 IdQ = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 FromQ = Annotated[datetime | None, Query(alias="from", description="创建时间起 / created from")]
 ToQ = Annotated[datetime | None, Query(alias="to", description="创建时间止 / created before")]

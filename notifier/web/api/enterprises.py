@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, UploadFile
+from fastapi import Path as PathParameter
 from starlette.concurrency import run_in_threadpool
 
 from notifier.channel_names import CHANNELS
@@ -17,13 +18,16 @@ from notifier.importing import ImportReport, detect_encoding, import_enterprises
 from notifier.listings import delivery_row, enterprise_row, local
 from notifier.models import Enterprise
 from notifier.runtime import Runtime
-from notifier.sectors import normalize_sector
+from notifier.sectors import normalize_sector, sector_pattern
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.targets import SIZE_WORDS, read_credit_code
 from notifier.web.api.schemas import (
+    CREDIT_CODE,
+    LINE_PARAMETER,
+    SIZE_ENUM,
     EnterpriseDetail,
     EnterpriseIn,
     EnterpriseOut,
@@ -38,6 +42,7 @@ from notifier.web.deps import RuntimeDep
 router = APIRouter(prefix="/enterprises", tags=["enterprises"])
 
 HISTORY = 50
+CreditCode = Annotated[str, PathParameter(max_length=40, json_schema_extra=CREDIT_CODE)]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数 / items per page")]
 
 
@@ -68,12 +73,31 @@ def _filters(
 def list_enterprises(
     runtime: RuntimeDep,
     _: Staff,
-    sector: Annotated[str | None, Query(max_length=10, description="GB/T 4754, e.g. C36")] = None,
-    region: Annotated[str | None, Query(max_length=200, description="区域前缀 / prefix")] = None,
-    size: Annotated[str | None, Query(max_length=10)] = None,
+    sector: Annotated[
+        str | None,
+        Query(
+            max_length=10,
+            description="GB/T 4754, e.g. C36",
+            json_schema_extra={"pattern": sector_pattern()},
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        Query(max_length=200, description="区域前缀 / prefix", json_schema_extra=LINE_PARAMETER),
+    ] = None,
+    size: Annotated[
+        str | None, Query(max_length=10, json_schema_extra={"enum": SIZE_ENUM})
+    ] = None,
     channel: Literal["sms", "email", "webhook"] | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="名称或代码 / name or code")] = None,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="名称或代码 / name or code",
+            json_schema_extra=LINE_PARAMETER,
+        ),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=40, json_schema_extra=LINE_PARAMETER)] = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """Enterprises in credit-code order, a page at a time."""
@@ -113,7 +137,7 @@ def _get(runtime: Runtime, credit_code: str) -> Enterprise:
 
 
 @router.get("/{credit_code}", response_model=EnterpriseDetail, summary="企业详情 / one enterprise")
-def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: str) -> dict[str, Any]:
+def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: CreditCode) -> dict[str, Any]:
     """One enterprise, its contacts and its latest deliveries."""
     return detail(runtime, _get(runtime, credit_code))
 
@@ -159,7 +183,7 @@ def save_enterprise(runtime: RuntimeDep, principal: Staff, body: EnterpriseIn) -
     "/{credit_code}", response_model=EnterpriseSaved, summary="更新企业 / update an enterprise"
 )
 def update_enterprise(
-    runtime: RuntimeDep, principal: Staff, credit_code: str, body: EnterpriseIn
+    runtime: RuntimeDep, principal: Staff, credit_code: CreditCode, body: EnterpriseIn
 ) -> dict[str, Any]:
     """Update an existing enterprise (the body's credit code must be the path's)."""
     code = _credit_code(credit_code)

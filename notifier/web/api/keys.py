@@ -7,14 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from notifier.apikeys import list_keys
-from notifier.web.api.schemas import KeyIn, KeyOut, NewKeyOut
+from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
 from notifier.web.auth import Admin
 from notifier.web.deps import RuntimeDep
 from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
-Prefix = Annotated[str, Path(max_length=20, description="密钥前缀 / the key's prefix")]
+Prefix = Annotated[
+    str,
+    Path(max_length=20, description="密钥前缀 / the key's prefix", json_schema_extra=KEY_PREFIX),
+]
 
 
 @router.get("", response_model=list[KeyOut], summary="密钥列表 / keys (prefixes only)")

@@ -1,12 +1,73 @@
-"""What the API returns and takes, as the OpenAPI schema states it."""
+"""What the API returns and takes, as the OpenAPI schema states it.
+
+A body field carries every rule a client can know beforehand: the length the database allows,
+textrules' line rule as a pattern, the words a choice takes as an enum, the shape of a credit
+code or sector code. What only the server can check (a credit code's check character, a
+channel with no contact) stays a 400 that names the field.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from notifier.channel_names import CHANNELS
+from notifier.enterprise_csv import (
+    CHANNEL_WORDS,
+    MAX_ADDRESS_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_REGION_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TOPIC_LENGTH,
+)
+from notifier.sectors import sector_pattern
+from notifier.targets import SIZE_WORDS
+from notifier.textrules import LINE_PATTERN, REQUIRED_LINE_PATTERN
+
 T = TypeVar("T")
+
+# What a choice field takes, as the readers accept it (English or the register's Chinese word).
+CHANNEL_ENUM = [*CHANNELS, *CHANNEL_WORDS]
+SIZE_ENUM = list(SIZE_WORDS)
+ROLES = ["admin", "staff", "enterprise"]
+# A unified social credit code's shape (GB 32100-2015); its check character is the server's to
+# check. ``format`` names it so a client (or a fuzzer) can make valid ones.
+CREDIT_CODE: dict[str, Any] = {
+    "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+    "format": "credit-code",
+}
+
+
+def line(max_length: int, *, required: bool = True, **options: Any) -> Any:
+    """A one-line text field: textrules' line rule as its pattern (at least one visible
+    character when ``required``) and at most ``max_length`` characters."""
+    pattern = REQUIRED_LINE_PATTERN if required else LINE_PATTERN
+    return Field(max_length=max_length, pattern=pattern, **options)
+
+
+def choice(words: list[str], **options: Any) -> Any:
+    """A text field that takes one of ``words`` (the schema lists them as an enum)."""
+    schema: dict[str, Any] = {"enum": words}
+    return Field(max_length=max(map(len, words)), json_schema_extra=schema, **options)
+
+
+def credit_code_field(**options: Any) -> Any:
+    """A credit code field (the check character is checked by the server)."""
+    # 40: the reader also takes a code written with spaces or dashes.
+    return Field(max_length=40, json_schema_extra=dict(CREDIT_CODE), **options)
+
+
+# Parameters (query and path) state the same rules in the schema; check_parameters enforces
+# the line rule on every one of them.
+LINE_PARAMETER: dict[str, Any] = {"pattern": LINE_PATTERN}
+KEY_PREFIX: dict[str, Any] = {"pattern": "^ntf_[0-9a-f]{10}$"}
+AUDIT_TARGETS = ["api_key", "campaign", "deadline", "enterprise", "policy", "provider", "template"]
+
+Topic = Annotated[str, line(MAX_TOPIC_LENGTH)]
+Tag = Annotated[str, line(MAX_TAG_LENGTH)]
+Sector = Annotated[str, Field(max_length=10, json_schema_extra={"pattern": sector_pattern()})]
+Channel = Annotated[str, choice(CHANNEL_ENUM)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -75,17 +136,23 @@ class EnterpriseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    credit_code: str = Field(max_length=40)
-    name: str = Field(max_length=400)
-    sectors: list[str] = Field(default_factory=list, max_length=50)
-    region: str = Field(max_length=400)
-    size: str = Field(max_length=20)
-    phone: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=400)
-    webhook_url: str | None = Field(default=None, max_length=2000)
-    topics: list[str] = Field(default_factory=list, max_length=20)
-    channels: list[str] = Field(default_factory=list, max_length=3)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    credit_code: str = credit_code_field()
+    name: str = line(MAX_NAME_LENGTH)
+    sectors: list[Sector] = Field(min_length=1, max_length=50)
+    region: str = line(
+        MAX_REGION_LENGTH, description="以 / 分隔的区域路径 / a path of segments joined by /"
+    )
+    size: str = choice(SIZE_ENUM)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9][0-9 -]{5,30}$")
+    email: str | None = Field(default=None, max_length=254, json_schema_extra={"format": "email"})
+    webhook_url: str | None = Field(
+        default=None, max_length=MAX_ADDRESS_LENGTH, pattern=r"^https?://[^\s/?#]+[^\s]*$"
+    )
+    topics: list[Topic] = Field(default_factory=list, max_length=20)
+    channels: list[Channel] = Field(
+        default_factory=list, max_length=3, json_schema_extra={"uniqueItems": True}
+    )
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
 
 
 class RowErrorOut(BaseModel):
@@ -160,14 +227,16 @@ class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     due_at: str = Field(
-        max_length=40, description="2026-10-15 (that day's end) or 2026-10-15T17:00"
+        max_length=40,
+        pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        description="2026-10-15 (that day's end) or 2026-10-15T17:00",
     )
 
 
 class DoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    credit_code: str = Field(max_length=40)
+    credit_code: str = credit_code_field()
 
 
 class DeadlineChanged(BaseModel):
@@ -186,12 +255,12 @@ class DoneOut(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: str = Field(description="admin | staff | enterprise", max_length=20)
-    name: str = Field(max_length=100)
-    enterprise: str | None = Field(
+    role: str = choice(ROLES, description="admin | staff | enterprise")
+    name: str = line(100)
+    enterprise: str | None = credit_code_field(
         default=None,
-        max_length=40,
-        description="企业密钥的统一社会信用代码 / an enterprise key's credit code",
+        description="企业密钥的统一社会信用代码 / an enterprise key's credit code (only for, "
+        "and required by, an enterprise key)",
     )
 
 
@@ -234,8 +303,8 @@ class SubscriptionsOut(BaseModel):
 class SubscriptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channels: list[str] = Field(max_length=3)
-    topics: list[str] | None = Field(default=None, max_length=20)
+    channels: list[Channel] = Field(max_length=3, json_schema_extra={"uniqueItems": True})
+    topics: list[Topic] | None = Field(default=None, max_length=20)
 
 
 class Health(BaseModel):
@@ -283,7 +352,9 @@ class TemplateIn(BaseModel):
     body: str = Field(max_length=20000, description="短信、邮件纯文本或回调正文 / the text")
     subject: str | None = Field(default=None, max_length=500, description="邮件主题 / email")
     html: str | None = Field(default=None, max_length=100000, description="邮件网页版 / email")
-    author: str | None = Field(default=None, max_length=100, description="作者 / who wrote it")
+    author: str | None = line(
+        100, required=False, default=None, description="作者 / who wrote it"
+    )
 
 
 class TemplateSaved(TemplateOut):
@@ -357,10 +428,10 @@ class TestSendIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(max_length=20, description="sms, email, webhook (短信, 邮件, 网络回调)")
-    to: str = Field(min_length=1, max_length=2000, description="你自己的地址 / your own address")
-    enterprise: str | None = Field(
-        default=None, max_length=40, description="为此企业渲染 / render for this credit code"
+    channel: str = choice(CHANNEL_ENUM, description="sms, email, webhook (短信, 邮件, 网络回调)")
+    to: str = line(MAX_ADDRESS_LENGTH, description="你自己的地址 / your own address")
+    enterprise: str | None = credit_code_field(
+        default=None, description="为此企业渲染 / render for this credit code"
     )
 
 

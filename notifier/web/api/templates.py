@@ -14,15 +14,31 @@ from notifier.campaign_variables import VARIABLES
 from notifier.enterprise_csv import read_channel_word
 from notifier.runtime import Runtime
 from notifier.store import templates as store
-from notifier.web.api.schemas import TemplateIn, TemplateOut, TemplateSaved, VariableOut
+from notifier.web.api.schemas import (
+    CHANNEL_ENUM,
+    TemplateIn,
+    TemplateOut,
+    TemplateSaved,
+    VariableOut,
+)
 from notifier.web.auditing import record_change
 from notifier.web.auth import Principal, Staff
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 
-Name = Annotated[str, Path(min_length=1, max_length=store.MAX_NAME_LENGTH)]
-Channel = Annotated[str, Path(description="sms, email, webhook (短信, 邮件, 网络回调)")]
+Name = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=store.MAX_NAME_LENGTH,
+        json_schema_extra={"pattern": r"^[^/\s]([^/]*[^/\s])?$"},
+    ),
+]
+_CHANNELS = "sms, email, webhook (短信, 邮件, 网络回调)"
+Channel = Annotated[
+    str, Path(description=_CHANNELS, json_schema_extra={"enum": CHANNEL_ENUM})
+]
 
 
 @router.get("", response_model=list[TemplateOut], summary="模板列表 / templates")
@@ -47,7 +63,13 @@ def show_template(
     runtime: RuntimeDep,
     _: Staff,
     name: Name,
-    channel: Annotated[str | None, Query(description="只看这个渠道 / this channel only")] = None,
+    channel: Annotated[
+        str | None,
+        Query(
+            description="只看这个渠道 / this channel only",
+            json_schema_extra={"enum": CHANNEL_ENUM},
+        ),
+    ] = None,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[dict[str, Any]]:
     """Template ``name`` in full: each channel's newest version (or ``version``), with every

@@ -22,6 +22,7 @@ from notifier.web.api.campaigns import pause as api_pause
 from notifier.web.api.campaigns import resume as api_resume
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
+from notifier.web.deps import Id
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
 ACTIONS = {"pause": api_pause, "resume": api_resume, "cancel": api_cancel}
@@ -116,7 +117,7 @@ def add_view_routes(router: APIRouter, console: Console) -> None:
     @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
     def one(
         request: Request,
-        campaign_id: int,
+        campaign_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.user)],
         note: str | None = None,
         enterprise: str | None = None,
@@ -128,7 +129,7 @@ def add_view_routes(router: APIRouter, console: Console) -> None:
 
     @router.get("/campaigns/{campaign_id}/progress")
     def progress(
-        campaign_id: int, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
+        campaign_id: Id, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
     ) -> JSONResponse:
         runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
         current = current_run(runs)
@@ -162,7 +163,7 @@ def add_change_routes(router: APIRouter, console: Console) -> None:
     @router.post("/campaigns/{campaign_id}/{action}")
     def change(
         request: Request,
-        campaign_id: int,
+        campaign_id: Id,
         action: str,
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
     ) -> Response:

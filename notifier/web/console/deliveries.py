@@ -16,6 +16,7 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.web.api.deliveries import EXPORT_LIMIT
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
+from notifier.web.deps import Id
 from notifier.xlsxexport import XLSX_MEDIA_TYPE, write_xlsx
 
 PAGE = 100
@@ -92,7 +93,7 @@ def routes(console: Console) -> APIRouter:
     @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
     def one(
         request: Request,
-        delivery_id: int,
+        delivery_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.user)],
     ) -> HTMLResponse:
         with runtime.sessions() as session:

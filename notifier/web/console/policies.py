@@ -24,6 +24,7 @@ from notifier.web.console import revising
 from notifier.web.console.context import Console
 from notifier.web.console.revising import revision_context
 from notifier.web.console.session import ConsoleUser
+from notifier.web.deps import Id
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
 TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", "published_at")
@@ -140,7 +141,7 @@ def routes(console: Console) -> APIRouter:
     @router.get("/policies/{policy_id}", response_class=HTMLResponse)
     def one(
         request: Request,
-        policy_id: int,
+        policy_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.user)],
         note: str | None = None,
     ) -> HTMLResponse:

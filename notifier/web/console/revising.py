@@ -16,6 +16,7 @@ from notifier.store import policies as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
+from notifier.web.deps import Id
 
 TARGET_KEYS = ("sectors", "regions", "sizes", "tags", "credit_codes")
 NOTES = ("revised", "unchanged", "notified", "cancelled")
@@ -77,7 +78,7 @@ def routes(console: Console, shown: Any) -> APIRouter:
     @router.post("/policies/{policy_id}/revise")
     async def revise_form(
         request: Request,
-        policy_id: int,
+        policy_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
     ) -> Response:
         form = await request.form()
@@ -122,7 +123,7 @@ def routes(console: Console, shown: Any) -> APIRouter:
     @router.post("/policies/{policy_id}/cancel")
     def cancel_form(
         request: Request,
-        policy_id: int,
+        policy_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
     ) -> Response:
         try:

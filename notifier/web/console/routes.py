@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+import logging
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notifier.apikeys import authenticate
+from notifier.errors import InputError, NotFoundError
 from notifier.runtime import Runtime
 from notifier.store import apikeys
 from notifier.web.console import (
@@ -24,12 +28,14 @@ from notifier.web.console import (
 )
 from notifier.web.console.context import Console
 from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
-from notifier.web.errors import error_response
+from notifier.web.errors import DATABASE_DOWN, check_parameters, database_failure, error_response
 from notifier.web.forms import secret_keys
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
 from notifier.web.ratelimit import FailedAttempts
 from notifier.web.views import STATIC_DIR, Views
+
+log = logging.getLogger(__name__)
 
 STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
 
@@ -114,8 +120,27 @@ def install_page_errors(app: FastAPI, views: Views) -> None:
     def invalid(request: Request, exc: Exception) -> Response:
         return views.page(request, "error.html", status_code=404, key="error.not_found")
 
+    def bad_input(request: Request, exc: Exception) -> Response:
+        # A query or path value the line rule refused (a NUL...), or one the database refused
+        # that an input check missed (logged in one line, so the check can be added).
+        if isinstance(exc, NotFoundError):
+            return invalid(request, exc)
+        if isinstance(exc, DataError):
+            log.warning("database refused a value on %s: %s", request.url.path,
+                        database_failure(exc))  # fmt: skip
+        detail = str(exc) if isinstance(exc, InputError) else None
+        return views.page(request, "error.html", status_code=400, key="error.other", detail=detail)
+
+    def database_down(request: Request, exc: Exception) -> Response:
+        log.error("database unavailable: %s", database_failure(exc))
+        return views.page(request, "error.html", status_code=503, key="error.unavailable")
+
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(InputError, bad_input)
+    app.add_exception_handler(DataError, bad_input)
+    for down in DATABASE_DOWN:
+        app.add_exception_handler(down, database_down)
 
 
 def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
@@ -123,7 +148,12 @@ def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
     own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
     the API's key and role checks, schema and JSON errors stay the API's alone."""
     views = Views(zone=runtime.settings.zone)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(check_parameters)],
+    )
     install_page_errors(app, views)
     for router in (
         static_files(),
