@@ -209,6 +209,30 @@ def test_import_dry_run_reports_the_same_counts_but_stores_nothing(notifier):
     assert dry["created"] == 2
 
 
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "import"])
+def test_a_tag_or_topic_too_long_for_the_database_is_one_bad_row_never_a_traceback(
+    notifier, dry_run
+):
+    """PostgreSQL refused the 51-character tag: a traceback, and every row of the file lost."""
+    csv_text = enterprise_csv(
+        [Firm(1), Firm(2, tags="专精特新" * 13), Firm(3, topics="补" * 51), Firm(4, name="\u3164")]
+    )
+    path = notifier.file("firms.csv", csv_text)
+    options = ["--dry-run"] if dry_run else []
+
+    report = notifier.json("enterprises", "import", path, *options, status=1)
+
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [
+        (3, "tags"),
+        (4, "topics"),
+        (5, "name"),
+    ]
+    assert "50" in report["errors"][0]["reason"] and "U+3164" in report["errors"][2]["reason"]
+    assert report["created"] == 1
+    listed = notifier.json("enterprises", "list")
+    assert [row["credit_code"] for row in listed] == ([] if dry_run else [credit_code(1)])
+
+
 def test_import_of_a_file_without_required_columns_is_refused_naming_them(notifier):
     path = notifier.file("firms.csv", "credit_code,name\n")
 

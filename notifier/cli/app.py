@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
 from notifier import migrate
 from notifier.config import Settings, load_settings
@@ -80,6 +80,16 @@ class NotifierGroup(click.Group):
         except NotifierError as exc:
             err_console.print(
                 f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            sys.exit(2)
+        except DataError as exc:
+            # A value an input check should have refused: one line, never a traceback.
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            err_console.print(
+                "[red]error:[/red] 数据库不能保存此值 / a value the database cannot store: "
+                f"{escape(reason)}",
+                highlight=False,
+                soft_wrap=True,
             )
             sys.exit(2)
         except (OperationalError, ProgrammingError) as exc:
