@@ -26,6 +26,7 @@ from notifier.errors import InputError
 
 __all__ = [
     "LINE_PATTERN",
+    "NOT_IN_A_LINE",
     "REQUIRED_LINE_PATTERN",
     "MAX_COMBINING_RUN",
     "check_line",
@@ -62,16 +63,17 @@ _COMBINING_CATEGORIES = ("Mn", "Me")
 # The line rule's character test as a regular expression, for the OpenAPI schema (so a client
 # or a fuzzer knows the rule); the check itself is :func:`line_problem`, which also names the
 # character. Written with \\x, \\u and \\U escapes that Python's and Rust's regex engines both read.
-_NOT_IN_A_LINE = (
+# The characters the line rule refuses, as the body of a regular expression's character class.
+NOT_IN_A_LINE = (
     r"\x00-\x1f\x7f-\x9f\xad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
     r"\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
     r"\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110BD\U000110CD"
     r"\U00013430-\U00013438\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001"
     r"\U000E0020-\U000E007F\U000E0100-\U000E01EF"
 )
-LINE_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*$"
+LINE_PATTERN = rf"^[^{NOT_IN_A_LINE}]*$"
 # The same, with at least one visible character: for required fields.
-REQUIRED_LINE_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*[^{_NOT_IN_A_LINE}\s][^{_NOT_IN_A_LINE}]*$"
+REQUIRED_LINE_PATTERN = rf"^[^{NOT_IN_A_LINE}]*[^{NOT_IN_A_LINE}\s][^{NOT_IN_A_LINE}]*$"
 
 
 def _where(char: str, position: int) -> str:

@@ -13,6 +13,21 @@ from notifier.enterprise_csv import HEADER
 from notifier.kinds import KINDS as MESSAGE_KINDS
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
+# Text that broke an input path before (issue 14): NUL, control, bidi and invisible characters,
+# a name of only a filler, tag characters, stacked combining marks, a lone surrogate, length.
+HOSTILE_TEXT = [
+    "\x00",
+    "a\x00b",
+    "\x1b[2J",
+    "\u200b",
+    "\u3164",
+    "\u202e\u202dx",
+    "\ufeff",
+    "\U000e0041\U000e0042",
+    "e" + "\u0301" * 50,
+    "\ud800",
+    "专" * 5000,
+]
 
 
 def credit_code(number: int) -> str:

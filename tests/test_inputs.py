@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from apiclient import OWN, make_api
 from conftest import POSTGRES_ADMIN_URL, service_missing
 from fastapi.testclient import TestClient
 from web_harness import console_runtime, make_key, signed_in, web_app
@@ -30,6 +29,7 @@ from notifier.textrules import (
 )
 from notifier.tokens import make_unsubscribe_token
 
+from apiclient import OWN, make_api
 from factories import Firm, credit_code, enterprise_csv
 
 NUL = "\x00"
@@ -60,7 +60,7 @@ def test_the_line_rule_refuses_control_and_invisible_characters_saying_which(val
 
 @pytest.mark.parametrize(
     "value",
-    ["宁波市北仑区精工机械有限公司", "Ningbo Beilun Co., Ltd.", "Công ty Việt", "（北仑）模具厂", "a b"],
+    ["宁波市北仑区精工机械有限公司", "Ningbo Beilun Co., Ltd.", "Công ty Việt", "（北仑）模具厂"],
 )
 def test_the_line_rule_accepts_real_names(value):
     assert line_problem(value) is None

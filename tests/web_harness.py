@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from pathlib import Path
 
@@ -84,3 +85,13 @@ def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match
     return match.group(1)
+
+
+def log_problems(records: list[logging.LogRecord]) -> list[str]:
+    """Log lines that mean a bug: a traceback, an error, a value the database refused (an input
+    check missed it)."""
+    return [
+        record.getMessage()
+        for record in records
+        if record.exc_info or record.levelno >= logging.ERROR or "database refused" in record.msg
+    ]

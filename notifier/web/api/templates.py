@@ -14,6 +14,7 @@ from notifier.campaign_variables import VARIABLES
 from notifier.enterprise_csv import read_channel_word
 from notifier.runtime import Runtime
 from notifier.store import templates as store
+from notifier.textrules import NOT_IN_A_LINE as NOT
 from notifier.web.api.schemas import (
     CHANNEL_ENUM,
     TemplateIn,
@@ -32,7 +33,7 @@ Name = Annotated[
     Path(
         min_length=1,
         max_length=store.MAX_NAME_LENGTH,
-        json_schema_extra={"pattern": r"^[^/\s]([^/]*[^/\s])?$"},
+        json_schema_extra={"pattern": rf"^[^{NOT}/\s]([^{NOT}/]*[^{NOT}/\s])?$"},
     ),
 ]
 _CHANNELS = "sms, email, webhook (短信, 邮件, 网络回调)"
