@@ -28,6 +28,7 @@ __all__ = [
     "LINE_PATTERN",
     "NOT_IN_A_LINE",
     "REQUIRED_LINE_PATTERN",
+    "REQUIRED_TEXT_PATTERN",
     "MAX_COMBINING_RUN",
     "check_line",
     "check_text",
@@ -72,7 +73,10 @@ NOT_IN_A_LINE = (
     r"\U000E0020-\U000E007F\U000E0100-\U000E01EF"
 )
 LINE_PATTERN = rf"^[^{NOT_IN_A_LINE}]*$"
-# The same, with at least one visible character: for required fields.
+# The text rule as a pattern (line breaks, tabs and the \\r of a \\r\\n allowed): not blank.
+_NOT_IN_A_TEXT = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069"
+REQUIRED_TEXT_PATTERN = rf"^[^{_NOT_IN_A_TEXT}]*[^{_NOT_IN_A_TEXT}\s][^{_NOT_IN_A_TEXT}]*$"
+# The line rule, with at least one visible character: for required fields.
 REQUIRED_LINE_PATTERN = rf"^[^{NOT_IN_A_LINE}]*[^{NOT_IN_A_LINE}\s][^{NOT_IN_A_LINE}]*$"
 
 

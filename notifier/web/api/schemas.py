@@ -23,7 +23,7 @@ from notifier.enterprise_csv import (
 )
 from notifier.sectors import sector_pattern
 from notifier.targets import SIZE_WORDS
-from notifier.textrules import LINE_PATTERN, REQUIRED_LINE_PATTERN
+from notifier.textrules import LINE_PATTERN, REQUIRED_LINE_PATTERN, REQUIRED_TEXT_PATTERN
 
 T = TypeVar("T")
 
@@ -351,9 +351,17 @@ class TemplateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(max_length=20000, description="短信、邮件纯文本或回调正文 / the text")
-    subject: str | None = Field(default=None, max_length=500, description="邮件主题 / email")
-    html: str | None = Field(default=None, max_length=100000, description="邮件网页版 / email")
+    body: str = Field(
+        max_length=20000,
+        pattern=REQUIRED_TEXT_PATTERN,
+        description="短信、邮件纯文本或回调正文 / the text",
+    )
+    subject: str | None = line(
+        500, default=None, description="邮件主题，仅邮件 / email only, and required there"
+    )
+    html: str | None = Field(
+        default=None, max_length=100000, description="邮件网页版，仅邮件 / email only"
+    )
     author: str | None = line(
         100, required=False, default=None, description="作者 / who wrote it"
     )
