@@ -73,7 +73,7 @@ NOT_IN_A_LINE = (
     r"\U000E0020-\U000E007F\U000E0100-\U000E01EF"
 )
 LINE_PATTERN = rf"^[^{NOT_IN_A_LINE}]*$"
-# The text rule as a pattern (line breaks, tabs and the \\r of a \\r\\n allowed): not blank.
+# The text rule as a pattern (line breaks, tabs and the CR of a CRLF allowed), not blank.
 _NOT_IN_A_TEXT = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069"
 REQUIRED_TEXT_PATTERN = rf"^[^{_NOT_IN_A_TEXT}]*[^{_NOT_IN_A_TEXT}\s][^{_NOT_IN_A_TEXT}]*$"
 # The line rule, with at least one visible character: for required fields.
