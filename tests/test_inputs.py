@@ -151,9 +151,9 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "api_keys.role",
             "message_templates.channel",
             "campaigns.status",
-            "providers.name",  # the provider admin's own checks (another part of issue 14)
-            "providers.channel",
-            "providers.kind",
+            "providers.name",  # provider_admin: 1-50 letters, digits, '.', '_' or '-'
+            "providers.channel",  # one of CHANNELS
+            "providers.kind",  # a registered kind
         }
     }
     assert strings - written_by_notifier == set(checked_at_input), (
@@ -341,7 +341,8 @@ def test_with_the_database_down_pages_answer_a_friendly_503(make_runtime, doomed
         assert firm is not None
         token = make_unsubscribe_token(SECRET, enterprise_id=firm.id, channel="sms")
     client = TestClient(web_app(runtime), raise_server_exceptions=False)
-    signed_in(client, make_key(runtime, "staff"))
+    key = make_key(runtime, "staff")
+    signed_in(client, key)
     drop()
     runtime.engine.dispose()  # pooled connections to the dropped database are gone too
 
@@ -349,5 +350,5 @@ def test_with_the_database_down_pages_answer_a_friendly_503(make_runtime, doomed
         answer = client.get(path)
         assert answer.status_code == 503, (path, answer.text[:300])
         assert "数据库暂时无法连接" in answer.text and "database cannot be reached" in answer.text
-    api = client.get("/api/v1/enterprises", headers={"Authorization": "Bearer x"})
+    api = client.get("/api/v1/enterprises", headers={"Authorization": f"Bearer {key}"})
     assert api.status_code == 503 and api.json()["error"]["field"] == "database"

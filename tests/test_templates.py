@@ -89,6 +89,18 @@ def test_a_refused_template_stores_nothing(sessions: SessionFactory) -> None:
         assert store.listing(session) == []
 
 
+@pytest.mark.parametrize("author", ["作" * 201, "张三\u200b", "\x00"], ids=["long", "zwsp", "NUL"])
+def test_an_author_the_column_cannot_hold_is_refused_naming_it(
+    sessions: SessionFactory, author: str
+) -> None:
+    """The command line took any author: 201 characters or a NUL aborted the save on PostgreSQL."""
+    with sessions.begin() as session, pytest.raises(TemplateError) as refused:
+        store.save(session, "tech", "sms", "{{ enterprise.name }}", author=author)
+    assert refused.value.field == "author"
+    with sessions() as session:
+        assert store.listing(session) == []
+
+
 @pytest.mark.postgres
 def test_two_saves_at_once_get_two_versions(database_url: str) -> None:
     if not database_url.startswith("postgresql"):

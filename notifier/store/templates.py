@@ -21,6 +21,7 @@ from notifier.plaintext import shown
 from notifier.textrules import line_problem
 
 MAX_NAME_LENGTH = 100
+MAX_AUTHOR_LENGTH = 100  # the column holds 200; the API and the console have always said 100
 # Two staff saving the same template at once both pick the next number; the loser retries.
 _SAVE_ATTEMPTS = 5
 
@@ -85,6 +86,14 @@ def save(
         TemplateError: naming the field and the problem; nothing is stored.
     """
     _check_name(name)
+    if author is not None:
+        problem = line_problem(author) or (len(author) > MAX_AUTHOR_LENGTH and "too long")
+        if problem:
+            raise TemplateError(
+                f"作者 author: at most {MAX_AUTHOR_LENGTH} characters, one line with no control "
+                f"or invisible characters ({problem})",
+                field="author",
+            )
     validate_campaign_template(channel, body, subject, html, name=name)
     latest = current(session, name, channel)
     if latest is not None and (latest.body, latest.subject, latest.html) == (body, subject, html):

@@ -66,6 +66,7 @@ LINE_PARAMETER: dict[str, Any] = {"pattern": LINE_PATTERN}
 KEY_PREFIX: dict[str, Any] = {"pattern": "^ntf_[0-9a-f]{10}$"}
 AUDIT_TARGETS = ["api_key", "campaign", "deadline", "enterprise", "policy", "provider", "template"]
 
+_DUE_AT = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9])?$"
 Topic = Annotated[str, line(MAX_TOPIC_LENGTH)]
 Tag = Annotated[str, line(MAX_TAG_LENGTH)]
 Sector = Annotated[str, Field(max_length=10, json_schema_extra={"pattern": sector_pattern()})]
@@ -145,10 +146,15 @@ class EnterpriseIn(BaseModel):
         MAX_REGION_LENGTH, description="以 / 分隔的区域路径 / a path of segments joined by /"
     )
     size: str = choice(SIZE_ENUM)
-    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9][0-9 -]{5,30}$")
+    # Patterns for a client's guidance only: the server's own readers take more spellings.
+    phone: str | None = Field(
+        default=None, max_length=40, json_schema_extra={"pattern": r"^\+?[0-9][0-9 -]{5,30}$"}
+    )
     email: str | None = Field(default=None, max_length=254, json_schema_extra={"format": "email"})
     webhook_url: str | None = Field(
-        default=None, max_length=MAX_ADDRESS_LENGTH, pattern=r"^https?://[^\s/?#]+[^\s]*$"
+        default=None,
+        max_length=MAX_ADDRESS_LENGTH,
+        json_schema_extra={"pattern": r"^https?://[^\s/?#]+[^\s]*$"},
     )
     topics: list[Topic] = Field(default_factory=list, max_length=20)
     channels: list[Channel] = Field(
@@ -230,7 +236,8 @@ class MoveIn(BaseModel):
 
     due_at: str = Field(
         max_length=40,
-        pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        # The schema's spelling; the reader also takes seconds and offsets.
+        json_schema_extra={"pattern": _DUE_AT},
         description="2026-10-15 (that day's end) or 2026-10-15T17:00",
     )
 
