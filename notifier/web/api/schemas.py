@@ -141,7 +141,7 @@ class EnterpriseIn(BaseModel):
 
     credit_code: str = credit_code_field()
     name: str = line(MAX_NAME_LENGTH)
-    sectors: list[Sector] = Field(min_length=1, max_length=50)
+    sectors: list[Sector] = Field(default_factory=list, min_length=1, max_length=50)
     region: str = line(
         MAX_REGION_LENGTH, description="以 / 分隔的区域路径 / a path of segments joined by /"
     )
