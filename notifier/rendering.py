@@ -29,7 +29,10 @@ The sandbox stops attribute walks into Python internals; on top of it, names sta
 output size and render time are bounded. Every ``for`` loop (and the filters that walk a sequence)
 checks the render deadline on each step; ``%``, ``str.format``, the width-taking filters and string
 methods, ``join``, ``replace``, ``~`` and ``+`` check what they would build before building it,
-and a render may build at most ``BUILD_FACTOR`` times its output limit in all.
+and a render may build at most ``BUILD_FACTOR`` times its output limit in all. Integers are
+bounded too (``MAX_INT_BITS``); brackets nested too deep, recursion and over-large constants are
+refused when a template is parsed (:mod:`notifier.template_limits`); and a render still running
+past its deadline is interrupted by :mod:`notifier.render_watchdog`.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxErr
 
 from notifier.channel_names import EMAIL
 from notifier.errors import TemplateError
+from notifier.render_watchdog import WATCHDOG
 from notifier.sandbox import (
     BUILD_FACTOR,
     DEFAULT_MAX_CHARS,
@@ -60,6 +64,7 @@ from notifier.sandbox import (
     OverTime,
 )
 from notifier.smslength import SmsCount
+from notifier.template_limits import check_tokens, check_tree
 
 _RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
@@ -111,6 +116,8 @@ def compile_template(
         code = env.compile(tree, name=name, filename=filename)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
+    except RecursionError:
+        raise _too_deep(name) from None
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -121,15 +128,29 @@ def parse_template(
     """Parse and check a template without compiling it (for checks that walk its tree).
 
     Raises:
-        TemplateError: as :func:`compile_template`.
+        TemplateError: as :func:`compile_template`; also brackets nested too deep, recursion
+            (a macro calling itself, a recursive loop) and over-large integer constants (see
+            :mod:`notifier.template_limits`).
     """
     env = environment or _standalone_environment()
+    check_tokens(env, source, name=name)
     try:
         tree = env.parse(source, name=name, filename=filename)
+        _refuse_private_names(tree, name=name)
+        check_tree(tree, name=name)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
-    _refuse_private_names(tree, name=name)
+    except ValueError as exc:  # an integer literal past Python's 4,300 digits
+        raise TemplateError(f"template '{name}': 数字过长 number too long: {exc}") from None
+    except RecursionError:
+        raise _too_deep(name) from None
     return tree
+
+
+def _too_deep(name: str) -> TemplateError:
+    return TemplateError(
+        f"template '{name}': 表达式过长或嵌套过深 an expression is too long or nested too deeply"
+    )
 
 
 def _refuse_private_names(tree: nodes.Template, *, name: str) -> None:
@@ -175,7 +196,7 @@ def render_template(
     try:
         # generate() is a generator (it has close()); its stub says Iterator.
         stream = cast(Generator[str, None, None], template.generate(values))
-        with contextlib.closing(stream):
+        with WATCHDOG.watch(deadline), contextlib.closing(stream):
             for chunk in stream:
                 size += len(chunk)
                 if size > max_chars:
@@ -187,6 +208,10 @@ def render_template(
                 chunks.append(chunk)
     except OverTime:
         raise TemplateError(f"template '{name}': rendering took over {max_seconds} s") from None
+    except RecursionError:
+        raise TemplateError(
+            f"template '{name}': 递归过深 recursion too deep (a macro or loop calls itself)"
+        ) from None
     except _RENDER_ERRORS as exc:
         raise TemplateError(f"template '{name}': {_describe(exc)}{_line(exc, template)}") from exc
     finally:
