@@ -206,7 +206,13 @@ class WebSettings(BaseModel):
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     # Rows an uploaded enterprise file (CSV or XLSX) may hold.
     max_import_rows: int = Field(default=100_000, ge=1)
-    # Failed API-key attempts one client address may make per window before it gets 429.
+    # A vendor's push to /callbacks/... larger than this gets 413 before it is read (a report
+    # is about 250 bytes; the vendors' batches are a few KB).
+    callback_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Records read from one push; the rest are counted in the answer as skipped, not read.
+    callback_max_records: int = Field(default=1000, ge=1)
+    # Failed API-key attempts (and wrong callback tokens) one client address may make per
+    # window before it gets 429.
     failed_auth_limit: int = Field(default=20, ge=1)
     failed_auth_window_seconds: float = Field(default=60.0, gt=0)
     # Where dramatiq's Prometheus middleware in the workers writes its metrics (on this

@@ -75,7 +75,8 @@ def current_configs(sessions: SessionFactory, settings: Settings) -> list[Provid
     return merged_configs(rows, provider_configs_from_settings(settings))
 
 
-def _fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
+def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
+    """What changes when an admin changes a provider row: each row's id and update time."""
     with sessions() as session:
         return tuple((row.id, row.updated_at) for row in store.all_providers(session))
 
@@ -131,7 +132,7 @@ class ProviderCatalog:
     def _reload(self, *, force: bool) -> None:
         self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
         try:
-            seen = _fingerprint(self._sessions)
+            seen = fingerprint(self._sessions)
             if not force and seen == self._seen:
                 return
             built = build_providers(

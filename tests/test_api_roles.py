@@ -57,8 +57,11 @@ def test_every_route_declares_the_roles_it_admits(make_runtime, tmp_path):
 
 
 def _expected(path: str, role: str | None) -> str:
-    """What a role should get on a route: "allowed", "forbidden" (403) or "unauthenticated"."""
-    if path in ("/healthz", "/metrics") or path.startswith("/callbacks/"):
+    """What a role should get on a route: "allowed", "forbidden" (403), "unauthenticated" or
+    "token" (a vendor's push: no key needed, and without the URL's token a 403 naming it)."""
+    if path.startswith("/callbacks/"):
+        return "token"
+    if path in ("/healthz", "/metrics"):
         return "allowed"
     if role is None:
         return "unauthenticated"
@@ -109,6 +112,8 @@ def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):
             wrong.append((method, path, got, "expected 403"))
         elif expected == "allowed" and got in (401, 403):
             wrong.append((method, path, got, "expected to be let in"))
+        elif expected == "token" and (got != 403 or response.json()["error"]["field"] != "token"):
+            wrong.append((method, path, got, "expected 403 for want of the URL's token"))
     assert wrong == []
 
 

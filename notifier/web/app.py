@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from notifier.callbacks import CallbackTargets
 from notifier.runtime import Runtime
 from notifier.web import callbacks
 from notifier.web.api import (
@@ -59,8 +60,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
-    # SMS vendors' reports and replies (a token, no key)
-    app.include_router(callbacks.router, responses=ERROR_RESPONSES)
+    # SMS vendors' reports and replies (a token, no key; their own error responses)
+    app.state.callback_targets = CallbackTargets(runtime.sessions, runtime.settings)
+    app.include_router(callbacks.router)
     # The console and the enterprise pages: tried after every route above.
     app.mount("/", web_pages(runtime, failed_attempts=app.state.failed_attempts))
     # Outermost last: the body limit sees a request before anything reads it.
