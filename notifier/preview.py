@@ -19,6 +19,7 @@ from notifier.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
 from notifier.models.base import utcnow
 from notifier.ports import Providers
 from notifier.records import PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -173,6 +174,7 @@ def preview_policy(
     providers: Providers,
     messages: MessageFactory,
     samples: int = 5,
+    ladders: LadderRules | None = None,
 ) -> Preview:
     """Preview publishing ``draft``; nothing is stored or sent.
 
@@ -182,9 +184,15 @@ def preview_policy(
         providers: the first provider of each channel composes its message (SMS signature).
         messages: renders the messages.
         samples: how many enterprises to list with their reasons.
+        ladders: the reminder settings and zone the deadlines' ladders are checked with.
+
+    Raises:
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
+            know (as publish would refuse it).
     """
     targets = draft.targets
     with sessions() as session:
+        (ladders or LadderRules()).check(session, draft.deadlines, now=utcnow())
         policy = policies.build(draft, now=utcnow())
         composer = _Composer(session, policy, messages, providers)
         counts = audiences.count_by_channel(session, targets)

@@ -2,6 +2,7 @@
 
 from notifier.models.apikey import ApiKey, AuditEntry, Role
 from notifier.models.base import Base
+from notifier.models.calendar import CalendarDay, CalendarYear
 from notifier.models.campaign import Campaign, CampaignStatus
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
@@ -23,6 +24,8 @@ __all__ = [
     "AuditEntry",
     "Role",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Contact",
     "Deadline",
     "DeadlineDone",

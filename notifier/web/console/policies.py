@@ -14,6 +14,7 @@ from notifier.policy_file import parse_policy
 from notifier.preview import preview_policy
 from notifier.publishing import publish
 from notifier.records import PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
@@ -171,6 +172,7 @@ def publishing_routes(console: Console) -> APIRouter:
                 providers=runtime.providers,
                 messages=runtime.messages,
                 samples=5,
+                ladders=LadderRules.of(runtime.settings),
             )
         except InputError as exc:
             return JSONResponse({"ok": False, "error": str(exc)})
@@ -186,7 +188,13 @@ def publishing_routes(console: Console) -> APIRouter:
         form = await request.form()
         try:
             draft = parse_policy(policy_data(form), zone=zone)
-            published = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+            published = publish(
+                runtime.sessions,
+                runtime.dispatch,
+                draft,
+                clock=runtime.clock,
+                ladders=LadderRules.of(runtime.settings),
+            )
         except (InputError, BrokerUnavailable) as exc:
             return console.page(
                 request,

@@ -12,6 +12,7 @@ from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.listings import local
 from notifier.models import Policy
 from notifier.policy_file import read_policy_file
+from notifier.reminders import LadderRules
 from notifier.store import policies as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
@@ -96,7 +97,12 @@ def routes(console: Console, shown: Any) -> APIRouter:
                     f"ref: 与本政策不符 / is not this policy's ref ({ref})", field="ref"
                 )
             revised = revise(
-                runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+                runtime.sessions,
+                runtime.dispatch,
+                draft,
+                notify=notify,
+                clock=runtime.clock,
+                ladders=LadderRules.of(runtime.settings),
             )
         except (InputError, BrokerUnavailable) as exc:
             return shown(
