@@ -15,7 +15,7 @@ from notifier.importing import import_enterprises
 from notifier.runtime import Runtime
 from notifier.web.app import create_app
 
-from factories import Firm, enterprise_csv
+from factories import Firm, enter_plain_years, enterprise_csv
 
 
 def web_app(runtime: Runtime) -> FastAPI:
@@ -70,6 +70,7 @@ def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime
     migrate.upgrade(url)
     built = make_runtime(database_url=url, secret_key=SECRET, **settings)
     seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
+    enter_plain_years(built, 2031)  # COMPOSED's deadline_due
     return built
 
 

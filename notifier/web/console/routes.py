@@ -12,6 +12,7 @@ from notifier.runtime import Runtime
 from notifier.store import apikeys
 from notifier.web.console import (
     admin,
+    calendar,
     campaigns,
     dashboard,
     deadlines,
@@ -90,7 +91,7 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
     router = APIRouter(prefix="/console", include_in_schema=False)
     for page in (
         login, dashboard, policies, deliveries, enterprises, deadlines, admin, templates,
-        providers, campaigns,
+        providers, campaigns, calendar,
     ):
         router.include_router(page.routes(console))
     return router
