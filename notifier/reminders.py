@@ -96,18 +96,16 @@ def require_known_years(
     settings: ReminderSettings,
     zone: tzinfo,
     calendar: WorkCalendar,
-    now: datetime,
 ) -> None:
     """Refuse deadlines whose working-day rungs need a year ``calendar`` does not know.
 
-    A deadline already past makes no rung and is not checked.
+    Past deadlines are checked too (their years are known unless before 2004): the answer must
+    not depend on the moment a preview or publish runs.
 
     Raises:
         CalendarYearUnknown: naming the year to enter and the deadline's field.
     """
     for index, deadline in enumerate(deadlines):
-        if deadline.due_at <= now:
-            continue
         remind = deadline.remind if deadline.remind is not None else settings.ladder
         for rung in parse_ladder(remind):
             try:
@@ -132,7 +130,8 @@ class LadderRules:
     def check(
         self, session: Session, deadlines: Sequence[DeadlineDraft], *, now: datetime
     ) -> None:
-        """``require_known_years`` against the calendar as it stands in ``session``.
+        """``require_known_years`` against the calendar as it stands in ``session`` (seeded
+        first, stamped ``now``, if it never was).
 
         Raises:
             CalendarYearUnknown: as ``require_known_years``.
@@ -140,9 +139,7 @@ class LadderRules:
         if not deadlines:
             return
         calendar = working_calendar(session, now=now)
-        require_known_years(
-            deadlines, settings=self.settings, zone=self.zone, calendar=calendar, now=now
-        )
+        require_known_years(deadlines, settings=self.settings, zone=self.zone, calendar=calendar)
 
 
 @dataclass(frozen=True)

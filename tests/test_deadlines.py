@@ -18,11 +18,11 @@ from sqlalchemy import select
 from test_cli import _notifier
 
 from notifier import migrate
+from notifier.calendar_admin import seed_years
 from notifier.deadlines import cancel_deadline, mark_done_by_token, move_deadline, report
 from notifier.errors import InputError
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
-from notifier.calendar_admin import seed_years
 from notifier.ladder import parse_rung, rung_day
 from notifier.models import Deadline, Delivery, DeliveryStatus, Trigger
 from notifier.policy_file import parse_policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.errors import InputError
 
 MAX_FILE_BYTES = 100_000
+_YEAR = re.compile(r"(\d{4})\s*[年-]")
 
 
 def _editor() -> Editor:
@@ -78,15 +80,14 @@ def list_(app: App, year: str | None, output_format: str) -> None:
 
 
 def _file_year(text: str) -> int:
-    """The year of the first full date in the file (``2027-02-06`` or ``2027年2月6日``)."""
-    for token in text.replace("年", "-").split():
-        head = token[:4]
-        if head.isdigit() and token[4:5] == "-":
-            return calendar_admin.read_year(head)
-    raise InputError(
-        "year: 文件里没有带年份的日期，请用 --year 指定 / the file gives no year; pass --year",
-        field="year",
-    )
+    """The first year the file names (the notice's title says it: 关于2027年部分节假日安排)."""
+    match = _YEAR.search(text)
+    if match is None:
+        raise InputError(
+            "year: 文件里没有年份，请用 --year 指定 / the file names no year; pass --year",
+            field="year",
+        )
+    return calendar_admin.read_year(match.group(1))
 
 
 @calendar.command("import")
