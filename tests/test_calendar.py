@@ -272,6 +272,18 @@ def test_the_calendar_page_refuses_bad_input_with_the_field_and_keeps_the_form(c
         load(runtime.sessions, clock=runtime.clock).is_working_day(date(2027, 3, 1))
 
 
+def test_the_console_revise_refuses_a_ladder_in_an_unknown_year(console):
+    runtime, client, csrf = console
+    due = {"title": "申报截止", "due_at": "2026-12-30T17:00", "remind": ["1wd"]}
+    draft = parse_policy(policy(ref="p1", deadlines=[due]), zone=SHANGHAI)
+    made = publish(runtime.sessions, Enqueued(), draft, clock=runtime.clock)
+    moved = json.dumps(policy(ref="p1", deadlines=[{**due, "due_at": "2098-02-09T17:00"}]))
+    answer = client.post(f"/console/policies/{made.policy_id}/revise",
+                         data={"policy_json": moved, "csrf": csrf})
+    assert answer.status_code == 400
+    assert "2098 年的工作日历尚未录入" in answer.text
+
+
 def test_the_dashboard_warns_60_days_before_the_calendar_runs_out(console):
     runtime, client, _ = console
     runtime.clock.set(at("2026-10-31 10:00"))  # 61 days before 2026 ends
@@ -382,6 +394,10 @@ def test_the_calendar_commands_and_the_cli_refusal(database_url, tmp_path):
     published = notifier.json("policies", "publish", file)
     (row,) = notifier.json("deadlines", "list")
     assert row["rungs"][0]["at"].startswith("2027-02-04")  # 除夕 and the festival skipped
+    far = {**due, "due_at": "2098-02-09T17:00"}
+    revised = notifier.file("r.json", json.dumps(policy(ref="p1", deadlines=[far])))
+    failed = notifier("policies", "revise", revised, status=2)
+    assert "deadlines[0].due_at: 2098 年的工作日历尚未录入" in failed.output
     notifier("calendar", "complete", "2027", "--undo")
     assert not notifier.json("calendar", "list")[-1]["complete"]
     assert published["created"]
