@@ -288,20 +288,19 @@ def years(sessions: SessionFactory, *, clock: Clock) -> list[dict[str, Any]]:
     """Every year with a row: complete or not, who entered it and when, how many days."""
     with sessions.begin() as session:
         ensure_seeded(session, now=clock.now())
-        result = []
-        for row in store.years(session):
-            days = store.days_of(session, row.year)
-            result.append(
-                {
-                    "year": row.year,
-                    "complete": row.complete,
-                    "source": row.source,
-                    "entered_by": row.entered_by,
-                    "entered_at": row.entered_at,
-                    "holidays": sum(d.kind == DayKind.HOLIDAY for d in days),
-                    "workdays": sum(d.kind == DayKind.WORKDAY for d in days),
-                }
-            )
+        counts = store.day_counts(session)
+        result = [
+            {
+                "year": row.year,
+                "complete": row.complete,
+                "source": row.source,
+                "entered_by": row.entered_by,
+                "entered_at": row.entered_at,
+                "holidays": counts.get((row.year, DayKind.HOLIDAY.value), 0),
+                "workdays": counts.get((row.year, DayKind.WORKDAY.value), 0),
+            }
+            for row in store.years(session)
+        ]
         return result
 
 

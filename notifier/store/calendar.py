@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from notifier.models import CalendarDay, CalendarYear
@@ -33,6 +33,14 @@ def years(session: Session) -> list[CalendarYear]:
 def year_numbers(session: Session) -> set[int]:
     """The years that have a row, complete or not."""
     return set(session.scalars(select(CalendarYear.year)))
+
+
+def day_counts(session: Session) -> dict[tuple[int, str], int]:
+    """How many days of each kind each year has entered, by (year, kind)."""
+    query = select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(
+        CalendarDay.year, CalendarDay.kind
+    )
+    return {(year, kind): count for year, kind, count in session.execute(query)}
 
 
 def get_year(session: Session, year: int) -> CalendarYear | None:
