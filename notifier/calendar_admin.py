@@ -17,7 +17,7 @@ from typing import Any
 from chinese_calendar import constants as seed_data
 from sqlalchemy.orm import Session
 
-from notifier.calendar_notice import Notice
+from notifier.calendar_notice import MAX_NAME, Notice, read_name
 from notifier.db import SessionFactory
 from notifier.errors import InputError
 from notifier.store import audit
@@ -32,7 +32,6 @@ SEED_SOURCE = f"chinesecalendar {version('chinesecalendar')}"
 # The dashboard warns this long before the last known year ends.
 WARN_BEFORE = timedelta(days=60)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-MAX_NAME = 50
 
 
 @dataclass(frozen=True)
@@ -142,13 +141,6 @@ def read_kind(value: object) -> DayKind:
     return words[text]
 
 
-def _name(value: str) -> str:
-    name = value.strip()
-    if len(name) > MAX_NAME:
-        raise InputError(f"name: 超过 {MAX_NAME} 字 / over {MAX_NAME} characters", field="name")
-    return name
-
-
 def _audit(
     session: Session, editor: Editor, action: str, target: object, before: Any, after: Any,
     now: datetime,
@@ -183,7 +175,8 @@ def set_day(
     """Enter ``day`` as a holiday or a worked day (``name``: the holiday, e.g. 春节).
 
     Raises:
-        InputError: a workday on a weekday, or a name over 50 characters.
+        InputError: a workday on a weekday, or a name over 50 characters or with a control
+            character.
     """
     if kind is DayKind.WORKDAY and day.weekday() < 5:
         raise InputError(
@@ -191,7 +184,7 @@ def set_day(
             "only a weekend day can be entered as a workday",
             field="date",
         )
-    name = _name(name)
+    name = read_name(name)
     now = clock.now()
     with sessions.begin() as session:
         ensure_seeded(session, now=now)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from notifier.errors import InputError
+from notifier.plaintext import first_control_character
 from notifier.workdays import WEEKDAYS_ZH, DayKind
 
 MAX_NOTICE_CHARS = 20_000
@@ -67,6 +68,21 @@ class Notice:
 
 class _LineError(Exception):
     pass
+
+
+def read_name(value: str) -> str:
+    """A holiday's name as an admin gives it (may be empty).
+
+    Raises:
+        InputError: a control character, or over 50 characters.
+    """
+    name = value.strip()
+    bad = first_control_character(name)
+    if bad:
+        raise InputError(f"name: 含有控制字符 / holds a control character ({bad})", field="name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"name: 超过 {MAX_NAME} 字 / over {MAX_NAME} characters", field="name")
+    return name
 
 
 def _date(match: re.Match[str], year: int, previous: date | None) -> date:
@@ -120,6 +136,9 @@ def _name(line: str) -> str:
 
 
 def _line_days(text: str, year: int, number: int) -> list[NoticeDay]:
+    bad = first_control_character(text, allowed="\t")
+    if bad:
+        raise _LineError(f"含有控制字符 / holds a control character ({bad})")
     name = _name(text)
     found: list[NoticeDay] = []
     for clause in _CLAUSES.split(text):

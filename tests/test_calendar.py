@@ -117,6 +117,7 @@ def test_a_bad_notice_names_every_bad_line_at_once():
             "国庆节 2027-10-01 至 2027-12-08",  # a slip: two months
             "中秋节 2027-02-30",  # no such day
             "端午节 2027-06-12，2027-06-12 上班",  # off and worked
+            "清明节\x00 2027-04-05",  # a NUL, which PostgreSQL refuses
         ]
     )
     with pytest.raises(InputError) as refused:
@@ -128,6 +129,7 @@ def test_a_bad_notice_names_every_bad_line_at_once():
         "第 3 行 line 3: 2027-10-01 至 2027-12-08",
         "第 4 行 line 4: “2027-02-30” 不是有效日期",
         "第 5 行 line 5: 2027-06-12 在第 5 行已是放假",
+        "第 6 行 line 6: 含有控制字符 / holds a control character (U+0000 at position 4)",
     ):
         assert expected in message, message
 
@@ -255,6 +257,8 @@ def test_the_calendar_page_refuses_bad_input_with_the_field_and_keeps_the_form(c
         {"date": "2027-02-15", "kind": "workday"},
         {"date": "2027-02-15", "kind": "day off"},
         {"date": "2027-02-15\x00", "kind": "holiday"},
+        {"date": "2027-02-15", "kind": "holiday", "name": "春节\x00"},
+        {"date": "2027-02-15", "kind": "holiday", "name": "春" * 51},
     ):
         answer = client.post("/console/calendar/days", data={**form, "csrf": csrf})
         assert answer.status_code == 400 and "calendar-error" in answer.text, form
