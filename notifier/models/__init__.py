@@ -6,6 +6,7 @@ from notifier.models.campaign import Campaign, CampaignStatus
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
     Contact,
+    EndpointSecret,
     Enterprise,
     EnterpriseSector,
     EnterpriseTag,
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "Contact",
     "Deadline",
+    "EndpointSecret",
     "DeadlineDone",
     "Delivery",
     "DeliveryAttempt",
