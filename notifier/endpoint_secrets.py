@@ -41,10 +41,10 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def _is_signed_endpoint(contact: Contact) -> bool:
+def _is_signed_endpoint(address: str) -> bool:
     """True for a Standard Webhooks endpoint (chat robots are signed as the robot wants)."""
     try:
-        return not parse_endpoint(contact.address).is_robot
+        return not parse_endpoint(address).is_robot
     except InputError:
         return False
 
@@ -59,14 +59,12 @@ def provision(session: Session, box: SecretBox, credit_codes: Sequence[str], now
     Returns:
         How many endpoints got a secret of their own.
     """
-    made = 0
-    for contact in store.without_secret(session, credit_codes):
-        if not _is_signed_endpoint(contact):
-            continue
-        encrypted = box.encrypt({"secret": new_secret()}, what=WHAT) if box.configured else None
-        store.add(session, contact.id, secret_encrypted=encrypted, now=now)
-        made += encrypted is not None
-    return made
+    found = store.without_secret(session, credit_codes)
+    new = [contact_id for contact_id, address in found if _is_signed_endpoint(address)]
+    own = box.configured
+    made = [box.encrypt({"secret": new_secret()}, what=WHAT) if own else None for _ in new]
+    store.add_many(session, list(zip(new, made, strict=True)), now)
+    return len(new) if own else 0
 
 
 def _open(box: SecretBox, token: bytes) -> str:
@@ -128,7 +126,7 @@ def _state(contact: Contact, now: datetime) -> SecretState:
 
 def _endpoint(session: Session, enterprise_id: int, *, lock: bool = False) -> Contact:
     for contact in store.endpoints_of(session, enterprise_id, lock=lock):
-        if _is_signed_endpoint(contact):
+        if _is_signed_endpoint(contact.address):
             return contact
     raise NotFoundError(
         "webhook_url: 没有网络回调地址（机器人地址不用此密钥）/ no webhook endpoint (chat robots "

@@ -10,14 +10,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from notifier.channel_names import WEBHOOK
 from notifier.models import Contact, EndpointSecret, Enterprise
+from notifier.store import insert_ignoring_conflicts, table_of
 
 
-def without_secret(session: Session, credit_codes: Sequence[str]) -> list[Contact]:
-    """The webhook contacts of these enterprises that have no secret row yet (new endpoints)."""
+def without_secret(session: Session, credit_codes: Sequence[str]) -> list[tuple[int, str]]:
+    """The webhook contacts of these enterprises that have no secret row yet (new endpoints),
+    as (contact id, address)."""
     if not credit_codes:
         return []
     query = (
-        select(Contact)
+        select(Contact.id, Contact.address)
         .join(Enterprise, Enterprise.id == Contact.enterprise_id)
         .outerjoin(EndpointSecret, EndpointSecret.contact_id == Contact.id)
         .where(
@@ -27,7 +29,15 @@ def without_secret(session: Session, credit_codes: Sequence[str]) -> list[Contac
         )
         .order_by(Contact.id)
     )
-    return list(session.scalars(query))
+    return [(contact_id, address) for contact_id, address in session.execute(query)]
+
+
+def add_many(session: Session, secrets: Sequence[tuple[int, bytes | None]], now: datetime) -> None:
+    """Give contacts their secret rows, ``(contact id, encrypted secret or None)``, in one
+    statement; a contact that got one meanwhile (another import) keeps it."""
+    if secrets:
+        rows = [{"contact_id": c, "secret_encrypted": s, "created_at": now} for c, s in secrets]
+        session.execute(insert_ignoring_conflicts(session, table_of(EndpointSecret)), rows)
 
 
 def add(
