@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from notifier.cli.policies import embedded_worker
 from notifier.endpoint_secrets import TakenSecret, take
+from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
 from notifier.models import Contact, EndpointSecret
 from notifier.policy_file import parse_policy
@@ -27,13 +28,14 @@ from notifier.progress import follow
 from notifier.publishing import publish
 from notifier.runtime import Runtime
 from notifier.secret_box import new_key
+from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises
 from notifier.time_source import ManualClock
 from notifier.tokens import make_unsubscribe_token
 from notifier.web.app import create_app
 
 from apiclient import Api
-from factories import Firm, credit_code, enterprise_csv, policy
+from factories import Enqueued, Firm, credit_code, enterprise_csv, policy
 from peers import WebhookReceiver
 
 SHARED = "whsec_c2hhcmVkLXNlY3JldC1ldmVyeS1maXJtLWtub3dz"
@@ -290,3 +292,32 @@ def test_without_a_key_the_secret_is_refused_with_a_reason_and_the_shared_one_si
     assert refused.status_code == 409
     assert "加密密钥" in refused.json()["error"]["reason"]
     assert len(one.received) == 1 and verifies(SHARED, one)
+
+
+def test_signing_a_webhook_reads_nothing_from_the_database_during_the_send(runtime, receivers):
+    """``load_for_sending`` loads the endpoints' secrets up front: a query during a send would
+    hold a transaction (on SQLite the write lock) across the network call."""
+    one, _ = receivers
+    load(runtime, one.url)
+    queued = Enqueued()
+    draft = parse_policy(policy(ref="loaded"), zone=runtime.settings.zone)
+    trigger_id = publish(runtime.sessions, queued, draft, clock=runtime.clock).trigger_id
+    assert trigger_id is not None
+    fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    (provider,) = runtime.providers.for_channel("webhook")
+    with runtime.sessions() as session:
+        ids = [i for batch in queued.batches for i in batch]
+        (delivery,) = delivery_store.load_for_sending(session, ids, now=runtime.clock.now())
+        event.listen(runtime.engine, "before_cursor_execute", count)
+        try:
+            message = runtime.messages.build(delivery, provider)
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", count)
+
+    assert statements == []
+    assert len(message.signing_secrets) == 1 and message.signing_secrets[0] is not None
