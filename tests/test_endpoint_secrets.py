@@ -247,8 +247,28 @@ def test_the_preferences_page_shows_the_secret_once_and_never_to_a_cache(runtime
     assert SECRET.findall(rotated.text) != shown and 'id="overlap"' in rotated.text
     assert forged.status_code == 400 and SECRET.search(forged.text) is None
     one.use_secret(SECRET.findall(rotated.text)[0])
+    ended = client.post(f"/u/{token}", data={"csrf": csrf[1], "action": "end_overlap"})
+    english = client.get(f"/u/{token}", headers={"Accept-Language": "en"})
     deliver(runtime, "after-page-rotation")
+    assert ended.status_code == 200 and "旧密钥已停用" in ended.text
+    assert 'id="overlap"' not in ended.text and 'id="end-overlap"' not in ended.text
+    assert "Rotate the signing secret" in english.text
     assert len(one.received) == 1
+    assert len(one.raw_headers[0]["webhook-signature"].split(" ")) == 1
+
+
+def test_a_chat_robot_has_no_secret_to_take(runtime):
+    load(runtime, "https://oapi.dingtalk.com/robot/send?access_token=abc")
+    api = Api(TestClient(create_app(runtime), raise_server_exceptions=False), runtime, {})
+    api.keys["enterprise"] = api.key("enterprise", credit_code(1))
+    key = runtime.settings.secret_key.get_secret_value()
+    token = make_unsubscribe_token(key, enterprise_id=enterprise_id(runtime, 1), channel="webhook")
+
+    answer = api.post("/api/v1/me/webhook-secret", role="enterprise")
+
+    assert answer.status_code == 404 and answer.json()["error"]["field"] == "webhook_url"
+    assert "机器人" in answer.json()["error"]["reason"]
+    assert 'id="webhook-secret"' not in TestClient(create_app(runtime)).get(f"/u/{token}").text
 
 
 def test_staff_and_admins_never_see_a_firms_secret(runtime, receivers):
@@ -287,10 +307,16 @@ def test_without_a_key_the_secret_is_refused_with_a_reason_and_the_shared_one_si
     api.keys["enterprise"] = api.key("enterprise", credit_code(1))
 
     refused = api.post("/api/v1/me/webhook-secret", role="enterprise")
+    key = runtime.settings.secret_key.get_secret_value()
+    token = make_unsubscribe_token(key, enterprise_id=enterprise_id(runtime, 1), channel="email")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', api.client.get(f"/u/{token}").text)
+    assert csrf is not None
+    page = api.client.post(f"/u/{token}", data={"csrf": csrf[1], "action": "webhook_secret"})
     deliver(runtime, "no-key")
 
     assert refused.status_code == 409
     assert "加密密钥" in refused.json()["error"]["reason"]
+    assert page.status_code == 200 and 'id="problem"' in page.text and "加密密钥" in page.text
     assert len(one.received) == 1 and verifies(SHARED, one)
 
 
