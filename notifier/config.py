@@ -15,6 +15,7 @@ import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -90,8 +91,11 @@ class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["http", "dry-run"] = "dry-run"
+    # Signs the endpoints that have no secret of their own yet (see notifier.endpoint_secrets).
     secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout: float = Field(default=10.0, gt=0)
+    # After a firm rotates its endpoint's secret, the previous one signs too for this long.
+    secret_overlap_days: float = Field(default=7.0, ge=0, le=90)
 
 
 class ProviderSettings(BaseModel):
@@ -326,6 +330,12 @@ class Settings(BaseSettings):
         if self.webhook.secret.get_secret_value() == DEV_WEBHOOK_SECRET:
             raise ValueError(
                 "webhook.secret: set NOTIFIER_WEBHOOK__SECRET; the development secret is refused"
+            )
+        # RFC 8058: the one-click unsubscribe link in every email must be an HTTPS URI.
+        if urlsplit(self.public_url).scheme.lower() != "https":
+            raise ValueError(
+                f"public_url (NOTIFIER_PUBLIC_URL): 生产环境须为 https 地址 / must be an https "
+                f"URL in production (RFC 8058 unsubscribe links), not {self.public_url!r}"
             )
         return self
 

@@ -394,17 +394,27 @@ class WebhookReceiver(_HttpPeer):
         self._webhook = Webhook(secret)
         self.received: list[tuple[str, Any]] = []
         self.raw_bodies: list[bytes] = []
+        self.raw_headers: list[dict[str, str]] = []
         self.content_types: list[str] = []
+        self.refused = 0
+
+    def use_secret(self, secret: str) -> None:
+        """Verify with ``secret`` from now on (the firm took its own, as its docs say)."""
+        with self._lock:
+            self._webhook = Webhook(secret)
 
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         plain_headers = dict(headers.items())
         try:
             payload = self._webhook.verify(body, plain_headers)
         except WebhookVerificationError as exc:
+            with self._lock:
+                self.refused += 1
             return HttpAnswer(401, str(exc).encode(), "text/plain")
         with self._lock:
             self.received.append((headers["webhook-id"], payload))
             self.raw_bodies.append(body)
+            self.raw_headers.append(plain_headers)
             self.content_types.append(headers.get("Content-Type", ""))
         return HttpAnswer(204)
 
@@ -525,5 +535,6 @@ class CountingWebhookReceiver(WebhookReceiver):
             with self._lock:
                 self.received.clear()
                 self.raw_bodies.clear()
+                self.raw_headers.clear()
                 self.content_types.clear()
         return answer

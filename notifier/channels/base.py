@@ -43,6 +43,9 @@ class Message:
     html: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     unsubscribe_url: str | None = None
+    # A webhook endpoint's own signing secrets, newest first; None stands for the provider's
+    # shared secret (an endpoint without one of its own). Never in ``repr``, so never logged.
+    signing_secrets: tuple[str | None, ...] = field(default=(None,), repr=False)
 
     @property
     def message_id(self) -> str:

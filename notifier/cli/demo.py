@@ -78,7 +78,10 @@ def demo(app: App, serve: bool, output_format: str) -> None:
     runtime = Runtime.build(settings)
     try:
         report = import_enterprises(
-            runtime.sessions, io.StringIO(demo_data.enterprises_csv()), dry_run=False
+            runtime.sessions,
+            io.StringIO(demo_data.enterprises_csv()),
+            dry_run=False,
+            box=runtime.box,
         )
         with runtime.sessions.begin() as session:
             enterprises.unsubscribe(session, [demo_data.UNSUBSCRIBED])

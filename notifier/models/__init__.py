@@ -7,6 +7,7 @@ from notifier.models.campaign import Campaign, CampaignStatus
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
     Contact,
+    EndpointSecret,
     Enterprise,
     EnterpriseSector,
     EnterpriseTag,
@@ -28,6 +29,7 @@ __all__ = [
     "CalendarYear",
     "Contact",
     "Deadline",
+    "EndpointSecret",
     "DeadlineDone",
     "Delivery",
     "DeliveryAttempt",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.models import (
+    Contact,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -196,6 +197,10 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
         .options(
             # Sectors for campaign templates (enterprise.sector).
             selectinload(Delivery.enterprise).selectinload(Enterprise.sectors),
+            # Webhook endpoints' own signing secrets.
+            selectinload(Delivery.enterprise)
+            .selectinload(Enterprise.contacts)
+            .selectinload(Contact.signing_secret),
             selectinload(Delivery.trigger)
             .selectinload(Trigger.policy)
             .selectinload(Policy.deadlines),

@@ -83,7 +83,7 @@ def routes(console: Console) -> APIRouter:
                 raise InputError("file: 文件过大 / larger than 20 MB", field="file")
             stream = _text_of(data, max_rows=runtime.settings.web.max_import_rows)
             report = import_enterprises(
-                runtime.sessions, stream, dry_run=form.get("dry_run") == "on"
+                runtime.sessions, stream, dry_run=form.get("dry_run") == "on", box=runtime.box
             ).as_dict()
             if not report["dry_run"]:
                 counts = {k: v for k, v in report.items() if k != "errors"}
