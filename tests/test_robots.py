@@ -20,6 +20,7 @@ from notifier.channels.robots import (
     dingtalk_sign,
     feishu_sign,
     parse_endpoint,
+    robot_error,
 )
 from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.errors import (
@@ -138,15 +139,30 @@ def test_signed_robots_accept_the_right_secret_and_refuse_a_wrong_one(flavour: s
         assert len(peer.received) == 1
 
 
-@pytest.mark.parametrize(("flavour", "code"), [(WECOM, 45009), (DINGTALK, 130101),
-                                               (FEISHU, 9499)])
-def test_a_robots_own_throttling_code_is_a_throttled_outcome(flavour: str, code: int) -> None:
+@pytest.mark.parametrize(("flavour", "code", "wait"), [
+    (WECOM, 45009, 60.0), (DINGTALK, 130101, 600.0), (FEISHU, 11232, 60.0),
+])
+def test_a_robots_own_throttling_code_waits_as_long_as_the_robot_locks(
+    flavour: str, code: int, wait: float
+) -> None:
     sender = provider()
     with RobotPeer(flavour=flavour, limit=0) as peer, pytest.raises(
         ThrottledError, match=str(code)
     ) as caught:
         sender.send(message(f"{peer.url}?k=1#robot={flavour}"))
     assert isinstance(caught.value, TransientError)
+    # DingTalk locks a robot for 10 minutes after its 20 a minute: sooner would be refused.
+    assert caught.value.retry_after == wait
+
+
+def test_feishu_11232_is_throttling_and_9499_a_bad_request_that_fails_at_once() -> None:
+    # Feishu's documented codes: 11232 "frequency limited", 9499 "Bad Request" (the body's
+    # shape or size); they were swapped, so a rate limit failed for good and a bad body was
+    # retried until it expired.
+    answers = {11232: ThrottledError, 9499: PermanentError}
+    for code, expected in answers.items():
+        error = robot_error(FEISHU, {"code": code, "msg": "x"})
+        assert type(error) is expected, code
 
 
 def test_a_standard_endpoint_still_gets_a_signed_standard_webhook() -> None:
