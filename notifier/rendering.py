@@ -124,7 +124,7 @@ _LINK_SAFE = ":/?#@!$&*+,;=%-._~"
 def markdown_text(value: Any) -> Any:
     """``value`` as robot markdown shows it: a Link (http or https) as a link target, anything
     else as inert text. Used as the renderer's ``finalize`` for the webhook channel."""
-    text = "" if value is None else str(value)
+    text = str(value)
     if isinstance(value, Link) and text.lower().startswith(("https://", "http://")):
         return quote(text, safe=_LINK_SAFE)
     return _SCHEME.sub("：", text.translate(_MARKDOWN_TEXT))

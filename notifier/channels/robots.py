@@ -136,8 +136,13 @@ def title_of(text: str) -> str:
     return first.strip().lstrip("#").strip().strip("*").strip() or "通知"
 
 
-# A line of the trailing links: a markdown link [..](..) in it.
+# A markdown link [..](..); a line of nothing but links (and separators) is a line of links.
 _LINK = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)")
+_SEPARATORS = " \t·|/、，,"
+
+
+def _only_links(line: str) -> bool:
+    return not _LINK.sub("", line).strip(_SEPARATORS)
 # What a cut never splits: a link, a **bold** span, an HTML-like element or tag, a flag, and a
 # character with the marks, variation selectors, skin tones and joined emoji that follow it.
 _ATOM = re.compile(
@@ -159,7 +164,7 @@ def fit(text: str, fits: Callable[[str], bool]) -> str:
         return text
     lines = text.split("\n")
     start = len(lines)
-    while start > 0 and (not lines[start - 1].strip() or _LINK.search(lines[start - 1])):
+    while start > 0 and _only_links(lines[start - 1]):
         start -= 1
     body, tail = "\n".join(lines[:start]), "\n".join(lines[start:]).strip("\n")
     for kept in (tail, ""):  # the links are dropped only when they alone are too long
