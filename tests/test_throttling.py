@@ -206,7 +206,9 @@ def test_the_cap_is_ten_throttled_tries_by_default(
     database_url: str, make_runtime: Any, tencent_peer: TencentSmsPeer
 ) -> None:
     clock = ManualClock(MORNING)
-    runtime = make_runtime(clock, database_url=database_url, providers=[tencent_entry(tencent_peer)])
+    runtime = make_runtime(
+        clock, database_url=database_url, providers=[tencent_entry(tencent_peer)]
+    )
     delivery_id = one_sms(runtime)
     tencent_peer.refuse[NUMBER] = ("LimitExceeded.PhoneNumberThirtySecondLimit", "30秒内超限")
 
