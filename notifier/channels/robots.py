@@ -143,6 +143,8 @@ _SEPARATORS = " \t·|/、，,"
 
 def _only_links(line: str) -> bool:
     return not _LINK.sub("", line).strip(_SEPARATORS)
+
+
 # What a cut never splits: a link, a **bold** span, an HTML-like element or tag, a flag, and a
 # character with the marks, variation selectors, skin tones and joined emoji that follow it.
 _ATOM = re.compile(
@@ -166,22 +168,28 @@ def fit(text: str, fits: Callable[[str], bool]) -> str:
     start = len(lines)
     while start > 0 and _only_links(lines[start - 1]):
         start -= 1
-    body, tail = "\n".join(lines[:start]), "\n".join(lines[start:]).strip("\n")
-    for kept in (tail, ""):  # the links are dropped only when they alone are too long
-        ending = f"{ELLIPSIS}\n\n{kept}" if kept else ELLIPSIS
-        atoms = [match.group(0) for match in _ATOM.finditer(body)]
-        low, high = 0, len(atoms)  # the longest prefix of atoms that fits, by bisection
-        while low < high:
-            middle = (low + high + 1) // 2
-            if fits("".join(atoms[:middle]).rstrip() + ending):
-                low = middle
-            else:
-                high = middle - 1
-        candidate = "".join(atoms[:low]).rstrip() + ending
-        if fits(candidate):
-            return candidate
-        body = text
-    return ELLIPSIS
+    body, links = "\n".join(lines[:start]), "\n".join(lines[start:]).strip("\n")
+    if links:
+        cut = _cut(body, f"{ELLIPSIS}\n\n{links}", fits)
+        if cut is not None:
+            return cut
+    # The links alone are too long (or there are none): cut the whole text.
+    return _cut(text, ELLIPSIS, fits) or ELLIPSIS
+
+
+def _cut(body: str, ending: str, fits: Callable[[str], bool]) -> str | None:
+    """The longest start of ``body``, in whole atoms, that fits with ``ending``; None if even
+    ``ending`` alone does not."""
+    atoms = [match.group(0) for match in _ATOM.finditer(body)]
+    low, high = 0, len(atoms)  # bisection: fits() may build a whole request body
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits("".join(atoms[:middle]).rstrip() + ending):
+            low = middle
+        else:
+            high = middle - 1
+    cut = "".join(atoms[:low]).rstrip() + ending
+    return cut if fits(cut) else None
 
 
 def _content_fits(flavour: str) -> Callable[[str], bool]:
