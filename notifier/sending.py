@@ -33,14 +33,12 @@ from notifier.ports import Providers
 from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
 from notifier.store.deliveries import Attempted, Outcome
+from notifier.throttling import throttled
 from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 S = DeliveryStatus
 NO_POLICY = ProviderPolicy()
-# A day limit lifts at local midnight: the deliveries waiting for it spread over this long after,
-# so that they do not all come back in the same second.
-NEXT_DAY_SPREAD = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -169,73 +167,13 @@ def _failure(
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
     except ThrottledError as exc:  # slow down: wait as asked; capped apart from failures
-        return _throttled(delivery, exc, provider, policy, now, zone)
+        waits = backoff(delivery.throttled + 1, policy, provider)
+        return throttled(delivery, exc, provider, policy, now=now, zone=zone, backoff=waits)
     except TransientError as exc:
         return _transient(delivery, exc.reason, policy, now, provider)
     except Exception as exc:  # a bug must not kill the batch; keep it and retry
         log.exception("delivery %s: unexpected error", delivery.id)
         return _transient(delivery, f"internal error: {exc!r}"[:500], policy, now, provider)
-
-
-def next_local_day(now: datetime, zone: tzinfo) -> datetime:
-    """The next 00:00 in ``zone`` after ``now``, in UTC."""
-    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).astimezone(UTC)
-
-
-def throttled_until(
-    error: ThrottledError,
-    tries: int,
-    policy: DeliverySettings,
-    provider: ProviderPolicy,
-    now: datetime,
-    zone: tzinfo,
-) -> datetime:
-    """When a delivery throttled for the ``tries``-th time may be sent again.
-
-    A daily limit: the next local day (plus a spread of up to ``NEXT_DAY_SPREAD``). A wait the
-    provider named (``Retry-After``, the vendor's window): that wait, never sooner, with
-    jitter. Otherwise backoff doubling with the throttled tries.
-    """
-    if error.next_day:
-        spread = random.uniform(0, NEXT_DAY_SPREAD.total_seconds())  # noqa: S311 - jitter
-        return next_local_day(now, zone) + timedelta(seconds=spread)
-    if error.retry_after is not None:
-        stretch = random.uniform(1, 1 + policy.backoff_jitter)  # noqa: S311 - jitter
-        return now + timedelta(seconds=error.retry_after * stretch)
-    return now + timedelta(seconds=backoff(tries, policy, provider))
-
-
-def _throttled(
-    delivery: Delivery,
-    error: ThrottledError,
-    provider: ProviderPolicy,
-    policy: DeliverySettings,
-    now: datetime,
-    zone: tzinfo,
-) -> Outcome:
-    """Defer a throttled delivery to when its limit lifts; end it, with the vendor's reason,
-    after ``max_throttled_tries`` or when that time is past the delivery's maximum age (it can
-    never pass). The try never counts toward ``max_attempts``."""
-    tries = delivery.throttled + 1
-    cap = provider.max_throttled_tries or policy.max_throttled_tries
-    if tries >= cap:
-        reason = f"限流 {tries} 次后放弃 / gave up after {tries} throttled tries: {error.reason}"
-        return Outcome(S.FAILED, error=reason, counted=False, throttled=True)
-    after = throttled_until(error, tries, policy, provider, now, zone)
-    # Rows carry the wall clock's creation time (see _expired): their life left is read on it.
-    life_left = timedelta(hours=policy.max_age_hours) - (utcnow() - delivery.created_at)
-    if after > now + life_left:
-        when = after.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        hours = f"{policy.max_age_hours:g}"
-        reason = (
-            f"{error.reason}; 下次可发送时间 {when} 已超过 {hours} 小时有效期 / the next "
-            f"allowed time is past the delivery's {hours} h life"
-        )
-        return Outcome(S.FAILED, error=reason, counted=False, throttled=True)
-    return Outcome(
-        S.DEFERRED, error=error.reason, next_attempt_at=after, counted=False, throttled=True
-    )
 
 
 def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:

@@ -22,7 +22,7 @@ from notifier.channels.http import retry_after
 from notifier.models import Delivery
 from notifier.models.base import utcnow
 from notifier.runtime import Runtime
-from notifier.sending import next_local_day
+from notifier.throttling import next_local_day
 from notifier.time_source import ManualClock
 
 from factories import (
