@@ -265,7 +265,7 @@ def render_stored(
                 parts[field] = _compiled(source, names[field])
     rendered = render_parts(
         MessageParts(parts["body"], parts.get("subject"), parts.get("html")), context,
-        max_chars=max_chars, max_seconds=max_seconds,
+        max_chars=max_chars, max_seconds=max_seconds, channel=template.channel,
     )
     if template.channel != SMS or not count_sms:
         return rendered

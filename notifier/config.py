@@ -127,6 +127,9 @@ class DeliverySettings(BaseModel):
     claim_chunk: int = Field(default=20, ge=1, le=1000)
     fan_out_chunk: int = Field(default=5000, ge=1)
     max_attempts: int = Field(default=6, ge=1, le=50)
+    # Throttled tries ("slow down" answers, which max_attempts does not count) before a
+    # delivery ends failed with the vendor's reason (a provider's own setting wins).
+    max_throttled_tries: int = Field(default=10, ge=1, le=1000)
     # A trigger whose fan-out fails this many times stops as failed, with its last error.
     fan_out_max_attempts: int = Field(default=5, ge=1, le=50)
     backoff_base_seconds: float = Field(default=30.0, ge=0)

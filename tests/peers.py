@@ -277,6 +277,7 @@ class HttpAnswer:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -289,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(answer.body)
 
@@ -316,13 +319,18 @@ class _HttpPeer:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self._server.server_address[1]}{self.path}"
 
-    def fail_next(self, status: int, *, count: int = 1, body: Any = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (a dict body is sent as JSON)."""
+    def fail_next(
+        self, status: int, *, count: int = 1, body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests with ``status`` (a dict body is sent as JSON)
+        and ``headers``."""
         if isinstance(body, dict):
             encoded = json.dumps(body, ensure_ascii=False).encode()
         else:
             encoded = (body or "").encode()
-        self._failures.add(HttpAnswer(status, encoded), count)
+        extra = tuple((headers or {}).items())
+        self._failures.add(HttpAnswer(status, encoded, headers=extra), count)
 
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         raise NotImplementedError

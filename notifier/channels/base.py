@@ -71,6 +71,7 @@ class ProviderPolicy:
     rate_per_second: int | None = None
     concurrency: int | None = None
     max_attempts: int | None = None
+    max_throttled_tries: int | None = None
     backoff_base_seconds: float | None = None
     backoff_max_seconds: float | None = None
 

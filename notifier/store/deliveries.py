@@ -332,6 +332,8 @@ class Outcome:
     next_attempt_at: datetime | None = None
     # False: the try does not count toward max_attempts (a throttled answer, an expiry).
     counted: bool = True
+    # True: a throttled try, counted apart toward max_throttled_tries.
+    throttled: bool = False
 
 
 _RECORD_ATTEMPT = insert(table_of(DeliveryAttempt))
@@ -341,6 +343,7 @@ _RECORD_OUTCOME = (
     .values(
         status=bindparam("status"),
         attempts=_deliveries.attempts - bindparam("refund"),
+        throttled=_deliveries.throttled + bindparam("throttled"),
         last_error=bindparam("error"),
         next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
         updated_at=bindparam("now", type_=UTCDateTime()),
@@ -406,6 +409,7 @@ def record(session: Session, attempts: Sequence[Attempted]) -> None:
                 ),
                 "sent_at": a.finished_at if a.outcome.status == S.SENT else None,
                 "refund": 0 if a.outcome.counted else 1,
+                "throttled": 1 if a.outcome.throttled else 0,
             }
             for a in deciding.values()
         ],
