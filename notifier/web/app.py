@@ -25,7 +25,7 @@ from notifier.web.api import (
 from notifier.web.console.routes import web_pages
 from notifier.web.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
 from notifier.web.metrics import Metrics, RequestMetrics
-from notifier.web.ratelimit import failed_attempts
+from notifier.web.ratelimit import ClientAddress, failed_attempts
 
 API_PREFIX = "/api/v1"
 
@@ -55,6 +55,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.failed_attempts = failed_attempts(
         runtime.settings, now=lambda: runtime.clock.now().timestamp()
     )
+    app.state.client_address = ClientAddress(runtime.settings.web.trusted_proxies)
     app.state.metrics = Metrics(runtime)
     install_error_handlers(app)
     app.include_router(health.router)
@@ -62,7 +63,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     # SMS vendors' reports and replies (a token, no key)
     app.include_router(callbacks.router, responses=ERROR_RESPONSES)
     # The console and the enterprise pages: tried after every route above.
-    app.mount("/", web_pages(runtime, failed_attempts=app.state.failed_attempts))
+    app.mount(
+        "/",
+        web_pages(
+            runtime,
+            failed_attempts=app.state.failed_attempts,
+            client_address=app.state.client_address,
+        ),
+    )
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)
