@@ -9,6 +9,7 @@ staff member, and returns the provider's answer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from notifier.campaigns import get_campaign
 from notifier.channel_names import CHANNELS
-from notifier.channels.base import Message, SendResult
+from notifier.channels.base import Message, Provider, SendResult
 from notifier.db import SessionFactory
 from notifier.errors import InputError, NotifierError
 from notifier.messages import Composition, MessageFactory
@@ -64,6 +65,21 @@ def _transient(
 
 
 @dataclass(frozen=True)
+class _Resolved:
+    """Every channel's providers, looked up before a transaction opens: a provider reload
+    inside one would wait on its lock (SQLite) until "database is locked"."""
+
+    by_channel: dict[str, Sequence[Provider]]
+
+    def for_channel(self, channel: str) -> Sequence[Provider]:
+        return self.by_channel.get(channel, ())
+
+
+def _resolved(providers: Providers) -> Providers:
+    return _Resolved({channel: providers.for_channel(channel) for channel in CHANNELS})
+
+
+@dataclass(frozen=True)
 class _Composer:
     providers: Providers
     messages: MessageFactory
@@ -90,7 +106,7 @@ def preview_campaign(
     Raises:
         InputError: no such campaign or enterprise.
     """
-    composer = _Composer(providers, messages)
+    composer = _Composer(_resolved(providers), messages)
     renderings: dict[str, Rendering] = {}
     with sessions() as session:
         campaign = get_campaign(session, campaign_id)
@@ -137,6 +153,7 @@ def send_test_message(
             audience with nobody in it to render for.
         ChannelError: the provider refused the message (its reason).
     """
+    providers = _resolved(providers)
     with sessions() as session:
         campaign = get_campaign(session, campaign_id)
         channel = channel or campaign.channels[0]

@@ -29,7 +29,9 @@ def start(
     return row
 
 
-def active(session: Session, token_hash: str, *, now: datetime) -> tuple[ConsoleSession, ApiKey] | None:
+def active(
+    session: Session, token_hash: str, *, now: datetime
+) -> tuple[ConsoleSession, ApiKey] | None:
     """The session and its key when the session is neither ended nor expired and its key is
     not revoked; else None. Stamps ``last_seen_at`` (at most every ``SEEN_STAMP_EVERY``)."""
     found = session.execute(
