@@ -109,11 +109,15 @@ PARK = [
 
 
 @contextlib.contextmanager
-def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]:
-    """``notifier run`` on a fresh database holding ``firms``; stopped at the end."""
+def running_notifier(
+    folder: Path, firms: list[Firm] = PARK, *, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``notifier run`` on a fresh database holding ``firms``, with more ``settings``
+    (environment variables); stopped at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = Server(f"http://127.0.0.1:{port}", _environment(folder, port), folder)
+    env = {**_environment(folder, port), **(settings or {})}
+    server = Server(f"http://127.0.0.1:{port}", env, folder)
     server.cli("db", "upgrade")
     register = folder / "firms.csv"
     register.write_text(enterprise_csv(firms), encoding="utf-8")
