@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 from starlette.routing import Mount
+from test_recovery import wait_until
 from web_harness import COMPOSED, csrf_of
 from web_server import PARK, new_key, running_notifier
 
+from notifier import migrate
 from notifier.web.app import create_app
 
 from factories import Firm
@@ -171,3 +174,31 @@ def test_a_preview_on_sqlite_answers_while_healthz_stays_prompt(tmp_path):
     assert "database is locked" not in log
     # Before: the preview waited 30 s on SQLite's lock with the event loop stalled throughout.
     assert max(waits) < 15
+
+
+def test_a_sender_gets_the_providers_while_another_thread_waits_to_reload_them(
+    make_runtime, tmp_path
+):
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    migrate.upgrade(url)
+    runtime = make_runtime(database_url=url)
+    catalog = runtime.catalog  # loaded
+    catalog.refresh()  # the next use reloads
+    reloaded: list[object] = []
+    with runtime.sessions() as session:
+        session.execute(text("SELECT 1"))  # this transaction holds SQLite's write lock
+        reloader = threading.Thread(
+            target=lambda: reloaded.append(catalog.for_channel("sms")), daemon=True
+        )
+        reloader.start()
+        # The reloader is inside its reload, waiting for the database.
+        busy = getattr(catalog, "_reloading", catalog._lock)
+        wait_until(busy.locked, timeout=20, what="the reload to start")
+        started = time.monotonic()
+        providers = catalog.for_channel("sms")  # a sender: the current set, not a wait
+        waited = time.monotonic() - started
+    reloader.join(timeout=60)
+    print(f"sender waited {waited:.3f} s while a reload waited on the database")
+    assert providers and reloaded and reloaded[0]
+    # Before: the sender queued behind the reload's lock until SQLite gave up (30 s).
+    assert waited < 15
