@@ -56,7 +56,7 @@ def _served(runtime: Runtime) -> Iterator[str]:
 def _status(url: str, forwarded: str) -> int:
     """A wrong key's answer, sent as if through proxies that wrote ``forwarded``."""
     headers = {**WRONG, "X-Forwarded-For": forwarded}
-    return httpx.get(f"{url}/api/v1/policies", headers=headers).status_code
+    return httpx.get(f"{url}/api/v1/policies", headers=headers, timeout=60).status_code
 
 
 def test_a_forged_x_forwarded_for_does_not_escape_the_failed_key_limit(make_runtime, tmp_path):
