@@ -9,6 +9,7 @@ Nested settings use a double underscore in the environment: ``NOTIFIER_SMS__URL`
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 import zoneinfo
@@ -222,9 +223,25 @@ class WebSettings(BaseModel):
     # window before it gets 429.
     failed_auth_limit: int = Field(default=20, ge=1)
     failed_auth_window_seconds: float = Field(default=60.0, gt=0)
+    # Proxies (addresses or networks, e.g. 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-For is
+    # believed. Empty: the client address is the connection's peer, whatever headers say;
+    # otherwise anyone could pick the address their failed attempts count against.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Where dramatiq's Prometheus middleware in the workers writes its metrics (on this
     # machine); /metrics reads them. Unset: worker metrics are not exported.
     dramatiq_metrics_dir: Path | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"不是 IP 地址或网段 / not an IP address or network: {entry!r}"
+                ) from None
+        return [entry.strip() for entry in value]
 
 
 class SecretsSettings(BaseModel):

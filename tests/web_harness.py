@@ -74,9 +74,18 @@ def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime
     return built
 
 
+def post_login(client: TestClient, key: str, **options: object):
+    """Post ``key`` to the sign-in form as a browser does (the form's CSRF value with it)."""
+    form = client.get("/console/login")
+    csrf = csrf_of(form.text) if form.status_code == 200 else ""
+    return client.post(
+        "/console/login", data={"key": key, "csrf": csrf}, follow_redirects=False, **options
+    )
+
+
 def signed_in(client: TestClient, key: str) -> str:
     """Sign in and return the CSRF value of the session's forms."""
-    answer = client.post("/console/login", data={"key": key}, follow_redirects=False)
+    answer = post_login(client, key)
     assert answer.status_code == 303
     return csrf_of(client.get("/console/policies/new").text)
 

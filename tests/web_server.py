@@ -113,12 +113,12 @@ PARK = [
 def running_notifier(
     folder: Path, firms: list[Firm] = PARK, settings: dict[str, str] | None = None
 ) -> Iterator[Server]:
-    """``notifier run`` on a fresh database holding ``firms``, with ``settings`` (``NOTIFIER_*``
-    variables) added; stopped at the end."""
+    """``notifier run`` on a fresh database holding ``firms``, with more ``settings``
+    (environment variables); stopped at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = Server(f"http://127.0.0.1:{port}", _environment(folder, port) | (settings or {}),
-                    folder)
+    env = {**_environment(folder, port), **(settings or {})}
+    server = Server(f"http://127.0.0.1:{port}", env, folder)
     server.cli("db", "upgrade")
     register = folder / "firms.csv"
     register.write_text(enterprise_csv(firms), encoding="utf-8")

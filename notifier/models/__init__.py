@@ -1,6 +1,6 @@
 """The tables, one module per entity group. Importing this package registers them all."""
 
-from notifier.models.apikey import ApiKey, AuditEntry, Role
+from notifier.models.apikey import ApiKey, AuditEntry, ConsoleSession, Role
 from notifier.models.base import Base
 from notifier.models.calendar import CalendarDay, CalendarYear
 from notifier.models.campaign import Campaign, CampaignStatus
@@ -23,6 +23,7 @@ from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "ConsoleSession",
     "Role",
     "Base",
     "CalendarDay",

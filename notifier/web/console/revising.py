@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from notifier.corrections import cancel_policy, describe, revise
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
@@ -16,7 +17,7 @@ from notifier.reminders import LadderRules
 from notifier.store import policies as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 
 TARGET_KEYS = ("sectors", "regions", "sizes", "tags", "credit_codes")
 NOTES = ("revised", "unchanged", "notified", "cancelled")
@@ -76,12 +77,12 @@ def routes(console: Console, shown: Any) -> APIRouter:
     zone = runtime.settings.zone
 
     @router.post("/policies/{policy_id}/revise")
-    async def revise_form(
+    def revise_form(
         request: Request,
         policy_id: int,
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         text = str(form.get("policy_json") or "")
         notify = form.get("notify") is not None
         with runtime.sessions() as session:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from notifier import endpoint_secrets
 from notifier.deadlines import mark_done_by_token
@@ -128,9 +129,13 @@ class LinkPages:
 
     async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
+        form = await _form(request)
+        # The database work runs in a thread, never on the event loop.
+        return await run_in_threadpool(self._update, request, token, form)
+
+    def _update(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
         try:
             enterprise_id, channel = read_unsubscribe_token(self.keys, token)
-            form = await _form(request)
             if form.get("List-Unsubscribe") == ["One-Click"]:
                 self._leave_channel(enterprise_id, channel)
                 return PlainTextResponse("unsubscribed\n")
@@ -184,6 +189,9 @@ class LinkPages:
     async def deadline_done(self, request: Request, token: str) -> Response:
         """``POST /d/{token}``: the enterprise has done the deadline; no more reminders."""
         form = await _form(request)
+        return await run_in_threadpool(self._deadline_done, request, token, form)
+
+    def _deadline_done(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
         if not form_token_valid(self.keys, token, _first(form, FIELD)):
             return self.views.page(request, "form_expired.html", status_code=400)
         try:
