@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,18 @@ def _transient(
     )
 
 
+def _loaded(
+    session: Session, campaign_id: int, credit_code: str
+) -> tuple[Campaign, Enterprise, dict[str, Any]]:
+    """The campaign, the enterprise and the templates a run made now would pin, with all that
+    rendering reads loaded: the transaction ends before anything renders or is sent (on SQLite
+    it holds the write lock, and a provider reload would wait on it)."""
+    campaign = get_campaign(session, campaign_id)
+    enterprise = _enterprise(session, credit_code)
+    enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
+    return campaign, enterprise, store.pin_templates(session, campaign)
+
+
 @dataclass(frozen=True)
 class _Composer:
     providers: Providers
@@ -93,25 +106,23 @@ def preview_campaign(
     composer = _Composer(providers, messages)
     renderings: dict[str, Rendering] = {}
     with sessions() as session:
-        campaign = get_campaign(session, campaign_id)
-        enterprise = _enterprise(session, credit_code)
-        pinned = store.pin_templates(session, campaign)
-        for channel in [c for c in CHANNELS if c in campaign.channels]:
-            delivery = _transient(campaign, enterprise, channel, pinned, now=now)
-            try:
-                composed = composer.compose(delivery)
-            except NotifierError as exc:
-                renderings[channel] = Rendering(credit_code=enterprise.credit_code, error=str(exc))
-                continue
-            count = composed.sms_count
-            renderings[channel] = Rendering(
-                credit_code=enterprise.credit_code,
-                text=composed.message.text,
-                subject=composed.message.subject,
-                sms_length=count.length if count else None,
-                sms_parts=count.parts if count else None,
-            )
-        session.rollback()
+        campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code)
+    # Rendered on detached rows and transient deliveries: nothing can be stored.
+    for channel in [c for c in CHANNELS if c in campaign.channels]:
+        delivery = _transient(campaign, enterprise, channel, pinned, now=now)
+        try:
+            composed = composer.compose(delivery)
+        except NotifierError as exc:
+            renderings[channel] = Rendering(credit_code=enterprise.credit_code, error=str(exc))
+            continue
+        count = composed.sms_count
+        renderings[channel] = Rendering(
+            credit_code=enterprise.credit_code,
+            text=composed.message.text,
+            subject=composed.message.subject,
+            sms_length=count.length if count else None,
+            sms_parts=count.parts if count else None,
+        )
     return renderings
 
 
@@ -152,10 +163,8 @@ def send_test_message(
                 "--enterprise: 受众为空 the audience is empty; name an enterprise to render for",
                 field="enterprise",
             )
-        enterprise = _enterprise(session, code)
-        pinned = store.pin_templates(session, campaign)
-        delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
-        message = _Composer(providers, messages).compose(delivery).message
-        provider = providers.for_channel(channel)[0]
-        session.rollback()
+        campaign, enterprise, pinned = _loaded(session, campaign_id, code)
+    delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
+    message = _Composer(providers, messages).compose(delivery).message
+    provider = providers.for_channel(channel)[0]
     return message, provider.send(message)

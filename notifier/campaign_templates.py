@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -20,7 +21,13 @@ from typing import Any, Protocol
 import jinja2
 from jinja2 import meta, nodes
 
-from notifier.campaign_variables import VARIABLES, objects, sample_context, top_names
+from notifier.campaign_variables import (
+    VARIABLES,
+    filled_context,
+    objects,
+    sample_context,
+    top_names,
+)
 from notifier.channel_names import CHANNELS, EMAIL, SMS
 from notifier.channels.smsformat import SmsFormat
 from notifier.errors import TemplateError
@@ -88,6 +95,48 @@ def validate_campaign_template(
     except TemplateError as exc:
         raise TemplateError(f"示例渲染失败 rendering the sample values failed: {exc}",
                             field=getattr(exc, "field", None)) from None
+    _try_adversarial_values(sample, parts)
+
+
+ADVERSARIAL_SECONDS = 3.0  # all the adversarial renders of one save, together
+_LONG_VALUE = "长" * 500
+_MAX_COMPARED = 16
+
+
+def _try_adversarial_values(sample: _Source, parts: Mapping[str, str]) -> None:
+    """Render with values a real firm may have, not only the examples (see ``filled_context``).
+
+    The sandbox refuses an over-large value wherever it is built, so a guarded branch that the
+    examples do not reach is caught here when one of these values reaches it; a branch no value
+    reaches is still stopped at render time, for that one message.
+
+    Raises:
+        TemplateError: naming the value that made the template fail.
+    """
+    deadline = time.monotonic() + ADVERSARIAL_SECONDS
+    for value in ("测", _LONG_VALUE, *_compared_strings(parts.values())):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            render_stored(sample, filled_context(value), max_seconds=min(left, 1.0),
+                          count_sms=False)
+        except TemplateError as exc:
+            shown = value if len(value) <= 20 else f"{value[:20]}…"
+            raise TemplateError(
+                f"以测试值“{shown}”渲染失败 rendering with the test value '{shown}' failed: "
+                f"{exc}", field=getattr(exc, "field", None),
+            ) from None
+
+
+def _compared_strings(sources: Iterator[str] | Any) -> list[str]:
+    """The strings a template's text holds (what its ``==`` and ``in`` tests compare against)."""
+    found: list[str] = []
+    for source in sources:
+        for const in parse_template(source, name="check").find_all(nodes.Const):
+            if isinstance(const.value, str) and const.value not in found:
+                found.append(const.value)
+    return found[:_MAX_COMPARED]
 
 
 @dataclass(frozen=True)
@@ -194,13 +243,15 @@ def render_stored(
     template: TemplateSource, context: Mapping[str, Any], *,
     sms_format: SmsFormat | None = None,
     max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+    count_sms: bool = True,
 ) -> Rendered:
     """Render a stored template for its channel, exactly as a file template would render.
 
     The text is what the template says (a provider still adds the SMS signature when it
     sends); for SMS, ``sms_count`` is how carriers bill the text as ``sms_format`` (by default
     the shipped SMS options) composes it: signature, whitespace squashed, counted by
-    :mod:`notifier.smslength`. Email gets its subject and, when there is one, its HTML.
+    :mod:`notifier.smslength` (unless ``count_sms`` is false: the length is then not checked).
+    Email gets its subject and, when there is one, its HTML.
 
     Raises:
         TemplateError: a part fails to compile or render, or the SMS is over its length limit.
@@ -214,9 +265,9 @@ def render_stored(
                 parts[field] = _compiled(source, names[field])
     rendered = render_parts(
         MessageParts(parts["body"], parts.get("subject"), parts.get("html")), context,
-        max_chars=max_chars, max_seconds=max_seconds,
+        max_chars=max_chars, max_seconds=max_seconds, channel=template.channel,
     )
-    if template.channel != SMS:
+    if template.channel != SMS or not count_sms:
         return rendered
     composed = (sms_format or SmsFormat()).compose(rendered.text, to=None)
     return Rendered(text=rendered.text, sms_count=composed.sms_count)

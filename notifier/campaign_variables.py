@@ -60,6 +60,24 @@ def top_names(variables: tuple[Variable, ...] = VARIABLES) -> frozenset[str]:
     return frozenset(variable.parts[0] for variable in variables)
 
 
+def filled_context(value: str, variables: tuple[Variable, ...] = VARIABLES) -> dict[str, Any]:
+    """A context in which every variable holds ``value``: the save-time check's adversarial values.
+
+    A template that behaves with the examples may branch on what a real firm's values are
+    (``{% if enterprise.name|length > 20 %}``, ``{% if enterprise.size == '微型' %}``), so it is
+    also rendered with every value one character, every value long, and every value equal to
+    each string the template itself compares against.
+    """
+    context: dict[str, Any] = {}
+    for variable in variables:
+        *path, last = variable.parts
+        target = context
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return context
+
+
 def sample_context(
     variables: tuple[Variable, ...] = VARIABLES, *, optional_missing: bool = False
 ) -> dict[str, Any]:

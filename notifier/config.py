@@ -9,12 +9,14 @@ Nested settings use a double underscore in the environment: ``NOTIFIER_SMS__URL`
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -90,8 +92,11 @@ class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["http", "dry-run"] = "dry-run"
+    # Signs the endpoints that have no secret of their own yet (see notifier.endpoint_secrets).
     secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout: float = Field(default=10.0, gt=0)
+    # After a firm rotates its endpoint's secret, the previous one signs too for this long.
+    secret_overlap_days: float = Field(default=7.0, ge=0, le=90)
 
 
 class ProviderSettings(BaseModel):
@@ -123,6 +128,9 @@ class DeliverySettings(BaseModel):
     claim_chunk: int = Field(default=20, ge=1, le=1000)
     fan_out_chunk: int = Field(default=5000, ge=1)
     max_attempts: int = Field(default=6, ge=1, le=50)
+    # Throttled tries ("slow down" answers, which max_attempts does not count) before a
+    # delivery ends failed with the vendor's reason (a provider's own setting wins).
+    max_throttled_tries: int = Field(default=10, ge=1, le=1000)
     # A trigger whose fan-out fails this many times stops as failed, with its last error.
     fan_out_max_attempts: int = Field(default=5, ge=1, le=50)
     backoff_base_seconds: float = Field(default=30.0, ge=0)
@@ -206,12 +214,34 @@ class WebSettings(BaseModel):
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     # Rows an uploaded enterprise file (CSV or XLSX) may hold.
     max_import_rows: int = Field(default=100_000, ge=1)
-    # Failed API-key attempts one client address may make per window before it gets 429.
+    # A vendor's push to /callbacks/... larger than this gets 413 before it is read (a report
+    # is about 250 bytes; the vendors' batches are a few KB).
+    callback_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Records read from one push; the rest are counted in the answer as skipped, not read.
+    callback_max_records: int = Field(default=1000, ge=1)
+    # Failed API-key attempts (and wrong callback tokens) one client address may make per
+    # window before it gets 429.
     failed_auth_limit: int = Field(default=20, ge=1)
     failed_auth_window_seconds: float = Field(default=60.0, gt=0)
+    # Proxies (addresses or networks, e.g. 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-For is
+    # believed. Empty: the client address is the connection's peer, whatever headers say;
+    # otherwise anyone could pick the address their failed attempts count against.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Where dramatiq's Prometheus middleware in the workers writes its metrics (on this
     # machine); /metrics reads them. Unset: worker metrics are not exported.
     dramatiq_metrics_dir: Path | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"不是 IP 地址或网段 / not an IP address or network: {entry!r}"
+                ) from None
+        return [entry.strip() for entry in value]
 
 
 class SecretsSettings(BaseModel):
@@ -320,6 +350,12 @@ class Settings(BaseSettings):
         if self.webhook.secret.get_secret_value() == DEV_WEBHOOK_SECRET:
             raise ValueError(
                 "webhook.secret: set NOTIFIER_WEBHOOK__SECRET; the development secret is refused"
+            )
+        # RFC 8058: the one-click unsubscribe link in every email must be an HTTPS URI.
+        if urlsplit(self.public_url).scheme.lower() != "https":
+            raise ValueError(
+                f"public_url (NOTIFIER_PUBLIC_URL): 生产环境须为 https 地址 / must be an https "
+                f"URL in production (RFC 8058 unsubscribe links), not {self.public_url!r}"
             )
         return self
 

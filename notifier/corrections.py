@@ -25,6 +25,7 @@ from notifier.kinds import local
 from notifier.models import Deadline, Policy, TriggerKind
 from notifier.ports import Dispatch
 from notifier.records import DeadlineDraft, PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.store import policies, triggers
 from notifier.time_source import Clock
 
@@ -128,7 +129,9 @@ def _correction(session: Session, policy: Policy, number: int, now: datetime) ->
     )
 
 
-def _revise(session: Session, draft: PolicyDraft, *, notify: bool, now: datetime) -> Revised:
+def _revise(
+    session: Session, draft: PolicyDraft, *, notify: bool, now: datetime, ladders: LadderRules
+) -> Revised:
     policy = _policy_of(session, draft)
     published = policy.published_at <= now
     previous = policies.content(policy)
@@ -143,6 +146,7 @@ def _revise(session: Session, draft: PolicyDraft, *, notify: bool, now: datetime
             trigger_id = _correction(session, policy, latest, now)
         return Revised(policy.id, latest, False, trigger_id=trigger_id, published=published)
     _check_publication_time(policy, draft, now)
+    ladders.check(session, draft.deadlines, now=now)
     revision = policies.add_revision(session, policy, previous=previous, changed=changed, now=now)
     policies.update(policy, draft)
     moved, added, removed = _revise_deadlines(session, policy, draft.deadlines, now)
@@ -170,6 +174,7 @@ def revise(
     *,
     notify: bool,
     clock: Clock,
+    ladders: LadderRules | None = None,
 ) -> Revised:
     """Revise the policy published with the draft's ref; with ``notify``, send a correction.
 
@@ -180,11 +185,15 @@ def revise(
     Raises:
         InputError: the file has no ref, no policy has it, the policy was cancelled, a moved
             deadline's new time has passed, or a published policy's time would change.
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does
+            not know (``ladders``: the reminder settings and zone).
         BrokerUnavailable: the revision is stored but its correction could not be queued;
             the sweeper queues it once the broker is back.
     """
     with sessions.begin() as session:
-        revised = _revise(session, draft, notify=notify, now=clock.now())
+        revised = _revise(
+            session, draft, notify=notify, now=clock.now(), ladders=ladders or LadderRules()
+        )
     if revised.trigger_id is not None:
         try:
             dispatch.fan_out(revised.trigger_id)

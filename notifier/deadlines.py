@@ -17,17 +17,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from notifier.calendar_admin import working_calendar
 from notifier.config import ReminderSettings
 from notifier.db import SessionFactory
 from notifier.errors import ConflictError, InputError, NotFoundError
 from notifier.kinds import local
 from notifier.models import Deadline, Trigger
-from notifier.reminders import ladder_of, plan
+from notifier.records import DeadlineDraft
+from notifier.reminders import LadderRules, PlannedRung, ladder_of, plan
 from notifier.store import deadlines as store
 from notifier.store import enterprises
 from notifier.targets import read_credit_code
 from notifier.time_source import Clock
 from notifier.tokens import read_deadline_done_token
+from notifier.workdays import CalendarYearUnknown
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +76,19 @@ def cancel(
 
 
 def move_deadline(
-    sessions: SessionFactory, deadline_id: int, new_due: datetime, *, clock: Clock
+    sessions: SessionFactory,
+    deadline_id: int,
+    new_due: datetime,
+    *,
+    clock: Clock,
+    ladders: LadderRules,
 ) -> Changed:
     """Move a deadline to ``new_due``; its unsent rungs follow.
 
     Raises:
         InputError: no such deadline, it was cancelled, or ``new_due`` has passed.
+        CalendarYearUnknown: its working-day rungs for ``new_due`` need a year the calendar
+            does not know.
     """
     now = clock.now()
     if new_due <= now:
@@ -87,6 +97,13 @@ def move_deadline(
         deadline = _deadline(session, deadline_id)
         if deadline.cancelled_at is not None:
             raise ConflictError(f"deadline {deadline_id}: was cancelled", field="deadline")
+        moved = DeadlineDraft(
+            deadline.title, new_due, None if deadline.remind is None else tuple(deadline.remind)
+        )
+        try:
+            ladders.check(session, [moved], now=now)
+        except CalendarYearUnknown as exc:
+            raise CalendarYearUnknown(exc.year, field="due_at") from None
         cancelled = move(session, deadline, new_due, now=now)
     log.info("deadline %s moved to %s; %s rungs cancelled", deadline_id, new_due, cancelled)
     return Changed(deadline_id, new_due, cancelled)
@@ -161,15 +178,10 @@ def _mark_done(
     return new
 
 
-def _rung_state(
-    rung_key: str,
-    label: str,
-    skipped: str | None,
-    by_key: dict[str, Trigger],
-    now: datetime,
-    at: datetime,
-) -> dict[str, Any]:
-    trigger = by_key.get(rung_key)
+def _rung_state(rung: PlannedRung, by_key: dict[str, Trigger], now: datetime) -> dict[str, Any]:
+    if rung.unknown is not None:
+        return {"state": "no_calendar", "note": str(rung.unknown)}
+    trigger = by_key.get(rung.key)
     if trigger is not None:
         return {
             "state": trigger.status,
@@ -177,9 +189,9 @@ def _rung_state(
             "recipients": trigger.recipients,
             "note": trigger.error,
         }
-    if skipped:
-        return {"state": "skipped", "note": skipped}
-    return {"state": "due" if at <= now else "scheduled"}
+    if rung.skipped:
+        return {"state": "skipped", "note": rung.skipped}
+    return {"state": "due" if rung.at <= now else "scheduled"}
 
 
 def report(
@@ -193,11 +205,13 @@ def report(
     """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
 
     Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
-    ``skipped``, or its trigger's: ``pending``, ``running``, ``done``, ``failed``, ``missed``,
-    ``cancelled``); rungs made for an earlier date of a moved deadline are listed too.
+    ``skipped``, ``no_calendar`` (its year is not entered), or its trigger's: ``pending``,
+    ``running``, ``done``, ``failed``, ``missed``, ``cancelled``); rungs made for an earlier
+    date of a moved deadline are listed too.
     """
     now = clock.now()
-    with sessions() as session:
+    with sessions.begin() as session:
+        calendar = working_calendar(session, now=now)
         rows = store.listed(session, limit=limit)
         ids = [d.id for d in rows]
         made = store.reminder_triggers(session, ids)
@@ -205,13 +219,9 @@ def report(
         result = []
         for deadline in rows:
             mine = {t.key: t for t in made if t.deadline_id == deadline.id}
-            planned = plan(deadline, settings, zone)
+            planned = plan(deadline, settings, zone, calendar)
             rungs = [
-                {
-                    "rung": r.label,
-                    "at": local(r.at, zone),
-                    **_rung_state(r.key, r.label, r.skipped, mine, now, r.at),
-                }
+                {"rung": r.label, "at": local(r.at, zone), **_rung_state(r, mine, now)}
                 for r in planned
             ]
             if deadline.cancelled_at is not None:  # what had not been made never will be

@@ -48,13 +48,18 @@ class ThrottledError(TransientError):
     per-number frequency limit, a daily quota): the message is sent again later and the answer
     never counts as a failure (neither toward the delivery's attempts nor the provider's circuit).
 
-    ``retry_after`` is the seconds the provider (or our own per-endpoint limit) asks us to
-    wait, when it says; otherwise None and the usual backoff applies.
+    ``retry_after`` is the seconds the provider (HTTP ``Retry-After``, a vendor's documented
+    window, our own per-endpoint limit) asks us to wait, when it says; otherwise None and the
+    usual backoff applies. ``next_day``: a daily limit, which lifts at the next local midnight
+    (the deployment's time zone), so the message waits until then.
     """
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, next_day: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.next_day = next_day
 
 
 class PermanentError(ChannelError):

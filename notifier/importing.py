@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from notifier.db import SessionFactory
+from notifier.endpoint_secrets import provision
 from notifier.enterprise_csv import EnterpriseRecord, RowError, iter_enterprise_rows
 from notifier.errors import InputError
+from notifier.models.base import utcnow
+from notifier.secret_box import SecretBox
 from notifier.store import enterprises
 
 # Rows stored per transaction: large enough that a chunk's few statements cost little per row.
@@ -75,12 +78,19 @@ class ImportReport:
         }
 
 
-def _store(sessions: SessionFactory, records: list[EnterpriseRecord], report: ImportReport) -> None:
+def _store(
+    sessions: SessionFactory,
+    records: list[EnterpriseRecord],
+    report: ImportReport,
+    box: SecretBox | None,
+) -> None:
     with sessions() as session:
         for result in enterprises.upsert_enterprises(session, records):
             report.created += result.created
             report.updated += not result.created
             report.kept_unsubscribed += bool(result.kept_unsubscribed)
+        if box is not None:  # new and changed webhook endpoints get their own signing secret
+            provision(session, box, [r.credit_code for r in records], utcnow())
         # A dry run goes through the same writes, then throws them away: its counts are exact.
         if report.dry_run:
             session.rollback()
@@ -88,8 +98,13 @@ def _store(sessions: SessionFactory, records: list[EnterpriseRecord], report: Im
             session.commit()
 
 
-def import_enterprises(sessions: SessionFactory, stream: TextIO, *, dry_run: bool) -> ImportReport:
+def import_enterprises(
+    sessions: SessionFactory, stream: TextIO, *, dry_run: bool, box: SecretBox | None = None
+) -> ImportReport:
     """Import a CSV stream, committing good rows in chunks.
+
+    With ``box`` (the runtime's), every new or changed webhook endpoint gets its own signing
+    secret in the same transaction (:func:`notifier.endpoint_secrets.provision`).
 
     Rows are checked in ``CHECKERS`` worker processes while this one stores the rows checked
     before them; a file of one batch (1,000 rows) or less is checked here, with no process
@@ -108,9 +123,9 @@ def import_enterprises(sessions: SessionFactory, stream: TextIO, *, dry_run: boo
                 continue
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                _store(sessions, chunk, report)
+                _store(sessions, chunk, report, box)
                 chunk = []
-    _store(sessions, chunk, report)
+    _store(sessions, chunk, report, box)
     if report.created >= REFRESH_STATISTICS_AFTER and not dry_run:
         with sessions() as session:
             enterprises.refresh_statistics(session)

@@ -1,9 +1,8 @@
 """Reminder ladders: rungs such as ``5wd`` (five working days before) or ``0d`` (the day itself).
 
-A working day follows the Chinese calendar (``chinesecalendar``): public holidays are off and
-the adjusted weekends (调休) are worked. For a year the installed calendar has no data for,
-Monday to Friday are taken as working days (a warning is logged); upgrade the package each
-December, when the State Council publishes the next year's holidays.
+A working day follows the district's working-day calendar (``notifier.workdays``): public
+holidays are off and the adjusted weekends (调休) are worked. A ``wd`` rung that needs a year the
+calendar does not know raises ``CalendarYearUnknown``; it is never guessed.
 
 A rung goes out at the configured local hour of its day. ``Nwd`` is the N-th working day before
 the due day (``1wd`` the working day just before it); ``Nd`` is N calendar days before it.
@@ -11,17 +10,13 @@ the due day (``1wd`` the working day just before it); ``Nd`` is N calendar days 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-import chinese_calendar
-
 from notifier.errors import InputError
-
-log = logging.getLogger(__name__)
+from notifier.workdays import WorkCalendar
 
 MAX_RUNGS = 10
 MAX_RUNG_COUNT = 60
@@ -69,35 +64,25 @@ def parse_ladder(items: Iterable[str]) -> tuple[Rung, ...]:
     return rungs
 
 
-_warned_years: set[int] = set()
+def rung_day(due: date, rung: Rung, calendar: WorkCalendar) -> date:
+    """The day a rung falls on, for a deadline due on ``due``.
 
-
-def is_working_day(day: date) -> bool:
-    """True when ``day`` is worked in mainland China (adjusted weekends included)."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:  # a year the installed calendar has no data for
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            log.warning("chinesecalendar has no data for %s; Monday to Friday assumed", day.year)
-        return day.weekday() < 5
-
-
-def rung_day(due: date, rung: Rung) -> date:
-    """The day a rung falls on, for a deadline due on ``due``."""
+    Raises:
+        CalendarYearUnknown: a working-day rung needs a year ``calendar`` does not know.
+    """
     if not rung.working:
         return due - timedelta(days=rung.count)
-    if rung.count == 0:
-        return due  # the due day itself, worked or not
-    day, left = due, rung.count
-    while left:
-        day -= timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day
+    # 0wd is the due day itself, worked or not.
+    return calendar.working_days_before(due, rung.count)
 
 
-def rung_time(due_at: datetime, rung: Rung, *, zone: tzinfo, hour: int) -> datetime:
-    """When a rung goes out: ``hour``:00 local time on its day, as an aware time."""
-    day = rung_day(due_at.astimezone(zone).date(), rung)
+def rung_time(
+    due_at: datetime, rung: Rung, *, zone: tzinfo, hour: int, calendar: WorkCalendar
+) -> datetime:
+    """When a rung goes out: ``hour``:00 local time on its day, as an aware time.
+
+    Raises:
+        CalendarYearUnknown: as ``rung_day``.
+    """
+    day = rung_day(due_at.astimezone(zone).date(), rung, calendar)
     return datetime.combine(day, time(hour), tzinfo=zone)

@@ -9,10 +9,13 @@ from typing import Any
 
 from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, Provider
+from notifier.endpoint_secrets import signing_secrets
+from notifier.errors import ConfigError, TransientError
 from notifier.kinds import KINDS, Kind, kind_of
 from notifier.models import Delivery, Enterprise, Trigger
 from notifier.pinned_templates import render_pinned
 from notifier.rendering import Rendered, Renderer
+from notifier.secret_box import SecretBox
 from notifier.smslength import SmsCount
 from notifier.time_source import SYSTEM_CLOCK, Clock
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
@@ -37,6 +40,7 @@ class MessageFactory:
         public_url: the base of links back to notifier.
         kinds: the trigger kinds it knows (``notifier.kinds.KINDS``).
         clock: the time messages count from ("2 days left").
+        box: opens webhook endpoints' own signing secrets (``secrets.keys``).
     """
 
     renderer: Renderer
@@ -45,6 +49,7 @@ class MessageFactory:
     public_url: str
     kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
     clock: Clock = SYSTEM_CLOCK
+    box: SecretBox = field(default_factory=lambda: SecretBox([]), repr=False)
 
     def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
         """The signed one-click unsubscribe link for one enterprise and channel."""
@@ -94,8 +99,10 @@ class MessageFactory:
         # The provider finishes the text: an SMS account adds its signature and counts parts.
         composed = provider.compose_message(kind, context, rendered.text, to=delivery.address)
         payload: dict[str, Any] = dict(composed.payload or {})
+        secrets: tuple[str | None, ...] = (None,)
         if delivery.channel == WEBHOOK:
             payload = webhook_payload(kind, context, composed.text, delivery.reason)
+            secrets = self.signing_secrets(delivery)
         message = Message(
             delivery_id=delivery.id,
             idempotency_key=delivery.idempotency_key,
@@ -105,8 +112,29 @@ class MessageFactory:
             html=rendered.html,
             payload=payload,
             unsubscribe_url=context["unsubscribe_url"],
+            signing_secrets=secrets,
         )
         return Composition(message=message, sms_count=composed.sms_count)
+
+    def signing_secrets(self, delivery: Delivery) -> tuple[str | None, ...]:
+        """The secrets that sign a webhook delivery now (see :mod:`notifier.endpoint_secrets`).
+
+        Raises:
+            TransientError: the endpoint's secret cannot be decrypted (a key was removed from
+                ``secrets.keys``); it may pass once the key is back, never with another secret.
+        """
+        row = next(
+            (
+                contact.signing_secret
+                for contact in delivery.enterprise.contacts
+                if contact.channel == WEBHOOK and contact.address == delivery.address
+            ),
+            None,
+        )
+        try:
+            return signing_secrets(row, self.box, self.clock.now())
+        except ConfigError as exc:
+            raise TransientError(str(exc)) from None
 
     def _render(self, trigger: Trigger, channel: str, context: dict[str, Any]) -> Rendered:
         # A campaign run renders the stored templates it pinned; other kinds the shipped ones.

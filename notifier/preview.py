@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from notifier.channel_names import CHANNELS, SMS
 from notifier.db import SessionFactory
 from notifier.errors import NotifierError
@@ -19,6 +17,7 @@ from notifier.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
 from notifier.models.base import utcnow
 from notifier.ports import Providers
 from notifier.records import PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -95,9 +94,14 @@ def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Deli
 
 @dataclass
 class _Composer:
-    """Renders a transient delivery of the draft policy for one recipient."""
+    """Renders a transient delivery of the draft policy for one recipient.
 
-    session: Session
+    It holds no database session: a render, or the provider list reloading its rows in a
+    connection of its own, must never happen inside a transaction (on SQLite the open
+    transaction holds the write lock, and the reload would wait on it until "database is
+    locked").
+    """
+
     policy: Policy
     messages: MessageFactory
     providers: Providers
@@ -125,9 +129,17 @@ class _Composer:
 
 
 def _billed_parts(
-    composer: _Composer, targets: Targets, sms_recipients: int, sample: Rendering | None
+    sessions: SessionFactory,
+    composer: _Composer,
+    targets: Targets,
+    sms_recipients: int,
+    sample: Rendering | None,
 ) -> tuple[int, bool]:
-    """Total SMS parts: counted message by message, or estimated for a very large audience."""
+    """Total SMS parts: counted message by message, or estimated for a very large audience.
+
+    Each page of recipients is read in a short transaction of its own and rendered after it
+    has ended.
+    """
     if sms_recipients == 0:
         return 0, False
     if sms_recipients > EXACT_SMS_LIMIT:
@@ -135,7 +147,8 @@ def _billed_parts(
     total = 0
     after: tuple[int, int] | None = None
     while True:
-        page = audiences.page(composer.session, targets, after=after, size=_PAGE, channels=[SMS])
+        with sessions() as session:
+            page = audiences.page(session, targets, after=after, size=_PAGE, channels=[SMS])
         for recipient in page:
             try:
                 count = composer.compose(recipient).sms_count
@@ -147,16 +160,46 @@ def _billed_parts(
         after = audiences.next_key(page)
 
 
+@dataclass(frozen=True)
+class _Audience:
+    """What the preview reads from the database, in one short transaction."""
+
+    counts: dict[str, int]
+    listed: list[Recipient]
+    first: dict[str, Recipient]
+    enterprises: int
+    registered: int
+    unmatched: dict[str, list[str]]
+
+
+def _audience(sessions: SessionFactory, targets: Targets, samples: int) -> _Audience:
+    with sessions() as session:
+        counts = audiences.count_by_channel(session, targets)
+        first = {}
+        for channel in CHANNELS:
+            if counts.get(channel):
+                page = audiences.page(session, targets, after=None, size=1, channels=[channel])
+                first[channel] = page[0]
+        return _Audience(
+            counts=counts,
+            listed=audiences.page(session, targets, after=None, size=samples),
+            first=first,
+            enterprises=audiences.count_enterprises(session, targets),
+            registered=audiences.enterprises_total(session),
+            unmatched=audiences.unmatched_targets(session, targets),
+        )
+
+
 def _warnings(
-    session: Session, targets: Targets, enterprises: int, renderings: dict[str, Rendering]
+    targets: Targets, audience: _Audience, renderings: dict[str, Rendering]
 ) -> list[str]:
     warnings = []
-    registered = audiences.enterprises_total(session)
+    enterprises = audience.enterprises
     if enterprises == 0:
         warnings.append("不会送达任何企业 / reaches no enterprise")
-    elif targets.everyone or enterprises == registered:
+    elif targets.everyone or enterprises == audience.registered:
         warnings.append(f"发给全部企业（{enterprises}家） / reaches every enterprise")
-    for name, values in audiences.unmatched_targets(session, targets).items():
+    for name, values in audience.unmatched.items():
         more = f" (+{len(values) - 10})" if len(values) > 10 else ""
         shown = ", ".join(values[:10]) + more
         warnings.append(f"targets.{name}: 没有企业匹配 / matches no enterprise: {shown}")
@@ -173,8 +216,12 @@ def preview_policy(
     providers: Providers,
     messages: MessageFactory,
     samples: int = 5,
+    ladders: LadderRules | None = None,
 ) -> Preview:
     """Preview publishing ``draft``; nothing is stored or sent.
+
+    The audience is read first and its transaction ended; only then are messages rendered
+    (no lock is held across a render or a provider reload).
 
     Parameters:
         sessions: the database.
@@ -182,28 +229,31 @@ def preview_policy(
         providers: the first provider of each channel composes its message (SMS signature).
         messages: renders the messages.
         samples: how many enterprises to list with their reasons.
+        ladders: the reminder settings and zone the deadlines' ladders are checked with.
+
+    Raises:
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
+            know (as publish would refuse it).
     """
     targets = draft.targets
     with sessions() as session:
-        policy = policies.build(draft, now=utcnow())
-        composer = _Composer(session, policy, messages, providers)
-        counts = audiences.count_by_channel(session, targets)
-        listed = audiences.page(session, targets, after=None, size=samples)
-        renderings = {}
-        for channel in CHANNELS:
-            if counts.get(channel):
-                first = audiences.page(session, targets, after=None, size=1, channels=[channel])
-                renderings[channel] = composer.rendering(first[0])
-        parts, estimated = _billed_parts(composer, targets, counts.get(SMS, 0), renderings.get(SMS))
-        enterprises = audiences.count_enterprises(session, targets)
-        warnings = _warnings(session, targets, enterprises, renderings)
-        session.rollback()
+        (ladders or LadderRules()).check(session, draft.deadlines, now=utcnow())
+    audience = _audience(sessions, targets, samples)
+    # Transient: never added to a session, so nothing of the draft can be stored.
+    composer = _Composer(policies.build(draft, now=utcnow()), messages, providers)
+    renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
+    counts = audience.counts
+    parts, estimated = _billed_parts(
+        sessions, composer, targets, counts.get(SMS, 0), renderings.get(SMS)
+    )
     return Preview(
         recipients={channel: counts.get(channel, 0) for channel in CHANNELS},
-        enterprises=enterprises,
-        samples=[Sample(r.credit_code, r.name, r.channel, r.address, r.reason) for r in listed],
+        enterprises=audience.enterprises,
+        samples=[
+            Sample(r.credit_code, r.name, r.channel, r.address, r.reason) for r in audience.listed
+        ],
         renderings=renderings,
         sms_billed_parts=parts,
         sms_billed_parts_estimated=estimated,
-        warnings=warnings,
+        warnings=_warnings(targets, audience, renderings),
     )

@@ -75,7 +75,8 @@ def current_configs(sessions: SessionFactory, settings: Settings) -> list[Provid
     return merged_configs(rows, provider_configs_from_settings(settings))
 
 
-def _fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
+def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
+    """What changes when an admin changes a provider row: each row's id and update time."""
     with sessions() as session:
         return tuple((row.id, row.updated_at) for row in store.all_providers(session))
 
@@ -99,7 +100,8 @@ class ProviderCatalog:
         self._settings = settings
         self._environment = environment or environment_from_settings(settings)
         self._monotonic = monotonic
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below; held for no I/O
+        self._reloading = threading.Lock()  # one reload at a time
         self._set: ProviderSet | None = None
         self._retired: ProviderSet | None = None
         self._seen: tuple[object, ...] | None = None
@@ -112,7 +114,8 @@ class ProviderCatalog:
             ConfigError: a row or setting is wrong, or a secret cannot be decrypted.
         """
         with self._lock:
-            self._reload(force=True)
+            self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
+        self._reload(force=True)
 
     def refresh(self) -> None:
         """Read the rows again at the next use (this process just changed them)."""
@@ -121,30 +124,50 @@ class ProviderCatalog:
             self._checked = 0.0
 
     def for_channel(self, channel: str) -> Sequence[Provider]:
-        """The enabled providers of ``channel``, first choice first."""
+        """The enabled providers of ``channel``, first choice first.
+
+        The caller must hold no database transaction: a due reload reads the rows in a
+        connection of its own (on SQLite it would wait for the caller's write lock).
+        """
+        if self._reload_due():
+            self._reload(force=False)
         with self._lock:
-            if self._set is None or self._monotonic() >= self._checked:
-                self._reload(force=self._set is None)
             assert self._set is not None
             return self._set.for_channel(channel)
 
+    def _reload_due(self) -> bool:
+        # One thread takes the due check; the others go on with the set they have.
+        with self._lock:
+            if self._set is not None and self._monotonic() < self._checked:
+                return False
+            self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
+            return True
+
     def _reload(self, *, force: bool) -> None:
-        self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
-        try:
-            seen = _fingerprint(self._sessions)
-            if not force and seen == self._seen:
+        # The rows are read under _reloading only, never under _lock: a sender never waits
+        # on a database read to get the current set, and no lock of ours is held while the
+        # database may make us wait.
+        with self._reloading:
+            with self._lock:
+                force = force or self._set is None
+                seen_before = self._seen
+            try:
+                seen = fingerprint(self._sessions)
+                if not force and seen == seen_before:
+                    return
+                built = build_providers(
+                    current_configs(self._sessions, self._settings),
+                    environment=self._environment,
+                )
+            except NotifierError:
+                if self._set is None:
+                    raise
+                log.exception("provider rows could not be read again; the previous ones stay")
                 return
-            built = build_providers(
-                current_configs(self._sessions, self._settings), environment=self._environment
-            )
-        except NotifierError:
-            if self._set is None:
-                raise
-            log.exception("provider rows could not be read again; the previous ones stay")
-            return
-        if self._retired is not None:
-            self._retired.close()
-        self._retired, self._set, self._seen = self._set, built, seen
+            with self._lock:
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._set, self._seen = self._set, built, seen
 
     def close(self) -> None:
         """Close every provider built."""

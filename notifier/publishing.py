@@ -13,6 +13,7 @@ from notifier.errors import BrokerUnavailable, InputError
 from notifier.models import Policy
 from notifier.ports import Dispatch
 from notifier.records import PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.store import policies, triggers
 from notifier.time_source import SYSTEM_CLOCK, Clock
 
@@ -49,11 +50,14 @@ def _refuse_changed(policy: Policy, draft: PolicyDraft) -> None:
         )
 
 
-def _store(sessions: SessionFactory, draft: PolicyDraft, now: datetime) -> Published:
+def _store(
+    sessions: SessionFactory, draft: PolicyDraft, now: datetime, ladders: LadderRules
+) -> Published:
     with sessions.begin() as session:
         policy = policies.get_by_source_key(session, draft.source_key)
         created = policy is None
         if policy is None:
+            ladders.check(session, draft.deadlines, now=now)
             policy = policies.create(session, draft, now=now)
         else:
             _refuse_changed(policy, draft)
@@ -73,6 +77,7 @@ def publish(
     draft: PolicyDraft,
     *,
     clock: Clock = SYSTEM_CLOCK,
+    ladders: LadderRules | None = None,
 ) -> Published:
     """Store the policy (once: the same ref or content gives back the first one) and queue it.
 
@@ -82,14 +87,17 @@ def publish(
     Raises:
         InputError: the ref is taken by a policy with other content (correct it with a
             revision, ``corrections.revise``) or by a cancelled one.
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
+            know (``ladders``: the reminder settings and zone; nothing is stored).
         BrokerUnavailable: the policy is stored but its fan-out could not be queued; the
             clock's sweep queues it once the broker is back.
     """
+    rules = ladders or LadderRules()
     try:
-        published = _store(sessions, draft, clock.now())
+        published = _store(sessions, draft, clock.now(), rules)
     except IntegrityError:
         # Another publish of the same policy committed between our look and our insert.
-        published = _store(sessions, draft, clock.now())
+        published = _store(sessions, draft, clock.now(), rules)
     if published.trigger_id is not None:
         try:
             dispatch.fan_out(published.trigger_id)

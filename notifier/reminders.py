@@ -7,23 +7,35 @@ audience when it runs, less the enterprises that marked the deadline done.
 After downtime, of the rungs that fell due meanwhile only the newest goes out, and only when it
 is at most ``clock.catch_up_hours`` old; the others are recorded as ``missed`` with the reason,
 never sent late.
+
+Working-day rungs count on the district's calendar (``calendar_admin``). A rung that needs a
+year the calendar does not know is never placed by guess: the scan leaves it unmade and logs
+which year to enter, ``deadlines list`` shows it as ``no_calendar``, and preview, publish,
+revise and move refuse such a ladder (``require_known_years``) before anything is stored.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
-from notifier.config import ReminderSettings
+from sqlalchemy.orm import Session
+
+from notifier.calendar_admin import working_calendar
+from notifier.config import ReminderSettings, Settings
 from notifier.db import SessionFactory
 from notifier.kinds import local
 from notifier.ladder import parse_ladder, rung_time
 from notifier.models import Deadline, TriggerKind, TriggerStatus
 from notifier.ports import Dispatch
+from notifier.records import DeadlineDraft
 from notifier.store import deadlines as store
 from notifier.store import triggers
 from notifier.time_source import Clock
+from notifier.workdays import CalendarYearUnknown, WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +45,17 @@ _UNSENT = frozenset({TriggerStatus.CANCELLED, TriggerStatus.MISSED})
 
 @dataclass(frozen=True)
 class PlannedRung:
-    """One rung of a deadline's ladder and when it goes out; ``skipped`` says why it never will."""
+    """One rung of a deadline's ladder and when it goes out; ``skipped`` says why it never will.
+
+    ``unknown`` says which calendar year it waits for: ``at`` is then only the due time (for
+    ordering) and the rung is not made until an admin enters that year.
+    """
 
     label: str
     at: datetime
     key: str
     skipped: str | None = None
+    unknown: CalendarYearUnknown | None = None
 
 
 def ladder_of(deadline: Deadline, settings: ReminderSettings) -> tuple[str, ...]:
@@ -47,16 +64,23 @@ def ladder_of(deadline: Deadline, settings: ReminderSettings) -> tuple[str, ...]
     return tuple(rung.label for rung in parse_ladder(rungs))
 
 
-def plan(deadline: Deadline, settings: ReminderSettings, zone: tzinfo) -> list[PlannedRung]:
+def plan(
+    deadline: Deadline, settings: ReminderSettings, zone: tzinfo, calendar: WorkCalendar
+) -> list[PlannedRung]:
     """The deadline's rungs, soonest first, each with its time and unique key.
 
     A rung before the policy's publication or after the deadline itself is skipped: no
-    reminder precedes the news, and none comes after the due time.
+    reminder precedes the news, and none comes after the due time. A working-day rung that
+    needs a year ``calendar`` does not know carries ``unknown`` and no key.
     """
     planned = []
     for label in ladder_of(deadline, settings):
         (rung,) = parse_ladder([label])
-        at = rung_time(deadline.due_at, rung, zone=zone, hour=settings.hour)
+        try:
+            at = rung_time(deadline.due_at, rung, zone=zone, hour=settings.hour, calendar=calendar)
+        except CalendarYearUnknown as exc:
+            planned.append(PlannedRung(label, deadline.due_at, "", unknown=exc))
+            continue
         skipped = None
         if at <= deadline.policy.published_at:
             skipped = "before the policy was published"
@@ -64,6 +88,58 @@ def plan(deadline: Deadline, settings: ReminderSettings, zone: tzinfo) -> list[P
             skipped = "after the deadline"
         planned.append(PlannedRung(label, at, store.reminder_key(deadline.id, label, at), skipped))
     return sorted(planned, key=lambda rung: rung.at)
+
+
+def require_known_years(
+    deadlines: Sequence[DeadlineDraft],
+    *,
+    settings: ReminderSettings,
+    zone: tzinfo,
+    calendar: WorkCalendar,
+) -> None:
+    """Refuse deadlines whose working-day rungs need a year ``calendar`` does not know.
+
+    Past deadlines are checked too (their years are known unless before 2004): the answer must
+    not depend on the moment a preview or publish runs.
+
+    Raises:
+        CalendarYearUnknown: naming the year to enter and the deadline's field.
+    """
+    for index, deadline in enumerate(deadlines):
+        remind = deadline.remind if deadline.remind is not None else settings.ladder
+        for rung in parse_ladder(remind):
+            try:
+                rung_time(deadline.due_at, rung, zone=zone, hour=settings.hour, calendar=calendar)
+            except CalendarYearUnknown as exc:
+                raise CalendarYearUnknown(exc.year, field=f"deadlines[{index}].due_at") from None
+
+
+@dataclass(frozen=True)
+class LadderRules:
+    """What checking a draft's ladders takes besides the calendar: the ``reminders`` settings
+    (the default ladder, the hour) and the deployment's zone."""
+
+    settings: ReminderSettings = field(default_factory=ReminderSettings)
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+    @classmethod
+    def of(cls, settings: Settings) -> LadderRules:
+        """The deployment's rules."""
+        return cls(settings.reminders, settings.zone)
+
+    def check(
+        self, session: Session, deadlines: Sequence[DeadlineDraft], *, now: datetime
+    ) -> None:
+        """``require_known_years`` against the calendar as it stands in ``session`` (seeded
+        first, stamped ``now``, if it never was).
+
+        Raises:
+            CalendarYearUnknown: as ``require_known_years``.
+        """
+        if not deadlines:
+            return
+        calendar = working_calendar(session, now=now)
+        require_known_years(deadlines, settings=self.settings, zone=self.zone, calendar=calendar)
 
 
 @dataclass(frozen=True)
@@ -105,6 +181,7 @@ def _due_rungs(
         rung
         for rung in plans
         if rung.skipped is None
+        and rung.unknown is None
         and rung.at <= now
         and rung.key not in handled
         and rung.label not in sent
@@ -130,7 +207,9 @@ def scan_due_reminders(
     """
     now = clock.now()
     fired: list[int] = []
+    waiting: dict[int, list[str]] = {}
     with sessions.begin() as session:
+        calendar = working_calendar(session, now=now)
         # A rung falls at the latest on its deadline's day; older deadlines have nothing due.
         upcoming = store.to_remind(session, now=now, due_after=now - catch_up - timedelta(days=1))
         existing = store.reminder_triggers(session, [d.id for d in upcoming])
@@ -138,7 +217,11 @@ def scan_due_reminders(
             mine = [t for t in existing if t.deadline_id == deadline.id]
             handled = {t.key for t in mine}
             sent = {store.rung_label(t.key) for t in mine if t.status not in _UNSENT}
-            due = _due_rungs(plan(deadline, settings, zone), handled=handled, sent=sent, now=now)
+            plans = plan(deadline, settings, zone, calendar)
+            for rung in plans:
+                if rung.unknown is not None:
+                    waiting.setdefault(rung.unknown.year, []).append(f"{deadline.id}:{rung.label}")
+            due = _due_rungs(plans, handled=handled, sent=sent, now=now)
             for decision in decide(due, now=now, catch_up=catch_up, zone=zone):
                 trigger_id = triggers.insert_new(
                     session,
@@ -159,6 +242,14 @@ def scan_due_reminders(
                     )
                 elif trigger_id is not None:  # made here, not by another clock
                     fired.append(trigger_id)
+    for year, rungs in sorted(waiting.items()):
+        # Reported on every scan until entered: a rung that cannot be placed is never guessed.
+        log.warning(
+            "deadline rungs not placed: working-day calendar for %s is not entered yet "
+            "(deadline:rung %s); enter it with `notifier calendar import` or the console",
+            year,
+            ", ".join(rungs),
+        )
     # Committed first: a lost message leaves the trigger pending, which the sweeper recovers.
     for trigger_id in fired:
         dispatch.fan_out(trigger_id)

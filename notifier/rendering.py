@@ -24,30 +24,42 @@ The caller builds the context; the default templates expect::
 
 Every key must be present (undefined names are errors); ``policy.url`` may be ``None``.
 
+The webhook channel's text is markdown that chat robots (WeCom, DingTalk, Feishu) show, so
+every value a template prints there is shown as inert text (:func:`markdown_text`): no link,
+mention, HTML or formatting can come from data, only from the template itself. The links the
+system makes and staff enter (:data:`LINK_FIELDS`) stay link targets.
+
 The sandbox stops attribute walks into Python internals; on top of it, names starting with
 ``_`` are refused when a template is compiled, ``*`` and ``**`` cannot build huge values, and
 output size and render time are bounded. Every ``for`` loop (and the filters that walk a sequence)
 checks the render deadline on each step; ``%``, ``str.format``, the width-taking filters and string
 methods, ``join``, ``replace``, ``~`` and ``+`` check what they would build before building it,
-and a render may build at most ``BUILD_FACTOR`` times its output limit in all.
+and a render may build at most ``BUILD_FACTOR`` times its output limit in all. Integers are
+bounded too (``MAX_INT_BITS``); brackets nested too deep, recursion and over-large constants are
+refused when a template is parsed (:mod:`notifier.template_limits`); and a render still running
+past its deadline is interrupted by :mod:`notifier.render_watchdog`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
-from notifier.channel_names import EMAIL
+from notifier.channel_names import EMAIL, WEBHOOK
 from notifier.errors import TemplateError
+from notifier.render_watchdog import WATCHDOG
 from notifier.sandbox import (
     BUILD_FACTOR,
     DEFAULT_MAX_CHARS,
@@ -60,8 +72,79 @@ from notifier.sandbox import (
     OverTime,
 )
 from notifier.smslength import SmsCount
+from notifier.template_limits import check_tokens, check_tree
 
 _RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
+
+
+class Link(str):
+    """A URL the message links to (unsubscribe, full text, done): robot markdown keeps it as a
+    link target, where any other value is shown as inert text."""
+
+    __slots__ = ()
+
+
+# The context's links, as paths: what mark_links turns into Link values.
+LINK_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("unsubscribe_url",), ("public_url",), ("done_url",), ("policy", "url"), ("campaign", "url"),
+)
+
+
+def mark_links(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``context`` whose :data:`LINK_FIELDS` (those present, not None) are Links."""
+    marked = dict(context)
+    for path in LINK_FIELDS:
+        *parents, last = path
+        target: dict[str, Any] = marked
+        for name in parents:
+            inner = target.get(name)
+            if not isinstance(inner, Mapping):
+                break
+            target[name] = target = dict(inner)
+        else:
+            value = target.get(last)
+            if isinstance(value, str):
+                target[last] = Link(value)
+    return marked
+
+
+# Each ASCII character that starts markdown or HTML syntax in the robots' dialects (links
+# [..](..), <@userid> and <at id=all> mentions, <font>, **bold**, `code`, # headings, > quotes)
+# is shown as its full-width form, as Chinese text writes it anyway; line breaks become spaces,
+# so no heading, quote or list can start. Full-width rather than backslash escapes: WeCom and
+# DingTalk document no escape in their markdown, Feishu documents HTML entities instead, and
+# a full-width character is plain text to every parser.
+_MARKDOWN_TEXT = str.maketrans({
+    "\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": "［", "]": "］", "(": "（", ")": "）",
+    "<": "＜", ">": "＞", "#": "＃", "~": "～", "|": "｜", "!": "！", "&": "＆",
+    "\r": " ", "\n": " ", "\t": " ",
+})
+# A bare URL in the text would be made a link by the clients: its "://" is broken.
+_SCHEME = re.compile(r":(?=//)")
+# Inside a link target only these stay as they are; the rest (brackets, parentheses, quotes,
+# spaces, non-ASCII) is percent-encoded, so a target can end only where the template ends it.
+_LINK_SAFE = ":/?#@!$&*+,;=%-._~"
+
+
+def markdown_text(value: Any) -> Any:
+    """``value`` as robot markdown shows it: a Link (http or https) as a link target, anything
+    else as inert text. Used as the renderer's ``finalize`` for the webhook channel."""
+    text = str(value)
+    if isinstance(value, Link) and text.lower().startswith(("https://", "http://")):
+        return quote(text, safe=_LINK_SAFE)
+    return _SCHEME.sub("：", text.translate(_MARKDOWN_TEXT))
+
+
+# How the render in progress shows each printed value (None: as it is). Per channel, set by
+# render_template; the environment's finalize reads it, so compiled templates stay shared.
+_SHOW: ContextVar[Callable[[Any], Any] | None] = ContextVar("notifier_render_show", default=None)
+# The channels whose printed values are shown through a function, and which.
+CHANNEL_FINALIZE: dict[str, Callable[[Any], Any]] = {WEBHOOK: markdown_text}
+
+
+def _finalize(value: Any) -> Any:
+    show = _SHOW.get()
+    return value if show is None else show(value)
 
 
 @dataclass(frozen=True)
@@ -80,13 +163,15 @@ def make_environment(*, templates_dir: Path | None = None) -> jinja2.Environment
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(templates_dir))
     loaders.append(jinja2.PackageLoader("notifier", "templates"))
-    return BoundedSandbox(loader=jinja2.ChoiceLoader(loaders), **ENVIRONMENT_OPTIONS)
+    return BoundedSandbox(
+        loader=jinja2.ChoiceLoader(loaders), finalize=_finalize, **ENVIRONMENT_OPTIONS
+    )
 
 
 @cache
 def _standalone_environment() -> jinja2.Environment:
     # For user-supplied templates: no loader, so they cannot include or extend anything.
-    return BoundedSandbox(**ENVIRONMENT_OPTIONS)
+    return BoundedSandbox(finalize=_finalize, **ENVIRONMENT_OPTIONS)
 
 
 def compile_template(
@@ -111,6 +196,8 @@ def compile_template(
         code = env.compile(tree, name=name, filename=filename)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
+    except RecursionError:
+        raise _too_deep(name) from None
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -121,15 +208,29 @@ def parse_template(
     """Parse and check a template without compiling it (for checks that walk its tree).
 
     Raises:
-        TemplateError: as :func:`compile_template`.
+        TemplateError: as :func:`compile_template`; also brackets nested too deep, recursion
+            (a macro calling itself, a recursive loop) and over-large integer constants (see
+            :mod:`notifier.template_limits`).
     """
     env = environment or _standalone_environment()
+    check_tokens(env, source, name=name)
     try:
         tree = env.parse(source, name=name, filename=filename)
+        _refuse_private_names(tree, name=name)
+        check_tree(tree, name=name)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
-    _refuse_private_names(tree, name=name)
+    except ValueError as exc:  # an integer literal past Python's 4,300 digits
+        raise TemplateError(f"template '{name}': 数字过长 number too long: {exc}") from None
+    except RecursionError:
+        raise _too_deep(name) from None
     return tree
+
+
+def _too_deep(name: str) -> TemplateError:
+    return TemplateError(
+        f"template '{name}': 表达式过长或嵌套过深 an expression is too long or nested too deeply"
+    )
 
 
 def _refuse_private_names(tree: nodes.Template, *, name: str) -> None:
@@ -158,8 +259,10 @@ def _name_used(node: nodes.Node) -> str | None:
 def render_template(
     template: jinja2.Template, context: Mapping[str, Any], *,
     max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+    show: Callable[[Any], Any] | None = None,
 ) -> str:
-    """Render ``template`` with bounded output size and time.
+    """Render ``template`` with bounded output size and time; each value it prints passes
+    through ``show`` when given (robot markdown: :func:`markdown_text`).
 
     Raises:
         TemplateError: naming the template and the problem: an undefined name, a refused
@@ -170,12 +273,13 @@ def render_template(
               for key, value in context.items()}
     deadline = time.monotonic() + max_seconds
     token = LIMITS.set(Limits(deadline, max_chars, max_chars * BUILD_FACTOR))
+    shown = _SHOW.set(show)
     chunks: list[str] = []
     size = 0
     try:
         # generate() is a generator (it has close()); its stub says Iterator.
         stream = cast(Generator[str, None, None], template.generate(values))
-        with contextlib.closing(stream):
+        with WATCHDOG.watch(deadline), contextlib.closing(stream):
             for chunk in stream:
                 size += len(chunk)
                 if size > max_chars:
@@ -187,9 +291,14 @@ def render_template(
                 chunks.append(chunk)
     except OverTime:
         raise TemplateError(f"template '{name}': rendering took over {max_seconds} s") from None
+    except RecursionError:
+        raise TemplateError(
+            f"template '{name}': 递归过深 recursion too deep (a macro or loop calls itself)"
+        ) from None
     except _RENDER_ERRORS as exc:
         raise TemplateError(f"template '{name}': {_describe(exc)}{_line(exc, template)}") from exc
     finally:
+        _SHOW.reset(shown)
         LIMITS.reset(token)
     return "".join(chunks)
 
@@ -269,7 +378,8 @@ class Renderer:
             html=self.template(f"{kind}/email.html") if email else None,
         )
         return render_parts(
-            parts, context, max_chars=self.max_chars, max_seconds=self.max_seconds
+            parts, context, max_chars=self.max_chars, max_seconds=self.max_seconds,
+            channel=channel,
         )
 
 
@@ -285,10 +395,12 @@ class MessageParts:
 def render_parts(
     parts: MessageParts, context: Mapping[str, Any], *,
     max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+    channel: str | None = None,
 ) -> Rendered:
     """Render a message: the text stripped, the subject on one line, the HTML as it is.
 
-    File templates and stored templates both come through here, so they render alike.
+    File templates and stored templates both come through here, so they render alike. The
+    text of a ``channel`` in :data:`CHANNEL_FINALIZE` prints its values through that function.
 
     Raises:
         TemplateError: a part fails (see :func:`render_template`).
@@ -298,7 +410,11 @@ def render_parts(
     def render(template: jinja2.Template) -> str:
         return render_template(template, values, max_chars=max_chars, max_seconds=max_seconds)
 
-    text = render(parts.text).strip()
+    show = CHANNEL_FINALIZE.get(channel) if channel else None
+    text = render_template(
+        parts.text, mark_links(values) if show else values,
+        max_chars=max_chars, max_seconds=max_seconds, show=show,
+    ).strip()
     subject = " ".join(render(parts.subject).split()) if parts.subject is not None else None
     html = render(parts.html) if parts.html is not None else None
     return Rendered(text=text, subject=subject, html=html)

@@ -20,8 +20,9 @@ from notifier.jobs.broker import Queue, create_queue
 from notifier.kinds import KINDS
 from notifier.messages import MessageFactory
 from notifier.ports import Dispatch, Providers
-from notifier.provider_catalog import ProviderCatalog
+from notifier.provider_catalog import ProviderCatalog, secret_box
 from notifier.rendering import Renderer
+from notifier.secret_box import SecretBox
 from notifier.time_source import SYSTEM_CLOCK, Clock
 
 
@@ -58,9 +59,15 @@ class Runtime:
                 secret_key=settings.secret_key.get_secret_value(),
                 public_url=settings.public_url,
                 clock=clock,
+                box=secret_box(settings),
             ),
             clock=clock,
         )
+
+    @property
+    def box(self) -> SecretBox:
+        """The secret box over ``secrets.keys``: webhook endpoints' own signing secrets."""
+        return self.messages.box
 
     @property
     def providers(self) -> Providers:

@@ -35,6 +35,7 @@ DEFAULT_MAX_CHARS = 100_000
 DEFAULT_MAX_SECONDS = 2.0
 MAX_REPEAT = 100_000  # longest string or list a template may build with `*`
 MAX_EXPONENT = 1_000  # largest integer exponent a template may use with `**`
+MAX_INT_BITS = 1_024  # largest integer a template may build: about 308 digits, far past any need
 BUILD_FACTOR = 10  # a render may build this many times its output limit in strings, in all
 
 @dataclass
@@ -422,7 +423,7 @@ _BOUNDED_FILTERS: dict[str, Any] = {
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, with loops timed and nothing built past the size limit."""
 
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    intercepted_binops = frozenset({"*", "**", "+", "-", "%"})
     code_generator_class = _BoundedCodeGenerator
 
     def __init__(self, **options: Any) -> None:
@@ -443,16 +444,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str,
                    left: Any, right: Any) -> Any:
+        check_integer_operation(operator, left, right)
         if operator == "*":
             _check_repeat(left, right)
             _check_repeat(right, left)
         elif operator == "+":
             _check_sum(left, right)
-        elif operator == "%":
-            if isinstance(left, str | bytes):
-                _check_printf(left, right)
-        elif isinstance(left, int) and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is over the maximum of {MAX_EXPONENT}")
+        elif operator == "%" and isinstance(left, str | bytes):
+            _check_printf(left, right)
         return super().call_binop(context, operator, left, right)
 
     def wrap_str_format(self, value: Any) -> Any:
@@ -484,6 +483,36 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             elif size is not None:
                 _charge(size, f"str.{__obj.__name__}")
         return super().call(__context, __obj, *args, **kwargs)
+
+
+def check_integer_operation(operator: str, left: Any, right: Any) -> None:
+    """Refuse integer arithmetic whose result would pass :data:`MAX_INT_BITS`, before it runs.
+
+    Python's big integers make ``((10**1000)**1000)**10`` one C call that no deadline can
+    interrupt, so the size of the result is estimated from the operands' sizes first.
+
+    Raises:
+        SecurityError: naming the operator and the size it would build.
+    """
+    if not (isinstance(left, int) and isinstance(right, int)):
+        return
+    if operator == "**" and abs(right) > MAX_EXPONENT:
+        raise SecurityError(
+            f"指数过大 exponent {right} is over the maximum of {MAX_EXPONENT}"
+        )
+    if operator == "**":
+        bits = 0 if right < 0 or abs(left) <= 1 else left.bit_length() * right
+    elif operator == "*":
+        bits = left.bit_length() + right.bit_length()
+    elif operator in ("+", "-"):
+        bits = max(left.bit_length(), right.bit_length()) + 1
+    else:
+        return
+    if bits > MAX_INT_BITS:
+        raise SecurityError(
+            f"整数过大 '{operator}' would build an integer of about {bits} bits, over the "
+            f"maximum of {MAX_INT_BITS}"
+        )
 
 
 def _check_repeat(sequence: Any, times: Any) -> None:

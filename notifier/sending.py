@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from notifier.ports import Providers
 from notifier.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.store import deliveries, enterprises
 from notifier.store.deliveries import Attempted, Outcome
+from notifier.throttling import throttled
 from notifier.time_source import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,11 @@ def attempt(
         Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
         for p in routed.passed_over
     ]
-    return [*passed, _decided(delivery, routed, policy, clock)]
+    return [*passed, _decided(delivery, routed, policy, clock, messages.zone)]
 
 
 def _decided(
-    delivery: Delivery, routed: Routed, policy: DeliverySettings, clock: Clock
+    delivery: Delivery, routed: Routed, policy: DeliverySettings, clock: Clock, zone: tzinfo
 ) -> Outcome:
     if routed.result is not None:
         result = routed.result
@@ -141,7 +142,9 @@ def _decided(
         until = datetime.fromtimestamp(routed.open_until or clock.now().timestamp(), UTC)
         reason = "每个服务商都已熔断 / every provider's circuit is open"
         return Outcome(S.DEFERRED, error=reason, next_attempt_at=until, counted=False)
-    outcome = _failure(delivery, routed.error, routed.provider.policy, policy, clock.now())
+    outcome = _failure(
+        delivery, routed.error, routed.provider.policy, policy, clock.now(), zone
+    )
     return dataclasses.replace(outcome, provider=routed.provider.name)
 
 
@@ -151,6 +154,7 @@ def _failure(
     provider: ProviderPolicy,
     policy: DeliverySettings,
     now: datetime,
+    zone: tzinfo,
 ) -> Outcome:
     try:
         raise error
@@ -162,10 +166,9 @@ def _failure(
         return Outcome(S.FAILED, error=str(exc))
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
-    except ThrottledError as exc:  # slow down: wait and send again; never a failure
-        delay = backoff(delivery.attempts, policy, provider)
-        after = now + timedelta(seconds=delay)
-        return Outcome(S.DEFERRED, error=exc.reason, next_attempt_at=after, counted=False)
+    except ThrottledError as exc:  # slow down: wait as asked; capped apart from failures
+        waits = backoff(delivery.throttled + 1, policy, provider)
+        return throttled(delivery, exc, provider, policy, now=now, zone=zone, backoff=waits)
     except TransientError as exc:
         return _transient(delivery, exc.reason, policy, now, provider)
     except Exception as exc:  # a bug must not kill the batch; keep it and retry

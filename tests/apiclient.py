@@ -16,7 +16,7 @@ from notifier.progress import follow
 from notifier.runtime import Runtime
 from notifier.web.app import create_app
 
-from factories import Firm, credit_code, enterprise_csv, policy
+from factories import Firm, credit_code, enter_plain_years, enterprise_csv, policy
 
 OWN = credit_code(1)  # the enterprise key's own enterprise
 OTHER = credit_code(2)  # another enterprise: an enterprise key may see nothing of it
@@ -84,6 +84,7 @@ def publish_and_deliver(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 def park(api: Api) -> Api:
     """Two policies with a deadline each: one to C36 (firms 1 and 3), one to C26 (firm 2)."""
+    enter_plain_years(api.runtime, 2099)  # the deadlines' far year, worked Monday to Friday
     first = publish_and_deliver(
         api,
         policy(

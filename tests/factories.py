@@ -9,6 +9,7 @@ from typing import Any
 
 from stdnum.cn import uscc
 
+from notifier.calendar_admin import Editor, mark_year
 from notifier.enterprise_csv import HEADER
 from notifier.kinds import KINDS as MESSAGE_KINDS
 
@@ -198,3 +199,13 @@ TENCENT_TEMPLATES = {
         "params": {"1": "{{ campaign.title | truncate(12, true, '…', 0) }}"},
     },
 }
+
+
+TEST_EDITOR = Editor(name="tests", role="admin", source="tests")
+
+
+def enter_plain_years(runtime, *years: int) -> None:
+    """Enter far ``years`` (which tests use so the real clock never passes their dates) into
+    the working-day calendar as complete, with no holidays: worked Monday to Friday."""
+    for year in years:
+        mark_year(runtime.sessions, year, complete=True, editor=TEST_EDITOR, clock=runtime.clock)

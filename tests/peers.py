@@ -277,6 +277,7 @@ class HttpAnswer:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -289,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(answer.body)
 
@@ -316,13 +319,18 @@ class _HttpPeer:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self._server.server_address[1]}{self.path}"
 
-    def fail_next(self, status: int, *, count: int = 1, body: Any = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (a dict body is sent as JSON)."""
+    def fail_next(
+        self, status: int, *, count: int = 1, body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests with ``status`` (a dict body is sent as JSON)
+        and ``headers``."""
         if isinstance(body, dict):
             encoded = json.dumps(body, ensure_ascii=False).encode()
         else:
             encoded = (body or "").encode()
-        self._failures.add(HttpAnswer(status, encoded), count)
+        extra = tuple((headers or {}).items())
+        self._failures.add(HttpAnswer(status, encoded, headers=extra), count)
 
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         raise NotImplementedError
@@ -394,17 +402,27 @@ class WebhookReceiver(_HttpPeer):
         self._webhook = Webhook(secret)
         self.received: list[tuple[str, Any]] = []
         self.raw_bodies: list[bytes] = []
+        self.raw_headers: list[dict[str, str]] = []
         self.content_types: list[str] = []
+        self.refused = 0
+
+    def use_secret(self, secret: str) -> None:
+        """Verify with ``secret`` from now on (the firm took its own, as its docs say)."""
+        with self._lock:
+            self._webhook = Webhook(secret)
 
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         plain_headers = dict(headers.items())
         try:
             payload = self._webhook.verify(body, plain_headers)
         except WebhookVerificationError as exc:
+            with self._lock:
+                self.refused += 1
             return HttpAnswer(401, str(exc).encode(), "text/plain")
         with self._lock:
             self.received.append((headers["webhook-id"], payload))
             self.raw_bodies.append(body)
+            self.raw_headers.append(plain_headers)
             self.content_types.append(headers.get("Content-Type", ""))
         return HttpAnswer(204)
 
@@ -525,5 +543,6 @@ class CountingWebhookReceiver(WebhookReceiver):
             with self._lock:
                 self.received.clear()
                 self.raw_bodies.clear()
+                self.raw_headers.clear()
                 self.content_types.clear()
         return answer

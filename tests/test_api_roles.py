@@ -57,8 +57,11 @@ def test_every_route_declares_the_roles_it_admits(make_runtime, tmp_path):
 
 
 def _expected(path: str, role: str | None) -> str:
-    """What a role should get on a route: "allowed", "forbidden" (403) or "unauthenticated"."""
-    if path in ("/healthz", "/metrics") or path.startswith("/callbacks/"):
+    """What a role should get on a route: "allowed", "forbidden" (403), "unauthenticated" or
+    "token" (a vendor's push: no key needed, and without the URL's token a 403 naming it)."""
+    if path.startswith("/callbacks/"):
+        return "token"
+    if path in ("/healthz", "/metrics"):
         return "allowed"
     if role is None:
         return "unauthenticated"
@@ -109,6 +112,8 @@ def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):
             wrong.append((method, path, got, "expected 403"))
         elif expected == "allowed" and got in (401, 403):
             wrong.append((method, path, got, "expected to be let in"))
+        elif expected == "token" and (got != 403 or response.json()["error"]["field"] != "token"):
+            wrong.append((method, path, got, "expected 403 for want of the URL's token"))
     assert wrong == []
 
 
@@ -168,7 +173,17 @@ def test_failed_key_attempts_are_rate_limited_per_address_with_retry_after(
     bad = {"Authorization": "Bearer ntf_0123456789_" + "x" * 43}
     codes = [api.get("/api/v1/enterprises", role=None, headers=bad).status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    blocked = api.get("/api/v1/enterprises", role="admin")
+    blocked = api.get("/api/v1/enterprises", role=None, headers=bad)
     assert blocked.status_code == 429
     assert 0 < int(blocked.headers["Retry-After"]) <= 60
     assert blocked.json()["error"]["reason"]
+
+
+def test_a_right_key_passes_from_an_address_blocked_for_wrong_ones(database_url, make_runtime):
+    api = make_api(make_runtime(database_url=database_url, web={"failed_auth_limit": 2}))
+    bad = {"Authorization": "Bearer ntf_0123456789_" + "x" * 43}
+    codes = [api.get("/api/v1/enterprises", role=None, headers=bad).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    # A key of 256 random bits cannot be guessed: locking its owner out protects nothing.
+    assert api.get("/api/v1/enterprises", role="admin").status_code == 200
+    assert api.get("/api/v1/enterprises", role=None, headers=bad).status_code == 429

@@ -117,6 +117,7 @@ def test_production_refuses_the_development_secret_key(monkeypatch):
     assert DEV_SECRET_KEY not in message  # never print a secret, not even the placeholder
     monkeypatch.setenv("NOTIFIER_SECRET_KEY", "a-real-secret-from-the-vault")
     monkeypatch.setenv("NOTIFIER_WEBHOOK__SECRET", "whsec_cmVhbC13ZWJob29rLXNlY3JldC1mcm9tLXZhdWx0")
+    monkeypatch.setenv("NOTIFIER_PUBLIC_URL", "https://notify.example.cn")
     assert load_settings(config_dir=Path("no-such-folder")).environment == "production"
 
 
@@ -128,6 +129,24 @@ def test_production_refuses_the_development_webhook_secret(monkeypatch):
 
     assert "NOTIFIER_WEBHOOK__SECRET" in message
     assert DEV_WEBHOOK_SECRET not in message
+
+
+@pytest.mark.parametrize("url", ["http://notify.example.cn", "HTTP://x.cn", "notify.example.cn"])
+def test_production_refuses_a_public_url_that_is_not_https(monkeypatch, url):
+    monkeypatch.setenv("NOTIFIER_ENVIRONMENT", "production")
+    monkeypatch.setenv("NOTIFIER_SECRET_KEY", "a-real-secret-from-the-vault")
+    monkeypatch.setenv("NOTIFIER_WEBHOOK__SECRET", "whsec_cmVhbC13ZWJob29rLXNlY3JldC1mcm9tLXZhdWx0")
+    monkeypatch.setenv("NOTIFIER_PUBLIC_URL", url)
+
+    message = refusal()
+
+    assert "NOTIFIER_PUBLIC_URL" in message and "https" in message
+    monkeypatch.setenv("NOTIFIER_PUBLIC_URL", "HTTPS://notify.example.cn/")
+    assert load_settings(config_dir=Path("no-such-folder")).public_url.startswith("HTTPS")
+
+
+def test_development_keeps_an_http_public_url():
+    assert load_settings(config_dir=Path("no-such-folder")).public_url.startswith("http://")
 
 
 def test_development_accepts_the_development_secret_key():

@@ -70,7 +70,8 @@ def _status(client: TestClient, campaign: int) -> str:
 def test_a_campaign_is_created_shown_previewed_followed_paused_resumed_and_cancelled(
     runtime, client, clock
 ):
-    csrf = signed_in(client, make_key(runtime, "staff"))
+    staff = make_key(runtime, "staff")
+    csrf = signed_in(client, staff)
     listing = client.get("/console/campaigns")
     assert listing.status_code == 200 and "还没有推送活动" in listing.text
     assert 'href="/console/campaigns"' in listing.text  # in the menu
@@ -97,6 +98,7 @@ def test_a_campaign_is_created_shown_previewed_followed_paused_resumed_and_cance
 
     # Monday 09:00: the clock makes the run; its deliveries are queued, none sent yet.
     clock.set(at("2026-11-30 09:00:30"))
+    csrf = signed_in(client, staff)  # yesterday's session has expired (8 hours)
     (run,) = scan_campaign_runs(runtime)
     fan_out(runtime.sessions, Enqueued(), run, policy=runtime.settings.delivery)
     progress = client.get(f"/console/campaigns/{campaign}/progress").json()

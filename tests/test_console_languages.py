@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from web_harness import (
     COMPOSED,
     SECRET,
@@ -24,6 +25,7 @@ from web_harness import (
 )
 
 from notifier.jobs.worker import start_worker
+from notifier.models import CalendarDay
 from notifier.provider_admin import listing
 from notifier.store import deadlines as deadline_store
 from notifier.store import deliveries as delivery_store
@@ -32,6 +34,7 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.web import i18n
 from notifier.web.console.admin import settings_in_effect
+from notifier.web.console.calendar import NOTICE_EXAMPLE
 from notifier.web.console.campaigns import example_text
 
 from factories import credit_code
@@ -74,6 +77,8 @@ CONSOLE_PAGES = (
     "/console/campaigns",
     "/console/campaigns/1",
     "/console/campaigns/1?enterprise={code}",
+    "/console/calendar",
+    "/console/calendar?year=2026",
 )
 TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
 CAMPAIGN = {
@@ -98,11 +103,14 @@ def _data_texts(runtime) -> set[str]:
             texts.add(delivery.trigger.key)
         for deadline in deadline_store.listed(session):
             texts |= {deadline.title, deadline.policy.title}
+        texts |= {day.name for day in session.scalars(select(CalendarDay))}  # holiday names
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
     texts |= {TEMPLATE["name"], TEMPLATE["body"]}
     texts |= {CAMPAIGN["name"], CAMPAIGN["title"], "测试企业1有限公司：技术改造补助申报提醒"}
     # The create box holds the example campaign file from docs/examples/ as it is.
     texts |= set(example_text().splitlines())
+    # The notice's format is shown as clerks type it: in Chinese, like the notice itself.
+    texts |= set(NOTICE_EXAMPLE.splitlines())
     providers = listing(runtime.sessions, runtime.settings)
     texts |= {str(v) for row in providers for v in row["options"].values()}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).

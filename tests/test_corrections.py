@@ -277,6 +277,7 @@ def notifier(database_url, tmp_path):
 def test_the_policies_commands_refuse_revise_show_and_cancel(notifier):
     firms = [Firm(1, channels="sms;email"), Firm(2, channels="email")]
     notifier("enterprises", "import", notifier.file("e.csv", enterprise_csv(firms)))
+    notifier("calendar", "complete", "2099")  # a far year, worked Monday to Friday
     deadline = {"title": "申报截止", "due_at": "2099-12-01"}
     first = notifier.file("p.json", json.dumps(policy(ref="p1", deadlines=[deadline])))
     published = notifier.json("policies", "publish", first)

@@ -18,16 +18,18 @@ from sqlalchemy import select
 from test_cli import _notifier
 
 from notifier import migrate
+from notifier.calendar_admin import seed_years
 from notifier.deadlines import cancel_deadline, mark_done_by_token, move_deadline, report
 from notifier.errors import InputError
 from notifier.fanout import fan_out
 from notifier.importing import import_enterprises
-from notifier.ladder import is_working_day, parse_rung, rung_day
+from notifier.ladder import parse_rung, rung_day
 from notifier.models import Deadline, Delivery, DeliveryStatus, Trigger
 from notifier.policy_file import parse_policy
 from notifier.publishing import publish
-from notifier.reminders import scan_due_reminders
+from notifier.reminders import LadderRules, scan_due_reminders
 from notifier.time_source import ManualClock
+from notifier.workdays import WorkCalendar
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
@@ -40,14 +42,16 @@ def at(text: str) -> datetime:
 
 
 def test_working_days_follow_the_chinese_calendar_around_national_day_2026():
-    assert not is_working_day(at("2026-10-05 00:00").date())  # a Monday in the holiday
-    assert is_working_day(at("2026-10-10 00:00").date())  # a Saturday worked instead
-    assert not is_working_day(at("2026-09-25 00:00").date())  # Mid-Autumn Festival
+    seeded = seed_years()[2026]
+    calendar = WorkCalendar(frozenset({2026}), {day: kind for day, (kind, _) in seeded.items()})
+    assert not calendar.is_working_day(at("2026-10-05 00:00").date())  # a Monday in the holiday
+    assert calendar.is_working_day(at("2026-10-10 00:00").date())  # a Saturday worked instead
+    assert not calendar.is_working_day(at("2026-09-25 00:00").date())  # Mid-Autumn Festival
     due = at("2026-10-08 00:00").date()  # the first working day after National Day
-    assert rung_day(due, parse_rung("1wd")) == at("2026-09-30 00:00").date()
-    assert rung_day(due, parse_rung("2wd")) == at("2026-09-29 00:00").date()
-    assert rung_day(due, parse_rung("5wd")) == at("2026-09-23 00:00").date()
-    assert rung_day(due, parse_rung("2d")) == at("2026-10-06 00:00").date()
+    assert rung_day(due, parse_rung("1wd"), calendar) == at("2026-09-30 00:00").date()
+    assert rung_day(due, parse_rung("2wd"), calendar) == at("2026-09-29 00:00").date()
+    assert rung_day(due, parse_rung("5wd"), calendar) == at("2026-09-23 00:00").date()
+    assert rung_day(due, parse_rung("2d"), calendar) == at("2026-10-06 00:00").date()
 
 
 class Park:
@@ -163,7 +167,11 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     (stale,) = park.scan()
 
     moved = move_deadline(
-        park.runtime.sessions, park.deadline_id, at("2026-11-27 17:00"), clock=park.clock
+        park.runtime.sessions,
+        park.deadline_id,
+        at("2026-11-27 17:00"),
+        clock=park.clock,
+        ladders=LadderRules.of(park.runtime.settings),
     )
 
     assert moved.cancelled_triggers == 1
@@ -237,6 +245,8 @@ def notifier(tmp_path):
 def test_the_deadlines_commands_list_move_mark_done_and_cancel(notifier):
     notifier("enterprises", "import", notifier.file("e.csv", enterprise_csv([Firm(1)])))
     deadline = {"title": "申报截止", "due_at": "2099-12-31", "remind": ["2wd", "0d"]}
+    for year in ("2099", "2100"):  # far years, worked Monday to Friday, entered as such
+        notifier("calendar", "complete", year)
     notifier("policies", "publish", notifier.file("p.json", json.dumps(policy(deadlines=[deadline]))))  # noqa: E501
 
     (row,) = notifier.json("deadlines", "list")

@@ -16,7 +16,7 @@ from notifier.store import enterprises as enterprise_store
 from notifier.subscriptions import Choices, choices_of
 from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 
-from factories import Enqueued, Firm, credit_code, policy
+from factories import Enqueued, Firm, credit_code, enter_plain_years, policy
 
 OLD_KEY = "an-old-secret-key-still-listed-for-links"
 NEW_KEY = "the-current-secret-key-that-signs-links"
@@ -26,6 +26,7 @@ NEW_KEY = "the-current-secret-key-that-signs-links"
 def runtime(make_runtime, database_url):
     built = make_runtime(database_url=database_url, secret_key=NEW_KEY, old_secret_keys=[OLD_KEY])
     seed(built, [Firm(1, topics="补贴;人才"), Firm(2, channels="sms;email")])
+    enter_plain_years(built, 2031)  # the deadline link test's due date
     return built
 
 

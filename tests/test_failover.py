@@ -151,13 +151,14 @@ def test_a_throttled_answer_waits_and_retries_without_using_up_attempts(
     (delivery_id,) = fanned_out(runtime, [Firm(1, channels="sms")])
     a.fail_next(429, count=3, body={"code": "isv.BUSINESS_LIMIT_CONTROL", "message": "too fast"})
 
-    for _ in range(3):
+    for n in range(3):
         retries = send_batch(runtime, [delivery_id])
         (row,) = deliveries(runtime, [delivery_id])
-        assert row.status == "deferred" and row.attempts == 0
+        assert row.status == "deferred" and row.attempts == 0 and row.throttled == n + 1
         assert "BUSINESS_LIMIT_CONTROL" in (row.last_error or "")
         assert [r.delivery_id for r in retries] == [delivery_id]
-        assert 8 <= retries[0].delay <= 12
+        # No wait named (no Retry-After): backoff doubling with the throttled tries.
+        assert 8 * 2**n <= retries[0].delay <= 12 * 2**n
         clock.advance(timedelta(seconds=retries[0].delay))
     send_batch(runtime, [delivery_id])
 

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from notifier import migrate
 from notifier.db import create_db_engine, create_session_factory
 from notifier.importing import import_enterprises
-from notifier.models import Base, Enterprise
+from notifier.models import Base, Contact, EndpointSecret, Enterprise
 
 from factories import Firm, enterprise_csv
 
@@ -78,3 +78,29 @@ def test_the_migrations_run_down_to_nothing_and_back_up(tmp_path):
     assert tables == set()
     migrate.upgrade(url)
     assert schema_differences(url) == []
+
+
+def test_0011_keeps_existing_webhook_endpoints_on_the_shared_secret(database_url):
+    """Receivers that verify with the shared secret today keep working after the upgrade: each
+    existing endpoint is marked as having no secret of its own (see endpoint_secrets)."""
+    config = migrate.alembic_config(database_url)
+    before = ScriptDirectory.from_config(config).get_revision("0011").down_revision
+    command.downgrade(config, str(before))
+    engine = create_db_engine(database_url)
+    sessions = create_session_factory(engine)
+    firms = [Firm(1), Firm(2, channels="sms"), Firm(3, channels="email;webhook")]
+    import_enterprises(sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
+
+    migrate.upgrade(database_url)
+
+    with sessions() as session:
+        rows = session.execute(
+            sa.select(Contact.address, EndpointSecret.secret_encrypted).join(
+                EndpointSecret, EndpointSecret.contact_id == Contact.id
+            )
+        ).all()
+    engine.dispose()
+    assert sorted(rows) == [
+        ("https://hooks.example.cn/1", None),
+        ("https://hooks.example.cn/3", None),
+    ]

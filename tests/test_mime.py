@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes
+import re
+from email import message_from_bytes, message_from_string
 from email.policy import default
 
 import pytest
@@ -13,6 +14,8 @@ from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.email import SmtpProvider
 from notifier.channels.mime import header_value, is_plain_address
 from notifier.errors import PermanentError
+
+from peers import SmtpPeer
 
 SUBJECT = "【政策发布】北仑区关于支持制造业高质量发展的若干政策意见（2026年修订版）——申报须知"
 
@@ -81,5 +84,45 @@ def test_a_non_ascii_address_is_left_to_the_email_package() -> None:
 @given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=300))
 def test_any_subject_reads_back_as_it_was(raw: str) -> None:
     subject = " ".join(raw.split())  # as the renderer gives subjects: one line, single spaces
-    wire = f"Subject: {header_value(subject)}\r\n\r\n".encode("ascii")
+    wire = f"Subject: {header_value(subject, name='Subject')}\r\n\r\n".encode("ascii")
     assert message_from_bytes(wire, policy=default)["Subject"] == subject
+
+
+# RFC 2047 section 2: an encoded word is at most 75 characters, and a line holding one at
+# most 76. Real relays and clients have cut or garbled subjects that broke these.
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+LONG_NAME = "宁波市北仑区经济和信息化局企业服务中心政策推送平台（工业社区专用通道）"
+
+
+def _header_block(raw: bytes) -> list[bytes]:
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["firm7@example.cn", "联系人@例子.中国"],
+    ids=["written-directly", "email-package"],
+)
+def test_every_encoded_word_a_relay_receives_is_at_most_75_characters(to: str) -> None:
+    subjects = [SUBJECT * 3, "【" + "北仑" * 60 + "】", "A" * 70 + "汽车零部件" * 20]
+    sender = f"{LONG_NAME} <noreply@notifier.example.cn>"
+    with SmtpPeer() as relay:
+        smtp = provider(host=relay.host, port=relay.port, sender=sender)
+        for subject in subjects:
+            smtp.send(message(to=to, subject=subject))
+        smtp.close()
+    assert len(relay.messages) == len(subjects)
+    for received, subject in zip(relay.messages, subjects, strict=True):
+        lines = _header_block(received.raw)
+        words = [w for line in lines for w in ENCODED_WORD.findall(line)]
+        assert words, "the long Chinese headers travel as encoded words"
+        assert max(len(w) for w in words) <= 75, [w for w in words if len(w) > 75]
+        assert all(len(line) <= 76 for line in lines if ENCODED_WORD.search(line)), lines
+        # Read as text: a message to an international address carries UTF-8 headers (RFC 6532).
+        parsed = message_from_string(received.raw.decode("utf-8"), policy=default)
+        assert parsed["Subject"] == subject
+        # Python's address parser keeps a space between adjacent encoded words of a name
+        # (RFC 2047 6.2 drops it, as mail clients do); the email package's own output reads
+        # back the same way.
+        shown = parsed["From"].addresses[0].display_name
+        assert shown.replace(" ", "") == LONG_NAME

@@ -51,14 +51,14 @@ def test_aliyun_reports_and_replies_are_read_as_documented() -> None:
          "err_msg": "用户接收成功", "sms_size": "1", "biz_id": "biz-1", "out_id": "abc"},
         {"phone_number": "13800138001", "report_time": "2026-11-25 10:00:09",
          "success": False, "err_code": "MK:0001", "err_msg": "空号", "biz_id": "biz-2"},
-    ], ensure_ascii=False).encode())
+    ], ensure_ascii=False).encode()).taken
     assert [(r.provider_message_id, r.status) for r in reports] == [
         ("biz-1", "delivered"), ("biz-2", "failed")]
     assert reports[0].at is not None and reports[0].at.isoformat() == "2026-11-25T10:00:08+08:00"
     assert reports[1].error == "MK:0001 空号"
     [reply] = aliyun_replies(json.dumps([
         {"phone_number": "13800138000", "send_time": "2026-11-25 10:05:00", "content": "TD",
-         "sign_name": "北仑企服", "dest_code": "1234", "sequence_id": 1}]).encode())
+         "sign_name": "北仑企服", "dest_code": "1234", "sequence_id": 1}]).encode()).taken
     assert (reply.phone, reply.text) == ("+8613800138000", "TD")
 
 
@@ -70,11 +70,11 @@ def test_tencent_reports_and_replies_are_read_as_documented() -> None:
         {"user_receive_time": "2026-11-25 10:00:09", "nationcode": "86",
          "mobile": "13800138001", "report_status": "FAIL", "errmsg": "MI:0013",
          "description": "用户停机", "sid": "serial-2"},
-    ]).encode())
+    ]).encode()).taken
     assert (ok.provider_message_id, ok.status, failed.status) == ("serial-1", "delivered", "failed")
     [reply] = tencent_replies(json.dumps({"extend": "", "mobile": "13800138000",
                                           "nationcode": "86", "sign": "北仑企服",
-                                          "text": "退订", "time": 1764036000}).encode())
+                                          "text": "退订", "time": 1764036000}).encode()).taken
     assert (reply.phone, reply.text) == ("+8613800138000", "退订")
     assert reply.at is not None and reply.at.timestamp() == 1764036000
 
@@ -94,8 +94,50 @@ def test_other_replies_are_not_stop_words(text: str) -> None:
 def test_a_push_that_is_not_the_vendors_shape_names_the_problem() -> None:
     with pytest.raises(InputError, match="not JSON"):
         aliyun_reports(b"<xml/>")
-    with pytest.raises(InputError, match="record 2 lacks 'biz_id'"):
-        aliyun_reports(b'[{"biz_id": "1", "success": true}, {"success": true}]')
+    batch = aliyun_reports(b'[{"biz_id": "1", "success": true}, {"success": true}]')
+    assert [r.provider_message_id for r in batch.taken] == ["1"]
+    assert [str(r) for r in batch.rejected] == ["第 2 条 record 2: 缺少 biz_id / lacks biz_id"]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"report_status": "SUCCESS"}, "缺少 sid / lacks sid"),
+        ({"sid": "s\u0000"}, "sid 含控制字符 / sid contains a control character (U+0000 at "
+                             "position 2)"),
+        ({"sid": ["s"]}, "sid 应为文字或数字 / sid must be text or a number"),
+        ({"sid": "x" * 201}, "sid 应为 1-200 个字符 / sid must be 1-200 characters"),
+        ({"sid": "s", "errmsg": "\u202e"}, "errmsg 含控制字符 / errmsg contains a control "
+                                           "character (U+202E at position 1)"),
+        ("serial-9", "应为 JSON 对象 / must be a JSON object"),
+    ],
+)
+def test_a_bad_record_is_rejected_with_its_reason_and_the_others_are_taken(
+    record: Any, reason: str
+) -> None:
+    good = {"sid": "serial-1", "report_status": "SUCCESS", "user_receive_time": "x"}
+    batch = tencent_reports(json.dumps([good, record, good]).encode())
+    assert [r.provider_message_id for r in batch.taken] == ["serial-1", "serial-1"]
+    assert [(r.record, r.reason) for r in batch.rejected] == [(2, reason)]
+
+
+def test_numbers_of_thousands_of_digits_and_odd_times_reject_only_their_record() -> None:
+    digits = "7" * 5000
+    body = ('[{"sid": ' + digits + '}, {"sid": 12345678901234567890, "report_status": "FAIL"}]')
+    batch = tencent_reports(body.encode())
+    assert [r.provider_message_id for r in batch.taken] == ["12345678901234567890"]
+    assert batch.rejected[0].reason == "sid 数字过长 / sid is a number of 5000 digits"
+    for stamp in (digits, "1" * 12, 10**300, "²", -5, 1.5):
+        reply = {"mobile": "13800138000", "text": "收到", "time": stamp}
+        [taken] = tencent_replies(json.dumps(reply).encode()).taken
+        assert taken.at is None  # a time that is not one: unknown, the reply kept
+
+
+def test_a_push_over_the_record_limit_is_read_up_to_it_and_the_rest_counted() -> None:
+    body = json.dumps([{"biz_id": str(n), "success": True} for n in range(7)]).encode()
+    batch = aliyun_reports(body, max_records=5)
+    assert ([r.provider_message_id for r in batch.taken], batch.skipped) == (
+        ["0", "1", "2", "3", "4"], 2)
 
 
 # --- end to end -----------------------------------------------------------------------------
@@ -238,7 +280,8 @@ def test_the_callback_routes_check_the_token_and_answer_as_the_vendor_expects(
     assert client.post(url, content=report(biz_id or "", True)).status_code == 403
     wrong = client.post(url, params={"token": "x" * 20}, content=report(biz_id or "", True))
     assert wrong.status_code == 403 and "token" in wrong.json()["error"]["reason"]
-    assert client.post("/callbacks/nope/reports", params={"token": TOKEN}).status_code == 404
+    unknown = client.post("/callbacks/nope/reports", params={"token": TOKEN})
+    assert (unknown.status_code, unknown.json()) == (403, wrong.json())
     bad = client.post(url, params={"token": TOKEN}, content=b"not json")
     assert bad.status_code == 400
     ok = client.post(url, params={"token": TOKEN}, content=report(biz_id or "", True))
@@ -252,3 +295,30 @@ def test_the_callback_routes_check_the_token_and_answer_as_the_vendor_expects(
     with system.sessions() as session:
         [stored] = session.scalars(select(InboundReply)).all()
         assert (stored.phone, stored.unsubscribed) == ("+8613800000002", True)
+
+
+def test_one_bad_record_leaves_the_good_reports_of_its_batch_applied_and_is_named(
+    system: Runtime,
+) -> None:
+    trigger_id = publish_and_wait(system)
+    first, second = (d.provider_message_id or "" for d in deliveries(system, trigger_id)
+                     if d.channel == SMS)
+    good = json.loads(report(first, True)) + json.loads(report(second, False))
+    batch = [good[0], {"success": True}, {"biz_id": "biz\u0000", "success": True}, good[1]]
+    client = TestClient(create_app(system))
+    answer = client.post("/callbacks/ali/reports", params={"token": TOKEN},
+                         content=json.dumps(batch).encode())
+    # The vendor's success (it would retry a refusal, and lose nothing but the bad records).
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "code": 0, "msg": "成功", "rejected": 2,
+        "reasons": ["第 2 条 record 2: 缺少 biz_id / lacks biz_id",
+                    "第 3 条 record 3: biz_id 含控制字符 / biz_id contains a control character "
+                    "(U+0000 at position 4)"],
+    }
+    statuses = {d.provider_message_id: d.status for d in deliveries(system, trigger_id)}
+    assert (statuses[first], statuses[second]) == ("delivered", "failed")
+    only_bad = client.post("/callbacks/ali/reports", params={"token": TOKEN},
+                           content=json.dumps(batch[1:3]).encode())
+    assert only_bad.status_code == 400
+    assert "no usable record" in only_bad.json()["error"]["reason"]

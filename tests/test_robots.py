@@ -3,10 +3,15 @@ their throttling codes, and each robot's messages a minute counted per endpoint.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from test_failover import fanned_out
 
 from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
@@ -19,7 +24,9 @@ from notifier.channels.robots import (
     WECOM,
     dingtalk_sign,
     feishu_sign,
+    fit,
     parse_endpoint,
+    robot_error,
 )
 from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.errors import (
@@ -29,7 +36,12 @@ from notifier.errors import (
     ThrottledError,
     TransientError,
 )
+from notifier.models import Delivery
+from notifier.rendering import Link, markdown_text
+from notifier.runtime import Runtime
+from notifier.time_source import ManualClock
 
+from factories import Firm, send_batch
 from peers import WebhookReceiver
 from vendor_peers import RobotPeer, robot_sign
 
@@ -138,15 +150,30 @@ def test_signed_robots_accept_the_right_secret_and_refuse_a_wrong_one(flavour: s
         assert len(peer.received) == 1
 
 
-@pytest.mark.parametrize(("flavour", "code"), [(WECOM, 45009), (DINGTALK, 130101),
-                                               (FEISHU, 9499)])
-def test_a_robots_own_throttling_code_is_a_throttled_outcome(flavour: str, code: int) -> None:
+@pytest.mark.parametrize(("flavour", "code", "wait"), [
+    (WECOM, 45009, 60.0), (DINGTALK, 130101, 600.0), (FEISHU, 11232, 60.0),
+])
+def test_a_robots_own_throttling_code_waits_as_long_as_the_robot_locks(
+    flavour: str, code: int, wait: float
+) -> None:
     sender = provider()
     with RobotPeer(flavour=flavour, limit=0) as peer, pytest.raises(
         ThrottledError, match=str(code)
     ) as caught:
         sender.send(message(f"{peer.url}?k=1#robot={flavour}"))
     assert isinstance(caught.value, TransientError)
+    # DingTalk locks a robot for 10 minutes after its 20 a minute: sooner would be refused.
+    assert caught.value.retry_after == wait
+
+
+def test_feishu_11232_is_throttling_and_9499_a_bad_request_that_fails_at_once() -> None:
+    # Feishu's documented codes: 11232 "frequency limited", 9499 "Bad Request" (the body's
+    # shape or size); they were swapped, so a rate limit failed for good and a bad body was
+    # retried until it expired.
+    answers = {11232: ThrottledError, 9499: PermanentError}
+    for code, expected in answers.items():
+        error = robot_error(FEISHU, {"code": code, "msg": "x"})
+        assert type(error) is expected, code
 
 
 def test_a_standard_endpoint_still_gets_a_signed_standard_webhook() -> None:
@@ -211,3 +238,131 @@ def test_robot_per_minute_can_be_set_and_is_checked(wecom: RobotPeer) -> None:
                            secrets={"secret": WEBHOOK_SECRET})
     with pytest.raises(ConfigError, match="robot_per_minute"):
         build_providers([wrong], environment=environment)
+
+
+# --- what data may put in a robot's markdown -------------------------------------------------
+
+PHISH = "[点此领取补贴](https://evil.example/phish) <at id=all>"
+# A markdown link and where it points.
+LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
+
+
+def robot_firm_delivery(
+    make_runtime: Any, database_url: str, peer: RobotPeer, *, name: str | None = None,
+    **policy_fields: Any,
+) -> tuple[Runtime, int]:
+    """A firm whose webhook is the ``peer`` robot, reached by a published policy."""
+    runtime = make_runtime(
+        ManualClock(datetime.now(UTC)), database_url=database_url,
+        webhook={"provider": "http", "secret": WEBHOOK_SECRET},
+    )
+    firm = Firm(1, channels="webhook", name=name,
+                webhook_url=f"{peer.url}?key=k#robot={peer.flavour}")
+    (delivery_id,) = fanned_out(runtime, [firm], **policy_fields)
+    return runtime, delivery_id
+
+
+def test_a_firm_name_with_a_link_and_a_mention_reaches_the_robot_as_inert_text(
+    make_runtime: Any, database_url: str, wecom: RobotPeer
+) -> None:
+    runtime, delivery_id = robot_firm_delivery(make_runtime, database_url, wecom, name=PHISH)
+
+    send_batch(runtime, [delivery_id])
+    assert status(runtime, delivery_id) == "sent", last_error(runtime, delivery_id)
+
+    [(_, body)] = wecom.received
+    content = body["markdown"]["content"]
+    assert "点此领取补贴" in content and "evil.example/phish" in content  # shown, as text
+    assert "<at" not in content and "](https://evil" not in content
+    assert "https://evil" not in content  # not even a bare link a client would underline
+    public = runtime.settings.public_url.rstrip("/")
+    targets = [target for _, target in LINK.findall(content)]
+    assert targets == ["https://www.bl.gov.cn/policy/1", targets[-1]]  # full text, unsubscribe
+    assert targets[-1].startswith(f"{public}/u/")
+
+
+def test_an_emoji_heavy_policy_reaches_wecom_under_4096_bytes_with_both_links(
+    make_runtime: Any, database_url: str, wecom: RobotPeer
+) -> None:
+    topics = [f"主题{n}" + "🏭👨‍👩‍👧‍👦🇨🇳" * 4 for n in range(20)]
+    runtime, delivery_id = robot_firm_delivery(
+        make_runtime, database_url, wecom, title="🎉" * 150 + "技术改造补助", topics=topics,
+        summary="💡" * 200,
+    )
+    full = runtime.messages.build(
+        delivery(runtime, delivery_id), runtime.providers.for_channel("webhook")[0]
+    ).text
+    assert len(full.encode("utf-8")) > 4096  # as rendered, WeCom would refuse it (40058)
+
+    send_batch(runtime, [delivery_id])
+
+    assert status(runtime, delivery_id) == "sent"
+    [(_, body)] = wecom.received
+    content = body["markdown"]["content"]
+    size = len(content.encode("utf-8"))
+    print(f"\nemoji-heavy policy: {len(full.encode('utf-8'))} bytes rendered, {size} sent")
+    assert size <= 4096
+    [(_, full_text), (_, unsubscribe)] = LINK.findall(content)[-2:]
+    assert full_text == "https://www.bl.gov.cn/policy/1" and "/u/" in unsubscribe
+    assert "…" in content
+    kept = content.split("…")[0]
+    assert kept == full[: len(kept)]  # cut at a whole emoji: what is kept is the start as is
+
+
+def test_a_feishu_card_is_cut_to_its_20_kb_body_keeping_the_links() -> None:
+    text = "### 标题\n**企业**：" + "通知正文🙂" * 3000 + "\n\n[查看全文](https://x/a)\n\n[退订](https://x/u/t)"
+    with RobotPeer(flavour=FEISHU) as peer:
+        provider().send(Message(delivery_id=1, idempotency_key="k", to=f"{peer.url}#robot=feishu",
+                                text=text))
+        [(_, body)] = peer.received
+    size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    content = body["card"]["elements"][0]["content"]
+    assert size <= 20_000
+    assert content.endswith("…\n\n[查看全文](https://x/a)\n\n[退订](https://x/u/t)")
+
+
+@pytest.mark.parametrize("limit", range(40, 120, 7))
+def test_a_cut_never_splits_an_emoji_or_a_link(limit: int) -> None:
+    body = "**宁波🇨🇳企业**👨‍👩‍👧‍👦 [中间链接](https://x/mid) 正文é" * 4
+    text = f"{body}\n\n[退订](https://x/u/t)"
+    cut = fit(text, lambda t: len(t.encode("utf-8")) <= limit + 40)
+    assert len(cut.encode("utf-8")) <= limit + 40
+    kept = cut.split("…")[0]
+    assert text.startswith(kept)
+    assert kept.count("**") % 2 == 0
+    assert "[中间链接](" not in kept or "[中间链接](https://x/mid)" in kept
+    assert not kept.endswith(("\u200d", "\U0001F1E8", "e"))  # no half a family, flag or é
+    assert cut.endswith("[退订](https://x/u/t)")
+
+
+def test_markdown_text_shows_data_inert_and_keeps_links_as_targets() -> None:
+    assert markdown_text("**粗** [a](b) <at id=all> `c` # d\n> e") == (
+        "＊＊粗＊＊ ［a］（b） ＜at id=all＞ ｀c｀ ＃ d ＞ e"
+    )
+    assert markdown_text("see https://evil.example") == "see https：//evil.example"
+    assert markdown_text(Link("https://x.cn/a b)(c")) == "https://x.cn/a%20b%29%28c"
+    assert markdown_text(Link("javascript:alert(1)")) == "javascript:alert（1）"  # text
+    assert markdown_text(None) == "None" and markdown_text(3) == "3"
+
+
+def delivery(runtime: Runtime, delivery_id: int) -> Delivery:
+    """The delivery with all that rendering needs, as a worker loads it."""
+    from notifier.store.deliveries import load_for_sending
+
+    with runtime.sessions() as session:
+        [loaded] = load_for_sending(session, [delivery_id], now=runtime.clock.now())
+        session.expunge_all()
+        return loaded
+
+
+def status(runtime: Runtime, delivery_id: int) -> str:
+    with runtime.sessions() as session:
+        found = session.get(Delivery, delivery_id)
+        assert found is not None
+        return found.status
+
+
+def last_error(runtime: Runtime, delivery_id: int) -> str | None:
+    with runtime.sessions() as session:
+        found = session.get(Delivery, delivery_id)
+        return found.last_error if found else None

@@ -301,3 +301,43 @@ def test_unknown_codes_follow_the_http_status(tmp_path: Path) -> None:
     assert tencent.CODES.outcome("LimitExceeded.AppDailyLimit") == "throttled"
     assert tencent.CODES.outcome("InternalError.SomethingElse") == "transient"
     assert tencent.CODES.outcome("LimitExceeded.PhoneNumberCountLimit") == "permanent"
+
+
+@pytest.mark.parametrize(("code", "message", "seconds", "next_day", "meaning"), [
+    ("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1", 60, False, "per-minute limit"),
+    ("isv.BUSINESS_LIMIT_CONTROL", "触发小时级流控Permits:5", 3600, False, "hourly limit"),
+    ("isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:10", None, True, "for this number"),
+    ("isv.DAY_LIMIT_CONTROL", "触发日发送限额", None, True, "the account's daily limit"),
+])
+def test_aliyun_throttles_wait_for_the_window_they_name(
+    aliyun_peer: AliyunSmsPeer, code: str, message: str, seconds: float | None,
+    next_day: bool, meaning: str,
+) -> None:
+    aliyun_peer.refuse["13800138000"] = (code, message)
+    with pytest.raises(ThrottledError) as caught:
+        send(build(aliyun_config(aliyun_peer.url)), "13800138000")
+    assert (caught.value.retry_after, caught.value.next_day) == (seconds, next_day)
+    assert meaning in caught.value.reason and code in caught.value.reason
+
+
+@pytest.mark.parametrize(("code", "seconds", "next_day"), [
+    ("LimitExceeded.PhoneNumberThirtySecondLimit", 30, False),
+    ("LimitExceeded.PhoneNumberOneHourLimit", 3600, False),
+    ("LimitExceeded.PhoneNumberDailyLimit", None, True),
+    ("LimitExceeded.PhoneNumberSameContentDailyLimit", None, True),
+    ("LimitExceeded.AppDailyLimit", None, True),
+    ("RequestLimitExceeded", None, False),  # the API's own rate: backoff
+])
+def test_tencent_throttles_wait_for_the_window_they_name(
+    tencent_peer: TencentSmsPeer, code: str, seconds: float | None, next_day: bool
+) -> None:
+    tencent_peer.refuse["13800138000"] = (code, "limit")
+    with pytest.raises(ThrottledError) as caught:
+        send(build(tencent_config(tencent_peer.url)), "13800138000")
+    assert (caught.value.retry_after, caught.value.next_day) == (seconds, next_day)
+
+
+def test_a_barred_country_is_permanent_not_throttled() -> None:
+    assert tencent.CODES.outcome("LimitExceeded.AppCountryOrRegionInBlacklist") == "permanent"
+    assert aliyun.CODES.outcome("isv.MONTH_LIMIT_CONTROL") == "permanent"
+    assert aliyun.CODES.outcome("Brand.New", status=429) == "throttled"

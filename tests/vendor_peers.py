@@ -25,9 +25,12 @@ SERVER_ERROR = "13800000500"
 BEHAVIOUR = {THROTTLED: "throttled", INVALID: "invalid", SERVER_ERROR: "server-error"}
 
 
+def _national(number: str) -> str:
+    return number.removeprefix("+").removeprefix("86")
+
+
 def _behaviour(number: str) -> str:
-    national = number.removeprefix("+").removeprefix("86")
-    return BEHAVIOUR.get(national, "ok")
+    return BEHAVIOUR.get(_national(number), "ok")
 
 
 class _PortRecordingHandler(_Handler):
@@ -66,6 +69,8 @@ class AliyunSmsPeer(_HttpPeer):
         self.keys = keys
         self.max_skew = max_skew
         self.sent: list[dict[str, str]] = []
+        # National number -> (Code, Message) to answer it with, as the vendor's limits would.
+        self.refuse: dict[str, tuple[str, str]] = {}
         self._nonces: set[str] = set()
         self.client_ports: list[int] = []
         self._server.RequestHandlerClass = type(
@@ -114,6 +119,9 @@ class AliyunSmsPeer(_HttpPeer):
         if refusal is not None:
             return refusal
         query = dict(parse_qsl(urlsplit(path).query))
+        refused = self.refuse.get(_national(query.get("PhoneNumbers", "")))
+        if refused is not None:
+            return _json(200, {"Code": refused[0], "Message": refused[1], "RequestId": "r"})
         behaviour = _behaviour(query.get("PhoneNumbers", ""))
         if behaviour == "server-error":
             return _json(503, {"Code": "ServiceUnavailable", "Message": "service unavailable"})
@@ -147,6 +155,8 @@ class TencentSmsPeer(_HttpPeer):
         self.keys = keys
         self.max_skew = max_skew
         self.sent: list[dict[str, Any]] = []
+        # National number -> (Code, Message) of its SendStatus, as the vendor's limits would.
+        self.refuse: dict[str, tuple[str, str]] = {}
         self.client_ports: list[int] = []
         self._server.RequestHandlerClass = type(
             "Handler", (_PortRecordingHandler,), {"peer": self}
@@ -198,7 +208,7 @@ class TencentSmsPeer(_HttpPeer):
         behaviour = _behaviour(number)
         if behaviour == "server-error":
             return self._error("InternalError.Timeout", "The request timed out.")
-        code, message = {
+        code, message = self.refuse.get(_national(number)) or {
             "throttled": ("LimitExceeded.PhoneNumberThirtySecondLimit", "30秒内发送频率超限"),
             "invalid": ("InvalidParameterValue.IncorrectPhoneNumber", "手机号格式错误"),
         }.get(behaviour, ("Ok", "send success"))
@@ -228,8 +238,9 @@ def robot_sign(secret: str, timestamp: str, *, flavour: str) -> str:
 
 
 class RobotPeer(_HttpPeer):
-    """A WeCom, DingTalk or Feishu group robot: checks the sign where the flavour has one and
-    answers its own throttling code after ``limit`` messages."""
+    """A WeCom, DingTalk or Feishu group robot: checks the sign where the flavour has one,
+    refuses what is over its documented size (WeCom 40058 past 4,096 bytes of markdown, Feishu
+    9499 past a 20 KB body) and answers its own throttling code after ``limit`` messages."""
 
     def __init__(self, *, flavour: str, secret: str | None = None, limit: int = 1000) -> None:
         super().__init__()
@@ -244,7 +255,13 @@ class RobotPeer(_HttpPeer):
         if self.flavour == "dingtalk":
             return self._dingtalk(path, query, data)
         if self.flavour == "feishu":
+            if len(body) > 20_000:
+                return _json(200, {"code": 9499, "msg": "Bad Request", "data": {}})
             return self._feishu(path, data)
+        content = data.get("markdown", {}).get("content", "")
+        if len(content.encode("utf-8")) > 4096:
+            return _json(200, {"errcode": 40058, "errmsg": "markdown.content exceed max length "
+                                                           "4096. invalid Request Parameter"})
         return self._accept(path, data, ok={"errcode": 0, "errmsg": "ok"},
                             throttled={"errcode": 45009, "errmsg": "api freq out of limit"})
 
@@ -275,4 +292,4 @@ class RobotPeer(_HttpPeer):
                 return _json(200, {"code": 19021, "msg": "sign match fail or timestamp is not "
                                                          "within one hour from current time"})
         return self._accept(path, data, ok={"code": 0, "msg": "success", "data": {}},
-                            throttled={"code": 9499, "msg": "too many request"})
+                            throttled={"code": 11232, "msg": "frequency limited"})

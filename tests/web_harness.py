@@ -16,7 +16,7 @@ from notifier.importing import import_enterprises
 from notifier.runtime import Runtime
 from notifier.web.app import create_app
 
-from factories import Firm, enterprise_csv
+from factories import Firm, enter_plain_years, enterprise_csv
 
 
 def web_app(runtime: Runtime) -> FastAPI:
@@ -71,12 +71,22 @@ def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime
     migrate.upgrade(url)
     built = make_runtime(database_url=url, secret_key=SECRET, **settings)
     seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
+    enter_plain_years(built, 2031)  # COMPOSED's deadline_due
     return built
+
+
+def post_login(client: TestClient, key: str, **options: object):
+    """Post ``key`` to the sign-in form as a browser does (the form's CSRF value with it)."""
+    form = client.get("/console/login")
+    csrf = csrf_of(form.text) if form.status_code == 200 else ""
+    return client.post(
+        "/console/login", data={"key": key, "csrf": csrf}, follow_redirects=False, **options
+    )
 
 
 def signed_in(client: TestClient, key: str) -> str:
     """Sign in and return the CSRF value of the session's forms."""
-    answer = client.post("/console/login", data={"key": key}, follow_redirects=False)
+    answer = post_login(client, key)
     assert answer.status_code == 303
     return csrf_of(client.get("/console/policies/new").text)
 

@@ -52,6 +52,7 @@ class Server:
     url: str
     env: dict[str, str]
     folder: Path
+    pid: int = 0  # of the running ``notifier run``
 
     def cli(self, *args: str) -> str:
         """Run a ``notifier`` command against the server's database; its standard output."""
@@ -109,11 +110,15 @@ PARK = [
 
 
 @contextlib.contextmanager
-def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]:
-    """``notifier run`` on a fresh database holding ``firms``; stopped at the end."""
+def running_notifier(
+    folder: Path, firms: list[Firm] = PARK, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``notifier run`` on a fresh database holding ``firms``, with more ``settings``
+    (environment variables); stopped at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = Server(f"http://127.0.0.1:{port}", _environment(folder, port), folder)
+    env = {**_environment(folder, port), **(settings or {})}
+    server = Server(f"http://127.0.0.1:{port}", env, folder)
     server.cli("db", "upgrade")
     register = folder / "firms.csv"
     register.write_text(enterprise_csv(firms), encoding="utf-8")
@@ -122,6 +127,7 @@ def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]
     process = subprocess.Popen(
         [str(NOTIFIER), "run", "--threads", "2"], env=server.env, stdout=log, stderr=log
     )
+    server.pid = process.pid
     try:
         _wait_until_up(server.url, process)
         yield server

@@ -34,8 +34,18 @@ import requests
 from pydantic import Field
 
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
+from notifier.channels.http import retry_after
 from notifier.channels.options import KindOptions, parse_config
-from notifier.channels.vendor_sms import CodeTable, VendorSmsOptions, VendorSmsProvider
+from notifier.channels.vendor_sms import (
+    DAILY_PER_ACCOUNT,
+    DAILY_PER_NUMBER,
+    PER_HOUR,
+    PER_MINUTE,
+    CodeTable,
+    VendorSmsOptions,
+    VendorSmsProvider,
+    Window,
+)
 from notifier.errors import ChannelError
 
 ALGORITHM = "ACS3-HMAC-SHA256"
@@ -44,8 +54,19 @@ VERSION = "2017-05-25"
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
-# https://help.aliyun.com/zh/sms/developer-reference/api-error-codes
+# https://help.aliyun.com/zh/sms/developer-reference/api-error-codes (API错误码,
+# https://help.aliyun.com/document_detail/101346.html):
+# - isv.BUSINESS_LIMIT_CONTROL 业务限流: the per-number flow control (default 1 a minute,
+#   5 an hour, 10 a day for codes; 50 a day per template for notices). Its Message names the
+#   window hit: "触发分钟级流控Permits:1", "触发小时级流控Permits:5", "触发天级流控Permits:10".
+# - isv.DAY_LIMIT_CONTROL 触发日发送限额: the account's daily total set in the console; it
+#   lifts the next day. isv.MONTH_LIMIT_CONTROL (monthly) cannot lift within a delivery's
+#   life: permanent, like every other isv. code.
+# - Throttling, Throttling.User, Throttling.Api: the API's own request rate; backoff.
+BUSINESS_WINDOWS = (("分钟级", PER_MINUTE), ("小时级", PER_HOUR), ("天级", DAILY_PER_NUMBER))
+
 CODES = CodeTable(
+    windows={"isv.DAY_LIMIT_CONTROL": DAILY_PER_ACCOUNT},
     exact={
         "OK": "sent",
         "isv.BUSINESS_LIMIT_CONTROL": "throttled",
@@ -189,7 +210,8 @@ class AliyunSmsProvider(VendorSmsProvider):
         """Send one templated SMS.
 
         Raises:
-            ThrottledError: the vendor's flow control (``isv.BUSINESS_LIMIT_CONTROL``).
+            ThrottledError: the vendor's flow control (``isv.BUSINESS_LIMIT_CONTROL``, with
+                the window its message names) or the account's day limit.
             TransientError: timeout, connection error, a server error.
             PermanentError: an invalid number, a refused signature or key, a bad template.
         """
@@ -228,11 +250,26 @@ class AliyunSmsProvider(VendorSmsProvider):
     def error_for(self, url: str, response: requests.Response) -> ChannelError:
         """Read the vendor's ``Code`` from a non-2xx answer (signature, key, server errors)."""
         data = _json(response)
-        return self._error(str(data.get("Code", "")), data, response.status_code)
+        return self._error(
+            str(data.get("Code", "")), data, response.status_code, wait=retry_after(response)
+        )
 
-    def _error(self, code: str, data: Mapping[str, object], status: int) -> ChannelError:
-        reason = f"阿里云短信 / aliyun sms {code or f'HTTP {status}'}: {data.get('Message', '')}"
-        return self.codes.error(code, reason[: self.reason_limit], status=status)
+    def _error(
+        self, code: str, data: Mapping[str, object], status: int, *, wait: float | None = None
+    ) -> ChannelError:
+        message = str(data.get("Message", ""))
+        reason = f"阿里云短信 / aliyun sms {code or f'HTTP {status}'}: {message}"
+        return self.codes.error(
+            code, reason[: self.reason_limit], status=status, retry_after=wait,
+            window=business_window(code, message),
+        )
+
+
+def business_window(code: str, message: str) -> Window | None:
+    """The window an ``isv.BUSINESS_LIMIT_CONTROL`` answer's message names, if it names one."""
+    if code != "isv.BUSINESS_LIMIT_CONTROL":
+        return None
+    return next((window for level, window in BUSINESS_WINDOWS if level in message), None)
 
 
 def _json(response: requests.Response) -> dict[str, object]:

@@ -43,6 +43,9 @@ class Message:
     html: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     unsubscribe_url: str | None = None
+    # A webhook endpoint's own signing secrets, newest first; None stands for the provider's
+    # shared secret (an endpoint without one of its own). Never in ``repr``, so never logged.
+    signing_secrets: tuple[str | None, ...] = field(default=(None,), repr=False)
 
     @property
     def message_id(self) -> str:
@@ -68,6 +71,7 @@ class ProviderPolicy:
     rate_per_second: int | None = None
     concurrency: int | None = None
     max_attempts: int | None = None
+    max_throttled_tries: int | None = None
     backoff_base_seconds: float | None = None
     backoff_max_seconds: float | None = None
 

@@ -35,7 +35,13 @@ from notifier.channels.base import (
     ProviderEnvironment,
     SendResult,
 )
-from notifier.channels.mime import header_value, is_plain_address, mailbox, write_email
+from notifier.channels.mime import (
+    ENCODED_LINE,
+    header_value,
+    is_plain_address,
+    mailbox,
+    write_email,
+)
 from notifier.channels.options import KindOptions, parse_config
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
@@ -83,7 +89,8 @@ class _MailPolicy(EmailPolicy):
         return super().fold_binary(name, value)
 
 
-MAIL_POLICY = _MailPolicy(linesep="\r\n", cte_type="7bit")
+# Lines of 76 at most: RFC 2047's limit for a line holding encoded words (each then <= 75).
+MAIL_POLICY = _MailPolicy(linesep="\r\n", cte_type="7bit", max_line_length=ENCODED_LINE)
 
 
 def _reason(code: int, text: bytes | str) -> str:
@@ -155,7 +162,7 @@ class SmtpProvider(Provider):
         self._password = password
         self._sender = parseaddr(options.sender)[1]
         self._domain = self._sender.rpartition("@")[2] or "localhost"
-        self._from = mailbox(options.sender)
+        self._from = mailbox(options.sender, name="From")
         self._plain_sender = is_plain_address(self._sender)
         self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
         self._local = threading.local()
@@ -224,9 +231,11 @@ class SmtpProvider(Provider):
         ]
         try:
             if message.subject is not None:
-                headers.insert(2, ("Subject", header_value(message.subject)))
+                headers.insert(2, ("Subject", header_value(message.subject, name="Subject")))
             if message.unsubscribe_url:
-                unsubscribe = header_value(self._unsubscribe(message), encode=False)
+                unsubscribe = header_value(
+                    self._unsubscribe(message), name="List-Unsubscribe", encode=False
+                )
                 headers.append(("List-Unsubscribe", unsubscribe))
                 headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         except ValueError as exc:

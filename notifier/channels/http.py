@@ -10,9 +10,12 @@ reports errors inside a 2xx body (chat robots' ``errcode``) raises :meth:`HttpPr
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 import urllib.request
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -99,7 +102,7 @@ class HttpProvider(Provider):
         transient = self.is_transient(response.status_code)
         reason = self.describe_failure(url, response, transient=transient)
         if response.status_code == TOO_MANY_REQUESTS:
-            return self.throttled(reason)
+            return self.throttled(reason, retry_after=retry_after(response))
         return self.failure(reason, transient=transient)
 
     def is_transient(self, status: int) -> bool:
@@ -123,11 +126,31 @@ class HttpProvider(Provider):
         error = TransientError if transient else PermanentError
         return error(reason[: self.reason_limit])
 
-    def throttled(self, reason: str) -> ThrottledError:
+    def throttled(self, reason: str, *, retry_after: float | None = None) -> ThrottledError:
         """A "slow down" answer (429, a throttle code), trimmed like :meth:`failure`."""
-        return ThrottledError(reason[: self.reason_limit])
+        return ThrottledError(reason[: self.reason_limit], retry_after=retry_after)
 
     def close(self) -> None:
         """Close the HTTP session when the provider made it."""
         if self._owns_session:
             self.session.close()
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """The seconds a "slow down" answer asks us to wait, when it says: ``Retry-After``
+    (RFC 9110: seconds or an HTTP date), else Feishu's gateway header
+    ``x-ogw-ratelimit-reset`` (seconds, https://open.feishu.cn/document/server-docs/
+    api-call-guide/frequency-control); None when neither is there or readable."""
+    value = response.headers.get("Retry-After") or response.headers.get("x-ogw-ratelimit-reset")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    # A nonsense value falls back to backoff rather than "now" or "never".
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

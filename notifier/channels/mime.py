@@ -33,11 +33,15 @@ def is_plain_address(address: str) -> bool:
 
 # An ASCII value longer than this is folded (as encoded words) to keep lines under 998.
 _LONGEST_PLAIN = 900
+# RFC 2047 section 2: a line that holds encoded words is at most 76 characters, and each
+# encoded word at most 75. The header's name counts on the first line, so it is passed in.
+ENCODED_LINE = 76
 
 
-def header_value(value: str, *, encode: bool = True) -> str:
-    """A header value as it goes on the wire: plain ASCII as it is, else RFC 2047 encoded words
-    (folded). ``encode=False`` keeps a value that must stay one line (a link) as it is.
+def header_value(value: str, *, name: str, encode: bool = True) -> str:
+    """A header value as it goes on the wire after ``name: ``: plain ASCII as it is, else
+    RFC 2047 encoded words folded so that every line, ``name: `` included, is at most 76
+    characters. ``encode=False`` keeps a value that must stay one line (a link) as it is.
 
     Raises:
         ValueError: the value holds a line break (a header cannot).
@@ -47,15 +51,23 @@ def header_value(value: str, *, encode: bool = True) -> str:
     plain = value.isascii() and "=?" not in value and len(value) <= _LONGEST_PLAIN
     if plain or not encode:
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep=CRLF)
+    return Header(value, "utf-8", maxlinelen=ENCODED_LINE, header_name=name).encode(linesep=CRLF)
 
 
-def mailbox(address: str) -> str:
-    """``Name <addr>`` with the name encoded when it is not ASCII."""
-    name, addr = parseaddr(address)
-    if not name:
+def mailbox(address: str, *, name: str) -> str:
+    """``Name <addr>`` for header ``name``, the display name encoded when it is not ASCII;
+    the address goes on a line of its own when the encoded name's last line has no room."""
+    display, addr = parseaddr(address)
+    if not display:
         return addr
-    return formataddr((header_value(name), addr))
+    if display.isascii():
+        return formataddr((display, addr))
+    encoded = header_value(display, name=name)
+    lines = encoded.split(CRLF)
+    # The first line also holds "Name: ".
+    used = len(lines[-1]) + (len(name) + 2 if len(lines) == 1 else 0)
+    fits = used + len(addr) + 3 <= ENCODED_LINE
+    return f"{encoded}{' ' if fits else CRLF + ' '}<{addr}>"
 
 
 def _part(content_type: str, body: str) -> str:

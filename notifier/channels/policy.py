@@ -1,7 +1,8 @@
 """The options every provider takes whatever its kind: limits and retries.
 
 A provider's ``options`` may hold ``rate_per_second``, ``concurrency``, ``max_attempts``,
-``backoff_base_seconds`` and ``backoff_max_seconds`` beside its kind's own options.
+``max_throttled_tries``, ``backoff_base_seconds`` and ``backoff_max_seconds`` beside its kind's
+own options.
 :func:`split_policy` takes them out (so a kind's option model, which refuses unknown keys, never
 sees them) and returns them as a :class:`~notifier.channels.base.ProviderPolicy`.
 """
@@ -22,6 +23,7 @@ class _PolicyOptions(KindOptions):
     rate_per_second: int | None = Field(default=None, ge=1, le=100_000)
     concurrency: int | None = Field(default=None, ge=1, le=10_000)
     max_attempts: int | None = Field(default=None, ge=1, le=50)
+    max_throttled_tries: int | None = Field(default=None, ge=1, le=1000)
     backoff_base_seconds: float | None = Field(default=None, ge=0)
     backoff_max_seconds: float | None = Field(default=None, ge=0)
 

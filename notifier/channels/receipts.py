@@ -14,6 +14,10 @@ callback is a JSON array of ``{"user_receive_time", "nationcode", "mobile", "rep
 
 Neither vendor signs these pushes, so each provider's callback URL carries a secret token of
 ours (``?token=...``), checked with :func:`check_token` before anything is read.
+
+A push is read record by record: a record the vendor's document does not allow (a missing id,
+a nested value, a control character, a number of hundreds of digits) is rejected with its
+reason and the others are taken (see :class:`Batch`).
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 
 from notifier.errors import InputError
+from notifier.plaintext import first_control_character, shown
 
 ReportStatus = Literal["delivered", "failed"]
 DELIVERED: ReportStatus = "delivered"
@@ -37,6 +42,12 @@ FAILED: ReportStatus = "failed"
 VENDOR_ZONE = ZoneInfo("Asia/Shanghai")
 # The replies that mean "no more SMS": 退订 and the carriers' TD / T / N, and STOP.
 STOP_WORDS = frozenset({"TD", "T", "退订", "N", "STOP"})
+# The longest message id a delivery keeps (``deliveries.provider_message_id``).
+MAX_ID_LENGTH = 200
+# Digits past which a JSON integer is not read as a number (ids and unix times are far shorter).
+MAX_NUMBER_DIGITS = 40
+# A reply's text may hold line breaks and tabs; no other control character.
+TEXT_ALLOWED = "\n\r\t"
 
 
 @dataclass(frozen=True)
@@ -58,18 +69,35 @@ class Reply:
     at: datetime | None
 
 
+Record = TypeVar("Record", Receipt, Reply)
+
+
 class CallbackRefused(InputError):
-    """A push without our token, or with another one."""
+    """A push without our token, with another one, or for no provider that takes callbacks:
+    one message for all, so that a push cannot tell which providers exist."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "回调地址或令牌不对 / no such callback URL, or its token is missing or wrong",
+            field="token",
+        )
+
+
+def _utf8(text: str) -> bytes:
+    # Bytes, since compare_digest takes only ASCII str; a lone surrogate passes unharmed.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def check_token(expected: str | None, given: str | None) -> None:
-    """Refuse a push whose ``token`` is not ours (or when no token is configured).
+    """Refuse a push whose ``token`` is not ours (or when no token is configured); the
+    comparison takes the same time wherever the two differ.
 
     Raises:
         CallbackRefused: no token configured, none given, or a different one.
     """
-    if not expected or not given or not hmac.compare_digest(expected, given):
-        raise CallbackRefused("回调令牌不对 / callback token missing or wrong", field="token")
+    same = hmac.compare_digest(_utf8(expected or ""), _utf8(given or ""))
+    if not (expected and given and same):
+        raise CallbackRefused()
 
 
 def is_stop_word(text: str) -> bool:
@@ -77,117 +105,218 @@ def is_stop_word(text: str) -> bool:
     return unicodedata.normalize("NFKC", text).strip().upper() in STOP_WORDS
 
 
-def _records(body: bytes) -> list[dict[str, Any]]:
+class _BadRecord(Exception):
+    """One record of a push that cannot be taken; the others still are."""
+
+
+class _LongNumber(str):
+    """A JSON integer of more digits than any vendor sends, kept as its digits: ``int()`` of
+    thousands of digits is slow, and refused past Python's 4,300-digit limit."""
+
+
+def _json_int(digits: str) -> int | str:
+    return int(digits) if len(digits) <= MAX_NUMBER_DIGITS else _LongNumber(digits)
+
+
+def _records(body: bytes) -> list[Any]:
+    """The records of a push: a JSON array, or one object (Tencent's reply callback).
+
+    Raises:
+        InputError: not UTF-8 JSON, nested too deeply, or neither an array nor an object.
+    """
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_int=_json_int)
+    except RecursionError:
+        # The C parser stops at the interpreter's recursion limit: a vendor's push is two deep.
+        raise InputError("回调 JSON 嵌套过深 / callback JSON is nested too deeply",
+                         field="body") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"回调不是 JSON / callback is not JSON: {exc}", field="body") from None
-    items = data if isinstance(data, list) else [data]
-    if not all(isinstance(item, dict) for item in items):
-        raise InputError("回调应为 JSON 对象或数组 / callback must be objects", field="body")
-    return items
+        reason = shown(str(exc), limit=120)
+        raise InputError(f"回调不是 JSON / callback is not JSON: {reason}", field="body") from None
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    raise InputError("回调应为 JSON 对象或数组 / callback must be an object or an array",
+                     field="body")
 
 
-def _local_time(text: Any, zone: tzinfo = VENDOR_ZONE) -> datetime | None:
+def _text(item: dict[str, Any], key: str, *, allowed: str = "") -> str | None:
+    """The field ``key`` of a record as text, None when absent or null.
+
+    Raises:
+        _BadRecord: the value is an array or object, a number of too many digits, or text
+            holding control characters (a NUL aborts a PostgreSQL transaction).
+    """
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, _LongNumber):
+        raise _BadRecord(f"{key} 数字过长 / {key} is a number of {len(value)} digits")
+    if isinstance(value, dict | list):
+        raise _BadRecord(f"{key} 应为文字或数字 / {key} must be text or a number")
+    text = str(value)
+    control = first_control_character(text, allowed=allowed)
+    if control:
+        raise _BadRecord(f"{key} 含控制字符 / {key} contains a control character ({control})")
+    return text
+
+
+def _required(item: dict[str, Any], key: str, *, allowed: str = "") -> str:
+    text = _text(item, key, allowed=allowed)
+    if text is None:
+        raise _BadRecord(f"缺少 {key} / lacks {key}")
+    return text
+
+
+def _message_id(item: dict[str, Any], key: str) -> str:
+    text = _required(item, key)
+    if not text or len(text) > MAX_ID_LENGTH:
+        # No message of ours carries such an id: it can match nothing.
+        raise _BadRecord(f"{key} 应为 1-{MAX_ID_LENGTH} 个字符 / {key} must be "
+                         f"1-{MAX_ID_LENGTH} characters")
+    return text
+
+
+# A time that is not one is unknown (None): the record is still taken.
+def _local_time(value: Any, zone: tzinfo = VENDOR_ZONE) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
     try:
-        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
     except ValueError:
         return None
 
 
-def _e164(number: Any, country: Any = "86") -> str:
-    raw = str(number or "").strip()
-    text = raw if raw.startswith("+") else f"+{str(country or '86').lstrip('+')}{raw}"
+def _unix_time(value: Any) -> datetime | None:
+    text = value if isinstance(value, str) else str(value) if type(value) is int else ""
+    # Eleven digits reach the year 5138; more would overflow datetime.
+    if not (text.isascii() and text.isdigit() and len(text) <= 11):
+        return None
+    return datetime.fromtimestamp(int(text), tz=UTC)
+
+
+def _e164(number: str, country: str | None = "86") -> str:
+    raw = number.strip()
+    text = raw if raw.startswith("+") else f"+{(country or '86').lstrip('+')}{raw}"
     try:
         parsed = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InputError(f"不是电话号码 / not a phone number: {raw!r}", field="mobile") from exc
+    except phonenumbers.NumberParseException:
+        raise _BadRecord(f"不是电话号码 / not a phone number: {shown(raw)!r}") from None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _each(body: bytes, read: Callable[[dict[str, Any]], Any]) -> list[Any]:
-    """Every record read; a record without what it needs is an input error naming it."""
-    read_all = []
-    for index, item in enumerate(_records(body)):
+@dataclass(frozen=True)
+class Rejected:
+    """A record of a push that was not taken: its place (from 1) and why."""
+
+    record: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"第 {self.record} 条 record {self.record}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Batch(Generic[Record]):
+    """What one push held: the records read, those refused, and how many were left unread
+    because the push had more than ``max_records``."""
+
+    taken: list[Record]
+    rejected: list[Rejected]
+    skipped: int = 0
+
+
+def _each(
+    body: bytes, read: Callable[[dict[str, Any]], Record], max_records: int | None
+) -> Batch[Record]:
+    """Every record read: a bad one is rejected with its reason, and the others still taken
+    (a vendor retries a refused push whole, so refusing it for one record loses the rest)."""
+    records = _records(body)
+    kept = records if max_records is None else records[:max_records]
+    taken: list[Record] = []
+    rejected: list[Rejected] = []
+    for index, item in enumerate(kept, start=1):
         try:
-            read_all.append(read(item))
-        except (KeyError, TypeError) as exc:
-            raise InputError(
-                f"回调第 {index + 1} 条缺少 {exc} / record {index + 1} lacks {exc}", field="body"
-            ) from None
-    return read_all
+            if not isinstance(item, dict):
+                raise _BadRecord("应为 JSON 对象 / must be a JSON object")
+            taken.append(read(item))
+        except _BadRecord as exc:
+            rejected.append(Rejected(index, str(exc)))
+    return Batch(taken, rejected, len(records) - len(kept))
 
 
-def aliyun_reports(body: bytes) -> list[Receipt]:
-    """Read an Alibaba Cloud ``SmsReport`` push.
+def aliyun_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
+    """Read an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected).
 
     Raises:
-        InputError: not JSON, or a record without ``biz_id``.
+        InputError: not JSON, or not an array or object.
     """
 
     def read(item: dict[str, Any]) -> Receipt:
-        ok = item.get("success") in (True, "true", "True")
-        error = None if ok else f"{item.get('err_code', '')} {item.get('err_msg', '')}".strip()
+        ok = _text(item, "success") in ("True", "true")
+        error = f"{_text(item, 'err_code') or ''} {_text(item, 'err_msg') or ''}".strip()
         return Receipt(
-            provider_message_id=str(item["biz_id"]),
+            provider_message_id=_message_id(item, "biz_id"),
             status=DELIVERED if ok else FAILED,
             at=_local_time(item.get("report_time")),
-            error=error,
+            error=None if ok else error,
         )
 
-    return _each(body, read)
+    return _each(body, read, max_records)
 
 
-def aliyun_replies(body: bytes) -> list[Reply]:
-    """Read an Alibaba Cloud ``SmsUp`` push.
+def aliyun_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
+    """Read an Alibaba Cloud ``SmsUp`` push (a record without a number or content is rejected).
 
     Raises:
-        InputError: not JSON, or a record without a number or content.
+        InputError: not JSON, or not an array or object.
     """
 
     def read(item: dict[str, Any]) -> Reply:
-        return Reply(_e164(item["phone_number"]), str(item["content"]),
+        return Reply(_e164(_required(item, "phone_number")),
+                     _required(item, "content", allowed=TEXT_ALLOWED),
                      _local_time(item.get("send_time")))
 
-    return _each(body, read)
+    return _each(body, read, max_records)
 
 
-def tencent_reports(body: bytes) -> list[Receipt]:
-    """Read a Tencent Cloud status callback.
+def tencent_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
+    """Read a Tencent Cloud status callback (a record without ``sid`` is rejected).
 
     Raises:
-        InputError: not JSON, or a record without ``sid``.
+        InputError: not JSON, or not an array or object.
     """
 
     def read(item: dict[str, Any]) -> Receipt:
-        ok = str(item.get("report_status", "")).upper() == "SUCCESS"
-        error = None if ok else f"{item.get('errmsg', '')} {item.get('description', '')}".strip()
+        ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
+        error = f"{_text(item, 'errmsg') or ''} {_text(item, 'description') or ''}".strip()
         return Receipt(
-            provider_message_id=str(item["sid"]),
+            provider_message_id=_message_id(item, "sid"),
             status=DELIVERED if ok else FAILED,
             at=_local_time(item.get("user_receive_time")),
-            error=error,
+            error=None if ok else error,
         )
 
-    return _each(body, read)
+    return _each(body, read, max_records)
 
 
-def tencent_replies(body: bytes) -> list[Reply]:
-    """Read a Tencent Cloud reply callback.
+def tencent_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
+    """Read a Tencent Cloud reply callback (a record without a number or text is rejected).
 
     Raises:
-        InputError: not JSON, or a record without a number or text.
+        InputError: not JSON, or not an array or object.
     """
 
     def read(item: dict[str, Any]) -> Reply:
-        stamp = str(item.get("time"))
-        at = datetime.fromtimestamp(int(stamp), tz=UTC) if stamp.isdigit() else None
-        return Reply(_e164(item["mobile"], item.get("nationcode")), str(item["text"]), at)
+        return Reply(_e164(_required(item, "mobile"), _text(item, "nationcode")),
+                     _required(item, "text", allowed=TEXT_ALLOWED),
+                     _unix_time(item.get("time")))
 
-    return _each(body, read)
+    return _each(body, read, max_records)
 
 
-Readers = tuple[Callable[[bytes], list[Receipt]], Callable[[bytes], list[Reply]]]
+Readers = tuple[Callable[..., Batch[Receipt]], Callable[..., Batch[Reply]]]
 
 # Kind -> (reports reader, replies reader), and the answer each vendor expects back.
 READERS: dict[str, Readers] = {

@@ -36,8 +36,17 @@ import requests
 from pydantic import Field
 
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
+from notifier.channels.http import retry_after
 from notifier.channels.options import KindOptions, parse_config
-from notifier.channels.vendor_sms import CodeTable, VendorSmsOptions, VendorSmsProvider
+from notifier.channels.vendor_sms import (
+    DAILY_PER_ACCOUNT,
+    DAILY_PER_NUMBER,
+    PER_30_SECONDS,
+    PER_HOUR,
+    CodeTable,
+    VendorSmsOptions,
+    VendorSmsProvider,
+)
 from notifier.errors import ChannelError, ConfigError
 
 ALGORITHM = "TC3-HMAC-SHA256"
@@ -47,12 +56,32 @@ VERSION = "2021-01-11"
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
 CONTENT_TYPE = "application/json; charset=utf-8"
 
-# https://cloud.tencent.com/document/product/382/59177 (SendSms error codes)
+# https://cloud.tencent.com/document/product/382/59177 (SendSms error codes; the frequency
+# limits are the console's 频率限制 settings, https://cloud.tencent.com/document/product/382/3771
+# codes 1022-1026): a 30-second, one-hour and daily limit per number, the same content to a
+# number per day, and the application's (account's) daily totals. RequestLimitExceeded is the
+# API's own request rate (3000 a second): backoff. The names are the SDK's
+# (tencentcloud/sms/v20210111/errorcodes.py, which quotes each code's meaning).
+DAILY_LIMITS = ("AppDailyLimit", "DailyLimit", "AppGlobalDailyLimit",
+                "AppMainlandChinaDailyLimit", "AppCountryOrRegionDailyLimit")
+WINDOWS = {
+    "LimitExceeded.PhoneNumberThirtySecondLimit": PER_30_SECONDS,
+    "LimitExceeded.PhoneNumberOneHourLimit": PER_HOUR,
+    "LimitExceeded.PhoneNumberDailyLimit": DAILY_PER_NUMBER,
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": DAILY_PER_NUMBER,
+    # 下发短信命中了频率限制策略: a policy set in the console, its window not in the answer.
+    "LimitExceeded.DeliveryFrequencyLimit": PER_HOUR,
+    **{f"LimitExceeded.{name}": DAILY_PER_ACCOUNT for name in DAILY_LIMITS},
+}
+
 CODES = CodeTable(
+    windows=WINDOWS,
     exact={
         "Ok": "sent",
         "RequestLimitExceeded": "throttled",
         "LimitExceeded.PhoneNumberCountLimit": "permanent",  # too many numbers in one request
+        # The number's country is barred in the console: no wait makes it pass.
+        "LimitExceeded.AppCountryOrRegionInBlacklist": "permanent",
         "InvalidParameterValue.IncorrectPhoneNumber": "permanent",
         "FailedOperation.PhoneNumberInBlacklist": "permanent",
         "FailedOperation.PhoneNumberOnBlacklist": "permanent",
@@ -235,11 +264,15 @@ class TencentSmsProvider(VendorSmsProvider):
         error = _response(response).get("Error")
         if not isinstance(error, dict):
             error = {}
-        return self._error(str(error.get("Code", "")), error, response.status_code)
+        return self._error(
+            str(error.get("Code", "")), error, response.status_code, wait=retry_after(response)
+        )
 
-    def _error(self, code: str, data: Mapping[str, object], status: int) -> ChannelError:
+    def _error(
+        self, code: str, data: Mapping[str, object], status: int, *, wait: float | None = None
+    ) -> ChannelError:
         reason = f"腾讯云短信 / tencent sms {code or f'HTTP {status}'}: {data.get('Message', '')}"
-        return self.codes.error(code, reason[: self.reason_limit], status=status)
+        return self.codes.error(code, reason[: self.reason_limit], status=status, retry_after=wait)
 
 
 def _response(response: requests.Response) -> dict[str, object]:

@@ -17,14 +17,16 @@ phone shows, so the preview counts its length and billed parts. A kind in use wi
 a config error when the providers are built, not at send time.
 
 Vendor answers map to four outcomes (:class:`CodeTable`): sent, transient (retry later),
-throttled (retry later, slower) and permanent.
+throttled (retry later, slower) and permanent. A throttling code the vendor documents with a
+window (:class:`Window`: 30 seconds, a minute, an hour, a day) says how long to wait, and what
+staff read on the delivery (``达到每日发送上限 daily limit reached for this number``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import jinja2
@@ -33,7 +35,7 @@ import requests
 from pydantic import Field
 
 from notifier.channels.base import Composed, ProviderConfig, ProviderEnvironment
-from notifier.channels.http import HttpProvider
+from notifier.channels.http import TOO_MANY_REQUESTS, HttpProvider
 from notifier.channels.options import KindOptions
 from notifier.channels.smsformat import MAX_SMS_LENGTH, SmsProvider
 from notifier.errors import (
@@ -76,32 +78,68 @@ class VendorSmsOptions(KindOptions):
 
 
 @dataclass(frozen=True)
+class Window:
+    """How long a vendor's throttle lasts, and what it means in words staff read.
+
+    ``seconds`` to wait, or ``next_day``: a daily limit, lifted at the next local midnight.
+    """
+
+    meaning: str
+    seconds: float | None = None
+    next_day: bool = False
+
+
+PER_30_SECONDS = Window("触发 30 秒内发送上限 30-second limit reached for this number", 30.0)
+PER_MINUTE = Window("触发每分钟发送上限 per-minute limit reached", 60.0)
+PER_HOUR = Window("触发每小时发送上限 hourly limit reached", 3600.0)
+DAILY_PER_NUMBER = Window("达到每日发送上限 daily limit reached for this number", next_day=True)
+DAILY_PER_ACCOUNT = Window("达到账户每日发送限额 the account's daily limit reached", next_day=True)
+
+
+@dataclass(frozen=True)
 class CodeTable:
     """A vendor's answer codes and what each means for the message.
 
     ``exact`` is looked up first, then the longest matching prefix in ``prefixes``; a code in
-    neither is transient when the HTTP status was 5xx, else permanent.
+    neither is transient when the HTTP status was 5xx, else permanent. ``windows`` gives the
+    throttling codes whose window the vendor documents.
     """
 
     exact: Mapping[str, Outcome]
     prefixes: Mapping[str, Outcome]
+    windows: Mapping[str, Window] = field(default_factory=dict)
 
     def outcome(self, code: str, *, status: int = 200) -> Outcome:
-        """What ``code`` (answered with HTTP ``status``) means."""
+        """What ``code`` (answered with HTTP ``status``) means; an unknown code with 429 is
+        throttling."""
         if code in self.exact:
             return self.exact[code]
         for prefix in sorted(self.prefixes, key=len, reverse=True):
             if code.startswith(prefix):
                 return self.prefixes[prefix]
+        if status == TOO_MANY_REQUESTS:
+            return "throttled"
         return "transient" if status >= 500 else "permanent"
 
     def error(
-        self, code: str, reason: str, *, status: int = 200, retry_after: float | None = None
+        self, code: str, reason: str, *, status: int = 200, retry_after: float | None = None,
+        window: Window | None = None,
     ) -> ChannelError:
-        """The channel error for a failed answer with ``code``."""
+        """The channel error for a failed answer with ``code``.
+
+        A throttled answer waits for its ``window`` (by default the code's own in ``windows``)
+        or ``retry_after`` (an HTTP ``Retry-After``), the longer of the two.
+        """
         outcome = self.outcome(code, status=status)
         if outcome == "throttled":
-            return ThrottledError(reason, retry_after=retry_after)
+            window = window or self.windows.get(code)
+            if window is None:
+                return ThrottledError(reason, retry_after=retry_after)
+            waits = [w for w in (window.seconds, retry_after) if w is not None]
+            return ThrottledError(
+                f"{window.meaning}: {reason}", retry_after=max(waits) if waits else None,
+                next_day=window.next_day,
+            )
         if outcome == "transient":
             return TransientError(reason)
         return PermanentError(reason)

@@ -2,7 +2,9 @@
 
 ``message.to`` is the endpoint URL and ``message.payload`` the JSON body. Every request carries
 ``webhook-id`` (the delivery's stable message id, so a receiver can drop a retried duplicate),
-``webhook-timestamp`` and ``webhook-signature`` as https://www.standardwebhooks.com/ specifies.
+``webhook-timestamp`` and ``webhook-signature`` as https://www.standardwebhooks.com/ specifies,
+signed with the endpoint's own secret(s) from ``message.signing_secrets`` (see
+:mod:`notifier.endpoint_secrets`), or the shared ``secret`` where it has none.
 
 An endpoint that is a group chat robot (WeCom, DingTalk, Feishu; see
 :mod:`notifier.channels.robots`) gets the rendered text as the robot's markdown message
@@ -37,7 +39,7 @@ from notifier.channels.robots import (
     robot_error,
     robot_request,
 )
-from notifier.errors import ConfigError, ThrottledError
+from notifier.errors import ConfigError, PermanentError, ThrottledError
 
 if TYPE_CHECKING:
     pass
@@ -51,7 +53,7 @@ class WebhookOptions(KindOptions):
 
 
 class WebhookSecrets(KindOptions):
-    """The signing secret the enterprises verify with."""
+    """The shared signing secret, for endpoints that have no secret of their own yet."""
 
     secret: str = Field(min_length=1)
 
@@ -135,10 +137,29 @@ class StandardWebhooksProvider(HttpProvider):
         headers = {
             "Content-Type": "application/json",
             "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": self._signer.sign(message.message_id, timestamp, body),
+            "webhook-signature": self.signature(message, timestamp, body),
         }
         self.post(endpoint.url, body=body.encode("utf-8"), headers=headers, message=message)
         return SendResult(provider=self.name, provider_message_id=message.message_id)
+
+    def signature(self, message: Message, timestamp: datetime, body: str) -> str:
+        """The ``webhook-signature`` value: one ``v1,`` signature per secret of the endpoint,
+        space-separated (Standard Webhooks), so a receiver holding either secret of a rotation
+        verifies it; the shared secret signs where the endpoint has none of its own.
+
+        Raises:
+            PermanentError: a stored secret is not a valid key (never quoted).
+        """
+        signatures = []
+        for secret in message.signing_secrets:
+            try:
+                signer = self._signer if secret is None else Webhook(secret)
+            except Exception:  # binascii/Value errors on a bad key, as in from_config
+                raise PermanentError(
+                    "webhook: 端点密钥无效 / the endpoint's signing secret is not a valid key"
+                ) from None
+            signatures.append(signer.sign(message.message_id, timestamp, body))
+        return " ".join(signatures)
 
     def send_to_robot(self, endpoint: Endpoint, message: Message) -> SendResult:
         """Post the message's text to a chat robot, within its messages a minute.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notifier import migrate
+from notifier import calendar_admin, migrate
 from notifier.cli.app import App, pass_app
 
 
@@ -16,9 +16,13 @@ def db() -> None:
 @db.command()
 @pass_app
 def upgrade(app: App) -> None:
-    """Bring the database schema up to date."""
+    """Bring the database schema up to date, and seed the working-day calendar."""
     migrate.upgrade(app.settings.database_url)
     click.echo(f"database at revision {migrate.current(app.settings.database_url)}")
+    runtime = app.runtime
+    seeded = calendar_admin.seed(runtime.sessions, clock=runtime.clock)
+    if seeded:
+        click.echo(f"working-day calendar: {len(seeded)} years seeded ({seeded[0]}-{seeded[-1]})")
 
 
 @db.command()

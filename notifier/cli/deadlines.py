@@ -11,6 +11,7 @@ from notifier.cli.deliveries import ID, shown
 from notifier.deadlines import cancel_deadline, mark_done, move_deadline, report
 from notifier.errors import InputError
 from notifier.policy_file import read_due_at
+from notifier.reminders import LadderRules
 
 
 @click.group()
@@ -63,7 +64,13 @@ def _due(text: str, app: App) -> datetime:
 def move(app: App, deadline_id: int, new_due: str) -> None:
     """Move a deadline to NEW_DUE (2026-10-15 or 2026-10-15T17:00); unsent rungs follow."""
     runtime = app.runtime
-    changed = move_deadline(runtime.sessions, deadline_id, _due(new_due, app), clock=runtime.clock)
+    changed = move_deadline(
+        runtime.sessions,
+        deadline_id,
+        _due(new_due, app),
+        clock=runtime.clock,
+        ladders=LadderRules.of(app.settings),
+    )
     when = changed.due_at.astimezone(app.settings.zone).strftime("%Y-%m-%d %H:%M")
     click.echo(f"deadline {deadline_id}: now due {when}; {changed.cancelled_triggers} rungs moved")
 

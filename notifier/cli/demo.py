@@ -20,6 +20,7 @@ from notifier.importing import import_enterprises
 from notifier.policy_file import parse_policy
 from notifier.progress import follow
 from notifier.publishing import publish
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
@@ -77,7 +78,10 @@ def demo(app: App, serve: bool, output_format: str) -> None:
     runtime = Runtime.build(settings)
     try:
         report = import_enterprises(
-            runtime.sessions, io.StringIO(demo_data.enterprises_csv()), dry_run=False
+            runtime.sessions,
+            io.StringIO(demo_data.enterprises_csv()),
+            dry_run=False,
+            box=runtime.box,
         )
         with runtime.sessions.begin() as session:
             enterprises.unsubscribe(session, [demo_data.UNSUBSCRIBED])
@@ -85,7 +89,13 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
                 draft = parse_policy(raw, zone=settings.zone)
-                result = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+                result = publish(
+                    runtime.sessions,
+                    runtime.dispatch,
+                    draft,
+                    clock=runtime.clock,
+                    ladders=LadderRules.of(settings),
+                )
                 if result.trigger_id is not None:
                     show = output_format == "text"
                     follow(runtime.sessions, result.trigger_id, show=show, timeout=300)

@@ -37,7 +37,9 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
     The file may be UTF-8 or, as Excel saves it on Chinese Windows, GBK/GB18030.
     """
     with file.open(encoding=detect_encoding(file), newline="") as stream:
-        report = import_enterprises(app.runtime.sessions, stream, dry_run=dry_run)
+        report = import_enterprises(
+            app.runtime.sessions, stream, dry_run=dry_run, box=app.runtime.box
+        )
     if output_format == "json":
         print_json(report.as_dict())
     else:

@@ -8,6 +8,7 @@ import os
 import click
 
 from notifier.cli import (
+    calendar,
     campaigns,
     db,
     deadlines,
@@ -57,6 +58,7 @@ for group in (
     templates.templates,
     keys.keys,
     providers.providers,
+    calendar.calendar,
 ):
     cli.add_command(group)
 for command in (

@@ -20,6 +20,7 @@ from notifier.policy_file import read_policy_file
 from notifier.preview import preview_policy
 from notifier.progress import Snapshot, follow
 from notifier.publishing import publish as publish_policy
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import policies as store
 
@@ -51,6 +52,7 @@ def _show_preview(app: App, file: Path, output_format: str, samples: int) -> Non
         providers=runtime.providers,
         messages=runtime.messages,
         samples=samples,
+        ladders=LadderRules.of(runtime.settings),
     )
     if output_format == "json":
         print_json(result.as_dict())
@@ -130,7 +132,13 @@ def publish(
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show = output_format == "text"
     with embedded_worker(runtime):
-        result = publish_policy(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+        result = publish_policy(
+            runtime.sessions,
+            runtime.dispatch,
+            draft,
+            clock=runtime.clock,
+            ladders=LadderRules.of(runtime.settings),
+        )
         state = _follow(
             runtime, result.trigger_id, wait=wait, wait_for_worker=wait_for_worker, show=show
         )
@@ -269,7 +277,12 @@ def revise(
     show_progress = output_format == "text"
     with embedded_worker(runtime):
         result = revise_policy(
-            runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+            runtime.sessions,
+            runtime.dispatch,
+            draft,
+            notify=notify,
+            clock=runtime.clock,
+            ladders=LadderRules.of(runtime.settings),
         )
         state = _follow(
             runtime,

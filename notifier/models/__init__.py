@@ -1,11 +1,13 @@
 """The tables, one module per entity group. Importing this package registers them all."""
 
-from notifier.models.apikey import ApiKey, AuditEntry, Role
+from notifier.models.apikey import ApiKey, AuditEntry, ConsoleSession, Role
 from notifier.models.base import Base
+from notifier.models.calendar import CalendarDay, CalendarYear
 from notifier.models.campaign import Campaign, CampaignStatus
 from notifier.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.models.enterprise import (
     Contact,
+    EndpointSecret,
     Enterprise,
     EnterpriseSector,
     EnterpriseTag,
@@ -21,10 +23,14 @@ from notifier.models.trigger import Trigger, TriggerKind, TriggerStatus
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "ConsoleSession",
     "Role",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Contact",
     "Deadline",
+    "EndpointSecret",
     "DeadlineDone",
     "Delivery",
     "DeliveryAttempt",

@@ -73,6 +73,8 @@ class Delivery(Base):
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Throttled tries ("slow down" answers), which ``attempts`` does not count; capped apart.
+    throttled: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     queued_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.models.base import Base, utcnow
@@ -77,6 +77,38 @@ class Contact(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(2000))
+
+    # A webhook endpoint's own signing secret; None: none yet (signed with the shared one).
+    signing_secret: Mapped[EndpointSecret | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class EndpointSecret(Base):
+    """The Standard Webhooks signing secret of one webhook endpoint (a contact row).
+
+    Secrets are encrypted with the secret box (``secrets.keys``). A changed URL is a new contact
+    row, so it never inherits the old endpoint's secret. ``secret_encrypted`` None: the endpoint
+    is still signed with the shared ``webhook.secret`` (it existed before secrets per endpoint,
+    or was added while no key was configured) until its firm takes its own.
+
+    While ``overlap_until`` is in the future the previous secret signs each message too:
+    ``previous_encrypted``, or the shared secret when that is None (the firm's first secret).
+    """
+
+    __tablename__ = "endpoint_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
+    )
+    secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    overlap_until: Mapped[datetime | None]
+    # When the firm was shown the current secret (only ever once); None: not yet.
+    revealed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
 
 
 class Subscription(Base):

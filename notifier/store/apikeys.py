@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifier.models import ApiKey
+from notifier.store import console_sessions
 
 # last_used_at is written at most this often per key: a busy key costs no write per request.
 USE_STAMP_EVERY = timedelta(minutes=1)
@@ -48,10 +49,12 @@ def listed(session: Session) -> list[ApiKey]:
 
 
 def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey | None:
-    """Revoke the key with this prefix (a revoked one keeps its first time); None if unknown."""
+    """Revoke the key with this prefix (a revoked one keeps its first time), ending its console
+    sessions; None if unknown."""
     key = by_prefix(session, prefix)
     if key is not None and key.revoked_at is None:
         key.revoked_at = now
+        console_sessions.end_for_key(session, key.id, now=now, reason="revoked")
         session.flush()
     return key
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.models import (
+    Contact,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -196,6 +197,10 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
         .options(
             # Sectors for campaign templates (enterprise.sector).
             selectinload(Delivery.enterprise).selectinload(Enterprise.sectors),
+            # Webhook endpoints' own signing secrets.
+            selectinload(Delivery.enterprise)
+            .selectinload(Enterprise.contacts)
+            .selectinload(Contact.signing_secret),
             selectinload(Delivery.trigger)
             .selectinload(Trigger.policy)
             .selectinload(Policy.deadlines),
@@ -327,6 +332,8 @@ class Outcome:
     next_attempt_at: datetime | None = None
     # False: the try does not count toward max_attempts (a throttled answer, an expiry).
     counted: bool = True
+    # True: a throttled try, counted apart toward max_throttled_tries.
+    throttled: bool = False
 
 
 _RECORD_ATTEMPT = insert(table_of(DeliveryAttempt))
@@ -336,6 +343,7 @@ _RECORD_OUTCOME = (
     .values(
         status=bindparam("status"),
         attempts=_deliveries.attempts - bindparam("refund"),
+        throttled=_deliveries.throttled + bindparam("throttled"),
         last_error=bindparam("error"),
         next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
         updated_at=bindparam("now", type_=UTCDateTime()),
@@ -401,6 +409,7 @@ def record(session: Session, attempts: Sequence[Attempted]) -> None:
                 ),
                 "sent_at": a.finished_at if a.outcome.status == S.SENT else None,
                 "refund": 0 if a.outcome.counted else 1,
+                "throttled": 1 if a.outcome.throttled else 0,
             }
             for a in deciding.values()
         ],

@@ -6,8 +6,15 @@ No globals: the runtime hangs on ``app.state.runtime`` and routes reach it throu
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+import base64
+import hashlib
+import re
 
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from notifier.callbacks import CallbackTargets
 from notifier.runtime import Runtime
 from notifier.web import callbacks
 from notifier.web.api import (
@@ -29,10 +36,14 @@ from notifier.web.errors import (
     check_parameters,
     install_error_handlers,
 )
+from notifier.web.headers import SecurityHeaders
 from notifier.web.metrics import Metrics, RequestMetrics
-from notifier.web.ratelimit import failed_attempts
+from notifier.web.ratelimit import ClientAddress, failed_attempts
 
 API_PREFIX = "/api/v1"
+DOCS_URL = "/api/docs"
+OPENAPI_URL = "/api/openapi.json"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 
 def api_router() -> APIRouter:
@@ -47,6 +58,24 @@ def api_router() -> APIRouter:
     return router
 
 
+def api_docs(request: Request) -> HTMLResponse:
+    """``/api/docs``: Swagger UI (from its CDN), its one inline script allowed by hash, not by
+    opening the site to inline script. A plain route, public, as FastAPI's own docs route."""
+    page = get_swagger_ui_html(openapi_url=OPENAPI_URL, title="notifier API")
+    html = bytes(page.body).decode()
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src https://cdn.jsdelivr.net {hashes}; "
+        "style-src https://cdn.jsdelivr.net 'unsafe-inline'; "
+        "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return page
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """The ASGI app over ``runtime`` (its settings, sessions, broker and clock)."""
     app = FastAPI(
@@ -54,23 +83,35 @@ def create_app(runtime: Runtime) -> FastAPI:
         version="1",
         description="北仑园区企业政策与截止日期通知 / policies and deadlines for the enterprises "
         "of Beilun's industrial parks. 认证 / auth: `Authorization: Bearer <API key>`.",
-        docs_url="/api/docs",
+        docs_url=None,  # api_docs(): the page with its own Content-Security-Policy
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
     app.state.runtime = runtime
     app.state.failed_attempts = failed_attempts(
         runtime.settings, now=lambda: runtime.clock.now().timestamp()
     )
+    app.state.client_address = ClientAddress(runtime.settings.web.trusted_proxies)
     app.state.metrics = Metrics(runtime)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.add_route(DOCS_URL, api_docs, include_in_schema=False)
     app.include_router(api_router())
-    # SMS vendors' reports and replies (a token, no key)
-    app.include_router(callbacks.router, responses=ERROR_RESPONSES)
+    # SMS vendors' reports and replies (a token, no key; their own error responses)
+    app.state.callback_targets = CallbackTargets(runtime.sessions, runtime.settings)
+    app.include_router(callbacks.router)
     # The console and the enterprise pages: tried after every route above.
-    app.mount("/", web_pages(runtime, failed_attempts=app.state.failed_attempts))
+    app.mount(
+        "/",
+        web_pages(
+            runtime,
+            failed_attempts=app.state.failed_attempts,
+            client_address=app.state.client_address,
+        ),
+    )
     # Outermost last: the body limit sees a request before anything reads it.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=runtime.settings.web.max_body_bytes)
+    # Outermost of all: even a refusal of the body limit carries the security headers.
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,10 +1,11 @@
 """API keys in, a :class:`Principal` out; every route declares the roles it admits.
 
 A key comes as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. No key: 401. A wrong,
-unknown or revoked key: 401, counted against the client's address; past
-``web.failed_auth_limit`` failures in ``web.failed_auth_window_seconds`` the address gets 429
-with ``Retry-After`` (even with a right key, until the window ends). A key whose role the route
-does not admit: 403.
+unknown or revoked key: 401, counted against the client's address (``X-Forwarded-For`` only
+from ``web.trusted_proxies``); past ``web.failed_auth_limit`` failures in
+``web.failed_auth_window_seconds`` a wrong key from that address gets 429 with ``Retry-After``
+until the window ends. A right key still passes: failures are what is limited, and a key of
+256 random bits cannot be guessed. A key whose role the route does not admit: 403.
 
 Every route depends on :func:`require` (or :data:`PUBLIC`): ``tests/test_api_roles.py`` fails
 for a route that declares neither.
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from notifier.apikeys import Principal, authenticate
 from notifier.models import Role
 from notifier.web.deps import RuntimeDep
-from notifier.web.ratelimit import FailedAttempts
+from notifier.web.ratelimit import ClientAddress, FailedAttempts
 
 __all__ = ["PUBLIC", "Principal", "RoleRequirement", "require"]
 
@@ -30,7 +31,8 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密�
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    address: ClientAddress = request.app.state.client_address
+    return address(request)
 
 
 def _limiter(request: Request) -> FailedAttempts:
@@ -65,11 +67,6 @@ async def current_principal(
             "需要 API 密钥 / an API key is needed (Authorization: Bearer ...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    limiter = _limiter(request)
-    address = _client(request)
-    wait = await run_in_threadpool(limiter.retry_after, address)
-    if wait is not None:
-        raise _too_many(wait)
     settings = runtime.settings
     peppers = [settings.secret_key.get_secret_value()] + [
         old.get_secret_value() for old in settings.old_secret_keys
@@ -78,6 +75,11 @@ async def current_principal(
         authenticate, runtime.sessions, key, peppers=peppers, clock=runtime.clock
     )
     if principal is None:
+        limiter = _limiter(request)
+        address = _client(request)
+        wait = await run_in_threadpool(limiter.retry_after, address)
+        if wait is not None:
+            raise _too_many(wait)
         await run_in_threadpool(limiter.failed, address)
         raise HTTPException(
             401,

@@ -1,5 +1,9 @@
 """Failed API-key attempts, counted per client address: too many in a window gives 429.
 
+The client address is the connection's peer; ``X-Forwarded-For`` counts only when that peer
+is one of ``web.trusted_proxies`` (:class:`ClientAddress`), so a client cannot choose the
+address its failures count against.
+
 In Redis when the broker is Redis (so every web process shares the count), else in this
 process. A fixed window per address: simple, and good enough to make guessing hopeless (a key
 has 256 random bits); the limit is about noise and log floods, not the keys' safety.
@@ -7,17 +11,52 @@ has 256 random bits); the limit is about noise and log floods, not the keys' saf
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import redis
+from starlette.requests import HTTPConnection
 
 from notifier.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ClientAddress:
+    """The address a request comes from, believing ``X-Forwarded-For`` only from ``trusted``.
+
+    The same rule as uvicorn's ``forwarded_allow_ips`` (which ``notifier.web.server`` sets
+    from the same setting): walking the header from the right, the first address that is not
+    a trusted proxy is the client. Applied after uvicorn it changes nothing.
+    """
+
+    def __init__(self, trusted: Sequence[str]) -> None:
+        self.trusted: list[Network] = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def __call__(self, request: HTTPConnection) -> str:
+        peer = request.client.host if request.client else "unknown"
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._is_trusted(hop):
+                return hop[:64]  # the counter's key: bounded, whatever the proxy passed on
+        return hops[0][:64] if hops else peer
 
 
 class FailedAttempts(Protocol):

@@ -19,10 +19,15 @@ log = logging.getLogger(__name__)
 
 
 def _config(runtime: Runtime, host: str, port: int) -> uvicorn.Config:
+    trusted = runtime.settings.web.trusted_proxies
     return uvicorn.Config(
         create_app(runtime),
         host=host,
         port=port,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
+        # configured proxies may name the client (notifier.web.ratelimit.ClientAddress).
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=list(trusted),
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -69,9 +69,8 @@ class Views:
     def page(
         self, request: Request, name: str, *, status_code: int = 200, **context: Any
     ) -> HTMLResponse:
-        """The page ``name`` as a response (never cached: it may hold a CSRF token)."""
+        """The page ``name`` as a response (never cached: it may hold a CSRF token); the
+        framing, referrer and script rules come from ``notifier.web.headers``."""
         response = HTMLResponse(self.html(request, name, **context), status_code=status_code)
         response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
         return response

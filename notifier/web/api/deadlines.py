@@ -11,6 +11,7 @@ from notifier.deadlines import Changed, cancel_deadline, mark_done, move_deadlin
 from notifier.errors import InputError, NotFoundError
 from notifier.listings import local
 from notifier.policy_file import read_due_at
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import deadlines as store
 from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
@@ -93,7 +94,13 @@ def move(runtime: RuntimeDep, principal: Staff, deadline_id: Id, body: MoveIn) -
         principal,
         "deadline.move",
         deadline_id,
-        lambda: move_deadline(runtime.sessions, deadline_id, due, clock=runtime.clock),
+        lambda: move_deadline(
+            runtime.sessions,
+            deadline_id,
+            due,
+            clock=runtime.clock,
+            ladders=LadderRules.of(runtime.settings),
+        ),
     )
 
 

@@ -156,7 +156,9 @@ def _save(
     if action == "enterprise.update" and before is None:
         raise NotFoundError(f"credit_code: 没有该企业 / no enterprise {code}", field="credit_code")
     text = record_as_csv(body.model_dump())
-    report = import_enterprises(runtime.sessions, io.StringIO(text), dry_run=False)
+    report = import_enterprises(
+        runtime.sessions, io.StringIO(text), dry_run=False, box=runtime.box
+    )
     if report.errors:
         first = report.errors[0]
         raise InputError(f"{first.field}: {first.reason}", field=first.field)
@@ -195,7 +197,9 @@ def update_enterprise(
 def _import_file(runtime: Runtime, name: str, content: bytes, dry_run: bool) -> ImportReport:
     if name.lower().endswith(".xlsx"):
         text = xlsx_as_csv(content, max_rows=runtime.settings.web.max_import_rows)
-        return import_enterprises(runtime.sessions, io.StringIO(text), dry_run=dry_run)
+        return import_enterprises(
+            runtime.sessions, io.StringIO(text), dry_run=dry_run, box=runtime.box
+        )
     rows = content.count(b"\n")
     if rows > runtime.settings.web.max_import_rows + 1:
         limit = runtime.settings.web.max_import_rows
@@ -204,7 +208,9 @@ def _import_file(runtime: Runtime, name: str, content: bytes, dry_run: bool) -> 
         path = Path(folder) / "upload.csv"
         path.write_bytes(content)
         with path.open(encoding=detect_encoding(path), newline="") as stream:
-            return import_enterprises(runtime.sessions, stream, dry_run=dry_run)
+            return import_enterprises(
+                runtime.sessions, stream, dry_run=dry_run, box=runtime.box
+            )
 
 
 @router.post(

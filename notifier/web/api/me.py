@@ -4,13 +4,16 @@ an id of anything not its own answers 404."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
+from notifier import endpoint_secrets
 from notifier.deadlines import mark_done
 from notifier.errors import NotFoundError
 from notifier.listings import local
+from notifier.runtime import Runtime
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as store
 from notifier.subscriptions import change, choices_of
@@ -32,6 +35,8 @@ from notifier.web.api.schemas import (
     Page,
     SubscriptionsIn,
     SubscriptionsOut,
+    WebhookSecretOut,
+    WebhookSecretTaken,
 )
 from notifier.web.auth import EnterpriseKey, Principal
 from notifier.web.deps import Id, RuntimeDep
@@ -138,3 +143,54 @@ def set_subscriptions(
         clock=runtime.clock,
     )
     return vars(after)
+
+
+def _secret_state(runtime: Runtime, state: endpoint_secrets.SecretState) -> dict[str, Any]:
+    zone = runtime.settings.zone
+    return {
+        "endpoint": state.endpoint,
+        "own": state.own,
+        "taken_at": local(state.taken_at, zone),
+        "previous_until": local(state.previous_until, zone),
+    }
+
+
+@router.get("/webhook-secret", response_model=WebhookSecretOut, summary="签名密钥状态 / state")
+def my_webhook_secret(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
+    """Your webhook endpoint's signing secret: whether you have your own, when you took it,
+    and until when the previous one signs too (never the secret)."""
+    state = endpoint_secrets.state_of(runtime.sessions, _own(principal), now=runtime.clock.now())
+    return _secret_state(runtime, state)
+
+
+@router.post(
+    "/webhook-secret",
+    response_model=WebhookSecretTaken,
+    summary="显示或轮换签名密钥 / reveal or rotate the signing secret",
+)
+def take_webhook_secret(
+    runtime: RuntimeDep, principal: EnterpriseKey, response: Response
+) -> dict[str, Any]:
+    """Show your endpoint's signing secret once: the one made with the endpoint if it was never
+    shown, else a new one (a rotation). The previous secret (or the shared one, the first time)
+    keeps signing each message beside it for ``webhook.secret_overlap_days`` days, or until
+    ``DELETE /me/webhook-secret/previous``."""
+    # Shown once: no cache or proxy may keep a copy of the answer.
+    response.headers["Cache-Control"] = "no-store"
+    overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
+    taken = endpoint_secrets.take(
+        runtime.sessions, runtime.box, _own(principal), now=runtime.clock.now(), overlap=overlap
+    )
+    return {**_secret_state(runtime, taken.state), "secret": taken.secret}
+
+
+@router.delete(
+    "/webhook-secret/previous",
+    response_model=WebhookSecretOut,
+    summary="停用旧签名密钥 / stop signing with the previous secret",
+)
+def end_webhook_secret_overlap(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
+    """Your receiver verifies with the new secret: stop signing with the previous one now."""
+    now = runtime.clock.now()
+    state = endpoint_secrets.end_overlap(runtime.sessions, _own(principal), now=now)
+    return _secret_state(runtime, state)

@@ -21,6 +21,7 @@ from notifier.models import Policy
 from notifier.policy_file import read_policy_file
 from notifier.preview import preview_policy
 from notifier.publishing import publish
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
@@ -159,7 +160,11 @@ async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, 
     def run() -> dict[str, Any]:
         draft = read_policy_file(content, zone=runtime.settings.zone)
         result = preview_policy(
-            runtime.sessions, draft, providers=runtime.providers, messages=runtime.messages
+            runtime.sessions,
+            draft,
+            providers=runtime.providers,
+            messages=runtime.messages,
+            ladders=LadderRules.of(runtime.settings),
         )
         return result.as_dict()
 
@@ -168,7 +173,13 @@ async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, 
 
 def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
     draft = read_policy_file(content, zone=runtime.settings.zone)
-    result = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+    result = publish(
+        runtime.sessions,
+        runtime.dispatch,
+        draft,
+        clock=runtime.clock,
+        ladders=LadderRules.of(runtime.settings),
+    )
     if result.created:
         with runtime.sessions() as session:
             policy = store.get(session, result.policy_id)
@@ -210,7 +221,12 @@ def _revise(
             field="ref",
         )
     result = revise_policy(
-        runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+        runtime.sessions,
+        runtime.dispatch,
+        draft,
+        notify=notify,
+        clock=runtime.clock,
+        ladders=LadderRules.of(runtime.settings),
     )
     if result.new or result.trigger_id is not None:
         record_change(

@@ -261,6 +261,25 @@ class DoneOut(BaseModel):
     new: bool
 
 
+class WebhookSecretOut(BaseModel):
+    """Your webhook endpoint's signing secret, short of the secret itself."""
+
+    endpoint: str
+    own: bool = Field(
+        description="false: still signed with the shared secret / 仍用公共密钥签名"
+    )
+    taken_at: str | None = Field(description="shown to you at / 展示时间")
+    previous_until: str | None = Field(
+        description="the previous secret signs too until / 旧密钥同时签名至"
+    )
+
+
+class WebhookSecretTaken(WebhookSecretOut):
+    """The secret, shown this once: keep it now, it is never shown again."""
+
+    secret: str = Field(description="whsec_… (Standard Webhooks); 仅显示一次 / shown once")
+
+
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from notifier.config import Settings
 from notifier.errors import InputError
 from notifier.store import apikeys, audit
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 MASK = "********"
@@ -80,10 +81,11 @@ def routes(console: Console) -> APIRouter:
         return admin_page(request, user, note=note if note == "revoked" else None)
 
     @router.post("/admin/keys", response_class=HTMLResponse)
-    async def make_key(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
+    def make_key(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> HTMLResponse:
-        form = await request.form()
         shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
         try:
             new = make_key_audited(

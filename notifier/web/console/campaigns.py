@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from notifier.campaign_preview import preview_campaign
 from notifier.campaigns import campaign_row, schedule_of
@@ -21,7 +21,7 @@ from notifier.web.api.campaigns import cancel_ as api_cancel
 from notifier.web.api.campaigns import pause as api_pause
 from notifier.web.api.campaigns import resume as api_resume
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.deps import Id
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
@@ -147,15 +147,14 @@ def add_change_routes(router: APIRouter, console: Console) -> None:
     runtime = console.runtime
 
     @router.post("/campaigns")
-    async def create(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    def create(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         text = str(form.get("campaign") or "").replace("\r\n", "\n")
         try:
-            made = await run_in_threadpool(
-                create_from_file, runtime, user.principal, text.encode("utf-8")
-            )
+            made = create_from_file(runtime, user.principal, text.encode("utf-8"))
         except (InputError, TemplateError) as exc:
             return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
         return RedirectResponse(f"/console/campaigns/{made['id']}?note=created", 303)

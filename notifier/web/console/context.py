@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from notifier.runtime import Runtime
 from notifier.web.console.session import ConsoleUser, KeyCheck, Sessions
-from notifier.web.ratelimit import FailedAttempts
+from notifier.web.ratelimit import ClientAddress, FailedAttempts
 from notifier.web.views import Views
 
 
@@ -25,6 +25,8 @@ class Console:
     check_key: KeyCheck
     # The API's count of failed keys per client address: the console shares it.
     failed_attempts: FailedAttempts
+    # Where a request comes from (X-Forwarded-For only from the trusted proxies).
+    client_address: ClientAddress
 
     def page(
         self,

@@ -1,4 +1,5 @@
-"""``/console/``: today's and this week's deliveries by channel and status, and failures."""
+"""``/console/``: today's and this week's deliveries by channel and status, failures, and a
+warning when the working-day calendar runs out within 60 days."""
 
 
 from typing import Annotated
@@ -6,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from notifier import calendar_admin
 from notifier.channel_names import CHANNELS
 from notifier.models import DeliveryStatus
 from notifier.store import deliveries as store
@@ -44,6 +46,9 @@ def routes(console: Console) -> APIRouter:
                 }
                 for d in failures
             ]
+        runtime = console.runtime
+        calendar = calendar_admin.load(runtime.sessions, clock=runtime.clock)
+        coverage = calendar_admin.coverage(calendar, console.today_start().date())
         charts = {name: stacked_bars(counts[name], CHANNELS) for name in periods}
         totals = {
             name: {
@@ -60,6 +65,7 @@ def routes(console: Console) -> APIRouter:
             totals=totals,
             colours=STATUS_COLOURS,
             failures=failed,
+            coverage=coverage,
         )
 
     return router

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from notifier.enterprise_sheets import xlsx_as_csv
 from notifier.errors import InputError
@@ -19,7 +19,7 @@ from notifier.store.enterprises import EnterpriseFilter
 from notifier.targets import read_credit_code
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 
 PAGE = 100
 HISTORY = 200
@@ -69,21 +69,22 @@ def routes(console: Console) -> APIRouter:
             )
 
     @router.post("/enterprises/import", response_class=HTMLResponse)
-    async def upload(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    def upload(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> HTMLResponse:
-        form = await request.form()
         file = form.get("file")
         report, error = None, None
         try:
             if not isinstance(file, UploadFile) or not file.filename:
                 raise InputError("file: 请选择文件 / choose a file", field="file")
-            data = await file.read(MAX_UPLOAD_BYTES + 1)
+            data = file.file.read(MAX_UPLOAD_BYTES + 1)  # a thread: blocking read is fine
             if len(data) > MAX_UPLOAD_BYTES:
                 raise InputError("file: 文件过大 / larger than 20 MB", field="file")
             stream = _text_of(data, max_rows=runtime.settings.web.max_import_rows)
             report = import_enterprises(
-                runtime.sessions, stream, dry_run=form.get("dry_run") == "on"
+                runtime.sessions, stream, dry_run=form.get("dry_run") == "on", box=runtime.box
             ).as_dict()
             if not report["dry_run"]:
                 counts = {k: v for k, v in report.items() if k != "errors"}

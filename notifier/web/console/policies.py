@@ -14,6 +14,7 @@ from notifier.policy_file import parse_policy
 from notifier.preview import preview_policy
 from notifier.publishing import publish
 from notifier.records import PolicyDraft
+from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
@@ -23,7 +24,7 @@ from notifier.web.auditing import record_change
 from notifier.web.console import revising
 from notifier.web.console.context import Console
 from notifier.web.console.revising import revision_context
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.deps import Id
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
@@ -157,21 +158,25 @@ def publishing_routes(console: Console) -> APIRouter:
     runtime = console.runtime
     zone = runtime.settings.zone
 
-    async def draft_of(request: Request) -> PolicyDraft:
-        return parse_policy(policy_data(await request.form()), zone=zone)
+    def draft_of(form: FormData) -> PolicyDraft:
+        return parse_policy(policy_data(form), zone=zone)
 
+    # Plain ``def`` handlers: FastAPI runs them in its thread pool, so their database work
+    # and rendering never stall the event loop (the form is read by ``posted_form``).
     @router.post("/policies/preview")
-    async def preview(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    def preview(
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> JSONResponse:
         try:
-            draft = await draft_of(request)
+            draft = draft_of(form)
             result = preview_policy(
                 runtime.sessions,
                 draft,
                 providers=runtime.providers,
                 messages=runtime.messages,
                 samples=5,
+                ladders=LadderRules.of(runtime.settings),
             )
         except InputError as exc:
             return JSONResponse({"ok": False, "error": str(exc)})
@@ -181,13 +186,20 @@ def publishing_routes(console: Console) -> APIRouter:
         return JSONResponse(data)
 
     @router.post("/policies")
-    async def publish_form(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    def publish_form(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         try:
             draft = parse_policy(policy_data(form), zone=zone)
-            published = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+            published = publish(
+                runtime.sessions,
+                runtime.dispatch,
+                draft,
+                clock=runtime.clock,
+                ladders=LadderRules.of(runtime.settings),
+            )
         except (InputError, BrokerUnavailable) as exc:
             return console.page(
                 request,

@@ -22,7 +22,7 @@ from notifier.provider_admin import (
 )
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 
 # Shown again on a refused form; the secrets field never is.
 KEPT_FIELDS = ("name", "channel", "kind", "priority", "options")
@@ -110,10 +110,11 @@ def routes(console: Console) -> APIRouter:
         return _page(console, request, user, note=note if note in NOTES else None)
 
     @router.post("/admin/providers", response_class=HTMLResponse)
-    async def add_provider(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
+    def add_provider(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
         try:
             draft = _draft(kept, form)
@@ -147,12 +148,14 @@ def action_routes(console: Console) -> APIRouter:
 
     # Before the {action} route, which would otherwise take "test-send".
     @router.post("/admin/providers/{name}/test-send", response_class=HTMLResponse)
-    async def test_send(
+    def test_send(
         request: Request,
         name: str,
         user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> HTMLResponse:
-        address = str((await request.form()).get("to") or "").strip()
+        # A plain def: the provider's network call runs in a worker thread, not on the loop.
+        address = str(form.get("to") or "").strip()
         tested: dict[str, Any] = {"name": name, "to": address}
         try:
             result = send_test(runtime.sessions, runtime.settings, name, to=address)

@@ -6,16 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from notifier.corrections import cancel_policy, describe, revise
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.listings import local
 from notifier.models import Policy
 from notifier.policy_file import read_policy_file
+from notifier.reminders import LadderRules
 from notifier.store import policies as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.deps import Id
 
 TARGET_KEYS = ("sectors", "regions", "sizes", "tags", "credit_codes")
@@ -76,12 +78,12 @@ def routes(console: Console, shown: Any) -> APIRouter:
     zone = runtime.settings.zone
 
     @router.post("/policies/{policy_id}/revise")
-    async def revise_form(
+    def revise_form(
         request: Request,
         policy_id: Id,
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         text = str(form.get("policy_json") or "")
         notify = form.get("notify") is not None
         with runtime.sessions() as session:
@@ -97,7 +99,12 @@ def routes(console: Console, shown: Any) -> APIRouter:
                     f"ref: 与本政策不符 / is not this policy's ref ({ref})", field="ref"
                 )
             revised = revise(
-                runtime.sessions, runtime.dispatch, draft, notify=notify, clock=runtime.clock
+                runtime.sessions,
+                runtime.dispatch,
+                draft,
+                notify=notify,
+                clock=runtime.clock,
+                ladders=LadderRules.of(runtime.settings),
             )
         except (InputError, BrokerUnavailable) as exc:
             return shown(

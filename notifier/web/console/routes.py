@@ -13,9 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from notifier.apikeys import authenticate
 from notifier.errors import InputError, NotFoundError
 from notifier.runtime import Runtime
-from notifier.store import apikeys
 from notifier.web.console import (
     admin,
+    calendar,
     campaigns,
     dashboard,
     deadlines,
@@ -27,12 +27,12 @@ from notifier.web.console import (
     templates,
 )
 from notifier.web.console.context import Console
-from notifier.web.console.session import Identity, KeyActive, KeyCheck, Sessions
+from notifier.web.console.session import Identity, KeyCheck, Sessions
 from notifier.web.errors import DATABASE_DOWN, check_parameters, database_failure, error_response
 from notifier.web.forms import secret_keys
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
-from notifier.web.ratelimit import FailedAttempts
+from notifier.web.ratelimit import ClientAddress, FailedAttempts
 from notifier.web.views import STATIC_DIR, Views
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,15 @@ def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
     return check
 
 
-def key_active(runtime: Runtime) -> KeyActive:
-    """Whether a signed-in key is still valid: a revoked key ends its console sessions."""
-
-    def active(prefix: str) -> bool:
-        with runtime.sessions() as session:
-            key = apikeys.by_prefix(session, prefix)
-            return key is not None and key.revoked_at is None
-
-    return active
-
-
-def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAttempts) -> APIRouter:
-    """Every console page, over ``runtime``; failed sign-ins count in ``failed_attempts``."""
+def console_router(
+    runtime: Runtime,
+    views: Views,
+    *,
+    failed_attempts: FailedAttempts,
+    client_address: ClientAddress,
+) -> APIRouter:
+    """Every console page, over ``runtime``; failed sign-ins count in ``failed_attempts``
+    against ``client_address``."""
     settings = runtime.settings
     keys = secret_keys(
         settings.secret_key.get_secret_value(),
@@ -88,15 +84,19 @@ def console_router(runtime: Runtime, views: Views, *, failed_attempts: FailedAtt
         runtime=runtime,
         views=views,
         sessions=Sessions(
-            keys, secure=settings.public_url.startswith("https://"), active=key_active(runtime)
+            keys,
+            secure=settings.public_url.startswith("https://"),
+            db=runtime.sessions,
+            clock=runtime.clock,
         ),
         check_key=api_key_check(runtime, keys),
         failed_attempts=failed_attempts,
+        client_address=client_address,
     )
     router = APIRouter(prefix="/console", include_in_schema=False)
     for page in (
         login, dashboard, policies, deliveries, enterprises, deadlines, admin, templates,
-        providers, campaigns,
+        providers, campaigns, calendar,
     ):
         router.include_router(page.routes(console))
     return router
@@ -143,7 +143,9 @@ def install_page_errors(app: FastAPI, views: Views) -> None:
         app.add_exception_handler(down, database_down)
 
 
-def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
+def web_pages(
+    runtime: Runtime, *, failed_attempts: FailedAttempts, client_address: ClientAddress
+) -> FastAPI:
     """Every page (console, enterprise links, language switch, stylesheet) as an app of its
     own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
     the API's key and role checks, schema and JSON errors stay the API's alone."""
@@ -159,7 +161,9 @@ def web_pages(runtime: Runtime, *, failed_attempts: FailedAttempts) -> FastAPI:
         static_files(),
         language_switch(),
         enterprise_pages(runtime, views),
-        console_router(runtime, views, failed_attempts=failed_attempts),
+        console_router(
+            runtime, views, failed_attempts=failed_attempts, client_address=client_address
+        ),
     ):
         app.include_router(router)
     return app

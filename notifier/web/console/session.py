@@ -1,28 +1,40 @@
-"""Console sign-in: an API key (staff or admin) is exchanged for a signed session cookie.
+"""Console sign-in: an API key (staff or admin) is exchanged for a server-side session.
 
-The cookie holds no key, only which key signed in (its id, public prefix and role) and a
-random session id; it is signed with the deployment's keys (newest first, each accepted, so
-rotating the secret signs nobody out), HttpOnly, SameSite=Lax, and expires after
-``SESSION_HOURS``. Revoking the key ends its sessions at their next request. Every form
-carries a CSRF value bound to the session id (``notifier.web.forms``).
+The cookie carries only a random session id, signed with the deployment's keys (newest first,
+each accepted, so rotating the secret signs nobody out); HttpOnly, SameSite=Lax. The session
+is a row of ``console_sessions`` (its id's hash, the key, created, last seen, expires,
+ended): signing out, revoking the key or ``SESSION_HOURS`` passing ends it for good, so a
+copied cookie is worth nothing afterwards. Every form carries a CSRF value bound to the
+session id, and the sign-in form one bound to a pre-session cookie (``notifier.web.forms``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets as random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
+from starlette.datastructures import FormData
 
 from notifier.apikeys import Principal
+from notifier.db import SessionFactory
 from notifier.models import Role
+from notifier.store import console_sessions as store
+from notifier.time_source import Clock
 from notifier.web.forms import FIELD, form_token, form_token_valid
 
 COOKIE = "notifier_console"
+# The sign-in form's pre-session cookie: its CSRF value is bound to this cookie's random id.
+LOGIN_COOKIE = "notifier_login"
 SALT = "notifier.console-session"
+LOGIN_SALT = "notifier.console-login"
 SESSION_HOURS = 8
+LOGIN_FORM_HOURS = 12
 STAFF_ROLES = ("staff", "admin")
 LOGIN_PATH = "/console/login"
 
@@ -38,8 +50,6 @@ class Identity:
 
 # Checks a presented API key: its identity, or None when no valid key is that.
 KeyCheck = Callable[[str], Identity | None]
-# Whether the key with this prefix is still valid (not revoked, not deleted).
-KeyActive = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -63,36 +73,102 @@ class ConsoleUser:
         return Principal(role=Role(self.role), key_id=self.key_id, prefix=self.name)
 
 
-class Sessions:
-    """Makes and reads console session cookies with the deployment's keys."""
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop; the handlers that take it run in threads."""
+    return await request.form()
 
-    def __init__(self, keys: Sequence[str], *, secure: bool, active: KeyActive) -> None:
+
+def _hashed(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+class Sessions:
+    """Starts, reads and ends console sessions (rows in ``db``, ids in signed cookies)."""
+
+    def __init__(
+        self, keys: Sequence[str], *, secure: bool, db: SessionFactory, clock: Clock
+    ) -> None:
         self.keys = list(keys)
         self.secure = secure
-        self.active = active
+        self.db = db
+        self.clock = clock
         self._serializer = URLSafeTimedSerializer(list(reversed(self.keys)), salt=SALT)
+        self._login = URLSafeTimedSerializer(list(reversed(self.keys)), salt=LOGIN_SALT)
 
-    def cookie_value(self, identity: Identity) -> str:
-        """A new session's cookie value."""
-        sid = random.token_urlsafe(16)
-        return str(
-            self._serializer.dumps([identity.role, identity.name, identity.key_id, sid])
-        )
+    def start(self, identity: Identity) -> str:
+        """Store a new session of ``identity``; its cookie value."""
+        sid = random.token_urlsafe(32)
+        now = self.clock.now()
+        with self.db.begin() as session:
+            store.start(
+                session,
+                token_hash=_hashed(sid),
+                api_key_id=identity.key_id,
+                now=now,
+                expires_at=now + timedelta(hours=SESSION_HOURS),
+            )
+        return str(self._serializer.dumps(sid))
 
-    def read(self, request: Request) -> ConsoleUser | None:
-        """The signed-in user of ``request``, or None."""
+    def _sid(self, request: Request) -> str | None:
         value = request.cookies.get(COOKIE)
         if not value or len(value) > 1000:
             return None
         try:
-            role, name, key_id, sid = self._serializer.loads(value, max_age=SESSION_HOURS * 3600)
-        except (BadData, ValueError, TypeError):
+            sid = self._serializer.loads(value, max_age=SESSION_HOURS * 3600)
+        except (BadData, ValueError, TypeError, UnicodeError):
             return None
-        if role not in STAFF_ROLES or not isinstance(key_id, int) or not self.active(name):
+        return sid if isinstance(sid, str) else None
+
+    def read(self, request: Request) -> ConsoleUser | None:
+        """The signed-in user of ``request``, or None (no session, or one that has ended)."""
+        sid = self._sid(request)
+        if sid is None:
+            return None
+        with self.db.begin() as session:
+            found = store.active(session, _hashed(sid), now=self.clock.now())
+            if found is None:
+                return None
+            _, key = found
+            role, name, key_id = key.role, key.prefix, key.id
+        if role not in STAFF_ROLES:
             return None
         return ConsoleUser(
             role=role, name=name, key_id=key_id, sid=sid, csrf=form_token(self.keys, sid)
         )
+
+    def end(self, user: ConsoleUser, *, reason: str = "logout") -> None:
+        """End ``user``'s session: its cookie signs nobody in again."""
+        with self.db.begin() as session:
+            store.end(session, _hashed(user.sid), now=self.clock.now(), reason=reason)
+
+    def login_form(self, request: Request) -> tuple[str, str | None]:
+        """The sign-in form's CSRF value, and the pre-session cookie to set (None: keep the
+        one the browser has)."""
+        pre = self._login_id(request)
+        cookie = None
+        if pre is None:
+            pre = random.token_urlsafe(16)
+            cookie = str(self._login.dumps(pre))
+        return form_token(self.keys, f"login:{pre}"), cookie
+
+    def login_posted(self, request: Request, value: object) -> bool:
+        """Whether a sign-in post carries the CSRF value of its browser's sign-in form."""
+        pre = self._login_id(request)
+        return (
+            pre is not None
+            and isinstance(value, str)
+            and form_token_valid(self.keys, f"login:{pre}", value)
+        )
+
+    def _login_id(self, request: Request) -> str | None:
+        value = request.cookies.get(LOGIN_COOKIE)
+        if not value or len(value) > 500:
+            return None
+        try:
+            pre = self._login.loads(value, max_age=LOGIN_FORM_HOURS * 3600)
+        except (BadData, ValueError, TypeError, UnicodeError):
+            return None
+        return pre if isinstance(pre, str) else None
 
     def user(self, request: Request) -> ConsoleUser:
         """The signed-in user; anyone else is sent to the sign-in page."""
@@ -108,18 +184,21 @@ class Sessions:
             raise HTTPException(status_code=403, detail="admin only")
         return user
 
-    async def posted_by(self, request: Request) -> ConsoleUser:
+    def posted_by(
+        self, request: Request, form: Annotated[FormData, Depends(posted_form)]
+    ) -> ConsoleUser:
         """The user of a form post whose CSRF value matches the session (else 403)."""
         user = self.user(request)
-        form = await request.form()
         value = form.get(FIELD) or request.headers.get("x-csrf-token")
         if not isinstance(value, str) or not form_token_valid(self.keys, user.sid, value):
             raise HTTPException(status_code=403, detail="CSRF value missing or wrong")
         return user
 
-    async def admin_posted(self, request: Request) -> ConsoleUser:
+    def admin_posted(
+        self, request: Request, form: Annotated[FormData, Depends(posted_form)]
+    ) -> ConsoleUser:
         """An admin's form post with the session's CSRF value (else 403)."""
-        user = await self.posted_by(request)
+        user = self.posted_by(request, form)
         if not user.admin:
             raise HTTPException(status_code=403, detail="admin only")
         return user

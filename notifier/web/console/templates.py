@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from notifier.channel_names import CHANNELS
 from notifier.enterprise_csv import read_channel_word
@@ -13,7 +14,7 @@ from notifier.errors import InputError, TemplateError
 from notifier.store import templates as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 
 TEXT_FIELDS = ("name", "channel", "subject", "body", "html")
 
@@ -73,10 +74,11 @@ def routes(console: Console) -> APIRouter:
         )
 
     @router.post("/templates")
-    async def save(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)]
+    def save(
+        request: Request,
+        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
+        form: Annotated[FormData, Depends(posted_form)],
     ) -> Response:
-        form = await request.form()
         # Windows browsers post CRLF; the stored template keeps plain newlines.
         sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}
         try:

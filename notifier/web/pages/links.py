@@ -5,17 +5,24 @@ friendly 400 page, never a 500. ``POST /u/{token}`` with the body
 ``List-Unsubscribe=One-Click`` (RFC 8058, as a mail client sends it from the
 ``List-Unsubscribe-Post`` header) turns the link's channel off with no page and no CSRF value;
 every other post is a form of the page and must carry the page's CSRF value.
+
+The page also shows the firm its webhook endpoint's signing secret, once (see
+:mod:`notifier.endpoint_secrets`): the action ``webhook_secret`` reveals or rotates it,
+``end_overlap`` stops the previous one signing. Pages are never cached (``no-store``).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from notifier import endpoint_secrets
 from notifier.deadlines import mark_done_by_token
-from notifier.errors import InputError
+from notifier.errors import ConflictError, InputError
 from notifier.runtime import Runtime
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as enterprise_store
@@ -57,10 +64,20 @@ class LinkPages:
         return self.views.page(request, "link_invalid.html", status_code=400)
 
     def _preferences_page(
-        self, request: Request, token: str, *, saved: str | None = None
+        self,
+        request: Request,
+        token: str,
+        *,
+        saved: str | None = None,
+        secret: str | None = None,
+        problem: str | None = None,
     ) -> HTMLResponse:
+        """The page; ``secret`` is the endpoint's signing secret, on the one answer that shows
+        it; ``problem`` says why it could not be."""
         enterprise_id, channel = read_unsubscribe_token(self.keys, token)
         choices = choices_of(self.runtime.sessions, enterprise_id)
+        now = self.runtime.clock.now()
+        webhook = endpoint_secrets.find_state(self.runtime.sessions, enterprise_id, now=now)
         with self.runtime.sessions() as session:
             enterprise = enterprise_store.get_full_by_id(session, enterprise_id)
             assert enterprise is not None  # choices_of found it
@@ -75,7 +92,27 @@ class LinkPages:
             topics=topics,
             saved=saved,
             csrf=form_token(self.keys, token),
+            webhook=webhook,
+            overlap_days=f"{self.runtime.settings.webhook.secret_overlap_days:g}",
+            secret=secret,
+            problem=problem,
         )
+
+    def _webhook_secret(self, request: Request, token: str, enterprise_id: int) -> Response:
+        """Reveal or rotate the endpoint's secret and show it on this one answer."""
+        runtime = self.runtime
+        overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
+        try:
+            taken = endpoint_secrets.take(
+                runtime.sessions,
+                runtime.box,
+                enterprise_id,
+                now=runtime.clock.now(),
+                overlap=overlap,
+            )
+        except ConflictError as exc:  # no key configured: say so on the page
+            return self._preferences_page(request, token, problem=str(exc))
+        return self._preferences_page(request, token, secret=taken.secret)
 
     def preferences(self, request: Request, token: str) -> Response:
         """``GET /u/{token}``: the preferences page (a GET changes nothing: link scanners)."""
@@ -92,9 +129,13 @@ class LinkPages:
 
     async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
+        form = await _form(request)
+        # The database work runs in a thread, never on the event loop.
+        return await run_in_threadpool(self._update, request, token, form)
+
+    def _update(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
         try:
             enterprise_id, channel = read_unsubscribe_token(self.keys, token)
-            form = await _form(request)
             if form.get("List-Unsubscribe") == ["One-Click"]:
                 self._leave_channel(enterprise_id, channel)
                 return PlainTextResponse("unsubscribed\n")
@@ -103,6 +144,12 @@ class LinkPages:
             if form.get("action") == ["unsubscribe"]:
                 self._leave_channel(enterprise_id, channel)
                 return self._preferences_page(request, token, saved="unsubscribed")
+            if form.get("action") == ["webhook_secret"]:
+                return self._webhook_secret(request, token, enterprise_id)
+            if form.get("action") == ["end_overlap"]:
+                now = self.runtime.clock.now()
+                endpoint_secrets.end_overlap(self.runtime.sessions, enterprise_id, now=now)
+                return self._preferences_page(request, token, saved="overlap_ended")
             all_off = form.get("all_off") == ["on"]
             change(
                 self.runtime.sessions,
@@ -142,6 +189,9 @@ class LinkPages:
     async def deadline_done(self, request: Request, token: str) -> Response:
         """``POST /d/{token}``: the enterprise has done the deadline; no more reminders."""
         form = await _form(request)
+        return await run_in_threadpool(self._deadline_done, request, token, form)
+
+    def _deadline_done(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
         if not form_token_valid(self.keys, token, _first(form, FIELD)):
             return self.views.page(request, "form_expired.html", status_code=400)
         try:

@@ -1,11 +1,21 @@
+// Every console page loads this file; the pages hold no inline script (the
+// Content-Security-Policy allows only script files of ours).
+
+// A form with data-confirm asks before it is sent (revoke a key, remove a provider, ...).
+document.addEventListener("submit", function (event) {
+  "use strict";
+  var form = event.target;
+  var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+});
+
 // The compose page's live preview: audience count, each channel's count, the SMS and its
 // part counter, the email subject. One small fetch to /console/policies/preview, debounced.
 (function () {
   "use strict";
   var form = document.getElementById("policy-form");
   if (!form) { return; }
-  var script = document.currentScript;
-  var partsWord = script ? script.getAttribute("data-parts") : "";
+  var partsWord = form.getAttribute("data-parts") || "";
   var timer = null;
   var sequence = 0;
   function set(id, value) {
