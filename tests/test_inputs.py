@@ -97,7 +97,7 @@ def test_an_import_row_with_an_invisible_character_in_the_name_is_refused_naming
 def test_every_string_column_the_database_bounds_is_bounded_at_input():
     """Walk the models: each String(n) column is either filled from input by a named check of
     at most n characters, or written only by notifier itself."""
-    from notifier import apikeys, enterprise_csv, policy_file
+    from notifier import apikeys, calendar_notice, enterprise_csv, policy_file
     from notifier.store import templates
 
     checked_at_input = {
@@ -124,6 +124,8 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "api_keys.name": 100,
         "message_templates.name": templates.MAX_NAME_LENGTH,
         "message_templates.author": 100,  # TemplateIn, the console and the CLI
+        "calendar_days.name": calendar_notice.MAX_NAME,
+        "calendar_days.kind": 7,  # holiday or workday
     }
     assert policy_file.MAX_TAG_LENGTH <= enterprise_csv.MAX_TAG_LENGTH
     assert policy_file.MAX_TOPIC_LENGTH <= enterprise_csv.MAX_TOPIC_LENGTH
@@ -143,7 +145,14 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         name
         for name in strings
         if name.split(".")[0]
-        in {"deliveries", "delivery_attempts", "triggers", "audit_log", "inbound_replies"}
+        in {
+            "deliveries",
+            "delivery_attempts",
+            "triggers",
+            "audit_log",
+            "inbound_replies",
+            "console_sessions",
+        }
         or name
         in {
             "api_keys.prefix",
@@ -151,6 +160,9 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "api_keys.role",
             "message_templates.channel",
             "campaigns.status",
+            "calendar_years.source",  # chinesecalendar's version or "console"
+            "calendar_years.entered_by",  # the signed-in key's prefix
+            "calendar_days.entered_by",
             "providers.name",  # provider_admin: 1-50 letters, digits, '.', '_' or '-'
             "providers.channel",  # one of CHANNELS
             "providers.kind",  # a registered kind
