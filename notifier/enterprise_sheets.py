@@ -29,7 +29,7 @@ import struct
 import zipfile
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from xml.parsers import expat
@@ -54,7 +54,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
 # size, directory offset, comment length.
 _END_RECORD = struct.Struct("<4s4H2LH")
 
-Rows = Callable[[], Iterator[list[str]]]
+Rows = Callable[[], Generator[list[str], None, None]]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def open_register(source: BinaryIO, *, name: str, limits: RegisterLimits) -> Row
     return _csv_rows(source, limits)
 
 
-def _bounded(rows: Iterator[list[str]], limits: RegisterLimits) -> Iterator[list[str]]:
+def _bounded(rows: Iterator[list[str]], limits: RegisterLimits) -> Generator[list[str], None, None]:
     """``rows`` (header first), refused at the first row over the limits."""
     for number, cells in enumerate(rows, start=1):
         if number > limits.max_rows + 1:
@@ -138,13 +138,16 @@ def _csv_rows(source: BinaryIO, limits: RegisterLimits) -> Rows:
     raise InputError(NOT_TEXT, field="file")
 
 
-def _decoded_rows(source: BinaryIO, encoding: str, limits: RegisterLimits) -> Iterator[list[str]]:
+def _decoded_rows(
+    source: BinaryIO, encoding: str, limits: RegisterLimits
+) -> Generator[list[str], None, None]:
     source.seek(0)
     text = io.TextIOWrapper(source, encoding=encoding, newline="")
     try:
         yield from _bounded(csv_rows(text, max_line_chars=limits.max_row_chars), limits)
     finally:
-        text.detach()  # the caller's file stays open
+        if not source.closed:
+            text.detach()  # the caller's file stays open
 
 
 # XLSX: the archive
@@ -153,7 +156,12 @@ def _decoded_rows(source: BinaryIO, encoding: str, limits: RegisterLimits) -> It
 def _xlsx_rows(source: BinaryIO, limits: RegisterLimits) -> Rows:
     archive = _open_archive(source, limits)
     sheet, shared = _first_sheet(archive)
-    strings = _read_shared_strings(archive, shared, limits) if shared else _SharedStrings()
+    # A workbook without a shared string (every text inline) may still name the part.
+    strings = (
+        _read_shared_strings(archive, shared, limits)
+        if shared is not None and shared in archive.NameToInfo
+        else _SharedStrings()
+    )
     return functools.partial(_sheet_rows, archive, sheet, strings, limits)
 
 
@@ -506,7 +514,7 @@ class _Sheet:
 
 def _sheet_rows(
     archive: zipfile.ZipFile, name: str, strings: _SharedStrings, limits: RegisterLimits
-) -> Iterator[list[str]]:
+) -> Generator[list[str], None, None]:
     parser = _Parser(archive, name)
     sheet = _Sheet(parser, strings, limits)
     parser.expat.StartElementHandler = sheet.start

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -158,13 +158,14 @@ def import_register_file(
         InputError: (``file``, ``header``) the file as a whole is refused; the message says why.
     """
     rows = open_register(source, name=name, limits=limits)
-    return _import_rows(
-        sessions,
-        rows(),
-        dry_run=dry_run,
-        max_cell_chars=limits.max_cell_chars,
-        max_errors=max_errors,
-    )
+    with closing(rows()) as again:  # a refused header leaves it unfinished: close it now
+        return _import_rows(
+            sessions,
+            again,
+            dry_run=dry_run,
+            max_cell_chars=limits.max_cell_chars,
+            max_errors=max_errors,
+        )
 
 
 def _store(sessions: SessionFactory, records: list[EnterpriseRecord], report: ImportReport) -> None:

@@ -52,6 +52,7 @@ class Server:
     url: str
     env: dict[str, str]
     folder: Path
+    pid: int = 0  # the ``notifier run`` process, once started
 
     def cli(self, *args: str) -> str:
         """Run a ``notifier`` command against the server's database; its standard output."""
@@ -109,11 +110,15 @@ PARK = [
 
 
 @contextlib.contextmanager
-def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]:
-    """``notifier run`` on a fresh database holding ``firms``; stopped at the end."""
+def running_notifier(
+    folder: Path, firms: list[Firm] = PARK, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``notifier run`` on a fresh database holding ``firms``, with ``settings`` (``NOTIFIER_``
+    variables) over the defaults; stopped at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = Server(f"http://127.0.0.1:{port}", _environment(folder, port), folder)
+    server.env.update(settings or {})
     server.cli("db", "upgrade")
     register = folder / "firms.csv"
     register.write_text(enterprise_csv(firms), encoding="utf-8")
@@ -122,6 +127,7 @@ def running_notifier(folder: Path, firms: list[Firm] = PARK) -> Iterator[Server]
     process = subprocess.Popen(
         [str(NOTIFIER), "run", "--threads", "2"], env=server.env, stdout=log, stderr=log
     )
+    server.pid = process.pid
     try:
         _wait_until_up(server.url, process)
         yield server
