@@ -18,19 +18,27 @@ RELATIONS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
-CONTENT_TYPES = DECLARATION + (
-    b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    b'<Default Extension="rels" '
-    b'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    b'<Default Extension="xml" ContentType="application/xml"/>'
-    b'<Override PartName="/xl/workbook.xml" ContentType="application/'
-    b'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-    b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    b"</Types>"
-)
+SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def content_types(*parts: tuple[str, str]) -> bytes:
+    """``[Content_Types].xml`` for the workbook, its sheet and ``parts`` (name, type pairs)."""
+    overrides = [("workbook.xml", "sheet.main"), ("worksheets/sheet1.xml", "worksheet"), *parts]
+    xml = "".join(
+        f'<Override PartName="/xl/{name}" ContentType="{SPREADSHEET}.{kind}+xml"/>'
+        for name, kind in overrides
+    )
+    return (
+        DECLARATION
+        + (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Default Extension="xml" ContentType="application/xml"/>{xml}</Types>'
+        ).encode()
+    )
+
+
 ROOT_RELS = (
     DECLARATION
     + (
@@ -45,15 +53,21 @@ WORKBOOK = (
         '<sheet name="名册" sheetId="1" r:id="rId1"/></sheets></workbook>'
     ).encode()
 )
-WORKBOOK_RELS = (
-    DECLARATION
-    + (
-        f'<Relationships xmlns="{PACKAGE}">'
-        f'<Relationship Id="rId1" Type="{RELATIONS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{RELATIONS}/sharedStrings" Target="sharedStrings.xml"/>'
-        "</Relationships>"
-    ).encode()
+SHEET_RELATION = (
+    f'<Relationship Id="rId1" Type="{RELATIONS}/worksheet" Target="worksheets/sheet1.xml"/>'
 )
+STRINGS_RELATION = (
+    f'<Relationship Id="rId2" Type="{RELATIONS}/sharedStrings" Target="sharedStrings.xml"/>'
+)
+
+
+def workbook_relations(*relations: str) -> bytes:
+    """The workbook's relationships part."""
+    return (
+        DECLARATION
+        + f'<Relationships xmlns="{PACKAGE}">{"".join(relations)}</Relationships>'.encode()
+    )
+
 
 Content = bytes | Iterable[bytes]
 
@@ -93,13 +107,15 @@ def workbook(
 ) -> bytes:
     """A whole XLSX file (deflate, level 9) around the given parts."""
     parts: dict[str, Content] = {
-        "[Content_Types].xml": CONTENT_TYPES,
+        "[Content_Types].xml": content_types(),
         "_rels/.rels": ROOT_RELS,
         "xl/workbook.xml": WORKBOOK,
-        "xl/_rels/workbook.xml.rels": WORKBOOK_RELS,
+        "xl/_rels/workbook.xml.rels": workbook_relations(SHEET_RELATION),
         "xl/worksheets/sheet1.xml": sheet_part,
     }
     if shared is not None:
+        parts["[Content_Types].xml"] = content_types(("sharedStrings.xml", "sharedStrings"))
+        parts["xl/_rels/workbook.xml.rels"] = workbook_relations(SHEET_RELATION, STRINGS_RELATION)
         parts["xl/sharedStrings.xml"] = shared
     parts.update(extra)
     return zip_of(parts)
