@@ -455,7 +455,7 @@ class _Sheet:
             self.row = []
             given = attributes.get("r", "")
             after = self.number + 1
-            self.number = int(given) if given.isdigit() and after <= int(given) < 10**7 else after
+            self.number = int(given) if given.isdecimal() and after <= int(given) < 10**7 else after
         elif local == "c":
             self.cell = attributes
             self.text.take()
@@ -497,7 +497,7 @@ class _Sheet:
     def _value(self, cell: dict[str, str], raw: str) -> str:
         kind = cell.get("t", "n")
         if kind == "s":
-            found = self.strings.get(int(raw)) if raw.strip().isdigit() else None
+            found = self.strings.get(int(raw)) if raw.strip().isdecimal() else None
             if found is None:
                 reference = cell.get("r", "?")[:12]
                 raise _not_xlsx(

@@ -89,8 +89,10 @@ def test_shared_strings_repeated_past_the_text_bound_are_refused():
 
 
 def test_a_reference_to_a_missing_shared_string_is_named():
-    broken = workbook(sheet([b'<row><c r="B2" t="s"><v>7</v></c></row>']), shared_strings([]))
-    assert "B2 names a shared string that does not exist" in refusal(broken)
+    for index in ("7", "²"):  # "²" is a digit to str.isdigit, not a number to int()
+        row = f'<row r="{index}"><c r="B2" t="s"><v>{index}</v></c></row>'.encode()
+        broken = workbook(sheet([row]), shared_strings([]))
+        assert "B2 names a shared string that does not exist" in refusal(broken)
 
 
 def test_cells_read_as_the_register_means_them():
