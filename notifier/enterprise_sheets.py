@@ -186,7 +186,14 @@ def _open_archive(source: BinaryIO, limits: RegisterLimits) -> zipfile.ZipFile:
     _check_end_record(source, limits)
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        struct.error,
+    ) as exc:
         raise _not_xlsx(f"ZIP 损坏 / damaged ZIP ({exc})") from None
     total = 0
     for info in archive.infolist():
@@ -265,7 +272,7 @@ class _Parser:
             self.expat.Parse(b"", True)
         except KeyError:
             raise _not_xlsx(f"缺少 {self.name} / {self.name} is missing") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, struct.error) as exc:
             raise _not_xlsx(f"ZIP 损坏 / damaged ZIP ({exc})") from None
         except expat.ExpatError as exc:
             raise _not_xlsx(
