@@ -54,6 +54,21 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
 # size, directory offset, comment length.
 _END_RECORD = struct.Struct("<4s4H2LH")
 
+# What zipfile raises for a damaged archive: ValueError for an offset the directory got wrong,
+# NotImplementedError for a ZIP version or feature it does not know, RuntimeError for a member
+# that claims encryption only in its local header.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+)
+
 Rows = Callable[[], Generator[list[str], None, None]]
 
 
@@ -186,14 +201,7 @@ def _open_archive(source: BinaryIO, limits: RegisterLimits) -> zipfile.ZipFile:
     _check_end_record(source, limits)
     try:
         archive = zipfile.ZipFile(source)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        OSError,
-        ValueError,
-        struct.error,
-    ) as exc:
+    except _DAMAGED as exc:
         raise _not_xlsx(f"ZIP 损坏 / damaged ZIP ({exc})") from None
     total = 0
     for info in archive.infolist():
@@ -272,9 +280,9 @@ class _Parser:
             self.expat.Parse(b"", True)
         except KeyError:
             raise _not_xlsx(f"缺少 {self.name} / {self.name} is missing") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, struct.error) as exc:
+        except _DAMAGED as exc:
             raise _not_xlsx(f"ZIP 损坏 / damaged ZIP ({exc})") from None
-        except expat.ExpatError as exc:
+        except (expat.ExpatError, LookupError) as exc:  # LookupError: an unknown encoding
             raise _not_xlsx(
                 f"{self.name} 的 XML 无效 / malformed XML in {self.name} ({exc})"
             ) from None

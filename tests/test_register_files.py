@@ -17,6 +17,8 @@ from hostile_registers import (
     sheet,
     workbook,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from notifier.config import Settings
 from notifier.enterprise_csv import RowError
@@ -142,3 +144,42 @@ def test_the_report_keeps_the_first_errors_and_counts_the_rest():
 def test_a_workbook_is_told_by_its_bytes_not_its_name(name):
     rows = rows_of(workbook(sheet([inline_row(["x"])])), name)
     assert rows[1] == ["x"]
+
+
+SHEET = b"".join(
+    sheet(
+        [inline_row(["91330206MA2000001P", "宁波", "C3670"]), b'<row><c t="s"><v>0</v></c></row>']
+    )
+)
+STRINGS = b"".join(shared_strings([b"x"]))
+SMALL = workbook(SHEET, STRINGS)
+CHANGES = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8)
+
+
+def changed(data: bytes, changes: list[tuple[int, int]]) -> bytes:
+    damaged = bytearray(data)
+    for at, byte in changes:
+        damaged[at % len(damaged)] = byte
+    return bytes(damaged)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CHANGES, CHANGES, CHANGES)
+def test_a_damaged_workbook_is_read_or_refused_with_one_input_error(archive, xml, strings):
+    for content in (
+        changed(SMALL, archive),
+        workbook(changed(SHEET, xml), changed(STRINGS, strings)),
+    ):
+        try:
+            rows_of(content)
+        except InputError as refused:
+            assert refused.field == "file"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4000))
+def test_any_bytes_as_a_csv_are_read_or_refused_with_one_input_error(content):
+    try:
+        rows_of(content, "a.csv", max_row_chars=1000)
+    except InputError as refused:
+        assert refused.field == "file"
