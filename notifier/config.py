@@ -244,6 +244,36 @@ class WebSettings(BaseModel):
         return [entry.strip() for entry in value]
 
 
+class ImportSettings(BaseModel):
+    """Bounds on an enterprise register file (CSV or XLSX), checked before its rows are read.
+
+    Uploads through the API and the console are held to ``web.max_body_bytes`` and
+    ``web.max_import_rows``; ``notifier enterprises import`` reads a local file, held to
+    ``max_file_bytes`` and ``max_file_rows`` instead. The rest hold on every face.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_file_bytes: int = Field(default=2_000_000_000, ge=1024)
+    max_file_rows: int = Field(default=2_000_000, ge=1)
+    # One CSV record or XLSX row, as text (the header too).
+    max_row_chars: int = Field(default=20_000, ge=1000)
+    # One cell: a longer one is an error of its row, and no field rule reads it.
+    max_cell_chars: int = Field(default=2_000, ge=200)
+    # XLSX, from the ZIP directory before anything is unpacked: parts, the unpacked size of one
+    # part and of all, the compression ratio of a part over 1 MB, the shared strings' part.
+    max_xlsx_members: int = Field(default=1_000, ge=10, le=65_535)
+    max_xlsx_member_bytes: int = Field(default=256_000_000, ge=1_000_000)
+    max_xlsx_unpacked_bytes: int = Field(default=512_000_000, ge=1_000_000)
+    max_xlsx_ratio: int = Field(default=200, ge=10)
+    max_xlsx_shared_strings_bytes: int = Field(default=64_000_000, ge=100_000)
+    # XLSX: characters in all the sheet's cells as read (a shared string repeats in every cell
+    # that names it, so a small file could otherwise expand without end).
+    max_xlsx_text_chars: int = Field(default=64_000_000, ge=1_000_000)
+    # Bad-row errors an import report lists; the rest are counted as left out.
+    max_reported_errors: int = Field(default=1_000, ge=1)
+
+
 class SecretsSettings(BaseModel):
     """Keys that encrypt provider secrets in the database, newest first (the first encrypts)."""
 
@@ -300,6 +330,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     circuit: CircuitSettings = Field(default_factory=CircuitSettings)
 
