@@ -36,6 +36,11 @@ class Cutoff:
         self._lock = threading.Lock()
 
     @property
+    def passed(self) -> bool:
+        """True once the deadline has passed, whether or not the watchdog has acted yet."""
+        return self.fired or time.monotonic() >= self.ends
+
+    @property
     def done(self) -> bool:
         """True once the exchange has ended: the cutoff never fires after that."""
         return self._done

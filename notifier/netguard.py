@@ -436,7 +436,7 @@ def post(
 def _transport_error(
     exc: Exception, *, host: str | None, timeout: float, deadline: cutoff.Cutoff
 ) -> TransientError:
-    if deadline.fired:  # whatever broke, it broke because the deadline shut the socket
+    if deadline.passed:  # a socket timeout that ends with the deadline counts as the deadline
         seconds = f"{deadline.seconds:g}"
         log.info("deadline of %s s passed talking to %s", seconds, host)
         return TransientError(

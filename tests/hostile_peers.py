@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import select
 import socket
+import ssl
 import threading
 import time
 from typing import Any, Self
@@ -50,13 +51,15 @@ def _read_request(conn: socket.socket) -> bytes:
 class _RawPeer:
     """A TCP server on 127.0.0.1:0 that handles each connection in a thread of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self._server = socket.create_server((LOOPBACK, 0))
+        self._tls = tls
         self._changed = threading.Condition()
         self.hung_up: list[float] = []  # when each client closed its connection
 
     def url(self, path: str = "/hooks/notifier") -> str:
-        return f"http://{LOOPBACK}:{self._server.getsockname()[1]}{path}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{LOOPBACK}:{self._server.getsockname()[1]}{path}"
 
     def _serve(self) -> None:
         while True:
@@ -67,6 +70,12 @@ class _RawPeer:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
+        if self._tls is not None:
+            try:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                return
         with conn:
             _read_request(conn)
             self.answer(conn)
@@ -95,8 +104,10 @@ class DripPeer(_RawPeer):
     ``interval`` seconds: each read the client makes waits less than its timeout, the whole
     answer takes minutes. Stops when the client hangs up."""
 
-    def __init__(self, *, interval: float, head: bytes = b"") -> None:
-        super().__init__()
+    def __init__(
+        self, *, interval: float, head: bytes = b"", tls: ssl.SSLContext | None = None
+    ) -> None:
+        super().__init__(tls=tls)
         self.interval = interval
         self.head = head
 

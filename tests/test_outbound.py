@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from notifier import netguard
@@ -32,14 +33,20 @@ from notifier.publishing import publish
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 from hostile_peers import DripPeer, FloodPeer, RecordingEndpoint
-from peers import SmsGateway, closed_port
+from peers import SilentPeer, SmsGateway, TlsFiles, closed_port
 
 LOOPBACK_ANY_PORT = ("127.0.0.0/8:*",)
 DRIP_SECONDS = 4.0  # one byte this often: each read waits less than the 10 s timeout
 DEADLINE = 6.0
+DEADLINE_REASON = (
+    f"127.0.0.1 未在 {DEADLINE:g} 秒发送时限内答完 / no complete answer from 127.0.0.1 within "
+    f"the send's deadline of {DEADLINE:g} s"
+)
 
 
-def webhooks(*, deadline: float = DEADLINE, timeout: float = 10.0) -> StandardWebhooksProvider:
+def webhooks(
+    *, deadline: float = DEADLINE, timeout: float = 10.0, trust: Path | None = None
+) -> StandardWebhooksProvider:
     config = ProviderConfig(
         name="hooks",
         channel=WEBHOOK,
@@ -50,7 +57,12 @@ def webhooks(*, deadline: float = DEADLINE, timeout: float = 10.0) -> StandardWe
     environment = ProviderEnvironment(
         allowed_webhook_targets=LOOPBACK_ANY_PORT, send_deadline=deadline
     )
-    return StandardWebhooksProvider.from_config(config, environment=environment)
+    session = None
+    if trust is not None:  # a session that trusts the test CA, as test_netguard's do
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(trust)
+    return StandardWebhooksProvider.from_config(config, environment=environment, session=session)
 
 
 def message(to: str, number: int = 1) -> Message:
@@ -113,23 +125,34 @@ def test_a_600_mb_error_body_keeps_the_sending_process_small_and_fails_transient
 
 
 @pytest.mark.parametrize(
-    "head",
-    [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n"],
-    ids=["status-line-dripped", "body-dripped"],
+    ("head", "tls"),
+    [(b"", False), (b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", False), (b"", True)],
+    ids=["status-line-dripped", "body-dripped", "status-line-dripped-over-tls"],
 )
-def test_a_receiver_dripping_a_byte_every_4_s_is_cut_at_the_send_deadline(head: bytes) -> None:
-    with DripPeer(interval=DRIP_SECONDS, head=head) as drip:
+def test_a_receiver_dripping_a_byte_every_4_s_is_cut_at_the_send_deadline(
+    head: bytes, tls: bool, tls_files: TlsFiles
+) -> None:
+    context = tls_files.server_context() if tls else None
+    with DripPeer(interval=DRIP_SECONDS, head=head, tls=context) as drip:
         started = time.monotonic()
         with pytest.raises(TransientError) as caught:
-            webhooks().send(message(drip.url()))
+            webhooks(trust=tls_files.ca).send(message(drip.url()))
         took = time.monotonic() - started
         assert drip.wait_for_hang_ups(1)
     print(f"\ndripping receiver cut after {took:.1f} s (deadline {DEADLINE:g} s)")
-    assert caught.value.reason == (
-        f"127.0.0.1 未在 {DEADLINE:g} 秒发送时限内答完 / no complete answer from 127.0.0.1 "
-        f"within the send's deadline of {DEADLINE:g} s"
-    )
+    assert caught.value.reason == DEADLINE_REASON
     assert took < 30  # the whole answer would take minutes
+
+
+def test_a_tls_handshake_that_never_ends_is_cut_at_the_send_deadline(tls_files: TlsFiles) -> None:
+    with SilentPeer() as silent:  # connects, then never says a word: no handshake
+        started = time.monotonic()
+        with pytest.raises(TransientError) as caught:
+            webhooks(timeout=60, trust=tls_files.ca).send(
+                message(f"https://{silent.host}:{silent.port}/hook")
+            )
+    print(f"\nsilent TLS peer cut after {time.monotonic() - started:.1f} s")
+    assert caught.value.reason == DEADLINE_REASON
 
 
 # --- a batch and its slowest firms ---------------------------------------------------------
