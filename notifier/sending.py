@@ -12,6 +12,7 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,8 @@ from notifier.time_source import SYSTEM_CLOCK, Clock
 log = logging.getLogger(__name__)
 S = DeliveryStatus
 NO_POLICY = ProviderPolicy()
+# Outcomes that ended this long ago are committed even while slow sends of their chunk go on.
+SAVE_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,16 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
     return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
 
 
+def _host(address: str) -> str:
+    """The host and port a firm's endpoint is on: a batch sends to each one at a time, so a
+    receiver (or a robot service) many firms share sees no more than one of its sends."""
+    try:
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+    except ValueError:
+        return address
+
+
 def _chunks(batch: Sequence[Delivery], size: int) -> list[Sequence[Delivery]]:
     return [batch[start : start + size] for start in range(0, len(batch), size)]
 
@@ -260,7 +273,8 @@ class _Sender:
         return [d for d in chunk if d.id not in waiting]
 
     def chunk(self, chunk: Sequence[Delivery]) -> None:
-        """Claim and send one chunk; its outcomes wait for the next commit."""
+        """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
+        sends of the chunk go on, for :data:`SAVE_AFTER_SECONDS`)."""
         chunk = self.hold_quiet(chunk)
         claim = _Claim(self.clock.now())
         waiting = deliveries.claim(self.session, chunk, now=claim.at)
@@ -278,7 +292,15 @@ class _Sender:
                 waiting, ran_here = self.start(waiting, flying, claim)
             # Wait for a send to end unless this thread just sent one; wake to renew claims.
             renew_in = claim.renewed + self.renew_after - time.monotonic()
-            self.collect(flying, wait=0 if ran_here else max(renew_in, 0.0))
+            wait = 0 if ran_here else max(renew_in, 0.0)
+            self.collect(flying, wait=min(wait, SAVE_AFTER_SECONDS) if self.attempted else wait)
+            if flying and self.attempted and self.attempted[0].finished_at <= self.save_by():
+                # A slow send is holding the chunk: keep what has ended, so neither a crash
+                # nor the console sees those as still sending.
+                self.commit()
+
+    def save_by(self) -> datetime:
+        return self.clock.now() - timedelta(seconds=SAVE_AFTER_SECONDS)
 
     @property
     def renew_after(self) -> float:
@@ -300,15 +322,16 @@ class _Sender:
         self, waiting: Sequence[Delivery], flying: dict[Future[_Sent], Delivery], claim: _Claim
     ) -> tuple[list[Delivery], bool]:
         """Start, in order, what may start now: sends to firms' endpoints on the pool (one at
-        a time per endpoint), or else the first other send, here. Returns what still waits,
-        and whether this thread sent one."""
-        busy = {delivery.address for delivery in flying.values()}
+        a time per host), or else the first other send, here. Returns what still waits, and
+        whether this thread sent one."""
+        busy = {_host(delivery.address) for delivery in flying.values()}
         later: list[Delivery] = []
         for index, delivery in enumerate(waiting):
             if delivery.id in claim.lost:
                 continue
             pooled = self.side_by_side(delivery)
-            if pooled and (delivery.address in busy or len(flying) >= self.policy.send_threads):
+            host = _host(delivery.address)
+            if pooled and (host in busy or len(flying) >= self.policy.send_threads):
                 later.append(delivery)
                 continue
             if self.gate.holds(delivery, claimed_at=claim.at):
@@ -317,7 +340,7 @@ class _Sender:
                 self.record(delivery, self.try_one(delivery))
                 return [*later, *waiting[index + 1 :]], True
             flying[self.pool().submit(self.try_one, delivery)] = delivery
-            busy.add(delivery.address)
+            busy.add(host)
         return later, False
 
     def side_by_side(self, delivery: Delivery) -> bool:
@@ -404,7 +427,8 @@ def deliver_batch(
 
     Sends to firms' own endpoints (webhooks and robots: channels whose every provider has no
     shared endpoint) run side by side, up to ``policy.send_threads`` at once and one at a time
-    per endpoint, so a slow firm holds up no other; each ends within the outbound deadline.
+    per host, so a slow firm holds up no firm on another host; each ends within the outbound
+    deadline, and what has ended is committed after a second even while a slow one goes on.
     Other sends (a shared gateway or relay) run in this thread one after another, as do every
     claim, renewal, campaign check and record: the session never leaves this thread.
 
