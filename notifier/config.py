@@ -30,7 +30,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from notifier.errors import ConfigError
 
@@ -631,3 +636,13 @@ def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = [_describe(error) for error in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except SettingsError as exc:  # an environment variable that is not the JSON it must be
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = "a setting"
+        if field:  # a section's variables are NOTIFIER_SECTION__NAME
+            section = _section_model([field[1]]) not in (None, Settings)
+            name = f"{field[1]} ({_env_name([field[1]])}{'__*' if section else ''})"
+        raise ConfigError(
+            f"invalid settings:\n  setting {name}: 须为 JSON，列表写作 [\"a\", \"b\"] / "
+            'must be JSON in the environment, a list as ["a", "b"]'
+        ) from None

@@ -352,3 +352,15 @@ def test_a_malformed_allow_list_entry_is_refused_naming_the_setting(
         load_settings(config_dir=tmp_path, allowed_webhook_targets=["10.0.0.1:443", entry])
     assert "setting allowed_webhook_targets (NOTIFIER_ALLOWED_WEBHOOK_TARGETS)" in str(caught.value)
     assert problem in str(caught.value)
+
+
+def test_an_allow_list_in_the_environment_that_is_not_json_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFIER_ALLOWED_WEBHOOK_TARGETS", "10.0.0.1:443")  # not a JSON list
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_dir=tmp_path)
+    assert str(caught.value) == (
+        "invalid settings:\n  setting allowed_webhook_targets (NOTIFIER_ALLOWED_WEBHOOK_TARGETS): "
+        '须为 JSON，列表写作 ["a", "b"] / must be JSON in the environment, a list as ["a", "b"]'
+    )
