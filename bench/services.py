@@ -87,6 +87,7 @@ class Notifier:
             "NOTIFIER_CONFIG_DIR": str(folder / "config"),
             "NOTIFIER_VAR_DIR": str(folder / "var"),
             "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.1"]',
+            "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.1:*"]',  # its receiver's own port
             **settings,
         }
         self.database_url = settings["NOTIFIER_DATABASE_URL"]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,7 +30,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from notifier.errors import ConfigError
 
@@ -38,6 +45,86 @@ DEV_WEBHOOK_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLXNlY3JldA=="  # noq
 DEFAULT_CONFIG_DIR = Path("config")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 RABBITMQ_SCHEMES = ("amqp://", "amqps://")
+# Every answer read from an outside party (gateway, firm's endpoint): at most this long for the
+# whole exchange and this many bytes of its body.
+DEFAULT_SEND_DEADLINE = 15.0
+DEFAULT_MAX_ANSWER_BYTES = 64 * 1024
+# An allow-list entry's port: "*" is every port.
+ANY_PORT = "*"
+_HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?$")
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """One entry of an allow-list of targets: a host name or an IP network, and its port.
+
+    ``port`` is None when the entry names no port and 0 for ``*`` (every port).
+    """
+
+    name: str | None
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    port: int | None
+
+
+def parse_target(entry: str) -> TargetEntry:
+    """Read ``host``, ``10.1.2.3``, ``10.0.0.0/8``, ``::1``, each optionally with ``:port``
+    (``[::1]:9000``, ``[fd00::/8]:443`` for IPv6) or ``:*`` (every port).
+
+    Raises:
+        ValueError: the entry is malformed; the message quotes it and says why.
+    """
+    text = entry.strip()
+    where, port_text = _split_port(text, entry)
+    port = _port(port_text, entry)
+    bracketed = where.startswith("[")
+    try:
+        network = ipaddress.ip_network(where[1:-1] if bracketed else where, strict=False)
+        return TargetEntry(None, network, port)
+    except ValueError:
+        pass
+    if bracketed or not _HOST_NAME.match(where) or where.rstrip(".")[-1:].isdigit():
+        # A name whose last label is a number is a mistyped address (10.1.2.300), not a host.
+        raise ValueError(
+            f"{entry!r}: 不是主机名、IP 地址或网段 / not a host name, IP address or network"
+        )
+    return TargetEntry(where.lower().rstrip("."), None, port)
+
+
+def _split_port(text: str, entry: str) -> tuple[str, str | None]:
+    if not text:
+        raise ValueError("空项 / an empty entry")
+    if text.startswith("["):
+        inside, bracket, rest = text.partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"{entry!r}: 方括号写法应为 [::1]:9000 / brackets go as in [::1]:9000")
+        return inside + "]", rest[1:] if rest else None
+    if text.count(":") > 1:  # a bare IPv6 address or network names no port
+        return text, None
+    where, colon, port = text.partition(":")
+    return where, port if colon else None
+
+
+def _port(text: str | None, entry: str) -> int | None:
+    if text is None:
+        return None
+    if text == ANY_PORT:
+        return 0
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise ValueError(f"{entry!r}: 端口须为 1-65535 或 * / the port must be 1-65535 or *")
+    return int(text)
+
+
+def _check_targets(entries: list[str]) -> list[str]:
+    problems = []
+    for entry in entries:
+        try:
+            parse_target(entry)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return [entry.strip() for entry in entries]
 
 
 class SmsSettings(BaseModel):
@@ -138,10 +225,26 @@ class DeliverySettings(BaseModel):
     stuck_after_seconds: float = Field(default=300.0, gt=0)
     # A batch stops starting sends after this long and hands the rest back to the queue.
     batch_seconds: float = Field(default=120.0, gt=0)
+    # Sends to firms' own endpoints (webhooks, robots) a batch makes at once, so that one slow
+    # endpoint does not hold up the others; 1: one after another.
+    send_threads: int = Field(default=8, ge=1, le=64)
     # Backoff delays vary by up to this fraction either way, so retries do not come in waves.
     backoff_jitter: float = Field(default=0.2, ge=0, le=1)
     # A delivery not sent this long after it was made ends "expired", with its last error.
     max_age_hours: float = Field(default=24.0, gt=0)
+
+
+class OutboundSettings(BaseModel):
+    """Bounds on every answer read from an outside party over HTTP (gateways, vendors, firms'
+    webhooks and robots)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The whole exchange (connect, send, every read of the answer) ends by then: a peer that
+    # answers one byte every few seconds is cut off here, and the send is retried later.
+    deadline_seconds: float = Field(default=DEFAULT_SEND_DEADLINE, gt=0, le=300)
+    # Bytes of an answer's body kept; the rest is never read (the connection is closed).
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024, le=16 * 1024 * 1024)
 
 
 class ClockSettings(BaseModel):
@@ -244,6 +347,36 @@ class WebSettings(BaseModel):
         return [entry.strip() for entry in value]
 
 
+class ImportSettings(BaseModel):
+    """Bounds on an enterprise register file (CSV or XLSX), checked before its rows are read.
+
+    Uploads through the API and the console are held to ``web.max_body_bytes`` and
+    ``web.max_import_rows``; ``notifier enterprises import`` reads a local file, held to
+    ``max_file_bytes`` and ``max_file_rows`` instead. The rest hold on every face.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_file_bytes: int = Field(default=2_000_000_000, ge=1024)
+    max_file_rows: int = Field(default=2_000_000, ge=1)
+    # One CSV record or XLSX row, as text (the header too).
+    max_row_chars: int = Field(default=20_000, ge=1000)
+    # One cell: a longer one is an error of its row, and no field rule reads it.
+    max_cell_chars: int = Field(default=2_000, ge=200)
+    # XLSX, from the ZIP directory before anything is unpacked: parts, the unpacked size of one
+    # part and of all, the compression ratio of a part over 1 MB, the shared strings' part.
+    max_xlsx_members: int = Field(default=1_000, ge=10, le=65_535)
+    max_xlsx_member_bytes: int = Field(default=256_000_000, ge=1_000_000)
+    max_xlsx_unpacked_bytes: int = Field(default=512_000_000, ge=1_000_000)
+    max_xlsx_ratio: int = Field(default=200, ge=10)
+    max_xlsx_shared_strings_bytes: int = Field(default=64_000_000, ge=100_000)
+    # XLSX: characters in all the sheet's cells as read (a shared string repeats in every cell
+    # that names it, so a small file could otherwise expand without end).
+    max_xlsx_text_chars: int = Field(default=64_000_000, ge=1_000_000)
+    # Bad-row errors an import report lists; the rest are counted as left out.
+    max_reported_errors: int = Field(default=1_000, ge=1)
+
+
 class SecretsSettings(BaseModel):
     """Keys that encrypt provider secrets in the database, newest first (the first encrypts)."""
 
@@ -288,8 +421,16 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     var_dir: Path = Path("var")
     templates_dir: Path | None = None
-    # Hosts or networks (CIDR) that may be reached although they are loopback or private.
+    # Loopback or private targets that may be reached: host, IP address or network (CIDR), each
+    # optionally with :port (IPv6 in brackets: [::1]:9000) or :* for every port.
+    # Provider endpoints an admin configures (SMS gateways, vendors' endpoints); an entry
+    # without a port allows every port of it.
+    allowed_provider_targets: list[str] = Field(default_factory=list)
+    # The older name of allowed_provider_targets, still read (for providers only, not firms).
     allowed_private_targets: list[str] = Field(default_factory=list)
+    # Firms' own webhook endpoints (and their chat robots); an entry without a port allows only
+    # ports 80 and 443 of it.
+    allowed_webhook_targets: list[str] = Field(default_factory=list)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
@@ -300,8 +441,17 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     circuit: CircuitSettings = Field(default_factory=CircuitSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+
+    @field_validator(
+        "allowed_provider_targets", "allowed_private_targets", "allowed_webhook_targets"
+    )
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        return _check_targets(value)
 
     @field_validator("timezone")
     @classmethod
@@ -387,6 +537,11 @@ class Settings(BaseSettings):
         if self.broker_url is None and self.redis_url is not None:
             return "NOTIFIER_REDIS_URL"
         return "NOTIFIER_BROKER_URL"
+
+    @property
+    def provider_targets(self) -> list[str]:
+        """Every allowed target of admin-configured providers (both names of the setting)."""
+        return [*self.allowed_provider_targets, *self.allowed_private_targets]
 
     @property
     def outbox_dir(self) -> Path:
@@ -481,3 +636,13 @@ def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = [_describe(error) for error in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except SettingsError as exc:  # an environment variable that is not the JSON it must be
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = "a setting"
+        if field:  # a section's variables are NOTIFIER_SECTION__NAME
+            section = _section_model([field[1]]) not in (None, Settings)
+            name = f"{field[1]} ({_env_name([field[1]])}{'__*' if section else ''})"
+        raise ConfigError(
+            f"invalid settings:\n  setting {name}: 须为 JSON，列表写作 [\"a\", \"b\"] / "
+            'must be JSON in the environment, a list as ["a", "b"]'
+        ) from None

@@ -38,6 +38,8 @@ from notifier.textrules import line_problem
 __all__ = [
     "CHANNELS",
     "CHANNEL_WORDS",
+    "ENCODINGS",
+    "NOT_TEXT",
     "read_channel_word",
     "HEADER",
     "HEADER_WORDS",
@@ -45,7 +47,9 @@ __all__ = [
     "SIZES",
     "EnterpriseRecord",
     "RowError",
+    "csv_rows",
     "iter_enterprise_rows",
+    "iter_register_rows",
     "parse_enterprise_csv",
 ]
 
@@ -77,6 +81,12 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
     "channels": ("接收渠道", "渠道"),
     "tags": ("资质标签", "标签"),
 }
+# Excel in a Chinese locale saves CSV as GBK, for which GB18030 is the standard superset.
+ENCODINGS = ("utf-8-sig", "gb18030")
+NOT_TEXT = (
+    "file: 不是 UTF-8 或 GB18030 (GBK) 文本，请另存为 CSV UTF-8 / "
+    "not UTF-8 or GB18030 (GBK) text; save it as CSV UTF-8"
+)
 _COLUMN_OF_WORD = {word: column for column, words in HEADER_WORDS.items() for word in words}
 # Channel names as staff write them in Chinese.
 CHANNEL_WORDS: dict[str, str] = {
@@ -159,9 +169,23 @@ def iter_enterprise_rows(
         InputError: for an empty file, missing or repeated required columns (at once), or a file
             the CSV reader cannot parse (while iterating, after the rows before it).
     """
-    rows = _csv_rows(stream)
+    return iter_register_rows(csv_rows(stream), executor=executor)
+
+
+def iter_register_rows(
+    rows: Iterator[list[str]],
+    *,
+    executor: Executor | None = None,
+    max_cell_chars: int | None = None,
+) -> Iterator[EnterpriseRecord | RowError]:
+    """``iter_enterprise_rows`` over rows of cells already read (a CSV or an XLSX sheet), the
+    header first.
+
+    A cell longer than ``max_cell_chars`` is an error of its row and field, and no field rule
+    reads it.
+    """
     columns = _read_header(next(rows, None))
-    return _iter_rows(rows, columns, executor)
+    return _iter_rows(rows, columns, executor, max_cell_chars)
 
 
 def parse_enterprise_csv(stream: TextIO) -> tuple[list[EnterpriseRecord], list[RowError]]:
@@ -176,8 +200,18 @@ def parse_enterprise_csv(stream: TextIO) -> tuple[list[EnterpriseRecord], list[R
     return records, errors
 
 
-def _csv_rows(stream: TextIO) -> Iterator[list[str]]:
-    reader = csv.reader(stream)
+def csv_rows(stream: TextIO, *, max_line_chars: int | None = None) -> Iterator[list[str]]:
+    """The records of a CSV stream as lists of cells.
+
+    With ``max_line_chars``, a record (its lines together, for a quoted cell that spans lines)
+    longer than that stops the reading before the CSV reader holds it: a file of one endless
+    line costs no more than the limit.
+
+    Raises:
+        InputError: (``file``) a record the CSV reader cannot parse, or one over the limit.
+    """
+    lines = _BoundedLines(stream, max_line_chars) if max_line_chars else stream
+    reader = csv.reader(lines)
     while True:
         try:
             cells = next(reader)
@@ -185,7 +219,37 @@ def _csv_rows(stream: TextIO) -> Iterator[list[str]]:
             return
         except csv.Error as exc:
             raise InputError(f"line {reader.line_num}: {exc}", field="file") from exc
+        if isinstance(lines, _BoundedLines):
+            lines.record_chars = 0
         yield cells
+
+
+class _BoundedLines:
+    """The lines of a stream, each read with a bound, counting the characters of the record the
+    CSV reader is building (``csv_rows`` resets the count after each record)."""
+
+    def __init__(self, stream: TextIO, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._number = 0
+        self.record_chars = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self._stream.readline(self._limit + 1)
+        if not line:
+            raise StopIteration
+        self._number += 1
+        self.record_chars += len(line.rstrip("\r\n"))
+        if self.record_chars > self._limit:
+            raise InputError(
+                f"file: 第 {self._number} 行超过 {self._limit} 个字符 / "
+                f"line {self._number} is longer than {self._limit} characters",
+                field="file",
+            )
+        return line
 
 
 def _read_header(header: list[str] | None) -> list[str]:
@@ -211,10 +275,13 @@ def _column_of(name: str) -> str:
 
 
 def _iter_rows(
-    rows: Iterable[list[str]], columns: list[str], executor: Executor | None
+    rows: Iterable[list[str]],
+    columns: list[str],
+    executor: Executor | None,
+    max_cell_chars: int | None,
 ) -> Iterator[EnterpriseRecord | RowError]:
     with _SeenCodes() as seen:
-        for batch in _checked(_batches(rows), columns, executor):
+        for batch in _checked(_batches(rows), columns, executor, max_cell_chars):
             first_rows = seen.first_rows([(row, code) for row, code, _, _ in batch if code])
             for row, code, values, problems in batch:
                 if code and first_rows[code] != row:
@@ -249,31 +316,54 @@ def _batches(rows: Iterable[list[str]]) -> Iterator[list[tuple[int, list[str]]]]
     yield batch
 
 
-def _check_batch(columns: list[str], batch: list[tuple[int, list[str]]]) -> list[_Checked]:
+def _check_batch(
+    columns: list[str], batch: list[tuple[int, list[str]]], max_cell_chars: int | None = None
+) -> list[_Checked]:
     """Check rows on their own (no duplicates across rows): a pure function for any process."""
     checked = []
     for row, cells in batch:
+        too_long: dict[str, str] = {}
+        if max_cell_chars is not None:
+            cells, too_long = _without_over_long(cells, columns, max_cell_chars)
         values, problems = _check_cells(cells, columns)
+        problems.update(too_long)
         checked.append((row, values.get("credit_code"), values, problems))
     return checked
+
+
+def _without_over_long(
+    cells: list[str], columns: list[str], limit: int
+) -> tuple[list[str], dict[str, str]]:
+    """The cells with each one over ``limit`` emptied (no field rule walks a giant text), and
+    the reason for each of their fields."""
+    if all(len(cell) <= limit for cell in cells):
+        return cells, {}
+    reason = f"超过 {limit} 个字符 / longer than {limit} characters"
+    too_long = {
+        columns[index] if index < len(columns) else _WHOLE_ROW: reason
+        for index, cell in enumerate(cells)
+        if len(cell) > limit
+    }
+    return ["" if len(cell) > limit else cell for cell in cells], too_long
 
 
 def _checked(
     batches: Iterator[list[tuple[int, list[str]]]],
     columns: list[str],
     executor: Executor | None,
+    max_cell_chars: int | None,
 ) -> Iterator[list[_Checked]]:
     # The first batch is checked here: a small file never waits for worker processes to start.
     first = next(batches, None)
     if first is not None:
-        yield _check_batch(columns, first)
+        yield _check_batch(columns, first, max_cell_chars)
     if executor is None:
-        yield from (_check_batch(columns, batch) for batch in batches)
+        yield from (_check_batch(columns, batch, max_cell_chars) for batch in batches)
         return
     pending: deque[Future[list[_Checked]]] = deque()
     try:
         for batch in batches:
-            pending.append(executor.submit(_check_batch, columns, batch))
+            pending.append(executor.submit(_check_batch, columns, batch, max_cell_chars))
             if len(pending) > _AHEAD:
                 yield pending.popleft().result()
     except InputError:

@@ -8,8 +8,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -39,6 +42,8 @@ from notifier.time_source import SYSTEM_CLOCK, Clock
 log = logging.getLogger(__name__)
 S = DeliveryStatus
 NO_POLICY = ProviderPolicy()
+# Outcomes that ended this long ago are committed even while slow sends of their chunk go on.
+SAVE_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -181,13 +186,45 @@ def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
     return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
 
 
+def _host(address: str) -> str:
+    """The host and port a firm's endpoint is on: a batch sends to each one at a time, so a
+    receiver (or a robot service) many firms share sees no more than one of its sends."""
+    try:
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+    except ValueError:
+        return address
+
+
 def _chunks(batch: Sequence[Delivery], size: int) -> list[Sequence[Delivery]]:
     return [batch[start : start + size] for start in range(0, len(batch), size)]
 
 
 @dataclass
+class _Claim:
+    """When a chunk's claims were made or last renewed, and which of them were lost."""
+
+    at: datetime
+    renewed: float = field(default_factory=time.monotonic)
+    lost: set[int] = field(default_factory=set)  # taken back by the sweeper: another worker's
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """One delivery's try: its outcomes (the deciding one last) and when it ran."""
+
+    outcomes: list[Outcome]
+    started: datetime
+    finished: datetime
+
+
+@dataclass
 class _Sender:
-    """One batch on its way: claims a chunk, sends it, records it with the next claim."""
+    """One batch on its way: claims a chunk, sends it, records it with the next claim.
+
+    Only this object's thread uses the session. Sends to firms' own endpoints run on a small
+    pool of threads (:meth:`try_one` touches no database); their outcomes come back here.
+    """
 
     session: Session
     providers: Providers
@@ -202,12 +239,19 @@ class _Sender:
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
+    _pool: ThreadPoolExecutor | None = None
+    _side_by_side: dict[str, bool] = field(default_factory=dict)
 
     def commit(self) -> None:
         """Record what was sent since the last commit, and commit (with any claims made)."""
         deliveries.record(self.session, self.attempted)
         self.session.commit()
         self.attempted = []
+
+    def close(self) -> None:
+        """Stop the pool; sends under way end within their deadline."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def out_of_time(self) -> bool:
         # At least one send per batch, so a batch always moves the work on.
@@ -229,51 +273,134 @@ class _Sender:
         return [d for d in chunk if d.id not in waiting]
 
     def chunk(self, chunk: Sequence[Delivery]) -> None:
-        """Claim and send one chunk; its outcomes wait for the next commit."""
+        """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
+        sends of the chunk go on, for :data:`SAVE_AFTER_SECONDS`)."""
         chunk = self.hold_quiet(chunk)
-        claimed_at = self.clock.now()
-        held = deliveries.claim(self.session, chunk, now=claimed_at)
+        claim = _Claim(self.clock.now())
+        waiting = deliveries.claim(self.session, chunk, now=claim.at)
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
-        renewed = time.monotonic()
-        # Renewed well before the sweeper would take a claim for abandoned.
-        renew_after = self.policy.stuck_after_seconds / 4
-        lost: set[int] = set()  # taken back by the sweeper: another worker may send them
-        for index, delivery in enumerate(held):
-            rest = [d.id for d in held[index:] if d.id not in lost]
+        flying: dict[Future[_Sent], Delivery] = {}
+        while waiting or flying:
+            self.keep_claims(claim, [*waiting, *flying.values()])
+            ran_here = False
             if self.out_of_time():
-                deliveries.release(self.session, rest, claimed_at=claimed_at)
+                rest = [d.id for d in waiting if d.id not in claim.lost]
+                deliveries.release(self.session, rest, claimed_at=claim.at)
                 self.retries.extend(Retry(delivery_id, 0.0) for delivery_id in rest)
-                return
-            if time.monotonic() - renewed > renew_after:
-                now = self.clock.now()
-                still = deliveries.keep_claims(self.session, rest, claimed_at=claimed_at, now=now)
+                waiting = []
+            else:
+                waiting, ran_here = self.start(waiting, flying, claim)
+            # Wait for a send to end unless this thread just sent one; wake to renew claims.
+            renew_in = claim.renewed + self.renew_after - time.monotonic()
+            wait = 0 if ran_here else max(renew_in, 0.0)
+            self.collect(flying, wait=min(wait, SAVE_AFTER_SECONDS) if self.attempted else wait)
+            if flying and self.attempted and self.attempted[0].finished_at <= self.save_by():
+                # A slow send is holding the chunk: keep what has ended, so neither a crash
+                # nor the console sees those as still sending.
                 self.commit()
-                claimed_at, renewed = now, time.monotonic()
-                lost.update(delivery_id for delivery_id in rest if delivery_id not in still)
-            if delivery.id not in lost and not self.gate.holds(delivery, claimed_at=claimed_at):
-                self.send(delivery)
 
-    def send(self, delivery: Delivery) -> None:
+    def save_by(self) -> datetime:
+        return self.clock.now() - timedelta(seconds=SAVE_AFTER_SECONDS)
+
+    @property
+    def renew_after(self) -> float:
+        # Renewed well before the sweeper would take a claim for abandoned.
+        return self.policy.stuck_after_seconds / 4
+
+    def keep_claims(self, claim: _Claim, left: Sequence[Delivery]) -> None:
+        """Renew the claims on ``left`` when due; note those the sweeper took back."""
+        if time.monotonic() - claim.renewed <= self.renew_after:
+            return
+        now = self.clock.now()
+        ids = [d.id for d in left if d.id not in claim.lost]
+        still = deliveries.keep_claims(self.session, ids, claimed_at=claim.at, now=now)
+        self.commit()
+        claim.at, claim.renewed = now, time.monotonic()
+        claim.lost.update(delivery_id for delivery_id in ids if delivery_id not in still)
+
+    def start(
+        self, waiting: Sequence[Delivery], flying: dict[Future[_Sent], Delivery], claim: _Claim
+    ) -> tuple[list[Delivery], bool]:
+        """Start, in order, what may start now: sends to firms' endpoints on the pool (one at
+        a time per host), or else the first other send, here. Returns what still waits, and
+        whether this thread sent one."""
+        busy = {_host(delivery.address) for delivery in flying.values()}
+        later: list[Delivery] = []
+        for index, delivery in enumerate(waiting):
+            if delivery.id in claim.lost:
+                continue
+            pooled = self.side_by_side(delivery)
+            host = _host(delivery.address)
+            if pooled and (host in busy or len(flying) >= self.policy.send_threads):
+                later.append(delivery)
+                continue
+            if self.gate.holds(delivery, claimed_at=claim.at):
+                continue
+            if not pooled:
+                self.record(delivery, self.try_one(delivery))
+                return [*later, *waiting[index + 1 :]], True
+            flying[self.pool().submit(self.try_one, delivery)] = delivery
+            busy.add(host)
+        return later, False
+
+    def side_by_side(self, delivery: Delivery) -> bool:
+        """True when the delivery goes to the firm's own endpoint through every provider of its
+        channel (webhooks, robots): a slow one must not hold up the batch. A shared gateway or
+        relay keeps its pace of one send at a time per batch."""
+        if self.policy.send_threads == 1 or delivery.id in self.unsubscribed:
+            return False
+        channel = delivery.channel
+        if channel not in self._side_by_side:
+            candidates = self.providers.for_channel(channel)
+            own = bool(candidates) and not any(p.shared_endpoint for p in candidates)
+            self._side_by_side[channel] = own
+        return self._side_by_side[channel]
+
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.policy.send_threads, thread_name_prefix="notifier-send"
+            )
+        return self._pool
+
+    def collect(self, flying: dict[Future[_Sent], Delivery], *, wait: float) -> None:
+        """Record the sends that have ended, waiting up to ``wait`` seconds for the first."""
+        if not flying:
+            return
+        ended, _ = futures.wait(flying, timeout=wait, return_when=futures.FIRST_COMPLETED)
+        for future in ended:
+            self.record(flying.pop(future), future.result())
+
+    def try_one(self, delivery: Delivery) -> _Sent:
+        """Send one claimed delivery; never raises, and touches no database (any thread)."""
         started = self.clock.now()
         if delivery.id in self.unsubscribed:
             outcomes = [Outcome(S.SUPPRESSED, error="recipient unsubscribed")]
         else:
-            outcomes = attempt(
-                delivery,
-                providers=self.providers,
-                messages=self.messages,
-                policy=self.policy,
-                clock=self.clock,
-                guard=self.guard,
-            )
-        finished = self.clock.now()
+            try:
+                outcomes = attempt(
+                    delivery,
+                    providers=self.providers,
+                    messages=self.messages,
+                    policy=self.policy,
+                    clock=self.clock,
+                    guard=self.guard,
+                )
+            except Exception as exc:  # a bug: the try is still recorded, once, and retried
+                log.exception("delivery %s: unexpected error", delivery.id)
+                reason = f"internal error: {exc!r}"[:500]
+                outcomes = [_transient(delivery, reason, self.policy, self.clock.now())]
+        return _Sent(outcomes, started, self.clock.now())
+
+    def record(self, delivery: Delivery, sent: _Sent) -> None:
+        """Keep a try's attempts for the next commit; note its retry."""
         self.attempted.extend(
-            Attempted(delivery.id, delivery.attempts, tried, started, finished)
-            for tried in outcomes
+            Attempted(delivery.id, delivery.attempts, tried, sent.started, sent.finished)
+            for tried in sent.outcomes
         )
-        outcome = outcomes[-1]
+        outcome = sent.outcomes[-1]
         if outcome.status == S.DEFERRED and outcome.next_attempt_at:
-            delay = (outcome.next_attempt_at - finished).total_seconds()
+            delay = (outcome.next_attempt_at - sent.finished).total_seconds()
             self.retries.append(Retry(delivery.id, max(delay, 0.0)))
         self.outcomes[outcome.status] += 1
 
@@ -298,9 +425,17 @@ def deliver_batch(
     under the same idempotency keys. Claims still waiting are renewed while a slow chunk goes
     on, and a delivery whose claim the sweeper took back is left to the worker that has it.
 
-    A batch stops sending once it has run ``policy.batch_seconds`` (slow endpoints); what it
-    has not started is released and handed back to be queued again at once, so no batch runs
-    into the actor's time limit, which could interrupt a send before its outcome is kept.
+    Sends to firms' own endpoints (webhooks and robots: channels whose every provider has no
+    shared endpoint) run side by side, up to ``policy.send_threads`` at once and one at a time
+    per host, so a slow firm holds up no firm on another host; each ends within the outbound
+    deadline, and what has ended is committed after a second even while a slow one goes on.
+    Other sends (a shared gateway or relay) run in this thread one after another, as do every
+    claim, renewal, campaign check and record: the session never leaves this thread.
+
+    A batch stops starting sends once it has run ``policy.batch_seconds`` (slow endpoints); what
+    it has not started is released and handed back to be queued again at once, and sends under
+    way finish, so no batch runs into the actor's time limit, which could interrupt a send
+    before its outcome is kept.
 
     ``clock`` tells the time used for claims, records, backoff and due deferrals. A delivery
     whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
@@ -326,11 +461,14 @@ def deliver_batch(
             gate=CampaignGate(sessions),
             guard=guard,
         )
-        for chunk in _chunks(batch, policy.claim_chunk):
-            if sender.out_of_time():
-                sender.retries.extend(Retry(delivery.id, 0.0) for delivery in chunk)
-                continue
-            sender.chunk(chunk)
+        try:
+            for chunk in _chunks(batch, policy.claim_chunk):
+                if sender.out_of_time():
+                    sender.retries.extend(Retry(delivery.id, 0.0) for delivery in chunk)
+                    continue
+                sender.chunk(chunk)
+        finally:
+            sender.close()
         sender.commit()
     if sender.outcomes:
         counts = ", ".join(f"{n} {s}" for s, n in sender.outcomes.items())

@@ -182,7 +182,9 @@ def make_settings(tmp_path: Path):
         values: dict[str, object] = {
             "environment": "test",
             "var_dir": tmp_path / "var",
-            "allowed_private_targets": ["127.0.0.0/8"],
+            "allowed_provider_targets": ["127.0.0.0/8"],
+            # Firms' endpoints too: the peers listen on any loopback port.
+            "allowed_webhook_targets": ["127.0.0.0/8:*"],
         }
         values.update(overrides)
         return load_settings(config_dir=tmp_path / "no-config", **values)

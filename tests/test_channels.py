@@ -82,8 +82,10 @@ def silent_peer() -> Iterator[SilentPeer]:
 
 
 def loopback(allowed: list[str] | None = None) -> ProviderEnvironment:
+    targets = LOOPBACK_ALLOWED if allowed is None else allowed
     return ProviderEnvironment(
-        allowed_private_targets=tuple(LOOPBACK_ALLOWED if allowed is None else allowed)
+        allowed_provider_targets=tuple(targets),
+        allowed_webhook_targets=tuple(f"{target}:*" for target in targets),  # peers' any port
     )
 
 
@@ -609,7 +611,7 @@ def test_configured_sections_give_their_providers(
     settings = load_settings(
         config_dir=tmp_path,
         var_dir=tmp_path / "var",
-        allowed_private_targets=LOOPBACK_ALLOWED,
+        allowed_provider_targets=LOOPBACK_ALLOWED,
         sms={
             "provider": "http",
             "url": sms_gateway.url,

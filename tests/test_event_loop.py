@@ -148,6 +148,7 @@ def test_a_preview_on_sqlite_answers_while_healthz_stays_prompt(tmp_path):
     settings = {"NOTIFIER_CIRCUIT__REFRESH_SECONDS": "0.001"}
     firms = PARK + [Firm(n, sectors="C3670", channels="sms;email") for n in range(10, 40)]
     with running_notifier(tmp_path / "run", firms, settings=settings) as server:
+        server.cli("calendar", "complete", "2031")  # the draft's deadline year, as plain weeks
         client, csrf = _signed_in_console(server.url, new_key(server, "staff"))
         answer: dict[str, Any] = {}
 

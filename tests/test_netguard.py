@@ -86,7 +86,7 @@ def sms_channel(
         provider="http", url=url, app_key=SMS_KEY, app_secret=SecretStr(SMS_SECRET), timeout=5.0
     )
     allowed = LOOPBACK_ALLOWED if allowed is None else allowed
-    environment = ProviderEnvironment(allowed_private_targets=tuple(allowed))
+    environment = ProviderEnvironment(allowed_provider_targets=tuple(allowed))
     return SmsGatewayProvider.from_config(
         sms_config(settings), environment=environment, session=session
     )

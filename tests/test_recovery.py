@@ -77,6 +77,7 @@ def worker_environment(database_url: str, redis_url: str, var_dir: Path) -> dict
         "NOTIFIER_WEBHOOK__PROVIDER": "http",
         "NOTIFIER_WEBHOOK__SECRET": WEBHOOK_SECRET,
         "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.0/8:*"]',
         "NOTIFIER_DELIVERY__BATCH_SIZE": str(BATCH),
         "NOTIFIER_DELIVERY__CLAIM_CHUNK": str(CLAIM_CHUNK),
         "NOTIFIER_DELIVERY__STUCK_AFTER_SECONDS": str(STUCK_AFTER),

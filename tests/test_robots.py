@@ -66,7 +66,7 @@ class Ticks:
 def provider(limiter: object | None = None) -> StandardWebhooksProvider:
     config = ProviderConfig(name="hooks", channel=WEBHOOK, kind="standard-webhooks",
                             options={"timeout": 5}, secrets={"secret": WEBHOOK_SECRET})
-    environment = ProviderEnvironment(allowed_private_targets=("127.0.0.0/8",))
+    environment = ProviderEnvironment(allowed_webhook_targets=("127.0.0.0/8:*",))
     built = StandardWebhooksProvider.from_config(config, environment=environment)
     if limiter is not None:
         built._limiter = limiter  # type: ignore[assignment]
@@ -227,7 +227,7 @@ def test_robot_per_minute_can_be_set_and_is_checked(wecom: RobotPeer) -> None:
     config = ProviderConfig(name="hooks", channel=WEBHOOK, kind="standard-webhooks",
                             options={"robot_per_minute": {"wecom": 2}},
                             secrets={"secret": WEBHOOK_SECRET})
-    environment = ProviderEnvironment(allowed_private_targets=("127.0.0.0/8",))
+    environment = ProviderEnvironment(allowed_webhook_targets=("127.0.0.0/8:*",))
     [sender] = build_providers([config], environment=environment).for_channel(WEBHOOK)
     for n in range(2):
         sender.send(message(f"{wecom.url}?key=a#robot=wecom", n))

@@ -134,6 +134,7 @@ def start_workers(database_url, broker_url, tmp_path) -> Iterator:
         "NOTIFIER_WEBHOOK__PROVIDER": "http",
         "NOTIFIER_WEBHOOK__SECRET": WEBHOOK_SECRET,
         "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.0/8:*"]',
         "NOTIFIER_DELIVERY__BATCH_SIZE": "2",
     }
     started: list[Workers] = []

@@ -45,7 +45,7 @@ CONTEXT = {
 
 
 def environment(kinds: tuple[str, ...] = KINDS) -> ProviderEnvironment:
-    return ProviderEnvironment(allowed_private_targets=("127.0.0.0/8",), message_kinds=kinds)
+    return ProviderEnvironment(allowed_provider_targets=("127.0.0.0/8",), message_kinds=kinds)
 
 
 def aliyun_config(endpoint: str, **changes: Any) -> ProviderConfig:

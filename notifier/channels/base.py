@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from notifier.channel_names import CHANNELS
+from notifier.config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_SEND_DEADLINE
 from notifier.smslength import SmsCount
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
@@ -106,7 +107,13 @@ class ProviderConfig:
 class ProviderEnvironment:
     """What every provider may need from the deployment rather than from its own config."""
 
-    allowed_private_targets: tuple[str, ...] = ()
+    # Loopback or private targets that may be reached (see notifier.netguard.AllowList): those
+    # of providers an admin configures, and those of firms' own endpoints (webhooks, robots).
+    allowed_provider_targets: tuple[str, ...] = ()
+    allowed_webhook_targets: tuple[str, ...] = ()
+    # Every HTTP exchange with an outside party: its deadline, and the bytes of answer read.
+    send_deadline: float = DEFAULT_SEND_DEADLINE
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     outbox_dir: Path = Path("var/outbox")
     # The message kinds (trigger kinds) in use: a templated SMS account must map each one.
     message_kinds: tuple[str, ...] = ()

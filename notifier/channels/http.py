@@ -1,10 +1,18 @@
 """The base of every provider that POSTs to an HTTP API (SMS gateways, webhooks, chat robots).
 
 It owns what they share: a requests session with the netguard mounted (the address check made
-where the socket opens), the timeout, the idempotency header, and how an answer's status maps to
-an error: 408, 429 and 5xx are worth retrying, any other non-2xx is a refusal. A subclass builds
-the body and headers, calls :meth:`HttpProvider.post` and reads the 2xx answer; an API that
-reports errors inside a 2xx body (chat robots' ``errcode``) raises :meth:`HttpProvider.failure`.
+where the socket opens), the timeout of each wait and the deadline of the whole exchange, the
+bytes of an answer kept, the idempotency header, and how an answer's status maps to an error:
+408, 429 and 5xx are worth retrying, any other non-2xx is a refusal.
+
+Which allow-list applies depends on who chose the address: a provider sending to one endpoint
+an admin configured (``shared_endpoint``: a gateway, a vendor) takes
+``allowed_provider_targets``; one sending to each recipient's own endpoint (firms' webhooks and
+robots) takes ``allowed_webhook_targets``, where an entry without a port opens only 80 and 443.
+
+A subclass builds the body and headers, calls :meth:`HttpProvider.post` and reads the 2xx
+answer; an API that reports errors inside a 2xx body (chat robots' ``errcode``) raises
+:meth:`HttpProvider.failure`.
 """
 
 from __future__ import annotations
@@ -70,7 +78,13 @@ class HttpProvider(Provider):
     ) -> None:
         super().__init__(name=name, channel=channel)
         self.timeout = timeout
-        self.allowed = list(environment.allowed_private_targets)
+        self.deadline = environment.send_deadline
+        self.max_answer_bytes = environment.max_answer_bytes
+        if self.shared_endpoint:
+            targets, bare = environment.allowed_provider_targets, netguard.EVERY_PORT
+        else:
+            targets, bare = environment.allowed_webhook_targets, netguard.WEB_PORTS
+        self.allowed = netguard.AllowList.parse(targets, bare=bare)
         self._owns_session = session is None
         # The guard on the session is the address check that counts (DNS rebinding).
         self.session = netguard.guard_session(session or _direct_session(), allowed=self.allowed)
@@ -78,10 +92,12 @@ class HttpProvider(Provider):
     def post(
         self, url: str, *, body: bytes, headers: Mapping[str, str], message: Message
     ) -> requests.Response:
-        """POST ``body`` to ``url`` through the guard, without redirects; return a 2xx answer.
+        """POST ``body`` to ``url`` through the guard, without redirects; return a 2xx answer,
+        its body read (at most ``max_answer_bytes``) and its connection given back.
 
         Raises:
-            TransientError: timeout, connection error, DNS failure, 408 or 5xx.
+            TransientError: timeout, connection error, DNS failure, the deadline passed, 408
+                or 5xx.
             ThrottledError: 429 (a TransientError that counts as no failure).
             PermanentError: a refused target, a redirect or any other answer.
         """
@@ -89,7 +105,14 @@ class HttpProvider(Provider):
         if self.idempotency_header:
             sent[self.idempotency_header] = message.message_id
         response = netguard.post(
-            self.session, url, allowed=self.allowed, data=body, headers=sent, timeout=self.timeout
+            self.session,
+            url,
+            allowed=self.allowed,
+            data=body,
+            headers=sent,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            max_bytes=self.max_answer_bytes,
         )
         status = response.status_code
         if 200 <= status < 300:
@@ -118,8 +141,10 @@ class HttpProvider(Provider):
         return f"{self.kind} {urlsplit(url).hostname}"
 
     def error_text(self, response: requests.Response) -> str:
-        """The peer's own description of a failure; by default the body text."""
-        return response.text.strip()
+        """The peer's own description of a failure; by default the start of the body text."""
+        # Only what a reason can keep is decoded: no guessing the charset of 64 KiB of noise.
+        start = response.content[: self.reason_limit * 4]
+        return start.decode(response.encoding or "utf-8", errors="replace").strip()
 
     def failure(self, reason: str, *, transient: bool) -> ChannelError:
         """A channel error with ``reason`` trimmed to ``reason_limit`` characters."""

@@ -53,10 +53,13 @@ def provider_configs_from_settings(settings: Settings) -> list[ProviderConfig]:
 
 
 def environment_from_settings(settings: Settings) -> ProviderEnvironment:
-    """What every provider takes from the deployment: allowed private targets, the outbox,
-    where endpoint rate limits are counted."""
+    """What every provider takes from the deployment: allowed private targets, bounds on
+    answers, the outbox, where endpoint rate limits are counted."""
     return ProviderEnvironment(
-        allowed_private_targets=tuple(settings.allowed_private_targets),
+        allowed_provider_targets=tuple(settings.provider_targets),
+        allowed_webhook_targets=tuple(settings.allowed_webhook_targets),
+        send_deadline=settings.outbound.deadline_seconds,
+        max_answer_bytes=settings.outbound.max_answer_bytes,
         outbox_dir=settings.outbox_dir,
         # Robots' messages a minute are counted in the broker's Redis, when it is Redis.
         rate_limit_url=settings.broker if settings.broker_kind == "redis" else None,

@@ -14,7 +14,7 @@ from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
 from notifier.csvexport import write_csv
 from notifier.errors import InputError
-from notifier.importing import detect_encoding, import_enterprises
+from notifier.importing import file_limits, import_register_file
 from notifier.listings import enterprise_row
 from notifier.plaintext import shown
 from notifier.sectors import normalize_sector
@@ -32,13 +32,22 @@ def enterprises() -> None:
 @FORMAT_OPTION
 @pass_app
 def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
-    """Import enterprises from FILE.csv (updates by credit code).
+    """Import enterprises from FILE, a CSV or XLSX register (updates by credit code).
 
-    The file may be UTF-8 or, as Excel saves it on Chinese Windows, GBK/GB18030.
+    A CSV may be UTF-8 or, as Excel saves it on Chinese Windows, GBK/GB18030. The file is
+    checked whole (size, format, rows) before any row is stored: one that is refused stores
+    nothing and prints one line.
     """
-    with file.open(encoding=detect_encoding(file), newline="") as stream:
-        report = import_enterprises(
-            app.runtime.sessions, stream, dry_run=dry_run, box=app.runtime.box
+    settings = app.settings
+    with file.open("rb") as source:
+        report = import_register_file(
+            app.runtime.sessions,
+            source,
+            name=file.name,
+            limits=file_limits(settings),
+            dry_run=dry_run,
+            max_errors=settings.imports.max_reported_errors,
+            box=app.runtime.box,
         )
     if output_format == "json":
         print_json(report.as_dict())
@@ -47,12 +56,18 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
         click.echo(
             f"{verb} {report.imported} enterprises "
             f"({report.created} new, {report.updated} updated); "
-            f"{len({e.row for e in report.errors})} bad rows"
+            f"{report.bad_rows} bad rows"
         )
         if report.kept_unsubscribed:
             click.echo(f"{report.kept_unsubscribed} enterprises stay unsubscribed as they asked")
         for error in report.errors:
             click.echo(f"  row {error.row}, {error.field}: {error.reason}", err=True)
+        if report.errors_left_out:
+            click.echo(
+                f"  … 另有 {report.errors_left_out} 条错误未列出 / {report.errors_left_out} more "
+                f"errors left out (only the first {len(report.errors)} are listed)",
+                err=True,
+            )
     if report.errors:
         raise SystemExit(1)
 

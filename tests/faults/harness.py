@@ -208,6 +208,7 @@ def notifier_environment(
         NOTIFIER_SMS__APP_SECRET=SMS_APP_SECRET,
         NOTIFIER_ALLOWED_PRIVATE_TARGETS='["127.0.0.0/8"]',
         NOTIFIER_WEB__PORT="0",  # `notifier run` serves too: any free port, never a fixed one
+        NOTIFIER_ALLOWED_WEBHOOK_TARGETS='["127.0.0.0/8:*"]',
     )
     if redis_url:
         env["NOTIFIER_REDIS_URL"] = redis_url

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParameter
 from starlette.concurrency import run_in_threadpool
 
 from notifier.channel_names import CHANNELS
-from notifier.enterprise_sheets import record_as_csv, xlsx_as_csv
+from notifier.enterprise_sheets import record_as_csv
 from notifier.errors import InputError, NotFoundError
-from notifier.importing import ImportReport, detect_encoding, import_enterprises
+from notifier.importing import ImportReport, import_enterprises, import_register_file, upload_limits
 from notifier.listings import delivery_row, enterprise_row, local
 from notifier.models import Enterprise
 from notifier.runtime import Runtime
@@ -194,23 +192,16 @@ def update_enterprise(
     return _save(runtime, principal, body, "enterprise.update")
 
 
-def _import_file(runtime: Runtime, name: str, content: bytes, dry_run: bool) -> ImportReport:
-    if name.lower().endswith(".xlsx"):
-        text = xlsx_as_csv(content, max_rows=runtime.settings.web.max_import_rows)
-        return import_enterprises(
-            runtime.sessions, io.StringIO(text), dry_run=dry_run, box=runtime.box
-        )
-    rows = content.count(b"\n")
-    if rows > runtime.settings.web.max_import_rows + 1:
-        limit = runtime.settings.web.max_import_rows
-        raise InputError(f"file: 超过 {limit} 行 / more than {limit} rows", field="file")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "upload.csv"
-        path.write_bytes(content)
-        with path.open(encoding=detect_encoding(path), newline="") as stream:
-            return import_enterprises(
-                runtime.sessions, stream, dry_run=dry_run, box=runtime.box
-            )
+def _import_file(runtime: Runtime, name: str, source: BinaryIO, dry_run: bool) -> ImportReport:
+    return import_register_file(
+        runtime.sessions,
+        source,
+        name=name,
+        limits=upload_limits(runtime.settings),
+        dry_run=dry_run,
+        max_errors=runtime.settings.imports.max_reported_errors,
+        box=runtime.box,
+    )
 
 
 @router.post(
@@ -219,10 +210,12 @@ def _import_file(runtime: Runtime, name: str, content: bytes, dry_run: bool) -> 
 async def import_register(
     runtime: RuntimeDep, principal: Staff, file: UploadFile, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Import a CSV or XLSX register: good rows are kept, bad ones listed by row and field."""
-    content = await file.read()
+    """Import a CSV or XLSX register: good rows are kept, bad ones listed by row and field (the
+    first ``imports.max_reported_errors``; ``errors_left_out`` counts the rest)."""
+    # The upload is already spooled to a temporary file (the body limit held while it came):
+    # the register is read from there, never copied whole into memory.
     report = await run_in_threadpool(
-        _import_file, runtime, file.filename or "upload.csv", content, dry_run
+        _import_file, runtime, file.filename or "upload.csv", file.file, dry_run
     )
     result = report.as_dict()
     if not dry_run:

@@ -176,6 +176,8 @@ class ImportReportOut(BaseModel):
     kept_unsubscribed: int
     bad_rows: int
     errors: list[RowErrorOut]
+    # Row errors past the report's cap (imports.max_reported_errors), counted, not listed.
+    errors_left_out: int = 0
 
 
 class EnterpriseSaved(BaseModel):
