@@ -124,7 +124,9 @@ def api_upload(site: Site, name: str, content: bytes, **params: str) -> requests
 def console_upload(site: Site, name: str, content: bytes) -> requests.Response:
     client = requests.Session()
     url = site.server.url
-    signed = client.post(f"{url}/console/login", data={"key": site.key}, allow_redirects=False)
+    form = client.get(f"{url}/console/login", timeout=60).text  # its CSRF value and cookie
+    signed = client.post(f"{url}/console/login", data={"key": site.key, "csrf": csrf_of(form)},
+                         allow_redirects=False)
     assert signed.status_code == 303
     csrf = csrf_of(client.get(f"{url}/console/policies/new", timeout=60).text)
     return client.post(
