@@ -8,15 +8,15 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from notifier import calendar_admin
 from notifier.calendar_admin import Editor
 from notifier.calendar_notice import read_notice
 from notifier.errors import InputError
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.workdays import DayKind
 
 NOTES = ("entered", "set", "removed", "complete", "incomplete")
@@ -89,7 +89,7 @@ class _Calendar:
             example=NOTICE_EXAMPLE,
         )
 
-    async def attempt(
+    def attempt(
         self,
         request: Request,
         user: ConsoleUser,
@@ -99,13 +99,11 @@ class _Calendar:
     ) -> Response:
         """Do ``work``; a refused input shows the page again with the error and the form."""
         try:
-            return await run_in_threadpool(work)
+            return work()
         except InputError as exc:
             error = str(exc)
         year = _year_or_none((form or {}).get("year", ""))
-        return await run_in_threadpool(
-            lambda: self.page(request, user, year, status_code=400, error=error, form=form)
-        )
+        return self.page(request, user, year, status_code=400, error=error, form=form)
 
     def notice(self, request: Request, user: ConsoleUser, kept: dict[str, str]) -> Response:
         """Read the notice; show it (preview) or enter it (save)."""
@@ -165,6 +163,7 @@ def routes(console: Console) -> APIRouter:
     router = APIRouter()
     calendar = _Calendar(console)
     admin_posted = Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
+    posted = Annotated[FormData, Depends(posted_form)]
 
     @router.get("/calendar", response_class=HTMLResponse)
     def calendar_page(
@@ -179,28 +178,27 @@ def routes(console: Console) -> APIRouter:
             return calendar.page(request, user, None, status_code=400, error=str(exc))
         return calendar.page(request, user, chosen, note=note)
 
+    # Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
     @router.post("/calendar/notice", response_class=HTMLResponse)
-    async def enter_notice(request: Request, user: admin_posted) -> Response:
-        form = await request.form()
+    def enter_notice(request: Request, user: admin_posted, form: posted) -> Response:
         kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
         work = partial(calendar.notice, request, user, kept)
-        return await calendar.attempt(request, user, work, form=kept)
+        return calendar.attempt(request, user, work, form=kept)
 
     @router.post("/calendar/days", response_class=HTMLResponse)
-    async def add_day(request: Request, user: admin_posted) -> Response:
-        form = await request.form()
+    def add_day(request: Request, user: admin_posted, form: posted) -> Response:
         kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
         work = partial(calendar.set_day, user, kept)
-        return await calendar.attempt(request, user, work, form=kept)
+        return calendar.attempt(request, user, work, form=kept)
 
     @router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
-    async def remove_day(request: Request, day: str, user: admin_posted) -> Response:
-        return await calendar.attempt(request, user, partial(calendar.remove_day, user, day))
+    def remove_day(request: Request, day: str, user: admin_posted) -> Response:
+        return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
 
     @router.post("/calendar/years/{year}", response_class=HTMLResponse)
-    async def mark_year(request: Request, year: str, user: admin_posted) -> Response:
-        complete = _text(await request.form(), "complete") == "1"
+    def mark_year(request: Request, year: str, user: admin_posted, form: posted) -> Response:
+        complete = _text(form, "complete") == "1"
         work = partial(calendar.mark_year, user, year, complete)
-        return await calendar.attempt(request, user, work)
+        return calendar.attempt(request, user, work)
 
     return router
