@@ -12,7 +12,7 @@ from typing import Any
 
 from stdnum.cn import uscc
 
-from notifier.enterprise_csv import HEADER
+from notifier.inputs.enterprise_csv import HEADER
 
 PARK = "浙江省/宁波市/北仑区"
 STREETS = ("大碶街道", "新碶街道", "小港街道", "霞浦街道", "柴桥街道")

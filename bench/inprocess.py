@@ -6,8 +6,9 @@
 Each prints one JSON line: a list with the result of each run (one process for all runs, so
 only the first pays for starting Python; the peak RSS is the process's so far).
 
-Only public functions are called: ``notifier.fanout.fan_out`` with a
-:class:`RecordingDispatch` (a ``notifier.ports.Dispatch`` that keeps the ids instead of queueing
+Only public functions are called: ``notifier.services.delivery.fanout.fan_out`` with a
+:class:`RecordingDispatch` (a ``notifier.services.delivery.ports.Dispatch`` that keeps the ids
+instead of queueing
 them, so nothing consumes the deliveries and only fan-out is timed), and
 ``notifier.store.audience.count_by_channel`` / ``page`` / ``next_key``.
 """
@@ -24,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from notifier.config import load_settings
-from notifier.fanout import fan_out
+from notifier.domain.targets import Targets
+from notifier.services.delivery.fanout import fan_out
 from notifier.store import audience
-from notifier.targets import Targets
 
 PAGE = 5000
 

@@ -135,7 +135,7 @@ class Notifier:
 
 
 class Process:
-    """A long-running notifier process (worker, clock) whose log is kept in a file."""
+    """A long-running notifier process (worker, time_source) whose log is kept in a file."""
 
     def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.log = log

@@ -179,7 +179,8 @@ class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["http", "dry-run"] = "dry-run"
-    # Signs the endpoints that have no secret of their own yet (see notifier.endpoint_secrets).
+    # Signs the endpoints that have no secret of their own yet (see
+    # notifier.services.providers.endpoint_secrets).
     secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     timeout: float = Field(default=10.0, gt=0)
     # After a firm rotates its endpoint's secret, the previous one signs too for this long.

@@ -13,17 +13,16 @@ from sqlalchemy import Engine
 
 from notifier.channels.sources import environment_from_settings
 from notifier.config import Settings
-from notifier.db import SessionFactory, create_db_engine, create_session_factory
-from notifier.failover import ProviderGuard
-from notifier.guards import create_guard
+from notifier.domain.secret_box import SecretBox
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
+from notifier.guards.provider_guard import ProviderGuard, create_guard
 from notifier.jobs.broker import Queue, create_queue
-from notifier.kinds import KINDS
-from notifier.messages import MessageFactory
-from notifier.ports import Dispatch, Providers
-from notifier.provider_catalog import ProviderCatalog, secret_box
-from notifier.rendering import Renderer
-from notifier.secret_box import SecretBox
-from notifier.time_source import SYSTEM_CLOCK, Clock
+from notifier.rendering.messages import Renderer
+from notifier.services.delivery.kinds import KINDS
+from notifier.services.delivery.messages import MessageFactory
+from notifier.services.delivery.ports import Dispatch, Providers
+from notifier.services.providers.catalog import ProviderCatalog, secret_box
+from notifier.store.db import SessionFactory, create_db_engine, create_session_factory
 
 
 @dataclass
@@ -35,16 +34,16 @@ class Runtime:
     sessions: SessionFactory
     renderer: Renderer
     messages: MessageFactory
-    clock: Clock = SYSTEM_CLOCK
+    time_source: TimeSource = SYSTEM_TIME
     _providers: ProviderCatalog | None = field(default=None, repr=False)
     _queue: Queue | None = field(default=None, repr=False)
     _guard: ProviderGuard | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Runtime:
+    def build(cls, settings: Settings, *, time_source: TimeSource = SYSTEM_TIME) -> Runtime:
         """Connect to the database and load templates (providers and broker on first use).
 
-        ``clock`` is the process's one time source (tests hand in a ``ManualClock``).
+        ``clock`` is the process's one time source (tests hand in a ``ManualTime``).
         """
         engine = create_db_engine(settings.database_url)
         renderer = Renderer(templates_dir=settings.templates_dir)
@@ -58,10 +57,10 @@ class Runtime:
                 zone=settings.zone,
                 secret_key=settings.secret_key.get_secret_value(),
                 public_url=settings.public_url,
-                clock=clock,
+                time_source=time_source,
                 box=secret_box(settings),
             ),
-            clock=clock,
+            time_source=time_source,
         )
 
     @property

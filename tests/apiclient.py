@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from notifier.apikeys import create_key
 from notifier.cli.policies import embedded_worker
-from notifier.progress import follow
 from notifier.runtime import Runtime
+from notifier.services.access.api_keys import create_key
+from notifier.services.delivery.progress import follow
 from notifier.web.app import create_app
 
 from factories import Firm, credit_code, enter_plain_years, enterprise_csv, policy
@@ -55,7 +55,7 @@ class Api:
             name=name,
             credit_code=credit,
             secret=secret,
-            clock=self.runtime.clock,
+            time_source=self.runtime.time_source,
         ).key
 
 

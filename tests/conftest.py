@@ -20,11 +20,11 @@ import redis
 import sqlalchemy as sa
 from dramatiq.common import dq_name, xq_name
 
-from notifier import migrate
 from notifier.config import Settings, load_settings
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
-from notifier.time_source import SYSTEM_CLOCK, Clock
+from notifier.store import migrate
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -197,8 +197,8 @@ def make_runtime(make_settings):
     """Build a runtime; closed after the test."""
     built: list[Runtime] = []
 
-    def build(clock: Clock = SYSTEM_CLOCK, **overrides: object) -> Runtime:
-        runtime = Runtime.build(make_settings(**overrides), clock=clock)
+    def build(time_source: TimeSource = SYSTEM_TIME, **overrides: object) -> Runtime:
+        runtime = Runtime.build(make_settings(**overrides), time_source=time_source)
         built.append(runtime)
         return runtime
 

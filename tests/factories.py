@@ -9,9 +9,9 @@ from typing import Any
 
 from stdnum.cn import uscc
 
-from notifier.calendar_admin import Editor, mark_year
-from notifier.enterprise_csv import HEADER
-from notifier.kinds import KINDS as MESSAGE_KINDS
+from notifier.inputs.enterprise_csv import HEADER
+from notifier.services.calendar.working_days import Editor, mark_year
+from notifier.services.delivery.kinds import KINDS as MESSAGE_KINDS
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
 # Text that broke an input path before (issue 14): NUL, control, bidi and invisible characters,
@@ -112,8 +112,8 @@ class Enqueued:
 
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
-    from notifier.quiet_hours import QuietHours
-    from notifier.sending import deliver_batch
+    from notifier.domain.quiet_hours import QuietHours
+    from notifier.services.delivery.sending import deliver_batch
 
     return deliver_batch(
         runtime.sessions,
@@ -121,7 +121,7 @@ def send_batch(runtime, ids):
         providers=runtime.providers,
         messages=runtime.messages,
         policy=runtime.settings.delivery,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         quiet=QuietHours.from_settings(runtime.settings),
         guard=runtime.guard,
     )
@@ -129,10 +129,11 @@ def send_batch(runtime, ids):
 
 def sweep_now(runtime):
     """Run the sweeper with the runtime's own ports, as the clock does."""
-    from notifier.sweeper import sweep
+    from notifier.services.delivery.sweeper import sweep
 
     return sweep(
-        runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery, clock=runtime.clock
+        runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery,
+        time_source=runtime.time_source
     )
 
 
@@ -208,4 +209,5 @@ def enter_plain_years(runtime, *years: int) -> None:
     """Enter far ``years`` (which tests use so the real clock never passes their dates) into
     the working-day calendar as complete, with no holidays: worked Monday to Friday."""
     for year in years:
-        mark_year(runtime.sessions, year, complete=True, editor=TEST_EDITOR, clock=runtime.clock)
+        mark_year(runtime.sessions, year, complete=True, editor=TEST_EDITOR,
+        time_source=runtime.time_source)

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from xml.sax.saxutils import escape
 
-from notifier.enterprise_csv import HEADER, HEADER_WORDS
+from notifier.inputs.enterprise_csv import HEADER, HEADER_WORDS
 
 MB = 1 << 20
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from notifier.fanout import fan_out
+from notifier.domain.time_source import ManualTime
 from notifier.jobs.clock import scan_campaign_runs
-from notifier.time_source import ManualClock
+from notifier.services.delivery.fanout import fan_out
 
 from apiclient import OTHER, OWN, api_fixture, make_api
 from factories import Enqueued
@@ -39,8 +39,8 @@ def at(text: str) -> datetime:
 def test_a_campaign_is_created_previewed_run_followed_paused_resumed_and_cancelled(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-11-29 12:00"))  # a Sunday
-    api = make_api(make_runtime(database_url=database_url, clock=clock))
+    time_source = ManualTime(at("2026-11-29 12:00"))  # a Sunday
+    api = make_api(make_runtime(database_url=database_url, time_source=time_source))
     made = api.post("/api/v1/campaigns", "staff", json=CAMPAIGN)
     assert made.status_code == 201, made.text
     campaign = made.json()["id"]
@@ -69,7 +69,7 @@ def test_a_campaign_is_created_previewed_run_followed_paused_resumed_and_cancell
 
     # Monday 09:00: the clock makes the run; its deliveries are queued, none sent yet.
     assert api.get(f"/api/v1/campaigns/{campaign}/progress").json()["current"] is None
-    clock.set(at("2026-11-30 09:00:30"))
+    time_source.set(at("2026-11-30 09:00:30"))
     (run,) = scan_campaign_runs(api.runtime)
     fan_out(api.runtime.sessions, Enqueued(), run, policy=api.runtime.settings.delivery)
     progress = api.get(f"/api/v1/campaigns/{campaign}/progress", "staff").json()

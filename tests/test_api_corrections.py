@@ -6,7 +6,7 @@ a policy aimed at one firm reaches that firm only, as its preview said."""
 from __future__ import annotations
 
 from notifier.cli.policies import embedded_worker
-from notifier.progress import follow
+from notifier.services.delivery.progress import follow
 
 from apiclient import OTHER, api_fixture, publish_and_deliver
 from factories import policy

@@ -7,7 +7,7 @@ import io
 
 from openpyxl import load_workbook
 
-from notifier.enterprise_csv import HEADER
+from notifier.inputs.enterprise_csv import HEADER
 
 from apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api, xlsx_bytes  # noqa: F401 - fixtures
 from factories import Firm, credit_code, enterprise_csv

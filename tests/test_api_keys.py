@@ -61,8 +61,7 @@ def test_revoking_an_unknown_prefix_says_so(sqlite_notifier):  # noqa: F811
 def test_failed_key_attempts_are_counted_in_redis_across_web_processes(
     redis_url, make_runtime, tmp_path
 ):
-    from notifier import migrate
-
+    from notifier.store import migrate
     url = f"sqlite:///{tmp_path / 'n.db'}"
     migrate.upgrade(url)
     web = {"failed_auth_limit": 2, "failed_auth_window_seconds": 30}

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
-from notifier.models import ApiKey
+from notifier.store.models import ApiKey
 from notifier.web.app import create_app
 from notifier.web.auth import Public, RoleRequirement
 

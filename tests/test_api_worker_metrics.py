@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from notifier import migrate
-from notifier.progress import follow
+from notifier.services.delivery.progress import follow
+from notifier.store import migrate
 
 from apiclient import make_api
 from factories import policy

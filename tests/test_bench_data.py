@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from notifier.enterprise_csv import parse_enterprise_csv
+from notifier.inputs.enterprise_csv import parse_enterprise_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -22,7 +22,13 @@ from sqlalchemy import select
 from test_cli import _notifier
 from web_harness import COMPOSED, console_runtime, make_key, signed_in, web_app
 
-from notifier.calendar_admin import (
+from notifier.domain.holiday_notice import read_notice
+from notifier.domain.ladder import parse_rung, rung_day
+from notifier.domain.time_source import ManualTime
+from notifier.domain.workdays import CalendarYearUnknown, DayKind, WorkCalendar
+from notifier.errors import InputError
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.calendar.working_days import (
     Editor,
     enter_notice,
     load,
@@ -30,16 +36,10 @@ from notifier.calendar_admin import (
     remove_day,
     seed,
 )
-from notifier.calendar_notice import read_notice
-from notifier.deadlines import report
-from notifier.errors import InputError
-from notifier.ladder import parse_rung, rung_day
-from notifier.models import AuditEntry, CalendarYear, Deadline
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
-from notifier.reminders import scan_due_reminders
-from notifier.time_source import ManualClock
-from notifier.workdays import CalendarYearUnknown, DayKind, WorkCalendar
+from notifier.services.deadlines.operations import report
+from notifier.services.deadlines.reminders import scan_due_reminders
+from notifier.services.policies.publishing import publish
+from notifier.store.models import AuditEntry, CalendarYear, Deadline
 
 from apiclient import api_fixture  # noqa: F401 - fixtures
 from factories import Enqueued, enter_plain_years, policy
@@ -139,16 +139,16 @@ def test_a_bad_notice_names_every_bad_line_at_once():
 
 def test_seeding_is_idempotent_and_keeps_admins_edits(database_url, make_runtime):
     runtime = make_runtime(database_url=database_url)
-    clock = runtime.clock
-    first = seed(runtime.sessions, clock=clock)
+    time_source = runtime.time_source
+    first = seed(runtime.sessions, time_source=time_source)
     assert first[0] == 2004 and first[-1] == 2026
-    calendar = load(runtime.sessions, clock=clock)
+    calendar = load(runtime.sessions, time_source=time_source)
     assert not calendar.is_working_day(date(2026, 10, 5))  # National Day
     assert calendar.is_working_day(date(2026, 10, 10))  # a Saturday worked
     # An admin decides a seeded day is not a holiday after all; seeding again keeps that.
-    assert remove_day(runtime.sessions, date(2026, 10, 5), editor=EDITOR, clock=clock)
-    assert seed(runtime.sessions, clock=clock) == []
-    assert load(runtime.sessions, clock=clock).is_working_day(date(2026, 10, 5))
+    assert remove_day(runtime.sessions, date(2026, 10, 5), editor=EDITOR, time_source=time_source)
+    assert seed(runtime.sessions, time_source=time_source) == []
+    assert load(runtime.sessions, time_source=time_source).is_working_day(date(2026, 10, 5))
     with runtime.sessions() as session:
         row = session.get(CalendarYear, 2026)
         assert row is not None and row.complete and row.source.startswith("chinesecalendar")
@@ -160,10 +160,10 @@ def test_seeding_is_idempotent_and_keeps_admins_edits(database_url, make_runtime
 @pytest.fixture
 def console(make_runtime, tmp_path: Path):
     """The console on SQLite at 7 December 2026 (a clock that stands still), an admin signed in."""
-    clock = ManualClock(at("2026-12-07 10:00"))
+    time_source = ManualTime(at("2026-12-07 10:00"))
 
     def make(**settings):
-        return make_runtime(clock=clock, **settings)
+        return make_runtime(time_source=time_source, **settings)
 
     runtime = console_runtime(make, tmp_path)
     client = TestClient(web_app(runtime))
@@ -176,7 +176,7 @@ def _rung_days(runtime, title: str) -> dict[str, date]:
         runtime.sessions,
         settings=runtime.settings.reminders,
         zone=runtime.settings.zone,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     (row,) = [r for r in rows if r["title"] == title]
     return {r["rung"]: date.fromisoformat(r["at"][:10]) for r in row["rungs"]}
@@ -201,7 +201,7 @@ def test_a_2027_ladder_is_refused_until_the_notice_is_entered_in_the_console(con
     assert shown.status_code == 200 and "notice-preview" in shown.text
     assert "2027-02-14" in shown.text
     with pytest.raises(CalendarYearUnknown):  # a preview stores nothing
-        load(runtime.sessions, clock=runtime.clock).is_working_day(date(2027, 2, 1))
+        load(runtime.sessions, time_source=runtime.time_source).is_working_day(date(2027, 2, 1))
     saved = client.post(
         "/console/calendar/notice", data={**notice, "action": "save"}, follow_redirects=False
     )
@@ -273,14 +273,14 @@ def test_the_calendar_page_refuses_bad_input_with_the_field_and_keeps_the_form(c
                       data={"complete": "1", "csrf": staff_csrf}).status_code == 403
     assert client.post("/console/calendar/years/2027", data={"complete": "1"}).status_code == 403
     with pytest.raises(CalendarYearUnknown):
-        load(runtime.sessions, clock=runtime.clock).is_working_day(date(2027, 3, 1))
+        load(runtime.sessions, time_source=runtime.time_source).is_working_day(date(2027, 3, 1))
 
 
 def test_the_console_revise_refuses_a_ladder_in_an_unknown_year(console):
     runtime, client, csrf = console
     due = {"title": "申报截止", "due_at": "2026-12-30T17:00", "remind": ["1wd"]}
     draft = parse_policy(policy(ref="p1", deadlines=[due]), zone=SHANGHAI)
-    made = publish(runtime.sessions, Enqueued(), draft, clock=runtime.clock)
+    made = publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     moved = json.dumps(policy(ref="p1", deadlines=[{**due, "due_at": "2098-02-09T17:00"}]))
     answer = client.post(f"/console/policies/{made.policy_id}/revise",
                          data={"policy_json": moved, "csrf": csrf})
@@ -293,8 +293,8 @@ def test_the_dashboard_warns_60_days_before_the_calendar_runs_out(console):
     key = make_key(runtime, "admin")
 
     def dashboard_at(when: str) -> str:
-        runtime.clock.set(at(when))
-        # A session lasts 8 hours by the deployment's clock: sign in anew at each time.
+        runtime.time_source.set(at(when))
+        # A session lasts 8 hours by the deployment's time_source: sign in anew at each time.
         with TestClient(web_app(runtime)) as fresh:
             signed_in(fresh, key)
             return fresh.get("/console/").text
@@ -305,7 +305,7 @@ def test_the_dashboard_warns_60_days_before_the_calendar_runs_out(console):
     assert 'href="/console/calendar?year=2027"' in warned
     ran_out = dashboard_at("2027-01-02 10:00")
     assert "2027 年的工作日历尚未录入" in ran_out, ran_out[-3000:]
-    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, clock=runtime.clock)
+    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, time_source=runtime.time_source)
     assert "calendar-warning" not in dashboard_at("2027-01-02 10:05")
 
 
@@ -314,36 +314,38 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
 ):
     runtime, _, _ = console
     enter_notice(runtime.sessions, read_notice(AS_TYPED, year=2027), complete=True,
-                 editor=EDITOR, clock=runtime.clock)
+                 editor=EDITOR, time_source=runtime.time_source)
     draft = parse_policy(
         policy(ref="p1", published_at="2026-12-07T09:00",
                deadlines=[{"title": "申报截止", "due_at": "2027-02-09T17:00",
                            "remind": ["5wd", "0d"]}]),
         zone=SHANGHAI,
     )
-    publish(runtime.sessions, Enqueued(), draft, clock=runtime.clock)
+    publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     # An admin finds the schedule wrong and takes 2027 back while correcting it.
-    mark_year(runtime.sessions, 2027, complete=False, editor=EDITOR, clock=runtime.clock)
-    runtime.clock.set(at("2027-02-01 09:00"))  # when 5wd falls
+    mark_year(runtime.sessions, 2027, complete=False, editor=EDITOR,
+    time_source=runtime.time_source)
+    runtime.time_source.set(at("2027-02-01 09:00"))  # when 5wd falls
     settings = runtime.settings
 
     def scan() -> list[int]:
         return scan_due_reminders(
             runtime.sessions, Enqueued(), settings=settings.reminders, zone=settings.zone,
-            catch_up=timedelta(hours=6), clock=runtime.clock,
+            catch_up=timedelta(hours=6), time_source=runtime.time_source,
         )
 
-    with caplog.at_level(logging.WARNING, logger="notifier.reminders"):
+    with caplog.at_level(logging.WARNING, logger="notifier.services.deadlines.reminders"):
         assert scan() == []
     assert "working-day calendar for 2027 is not entered yet" in caplog.text
     with runtime.sessions() as session:
         deadline_id = session.scalar(select(Deadline.id))
     assert f"{deadline_id}:5wd" in caplog.text
     states = {r["rung"]: r["state"] for r in report(
-        runtime.sessions, settings=settings.reminders, zone=settings.zone, clock=runtime.clock
+        runtime.sessions, settings=settings.reminders, zone=settings.zone,
+        time_source=runtime.time_source
     )[0]["rungs"]}
     assert states == {"5wd": "no_calendar", "0d": "scheduled"}
-    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, clock=runtime.clock)
+    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, time_source=runtime.time_source)
     assert len(scan()) == 1  # the 5wd rung, on Monday 1 February
 
 

@@ -25,9 +25,9 @@ from web_server import PARK, Server, running_notifier
 
 from notifier.channels.receipts import READERS
 from notifier.channels.sources import provider_configs_from_settings
-from notifier.provider_admin import ProviderDraft, add, remove
+from notifier.domain.secret_box import SecretBox, new_key
 from notifier.runtime import Runtime
-from notifier.secret_box import SecretBox, new_key
+from notifier.services.providers.admin import ProviderDraft, add, remove
 
 from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, SECRET_ID, SECRET_KEY, TENCENT_TEMPLATES
 

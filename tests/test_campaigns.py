@@ -17,16 +17,16 @@ from conftest import _truncate_postgres
 from sqlalchemy import func, select
 from test_cli import Notifier, _notifier, assert_one_line_error
 
-from notifier.campaign_file import parse_campaign, read_credit_codes
-from notifier.campaigns import cancel, create_campaign, pause, resume
+from notifier.domain.time_source import ManualTime
 from notifier.errors import InputError, TemplateError
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
+from notifier.inputs.campaign_file import parse_campaign, read_credit_codes
 from notifier.jobs.clock import scan_campaign_runs
-from notifier.models import Campaign, Delivery, Trigger
-from notifier.pacing import Pace
-from notifier.progress import campaign_runs
-from notifier.time_source import ManualClock
+from notifier.services.campaigns.operations import cancel, create_campaign, pause, resume
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.delivery.pacing import Pace
+from notifier.services.delivery.progress import campaign_runs
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.store.models import Campaign, Delivery, Trigger
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, send_batch
 
@@ -57,11 +57,11 @@ def campaign_file(**fields) -> dict:
 class Park:
     """Enterprises, a campaign, a clock the test moves, and the pipeline run by hand."""
 
-    def __init__(self, runtime, clock: ManualClock, firms: list[Firm], **fields) -> None:
-        self.runtime, self.clock = runtime, clock
+    def __init__(self, runtime, time_source: ManualTime, firms: list[Firm], **fields) -> None:
+        self.runtime, self.time_source = runtime, time_source
         self.add(firms)
-        draft = parse_campaign(campaign_file(**fields), zone=SHANGHAI, now=clock.now())
-        self.campaign_id = create_campaign(runtime.sessions, draft, clock=clock)
+        draft = parse_campaign(campaign_file(**fields), zone=SHANGHAI, now=time_source.now())
+        self.campaign_id = create_campaign(runtime.sessions, draft, time_source=time_source)
 
     def add(self, firms: list[Firm]) -> None:
         csv_text = enterprise_csv(firms)
@@ -98,17 +98,17 @@ def test_a_weekly_cron_over_four_weeks_sends_four_runs_each_to_that_days_audienc
     postgres_database, make_runtime
 ):
     _truncate_postgres(postgres_database)
-    clock = ManualClock(at("2026-11-29 12:00"))  # a Sunday
-    first = make_runtime(database_url=postgres_database, clock=clock)
-    second = make_runtime(database_url=postgres_database, clock=clock)
-    park = Park(first, clock, [Firm(1, channels="sms"), Firm(2, channels="sms")])
+    time_source = ManualTime(at("2026-11-29 12:00"))  # a Sunday
+    first = make_runtime(database_url=postgres_database, time_source=time_source)
+    second = make_runtime(database_url=postgres_database, time_source=time_source)
+    park = Park(first, time_source, [Firm(1, channels="sms"), Firm(2, channels="sms")])
     fired: list[int] = []
     for week in range(4):
         park.add([Firm(10 + week, channels="sms")])  # the audience grows by one each week
         monday = at("2026-11-30 09:00") + timedelta(weeks=week)
         for moment in (monday - timedelta(hours=1), monday + timedelta(seconds=30),
                        monday + timedelta(days=3)):
-            clock.set(moment)
+            time_source.set(moment)
             made: list[int] = []
             start = threading.Barrier(2)
             threads = [
@@ -147,12 +147,12 @@ def _scan_after(start: threading.Barrier, runtime, made: list[int]) -> None:
 def test_a_once_campaign_runs_once_with_its_pinned_template_and_then_is_finished(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-12-01 08:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, [Firm(1, channels="sms"), Firm(2, channels="email")],
+    time_source = ManualTime(at("2026-12-01 08:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, [Firm(1, channels="sms"), Firm(2, channels="email")],
                 schedule={"once_at": "2026-12-01T10:00"})
     assert park.scan() == []
-    clock.set(at("2026-12-01 10:00"))
+    time_source.set(at("2026-12-01 10:00"))
     (run,) = park.scan()
     assert park.scan() == []
     park.fan_out_and_send(run)
@@ -171,9 +171,9 @@ def test_a_once_campaign_runs_once_with_its_pinned_template_and_then_is_finished
 def test_a_once_campaign_created_for_a_moment_just_past_goes_out_at_the_next_scan(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-12-01 10:05"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, [Firm(1, channels="sms")],
+    time_source = ManualTime(at("2026-12-01 10:05"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, [Firm(1, channels="sms")],
                 schedule={"once_at": "2026-12-01T10:00"})
     (run,) = park.scan()
     with runtime.sessions() as session:
@@ -181,7 +181,7 @@ def test_a_once_campaign_created_for_a_moment_just_past_goes_out_at_the_next_sca
 
 
 def test_the_readme_example_files_are_valid():
-    from notifier.campaign_file import read_campaign_file
+    from notifier.inputs.campaign_file import read_campaign_file
 
     examples = Path(__file__).parent.parent / "docs" / "examples"
     now = at("2026-11-25 18:00")
@@ -196,10 +196,10 @@ def test_the_readme_example_files_are_valid():
 def test_runs_missed_beyond_the_catch_up_window_are_recorded_missed_and_the_newest_fires(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-11-29 12:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, [Firm(1, channels="sms")])
-    clock.set(at("2026-12-14 11:00"))  # down over three Mondays; the last was 2 hours ago
+    time_source = ManualTime(at("2026-11-29 12:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, [Firm(1, channels="sms")])
+    time_source.set(at("2026-12-14 11:00"))  # down over three Mondays; the last was 2 hours ago
     (fired,) = park.scan()
     with runtime.sessions() as session:
         runs = session.scalars(select(Trigger).order_by(Trigger.due_at)).all()
@@ -209,7 +209,7 @@ def test_runs_missed_beyond_the_catch_up_window_are_recorded_missed_and_the_newe
             (at("2026-12-14 09:00"), "pending"),
         ]
         assert runs[2].id == fired
-    clock.set(at("2026-12-21 16:00"))  # 7 hours late: past the 6-hour window
+    time_source.set(at("2026-12-21 16:00"))  # 7 hours late: past the 6-hour window
     assert park.scan() == []
     with runtime.sessions() as session:
         late = session.scalar(select(Trigger).where(Trigger.due_at == at("2026-12-21 09:00")))
@@ -217,14 +217,14 @@ def test_runs_missed_beyond_the_catch_up_window_are_recorded_missed_and_the_newe
 
 
 def test_a_cron_campaign_makes_no_run_after_its_end(database_url, make_runtime):
-    clock = ManualClock(at("2026-11-29 12:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
+    time_source = ManualTime(at("2026-11-29 12:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
     schedule = {"cron": "0 9 * * MON", "ends_at": "2026-12-01"}
-    park = Park(runtime, clock, [Firm(1, channels="sms")], schedule=schedule)
-    clock.set(at("2026-11-30 09:00"))
+    park = Park(runtime, time_source, [Firm(1, channels="sms")], schedule=schedule)
+    time_source.set(at("2026-11-30 09:00"))
     (run,) = park.scan()
     park.fan_out_and_send(run)
-    clock.set(at("2026-12-07 09:00"))
+    time_source.set(at("2026-12-07 09:00"))
     assert park.scan() == []
     assert park.status() == "finished"
 
@@ -263,19 +263,19 @@ class _Counting:
 
 
 def _send_with(park: Park, ids: list[int], providers) -> None:
-    from notifier.sending import deliver_batch
+    from notifier.services.delivery.sending import deliver_batch
 
     runtime = park.runtime
     deliver_batch(runtime.sessions, ids, providers=providers, messages=runtime.messages,
-                  policy=runtime.settings.delivery, clock=runtime.clock)
+                  policy=runtime.settings.delivery, time_source=runtime.time_source)
 
 
 def _started(database_url, make_runtime, firms: int = 6) -> tuple[Park, list[int]]:
-    clock = ManualClock(at("2026-12-01 08:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, [Firm(n, channels="sms") for n in range(1, firms + 1)],
+    time_source = ManualTime(at("2026-12-01 08:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, [Firm(n, channels="sms") for n in range(1, firms + 1)],
                 schedule={"once_at": "2026-12-01T09:00"})
-    clock.set(at("2026-12-01 09:00"))
+    time_source.set(at("2026-12-01 09:00"))
     (run,) = park.scan()
     queued = Enqueued()
     park.fan_out(run, queued)
@@ -288,7 +288,8 @@ def test_pausing_mid_run_stops_the_sends_at_once_and_resuming_finishes_the_rest(
     park, ids = _started(database_url, make_runtime)
     runtime = park.runtime
     staff = PausingProviders(
-        runtime.providers, 2, lambda: pause(runtime.sessions, park.campaign_id, clock=park.clock)
+        runtime.providers, 2, lambda: pause(runtime.sessions, park.campaign_id,
+        time_source=park.time_source)
     )
     _send_with(park, ids, staff)  # one batch: the pause comes after its 2nd send
 
@@ -302,7 +303,7 @@ def test_pausing_mid_run_stops_the_sends_at_once_and_resuming_finishes_the_rest(
 
     dispatch = Enqueued(on_batch=lambda batch: send_batch(runtime, batch))
     changed = resume(runtime.sessions, dispatch, park.campaign_id, batch_size=200,
-                     clock=park.clock)
+                     time_source=park.time_source)
     assert changed.deliveries == 4
     assert [d.status for d in park.deliveries()] == ["sent"] * 6
     park.scan()
@@ -315,22 +316,23 @@ def test_cancelling_leaves_every_unsent_delivery_cancelled_and_no_run_after(
     park, ids = _started(database_url, make_runtime)
     runtime = park.runtime
     staff = PausingProviders(
-        runtime.providers, 3, lambda: cancel(runtime.sessions, park.campaign_id, clock=park.clock)
+        runtime.providers, 3, lambda: cancel(runtime.sessions, park.campaign_id,
+        time_source=park.time_source)
     )
     _send_with(park, ids, staff)
     statuses = [d.status for d in park.deliveries()]
     assert statuses.count("sent") == 3 and statuses.count("cancelled") == 3
     _send_with(park, ids, runtime.providers)
     assert [d.status for d in park.deliveries()].count("sent") == 3
-    park.clock.set(at("2026-12-08 09:00"))
+    park.time_source.set(at("2026-12-08 09:00"))
     assert park.scan() == []
     assert park.status() == "cancelled"
 
 
 def test_progress_counts_each_run_by_status_with_rate_and_eta(database_url, make_runtime):
     park, ids = _started(database_url, make_runtime)
-    pause(park.runtime.sessions, park.campaign_id, clock=park.clock)
-    (run,) = campaign_runs(park.runtime.sessions, park.campaign_id, now=park.clock.now())
+    pause(park.runtime.sessions, park.campaign_id, time_source=park.time_source)
+    (run,) = campaign_runs(park.runtime.sessions, park.campaign_id, now=park.time_source.now())
     assert run.counts == {"deferred": 6} and run.left == 6 and run.eta_seconds is None
 
 
@@ -351,11 +353,11 @@ class Recording:
 
 
 def test_a_throttled_campaign_is_queued_in_batches_spread_to_its_rate(database_url, make_runtime):
-    clock = ManualClock(at("2026-12-01 08:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, [Firm(n, channels="sms") for n in range(1, 11)],
+    time_source = ManualTime(at("2026-12-01 08:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, [Firm(n, channels="sms") for n in range(1, 11)],
                 schedule={"once_at": "2026-12-01T09:00"}, throttle_per_minute=120)
-    clock.set(at("2026-12-01 09:00"))
+    time_source.set(at("2026-12-01 09:00"))
     (run,) = park.scan()
     recording = Recording()
     park.fan_out(run, recording)
@@ -404,12 +406,12 @@ def test_a_credit_code_file_reports_every_bad_line_by_number():
 def test_an_unknown_template_variable_refuses_the_campaign_and_stores_nothing(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-11-29 12:00"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
+    time_source = ManualTime(at("2026-11-29 12:00"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
     bad = {"sms": {"body": "{{ enterprise.nmae }}"}}
-    draft = parse_campaign(campaign_file(templates=bad), zone=SHANGHAI, now=clock.now())
+    draft = parse_campaign(campaign_file(templates=bad), zone=SHANGHAI, now=time_source.now())
     with pytest.raises(TemplateError, match="enterprise.name"):
-        create_campaign(runtime.sessions, draft, clock=clock)
+        create_campaign(runtime.sessions, draft, time_source=time_source)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
 

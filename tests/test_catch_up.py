@@ -11,11 +11,11 @@ from conftest import _truncate_postgres
 from sqlalchemy import func, select
 from test_deadlines import SHANGHAI, Park, at
 
+from notifier.domain.time_source import ManualTime
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.clock import scan_deadline_reminders, scan_published_policies
-from notifier.models import Trigger
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
-from notifier.time_source import ManualClock
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Trigger
 
 from factories import Enqueued, policy
 
@@ -23,14 +23,15 @@ from factories import Enqueued, policy
 def test_a_clock_restarted_after_2_hours_down_fires_the_missed_due_work_once(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-11-18 08:30"))  # the clock stops here
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd"])
+    time_source = ManualTime(at("2026-11-18 08:30"))  # the clock stops here
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd"])
     scheduled = policy(ref="later", published_at="2026-11-18T09:30")
-    publish(runtime.sessions, Enqueued(), parse_policy(scheduled, zone=SHANGHAI), clock=clock)
+    publish(runtime.sessions, Enqueued(), parse_policy(scheduled, zone=SHANGHAI),
+    time_source=time_source)
     assert park.scan() == []
 
-    clock.set(at("2026-11-18 10:30"))  # back after 2 hours: the jobs run at once
+    time_source.set(at("2026-11-18 10:30"))  # back after 2 hours: the jobs run at once
     (rung,) = scan_deadline_reminders(runtime)
     (published,) = scan_published_policies(runtime)
 
@@ -42,13 +43,15 @@ def test_a_clock_restarted_after_2_hours_down_fires_the_missed_due_work_once(
 def test_work_missed_by_more_than_the_window_is_recorded_as_missed_not_sent(
     database_url, make_runtime
 ):
-    clock = ManualClock(at("2026-11-18 08:30"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd", "1wd"])
+    time_source = ManualTime(at("2026-11-18 08:30"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd",
+    "1wd"])
     scheduled = policy(ref="later", published_at="2026-11-18T09:30")
-    publish(runtime.sessions, Enqueued(), parse_policy(scheduled, zone=SHANGHAI), clock=clock)
+    publish(runtime.sessions, Enqueued(), parse_policy(scheduled, zone=SHANGHAI),
+    time_source=time_source)
 
-    clock.set(at("2026-11-18 16:00"))  # 7 hours after 09:00: past the 6-hour window
+    time_source.set(at("2026-11-18 16:00"))  # 7 hours after 09:00: past the 6-hour window
     assert scan_deadline_reminders(runtime) == []
     assert scan_published_policies(runtime) == []
 
@@ -62,10 +65,11 @@ def test_work_missed_by_more_than_the_window_is_recorded_as_missed_not_sent(
 
 
 def test_after_a_long_stop_only_the_newest_due_rung_goes_out(database_url, make_runtime):
-    clock = ManualClock(at("2026-11-18 08:30"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    park = Park(runtime, clock, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd", "1wd"])
-    clock.set(at("2026-11-19 10:00"))
+    time_source = ManualTime(at("2026-11-18 08:30"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    park = Park(runtime, time_source, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd",
+    "1wd"])
+    time_source.set(at("2026-11-19 10:00"))
     catch_up = timedelta(days=2)
     fired = park_scan(park, catch_up)
     assert len(fired) == 1 and park.trigger(fired[0]).due_at == at("2026-11-19 09:00")
@@ -75,7 +79,7 @@ def test_after_a_long_stop_only_the_newest_due_rung_goes_out(database_url, make_
 
 
 def park_scan(park: Park, catch_up: timedelta) -> list[int]:
-    from notifier.reminders import scan_due_reminders
+    from notifier.services.deadlines.reminders import scan_due_reminders
 
     settings = park.runtime.settings
     return scan_due_reminders(
@@ -84,7 +88,7 @@ def park_scan(park: Park, catch_up: timedelta) -> list[int]:
         settings=settings.reminders,
         zone=settings.zone,
         catch_up=catch_up,
-        clock=park.clock,
+        time_source=park.time_source,
     )
 
 
@@ -92,13 +96,14 @@ def test_two_clocks_side_by_side_on_postgresql_make_each_rung_once(
     postgres_database, make_runtime
 ):
     _truncate_postgres(postgres_database)
-    clock = ManualClock(at("2026-11-18 08:30"))
-    first = make_runtime(database_url=postgres_database, clock=clock)
-    second = make_runtime(database_url=postgres_database, clock=clock)
-    park = Park(first, clock, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd", "1wd"])
+    time_source = ManualTime(at("2026-11-18 08:30"))
+    first = make_runtime(database_url=postgres_database, time_source=time_source)
+    second = make_runtime(database_url=postgres_database, time_source=time_source)
+    park = Park(first, time_source, title="申报截止", due_at="2026-11-20T17:00", remind=["2wd",
+    "1wd"])
     fired: list[int] = []
     for day in ("2026-11-18 09:00", "2026-11-19 09:00"):
-        clock.set(at(day))
+        time_source.set(at(day))
         start = threading.Barrier(2)
         threads = [
             threading.Thread(target=scan_after, args=(start, r, fired)) for r in (first, second)

@@ -11,8 +11,7 @@ from typing import Literal
 
 import pytest
 
-from notifier import netguard
-from notifier.channel_names import EMAIL, SMS, WEBHOOK
+from notifier.channels import netguard
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.dryrun import DryRunProvider
 from notifier.channels.email import SmtpProvider
@@ -21,6 +20,7 @@ from notifier.channels.sms import SmsGatewayProvider
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import load_settings
+from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.errors import ConfigError, PermanentError, TransientError
 
 from peers import (
@@ -657,11 +657,12 @@ def test_email_opens_a_new_connection_after_a_refusal_and_still_delivers(
 def test_one_enterprise_s_broken_webhook_never_opens_a_circuit_for_everyone_else(
     webhook_receiver: WebhookReceiver, webhook_provider: StandardWebhooksProvider
 ) -> None:
-    from notifier.circuits import MemoryCircuits
     from notifier.config import CircuitSettings
     from notifier.errors import TransientError
-    from notifier.failover import ProviderGuard, route
-    from notifier.limits import NoLimits
+    from notifier.guards.circuits import MemoryCircuits
+    from notifier.guards.provider_guard import ProviderGuard
+    from notifier.guards.provider_limits import NoLimits
+    from notifier.services.delivery.failover import route
 
     guard = ProviderGuard(MemoryCircuits(CircuitSettings(failures=2)), NoLimits())
     with socket.socket() as closed:  # a port nobody listens on: connection refused

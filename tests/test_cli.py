@@ -20,11 +20,11 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from conftest import POSTGRES_ADMIN_URL, service_missing
 
-from notifier import migrate
 from notifier.cli.main import cli
-from notifier.db import create_db_engine, create_session_factory
-from notifier.records import EnterpriseRecord
+from notifier.domain.records import EnterpriseRecord
 from notifier.store import enterprises as enterprise_store
+from notifier.store import migrate
+from notifier.store.db import create_db_engine, create_session_factory
 
 from factories import Firm, credit_code, enterprise_csv, policy
 

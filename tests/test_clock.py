@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from notifier.domain.time_source import ManualTime
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.leader import Leadership
-from notifier.models import Trigger
-from notifier.models.base import utcnow
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish, scan_published
+from notifier.services.policies.publishing import publish, scan_published
 from notifier.store import policies
-from notifier.time_source import ManualClock
+from notifier.store.models import Trigger
+from notifier.store.models.base import utcnow
 
 from factories import policy
 
@@ -84,20 +84,20 @@ def test_only_one_clock_leads_and_another_takes_over_when_it_stops(postgres_data
 def test_the_clock_jobs_take_their_time_from_the_injected_clock_not_the_machine(
     database_url, make_runtime
 ):
-    clock = ManualClock(utcnow())
-    runtime = make_runtime(database_url=database_url, clock=clock)
-    later = clock.now() + timedelta(days=30)
+    time_source = ManualTime(utcnow())
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
+    later = time_source.now() + timedelta(days=30)
     result = publish(
         runtime.sessions,
         runtime.dispatch,
         parse_policy(policy(published_at=later.isoformat()), zone=runtime.settings.zone),
-        clock=clock,
+        time_source=time_source,
     )
     assert result.trigger_id is None
-    assert scan_published(runtime.sessions, runtime.dispatch, clock=clock) == []
+    assert scan_published(runtime.sessions, runtime.dispatch, time_source=time_source) == []
 
-    clock.set(later + timedelta(seconds=1))  # a month passes in no time at all
-    fired = scan_published(runtime.sessions, runtime.dispatch, clock=clock)
+    time_source.set(later + timedelta(seconds=1))  # a month passes in no time at all
+    fired = scan_published(runtime.sessions, runtime.dispatch, time_source=time_source)
 
     assert len(fired) == 1
-    assert runtime.messages.clock is clock
+    assert runtime.messages.time_source is time_source

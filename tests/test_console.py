@@ -25,13 +25,13 @@ from web_harness import (
     web_app,
 )
 
-from notifier.enterprise_csv import HEADER, HEADER_WORDS
+from notifier.inputs.enterprise_csv import HEADER, HEADER_WORDS
 from notifier.jobs.worker import start_worker
-from notifier.models import Trigger
 from notifier.store import apikeys
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
 from notifier.store import templates as template_store
+from notifier.store.models import Trigger
 from notifier.store.triggers import policy_corrected_key
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
@@ -111,7 +111,7 @@ def test_staff_cannot_open_admin_and_admin_sees_settings_with_secrets_masked(
 def test_a_revoked_key_ends_its_console_session(runtime, client, staff_key):
     signed_in(client, staff_key)
     with runtime.sessions.begin() as session:
-        apikeys.revoke(session, staff_key[:14], now=runtime.clock.now())
+        apikeys.revoke(session, staff_key[:14], now=runtime.time_source.now())
     answer = client.get("/console/", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
 

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from web_harness import console_runtime, make_key, signed_in, web_app
 
-from notifier.fanout import fan_out
+from notifier.domain.time_source import ManualTime
 from notifier.jobs.clock import scan_campaign_runs
+from notifier.services.delivery.fanout import fan_out
 from notifier.store import audit
 from notifier.store import campaigns as campaign_store
-from notifier.time_source import ManualClock
 
 from factories import Enqueued, credit_code
 
@@ -41,13 +41,13 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(at("2026-11-29 12:00"))  # a Sunday
+def time_source() -> ManualTime:
+    return ManualTime(at("2026-11-29 12:00"))  # a Sunday
 
 
 @pytest.fixture
-def runtime(make_runtime, tmp_path: Path, clock):
-    return console_runtime(make_runtime, tmp_path, clock=clock)
+def runtime(make_runtime, tmp_path: Path, time_source):
+    return console_runtime(make_runtime, tmp_path, time_source=time_source)
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def _status(client: TestClient, campaign: int) -> str:
 
 
 def test_a_campaign_is_created_shown_previewed_followed_paused_resumed_and_cancelled(
-    runtime, client, clock
+    runtime, client, time_source
 ):
     staff = make_key(runtime, "staff")
     csrf = signed_in(client, staff)
@@ -97,7 +97,7 @@ def test_a_campaign_is_created_shown_previewed_followed_paused_resumed_and_cance
     assert 'id="campaign-error"' in unknown.text and "enterprise" in unknown.text
 
     # Monday 09:00: the clock makes the run; its deliveries are queued, none sent yet.
-    clock.set(at("2026-11-30 09:00:30"))
+    time_source.set(at("2026-11-30 09:00:30"))
     csrf = signed_in(client, staff)  # yesterday's session has expired (8 hours)
     (run,) = scan_campaign_runs(runtime)
     fan_out(runtime.sessions, Enqueued(), run, policy=runtime.settings.delivery)

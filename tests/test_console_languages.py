@@ -24,14 +24,14 @@ from web_harness import (
     TEMPLATES_CJK as CJK,
 )
 
+from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.jobs.worker import start_worker
-from notifier.models import CalendarDay
-from notifier.provider_admin import listing
+from notifier.services.providers.admin import listing
 from notifier.store import deadlines as deadline_store
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as enterprise_store
 from notifier.store.deliveries import DeliveryFilter
-from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
+from notifier.store.models import CalendarDay
 from notifier.web import i18n
 from notifier.web.console.admin import settings_in_effect
 from notifier.web.console.calendar import NOTICE_EXAMPLE

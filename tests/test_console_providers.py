@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from web_harness import console_runtime, make_key, signed_in, web_app
 
-from notifier.provider_admin import listing
-from notifier.secret_box import new_key
+from notifier.domain.secret_box import new_key
+from notifier.services.providers.admin import listing
 
 from peers import SmsGateway
 

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from test_cli import _notifier, assert_one_line_error
 from test_deadlines import SHANGHAI, Park, at
 
-from notifier.corrections import Revised, cancel_policy, describe, revise
+from notifier.domain.time_source import ManualTime
 from notifier.errors import InputError
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Deadline, Delivery, DeliveryStatus, Policy, Trigger, TriggerStatus
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish, scan_published
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.corrections import Revised, cancel_policy, describe, revise
+from notifier.services.policies.publishing import publish, scan_published
 from notifier.store import enterprises, triggers
-from notifier.time_source import ManualClock
+from notifier.store.models import Deadline, Delivery, DeliveryStatus, Policy, Trigger, TriggerStatus
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
@@ -33,11 +33,12 @@ PAPERS = {"title": "材料补交", "due_at": "2026-11-30T17:00", "remind": ["0d"
 class Office(Park):
     """Enterprises, one policy (ref ``p1``) and the pipeline run by hand on a moved clock."""
 
-    def __init__(self, runtime, clock: ManualClock, firms: list[Firm], **fields) -> None:
-        self.runtime, self.clock = runtime, clock
+    def __init__(self, runtime, time_source: ManualTime, firms: list[Firm], **fields) -> None:
+        self.runtime, self.time_source = runtime, time_source
         self.import_firms(firms)
         self.fields = {"ref": "p1", **fields}
-        self.published = publish(runtime.sessions, Enqueued(), self.draft(), clock=clock)
+        self.published = publish(runtime.sessions, Enqueued(), self.draft(),
+        time_source=time_source)
         self.policy_id = self.published.policy_id
 
     def import_firms(self, firms: list[Firm]) -> None:
@@ -53,7 +54,7 @@ class Office(Park):
             Enqueued(),
             self.draft(**changes),
             notify=notify,
-            clock=self.clock,
+            time_source=self.time_source,
         )
 
     def deliveries(self, trigger_id: int) -> list[tuple[str, str, str]]:
@@ -67,9 +68,10 @@ def office(database_url, make_runtime):
     def build(
         firms: list[Firm], now: str = "2026-09-28 08:00", settings: dict | None = None, **fields
     ) -> Office:
-        clock = ManualClock(at(now))
-        runtime = make_runtime(database_url=database_url, clock=clock, **(settings or {}))
-        return Office(runtime, clock, firms, **fields)
+        time_source = ManualTime(at(now))
+        runtime = make_runtime(database_url=database_url, time_source=time_source, **(settings or
+        {}))
+        return Office(runtime, time_source, firms, **fields)
 
     return build
 
@@ -77,7 +79,8 @@ def office(database_url, make_runtime):
 def test_publishing_a_changed_file_under_a_published_ref_is_refused_and_points_to_revise(office):
     office = office([Firm(1)], published_at="2026-09-01T09:00")
 
-    again = publish(office.runtime.sessions, Enqueued(), office.draft(), clock=office.clock)
+    again = publish(office.runtime.sessions, Enqueued(), office.draft(),
+    time_source=office.time_source)
     assert again.policy_id == office.policy_id and not again.created
 
     with pytest.raises(InputError, match="notifier policies revise FILE.json") as refused:
@@ -85,7 +88,7 @@ def test_publishing_a_changed_file_under_a_published_ref_is_refused_and_points_t
             office.runtime.sessions,
             Enqueued(),
             office.draft(summary="补助比例改为15%。"),
-            clock=office.clock,
+            time_source=office.time_source,
         )
     assert str(refused.value).startswith("ref: 政策")
     assert describe(office.runtime.sessions, office.policy_id, zone=SHANGHAI)["summary"] == (
@@ -101,7 +104,7 @@ def test_a_revision_keeps_the_history_and_moves_deadlines_and_their_unsent_rungs
     )
     (five,) = office.tick("2026-11-13 09:00")  # 5wd before Friday 20 November
     assert len(office.sent_to(five)) == 2
-    office.clock.set(at("2026-11-18 09:00"))  # 2wd: made, its fan-out not yet run
+    office.time_source.set(at("2026-11-18 09:00"))  # 2wd: made, its fan-out not yet run
     (stale,) = office.scan()
 
     revised = office.revise(
@@ -226,20 +229,22 @@ def test_a_cancelled_scheduled_policy_sends_nothing_when_its_time_comes(office):
     assert office.published.trigger_id is None  # scheduled
 
     withdrawn = cancel_policy(
-        office.runtime.sessions, office.policy_id, clock=office.clock, zone=SHANGHAI
+        office.runtime.sessions, office.policy_id, time_source=office.time_source, zone=SHANGHAI
     )
 
     assert not withdrawn.already and withdrawn.deadlines == 1
     for moment in ("2026-10-10 09:00", "2026-10-14 09:00", "2026-10-20 09:00"):
-        office.clock.set(at(moment))
-        assert scan_published(office.runtime.sessions, Enqueued(), clock=office.clock) == []
+        office.time_source.set(at(moment))
+        runtime = office.runtime
+        scanned = scan_published(runtime.sessions, Enqueued(), time_source=office.time_source)
+        assert scanned == []
         assert office.scan() == []
     with office.runtime.sessions() as session:
         assert session.scalars(select(Trigger)).all() == []
         assert session.scalars(select(Delivery)).all() == []
         assert session.scalar(select(Deadline.cancelled_at)) is not None
     again = cancel_policy(
-        office.runtime.sessions, office.policy_id, clock=office.clock, zone=SHANGHAI
+        office.runtime.sessions, office.policy_id, time_source=office.time_source, zone=SHANGHAI
     )
     assert again.already
     # A publish trigger that slipped through (made by a clock just before the cancel) fails.
@@ -253,14 +258,15 @@ def test_a_cancelled_scheduled_policy_sends_nothing_when_its_time_comes(office):
     with pytest.raises(InputError, match="cancelled"):
         office.revise(summary="改")
     with pytest.raises(InputError, match="cancelled"):
-        publish(office.runtime.sessions, Enqueued(), office.draft(), clock=office.clock)
+        publish(office.runtime.sessions, Enqueued(), office.draft(), time_source=office.time_source)
 
 
 def test_a_published_policy_cannot_be_cancelled_and_is_pointed_to_revise(office):
     office = office([Firm(1)])  # published at once
 
     with pytest.raises(InputError, match="notifier policies revise"):
-        cancel_policy(office.runtime.sessions, office.policy_id, clock=office.clock, zone=SHANGHAI)
+        cancel_policy(office.runtime.sessions, office.policy_id, time_source=office.time_source,
+        zone=SHANGHAI)
 
     shown = describe(office.runtime.sessions, office.policy_id, zone=SHANGHAI)
     assert shown["cancelled_at"] is None

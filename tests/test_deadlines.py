@@ -17,19 +17,24 @@ import pytest
 from sqlalchemy import select
 from test_cli import _notifier
 
-from notifier import migrate
-from notifier.calendar_admin import seed_years
-from notifier.deadlines import cancel_deadline, mark_done_by_token, move_deadline, report
+from notifier.domain.ladder import parse_rung, rung_day
+from notifier.domain.time_source import ManualTime
+from notifier.domain.workdays import WorkCalendar
 from notifier.errors import InputError
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.ladder import parse_rung, rung_day
-from notifier.models import Deadline, Delivery, DeliveryStatus, Trigger
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
-from notifier.reminders import LadderRules, scan_due_reminders
-from notifier.time_source import ManualClock
-from notifier.workdays import WorkCalendar
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.calendar.working_days import seed_years
+from notifier.services.deadlines.operations import (
+    cancel_deadline,
+    mark_done_by_token,
+    move_deadline,
+    report,
+)
+from notifier.services.deadlines.reminders import LadderRules, scan_due_reminders
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store import migrate
+from notifier.store.models import Deadline, Delivery, DeliveryStatus, Trigger
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
@@ -58,15 +63,15 @@ class Park:
     """Two enterprises, a policy with one deadline, a clock the test moves, and the pipeline
     run by hand: the clock's scan, the fan-out, the sends."""
 
-    def __init__(self, runtime, clock: ManualClock, **deadline) -> None:
-        self.runtime, self.clock = runtime, clock
+    def __init__(self, runtime, time_source: ManualTime, **deadline) -> None:
+        self.runtime, self.time_source = runtime, time_source
         firms = [Firm(1, channels="email"), Firm(2, channels="email")]
         import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
         draft = parse_policy(
             policy(ref="p1", published_at="2026-09-01T09:00", deadlines=[deadline]),
             zone=SHANGHAI,
         )
-        publish(runtime.sessions, Enqueued(), draft, clock=clock)
+        publish(runtime.sessions, Enqueued(), draft, time_source=time_source)
         with runtime.sessions() as session:
             self.deadline_id = session.scalar(select(Deadline.id))
 
@@ -78,7 +83,7 @@ class Park:
             settings=settings.reminders,
             zone=settings.zone,
             catch_up=timedelta(hours=settings.clock.catch_up_hours),
-            clock=self.clock,
+            time_source=self.time_source,
         )
 
     def fan_out_and_send(self, trigger_id: int) -> None:
@@ -87,7 +92,7 @@ class Park:
 
     def tick(self, local_time: str) -> list[int]:
         """Move the clock, run the scan and deliver what it fired."""
-        self.clock.set(at(local_time))
+        self.time_source.set(at(local_time))
         fired = self.scan()
         for trigger_id in fired:
             self.fan_out_and_send(trigger_id)
@@ -112,8 +117,9 @@ class Park:
 @pytest.fixture
 def park(database_url, make_runtime):
     def build(**deadline) -> Park:
-        clock = ManualClock(at("2026-09-28 08:00"))
-        return Park(make_runtime(database_url=database_url, clock=clock), clock, **deadline)
+        time_source = ManualTime(at("2026-09-28 08:00"))
+        return Park(make_runtime(database_url=database_url, time_source=time_source), time_source,
+        **deadline)
 
     return build
 
@@ -136,8 +142,10 @@ def test_a_2wd_rung_before_national_day_reminds_at_0900_on_the_right_working_day
     url = park.runtime.messages.deadline_done_url(park.deadline_id, enterprise_id=1)
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     token = url.rsplit("/", 1)[1]
-    assert mark_done_by_token(park.runtime.sessions, token, secrets=secrets, clock=park.clock)
-    assert not mark_done_by_token(park.runtime.sessions, token, secrets=secrets, clock=park.clock)
+    assert mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
+    time_source=park.time_source)
+    assert not mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
+    time_source=park.time_source)
 
     (second,) = park.tick("2026-09-30 09:00")  # 1wd: the last working day before the holiday
     assert park.sent_to(second) == [credit_code(2)]
@@ -153,24 +161,26 @@ def test_a_done_token_for_another_purpose_or_key_is_refused(park):
     unsubscribe = park.runtime.messages.unsubscribe_url(1, "email").rsplit("/", 1)[1]
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, unsubscribe, secrets=secrets, clock=park.clock)
+        mark_done_by_token(park.runtime.sessions, unsubscribe, secrets=secrets,
+        time_source=park.time_source)
     done = park.runtime.messages.deadline_done_url(park.deadline_id, 1).rsplit("/", 1)[1]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, done, secrets=["another"], clock=park.clock)
+        mark_done_by_token(park.runtime.sessions, done, secrets=["another"],
+        time_source=park.time_source)
 
 
 def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     park = park(title="申报截止", due_at="2026-11-20T17:00", remind=["5wd", "2wd", "0d"])
     (five,) = park.tick("2026-11-13 09:00")  # 5wd before Friday 20 November
     assert len(park.sent_to(five)) == 2
-    park.clock.set(at("2026-11-18 09:00"))  # 2wd: made, but its fan-out has not run yet
+    park.time_source.set(at("2026-11-18 09:00"))  # 2wd: made, but its fan-out has not run yet
     (stale,) = park.scan()
 
     moved = move_deadline(
         park.runtime.sessions,
         park.deadline_id,
         at("2026-11-27 17:00"),
-        clock=park.clock,
+        time_source=park.time_source,
         ladders=LadderRules.of(park.runtime.settings),
     )
 
@@ -188,7 +198,7 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
         park.runtime.sessions,
         settings=park.runtime.settings.reminders,
         zone=SHANGHAI,
-        clock=park.clock,
+        time_source=park.time_source,
     )
     states = [(r["rung"], r["at"], r["state"]) for r in row["rungs"]]
     assert states == [
@@ -202,12 +212,12 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
 
 def test_a_cancelled_deadline_sends_nothing_more(park):
     park = park(title="申报截止", due_at="2026-11-20T17:00", remind=["2wd", "1wd"])
-    park.clock.set(at("2026-11-18 09:00"))
+    park.time_source.set(at("2026-11-18 09:00"))
     (trigger_id,) = park.scan()
     queued = Enqueued()  # fanned out, queued, not yet sent
     fan_out(park.runtime.sessions, queued, trigger_id, policy=park.runtime.settings.delivery)
 
-    changed = cancel_deadline(park.runtime.sessions, park.deadline_id, clock=park.clock)
+    changed = cancel_deadline(park.runtime.sessions, park.deadline_id, time_source=park.time_source)
 
     assert changed.cancelled_deliveries == 2
     for batch in queued.batches:
@@ -223,7 +233,7 @@ def test_the_default_ladder_comes_from_the_setting(park):
         park.runtime.sessions,
         settings=park.runtime.settings.reminders,
         zone=SHANGHAI,
-        clock=park.clock,
+        time_source=park.time_source,
     )
     assert row["ladder"] == ["5wd", "2wd", "1wd", "0d"]
     assert [r["at"] for r in row["rungs"]] == [

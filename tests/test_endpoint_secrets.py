@@ -19,19 +19,19 @@ from sqlalchemy import event, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from notifier.cli.policies import embedded_worker
-from notifier.endpoint_secrets import TakenSecret, take
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Contact, EndpointSecret
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
+from notifier.domain.secret_box import new_key
+from notifier.domain.time_source import ManualTime
+from notifier.domain.tokens import make_unsubscribe_token
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.secret_box import new_key
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.services.providers.endpoint_secrets import TakenSecret, take
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises
-from notifier.time_source import ManualClock
-from notifier.tokens import make_unsubscribe_token
+from notifier.store.models import Contact, EndpointSecret
 from notifier.web.app import create_app
 
 from apiclient import Api
@@ -43,15 +43,15 @@ SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC))
+def time_source() -> ManualTime:
+    return ManualTime(datetime.now(UTC))
 
 
 @pytest.fixture
-def runtime(database_url, make_runtime, clock) -> Runtime:
+def runtime(database_url, make_runtime, time_source) -> Runtime:
     """Webhooks sent for real, with a key for the endpoints' secrets."""
     return make_runtime(
-        clock=clock,
+        time_source=time_source,
         database_url=database_url,
         secrets={"keys": [new_key()]},
         webhook={"provider": "http", "secret": SHARED},
@@ -88,7 +88,7 @@ def take_secret(runtime: Runtime, number: int) -> TakenSecret:
         runtime.sessions,
         runtime.box,
         enterprise_id(runtime, number),
-        now=runtime.clock.now(),
+        now=runtime.time_source.now(),
         overlap=timedelta(days=7),
     )
 
@@ -96,7 +96,7 @@ def take_secret(runtime: Runtime, number: int) -> TakenSecret:
 def deliver(runtime: Runtime, ref: str) -> None:
     with embedded_worker(runtime):
         draft = parse_policy(policy(ref=ref, title=f"政策 {ref}"), zone=runtime.settings.zone)
-        result = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+        result = publish(runtime.sessions, runtime.dispatch, draft, time_source=runtime.time_source)
         assert result.trigger_id is not None
         follow(runtime.sessions, result.trigger_id, show=False, timeout=60)
 
@@ -146,7 +146,7 @@ def test_each_firm_verifies_with_its_own_secret_and_no_firm_can_forge_for_anothe
     assert len(two.received) == 1
 
 
-def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(runtime, receivers, clock):
+def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(runtime, receivers, time_source):
     one, _ = receivers
     load(runtime, one.url)
     old = take_secret(runtime, 1).secret
@@ -155,7 +155,7 @@ def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(runtime, rece
 
     deliver(runtime, "in-overlap")
     signatures = one.raw_headers[-1]["webhook-signature"].split(" ")
-    clock.advance(timedelta(days=7, seconds=1))
+    time_source.advance(timedelta(days=7, seconds=1))
     one.use_secret(new)
     deliver(runtime, "after-overlap")
 
@@ -185,7 +185,7 @@ def test_a_firm_ends_the_overlap_early_through_its_api_key(runtime, receivers):
 
 
 def test_existing_endpoints_keep_the_shared_secret_until_their_firm_takes_its_own(
-    runtime, receivers, clock
+    runtime, receivers, time_source
 ):
     """The migration's promise: an endpoint from before secrets per endpoint is signed as its
     receiver verifies today; taking its own secret starts an overlap with the shared one."""
@@ -199,7 +199,7 @@ def test_existing_endpoints_keep_the_shared_secret_until_their_firm_takes_its_ow
     deliver(runtime, "shared")
     own = take_secret(runtime, 1).secret
     deliver(runtime, "switching")  # the receiver still verifies with the shared secret
-    clock.advance(timedelta(days=8))
+    time_source.advance(timedelta(days=8))
     deliver(runtime, "switched")
 
     assert len(one.received) == 2 and one.refused == 1
@@ -327,7 +327,8 @@ def test_signing_a_webhook_reads_nothing_from_the_database_during_the_send(runti
     load(runtime, one.url)
     queued = Enqueued()
     draft = parse_policy(policy(ref="loaded"), zone=runtime.settings.zone)
-    trigger_id = publish(runtime.sessions, queued, draft, clock=runtime.clock).trigger_id
+    trigger_id = publish(runtime.sessions, queued, draft,
+    time_source=runtime.time_source).trigger_id
     assert trigger_id is not None
     fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery)
     statements: list[str] = []
@@ -338,7 +339,7 @@ def test_signing_a_webhook_reads_nothing_from_the_database_during_the_send(runti
     (provider,) = runtime.providers.for_channel("webhook")
     with runtime.sessions() as session:
         ids = [i for batch in queued.batches for i in batch]
-        (delivery,) = delivery_store.load_for_sending(session, ids, now=runtime.clock.now())
+        (delivery,) = delivery_store.load_for_sending(session, ids, now=runtime.time_source.now())
         event.listen(runtime.engine, "before_cursor_execute", count)
         try:
             message = runtime.messages.build(delivery, provider)

@@ -11,14 +11,14 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 from stdnum.cn import uscc
 
-from notifier.enterprise_csv import (
+from notifier.errors import InputError
+from notifier.inputs.enterprise_csv import (
     HEADER,
     EnterpriseRecord,
     RowError,
     iter_enterprise_rows,
     parse_enterprise_csv,
 )
-from notifier.errors import InputError
 
 
 def credit_code(serial: int) -> str:

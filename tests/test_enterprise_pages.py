@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from web_harness import seed, web_app
 
-from notifier.deadlines import report
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
+from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.deadlines.operations import report
+from notifier.services.enterprises.subscriptions import Choices, choices_of
+from notifier.services.policies.publishing import publish
 from notifier.store import enterprises as enterprise_store
-from notifier.subscriptions import Choices, choices_of
-from notifier.tokens import make_deadline_done_token, make_unsubscribe_token
 
 from factories import Enqueued, Firm, credit_code, enter_plain_years, policy
 
@@ -146,12 +146,12 @@ def test_the_deadline_link_marks_the_deadline_done_for_that_enterprise(runtime, 
         policy(deadlines=[{"title": "申报截止", "due_at": "2031-12-31"}]),
         zone=runtime.settings.zone,
     )
-    publish(runtime.sessions, Enqueued(), draft, clock=runtime.clock)
+    publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     deadline_id = report(
         runtime.sessions,
         settings=runtime.settings.reminders,
         zone=runtime.settings.zone,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )[0]["id"]
     token = make_deadline_done_token(
         OLD_KEY, deadline_id=deadline_id, enterprise_id=_enterprise_id(runtime, 1)
@@ -165,6 +165,6 @@ def test_the_deadline_link_marks_the_deadline_done_for_that_enterprise(runtime, 
         runtime.sessions,
         settings=runtime.settings.reminders,
         zone=runtime.settings.zone,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     assert rows[0]["done"] == 1

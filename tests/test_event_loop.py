@@ -22,7 +22,7 @@ from test_recovery import wait_until
 from web_harness import COMPOSED, csrf_of
 from web_server import PARK, new_key, running_notifier
 
-from notifier import migrate
+from notifier.store import migrate
 from notifier.web.app import create_app
 
 from factories import Firm

@@ -1,6 +1,6 @@
 """Failover, limits, throttling and expiry, against real loopback SMS gateways.
 
-Provider A and provider B are two real gateways; the delivery clock is a ManualClock, so a
+Provider A and provider B are two real gateways; the delivery clock is a ManualTime, so a
 circuit's cool-down and a delivery's maximum age pass by moving it, not by waiting.
 """
 
@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import select, update
 from test_scaleout import Workers, wait_until
 
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.policy_file import parse_policy
-from notifier.provider_admin import ProviderDraft, add
-from notifier.publishing import publish
+from notifier.domain.secret_box import new_key
+from notifier.domain.time_source import ManualTime
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.secret_box import new_key
-from notifier.time_source import ManualClock
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.services.providers.admin import ProviderDraft, add
+from notifier.store.models import Delivery, DeliveryAttempt
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 from peers import SmsGateway
@@ -69,7 +69,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[in
         == []
     )
     draft = parse_policy(policy(**fields), zone=runtime.settings.zone)
-    published = publish(runtime.sessions, runtime.dispatch, draft, clock=runtime.clock)
+    published = publish(runtime.sessions, runtime.dispatch, draft, time_source=runtime.time_source)
     assert published.trigger_id is not None
     ids: list[int] = []
     fan_out(
@@ -101,9 +101,9 @@ def test_with_a_answering_500_a_thousand_sms_are_sent_through_b_and_a_is_tried_a
     database_url, make_runtime, gateways
 ):
     a, b = gateways
-    clock = ManualClock(now())
+    time_source = ManualTime(now())
     runtime = make_runtime(
-        clock,
+        time_source,
         database_url=database_url,
         providers=[gateway_entry("gw-a", a, 0), gateway_entry("gw-b", b, 1)],
         circuit={"failures": 3, "cooldown_seconds": 60},
@@ -124,13 +124,13 @@ def test_with_a_answering_500_a_thousand_sms_are_sent_through_b_and_a_is_tried_a
     assert "gateway down" in (first[0].error or "")
 
     # After the cool-down A gets one trial; it fails again, and the circuit opens again.
-    clock.advance(timedelta(seconds=61))
+    time_source.advance(timedelta(seconds=61))
     send_all(runtime, ids[1000:1010])
     assert len(a.arrivals) == 4
     assert {d.provider for d in deliveries(runtime, ids[1000:1010])} == {"gw-b"}
 
     # After another cool-down the trial succeeds: traffic returns to A.
-    clock.advance(timedelta(seconds=61))
+    time_source.advance(timedelta(seconds=61))
     send_all(runtime, ids[1010:])
     back = deliveries(runtime, ids[1010:])
     assert {d.status for d in back} == {"sent"} and {d.provider for d in back} == {"gw-a"}
@@ -141,9 +141,9 @@ def test_a_throttled_answer_waits_and_retries_without_using_up_attempts(
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(now())
+    time_source = ManualTime(now())
     runtime = make_runtime(
-        clock,
+        time_source,
         database_url=database_url,
         providers=[gateway_entry("gw-a", a, 0)],
         delivery={"max_attempts": 2, "backoff_base_seconds": 10},
@@ -159,7 +159,7 @@ def test_a_throttled_answer_waits_and_retries_without_using_up_attempts(
         assert [r.delivery_id for r in retries] == [delivery_id]
         # No wait named (no Retry-After): backoff doubling with the throttled tries.
         assert 8 * 2**n <= retries[0].delay <= 12 * 2**n
-        clock.advance(timedelta(seconds=retries[0].delay))
+        time_source.advance(timedelta(seconds=retries[0].delay))
     send_batch(runtime, [delivery_id])
 
     (row,) = deliveries(runtime, [delivery_id])
@@ -171,9 +171,9 @@ def test_a_delivery_older_than_its_max_age_ends_expired_with_its_last_error(
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(now())
+    time_source = ManualTime(now())
     runtime = make_runtime(
-        clock, database_url=database_url, providers=[gateway_entry("gw-a", a, 0)]
+        time_source, database_url=database_url, providers=[gateway_entry("gw-a", a, 0)]
     )
     (delivery_id,) = fanned_out(runtime, [Firm(1, channels="sms")])
     a.fail_next(503, count=1, body={"code": "Busy", "message": "overloaded"})
@@ -196,9 +196,9 @@ def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_ope
     database_url, make_runtime, gateways
 ):
     a, _ = gateways
-    clock = ManualClock(now())
+    time_source = ManualTime(now())
     runtime = make_runtime(
-        clock,
+        time_source,
         database_url=database_url,
         providers=[gateway_entry("gw-a", a, 0)],
         circuit={"failures": 1, "cooldown_seconds": 120},
@@ -213,7 +213,7 @@ def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_ope
     (row,) = deliveries(runtime, [second])
     assert row.status == "deferred" and row.attempts == 0  # not a try: max_attempts is 1
     assert retries[0].delay == pytest.approx(120, abs=1)
-    clock.advance(timedelta(seconds=121))
+    time_source.advance(timedelta(seconds=121))
     send_batch(runtime, [second])
     assert deliveries(runtime, [second])[0].status == "sent"
 
@@ -306,7 +306,7 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     runtime.catalog.refresh()
     assert [p.name for p in runtime.providers.for_channel("sms")] == ["gw-a"]
     with runtime.sessions.begin() as session:
-        from notifier.models import Provider
+        from notifier.store.models import Provider
 
         session.execute(update(Provider).values(enabled=False, updated_at=now()))
     runtime.catalog.refresh()
@@ -318,8 +318,8 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
 
 @pytest.fixture(params=["memory", "redis"])
 def circuits(request):
-    from notifier.circuits import MemoryCircuits, RedisCircuits
     from notifier.config import CircuitSettings
+    from notifier.guards.circuits import MemoryCircuits, RedisCircuits
 
     settings = CircuitSettings(failures=2, cooldown_seconds=30)
     if request.param == "memory":

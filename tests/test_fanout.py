@@ -8,12 +8,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, Trigger
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Delivery, Trigger
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy
 

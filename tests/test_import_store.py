@@ -13,12 +13,16 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
-from notifier import importing
-from notifier.enterprise_csv import HEADER, parse_enterprise_csv
 from notifier.errors import InputError
-from notifier.importing import ImportReport, detect_encoding, import_enterprises
-from notifier.models import Contact, Enterprise, Subscription
+from notifier.inputs.enterprise_csv import HEADER, parse_enterprise_csv
+from notifier.services.enterprises import importing
+from notifier.services.enterprises.importing import (
+    ImportReport,
+    detect_encoding,
+    import_enterprises,
+)
 from notifier.store import enterprises as store
+from notifier.store.models import Contact, Enterprise, Subscription
 
 from factories import Firm, credit_code, enterprise_csv
 

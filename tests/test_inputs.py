@@ -14,12 +14,7 @@ from conftest import POSTGRES_ADMIN_URL, service_missing
 from fastapi.testclient import TestClient
 from web_harness import console_runtime, make_key, signed_in, web_app
 
-from notifier import migrate
-from notifier.enterprise_csv import parse_enterprise_csv
-from notifier.importing import import_enterprises
-from notifier.models import Base
-from notifier.store import enterprises as enterprise_store
-from notifier.textrules import (
+from notifier.domain.text_rules import (
     LINE_PATTERN,
     REQUIRED_LINE_PATTERN,
     is_control,
@@ -27,7 +22,12 @@ from notifier.textrules import (
     line_problem,
     text_problem,
 )
-from notifier.tokens import make_unsubscribe_token
+from notifier.domain.tokens import make_unsubscribe_token
+from notifier.inputs.enterprise_csv import parse_enterprise_csv
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.store import enterprises as enterprise_store
+from notifier.store import migrate
+from notifier.store.models import Base
 
 from apiclient import OWN, make_api
 from factories import Firm, credit_code, enterprise_csv
@@ -97,7 +97,9 @@ def test_an_import_row_with_an_invisible_character_in_the_name_is_refused_naming
 def test_every_string_column_the_database_bounds_is_bounded_at_input():
     """Walk the models: each String(n) column is either filled from input by a named check of
     at most n characters, or written only by notifier itself."""
-    from notifier import apikeys, calendar_notice, enterprise_csv, policy_file
+    from notifier.domain import holiday_notice as calendar_notice
+    from notifier.inputs import enterprise_csv, policy_file
+    from notifier.services.access import api_keys as apikeys
     from notifier.store import templates
 
     checked_at_input = {
@@ -175,7 +177,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
 
 def test_a_tag_or_topic_longer_than_the_database_allows_loses_no_good_row(database_url, tmp_path):
     """On PostgreSQL the long value aborted the transaction: every row of the import was lost."""
-    from notifier.db import create_db_engine, create_session_factory
+    from notifier.store.db import create_db_engine, create_session_factory
 
     text = enterprise_csv(
         [Firm(1), Firm(2, tags="专" * 51), Firm(3, topics="补" * 51), Firm(4, tags="专" * 50)]

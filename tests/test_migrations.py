@@ -14,10 +14,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from notifier import migrate
-from notifier.db import create_db_engine, create_session_factory
-from notifier.importing import import_enterprises
-from notifier.models import Base, Contact, EndpointSecret, Enterprise
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.store import migrate
+from notifier.store.db import create_db_engine, create_session_factory
+from notifier.store.models import Base, Contact, EndpointSecret, Enterprise
 
 from factories import Firm, enterprise_csv
 

@@ -1,4 +1,5 @@
-"""The connect-time guard (notifier.netguard) against real sockets on 127.0.0.1; no mocks of
+"""The connect-time guard (notifier.channels.netguard) against real sockets on 127.0.0.1; no mocks
+of
 requests. Where DNS must lie (rebinding), only netguard's view of ``socket`` is replaced."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from notifier import netguard
+from notifier.channels import netguard
 from notifier.channels.base import Message, ProviderEnvironment
 from notifier.channels.sms import SmsGatewayProvider
 from notifier.channels.sources import sms_config, webhook_config

@@ -18,19 +18,19 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from notifier import netguard
-from notifier.channel_names import SMS, WEBHOOK
+from notifier.channels import netguard
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import DEV_WEBHOOK_SECRET, load_settings
+from notifier.domain.channel_names import SMS, WEBHOOK
 from notifier.errors import ConfigError, PermanentError, TransientError
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Delivery, DeliveryAttempt
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 from hostile_peers import DripPeer, FloodPeer, RecordingEndpoint

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.worker import start_worker
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
 from notifier.runtime import Runtime
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
 from notifier.store import enterprises
+from notifier.store.models import Delivery, DeliveryAttempt
 
 from factories import Firm, credit_code, enterprise_csv, policy
 from peers import SmsGateway, SmtpPeer, WebhookReceiver

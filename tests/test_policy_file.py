@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from stdnum.cn import uscc
 
-from notifier import policy_file
+from notifier.domain.targets import Targets
 from notifier.errors import InputError
-from notifier.policy_file import parse_policy, read_policy_file
-from notifier.targets import Targets
+from notifier.inputs import policy_file
+from notifier.inputs.policy_file import parse_policy, read_policy_file
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

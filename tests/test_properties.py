@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.enterprise_csv import HEADER, EnterpriseRecord, RowError, iter_enterprise_rows
+from notifier.domain.plaintext import first_control_character
+from notifier.domain.records import PolicyDraft
+from notifier.domain.sectors import normalize_sector
+from notifier.domain.sms_length import SmsCount, count_sms
+from notifier.domain.targets import SIZES
 from notifier.errors import InputError
-from notifier.importing import detect_encoding
-from notifier.plaintext import first_control_character
-from notifier.policy_file import KEYS, TARGET_KEYS, parse_policy, read_policy_file
-from notifier.records import PolicyDraft
-from notifier.sectors import normalize_sector
-from notifier.smslength import SmsCount, count_sms
-from notifier.targets import SIZES
+from notifier.inputs.enterprise_csv import HEADER, EnterpriseRecord, RowError, iter_enterprise_rows
+from notifier.inputs.policy_file import KEYS, TARGET_KEYS, parse_policy, read_policy_file
+from notifier.services.enterprises.importing import detect_encoding
 
 BOUNDED = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -15,10 +15,10 @@ from sqlalchemy.engine import make_url
 from test_cli import Notifier, assert_one_line_error
 
 from notifier.config import load_settings
-from notifier.db import create_db_engine, create_session_factory
+from notifier.domain.secret_box import new_key
 from notifier.errors import ConfigError
-from notifier.provider_catalog import ProviderCatalog
-from notifier.secret_box import new_key
+from notifier.services.providers.catalog import ProviderCatalog
+from notifier.store.db import create_db_engine, create_session_factory
 
 from peers import SmsGateway
 

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from notifier import migrate
-from notifier.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.channels.base import Message, Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.dryrun import DryRunProvider
 from notifier.channels.registry import build_providers, load_provider_kinds
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.config import load_settings
+from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.errors import ConfigError, TemplateError
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.worker import start_worker
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store import migrate
 
 from factories import Firm, enterprise_csv, policy
 

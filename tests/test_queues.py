@@ -18,14 +18,14 @@ import click
 import pytest
 from dramatiq.common import dq_name
 
-from notifier import migrate
 from notifier.cli.main import cli
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.queues import QUEUES
 from notifier.jobs.worker import start_worker
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store import migrate
 from notifier.store.deliveries import DeliveryFilter, status_counts
 
 from factories import Firm, enterprise_csv, policy

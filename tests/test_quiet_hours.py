@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
-from notifier.quiet_hours import QuietHours, Window
-from notifier.time_source import ManualClock
+from notifier.domain.quiet_hours import QuietHours, Window
+from notifier.domain.time_source import ManualTime
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Delivery, DeliveryAttempt
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 
@@ -33,12 +33,12 @@ def _default_quiet_hours(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_sms_due_at_2230_waits_until_0800_and_is_then_sent(database_url, make_runtime):
-    clock = ManualClock(at("2026-11-03 22:30"))
-    runtime = make_runtime(database_url=database_url, clock=clock)
+    time_source = ManualTime(at("2026-11-03 22:30"))
+    runtime = make_runtime(database_url=database_url, time_source=time_source)
     firms = [Firm(1, channels="sms;email")]
     import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
     draft = parse_policy(policy(), zone=SHANGHAI)
-    trigger_id = publish(runtime.sessions, Enqueued(), draft, clock=clock).trigger_id
+    trigger_id = publish(runtime.sessions, Enqueued(), draft, time_source=time_source).trigger_id
     queued = Enqueued()
     fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery)
     (ids,) = queued.batches
@@ -52,11 +52,11 @@ def test_an_sms_due_at_2230_waits_until_0800_and_is_then_sent(database_url, make
     assert sms.next_attempt_at == at("2026-11-04 08:00")
     assert [(r.delivery_id, r.delay) for r in retries] == [(sms.id, 9.5 * 3600)]
 
-    clock.set(at("2026-11-04 07:59"))
+    time_source.set(at("2026-11-04 07:59"))
     send_batch(runtime, [sms.id])
     assert deliveries(runtime)["sms"].status == "deferred"
 
-    clock.set(at("2026-11-04 08:00"))
+    time_source.set(at("2026-11-04 08:00"))
     send_batch(runtime, [sms.id])
     sms = deliveries(runtime)["sms"]
     assert sms.status == "sent" and sms.attempts == 1

@@ -12,9 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from notifier import migrate
-from notifier.callbacks import callback_target, handle_replies, handle_reports
-from notifier.channel_names import EMAIL, SMS
 from notifier.channels.receipts import (
     CallbackRefused,
     aliyun_replies,
@@ -24,15 +21,18 @@ from notifier.channels.receipts import (
     tencent_reports,
 )
 from notifier.channels.sources import provider_configs_from_settings
+from notifier.domain.channel_names import EMAIL, SMS
 from notifier.errors import InputError
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.worker import start_worker
-from notifier.models import Delivery, InboundReply
-from notifier.policy_file import parse_policy
-from notifier.preview import preview_policy
-from notifier.progress import follow
-from notifier.publishing import publish
 from notifier.runtime import Runtime
+from notifier.services.delivery.progress import follow
+from notifier.services.delivery.receipts import callback_target, handle_replies, handle_reports
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.preview import preview_policy
+from notifier.services.policies.publishing import publish
+from notifier.store import migrate
+from notifier.store.models import Delivery, InboundReply
 from notifier.web.app import create_app
 
 from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, Firm, enterprise_csv, policy

@@ -27,13 +27,13 @@ from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from sqlalchemy import select
 
 from notifier.channels.base import message_id_for
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.queues import QUEUES
-from notifier.models import Delivery
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
 from notifier.runtime import Runtime
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Delivery
 
 from factories import Firm, enterprise_csv, policy, sweep_now
 from peers import HttpAnswer, WebhookReceiver

@@ -21,10 +21,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier.config import Settings
-from notifier.enterprise_csv import RowError
-from notifier.enterprise_sheets import open_register
 from notifier.errors import InputError
-from notifier.importing import ImportReport, import_register_file, upload_limits
+from notifier.inputs.enterprise_csv import RowError
+from notifier.inputs.register_files import open_register
+from notifier.services.enterprises.importing import (
+    ImportReport,
+    import_register_file,
+    upload_limits,
+)
 
 from factories import Firm, enterprise_csv
 

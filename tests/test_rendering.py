@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from notifier.channel_names import CHANNELS
 from notifier.channels.smsformat import SmsFormat
 from notifier.config import Settings, load_settings
+from notifier.domain.channel_names import CHANNELS
 from notifier.errors import TemplateError
-from notifier.rendering import Renderer, compile_template, render_template
+from notifier.rendering.messages import Renderer, compile_template, render_template
 
 KINDS = ("policy_published", "deadline_reminder", "policy_corrected")
 

@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.models.base import utcnow
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
-from notifier.retention import purge
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.delivery.retention import purge
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
+from notifier.store.models import Delivery, DeliveryAttempt
+from notifier.store.models.base import utcnow
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 

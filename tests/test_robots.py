@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from test_failover import fanned_out
 
-from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
-from notifier.channels.endpoint_limits import LocalWindow, RedisWindow
 from notifier.channels.registry import build_providers
 from notifier.channels.robots import (
     DINGTALK,
@@ -29,6 +27,8 @@ from notifier.channels.robots import (
     robot_error,
 )
 from notifier.channels.webhook import StandardWebhooksProvider
+from notifier.domain.channel_names import WEBHOOK
+from notifier.domain.time_source import ManualTime
 from notifier.errors import (
     ConfigError,
     InputError,
@@ -36,10 +36,10 @@ from notifier.errors import (
     ThrottledError,
     TransientError,
 )
-from notifier.models import Delivery
-from notifier.rendering import Link, markdown_text
+from notifier.guards.endpoint_limits import LocalWindow, RedisWindow
+from notifier.rendering.messages import Link, markdown_text
 from notifier.runtime import Runtime
-from notifier.time_source import ManualClock
+from notifier.store.models import Delivery
 
 from factories import Firm, send_batch
 from peers import WebhookReceiver
@@ -190,7 +190,7 @@ def test_a_wecom_robot_takes_20_a_minute_and_another_robot_is_counted_apart(
     wecom: RobotPeer,
 ) -> None:
     ticks = Ticks()
-    sender = provider(LocalWindow(clock=ticks))
+    sender = provider(LocalWindow(time_source=ticks))
     first = f"{wecom.url}?key=first#robot=wecom"
     second = f"{wecom.url}?key=second#robot=wecom"
     for n in range(20):
@@ -210,8 +210,8 @@ def test_a_wecom_robot_takes_20_a_minute_and_another_robot_is_counted_apart(
 def test_robot_minutes_are_shared_by_processes_through_redis(redis_url: str) -> None:
     ticks = Ticks()
     namespace = os.environ["NOTIFIER_REDIS_NAMESPACE"]
-    one = RedisWindow(redis_url, namespace=namespace, clock=ticks)
-    two = RedisWindow(redis_url, namespace=namespace, clock=ticks)
+    one = RedisWindow(redis_url, namespace=namespace, time_source=ticks)
+    two = RedisWindow(redis_url, namespace=namespace, time_source=ticks)
     robot = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=shared"
     taken = [(one if n % 2 else two).acquire(robot, 20) for n in range(20)]
     assert taken == [None] * 20
@@ -253,7 +253,7 @@ def robot_firm_delivery(
 ) -> tuple[Runtime, int]:
     """A firm whose webhook is the ``peer`` robot, reached by a published policy."""
     runtime = make_runtime(
-        ManualClock(datetime.now(UTC)), database_url=database_url,
+        ManualTime(datetime.now(UTC)), database_url=database_url,
         webhook={"provider": "http", "secret": WEBHOOK_SECRET},
     )
     firm = Firm(1, channels="webhook", name=name,
@@ -351,7 +351,7 @@ def delivery(runtime: Runtime, delivery_id: int) -> Delivery:
     from notifier.store.deliveries import load_for_sending
 
     with runtime.sessions() as session:
-        [loaded] = load_for_sending(session, [delivery_id], now=runtime.clock.now())
+        [loaded] = load_for_sending(session, [delivery_id], now=runtime.time_source.now())
         session.expunge_all()
         return loaded
 

@@ -11,8 +11,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from notifier import migrate
-from notifier.models.base import utcnow
+from notifier.store import migrate
+from notifier.store.models.base import utcnow
 
 from factories import Firm, enterprise_csv, policy
 

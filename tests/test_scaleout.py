@@ -21,17 +21,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from notifier import migrate
 from notifier.config import load_settings
 from notifier.errors import ConfigError
-from notifier.importing import import_enterprises
+from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.worker import start_worker
-from notifier.models import Delivery
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
 from notifier.runtime import Runtime
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store import migrate
 from notifier.store.deliveries import DeliveryFilter, status_counts
+from notifier.store.models import Delivery
 
 from factories import Firm, enterprise_csv, policy
 from peers import HttpAnswer, SmsGateway, WebhookReceiver
@@ -308,14 +308,14 @@ def test_an_unreachable_rabbitmq_is_one_line_naming_notifier_broker_url_without_
 
 def _campaign_on(publisher: Runtime, firms: int, per_minute: int) -> int:
     """A campaign of ``firms`` SMS recipients, due now and throttled; its run made and queued."""
-    from notifier.campaign_file import parse_campaign
-    from notifier.campaigns import create_campaign
+    from notifier.inputs.campaign_file import parse_campaign
     from notifier.jobs.clock import scan_campaign_runs
+    from notifier.services.campaigns.operations import create_campaign
 
     csv_text = enterprise_csv([Firm(n, channels="sms") for n in range(1, firms + 1)])
     import_enterprises(publisher.sessions, io.StringIO(csv_text), dry_run=False)
     zone = publisher.settings.zone
-    now = publisher.clock.now()
+    now = publisher.time_source.now()
     data = {
         "name": "paced", "title": "限速活动", "channels": ["sms"],
         "templates": {"sms": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
@@ -323,7 +323,7 @@ def _campaign_on(publisher: Runtime, firms: int, per_minute: int) -> int:
         "throttle_per_minute": per_minute,
     }  # fmt: skip
     draft = parse_campaign(data, zone=zone, now=now)
-    campaign_id = create_campaign(publisher.sessions, draft, clock=publisher.clock)
+    campaign_id = create_campaign(publisher.sessions, draft, time_source=publisher.time_source)
     assert len(scan_campaign_runs(publisher)) == 1
     return campaign_id
 
@@ -353,13 +353,13 @@ def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_wor
 def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_finishes_it(
     start_workers, publisher
 ):
-    from notifier.campaigns import pause, resume
+    from notifier.services.campaigns.operations import pause, resume
 
     start_workers(processes=2)
     campaign_id = _campaign_on(publisher, firms=8, per_minute=60)  # one a second
     wait_until(lambda: len(_sent_times(publisher)) >= 2, timeout=60, what="the first sends")
-    pause(publisher.sessions, campaign_id, clock=publisher.clock)
-    paused_at = publisher.clock.now()
+    pause(publisher.sessions, campaign_id, time_source=publisher.time_source)
+    paused_at = publisher.time_source.now()
 
     def settled() -> dict[str, int] | None:
         with publisher.sessions() as session:
@@ -372,5 +372,6 @@ def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_fini
     late = [t for t in _sent_times(publisher) if (t - paused_at).total_seconds() > 1]
     assert late == [] and counts["sent"] + counts["deferred"] == 8
 
-    resume(publisher.sessions, publisher.dispatch, campaign_id, batch_size=2, clock=publisher.clock)
+    resume(publisher.sessions, publisher.dispatch, campaign_id, batch_size=2,
+    time_source=publisher.time_source)
     wait_until(lambda: len(_sent_times(publisher)) == 8, timeout=60, what="the rest sent")

@@ -8,8 +8,8 @@ from importlib.resources import files
 
 import pytest
 
+from notifier.domain.sectors import is_under, normalize_sector, sector_name
 from notifier.errors import InputError
-from notifier.sectors import is_under, normalize_sector, sector_name
 
 
 def shipped_table() -> list[dict[str, str]]:

@@ -17,17 +17,17 @@ import pytest
 from sqlalchemy import select, update
 
 from notifier.config import DeliverySettings
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.jobs.deliver import make_deliver
+from notifier.inputs.policy_file import parse_policy
+from notifier.jobs.deliver_actor import make_deliver
 from notifier.jobs.worker import start_worker
-from notifier.models import Delivery, DeliveryAttempt
-from notifier.models.base import utcnow
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
 from notifier.runtime import Runtime
-from notifier.sending import backoff
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.delivery.sending import backoff
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
 from notifier.store import enterprises
+from notifier.store.models import Delivery, DeliveryAttempt
+from notifier.store.models.base import utcnow
 
 from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 from peers import SilentPeer, SmsGateway

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from web_harness import console_runtime, make_key, post_login, signed_in, web_app
 
+from notifier.domain.time_source import ManualTime
 from notifier.runtime import Runtime
 from notifier.store import apikeys
-from notifier.time_source import ManualClock
 from notifier.web.console.session import COOKIE
 from notifier.web.server import start_in_thread
 from notifier.web.views import STATIC_DIR, TEMPLATES_DIR
@@ -28,13 +28,13 @@ WRONG = {"Authorization": "Bearer ntf_0123456789_" + "x" * 43}
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+def time_source() -> ManualTime:
+    return ManualTime(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def runtime(make_runtime, tmp_path: Path, clock) -> Runtime:
-    return console_runtime(make_runtime, tmp_path, clock=clock)
+def runtime(make_runtime, tmp_path: Path, time_source) -> Runtime:
+    return console_runtime(make_runtime, tmp_path, time_source=time_source)
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_a_proxy_setting_that_is_no_address_is_refused_naming_it(make_settings):
 
 
 def _session_rows(runtime: Runtime) -> list:
-    from notifier.models import ConsoleSession
+    from notifier.store.models import ConsoleSession
 
     with runtime.sessions() as session:
         return list(session.scalars(select(ConsoleSession).order_by(ConsoleSession.id)))
@@ -130,25 +130,25 @@ def test_signing_out_ends_the_session_so_a_copied_cookie_is_worthless(runtime, c
     assert copied not in row.token_hash  # the table holds a hash, not the cookie's id
 
 
-def test_a_session_ends_after_eight_hours_by_the_deployments_clock(runtime, client, clock):
+def test_a_session_ends_after_eight_hours_by_the_deployments_clock(runtime, client, time_source):
     signed_in(client, make_key(runtime, "staff"))
-    clock.advance(timedelta(hours=7, minutes=59))
+    time_source.advance(timedelta(hours=7, minutes=59))
     assert client.get("/console/", follow_redirects=False).status_code == 200
-    clock.advance(timedelta(minutes=2))
+    time_source.advance(timedelta(minutes=2))
     assert client.get("/console/", follow_redirects=False).status_code == 303
 
 
-def test_the_session_row_keeps_who_when_last_seen_and_why_it_ended(runtime, client, clock):
+def test_the_session_row_keeps_who_when_last_seen_and_why_it_ended(runtime, client, time_source):
     key = make_key(runtime, "staff")
     signed_in(client, key)
-    clock.advance(timedelta(minutes=5))
+    time_source.advance(timedelta(minutes=5))
     client.get("/console/")
     (row,) = _session_rows(runtime)
     assert row.created_at == datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
     assert row.last_seen_at == datetime(2026, 12, 7, 1, 5, tzinfo=UTC)
     assert row.expires_at == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     with runtime.sessions.begin() as session:
-        apikeys.revoke(session, key[:14], now=clock.now())
+        apikeys.revoke(session, key[:14], now=time_source.now())
     (row,) = _session_rows(runtime)
     assert row.ended_reason == "revoked"
     assert client.get("/console/", follow_redirects=False).status_code == 303

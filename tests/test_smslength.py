@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.errors import InputError, TemplateError
-from notifier.smslength import (
+from notifier.domain.sms_length import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SmsCount,
     check_sms_length,
     count_sms,
 )
+from notifier.errors import InputError, TemplateError
 
 CN_MOBILE = "13800138000"
 UK_MOBILE = "+447700900123"

@@ -16,14 +16,14 @@ import dramatiq
 import pytest
 from sqlalchemy import select, update
 
-from notifier.fanout import fan_out
-from notifier.importing import import_enterprises
-from notifier.models import Delivery, Trigger
-from notifier.models.base import utcnow
-from notifier.policy_file import parse_policy
-from notifier.publishing import publish
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.sweeper import Swept
+from notifier.services.delivery.fanout import fan_out
+from notifier.services.delivery.sweeper import Swept
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store.models import Delivery, Trigger
+from notifier.store.models.base import utcnow
 
 from factories import Enqueued, Firm, enterprise_csv, policy, send_batch, sweep_now
 from peers import HttpAnswer, SmsGateway

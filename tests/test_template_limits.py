@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from notifier.campaign_templates import validate_campaign_template
 from notifier.errors import TemplateError
-from notifier.render_watchdog import RenderWatchdog
-from notifier.rendering import compile_template, render_template
-from notifier.sandbox import OverTime
+from notifier.rendering.messages import compile_template, render_template
+from notifier.rendering.sandbox import OverTime
+from notifier.rendering.stored import validate_campaign_template
+from notifier.rendering.watchdog import RenderWatchdog
 from tests.test_rendering import memory_and_time_bounded
 
 STALL = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"

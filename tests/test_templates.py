@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from test_cli import Notifier, _notifier, assert_one_line_error
 
-from notifier.campaign_templates import render_stored, validate_campaign_template
-from notifier.campaign_variables import VARIABLES, sample_context
 from notifier.channels.smsformat import SmsFormat
-from notifier.db import SessionFactory, create_db_engine, create_session_factory
+from notifier.domain.sms_length import count_sms
 from notifier.errors import NotifierError, TemplateError
-from notifier.rendering import Renderer
-from notifier.smslength import count_sms
+from notifier.rendering.messages import Renderer
+from notifier.rendering.stored import render_stored, validate_campaign_template
+from notifier.rendering.variables import VARIABLES, sample_context
 from notifier.store import templates as store
+from notifier.store.db import SessionFactory, create_db_engine, create_session_factory
 
 SMS_BODY = "{{ enterprise.name }}：{{ campaign.title }}开始申报，请于12月31日前提交材料。回TD退订"
 

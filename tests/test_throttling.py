@@ -1,7 +1,7 @@
 """Throttled answers: each waits as long as its limit lasts, and a cap ends what cannot pass.
 
 Real loopback vendors (tests/vendor_peers.py) answer the limits their documents name; the
-delivery clock is a ManualClock, so a day passes by moving it, not by waiting.
+delivery clock is a ManualTime, so a day passes by moving it, not by waiting.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import requests
 from sqlalchemy import update
 from test_failover import deliveries, fanned_out, gateway_entry
 
-from notifier.channel_names import SMS
 from notifier.channels.http import retry_after
-from notifier.models import Delivery
-from notifier.models.base import utcnow
+from notifier.domain.channel_names import SMS
+from notifier.domain.time_source import ManualTime
 from notifier.runtime import Runtime
-from notifier.throttling import next_local_day
-from notifier.time_source import ManualClock
+from notifier.services.delivery.throttling import next_local_day
+from notifier.store.models import Delivery
+from notifier.store.models.base import utcnow
 
 from factories import (
     ALIYUN_TEMPLATES,
@@ -81,28 +81,28 @@ def one_sms(runtime: Runtime) -> int:
     return delivery_id
 
 
-def run_for(runtime: Runtime, clock: ManualClock, delivery_id: int, span: timedelta) -> None:
+def run_for(runtime: Runtime, time_source: ManualTime, delivery_id: int, span: timedelta) -> None:
     """Send the delivery each time it falls due, as the deliver actor queues it again, until
     ``span`` has passed on the clock or the delivery is final."""
-    end = clock.now() + span
+    end = time_source.now() + span
     for _ in range(100):  # far more than the few tries a day should cost
         retries = send_batch(runtime, [delivery_id])
         if not retries:
             return
-        if clock.now() + timedelta(seconds=retries[0].delay) >= end:
+        if time_source.now() + timedelta(seconds=retries[0].delay) >= end:
             return
-        clock.advance(timedelta(seconds=max(retries[0].delay, 1.0)))
+        time_source.advance(timedelta(seconds=max(retries[0].delay, 1.0)))
     pytest.fail("the delivery was tried 100 times within the span")
 
 
 def test_a_daily_limit_waits_for_the_next_local_day_and_a_day_costs_two_calls(
     database_url: str, make_runtime: Any, tencent_peer: TencentSmsPeer
 ) -> None:
-    clock = ManualClock(MORNING)
+    time_source = ManualTime(MORNING)
     # Three days to live, so that a second refusal just after midnight still leaves it a day
     # to wait (rows age on the wall clock, which hardly moves here).
     runtime = make_runtime(
-        clock, database_url=database_url, providers=[tencent_entry(tencent_peer)],
+        time_source, database_url=database_url, providers=[tencent_entry(tencent_peer)],
         delivery={"max_age_hours": 72},
     )
     delivery_id = one_sms(runtime)
@@ -124,8 +124,8 @@ def test_a_daily_limit_waits_for_the_next_local_day_and_a_day_costs_two_calls(
 
     # The rest of the simulated day: the delivery is tried again when due, just after
     # midnight, refused again, and waits for the day after.
-    clock.advance(timedelta(seconds=retry.delay))
-    run_for(runtime, clock, delivery_id, timedelta(hours=24) - (clock.now() - MORNING))
+    time_source.advance(timedelta(seconds=retry.delay))
+    run_for(runtime, time_source, delivery_id, timedelta(hours=24) - (time_source.now() - MORNING))
     calls = len(tencent_peer.arrivals)
     print(f"\nSendSms calls for one daily-limited delivery over a simulated day: {calls}")
     assert calls == 2  # was 26 in 13 minutes, about 2,880 a day
@@ -145,9 +145,9 @@ def test_the_next_local_day_is_midnight_in_the_deployments_zone() -> None:
 
 def test_an_http_retry_after_is_honoured(database_url: str, make_runtime: Any) -> None:
     with SmsGateway(key="test-key", secret="test-sms-secret") as gateway:
-        clock = ManualClock(MORNING)
+        time_source = ManualTime(MORNING)
         runtime = make_runtime(
-            clock, database_url=database_url, providers=[gateway_entry("gw", gateway, 0)],
+            time_source, database_url=database_url, providers=[gateway_entry("gw", gateway, 0)],
         )
         delivery_id = one_sms(runtime)
         gateway.fail_next(429, body={"code": "busy"}, headers={"Retry-After": "600"})
@@ -180,9 +180,9 @@ def test_retry_after_reads_seconds_dates_and_feishus_reset_header() -> None:
 def test_the_throttle_cap_ends_a_delivery_with_the_vendors_reason(
     database_url: str, make_runtime: Any, aliyun_peer: AliyunSmsPeer
 ) -> None:
-    clock = ManualClock(MORNING)
+    time_source = ManualTime(MORNING)
     runtime = make_runtime(
-        clock, database_url=database_url,
+        time_source, database_url=database_url,
         providers=[aliyun_entry(aliyun_peer, max_throttled_tries=3)],
     )
     delivery_id = one_sms(runtime)
@@ -191,7 +191,7 @@ def test_the_throttle_cap_ends_a_delivery_with_the_vendors_reason(
     for _ in range(2):
         [retry] = send_batch(runtime, [delivery_id])
         assert 60 <= retry.delay <= 60 * 1.2 + 1  # the vendor's minute, not backoff
-        clock.advance(timedelta(seconds=retry.delay))
+        time_source.advance(timedelta(seconds=retry.delay))
     assert send_batch(runtime, [delivery_id]) == []  # final: nothing to send again
 
     (row,) = deliveries(runtime, [delivery_id])
@@ -205,14 +205,14 @@ def test_the_throttle_cap_ends_a_delivery_with_the_vendors_reason(
 def test_the_cap_is_ten_throttled_tries_by_default(
     database_url: str, make_runtime: Any, tencent_peer: TencentSmsPeer
 ) -> None:
-    clock = ManualClock(MORNING)
+    time_source = ManualTime(MORNING)
     runtime = make_runtime(
-        clock, database_url=database_url, providers=[tencent_entry(tencent_peer)]
+        time_source, database_url=database_url, providers=[tencent_entry(tencent_peer)]
     )
     delivery_id = one_sms(runtime)
     tencent_peer.refuse[NUMBER] = ("LimitExceeded.PhoneNumberThirtySecondLimit", "30秒内超限")
 
-    run_for(runtime, clock, delivery_id, timedelta(hours=2))
+    run_for(runtime, time_source, delivery_id, timedelta(hours=2))
 
     (row,) = deliveries(runtime, [delivery_id])
     assert (row.status, row.throttled) == ("failed", 10)
@@ -223,8 +223,9 @@ def test_the_cap_is_ten_throttled_tries_by_default(
 def test_a_limit_that_lifts_after_the_delivery_expires_ends_it_at_once(
     database_url: str, make_runtime: Any, aliyun_peer: AliyunSmsPeer
 ) -> None:
-    clock = ManualClock(MORNING)
-    runtime = make_runtime(clock, database_url=database_url, providers=[aliyun_entry(aliyun_peer)])
+    time_source = ManualTime(MORNING)
+    runtime = make_runtime(time_source, database_url=database_url,
+    providers=[aliyun_entry(aliyun_peer)])
     delivery_id = one_sms(runtime)
     with runtime.sessions.begin() as session:  # made 20 h ago: 4 h of its 24 h life are left
         session.execute(update(Delivery).values(created_at=utcnow() - timedelta(hours=20)))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from notifier.domain.tokens import make_unsubscribe_token, read_unsubscribe_token
 from notifier.errors import InputError
-from notifier.tokens import make_unsubscribe_token, read_unsubscribe_token
 
 KEY = "current-key-0123456789abcdef"
 OLD_KEY = "old-key-0123456789abcdef"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from notifier.channel_names import SMS
 from notifier.channels import aliyun, tencent
 from notifier.channels.base import Message, Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
+from notifier.domain.channel_names import SMS
 from notifier.errors import (
     ConfigError,
     InputError,

@@ -10,10 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from notifier import migrate
-from notifier.apikeys import create_key
-from notifier.importing import import_enterprises
 from notifier.runtime import Runtime
+from notifier.services.access.api_keys import create_key
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.store import migrate
 from notifier.web.app import create_app
 
 from factories import Firm, enter_plain_years, enterprise_csv
@@ -32,7 +32,7 @@ def make_key(runtime: Runtime, role: str) -> str:
         name=f"{role} for tests",
         credit_code=None,
         secret=runtime.settings.secret_key.get_secret_value(),
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     return made.key
 

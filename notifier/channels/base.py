@@ -15,9 +15,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from notifier.channel_names import CHANNELS
 from notifier.config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_SEND_DEADLINE
-from notifier.smslength import SmsCount
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.sms_length import SmsCount
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5b7a0c52-3f5e-4c8e-9f0e-6a1d2b9c4e11")
@@ -63,10 +63,10 @@ class SendResult:
 
 
 @dataclass(frozen=True)
-class ProviderPolicy:
+class SendingRules:
     """How one provider is used, whatever its kind: limits and retries (None: the settings').
 
-    Read from the provider's options by :func:`notifier.channels.policy.split_policy`.
+    Read from the provider's options by :func:`notifier.channels.sending_rules.split_sending_rules`.
     """
 
     rate_per_second: int | None = None
@@ -107,7 +107,8 @@ class ProviderConfig:
 class ProviderEnvironment:
     """What every provider may need from the deployment rather than from its own config."""
 
-    # Loopback or private targets that may be reached (see notifier.netguard.AllowList): those
+    # Loopback or private targets that may be reached (see notifier.channels.netguard.AllowList):
+    # those
     # of providers an admin configures, and those of firms' own endpoints (webhooks, robots).
     allowed_provider_targets: tuple[str, ...] = ()
     allowed_webhook_targets: tuple[str, ...] = ()
@@ -153,7 +154,7 @@ class Provider(abc.ABC):
     # enterprise's broken receiver must not hold back everyone else's messages.
     shared_endpoint: ClassVar[bool] = True
     # Limits and retries; the registry sets each built provider's own from its options.
-    policy: ProviderPolicy = ProviderPolicy()
+    policy: SendingRules = SendingRules()
 
     def __init__(self, *, name: str, channel: str) -> None:
         self.name = name

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from notifier.channel_names import SMS
 from notifier.channels.base import (
     Composed,
     Message,
@@ -26,6 +25,7 @@ from notifier.channels.base import (
 )
 from notifier.channels.options import NoOptions, parse_config
 from notifier.channels.smsformat import SmsFormat
+from notifier.domain.channel_names import SMS
 from notifier.errors import TransientError
 
 
@@ -70,7 +70,8 @@ class DryRunProvider(Provider):
         """
         if self.sms_format is None:
             return Composed(text)
-        return self.sms_format.compose(text, to=to)
+        signed, count = self.sms_format.sign(text, to=to)
+        return Composed(text=signed, sms_count=count)
 
     def path_for(self, message: Message) -> Path:
         """Where ``message`` is recorded."""

@@ -27,7 +27,6 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from notifier.channel_names import EMAIL
 from notifier.channels.base import (
     Message,
     Provider,
@@ -43,6 +42,7 @@ from notifier.channels.mime import (
     write_email,
 )
 from notifier.channels.options import KindOptions, parse_config
+from notifier.domain.channel_names import EMAIL
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from notifier import netguard
+from notifier.channels import netguard
 from notifier.channels.base import Message, Provider, ProviderEnvironment
 from notifier.errors import ChannelError, PermanentError, ThrottledError, TransientError
 

@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from notifier.domain.plaintext import first_control_character, shown
 from notifier.errors import InputError
-from notifier.plaintext import first_control_character, shown
 
 ReportStatus = Literal["delivered", "failed"]
 DELIVERED: ReportStatus = "delivered"

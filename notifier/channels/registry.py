@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from notifier.channel_names import CHANNELS
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
-from notifier.channels.policy import split_policy
 from notifier.channels.resolver import ProviderSet
+from notifier.channels.sending_rules import split_sending_rules
+from notifier.domain.channel_names import CHANNELS
 from notifier.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def build_providers(
                 raise ConfigError(f"provider name {config.name!r} is used twice")
             names.add(config.name)
             kind = _kind_for(config, known)
-            policy, kind_config = split_policy(config)
+            policy, kind_config = split_sending_rules(config)
             if config.enabled:
                 provider = kind.from_config(kind_config, environment=environment)
                 provider.policy = policy

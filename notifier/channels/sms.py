@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, ClassVar
 import requests
 from pydantic import Field
 
-from notifier.channel_names import SMS
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
 from notifier.channels.http import HttpProvider
 from notifier.channels.options import KindOptions, parse_config
 from notifier.channels.smsformat import SmsFormat, SmsProvider
+from notifier.domain.channel_names import SMS
 
 if TYPE_CHECKING:
     pass

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from notifier.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.channels.base import ProviderConfig, ProviderEnvironment
+from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
 
 if TYPE_CHECKING:
     from pydantic import SecretStr

@@ -38,6 +38,7 @@ from notifier.channels.base import Composed, ProviderConfig, ProviderEnvironment
 from notifier.channels.http import TOO_MANY_REQUESTS, HttpProvider
 from notifier.channels.options import KindOptions
 from notifier.channels.smsformat import MAX_SMS_LENGTH, SmsProvider
+from notifier.domain.sms_length import check_sms_length, count_sms
 from notifier.errors import (
     ChannelError,
     ConfigError,
@@ -47,8 +48,7 @@ from notifier.errors import (
     ThrottledError,
     TransientError,
 )
-from notifier.rendering import compile_template, render_template
-from notifier.smslength import check_sms_length, count_sms
+from notifier.rendering.messages import compile_template, render_template
 
 Outcome = Literal["sent", "transient", "throttled", "permanent"]
 

@@ -4,7 +4,7 @@
 ``webhook-id`` (the delivery's stable message id, so a receiver can drop a retried duplicate),
 ``webhook-timestamp`` and ``webhook-signature`` as https://www.standardwebhooks.com/ specifies,
 signed with the endpoint's own secret(s) from ``message.signing_secrets`` (see
-:mod:`notifier.endpoint_secrets`), or the shared ``secret`` where it has none.
+:mod:`notifier.services.providers.endpoint_secrets`), or the shared ``secret`` where it has none.
 
 An endpoint that is a group chat robot (WeCom, DingTalk, Feishu; see
 :mod:`notifier.channels.robots`) gets the rendered text as the robot's markdown message
@@ -26,9 +26,7 @@ import requests
 from pydantic import Field
 from standardwebhooks import Webhook
 
-from notifier.channel_names import WEBHOOK
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment, SendResult
-from notifier.channels.endpoint_limits import EndpointLimiter, endpoint_limiter
 from notifier.channels.http import HttpProvider
 from notifier.channels.options import KindOptions, parse_config
 from notifier.channels.robots import (
@@ -39,7 +37,9 @@ from notifier.channels.robots import (
     robot_error,
     robot_request,
 )
+from notifier.domain.channel_names import WEBHOOK
 from notifier.errors import ConfigError, PermanentError, ThrottledError
+from notifier.guards.endpoint_limits import EndpointLimiter, endpoint_limiter
 
 if TYPE_CHECKING:
     pass

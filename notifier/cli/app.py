@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
-from notifier import migrate
 from notifier.config import Settings, load_settings
 from notifier.errors import NotifierError
 from notifier.runtime import Runtime
+from notifier.store import migrate
 
 FORMAT_OPTION = click.option(
     "--format",

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from notifier import calendar_admin
-from notifier.calendar_admin import Editor
-from notifier.calendar_notice import read_notice
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.domain.holiday_notice import read_notice
 from notifier.errors import InputError
+from notifier.services.calendar import working_days as calendar_admin
+from notifier.services.calendar.working_days import Editor
 
 MAX_FILE_BYTES = 100_000
 _YEAR = re.compile(r"(\d{4})\s*[年-]")
@@ -36,7 +36,7 @@ def calendar() -> None:
 
 def _list_years(app: App, output_format: str) -> None:
     runtime = app.runtime
-    rows = calendar_admin.years(runtime.sessions, clock=runtime.clock)
+    rows = calendar_admin.years(runtime.sessions, time_source=runtime.time_source)
     zone = app.settings.zone
     for row in rows:
         row["entered_at"] = row["entered_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -53,7 +53,8 @@ def _list_years(app: App, output_format: str) -> None:
 
 def _list_days(app: App, year: int, output_format: str) -> None:
     runtime = app.runtime
-    rows: list[dict[str, Any]] = calendar_admin.days(runtime.sessions, year, clock=runtime.clock)
+    rows: list[dict[str, Any]] = calendar_admin.days(runtime.sessions, year,
+    time_source=runtime.time_source)
     for row in rows:
         row["date"] = row["date"].isoformat()
         row["entered_at"] = row["entered_at"].astimezone(app.settings.zone).isoformat()
@@ -126,7 +127,7 @@ def import_(
         runtime = app.runtime
         entered = calendar_admin.enter_notice(
             runtime.sessions, notice, complete=not incomplete, editor=_editor(),
-            clock=runtime.clock,
+            time_source=runtime.time_source,
         )
         result |= {"replaced": entered.replaced, "complete": entered.complete}
     if output_format == "json":
@@ -156,7 +157,7 @@ def set_(app: App, day: str, kind: str, name: str) -> None:
     runtime = app.runtime
     when, what = _day(day), calendar_admin.read_kind(kind)
     calendar_admin.set_day(
-        runtime.sessions, when, what, name=name, editor=_editor(), clock=runtime.clock
+        runtime.sessions, when, what, name=name, editor=_editor(), time_source=runtime.time_source
     )
     click.echo(f"{when.isoformat()}: {what.value} {name}".rstrip())
 
@@ -169,7 +170,7 @@ def unset(app: App, day: str) -> None:
     runtime = app.runtime
     when = _day(day)
     removed = calendar_admin.remove_day(
-        runtime.sessions, when, editor=_editor(), clock=runtime.clock
+        runtime.sessions, when, editor=_editor(), time_source=runtime.time_source
     )
     click.echo(f"{when.isoformat()}: {'removed' if removed else 'had no entry'}")
 
@@ -183,6 +184,7 @@ def complete(app: App, year: str, undo: bool) -> None:
     runtime = app.runtime
     number = calendar_admin.read_year(year)
     calendar_admin.mark_year(
-        runtime.sessions, number, complete=not undo, editor=_editor(), clock=runtime.clock
+        runtime.sessions, number, complete=not undo, editor=_editor(),
+        time_source=runtime.time_source
     )
     click.echo(f"{number}: {'not complete' if undo else 'complete'}")

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from notifier.campaign_file import read_campaign_file
-from notifier.campaign_preview import preview_campaign, send_test_message
-from notifier.campaigns import (
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.deliveries import ID, shown
+from notifier.domain.channel_names import CHANNELS
+from notifier.inputs.campaign_file import read_campaign_file
+from notifier.services.campaigns.operations import (
     Changed,
     campaign_row,
     cancel,
@@ -18,11 +20,9 @@ from notifier.campaigns import (
     pause,
     resume,
 )
-from notifier.channel_names import CHANNELS
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import ID, shown
-from notifier.kinds import local_or_none
-from notifier.progress import RunProgress, campaign_runs, watch_campaign
+from notifier.services.campaigns.preview import preview_campaign, send_test_message
+from notifier.services.delivery.kinds import local_or_none
+from notifier.services.delivery.progress import RunProgress, campaign_runs, watch_campaign
 from notifier.store import campaigns as store
 
 
@@ -37,8 +37,8 @@ def campaigns() -> None:
 def create(app: App, file: Path) -> None:
     """Create the campaign FILE.json describes (its inline templates saved, checked first)."""
     runtime = app.runtime
-    draft = read_campaign_file(file, zone=runtime.settings.zone, now=runtime.clock.now())
-    campaign_id = create_campaign(runtime.sessions, draft, clock=runtime.clock)
+    draft = read_campaign_file(file, zone=runtime.settings.zone, now=runtime.time_source.now())
+    campaign_id = create_campaign(runtime.sessions, draft, time_source=runtime.time_source)
     click.echo(f"活动已创建 campaign {campaign_id} created: {shown(draft.name)}")
 
 
@@ -82,7 +82,7 @@ def show(app: App, campaign_id: int, output_format: str) -> None:
     zone = runtime.settings.zone
     with runtime.sessions() as session:
         row = campaign_row(get_campaign(session, campaign_id), zone)
-    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     if output_format == "json":
         print_json({**row, "runs": [run.as_dict() for run in runs]})
         return
@@ -109,7 +109,7 @@ def preview(app: App, campaign_id: int, credit_code: str, output_format: str) ->
     runtime = app.runtime
     renderings = preview_campaign(
         runtime.sessions, campaign_id, credit_code, providers=runtime.providers,
-        messages=runtime.messages, now=runtime.clock.now(),
+        messages=runtime.messages, now=runtime.time_source.now(),
     )
     if output_format == "json":
         print_json({channel: vars(r) for channel, r in renderings.items()})
@@ -142,7 +142,7 @@ def test_send(
     runtime = app.runtime
     message, result = send_test_message(
         runtime.sessions, campaign_id, to=address, channel=channel, credit_code=credit_code,
-        providers=runtime.providers, messages=runtime.messages, now=runtime.clock.now(),
+        providers=runtime.providers, messages=runtime.messages, now=runtime.time_source.now(),
     )
     click.echo(
         f"测试消息已发送 test message sent to {shown(message.to)} by {shown(result.provider)}; "
@@ -162,7 +162,7 @@ def _changed(changed: Changed, what: str) -> None:
 def pause_(app: App, campaign_id: int) -> None:
     """Pause: no new send from now on; unsent deliveries wait until resumed."""
     runtime = app.runtime
-    _changed(pause(runtime.sessions, campaign_id, clock=runtime.clock),
+    _changed(pause(runtime.sessions, campaign_id, time_source=runtime.time_source),
              "deliveries held 已暂停的投递")
 
 
@@ -173,7 +173,8 @@ def resume_(app: App, campaign_id: int) -> None:
     """Resume a paused campaign: what was held is queued again."""
     runtime = app.runtime
     changed = resume(runtime.sessions, runtime.dispatch, campaign_id,
-                     batch_size=runtime.settings.delivery.batch_size, clock=runtime.clock)
+                     batch_size=runtime.settings.delivery.batch_size,
+                     time_source=runtime.time_source)
     _changed(changed, "deliveries queued again 已恢复的投递")
 
 
@@ -183,7 +184,7 @@ def resume_(app: App, campaign_id: int) -> None:
 def cancel_(app: App, campaign_id: int) -> None:
     """Cancel: every unsent delivery becomes cancelled; no run comes after."""
     runtime = app.runtime
-    _changed(cancel(runtime.sessions, campaign_id, clock=runtime.clock),
+    _changed(cancel(runtime.sessions, campaign_id, time_source=runtime.time_source),
              "deliveries cancelled 已取消的投递")
 
 
@@ -197,7 +198,8 @@ def watch(app: App, campaign_id: int, interval: float) -> None:
     runtime = app.runtime
     with runtime.sessions() as session:
         get_campaign(session, campaign_id)
-    last = watch_campaign(runtime.sessions, campaign_id, now=runtime.clock.now, interval=interval)
+    last = watch_campaign(runtime.sessions, campaign_id, now=runtime.time_source.now,
+    interval=interval)
     if last is None:
         click.echo(f"活动 campaign {campaign_id}: 当前没有运行 nothing is running")
         return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from notifier import calendar_admin, migrate
 from notifier.cli.app import App, pass_app
+from notifier.services.calendar import working_days as calendar_admin
+from notifier.store import migrate
 
 
 @click.group()
@@ -20,7 +21,7 @@ def upgrade(app: App) -> None:
     migrate.upgrade(app.settings.database_url)
     click.echo(f"database at revision {migrate.current(app.settings.database_url)}")
     runtime = app.runtime
-    seeded = calendar_admin.seed(runtime.sessions, clock=runtime.clock)
+    seeded = calendar_admin.seed(runtime.sessions, time_source=runtime.time_source)
     if seeded:
         click.echo(f"working-day calendar: {len(seeded)} years seeded ({seeded[0]}-{seeded[-1]})")
 

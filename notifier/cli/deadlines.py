@@ -8,10 +8,10 @@ import click
 
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
-from notifier.deadlines import cancel_deadline, mark_done, move_deadline, report
 from notifier.errors import InputError
-from notifier.policy_file import read_due_at
-from notifier.reminders import LadderRules
+from notifier.inputs.policy_file import read_due_at
+from notifier.services.deadlines.operations import cancel_deadline, mark_done, move_deadline, report
+from notifier.services.deadlines.reminders import LadderRules
 
 
 @click.group()
@@ -30,7 +30,7 @@ def list_(app: App, limit: int | None, output_format: str) -> None:
         runtime.sessions,
         settings=runtime.settings.reminders,
         zone=runtime.settings.zone,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         limit=limit,
     )
     if output_format == "json":
@@ -68,7 +68,7 @@ def move(app: App, deadline_id: int, new_due: str) -> None:
         runtime.sessions,
         deadline_id,
         _due(new_due, app),
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         ladders=LadderRules.of(app.settings),
     )
     when = changed.due_at.astimezone(app.settings.zone).strftime("%Y-%m-%d %H:%M")
@@ -81,7 +81,7 @@ def move(app: App, deadline_id: int, new_due: str) -> None:
 def cancel(app: App, deadline_id: int) -> None:
     """Cancel a deadline: no more reminders go out for it."""
     runtime = app.runtime
-    changed = cancel_deadline(runtime.sessions, deadline_id, clock=runtime.clock)
+    changed = cancel_deadline(runtime.sessions, deadline_id, time_source=runtime.time_source)
     click.echo(
         f"deadline {deadline_id}: cancelled; {changed.cancelled_triggers} rungs and "
         f"{changed.cancelled_deliveries} deliveries will not be sent"
@@ -95,6 +95,6 @@ def cancel(app: App, deadline_id: int) -> None:
 def done(app: App, deadline_id: int, credit_code: str) -> None:
     """Record that CREDIT_CODE has done the deadline: it gets no more reminders for it."""
     runtime = app.runtime
-    new = mark_done(runtime.sessions, deadline_id, credit_code, clock=runtime.clock)
+    new = mark_done(runtime.sessions, deadline_id, credit_code, time_source=runtime.time_source)
     note = "marked done" if new else "already marked done"
     click.echo(f"deadline {deadline_id}: {shown(credit_code)} {note}; no more reminders")

@@ -9,14 +9,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
-from notifier.csvexport import write_csv
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.csv_export import write_csv
 from notifier.errors import InputError
-from notifier.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
-from notifier.models import DeliveryStatus
+from notifier.services.enterprises.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
+from notifier.store.models import DeliveryStatus
 
 # Ids are database integers: larger ones cannot exist, and are refused before any query.
 ID = click.IntRange(1, 2**31 - 1)

@@ -8,21 +8,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from notifier import demo as demo_data
-from notifier import migrate
-from notifier.apikeys import create_key
-from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.policies import embedded_worker
 from notifier.cli.processes import run_system
 from notifier.config import QuietHoursSettings, Settings
-from notifier.importing import import_enterprises
-from notifier.policy_file import parse_policy
-from notifier.progress import follow
-from notifier.publishing import publish
-from notifier.reminders import LadderRules
+from notifier.domain.channel_names import CHANNELS
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.store import enterprises
+from notifier.services import demo as demo_data
+from notifier.services.access.api_keys import create_key
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.delivery.progress import follow
+from notifier.services.enterprises.importing import import_enterprises
+from notifier.services.policies.publishing import publish
+from notifier.store import enterprises, migrate
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 
 
@@ -46,7 +45,7 @@ def _demo_staff_key(runtime: Runtime) -> str:
         name="演示 / demo",
         credit_code=None,
         secret=runtime.settings.secret_key.get_secret_value(),
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     return new.key
 
@@ -67,7 +66,7 @@ def _serve(runtime: Runtime) -> None:
 @click.option(
     "--serve",
     is_flag=True,
-    help="Then keep running (worker, clock, web server) and print a demo staff key.",
+    help="Then keep running (worker, time_source, web server) and print a demo staff key.",
 )
 @FORMAT_OPTION
 @pass_app
@@ -93,7 +92,7 @@ def demo(app: App, serve: bool, output_format: str) -> None:
                     runtime.sessions,
                     runtime.dispatch,
                     draft,
-                    clock=runtime.clock,
+                    time_source=runtime.time_source,
                     ladders=LadderRules.of(settings),
                 )
                 if result.trigger_id is not None:

@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from notifier.channel_names import CHANNELS
 from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
-from notifier.csvexport import write_csv
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.csv_export import write_csv
+from notifier.domain.plaintext import shown
+from notifier.domain.sectors import normalize_sector
 from notifier.errors import InputError
-from notifier.importing import file_limits, import_register_file
-from notifier.listings import enterprise_row
-from notifier.plaintext import shown
-from notifier.sectors import normalize_sector
+from notifier.services.enterprises.importing import file_limits, import_register_file
+from notifier.services.enterprises.listings import enterprise_row
 from notifier.store import enterprises as store
 
 

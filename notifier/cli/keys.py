@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from notifier.apikeys import ROLES, create_key, list_keys, revoke_key
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import shown
+from notifier.services.access.api_keys import ROLES, create_key, list_keys, revoke_key
 
 
 @click.group()
@@ -29,7 +29,7 @@ def create(app: App, role: str, name: str, credit_code: str | None, output_forma
         name=name,
         credit_code=credit_code,
         secret=runtime.settings.secret_key.get_secret_value(),
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     if output_format == "json":
         print_json(vars(new))
@@ -63,5 +63,5 @@ def list_(app: App, output_format: str) -> None:
 @pass_app
 def revoke(app: App, prefix: str) -> None:
     """Revoke the key with PREFIX (ntf_...): it stops working at once."""
-    row = revoke_key(app.runtime.sessions, prefix, clock=app.runtime.clock)
+    row = revoke_key(app.runtime.sessions, prefix, time_source=app.runtime.time_source)
     click.echo(f"{row['prefix']}: 已吊销 / revoked at {str(row['revoked_at'])[:19]}")

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import click
 
-from notifier.changes import FIELD_LABELS
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
 from notifier.cli.preview import print_preview
-from notifier.corrections import Revised, cancel_policy, describe
-from notifier.corrections import revise as revise_policy
+from notifier.domain.changes import FIELD_LABELS
+from notifier.inputs.policy_file import read_policy_file
 from notifier.jobs.worker import start_worker
-from notifier.policy_file import read_policy_file
-from notifier.preview import preview_policy
-from notifier.progress import Snapshot, follow
-from notifier.publishing import publish as publish_policy
-from notifier.reminders import LadderRules
 from notifier.runtime import Runtime
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.delivery.progress import Snapshot, follow
+from notifier.services.policies.corrections import Revised, cancel_policy, describe
+from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.preview import preview_policy
+from notifier.services.policies.publishing import publish as publish_policy
 from notifier.store import policies as store
 
 
@@ -136,7 +136,7 @@ def publish(
             runtime.sessions,
             runtime.dispatch,
             draft,
-            clock=runtime.clock,
+            time_source=runtime.time_source,
             ladders=LadderRules.of(runtime.settings),
         )
         state = _follow(
@@ -281,7 +281,7 @@ def revise(
             runtime.dispatch,
             draft,
             notify=notify,
-            clock=runtime.clock,
+            time_source=runtime.time_source,
             ladders=LadderRules.of(runtime.settings),
         )
         state = _follow(
@@ -310,7 +310,7 @@ def cancel(app: App, policy_id: int) -> None:
     """Withdraw a policy whose publication time has not come: nothing of it is sent."""
     runtime = app.runtime
     result = cancel_policy(
-        runtime.sessions, policy_id, clock=runtime.clock, zone=runtime.settings.zone
+        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
     )
     if result.already:
         click.echo(f"政策 {policy_id} 已撤回过 / policy {policy_id} was cancelled before")

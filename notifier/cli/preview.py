@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from notifier.channel_names import SMS
-from notifier.preview import Preview
+from notifier.domain.channel_names import SMS
+from notifier.services.policies.preview import Preview
 
 
 def print_preview(preview: Preview, console: Console | None = None) -> None:

@@ -170,7 +170,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     runtime = app.runtime
     if runtime.settings.embedded:
         log.warning(
-            "no broker: what the API publishes waits for `notifier run` (worker and clock); "
+            "no broker: what the API publishes waits for `notifier run` (worker and time_source); "
             "`notifier run` also serves the API"
         )
     where_host, where_port = _where(runtime, host, port)

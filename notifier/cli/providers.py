@@ -15,9 +15,10 @@ import click
 from rich.markup import escape
 
 from notifier.cli.app import FORMAT_OPTION, App, err_console, pass_app, print_json
-from notifier.enterprise_csv import CHANNEL_WORDS
+from notifier.domain.secret_box import new_key
 from notifier.errors import ChannelError, InputError
-from notifier.provider_admin import (
+from notifier.inputs.enterprise_csv import CHANNEL_WORDS
+from notifier.services.providers.admin import (
     ProviderDraft,
     add,
     listing,
@@ -27,7 +28,6 @@ from notifier.provider_admin import (
     send_test,
     set_enabled,
 )
-from notifier.secret_box import new_key
 
 
 @click.group()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.retention import purge as run_purge
+from notifier.services.delivery.retention import purge as run_purge
 
 
 @click.command()

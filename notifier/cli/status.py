@@ -6,10 +6,9 @@ from typing import Any
 
 import click
 
-from notifier import migrate
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.provider_admin import listing
-from notifier.store import deliveries
+from notifier.services.providers.admin import listing
+from notifier.store import deliveries, migrate
 from notifier.store.totals import totals
 
 

@@ -9,12 +9,12 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from notifier.campaign_variables import VARIABLES
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.enterprise_csv import read_channel_word
+from notifier.domain.plaintext import shown
 from notifier.errors import InputError
-from notifier.importing import detect_encoding
-from notifier.plaintext import shown
+from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.rendering.variables import VARIABLES
+from notifier.services.enterprises.importing import detect_encoding
 from notifier.store import templates as store
 from notifier.store.templates import StoredTemplate
 

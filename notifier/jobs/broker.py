@@ -22,7 +22,8 @@ from dramatiq.errors import BrokerConnectionError
 
 from notifier.config import Settings
 from notifier.errors import BrokerUnavailable
-from notifier.jobs import deliver, fanout
+from notifier.jobs import deliver_actor as deliver
+from notifier.jobs import fan_out_actor as fanout
 from notifier.jobs.context import JobContext
 from notifier.jobs.queues import DELIVER_ACTOR, DELIVER_QUEUE, FAN_OUT_ACTOR, FAN_OUT_QUEUE
 
@@ -70,7 +71,8 @@ def _shown(url: str | None) -> str:
 
 @dataclass
 class Queue:
-    """The broker and the actors declared on it: the process's :class:`~notifier.ports.Dispatch`."""
+    """The broker and the actors declared on it: the process's
+    :class:`~notifier.services.delivery.ports.Dispatch`."""
 
     settings: Settings
     broker: dramatiq.Broker

@@ -16,13 +16,13 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from notifier.campaigns import scan_due_campaigns
 from notifier.jobs.context import JobContext
 from notifier.jobs.leader import Leadership
-from notifier.publishing import scan_published
-from notifier.reminders import scan_due_reminders
-from notifier.retention import purge
-from notifier.sweeper import sweep
+from notifier.services.campaigns.operations import scan_due_campaigns
+from notifier.services.deadlines.reminders import scan_due_reminders
+from notifier.services.delivery.retention import purge
+from notifier.services.delivery.sweeper import sweep
+from notifier.services.policies.publishing import scan_published
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def scan_published_policies(context: JobContext) -> Any:
     return scan_published(
         context.sessions,
         context.dispatch,
-        clock=context.clock,
+        time_source=context.time_source,
         catch_up=timedelta(hours=context.settings.clock.catch_up_hours),
     )
 
@@ -46,14 +46,15 @@ def scan_deadline_reminders(context: JobContext) -> Any:
         settings=settings.reminders,
         zone=settings.zone,
         catch_up=timedelta(hours=settings.clock.catch_up_hours),
-        clock=context.clock,
+        time_source=context.time_source,
     )
 
 
 def sweep_lost_work(context: JobContext) -> Any:
     """Queue again what was lost on the way."""
     return sweep(
-        context.sessions, context.dispatch, policy=context.settings.delivery, clock=context.clock
+        context.sessions, context.dispatch, policy=context.settings.delivery,
+        time_source=context.time_source
     )
 
 
@@ -64,7 +65,7 @@ def purge_old_deliveries(context: JobContext) -> Any:
         context.sessions,
         days=settings.retention.days,
         outbox_dir=settings.outbox_dir,
-        clock=context.clock,
+        time_source=context.time_source,
     )
 
 
@@ -76,7 +77,7 @@ def scan_campaign_runs(context: JobContext) -> Any:
         context.dispatch,
         catch_up=timedelta(hours=settings.clock.catch_up_hours),
         zone=settings.zone,
-        clock=context.clock,
+        time_source=context.time_source,
     )
 
 

@@ -7,11 +7,11 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from notifier.config import Settings
-from notifier.db import SessionFactory
-from notifier.failover import ProviderGuard
-from notifier.messages import MessageFactory
-from notifier.ports import Dispatch, Providers
-from notifier.time_source import Clock
+from notifier.domain.time_source import TimeSource
+from notifier.guards.provider_guard import ProviderGuard
+from notifier.services.delivery.messages import MessageFactory
+from notifier.services.delivery.ports import Dispatch, Providers
+from notifier.store.db import SessionFactory
 
 
 class JobContext(Protocol):
@@ -36,7 +36,7 @@ class JobContext(Protocol):
     def dispatch(self) -> Dispatch: ...
 
     @property
-    def clock(self) -> Clock: ...
+    def time_source(self) -> TimeSource: ...
 
     @property
     def guard(self) -> ProviderGuard: ...

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.models import ApiKey
 from notifier.store import console_sessions
+from notifier.store.models import ApiKey
 
 # last_used_at is written at most this often per key: a busy key costs no write per request.
 USE_STAMP_EVERY = timedelta(minutes=1)

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from notifier.models import (
+from notifier.domain.targets import Targets
+from notifier.store.models import (
     Contact,
     DeadlineDone,
     Delivery,
@@ -30,7 +31,6 @@ from notifier.models import (
     EnterpriseTopic,
     Subscription,
 )
-from notifier.targets import Targets
 
 
 @dataclass(frozen=True)

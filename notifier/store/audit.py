@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.models import AuditEntry
+from notifier.store.models import AuditEntry
 
 
 def record(

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from notifier.models import CalendarDay, CalendarYear
+from notifier.domain.workdays import DayKind, WorkCalendar
 from notifier.store import insert_ignoring_conflicts, table_of
-from notifier.workdays import DayKind, WorkCalendar
+from notifier.store.models import CalendarDay, CalendarYear
 
 # One day as the store takes it: its kind and the holiday's name.
 DayEntry = tuple[DayKind, str]

@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError
-from notifier.models import (
+from notifier.store import audience
+from notifier.store import templates as stored
+from notifier.store.models import (
     Campaign,
     CampaignStatus,
     Delivery,
@@ -20,9 +23,6 @@ from notifier.models import (
     TriggerKind,
     TriggerStatus,
 )
-from notifier.records import CampaignDraft
-from notifier.store import audience
-from notifier.store import templates as stored
 
 S = DeliveryStatus
 # A paused campaign's unsent deliveries wait ``deferred`` until this (i.e. until resumed): the

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.models import ApiKey, ConsoleSession
+from notifier.store.models import ApiKey, ConsoleSession
 
 # last_seen_at is written at most this often per session: a page load costs no write.
 SEEN_STAMP_EVERY = timedelta(minutes=1)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.models import (
+from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.models import (
     Deadline,
     DeadlineDone,
     Delivery,
@@ -19,7 +20,6 @@ from notifier.models import (
     TriggerKind,
     TriggerStatus,
 )
-from notifier.store import insert_ignoring_conflicts, table_of
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
 

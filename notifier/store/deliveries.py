@@ -26,7 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from notifier.models import (
+from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.audience import Recipient
+from notifier.store.models import (
     Contact,
     Delivery,
     DeliveryAttempt,
@@ -35,10 +37,8 @@ from notifier.models import (
     Policy,
     Trigger,
 )
-from notifier.models.base import UTCDateTime
-from notifier.models.delivery import FINAL_STATUSES
-from notifier.store import insert_ignoring_conflicts, table_of
-from notifier.store.audience import Recipient
+from notifier.store.models.base import UTCDateTime
+from notifier.store.models.delivery import FINAL_STATUSES
 
 S = DeliveryStatus
 

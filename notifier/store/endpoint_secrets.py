@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.channel_names import WEBHOOK
-from notifier.models import Contact, EndpointSecret, Enterprise
+from notifier.domain.channel_names import WEBHOOK
 from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.models import Contact, EndpointSecret, Enterprise
 
 
 def without_secret(session: Session, credit_codes: Sequence[str]) -> list[tuple[int, str]]:

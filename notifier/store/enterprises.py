@@ -22,8 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
-from notifier.models import (
+from notifier.domain.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
+from notifier.domain.records import EnterpriseRecord
+from notifier.store import table_of
+from notifier.store.models import (
     Contact,
     Enterprise,
     EnterpriseSector,
@@ -31,9 +33,7 @@ from notifier.models import (
     EnterpriseTopic,
     Subscription,
 )
-from notifier.models.base import utcnow
-from notifier.records import EnterpriseRecord
-from notifier.store import table_of
+from notifier.store.models.base import utcnow
 
 _ABSENT = object()
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifier.models import Deadline, Policy, PolicyRevision, Trigger, TriggerKind
-from notifier.records import PolicyDraft
+from notifier.domain.records import PolicyDraft
+from notifier.store.models import Deadline, Policy, PolicyRevision, Trigger, TriggerKind
 
 
 def get(session: Session, policy_id: int, *, for_update: bool = False) -> Policy | None:

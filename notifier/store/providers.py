@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.models import Provider
+from notifier.store.models import Provider
 
 
 def all_providers(session: Session) -> list[Provider]:

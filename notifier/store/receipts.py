@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.channel_names import SMS
 from notifier.channels.receipts import DELIVERED, FAILED, is_stop_word
-from notifier.models import Contact, Delivery, DeliveryStatus, Enterprise, InboundReply
-from notifier.models.base import utcnow
+from notifier.domain.channel_names import SMS
 from notifier.store import enterprises
+from notifier.store.models import Contact, Delivery, DeliveryStatus, Enterprise, InboundReply
+from notifier.store.models.base import utcnow
 
 S = DeliveryStatus
 

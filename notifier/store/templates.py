@@ -1,6 +1,6 @@
 """Message templates stored in the database: every ``save`` adds a version, none is edited.
 
-The text is checked before it is stored (:func:`notifier.campaign_templates.
+The text is checked before it is stored (:func:`notifier.rendering.stored.
 validate_campaign_template`), so a stored version always compiles and reads only documented
 variables.
 """
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from notifier.campaign_templates import validate_campaign_template
+from notifier.domain.plaintext import shown
+from notifier.domain.text_rules import line_problem
 from notifier.errors import InputError, NotFoundError, TemplateError
-from notifier.models import MessageTemplate
-from notifier.plaintext import shown
-from notifier.textrules import line_problem
+from notifier.rendering.stored import validate_campaign_template
+from notifier.store.models import MessageTemplate
 
 MAX_NAME_LENGTH = 100
 MAX_AUTHOR_LENGTH = 100  # the column holds 200; the API and the console have always said 100

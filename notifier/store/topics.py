@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.models import EnterpriseTopic
+from notifier.store.models import EnterpriseTopic
 
 MAX_TOPICS = 50
 

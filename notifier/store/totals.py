@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifier.models import Enterprise, Policy, Trigger
+from notifier.store.models import Enterprise, Policy, Trigger
 
 
 def totals(session: Session) -> dict[str, int]:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.models import Policy, Trigger, TriggerKind, TriggerStatus
 from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.models import Policy, Trigger, TriggerKind, TriggerStatus
 
 
 def policy_published_key(policy_id: int) -> str:

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from notifier.callbacks import CallbackTargets
+from notifier.guards.sign_in import ClientAddress, failed_attempts
 from notifier.runtime import Runtime
+from notifier.services.delivery.receipts import CallbackTargets
 from notifier.web import callbacks
 from notifier.web.api import (
     audit,
@@ -38,7 +39,6 @@ from notifier.web.errors import (
 )
 from notifier.web.headers import SecurityHeaders
 from notifier.web.metrics import Metrics, RequestMetrics
-from notifier.web.ratelimit import ClientAddress, failed_attempts
 
 API_PREFIX = "/api/v1"
 DOCS_URL = "/api/docs"
@@ -77,7 +77,7 @@ def api_docs(request: Request) -> HTMLResponse:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    """The ASGI app over ``runtime`` (its settings, sessions, broker and clock)."""
+    """The ASGI app over ``runtime`` (its settings, sessions, broker and time_source)."""
     app = FastAPI(
         title="notifier",
         version="1",
@@ -89,7 +89,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.failed_attempts = failed_attempts(
-        runtime.settings, now=lambda: runtime.clock.now().timestamp()
+        runtime.settings, now=lambda: runtime.time_source.now().timestamp()
     )
     app.state.client_address = ClientAddress(runtime.settings.web.trusted_proxies)
     app.state.metrics = Metrics(runtime)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifier.apikeys import Principal
 from notifier.runtime import Runtime
+from notifier.services.access.api_keys import Principal
 from notifier.store import audit
 
 
@@ -30,5 +30,5 @@ def record_change(
             target_id=None if target_id is None else str(target_id),
             before=before,
             after=after,
-            now=runtime.clock.now(),
+            now=runtime.time_source.now(),
         )

@@ -19,10 +19,10 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from notifier.apikeys import Principal, authenticate
-from notifier.models import Role
+from notifier.guards.sign_in import ClientAddress, FailedAttempts
+from notifier.services.access.api_keys import Principal, authenticate
+from notifier.store.models import Role
 from notifier.web.deps import RuntimeDep
-from notifier.web.ratelimit import ClientAddress, FailedAttempts
 
 __all__ = ["PUBLIC", "Principal", "RoleRequirement", "require"]
 
@@ -72,7 +72,7 @@ async def current_principal(
         old.get_secret_value() for old in settings.old_secret_keys
     ]
     principal = await run_in_threadpool(
-        authenticate, runtime.sessions, key, peppers=peppers, clock=runtime.clock
+        authenticate, runtime.sessions, key, peppers=peppers, time_source=runtime.time_source
     )
     if principal is None:
         limiter = _limiter(request)

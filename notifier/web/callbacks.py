@@ -25,9 +25,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from notifier.callbacks import CallbackTargets, Handled, handle_replies, handle_reports
 from notifier.channels.receipts import CallbackRefused
 from notifier.errors import NotifierError
+from notifier.services.delivery.receipts import (
+    CallbackTargets,
+    Handled,
+    handle_replies,
+    handle_reports,
+)
 from notifier.web.auth import PUBLIC, _client, _limiter, _too_many
 from notifier.web.deps import RuntimeDep
 from notifier.web.errors import ERROR_RESPONSES, BodyTooLarge, error_response

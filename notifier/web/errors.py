@@ -4,7 +4,8 @@ notifier's own errors map to statuses by kind (bad input 400, not found 404, con
 down 503); FastAPI's validation errors become 422 naming the first bad field; a body over
 ``web.max_body_bytes`` is refused with 413 before it is read (:class:`BodyLimit`).
 
-Every query and path parameter passes :mod:`notifier.textrules`' line rule before a route runs
+Every query and path parameter passes :mod:`notifier.domain.text_rules`' line rule before a route
+runs
 (:func:`check_parameters`), so a NUL or an invisible character never reaches a query. A value
 the database still refuses (:class:`~sqlalchemy.exc.DataError`: an input check missed it) is a
 400, not a 500, and a database that cannot be reached is a 503.
@@ -25,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from notifier.domain.text_rules import line_problem
 from notifier.errors import (
     BrokerUnavailable,
     ConflictError,
@@ -32,7 +34,6 @@ from notifier.errors import (
     NotFoundError,
     NotifierError,
 )
-from notifier.textrules import line_problem
 
 # Raised when the database cannot be reached (refused, down, or no pooled connection in time).
 DATABASE_DOWN = (OperationalError, PoolTimeout)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from notifier.apikeys import NewKey, Principal, create_key, revoke_key
 from notifier.runtime import Runtime
+from notifier.services.access.api_keys import NewKey, Principal, create_key, revoke_key
 from notifier.web.auditing import record_change
 
 
@@ -21,7 +21,7 @@ def make_key_audited(
         name=name,
         credit_code=credit_code,
         secret=runtime.settings.secret_key.get_secret_value(),
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     record_change(
         runtime,
@@ -40,7 +40,7 @@ def revoke_key_audited(runtime: Runtime, principal: Principal, prefix: str) -> d
     Raises:
         NotFoundError: no key has this prefix.
     """
-    row = revoke_key(runtime.sessions, prefix, clock=runtime.clock)
+    row = revoke_key(runtime.sessions, prefix, time_source=runtime.time_source)
     record_change(
         runtime,
         principal,

@@ -25,7 +25,7 @@ def _config(runtime: Runtime, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
-        # configured proxies may name the client (notifier.web.ratelimit.ClientAddress).
+        # configured proxies may name the client (notifier.guards.sign_in.ClientAddress).
         proxy_headers=bool(trusted),
         forwarded_allow_ips=list(trusted),
         log_level="warning",

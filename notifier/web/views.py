@@ -1,7 +1,8 @@
 """Server-rendered pages: one Jinja2 environment over ``notifier/web/templates``.
 
 The templates are ours (not staff-written), so the plain environment with autoescape is used;
-staff-written message templates go through ``notifier.sandbox`` instead. Every page gets ``t``
+staff-written message templates go through ``notifier.rendering.sandbox`` instead. Every page gets
+``t``
 (the translator of the request's language), ``lang`` and ``zone``.
 """
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from notifier.listings import local
+from notifier.services.enterprises.listings import local
 from notifier.store import audit as store
 from notifier.web.api.schemas import AUDIT_TARGETS, KEY_PREFIX, AuditOut, Page
 from notifier.web.auth import Admin

@@ -14,16 +14,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.campaign_file import parse_campaign
-from notifier.campaign_preview import preview_campaign, send_test_message
-from notifier.campaigns import Changed, campaign_row, cancel, create_campaign, get_campaign
-from notifier.campaigns import pause as pause_campaign
-from notifier.campaigns import resume as resume_campaign
-from notifier.enterprise_csv import read_channel_word
 from notifier.errors import InputError
-from notifier.policy_file import read_json_file
-from notifier.progress import campaign_runs, current_run
+from notifier.inputs.campaign_file import parse_campaign
+from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.inputs.policy_file import read_json_file
 from notifier.runtime import Runtime
+from notifier.services.campaigns.operations import (
+    Changed,
+    campaign_row,
+    cancel,
+    create_campaign,
+    get_campaign,
+)
+from notifier.services.campaigns.operations import pause as pause_campaign
+from notifier.services.campaigns.operations import resume as resume_campaign
+from notifier.services.campaigns.preview import preview_campaign, send_test_message
+from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
 from notifier.web.api.schemas import (
     CREDIT_CODE,
@@ -89,8 +95,8 @@ def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> 
             "list the credit codes in targets.credit_codes",
             field="credit_codes_file",
         )
-    draft = parse_campaign(data, zone=runtime.settings.zone, now=runtime.clock.now())
-    campaign_id = create_campaign(runtime.sessions, draft, clock=runtime.clock)
+    draft = parse_campaign(data, zone=runtime.settings.zone, now=runtime.time_source.now())
+    campaign_id = create_campaign(runtime.sessions, draft, time_source=runtime.time_source)
     after = campaign_as_row(runtime, campaign_id)
     record_change(
         runtime,
@@ -128,7 +134,7 @@ def list_campaigns(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
 def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
     """One campaign and its runs, each with counts by status, rate a minute and ETA."""
     row = campaign_as_row(runtime, campaign_id)
-    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     return {**row, "runs": [run.as_dict() for run in runs]}
 
 
@@ -140,7 +146,7 @@ def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
 def progress(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
     """The run going now (None when none is) and the latest run, with counts, rate and ETA."""
     status = campaign_as_row(runtime, campaign_id)["status"]
-    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return {
         "campaign_id": campaign_id,
@@ -178,7 +184,7 @@ def preview(
         enterprise,
         providers=runtime.providers,
         messages=runtime.messages,
-        now=runtime.clock.now(),
+        now=runtime.time_source.now(),
     )
     return {channel: dataclasses.asdict(r) for channel, r in renderings.items()}
 
@@ -199,7 +205,7 @@ def test_send(
         credit_code=given.enterprise,
         providers=runtime.providers,
         messages=runtime.messages,
-        now=runtime.clock.now(),
+        now=runtime.time_source.now(),
     )
     record_change(
         runtime,
@@ -237,7 +243,7 @@ def _change(
 def pause(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """No new send from now on; unsent deliveries wait until resumed (``deliveries``: held)."""
     before = campaign_as_row(runtime, campaign_id)
-    changed = pause_campaign(runtime.sessions, campaign_id, clock=runtime.clock)
+    changed = pause_campaign(runtime.sessions, campaign_id, time_source=runtime.time_source)
     return _change(runtime, principal, campaign_id, "pause", changed, before)
 
 
@@ -250,7 +256,7 @@ def resume(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, 
         runtime.dispatch,
         campaign_id,
         batch_size=runtime.settings.delivery.batch_size,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     return _change(runtime, principal, campaign_id, "resume", changed, before)
 
@@ -259,5 +265,5 @@ def resume(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, 
 def cancel_(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """Every unsent delivery becomes cancelled; no run comes after (``deliveries``: cancelled)."""
     before = campaign_as_row(runtime, campaign_id)
-    changed = cancel(runtime.sessions, campaign_id, clock=runtime.clock)
+    changed = cancel(runtime.sessions, campaign_id, time_source=runtime.time_source)
     return _change(runtime, principal, campaign_id, "cancel", changed, before)

@@ -7,12 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from notifier.deadlines import Changed, cancel_deadline, mark_done, move_deadline, report
 from notifier.errors import InputError, NotFoundError
-from notifier.listings import local
-from notifier.policy_file import read_due_at
-from notifier.reminders import LadderRules
+from notifier.inputs.policy_file import read_due_at
 from notifier.runtime import Runtime
+from notifier.services.deadlines.operations import (
+    Changed,
+    cancel_deadline,
+    mark_done,
+    move_deadline,
+    report,
+)
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.enterprises.listings import local
 from notifier.store import deadlines as store
 from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
 from notifier.web.auditing import record_change
@@ -44,7 +50,7 @@ def list_deadlines(
         runtime.sessions,
         settings=settings.reminders,
         zone=settings.zone,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         limit=limit,
     )
 
@@ -98,7 +104,7 @@ def move(runtime: RuntimeDep, principal: Staff, deadline_id: Id, body: MoveIn) -
             runtime.sessions,
             deadline_id,
             due,
-            clock=runtime.clock,
+            time_source=runtime.time_source,
             ladders=LadderRules.of(runtime.settings),
         ),
     )
@@ -114,7 +120,7 @@ def cancel(runtime: RuntimeDep, principal: Staff, deadline_id: Id) -> dict[str, 
         principal,
         "deadline.cancel",
         deadline_id,
-        lambda: cancel_deadline(runtime.sessions, deadline_id, clock=runtime.clock),
+        lambda: cancel_deadline(runtime.sessions, deadline_id, time_source=runtime.time_source),
     )
 
 
@@ -123,7 +129,8 @@ def cancel(runtime: RuntimeDep, principal: Staff, deadline_id: Id) -> dict[str, 
 )
 def done(runtime: RuntimeDep, principal: Staff, deadline_id: Id, body: DoneIn) -> dict[str, Any]:
     """Record that an enterprise has done the deadline: no more reminders for it."""
-    new = mark_done(runtime.sessions, deadline_id, body.credit_code, clock=runtime.clock)
+    new = mark_done(runtime.sessions, deadline_id, body.credit_code,
+    time_source=runtime.time_source)
     code = body.credit_code.strip().upper()
     record_change(
         runtime,

@@ -9,19 +9,24 @@ from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParameter
 from starlette.concurrency import run_in_threadpool
 
-from notifier.channel_names import CHANNELS
-from notifier.enterprise_sheets import record_as_csv
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.sectors import normalize_sector, sector_pattern
+from notifier.domain.targets import SIZE_WORDS, read_credit_code
 from notifier.errors import InputError, NotFoundError
-from notifier.importing import ImportReport, import_enterprises, import_register_file, upload_limits
-from notifier.listings import delivery_row, enterprise_row, local
-from notifier.models import Enterprise
+from notifier.inputs.register_files import record_as_csv
 from notifier.runtime import Runtime
-from notifier.sectors import normalize_sector, sector_pattern
+from notifier.services.enterprises.importing import (
+    ImportReport,
+    import_enterprises,
+    import_register_file,
+    upload_limits,
+)
+from notifier.services.enterprises.listings import delivery_row, enterprise_row, local
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.targets import SIZE_WORDS, read_credit_code
+from notifier.store.models import Enterprise
 from notifier.web.api.schemas import (
     CREDIT_CODE,
     LINE_PARAMETER,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from notifier.apikeys import list_keys
+from notifier.services.access.api_keys import list_keys
 from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
 from notifier.web.auth import Admin
 from notifier.web.deps import RuntimeDep

@@ -9,14 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from notifier import endpoint_secrets
-from notifier.deadlines import mark_done
 from notifier.errors import NotFoundError
-from notifier.listings import local
 from notifier.runtime import Runtime
+from notifier.services.deadlines.operations import mark_done
+from notifier.services.enterprises.listings import local
+from notifier.services.enterprises.subscriptions import change, choices_of
+from notifier.services.providers import endpoint_secrets
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as store
-from notifier.subscriptions import change, choices_of
 from notifier.web.api.deliveries import (
     ChannelQ,
     CursorQ,
@@ -120,7 +120,7 @@ def my_deadline_done(
         if enterprise is None or not deadline_store.concerns(session, deadline_id, enterprise.id):
             raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
         code = enterprise.credit_code
-    new = mark_done(runtime.sessions, deadline_id, code, clock=runtime.clock)
+    new = mark_done(runtime.sessions, deadline_id, code, time_source=runtime.time_source)
     return {"deadline_id": deadline_id, "credit_code": code, "new": new}
 
 
@@ -140,7 +140,7 @@ def set_subscriptions(
         _own(principal),
         channels=body.channels,
         topics=body.topics,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
     )
     return vars(after)
 
@@ -159,7 +159,8 @@ def _secret_state(runtime: Runtime, state: endpoint_secrets.SecretState) -> dict
 def my_webhook_secret(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
     """Your webhook endpoint's signing secret: whether you have your own, when you took it,
     and until when the previous one signs too (never the secret)."""
-    state = endpoint_secrets.state_of(runtime.sessions, _own(principal), now=runtime.clock.now())
+    state = endpoint_secrets.state_of(runtime.sessions, _own(principal),
+    now=runtime.time_source.now())
     return _secret_state(runtime, state)
 
 
@@ -179,7 +180,8 @@ def take_webhook_secret(
     response.headers["Cache-Control"] = "no-store"
     overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
     taken = endpoint_secrets.take(
-        runtime.sessions, runtime.box, _own(principal), now=runtime.clock.now(), overlap=overlap
+        runtime.sessions, runtime.box, _own(principal), now=runtime.time_source.now(),
+        overlap=overlap
     )
     return {**_secret_state(runtime, taken.state), "secret": taken.secret}
 
@@ -191,6 +193,6 @@ def take_webhook_secret(
 )
 def end_webhook_secret_overlap(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
     """Your receiver verifies with the new secret: stop signing with the previous one now."""
-    now = runtime.clock.now()
+    now = runtime.time_source.now()
     state = endpoint_secrets.end_overlap(runtime.sessions, _own(principal), now=now)
     return _secret_state(runtime, state)

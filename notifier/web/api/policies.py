@@ -13,18 +13,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.corrections import cancel_policy, describe
-from notifier.corrections import revise as revise_policy
 from notifier.errors import InputError, NotFoundError
-from notifier.listings import local
-from notifier.models import Policy
-from notifier.policy_file import read_policy_file
-from notifier.preview import preview_policy
-from notifier.publishing import publish
-from notifier.reminders import LadderRules
+from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.enterprises.listings import local
+from notifier.services.policies.corrections import cancel_policy, describe
+from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.preview import preview_policy
+from notifier.services.policies.publishing import publish
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
+from notifier.store.models import Policy
 from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
 from notifier.web.auditing import record_change
 from notifier.web.auth import Principal, Staff
@@ -177,7 +177,7 @@ def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str
         runtime.sessions,
         runtime.dispatch,
         draft,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         ladders=LadderRules.of(runtime.settings),
     )
     if result.created:
@@ -225,7 +225,7 @@ def _revise(
         runtime.dispatch,
         draft,
         notify=notify,
-        clock=runtime.clock,
+        time_source=runtime.time_source,
         ladders=LadderRules.of(runtime.settings),
     )
     if result.new or result.trigger_id is not None:
@@ -264,7 +264,7 @@ async def revise(
 def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:
     before = _state(runtime, policy_id)
     result = cancel_policy(
-        runtime.sessions, policy_id, clock=runtime.clock, zone=runtime.settings.zone
+        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
     )
     if not result.already:
         record_change(

@@ -12,8 +12,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.channel_names import CHANNELS
-from notifier.enterprise_csv import (
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.sectors import sector_pattern
+from notifier.domain.targets import SIZE_WORDS
+from notifier.domain.text_rules import LINE_PATTERN, REQUIRED_LINE_PATTERN, REQUIRED_TEXT_PATTERN
+from notifier.inputs.enterprise_csv import (
     CHANNEL_WORDS,
     MAX_ADDRESS_LENGTH,
     MAX_NAME_LENGTH,
@@ -21,9 +24,6 @@ from notifier.enterprise_csv import (
     MAX_TAG_LENGTH,
     MAX_TOPIC_LENGTH,
 )
-from notifier.sectors import sector_pattern
-from notifier.targets import SIZE_WORDS
-from notifier.textrules import LINE_PATTERN, REQUIRED_LINE_PATTERN, REQUIRED_TEXT_PATTERN
 
 T = TypeVar("T")
 

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from notifier.campaign_variables import VARIABLES
-from notifier.enterprise_csv import read_channel_word
+from notifier.domain.text_rules import NOT_IN_A_LINE as NOT
+from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.rendering.variables import VARIABLES
 from notifier.runtime import Runtime
 from notifier.store import templates as store
-from notifier.textrules import NOT_IN_A_LINE as NOT
 from notifier.web.api.schemas import (
     CHANNEL_ENUM,
     TemplateIn,

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier import calendar_admin
-from notifier.calendar_admin import Editor
-from notifier.calendar_notice import read_notice
+from notifier.domain.holiday_notice import read_notice
+from notifier.domain.workdays import DayKind
 from notifier.errors import InputError
+from notifier.services.calendar import working_days as calendar_admin
+from notifier.services.calendar.working_days import Editor
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
-from notifier.workdays import DayKind
 
 NOTES = ("entered", "set", "removed", "complete", "incomplete")
 NOTICE_EXAMPLE = (
@@ -56,7 +56,7 @@ class _Calendar:
 
     def coverage(self) -> calendar_admin.Coverage:
         runtime = self.console.runtime
-        calendar = calendar_admin.load(runtime.sessions, clock=runtime.clock)
+        calendar = calendar_admin.load(runtime.sessions, time_source=runtime.time_source)
         return calendar_admin.coverage(calendar, self.console.today_start().date())
 
     def page(
@@ -79,8 +79,8 @@ class _Calendar:
             user,
             status_code=status_code,
             year=shown,
-            years=calendar_admin.years(runtime.sessions, clock=runtime.clock),
-            days=calendar_admin.days(runtime.sessions, shown, clock=runtime.clock),
+            years=calendar_admin.years(runtime.sessions, time_source=runtime.time_source),
+            days=calendar_admin.days(runtime.sessions, shown, time_source=runtime.time_source),
             coverage=self.coverage(),
             error=error,
             note=note if note in NOTES else None,
@@ -125,7 +125,7 @@ class _Calendar:
             read,
             complete=kept["complete"] == "1",
             editor=_editor(user),
-            clock=runtime.clock,
+            time_source=runtime.time_source,
         )
         return _done(year, "entered")
 
@@ -135,21 +135,23 @@ class _Calendar:
         kind = calendar_admin.read_kind(kept["kind"])
         calendar_admin.set_day(
             runtime.sessions, day, kind, name=kept["name"], editor=_editor(user),
-            clock=runtime.clock,
+            time_source=runtime.time_source,
         )
         return _done(day.year, "set")
 
     def remove_day(self, user: ConsoleUser, value: str) -> Response:
         runtime = self.console.runtime
         day = calendar_admin.read_day(value)
-        calendar_admin.remove_day(runtime.sessions, day, editor=_editor(user), clock=runtime.clock)
+        calendar_admin.remove_day(runtime.sessions, day, editor=_editor(user),
+        time_source=runtime.time_source)
         return _done(day.year, "removed")
 
     def mark_year(self, user: ConsoleUser, value: str, complete: bool) -> Response:
         runtime = self.console.runtime
         year = calendar_admin.read_year(value)
         calendar_admin.mark_year(
-            runtime.sessions, year, complete=complete, editor=_editor(user), clock=runtime.clock
+            runtime.sessions, year, complete=complete, editor=_editor(user),
+            time_source=runtime.time_source
         )
         return _done(year, "complete" if complete else "incomplete")
 

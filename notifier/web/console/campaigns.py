@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier.campaign_preview import preview_campaign
-from notifier.campaigns import campaign_row, schedule_of
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
-from notifier.progress import campaign_runs, current_run
 from notifier.runtime import Runtime
+from notifier.services.campaigns.operations import campaign_row, schedule_of
+from notifier.services.campaigns.preview import preview_campaign
+from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
 from notifier.web.api.campaigns import campaign_as_row, create_from_file
 from notifier.web.api.campaigns import cancel_ as api_cancel
@@ -42,7 +42,7 @@ def previewed(runtime: Runtime, campaign_id: int, code: str) -> dict[str, Any]:
     try:
         renderings = preview_campaign(
             runtime.sessions, campaign_id, code.strip(),
-            providers=runtime.providers, messages=runtime.messages, now=runtime.clock.now(),
+            providers=runtime.providers, messages=runtime.messages, now=runtime.time_source.now(),
         )
     except NotifierError as exc:
         return {"code": code, "error": str(exc)}
@@ -60,7 +60,7 @@ def listing_page(
 ) -> HTMLResponse:
     """The campaign list and the create form (the example file, or the refused text kept)."""
     runtime, zone = console.runtime, console.runtime.settings.zone
-    now = runtime.clock.now()
+    now = runtime.time_source.now()
     with runtime.sessions() as session:
         rows = []
         for campaign in store.list_all(session):
@@ -87,7 +87,7 @@ def campaign_page(
         row = campaign_as_row(runtime, campaign_id)
     except NotFoundError:
         return console.views.page(request, "error.html", status_code=404, key="error.not_found")
-    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return console.page(
         request, "console/campaign.html", user, status_code=status_code,
@@ -131,7 +131,7 @@ def add_view_routes(router: APIRouter, console: Console) -> None:
     def progress(
         campaign_id: Id, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
     ) -> JSONResponse:
-        runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.clock.now())
+        runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
         current = current_run(runs)
         return JSONResponse(
             {

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.web.console.session import ConsoleUser, KeyCheck, Sessions
-from notifier.web.ratelimit import ClientAddress, FailedAttempts
 from notifier.web.views import Views
 
 
@@ -45,7 +45,7 @@ class Console:
     def today_start(self) -> datetime:
         """Midnight of today in the deployment's zone."""
         zone = self.runtime.settings.zone
-        now = self.runtime.clock.now().astimezone(zone)
+        now = self.runtime.time_source.now().astimezone(zone)
         return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
     def week_start(self) -> datetime:

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from notifier import calendar_admin
-from notifier.channel_names import CHANNELS
-from notifier.models import DeliveryStatus
+from notifier.domain.channel_names import CHANNELS
+from notifier.services.calendar import working_days as calendar_admin
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
+from notifier.store.models import DeliveryStatus
 from notifier.web.console.chart import STATUS_COLOURS, stacked_bars
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
@@ -47,7 +47,7 @@ def routes(console: Console) -> APIRouter:
                 for d in failures
             ]
         runtime = console.runtime
-        calendar = calendar_admin.load(runtime.sessions, clock=runtime.clock)
+        calendar = calendar_admin.load(runtime.sessions, time_source=runtime.time_source)
         coverage = calendar_admin.coverage(calendar, console.today_start().date())
         charts = {name: stacked_bars(counts[name], CHANNELS) for name in periods}
         totals = {

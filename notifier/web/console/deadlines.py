@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from notifier.deadlines import report
+from notifier.services.deadlines.operations import report
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
@@ -37,7 +37,7 @@ def routes(console: Console) -> APIRouter:
             runtime.sessions,
             settings=runtime.settings.reminders,
             zone=runtime.settings.zone,
-            clock=runtime.clock,
+            time_source=runtime.time_source,
             limit=SHOWN,
         )
         return console.page(

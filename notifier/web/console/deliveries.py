@@ -7,17 +7,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from notifier.channel_names import CHANNELS
-from notifier.csvexport import write_csv
-from notifier.listings import DELIVERY_COLUMNS, delivery_row
-from notifier.models import DeliveryStatus
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.csv_export import write_csv
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.services.enterprises.listings import DELIVERY_COLUMNS, delivery_row
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
+from notifier.store.models import DeliveryStatus
 from notifier.web.api.deliveries import EXPORT_LIMIT
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
-from notifier.xlsxexport import XLSX_MEDIA_TYPE, write_xlsx
 
 PAGE = 100
 STATUSES = tuple(s.value for s in DeliveryStatus)

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 
+from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
-from notifier.importing import import_register_file, upload_limits
 from notifier.runtime import Runtime
+from notifier.services.enterprises.importing import import_register_file, upload_limits
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.targets import read_credit_code
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form

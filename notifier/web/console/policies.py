@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier.channel_names import CHANNELS
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.records import PolicyDraft
 from notifier.errors import BrokerUnavailable, InputError
-from notifier.policy_file import parse_policy
-from notifier.preview import preview_policy
-from notifier.publishing import publish
-from notifier.records import PolicyDraft
-from notifier.reminders import LadderRules
+from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.policies.preview import preview_policy
+from notifier.services.policies.publishing import publish
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
@@ -197,7 +197,7 @@ def publishing_routes(console: Console) -> APIRouter:
                 runtime.sessions,
                 runtime.dispatch,
                 draft,
-                clock=runtime.clock,
+                time_source=runtime.time_source,
                 ladders=LadderRules.of(runtime.settings),
             )
         except (InputError, BrokerUnavailable) as exc:

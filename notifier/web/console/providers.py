@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier.enterprise_csv import CHANNEL_WORDS
 from notifier.errors import ChannelError, ConfigError, InputError, TemplateError
-from notifier.provider_admin import (
+from notifier.inputs.enterprise_csv import CHANNEL_WORDS
+from notifier.services.providers.admin import (
     ProviderDraft,
     add,
     listing,
@@ -118,7 +118,7 @@ def routes(console: Console) -> APIRouter:
         kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
         try:
             draft = _draft(kept, form)
-            add(runtime.sessions, runtime.settings, draft, clock=runtime.clock)
+            add(runtime.sessions, runtime.settings, draft, time_source=runtime.time_source)
         except (InputError, ConfigError) as exc:
             return _page(console, request, user, status_code=400, error=str(exc), form=kept)
         _audited(
@@ -178,7 +178,8 @@ def action_routes(console: Console) -> APIRouter:
         try:
             if action in ("enable", "disable"):
                 set_enabled(
-                    runtime.sessions, name, enabled=action == "enable", clock=runtime.clock
+                    runtime.sessions, name, enabled=action == "enable",
+                    time_source=runtime.time_source
                 )
             elif action == "remove":
                 remove(runtime.sessions, name)

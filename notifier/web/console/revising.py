@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier.corrections import cancel_policy, describe, revise
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
-from notifier.listings import local
-from notifier.models import Policy
-from notifier.policy_file import read_policy_file
-from notifier.reminders import LadderRules
+from notifier.inputs.policy_file import read_policy_file
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.enterprises.listings import local
+from notifier.services.policies.corrections import cancel_policy, describe, revise
 from notifier.store import policies as store
+from notifier.store.models import Policy
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
@@ -64,7 +64,7 @@ def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
         shown = {
             "file_text": policy_file_text(policy, zone),
             "cancellable": policy.cancelled_at is None
-            and policy.published_at > runtime.clock.now(),
+            and policy.published_at > runtime.time_source.now(),
             "cancelled_at": policy.cancelled_at,
         }
     return {**shown, "revisions": describe(runtime.sessions, policy_id, zone=zone)["revisions"]}
@@ -103,7 +103,7 @@ def routes(console: Console, shown: Any) -> APIRouter:
                 runtime.dispatch,
                 draft,
                 notify=notify,
-                clock=runtime.clock,
+                time_source=runtime.time_source,
                 ladders=LadderRules.of(runtime.settings),
             )
         except (InputError, BrokerUnavailable) as exc:
@@ -134,7 +134,8 @@ def routes(console: Console, shown: Any) -> APIRouter:
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
     ) -> Response:
         try:
-            withdrawn = cancel_policy(runtime.sessions, policy_id, clock=runtime.clock, zone=zone)
+            withdrawn = cancel_policy(runtime.sessions, policy_id, time_source=runtime.time_source,
+            zone=zone)
         except NotFoundError:
             raise HTTPException(status_code=404, detail="no such policy") from None
         except InputError as exc:

@@ -10,9 +10,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from notifier.apikeys import authenticate
 from notifier.errors import InputError, NotFoundError
+from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
+from notifier.services.access.api_keys import authenticate
 from notifier.web.console import (
     admin,
     calendar,
@@ -32,7 +33,6 @@ from notifier.web.errors import DATABASE_DOWN, check_parameters, database_failur
 from notifier.web.forms import secret_keys
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
-from notifier.web.ratelimit import ClientAddress, FailedAttempts
 from notifier.web.views import STATIC_DIR, Views
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
     """Whom an API key names, checked as the API checks it (hashed, revocable)."""
 
     def check(key: str) -> Identity | None:
-        principal = authenticate(runtime.sessions, key, peppers=keys, clock=runtime.clock)
+        principal = authenticate(runtime.sessions, key, peppers=keys,
+        time_source=runtime.time_source)
         if principal is None:
             return None
         return Identity(role=principal.role.value, name=principal.prefix, key_id=principal.key_id)
@@ -87,7 +88,7 @@ def console_router(
             keys,
             secure=settings.public_url.startswith("https://"),
             db=runtime.sessions,
-            clock=runtime.clock,
+            time_source=runtime.time_source,
         ),
         check_key=api_key_check(runtime, keys),
         failed_attempts=failed_attempts,

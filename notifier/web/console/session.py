@@ -21,11 +21,11 @@ from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
-from notifier.apikeys import Principal
-from notifier.db import SessionFactory
-from notifier.models import Role
+from notifier.domain.time_source import TimeSource
+from notifier.services.access.api_keys import Principal
 from notifier.store import console_sessions as store
-from notifier.time_source import Clock
+from notifier.store.db import SessionFactory
+from notifier.store.models import Role
 from notifier.web.forms import FIELD, form_token, form_token_valid
 
 COOKIE = "notifier_console"
@@ -86,19 +86,19 @@ class Sessions:
     """Starts, reads and ends console sessions (rows in ``db``, ids in signed cookies)."""
 
     def __init__(
-        self, keys: Sequence[str], *, secure: bool, db: SessionFactory, clock: Clock
+        self, keys: Sequence[str], *, secure: bool, db: SessionFactory, time_source: TimeSource
     ) -> None:
         self.keys = list(keys)
         self.secure = secure
         self.db = db
-        self.clock = clock
+        self.time_source = time_source
         self._serializer = URLSafeTimedSerializer(list(reversed(self.keys)), salt=SALT)
         self._login = URLSafeTimedSerializer(list(reversed(self.keys)), salt=LOGIN_SALT)
 
     def start(self, identity: Identity) -> str:
         """Store a new session of ``identity``; its cookie value."""
         sid = random.token_urlsafe(32)
-        now = self.clock.now()
+        now = self.time_source.now()
         with self.db.begin() as session:
             store.start(
                 session,
@@ -125,7 +125,7 @@ class Sessions:
         if sid is None:
             return None
         with self.db.begin() as session:
-            found = store.active(session, _hashed(sid), now=self.clock.now())
+            found = store.active(session, _hashed(sid), now=self.time_source.now())
             if found is None:
                 return None
             _, key = found
@@ -139,7 +139,7 @@ class Sessions:
     def end(self, user: ConsoleUser, *, reason: str = "logout") -> None:
         """End ``user``'s session: its cookie signs nobody in again."""
         with self.db.begin() as session:
-            store.end(session, _hashed(user.sid), now=self.clock.now(), reason=reason)
+            store.end(session, _hashed(user.sid), now=self.time_source.now(), reason=reason)
 
     def login_form(self, request: Request) -> tuple[str, str | None]:
         """The sign-in form's CSRF value, and the pre-session cookie to set (None: keep the

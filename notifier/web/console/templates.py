@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from notifier.channel_names import CHANNELS
-from notifier.enterprise_csv import read_channel_word
+from notifier.domain.channel_names import CHANNELS
 from notifier.errors import InputError, TemplateError
+from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.store import templates as store
 from notifier.web.auditing import record_change
 from notifier.web.console.context import Console

@@ -7,7 +7,8 @@ friendly 400 page, never a 500. ``POST /u/{token}`` with the body
 every other post is a form of the page and must carry the page's CSRF value.
 
 The page also shows the firm its webhook endpoint's signing secret, once (see
-:mod:`notifier.endpoint_secrets`): the action ``webhook_secret`` reveals or rotates it,
+:mod:`notifier.services.providers.endpoint_secrets`): the action ``webhook_secret`` reveals or
+rotates it,
 ``end_overlap`` stops the previous one signing. Pages are never cached (``no-store``).
 """
 
@@ -20,15 +21,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from notifier import endpoint_secrets
-from notifier.deadlines import mark_done_by_token
+from notifier.domain.tokens import read_deadline_done_token, read_unsubscribe_token
 from notifier.errors import ConflictError, InputError
 from notifier.runtime import Runtime
+from notifier.services.deadlines.operations import mark_done_by_token
+from notifier.services.enterprises.subscriptions import change, choices_of
+from notifier.services.providers import endpoint_secrets
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as enterprise_store
 from notifier.store.topics import known_topics
-from notifier.subscriptions import change, choices_of
-from notifier.tokens import read_deadline_done_token, read_unsubscribe_token
 from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
 from notifier.web.views import Views
 
@@ -76,7 +77,7 @@ class LinkPages:
         it; ``problem`` says why it could not be."""
         enterprise_id, channel = read_unsubscribe_token(self.keys, token)
         choices = choices_of(self.runtime.sessions, enterprise_id)
-        now = self.runtime.clock.now()
+        now = self.runtime.time_source.now()
         webhook = endpoint_secrets.find_state(self.runtime.sessions, enterprise_id, now=now)
         with self.runtime.sessions() as session:
             enterprise = enterprise_store.get_full_by_id(session, enterprise_id)
@@ -107,7 +108,7 @@ class LinkPages:
                 runtime.sessions,
                 runtime.box,
                 enterprise_id,
-                now=runtime.clock.now(),
+                now=runtime.time_source.now(),
                 overlap=overlap,
             )
         except ConflictError as exc:  # no key configured: say so on the page
@@ -124,8 +125,9 @@ class LinkPages:
     def _leave_channel(self, enterprise_id: int, channel: str) -> None:
         current = choices_of(self.runtime.sessions, enterprise_id)
         kept = [c for c in current.channels if c != channel]
-        clock = self.runtime.clock
-        change(self.runtime.sessions, enterprise_id, channels=kept, topics=None, clock=clock)
+        time_source = self.runtime.time_source
+        change(self.runtime.sessions, enterprise_id, channels=kept, topics=None,
+        time_source=time_source)
 
     async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
@@ -147,7 +149,7 @@ class LinkPages:
             if form.get("action") == ["webhook_secret"]:
                 return self._webhook_secret(request, token, enterprise_id)
             if form.get("action") == ["end_overlap"]:
-                now = self.runtime.clock.now()
+                now = self.runtime.time_source.now()
                 endpoint_secrets.end_overlap(self.runtime.sessions, enterprise_id, now=now)
                 return self._preferences_page(request, token, saved="overlap_ended")
             all_off = form.get("all_off") == ["on"]
@@ -156,7 +158,7 @@ class LinkPages:
                 enterprise_id,
                 channels=[] if all_off else form.get("channel", []),
                 topics=form.get("topic", []),
-                clock=self.runtime.clock,
+                time_source=self.runtime.time_source,
             )
         except InputError:
             return self.refused(request)
@@ -196,7 +198,8 @@ class LinkPages:
             return self.views.page(request, "form_expired.html", status_code=400)
         try:
             mark_done_by_token(
-                self.runtime.sessions, token, secrets=self.keys, clock=self.runtime.clock
+                self.runtime.sessions, token, secrets=self.keys,
+                time_source=self.runtime.time_source
             )
         except InputError:
             return self.refused(request)

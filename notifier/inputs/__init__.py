@@ -1,0 +1,1 @@
+"""Input files read and checked before anything is stored: policy files, campaign files, enterprise registers."""

@@ -1,0 +1,1 @@
+"""The use cases, one package per feature: every face (CLI, API, console, jobs) calls these functions."""

@@ -1,0 +1,1 @@
+"""Access: API keys made, checked, listed and revoked."""

@@ -1,0 +1,1 @@
+"""Campaigns: made from a checked file, their runs, pause, resume, cancel, preview."""

@@ -1,0 +1,170 @@
+"""Preview a campaign's messages for one named enterprise, and test-send one to staff.
+
+Nothing is stored as a delivery: the rendering runs on transient rows, each channel's message
+composed by its first provider exactly as a run would send it (SMS signature, length and billed
+parts included). A test-send hands one such message to the provider now, addressed to the
+staff member, and returns the provider's answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from notifier.channels.base import Message, SendResult
+from notifier.domain.channel_names import CHANNELS
+from notifier.domain.targets import read_credit_code
+from notifier.errors import InputError, NotifierError
+from notifier.services.campaigns.operations import get_campaign
+from notifier.services.delivery.messages import Composition, MessageFactory
+from notifier.services.delivery.ports import Providers
+from notifier.services.policies.preview import Rendering
+from notifier.store import campaigns as store
+from notifier.store import enterprises
+from notifier.store.db import SessionFactory
+from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
+
+
+def _enterprise(session: Session, credit_code: str) -> Enterprise:
+    try:
+        code = read_credit_code(credit_code)
+    except InputError as exc:
+        raise InputError(f"--enterprise: {exc}", field="enterprise") from None
+    enterprise = enterprises.get_by_credit_code(session, code)
+    if enterprise is None:
+        raise InputError(f"--enterprise: 没有该企业 no enterprise {code}", field="enterprise")
+    return enterprise
+
+
+def _transient(
+    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict, *, now: datetime,
+    to: str | None = None,
+) -> Delivery:
+    # Not added to any session: rendering reads these objects and nothing else.
+    trigger = Trigger(
+        id=0, key="preview", kind=TriggerKind.CAMPAIGN_RUN, campaign=campaign,
+        campaign_id=campaign.id, templates=pinned, due_at=now,
+    )
+    address = to or next(
+        (c.address for c in enterprise.contacts if c.channel == channel), f"({channel})"
+    )
+    return Delivery(
+        id=0,
+        idempotency_key=f"preview:{campaign.id}:{uuid.uuid4().hex[:12]}",
+        trigger=trigger,
+        enterprise=enterprise,
+        enterprise_id=enterprise.id,
+        channel=channel,
+        address=address,
+        reason={"listed": True},
+    )
+
+
+def _loaded(
+    session: Session, campaign_id: int, credit_code: str
+) -> tuple[Campaign, Enterprise, dict[str, Any]]:
+    """The campaign, the enterprise and the templates a run made now would pin, with all that
+    rendering reads loaded: the transaction ends before anything renders or is sent (on SQLite
+    it holds the write lock, and a provider reload would wait on it)."""
+    campaign = get_campaign(session, campaign_id)
+    enterprise = _enterprise(session, credit_code)
+    enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
+    return campaign, enterprise, store.pin_templates(session, campaign)
+
+
+@dataclass(frozen=True)
+class _Composer:
+    providers: Providers
+    messages: MessageFactory
+
+    def compose(self, delivery: Delivery) -> Composition:
+        candidates = self.providers.for_channel(delivery.channel)
+        if not candidates:
+            raise NotifierError(f"渠道 channel {delivery.channel!r} 未配置 is not configured")
+        return self.messages.compose(delivery, candidates[0])
+
+
+def preview_campaign(
+    sessions: SessionFactory,
+    campaign_id: int,
+    credit_code: str,
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    now: datetime,
+) -> dict[str, Rendering]:
+    """Each of the campaign's channels rendered for the enterprise ``credit_code``, with the
+    templates a run made now would pin.
+
+    Raises:
+        InputError: no such campaign or enterprise.
+    """
+    composer = _Composer(providers, messages)
+    renderings: dict[str, Rendering] = {}
+    with sessions() as session:
+        campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code)
+    # Rendered on detached rows and transient deliveries: nothing can be stored.
+    for channel in [c for c in CHANNELS if c in campaign.channels]:
+        delivery = _transient(campaign, enterprise, channel, pinned, now=now)
+        try:
+            composed = composer.compose(delivery)
+        except NotifierError as exc:
+            renderings[channel] = Rendering(credit_code=enterprise.credit_code, error=str(exc))
+            continue
+        count = composed.sms_count
+        renderings[channel] = Rendering(
+            credit_code=enterprise.credit_code,
+            text=composed.message.text,
+            subject=composed.message.subject,
+            sms_length=count.length if count else None,
+            sms_parts=count.parts if count else None,
+        )
+    return renderings
+
+
+def send_test_message(
+    sessions: SessionFactory,
+    campaign_id: int,
+    *,
+    to: str,
+    channel: str | None,
+    credit_code: str | None,
+    providers: Providers,
+    messages: MessageFactory,
+    now: datetime,
+) -> tuple[Message, SendResult]:
+    """Send one rendering of the campaign to ``to`` (staff's own address) on ``channel`` (None:
+    the campaign's first) now.
+
+    The message is rendered for ``credit_code`` or, when none is given, the first enterprise of
+    the campaign's audience. Nothing is recorded as a delivery.
+
+    Raises:
+        InputError: no such campaign or enterprise, a channel the campaign does not use, or an
+            audience with nobody in it to render for.
+        ChannelError: the provider refused the message (its reason).
+    """
+    with sessions() as session:
+        campaign = get_campaign(session, campaign_id)
+        channel = channel or campaign.channels[0]
+        if channel not in campaign.channels:
+            raise InputError(
+                f"--channel: 活动不使用该渠道 the campaign does not use {channel!r} "
+                f"(it uses {', '.join(campaign.channels)})",
+                field="channel",
+            )
+        code = credit_code or store.first_listed(session, campaign)
+        if code is None:
+            raise InputError(
+                "--enterprise: 受众为空 the audience is empty; name an enterprise to render for",
+                field="enterprise",
+            )
+        campaign, enterprise, pinned = _loaded(session, campaign_id, code)
+    delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
+    message = _Composer(providers, messages).compose(delivery).message
+    provider = providers.for_channel(channel)[0]
+    return message, provider.send(message)

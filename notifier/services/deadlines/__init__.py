@@ -1,0 +1,1 @@
+"""Deadlines: move, cancel, mark done, and the reminders that fall due."""

@@ -1,0 +1,259 @@
+"""What staff and enterprises do to a deadline: move it, cancel it, mark it done, list it.
+
+A move changes the due time, so the rungs not yet made are simply computed from the new date;
+rungs already made but not yet fanned out for the old date are cancelled. A rung that went out
+is not sent again. A cancel cancels those and every reminder delivery not yet sent. An
+enterprise that marks a deadline done is left out of its next rungs, and its reminder
+deliveries not yet sent are cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from notifier.config import ReminderSettings
+from notifier.domain.records import DeadlineDraft
+from notifier.domain.targets import read_credit_code
+from notifier.domain.time_source import TimeSource
+from notifier.domain.tokens import read_deadline_done_token
+from notifier.domain.workdays import CalendarYearUnknown
+from notifier.errors import ConflictError, InputError, NotFoundError
+from notifier.services.calendar.working_days import working_calendar
+from notifier.services.deadlines.reminders import LadderRules, PlannedRung, ladder_of, plan
+from notifier.services.delivery.kinds import local
+from notifier.store import deadlines as store
+from notifier.store import enterprises
+from notifier.store.db import SessionFactory
+from notifier.store.models import Deadline, Trigger
+
+log = logging.getLogger(__name__)
+
+
+def _deadline(session: Any, deadline_id: int) -> Deadline:
+    deadline = store.get(session, deadline_id)
+    if deadline is None:
+        raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
+    return deadline
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a move or cancel did: rung triggers and deliveries cancelled."""
+
+    deadline_id: int
+    due_at: datetime
+    cancelled_triggers: int
+    cancelled_deliveries: int = 0
+
+
+def move(session: Session, deadline: Deadline, new_due: datetime, *, now: datetime) -> int:
+    """Move ``deadline`` to ``new_due`` in the caller's transaction; return the rungs cancelled.
+
+    The rungs made for the old date and not yet fanned out are cancelled; the clock makes the
+    new date's rungs, except those that already went out.
+    """
+    old = deadline.due_at
+    deadline.due_at = new_due
+    reason = f"deadline moved from {old.isoformat()} to {new_due.isoformat()}"
+    return store.cancel_pending_reminders(session, deadline.id, reason=reason, now=now)
+
+
+def cancel(
+    session: Session, deadline: Deadline, *, now: datetime, reason: str
+) -> tuple[int, int]:
+    """Cancel ``deadline`` in the caller's transaction; return the rungs and deliveries
+    cancelled (a send under way finishes)."""
+    deadline.cancelled_at = deadline.cancelled_at or now
+    triggers = store.cancel_pending_reminders(session, deadline.id, reason=reason, now=now)
+    deliveries = store.cancel_unsent_deliveries(session, deadline.id, reason=reason)
+    return triggers, deliveries
+
+
+def move_deadline(
+    sessions: SessionFactory,
+    deadline_id: int,
+    new_due: datetime,
+    *,
+    time_source: TimeSource,
+    ladders: LadderRules,
+) -> Changed:
+    """Move a deadline to ``new_due``; its unsent rungs follow.
+
+    Raises:
+        InputError: no such deadline, it was cancelled, or ``new_due`` has passed.
+        CalendarYearUnknown: its working-day rungs for ``new_due`` need a year the calendar
+            does not know.
+    """
+    now = time_source.now()
+    if new_due <= now:
+        raise InputError("new due time: has already passed", field="due_at")
+    with sessions.begin() as session:
+        deadline = _deadline(session, deadline_id)
+        if deadline.cancelled_at is not None:
+            raise ConflictError(f"deadline {deadline_id}: was cancelled", field="deadline")
+        moved = DeadlineDraft(
+            deadline.title, new_due, None if deadline.remind is None else tuple(deadline.remind)
+        )
+        try:
+            ladders.check(session, [moved], now=now)
+        except CalendarYearUnknown as exc:
+            raise CalendarYearUnknown(exc.year, field="due_at") from None
+        cancelled = move(session, deadline, new_due, now=now)
+    log.info("deadline %s moved to %s; %s rungs cancelled", deadline_id, new_due, cancelled)
+    return Changed(deadline_id, new_due, cancelled)
+
+
+def cancel_deadline(
+    sessions: SessionFactory, deadline_id: int, *, time_source: TimeSource
+) -> Changed:
+    """Cancel a deadline: nothing more is sent for it (a send under way finishes).
+
+    Raises:
+        InputError: no such deadline.
+    """
+    now = time_source.now()
+    with sessions.begin() as session:
+        deadline = _deadline(session, deadline_id)
+        triggers, deliveries = cancel(session, deadline, now=now, reason="deadline cancelled")
+        due_at = deadline.due_at
+    log.info("deadline %s cancelled (%s rungs, %s deliveries)", deadline_id, triggers, deliveries)
+    return Changed(deadline_id, due_at, triggers, deliveries)
+
+
+def mark_done(
+    sessions: SessionFactory, deadline_id: int, credit_code: str, *, time_source: TimeSource
+) -> bool:
+    """Record that the enterprise ``credit_code`` has done the deadline: no more reminders.
+
+    Returns:
+        False when it had already said so.
+
+    Raises:
+        InputError: no such deadline or enterprise, or a malformed credit code.
+    """
+    code = read_credit_code(credit_code)
+    with sessions() as session:
+        enterprise = enterprises.get_by_credit_code(session, code)
+        if enterprise is None:
+            raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
+        enterprise_id = enterprise.id
+    return _mark_done(sessions, deadline_id, enterprise_id, time_source=time_source)
+
+
+def mark_done_by_token(
+    sessions: SessionFactory, token: str, *, secrets: Sequence[str], time_source: TimeSource
+) -> bool:
+    """What the link in a reminder does (the HTTP route calls this): the token's enterprise
+    has done the token's deadline.
+
+    Parameters:
+        secrets: the deployment's keys, newest first (``secret_key``, then ``old_secret_keys``).
+
+    Raises:
+        InputError: the token is malformed or not signed by any of the keys, or names a
+            deadline that no longer exists.
+    """
+    deadline_id, enterprise_id = read_deadline_done_token(secrets, token)
+    return _mark_done(sessions, deadline_id, enterprise_id, time_source=time_source)
+
+
+def _mark_done(
+    sessions: SessionFactory, deadline_id: int, enterprise_id: int, *, time_source: TimeSource
+) -> bool:
+    with sessions.begin() as session:
+        _deadline(session, deadline_id)
+        new = store.mark_done(
+            session, deadline_id=deadline_id, enterprise_id=enterprise_id, now=time_source.now()
+        )
+        store.cancel_unsent_deliveries(
+            session,
+            deadline_id,
+            reason="the enterprise marked the deadline done",
+            enterprise_id=enterprise_id,
+        )
+    return new
+
+
+def _rung_state(rung: PlannedRung, by_key: dict[str, Trigger], now: datetime) -> dict[str, Any]:
+    if rung.unknown is not None:
+        return {"state": "no_calendar", "note": str(rung.unknown)}
+    trigger = by_key.get(rung.key)
+    if trigger is not None:
+        return {
+            "state": trigger.status,
+            "trigger_id": trigger.id,
+            "recipients": trigger.recipients,
+            "note": trigger.error,
+        }
+    if rung.skipped:
+        return {"state": "skipped", "note": rung.skipped}
+    return {"state": "due" if rung.at <= now else "scheduled"}
+
+
+def report(
+    sessions: SessionFactory,
+    *,
+    settings: ReminderSettings,
+    zone: tzinfo,
+    time_source: TimeSource,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
+
+    Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
+    ``skipped``, ``no_calendar`` (its year is not entered), or its trigger's: ``pending``,
+    ``running``, ``done``, ``failed``, ``missed``, ``cancelled``); rungs made for an earlier
+    date of a moved deadline are listed too.
+    """
+    now = time_source.now()
+    with sessions.begin() as session:
+        calendar = working_calendar(session, now=now)
+        rows = store.listed(session, limit=limit)
+        ids = [d.id for d in rows]
+        made = store.reminder_triggers(session, ids)
+        done = store.done_counts(session, ids)
+        result = []
+        for deadline in rows:
+            mine = {t.key: t for t in made if t.deadline_id == deadline.id}
+            planned = plan(deadline, settings, zone, calendar)
+            rungs = [
+                {"rung": r.label, "at": local(r.at, zone), **_rung_state(r, mine, now)}
+                for r in planned
+            ]
+            if deadline.cancelled_at is not None:  # what had not been made never will be
+                for rung in rungs:
+                    if rung["state"] in ("scheduled", "due"):
+                        rung["state"] = "cancelled"
+            current = {r.key for r in planned}
+            rungs += [
+                {
+                    "rung": store.rung_label(t.key),
+                    "at": local(t.due_at, zone),
+                    "state": t.status,
+                    "trigger_id": t.id,
+                    "recipients": t.recipients,
+                    "note": t.error,
+                }
+                for key, t in mine.items()
+                if key not in current
+            ]
+            result.append(
+                {
+                    "id": deadline.id,
+                    "policy_id": deadline.policy_id,
+                    "policy": deadline.policy.title,
+                    "title": deadline.title,
+                    "due_at": local(deadline.due_at, zone),
+                    "cancelled": deadline.cancelled_at is not None,
+                    "ladder": list(ladder_of(deadline, settings)),
+                    "done": done.get(deadline.id, 0),
+                    "rungs": sorted(rungs, key=lambda r: r["at"]),
+                }
+            )
+    return result

@@ -1,0 +1,182 @@
+"""Build the message a delivery sends: its template context, rendering and channel fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from notifier.channels.base import Message, Provider
+from notifier.domain.channel_names import WEBHOOK
+from notifier.domain.secret_box import SecretBox
+from notifier.domain.sms_length import SmsCount
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
+from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
+from notifier.errors import ConfigError, TransientError
+from notifier.rendering.messages import Rendered, Renderer
+from notifier.rendering.pinned import render_pinned
+from notifier.services.delivery.kinds import KINDS, Kind, kind_of
+from notifier.services.providers.endpoint_secrets import signing_secrets
+from notifier.store.models import Delivery, Enterprise, Trigger
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A rendered message, and for SMS how carriers count it."""
+
+    message: Message
+    sms_count: SmsCount | None = None
+
+
+@dataclass(frozen=True)
+class MessageFactory:
+    """Renders deliveries into messages.
+
+    Parameters:
+        renderer: the sandboxed templates.
+        zone: the deployment's time zone, for the times messages show.
+        secret_key: signs unsubscribe links.
+        public_url: the base of links back to notifier.
+        kinds: the trigger kinds it knows (``notifier.services.delivery.kinds.KINDS``).
+        time_source: the time messages count from ("2 days left").
+        box: opens webhook endpoints' own signing secrets (``secrets.keys``).
+    """
+
+    renderer: Renderer
+    zone: tzinfo
+    secret_key: str
+    public_url: str
+    kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
+    time_source: TimeSource = SYSTEM_TIME
+    box: SecretBox = field(default_factory=lambda: SecretBox([]), repr=False)
+
+    def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
+        """The signed one-click unsubscribe link for one enterprise and channel."""
+        token = make_unsubscribe_token(
+            self.secret_key, enterprise_id=enterprise_id, channel=channel
+        )
+        return f"{self.public_url.rstrip('/')}/u/{token}"
+
+    def deadline_done_url(self, deadline_id: int, enterprise_id: int) -> str:
+        """The signed link by which an enterprise says it has done a deadline."""
+        token = make_deadline_done_token(
+            self.secret_key, deadline_id=deadline_id, enterprise_id=enterprise_id
+        )
+        return f"{self.public_url.rstrip('/')}/d/{token}"
+
+    def context(self, delivery: Delivery) -> dict[str, Any]:
+        """The template context of a delivery.
+
+        Raises:
+            TriggerError: its trigger's kind is not handled or lacks what the kind needs.
+        """
+        kind = kind_of(delivery.trigger, self.kinds)
+        trigger = delivery.trigger
+        links: dict[str, Any] = {}
+        if trigger.deadline_id is not None:
+            links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
+        return {
+            "enterprise": enterprise_view(
+                delivery.enterprise, full=trigger.campaign_id is not None
+            ),
+            **kind.context(delivery.trigger, self.zone, self.time_source.now()),
+            "unsubscribe_url": self.unsubscribe_url(delivery.enterprise_id, delivery.channel),
+            "public_url": self.public_url,
+            **links,
+        }
+
+    def compose(self, delivery: Delivery, provider: Provider) -> Composition:
+        """Render the delivery for its channel, as ``provider`` will send it.
+
+        Raises:
+            TemplateError: the template failed or the SMS is too long.
+            TriggerError: see :meth:`context`.
+        """
+        context = self.context(delivery)
+        kind = delivery.trigger.kind
+        rendered = self._render(delivery.trigger, delivery.channel, context)
+        # The provider finishes the text: an SMS account adds its signature and counts parts.
+        composed = provider.compose_message(kind, context, rendered.text, to=delivery.address)
+        payload: dict[str, Any] = dict(composed.payload or {})
+        secrets: tuple[str | None, ...] = (None,)
+        if delivery.channel == WEBHOOK:
+            payload = webhook_payload(kind, context, composed.text, delivery.reason)
+            secrets = self.signing_secrets(delivery)
+        message = Message(
+            delivery_id=delivery.id,
+            idempotency_key=delivery.idempotency_key,
+            to=delivery.address,
+            text=composed.text,
+            subject=rendered.subject,
+            html=rendered.html,
+            payload=payload,
+            unsubscribe_url=context["unsubscribe_url"],
+            signing_secrets=secrets,
+        )
+        return Composition(message=message, sms_count=composed.sms_count)
+
+    def signing_secrets(self, delivery: Delivery) -> tuple[str | None, ...]:
+        """The secrets that sign a webhook delivery now (see
+        :mod:`notifier.services.providers.endpoint_secrets`).
+
+        Raises:
+            TransientError: the endpoint's secret cannot be decrypted (a key was removed from
+                ``secrets.keys``); it may pass once the key is back, never with another secret.
+        """
+        row = next(
+            (
+                contact.signing_secret
+                for contact in delivery.enterprise.contacts
+                if contact.channel == WEBHOOK and contact.address == delivery.address
+            ),
+            None,
+        )
+        try:
+            return signing_secrets(row, self.box, self.time_source.now())
+        except ConfigError as exc:
+            raise TransientError(str(exc)) from None
+
+    def _render(self, trigger: Trigger, channel: str, context: dict[str, Any]) -> Rendered:
+        # A campaign run renders the stored templates it pinned; other kinds the shipped ones.
+        if trigger.templates is not None:
+            return render_pinned(self.renderer, trigger.templates, channel, context)
+        return self.renderer.render(trigger.kind, channel, context)
+
+    def build(self, delivery: Delivery, provider: Provider) -> Message:
+        """The message ``provider`` sends for the delivery; see :meth:`compose`."""
+        return self.compose(delivery, provider).message
+
+
+# The size words a district register writes, for campaign templates (大型, 中型...).
+_SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+def enterprise_view(enterprise: Enterprise, *, full: bool = False) -> dict[str, Any]:
+    """What templates see of the enterprise; ``full`` (campaign templates) adds sector, region
+    and size."""
+    view = {"name": enterprise.name, "credit_code": enterprise.credit_code}
+    if full:
+        view["sector"] = "、".join(sector.code for sector in enterprise.sectors)
+        view["region"] = enterprise.region
+        view["size"] = _SIZE_NAMES.get(enterprise.size, enterprise.size)
+    return view
+
+
+def webhook_payload(
+    kind: str, context: Mapping[str, Any], text: str, reason: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The JSON body a webhook receiver gets."""
+    return {
+        "type": kind.replace("_", "."),
+        "enterprise": context["enterprise"],
+        "policy": context.get("policy"),
+        "deadline": context.get("deadline"),
+        "text": text,
+        "reason": dict(reason),
+        "unsubscribe_url": context["unsubscribe_url"],
+        **({"done_url": context["done_url"]} if "done_url" in context else {}),
+        **({"correction": context["correction"]} if "correction" in context else {}),
+        **({"campaign": context["campaign"]} if "campaign" in context else {}),
+    }
+

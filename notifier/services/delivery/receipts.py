@@ -1,0 +1,225 @@
+"""What a vendor's push does: delivery reports move deliveries, replies are kept (TD stops SMS).
+
+A face (the web app's ``POST /callbacks/{provider}/reports`` and ``/replies``) finds the
+provider and checks the URL's ``token`` with :meth:`CallbackTargets.admit` before it reads the
+body, then hands the body to :func:`handle_reports` or :func:`handle_replies`, which read the
+push and store its good records in one transaction, and return the answer the vendor expects
+with the records left out named. A push is safe to repeat: a report applies once, and a
+repeated TD unsubscribes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from notifier.channels.base import ProviderConfig
+from notifier.channels.receipts import (
+    ANSWERS,
+    READERS,
+    Batch,
+    check_token,
+    readers_for,
+)
+from notifier.config import Settings
+from notifier.errors import InputError
+from notifier.services.providers.catalog import current_configs, fingerprint
+from notifier.store import receipts
+from notifier.store.db import SessionFactory
+
+log = logging.getLogger(__name__)
+
+# Reasons of rejected records named in the answer and the log line; the count covers the rest.
+REASONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class CallbackTarget:
+    """The provider a push is for: its name, kind and the token its URLs carry."""
+
+    name: str
+    kind: str
+    token: str | None = field(repr=False)
+
+
+def callback_target(configs: Iterable[ProviderConfig], name: str) -> CallbackTarget:
+    """The provider named ``name`` among ``configs``.
+
+    Raises:
+        InputError: no such provider, or its kind takes no callbacks.
+    """
+    for config in configs:
+        if config.name == name:
+            readers_for(config.kind)  # refuses a kind without callbacks
+            return CallbackTarget(config.name, config.kind, config.secrets.get("callback_token"))
+    raise InputError(f"没有名为 {name} 的服务商 / no provider {name!r}", field="provider")
+
+
+class CallbackTargets:
+    """The providers that take callbacks, with their tokens, decrypted once and kept.
+
+    Decrypting the provider rows for every push let a flood of wrong tokens cost a decryption
+    each. The targets are read again only when the rows' fingerprint (ids and update times)
+    changed, looked at no more often than every ``circuit.refresh_seconds``: the pace at which
+    the senders' :class:`~notifier.services.providers.catalog.ProviderCatalog` sees admins' changes.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: Settings,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._targets: dict[str, CallbackTarget] | None = None
+        self._seen: tuple[object, ...] | None = None
+        self._next_look = 0.0
+
+    def admit(self, name: str, token: str | None) -> CallbackTarget:
+        """The provider ``name`` when ``token`` is its callback token.
+
+        Raises:
+            CallbackRefused: no such provider, a kind without callbacks, or a wrong token (one
+                answer for all three, see :class:`~notifier.channels.receipts.CallbackRefused`).
+            ConfigError: the provider rows cannot be read or decrypted, and never were.
+        """
+        target = self._current().get(name)
+        check_token(target.token if target else None, token)
+        assert target is not None  # check_token refuses a missing token
+        return target
+
+    def _current(self) -> dict[str, CallbackTarget]:
+        with self._lock:
+            if self._targets is None or self._monotonic() >= self._next_look:
+                self._next_look = self._monotonic() + self._settings.circuit.refresh_seconds
+                seen = fingerprint(self._sessions)
+                if self._targets is None or seen != self._seen:
+                    configs = current_configs(self._sessions, self._settings)
+                    self._targets = {
+                        config.name: CallbackTarget(
+                            config.name, config.kind, config.secrets.get("callback_token")
+                        )
+                        for config in configs
+                        if config.kind in READERS
+                    }
+                    self._seen = seen
+            return self._targets
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What a push did, and the body to answer the vendor with."""
+
+    received: int
+    applied: int
+    answer: dict[str, Any]
+
+
+def _taken(target: CallbackTarget, batch: Batch[Any], what: str) -> None:
+    """Refuse a push none of whose records can be taken; log the ones left out of the rest.
+
+    Raises:
+        InputError: every record was rejected (naming the first reasons).
+    """
+    reasons = "; ".join(str(rejected) for rejected in batch.rejected[:REASONS_SHOWN])
+    if batch.rejected and not batch.taken:
+        raise InputError(f"回调中没有可用的记录 / no usable record in the callback: {reasons}",
+                         field="body")
+    if batch.rejected:
+        log.warning("%s: %s of the %s pushed rejected: %s", target.name, len(batch.rejected),
+                    what, reasons)
+    if batch.skipped:
+        log.warning("%s: %s %s past the limit of one push not read", target.name,
+                    batch.skipped, what)
+
+
+def _answer(target: CallbackTarget, batch: Batch[Any]) -> dict[str, Any]:
+    """The vendor's success answer, and what was left out when something was.
+
+    A success: the vendor retries a push it sees refused (Alibaba on any status but 200, three
+    times; Tencent on a ``result`` other than 0), and a retry cannot make a bad record good, while
+    the good ones are already taken. Both vendors read only ``code`` / ``result``.
+    """
+    answer = dict(ANSWERS[target.kind])
+    if batch.rejected:
+        answer["rejected"] = len(batch.rejected)
+        answer["reasons"] = [str(rejected) for rejected in batch.rejected[:REASONS_SHOWN]]
+    if batch.skipped:
+        answer["skipped"] = batch.skipped
+    return answer
+
+
+def handle_reports(
+    sessions: SessionFactory,
+    target: CallbackTarget,
+    *,
+    token: str | None,
+    body: bytes,
+    max_records: int | None = None,
+) -> Handled:
+    """Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`).
+
+    Parameters:
+        max_records: the records read from one push (the rest are counted as skipped).
+
+    Raises:
+        CallbackRefused: the token is missing or wrong (nothing read).
+        InputError: the body is not JSON, or none of its records is a report.
+    """
+    check_token(target.token, token)
+    read_reports, _ = readers_for(target.kind)
+    batch: Batch[Any] = read_reports(body, max_records=max_records)
+    _taken(target, batch, "reports")
+    applied = 0
+    with sessions() as session:
+        for report in batch.taken:
+            applied += receipts.apply_receipt(
+                session, provider=target.name, provider_message_id=report.provider_message_id,
+                status=report.status, error=report.error, at=report.at,
+            )
+        session.commit()
+    log.info("%s: %s reports, %s applied", target.name, len(batch.taken), applied)
+    return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
+
+
+def handle_replies(
+    sessions: SessionFactory,
+    target: CallbackTarget,
+    *,
+    token: str | None,
+    body: bytes,
+    max_records: int | None = None,
+) -> Handled:
+    """Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS.
+
+    Parameters:
+        max_records: the records read from one push (the rest are counted as skipped).
+
+    Raises:
+        CallbackRefused: the token is missing or wrong (nothing read).
+        InputError: the body is not JSON, or none of its records is a reply.
+    """
+    check_token(target.token, token)
+    _, read_replies = readers_for(target.kind)
+    batch: Batch[Any] = read_replies(body, max_records=max_records)
+    _taken(target, batch, "replies")
+    unsubscribed = 0
+    with sessions() as session:
+        for reply in batch.taken:
+            outcome = receipts.record_reply(
+                session, provider=target.name, phone=reply.phone, text=reply.text,
+                sent_at=reply.at,
+            )
+            unsubscribed += outcome.unsubscribed
+        session.commit()
+    log.info("%s: %s replies, %s unsubscribing", target.name, len(batch.taken), unsubscribed)
+    return Handled(len(batch.taken) + len(batch.rejected), unsubscribed, _answer(target, batch))
+

@@ -1,0 +1,480 @@
+"""Send a batch of deliveries: claim, render, send, record. Retries are returned to the caller."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from notifier.channels.base import SendingRules
+from notifier.config import DeliverySettings
+from notifier.domain.quiet_hours import NO_QUIET_HOURS, QuietHours
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
+from notifier.errors import (
+    InputError,
+    PermanentError,
+    TemplateError,
+    ThrottledError,
+    TransientError,
+    TriggerError,
+)
+from notifier.guards.provider_guard import UNGUARDED, ProviderGuard
+from notifier.services.delivery.campaign_gate import CampaignGate
+from notifier.services.delivery.failover import Routed, route
+from notifier.services.delivery.messages import MessageFactory
+from notifier.services.delivery.ports import Providers
+from notifier.services.delivery.throttling import throttled
+from notifier.store import deliveries, enterprises
+from notifier.store.db import SessionFactory
+from notifier.store.deliveries import Attempted, Outcome
+from notifier.store.models import Delivery, DeliveryStatus
+from notifier.store.models.base import utcnow
+
+log = logging.getLogger(__name__)
+S = DeliveryStatus
+NO_POLICY = SendingRules()
+# Outcomes that ended this long ago are committed even while slow sends of their chunk go on.
+SAVE_AFTER_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A delivery to send again after ``delay`` seconds."""
+
+    delivery_id: int
+    delay: float
+
+
+def backoff(
+    attempts: int, policy: DeliverySettings, provider: SendingRules = NO_POLICY
+) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter.
+
+    A provider's own ``backoff_base_seconds`` and ``backoff_max_seconds`` win over the settings'.
+    """
+    first = _either(provider.backoff_base_seconds, policy.backoff_base_seconds)
+    cap = _either(provider.backoff_max_seconds, policy.backoff_max_seconds)
+    base = min(first * 2 ** max(attempts - 1, 0), cap)
+    jitter = policy.backoff_jitter
+    # The cap applies after the jitter: backoff_max_seconds is a promise to the operator.
+    return min(base * random.uniform(1 - jitter, 1 + jitter), cap)  # noqa: S311 - jitter
+
+
+def _either(own: float | None, default: float) -> float:
+    return default if own is None else own
+
+
+def _transient(
+    delivery: Delivery,
+    reason: str,
+    policy: DeliverySettings,
+    now: datetime,
+    provider: SendingRules = NO_POLICY,
+) -> Outcome:
+    max_attempts = provider.max_attempts or policy.max_attempts
+    if delivery.attempts >= max_attempts:
+        return Outcome(S.FAILED, error=f"gave up after {delivery.attempts} attempts: {reason}")
+    delay = backoff(delivery.attempts, policy, provider)
+    return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
+
+
+def _expired(delivery: Delivery, policy: DeliverySettings) -> Outcome | None:
+    """An ``expired`` outcome when the delivery is older than ``delivery.max_age_hours``."""
+    # Fan-out stamps rows with the wall clock, so their age is read on it too (a test's
+    # ManualTime set days ahead must not age every delivery it sends).
+    if utcnow() - delivery.created_at <= timedelta(hours=policy.max_age_hours):
+        return None
+    last = delivery.last_error or "no error recorded"
+    hours = f"{policy.max_age_hours:g}"
+    return Outcome(
+        S.EXPIRED, error=f"超过 {hours} 小时未发出 / expired after {hours} h: {last}", counted=False
+    )
+
+
+def attempt(
+    delivery: Delivery,
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    policy: DeliverySettings,
+    time_source: TimeSource = SYSTEM_TIME,
+    guard: ProviderGuard = UNGUARDED,
+) -> list[Outcome]:
+    """Render and send one claimed delivery through the first of its channel's providers that
+    takes it (see :func:`notifier.services.delivery.failover.route`); never raises for a
+    per-message problem.
+
+    Returns:
+        One outcome per provider tried, the deciding one last.
+    """
+    now = time_source.now()
+    expired = _expired(delivery, policy)
+    if expired is not None:
+        return [expired]
+    candidates = providers.for_channel(delivery.channel)
+    if not candidates:
+        return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+    routed = route(
+        candidates,
+        lambda provider: provider.send(messages.build(delivery, provider)),
+        guard=guard,
+        now=now.timestamp(),
+    )
+    passed = [
+        Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
+        for p in routed.passed_over
+    ]
+    return [*passed, _decided(delivery, routed, policy, time_source, messages.zone)]
+
+
+def _decided(
+    delivery: Delivery, routed: Routed, policy: DeliverySettings, time_source: TimeSource, zone:
+    tzinfo
+) -> Outcome:
+    if routed.result is not None:
+        result = routed.result
+        return Outcome(
+            S.SENT, provider=result.provider, provider_message_id=result.provider_message_id
+        )
+    if routed.provider is None or routed.error is None:  # every circuit open: wait, not a try
+        until = datetime.fromtimestamp(routed.open_until or time_source.now().timestamp(), UTC)
+        reason = "每个服务商都已熔断 / every provider's circuit is open"
+        return Outcome(S.DEFERRED, error=reason, next_attempt_at=until, counted=False)
+    outcome = _failure(
+        delivery, routed.error, routed.provider.policy, policy, time_source.now(), zone
+    )
+    return dataclasses.replace(outcome, provider=routed.provider.name)
+
+
+def _failure(
+    delivery: Delivery,
+    error: Exception,
+    provider: SendingRules,
+    policy: DeliverySettings,
+    now: datetime,
+    zone: tzinfo,
+) -> Outcome:
+    try:
+        raise error
+    except TemplateError as exc:
+        return Outcome(S.FAILED, error=f"template: {exc}")
+    except InputError as exc:  # an address the provider cannot use
+        return Outcome(S.FAILED, error=str(exc))
+    except TriggerError as exc:
+        return Outcome(S.FAILED, error=str(exc))
+    except PermanentError as exc:
+        return Outcome(S.FAILED, error=exc.reason)
+    except ThrottledError as exc:  # slow down: wait as asked; capped apart from failures
+        waits = backoff(delivery.throttled + 1, policy, provider)
+        return throttled(delivery, exc, provider, policy, now=now, zone=zone, backoff=waits)
+    except TransientError as exc:
+        return _transient(delivery, exc.reason, policy, now, provider)
+    except Exception as exc:  # a bug must not kill the batch; keep it and retry
+        log.exception("delivery %s: unexpected error", delivery.id)
+        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, now, provider)
+
+
+def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
+    subscribed = enterprises.subscribed_pairs(session, {d.enterprise_id for d in batch})
+    return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
+
+
+def _host(address: str) -> str:
+    """The host and port a firm's endpoint is on: a batch sends to each one at a time, so a
+    receiver (or a robot service) many firms share sees no more than one of its sends."""
+    try:
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+    except ValueError:
+        return address
+
+
+def _chunks(batch: Sequence[Delivery], size: int) -> list[Sequence[Delivery]]:
+    return [batch[start : start + size] for start in range(0, len(batch), size)]
+
+
+@dataclass
+class _Claim:
+    """When a chunk's claims were made or last renewed, and which of them were lost."""
+
+    at: datetime
+    renewed: float = field(default_factory=time.monotonic)
+    lost: set[int] = field(default_factory=set)  # taken back by the sweeper: another worker's
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """One delivery's try: its outcomes (the deciding one last) and when it ran."""
+
+    outcomes: list[Outcome]
+    started: datetime
+    finished: datetime
+
+
+@dataclass
+class _Sender:
+    """One batch on its way: claims a chunk, sends it, records it with the next claim.
+
+    Only this object's thread uses the session. Sends to firms' own endpoints run on a small
+    pool of threads (:meth:`try_one` touches no database); their outcomes come back here.
+    """
+
+    session: Session
+    providers: Providers
+    messages: MessageFactory
+    policy: DeliverySettings
+    unsubscribed: set[int]
+    budget_ends: float
+    time_source: TimeSource
+    quiet: QuietHours
+    gate: CampaignGate
+    guard: ProviderGuard = UNGUARDED
+    retries: list[Retry] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    attempted: list[Attempted] = field(default_factory=list)
+    _pool: ThreadPoolExecutor | None = None
+    _side_by_side: dict[str, bool] = field(default_factory=dict)
+
+    def commit(self) -> None:
+        """Record what was sent since the last commit, and commit (with any claims made)."""
+        deliveries.record(self.session, self.attempted)
+        self.session.commit()
+        self.attempted = []
+
+    def close(self) -> None:
+        """Stop the pool; sends under way end within their deadline."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def out_of_time(self) -> bool:
+        # At least one send per batch, so a batch always moves the work on.
+        return bool(self.outcomes) and time.monotonic() > self.budget_ends
+
+    def hold_quiet(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
+        """Defer the deliveries whose channel is in its quiet hours; return the others."""
+        now = self.time_source.now()
+        until = {d.id: self.quiet.until(d.channel, now) for d in chunk}
+        waiting = {i: moment for i, moment in until.items() if moment is not None}
+        if not waiting:
+            return chunk
+        for delivery_id in deliveries.hold(
+            self.session, waiting, now=now, reason="quiet hours: waits for the next allowed minute"
+        ):
+            delay = (waiting[delivery_id] - now).total_seconds()
+            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+            self.outcomes[S.DEFERRED] += 1
+        return [d for d in chunk if d.id not in waiting]
+
+    def chunk(self, chunk: Sequence[Delivery]) -> None:
+        """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
+        sends of the chunk go on, for :data:`SAVE_AFTER_SECONDS`)."""
+        chunk = self.hold_quiet(chunk)
+        claim = _Claim(self.time_source.now())
+        waiting = deliveries.claim(self.session, chunk, now=claim.at)
+        self.commit()  # this chunk's claims, and the previous chunk's outcomes
+        flying: dict[Future[_Sent], Delivery] = {}
+        while waiting or flying:
+            self.keep_claims(claim, [*waiting, *flying.values()])
+            ran_here = False
+            if self.out_of_time():
+                rest = [d.id for d in waiting if d.id not in claim.lost]
+                deliveries.release(self.session, rest, claimed_at=claim.at)
+                self.retries.extend(Retry(delivery_id, 0.0) for delivery_id in rest)
+                waiting = []
+            else:
+                waiting, ran_here = self.start(waiting, flying, claim)
+            # Wait for a send to end unless this thread just sent one; wake to renew claims.
+            renew_in = claim.renewed + self.renew_after - time.monotonic()
+            wait = 0 if ran_here else max(renew_in, 0.0)
+            self.collect(flying, wait=min(wait, SAVE_AFTER_SECONDS) if self.attempted else wait)
+            if flying and self.attempted and self.attempted[0].finished_at <= self.save_by():
+                # A slow send is holding the chunk: keep what has ended, so neither a crash
+                # nor the console sees those as still sending.
+                self.commit()
+
+    def save_by(self) -> datetime:
+        return self.time_source.now() - timedelta(seconds=SAVE_AFTER_SECONDS)
+
+    @property
+    def renew_after(self) -> float:
+        # Renewed well before the sweeper would take a claim for abandoned.
+        return self.policy.stuck_after_seconds / 4
+
+    def keep_claims(self, claim: _Claim, left: Sequence[Delivery]) -> None:
+        """Renew the claims on ``left`` when due; note those the sweeper took back."""
+        if time.monotonic() - claim.renewed <= self.renew_after:
+            return
+        now = self.time_source.now()
+        ids = [d.id for d in left if d.id not in claim.lost]
+        still = deliveries.keep_claims(self.session, ids, claimed_at=claim.at, now=now)
+        self.commit()
+        claim.at, claim.renewed = now, time.monotonic()
+        claim.lost.update(delivery_id for delivery_id in ids if delivery_id not in still)
+
+    def start(
+        self, waiting: Sequence[Delivery], flying: dict[Future[_Sent], Delivery], claim: _Claim
+    ) -> tuple[list[Delivery], bool]:
+        """Start, in order, what may start now: sends to firms' endpoints on the pool (one at
+        a time per host), or else the first other send, here. Returns what still waits, and
+        whether this thread sent one."""
+        busy = {_host(delivery.address) for delivery in flying.values()}
+        later: list[Delivery] = []
+        for index, delivery in enumerate(waiting):
+            if delivery.id in claim.lost:
+                continue
+            pooled = self.side_by_side(delivery)
+            host = _host(delivery.address)
+            if pooled and (host in busy or len(flying) >= self.policy.send_threads):
+                later.append(delivery)
+                continue
+            if self.gate.holds(delivery, claimed_at=claim.at):
+                continue
+            if not pooled:
+                self.record(delivery, self.try_one(delivery))
+                return [*later, *waiting[index + 1 :]], True
+            flying[self.pool().submit(self.try_one, delivery)] = delivery
+            busy.add(host)
+        return later, False
+
+    def side_by_side(self, delivery: Delivery) -> bool:
+        """True when the delivery goes to the firm's own endpoint through every provider of its
+        channel (webhooks, robots): a slow one must not hold up the batch. A shared gateway or
+        relay keeps its pace of one send at a time per batch."""
+        if self.policy.send_threads == 1 or delivery.id in self.unsubscribed:
+            return False
+        channel = delivery.channel
+        if channel not in self._side_by_side:
+            candidates = self.providers.for_channel(channel)
+            own = bool(candidates) and not any(p.shared_endpoint for p in candidates)
+            self._side_by_side[channel] = own
+        return self._side_by_side[channel]
+
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.policy.send_threads, thread_name_prefix="notifier-send"
+            )
+        return self._pool
+
+    def collect(self, flying: dict[Future[_Sent], Delivery], *, wait: float) -> None:
+        """Record the sends that have ended, waiting up to ``wait`` seconds for the first."""
+        if not flying:
+            return
+        ended, _ = futures.wait(flying, timeout=wait, return_when=futures.FIRST_COMPLETED)
+        for future in ended:
+            self.record(flying.pop(future), future.result())
+
+    def try_one(self, delivery: Delivery) -> _Sent:
+        """Send one claimed delivery; never raises, and touches no database (any thread)."""
+        started = self.time_source.now()
+        if delivery.id in self.unsubscribed:
+            outcomes = [Outcome(S.SUPPRESSED, error="recipient unsubscribed")]
+        else:
+            try:
+                outcomes = attempt(
+                    delivery,
+                    providers=self.providers,
+                    messages=self.messages,
+                    policy=self.policy,
+                    time_source=self.time_source,
+                    guard=self.guard,
+                )
+            except Exception as exc:  # a bug: the try is still recorded, once, and retried
+                log.exception("delivery %s: unexpected error", delivery.id)
+                reason = f"internal error: {exc!r}"[:500]
+                outcomes = [_transient(delivery, reason, self.policy, self.time_source.now())]
+        return _Sent(outcomes, started, self.time_source.now())
+
+    def record(self, delivery: Delivery, sent: _Sent) -> None:
+        """Keep a try's attempts for the next commit; note its retry."""
+        self.attempted.extend(
+            Attempted(delivery.id, delivery.attempts, tried, sent.started, sent.finished)
+            for tried in sent.outcomes
+        )
+        outcome = sent.outcomes[-1]
+        if outcome.status == S.DEFERRED and outcome.next_attempt_at:
+            delay = (outcome.next_attempt_at - sent.finished).total_seconds()
+            self.retries.append(Retry(delivery.id, max(delay, 0.0)))
+        self.outcomes[outcome.status] += 1
+
+
+def deliver_batch(
+    sessions: SessionFactory,
+    ids: Sequence[int],
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    policy: DeliverySettings,
+    time_source: TimeSource = SYSTEM_TIME,
+    quiet: QuietHours = NO_QUIET_HOURS,
+    guard: ProviderGuard = UNGUARDED,
+) -> list[Retry]:
+    """Send the deliveries among ``ids`` that are still due; record every attempt.
+
+    Deliveries are claimed a chunk of ``policy.claim_chunk`` at a time, just before they are
+    sent, and a chunk's outcomes are committed together with the next chunk's claim: a few
+    statements and one commit per chunk instead of per message. A crash can therefore repeat
+    at most one chunk (the sends made since the last commit), which the sweeper sends again
+    under the same idempotency keys. Claims still waiting are renewed while a slow chunk goes
+    on, and a delivery whose claim the sweeper took back is left to the worker that has it.
+
+    Sends to firms' own endpoints (webhooks and robots: channels whose every provider has no
+    shared endpoint) run side by side, up to ``policy.send_threads`` at once and one at a time
+    per host, so a slow firm holds up no firm on another host; each ends within the outbound
+    deadline, and what has ended is committed after a second even while a slow one goes on.
+    Other sends (a shared gateway or relay) run in this thread one after another, as do every
+    claim, renewal, campaign check and record: the session never leaves this thread.
+
+    A batch stops starting sends once it has run ``policy.batch_seconds`` (slow endpoints); what
+    it has not started is released and handed back to be queued again at once, and sends under
+    way finish, so no batch runs into the actor's time limit, which could interrupt a send
+    before its outcome is kept.
+
+    ``clock`` tells the time used for claims, records, backoff and due deferrals. A delivery
+    whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
+    next allowed minute (the attempt not counted) and is handed back with that delay.
+
+    ``guard`` holds the providers' circuits and limits
+    (:mod:`notifier.services.delivery.failover`): a message
+    moves on to the next provider of its channel when one fails, and waits for its limits.
+
+    Returns:
+        The deliveries to send again, with their delays (0 for those the batch had no time for).
+    """
+    with sessions() as session:
+        batch = deliveries.load_for_sending(session, ids, now=time_source.now())
+        sender = _Sender(
+            session=session,
+            providers=providers,
+            messages=messages,
+            policy=policy,
+            unsubscribed=_suppressed(session, batch),
+            budget_ends=time.monotonic() + policy.batch_seconds,
+            time_source=time_source,
+            quiet=quiet,
+            gate=CampaignGate(sessions),
+            guard=guard,
+        )
+        try:
+            for chunk in _chunks(batch, policy.claim_chunk):
+                if sender.out_of_time():
+                    sender.retries.extend(Retry(delivery.id, 0.0) for delivery in chunk)
+                    continue
+                sender.chunk(chunk)
+        finally:
+            sender.close()
+        sender.commit()
+    if sender.outcomes:
+        counts = ", ".join(f"{n} {s}" for s, n in sender.outcomes.items())
+        log.info("batch of %s: %s", len(ids), counts)
+    return sender.retries

@@ -1,0 +1,1 @@
+"""Enterprises: register imports, listings, and what a firm chooses for itself."""

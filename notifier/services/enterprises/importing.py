@@ -1,0 +1,249 @@
+"""Import enterprises from a register (CSV or XLSX): validate every row, store the good ones,
+report the bad ones (the first ``max_reported_errors`` of them, and how many more there were)."""
+
+from __future__ import annotations
+
+import codecs
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AbstractContextManager, closing, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from notifier.config import Settings
+from notifier.domain.secret_box import SecretBox
+from notifier.errors import InputError
+from notifier.inputs.enterprise_csv import (
+    ENCODINGS,
+    NOT_TEXT,
+    EnterpriseRecord,
+    RowError,
+    csv_rows,
+    iter_register_rows,
+)
+from notifier.inputs.register_files import RegisterLimits, open_register
+from notifier.services.providers.endpoint_secrets import provision
+from notifier.store import enterprises
+from notifier.store.db import SessionFactory
+from notifier.store.models.base import utcnow
+
+# Rows stored per transaction: large enough that a chunk's few statements cost little per row.
+CHUNK = 2000
+# Processes that check rows beside the one that stores them (1: check them all here).
+CHECKERS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+# After an import that created this many enterprises, the planner's statistics are refreshed.
+REFRESH_STATISTICS_AFTER = 10_000
+# Errors a report lists unless told otherwise (the settings say 1,000 as well).
+MAX_REPORTED_ERRORS = 1_000
+# A reason longer than this is cut in the report (a bad list repeats itself per item).
+MAX_REASON_CHARS = 500
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 16):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding the whole file decodes in: UTF-8 (with or without BOM), else GB18030.
+
+    Raises:
+        InputError: the file is neither, so nothing of it is imported.
+    """
+    for encoding in ENCODINGS:
+        if _decodes(path, encoding):
+            return encoding
+    raise InputError(NOT_TEXT, field="file")
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do).
+
+    ``errors`` holds the first ``max_errors`` row errors; ``errors_left_out`` counts the rest,
+    and ``bad_rows`` every bad row.
+    """
+
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    kept_unsubscribed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    bad_rows: int = 0
+    errors_left_out: int = 0
+    max_errors: int = field(default=MAX_REPORTED_ERRORS, repr=False)
+    _last_bad_row: int = field(default=0, repr=False)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated
+
+    def add_error(self, error: RowError) -> None:
+        """Count a row error; keep it while the report has room."""
+        if error.row != self._last_bad_row:  # a row's errors come together, rows in order
+            self.bad_rows += 1
+            self._last_bad_row = error.row
+        if len(self.errors) >= self.max_errors:
+            self.errors_left_out += 1
+            return
+        if len(error.reason) > MAX_REASON_CHARS:
+            error = RowError(error.row, error.field, error.reason[:MAX_REASON_CHARS] + "…")
+        self.errors.append(error)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "kept_unsubscribed": self.kept_unsubscribed,
+            "bad_rows": self.bad_rows,
+            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in self.errors],
+            "errors_left_out": self.errors_left_out,
+        }
+
+
+def upload_limits(settings: Settings) -> RegisterLimits:
+    """The bounds of a register uploaded through the API or the console."""
+    return _limits(
+        settings, max_rows=settings.web.max_import_rows, max_bytes=settings.web.max_body_bytes
+    )
+
+
+def file_limits(settings: Settings) -> RegisterLimits:
+    """The bounds of a register read from a local file by ``notifier enterprises import``."""
+    return _limits(
+        settings, max_rows=settings.imports.max_file_rows, max_bytes=settings.imports.max_file_bytes
+    )
+
+
+def _limits(settings: Settings, *, max_rows: int, max_bytes: int) -> RegisterLimits:
+    imports = settings.imports
+    return RegisterLimits(
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        max_row_chars=imports.max_row_chars,
+        max_cell_chars=imports.max_cell_chars,
+        max_members=imports.max_xlsx_members,
+        max_member_bytes=imports.max_xlsx_member_bytes,
+        max_unpacked_bytes=imports.max_xlsx_unpacked_bytes,
+        max_ratio=imports.max_xlsx_ratio,
+        max_shared_strings_bytes=imports.max_xlsx_shared_strings_bytes,
+        max_text_chars=imports.max_xlsx_text_chars,
+    )
+
+
+def import_register_file(
+    sessions: SessionFactory,
+    source: BinaryIO,
+    *,
+    name: str,
+    limits: RegisterLimits,
+    dry_run: bool,
+    max_errors: int = MAX_REPORTED_ERRORS,
+    box: SecretBox | None = None,
+) -> ImportReport:
+    """Import a register file (CSV or XLSX, told by its first bytes): the one path of the API,
+    the console and the command line.
+
+    The file is checked whole first (``open_register``: its size, format and the shape of every
+    row), so a file refused as a whole stores nothing. With ``box`` (the runtime's), every new
+    or changed webhook endpoint gets its own signing secret in the same transaction.
+
+    Raises:
+        InputError: (``file``, ``header``) the file as a whole is refused; the message says why.
+    """
+    rows = open_register(source, name=name, limits=limits)
+    with closing(rows()) as again:  # a refused header leaves it unfinished: close it now
+        return _import_rows(
+            sessions,
+            again,
+            dry_run=dry_run,
+            max_cell_chars=limits.max_cell_chars,
+            max_errors=max_errors,
+            box=box,
+        )
+
+
+def _store(
+    sessions: SessionFactory,
+    records: list[EnterpriseRecord],
+    report: ImportReport,
+    box: SecretBox | None,
+) -> None:
+    with sessions() as session:
+        for result in enterprises.upsert_enterprises(session, records):
+            report.created += result.created
+            report.updated += not result.created
+            report.kept_unsubscribed += bool(result.kept_unsubscribed)
+        if box is not None:  # new and changed webhook endpoints get their own signing secret
+            provision(session, box, [r.credit_code for r in records], utcnow())
+        # A dry run goes through the same writes, then throws them away: its counts are exact.
+        if report.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+
+
+def import_enterprises(
+    sessions: SessionFactory, stream: TextIO, *, dry_run: bool, box: SecretBox | None = None
+) -> ImportReport:
+    """Import a CSV stream, committing good rows in chunks.
+
+    With ``box`` (the runtime's), every new or changed webhook endpoint gets its own signing
+    secret in the same transaction (:func:`notifier.services.providers.endpoint_secrets.provision`).
+
+    Rows are checked in ``CHECKERS`` worker processes while this one stores the rows checked
+    before them; a file of one batch (1,000 rows) or less is checked here, with no process
+    started. The workers are spawned, so a script that calls this must guard its entry point
+    (``if __name__ == "__main__":``), as ``notifier`` does.
+
+    Raises:
+        InputError: the file as a whole cannot be read (missing columns, not CSV).
+    """
+    return _import_rows(sessions, csv_rows(stream), dry_run=dry_run, box=box)
+
+
+def _import_rows(
+    sessions: SessionFactory,
+    rows: Iterator[list[str]],
+    *,
+    dry_run: bool,
+    max_cell_chars: int | None = None,
+    max_errors: int = MAX_REPORTED_ERRORS,
+    box: SecretBox | None = None,
+) -> ImportReport:
+    report = ImportReport(dry_run=dry_run, max_errors=max_errors)
+    chunk: list[EnterpriseRecord] = []
+    with _checkers() as executor:
+        checked = iter_register_rows(rows, executor=executor, max_cell_chars=max_cell_chars)
+        for item in checked:
+            if isinstance(item, RowError):
+                report.add_error(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                _store(sessions, chunk, report, box)
+                chunk = []
+    _store(sessions, chunk, report, box)
+    if report.created >= REFRESH_STATISTICS_AFTER and not dry_run:
+        with sessions() as session:
+            enterprises.refresh_statistics(session)
+            session.commit()
+    return report
+
+
+def _checkers() -> AbstractContextManager[Executor | None]:
+    if CHECKERS <= 1:
+        return nullcontext()
+    # "spawn": a fresh interpreter, so no lock or connection of this process is copied into it.
+    return ProcessPoolExecutor(CHECKERS, mp_context=multiprocessing.get_context("spawn"))

@@ -1,0 +1,1 @@
+"""Policies: publish, preview, revise (更正), withdraw."""

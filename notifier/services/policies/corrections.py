@@ -1,0 +1,303 @@
+"""Corrections (更正): revise a published policy, withdraw a scheduled one, show its history.
+
+A revision keeps what the policy said before (``policy_revisions``), takes the file's fields
+and targets, and moves its deadlines with the deadline move logic: matched by title, a deadline
+whose due time changed is moved (its unsent rungs follow, sent ones stay sent), a new title is
+a new deadline, a title gone is a cancelled deadline. With ``notify`` it makes one
+``policy_corrected`` trigger, whose audience is exactly the enterprise-and-channel pairs the
+policy already reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from notifier.domain.changes import FIELD_LABELS, changed_fields, pair_by_title
+from notifier.domain.records import DeadlineDraft, PolicyDraft
+from notifier.domain.time_source import TimeSource
+from notifier.errors import BrokerUnavailable, InputError, NotFoundError
+from notifier.services.deadlines.operations import cancel, move
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.delivery.kinds import local
+from notifier.services.delivery.ports import Dispatch
+from notifier.store import policies, triggers
+from notifier.store.db import SessionFactory
+from notifier.store.models import Deadline, Policy, TriggerKind
+
+log = logging.getLogger(__name__)
+
+REVISE_HINT = "`notifier policies revise FILE.json --notify`"
+
+
+@dataclass(frozen=True)
+class Revised:
+    """What a revision did.
+
+    ``new`` is False when the file changed nothing (``revision`` is then the latest one, or
+    None). ``trigger_id`` is the correction queued now: None without ``notify``, before the
+    policy went out, or when that revision's correction was made before.
+    """
+
+    policy_id: int
+    revision: int | None
+    new: bool
+    changed: tuple[str, ...] = ()
+    moved: int = 0
+    added: int = 0
+    removed: int = 0
+    trigger_id: int | None = None
+    published: bool = True
+
+
+def _policy_of(session: Session, draft: PolicyDraft) -> Policy:
+    if not draft.source_key.startswith("ref:"):
+        raise InputError(
+            "ref: 文件没有 ref，无法找到要更正的政策 / the file has no ref; revise finds the "
+            "policy by the ref it was published with",
+            field="ref",
+        )
+    ref = draft.source_key.removeprefix("ref:")
+    policy = policies.get_by_source_key(session, draft.source_key, for_update=True)
+    if policy is None:
+        raise InputError(
+            f"ref: 没有 ref 为 {ref} 的政策，请先发布 / no policy has ref {ref}; publish it "
+            "with `notifier policies publish FILE.json`",
+            field="ref",
+        )
+    if policy.cancelled_at is not None:
+        raise InputError(
+            f"ref: 政策 {policy.id}（ref {ref}）已撤回，不能更正 / policy {policy.id} with ref "
+            f"{ref} was cancelled; it cannot be revised",
+            field="ref",
+        )
+    return policy
+
+
+def _check_publication_time(policy: Policy, draft: PolicyDraft, now: datetime) -> None:
+    if draft.published_at is None or draft.published_at == policy.published_at:
+        return
+    if policy.published_at <= now:
+        raise InputError(
+            f"published_at: 政策 {policy.id} 已发布，发布时间不能再改 / policy {policy.id} "
+            "was published already; leave published_at as it was",
+            field="published_at",
+        )
+
+
+def _revise_deadlines(
+    session: Session, policy: Policy, drafts: tuple[DeadlineDraft, ...], now: datetime
+) -> tuple[int, int, int]:
+    """Move, add and cancel the policy's deadlines as the drafts say; (moved, added, removed)."""
+    live = [d for d in policy.deadlines if d.cancelled_at is None]
+    pairing = pair_by_title([d.title for d in live], [d.title for d in drafts])
+    moved = 0
+    for i, j in pairing.kept:
+        deadline, draft = live[i], drafts[j]
+        deadline.remind = None if draft.remind is None else list(draft.remind)
+        if deadline.due_at == draft.due_at:
+            continue
+        if draft.due_at <= now:
+            field = f"deadlines[{j}].due_at"
+            raise InputError(
+                f"{field}: 新的截止时间已过 / the new due time has already passed", field=field
+            )
+        move(session, deadline, draft.due_at, now=now)
+        moved += 1
+    for j in pairing.added:
+        draft = drafts[j]
+        remind = None if draft.remind is None else list(draft.remind)
+        policy.deadlines.append(Deadline(title=draft.title, due_at=draft.due_at, remind=remind))
+    reason = "deadline removed by a revision of its policy"
+    for i in pairing.removed:
+        cancel(session, live[i], now=now, reason=reason)
+    return moved, len(pairing.added), len(pairing.removed)
+
+
+def _correction(session: Session, policy: Policy, number: int, now: datetime) -> int | None:
+    """Make the correction trigger of revision ``number``; None if it was made before."""
+    return triggers.insert_new(
+        session,
+        key=triggers.policy_corrected_key(policy.id, number),
+        kind=TriggerKind.POLICY_CORRECTED,
+        due_at=now,
+        policy_id=policy.id,
+    )
+
+
+def _revise(
+    session: Session, draft: PolicyDraft, *, notify: bool, now: datetime, ladders: LadderRules
+) -> Revised:
+    policy = _policy_of(session, draft)
+    published = policy.published_at <= now
+    previous = policies.content(policy)
+    # A file without a publication time keeps the policy's.
+    after = policies.draft_content(draft, published_at=policy.published_at)
+    changed = changed_fields(previous, after)
+    if not changed:
+        # Nothing new; --notify still sends the latest revision's correction if it never went.
+        latest = policy.revisions[-1].number if policy.revisions else None
+        trigger_id = None
+        if notify and published and latest is not None:
+            trigger_id = _correction(session, policy, latest, now)
+        return Revised(policy.id, latest, False, trigger_id=trigger_id, published=published)
+    _check_publication_time(policy, draft, now)
+    ladders.check(session, draft.deadlines, now=now)
+    revision = policies.add_revision(session, policy, previous=previous, changed=changed, now=now)
+    policies.update(policy, draft)
+    moved, added, removed = _revise_deadlines(session, policy, draft.deadlines, now)
+    published = policy.published_at <= now
+    trigger_id = (
+        _correction(session, policy, revision.number, now) if notify and published else None
+    )
+    return Revised(
+        policy.id,
+        revision.number,
+        True,
+        tuple(changed),
+        moved,
+        added,
+        removed,
+        trigger_id,
+        published,
+    )
+
+
+def revise(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    draft: PolicyDraft,
+    *,
+    notify: bool,
+    time_source: TimeSource,
+    ladders: LadderRules | None = None,
+) -> Revised:
+    """Revise the policy published with the draft's ref; with ``notify``, send a correction.
+
+    All or nothing: a bad deadline leaves the policy as it was. A file equal to the policy
+    makes no revision; with ``notify`` it sends the latest revision's correction if that never
+    went out (a revision made without ``--notify``), and nothing twice.
+
+    Raises:
+        InputError: the file has no ref, no policy has it, the policy was cancelled, a moved
+            deadline's new time has passed, or a published policy's time would change.
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does
+            not know (``ladders``: the reminder settings and zone).
+        BrokerUnavailable: the revision is stored but its correction could not be queued;
+            the sweeper queues it once the broker is back.
+    """
+    with sessions.begin() as session:
+        revised = _revise(
+            session, draft, notify=notify, now=time_source.now(), ladders=ladders or LadderRules()
+        )
+    if revised.trigger_id is not None:
+        try:
+            dispatch.fan_out(revised.trigger_id)
+        except BrokerUnavailable as exc:
+            raise BrokerUnavailable(
+                f"{exc}; the revision of policy {revised.policy_id} is stored and its "
+                "correction is queued by the sweeper once the broker is back"
+            ) from exc
+    log.info(
+        "policy %s revision %s (%s), correction trigger %s",
+        revised.policy_id,
+        revised.revision,
+        ", ".join(revised.changed),
+        revised.trigger_id,
+    )
+    return revised
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """What cancelling a policy did (``already``: it had been cancelled before)."""
+
+    policy_id: int
+    already: bool
+    deadlines: int = 0
+    triggers: int = 0
+
+
+def cancel_policy(
+    sessions: SessionFactory, policy_id: int, *, time_source: TimeSource, zone: tzinfo
+) -> Withdrawn:
+    """Withdraw a policy whose publication time has not come: nothing of it is ever sent.
+
+    Its pending triggers and its deadlines' rungs are cancelled, its deadlines too.
+
+    Raises:
+        InputError: no such policy, or it was already published (revise it instead).
+    """
+    now = time_source.now()
+    reason = "policy cancelled before its publication time"
+    with sessions.begin() as session:
+        policy = policies.get(session, policy_id, for_update=True)
+        if policy is None:
+            raise NotFoundError(
+                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
+            )
+        if policy.cancelled_at is not None:
+            return Withdrawn(policy_id, already=True)
+        if policy.published_at <= now:
+            raise InputError(
+                f"policy {policy_id}: 已于 {local(policy.published_at, zone)} 发布，不能撤回；"
+                f"更正请用 {REVISE_HINT} / was published already and cannot be withdrawn; "
+                f"correct it with {REVISE_HINT}",
+                field="policy",
+            )
+        policy.cancelled_at = now
+        live = [d for d in policy.deadlines if d.cancelled_at is None]
+        rungs = sum(cancel(session, d, now=now, reason=reason)[0] for d in live)
+        rungs += triggers.cancel_pending_for_policy(session, policy_id, reason=reason, now=now)
+    log.info("policy %s cancelled (%s deadlines, %s triggers)", policy_id, len(live), rungs)
+    return Withdrawn(policy_id, already=False, deadlines=len(live), triggers=rungs)
+
+
+def describe(sessions: SessionFactory, policy_id: int, *, zone: tzinfo) -> dict[str, Any]:
+    """The policy as it stands, its deadlines and its revisions, for ``notifier policies show``.
+
+    Raises:
+        InputError: no such policy.
+    """
+    with sessions() as session:
+        policy = policies.get(session, policy_id)
+        if policy is None:
+            raise NotFoundError(
+                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
+            )
+        return {
+            "id": policy.id,
+            "ref": policy.source_key.removeprefix("ref:")
+            if policy.source_key.startswith("ref:")
+            else None,
+            "title": policy.title,
+            "department": policy.department,
+            "summary": policy.summary,
+            "url": policy.url,
+            "targets": policy.targets.as_dict(),
+            "published_at": local(policy.published_at, zone),
+            "cancelled_at": local(policy.cancelled_at, zone) if policy.cancelled_at else None,
+            "deadlines": [
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "due_at": local(d.due_at, zone),
+                    "cancelled": d.cancelled_at is not None,
+                }
+                for d in policy.deadlines
+            ],
+            "revisions": [
+                {
+                    "number": r.number,
+                    "revised_at": local(r.revised_at, zone),
+                    "changed": list(r.changed),
+                    "changed_words": [FIELD_LABELS.get(name, name) for name in r.changed],
+                    "previous": r.previous,
+                }
+                for r in policy.revisions
+            ],
+        }

@@ -1,0 +1,259 @@
+"""Preview a policy before it goes out: whom it reaches, what they read, what SMS will cost.
+
+Nothing is stored and nothing is sent. The counts come from the same audience query the
+fan-out runs, so a publish right after creates exactly the deliveries the preview counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from notifier.domain.channel_names import CHANNELS, SMS
+from notifier.domain.records import PolicyDraft
+from notifier.domain.targets import Targets
+from notifier.errors import NotifierError
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.delivery.messages import Composition, MessageFactory
+from notifier.services.delivery.ports import Providers
+from notifier.store import audience as audiences
+from notifier.store import policies
+from notifier.store.audience import Recipient
+from notifier.store.db import SessionFactory
+from notifier.store.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
+from notifier.store.models.base import utcnow
+
+# Above this many SMS recipients the billed parts are estimated from the sample, not counted.
+EXACT_SMS_LIMIT = 20_000
+_PAGE = 1_000
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One enterprise the policy reaches, and why."""
+
+    credit_code: str
+    name: str
+    channel: str
+    address: str
+    reason: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What one channel's message looks like for the sampled enterprise."""
+
+    credit_code: str
+    text: str | None = None
+    subject: str | None = None
+    sms_length: int | None = None
+    sms_parts: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Recipients per channel, samples, renderings, SMS cost and warnings."""
+
+    recipients: dict[str, int]
+    enterprises: int
+    samples: list[Sample]
+    renderings: dict[str, Rendering]
+    sms_billed_parts: int
+    sms_billed_parts_estimated: bool
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def deliveries(self) -> int:
+        """How many deliveries a publish would make."""
+        return sum(self.recipients.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The preview as plain data, for JSON."""
+        data = asdict(self)
+        data["deliveries"] = self.deliveries
+        return data
+
+
+def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Delivery:
+    # Not added to any session: rendering reads these objects and nothing else.
+    trigger = Trigger(id=0, key="preview", kind=kind, policy=policy)
+    return Delivery(
+        id=0,
+        idempotency_key=f"preview:{recipient.credit_code}:{recipient.channel}",
+        trigger=trigger,
+        enterprise=Enterprise(
+            id=recipient.enterprise_id, name=recipient.name, credit_code=recipient.credit_code
+        ),
+        enterprise_id=recipient.enterprise_id,
+        channel=recipient.channel,
+        address=recipient.address,
+        reason=recipient.reason,
+    )
+
+
+@dataclass
+class _Composer:
+    """Renders a transient delivery of the draft policy for one recipient.
+
+    It holds no database session: a render, or the provider list reloading its rows in a
+    connection of its own, must never happen inside a transaction (on SQLite the open
+    transaction holds the write lock, and the reload would wait on it until "database is
+    locked").
+    """
+
+    policy: Policy
+    messages: MessageFactory
+    providers: Providers
+
+    def compose(self, recipient: Recipient) -> Composition:
+        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        candidates = self.providers.for_channel(recipient.channel)
+        if not candidates:
+            raise NotifierError(f"channel {recipient.channel!r} is not configured")
+        return self.messages.compose(delivery, candidates[0])
+
+    def rendering(self, recipient: Recipient) -> Rendering:
+        try:
+            composed = self.compose(recipient)
+        except NotifierError as exc:
+            return Rendering(credit_code=recipient.credit_code, error=str(exc))
+        count = composed.sms_count
+        return Rendering(
+            credit_code=recipient.credit_code,
+            text=composed.message.text,
+            subject=composed.message.subject,
+            sms_length=count.length if count else None,
+            sms_parts=count.parts if count else None,
+        )
+
+
+def _billed_parts(
+    sessions: SessionFactory,
+    composer: _Composer,
+    targets: Targets,
+    sms_recipients: int,
+    sample: Rendering | None,
+) -> tuple[int, bool]:
+    """Total SMS parts: counted message by message, or estimated for a very large audience.
+
+    Each page of recipients is read in a short transaction of its own and rendered after it
+    has ended.
+    """
+    if sms_recipients == 0:
+        return 0, False
+    if sms_recipients > EXACT_SMS_LIMIT:
+        return (sample.sms_parts or 0) * sms_recipients if sample else 0, True
+    total = 0
+    after: tuple[int, int] | None = None
+    while True:
+        with sessions() as session:
+            page = audiences.page(session, targets, after=after, size=_PAGE, channels=[SMS])
+        for recipient in page:
+            try:
+                count = composer.compose(recipient).sms_count
+            except NotifierError:
+                continue  # its rendering error is shown with the sample
+            total += count.parts if count else 0
+        if len(page) < _PAGE:
+            return total, False
+        after = audiences.next_key(page)
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """What the preview reads from the database, in one short transaction."""
+
+    counts: dict[str, int]
+    listed: list[Recipient]
+    first: dict[str, Recipient]
+    enterprises: int
+    registered: int
+    unmatched: dict[str, list[str]]
+
+
+def _audience(sessions: SessionFactory, targets: Targets, samples: int) -> _Audience:
+    with sessions() as session:
+        counts = audiences.count_by_channel(session, targets)
+        first = {}
+        for channel in CHANNELS:
+            if counts.get(channel):
+                page = audiences.page(session, targets, after=None, size=1, channels=[channel])
+                first[channel] = page[0]
+        return _Audience(
+            counts=counts,
+            listed=audiences.page(session, targets, after=None, size=samples),
+            first=first,
+            enterprises=audiences.count_enterprises(session, targets),
+            registered=audiences.enterprises_total(session),
+            unmatched=audiences.unmatched_targets(session, targets),
+        )
+
+
+def _warnings(
+    targets: Targets, audience: _Audience, renderings: dict[str, Rendering]
+) -> list[str]:
+    warnings = []
+    enterprises = audience.enterprises
+    if enterprises == 0:
+        warnings.append("不会送达任何企业 / reaches no enterprise")
+    elif targets.everyone or enterprises == audience.registered:
+        warnings.append(f"发给全部企业（{enterprises}家） / reaches every enterprise")
+    for name, values in audience.unmatched.items():
+        more = f" (+{len(values) - 10})" if len(values) > 10 else ""
+        shown = ", ".join(values[:10]) + more
+        warnings.append(f"targets.{name}: 没有企业匹配 / matches no enterprise: {shown}")
+    for channel, rendering in renderings.items():
+        if rendering.error:
+            warnings.append(f"{channel}: 无法生成消息 / cannot render: {rendering.error}")
+    return warnings
+
+
+def preview_policy(
+    sessions: SessionFactory,
+    draft: PolicyDraft,
+    *,
+    providers: Providers,
+    messages: MessageFactory,
+    samples: int = 5,
+    ladders: LadderRules | None = None,
+) -> Preview:
+    """Preview publishing ``draft``; nothing is stored or sent.
+
+    The audience is read first and its transaction ended; only then are messages rendered
+    (no lock is held across a render or a provider reload).
+
+    Parameters:
+        sessions: the database.
+        draft: the validated policy.
+        providers: the first provider of each channel composes its message (SMS signature).
+        messages: renders the messages.
+        samples: how many enterprises to list with their reasons.
+        ladders: the reminder settings and zone the deadlines' ladders are checked with.
+
+    Raises:
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
+            know (as publish would refuse it).
+    """
+    targets = draft.targets
+    with sessions() as session:
+        (ladders or LadderRules()).check(session, draft.deadlines, now=utcnow())
+    audience = _audience(sessions, targets, samples)
+    # Transient: never added to a session, so nothing of the draft can be stored.
+    composer = _Composer(policies.build(draft, now=utcnow()), messages, providers)
+    renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
+    counts = audience.counts
+    parts, estimated = _billed_parts(
+        sessions, composer, targets, counts.get(SMS, 0), renderings.get(SMS)
+    )
+    return Preview(
+        recipients={channel: counts.get(channel, 0) for channel in CHANNELS},
+        enterprises=audience.enterprises,
+        samples=[
+            Sample(r.credit_code, r.name, r.channel, r.address, r.reason) for r in audience.listed
+        ],
+        renderings=renderings,
+        sms_billed_parts=parts,
+        sms_billed_parts_estimated=estimated,
+        warnings=_warnings(targets, audience, renderings),
+    )

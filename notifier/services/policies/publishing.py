@@ -1,0 +1,149 @@
+"""Publishing policies: store, make the publish trigger, queue its fan-out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from notifier.domain.records import PolicyDraft
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
+from notifier.errors import BrokerUnavailable, InputError
+from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.delivery.ports import Dispatch
+from notifier.store import policies, triggers
+from notifier.store.db import SessionFactory
+from notifier.store.models import Policy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The outcome of publishing: the policy, its trigger, and whether it was new."""
+
+    policy_id: int
+    trigger_id: int | None
+    created: bool
+
+
+def _refuse_changed(policy: Policy, draft: PolicyDraft) -> None:
+    """Refuse a file that reuses a ref with other content: a correction is a revision."""
+    if not draft.source_key.startswith("ref:"):
+        return  # without a ref, the same key means the same title, department, url and body
+    ref = draft.source_key.removeprefix("ref:")
+    if policy.cancelled_at is not None:
+        raise InputError(
+            f"ref: 政策 {policy.id}（ref {ref}）已撤回，请换一个 ref 重新发布 / policy "
+            f"{policy.id} with ref {ref} was cancelled; give the file a new ref to publish it",
+            field="ref",
+        )
+    same = policies.draft_content(draft, published_at=policy.published_at)
+    if same != policies.content(policy):
+        raise InputError(
+            f"ref: 政策 {policy.id}（ref {ref}）已存在且内容不同，更正请用 "
+            f"`notifier policies revise FILE.json` / policy {policy.id} with ref {ref} exists "
+            "with different content; to correct it use `notifier policies revise FILE.json`",
+            field="ref",
+        )
+
+
+def _store(
+    sessions: SessionFactory, draft: PolicyDraft, now: datetime, ladders: LadderRules
+) -> Published:
+    with sessions.begin() as session:
+        policy = policies.get_by_source_key(session, draft.source_key)
+        created = policy is None
+        if policy is None:
+            ladders.check(session, draft.deadlines, now=now)
+            policy = policies.create(session, draft, now=now)
+        else:
+            _refuse_changed(policy, draft)
+        trigger = (
+            triggers.ensure_policy_published(session, policy)
+            if policy.published_at <= now
+            else None
+        )
+        return Published(
+            policy_id=policy.id, trigger_id=trigger.id if trigger else None, created=created
+        )
+
+
+def publish(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    draft: PolicyDraft,
+    *,
+    time_source: TimeSource = SYSTEM_TIME,
+    ladders: LadderRules | None = None,
+) -> Published:
+    """Store the policy (once: the same ref or content gives back the first one) and queue it.
+
+    A policy published for a later time gets its trigger from the clock when that time comes.
+    Two publishes of one policy at once store it once; the second is told it already was.
+
+    Raises:
+        InputError: the ref is taken by a policy with other content (correct it with a
+            revision, ``corrections.revise``) or by a cancelled one.
+        CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
+            know (``ladders``: the reminder settings and zone; nothing is stored).
+        BrokerUnavailable: the policy is stored but its fan-out could not be queued; the
+            clock's sweep queues it once the broker is back.
+    """
+    rules = ladders or LadderRules()
+    try:
+        published = _store(sessions, draft, time_source.now(), rules)
+    except IntegrityError:
+        # Another publish of the same policy committed between our look and our insert.
+        published = _store(sessions, draft, time_source.now(), rules)
+    if published.trigger_id is not None:
+        try:
+            dispatch.fan_out(published.trigger_id)
+        except BrokerUnavailable as exc:
+            raise BrokerUnavailable(
+                f"{exc}; policy {published.policy_id} is stored and the clock queues it "
+                "once the broker is back"
+            ) from exc
+    log.info(
+        "policy %s published (new: %s), trigger %s",
+        published.policy_id,
+        published.created,
+        published.trigger_id,
+    )
+    return published
+
+
+def scan_published(
+    sessions: SessionFactory,
+    dispatch: Dispatch,
+    *,
+    time_source: TimeSource = SYSTEM_TIME,
+    catch_up: timedelta | None = None,
+) -> list[int]:
+    """Clock job: make triggers for policies whose time has come and queue their fan-outs.
+
+    The backstop for a publish whose enqueue was lost, and the path for scheduled policies.
+    A policy that came due more than ``catch_up`` ago (the clock was down) gets a ``missed``
+    trigger with the reason, and is not sent late.
+    """
+    now = time_source.now()
+    trigger_ids = []
+    with sessions.begin() as session:
+        for policy in policies.published_without_trigger(session, now=now):
+            late = now - policy.published_at
+            missed = None
+            if catch_up is not None and late > catch_up:
+                missed = (
+                    f"missed: due at {policy.published_at.isoformat()}, found "
+                    f"{late.total_seconds() / 3600:.1f} h later, more than clock.catch_up_hours "
+                    f"({catch_up.total_seconds() / 3600:g})"
+                )
+                log.warning("policy %s: %s", policy.id, missed)
+            trigger = triggers.ensure_policy_published(session, policy, missed=missed)
+            if missed is None:
+                trigger_ids.append(trigger.id)
+    for trigger_id in trigger_ids:
+        dispatch.fan_out(trigger_id)
+    return trigger_ids

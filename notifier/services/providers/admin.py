@@ -1,0 +1,255 @@
+"""What admins do with provider rows: add (checked, secret encrypted), list (secrets masked),
+enable, disable, remove, test with one message, and re-encrypt every secret with the newest key.
+
+The faces (``notifier providers``) call these; nothing here prints, and no secret value is ever
+returned, logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from notifier.channels.base import Message, ProviderConfig, SendResult
+from notifier.channels.registry import build_providers
+from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
+from notifier.config import Settings
+from notifier.domain.channel_names import CHANNELS, WEBHOOK
+from notifier.domain.time_source import SYSTEM_TIME, TimeSource
+from notifier.errors import InputError
+from notifier.services.providers.catalog import current_configs, secret_box
+from notifier.store import providers as store
+from notifier.store.db import SessionFactory
+
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+MASK = "******"
+TEST_TEXT = "notifier 服务商测试消息 / provider test message"
+
+
+@dataclass(frozen=True)
+class ProviderDraft:
+    """A provider an admin asks to add: plain values, the secret not yet encrypted."""
+
+    name: str
+    channel: str
+    kind: str
+    priority: int = 0
+    enabled: bool = True
+    options: Mapping[str, Any] | None = None
+    secrets: Mapping[str, str] | None = None
+
+    def config(self) -> ProviderConfig:
+        """The draft as a config, to check before it is stored."""
+        return ProviderConfig(
+            name=self.name,
+            channel=self.channel,
+            kind=self.kind,
+            options=dict(self.options or {}),
+            secrets=dict(self.secrets or {}),
+            priority=self.priority,
+            enabled=self.enabled,
+        )
+
+
+def read_pairs(values: Iterable[str], field: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` items as (key, value) pairs; the value may hold '=' and spaces.
+
+    Raises:
+        InputError: (``field``) an item without '=' or a key; the item is named by its number,
+            never echoed, since it may be a secret.
+    """
+    pairs = []
+    for number, value in enumerate(values, start=1):
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise InputError(
+                f"{field}: 第 {number} 项应为 KEY=VALUE / item {number}: expected KEY=VALUE",
+                field=field,
+            )
+        pairs.append((key.strip(), rest))
+    return pairs
+
+
+def add(
+    sessions: SessionFactory,
+    settings: Settings,
+    draft: ProviderDraft,
+    *,
+    time_source: TimeSource = SYSTEM_TIME,
+) -> None:
+    """Check the draft by building its provider, encrypt its secret, store the row.
+
+    Raises:
+        InputError: a bad name or channel, or the name is taken (field ``name``).
+        ConfigError: an unknown kind, a wrong option or secret, or no key to encrypt with.
+    """
+    if not NAME.match(draft.name):
+        raise InputError(
+            f"name: {draft.name!r} 不可用 / must be 1-50 letters, digits, '.', '_' or '-'",
+            field="name",
+        )
+    if draft.channel not in CHANNELS:
+        raise InputError(
+            f"channel: 未知渠道 / unknown channel {draft.channel!r}; known: {', '.join(CHANNELS)}",
+            field="channel",
+        )
+    config = draft.config()
+    if any(c.name == draft.name for c in provider_configs_from_settings(settings)):
+        raise InputError(
+            f"name: {draft.name!r} 已在配置文件中 / is used in the settings", field="name"
+        )
+    with sessions() as session:
+        if store.get_provider(session, draft.name) is not None:
+            raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
+    # Built and closed at once: the kind checks its options and secrets as at start-up.
+    build_providers(
+        [replace(config, enabled=True)], environment=environment_from_settings(settings)
+    ).close()
+    box = secret_box(settings)
+    label = f"provider {draft.name!r}"
+    token = box.encrypt(config.secrets, what=label) if config.secrets else None
+    with sessions.begin() as session:
+        if store.get_provider(session, draft.name) is not None:  # added meanwhile
+            raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
+        store.add_provider(
+            session,
+            name=draft.name,
+            channel=draft.channel,
+            kind=draft.kind,
+            priority=draft.priority,
+            enabled=draft.enabled,
+            options=dict(config.options),
+            secret_encrypted=token,
+            now=time_source.now(),
+        )
+
+
+def listing(sessions: SessionFactory, settings: Settings) -> list[dict[str, Any]]:
+    """Every provider, rows then settings, as admins see them: secrets masked, never shown.
+
+    ``in_force`` says whether it serves its channel now (see
+    :mod:`notifier.services.providers.catalog` for the precedence).
+    """
+    with sessions() as session:
+        rows = store.all_providers(session)
+        shown = [
+            {
+                "name": row.name,
+                "source": "database",
+                "channel": row.channel,
+                "kind": row.kind,
+                "priority": row.priority,
+                "enabled": row.enabled,
+                "options": dict(row.settings or {}),
+                "secret": MASK if row.secret_encrypted else None,
+            }
+            for row in rows
+        ]
+    served = {row["channel"] for row in shown if row["enabled"]}
+    names = {row["name"] for row in shown}
+    for config in provider_configs_from_settings(settings):
+        shown.append(
+            {
+                "name": config.name,
+                "source": "settings",
+                "channel": config.channel,
+                "kind": config.kind,
+                "priority": config.priority,
+                "enabled": config.enabled,
+                "options": dict(config.options),
+                "secret": MASK if config.secrets else None,
+            }
+        )
+    for row in shown:
+        overridden = row["source"] == "settings" and (
+            row["channel"] in served or row["name"] in names
+        )
+        row["in_force"] = bool(row["enabled"]) and not overridden
+    return shown
+
+
+def set_enabled(
+    sessions: SessionFactory, name: str, *, enabled: bool, time_source: TimeSource = SYSTEM_TIME
+) -> None:
+    """Enable or disable a provider row.
+
+    Raises:
+        InputError: no row has that name (settings providers are changed in the settings).
+    """
+    with sessions.begin() as session:
+        if not store.set_enabled(session, name, enabled=enabled, now=time_source.now()):
+            raise _missing(name)
+
+
+def remove(sessions: SessionFactory, name: str) -> None:
+    """Delete a provider row.
+
+    Raises:
+        InputError: no row has that name.
+    """
+    with sessions.begin() as session:
+        if not store.remove_provider(session, name):
+            raise _missing(name)
+
+
+def rotate_secrets(sessions: SessionFactory, settings: Settings) -> int:
+    """Encrypt every row's secret again with the first of ``secrets.keys``; return how many.
+
+    Raises:
+        ConfigError: no key is configured, or a secret opens with none of them (nothing is
+            changed then: one transaction).
+    """
+    box = secret_box(settings)
+    with sessions.begin() as session:
+        rows = store.with_secrets(session)
+        for row in rows:
+            assert row.secret_encrypted is not None
+            row.secret_encrypted = box.rotate(row.secret_encrypted, what=f"provider {row.name!r}")
+    return len(rows)
+
+
+def send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: str) -> SendResult:
+    """Send one test message to ``to`` through the provider ``name`` now (even if disabled).
+
+    Raises:
+        InputError: no provider has that name.
+        ConfigError: its config cannot be built.
+        TemplateError, InputError: the text or the address cannot be sent by it.
+        TransientError, PermanentError: the provider's answer (its ``reason`` says what).
+    """
+    config = next((c for c in current_configs(sessions, settings) if c.name == name), None)
+    if config is None:
+        raise _missing(name, rows_only=False)
+    built = build_providers(
+        [replace(config, enabled=True)], environment=environment_from_settings(settings)
+    )
+    try:
+        provider = next(iter(built))
+        composed = provider.compose(TEST_TEXT, to=to)
+        key = f"provider-test-{uuid.uuid4().hex}"
+        payload = (
+            {"type": "provider.test", "text": composed.text} if config.channel == WEBHOOK else {}
+        )
+        message = Message(
+            delivery_id=0,
+            idempotency_key=key,
+            to=to,
+            text=composed.text,
+            subject="notifier 服务商测试 / provider test",
+            payload=payload,
+        )
+        return provider.send(message)
+    finally:
+        built.close()
+
+
+def _missing(name: str, *, rows_only: bool = True) -> InputError:
+    where = (
+        "数据库中 / in the database"
+        if rows_only
+        else "数据库或配置中 / in the database or settings"
+    )
+    return InputError(f"name: 没有服务商 {name!r} {where}: no provider {name!r}", field="name")

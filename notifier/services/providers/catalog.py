@@ -1,0 +1,177 @@
+"""The providers a process sends through: rows of the ``providers`` table, then the settings.
+
+Precedence: a channel with at least one enabled provider row in the database is served by its
+rows only (lowest ``priority`` first); the other channels by the settings (``[[providers]]``,
+then the [sms], [email] and [webhook] sections). A settings provider with the name of a row
+is left out. :class:`ProviderCatalog` reads the rows again every ``circuit.refresh_seconds``,
+and at once after :meth:`ProviderCatalog.refresh` (the process that changed them), so admins'
+changes reach running workers without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
+from notifier.channels.registry import build_providers
+from notifier.channels.resolver import ProviderSet
+from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
+from notifier.config import Settings
+from notifier.domain.secret_box import SecretBox
+from notifier.errors import NotifierError
+from notifier.store import providers as store
+from notifier.store.db import SessionFactory
+from notifier.store.models import Provider as ProviderRow
+
+log = logging.getLogger(__name__)
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The box over ``secrets.keys``."""
+    return SecretBox([key.get_secret_value() for key in settings.secrets.keys])
+
+
+def config_of(row: ProviderRow, box: SecretBox) -> ProviderConfig:
+    """A provider row as a config, its secret decrypted.
+
+    Raises:
+        ConfigError: the row has a secret and no key in ``secrets.keys`` opens it.
+    """
+    label = f"provider {row.name!r}"
+    secrets = box.decrypt(row.secret_encrypted, what=label) if row.secret_encrypted else {}
+    return ProviderConfig(
+        name=row.name,
+        channel=row.channel,
+        kind=row.kind,
+        options=dict(row.settings or {}),
+        secrets=secrets,
+        priority=row.priority,
+        enabled=row.enabled,
+    )
+
+
+def merged_configs(
+    rows: Sequence[ProviderConfig], from_settings: Sequence[ProviderConfig]
+) -> list[ProviderConfig]:
+    """The database's configs, then the settings' for the channels no enabled row serves."""
+    served = {config.channel for config in rows if config.enabled}
+    named = {config.name for config in rows}
+    kept = [c for c in from_settings if c.channel not in served and c.name not in named]
+    return [*rows, *kept]
+
+
+def current_configs(sessions: SessionFactory, settings: Settings) -> list[ProviderConfig]:
+    """Every provider config in force now (rows decrypted), in precedence order.
+
+    Raises:
+        ConfigError: a row's secret cannot be decrypted (no key, or the wrong keys).
+    """
+    box = secret_box(settings)
+    with sessions() as session:
+        rows = [config_of(row, box) for row in store.all_providers(session)]
+    return merged_configs(rows, provider_configs_from_settings(settings))
+
+
+def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
+    """What changes when an admin changes a provider row: each row's id and update time."""
+    with sessions() as session:
+        return tuple((row.id, row.updated_at) for row in store.all_providers(session))
+
+
+class ProviderCatalog:
+    """Resolves a channel to its providers, from rows and settings, re-read when they change.
+
+    A set replaced by a newer one is closed one refresh later, so sends still under way on
+    another thread finish on it.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: Settings,
+        *,
+        environment: ProviderEnvironment | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._environment = environment or environment_from_settings(settings)
+        self._monotonic = monotonic
+        self._lock = threading.Lock()  # guards the fields below; held for no I/O
+        self._reloading = threading.Lock()  # one reload at a time
+        self._set: ProviderSet | None = None
+        self._retired: ProviderSet | None = None
+        self._seen: tuple[object, ...] | None = None
+        self._checked = 0.0
+
+    def load(self) -> None:
+        """Build the providers now (at a process's start: a wrong row is reported then).
+
+        Raises:
+            ConfigError: a row or setting is wrong, or a secret cannot be decrypted.
+        """
+        with self._lock:
+            self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
+        self._reload(force=True)
+
+    def refresh(self) -> None:
+        """Read the rows again at the next use (this process just changed them)."""
+        with self._lock:
+            self._seen = None
+            self._checked = 0.0
+
+    def for_channel(self, channel: str) -> Sequence[Provider]:
+        """The enabled providers of ``channel``, first choice first.
+
+        The caller must hold no database transaction: a due reload reads the rows in a
+        connection of its own (on SQLite it would wait for the caller's write lock).
+        """
+        if self._reload_due():
+            self._reload(force=False)
+        with self._lock:
+            assert self._set is not None
+            return self._set.for_channel(channel)
+
+    def _reload_due(self) -> bool:
+        # One thread takes the due check; the others go on with the set they have.
+        with self._lock:
+            if self._set is not None and self._monotonic() < self._checked:
+                return False
+            self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
+            return True
+
+    def _reload(self, *, force: bool) -> None:
+        # The rows are read under _reloading only, never under _lock: a sender never waits
+        # on a database read to get the current set, and no lock of ours is held while the
+        # database may make us wait.
+        with self._reloading:
+            with self._lock:
+                force = force or self._set is None
+                seen_before = self._seen
+            try:
+                seen = fingerprint(self._sessions)
+                if not force and seen == seen_before:
+                    return
+                built = build_providers(
+                    current_configs(self._sessions, self._settings),
+                    environment=self._environment,
+                )
+            except NotifierError:
+                if self._set is None:
+                    raise
+                log.exception("provider rows could not be read again; the previous ones stay")
+                return
+            with self._lock:
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._set, self._seen = self._set, built, seen
+
+    def close(self) -> None:
+        """Close every provider built."""
+        for held in (self._set, self._retired):
+            if held is not None:
+                held.close()
+        self._set = self._retired = None

@@ -1,0 +1,77 @@
+"""API keys: who may call the HTTP API, in which role; and the audit log of what they did."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from notifier.store.models.base import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a key may do: admin everything, staff the outreach, enterprise its own data."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    ENTERPRISE = "enterprise"
+
+
+class ApiKey(Base):
+    """One API key. Only its prefix and a keyed hash of the whole key are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The public part, shown in listings and the audit log (``ntf_`` + 10 characters).
+    prefix: Mapped[str] = mapped_column(String(20), unique=True)
+    # Hex HMAC-SHA256 of the whole key under the deployment's secret key.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    # Set for an enterprise key only: the one enterprise it may see.
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One change a staff or admin key made: who, what, when, before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_prefix: Mapped[str] = mapped_column(String(20), index=True)
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ConsoleSession(Base):
+    """One console sign-in: the cookie carries only its random id, signed; the row is what
+    makes it valid, so signing out, revoking the key or expiry ends it for good."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Hex SHA-256 of the random session id: the table alone signs nobody in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    # Why it ended: logout, revoked.
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
