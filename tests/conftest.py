@@ -26,6 +26,8 @@ from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
 from notifier.store import migrate
 
+from support.cli import Notifier, notifier_on
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -169,7 +171,7 @@ def rabbitmq_url(rabbitmq_session_url: str) -> Iterator[str]:
 @pytest.fixture
 def tls_files(tmp_path: Path):
     """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
-    from peers import make_tls_files
+    from support.peers import make_tls_files
 
     return make_tls_files(tmp_path / "tls")
 
@@ -205,3 +207,11 @@ def make_runtime(make_settings):
     yield build
     for runtime in built:
         runtime.close()
+
+
+@pytest.fixture
+def sqlite_notifier(tmp_path: Path) -> Iterator[Notifier]:
+    """The command on a migrated SQLite file: for checks where the database makes no difference."""
+    url = f"sqlite:///{tmp_path / 'notifier.db'}"
+    migrate.upgrade(url)
+    yield from notifier_on(url, tmp_path)

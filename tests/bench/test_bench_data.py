@@ -7,7 +7,7 @@ from pathlib import Path
 
 from notifier.inputs.enterprise_csv import parse_enterprise_csv
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench/
 
 from bench.data import Group, mixed_channel, region_of, write_enterprises  # noqa: E402
 

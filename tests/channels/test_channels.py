@@ -1,4 +1,4 @@
-"""Providers against real protocol peers on 127.0.0.1 (see tests/peers.py); no mocks."""
+"""Providers against real protocol peers on 127.0.0.1 (see tests/support/peers.py); no mocks."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from notifier.config import load_settings
 from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
 from notifier.errors import ConfigError, PermanentError, TransientError
 
-from peers import (
+from support.peers import (
     SilentPeer,
     SmsGateway,
     SmtpPeer,

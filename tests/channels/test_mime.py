@@ -15,7 +15,7 @@ from notifier.channels.email import SmtpProvider
 from notifier.channels.mime import header_value, is_plain_address
 from notifier.errors import PermanentError
 
-from peers import SmtpPeer
+from support.peers import SmtpPeer
 
 SUBJECT = "【政策发布】北仑区关于支持制造业高质量发展的若干政策意见（2026年修订版）——申报须知"
 

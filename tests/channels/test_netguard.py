@@ -24,7 +24,7 @@ from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import SmsSettings, WebhookSettings
 from notifier.errors import PermanentError, TransientError
 
-from peers import LOOPBACK, SilentPeer, SmsGateway, TlsFiles, make_tls_files
+from support.peers import LOOPBACK, SilentPeer, SmsGateway, TlsFiles, make_tls_files
 
 SMS_KEY = "test-app-key"
 SMS_SECRET = "test-app-secret"

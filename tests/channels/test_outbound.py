@@ -1,6 +1,6 @@
 """Outside parties cannot stall or bloat the sender: answers are bounded in bytes and in total
 time, a batch does not wait on its slowest firm, and firms' endpoints have their own
-allow-list with ports. Every peer is a real server on 127.0.0.1 (tests/hostile_peers.py)."""
+allow-list with ports. Every peer is a real server on 127.0.0.1 (tests/support/hostile_peers.py)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
-from hostile_peers import DripPeer, FloodPeer, RecordingEndpoint
-from peers import SilentPeer, SmsGateway, TlsFiles, closed_port
+from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from support.hostile_peers import DripPeer, FloodPeer, RecordingEndpoint
+from support.peers import SilentPeer, SmsGateway, TlsFiles, closed_port
 
 LOOPBACK_ANY_PORT = ("127.0.0.0/8:*",)
 DRIP_SECONDS = 4.0  # one byte this often: each read waits less than the 10 s timeout

@@ -25,7 +25,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store import migrate
 
-from factories import Firm, enterprise_csv, policy
+from support.factories import Firm, enterprise_csv, policy
 
 SIGNATURE = "【北仑企服】"
 SECRET = "s3cr3t-value-never-shown"

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from test_failover import fanned_out
 
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
@@ -41,9 +40,10 @@ from notifier.rendering.messages import Link, markdown_text
 from notifier.runtime import Runtime
 from notifier.store.models import Delivery
 
-from factories import Firm, send_batch
-from peers import WebhookReceiver
-from vendor_peers import RobotPeer, robot_sign
+from support.deliveries import fanned_out
+from support.factories import Firm, send_batch
+from support.peers import WebhookReceiver
+from support.vendor_peers import RobotPeer, robot_sign
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY2hhbm5lbHM="
 ROBOT_SECRET = "SEC0123456789abcdef-robot-secret"

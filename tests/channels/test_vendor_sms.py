@@ -1,5 +1,5 @@
 """Alibaba Cloud and Tencent Cloud SMS against loopback vendors that check signatures as
-documented (tests/vendor_peers.py), and against the vendors' own SDK signers."""
+documented (tests/support/vendor_peers.py), and against the vendors' own SDK signers."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from notifier.errors import (
     TransientError,
 )
 
-from factories import (
+from support.factories import (
     ALIYUN_TEMPLATES,
     KEY_ID,
     KEY_SECRET,
@@ -35,7 +35,7 @@ from factories import (
     SECRET_KEY,
     TENCENT_TEMPLATES,
 )
-from vendor_peers import INVALID, SERVER_ERROR, THROTTLED, AliyunSmsPeer, TencentSmsPeer
+from support.vendor_peers import INVALID, SERVER_ERROR, THROTTLED, AliyunSmsPeer, TencentSmsPeer
 
 CONTEXT = {
     "enterprise": {"name": "宁波港机械有限公司", "credit_code": "91330206MA2AXXXX1X"},

@@ -17,16 +17,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from click.testing import CliRunner, Result
 from conftest import POSTGRES_ADMIN_URL, service_missing
 
-from notifier.cli.main import cli
 from notifier.domain.records import EnterpriseRecord
 from notifier.store import enterprises as enterprise_store
 from notifier.store import migrate
 from notifier.store.db import create_db_engine, create_session_factory
 
-from factories import Firm, credit_code, enterprise_csv, policy
+from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.factories import Firm, credit_code, enterprise_csv, policy
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 NOTIFIER_SCRIPT = Path(sys.executable).with_name("notifier")
@@ -42,49 +41,10 @@ DELIVERY_FIELDS = {
 }
 
 
-class Notifier:
-    """Runs ``notifier ARGS`` with a fixed environment and checks its exit status."""
-
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
-        self.env = env
-        self.folder = folder
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, status: int = 0, env: dict[str, str] | None = None) -> Result:
-        result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
-        if not isinstance(result.exception, SystemExit | None):
-            raise result.exception  # a traceback the user would have seen: fail with it
-        assert result.exit_code == status, (
-            f"notifier {' '.join(args)} exited {result.exit_code}:\n{result.output}"
-        )
-        return result
-
-    def json(self, *args: str, status: int = 0) -> Any:
-        return json.loads(self(*args, "--format", "json", status=status).stdout)
-
-    def file(self, name: str, text: str | bytes) -> str:
-        path = self.folder / name
-        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
-        return str(path)
-
-
-def _notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
-    env = {"NOTIFIER_DATABASE_URL": database_url, "NOTIFIER_VAR_DIR": str(tmp_path / "var")}
-    yield Notifier(env, tmp_path)
-
-
 @pytest.fixture
 def notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
     """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from _notifier(database_url, tmp_path)
-
-
-@pytest.fixture
-def sqlite_notifier(tmp_path: Path) -> Iterator[Notifier]:
-    """The command on a migrated SQLite file: for checks where the database makes no difference."""
-    url = f"sqlite:///{tmp_path / 'notifier.db'}"
-    migrate.upgrade(url)
-    yield from _notifier(url, tmp_path)
+    yield from notifier_on(database_url, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -122,15 +82,6 @@ def bad_row(number: int, **cells: str) -> list[str]:
 def wrong_check_digit(number: int) -> str:
     code = credit_code(number)
     return code[:-1] + ("1" if code[-1] != "1" else "2")
-
-
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    message = result.stderr.strip()
-    assert "Traceback" not in result.output
-    assert message.startswith("error:")
-    assert "\n" not in message, message
-    for needle in needles:
-        assert needle in message
 
 
 # --- db ---------------------------------------------------------------------------------------

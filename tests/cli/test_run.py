@@ -14,7 +14,7 @@ from pathlib import Path
 from notifier.store import migrate
 from notifier.store.models.base import utcnow
 
-from factories import Firm, enterprise_csv, policy
+from support.factories import Firm, enterprise_csv, policy
 
 NOTIFIER = Path(sys.executable).with_name("notifier")
 

@@ -10,7 +10,9 @@ import pytest
 from notifier.config import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, load_settings
 from notifier.errors import ConfigError
 
-SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "notifier.toml"
+from support.paths import REPO
+
+SHIPPED_CONFIG = REPO / "config" / "notifier.toml"
 
 
 def write(folder: Path, name: str, text: str) -> Path:

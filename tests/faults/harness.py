@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from notifier.channels.base import message_id_for
 
-from factories import Firm, enterprise_csv, policy
+from support.factories import Firm, enterprise_csv, policy
 
 REPO = Path(__file__).resolve().parents[2]
 NOTIFIER = Path(sys.executable).parent / "notifier"

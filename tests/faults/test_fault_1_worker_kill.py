@@ -19,7 +19,7 @@ import redis
 from faults import harness
 from faults.harness import Deployment, Figures, scaled, wait_until
 
-from peers import CountingWebhookReceiver
+from support.peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

@@ -16,7 +16,7 @@ import pytest
 from faults import harness
 from faults.harness import Deployment, Figures, PrivateRedis, scaled, wait_until
 
-from peers import CountingWebhookReceiver
+from support.peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

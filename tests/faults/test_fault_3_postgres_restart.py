@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from faults import harness
 from faults.harness import Deployment, Figures, PrivatePostgres, scaled, wait_until
 
-from peers import CountingWebhookReceiver
+from support.peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 

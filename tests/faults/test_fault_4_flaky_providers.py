@@ -18,7 +18,7 @@ import pytest
 from faults import harness
 from faults.harness import Deployment, Figures, scaled
 
-from peers import CountingWebhookReceiver
+from support.peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

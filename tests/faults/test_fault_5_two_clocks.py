@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from faults import harness
 from faults.harness import Deployment, Figures
 
-from peers import CountingWebhookReceiver
+from support.peers import CountingWebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

@@ -18,7 +18,7 @@ import pytest
 from faults import harness
 from faults.harness import Deployment, Figures
 
-from peers import CountingWebhookReceiver, SmsGateway
+from support.peers import CountingWebhookReceiver, SmsGateway
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

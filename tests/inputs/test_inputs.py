@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from conftest import POSTGRES_ADMIN_URL, service_missing
 from fastapi.testclient import TestClient
-from web_harness import console_runtime, make_key, signed_in, web_app
 
 from notifier.domain.text_rules import (
     LINE_PATTERN,
@@ -29,8 +28,9 @@ from notifier.store import enterprises as enterprise_store
 from notifier.store import migrate
 from notifier.store.models import Base
 
-from apiclient import OWN, make_api
-from factories import Firm, credit_code, enterprise_csv
+from support.apiclient import OWN, make_api
+from support.factories import Firm, credit_code, enterprise_csv
+from support.web_harness import console_runtime, make_key, signed_in, web_app
 
 NUL = "\x00"
 # Each is refused in a firm's name (and in every other line field).
@@ -280,7 +280,7 @@ def console_fixture(make_runtime, database_url, tmp_path):
     if database_url.startswith("sqlite"):
         runtime = console_runtime(make_runtime, tmp_path)
     else:
-        from web_harness import SECRET, seed
+        from support.web_harness import SECRET, seed
 
         runtime = make_runtime(database_url=database_url, secret_key=SECRET)
         seed(runtime, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3)])
@@ -345,7 +345,7 @@ def doomed_postgres_fixture():
 
 
 def test_with_the_database_down_pages_answer_a_friendly_503(make_runtime, doomed_postgres):
-    from web_harness import SECRET, seed
+    from support.web_harness import SECRET, seed
 
     url, drop = doomed_postgres
     runtime = make_runtime(database_url=url, secret_key=SECRET)

@@ -9,14 +9,6 @@ import time
 import tracemalloc
 
 import pytest
-from hostile_registers import (
-    MB,
-    inline_row,
-    repeated,
-    shared_strings,
-    sheet,
-    workbook,
-)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +22,15 @@ from notifier.services.enterprises.importing import (
     upload_limits,
 )
 
-from factories import Firm, enterprise_csv
+from support.factories import Firm, enterprise_csv
+from support.hostile_registers import (
+    MB,
+    inline_row,
+    repeated,
+    shared_strings,
+    sheet,
+    workbook,
+)
 
 LIMITS = upload_limits(Settings())
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from conftest import _truncate_postgres
 from sqlalchemy import func, select
-from test_deadlines import SHANGHAI, Park, at
 
 from notifier.domain.time_source import ManualTime
 from notifier.inputs.policy_file import parse_policy
@@ -17,7 +16,8 @@ from notifier.jobs.clock import scan_deadline_reminders, scan_published_policies
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Trigger
 
-from factories import Enqueued, policy
+from support.deadlines import SHANGHAI, Park, at
+from support.factories import Enqueued, policy
 
 
 def test_a_clock_restarted_after_2_hours_down_fires_the_missed_due_work_once(

@@ -14,7 +14,7 @@ from notifier.store import policies
 from notifier.store.models import Trigger
 from notifier.store.models.base import utcnow
 
-from factories import policy
+from support.factories import policy
 
 
 def enqueued_fan_outs(runtime) -> list[int]:

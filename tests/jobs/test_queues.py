@@ -28,9 +28,10 @@ from notifier.services.policies.publishing import publish
 from notifier.store import migrate
 from notifier.store.deliveries import DeliveryFilter, status_counts
 
-from factories import Firm, enterprise_csv, policy
+from support.factories import Firm, enterprise_csv, policy
+from support.paths import REPO
 
-PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
+PROCFILE = REPO / "Procfile"
 VENV_BIN = Path(sys.executable).parent
 
 

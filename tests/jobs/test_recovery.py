@@ -35,8 +35,9 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery
 
-from factories import Firm, enterprise_csv, policy, sweep_now
-from peers import HttpAnswer, WebhookReceiver
+from support.factories import Firm, enterprise_csv, policy, sweep_now
+from support.peers import HttpAnswer, WebhookReceiver
+from support.waiting import wait_until
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 FIRMS = 30
@@ -125,20 +126,6 @@ class Workers:
 def statuses(runtime: Runtime) -> dict[int, str]:
     with runtime.sessions() as session:
         return {i: s for i, s in session.execute(select(Delivery.id, Delivery.status))}
-
-
-def wait_until(condition, *, timeout: float, what: str, every: float = 0.05, between=None):
-    """Poll ``condition`` until it returns something true; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        if between is not None:
-            between()
-        time.sleep(every)
 
 
 def namespace() -> str:

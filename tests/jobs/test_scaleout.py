@@ -33,15 +33,16 @@ from notifier.store import migrate
 from notifier.store.deliveries import DeliveryFilter, status_counts
 from notifier.store.models import Delivery
 
-from factories import Firm, enterprise_csv, policy
-from peers import HttpAnswer, SmsGateway, WebhookReceiver
+from support.factories import Firm, enterprise_csv, policy
+from support.peers import HttpAnswer, SmsGateway, WebhookReceiver
+from support.waiting import wait_until
+from support.workers import Workers, gone
 
 NOTIFIER = Path(sys.executable).parent / "notifier"
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 # Several processes share one database: PostgreSQL, as in production.
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-READY = re.compile(r"worker (\d+) consuming")
 BATCH_DONE = re.compile(r"batch of \d+ deliveries done in process (\d+)")
 
 
@@ -51,58 +52,6 @@ class SlowReceiver(WebhookReceiver):
     def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
         time.sleep(0.1)
         return super().answer(path, headers, body)
-
-
-def wait_until(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
-
-
-def gone(pid: int) -> bool:
-    """True when the process has ended (a zombie waiting for its reaper has ended too)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
-
-
-class Workers:
-    """`notifier worker --processes N`, logging to a file."""
-
-    def __init__(self, environment: dict[str, str], log: Path, *, processes: int) -> None:
-        self.log = log
-        with open(log, "wb") as output:
-            self.parent = subprocess.Popen(
-                [str(NOTIFIER), "worker", "--processes", str(processes), "--threads", "2"],
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        self.children = wait_until(
-            lambda: self._ready(processes), timeout=30, what=f"{processes} ready workers"
-        )
-
-    def _ready(self, processes: int) -> list[int] | None:
-        if self.parent.poll() is not None:
-            raise AssertionError(f"the worker ended early:\n{self.output()}")
-        pids = [int(pid) for pid in READY.findall(self.output())]
-        return pids if len(pids) == processes else None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.parent.poll() is None:
-            self.parent.send_signal(signal.SIGKILL)
-            self.parent.wait()
-        for pid in self.children:
-            if not gone(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,8 @@ from notifier.config import Settings, load_settings
 from notifier.domain.channel_names import CHANNELS
 from notifier.errors import TemplateError
 from notifier.rendering.messages import Renderer, compile_template, render_template
+
+from support.bounds import memory_and_time_bounded
 
 KINDS = ("policy_published", "deadline_reminder", "policy_corrected")
 
@@ -380,21 +379,6 @@ def test_formatting_and_filters_within_the_limits_still_work() -> None:
         "   ab|7  |1.50    a1   ab   a\n  b 1-2 1,2,3 x  | [1, 2, 3] 3 [[0, 1], [2, 3], [4, 0]]"
         " ab 1/22/2 2 [2, 1] [('a', 2), ('b', 1)]"
     )
-
-
-@contextlib.contextmanager
-def memory_and_time_bounded(*, max_bytes: int = 8_000_000, max_seconds: float = 10.0):
-    """Fail the test when the block's peak allocation or wall time (a hang guard) is over."""
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    elapsed = time.monotonic() - started
-    assert peak < max_bytes, f"peak allocation {peak:,} bytes"
-    assert elapsed < max_seconds, f"took {elapsed:.1f} s"
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

@@ -18,7 +18,8 @@ from notifier.rendering.messages import compile_template, render_template
 from notifier.rendering.sandbox import OverTime
 from notifier.rendering.stored import validate_campaign_template
 from notifier.rendering.watchdog import RenderWatchdog
-from tests.test_rendering import memory_and_time_bounded
+
+from support.bounds import memory_and_time_bounded
 
 STALL = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_cli import Notifier, _notifier, assert_one_line_error
 
 from notifier.channels.smsformat import SmsFormat
 from notifier.domain.sms_length import count_sms
@@ -21,6 +20,8 @@ from notifier.rendering.stored import render_stored, validate_campaign_template
 from notifier.rendering.variables import VARIABLES, sample_context
 from notifier.store import templates as store
 from notifier.store.db import SessionFactory, create_db_engine, create_session_factory
+
+from support.cli import Notifier, assert_one_line_error, notifier_on
 
 SMS_BODY = "{{ enterprise.name }}：{{ campaign.title }}开始申报，请于12月31日前提交材料。回TD退订"
 
@@ -352,7 +353,7 @@ def test_a_template_error_is_a_notifier_error() -> None:
 @pytest.fixture
 def notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
     """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from _notifier(database_url, tmp_path)
+    yield from notifier_on(database_url, tmp_path)
 
 
 def test_set_list_and_show_on_the_command_line(notifier: Notifier) -> None:

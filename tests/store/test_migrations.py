@@ -19,7 +19,7 @@ from notifier.store import migrate
 from notifier.store.db import create_db_engine, create_session_factory
 from notifier.store.models import Base, Contact, EndpointSecret, Enterprise
 
-from factories import Firm, enterprise_csv
+from support.factories import Firm, enterprise_csv
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 

@@ -16,7 +16,7 @@ from notifier.services.access.api_keys import create_key
 from notifier.services.delivery.progress import follow
 from notifier.web.app import create_app
 
-from factories import Firm, credit_code, enter_plain_years, enterprise_csv, policy
+from support.factories import Firm, credit_code, enter_plain_years, enterprise_csv, policy
 
 OWN = credit_code(1)  # the enterprise key's own enterprise
 OTHER = credit_code(2)  # another enterprise: an enterprise key may see nothing of it

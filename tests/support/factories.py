@@ -137,7 +137,7 @@ def sweep_now(runtime):
     )
 
 
-# --- vendor SMS accounts (tests/vendor_peers.py knows these keys) --------------------------
+# --- vendor SMS accounts (tests/support/vendor_peers.py knows these keys) ------------------
 
 KEY_ID = "LTAI5tTestKeyId"
 KEY_SECRET = "aliyun-test-secret-never-shown"

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Self
 
-from peers import LOOPBACK, HttpAnswer, _HttpPeer
+from support.peers import LOOPBACK, HttpAnswer, _HttpPeer
 
 _ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"

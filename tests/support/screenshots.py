@@ -1,6 +1,6 @@
 """Screenshots of the main pages in Chinese and English, for docs/screenshots/.
 
-    .venv/bin/python tests/screenshots.py [OUTPUT_FOLDER]
+    .venv/bin/python tests/support/screenshots.py [OUTPUT_FOLDER]
 
 Starts the real server (``notifier run``, dry-run providers) on a demo park, publishes two
 policies from the console (one with a deadline), saves a template, creates a campaign and
@@ -15,11 +15,15 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
-from web_server import Server, find_chromium, new_key, running_notifier
 
-from factories import credit_code
+# Run as a script: tests/ on the path, so the support package imports as it does under pytest.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+from support.factories import credit_code  # noqa: E402
+from support.paths import REPO  # noqa: E402
+from support.web_server import Server, find_chromium, new_key, running_notifier  # noqa: E402
+
+DOCS = REPO / "docs" / "screenshots"
 LANGUAGES = ("zh-CN", "en")
 POLICIES = (
     {

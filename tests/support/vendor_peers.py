@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from peers import HttpAnswer, _Handler, _HttpPeer, _json
+from support.peers import HttpAnswer, _Handler, _HttpPeer, _json
 
 THROTTLED = "13800000429"
 INVALID = "13800000400"

@@ -16,7 +16,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.store import migrate
 from notifier.web.app import create_app
 
-from factories import Firm, enter_plain_years, enterprise_csv
+from support.factories import Firm, enter_plain_years, enterprise_csv
 
 
 def web_app(runtime: Runtime) -> FastAPI:

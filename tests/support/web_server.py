@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factories import Firm, enterprise_csv
+from support.factories import Firm, enterprise_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTIFIER = Path(sys.executable).with_name("notifier")

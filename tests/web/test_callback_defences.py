@@ -20,8 +20,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_harness import web_app
-from web_server import PARK, Server, running_notifier
 
 from notifier.channels.receipts import READERS
 from notifier.channels.sources import provider_configs_from_settings
@@ -29,7 +27,16 @@ from notifier.domain.secret_box import SecretBox, new_key
 from notifier.runtime import Runtime
 from notifier.services.providers.admin import ProviderDraft, add, remove
 
-from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, SECRET_ID, SECRET_KEY, TENCENT_TEMPLATES
+from support.factories import (
+    ALIYUN_TEMPLATES,
+    KEY_ID,
+    KEY_SECRET,
+    SECRET_ID,
+    SECRET_KEY,
+    TENCENT_TEMPLATES,
+)
+from support.web_harness import web_app
+from support.web_server import PARK, Server, running_notifier
 
 TOKEN = "callback-token-0123456789"
 TX_TOKEN = "tencent-callback-token-0123"

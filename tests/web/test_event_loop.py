@@ -18,14 +18,14 @@ import httpx
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.routing import Mount
-from test_recovery import wait_until
-from web_harness import COMPOSED, csrf_of
-from web_server import PARK, new_key, running_notifier
 
 from notifier.store import migrate
 from notifier.web.app import create_app
 
-from factories import Firm
+from support.factories import Firm
+from support.waiting import wait_until
+from support.web_harness import COMPOSED, csrf_of
+from support.web_server import PARK, new_key, running_notifier
 
 # Async callables that only await the request (body, form, file) and hand every other piece
 # of work to a thread with run_in_threadpool. Anything else must be a plain ``def``, which

@@ -19,8 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_cli import _notifier
-from web_harness import COMPOSED, console_runtime, make_key, signed_in, web_app
 
 from notifier.domain.holiday_notice import read_notice
 from notifier.domain.ladder import parse_rung, rung_day
@@ -41,8 +39,10 @@ from notifier.services.deadlines.reminders import scan_due_reminders
 from notifier.services.policies.publishing import publish
 from notifier.store.models import AuditEntry, CalendarYear, Deadline
 
-from apiclient import api_fixture  # noqa: F401 - fixtures
-from factories import Enqueued, enter_plain_years, policy
+from support.apiclient import api_fixture  # noqa: F401 - fixtures
+from support.cli import notifier_on
+from support.factories import Enqueued, enter_plain_years, policy
+from support.web_harness import COMPOSED, console_runtime, make_key, signed_in, web_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AS_TYPED = (
@@ -383,7 +383,7 @@ def test_the_api_refuses_preview_publish_revise_and_move_naming_the_year(api):
 
 
 def test_the_calendar_commands_and_the_cli_refusal(database_url, tmp_path):
-    notifier = next(_notifier(database_url, tmp_path))
+    notifier = next(notifier_on(database_url, tmp_path))
     assert "years seeded (2004-2026)" in notifier("db", "upgrade").output
     listed = notifier.json("calendar", "list")
     assert listed[-1]["year"] == 2026 and listed[-1]["complete"]

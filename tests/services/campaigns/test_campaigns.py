@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import _truncate_postgres
 from sqlalchemy import func, select
-from test_cli import Notifier, _notifier, assert_one_line_error
 
 from notifier.domain.time_source import ManualTime
 from notifier.errors import InputError, TemplateError
@@ -28,7 +27,9 @@ from notifier.services.delivery.progress import campaign_runs
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.store.models import Campaign, Delivery, Trigger
 
-from factories import Enqueued, Firm, credit_code, enterprise_csv, send_batch
+from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.factories import Enqueued, Firm, credit_code, enterprise_csv, send_batch
+from support.paths import REPO
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -183,7 +184,7 @@ def test_a_once_campaign_created_for_a_moment_just_past_goes_out_at_the_next_sca
 def test_the_readme_example_files_are_valid():
     from notifier.inputs.campaign_file import read_campaign_file
 
-    examples = Path(__file__).parent.parent / "docs" / "examples"
+    examples = REPO / "docs" / "examples"
     now = at("2026-11-25 18:00")
     weekly = read_campaign_file(examples / "campaign.json", zone=SHANGHAI, now=now)
     assert weekly.cron == "0 9 * * MON" and weekly.channels == ("sms", "email")
@@ -421,7 +422,7 @@ def test_an_unknown_template_variable_refuses_the_campaign_and_stores_nothing(
 
 @pytest.fixture
 def notifier(database_url: str, tmp_path: Path):
-    yield from _notifier(database_url, tmp_path)
+    yield from notifier_on(database_url, tmp_path)
 
 
 def _with_campaign(notifier: Notifier) -> str:

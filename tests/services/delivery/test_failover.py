@@ -6,7 +6,6 @@ circuit's cool-down and a delivery's maximum age pass by moving it, not by waiti
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -16,22 +15,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from test_scaleout import Workers, wait_until
 
 from notifier.domain.secret_box import new_key
 from notifier.domain.time_source import ManualTime
-from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.services.delivery.fanout import fan_out
-from notifier.services.enterprises.importing import import_enterprises
-from notifier.services.policies.publishing import publish
 from notifier.services.providers.admin import ProviderDraft, add
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
-from peers import SmsGateway
-
-SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
+from support.deliveries import SMS_KEY, SMS_SECRET, deliveries, fanned_out, gateway_entry
+from support.factories import Firm, send_batch
+from support.peers import SmsGateway
+from support.waiting import wait_until
+from support.workers import Workers
 
 
 def now() -> datetime:
@@ -48,47 +43,9 @@ def gateways() -> Iterator[tuple[SmsGateway, SmsGateway]]:
         yield first, second
 
 
-def gateway_entry(name: str, gateway: SmsGateway, priority: int, **options: object) -> dict:
-    """A ``[[providers]]`` entry for one loopback gateway."""
-    return {
-        "name": name,
-        "channel": "sms",
-        "kind": "sms-gateway",
-        "priority": priority,
-        "options": {"url": gateway.url, "app_key": SMS_KEY, **options},
-        "secrets": {"app_secret": SMS_SECRET},
-    }
-
-
-def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[int]:
-    """Import ``firms``, publish a policy reaching them, fan it out; return delivery ids."""
-    assert (
-        import_enterprises(
-            runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False
-        ).errors
-        == []
-    )
-    draft = parse_policy(policy(**fields), zone=runtime.settings.zone)
-    published = publish(runtime.sessions, runtime.dispatch, draft, time_source=runtime.time_source)
-    assert published.trigger_id is not None
-    ids: list[int] = []
-    fan_out(
-        runtime.sessions,
-        Enqueued(ids.extend),
-        published.trigger_id,
-        policy=runtime.settings.delivery,
-    )
-    return ids
-
-
 def send_all(runtime: Runtime, ids: list[int]) -> None:
     for start in range(0, len(ids), 200):
         send_batch(runtime, ids[start : start + 200])
-
-
-def deliveries(runtime: Runtime, ids: list[int]) -> list[Delivery]:
-    with runtime.sessions() as session:
-        return list(session.scalars(select(Delivery).where(Delivery.id.in_(ids))))
 
 
 def attempts(runtime: Runtime, delivery_id: int) -> list[DeliveryAttempt]:

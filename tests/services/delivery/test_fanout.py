@@ -15,7 +15,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery, Trigger
 
-from factories import Enqueued, Firm, credit_code, enterprise_csv, policy
+from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy
 
 
 @pytest.fixture

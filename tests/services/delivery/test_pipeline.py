@@ -21,8 +21,8 @@ from notifier.services.policies.publishing import publish
 from notifier.store import enterprises
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from factories import Firm, credit_code, enterprise_csv, policy
-from peers import SmsGateway, SmtpPeer, WebhookReceiver
+from support.factories import Firm, credit_code, enterprise_csv, policy
+from support.peers import SmsGateway, SmtpPeer, WebhookReceiver
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="

@@ -18,7 +18,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

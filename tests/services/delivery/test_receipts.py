@@ -35,8 +35,8 @@ from notifier.store import migrate
 from notifier.store.models import Delivery, InboundReply
 from notifier.web.app import create_app
 
-from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, Firm, enterprise_csv, policy
-from vendor_peers import AliyunSmsPeer
+from support.factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, Firm, enterprise_csv, policy
+from support.vendor_peers import AliyunSmsPeer
 
 TOKEN = "callback-token-0123456789"
 

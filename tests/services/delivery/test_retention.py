@@ -19,7 +19,7 @@ from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 from notifier.store.models import Delivery, DeliveryAttempt
 from notifier.store.models.base import utcnow
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 
 
 def test_finished_deliveries_past_retention_keep_status_and_counts_but_lose_addresses(

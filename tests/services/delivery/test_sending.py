@@ -29,8 +29,8 @@ from notifier.store import enterprises
 from notifier.store.models import Delivery, DeliveryAttempt
 from notifier.store.models.base import utcnow
 
-from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
-from peers import SilentPeer, SmsGateway
+from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from support.peers import SilentPeer, SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 

@@ -25,8 +25,8 @@ from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery, Trigger
 from notifier.store.models.base import utcnow
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch, sweep_now
-from peers import HttpAnswer, SmsGateway
+from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch, sweep_now
+from support.peers import HttpAnswer, SmsGateway
 
 STUCK_AFTER = 60
 OLD = timedelta(seconds=STUCK_AFTER * 2)

@@ -1,6 +1,6 @@
 """Throttled answers: each waits as long as its limit lasts, and a cap ends what cannot pass.
 
-Real loopback vendors (tests/vendor_peers.py) answer the limits their documents name; the
+Real loopback vendors (tests/support/vendor_peers.py) answer the limits their documents name; the
 delivery clock is a ManualTime, so a day passes by moving it, not by waiting.
 """
 
@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from sqlalchemy import update
-from test_failover import deliveries, fanned_out, gateway_entry
 
 from notifier.channels.http import retry_after
 from notifier.domain.channel_names import SMS
@@ -25,7 +24,8 @@ from notifier.services.delivery.throttling import next_local_day
 from notifier.store.models import Delivery
 from notifier.store.models.base import utcnow
 
-from factories import (
+from support.deliveries import deliveries, fanned_out, gateway_entry
+from support.factories import (
     ALIYUN_TEMPLATES,
     KEY_ID,
     KEY_SECRET,
@@ -35,8 +35,8 @@ from factories import (
     Firm,
     send_batch,
 )
-from peers import SmsGateway
-from vendor_peers import AliyunSmsPeer, TencentSmsPeer
+from support.peers import SmsGateway
+from support.vendor_peers import AliyunSmsPeer, TencentSmsPeer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Firm(1)'s number, as the vendors see it.

@@ -24,7 +24,7 @@ from notifier.services.enterprises.importing import (
 from notifier.store import enterprises as store
 from notifier.store.models import Contact, Enterprise, Subscription
 
-from factories import Firm, credit_code, enterprise_csv
+from support.factories import Firm, credit_code, enterprise_csv
 
 
 @pytest.fixture

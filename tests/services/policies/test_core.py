@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_cli import Notifier, _notifier, assert_one_line_error
 
 from notifier.inputs.policy_file import parse_policy
 from notifier.services import demo
@@ -29,13 +28,14 @@ from notifier.store import triggers
 from notifier.store.models import Trigger
 from notifier.store.models.base import utcnow
 
-from factories import Enqueued, Firm, enterprise_csv, policy, sweep_now
+from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.factories import Enqueued, Firm, enterprise_csv, policy, sweep_now
 
 
 @pytest.fixture
 def notifier(database_url: str, tmp_path: Path):
     """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from _notifier(database_url, tmp_path)
+    yield from notifier_on(database_url, tmp_path)
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def sqlite_notifier(tmp_path: Path):
     """The command on a migrated SQLite file."""
     url = f"sqlite:///{tmp_path / 'notifier.db'}"
     migrations.upgrade(url)
-    yield from _notifier(url, tmp_path)
+    yield from notifier_on(url, tmp_path)
 
 
 def demo_park(notifier: Notifier) -> None:

@@ -11,8 +11,6 @@ import json
 
 import pytest
 from sqlalchemy import select
-from test_cli import _notifier, assert_one_line_error
-from test_deadlines import SHANGHAI, Park, at
 
 from notifier.domain.time_source import ManualTime
 from notifier.errors import InputError
@@ -24,7 +22,9 @@ from notifier.services.policies.publishing import publish, scan_published
 from notifier.store import enterprises, triggers
 from notifier.store.models import Deadline, Delivery, DeliveryStatus, Policy, Trigger, TriggerStatus
 
-from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from support.cli import assert_one_line_error, notifier_on
+from support.deadlines import SHANGHAI, Park, at
+from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
 APPLY = {"title": "申报截止", "due_at": "2026-11-20T17:00", "remind": ["5wd", "2wd", "0d"]}
 PAPERS = {"title": "材料补交", "due_at": "2026-11-30T17:00", "remind": ["0d"]}
@@ -277,7 +277,7 @@ def test_a_published_policy_cannot_be_cancelled_and_is_pointed_to_revise(office)
 
 @pytest.fixture
 def notifier(database_url, tmp_path):
-    yield from _notifier(database_url, tmp_path)
+    yield from notifier_on(database_url, tmp_path)
 
 
 def test_the_policies_commands_refuse_revise_show_and_cancel(notifier):

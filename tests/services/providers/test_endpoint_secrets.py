@@ -34,9 +34,9 @@ from notifier.store import enterprises
 from notifier.store.models import Contact, EndpointSecret
 from notifier.web.app import create_app
 
-from apiclient import Api
-from factories import Enqueued, Firm, credit_code, enterprise_csv, policy
-from peers import WebhookReceiver
+from support.apiclient import Api
+from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy
+from support.peers import WebhookReceiver
 
 SHARED = "whsec_c2hhcmVkLXNlY3JldC1ldmVyeS1maXJtLWtub3dz"
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from test_cli import Notifier, assert_one_line_error
 
 from notifier.config import load_settings
 from notifier.domain.secret_box import new_key
@@ -20,7 +19,8 @@ from notifier.errors import ConfigError
 from notifier.services.providers.catalog import ProviderCatalog
 from notifier.store.db import create_db_engine, create_session_factory
 
-from peers import SmsGateway
+from support.cli import Notifier, assert_one_line_error
+from support.peers import SmsGateway
 
 SECRET = "s3cr3t-Beilun-app-secret-8f41"  # noqa: S105 - the secret the test hunts for
 SMS_KEY = "gw-key"

@@ -12,8 +12,8 @@ from notifier.domain.time_source import ManualTime
 from notifier.jobs.clock import scan_campaign_runs
 from notifier.services.delivery.fanout import fan_out
 
-from apiclient import OTHER, OWN, api_fixture, make_api
-from factories import Enqueued
+from support.apiclient import OTHER, OWN, api_fixture, make_api
+from support.factories import Enqueued
 
 __all__ = ["api_fixture"]  # fixtures
 

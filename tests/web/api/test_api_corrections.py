@@ -8,8 +8,8 @@ from __future__ import annotations
 from notifier.cli.policies import embedded_worker
 from notifier.services.delivery.progress import follow
 
-from apiclient import OTHER, api_fixture, publish_and_deliver
-from factories import policy
+from support.apiclient import OTHER, api_fixture, publish_and_deliver
+from support.factories import policy
 
 __all__ = ["api_fixture"]  # fixtures
 

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 
 from notifier.inputs.enterprise_csv import HEADER
 
-from apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api, xlsx_bytes  # noqa: F401 - fixtures
-from factories import Firm, credit_code, enterprise_csv
+from support.apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api, xlsx_bytes  # noqa: F401 - fixtures
+from support.factories import Firm, credit_code, enterprise_csv
 
 
 def _upload(api, name: str, content: bytes, **params):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiclient import api_fixture, make_api  # noqa: F401 - fixtures
+from support.apiclient import api_fixture, make_api  # noqa: F401 - fixtures
 
 
 def _error(response, status: int) -> dict:

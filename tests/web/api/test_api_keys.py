@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cli import assert_one_line_error, sqlite_notifier  # noqa: F401 - fixture
 
-from apiclient import make_api
-from factories import Firm, credit_code, enterprise_csv
+from support.apiclient import make_api
+from support.cli import assert_one_line_error
+from support.factories import Firm, credit_code, enterprise_csv
 
 
 def test_keys_create_prints_the_key_once_and_list_shows_only_prefixes(sqlite_notifier):  # noqa: F811

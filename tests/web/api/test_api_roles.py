@@ -15,7 +15,7 @@ from notifier.store.models import ApiKey
 from notifier.web.app import create_app
 from notifier.web.auth import Public, RoleRequirement
 
-from apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api
+from support.apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_api
 
 __all__ = ["api_fixture", "api_park_fixture"]  # fixtures
 

@@ -30,10 +30,10 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import GenerationMode
 from stdnum.cn import uscc
-from web_harness import log_problems
 
-from apiclient import Api, make_api
-from factories import HOSTILE_TEXT
+from support.apiclient import Api, make_api
+from support.factories import HOSTILE_TEXT
+from support.web_harness import log_problems
 
 CHECKS = [
     not_a_server_error,

@@ -10,8 +10,8 @@ from pathlib import Path
 from notifier.services.delivery.progress import follow
 from notifier.store import migrate
 
-from apiclient import make_api
-from factories import policy
+from support.apiclient import make_api
+from support.factories import policy
 
 NOTIFIER = Path(sys.executable).with_name("notifier")
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from web_server import PARK, Server, find_chromium, new_key, running_notifier
 
-from factories import credit_code
+from support.factories import credit_code
+from support.web_server import PARK, Server, find_chromium, new_key, running_notifier
 
 IN_CI = bool(os.environ.get("CI"))
 WAIT_SECONDS = 60

@@ -13,17 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
-from web_harness import (
-    COMPOSED,
-    SECRET,
-    TEMPLATES_CJK,
-    console_runtime,
-    make_key,
-    post_login,
-    run_queued,
-    signed_in,
-    web_app,
-)
 
 from notifier.inputs.enterprise_csv import HEADER, HEADER_WORDS
 from notifier.jobs.worker import start_worker
@@ -36,7 +25,18 @@ from notifier.store.triggers import policy_corrected_key
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
 
-from factories import Firm, credit_code
+from support.factories import Firm, credit_code
+from support.web_harness import (
+    COMPOSED,
+    SECRET,
+    TEMPLATES_CJK,
+    console_runtime,
+    make_key,
+    post_login,
+    run_queued,
+    signed_in,
+    web_app,
+)
 
 
 @pytest.fixture

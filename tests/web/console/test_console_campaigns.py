@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from web_harness import console_runtime, make_key, signed_in, web_app
 
 from notifier.domain.time_source import ManualTime
 from notifier.jobs.clock import scan_campaign_runs
@@ -20,7 +19,8 @@ from notifier.services.delivery.fanout import fan_out
 from notifier.store import audit
 from notifier.store import campaigns as campaign_store
 
-from factories import Enqueued, credit_code
+from support.factories import Enqueued, credit_code
+from support.web_harness import console_runtime, make_key, signed_in, web_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAMPAIGN = {

@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_harness import SECRET, csrf_of, log_problems, make_key, seed, signed_in, web_app
 
 from notifier.domain.tokens import make_unsubscribe_token
 from notifier.store import enterprises as enterprise_store
 
-from factories import HOSTILE_TEXT, Firm, credit_code
+from support.factories import HOSTILE_TEXT, Firm, credit_code
+from support.web_harness import SECRET, csrf_of, log_problems, make_key, seed, signed_in, web_app
 
 EXAMPLES = 25
 PAGES = [

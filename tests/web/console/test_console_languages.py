@@ -11,18 +11,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_harness import (
-    COMPOSED,
-    SECRET,
-    console_runtime,
-    make_key,
-    run_queued,
-    signed_in,
-    web_app,
-)
-from web_harness import (
-    TEMPLATES_CJK as CJK,
-)
 
 from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.jobs.worker import start_worker
@@ -37,7 +25,19 @@ from notifier.web.console.admin import settings_in_effect
 from notifier.web.console.calendar import NOTICE_EXAMPLE
 from notifier.web.console.campaigns import example_text
 
-from factories import credit_code
+from support.factories import credit_code
+from support.web_harness import (
+    COMPOSED,
+    SECRET,
+    console_runtime,
+    make_key,
+    run_queued,
+    signed_in,
+    web_app,
+)
+from support.web_harness import (
+    TEMPLATES_CJK as CJK,
+)
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_harness import console_runtime, make_key, signed_in, web_app
 
 from notifier.domain.secret_box import new_key
 from notifier.services.providers.admin import listing
 
-from peers import SmsGateway
+from support.peers import SmsGateway
+from support.web_harness import console_runtime, make_key, signed_in, web_app
 
 GATEWAY_SECRET = "s3cr3t-Beilun-console-8f41"  # noqa: S105 - the secret the test hunts for
 SMS_KEY = "gw-key"

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_harness import console_runtime, make_key, post_login, signed_in, web_app
 
 from notifier.domain.time_source import ManualTime
 from notifier.runtime import Runtime
@@ -23,6 +22,8 @@ from notifier.store import apikeys
 from notifier.web.console.session import COOKIE
 from notifier.web.server import start_in_thread
 from notifier.web.views import STATIC_DIR, TEMPLATES_DIR
+
+from support.web_harness import console_runtime, make_key, post_login, signed_in, web_app
 
 WRONG = {"Authorization": "Bearer ntf_0123456789_" + "x" * 43}
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from hostile_registers import (
+
+from support.hostile_registers import (
     BILLION_LAUGHS,
     MB,
     declare_size,
@@ -30,8 +31,8 @@ from hostile_registers import (
     workbook,
     zip_of,
 )
-from web_harness import csrf_of
-from web_server import NOTIFIER, Server, new_key, running_notifier
+from support.web_harness import csrf_of
+from support.web_server import NOTIFIER, Server, new_key, running_notifier
 
 RSS_LIMIT_MB = 300
 # /healthz must answer within this during an upload (the unbounded reader stalled it 28 s).

@@ -7,7 +7,6 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from web_harness import seed, web_app
 
 from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.inputs.policy_file import parse_policy
@@ -16,7 +15,8 @@ from notifier.services.enterprises.subscriptions import Choices, choices_of
 from notifier.services.policies.publishing import publish
 from notifier.store import enterprises as enterprise_store
 
-from factories import Enqueued, Firm, credit_code, enter_plain_years, policy
+from support.factories import Enqueued, Firm, credit_code, enter_plain_years, policy
+from support.web_harness import seed, web_app
 
 OLD_KEY = "an-old-secret-key-still-listed-for-links"
 NEW_KEY = "the-current-secret-key-that-signs-links"

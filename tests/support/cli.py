@@ -1,0 +1,54 @@
+"""The ``notifier`` command as a user drives it: in this process through click's runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from notifier.cli.main import cli
+
+
+class Notifier:
+    """Runs ``notifier ARGS`` with a fixed environment and checks its exit status."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env = env
+        self.folder = folder
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, status: int = 0, env: dict[str, str] | None = None) -> Result:
+        result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
+        if not isinstance(result.exception, SystemExit | None):
+            raise result.exception  # a traceback the user would have seen: fail with it
+        assert result.exit_code == status, (
+            f"notifier {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+        )
+        return result
+
+    def json(self, *args: str, status: int = 0) -> Any:
+        return json.loads(self(*args, "--format", "json", status=status).stdout)
+
+    def file(self, name: str, text: str | bytes) -> str:
+        path = self.folder / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+        return str(path)
+
+
+def notifier_on(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
+    """The command on ``database_url``, its files and var dir under ``tmp_path``."""
+    env = {"NOTIFIER_DATABASE_URL": database_url, "NOTIFIER_VAR_DIR": str(tmp_path / "var")}
+    yield Notifier(env, tmp_path)
+
+
+def assert_one_line_error(result: Result, *needles: str) -> None:
+    """The command failed with one line on stderr, naming each of ``needles``, no traceback."""
+    message = result.stderr.strip()
+    assert "Traceback" not in result.output
+    assert message.startswith("error:")
+    assert "\n" not in message, message
+    for needle in needles:
+        assert needle in message

@@ -1,0 +1,59 @@
+"""`notifier worker --processes N` as a subprocess, logging to a file, killed at the end."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from support.waiting import wait_until
+
+NOTIFIER = Path(sys.executable).parent / "notifier"
+
+READY = re.compile(r"worker (\d+) consuming")
+
+
+def gone(pid: int) -> bool:
+    """True when the process has ended (a zombie waiting for its reaper has ended too)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+class Workers:
+    """`notifier worker --processes N`, logging to a file."""
+
+    def __init__(self, environment: dict[str, str], log: Path, *, processes: int) -> None:
+        self.log = log
+        with open(log, "wb") as output:
+            self.parent = subprocess.Popen(
+                [str(NOTIFIER), "worker", "--processes", str(processes), "--threads", "2"],
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.children = wait_until(
+            lambda: self._ready(processes), timeout=30, what=f"{processes} ready workers"
+        )
+
+    def _ready(self, processes: int) -> list[int] | None:
+        if self.parent.poll() is not None:
+            raise AssertionError(f"the worker ended early:\n{self.output()}")
+        pids = [int(pid) for pid in READY.findall(self.output())]
+        return pids if len(pids) == processes else None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.parent.poll() is None:
+            self.parent.send_signal(signal.SIGKILL)
+            self.parent.wait()
+        for pid in self.children:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
