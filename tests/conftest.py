@@ -210,8 +210,14 @@ def make_runtime(make_settings):
 
 
 @pytest.fixture
-def sqlite_notifier(tmp_path: Path) -> Iterator[Notifier]:
+def notifier(database_url: str, tmp_path: Path) -> Notifier:
+    """The ``notifier`` command (in process) on a migrated, empty database (SQLite, PostgreSQL)."""
+    return notifier_on(database_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_notifier(tmp_path: Path) -> Notifier:
     """The command on a migrated SQLite file: for checks where the database makes no difference."""
     url = f"sqlite:///{tmp_path / 'notifier.db'}"
     migrate.upgrade(url)
-    yield from notifier_on(url, tmp_path)
+    return notifier_on(url, tmp_path)

@@ -29,7 +29,7 @@ from support.peers import (
     SmtpPeer,
     TlsFiles,
     WebhookReceiver,
-    closed_port,
+    free_port,
     make_tls_files,
 )
 
@@ -234,7 +234,7 @@ def test_sms_timeout_is_transient(silent_peer: SilentPeer) -> None:
 
 
 def test_sms_refused_connection_is_transient() -> None:
-    channel = sms_provider_for(f"http://127.0.0.1:{closed_port()}/v1/sms")
+    channel = sms_provider_for(f"http://127.0.0.1:{free_port()}/v1/sms")
     with pytest.raises(TransientError, match="connection"):
         channel.send(make_message())
 
@@ -334,7 +334,7 @@ def test_email_timeout_is_transient(silent_peer: SilentPeer) -> None:
 
 
 def test_email_refused_connection_is_transient() -> None:
-    channel = email_provider_for("127.0.0.1", closed_port())
+    channel = email_provider_for("127.0.0.1", free_port())
     with pytest.raises(TransientError, match="ConnectionRefusedError"):
         channel.send(email_message())
 

@@ -34,7 +34,8 @@ from notifier.store.models import Delivery, DeliveryAttempt
 
 from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch
 from support.hostile_peers import DripPeer, FloodPeer, RecordingEndpoint
-from support.peers import SilentPeer, SmsGateway, TlsFiles, closed_port
+from support.peers import SilentPeer, SmsGateway, TlsFiles, free_port
+from support.waiting import wait_until
 
 LOOPBACK_ANY_PORT = ("127.0.0.0/8:*",)
 DRIP_SECONDS = 4.0  # one byte this often: each read waits less than the 10 s timeout
@@ -217,8 +218,10 @@ def test_two_dripping_firms_in_a_batch_of_seven_do_not_hold_up_the_other_five(
         batch = threading.Thread(target=send_batch, args=(runtime, ids))
         batch.start()
         # The five are sent, and recorded as sent, while both slow sends still go on.
-        five_sent = wait_for(
-            lambda: {statuses(runtime, ids)[f.webhook_url] for f in fast} == {"sent"}
+        five_sent = wait_until(
+            lambda: {statuses(runtime, ids)[f.webhook_url] for f in fast} == {"sent"},
+            timeout=30,
+            what="the five fast firms sent",
         )
         slow_going_on = not drip_1.hung_up and not drip_2.hung_up
         batch.join()
@@ -242,16 +245,6 @@ def test_two_dripping_firms_in_a_batch_of_seven_do_not_hold_up_the_other_five(
         assert (delivery.status, delivery.attempts) == ("deferred", 1)
         assert "within the send's deadline" in delivery.last_error
     assert tries == 7  # one attempt row per try
-
-
-def wait_for(condition, *, timeout: float = 30.0) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout`` passes (False)."""
-    ends = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > ends:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 # --- allow-lists ---------------------------------------------------------------------------
@@ -300,7 +293,7 @@ def test_a_provider_entry_with_a_port_opens_that_port_only(tmp_path: Path) -> No
     with SmsGateway(key="k", secret="s") as gateway:
         channels = providers_for(
             tmp_path,
-            allowed_provider_targets=[f"127.0.0.1:{closed_port()}"],
+            allowed_provider_targets=[f"127.0.0.1:{free_port()}"],
             sms={"provider": "http", "url": gateway.url, "app_key": "k", "app_secret": "s"},
         )
         with pytest.raises(PermanentError, match="allowed on other ports than"):

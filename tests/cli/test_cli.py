@@ -7,8 +7,6 @@ environment); the checks that need a fresh process run the installed ``notifier`
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +22,10 @@ from notifier.store import enterprises as enterprise_store
 from notifier.store import migrate
 from notifier.store.db import create_db_engine, create_session_factory
 
-from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.cli import Notifier, assert_one_line_error, run_notifier
 from support.factories import Firm, credit_code, enterprise_csv, policy
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
-NOTIFIER_SCRIPT = Path(sys.executable).with_name("notifier")
 DELIVERY_FIELDS = {
     "id",
     "policy_id",
@@ -39,12 +36,6 @@ DELIVERY_FIELDS = {
     "attempts",
     "last_error",
 }
-
-
-@pytest.fixture
-def notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
-    """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from notifier_on(database_url, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -449,9 +440,7 @@ def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path, variable,
         "NOTIFIER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
         variable: value,
     }
-    done = subprocess.run(
-        [str(NOTIFIER_SCRIPT), "status"], env=env, capture_output=True, text=True, timeout=60
-    )
+    done = run_notifier("status", env=env, timeout=60)
 
     assert done.returncode == 2
     assert variable in done.stderr

@@ -6,17 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 from notifier.store import migrate
 from notifier.store.models.base import utcnow
 
+from support.cli import NOTIFIER, run_notifier
 from support.factories import Firm, enterprise_csv, policy
-
-NOTIFIER = Path(sys.executable).with_name("notifier")
+from support.waiting import wait_until
 
 
 def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and_stops_cleanly(
@@ -33,9 +30,8 @@ def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and
     }
 
     def notifier(*args: str) -> str:
-        done = subprocess.run(
-            [NOTIFIER, *args], env=env, capture_output=True, text=True, timeout=60, check=True
-        )
+        done = run_notifier(*args, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
         return done.stdout
 
     (tmp_path / "firms.csv").write_text(enterprise_csv([Firm(1), Firm(2, channels="email")]))
@@ -49,14 +45,12 @@ def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and
         [NOTIFIER, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def all_sent() -> bool:
             rows = json.loads(notifier("deliveries", "list", "--all", "--format", "json"))
-            if len(rows) == 4 and {row["status"] for row in rows} == {"sent"}:
-                break
-            time.sleep(0.3)
-        else:
-            raise AssertionError(f"not all sent: {rows}")
+            return len(rows) == 4 and {row["status"] for row in rows} == {"sent"}
+
+        wait_until(all_sent, timeout=60, what="the 4 deliveries sent", every=0.3)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -13,27 +13,25 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import redis
 import sqlalchemy as sa
 
 from notifier.channels.base import message_id_for
 
+from support.cli import NOTIFIER
 from support.factories import Firm, enterprise_csv, policy
-
-REPO = Path(__file__).resolve().parents[2]
-NOTIFIER = Path(sys.executable).parent / "notifier"
-LOOPBACK = "127.0.0.1"
+from support.paths import REPO
+from support.peers import LOOPBACK, free_port
+from support.waiting import wait_until
 
 # Read once at import: the suite's conftest clears NOTIFIER_* variables around every test.
 SCALE = os.environ.get("NOTIFIER_FAULTS_SCALE", "quick")
@@ -61,33 +59,11 @@ SECRETS = (WEBHOOK_SECRET, WEBHOOK_SECRET.removeprefix("whsec_"), WEBHOOK_KEY_TE
 # This session's lines, for the table printed at the end (conftest).
 SESSION_RESULTS: list[dict[str, Any]] = []
 FINAL = {"sent", "delivered", "failed", "suppressed", "cancelled"}
-T = TypeVar("T")
 
 
 def scaled(quick: int, full: int) -> int:
     """The figure for this run's scale."""
     return full if SCALE == "full" else quick
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(
-    condition: Callable[[], T], *, timeout: float, what: str, every: float = 0.1
-) -> T:
-    """Poll ``condition`` until it returns something true; return it. Bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
 
 
 # --- processes -----------------------------------------------------------------------------

@@ -17,9 +17,10 @@ import pytest
 import redis
 
 from faults import harness
-from faults.harness import Deployment, Figures, scaled, wait_until
+from faults.harness import Deployment, Figures, scaled
 
 from support.peers import CountingWebhookReceiver
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

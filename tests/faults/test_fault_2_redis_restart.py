@@ -14,9 +14,10 @@ import time
 import pytest
 
 from faults import harness
-from faults.harness import Deployment, Figures, PrivateRedis, scaled, wait_until
+from faults.harness import Deployment, Figures, PrivateRedis, scaled
 
 from support.peers import CountingWebhookReceiver
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

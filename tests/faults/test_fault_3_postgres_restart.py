@@ -18,9 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from faults import harness
-from faults.harness import Deployment, Figures, PrivatePostgres, scaled, wait_until
+from faults.harness import Deployment, Figures, PrivatePostgres, scaled
 
 from support.peers import CountingWebhookReceiver
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 

@@ -16,7 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from faults import harness
-from faults.harness import Deployment, Figures, wait_until
+from faults.harness import Deployment, Figures
+
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

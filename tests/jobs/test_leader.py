@@ -7,13 +7,14 @@ once, as APScheduler's thread pool runs the scan and sweep jobs together.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from notifier.jobs.leader import LOCK_KEY, Leadership
+
+from support.waiting import wait_until
 
 THREADS_PER_CLOCK = 8
 CALLS_PER_THREAD = 25
@@ -48,15 +49,6 @@ def lock_holders(engine: sa.Engine) -> list[int]:
                 {"key": LOCK_KEY},
             )
         )
-
-
-def wait_until(condition, *, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def hammer(clocks: tuple[Leadership, ...], engine: sa.Engine) -> list[str]:
@@ -112,7 +104,8 @@ def test_when_the_leader_releases_the_other_clock_takes_over(clocks, engine):
     leader.release()
 
     # The server drops the lock when it has processed the closed connection, not at once.
-    assert wait_until(lambda: lock_holders(engine) == [])  # nothing orphaned still holds it
+    # Nothing orphaned still holds it.
+    wait_until(lambda: lock_holders(engine) == [], timeout=10, what="the lock to be free")
     assert follower.is_leader()
     assert not leader.is_leader()
     assert len(lock_holders(engine)) == 1
@@ -128,7 +121,7 @@ def test_a_leader_whose_connection_is_killed_loses_and_the_other_clock_takes_ove
 
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    assert wait_until(lambda: lock_holders(engine) == [])
+    wait_until(lambda: lock_holders(engine) == [], timeout=10, what="the lock to be free")
 
     assert not leader.is_leader()  # it notices the dead connection: no longer leads
     assert follower.is_leader()
@@ -137,4 +130,4 @@ def test_a_leader_whose_connection_is_killed_loses_and_the_other_clock_takes_ove
     assert new_pid != pid
 
     follower.release()
-    assert wait_until(leader.is_leader)  # and the first clock leads again later
+    wait_until(leader.is_leader, timeout=10, what="the first clock to lead again")

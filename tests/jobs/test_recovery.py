@@ -14,7 +14,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery
 
+from support.cli import NOTIFIER
 from support.factories import Firm, enterprise_csv, policy, sweep_now
 from support.peers import HttpAnswer, WebhookReceiver
 from support.waiting import wait_until
@@ -47,7 +47,6 @@ WORKER_THREADS = 2
 ANSWER_SECONDS = 0.3  # how long the receiver takes over each request
 # Longer than one send takes, or the sweeper would re-queue a live send (and it would repeat).
 STUCK_AFTER = 2.0
-NOTIFIER = Path(sys.executable).parent / "notifier"
 
 
 class SlowReceiver(WebhookReceiver):

@@ -12,10 +12,8 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +31,12 @@ from notifier.store import migrate
 from notifier.store.deliveries import DeliveryFilter, status_counts
 from notifier.store.models import Delivery
 
+from support.cli import NOTIFIER
 from support.factories import Firm, enterprise_csv, policy
 from support.peers import HttpAnswer, SmsGateway, WebhookReceiver
 from support.waiting import wait_until
 from support.workers import Workers, gone
 
-NOTIFIER = Path(sys.executable).parent / "notifier"
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
 # Several processes share one database: PostgreSQL, as in production.

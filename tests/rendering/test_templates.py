@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,8 @@ from notifier.rendering.variables import VARIABLES, sample_context
 from notifier.store import templates as store
 from notifier.store.db import SessionFactory, create_db_engine, create_session_factory
 
-from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.cli import Notifier, assert_one_line_error
+from support.waiting import wait_until
 
 SMS_BODY = "{{ enterprise.name }}：{{ campaign.title }}开始申报，请于12月31日前提交材料。回TD退订"
 
@@ -136,13 +135,12 @@ def _wait_until_a_save_waits_for_a_lock(engine: sa.Engine, timeout: float = 10.0
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
         "AND datname = current_database()"
     )
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def a_save_waits() -> bool:
         with engine.connect() as connection:  # a new transaction sees the activity as it is now
-            if connection.scalar(waiting):
-                return
-        assert time.monotonic() < deadline, "the second save never reached the first's row"
-        time.sleep(0.01)
+            return bool(connection.scalar(waiting))
+
+    wait_until(a_save_waits, timeout=timeout, what="the second save to wait on the first's row")
 
 
 @pytest.mark.parametrize("name", ["", " tech", "a/b", "te\x1bch", "x" * 101])
@@ -348,12 +346,6 @@ def test_a_template_error_is_a_notifier_error() -> None:
 
 
 # --- the command ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notifier(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
-    """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from notifier_on(database_url, tmp_path)
 
 
 def test_set_list_and_show_on_the_command_line(notifier: Notifier) -> None:

@@ -1,15 +1,31 @@
-"""The ``notifier`` command as a user drives it: in this process through click's runner."""
+"""The ``notifier`` command as a user drives it: in this process through click's runner
+(:class:`Notifier`), or as the installed script in a process of its own (:func:`run_notifier`,
+and :data:`NOTIFIER` for the long-running ``run``, ``worker`` and ``clock``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from notifier.cli.main import cli
+
+# The installed ``notifier`` script, beside this interpreter.
+NOTIFIER = Path(sys.executable).with_name("notifier")
+
+
+def run_notifier(
+    *args: str, env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``notifier ARGS`` in a fresh process with ``env``; its status and output, unchecked."""
+    return subprocess.run(
+        [str(NOTIFIER), *args], env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 class Notifier:
@@ -38,10 +54,10 @@ class Notifier:
         return str(path)
 
 
-def notifier_on(database_url: str, tmp_path: Path) -> Iterator[Notifier]:
+def notifier_on(database_url: str, tmp_path: Path) -> Notifier:
     """The command on ``database_url``, its files and var dir under ``tmp_path``."""
     env = {"NOTIFIER_DATABASE_URL": database_url, "NOTIFIER_VAR_DIR": str(tmp_path / "var")}
-    yield Notifier(env, tmp_path)
+    return Notifier(env, tmp_path)
 
 
 def assert_one_line_error(result: Result, *needles: str) -> None:

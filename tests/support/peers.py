@@ -41,11 +41,12 @@ from notifier.channels.sms import sign_request
 LOOPBACK = "127.0.0.1"
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening on it (connections are refused)."""
+def free_port() -> int:
+    """A loopback port nothing listens on now: connections to it are refused, and a server
+    started with it is on a port of its own (never a fixed one another run may hold)."""
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class _Failures:

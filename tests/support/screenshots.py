@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -21,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.factories import credit_code  # noqa: E402
 from support.paths import REPO  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
 from support.web_server import Server, find_chromium, new_key, running_notifier  # noqa: E402
 
 DOCS = REPO / "docs" / "screenshots"
@@ -67,12 +67,11 @@ def _publish(page: Page, server: Server, fields: dict[str, str]) -> None:
 
 
 def _settle(page: Page, server: Server) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def nothing_queued() -> bool:
         page.goto(f"{server.url}/console/deliveries?status=queued")
-        if "#" not in " ".join(page.locator("#delivery-log tr").all_inner_texts()[1:]):
-            return
-        time.sleep(0.5)
+        return "#" not in " ".join(page.locator("#delivery-log tr").all_inner_texts()[1:])
+
+    wait_until(nothing_queued, timeout=60, what="the queue to empty", every=0.5)
 
 
 def take(out: Path) -> list[Path]:

@@ -8,20 +8,19 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.cli import NOTIFIER, run_notifier
 from support.factories import Firm, enterprise_csv
+from support.peers import free_port
+from support.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
-NOTIFIER = Path(sys.executable).with_name("notifier")
 START_SECONDS = 60
 
 
@@ -38,13 +37,6 @@ def find_chromium() -> tuple[Path | None, str]:
     return None, "no /usr/bin/chromium, and apt-get cannot install it here (not root)"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A running ``notifier run``: its address, settings (environment) and folders."""
@@ -56,9 +48,7 @@ class Server:
 
     def cli(self, *args: str) -> str:
         """Run a ``notifier`` command against the server's database; its standard output."""
-        done = subprocess.run(
-            [str(NOTIFIER), *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
+        done = run_notifier(*args, env=self.env)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -87,18 +77,18 @@ def _environment(folder: Path, port: int) -> dict[str, str]:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"notifier run exited with status {process.returncode}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer,
         ):
-            if answer.status == 200:
-                return
-        time.sleep(0.2)  # a real process starting: there is no clock to move
-    raise RuntimeError(f"notifier run did not answer at {url} within {START_SECONDS} s")
+            return answer.status == 200
+        return False
+
+    # A real process starting: there is no clock to move.
+    wait_until(up, timeout=START_SECONDS, what=f"notifier run to answer at {url}", every=0.2)
 
 
 PARK = [

@@ -6,12 +6,10 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
+from support.cli import NOTIFIER
 from support.waiting import wait_until
-
-NOTIFIER = Path(sys.executable).parent / "notifier"
 
 READY = re.compile(r"worker (\d+) consuming")
 

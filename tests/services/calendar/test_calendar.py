@@ -383,7 +383,7 @@ def test_the_api_refuses_preview_publish_revise_and_move_naming_the_year(api):
 
 
 def test_the_calendar_commands_and_the_cli_refusal(database_url, tmp_path):
-    notifier = next(notifier_on(database_url, tmp_path))
+    notifier = notifier_on(database_url, tmp_path)
     assert "years seeded (2004-2026)" in notifier("db", "upgrade").output
     listed = notifier.json("calendar", "list")
     assert listed[-1]["year"] == 2026 and listed[-1]["complete"]

@@ -27,7 +27,7 @@ from notifier.services.delivery.progress import campaign_runs
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.store.models import Campaign, Delivery, Trigger
 
-from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.cli import Notifier, assert_one_line_error
 from support.factories import Enqueued, Firm, credit_code, enterprise_csv, send_batch
 from support.paths import REPO
 
@@ -418,11 +418,6 @@ def test_an_unknown_template_variable_refuses_the_campaign_and_stores_nothing(
 
 
 # --- the command -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notifier(database_url: str, tmp_path: Path):
-    yield from notifier_on(database_url, tmp_path)
 
 
 def _with_campaign(notifier: Notifier) -> str:

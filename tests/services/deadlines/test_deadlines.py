@@ -25,9 +25,7 @@ from notifier.services.deadlines.operations import (
 )
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.fanout import fan_out
-from notifier.store import migrate
 
-from support.cli import notifier_on
 from support.deadlines import SHANGHAI, Park, at
 from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
@@ -175,15 +173,8 @@ def test_the_default_ladder_comes_from_the_setting(park):
     ]
 
 
-@pytest.fixture
-def notifier(tmp_path):
-    """The command on a migrated SQLite file."""
-    url = f"sqlite:///{tmp_path / 'notifier.db'}"
-    migrate.upgrade(url)
-    yield from notifier_on(url, tmp_path)
-
-
-def test_the_deadlines_commands_list_move_mark_done_and_cancel(notifier):
+def test_the_deadlines_commands_list_move_mark_done_and_cancel(sqlite_notifier):
+    notifier = sqlite_notifier  # the database makes no difference here
     notifier("enterprises", "import", notifier.file("e.csv", enterprise_csv([Firm(1)])))
     deadline = {"title": "申报截止", "due_at": "2099-12-31", "remind": ["2wd", "0d"]}
     for year in ("2099", "2100"):  # far years, worked Monday to Friday, entered as such

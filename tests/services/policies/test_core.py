@@ -12,7 +12,6 @@ import json
 import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,27 +22,12 @@ from notifier.services.delivery.fanout import fan_out
 from notifier.services.delivery.kinds import Kind
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
-from notifier.store import migrate as migrations
 from notifier.store import triggers
 from notifier.store.models import Trigger
 from notifier.store.models.base import utcnow
 
-from support.cli import Notifier, assert_one_line_error, notifier_on
+from support.cli import Notifier, assert_one_line_error
 from support.factories import Enqueued, Firm, enterprise_csv, policy, sweep_now
-
-
-@pytest.fixture
-def notifier(database_url: str, tmp_path: Path):
-    """The command on a migrated, empty database (SQLite, then PostgreSQL)."""
-    yield from notifier_on(database_url, tmp_path)
-
-
-@pytest.fixture
-def sqlite_notifier(tmp_path: Path):
-    """The command on a migrated SQLite file."""
-    url = f"sqlite:///{tmp_path / 'notifier.db'}"
-    migrations.upgrade(url)
-    yield from notifier_on(url, tmp_path)
 
 
 def demo_park(notifier: Notifier) -> None:

@@ -22,7 +22,7 @@ from notifier.services.policies.publishing import publish, scan_published
 from notifier.store import enterprises, triggers
 from notifier.store.models import Deadline, Delivery, DeliveryStatus, Policy, Trigger, TriggerStatus
 
-from support.cli import assert_one_line_error, notifier_on
+from support.cli import assert_one_line_error
 from support.deadlines import SHANGHAI, Park, at
 from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
 
@@ -273,11 +273,6 @@ def test_a_published_policy_cannot_be_cancelled_and_is_pointed_to_revise(office)
 
 
 # --- the commands ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notifier(database_url, tmp_path):
-    yield from notifier_on(database_url, tmp_path)
 
 
 def test_the_policies_commands_refuse_revise_show_and_cancel(notifier):

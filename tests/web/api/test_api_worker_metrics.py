@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from notifier.services.delivery.progress import follow
 from notifier.store import migrate
 
 from support.apiclient import make_api
+from support.cli import NOTIFIER
 from support.factories import policy
-
-NOTIFIER = Path(sys.executable).with_name("notifier")
 
 
 def test_the_workers_dramatiq_metrics_show_in_the_web_apps_metrics(

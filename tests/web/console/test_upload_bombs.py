@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from support.cli import run_notifier
 from support.hostile_registers import (
     BILLION_LAUGHS,
     MB,
@@ -32,7 +33,7 @@ from support.hostile_registers import (
     zip_of,
 )
 from support.web_harness import csrf_of
-from support.web_server import NOTIFIER, Server, new_key, running_notifier
+from support.web_server import Server, new_key, running_notifier
 
 RSS_LIMIT_MB = 300
 # /healthz must answer within this during an upload (the unbounded reader stalled it 28 s).
@@ -256,13 +257,7 @@ def test_99999_bad_rows_give_a_capped_report_with_the_count_left_out(site):
 
 
 def run_cli(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(NOTIFIER), "enterprises", "import", *args],
-        env=site.server.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_notifier("enterprises", "import", *args, env=site.server.env, timeout=600)
 
 
 def test_the_command_line_caps_the_report_too(site, tmp_path):
