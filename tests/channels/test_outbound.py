@@ -4,7 +4,6 @@ allow-list with ports. Every peer is a real server on 127.0.0.1 (tests/support/h
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import subprocess
@@ -26,13 +25,10 @@ from notifier.channels.webhook import StandardWebhooksProvider
 from notifier.config import DEV_WEBHOOK_SECRET, load_settings
 from notifier.domain.channel_names import SMS, WEBHOOK
 from notifier.errors import ConfigError, PermanentError, TransientError
-from notifier.inputs.policy_file import parse_policy
-from notifier.services.delivery.fanout import fan_out
-from notifier.services.enterprises.importing import import_enterprises
-from notifier.services.policies.publishing import publish
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from support.factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from support.deliveries import fanned_out
+from support.factories import Firm, send_batch
 from support.hostile_peers import DripPeer, FloodPeer, RecordingEndpoint
 from support.peers import SilentPeer, SmsGateway, TlsFiles, free_port
 from support.waiting import wait_until
@@ -167,22 +163,6 @@ def test_a_tls_handshake_that_never_ends_is_cut_at_the_send_deadline(tls_files: 
 
 
 # --- a batch and its slowest firms ---------------------------------------------------------
-
-
-def fanned_out(runtime, firms: list[Firm]) -> list[int]:
-    stream = io.StringIO(enterprise_csv(firms))
-    assert import_enterprises(runtime.sessions, stream, dry_run=False).errors == []
-    published = publish(
-        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
-    )
-    collected: list[int] = []
-    fan_out(
-        runtime.sessions,
-        Enqueued(collected.extend),
-        published.trigger_id,
-        policy=runtime.settings.delivery,
-    )
-    return sorted(collected)
 
 
 def statuses(runtime, ids: list[int]) -> dict[str, str]:

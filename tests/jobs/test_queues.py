@@ -113,6 +113,7 @@ def procfile_worker(redis_url, tmp_path) -> Iterator[tuple[str, str]]:
     assert process.returncode == 0, output
 
 
+@pytest.mark.multiprocess
 def test_the_procfile_worker_consumes_both_fan_out_and_delivery_queues(
     procfile_worker, make_runtime
 ):

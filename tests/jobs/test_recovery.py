@@ -38,6 +38,9 @@ from support.cli import NOTIFIER
 from support.factories import Firm, enterprise_csv, policy, sweep_now
 from support.peers import HttpAnswer, WebhookReceiver
 from support.waiting import wait_until
+from support.workers import worker_environment
+
+pytestmark = pytest.mark.multiprocess
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 FIRMS = 30
@@ -64,24 +67,17 @@ def receiver() -> Iterator[SlowReceiver]:
         yield hooks
 
 
-def worker_environment(database_url: str, redis_url: str, var_dir: Path) -> dict[str, str]:
-    config_dir = var_dir / "no-config"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        **os.environ,
-        "NOTIFIER_CONFIG_DIR": str(config_dir),
-        "NOTIFIER_ENVIRONMENT": "test",
-        "NOTIFIER_VAR_DIR": str(var_dir),
-        "NOTIFIER_DATABASE_URL": database_url,
-        "NOTIFIER_REDIS_URL": redis_url,
-        "NOTIFIER_WEBHOOK__PROVIDER": "http",
-        "NOTIFIER_WEBHOOK__SECRET": WEBHOOK_SECRET,
-        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
-        "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.0/8:*"]',
-        "NOTIFIER_DELIVERY__BATCH_SIZE": str(BATCH),
-        "NOTIFIER_DELIVERY__CLAIM_CHUNK": str(CLAIM_CHUNK),
-        "NOTIFIER_DELIVERY__STUCK_AFTER_SECONDS": str(STUCK_AFTER),
-    }
+def recovery_environment(database_url: str, redis_url: str, var_dir: Path) -> dict[str, str]:
+    return worker_environment(
+        var_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        webhook__provider="http",
+        webhook__secret=WEBHOOK_SECRET,
+        delivery__batch_size=BATCH,
+        delivery__claim_chunk=CLAIM_CHUNK,
+        delivery__stuck_after_seconds=STUCK_AFTER,
+    )
 
 
 class Workers:
@@ -192,7 +188,7 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
         idle = not any(unacked(client).values())
         return idle and not any(client.llen(f"{namespace()}:{name}") for name in QUEUES)
 
-    workers = Workers(worker_environment(database_url, redis_url, tmp_path), tmp_path)
+    workers = Workers(recovery_environment(database_url, redis_url, tmp_path), tmp_path)
     try:
         first = workers.start()
         wait_until(partly_sent, timeout=60, what="the first worker to send some deliveries")

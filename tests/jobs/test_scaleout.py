@@ -35,7 +35,7 @@ from support.cli import NOTIFIER
 from support.factories import Firm, enterprise_csv, policy
 from support.peers import HttpAnswer, SmsGateway, WebhookReceiver
 from support.waiting import wait_until
-from support.workers import Workers, gone
+from support.workers import Workers, gone, worker_environment
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
@@ -70,20 +70,14 @@ ON_REDIS = pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
 @pytest.fixture
 def start_workers(database_url, broker_url, tmp_path) -> Iterator:
     """Start `notifier worker --processes N` on PostgreSQL and the broker; killed at the end."""
-    (tmp_path / "no-config").mkdir(exist_ok=True)
-    environment = {
-        **os.environ,
-        "NOTIFIER_CONFIG_DIR": str(tmp_path / "no-config"),
-        "NOTIFIER_ENVIRONMENT": "test",
-        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
-        "NOTIFIER_DATABASE_URL": database_url,
-        "NOTIFIER_BROKER_URL": broker_url,
-        "NOTIFIER_WEBHOOK__PROVIDER": "http",
-        "NOTIFIER_WEBHOOK__SECRET": WEBHOOK_SECRET,
-        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
-        "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.0/8:*"]',
-        "NOTIFIER_DELIVERY__BATCH_SIZE": "2",
-    }
+    environment = worker_environment(
+        tmp_path / "var",
+        database_url=database_url,
+        broker_url=broker_url,
+        webhook__provider="http",
+        webhook__secret=WEBHOOK_SECRET,
+        delivery__batch_size=2,
+    )
     started: list[Workers] = []
 
     def start(processes: int = 2) -> Workers:
@@ -101,6 +95,7 @@ def publisher(database_url, broker_url, make_runtime) -> Runtime:
     return make_runtime(database_url=database_url, broker_url=broker_url)
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 def test_two_worker_processes_send_every_delivery_and_both_take_batches(
     start_workers, publisher, hooks
@@ -126,6 +121,7 @@ def test_two_worker_processes_send_every_delivery_and_both_take_batches(
     assert takers == set(workers.children), workers.output()
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
 def test_sigterm_stops_every_worker_process_within_seconds(start_workers):
@@ -141,6 +137,7 @@ def test_sigterm_stops_every_worker_process_within_seconds(start_workers):
     assert all(gone(pid) for pid in workers.children)
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
 def test_a_worker_process_that_dies_stops_the_others_and_the_worker_exits_1(start_workers):
@@ -155,6 +152,7 @@ def test_a_worker_process_that_dies_stops_the_others_and_the_worker_exits_1(star
     assert gone(other)
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
 def test_worker_processes_stop_when_their_parent_is_killed(start_workers):
@@ -228,6 +226,7 @@ def test_broker_url_names_redis_or_rabbitmq_and_wins_over_redis_url(tmp_path):
         settings(broker_url="http://h:5672/")
 
 
+@pytest.mark.multiprocess
 def test_an_unreachable_rabbitmq_is_one_line_naming_notifier_broker_url_without_its_password(
     tmp_path,
 ):
@@ -280,6 +279,7 @@ def _sent_times(publisher: Runtime) -> list[Any]:
         return sorted(session.scalars(select(Delivery.sent_at).where(Delivery.status == "sent")))
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
 def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_workers, publisher):
@@ -295,6 +295,7 @@ def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_wor
     assert (sent[-1] - sent[0]).total_seconds() >= 3, sent
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
 def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_finishes_it(

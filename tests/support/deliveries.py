@@ -49,7 +49,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[in
         published.trigger_id,
         policy=runtime.settings.delivery,
     )
-    return ids
+    return sorted(ids)
 
 
 def deliveries(runtime: Runtime, ids: list[int]) -> list[Delivery]:

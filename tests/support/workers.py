@@ -11,6 +11,24 @@ from pathlib import Path
 from support.cli import NOTIFIER
 from support.waiting import wait_until
 
+
+def worker_environment(var_dir: Path, **settings: object) -> dict[str, str]:
+    """The environment of a ``notifier worker`` subprocess: the test's own (its Redis
+    namespace), no config files, loopback peers allowed, output under ``var_dir``, and
+    ``settings`` (``delivery__batch_size=2`` is ``NOTIFIER_DELIVERY__BATCH_SIZE``)."""
+    config_dir = var_dir / "no-config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "NOTIFIER_CONFIG_DIR": str(config_dir),
+        "NOTIFIER_ENVIRONMENT": "test",
+        "NOTIFIER_VAR_DIR": str(var_dir),
+        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
+        "NOTIFIER_ALLOWED_WEBHOOK_TARGETS": '["127.0.0.0/8:*"]',
+        **{f"NOTIFIER_{name.upper()}": str(value) for name, value in settings.items()},
+    }
+
+
 READY = re.compile(r"worker (\d+) consuming")
 
 

@@ -298,6 +298,7 @@ def _memory_kb(pid: int, field: str) -> int:
     raise AssertionError(f"no {field} for {pid}")
 
 
+@pytest.mark.multiprocess
 def test_a_push_over_the_body_limit_gets_413_before_it_is_sent(server: Server) -> None:
     target = f"/callbacks/ali/reports?token={TOKEN}"
     with socket.create_connection(_address(server), timeout=60) as sock:
@@ -335,6 +336,7 @@ def test_a_push_over_the_body_limit_gets_413_before_it_is_sent(server: Server) -
     assert sent < whole
 
 
+@pytest.mark.multiprocess
 def test_a_flood_of_wrong_tokens_gets_429s_and_the_process_stays_small(server: Server) -> None:
     host, port = _address(server)
     before = _memory_kb(server.pid, "VmRSS")

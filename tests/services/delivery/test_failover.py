@@ -26,7 +26,7 @@ from support.deliveries import SMS_KEY, SMS_SECRET, deliveries, fanned_out, gate
 from support.factories import Firm, send_batch
 from support.peers import SmsGateway
 from support.waiting import wait_until
-from support.workers import Workers
+from support.workers import Workers, worker_environment
 
 
 def now() -> datetime:
@@ -180,6 +180,7 @@ def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_ope
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
+@pytest.mark.multiprocess
 @ON_POSTGRES
 def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_processes(
     database_url, redis_url, make_runtime, gateways, tmp_path
@@ -200,17 +201,12 @@ def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_proce
     )
     total = 300
     ids = fanned_out(runtime, [Firm(n, channels="sms") for n in range(1, total + 1)])
-    (tmp_path / "no-config").mkdir(exist_ok=True)
-    environment = {
-        **os.environ,
-        "NOTIFIER_CONFIG_DIR": str(tmp_path / "no-config"),
-        "NOTIFIER_ENVIRONMENT": "test",
-        "NOTIFIER_VAR_DIR": str(tmp_path / "var"),
-        "NOTIFIER_DATABASE_URL": database_url,
-        "NOTIFIER_BROKER_URL": redis_url,
-        "NOTIFIER_ALLOWED_PRIVATE_TARGETS": '["127.0.0.0/8"]',
-        "NOTIFIER_SECRETS__KEYS": json.dumps([key]),
-    }
+    environment = worker_environment(
+        tmp_path / "var",
+        database_url=database_url,
+        broker_url=redis_url,
+        secrets__keys=json.dumps([key]),
+    )
     workers = Workers(environment, tmp_path / "worker.log", processes=2)
     try:
         queue = Runtime.build(runtime.settings.model_copy(update={"broker_url": redis_url}))

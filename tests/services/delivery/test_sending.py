@@ -7,7 +7,6 @@ in-process broker.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,19 +16,16 @@ import pytest
 from sqlalchemy import select, update
 
 from notifier.config import DeliverySettings
-from notifier.inputs.policy_file import parse_policy
 from notifier.jobs.deliver_actor import make_deliver
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
-from notifier.services.delivery.fanout import fan_out
 from notifier.services.delivery.sending import backoff
-from notifier.services.enterprises.importing import import_enterprises
-from notifier.services.policies.publishing import publish
 from notifier.store import enterprises
 from notifier.store.models import Delivery, DeliveryAttempt
 from notifier.store.models.base import utcnow
 
-from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from support.deliveries import fanned_out
+from support.factories import Firm, credit_code, send_batch
 from support.peers import SilentPeer, SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
@@ -56,25 +52,6 @@ def sms_runtime(database_url, make_runtime, gateway):
         return make_runtime(database_url=database_url, sms=sms, **overrides)
 
     return build
-
-
-def fanned_out(runtime: Runtime, firms: list[Firm]) -> list[int]:
-    """Import ``firms``, publish a policy that reaches them, fan it out; return the delivery ids."""
-    stream = io.StringIO(enterprise_csv(firms))
-    assert import_enterprises(runtime.sessions, stream, dry_run=False).errors == []
-    published = publish(
-        runtime.sessions, runtime.dispatch, parse_policy(policy(), zone=runtime.settings.zone)
-    )
-    assert published.trigger_id is not None
-    collected: list[int] = []
-    fan_out(
-        runtime.sessions,
-        Enqueued(collected.extend),
-        published.trigger_id,
-        policy=runtime.settings.delivery,
-    )
-    assert collected
-    return collected
 
 
 def one_sms(runtime: Runtime) -> int:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
 from notifier.services.delivery.progress import follow
 from notifier.store import migrate
 
 from support.apiclient import make_api
 from support.cli import NOTIFIER
 from support.factories import policy
+
+pytestmark = pytest.mark.multiprocess
 
 
 def test_the_workers_dramatiq_metrics_show_in_the_web_apps_metrics(

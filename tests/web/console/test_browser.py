@@ -22,6 +22,8 @@ from support.factories import credit_code
 from support.waiting import wait_until
 from support.web_server import PARK, Server, find_chromium, new_key, running_notifier
 
+pytestmark = pytest.mark.multiprocess
+
 IN_CI = bool(os.environ.get("CI"))
 WAIT_SECONDS = 60
 

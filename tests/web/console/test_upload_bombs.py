@@ -35,6 +35,8 @@ from support.hostile_registers import (
 from support.web_harness import csrf_of
 from support.web_server import Server, new_key, running_notifier
 
+pytestmark = pytest.mark.multiprocess
+
 RSS_LIMIT_MB = 300
 # /healthz must answer within this during an upload (the unbounded reader stalled it 28 s).
 HEALTHZ_SECONDS = 10
