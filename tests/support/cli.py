@@ -5,6 +5,7 @@ and :data:`NOTIFIER` for the long-running ``run``, ``worker`` and ``clock``)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -31,12 +32,14 @@ def run_notifier(
 class Notifier:
     """Runs ``notifier ARGS`` with a fixed environment and checks its exit status."""
 
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
+    def __init__(self, env: dict[str, str | None], folder: Path) -> None:
         self.env = env
         self.folder = folder
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, status: int = 0, env: dict[str, str] | None = None) -> Result:
+    def __call__(
+        self, *args: str, status: int = 0, env: dict[str, str | None] | None = None
+    ) -> Result:
         result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
         if not isinstance(result.exception, SystemExit | None):
             raise result.exception  # a traceback the user would have seen: fail with it
@@ -68,3 +71,14 @@ def assert_one_line_error(result: Result, *needles: str) -> None:
     assert "\n" not in message, message
     for needle in needles:
         assert needle in message
+
+
+def notifier_as(env: Mapping[str, str], folder: Path) -> Notifier:
+    """The command in this process as a subprocess given ``env`` would run it: with exactly
+    its ``NOTIFIER_*`` settings (this process's others hidden meanwhile). A fresh interpreter
+    costs seconds per command; a test that only needs the command's effect saves them."""
+    settings: dict[str, str | None] = {
+        name: None for name in os.environ if name.startswith("NOTIFIER_")
+    }
+    settings.update({name: value for name, value in env.items() if name.startswith("NOTIFIER_")})
+    return Notifier(settings, folder)

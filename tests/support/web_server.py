@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support.cli import NOTIFIER, run_notifier
+from support.cli import NOTIFIER, notifier_as
 from support.factories import Firm, enterprise_csv
 from support.peers import free_port
 from support.waiting import wait_until
@@ -47,10 +47,9 @@ class Server:
     pid: int = 0  # of the running ``notifier run``
 
     def cli(self, *args: str) -> str:
-        """Run a ``notifier`` command against the server's database; its standard output."""
-        done = run_notifier(*args, env=self.env)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        """Run a ``notifier`` command against the server's database (in this process, with the
+        server's settings); its standard output."""
+        return notifier_as(self.env, self.folder)(*args).stdout
 
     def outbox(self, channel: str) -> list[dict[str, Any]]:
         """The messages the dry-run provider of ``channel`` wrote, oldest first."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import select
 import socket
 import time
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from notifier.channels.receipts import READERS
 from notifier.channels.sources import provider_configs_from_settings
+from notifier.config import Settings, load_settings
 from notifier.domain.secret_box import SecretBox, new_key
 from notifier.runtime import Runtime
 from notifier.services.providers.admin import ProviderDraft, add, remove
@@ -265,19 +267,35 @@ def fuzz_client(
 # --- the real server: bytes and floods ----------------------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path: Path, make_runtime: Any) -> Iterator[Server]:
-    """``notifier run`` with an Alibaba provider row (its secrets encrypted in the database)."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``notifier run`` with an Alibaba provider row (its secrets encrypted in the database).
+
+    One for the module (a start costs seconds): the body-limit test leaves nothing behind, and
+    the flood of wrong tokens, which fills the limiter, comes last."""
     key = new_key()
     env = {"NOTIFIER_SECRETS__KEYS": json.dumps([key]),
            "NOTIFIER_ALLOWED_PRIVATE_TARGETS": json.dumps(["127.0.0.0/8"])}
-    with running_notifier(tmp_path / "server", PARK[:1], settings=env) as running:
-        runtime = make_runtime(database_url=running.env["NOTIFIER_DATABASE_URL"],
-                               secrets={"keys": [key]})
-        add(runtime.sessions, runtime.settings, ProviderDraft(
-            name="ali", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
-            secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN}))
+    with running_notifier(tmp_path_factory.mktemp("server"), PARK[:1], settings=env) as running:
+        runtime = Runtime.build(server_settings(running))
+        try:
+            add(runtime.sessions, runtime.settings, ProviderDraft(
+                name="ali", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
+                secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN}))
+        finally:
+            runtime.close()
         yield running
+
+
+def server_settings(server: Server) -> Settings:
+    """The running server's settings, as read in this process (none of this process's own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("NOTIFIER_")]:
+            patch.delenv(name)
+        for name, value in server.env.items():
+            if name.startswith("NOTIFIER_"):
+                patch.setenv(name, value)
+        return load_settings()
 
 
 def _address(server: Server) -> tuple[str, int]:
