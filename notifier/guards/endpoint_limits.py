@@ -64,6 +64,8 @@ class EndpointLimiter:
         self._backend.close()
 
 
-def endpoint_limiter(url: str | None, *, namespace: str) -> EndpointLimiter:
+def endpoint_limiter(
+    url: str | None, *, namespace: str, time_source: Callable[[], float] = time.time
+) -> EndpointLimiter:
     """Windows in Redis when ``url`` names a Redis server, else in this process."""
-    return EndpointLimiter(create_backend(url, namespace=namespace))
+    return EndpointLimiter(create_backend(url, namespace=namespace), time_source=time_source)
