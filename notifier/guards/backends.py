@@ -5,8 +5,9 @@ Every guard (provider circuits, endpoint windows, sign-in throttling) is written
 answer. A backend only applies a rule atomically:
 
 * :class:`MemoryBackend`: under a lock, in this process (embedded mode, tests).
-* :class:`RedisBackend`: ``WATCH`` the key, read it, apply the rule, write it in ``MULTI``;
-  done again if another process changed the key in between. Every process sharing the Redis
+* :class:`RedisBackend`: read the key and apply the rule; when the rule changes the record,
+  ``WATCH`` the key, read and apply again, write it in ``MULTI``, all done again if another
+  process changed the key in between. Every process sharing the Redis
   server sees one record. While Redis cannot be reached it counts in this process
   (``fallback``): an outage neither opens a gate nor fails a send or a request, and nothing
   raises after a message went out.
@@ -113,7 +114,7 @@ class MemoryBackend:
         """Nothing to release."""
 
 
-def _decode(raw: bytes | None) -> Record | None:
+def _decode(raw: bytes | str | None) -> Record | None:
     return None if raw is None else tuple(json.loads(raw))
 
 
@@ -143,12 +144,17 @@ class RedisBackend:
             return answer
 
         try:
+            # Most calls change nothing (a closed circuit, an address under its limit): one GET.
+            record = _decode(self._client.get(name))
+            new, answer = rule(record)
+            if new == record:
+                return answer
             # redis-py types the callable as returning None; value_from_callable returns its value.
-            answer = self._client.transaction(cast(Any, apply), name, value_from_callable=True)
+            done = self._client.transaction(cast(Any, apply), name, value_from_callable=True)
         except redis.RedisError as exc:
             log.warning("guards: Redis unreachable, counting %s in this process: %s", key, exc)
             return self._fallback.change(key, rule, keep=keep)
-        return cast(Answer, answer)
+        return cast(Answer, done)
 
     def close(self) -> None:
         """Release the Redis connections."""

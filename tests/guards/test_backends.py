@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from notifier.config import CircuitSettings
+from notifier.channels.sources import environment_from_settings
+from notifier.config import CircuitSettings, Settings
 from notifier.guards.backends import (
     GuardBackend,
     MemoryBackend,
@@ -26,7 +27,8 @@ from notifier.guards.backends import (
 )
 from notifier.guards.circuits import ProviderCircuits
 from notifier.guards.endpoint_limits import EndpointLimiter
-from notifier.guards.sign_in import FailedAttempts
+from notifier.guards.provider_guard import create_guard
+from notifier.guards.sign_in import FailedAttempts, failed_attempts
 
 
 class Ticks:
@@ -195,3 +197,22 @@ def test_a_memory_backend_under_a_spray_of_keys_stays_bounded() -> None:
         backend.change(f"address-{n}", add_one, keep=60)
     assert sum(backend.change(f"address-{n}", read, keep=60) is not None
                for n in range(1_000)) <= 100
+
+
+def test_every_guard_counts_on_the_redis_the_processes_share_even_beside_rabbitmq(
+    redis_url: str,
+) -> None:
+    settings = Settings(
+        broker_url="amqp://guest:guest@127.0.0.1:5672/%2F",
+        redis_url=redis_url,
+        web={"failed_auth_limit": 1},
+        circuit={"failures": 1},
+    )
+    ticks = Ticks()
+    one, two = (failed_attempts(settings, time_source=ticks) for _ in range(2))
+    one.failed("10.0.0.1")
+    assert two.retry_after("10.0.0.1") == 60
+    first, second = (create_guard(settings).circuits for _ in range(2))
+    first.failed("gw-a", ticks.now)
+    assert second.admit("gw-a", ticks.now) is not None
+    assert environment_from_settings(settings).rate_limit_url == redis_url  # robots' minutes
