@@ -67,7 +67,7 @@ def backoff(
     base = min(first * 2 ** max(attempts - 1, 0), cap)
     jitter = policy.backoff_jitter
     # The cap applies after the jitter: backoff_max_seconds is a promise to the operator.
-    return min(base * random.uniform(1 - jitter, 1 + jitter), cap)  # noqa: S311 - jitter
+    return float(min(base * random.uniform(1 - jitter, 1 + jitter), cap))  # noqa: S311 - jitter
 
 
 def _either(own: float | None, default: float) -> float:
