@@ -56,7 +56,8 @@ class Park:
 
     def fan_out_and_send(self, trigger_id: int) -> None:
         dispatch = Enqueued(on_batch=lambda ids: send_batch(self.runtime, ids))
-        fan_out(self.runtime.sessions, dispatch, trigger_id, policy=self.runtime.settings.delivery)
+        runtime = self.runtime
+        fan_out(runtime.sessions, dispatch, trigger_id, settings=runtime.settings.delivery)
 
     def tick(self, local_time: str) -> list[int]:
         """Move the clock, run the scan and deliver what it fired."""

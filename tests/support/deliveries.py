@@ -47,7 +47,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[in
         runtime.sessions,
         Enqueued(ids.extend),
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     return sorted(ids)
 

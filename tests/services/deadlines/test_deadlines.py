@@ -144,7 +144,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
     park.time_source.set(at("2026-11-18 09:00"))
     (trigger_id,) = park.scan()
     queued = Enqueued()  # fanned out, queued, not yet sent
-    fan_out(park.runtime.sessions, queued, trigger_id, policy=park.runtime.settings.delivery)
+    fan_out(park.runtime.sessions, queued, trigger_id, settings=park.runtime.settings.delivery)
 
     changed = cancel_deadline(park.runtime.sessions, park.deadline_id, time_source=park.time_source)
 
