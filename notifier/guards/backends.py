@@ -23,8 +23,8 @@ and the memory backend's own sweep (``keep``) only drop records nobody has used 
 than they can matter.
 
 Provider rate and concurrency limits stay dramatiq's rate limiters (the workers' shared
-limiters, measured in ``tests/services/delivery/test_failover.py``); :func:`rate_limiter_backend` picks their
-backend by the same URL, so :func:`shared_redis_url` is the one place that decides.
+limiters, measured in ``tests/services/delivery/test_failover.py``); :func:`rate_limiter_backend`
+picks their backend by the same URL, so :func:`shared_redis_url` is the one place that decides.
 """
 
 from __future__ import annotations

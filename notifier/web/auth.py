@@ -7,8 +7,8 @@ from ``web.trusted_proxies``); past ``web.failed_auth_limit`` failures in
 until the window ends. A right key still passes: failures are what is limited, and a key of
 256 random bits cannot be guessed. A key whose role the route does not admit: 403.
 
-Every route depends on :func:`require` (or :data:`PUBLIC`): ``tests/web/api/test_api_roles.py`` fails
-for a route that declares neither.
+Every route depends on :func:`require` (or :data:`PUBLIC`):
+``tests/web/api/test_api_roles.py`` fails for a route that declares neither.
 """
 
 from __future__ import annotations
