@@ -424,6 +424,7 @@ def test_a_bad_policy_file_is_refused_with_one_line_naming_the_field(
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "value", "hint"),
     [

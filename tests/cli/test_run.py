@@ -17,7 +17,7 @@ from support.cli import NOTIFIER, run_notifier
 from support.factories import Firm, enterprise_csv, policy
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.multiprocess
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 
 def test_notifier_run_sends_a_policy_scheduled_for_later_when_its_time_comes_and_stops_cleanly(

@@ -22,7 +22,13 @@ from faults.harness import Deployment, Figures, scaled
 from support.peers import CountingWebhookReceiver
 from support.waiting import wait_until
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+]
 
 DELIVERIES = scaled(500, 10_000)
 KILL_AT = [0.3] if harness.SCALE == "quick" else [0.2, 0.45, 0.7]  # fractions sent

@@ -19,7 +19,12 @@ from faults.harness import Deployment, Figures, PrivateRedis, scaled
 from support.peers import CountingWebhookReceiver
 from support.waiting import wait_until
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+]
 
 DELIVERIES = scaled(300, 3_000)
 BATCH = 50

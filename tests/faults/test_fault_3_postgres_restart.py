@@ -23,7 +23,12 @@ from faults.harness import Deployment, Figures, PrivatePostgres, scaled
 from support.peers import CountingWebhookReceiver
 from support.waiting import wait_until
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.redis,
+]
 
 DELIVERIES = scaled(1_000, 5_000)
 BATCH = 50

@@ -20,7 +20,13 @@ from faults.harness import Deployment, Figures, scaled
 
 from support.peers import CountingWebhookReceiver
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+]
 
 DELIVERIES = scaled(300, 2_000)
 FAULTS = {"500": 0.30, "hang": 0.05, "close": 0.05}

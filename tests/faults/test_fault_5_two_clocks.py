@@ -27,7 +27,13 @@ from faults.harness import Deployment, Figures
 
 from support.peers import CountingWebhookReceiver
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+]
 
 LOCK_KEY = 0x6E6F7469
 FIRMS = 10

@@ -20,7 +20,13 @@ from faults.harness import Deployment, Figures
 
 from support.waiting import wait_until
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+]
 
 FAN_OUT_MAX_ATTEMPTS = 3
 SWEEP_INTERVAL = 1.0

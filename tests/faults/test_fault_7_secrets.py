@@ -20,7 +20,13 @@ from faults.harness import Deployment, Figures
 
 from support.peers import CountingWebhookReceiver, SmsGateway
 
-pytestmark = [pytest.mark.multiprocess, pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.multiprocess,
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+]
 
 FIRMS = 20
 

@@ -40,7 +40,7 @@ from support.peers import HttpAnswer, WebhookReceiver
 from support.waiting import wait_until
 from support.workers import worker_environment
 
-pytestmark = pytest.mark.multiprocess
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ=="
 FIRMS = 30

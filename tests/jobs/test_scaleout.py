@@ -95,6 +95,7 @@ def publisher(database_url, broker_url, make_runtime) -> Runtime:
     return make_runtime(database_url=database_url, broker_url=broker_url)
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 def test_two_worker_processes_send_every_delivery_and_both_take_batches(
@@ -121,6 +122,7 @@ def test_two_worker_processes_send_every_delivery_and_both_take_batches(
     assert takers == set(workers.children), workers.output()
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
@@ -137,6 +139,7 @@ def test_sigterm_stops_every_worker_process_within_seconds(start_workers):
     assert all(gone(pid) for pid in workers.children)
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
@@ -152,6 +155,7 @@ def test_a_worker_process_that_dies_stops_the_others_and_the_worker_exits_1(star
     assert gone(other)
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
@@ -279,6 +283,7 @@ def _sent_times(publisher: Runtime) -> list[Any]:
         return sorted(session.scalars(select(Delivery.sent_at).where(Delivery.status == "sent")))
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS
@@ -295,6 +300,7 @@ def test_two_workers_send_a_throttled_campaign_no_faster_than_its_rate(start_wor
     assert (sent[-1] - sent[0]).total_seconds() >= 3, sent
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 @ON_REDIS

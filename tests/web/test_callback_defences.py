@@ -232,6 +232,7 @@ deep = st.builds(lambda n, arrays: "[" * n + "]" * n if arrays else '{"a":' * n 
 bodies = st.one_of(json_text.map(str.encode), deep.map(str.encode), st.binary(max_size=400))
 
 
+@pytest.mark.slow
 @given(
     # Any name that stays one path segment (a '/' or '..' would be another route).
     provider=st.one_of(st.sampled_from(["ali", "tx", "nope"]),
@@ -316,6 +317,7 @@ def _memory_kb(pid: int, field: str) -> int:
     raise AssertionError(f"no {field} for {pid}")
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 def test_a_push_over_the_body_limit_gets_413_before_it_is_sent(server: Server) -> None:
     target = f"/callbacks/ali/reports?token={TOKEN}"
@@ -354,6 +356,7 @@ def test_a_push_over_the_body_limit_gets_413_before_it_is_sent(server: Server) -
     assert sent < whole
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 def test_a_flood_of_wrong_tokens_gets_429s_and_the_process_stays_small(server: Server) -> None:
     host, port = _address(server)

@@ -143,6 +143,7 @@ def _signed_in_console(url: str, key: str) -> tuple[httpx.Client, str]:
     return client, csrf_of(client.get("/console/policies/new").text)
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 def test_a_preview_on_sqlite_answers_while_healthz_stays_prompt(tmp_path):
     # Providers re-read at every use: each render of the preview reloads them, in a

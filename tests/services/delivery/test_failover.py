@@ -53,6 +53,7 @@ def attempts(runtime: Runtime, delivery_id: int) -> list[DeliveryAttempt]:
         return list(session.scalars(query.order_by(DeliveryAttempt.id)))
 
 
+@pytest.mark.slow
 def test_with_a_answering_500_a_thousand_sms_are_sent_through_b_and_a_is_tried_after_cooldown(
     database_url, make_runtime, gateways
 ):
@@ -179,6 +180,7 @@ def test_when_every_circuit_is_open_the_delivery_waits_for_the_first_to_half_ope
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
+@pytest.mark.slow
 @pytest.mark.multiprocess
 @ON_POSTGRES
 def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_processes(

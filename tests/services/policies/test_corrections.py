@@ -275,6 +275,7 @@ def test_a_published_policy_cannot_be_cancelled_and_is_pointed_to_revise(office)
 # --- the commands ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_policies_commands_refuse_revise_show_and_cancel(notifier):
     firms = [Firm(1, channels="sms;email"), Firm(2, channels="email")]
     notifier("enterprises", "import", notifier.file("e.csv", enterprise_csv(firms)))

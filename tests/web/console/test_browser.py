@@ -22,7 +22,7 @@ from support.factories import credit_code
 from support.waiting import wait_until
 from support.web_server import PARK, Server, find_chromium, new_key, running_notifier
 
-pytestmark = pytest.mark.multiprocess
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 IN_CI = bool(os.environ.get("CI"))
 WAIT_SECONDS = 60

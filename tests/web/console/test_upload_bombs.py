@@ -35,7 +35,7 @@ from support.hostile_registers import (
 from support.web_harness import csrf_of
 from support.web_server import Server, new_key, running_notifier
 
-pytestmark = pytest.mark.multiprocess
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 RSS_LIMIT_MB = 300
 # /healthz must answer within this during an upload (the unbounded reader stalled it 28 s).
