@@ -131,6 +131,7 @@ def test_a_600_mb_error_body_keeps_the_sending_process_small_and_fails_transient
 # --- time ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("head", "tls"),
     [(b"", False), (b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", False), (b"", True)],
@@ -151,6 +152,7 @@ def test_a_receiver_dripping_a_byte_every_4_s_is_cut_at_the_send_deadline(
     assert took < 30  # the whole answer would take minutes
 
 
+@pytest.mark.slow
 def test_a_tls_handshake_that_never_ends_is_cut_at_the_send_deadline(tls_files: TlsFiles) -> None:
     with SilentPeer() as silent:  # connects, then never says a word: no handshake
         started = time.monotonic()
@@ -171,6 +173,7 @@ def statuses(runtime, ids: list[int]) -> dict[str, str]:
         return {address: status for address, status in session.execute(query)}
 
 
+@pytest.mark.slow
 def test_two_dripping_firms_in_a_batch_of_seven_do_not_hold_up_the_other_five(
     database_url, make_runtime
 ):

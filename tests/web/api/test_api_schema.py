@@ -117,6 +117,7 @@ def _run(strategy: st.SearchStrategy[Any], examples: int, call: Any) -> None:
     check()
 
 
+@pytest.mark.slow
 def test_the_api_never_answers_5xx_and_always_as_its_schema_says(fuzz_api, operations, caplog):
     caplog.set_level(logging.WARNING)
     refused: dict[str, str] = {}
