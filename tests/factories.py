@@ -110,6 +110,17 @@ class Enqueued:
             self._on_batch(delivery_ids)
 
 
+def acting(runtime, dispatch=None):
+    """The context of an operation run from the CLI on ``runtime`` (the actor ``cli:<user>``);
+    ``dispatch`` (an :class:`Enqueued`) stands in for the broker when given."""
+    from dataclasses import replace
+
+    from notifier.services.context import Actor
+
+    process = runtime if dispatch is None else replace(runtime, _queue=dispatch)
+    return process.context(Actor.operator())
+
+
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
     from notifier.domain.quiet_hours import QuietHours

@@ -38,7 +38,7 @@ from notifier.web.api.schemas import (
     WebhookSecretOut,
     WebhookSecretTaken,
 )
-from notifier.web.auth import EnterpriseKey, Principal
+from notifier.web.auth import EnterpriseKey, Principal, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -120,7 +120,7 @@ def my_deadline_done(
         if enterprise is None or not deadline_store.concerns(session, deadline_id, enterprise.id):
             raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
         code = enterprise.credit_code
-    new = mark_done(runtime.sessions, deadline_id, code, time_source=runtime.time_source)
+    new = mark_done(acting(runtime, principal), deadline_id, code)
     return {"deadline_id": deadline_id, "credit_code": code, "new": new}
 
 

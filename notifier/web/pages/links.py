@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from notifier.domain.tokens import read_deadline_done_token, read_unsubscribe_token
 from notifier.errors import ConflictError, InputError
 from notifier.runtime import Runtime
+from notifier.services.context import Actor
 from notifier.services.deadlines.operations import mark_done_by_token
 from notifier.services.enterprises.subscriptions import change, choices_of
 from notifier.services.providers import endpoint_secrets
@@ -34,6 +35,8 @@ from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
 from notifier.web.views import Views
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# Whoever follows a link; the service names the enterprise its token is for in the audit log.
+VISITOR = Actor(name="link", role="enterprise", face="page")
 MAX_FORM_BYTES = 20_000
 
 
@@ -197,10 +200,7 @@ class LinkPages:
         if not form_token_valid(self.keys, token, _first(form, FIELD)):
             return self.views.page(request, "form_expired.html", status_code=400)
         try:
-            mark_done_by_token(
-                self.runtime.sessions, token, secrets=self.keys,
-                time_source=self.runtime.time_source
-            )
+            mark_done_by_token(self.runtime.context(VISITOR), token, secrets=self.keys)
         except InputError:
             return self.refused(request)
         return self.deadline(request, token, done=True)
