@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from notifier.domain.changes import FIELD_LABELS
@@ -43,16 +44,21 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "targets": policy.targets.as_dict(),
         "published_at": local(policy.published_at, zone),
         "cancelled_at": local(policy.cancelled_at, zone) if policy.cancelled_at else None,
-        "deadlines": [
-            {
-                "id": d.id,
-                "title": d.title,
-                "due_at": local(d.due_at, zone),
-                "cancelled": d.cancelled_at is not None,
-            }
-            for d in policy.deadlines
-        ],
+        "deadlines": deadline_rows(policy, lambda moment: local(moment, zone)),
     }
+
+
+def deadline_rows(policy: Policy, shown: Callable[[datetime], str | None]) -> list[dict[str, Any]]:
+    """The policy's deadlines, cancelled ones too, their due times as ``shown`` writes them."""
+    return [
+        {
+            "id": d.id,
+            "title": d.title,
+            "due_at": shown(d.due_at),
+            "cancelled": d.cancelled_at is not None,
+        }
+        for d in policy.deadlines
+    ]
 
 
 def described(policy: Policy, zone: tzinfo) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.rows import policy_row
+from notifier.services.policies.rows import deadline_rows, policy_row
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
@@ -104,15 +104,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         row = {
             **policy_row(policy, zone),
             "body": policy.body,
-            "deadlines": [
-                {
-                    "id": d.id,
-                    "title": d.title,
-                    "due_at": local(d.due_at, zone),
-                    "cancelled": d.cancelled_at is not None,
-                }
-                for d in policy.deadlines
-            ],
+            "deadlines": deadline_rows(policy, lambda moment: local(moment, zone)),
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
         }
     # Read after the session closes: SQLite gives one connection at a time.
