@@ -21,8 +21,8 @@ from notifier.services.enterprises.listings import local
 from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.listings import deadline_rows, policy_row
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.rows import deadline_rows, policy_row
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
@@ -88,9 +88,9 @@ def list_policies(
     runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """The newest policies first."""
+    zone = runtime.settings.zone
     with runtime.sessions() as session:
-        recent = store.list_recent(session, limit=limit)
-        return [policy_row(p, runtime.settings.zone) for p in recent]
+        return [policy_row(p, zone) for p in store.list_recent(session, limit=limit)]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
