@@ -26,17 +26,12 @@ router = APIRouter(prefix="/deadlines", tags=["deadlines"])
 
 @router.get("", response_model=list[DeadlineOut], summary="截止日期与提醒 / deadlines")
 def list_deadlines(
-    runtime: RuntimeDep, _: Staff, limit: Annotated[int | None, Query(ge=1, le=1000)] = None
+    runtime: RuntimeDep,
+    principal: Staff,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> list[dict[str, Any]]:
     """Each deadline, its reminder rungs and which went out."""
-    settings = runtime.settings
-    return report(
-        runtime.sessions,
-        settings=settings.reminders,
-        zone=settings.zone,
-        time_source=runtime.time_source,
-        limit=limit,
-    )
+    return report(acting(runtime, principal), limit=limit)
 
 
 def _changed(runtime: Runtime, changed: Changed) -> dict[str, Any]:

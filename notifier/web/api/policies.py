@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from notifier.errors import NotFoundError
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
 from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
@@ -123,20 +122,14 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
     openapi_extra=POLICY_BODY,
     summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
 )
-async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, Any]:
+async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
     warnings; nothing is stored or sent."""
     content = await request.body()
 
     def run() -> dict[str, Any]:
         draft = read_policy_file(content, zone=runtime.settings.zone)
-        result = preview_policy(
-            runtime.sessions,
-            draft,
-            providers=runtime.providers,
-            messages=runtime.messages,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = preview_policy(acting(runtime, principal), draft)
         return result.as_dict()
 
     return await run_in_threadpool(run)
