@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from notifier.errors import InputError
 from notifier.inputs.campaign_file import parse_campaign
 from notifier.inputs.enterprise_csv import read_channel_word
-from notifier.inputs.policy_file import read_json_file
+from notifier.inputs.json_file import read_json_file
 from notifier.runtime import Runtime
 from notifier.services.campaigns.operations import (
     Changed,
