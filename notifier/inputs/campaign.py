@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 from notifier.domain.channel_names import CHANNELS, EMAIL
 from notifier.domain.plaintext import shown
 from notifier.inputs.enterprise_csv import CHANNEL_WORDS
+from notifier.inputs.fields import CHANNEL_ENUM
 from notifier.inputs.policy import MAX_TITLE_LENGTH, Moment, TargetsIn, Url
 from notifier.inputs.strict import (
     OURS,
@@ -36,8 +37,6 @@ MAX_NAME_LENGTH, MAX_SUBJECT_LENGTH, MAX_CRON_LENGTH, MAX_ZONE_LENGTH = 100, 300
 MAX_PATH_LENGTH = 500
 NAME_RULE = r"^[\w.-]{1,100}$"
 _NAME = re.compile(NAME_RULE)
-# What a channel may be written as (English or the register's Chinese word).
-CHANNEL_ENUM = [*CHANNELS, *CHANNEL_WORDS]
 _CHANNELS_RULE = f"must be a non-empty list of {', '.join(CHANNELS)} (短信, 邮件, 网络回调)"
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from notifier.errors import InputError, NotFoundError
+from notifier.inputs.api import DoneIn, MoveIn
 from notifier.inputs.policy_file import read_due_at
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import (
@@ -20,7 +21,7 @@ from notifier.services.deadlines.operations import (
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
 from notifier.store import deadlines as store
-from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
+from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneOut
 from notifier.web.auditing import record_change
 from notifier.web.auth import Principal, Staff
 from notifier.web.deps import Id, RuntimeDep

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from notifier.errors import NotFoundError
+from notifier.inputs.api import SubscriptionsIn
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import mark_done
 from notifier.services.enterprises.listings import local
@@ -33,7 +34,6 @@ from notifier.web.api.schemas import (
     DoneOut,
     EnterpriseDetail,
     Page,
-    SubscriptionsIn,
     SubscriptionsOut,
     WebhookSecretOut,
     WebhookSecretTaken,
