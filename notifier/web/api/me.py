@@ -33,6 +33,7 @@ from notifier.web.api.schemas import (
     DeliveryOut,
     DoneOut,
     EnterpriseDetail,
+    MyDeadlineOut,
     Page,
     SubscriptionsOut,
     WebhookSecretOut,
@@ -89,7 +90,7 @@ def my_delivery(runtime: RuntimeDep, principal: EnterpriseKey, delivery_id: Id) 
     return delivery_detail(runtime, delivery_id, enterprise_id=_own(principal))
 
 
-@router.get("/deadlines", response_model=list[dict[str, Any]], summary="本企业的截止日期")
+@router.get("/deadlines", response_model=list[MyDeadlineOut], summary="本企业的截止日期")
 def my_deadlines(runtime: RuntimeDep, principal: EnterpriseKey) -> list[dict[str, Any]]:
     """The deadlines of the policies that reached this enterprise, and whether it is done."""
     zone = runtime.settings.zone

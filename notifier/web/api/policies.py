@@ -27,7 +27,14 @@ from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 from notifier.store.models import Policy
 from notifier.web.api.bodies import read_body
-from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
+from notifier.web.api.schemas import (
+    PolicyDetail,
+    PolicyOut,
+    PolicyPreviewOut,
+    Published,
+    RevisedOut,
+    WithdrawnOut,
+)
 from notifier.web.auditing import record_change
 from notifier.web.auth import Principal, Staff
 from notifier.web.deps import Id, RuntimeDep
@@ -98,7 +105,7 @@ def _state(runtime: Runtime, policy_id: int) -> dict[str, Any]:
 
 @router.post(
     "/preview",
-    response_model=dict[str, Any],
+    response_model=PolicyPreviewOut,
     openapi_extra=read_body(PolicyFile),
     summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
 )

@@ -101,6 +101,11 @@ class EnterpriseSaved(BaseModel):
     enterprise: EnterpriseOut
 
 
+# Whom a policy or campaign reaches: each target given (sectors, regions, sizes, tags, topics,
+# credit_codes, ...) and its values; the ones not given are left out.
+TargetsOut = dict[str, list[str | int]]
+
+
 class PolicyOut(BaseModel):
     id: int
     title: str
@@ -108,19 +113,64 @@ class PolicyOut(BaseModel):
     summary: str
     url: str | None
     published_at: str
-    targets: dict[str, Any]
+    targets: TargetsOut
     topics: list[str]
+
+
+class PolicyDeadlineOut(BaseModel):
+    id: int
+    title: str
+    due_at: str
+    cancelled: bool
+
+
+class RevisionOut(BaseModel):
+    number: int
+    revised_at: str
+    changed: list[str] = Field(description="改动的字段 / the fields changed")
+    changed_words: list[str] = Field(description="改动的字段（中文）/ the same, in words")
+    previous: dict[str, Any] = Field(description="更正前的值 / the values before")
 
 
 class PolicyDetail(PolicyOut):
     body: str
-    deadlines: list[dict[str, Any]]
+    deadlines: list[PolicyDeadlineOut]
     deliveries: dict[str, dict[str, int]]
     ref: str | None = None
     cancelled_at: str | None = None
-    revisions: list[dict[str, Any]] = Field(
+    revisions: list[RevisionOut] = Field(
         default_factory=list, description="更正记录 / revisions, oldest first"
     )
+
+
+class RenderingOut(BaseModel):
+    credit_code: str
+    text: str | None
+    subject: str | None
+    sms_length: int | None = Field(description="短信字数 / SMS characters")
+    sms_parts: int | None = Field(description="计费条数 / billed parts")
+    error: str | None
+
+
+class SampleOut(BaseModel):
+    """One enterprise a policy would reach, and why (the targets it matched)."""
+
+    credit_code: str
+    name: str
+    channel: str
+    address: str
+    reason: dict[str, Any]
+
+
+class PolicyPreviewOut(BaseModel):
+    recipients: dict[str, int] = Field(description="每渠道收件人数 / recipients per channel")
+    enterprises: int
+    deliveries: int = Field(description="发布将产生的投递数 / deliveries a publish makes")
+    samples: list[SampleOut]
+    renderings: dict[str, RenderingOut] = Field(description="每渠道的消息 / each channel's")
+    sms_billed_parts: int
+    sms_billed_parts_estimated: bool
+    warnings: list[str]
 
 
 class Published(BaseModel):
@@ -147,6 +197,18 @@ class DeadlineOut(BaseModel):
     ladder: list[str]
     done: int
     rungs: list[RungOut]
+
+
+class MyDeadlineOut(BaseModel):
+    """A deadline of a policy that reached your enterprise, and whether you marked it done."""
+
+    id: int
+    policy_id: int
+    policy: str
+    title: str
+    due_at: str
+    cancelled: bool
+    done: bool
 
 
 class DeadlineChanged(BaseModel):
@@ -277,8 +339,8 @@ class CampaignOut(BaseModel):
     title: str
     status: str
     channels: list[str]
-    templates: dict[str, Any]
-    audience: dict[str, Any]
+    templates: dict[str, str] = Field(description="每渠道的模板名 / template per channel")
+    audience: TargetsOut
     once_at: str | None
     cron: str | None
     timezone: str | None
@@ -309,15 +371,6 @@ class CampaignProgress(BaseModel):
     current: RunOut | None = Field(description="正在进行的运行 / the run going now")
     latest: RunOut | None
     runs: int
-
-
-class RenderingOut(BaseModel):
-    credit_code: str
-    text: str | None
-    subject: str | None
-    sms_length: int | None = Field(description="短信字数 / SMS characters")
-    sms_parts: int | None = Field(description="计费条数 / billed parts")
-    error: str | None
 
 
 class TestSent(BaseModel):
