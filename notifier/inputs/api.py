@@ -23,7 +23,14 @@ from notifier.inputs.enterprise_csv import (
     MAX_TAG_LENGTH,
     MAX_TOPIC_LENGTH,
 )
-from notifier.inputs.fields import CHANNEL_ENUM, ROLES, SIZE_ENUM, choice, credit_code_field
+from notifier.inputs.fields import (
+    CHANNEL_ENUM,
+    DATE_OR_TIME_PATTERN,
+    ROLES,
+    SIZE_ENUM,
+    choice,
+    credit_code_field,
+)
 
 
 def line(max_length: int, *, required: bool = True, **options: Any) -> Any:
@@ -33,7 +40,6 @@ def line(max_length: int, *, required: bool = True, **options: Any) -> Any:
     return Field(max_length=max_length, pattern=pattern, **options)
 
 
-_DUE_AT = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9])?$"
 Topic = Annotated[str, line(MAX_TOPIC_LENGTH)]
 Tag = Annotated[str, line(MAX_TAG_LENGTH)]
 Sector = Annotated[str, Field(max_length=10, json_schema_extra={"pattern": sector_pattern()})]
@@ -78,7 +84,7 @@ class MoveIn(BaseModel):
     due_at: str = Field(
         max_length=40,
         # The schema's spelling; the reader also takes seconds and offsets.
-        json_schema_extra={"pattern": _DUE_AT},
+        json_schema_extra={"pattern": DATE_OR_TIME_PATTERN},
         description="2026-10-15 (that day's end) or 2026-10-15T17:00",
     )
 

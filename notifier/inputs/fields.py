@@ -26,6 +26,11 @@ CREDIT_CODE: dict[str, Any] = {
     "minLength": 18,
     "examples": ["91330206MA2000001P"],
 }
+# A date or a date-time to the minute, as a client writes it (the readers also take seconds
+# and offsets).
+DATE_OR_TIME_PATTERN = (
+    r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9])?$"
+)
 
 
 def choice(words: list[str], **options: Any) -> Any:

@@ -14,9 +14,10 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from notifier.domain.ladder import MAX_RUNGS, parse_ladder
 from notifier.domain.plaintext import shown
-from notifier.domain.sectors import normalize_sector
+from notifier.domain.sectors import normalize_sector, sector_pattern
 from notifier.domain.targets import SIZE_CHOICES, read_credit_code, read_size
 from notifier.errors import InputError
+from notifier.inputs.fields import CREDIT_CODE, DATE_OR_TIME_PATTERN, SIZE_ENUM
 from notifier.inputs.strict import (
     Line,
     RequiredLine,
@@ -68,6 +69,12 @@ def _credit_code(raw: str) -> str:
         raise InputError(f"'{shown(raw)}' is {str(exc).removeprefix('not ')}") from None
 
 
+def hint(max_length: int, **schema: Any) -> Any:
+    """An item's limit, and for a client's guidance what the schema states of it (the
+    canonical spellings: the readers take more)."""
+    return Field(max_length=max_length, json_schema_extra=schema)
+
+
 # Each list holds at most so many lines of at most so many characters (blank ones dropped),
 # each read as the register reads it, repeats dropped. The count comes before the validators
 # so that the schema states it as maxItems.
@@ -75,8 +82,9 @@ Topics = Annotated[
     tuple[Annotated[Line, line(MAX_TOPIC_LENGTH)], ...],
     Field(max_length=MAX_TOPICS), strings(), AfterValidator(each(str)),
 ]  # fmt: skip
+# The schema states the canonical spellings; the readers take more (``36``, ``c3670``, 小型企业).
 Sectors = Annotated[
-    tuple[Annotated[Line, line(MAX_SECTOR_LENGTH)], ...],
+    tuple[Annotated[Line, hint(MAX_SECTOR_LENGTH, pattern=sector_pattern())], ...],
     Field(max_length=MAX_SECTORS), strings(), AfterValidator(each(normalize_sector)),
 ]  # fmt: skip
 Regions = Annotated[
@@ -84,7 +92,7 @@ Regions = Annotated[
     Field(max_length=MAX_REGIONS), strings(), AfterValidator(each(_region)),
 ]  # fmt: skip
 Sizes = Annotated[
-    tuple[Annotated[Line, line(MAX_SIZE_LENGTH)], ...],
+    tuple[Annotated[Line, hint(MAX_SIZE_LENGTH, enum=SIZE_ENUM)], ...],
     Field(max_length=MAX_SIZES), strings(), AfterValidator(each(_size)),
 ]  # fmt: skip
 Tags = Annotated[
@@ -92,7 +100,7 @@ Tags = Annotated[
     Field(max_length=MAX_TAGS), strings(), AfterValidator(each(str)),
 ]  # fmt: skip
 CreditCodes = Annotated[
-    tuple[Annotated[Line, line(MAX_CREDIT_CODE_LENGTH)], ...],
+    tuple[Annotated[Line, hint(MAX_CREDIT_CODE_LENGTH, **CREDIT_CODE)], ...],
     Field(max_length=MAX_CREDIT_CODES), strings(), AfterValidator(each(_credit_code)),
 ]  # fmt: skip
 
@@ -124,7 +132,11 @@ def _whole_day(value: Any) -> int:
 Moment = Annotated[
     str,
     typed(str, "must be an ISO 8601 date or date-time string"),
-    Field(max_length=MAX_MOMENT_LENGTH, description="2026-10-15 or 2026-10-15T17:00[+08:00]"),
+    Field(
+        max_length=MAX_MOMENT_LENGTH,
+        description="2026-10-15 or 2026-10-15T17:00[+08:00]",
+        json_schema_extra={"pattern": DATE_OR_TIME_PATTERN},
+    ),
 ]
 """A date or date-time as written (read in a zone by the file's reader)."""
 
