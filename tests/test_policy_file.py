@@ -164,6 +164,8 @@ def test_the_documented_maximums_are_module_constants():
     ("content", "needle"),
     [
         (b"[" * 200_000, "nested"),
+        (b'{"title": "t", "department": "d", "targets": ' + b"[" * 900 + b"]" * 900 + b"}",
+         "targets: must be an object"),
         (b'{"title": ' + b"1" * 5000 + b"}", "digits"),
         (json.dumps(policy(summary=10**30)).encode(), "31 digits, at most 15"),
         (b'{"title": NaN}', "NaN"),
@@ -179,6 +181,7 @@ def test_the_documented_maximums_are_module_constants():
     ],
     ids=[
         "deep",
+        "deep-but-json",
         "huge-int",
         "long-int",
         "nan",

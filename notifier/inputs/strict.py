@@ -145,13 +145,20 @@ def each(read: Callable[[str], str]) -> Callable[[list[str]], tuple[str, ...]]:
 # --- validation --------------------------------------------------------------------------------
 
 
-def without_nulls(data: Any) -> Any:
+# How deep an input's objects nest (a policy's deadline, a campaign's inline template): nulls
+# deeper than this are the model's to refuse, and hostile nesting is never walked.
+MAX_DEPTH = 4
+
+
+def without_nulls(data: Any, depth: int = MAX_DEPTH) -> Any:
     """``data`` with every ``null`` member of an object left out: an input reads ``null`` as a
     key not given (so a required one is "is required", an optional one its default)."""
+    if depth <= 0:
+        return data
     if isinstance(data, dict):
-        return {key: without_nulls(value) for key, value in data.items() if value is not None}
+        return {k: without_nulls(v, depth - 1) for k, v in data.items() if v is not None}
     if isinstance(data, list):
-        return [without_nulls(item) for item in data]
+        return [without_nulls(item, depth - 1) for item in data]
     return data
 
 
