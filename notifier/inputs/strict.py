@@ -230,14 +230,18 @@ def field_name(loc: Sequence[Any]) -> str:
 
 def unknown_key(field: str, key: str, known: Iterable[str]) -> InputError:
     """The refusal of an unknown key, with the nearest known one (or the known ones)."""
+    return InputError(f"{field}: {unknown_key_reason(key, known)}", field=field)
+
+
+def unknown_key_reason(key: str, known: Iterable[str]) -> str:
+    """Why ``key`` is refused: ``未知字段，是否为 sectors？/ unknown key; did you mean 'sectors'?``
+    (or the known keys, when none is near)."""
     known = tuple(known)
     near = difflib.get_close_matches(key, known, n=1)
     if near:
-        reason = f"未知字段，是否为 {near[0]}？/ unknown key; did you mean {near[0]!r}?"
-    else:
-        listed = ", ".join(known)
-        reason = f"未知字段，应为 {listed} 之一 / unknown key; expected one of {listed}"
-    return InputError(f"{field}: {reason}", field=field)
+        return f"未知字段，是否为 {near[0]}？/ unknown key; did you mean {near[0]!r}?"
+    listed = ", ".join(known)
+    return f"未知字段，应为 {listed} 之一 / unknown key; expected one of {listed}"
 
 
 def known_keys(model: type[BaseModel], loc: Sequence[Any]) -> tuple[str, ...]:
