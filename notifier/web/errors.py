@@ -2,8 +2,8 @@
 
 notifier's own errors map to statuses by kind (bad input 400, not found 404, conflict 409, broker
 down 503); FastAPI's validation errors become 422 naming the first bad field (an unknown key
-first, with the nearest known one); a body over
-``web.max_body_bytes`` is refused with 413 before it is read (:class:`BodyLimit`).
+first, with the nearest known one); a body over ``web.max_body_bytes`` is refused with 413
+before it is read (:class:`BodyLimit`).
 
 Every query and path parameter passes :mod:`notifier.domain.text_rules`' line rule before a route
 runs
