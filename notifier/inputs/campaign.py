@@ -17,7 +17,7 @@ from notifier.domain.channel_names import CHANNELS, EMAIL
 from notifier.domain.plaintext import shown
 from notifier.inputs.enterprise_csv import CHANNEL_WORDS
 from notifier.inputs.fields import CHANNEL_ENUM
-from notifier.inputs.policy import MAX_TITLE_LENGTH, Moment, TargetsIn, Url
+from notifier.inputs.policy import MAX_TITLE_LENGTH, MAX_URL_LENGTH, Moment, TargetsIn, Url
 from notifier.inputs.strict import (
     OURS,
     Line,
@@ -28,6 +28,7 @@ from notifier.inputs.strict import (
     field_name,
     line,
     refuse,
+    typed,
     unknown_key,
 )
 
@@ -117,15 +118,6 @@ class ScheduleIn(StrictModel):
         return self
 
 
-def _object(message: str) -> BeforeValidator:
-    def check(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise refuse(message)
-        return value
-
-    return BeforeValidator(check)
-
-
 class CampaignFile(StrictModel):
     """活动文件 / the campaign file (docs: Campaigns)."""
 
@@ -133,21 +125,21 @@ class CampaignFile(StrictModel):
         max_length=MAX_NAME_LENGTH, json_schema_extra={"pattern": NAME_RULE}
     )
     title: RequiredLine = line(MAX_TITLE_LENGTH, required=True)
-    url: Url = line(2000, default="")
+    url: Url = line(MAX_URL_LENGTH, default="")
     channels: Annotated[
         list[Annotated[str, Field(max_length=10, json_schema_extra={"enum": CHANNEL_ENUM})]],
         BeforeValidator(_channels),
     ] = Field(min_length=1, description="短信, 邮件, 网络回调 as well")
     templates: Annotated[
         dict[str, TemplateChoice],
-        _object("must be an object: channel -> template name or text"),
+        typed(dict, "must be an object: channel -> template name or text"),
     ]
     targets: TargetsIn = Field(default_factory=TargetsIn)
     credit_codes_file: Line = line(
         MAX_PATH_LENGTH, default="", description="仅命令行 / the command line only"
     )
     schedule: Annotated[
-        ScheduleIn, _object('must be an object: {"once_at": ...} or {"cron": ...}')
+        ScheduleIn, typed(dict, 'must be an object: {"once_at": ...} or {"cron": ...}')
     ]
     throttle_per_minute: (
         Annotated[int, Field(ge=1, le=MAX_THROTTLE), BeforeValidator(_throttle)] | None

@@ -51,9 +51,9 @@ def refuse(message: str, *, below: str | None = None) -> PydanticCustomError:
 # --- text fields -------------------------------------------------------------------------------
 
 
-def _string(value: Any, *, message: str = "must be a string") -> str:
+def _string(value: Any) -> str:
     if not isinstance(value, str):
-        raise refuse(message)
+        raise refuse("must be a string")
     return value
 
 
@@ -124,11 +124,11 @@ def typed(kind: type, message: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-def each(read: Callable[[str], str]) -> Callable[[list[str]], tuple[str, ...]]:
+def each(read: Callable[[str], str]) -> Callable[[Iterable[str]], tuple[str, ...]]:
     """Read every non-empty item with ``read`` (its InputError reported on the list), keeping
     the first of repeats."""
 
-    def check(items: list[str]) -> tuple[str, ...]:
+    def check(items: Iterable[str]) -> tuple[str, ...]:
         result = []
         for item in items:
             if not item:
