@@ -21,11 +21,11 @@ from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.listings import policy_row
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
-from notifier.store.models import Policy
 from notifier.web.api.bodies import read_body
 from notifier.web.api.schemas import (
     PolicyDetail,
@@ -41,18 +41,6 @@ from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
-def policy_row(policy: Policy, runtime: Runtime) -> dict[str, Any]:
-    """A policy as listings show it."""
-    return {
-        "id": policy.id,
-        "title": policy.title,
-        "department": policy.department,
-        "summary": policy.summary,
-        "url": policy.url,
-        "published_at": local(policy.published_at, runtime.settings.zone),
-        "targets": policy.targets.as_dict(),
-        "topics": list(policy.topics or []),
-    }
 
 
 @router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
@@ -60,8 +48,9 @@ def list_policies(
     runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """The newest policies first."""
+    zone = runtime.settings.zone
     with runtime.sessions() as session:
-        return [policy_row(p, runtime) for p in store.list_recent(session, limit=limit)]
+        return [policy_row(p, zone) for p in store.list_recent(session, limit=limit)]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
@@ -73,7 +62,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
         row = {
-            **policy_row(policy, runtime),
+            **policy_row(policy, runtime.settings.zone),
             "body": policy.body,
             "deadlines": [
                 {
@@ -140,7 +129,7 @@ def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str
     if result.created:
         with runtime.sessions() as session:
             policy = store.get(session, result.policy_id)
-            after = policy_row(policy, runtime) if policy else None
+            after = policy_row(policy, runtime.settings.zone) if policy else None
         record_change(
             runtime,
             principal,
