@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from notifier.errors import InputError
+from notifier.inputs.api import DoneIn, MoveIn
 from notifier.inputs.policy_file import read_due_at
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import (
@@ -17,7 +18,7 @@ from notifier.services.deadlines.operations import (
     report,
 )
 from notifier.services.enterprises.listings import local
-from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
+from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneOut
 from notifier.web.auth import Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from notifier.inputs.api import KeyIn
 from notifier.services.access.api_keys import list_keys
-from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
+from notifier.web.api.schemas import KEY_PREFIX, KeyOut, NewKeyOut
 from notifier.web.auth import Admin
 from notifier.web.deps import RuntimeDep
 from notifier.web.key_admin import make_key_audited, revoke_key_audited
