@@ -318,3 +318,12 @@ def test_a_campaign_change_whose_audit_row_fails_is_not_made(faces, monkeypatch)
     assert answer.status_code == 500
     with faces.runtime.sessions() as session:
         assert session.get(Campaign, campaign_id).status == "scheduled"
+
+
+def test_a_deadline_cancel_whose_audit_row_fails_leaves_the_deadline_as_it_was(faces, monkeypatch):
+    deadline_id = faces.deadline()
+    monkeypatch.setattr(audit, "record", _refuse_to_record)
+    result = CliRunner().invoke(cli, ["deadlines", "cancel", str(deadline_id)], env=faces.env)
+    assert "the audit log is down" in str(result.exception)
+    with faces.runtime.sessions() as session:
+        assert session.get(Deadline, deadline_id).cancelled_at is None
