@@ -327,3 +327,16 @@ def test_a_deadline_cancel_whose_audit_row_fails_leaves_the_deadline_as_it_was(f
     assert "the audit log is down" in str(result.exception)
     with faces.runtime.sessions() as session:
         assert session.get(Deadline, deadline_id).cancelled_at is None
+
+
+def test_the_audit_log_over_the_api_names_the_face_of_each_change(faces):
+    deadline_id = faces.deadline()
+    faces.cli("deadlines", "move", str(deadline_id), "2099-07-15")
+    faces.api(f"/api/v1/deadlines/{deadline_id}/cancel")
+    admin = {"Authorization": f"Bearer {make_key(faces.runtime, 'admin')}"}
+    items = faces.client.get("/api/v1/audit", headers=admin).json()["items"]
+    shown = [(e["action"], e["face"], e["actor_prefix"]) for e in items]
+    assert shown[:2] == [
+        ("deadline.cancel", "api", faces.staff[: len(items[0]["actor_prefix"])]),
+        ("deadline.move", "cli", f"cli:{getpass.getuser()}"),
+    ]

@@ -265,6 +265,9 @@ class AuditOut(BaseModel):
     id: int
     actor_prefix: str
     actor_role: str
+    face: str | None = Field(
+        None, description="来源 / the way in: api, console, cli, clock, page (None: before 0014)"
+    )
     action: str
     target_type: str
     target_id: str | None
