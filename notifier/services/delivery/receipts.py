@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.channels.base import ProviderConfig
 from notifier.channels.receipts import (
     ANSWERS,
     READERS,
     Batch,
+    Receipt,
+    Reply,
     check_token,
     readers_for,
 )
@@ -174,20 +178,15 @@ def handle_reports(
         CallbackRefused: the token is missing or wrong (nothing read).
         InputError: the body is not JSON, or none of its records is a report.
     """
-    check_token(target.token, token)
-    read_reports, _ = readers_for(target.kind)
-    batch: Batch[Any] = read_reports(body, max_records=max_records)
-    _taken(target, batch, "reports")
-    applied = 0
-    with sessions() as session:
-        for report in batch.taken:
-            applied += receipts.apply_receipt(
-                session, provider=target.name, provider_message_id=report.provider_message_id,
-                status=report.status, error=report.error, at=report.at,
-            )
-        session.commit()
-    log.info("%s: %s reports, %s applied", target.name, len(batch.taken), applied)
-    return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
+
+    def apply(session: Session, report: Receipt) -> int:
+        return receipts.apply_receipt(
+            session, provider=target.name, provider_message_id=report.provider_message_id,
+            status=report.status, error=report.error, at=report.at,
+        )
+
+    return _handle(sessions, target, token=token, body=body, max_records=max_records,
+                   push=_REPORTS, store=apply)
 
 
 def handle_replies(
@@ -207,19 +206,50 @@ def handle_replies(
         CallbackRefused: the token is missing or wrong (nothing read).
         InputError: the body is not JSON, or none of its records is a reply.
     """
-    check_token(target.token, token)
-    _, read_replies = readers_for(target.kind)
-    batch: Batch[Any] = read_replies(body, max_records=max_records)
-    _taken(target, batch, "replies")
-    unsubscribed = 0
-    with sessions() as session:
-        for reply in batch.taken:
-            outcome = receipts.record_reply(
-                session, provider=target.name, phone=reply.phone, text=reply.text,
-                sent_at=reply.at,
-            )
-            unsubscribed += outcome.unsubscribed
-        session.commit()
-    log.info("%s: %s replies, %s unsubscribing", target.name, len(batch.taken), unsubscribed)
-    return Handled(len(batch.taken) + len(batch.rejected), unsubscribed, _answer(target, batch))
 
+    def keep(session: Session, reply: Reply) -> int:
+        return receipts.record_reply(
+            session, provider=target.name, phone=reply.phone, text=reply.text, sent_at=reply.at,
+        ).unsubscribed
+
+    return _handle(sessions, target, token=token, body=body, max_records=max_records,
+                   push=_REPLIES, store=keep)
+
+
+@dataclass(frozen=True)
+class _Push:
+    """One kind of push: which of a vendor's readers reads it, and how its log line reads."""
+
+    reader: int  # its index in the vendor's (reports, replies) readers
+    records: str  # "reports"
+    counted: str  # what the stored records' count means: "applied"
+
+
+_REPORTS = _Push(0, "reports", "applied")
+_REPLIES = _Push(1, "replies", "unsubscribing")
+
+
+def _handle(
+    sessions: SessionFactory,
+    target: CallbackTarget,
+    *,
+    token: str | None,
+    body: bytes,
+    max_records: int | None,
+    push: _Push,
+    store: Callable[[Session, Any], int],
+) -> Handled:
+    """Check the token, read the push, and ``store`` each good record in one transaction;
+    what ``store`` returns is summed as the records applied."""
+    check_token(target.token, token)
+    read = readers_for(target.kind)[push.reader]
+    batch: Batch[Any] = read(body, max_records=max_records)
+    _taken(target, batch, push.records)
+    applied = 0
+    with sessions() as session:
+        for record in batch.taken:
+            applied += store(session, record)
+        session.commit()
+    log.info("%s: %s %s, %s %s", target.name, len(batch.taken), push.records, applied,
+             push.counted)
+    return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
