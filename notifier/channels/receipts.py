@@ -246,6 +246,19 @@ def _each(
     return Batch(taken, rejected, len(records) - len(kept))
 
 
+def _receipt(
+    item: dict[str, Any], ok: bool, *, id_key: str, error_keys: tuple[str, str], time_key: str
+) -> Receipt:
+    """A report record as a Receipt; the vendor's own fields name the id, error and time."""
+    error = " ".join(_text(item, key) or "" for key in error_keys).strip()
+    return Receipt(
+        provider_message_id=_message_id(item, id_key),
+        status=DELIVERED if ok else FAILED,
+        at=_local_time(item.get(time_key)),
+        error=None if ok else error,
+    )
+
+
 def aliyun_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
     """Read an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected).
 
@@ -255,13 +268,8 @@ def aliyun_reports(body: bytes, *, max_records: int | None = None) -> Batch[Rece
 
     def read(item: dict[str, Any]) -> Receipt:
         ok = _text(item, "success") in ("True", "true")
-        error = f"{_text(item, 'err_code') or ''} {_text(item, 'err_msg') or ''}".strip()
-        return Receipt(
-            provider_message_id=_message_id(item, "biz_id"),
-            status=DELIVERED if ok else FAILED,
-            at=_local_time(item.get("report_time")),
-            error=None if ok else error,
-        )
+        return _receipt(item, ok, id_key="biz_id", error_keys=("err_code", "err_msg"),
+                        time_key="report_time")
 
     return _each(body, read, max_records)
 
@@ -290,13 +298,8 @@ def tencent_reports(body: bytes, *, max_records: int | None = None) -> Batch[Rec
 
     def read(item: dict[str, Any]) -> Receipt:
         ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
-        error = f"{_text(item, 'errmsg') or ''} {_text(item, 'description') or ''}".strip()
-        return Receipt(
-            provider_message_id=_message_id(item, "sid"),
-            status=DELIVERED if ok else FAILED,
-            at=_local_time(item.get("user_receive_time")),
-            error=None if ok else error,
-        )
+        return _receipt(item, ok, id_key="sid", error_keys=("errmsg", "description"),
+                        time_key="user_receive_time")
 
     return _each(body, read, max_records)
 
