@@ -2,7 +2,7 @@
 
 A face (the web app's ``POST /callbacks/{provider}/reports`` and ``/replies``) finds the
 provider and checks the URL's ``token`` with :meth:`CallbackTargets.admit` before it reads the
-body, then hands the body to :func:`handle_reports` or :func:`handle_replies`, which read the
+body, then hands the body to :data:`handle_reports` or :data:`handle_replies`, which read the
 push and store its good records in one transaction, and return the answer the vendor expects
 with the records left out named. A push is safe to repeat: a report applies once, and a
 repeated TD unsubscribes nothing more.
@@ -161,95 +161,64 @@ def _answer(target: CallbackTarget, batch: Batch[Any]) -> dict[str, Any]:
     return answer
 
 
-def handle_reports(
-    sessions: SessionFactory,
-    target: CallbackTarget,
-    *,
-    token: str | None,
-    body: bytes,
-    max_records: int | None = None,
-) -> Handled:
-    """Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`).
-
-    Parameters:
-        max_records: the records read from one push (the rest are counted as skipped).
-
-    Raises:
-        CallbackRefused: the token is missing or wrong (nothing read).
-        InputError: the body is not JSON, or none of its records is a report.
-    """
-
-    def apply(session: Session, report: Receipt) -> int:
-        return receipts.apply_receipt(
-            session, provider=target.name, provider_message_id=report.provider_message_id,
-            status=report.status, error=report.error, at=report.at,
-        )
-
-    return _handle(sessions, target, token=token, body=body, max_records=max_records,
-                   push=_REPORTS, store=apply)
-
-
-def handle_replies(
-    sessions: SessionFactory,
-    target: CallbackTarget,
-    *,
-    token: str | None,
-    body: bytes,
-    max_records: int | None = None,
-) -> Handled:
-    """Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS.
-
-    Parameters:
-        max_records: the records read from one push (the rest are counted as skipped).
-
-    Raises:
-        CallbackRefused: the token is missing or wrong (nothing read).
-        InputError: the body is not JSON, or none of its records is a reply.
-    """
-
-    def keep(session: Session, reply: Reply) -> int:
-        return receipts.record_reply(
-            session, provider=target.name, phone=reply.phone, text=reply.text, sent_at=reply.at,
-        ).unsubscribed
-
-    return _handle(sessions, target, token=token, body=body, max_records=max_records,
-                   push=_REPLIES, store=keep)
-
-
 @dataclass(frozen=True)
-class _Push:
-    """One kind of push: which of a vendor's readers reads it, and how its log line reads."""
+class PushHandler:
+    """How one kind of vendor push is read and stored: called as
+    ``handler(sessions, target, token=..., body=..., max_records=...)``."""
 
     reader: int  # its index in the vendor's (reports, replies) readers
-    records: str  # "reports"
-    counted: str  # what the stored records' count means: "applied"
+    records: str  # what the push holds, for the log: "reports"
+    counted: str  # what the stored records' count means, for the log: "applied"
+    # Stores one record; returns what it counts for in ``Handled.applied`` (0 or 1).
+    store: Callable[[Session, CallbackTarget, Any], int]
+
+    def __call__(
+        self,
+        sessions: SessionFactory,
+        target: CallbackTarget,
+        *,
+        token: str | None,
+        body: bytes,
+        max_records: int | None = None,
+    ) -> Handled:
+        """Check the token, read the push, and store its good records in one transaction.
+
+        Parameters:
+            max_records: the records read from one push (the rest are counted as skipped).
+
+        Raises:
+            CallbackRefused: the token is missing or wrong (nothing read).
+            InputError: the body is not JSON, or none of its records can be read.
+        """
+        check_token(target.token, token)
+        read = readers_for(target.kind)[self.reader]
+        batch: Batch[Any] = read(body, max_records=max_records)
+        _taken(target, batch, self.records)
+        applied = 0
+        with sessions() as session:
+            for record in batch.taken:
+                applied += self.store(session, target, record)
+            session.commit()
+        log.info("%s: %s %s, %s %s", target.name, len(batch.taken), self.records, applied,
+                 self.counted)
+        return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
 
 
-_REPORTS = _Push(0, "reports", "applied")
-_REPLIES = _Push(1, "replies", "unsubscribing")
+def _apply_report(session: Session, target: CallbackTarget, report: Receipt) -> int:
+    return receipts.apply_receipt(
+        session, provider=target.name, provider_message_id=report.provider_message_id,
+        status=report.status, error=report.error, at=report.at,
+    )
 
 
-def _handle(
-    sessions: SessionFactory,
-    target: CallbackTarget,
-    *,
-    token: str | None,
-    body: bytes,
-    max_records: int | None,
-    push: _Push,
-    store: Callable[[Session, Any], int],
-) -> Handled:
-    """Check the token, read the push, and ``store`` each good record in one transaction;
-    what ``store`` returns is summed as the records applied."""
-    check_token(target.token, token)
-    read = readers_for(target.kind)[push.reader]
-    batch: Batch[Any] = read(body, max_records=max_records)
-    _taken(target, batch, push.records)
-    applied = 0
-    with sessions() as session:
-        for record in batch.taken:
-            applied += store(session, record)
-        session.commit()
-    log.info("%s: %s %s, %s %s", target.name, len(batch.taken), push.records, applied,
-             push.counted)
-    return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
+def _keep_reply(session: Session, target: CallbackTarget, reply: Reply) -> int:
+    return receipts.record_reply(
+        session, provider=target.name, phone=reply.phone, text=reply.text, sent_at=reply.at,
+    ).unsubscribed
+
+
+handle_reports = PushHandler(0, "reports", "applied", _apply_report)
+"""Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`)."""
+
+handle_replies = PushHandler(1, "replies", "unsubscribing", _keep_reply)
+"""Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS."""
