@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError
-from notifier.store import audience, triggers
+from notifier.store import added, audience, triggers
 from notifier.store import templates as stored
 from notifier.store.models import (
     Campaign,
@@ -43,9 +43,7 @@ def run_key(campaign_id: int, run_at: datetime) -> str:
 
 def add(session: Session, campaign: Campaign) -> Campaign:
     """Store a new campaign; its id is set on return."""
-    session.add(campaign)
-    session.flush()
-    return campaign
+    return added(session, campaign)
 
 
 def get(session: Session, campaign_id: int) -> Campaign | None:
