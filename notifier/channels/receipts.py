@@ -259,67 +259,57 @@ def _receipt(
     )
 
 
-def aliyun_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
-    """Read an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected).
+@dataclass(frozen=True)
+class PushReader(Generic[Record]):
+    """Reads a vendor's push of one kind, each record with ``record``, which raises
+    ``_BadRecord`` for a record it cannot take."""
 
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
+    record: Callable[[dict[str, Any]], Record]
 
-    def read(item: dict[str, Any]) -> Receipt:
-        ok = _text(item, "success") in ("True", "true")
-        return _receipt(item, ok, id_key="biz_id", error_keys=("err_code", "err_msg"),
-                        time_key="report_time")
+    def __call__(self, body: bytes, *, max_records: int | None = None) -> Batch[Record]:
+        """The push read (see :func:`_each`).
 
-    return _each(body, read, max_records)
-
-
-def aliyun_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
-    """Read an Alibaba Cloud ``SmsUp`` push (a record without a number or content is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Reply:
-        return Reply(_e164(_required(item, "phone_number")),
-                     _required(item, "content", allowed=TEXT_ALLOWED),
-                     _local_time(item.get("send_time")))
-
-    return _each(body, read, max_records)
+        Raises:
+            InputError: not JSON, or not an array or object.
+        """
+        return _each(body, self.record, max_records)
 
 
-def tencent_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
-    """Read a Tencent Cloud status callback (a record without ``sid`` is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Receipt:
-        ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
-        return _receipt(item, ok, id_key="sid", error_keys=("errmsg", "description"),
-                        time_key="user_receive_time")
-
-    return _each(body, read, max_records)
+def _aliyun_report(item: dict[str, Any]) -> Receipt:
+    ok = _text(item, "success") in ("True", "true")
+    return _receipt(item, ok, id_key="biz_id", error_keys=("err_code", "err_msg"),
+                    time_key="report_time")
 
 
-def tencent_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
-    """Read a Tencent Cloud reply callback (a record without a number or text is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Reply:
-        return Reply(_e164(_required(item, "mobile"), _text(item, "nationcode")),
-                     _required(item, "text", allowed=TEXT_ALLOWED),
-                     _unix_time(item.get("time")))
-
-    return _each(body, read, max_records)
+def _aliyun_reply(item: dict[str, Any]) -> Reply:
+    return Reply(_e164(_required(item, "phone_number")),
+                 _required(item, "content", allowed=TEXT_ALLOWED),
+                 _local_time(item.get("send_time")))
 
 
-Readers = tuple[Callable[..., Batch[Receipt]], Callable[..., Batch[Reply]]]
+def _tencent_report(item: dict[str, Any]) -> Receipt:
+    ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
+    return _receipt(item, ok, id_key="sid", error_keys=("errmsg", "description"),
+                    time_key="user_receive_time")
+
+
+def _tencent_reply(item: dict[str, Any]) -> Reply:
+    return Reply(_e164(_required(item, "mobile"), _text(item, "nationcode")),
+                 _required(item, "text", allowed=TEXT_ALLOWED),
+                 _unix_time(item.get("time")))
+
+
+aliyun_reports = PushReader(_aliyun_report)
+"""Reads an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected)."""
+aliyun_replies = PushReader(_aliyun_reply)
+"""Reads an Alibaba Cloud ``SmsUp`` push (a record without a number or content is rejected)."""
+tencent_reports = PushReader(_tencent_report)
+"""Reads a Tencent Cloud status callback (a record without ``sid`` is rejected)."""
+tencent_replies = PushReader(_tencent_reply)
+"""Reads a Tencent Cloud reply callback (a record without a number or text is rejected)."""
+
+
+Readers = tuple[PushReader[Receipt], PushReader[Reply]]
 
 # Kind -> (reports reader, replies reader), and the answer each vendor expects back.
 READERS: dict[str, Readers] = {
