@@ -18,6 +18,7 @@ from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.guards.provider_guard import ProviderGuard, create_guard
 from notifier.jobs.broker import Queue, create_queue
 from notifier.rendering.messages import Renderer
+from notifier.services.context import Actor, Context
 from notifier.services.delivery.kinds import KINDS
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Dispatch, Providers
@@ -111,6 +112,10 @@ class Runtime:
     def dispatch(self) -> Dispatch:
         """How the pipeline queues work in this process."""
         return self.queue
+
+    def context(self, actor: Actor) -> Context:
+        """The context one operation of ``actor`` runs in (see :mod:`notifier.services.context`)."""
+        return Context(process=self, actor=actor)
 
     def close(self) -> None:
         """Close providers, the broker and the database pool."""

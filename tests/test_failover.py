@@ -76,7 +76,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[in
         runtime.sessions,
         Enqueued(ids.extend),
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     return ids
 
@@ -306,47 +306,8 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     runtime.catalog.refresh()
     assert [p.name for p in runtime.providers.for_channel("sms")] == ["gw-a"]
     with runtime.sessions.begin() as session:
-        from notifier.store.models import Provider
+        from notifier.store.models import ProviderAccount as Provider
 
         session.execute(update(Provider).values(enabled=False, updated_at=now()))
     runtime.catalog.refresh()
     assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
-
-
-# --- circuits, in process and on Redis --------------------------------------------------------
-
-
-@pytest.fixture(params=["memory", "redis"])
-def circuits(request):
-    from notifier.config import CircuitSettings
-    from notifier.guards.circuits import MemoryCircuits, RedisCircuits
-
-    settings = CircuitSettings(failures=2, cooldown_seconds=30)
-    if request.param == "memory":
-        return MemoryCircuits(settings)
-    import redis
-
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    namespace = os.environ["NOTIFIER_REDIS_NAMESPACE"]
-    return RedisCircuits(client, namespace=namespace, settings=settings)
-
-
-def test_a_circuit_opens_after_failures_in_a_row_and_lets_one_trial_through_after_cooldown(
-    circuits,
-):
-    now = 1_000_000.5
-    circuits.failed("gw-a", now)
-    circuits.succeeded("gw-a")  # a success in between: the count starts again
-    circuits.failed("gw-a", now)
-    assert circuits.admit("gw-a", now) is None
-    circuits.failed("gw-a", now)
-
-    assert circuits.admit("gw-a", now + 29) == pytest.approx(now + 30)
-    assert circuits.admit("gw-b", now) is None  # each provider has its own
-    assert circuits.admit("gw-a", now + 31) is None  # the one trial
-    assert circuits.admit("gw-a", now + 31) is not None  # the others still wait
-    circuits.failed("gw-a", now + 31)  # the trial failed: open again at once
-    assert circuits.admit("gw-a", now + 60) == pytest.approx(now + 61)
-    assert circuits.admit("gw-a", now + 62) is None
-    circuits.succeeded("gw-a")
-    assert circuits.admit("gw-a", now + 62) is None and circuits.admit("gw-a", now + 62) is None

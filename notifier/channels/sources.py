@@ -7,10 +7,12 @@ Each section becomes one :class:`ProviderConfig`. Configs are plain data, so ano
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from notifier.channels.base import ProviderConfig, ProviderEnvironment
 from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
+from notifier.guards.backends import shared_redis_url
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -44,7 +46,7 @@ def provider_configs_from_settings(settings: Settings) -> list[ProviderConfig]:
         for entry in settings.providers
     ]
     named = {config.channel for config in listed}
-    sections = [
+    sections: list[tuple[str, Callable[[], ProviderConfig]]] = [
         (SMS, lambda: sms_config(settings.sms)),
         (EMAIL, lambda: email_config(settings.email)),
         (WEBHOOK, lambda: webhook_config(settings.webhook)),
@@ -61,8 +63,8 @@ def environment_from_settings(settings: Settings) -> ProviderEnvironment:
         send_deadline=settings.outbound.deadline_seconds,
         max_answer_bytes=settings.outbound.max_answer_bytes,
         outbox_dir=settings.outbox_dir,
-        # Robots' messages a minute are counted in the broker's Redis, when it is Redis.
-        rate_limit_url=settings.broker if settings.broker_kind == "redis" else None,
+        # Robots' messages a minute are counted in the Redis the processes share, if any.
+        rate_limit_url=shared_redis_url(settings),
         rate_limit_namespace=settings.redis_namespace,
     )
 

@@ -1,2 +1,3 @@
 """Pure rules and values of the domain: sectors, targets, tokens, SMS length, working days,
-schedules. No I/O."""
+schedules. No I/O.
+"""

@@ -1,1 +1,3 @@
-"""Input files read and checked before anything is stored: policy files, campaign files, enterprise registers."""
+"""Input files read and checked before anything is stored: policy files, campaign files, enterprise
+registers.
+"""

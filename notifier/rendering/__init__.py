@@ -1,2 +1,3 @@
 """Messages rendered from templates: the bounded Jinja2 sandbox, its limits and watchdog, stored
-and pinned templates."""
+and pinned templates.
+"""

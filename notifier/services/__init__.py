@@ -1,1 +1,3 @@
-"""The use cases, one package per feature: every face (CLI, API, console, jobs) calls these functions."""
+"""The use cases, one package per feature: every face (CLI, API, console, jobs) calls these
+functions.
+"""

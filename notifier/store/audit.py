@@ -17,6 +17,7 @@ def record(
     *,
     actor_prefix: str,
     actor_role: str,
+    face: str | None = None,
     action: str,
     target_type: str,
     target_id: str | None,
@@ -28,6 +29,7 @@ def record(
     entry = AuditEntry(
         actor_prefix=actor_prefix,
         actor_role=actor_role,
+        face=face,
         action=action,
         target_type=target_type,
         target_id=target_id,

@@ -1,1 +1,2 @@
-"""Providers: the catalog a process sends through, admins' provider rows, webhook endpoint secrets."""
+"""Providers: the catalog a process sends through, admins' provider rows, webhook endpoint secrets.
+"""

@@ -47,8 +47,11 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_prefix: Mapped[str] = mapped_column(String(20), index=True)
+    # An API key's prefix, or ``cli:<operating-system user>`` (see services.context.Actor).
+    actor_prefix: Mapped[str] = mapped_column(String(64), index=True)
     actor_role: Mapped[str] = mapped_column(String(16))
+    # How the actor came in: api, console, cli, clock (None on rows from before 0014).
+    face: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(50))
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[str | None] = mapped_column(String(100))
