@@ -9,7 +9,6 @@ staff member, and returns the provider's answer.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +17,10 @@ from sqlalchemy.orm import Session
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.targets import read_credit_code
-from notifier.errors import InputError, NotifierError
+from notifier.errors import InputError
 from notifier.services.campaigns.operations import get_campaign, record
 from notifier.services.context import Context
-from notifier.services.delivery.messages import Composition, MessageFactory
-from notifier.services.delivery.ports import Providers
-from notifier.services.policies.preview import Rendering
+from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store
 from notifier.store import enterprises
 from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
@@ -77,18 +74,6 @@ def _loaded(
     return campaign, enterprise, store.pin_templates(session, campaign)
 
 
-@dataclass(frozen=True)
-class _Composer:
-    providers: Providers
-    messages: MessageFactory
-
-    def compose(self, delivery: Delivery) -> Composition:
-        candidates = self.providers.for_channel(delivery.channel)
-        if not candidates:
-            raise NotifierError(f"渠道 channel {delivery.channel!r} 未配置 is not configured")
-        return self.messages.compose(delivery, candidates[0])
-
-
 def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> dict[str, Rendering]:
     """Each of the campaign's channels rendered for the enterprise ``credit_code``, with the
     templates a run made now would pin.
@@ -96,7 +81,7 @@ def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> di
     Raises:
         InputError: no such campaign or enterprise.
     """
-    composer = _Composer(context.catalog, context.messages)
+    composer = PreviewComposer(context.catalog, context.messages)
     now = context.time_source.now()
     renderings: dict[str, Rendering] = {}
     with context.sessions() as session:
@@ -104,19 +89,7 @@ def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> di
     # Rendered on detached rows and transient deliveries: nothing can be stored.
     for channel in [c for c in CHANNELS if c in campaign.channels]:
         delivery = _transient(campaign, enterprise, channel, pinned, now=now)
-        try:
-            composed = composer.compose(delivery)
-        except NotifierError as exc:
-            renderings[channel] = Rendering(credit_code=enterprise.credit_code, error=str(exc))
-            continue
-        count = composed.sms_count
-        renderings[channel] = Rendering(
-            credit_code=enterprise.credit_code,
-            text=composed.message.text,
-            subject=composed.message.subject,
-            sms_length=count.length if count else None,
-            sms_parts=count.parts if count else None,
-        )
+        renderings[channel] = composer.rendering(delivery, enterprise.credit_code)
     return renderings
 
 
@@ -159,7 +132,7 @@ def send_test_message(
         campaign, enterprise, pinned = _loaded(session, campaign_id, code)
     now = context.time_source.now()
     delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
-    message = _Composer(providers, context.messages).compose(delivery).message
+    message = PreviewComposer(providers, context.messages).compose(delivery).message
     result = providers.for_channel(channel)[0].send(message)
     with context.sessions.begin() as session:
         record(

@@ -15,8 +15,8 @@ from notifier.domain.targets import Targets
 from notifier.errors import NotifierError
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
-from notifier.services.delivery.messages import Composition, MessageFactory
-from notifier.services.delivery.ports import Providers
+from notifier.services.delivery.messages import Composition
+from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -38,18 +38,6 @@ class Sample:
     channel: str
     address: str
     reason: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """What one channel's message looks like for the sampled enterprise."""
-
-    credit_code: str
-    text: str | None = None
-    subject: str | None = None
-    sms_length: int | None = None
-    sms_parts: int | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,40 +81,20 @@ def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Deli
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Composer:
-    """Renders a transient delivery of the draft policy for one recipient.
-
-    It holds no database session: a render, or the provider list reloading its rows in a
-    connection of its own, must never happen inside a transaction (on SQLite the open
-    transaction holds the write lock, and the reload would wait on it until "database is
-    locked").
-    """
+    """Renders a transient delivery of the draft policy for one recipient."""
 
     policy: Policy
-    messages: MessageFactory
-    providers: Providers
+    composer: PreviewComposer
 
     def compose(self, recipient: Recipient) -> Composition:
         delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
-        candidates = self.providers.for_channel(recipient.channel)
-        if not candidates:
-            raise NotifierError(f"channel {recipient.channel!r} is not configured")
-        return self.messages.compose(delivery, candidates[0])
+        return self.composer.compose(delivery)
 
     def rendering(self, recipient: Recipient) -> Rendering:
-        try:
-            composed = self.compose(recipient)
-        except NotifierError as exc:
-            return Rendering(credit_code=recipient.credit_code, error=str(exc))
-        count = composed.sms_count
-        return Rendering(
-            credit_code=recipient.credit_code,
-            text=composed.message.text,
-            subject=composed.message.subject,
-            sms_length=count.length if count else None,
-            sms_parts=count.parts if count else None,
-        )
+        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        return self.composer.rendering(delivery, recipient.credit_code)
 
 
 def _billed_parts(
@@ -232,7 +200,9 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
         LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())
     audience = _audience(sessions, targets, samples)
     # Transient: never added to a session, so nothing of the draft can be stored.
-    composer = _Composer(policies.build(draft, now=utcnow()), messages, providers)
+    composer = _Composer(
+        policies.build(draft, now=utcnow()), PreviewComposer(providers, messages)
+    )
     renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
     counts = audience.counts
     parts, estimated = _billed_parts(
