@@ -12,10 +12,11 @@ from starlette.datastructures import FormData
 
 from notifier.config import Settings
 from notifier.errors import InputError
+from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
+from notifier.web.acting import key_context
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
-from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 MASK = "********"
 AUDIT_SHOWN = 100
@@ -88,9 +89,8 @@ def routes(console: Console) -> APIRouter:
     ) -> HTMLResponse:
         shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
         try:
-            new = make_key_audited(
-                runtime,
-                user.principal,
+            new = key_admin.make_key(
+                key_context(runtime, user.principal, "console"),
                 role=shown["role"],
                 name=shown["name"],
                 credit_code=shown["enterprise"] or None,
@@ -109,7 +109,7 @@ def routes(console: Console) -> APIRouter:
         user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
     ) -> Response:
         try:
-            revoke_key_audited(runtime, user.principal, prefix)
+            key_admin.revoke(key_context(runtime, user.principal, "console"), prefix)
         except InputError as exc:
             return admin_page(request, user, status_code=404, error=str(exc))
         return RedirectResponse("/console/admin?note=revoked", 303)
