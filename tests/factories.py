@@ -10,7 +10,8 @@ from typing import Any
 from stdnum.cn import uscc
 
 from notifier.inputs.enterprise_csv import HEADER
-from notifier.services.calendar.working_days import Editor, mark_year
+from notifier.services.calendar.working_days import mark_year
+from notifier.services.context import Actor
 from notifier.services.delivery.kinds import KINDS as MESSAGE_KINDS
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
@@ -202,12 +203,12 @@ TENCENT_TEMPLATES = {
 }
 
 
-TEST_EDITOR = Editor(name="tests", role="admin", source="tests")
+# Who the tests are when a service asks (calendar edits, provider rows): audited as the CLI.
+TEST_ACTOR = Actor(name="cli:tests", role="operator", face="cli")
 
 
 def enter_plain_years(runtime, *years: int) -> None:
     """Enter far ``years`` (which tests use so the real clock never passes their dates) into
     the working-day calendar as complete, with no holidays: worked Monday to Friday."""
     for year in years:
-        mark_year(runtime.sessions, year, complete=True, editor=TEST_EDITOR,
-        time_source=runtime.time_source)
+        mark_year(runtime.context(TEST_ACTOR), year, complete=True)
