@@ -16,6 +16,7 @@ from notifier.domain.csv_export import write_csv
 from notifier.domain.plaintext import shown
 from notifier.domain.sectors import normalize_sector
 from notifier.errors import InputError
+from notifier.services.enterprises import subscriptions
 from notifier.services.enterprises.importing import import_register
 from notifier.services.enterprises.listings import enterprise_row
 from notifier.store import enterprises as store
@@ -123,8 +124,7 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
 def unsubscribe(app: App, codes: tuple[str, ...], channel: str | None) -> None:
     """Unsubscribe enterprises by credit code; re-imports will not undo it."""
     wanted = [code.strip().upper() for code in codes]
-    with app.runtime.sessions.begin() as session:
-        missing = store.unsubscribe(session, wanted, channel=channel)
+    missing = subscriptions.unsubscribe(app.context(), wanted, channel=channel)
     done = len(wanted) - len(missing)
     click.echo(f"unsubscribed {done} enterprises from {channel or 'every channel'}")
     if missing:
