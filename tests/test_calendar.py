@@ -41,7 +41,7 @@ from notifier.services.policies.publishing import publish
 from notifier.store.models import AuditEntry, CalendarYear, Deadline
 
 from apiclient import api_fixture  # noqa: F401 - fixtures
-from factories import TEST_ACTOR, Enqueued, enter_plain_years, policy
+from factories import Enqueued, acting, enter_plain_years, policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AS_TYPED = (
@@ -144,7 +144,7 @@ def test_seeding_is_idempotent_and_keeps_admins_edits(database_url, make_runtime
     assert not calendar.is_working_day(date(2026, 10, 5))  # National Day
     assert calendar.is_working_day(date(2026, 10, 10))  # a Saturday worked
     # An admin decides a seeded day is not a holiday after all; seeding again keeps that.
-    assert remove_day(runtime.context(TEST_ACTOR), date(2026, 10, 5))
+    assert remove_day(acting(runtime), date(2026, 10, 5))
     assert seed(runtime.sessions, time_source=time_source) == []
     assert load(runtime.sessions, time_source=time_source).is_working_day(date(2026, 10, 5))
     with runtime.sessions() as session:
@@ -303,7 +303,7 @@ def test_the_dashboard_warns_60_days_before_the_calendar_runs_out(console):
     assert 'href="/console/calendar?year=2027"' in warned
     ran_out = dashboard_at("2027-01-02 10:00")
     assert "2027 年的工作日历尚未录入" in ran_out, ran_out[-3000:]
-    mark_year(runtime.context(TEST_ACTOR), 2027, complete=True)
+    mark_year(acting(runtime), 2027, complete=True)
     assert "calendar-warning" not in dashboard_at("2027-01-02 10:05")
 
 
@@ -311,7 +311,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     console, caplog
 ):
     runtime, _, _ = console
-    enter_notice(runtime.context(TEST_ACTOR), read_notice(AS_TYPED, year=2027), complete=True)
+    enter_notice(acting(runtime), read_notice(AS_TYPED, year=2027), complete=True)
     draft = parse_policy(
         policy(ref="p1", published_at="2026-12-07T09:00",
                deadlines=[{"title": "申报截止", "due_at": "2027-02-09T17:00",
@@ -320,7 +320,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     )
     publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     # An admin finds the schedule wrong and takes 2027 back while correcting it.
-    mark_year(runtime.context(TEST_ACTOR), 2027, complete=False)
+    mark_year(acting(runtime), 2027, complete=False)
     runtime.time_source.set(at("2027-02-01 09:00"))  # when 5wd falls
     settings = runtime.settings
 
@@ -341,7 +341,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
         time_source=runtime.time_source
     )[0]["rungs"]}
     assert states == {"5wd": "no_calendar", "0d": "scheduled"}
-    mark_year(runtime.context(TEST_ACTOR), 2027, complete=True)
+    mark_year(acting(runtime), 2027, complete=True)
     assert len(scan()) == 1  # the 5wd rung, on Monday 1 February
 
 

@@ -36,7 +36,7 @@ from factories import (
     SECRET_ID,
     SECRET_KEY,
     TENCENT_TEMPLATES,
-    TEST_ACTOR,
+    acting,
 )
 
 TOKEN = "callback-token-0123456789"
@@ -125,7 +125,7 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
                            circuit={"refresh_seconds": 1e-9}, web={"failed_auth_limit": 10_000})
     draft = ProviderDraft(name="ali-row", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
                           secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN})
-    add(runtime.context(TEST_ACTOR), draft)
+    add(acting(runtime), draft)
     decrypted: list[str] = []
     decrypt = SecretBox.decrypt
 
@@ -139,8 +139,8 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
              for _ in range(100)]
     assert {answer.status_code for answer in wrong} == {403}
     assert len(decrypted) == 1  # the first push; before: one for each of the 100
-    remove(runtime.context(TEST_ACTOR), "ali-row")
-    add(runtime.context(TEST_ACTOR),
+    remove(acting(runtime), "ali-row")
+    add(acting(runtime),
         ProviderDraft(**{**draft.__dict__, "secrets": {"access_key_secret": KEY_SECRET,
                                                      "callback_token": TX_TOKEN}}))
     new = client.post("/callbacks/ali-row/reports", params={"token": TX_TOKEN}, content=b"[]")
@@ -275,7 +275,7 @@ def server(tmp_path: Path, make_runtime: Any) -> Iterator[Server]:
     with running_notifier(tmp_path / "server", PARK[:1], settings=env) as running:
         runtime = make_runtime(database_url=running.env["NOTIFIER_DATABASE_URL"],
                                secrets={"keys": [key]})
-        add(runtime.context(TEST_ACTOR), ProviderDraft(
+        add(acting(runtime), ProviderDraft(
             name="ali", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
             secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN}))
         yield running

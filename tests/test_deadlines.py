@@ -29,14 +29,14 @@ from notifier.services.deadlines.operations import (
     move_deadline,
     report,
 )
-from notifier.services.deadlines.reminders import LadderRules, scan_due_reminders
+from notifier.services.deadlines.reminders import scan_due_reminders
 from notifier.services.delivery.fanout import fan_out
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
 from notifier.store import migrate
 from notifier.store.models import Deadline, Delivery, DeliveryStatus, Trigger
 
-from factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from factories import Enqueued, Firm, acting, credit_code, enterprise_csv, policy, send_batch
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -142,10 +142,8 @@ def test_a_2wd_rung_before_national_day_reminds_at_0900_on_the_right_working_day
     url = park.runtime.messages.deadline_done_url(park.deadline_id, enterprise_id=1)
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     token = url.rsplit("/", 1)[1]
-    assert mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
-    time_source=park.time_source)
-    assert not mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
-    time_source=park.time_source)
+    assert mark_done_by_token(acting(park.runtime), token, secrets=secrets)
+    assert not mark_done_by_token(acting(park.runtime), token, secrets=secrets)
 
     (second,) = park.tick("2026-09-30 09:00")  # 1wd: the last working day before the holiday
     assert park.sent_to(second) == [credit_code(2)]
@@ -161,12 +159,10 @@ def test_a_done_token_for_another_purpose_or_key_is_refused(park):
     unsubscribe = park.runtime.messages.unsubscribe_url(1, "email").rsplit("/", 1)[1]
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, unsubscribe, secrets=secrets,
-        time_source=park.time_source)
+        mark_done_by_token(acting(park.runtime), unsubscribe, secrets=secrets)
     done = park.runtime.messages.deadline_done_url(park.deadline_id, 1).rsplit("/", 1)[1]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, done, secrets=["another"],
-        time_source=park.time_source)
+        mark_done_by_token(acting(park.runtime), done, secrets=["another"])
 
 
 def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
@@ -176,13 +172,7 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     park.time_source.set(at("2026-11-18 09:00"))  # 2wd: made, but its fan-out has not run yet
     (stale,) = park.scan()
 
-    moved = move_deadline(
-        park.runtime.sessions,
-        park.deadline_id,
-        at("2026-11-27 17:00"),
-        time_source=park.time_source,
-        ladders=LadderRules.of(park.runtime.settings),
-    )
+    moved = move_deadline(acting(park.runtime), park.deadline_id, at("2026-11-27 17:00"))
 
     assert moved.cancelled_triggers == 1
     park.fan_out_and_send(stale)  # the message still on its way does nothing
@@ -217,7 +207,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
     queued = Enqueued()  # fanned out, queued, not yet sent
     fan_out(park.runtime.sessions, queued, trigger_id, policy=park.runtime.settings.delivery)
 
-    changed = cancel_deadline(park.runtime.sessions, park.deadline_id, time_source=park.time_source)
+    changed = cancel_deadline(acting(park.runtime), park.deadline_id)
 
     assert changed.cancelled_deliveries == 2
     for batch in queued.batches:

@@ -59,8 +59,9 @@ class App:
             self._runtime = Runtime.build(self.settings)
         return self._runtime
 
+    @property
     def context(self) -> Context:
-        """The context of one operation done by the person at the shell (``cli:<user>``)."""
+        """The context of an operation run from this shell: the audit log names its user."""
         return self.runtime.context(Actor.operator())
 
     def close(self) -> None:

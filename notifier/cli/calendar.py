@@ -113,7 +113,7 @@ def import_(
     ]
     result: dict[str, Any] = {"year": year, "days": shown, "dry_run": dry_run}
     if not dry_run:
-        entered = calendar_admin.enter_notice(app.context(), notice, complete=not incomplete)
+        entered = calendar_admin.enter_notice(app.context, notice, complete=not incomplete)
         result |= {"replaced": entered.replaced, "complete": entered.complete}
     if output_format == "json":
         print_json(result)
@@ -140,7 +140,7 @@ def _day(value: str) -> date:
 def set_(app: App, day: str, kind: str, name: str) -> None:
     """Enter DAY (2027-02-06) as a holiday or a workday (a weekend worked instead)."""
     when, what = _day(day), calendar_admin.read_kind(kind)
-    calendar_admin.set_day(app.context(), when, what, name=name)
+    calendar_admin.set_day(app.context, when, what, name=name)
     click.echo(f"{when.isoformat()}: {what.value} {name}".rstrip())
 
 
@@ -150,7 +150,7 @@ def set_(app: App, day: str, kind: str, name: str) -> None:
 def unset(app: App, day: str) -> None:
     """Remove DAY's entry: it is then worked when it is Monday to Friday."""
     when = _day(day)
-    removed = calendar_admin.remove_day(app.context(), when)
+    removed = calendar_admin.remove_day(app.context, when)
     click.echo(f"{when.isoformat()}: {'removed' if removed else 'had no entry'}")
 
 
@@ -161,5 +161,5 @@ def unset(app: App, day: str) -> None:
 def complete(app: App, year: str, undo: bool) -> None:
     """Mark YEAR complete: its holidays are all entered and its working days are counted."""
     number = calendar_admin.read_year(year)
-    calendar_admin.mark_year(app.context(), number, complete=not undo)
+    calendar_admin.mark_year(app.context, number, complete=not undo)
     click.echo(f"{number}: {'not complete' if undo else 'complete'}")

@@ -40,7 +40,7 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
     nothing and prints one line.
     """
     with file.open("rb") as source:
-        report = import_register(app.context(), source, name=file.name, dry_run=dry_run)
+        report = import_register(app.context, source, name=file.name, dry_run=dry_run)
     if output_format == "json":
         print_json(report.as_dict())
     else:
@@ -124,7 +124,7 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
 def unsubscribe(app: App, codes: tuple[str, ...], channel: str | None) -> None:
     """Unsubscribe enterprises by credit code; re-imports will not undo it."""
     wanted = [code.strip().upper() for code in codes]
-    missing = subscriptions.unsubscribe(app.context(), wanted, channel=channel)
+    missing = subscriptions.unsubscribe(app.context, wanted, channel=channel)
     done = len(wanted) - len(missing)
     click.echo(f"unsubscribed {done} enterprises from {channel or 'every channel'}")
     if missing:

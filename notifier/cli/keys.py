@@ -23,7 +23,7 @@ def keys() -> None:
 @pass_app
 def create(app: App, role: str, name: str, credit_code: str | None, output_format: str) -> None:
     """Make a key and print it once; only its hash is stored."""
-    new = key_admin.make_key(app.context(), role=role, name=name, credit_code=credit_code)
+    new = key_admin.make_key(app.context, role=role, name=name, credit_code=credit_code)
     if output_format == "json":
         print_json(vars(new))
         return
@@ -56,5 +56,5 @@ def list_(app: App, output_format: str) -> None:
 @pass_app
 def revoke(app: App, prefix: str) -> None:
     """Revoke the key with PREFIX (ntf_...): it stops working at once."""
-    row = key_admin.revoke(app.context(), prefix)
+    row = key_admin.revoke(app.context, prefix)
     click.echo(f"{row['prefix']}: 已吊销 / revoked at {str(row['revoked_at'])[:19]}")

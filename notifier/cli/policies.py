@@ -21,7 +21,7 @@ from notifier.services.delivery.progress import Snapshot, follow
 from notifier.services.policies.corrections import Revised, cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish as publish_policy
+from notifier.services.policies.publishing import publish_policy
 from notifier.store import policies as store
 
 
@@ -132,13 +132,7 @@ def publish(
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show = output_format == "text"
     with embedded_worker(runtime):
-        result = publish_policy(
-            runtime.sessions,
-            runtime.dispatch,
-            draft,
-            time_source=runtime.time_source,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = publish_policy(app.context, draft)
         state = _follow(
             runtime, result.trigger_id, wait=wait, wait_for_worker=wait_for_worker, show=show
         )
@@ -276,14 +270,7 @@ def revise(
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show_progress = output_format == "text"
     with embedded_worker(runtime):
-        result = revise_policy(
-            runtime.sessions,
-            runtime.dispatch,
-            draft,
-            notify=notify,
-            time_source=runtime.time_source,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = revise_policy(app.context, draft, notify=notify)
         state = _follow(
             runtime,
             result.trigger_id,
@@ -308,10 +295,7 @@ def revise(
 @pass_app
 def cancel(app: App, policy_id: int) -> None:
     """Withdraw a policy whose publication time has not come: nothing of it is sent."""
-    runtime = app.runtime
-    result = cancel_policy(
-        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
-    )
+    result = cancel_policy(app.context, policy_id)
     if result.already:
         click.echo(f"政策 {policy_id} 已撤回过 / policy {policy_id} was cancelled before")
         return

@@ -118,7 +118,7 @@ def set_(app: App, name: str, channel: str, file: Path, subject: str | None,
     body = _read(file, "--file")
     html = _read(html_file, "--html") if html_file is not None else None
     draft = TemplateDraft(name, channel, body, subject=subject, html=html, author=author)
-    done = save_template(app.context(), draft)
+    done = save_template(app.context, draft)
     saved = done.template
     label = f"{shown(saved.name)} ({saved.channel})"
     if not done.changed:

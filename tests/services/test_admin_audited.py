@@ -27,7 +27,7 @@ from notifier.services.providers.admin import ProviderDraft, add
 from notifier.store import enterprises as enterprise_store
 from notifier.store.models import AuditEntry, Enterprise
 
-from factories import TEST_ACTOR, Firm, credit_code, enterprise_csv
+from factories import Firm, acting, credit_code, enterprise_csv
 
 KEY = new_key()
 NOTICE = "国庆节 2032-10-01 至 2032-10-07\n"
@@ -115,7 +115,7 @@ class Faces:
 
     def provider(self, name: str) -> None:
         draft = ProviderDraft(name=name, channel="sms", kind="dry-run")
-        add(self.runtime.context(TEST_ACTOR), draft)
+        add(acting(self.runtime), draft)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
-from notifier.web.acting import key_context
 from notifier.web.api.schemas import (
     CREDIT_CODE,
     LINE_PARAMETER,
@@ -32,7 +31,7 @@ from notifier.web.api.schemas import (
     ImportReportOut,
     Page,
 )
-from notifier.web.auth import Principal, Staff
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises"])
@@ -141,7 +140,7 @@ def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: CreditCode) -> d
 def _save(
     runtime: Runtime, principal: Principal, body: EnterpriseIn, *, update: bool
 ) -> dict[str, Any]:
-    context = key_context(runtime, principal, "api")
+    context = acting(runtime, principal)
     saved = saving.save_enterprise(context, body.model_dump(), update=update)
     return {"created": saved.created, "enterprise": saved.enterprise}
 
@@ -175,7 +174,7 @@ async def import_register(
     first ``imports.max_reported_errors``; ``errors_left_out`` counts the rest)."""
     # The upload is already spooled to a temporary file (the body limit held while it came):
     # the register is read from there, never copied whole into memory.
-    context = key_context(runtime, principal, "api")
+    context = acting(runtime, principal)
     name = file.filename or "upload.csv"
     report = await run_in_threadpool(
         importing.import_register, context, file.file, name=name, dry_run=dry_run

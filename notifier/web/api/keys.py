@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path
 
 from notifier.services.access import key_admin
 from notifier.services.access.api_keys import list_keys
-from notifier.web.acting import key_context
 from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
-from notifier.web.auth import Admin
+from notifier.web.auth import Admin, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -30,7 +29,7 @@ def keys(runtime: RuntimeDep, _: Admin) -> list[dict[str, object]]:
 @router.post("", response_model=NewKeyOut, status_code=201, summary="新建密钥 / make a key")
 def make_key(runtime: RuntimeDep, principal: Admin, body: KeyIn) -> dict[str, Any]:
     """Make a key; the answer holds it this once (only its hash is stored)."""
-    context = key_context(runtime, principal, "api")
+    context = acting(runtime, principal)
     new = key_admin.make_key(context, role=body.role, name=body.name, credit_code=body.enterprise)
     return {"key": new.key, **new.described()}
 
@@ -38,4 +37,4 @@ def make_key(runtime: RuntimeDep, principal: Admin, body: KeyIn) -> dict[str, An
 @router.post("/{prefix}/revoke", response_model=KeyOut, summary="吊销密钥 / revoke a key")
 def revoke(runtime: RuntimeDep, principal: Admin, prefix: Prefix) -> dict[str, object]:
     """Revoke a key by prefix: it stops working at once."""
-    return key_admin.revoke(key_context(runtime, principal, "api"), prefix)
+    return key_admin.revoke(acting(runtime, principal), prefix)

@@ -16,7 +16,6 @@ from notifier.services.enterprises.subscriptions import change, choices_of
 from notifier.services.providers import endpoint_secrets
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as store
-from notifier.web.acting import key_context
 from notifier.web.api.deliveries import (
     ChannelQ,
     CursorQ,
@@ -38,7 +37,7 @@ from notifier.web.api.schemas import (
     WebhookSecretOut,
     WebhookSecretTaken,
 )
-from notifier.web.auth import EnterpriseKey, Principal
+from notifier.web.auth import EnterpriseKey, Principal, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -120,7 +119,7 @@ def my_deadline_done(
         if enterprise is None or not deadline_store.concerns(session, deadline_id, enterprise.id):
             raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
         code = enterprise.credit_code
-    new = mark_done(runtime.sessions, deadline_id, code, time_source=runtime.time_source)
+    new = mark_done(acting(runtime, principal), deadline_id, code)
     return {"deadline_id": deadline_id, "credit_code": code, "new": new}
 
 
@@ -135,7 +134,7 @@ def set_subscriptions(
     runtime: RuntimeDep, principal: EnterpriseKey, body: SubscriptionsIn
 ) -> dict[str, Any]:
     """Take messages on exactly these channels (each needs a contact); set topics if given."""
-    context = key_context(runtime, principal, "api")
+    context = acting(runtime, principal)
     _, after = change(context, _own(principal), channels=body.channels, topics=body.topics)
     return vars(after)
 
@@ -173,7 +172,7 @@ def take_webhook_secret(
     ``DELETE /me/webhook-secret/previous``."""
     # Shown once: no cache or proxy may keep a copy of the answer.
     response.headers["Cache-Control"] = "no-store"
-    taken = endpoint_secrets.take(key_context(runtime, principal, "api"), _own(principal))
+    taken = endpoint_secrets.take(acting(runtime, principal), _own(principal))
     return {**_secret_state(runtime, taken.state), "secret": taken.secret}
 
 
@@ -184,6 +183,6 @@ def take_webhook_secret(
 )
 def end_webhook_secret_overlap(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
     """Your receiver verifies with the new secret: stop signing with the previous one now."""
-    context = key_context(runtime, principal, "api")
+    context = acting(runtime, principal)
     state = endpoint_secrets.end_overlap(context, _own(principal))
     return _secret_state(runtime, state)

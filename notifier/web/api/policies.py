@@ -13,21 +13,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.errors import InputError, NotFoundError
+from notifier.errors import NotFoundError
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
+from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish
+from notifier.services.policies.rows import policy_row
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
-from notifier.store.models import Policy
 from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
-from notifier.web.auditing import record_change
-from notifier.web.auth import Principal, Staff
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -84,27 +83,14 @@ POLICY_BODY: dict[str, Any] = {
 }
 
 
-def policy_row(policy: Policy, runtime: Runtime) -> dict[str, Any]:
-    """A policy as listings show it."""
-    return {
-        "id": policy.id,
-        "title": policy.title,
-        "department": policy.department,
-        "summary": policy.summary,
-        "url": policy.url,
-        "published_at": local(policy.published_at, runtime.settings.zone),
-        "targets": policy.targets.as_dict(),
-        "topics": list(policy.topics or []),
-    }
-
-
 @router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
 def list_policies(
     runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """The newest policies first."""
     with runtime.sessions() as session:
-        return [policy_row(p, runtime) for p in store.list_recent(session, limit=limit)]
+        recent = store.list_recent(session, limit=limit)
+        return [policy_row(p, runtime.settings.zone) for p in recent]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
@@ -116,7 +102,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
         row = {
-            **policy_row(policy, runtime),
+            **policy_row(policy, zone),
             "body": policy.body,
             "deadlines": [
                 {
@@ -137,13 +123,6 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
     """Its ref, withdrawal and revisions (更正记录), as ``notifier policies show`` gives them."""
     described = describe(runtime.sessions, policy_id, zone=runtime.settings.zone)
     return {key: described[key] for key in ("ref", "cancelled_at", "revisions")}
-
-
-def _state(runtime: Runtime, policy_id: int) -> dict[str, Any]:
-    """The policy as it stands, for the audit log's before and after (history left out)."""
-    described = describe(runtime.sessions, policy_id, zone=runtime.settings.zone)
-    described.pop("revisions")
-    return described
 
 
 @router.post(
@@ -173,25 +152,7 @@ async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, 
 
 def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
     draft = read_policy_file(content, zone=runtime.settings.zone)
-    result = publish(
-        runtime.sessions,
-        runtime.dispatch,
-        draft,
-        time_source=runtime.time_source,
-        ladders=LadderRules.of(runtime.settings),
-    )
-    if result.created:
-        with runtime.sessions() as session:
-            policy = store.get(session, result.policy_id)
-            after = policy_row(policy, runtime) if policy else None
-        record_change(
-            runtime,
-            principal,
-            action="policy.publish",
-            target_type="policy",
-            target_id=result.policy_id,
-            after=after,
-        )
+    result = publishing.publish_policy(acting(runtime, principal), draft)
     return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id}
 
 
@@ -211,33 +172,8 @@ async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff
 def _revise(
     runtime: Runtime, principal: Principal, policy_id: int, content: bytes, notify: bool
 ) -> dict[str, Any]:
-    before = _state(runtime, policy_id)
     draft = read_policy_file(content, zone=runtime.settings.zone)
-    # The file names the policy by its ref; it must be the one the path names.
-    if before["ref"] is None or draft.source_key != f"ref:{before['ref']}":
-        raise InputError(
-            f"ref: 文件的 ref 与政策 {policy_id} 的 ref（{before['ref'] or '无 none'}）不符 / "
-            f"the file's ref is not policy {policy_id}'s",
-            field="ref",
-        )
-    result = revise_policy(
-        runtime.sessions,
-        runtime.dispatch,
-        draft,
-        notify=notify,
-        time_source=runtime.time_source,
-        ladders=LadderRules.of(runtime.settings),
-    )
-    if result.new or result.trigger_id is not None:
-        record_change(
-            runtime,
-            principal,
-            action="policy.revise",
-            target_type="policy",
-            target_id=policy_id,
-            before=before,
-            after={**_state(runtime, policy_id), "notify": notify},
-        )
+    result = revise_policy(acting(runtime, principal), draft, notify=notify, policy_id=policy_id)
     return dataclasses.asdict(result)
 
 
@@ -262,21 +198,7 @@ async def revise(
 
 
 def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:
-    before = _state(runtime, policy_id)
-    result = cancel_policy(
-        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
-    )
-    if not result.already:
-        record_change(
-            runtime,
-            principal,
-            action="policy.cancel",
-            target_type="policy",
-            target_id=policy_id,
-            before=before,
-            after=_state(runtime, policy_id),
-        )
-    return dataclasses.asdict(result)
+    return dataclasses.asdict(cancel_policy(acting(runtime, principal), policy_id))
 
 
 @router.post(

@@ -16,7 +16,6 @@ from notifier.rendering.variables import VARIABLES
 from notifier.runtime import Runtime
 from notifier.services.templates import saving
 from notifier.store import templates as store
-from notifier.web.acting import key_context
 from notifier.web.api.schemas import (
     CHANNEL_ENUM,
     TemplateIn,
@@ -24,7 +23,7 @@ from notifier.web.api.schemas import (
     TemplateSaved,
     VariableOut,
 )
-from notifier.web.auth import Principal, Staff
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/templates", tags=["templates"])
@@ -90,7 +89,7 @@ def _save(
         name, channel, given.body.replace("\r\n", "\n"),
         subject=given.subject, html=given.html, author=given.author,
     )  # fmt: skip
-    saved = saving.save_template(key_context(runtime, principal, "api"), draft)
+    saved = saving.save_template(acting(runtime, principal), draft)
     return {**saved.template.as_dict(runtime.settings.zone), "changed": saved.changed}
 
 

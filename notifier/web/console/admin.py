@@ -14,7 +14,7 @@ from notifier.config import Settings
 from notifier.errors import InputError
 from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
-from notifier.web.acting import key_context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 
@@ -90,7 +90,7 @@ def routes(console: Console) -> APIRouter:
         shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
         try:
             new = key_admin.make_key(
-                key_context(runtime, user.principal, "console"),
+                acting(runtime, user.principal, "console"),
                 role=shown["role"],
                 name=shown["name"],
                 credit_code=shown["enterprise"] or None,
@@ -109,7 +109,7 @@ def routes(console: Console) -> APIRouter:
         user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
     ) -> Response:
         try:
-            key_admin.revoke(key_context(runtime, user.principal, "console"), prefix)
+            key_admin.revoke(acting(runtime, user.principal, "console"), prefix)
         except InputError as exc:
             return admin_page(request, user, status_code=404, error=str(exc))
         return RedirectResponse("/console/admin?note=revoked", 303)

@@ -16,7 +16,7 @@ from notifier.domain.workdays import DayKind
 from notifier.errors import InputError
 from notifier.services.calendar import working_days as calendar_admin
 from notifier.services.context import Context
-from notifier.web.acting import key_context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 
@@ -28,7 +28,7 @@ NOTICE_EXAMPLE = (
 
 
 def _context(console: Console, user: ConsoleUser) -> Context:
-    return key_context(console.runtime, user.principal, "console")
+    return acting(console.runtime, user.principal, "console")
 
 
 def _text(form: Any, name: str) -> str:

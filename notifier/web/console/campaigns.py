@@ -11,21 +11,27 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import FormData
 
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
-from notifier.runtime import Runtime
-from notifier.services.campaigns.operations import campaign_row, schedule_of
+from notifier.services.campaigns.operations import (
+    campaign_row,
+    campaign_view,
+    cancel,
+    create_campaign,
+    pause,
+    resume,
+    schedule_of,
+)
 from notifier.services.campaigns.preview import preview_campaign
+from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
-from notifier.web.api.campaigns import campaign_as_row, create_from_file
-from notifier.web.api.campaigns import cancel_ as api_cancel
-from notifier.web.api.campaigns import pause as api_pause
-from notifier.web.api.campaigns import resume as api_resume
+from notifier.web.auth import acting
+from notifier.web.campaign_upload import uploaded_campaign
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.deps import Id
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
-ACTIONS = {"pause": api_pause, "resume": api_resume, "cancel": api_cancel}
+ACTIONS = {"pause": pause, "resume": resume, "cancel": cancel}
 NOTES = ("created", "pause", "resume", "cancel")
 
 
@@ -37,13 +43,10 @@ def example_text() -> str:
         return ""
 
 
-def previewed(runtime: Runtime, campaign_id: int, code: str) -> dict[str, Any]:
+def previewed(context: Context, campaign_id: int, code: str) -> dict[str, Any]:
     """Each channel's message for the enterprise (nothing sent), or the one-line refusal."""
     try:
-        renderings = preview_campaign(
-            runtime.sessions, campaign_id, code.strip(),
-            providers=runtime.providers, messages=runtime.messages, now=runtime.time_source.now(),
-        )
+        renderings = preview_campaign(context, campaign_id, code.strip())
     except NotifierError as exc:
         return {"code": code, "error": str(exc)}
     return {"code": code, "renderings": {c: dataclasses.asdict(r) for c, r in renderings.items()}}
@@ -84,7 +87,7 @@ def campaign_page(
     """One campaign: schedule, runs with counts, the current run's progress, the actions."""
     runtime = console.runtime
     try:
-        row = campaign_as_row(runtime, campaign_id)
+        row = campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
     except NotFoundError:
         return console.views.page(request, "error.html", status_code=404, key="error.not_found")
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
@@ -124,7 +127,8 @@ def add_view_routes(router: APIRouter, console: Console) -> None:
     ) -> HTMLResponse:
         extra: dict[str, Any] = {"note": note if note in NOTES else None}
         if enterprise:
-            extra.update(previewed(runtime, campaign_id, enterprise))
+            context = acting(runtime, user.principal, "console")
+            extra.update(previewed(context, campaign_id, enterprise))
         return campaign_page(console, request, user, campaign_id, **extra)
 
     @router.get("/campaigns/{campaign_id}/progress")
@@ -154,10 +158,11 @@ def add_change_routes(router: APIRouter, console: Console) -> None:
     ) -> Response:
         text = str(form.get("campaign") or "").replace("\r\n", "\n")
         try:
-            made = create_from_file(runtime, user.principal, text.encode("utf-8"))
+            draft = uploaded_campaign(runtime, text.encode("utf-8"))
+            made = create_campaign(acting(runtime, user.principal, "console"), draft)
         except (InputError, TemplateError) as exc:
             return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
-        return RedirectResponse(f"/console/campaigns/{made['id']}?note=created", 303)
+        return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
 
     @router.post("/campaigns/{campaign_id}/{action}")
     def change(
@@ -170,7 +175,7 @@ def add_change_routes(router: APIRouter, console: Console) -> None:
         if act is None:
             return console.views.page(request, "error.html", status_code=404, key="error.not_found")
         try:
-            act(runtime, user.principal, campaign_id)
+            act(acting(runtime, user.principal, "console"), campaign_id)
         except NotifierError as exc:
             status = 404 if isinstance(exc, NotFoundError) else 400
             return campaign_page(

@@ -15,7 +15,7 @@ from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.web.acting import key_context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 
@@ -25,7 +25,7 @@ HISTORY = 200
 
 def _import(runtime: Runtime, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
     """Import the upload: the one import of every face."""
-    context = key_context(runtime, user.principal, "console")
+    context = acting(runtime, user.principal, "console")
     name = file.filename or "upload.csv"
     return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
 

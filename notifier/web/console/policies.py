@@ -12,15 +12,14 @@ from notifier.domain.channel_names import CHANNELS
 from notifier.domain.records import PolicyDraft
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.inputs.policy_file import parse_policy
-from notifier.runtime import Runtime
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish
+from notifier.services.policies.publishing import publish_policy
+from notifier.services.policies.rows import policy_row
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
-from notifier.web.api.policies import policy_row
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console import revising
 from notifier.web.console.context import Console
 from notifier.web.console.revising import revision_context
@@ -62,21 +61,6 @@ def policy_data(form: FormData) -> dict[str, Any]:
 def _refill(form: FormData) -> dict[str, Any]:
     """The posted fields, to show the form again as it was sent."""
     return {k: form.getlist(k) if k == "sizes" else form.get(k) for k in form}
-
-
-def _audit_publish(runtime: Runtime, user: ConsoleUser, policy_id: int) -> None:
-    """The audit entry of a publish, as the API writes it."""
-    with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        after = policy_row(policy, runtime) if policy else None
-    record_change(
-        runtime,
-        user.principal,
-        action="policy.publish",
-        target_type="policy",
-        target_id=policy_id,
-        after=after,
-    )
 
 
 def routes(console: Console) -> APIRouter:
@@ -123,7 +107,7 @@ def routes(console: Console) -> APIRouter:
             policy = store.get(session, policy_id)
             if policy is None:
                 raise HTTPException(status_code=404, detail="no such policy")
-            shown = policy_row(policy, runtime)
+            shown = policy_row(policy, runtime.settings.zone)
             counts = delivery_store.channel_status_counts(
                 session, DeliveryFilter(policy_id=policy_id)
             )
@@ -193,13 +177,7 @@ def publishing_routes(console: Console) -> APIRouter:
     ) -> Response:
         try:
             draft = parse_policy(policy_data(form), zone=zone)
-            published = publish(
-                runtime.sessions,
-                runtime.dispatch,
-                draft,
-                time_source=runtime.time_source,
-                ladders=LadderRules.of(runtime.settings),
-            )
+            published = publish_policy(acting(runtime, user.principal, "console"), draft)
         except (InputError, BrokerUnavailable) as exc:
             return console.page(
                 request,
@@ -210,8 +188,6 @@ def publishing_routes(console: Console) -> APIRouter:
                 error=str(exc),
                 form=_refill(form),
             )
-        if published.created:
-            _audit_publish(runtime, user, published.policy_id)
         note = "published" if published.created else "again"
         return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)
 

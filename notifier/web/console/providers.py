@@ -20,7 +20,7 @@ from notifier.services.providers.admin import (
     send_test,
     set_enabled,
 )
-from notifier.web.acting import key_context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 
@@ -105,7 +105,7 @@ def routes(console: Console) -> APIRouter:
         kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
         try:
             draft = _draft(kept, form)
-            add(key_context(runtime, user.principal, "console"), draft)
+            add(acting(runtime, user.principal, "console"), draft)
         except (InputError, ConfigError) as exc:
             return _page(console, request, user, status_code=400, error=str(exc), form=kept)
         return RedirectResponse("/console/admin/providers?note=added", 303)
@@ -131,7 +131,7 @@ def action_routes(console: Console) -> APIRouter:
         address = str(form.get("to") or "").strip()
         tested: dict[str, Any] = {"name": name, "to": address}
         try:
-            context = key_context(runtime, user.principal, "console")
+            context = acting(runtime, user.principal, "console")
             result = send_test(context, name, to=address)
         except ChannelError as exc:
             tested.update(ok=False, answer=exc.reason)
@@ -148,7 +148,7 @@ def action_routes(console: Console) -> APIRouter:
         action: str,
         user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
     ) -> Response:
-        context = key_context(runtime, user.principal, "console")
+        context = acting(runtime, user.principal, "console")
         try:
             if action in ("enable", "disable"):
                 set_enabled(context, name, enabled=action == "enable")

@@ -10,12 +10,11 @@ from starlette.datastructures import FormData
 
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.inputs.policy_file import read_policy_file
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import cancel_policy, describe, revise
 from notifier.store import policies as store
 from notifier.store.models import Policy
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 from notifier.web.deps import Id
@@ -86,43 +85,15 @@ def routes(console: Console, shown: Any) -> APIRouter:
     ) -> Response:
         text = str(form.get("policy_json") or "")
         notify = form.get("notify") is not None
-        with runtime.sessions() as session:
-            policy = store.get(session, policy_id)
-            if policy is None:
-                raise HTTPException(status_code=404, detail="no such policy")
-            own_ref = policy.source_key
+        context = acting(runtime, user.principal, "console")
         try:
             draft = read_policy_file(text.encode("utf-8"), zone=zone)
-            if draft.source_key.startswith("ref:") and draft.source_key != own_ref:
-                ref = own_ref.removeprefix("ref:")
-                raise InputError(
-                    f"ref: 与本政策不符 / is not this policy's ref ({ref})", field="ref"
-                )
-            revised = revise(
-                runtime.sessions,
-                runtime.dispatch,
-                draft,
-                notify=notify,
-                time_source=runtime.time_source,
-                ladders=LadderRules.of(runtime.settings),
-            )
+            revised = revise(context, draft, notify=notify, policy_id=policy_id)
+        except NotFoundError:
+            raise HTTPException(status_code=404, detail="no such policy") from None
         except (InputError, BrokerUnavailable) as exc:
             return shown(
                 request, user, policy_id, status_code=400, revise_error=str(exc), sent_text=text
-            )
-        if revised.new or revised.trigger_id is not None:
-            record_change(
-                runtime,
-                user.principal,
-                action="policy.revise",
-                target_type="policy",
-                target_id=policy_id,
-                after={
-                    "revision": revised.revision,
-                    "changed": list(revised.changed),
-                    "notify": notify,
-                    "correction_trigger": revised.trigger_id,
-                },
             )
         note = "notified" if revised.trigger_id else ("revised" if revised.new else "unchanged")
         return RedirectResponse(f"/console/policies/{policy_id}?note={note}", 303)
@@ -134,21 +105,11 @@ def routes(console: Console, shown: Any) -> APIRouter:
         user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
     ) -> Response:
         try:
-            withdrawn = cancel_policy(runtime.sessions, policy_id, time_source=runtime.time_source,
-            zone=zone)
+            cancel_policy(acting(runtime, user.principal, "console"), policy_id)
         except NotFoundError:
             raise HTTPException(status_code=404, detail="no such policy") from None
         except InputError as exc:
             return shown(request, user, policy_id, status_code=400, revise_error=str(exc))
-        if not withdrawn.already:
-            record_change(
-                runtime,
-                user.principal,
-                action="policy.cancel",
-                target_type="policy",
-                target_id=policy_id,
-                after={"deadlines": withdrawn.deadlines, "triggers": withdrawn.triggers},
-            )
         return RedirectResponse(f"/console/policies/{policy_id}?note=cancelled", 303)
 
     return router

@@ -13,7 +13,7 @@ from notifier.errors import InputError, TemplateError
 from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
-from notifier.web.acting import key_context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser, posted_form
 
@@ -91,7 +91,7 @@ def routes(console: Console) -> APIRouter:
                 html=sent["html"] or None,
                 author=user.name,
             )
-            done = save_template(key_context(runtime, user.principal, "console"), draft)
+            done = save_template(acting(runtime, user.principal, "console"), draft)
         except (InputError, TemplateError) as exc:
             return listing_page(request, user, status_code=400, error=str(exc), form=sent)
         saved = done.template
