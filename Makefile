@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test test-faults faults-report serve lint bench bench-quick install install-bench clean
+.PHONY: run test test-faults faults-report serve lint docs bench bench-quick install install-bench install-docs clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "notifier needs Python 3.11 or newer")'
@@ -33,7 +34,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: install lint
+test: install lint docs
 	$(BIN)/python -m pytest -q --durations=15
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
@@ -41,6 +42,16 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	@touch $(BENCH_STAMP) $(STAMP)
 
 install-bench: $(BENCH_STAMP)
+
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	@touch $(DOCS_STAMP)
+
+install-docs: $(DOCS_STAMP)
+
+# The documentation site (mkdocs.yml, docs/) into var/site; a warning or a broken link fails it.
+docs: install-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
 
 # Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL); writes bench/RESULTS.md.
 bench: install-bench

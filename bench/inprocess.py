@@ -64,7 +64,7 @@ def measure_fanout(url: str, trigger_id: int) -> dict[str, object]:
     policy = load_settings(database_url=url).delivery
     dispatch = RecordingDispatch()
     started = time.perf_counter()
-    total = fan_out(sessions, dispatch, trigger_id, policy=policy)
+    total = fan_out(sessions, dispatch, trigger_id, settings=policy)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

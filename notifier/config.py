@@ -614,7 +614,7 @@ def _unknown_setting(location: list[str]) -> str:
 def _describe(error: Mapping[str, Any]) -> str:
     location = [str(part) for part in error["loc"]]
     if not location:  # a check across settings; its message names the settings itself
-        return error["msg"]
+        return str(error["msg"])
     dotted = ".".join(location)
     problem = _unknown_setting(location) if error["type"] == "extra_forbidden" else error["msg"]
     return f"setting {dotted} ({_env_name(location)}): {problem}"

@@ -131,7 +131,7 @@ def send_batch(runtime, ids):
         ids,
         providers=runtime.providers,
         messages=runtime.messages,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
         time_source=runtime.time_source,
         quiet=QuietHours.from_settings(runtime.settings),
         guard=runtime.guard,
@@ -143,7 +143,7 @@ def sweep_now(runtime):
     from notifier.services.delivery.sweeper import sweep
 
     return sweep(
-        runtime.sessions, runtime.dispatch, policy=runtime.settings.delivery,
+        runtime.sessions, runtime.dispatch, settings=runtime.settings.delivery,
         time_source=runtime.time_source
     )
 

@@ -71,7 +71,7 @@ def test_a_campaign_is_created_previewed_run_followed_paused_resumed_and_cancell
     assert api.get(f"/api/v1/campaigns/{campaign}/progress").json()["current"] is None
     time_source.set(at("2026-11-30 09:00:30"))
     (run,) = scan_campaign_runs(api.runtime)
-    fan_out(api.runtime.sessions, Enqueued(), run, policy=api.runtime.settings.delivery)
+    fan_out(api.runtime.sessions, Enqueued(), run, settings=api.runtime.settings.delivery)
     progress = api.get(f"/api/v1/campaigns/{campaign}/progress", "staff").json()
     # Firm 1 (C3670) by SMS and email, firm 3 (C3670, email only) by email: three.
     assert progress["current"]["trigger_id"] == run

@@ -71,7 +71,8 @@ class Park:
         return scan_campaign_runs(runtime or self.runtime)
 
     def fan_out(self, trigger_id: int, dispatch: Enqueued) -> None:
-        fan_out(self.runtime.sessions, dispatch, trigger_id, policy=self.runtime.settings.delivery)
+        runtime = self.runtime
+        fan_out(runtime.sessions, dispatch, trigger_id, settings=runtime.settings.delivery)
 
     def fan_out_and_send(self, trigger_id: int) -> None:
         self.fan_out(trigger_id, Enqueued(on_batch=lambda ids: send_batch(self.runtime, ids)))
@@ -267,7 +268,7 @@ def _send_with(park: Park, ids: list[int], providers) -> None:
 
     runtime = park.runtime
     deliver_batch(runtime.sessions, ids, providers=providers, messages=runtime.messages,
-                  policy=runtime.settings.delivery, time_source=runtime.time_source)
+                  settings=runtime.settings.delivery, time_source=runtime.time_source)
 
 
 def _started(database_url, make_runtime, firms: int = 6) -> tuple[Park, list[int]]:

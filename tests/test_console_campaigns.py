@@ -100,7 +100,7 @@ def test_a_campaign_is_created_shown_previewed_followed_paused_resumed_and_cance
     time_source.set(at("2026-11-30 09:00:30"))
     csrf = signed_in(client, staff)  # yesterday's session has expired (8 hours)
     (run,) = scan_campaign_runs(runtime)
-    fan_out(runtime.sessions, Enqueued(), run, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, Enqueued(), run, settings=runtime.settings.delivery)
     progress = client.get(f"/console/campaigns/{campaign}/progress").json()
     assert progress["current"]["trigger_id"] == run
     total = progress["current"]["total"]

@@ -178,8 +178,8 @@ def test_a_trigger_of_a_kind_nothing_handles_fails_for_good_with_its_reason(
         trigger_id = triggers.ensure(session, key="mystery:1", kind="mystery", due_at=utcnow()).id
 
     queued = Enqueued()
-    assert fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery) == 0
-    assert fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery) == 0
+    assert fan_out(runtime.sessions, queued, trigger_id, settings=runtime.settings.delivery) == 0
+    assert fan_out(runtime.sessions, queued, trigger_id, settings=runtime.settings.delivery) == 0
 
     assert queued.batches == []
     with runtime.sessions() as session:
@@ -230,8 +230,8 @@ def test_a_trigger_that_fails_every_fan_out_stops_as_failed_with_its_reason(
     policy_ = runtime.settings.delivery
     for _ in range(3):  # the actor's retries and the sweeper bring it back each time
         with pytest.raises(RuntimeError):
-            fan_out(runtime.sessions, Enqueued(), trigger_id, policy=policy_, kinds=kinds)
-    assert fan_out(runtime.sessions, Enqueued(), trigger_id, policy=policy_, kinds=kinds) == 0
+            fan_out(runtime.sessions, Enqueued(), trigger_id, settings=policy_, kinds=kinds)
+    assert fan_out(runtime.sessions, Enqueued(), trigger_id, settings=policy_, kinds=kinds) == 0
 
     with runtime.sessions() as session:
         trigger = session.get(Trigger, trigger_id)

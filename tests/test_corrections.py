@@ -190,7 +190,7 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
     assert revised.changed == ("targets", "deadlines")
     queued = Enqueued()  # fanned out, queued, not yet sent
     delivery = office.runtime.settings.delivery
-    fan_out(office.runtime.sessions, queued, revised.trigger_id, policy=delivery)
+    fan_out(office.runtime.sessions, queued, revised.trigger_id, settings=delivery)
     assert [len(batch) for batch in queued.batches] == [2, 1]  # two pages
     with office.runtime.sessions.begin() as session:  # firm 1 leaves SMS before the send
         enterprises.unsubscribe(session, [credit_code(1)], channel="sms")
@@ -205,7 +205,7 @@ def test_a_correction_reaches_once_each_enterprise_and_channel_the_policy_reache
     ]
     # Run again, and the same revision asked to notify again: nothing made or sent twice.
     again = Enqueued(on_batch=lambda ids: send_batch(office.runtime, ids))
-    total = fan_out(office.runtime.sessions, again, revised.trigger_id, policy=delivery)
+    total = fan_out(office.runtime.sessions, again, revised.trigger_id, settings=delivery)
     assert total == 3 and again.batches == []
     assert office.revise(notify=True, **correction) == Revised(office.policy_id, 1, False)
     assert office.deliveries(revised.trigger_id) == corrections

@@ -88,7 +88,8 @@ class Park:
 
     def fan_out_and_send(self, trigger_id: int) -> None:
         dispatch = Enqueued(on_batch=lambda ids: send_batch(self.runtime, ids))
-        fan_out(self.runtime.sessions, dispatch, trigger_id, policy=self.runtime.settings.delivery)
+        runtime = self.runtime
+        fan_out(runtime.sessions, dispatch, trigger_id, settings=runtime.settings.delivery)
 
     def tick(self, local_time: str) -> list[int]:
         """Move the clock, run the scan and deliver what it fired."""
@@ -205,7 +206,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
     park.time_source.set(at("2026-11-18 09:00"))
     (trigger_id,) = park.scan()
     queued = Enqueued()  # fanned out, queued, not yet sent
-    fan_out(park.runtime.sessions, queued, trigger_id, policy=park.runtime.settings.delivery)
+    fan_out(park.runtime.sessions, queued, trigger_id, settings=park.runtime.settings.delivery)
 
     changed = cancel_deadline(acting(park.runtime), park.deadline_id)
 

@@ -324,7 +324,7 @@ def test_signing_a_webhook_reads_nothing_from_the_database_during_the_send(runti
     trigger_id = publish(runtime.sessions, queued, draft,
     time_source=runtime.time_source).trigger_id
     assert trigger_id is not None
-    fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, queued, trigger_id, settings=runtime.settings.delivery)
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:

@@ -76,7 +76,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm], **fields: object) -> list[in
         runtime.sessions,
         Enqueued(ids.extend),
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     return ids
 
@@ -304,7 +304,7 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     runtime.catalog.refresh()
     assert [p.name for p in runtime.providers.for_channel("sms")] == ["gw-a"]
     with runtime.sessions.begin() as session:
-        from notifier.store.models import Provider
+        from notifier.store.models import ProviderAccount as Provider
 
         session.execute(update(Provider).values(enabled=False, updated_at=now()))
     runtime.catalog.refresh()

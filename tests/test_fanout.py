@@ -50,7 +50,7 @@ def test_fan_out_reads_the_audience_in_pages_and_queues_every_delivery_once_in_b
         runtime.sessions,
         Enqueued(lambda ids: queued.append(list(ids))),
         trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
 
     assert total == 22
@@ -64,8 +64,9 @@ def test_running_the_fan_out_twice_creates_no_second_delivery_and_queues_nothing
     first: list[int] = []
     second: list[int] = []
 
-    fan_out(runtime.sessions, Enqueued(first.extend), trigger_id, policy=runtime.settings.delivery)
-    fan_out(runtime.sessions, Enqueued(second.extend), trigger_id, policy=runtime.settings.delivery)
+    settings = runtime.settings.delivery
+    fan_out(runtime.sessions, Enqueued(first.extend), trigger_id, settings=settings)
+    fan_out(runtime.sessions, Enqueued(second.extend), trigger_id, settings=settings)
 
     assert len(first) == 15 and second == []
     with runtime.sessions() as session:
@@ -86,7 +87,7 @@ def test_two_fan_outs_of_one_trigger_at_once_queue_each_delivery_exactly_once(ru
         threading.Thread(
             target=fan_out,
             args=(runtime.sessions, Enqueued(enqueue), trigger_id),
-            kwargs={"policy": runtime.settings.delivery},
+            kwargs={"settings": runtime.settings.delivery},
         )
         for _ in range(2)
     ]
@@ -105,7 +106,7 @@ def test_each_delivery_keeps_why_its_enterprise_was_reached(runtime):
         runtime, firms, targets={"sectors": ["C36"], "sizes": ["micro"], "tags": ["专精特新"]}
     )
     fan_out(
-        runtime.sessions, Enqueued(lambda ids: None), trigger_id, policy=runtime.settings.delivery
+        runtime.sessions, Enqueued(lambda ids: None), trigger_id, settings=runtime.settings.delivery
     )
 
     [delivery] = deliveries_of(runtime)
@@ -117,7 +118,7 @@ def test_an_enterprise_reached_through_two_sectors_gets_one_message_per_channel(
         runtime, [Firm(7, sectors="C3670;C3610", channels="sms")], targets={"sectors": ["C36"]}
     )
     fan_out(
-        runtime.sessions, Enqueued(lambda ids: None), trigger_id, policy=runtime.settings.delivery
+        runtime.sessions, Enqueued(lambda ids: None), trigger_id, settings=runtime.settings.delivery
     )
 
     [delivery] = deliveries_of(runtime)

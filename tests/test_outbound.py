@@ -179,7 +179,7 @@ def fanned_out(runtime, firms: list[Firm]) -> list[int]:
         runtime.sessions,
         Enqueued(collected.extend),
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     return sorted(collected)
 

@@ -40,7 +40,7 @@ def test_an_sms_due_at_2230_waits_until_0800_and_is_then_sent(database_url, make
     draft = parse_policy(policy(), zone=SHANGHAI)
     trigger_id = publish(runtime.sessions, Enqueued(), draft, time_source=time_source).trigger_id
     queued = Enqueued()
-    fan_out(runtime.sessions, queued, trigger_id, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, queued, trigger_id, settings=runtime.settings.delivery)
     (ids,) = queued.batches
 
     retries = send_batch(runtime, ids)

@@ -192,7 +192,7 @@ def test_deliveries_left_by_a_killed_worker_are_finished_after_restart_and_only_
         runtime.sessions,
         runtime.dispatch,
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     assert list(statuses(runtime).values()) == ["queued"] * FIRMS
 

@@ -37,7 +37,7 @@ def test_finished_deliveries_past_retention_keep_status_and_counts_but_lose_addr
     published = publish(
         runtime.sessions, queued, parse_policy(policy(), zone=runtime.settings.zone)
     )
-    fan_out(runtime.sessions, queued, published.trigger_id, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, queued, published.trigger_id, settings=runtime.settings.delivery)
     ids = [i for batch in queued.batches for i in batch]
     send_batch(runtime, ids[:4])  # four sent; two stay queued (not finished)
     with runtime.sessions.begin() as session:
@@ -75,7 +75,7 @@ def test_recent_deliveries_are_kept_whole(database_url, make_runtime):
     published = publish(
         runtime.sessions, queued, parse_policy(policy(), zone=runtime.settings.zone)
     )
-    fan_out(runtime.sessions, queued, published.trigger_id, policy=runtime.settings.delivery)
+    fan_out(runtime.sessions, queued, published.trigger_id, settings=runtime.settings.delivery)
     send_batch(runtime, queued.batches[0])
 
     assert purge(runtime.sessions, days=1).deliveries == 0

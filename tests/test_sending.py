@@ -71,7 +71,7 @@ def fanned_out(runtime: Runtime, firms: list[Firm]) -> list[int]:
         runtime.sessions,
         Enqueued(collected.extend),
         published.trigger_id,
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     assert collected
     return collected

@@ -58,7 +58,7 @@ def fanned_out(runtime: Runtime, firms: int) -> list[int]:
         runtime.sessions,
         Enqueued(collected.extend),
         published(runtime, firms),
-        policy=runtime.settings.delivery,
+        settings=runtime.settings.delivery,
     )
     assert len(collected) == firms
     runtime.queue.broker.flush_all()  # start from an empty broker: only the sweep enqueues

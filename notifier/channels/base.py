@@ -154,7 +154,7 @@ class Provider(abc.ABC):
     # enterprise's broken receiver must not hold back everyone else's messages.
     shared_endpoint: ClassVar[bool] = True
     # Limits and retries; the registry sets each built provider's own from its options.
-    policy: SendingRules = SendingRules()
+    rules: SendingRules = SendingRules()
 
     def __init__(self, *, name: str, channel: str) -> None:
         self.name = name

@@ -80,8 +80,8 @@ class _MailPolicy(EmailPolicy):
 
     def fold(self, name: str, value: str) -> str:
         if name.lower() == "list-unsubscribe":
-            return _UNFOLDED.fold(name, value)
-        return super().fold(name, value)
+            return str(_UNFOLDED.fold(name, value))
+        return str(super().fold(name, value))
 
     def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() == "list-unsubscribe":

@@ -88,10 +88,10 @@ def build_providers(
                 raise ConfigError(f"provider name {config.name!r} is used twice")
             names.add(config.name)
             kind = _kind_for(config, known)
-            policy, kind_config = split_sending_rules(config)
+            rules, kind_config = split_sending_rules(config)
             if config.enabled:
                 provider = kind.from_config(kind_config, environment=environment)
-                provider.policy = policy
+                provider.rules = rules
                 built.append((config.priority, provider))
     except BaseException:
         ProviderSet(built).close()

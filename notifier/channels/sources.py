@@ -7,6 +7,7 @@ Each section becomes one :class:`ProviderConfig`. Configs are plain data, so ano
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from notifier.channels.base import ProviderConfig, ProviderEnvironment
@@ -44,7 +45,7 @@ def provider_configs_from_settings(settings: Settings) -> list[ProviderConfig]:
         for entry in settings.providers
     ]
     named = {config.channel for config in listed}
-    sections = [
+    sections: list[tuple[str, Callable[[], ProviderConfig]]] = [
         (SMS, lambda: sms_config(settings.sms)),
         (EMAIL, lambda: email_config(settings.email)),
         (WEBHOOK, lambda: webhook_config(settings.webhook)),

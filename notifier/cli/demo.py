@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import click
 from rich.console import Console
@@ -113,7 +114,7 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         runtime.close()
 
 
-def _print_summary(imported: int, summary: dict, settings: Settings) -> None:
+def _print_summary(imported: int, summary: dict[int, dict[str, Any]], settings: Settings) -> None:
     console = Console()
     console.print(
         f"demo park: {imported} enterprises in 灵峰工业社区 and 新碶工业社区 (one unsubscribed)"

@@ -42,7 +42,7 @@ class Provider(Protocol):
     def name(self) -> str: ...
 
     @property
-    def policy(self) -> _Rates: ...
+    def rules(self) -> _Rates: ...
 
 
 class Limits(Protocol):
@@ -96,14 +96,14 @@ class ProviderLimits:
     @contextmanager
     def hold(self, provider: Provider) -> Iterator[None]:
         """Wait for a concurrency slot, then for room in this second's window; send inside."""
-        policy = provider.policy
-        if policy.concurrency is None:
+        rules = provider.rules
+        if rules.concurrency is None:
             slot: AbstractContextManager[Any] = nullcontext(True)
         else:
-            slot = self._slot(self._limiter(provider, "concurrency", policy.concurrency))
+            slot = self._slot(self._limiter(provider, "concurrency", rules.concurrency))
         with slot:
-            if policy.rate_per_second is not None:
-                self._wait_for_window(self._limiter(provider, "rate", policy.rate_per_second))
+            if rules.rate_per_second is not None:
+                self._wait_for_window(self._limiter(provider, "rate", rules.rate_per_second))
             yield
 
     @contextmanager

@@ -76,8 +76,8 @@ class Queue:
 
     settings: Settings
     broker: dramatiq.Broker
-    fan_out_actor: dramatiq.Actor
-    deliver_actor: dramatiq.Actor
+    fan_out_actor: dramatiq.Actor[..., None]
+    deliver_actor: dramatiq.Actor[..., None]
 
     @property
     def embedded(self) -> bool:
@@ -142,7 +142,7 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
 
 def _declare(
     broker: dramatiq.Broker, fn: Callable[..., None], name: str, queue: str, options: dict[str, Any]
-) -> dramatiq.Actor:
+) -> dramatiq.Actor[..., None]:
     return dramatiq.Actor(
         fn, broker=broker, actor_name=name, queue_name=queue, priority=0, options=dict(options)
     )

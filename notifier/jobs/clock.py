@@ -53,7 +53,7 @@ def scan_deadline_reminders(context: JobContext) -> Any:
 def sweep_lost_work(context: JobContext) -> Any:
     """Queue again what was lost on the way."""
     return sweep(
-        context.sessions, context.dispatch, policy=context.settings.delivery,
+        context.sessions, context.dispatch, settings=context.settings.delivery,
         time_source=context.time_source
     )
 

@@ -26,7 +26,7 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
             delivery_ids,
             providers=context.providers,
             messages=context.messages,
-            policy=context.settings.delivery,
+            settings=context.settings.delivery,
             time_source=context.time_source,
             quiet=QuietHours.from_settings(context.settings),
             guard=context.guard,

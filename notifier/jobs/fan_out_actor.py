@@ -16,7 +16,7 @@ def make_fan_out(context: JobContext) -> Callable[[int], None]:
     def fan_out(trigger_id: int) -> None:
         """Fan out one trigger. Idempotent: a redelivered message creates nothing twice."""
         run_fan_out(
-            context.sessions, context.dispatch, trigger_id, policy=context.settings.delivery
+            context.sessions, context.dispatch, trigger_id, settings=context.settings.delivery
         )
 
     return fan_out

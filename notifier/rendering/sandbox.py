@@ -28,6 +28,7 @@ from jinja2.sandbox import (
     SandboxedFormatter,
     safe_range,
 )
+from jinja2.utils import missing as _MISSING
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, soft_str
 
@@ -106,7 +107,7 @@ class _Undefined(jinja2.StrictUndefined):
 
     __slots__ = ()
 
-    def __init__(self, hint: str | None = None, obj: Any = jinja2.runtime.missing,
+    def __init__(self, hint: str | None = None, obj: Any = _MISSING,
                  name: str | None = None,
                  exc: type[TemplateRuntimeError] = UndefinedError) -> None:
         if hint is None and isinstance(obj, Named) and isinstance(name, str):
@@ -469,7 +470,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                     raise TypeError("format_map() takes exactly one argument")
                 kwargs = args[0]
                 args = ()
-            return type(text)(formatter.vformat(text, args, kwargs))
+            formatted: str = type(text)(formatter.vformat(text, args, kwargs))
+            return formatted
 
         return functools.update_wrapper(bounded, value)
 
@@ -524,7 +526,7 @@ def _check_repeat(sequence: Any, times: Any) -> None:
 
 
 def _check_sum(left: Any, right: Any) -> None:
-    built = str | bytes | list | tuple
+    built = (str, bytes, list, tuple)
     if isinstance(left, built) and isinstance(right, built):
         limit = _current().max_chars
         _charge(_weight(left, limit) + _weight(right, limit), "'+'")

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 def insert_ignoring_conflicts(session: Session, table: Table | FromClause) -> Insert:
     """``INSERT .. ON CONFLICT DO NOTHING`` for the session's dialect (PostgreSQL or SQLite)."""
     dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing()
+    return statement
 
 
 def table_of(model: type[Any]) -> Table:

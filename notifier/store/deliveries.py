@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -41,6 +41,8 @@ from notifier.store.models.base import UTCDateTime
 from notifier.store.models.delivery import FINAL_STATUSES
 
 S = DeliveryStatus
+# Any select over deliveries a listing narrows by the same filters.
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 
 def idempotency_key(trigger_key: str, credit_code: str, channel: str, address: str) -> str:
@@ -512,7 +514,7 @@ class DeliveryFilter:
     search: str | None = None
 
 
-def _filtered(query: Select, filters: DeliveryFilter) -> Select:
+def _filtered(query: _Query, filters: DeliveryFilter) -> _Query:
     if filters.policy_id is not None:
         query = query.where(Delivery.policy_id == filters.policy_id)
     if filters.trigger_id is not None:

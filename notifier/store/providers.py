@@ -8,18 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.store.models import Provider
+from notifier.store.models import ProviderAccount
 
 
-def all_providers(session: Session) -> list[Provider]:
+def all_providers(session: Session) -> list[ProviderAccount]:
     """Every provider row, by channel, priority and name."""
-    query = select(Provider).order_by(Provider.channel, Provider.priority, Provider.name)
+    row = ProviderAccount
+    query = select(row).order_by(row.channel, row.priority, row.name)
     return list(session.scalars(query))
 
 
-def get_provider(session: Session, name: str) -> Provider | None:
+def get_provider(session: Session, name: str) -> ProviderAccount | None:
     """The row named ``name``, or None."""
-    return session.scalars(select(Provider).where(Provider.name == name)).first()
+    return session.scalars(select(ProviderAccount).where(ProviderAccount.name == name)).first()
 
 
 def add_provider(
@@ -33,9 +34,9 @@ def add_provider(
     options: dict[str, Any],
     secret_encrypted: bytes | None,
     now: datetime,
-) -> Provider:
+) -> ProviderAccount:
     """Insert one provider row (the caller checked the name is free) and return it."""
-    row = Provider(
+    row = ProviderAccount(
         name=name,
         channel=channel,
         kind=kind,
@@ -70,7 +71,8 @@ def remove_provider(session: Session, name: str) -> bool:
     return True
 
 
-def with_secrets(session: Session) -> list[Provider]:
+def with_secrets(session: Session) -> list[ProviderAccount]:
     """The rows that hold an encrypted secret."""
-    query = select(Provider).where(Provider.secret_encrypted.is_not(None)).order_by(Provider.id)
+    row = ProviderAccount
+    query = select(row).where(row.secret_encrypted.is_not(None)).order_by(row.id)
     return list(session.scalars(query))

@@ -89,7 +89,8 @@ def insert_new(
         )
         .returning(table_of(Trigger).c.id)
     )
-    return session.scalar(statement)
+    made: int | None = session.scalar(statement)
+    return made
 
 
 def ensure_policy_published(

@@ -38,7 +38,7 @@ def _client(request: Request) -> str:
 
 
 def _limiter(request: Request) -> FailedAttempts:
-    limiter = request.app.state.failed_attempts
+    limiter: FailedAttempts | None = request.app.state.failed_attempts
     assert limiter is not None
     return limiter
 

@@ -41,7 +41,8 @@ def _enterprise(session: Session, credit_code: str) -> Enterprise:
 
 
 def _transient(
-    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict, *, now: datetime,
+    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict[str, Any], *,
+    now: datetime,
     to: str | None = None,
 ) -> Delivery:
     # Not added to any session: rendering reads these objects and nothing else.

@@ -94,7 +94,7 @@ def fan_out(
     dispatch: Dispatch,
     trigger_id: int,
     *,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     kinds: Mapping[str, Kind] = KINDS,
 ) -> int:
     """Create the trigger's deliveries (idempotent) and queue them.
@@ -106,12 +106,12 @@ def fan_out(
         How many deliveries the trigger has.
     """
     try:
-        started = _start(sessions, trigger_id, kinds, policy.fan_out_max_attempts)
+        started = _start(sessions, trigger_id, kinds, settings.fan_out_max_attempts)
         if started is None:
             return 0
         audience, per_minute = started
-        pace = Pace(sessions, policy.batch_size, per_minute)
-        return _fan_out_pages(sessions, dispatch, trigger_id, audience, policy, pace)
+        pace = Pace(sessions, settings.batch_size, per_minute)
+        return _fan_out_pages(sessions, dispatch, trigger_id, audience, settings, pace)
     except Exception as exc:
         # Kept on the trigger so staff see why, and so the last run can fail it with the reason.
         with sessions.begin() as session:
@@ -126,19 +126,19 @@ def _fan_out_pages(
     dispatch: Dispatch,
     trigger_id: int,
     audience: Targets,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     pace: Pace,
 ) -> int:
     after: tuple[int, int] | None = None
     while True:
-        ids, after = _insert_page(sessions, trigger_id, audience, after, policy.fan_out_chunk)
+        ids, after = _insert_page(sessions, trigger_id, audience, after, settings.fan_out_chunk)
         # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
         # Queued as we go, so sending starts before a large fan-out ends (at the throttle's pace).
         pace.dispatch(dispatch, ids)
         if after is None:
             break
     # Rows a crashed run of an older version left pending.
-    queue_all_pending(sessions, dispatch, trigger_id, batch_size=policy.batch_size)
+    queue_all_pending(sessions, dispatch, trigger_id, batch_size=settings.batch_size)
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None

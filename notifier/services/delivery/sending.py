@@ -56,18 +56,18 @@ class Retry:
 
 
 def backoff(
-    attempts: int, policy: DeliverySettings, provider: SendingRules = NO_POLICY
+    attempts: int, settings: DeliverySettings, provider: SendingRules = NO_POLICY
 ) -> float:
     """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter.
 
     A provider's own ``backoff_base_seconds`` and ``backoff_max_seconds`` win over the settings'.
     """
-    first = _either(provider.backoff_base_seconds, policy.backoff_base_seconds)
-    cap = _either(provider.backoff_max_seconds, policy.backoff_max_seconds)
+    first = _either(provider.backoff_base_seconds, settings.backoff_base_seconds)
+    cap = _either(provider.backoff_max_seconds, settings.backoff_max_seconds)
     base = min(first * 2 ** max(attempts - 1, 0), cap)
-    jitter = policy.backoff_jitter
+    jitter = settings.backoff_jitter
     # The cap applies after the jitter: backoff_max_seconds is a promise to the operator.
-    return min(base * random.uniform(1 - jitter, 1 + jitter), cap)  # noqa: S311 - jitter
+    return float(min(base * random.uniform(1 - jitter, 1 + jitter), cap))  # noqa: S311 - jitter
 
 
 def _either(own: float | None, default: float) -> float:
@@ -77,25 +77,25 @@ def _either(own: float | None, default: float) -> float:
 def _transient(
     delivery: Delivery,
     reason: str,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     now: datetime,
     provider: SendingRules = NO_POLICY,
 ) -> Outcome:
-    max_attempts = provider.max_attempts or policy.max_attempts
+    max_attempts = provider.max_attempts or settings.max_attempts
     if delivery.attempts >= max_attempts:
         return Outcome(S.FAILED, error=f"gave up after {delivery.attempts} attempts: {reason}")
-    delay = backoff(delivery.attempts, policy, provider)
+    delay = backoff(delivery.attempts, settings, provider)
     return Outcome(S.DEFERRED, error=reason, next_attempt_at=now + timedelta(seconds=delay))
 
 
-def _expired(delivery: Delivery, policy: DeliverySettings) -> Outcome | None:
+def _expired(delivery: Delivery, settings: DeliverySettings) -> Outcome | None:
     """An ``expired`` outcome when the delivery is older than ``delivery.max_age_hours``."""
     # Fan-out stamps rows with the wall clock, so their age is read on it too (a test's
     # ManualTime set days ahead must not age every delivery it sends).
-    if utcnow() - delivery.created_at <= timedelta(hours=policy.max_age_hours):
+    if utcnow() - delivery.created_at <= timedelta(hours=settings.max_age_hours):
         return None
     last = delivery.last_error or "no error recorded"
-    hours = f"{policy.max_age_hours:g}"
+    hours = f"{settings.max_age_hours:g}"
     return Outcome(
         S.EXPIRED, error=f"超过 {hours} 小时未发出 / expired after {hours} h: {last}", counted=False
     )
@@ -106,7 +106,7 @@ def attempt(
     *,
     providers: Providers,
     messages: MessageFactory,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     time_source: TimeSource = SYSTEM_TIME,
     guard: ProviderGuard = UNGUARDED,
 ) -> list[Outcome]:
@@ -118,7 +118,7 @@ def attempt(
         One outcome per provider tried, the deciding one last.
     """
     now = time_source.now()
-    expired = _expired(delivery, policy)
+    expired = _expired(delivery, settings)
     if expired is not None:
         return [expired]
     candidates = providers.for_channel(delivery.channel)
@@ -134,11 +134,11 @@ def attempt(
         Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
         for p in routed.passed_over
     ]
-    return [*passed, _decided(delivery, routed, policy, time_source, messages.zone)]
+    return [*passed, _decided(delivery, routed, settings, time_source, messages.zone)]
 
 
 def _decided(
-    delivery: Delivery, routed: Routed, policy: DeliverySettings, time_source: TimeSource, zone:
+    delivery: Delivery, routed: Routed, settings: DeliverySettings, time_source: TimeSource, zone:
     tzinfo
 ) -> Outcome:
     if routed.result is not None:
@@ -151,7 +151,7 @@ def _decided(
         reason = "每个服务商都已熔断 / every provider's circuit is open"
         return Outcome(S.DEFERRED, error=reason, next_attempt_at=until, counted=False)
     outcome = _failure(
-        delivery, routed.error, routed.provider.policy, policy, time_source.now(), zone
+        delivery, routed.error, routed.provider.rules, settings, time_source.now(), zone
     )
     return dataclasses.replace(outcome, provider=routed.provider.name)
 
@@ -160,7 +160,7 @@ def _failure(
     delivery: Delivery,
     error: Exception,
     provider: SendingRules,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     now: datetime,
     zone: tzinfo,
 ) -> Outcome:
@@ -175,13 +175,13 @@ def _failure(
     except PermanentError as exc:
         return Outcome(S.FAILED, error=exc.reason)
     except ThrottledError as exc:  # slow down: wait as asked; capped apart from failures
-        waits = backoff(delivery.throttled + 1, policy, provider)
-        return throttled(delivery, exc, provider, policy, now=now, zone=zone, backoff=waits)
+        waits = backoff(delivery.throttled + 1, settings, provider)
+        return throttled(delivery, exc, provider, settings, now=now, zone=zone, backoff=waits)
     except TransientError as exc:
-        return _transient(delivery, exc.reason, policy, now, provider)
+        return _transient(delivery, exc.reason, settings, now, provider)
     except Exception as exc:  # a bug must not kill the batch; keep it and retry
         log.exception("delivery %s: unexpected error", delivery.id)
-        return _transient(delivery, f"internal error: {exc!r}"[:500], policy, now, provider)
+        return _transient(delivery, f"internal error: {exc!r}"[:500], settings, now, provider)
 
 
 def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
@@ -232,7 +232,7 @@ class _Sender:
     session: Session
     providers: Providers
     messages: MessageFactory
-    policy: DeliverySettings
+    settings: DeliverySettings
     unsubscribed: set[int]
     budget_ends: float
     time_source: TimeSource
@@ -308,7 +308,7 @@ class _Sender:
     @property
     def renew_after(self) -> float:
         # Renewed well before the sweeper would take a claim for abandoned.
-        return self.policy.stuck_after_seconds / 4
+        return self.settings.stuck_after_seconds / 4
 
     def keep_claims(self, claim: _Claim, left: Sequence[Delivery]) -> None:
         """Renew the claims on ``left`` when due; note those the sweeper took back."""
@@ -334,7 +334,7 @@ class _Sender:
                 continue
             pooled = self.side_by_side(delivery)
             host = _host(delivery.address)
-            if pooled and (host in busy or len(flying) >= self.policy.send_threads):
+            if pooled and (host in busy or len(flying) >= self.settings.send_threads):
                 later.append(delivery)
                 continue
             if self.gate.holds(delivery, claimed_at=claim.at):
@@ -350,7 +350,7 @@ class _Sender:
         """True when the delivery goes to the firm's own endpoint through every provider of its
         channel (webhooks, robots): a slow one must not hold up the batch. A shared gateway or
         relay keeps its pace of one send at a time per batch."""
-        if self.policy.send_threads == 1 or delivery.id in self.unsubscribed:
+        if self.settings.send_threads == 1 or delivery.id in self.unsubscribed:
             return False
         channel = delivery.channel
         if channel not in self._side_by_side:
@@ -362,7 +362,7 @@ class _Sender:
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
-                max_workers=self.policy.send_threads, thread_name_prefix="notifier-send"
+                max_workers=self.settings.send_threads, thread_name_prefix="notifier-send"
             )
         return self._pool
 
@@ -385,14 +385,14 @@ class _Sender:
                     delivery,
                     providers=self.providers,
                     messages=self.messages,
-                    policy=self.policy,
+                    settings=self.settings,
                     time_source=self.time_source,
                     guard=self.guard,
                 )
             except Exception as exc:  # a bug: the try is still recorded, once, and retried
                 log.exception("delivery %s: unexpected error", delivery.id)
                 reason = f"internal error: {exc!r}"[:500]
-                outcomes = [_transient(delivery, reason, self.policy, self.time_source.now())]
+                outcomes = [_transient(delivery, reason, self.settings, self.time_source.now())]
         return _Sent(outcomes, started, self.time_source.now())
 
     def record(self, delivery: Delivery, sent: _Sent) -> None:
@@ -414,14 +414,14 @@ def deliver_batch(
     *,
     providers: Providers,
     messages: MessageFactory,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     time_source: TimeSource = SYSTEM_TIME,
     quiet: QuietHours = NO_QUIET_HOURS,
     guard: ProviderGuard = UNGUARDED,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
-    Deliveries are claimed a chunk of ``policy.claim_chunk`` at a time, just before they are
+    Deliveries are claimed a chunk of ``settings.claim_chunk`` at a time, just before they are
     sent, and a chunk's outcomes are committed together with the next chunk's claim: a few
     statements and one commit per chunk instead of per message. A crash can therefore repeat
     at most one chunk (the sends made since the last commit), which the sweeper sends again
@@ -429,13 +429,13 @@ def deliver_batch(
     on, and a delivery whose claim the sweeper took back is left to the worker that has it.
 
     Sends to firms' own endpoints (webhooks and robots: channels whose every provider has no
-    shared endpoint) run side by side, up to ``policy.send_threads`` at once and one at a time
+    shared endpoint) run side by side, up to ``settings.send_threads`` at once and one at a time
     per host, so a slow firm holds up no firm on another host; each ends within the outbound
     deadline, and what has ended is committed after a second even while a slow one goes on.
     Other sends (a shared gateway or relay) run in this thread one after another, as do every
     claim, renewal, campaign check and record: the session never leaves this thread.
 
-    A batch stops starting sends once it has run ``policy.batch_seconds`` (slow endpoints); what
+    A batch stops starting sends once it has run ``settings.batch_seconds`` (slow endpoints); what
     it has not started is released and handed back to be queued again at once, and sends under
     way finish, so no batch runs into the actor's time limit, which could interrupt a send
     before its outcome is kept.
@@ -457,16 +457,16 @@ def deliver_batch(
             session=session,
             providers=providers,
             messages=messages,
-            policy=policy,
+            settings=settings,
             unsubscribed=_suppressed(session, batch),
-            budget_ends=time.monotonic() + policy.batch_seconds,
+            budget_ends=time.monotonic() + settings.batch_seconds,
             time_source=time_source,
             quiet=quiet,
             gate=CampaignGate(sessions),
             guard=guard,
         )
         try:
-            for chunk in _chunks(batch, policy.claim_chunk):
+            for chunk in _chunks(batch, settings.claim_chunk):
                 if sender.out_of_time():
                     sender.retries.extend(Retry(delivery.id, 0.0) for delivery in chunk)
                     continue

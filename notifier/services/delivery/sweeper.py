@@ -30,12 +30,12 @@ def sweep(
     sessions: SessionFactory,
     dispatch: Dispatch,
     *,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     time_source: TimeSource = SYSTEM_TIME,
 ) -> Swept:
     """Re-queue stalled fan-outs and stuck deliveries. Safe to run at any time, from any clock:
     a delivery is claimed by one worker only, so a needless re-queue sends nothing twice."""
-    stuck_after = timedelta(seconds=policy.stuck_after_seconds)
+    stuck_after = timedelta(seconds=settings.stuck_after_seconds)
     now = time_source.now()
     with sessions.begin() as session:
         trigger_ids = triggers.unfinished(session, now=now, quiet_for=stuck_after)
@@ -43,13 +43,13 @@ def sweep(
             session,
             now=now,
             stuck_after=stuck_after,
-            max_attempts=policy.max_attempts,
-            limit=policy.batch_size * SWEEP_BATCHES,
+            max_attempts=settings.max_attempts,
+            limit=settings.batch_size * SWEEP_BATCHES,
         )
     for trigger_id in trigger_ids:
         dispatch.fan_out(trigger_id)
-    for start in range(0, len(delivery_ids), policy.batch_size):
-        dispatch.deliveries(delivery_ids[start : start + policy.batch_size])
+    for start in range(0, len(delivery_ids), settings.batch_size):
+        dispatch.deliveries(delivery_ids[start : start + settings.batch_size])
     if trigger_ids or delivery_ids:
         log.warning(
             "sweep re-queued %s triggers, %s deliveries", len(trigger_ids), len(delivery_ids)

@@ -54,7 +54,7 @@ def throttled(
     delivery: Delivery,
     error: ThrottledError,
     provider: SendingRules,
-    policy: DeliverySettings,
+    settings: DeliverySettings,
     *,
     now: datetime,
     zone: tzinfo,
@@ -67,18 +67,18 @@ def throttled(
     ``backoff`` is the wait when the answer names none (backoff by the throttled tries).
     """
     tries = delivery.throttled + 1
-    cap = provider.max_throttled_tries or policy.max_throttled_tries
+    cap = provider.max_throttled_tries or settings.max_throttled_tries
     if tries >= cap:
         reason = f"限流 {tries} 次后放弃 / gave up after {tries} throttled tries: {error.reason}"
         return Outcome(S.FAILED, error=reason, counted=False, throttled=True)
     after = throttled_until(
-        error, now=now, zone=zone, jitter=policy.backoff_jitter, backoff=backoff
+        error, now=now, zone=zone, jitter=settings.backoff_jitter, backoff=backoff
     )
     # Rows carry the wall clock's creation time (see sending._expired): life is read on it.
-    life_left = timedelta(hours=policy.max_age_hours) - (utcnow() - delivery.created_at)
+    life_left = timedelta(hours=settings.max_age_hours) - (utcnow() - delivery.created_at)
     if after > now + life_left:
         when = after.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        hours = f"{policy.max_age_hours:g}"
+        hours = f"{settings.max_age_hours:g}"
         reason = (
             f"{error.reason}; 下次可发送时间 {when} 已超过 {hours} 小时有效期 / the next "
             f"allowed time is past the delivery's {hours} h life"

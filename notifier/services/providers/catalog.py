@@ -24,7 +24,7 @@ from notifier.domain.secret_box import SecretBox
 from notifier.errors import NotifierError
 from notifier.store import providers as store
 from notifier.store.db import SessionFactory
-from notifier.store.models import Provider as ProviderRow
+from notifier.store.models import ProviderAccount
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def secret_box(settings: Settings) -> SecretBox:
     return SecretBox([key.get_secret_value() for key in settings.secrets.keys])
 
 
-def config_of(row: ProviderRow, box: SecretBox) -> ProviderConfig:
+def config_of(row: ProviderAccount, box: SecretBox) -> ProviderConfig:
     """A provider row as a config, its secret decrypted.
 
     Raises:

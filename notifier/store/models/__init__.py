@@ -15,7 +15,7 @@ from notifier.store.models.enterprise import (
     Subscription,
 )
 from notifier.store.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
-from notifier.store.models.provider import Provider
+from notifier.store.models.provider import ProviderAccount
 from notifier.store.models.reply import InboundReply
 from notifier.store.models.template import MessageTemplate
 from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
@@ -42,7 +42,7 @@ __all__ = [
     "InboundReply",
     "Policy",
     "PolicyRevision",
-    "Provider",
+    "ProviderAccount",
     "Subscription",
     "Trigger",
     "TriggerKind",

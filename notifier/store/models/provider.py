@@ -1,4 +1,7 @@
-"""Configured provider accounts on a channel (admins will manage them; config fills them now)."""
+"""Provider accounts admins configure on a channel (the ``providers`` table).
+
+Not :class:`notifier.channels.base.Provider`, the sending class an account is built into.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from notifier.store.models.base import Base, utcnow
 
 
-class Provider(Base):
+class ProviderAccount(Base):
     """A provider account: its channel, kind, settings and (encrypted) secret."""
 
     __tablename__ = "providers"

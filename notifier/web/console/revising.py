@@ -2,6 +2,7 @@
 sends a correction) and cancelling one whose publication time has not come; both audited."""
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -69,7 +70,7 @@ def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     return {**shown, "revisions": describe(runtime.sessions, policy_id, zone=zone)["revisions"]}
 
 
-def routes(console: Console, shown: Any) -> APIRouter:
+def routes(console: Console, shown: Callable[..., Response]) -> APIRouter:
     """The revise and cancel routes; ``shown(request, user, policy_id, **extra)`` renders the
     policy page (with an error and the sent text kept on refusal)."""
     router = APIRouter()

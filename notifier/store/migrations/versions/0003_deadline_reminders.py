@@ -27,7 +27,7 @@ _deadlines = sa.table(
 )
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[int]:
     if isinstance(value, str):  # some drivers hand JSON back as text
         value = json.loads(value)
     return list(value) if isinstance(value, list) else []
