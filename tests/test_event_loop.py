@@ -43,7 +43,7 @@ ALLOWED = {
     "notifier.web.auth:current_principal",
     "notifier.web.callbacks:replies",
     "notifier.web.callbacks:reports",
-    "notifier.web.console.session:posted_form",
+    "notifier.web.console.deps:posted_form",
     "notifier.web.pages.links:LinkPages.deadline_done",
     "notifier.web.pages.links:LinkPages.update",
 }

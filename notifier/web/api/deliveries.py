@@ -15,7 +15,12 @@ from notifier.domain.targets import read_credit_code
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
 from notifier.errors import InputError, NotFoundError
 from notifier.runtime import Runtime
-from notifier.services.enterprises.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
+from notifier.services.enterprises.listings import (
+    DELIVERY_COLUMNS,
+    EXPORT_LIMIT,
+    attempt_row,
+    delivery_row,
+)
 from notifier.store import deliveries as store
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter
@@ -40,8 +45,6 @@ Status = Literal[
 ]
 assert set(get_args(Status)) == {s.value for s in DeliveryStatus}  # the state machine's, all
 Channel = Literal["sms", "email", "webhook"]
-# An export holds at most this many rows (a bigger one: narrow the filters).
-EXPORT_LIMIT = 100_000
 
 
 def _aware(moment: datetime | None, runtime: Runtime, field: str) -> datetime | None:

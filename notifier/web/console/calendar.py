@@ -5,11 +5,10 @@ yearly notice pasted or typed one holiday a line, previewed, then entered in one
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.domain.holiday_notice import read_notice
 from notifier.domain.workdays import DayKind
@@ -18,13 +17,16 @@ from notifier.services.calendar import working_days as calendar_admin
 from notifier.services.context import Context
 from notifier.web.auth import acting
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
+from notifier.web.console.session import ConsoleUser
 
 NOTES = ("entered", "set", "removed", "complete", "incomplete")
 NOTICE_EXAMPLE = (
     "元旦 2027-01-01 至 2027-01-03\n"
     "春节 2027-02-06 至 2027-02-13，调休上班 2027-02-14、2027-02-20"
 )
+
+router = APIRouter()
 
 
 def _context(console: Console, user: ConsoleUser) -> Context:
@@ -145,47 +147,57 @@ def _done(year: int, note: str) -> Response:
     return RedirectResponse(f"/console/calendar?year={year}&note={note}", 303)
 
 
-def routes(console: Console) -> APIRouter:
-    """The calendar page and its forms."""
-    router = APIRouter()
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(
+    request: Request,
+    user: AdminUser,
+    console: ConsoleDep,
+    year: str | None = None,
+    note: str | None = None,
+) -> HTMLResponse:
+    """The calendar page for ``year`` (else the year to enter next, or this year)."""
     calendar = _Calendar(console)
-    admin_posted = Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
-    posted = Annotated[FormData, Depends(posted_form)]
+    try:
+        chosen = calendar_admin.read_year(year) if year is not None else None
+    except InputError as exc:
+        return calendar.page(request, user, None, status_code=400, error=str(exc))
+    return calendar.page(request, user, chosen, note=note)
 
-    @router.get("/calendar", response_class=HTMLResponse)
-    def calendar_page(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
-        year: str | None = None,
-        note: str | None = None,
-    ) -> HTMLResponse:
-        try:
-            chosen = calendar_admin.read_year(year) if year is not None else None
-        except InputError as exc:
-            return calendar.page(request, user, None, status_code=400, error=str(exc))
-        return calendar.page(request, user, chosen, note=note)
 
-    # Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
-    @router.post("/calendar/notice", response_class=HTMLResponse)
-    def enter_notice(request: Request, user: admin_posted, form: posted) -> Response:
-        kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
-        work = partial(calendar.notice, request, user, kept)
-        return calendar.attempt(request, user, work, form=kept)
+# Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
+@router.post("/calendar/notice", response_class=HTMLResponse)
+def enter_notice(
+    request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
+) -> Response:
+    """Preview the State Council's notice, or enter it."""
+    calendar = _Calendar(console)
+    kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
+    work = partial(calendar.notice, request, user, kept)
+    return calendar.attempt(request, user, work, form=kept)
 
-    @router.post("/calendar/days", response_class=HTMLResponse)
-    def add_day(request: Request, user: admin_posted, form: posted) -> Response:
-        kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
-        work = partial(calendar.set_day, user, kept)
-        return calendar.attempt(request, user, work, form=kept)
 
-    @router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
-    def remove_day(request: Request, day: str, user: admin_posted) -> Response:
-        return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
+@router.post("/calendar/days", response_class=HTMLResponse)
+def add_day(request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep) -> Response:
+    """Set one day a holiday or a worked weekend."""
+    calendar = _Calendar(console)
+    kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
+    work = partial(calendar.set_day, user, kept)
+    return calendar.attempt(request, user, work, form=kept)
 
-    @router.post("/calendar/years/{year}", response_class=HTMLResponse)
-    def mark_year(request: Request, year: str, user: admin_posted, form: posted) -> Response:
-        complete = _text(form, "complete") == "1"
-        work = partial(calendar.mark_year, user, year, complete)
-        return calendar.attempt(request, user, work)
 
-    return router
+@router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
+def remove_day(request: Request, day: str, user: AdminPost, console: ConsoleDep) -> Response:
+    """Remove one day's entry."""
+    calendar = _Calendar(console)
+    return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
+
+
+@router.post("/calendar/years/{year}", response_class=HTMLResponse)
+def mark_year(
+    request: Request, year: str, user: AdminPost, form: PostedForm, console: ConsoleDep
+) -> Response:
+    """Mark a year complete (every holiday entered) or not."""
+    calendar = _Calendar(console)
+    complete = _text(form, "complete") == "1"
+    work = partial(calendar.mark_year, user, year, complete)
+    return calendar.attempt(request, user, work)

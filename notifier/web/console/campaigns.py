@@ -4,11 +4,10 @@ resume, cancel and a preview for one enterprise; every change audited as the API
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
 from notifier.services.campaigns.operations import (
@@ -27,12 +26,15 @@ from notifier.store import campaigns as store
 from notifier.web.auth import acting
 from notifier.web.campaign_upload import uploaded_campaign
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
-ACTIONS = {"pause": pause, "resume": resume, "cancel": cancel}
 NOTES = ("created", "pause", "resume", "cancel")
+ACTIONS = {"pause": pause, "resume": resume, "cancel": cancel}
+
+router = APIRouter()
 
 
 def example_text() -> str:
@@ -89,7 +91,7 @@ def campaign_page(
     try:
         row = campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
     except NotFoundError:
-        return console.views.page(request, "error.html", status_code=404, key="error.not_found")
+        return console.not_found(request)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return console.page(
@@ -99,86 +101,69 @@ def campaign_page(
     )
 
 
-def routes(console: Console) -> APIRouter:
-    """The campaign routes."""
-    router = APIRouter()
-    add_view_routes(router, console)
-    add_change_routes(router, console)
-    return router
+@router.get("/campaigns", response_class=HTMLResponse)
+def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """The campaigns, each with its next run, and the create form."""
+    return listing_page(console, request, user)
 
 
-def add_view_routes(router: APIRouter, console: Console) -> None:
-    """The list, one campaign (with a preview) and its progress JSON."""
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def one(
+    request: Request,
+    campaign_id: Id,
+    user: SignedIn,
+    console: ConsoleDep,
+    note: str | None = None,
+    enterprise: str | None = None,
+) -> HTMLResponse:
+    """One campaign, with a preview for one enterprise when ``enterprise`` names it."""
+    extra: dict[str, Any] = {"note": note if note in NOTES else None}
+    if enterprise:
+        context = acting(console.runtime, user.principal, "console")
+        extra.update(previewed(context, campaign_id, enterprise))
+    return campaign_page(console, request, user, campaign_id, **extra)
+
+
+@router.get("/campaigns/{campaign_id}/progress")
+def progress(campaign_id: Id, _: SignedIn, console: ConsoleDep) -> JSONResponse:
+    """The runs and the current one's progress, for the page's live bar."""
     runtime = console.runtime
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
+    current = current_run(runs)
+    return JSONResponse(
+        {
+            "campaign_id": campaign_id,
+            "current": current.as_dict() if current else None,
+            "runs": [run.as_dict() for run in runs],
+        }
+    )
 
-    @router.get("/campaigns", response_class=HTMLResponse)
-    def listing(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> HTMLResponse:
-        return listing_page(console, request, user)
 
-    @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        campaign_id: Id,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        note: str | None = None,
-        enterprise: str | None = None,
-    ) -> HTMLResponse:
-        extra: dict[str, Any] = {"note": note if note in NOTES else None}
-        if enterprise:
-            context = acting(runtime, user.principal, "console")
-            extra.update(previewed(context, campaign_id, enterprise))
-        return campaign_page(console, request, user, campaign_id, **extra)
+@router.post("/campaigns")
+def create(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+    """Create a campaign from its file's text (refused: the form again, the text kept)."""
+    text = str(form.get("campaign") or "").replace("\r\n", "\n")
+    try:
+        draft = uploaded_campaign(console.runtime, text.encode("utf-8"))
+        made = create_campaign(acting(console.runtime, user.principal, "console"), draft)
+    except (InputError, TemplateError) as exc:
+        return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
+    return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
 
-    @router.get("/campaigns/{campaign_id}/progress")
-    def progress(
-        campaign_id: Id, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> JSONResponse:
-        runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
-        current = current_run(runs)
-        return JSONResponse(
-            {
-                "campaign_id": campaign_id,
-                "current": current.as_dict() if current else None,
-                "runs": [run.as_dict() for run in runs],
-            }
+
+@router.post("/campaigns/{campaign_id}/{action}")
+def change(
+    request: Request, campaign_id: Id, action: str, user: SignedPost, console: ConsoleDep
+) -> Response:
+    """Pause, resume or cancel the campaign."""
+    act = ACTIONS.get(action)
+    if act is None:
+        return console.not_found(request)
+    try:
+        act(acting(console.runtime, user.principal, "console"), campaign_id)
+    except NotifierError as exc:
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return campaign_page(
+            console, request, user, campaign_id, status_code=status, error=str(exc)
         )
-
-
-def add_change_routes(router: APIRouter, console: Console) -> None:
-    """Create, pause, resume, cancel: CSRF-checked forms, audited as the API audits them."""
-    runtime = console.runtime
-
-    @router.post("/campaigns")
-    def create(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> Response:
-        text = str(form.get("campaign") or "").replace("\r\n", "\n")
-        try:
-            draft = uploaded_campaign(runtime, text.encode("utf-8"))
-            made = create_campaign(acting(runtime, user.principal, "console"), draft)
-        except (InputError, TemplateError) as exc:
-            return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
-        return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
-
-    @router.post("/campaigns/{campaign_id}/{action}")
-    def change(
-        request: Request,
-        campaign_id: Id,
-        action: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-    ) -> Response:
-        act = ACTIONS.get(action)
-        if act is None:
-            return console.views.page(request, "error.html", status_code=404, key="error.not_found")
-        try:
-            act(acting(runtime, user.principal, "console"), campaign_id)
-        except NotifierError as exc:
-            status = 404 if isinstance(exc, NotFoundError) else 400
-            return campaign_page(
-                console, request, user, campaign_id, status_code=status, error=str(exc)
-            )
-        return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)
+    return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)
