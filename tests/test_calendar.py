@@ -170,12 +170,7 @@ def console(make_runtime, tmp_path: Path):
 
 
 def _rung_days(runtime, title: str) -> dict[str, date]:
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-    )
+    rows = report(acting(runtime))
     (row,) = [r for r in rows if r["title"] == title]
     return {r["rung"]: date.fromisoformat(r["at"][:10]) for r in row["rungs"]}
 
@@ -336,10 +331,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     with runtime.sessions() as session:
         deadline_id = session.scalar(select(Deadline.id))
     assert f"{deadline_id}:5wd" in caplog.text
-    states = {r["rung"]: r["state"] for r in report(
-        runtime.sessions, settings=settings.reminders, zone=settings.zone,
-        time_source=runtime.time_source
-    )[0]["rungs"]}
+    states = {r["rung"]: r["state"] for r in report(acting(runtime))[0]["rungs"]}
     assert states == {"5wd": "no_calendar", "0d": "scheduled"}
     mark_year(acting(runtime), 2027, complete=True)
     assert len(scan()) == 1  # the 5wd rung, on Monday 1 February

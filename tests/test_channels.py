@@ -659,12 +659,15 @@ def test_one_enterprise_s_broken_webhook_never_opens_a_circuit_for_everyone_else
 ) -> None:
     from notifier.config import CircuitSettings
     from notifier.errors import TransientError
-    from notifier.guards.circuits import MemoryCircuits
+    from notifier.guards.backends import MemoryBackend
+    from notifier.guards.circuits import ProviderCircuits
     from notifier.guards.provider_guard import ProviderGuard
     from notifier.guards.provider_limits import NoLimits
     from notifier.services.delivery.failover import route
 
-    guard = ProviderGuard(MemoryCircuits(CircuitSettings(failures=2)), NoLimits())
+    guard = ProviderGuard(
+        ProviderCircuits(MemoryBackend(), CircuitSettings(failures=2)), NoLimits()
+    )
     with socket.socket() as closed:  # a port nobody listens on: connection refused
         closed.bind(("127.0.0.1", 0))
         broken = f"http://127.0.0.1:{closed.getsockname()[1]}/hooks"

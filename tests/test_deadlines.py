@@ -185,12 +185,7 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     (zero,) = park.tick("2026-11-27 09:00")
     assert len(park.sent_to(zero)) == 2
 
-    (row,) = report(
-        park.runtime.sessions,
-        settings=park.runtime.settings.reminders,
-        zone=SHANGHAI,
-        time_source=park.time_source,
-    )
+    (row,) = report(acting(park.runtime))
     states = [(r["rung"], r["at"], r["state"]) for r in row["rungs"]]
     assert states == [
         ("5wd", "2026-11-13 09:00", "done"),
@@ -220,12 +215,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
 
 def test_the_default_ladder_comes_from_the_setting(park):
     park = park(title="申报截止", due_at="2026-10-08")
-    (row,) = report(
-        park.runtime.sessions,
-        settings=park.runtime.settings.reminders,
-        zone=SHANGHAI,
-        time_source=park.time_source,
-    )
+    (row,) = report(acting(park.runtime))
     assert row["ladder"] == ["5wd", "2wd", "1wd", "0d"]
     assert [r["at"] for r in row["rungs"]] == [
         "2026-09-23 09:00",

@@ -36,7 +36,8 @@ from notifier.errors import (
     ThrottledError,
     TransientError,
 )
-from notifier.guards.endpoint_limits import LocalWindow, RedisWindow
+from notifier.guards.backends import MemoryBackend
+from notifier.guards.endpoint_limits import EndpointLimiter, endpoint_limiter
 from notifier.rendering.messages import Link, markdown_text
 from notifier.runtime import Runtime
 from notifier.store.models import Delivery
@@ -190,7 +191,7 @@ def test_a_wecom_robot_takes_20_a_minute_and_another_robot_is_counted_apart(
     wecom: RobotPeer,
 ) -> None:
     ticks = Ticks()
-    sender = provider(LocalWindow(time_source=ticks))
+    sender = provider(EndpointLimiter(MemoryBackend(), time_source=ticks))
     first = f"{wecom.url}?key=first#robot=wecom"
     second = f"{wecom.url}?key=second#robot=wecom"
     for n in range(20):
@@ -210,8 +211,9 @@ def test_a_wecom_robot_takes_20_a_minute_and_another_robot_is_counted_apart(
 def test_robot_minutes_are_shared_by_processes_through_redis(redis_url: str) -> None:
     ticks = Ticks()
     namespace = os.environ["NOTIFIER_REDIS_NAMESPACE"]
-    one = RedisWindow(redis_url, namespace=namespace, time_source=ticks)
-    two = RedisWindow(redis_url, namespace=namespace, time_source=ticks)
+    one, two = (
+        endpoint_limiter(redis_url, namespace=namespace, time_source=ticks) for _ in range(2)
+    )
     robot = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=shared"
     taken = [(one if n % 2 else two).acquire(robot, 20) for n in range(20)]
     assert taken == [None] * 20

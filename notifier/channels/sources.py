@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from notifier.channels.base import ProviderConfig, ProviderEnvironment
 from notifier.domain.channel_names import EMAIL, SMS, WEBHOOK
+from notifier.guards.backends import shared_redis_url
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -62,8 +63,8 @@ def environment_from_settings(settings: Settings) -> ProviderEnvironment:
         send_deadline=settings.outbound.deadline_seconds,
         max_answer_bytes=settings.outbound.max_answer_bytes,
         outbox_dir=settings.outbox_dir,
-        # Robots' messages a minute are counted in the broker's Redis, when it is Redis.
-        rate_limit_url=settings.broker if settings.broker_kind == "redis" else None,
+        # Robots' messages a minute are counted in the Redis the processes share, if any.
+        rate_limit_url=shared_redis_url(settings),
         rate_limit_namespace=settings.redis_namespace,
     )
 

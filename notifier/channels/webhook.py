@@ -190,9 +190,7 @@ class StandardWebhooksProvider(HttpProvider):
     def close(self) -> None:
         """Close the HTTP session and the rate-limit connection."""
         super().close()
-        close = getattr(self._limiter, "close", None)
-        if close is not None:
-            close()
+        self._limiter.close()
 
     def peer(self, url: str) -> str:
         """Failure reasons name the endpoint's host."""

@@ -24,14 +24,7 @@ def deadlines() -> None:
 @pass_app
 def list_(app: App, limit: int | None, output_format: str) -> None:
     """Each deadline, its reminder rungs and which went out."""
-    runtime = app.runtime
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-        limit=limit,
-    )
+    rows = report(app.context, limit=limit)
     if output_format == "json":
         print_json(rows)
         return

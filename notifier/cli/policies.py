@@ -16,7 +16,6 @@ from notifier.domain.changes import FIELD_LABELS
 from notifier.inputs.policy_file import read_policy_file
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.progress import Snapshot, follow
 from notifier.services.policies.corrections import Revised, cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
@@ -46,14 +45,7 @@ def policies() -> None:
 def _show_preview(app: App, file: Path, output_format: str, samples: int) -> None:
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
-    result = preview_policy(
-        runtime.sessions,
-        draft,
-        providers=runtime.providers,
-        messages=runtime.messages,
-        samples=samples,
-        ladders=LadderRules.of(runtime.settings),
-    )
+    result = preview_policy(app.context, draft, samples=samples)
     if output_format == "json":
         print_json(result.as_dict())
     else:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
-from dramatiq.rate_limits.backends import RedisBackend, StubBackend
-
 from notifier.config import Settings
-from notifier.guards.circuits import Circuits, MemoryCircuits, NoCircuits, RedisCircuits
+from notifier.guards.backends import backend_for, rate_limiter_backend, shared_redis_url
+from notifier.guards.circuits import Circuits, NoCircuits, ProviderCircuits
 from notifier.guards.provider_limits import Limits, NoLimits, ProviderLimits
 
 
@@ -29,24 +27,11 @@ NO_CIRCUITS = NoCircuits()
 UNGUARDED = ProviderGuard(circuits=NO_CIRCUITS, limits=NoLimits())
 
 
-def shared_redis_url(settings: Settings) -> str | None:
-    """The Redis server the workers share, or None (embedded, or RabbitMQ alone)."""
-    if settings.broker_kind == "redis":
-        return settings.broker
-    return settings.redis_url
-
-
 def create_guard(settings: Settings) -> ProviderGuard:
     """Circuits and limits for this process, shared through Redis when there is one."""
-    url = shared_redis_url(settings)
-    namespace = settings.redis_namespace
-    if url is None:
-        return ProviderGuard(
-            circuits=MemoryCircuits(settings.circuit),
-            limits=ProviderLimits(StubBackend(), namespace=namespace),
-        )
-    client = redis.Redis.from_url(url)
     return ProviderGuard(
-        circuits=RedisCircuits(client, namespace=namespace, settings=settings.circuit),
-        limits=ProviderLimits(RedisBackend(client=client), namespace=namespace),
+        circuits=ProviderCircuits(backend_for(settings), settings.circuit),
+        limits=ProviderLimits(
+            rate_limiter_backend(shared_redis_url(settings)), namespace=settings.redis_namespace
+        ),
     )

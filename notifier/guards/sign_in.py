@@ -4,27 +4,22 @@ The client address is the connection's peer; ``X-Forwarded-For`` counts only whe
 is one of ``web.trusted_proxies`` (:class:`ClientAddress`), so a client cannot choose the
 address its failures count against.
 
-In Redis when the broker is Redis (so every web process shares the count), else in this
-process. A fixed window per address: simple, and good enough to make guessing hopeless (a key
-has 256 random bits); the limit is about noise and log floods, not the keys' safety.
+Kept on a guard backend: in Redis when the processes share one (every web process shares
+the count), else in this process. A fixed window per address: simple, and good enough to make
+guessing hopeless (a key has 256 random bits); the limit is about noise and log floods, not the
+keys' safety.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
-import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
-import redis
 from starlette.requests import HTTPConnection
 
 from notifier.config import Settings
-
-log = logging.getLogger(__name__)
-
+from notifier.guards.backends import GuardBackend, Record, backend_for
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -59,106 +54,68 @@ class ClientAddress:
         return hops[0][:64] if hops else peer
 
 
-class FailedAttempts(Protocol):
-    """Counts failures per address; says how long a blocked address must wait."""
+class FailedAttempts:
+    """Counts failures per address in fixed windows; says how long a blocked address must wait.
 
-    def retry_after(self, address: str) -> int | None:
-        """Seconds until ``address`` may try again, or None when it may now."""
-
-    def failed(self, address: str) -> None:
-        """Count one failure of ``address``."""
-
-
-class InProcessAttempts:
-    """Counts in this process's memory (embedded mode, tests)."""
-
-    def __init__(self, *, limit: int, window: float, now: Callable[[], float]) -> None:
-        self.limit = limit
-        self.window = window
-        self.now = now
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[float, int]] = {}
-
-    def _current(self, address: str) -> tuple[float, int]:
-        start, count = self._windows.get(address, (0.0, 0))
-        if self.now() - start >= self.window:
-            return self.now(), 0
-        return start, count
-
-    def retry_after(self, address: str) -> int | None:
-        with self._lock:
-            start, count = self._current(address)
-            if count < self.limit:
-                return None
-            return max(1, math.ceil(start + self.window - self.now()))
-
-    def failed(self, address: str) -> None:
-        with self._lock:
-            start, count = self._current(address)
-            self._windows[address] = (start, count + 1)
-            if len(self._windows) > 100_000:  # bound memory under a spray of addresses
-                self._windows.clear()
-
-
-class RedisAttempts:
-    """Counts in Redis, shared by every web process: ``INCR`` with the window as expiry.
-
-    While Redis cannot be reached, counts in this process (``fallback``): a broker outage
-    neither opens the gate nor turns every request into an error.
+    Parameters:
+        backend: where the counts are kept (Redis: shared by every web process).
+        limit: failures an address may make per window.
+        window: the window's length in seconds, from an address's first failure in it.
+        time_source: epoch seconds (the runtime's time source, so tests move it).
     """
 
     def __init__(
         self,
-        client: redis.Redis,
+        backend: GuardBackend,
         *,
-        namespace: str,
         limit: int,
         window: float,
-        fallback: FailedAttempts,
+        time_source: Callable[[], float],
     ) -> None:
-        self.client = client
-        self.namespace = namespace
         self.limit = limit
-        self.window = max(1, math.ceil(window))
-        self.fallback = fallback
+        self.window = window
+        self._backend = backend
+        self._time_source = time_source
 
-    def _key(self, address: str) -> str:
-        return f"{self.namespace}:auth-failures:{address}"
+    def _current(self, record: Record | None, now: float) -> tuple[float, int]:
+        start, count = record or (now, 0)
+        if start is None or now - start >= self.window:
+            return now, 0
+        return start, int(count or 0)
 
     def retry_after(self, address: str) -> int | None:
-        try:
-            count = self.client.get(self._key(address))
-            if count is None or int(count) < self.limit:
-                return self.fallback.retry_after(address)
-            ttl = self.client.ttl(self._key(address))
-        except redis.exceptions.RedisError as exc:
-            log.warning("failed-key counts: Redis unreachable, counting here: %s", exc)
-            return self.fallback.retry_after(address)
-        return max(1, int(ttl)) if ttl and int(ttl) > 0 else 1
+        """Seconds until ``address`` may try again, or None when it may now."""
+        now = self._time_source()
+
+        def rule(record: Record | None) -> tuple[Record | None, int | None]:
+            start, count = self._current(record, now)
+            if count < self.limit:
+                return record, None
+            return record, max(1, math.ceil(start + self.window - now))
+
+        return self._backend.change(self._key(address), rule, keep=self.window)
 
     def failed(self, address: str) -> None:
-        key = self._key(address)
-        try:
-            with self.client.pipeline() as pipe:
-                pipe.incr(key)
-                pipe.expire(key, self.window, nx=True)
-                pipe.execute()
-        except redis.exceptions.RedisError:
-            self.fallback.failed(address)
+        """Count one failure of ``address``."""
+        now = self._time_source()
+
+        def rule(record: Record | None) -> tuple[Record | None, None]:
+            start, count = self._current(record, now)
+            return (start, count + 1), None
+
+        self._backend.change(self._key(address), rule, keep=self.window)
+
+    @staticmethod
+    def _key(address: str) -> str:
+        return f"auth-failures:{address}"
 
 
-def failed_attempts(settings: Settings, *, now: Callable[[], float]) -> FailedAttempts:
-    """The counter for these settings: in Redis when the broker is Redis, else in process."""
+def failed_attempts(settings: Settings, *, time_source: Callable[[], float]) -> FailedAttempts:
+    """The counter for these settings: on the processes' shared Redis when there is one."""
     web = settings.web
-    here = InProcessAttempts(
-        limit=web.failed_auth_limit, window=web.failed_auth_window_seconds, now=now
+    return FailedAttempts(
+        backend_for(settings),
+        limit=web.failed_auth_limit,
+        window=web.failed_auth_window_seconds,
+        time_source=time_source,
     )
-    if settings.broker_kind == "redis" and settings.broker:
-        return RedisAttempts(
-            redis.Redis.from_url(settings.broker, socket_timeout=2, socket_connect_timeout=2),
-            namespace=settings.redis_namespace,
-            limit=web.failed_auth_limit,
-            window=web.failed_auth_window_seconds,
-            fallback=here,
-        )
-    return here

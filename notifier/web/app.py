@@ -89,7 +89,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.failed_attempts = failed_attempts(
-        runtime.settings, now=lambda: runtime.time_source.now().timestamp()
+        runtime.settings, time_source=lambda: runtime.time_source.now().timestamp()
     )
     app.state.client_address = ClientAddress(runtime.settings.web.trusted_proxies)
     app.state.metrics = Metrics(runtime)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError
 from notifier.inputs.campaign_file import parse_campaign
-from notifier.inputs.policy_file import read_json_file
+from notifier.inputs.json_file import read_json_file
 from notifier.runtime import Runtime
 
 

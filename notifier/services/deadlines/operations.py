@@ -17,10 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notifier.config import ReminderSettings
 from notifier.domain.records import DeadlineDraft
 from notifier.domain.targets import read_credit_code
-from notifier.domain.time_source import TimeSource
 from notifier.domain.tokens import read_deadline_done_token
 from notifier.domain.workdays import CalendarYearUnknown
 from notifier.errors import ConflictError, InputError, NotFoundError
@@ -32,7 +30,6 @@ from notifier.services.delivery.kinds import local
 from notifier.services.enterprises.listings import local as iso_local
 from notifier.store import deadlines as store
 from notifier.store import enterprises
-from notifier.store.db import SessionFactory
 from notifier.store.models import Deadline, Enterprise, Trigger
 
 log = logging.getLogger(__name__)
@@ -230,14 +227,7 @@ def _rung_state(rung: PlannedRung, by_key: dict[str, Trigger], now: datetime) ->
     return {"state": "due" if rung.at <= now else "scheduled"}
 
 
-def report(
-    sessions: SessionFactory,
-    *,
-    settings: ReminderSettings,
-    zone: tzinfo,
-    time_source: TimeSource,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
+def report(context: Context, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
 
     Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
@@ -245,6 +235,8 @@ def report(
     ``running``, ``done``, ``failed``, ``missed``, ``cancelled``); rungs made for an earlier
     date of a moved deadline are listed too.
     """
+    settings, zone = context.settings.reminders, context.settings.zone
+    sessions, time_source = context.sessions, context.time_source
     now = time_source.now()
     with sessions.begin() as session:
         calendar = working_calendar(session, now=now)

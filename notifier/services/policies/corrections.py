@@ -25,7 +25,7 @@ from notifier.services.context import Context
 from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
-from notifier.services.policies.rows import described, policy_state, ref_of
+from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Deadline, Policy, TriggerKind

@@ -13,6 +13,7 @@ from notifier.domain.channel_names import CHANNELS, SMS
 from notifier.domain.records import PolicyDraft
 from notifier.domain.targets import Targets
 from notifier.errors import NotifierError
+from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.messages import Composition, MessageFactory
 from notifier.services.delivery.ports import Providers
@@ -209,35 +210,26 @@ def _warnings(
     return warnings
 
 
-def preview_policy(
-    sessions: SessionFactory,
-    draft: PolicyDraft,
-    *,
-    providers: Providers,
-    messages: MessageFactory,
-    samples: int = 5,
-    ladders: LadderRules | None = None,
-) -> Preview:
-    """Preview publishing ``draft``; nothing is stored or sent.
+def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) -> Preview:
+    """Preview publishing ``draft``; nothing is stored or sent (nor audited).
 
     The audience is read first and its transaction ended; only then are messages rendered
-    (no lock is held across a render or a provider reload).
+    (no lock is held across a render or a provider reload). The first provider of each
+    channel composes its message (SMS signature); the deadlines' ladders are checked with
+    the reminder settings, as publishing checks them.
 
     Parameters:
-        sessions: the database.
         draft: the validated policy.
-        providers: the first provider of each channel composes its message (SMS signature).
-        messages: renders the messages.
         samples: how many enterprises to list with their reasons.
-        ladders: the reminder settings and zone the deadlines' ladders are checked with.
 
     Raises:
         CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
             know (as publish would refuse it).
     """
+    sessions, providers, messages = context.sessions, context.catalog, context.messages
     targets = draft.targets
     with sessions() as session:
-        (ladders or LadderRules()).check(session, draft.deadlines, now=utcnow())
+        LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())
     audience = _audience(sessions, targets, samples)
     # Transient: never added to a session, so nothing of the draft can be stored.
     composer = _Composer(policies.build(draft, now=utcnow()), messages, providers)

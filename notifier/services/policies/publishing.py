@@ -21,7 +21,7 @@ from notifier.services import audit
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
-from notifier.services.policies.rows import policy_row
+from notifier.services.policies.listings import policy_row
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Policy

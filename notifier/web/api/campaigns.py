@@ -14,7 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from notifier.inputs.api import TestSendIn
+from notifier.inputs.campaign import CampaignFile
 from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
 from notifier.services.campaigns.operations import (
     campaign_row,
@@ -27,15 +30,14 @@ from notifier.services.campaigns.operations import resume as resume_campaign
 from notifier.services.campaigns.preview import preview_campaign, send_test_message
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
+from notifier.web.api.bodies import read_body
 from notifier.web.api.schemas import (
-    CREDIT_CODE,
     CampaignChanged,
     CampaignDetail,
     CampaignOut,
     CampaignProgress,
     Created,
     RenderingOut,
-    TestSendIn,
     TestSent,
 )
 from notifier.web.auth import Principal, Staff, acting
@@ -43,37 +45,6 @@ from notifier.web.campaign_upload import uploaded_campaign
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_TEMPLATE = {
-    "type": "object",
-    "properties": {k: {"type": "string"} for k in ("name", "body", "subject", "html")},
-}
-CAMPAIGN_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "description": "活动文件 / the campaign file (README: Campaigns)",
-                    "required": ["name", "title", "channels", "templates", "schedule"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "title": {"type": "string"},
-                        "url": {"type": "string"},
-                        "channels": _STRINGS,
-                        "targets": {"type": "object"},
-                        "templates": {"type": "object", "additionalProperties": _TEMPLATE},
-                        "schedule": {"type": "object"},
-                        "throttle_per_minute": {"type": "integer"},
-                    },
-                }
-            }
-        },
-    }
-}
-
 
 def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
     """The campaign as listings show it (raises NotFoundError for an unknown id)."""
@@ -92,7 +63,7 @@ def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> 
     "",
     status_code=201,
     response_model=Created,
-    openapi_extra=CAMPAIGN_BODY,
+    openapi_extra=read_body(CampaignFile),
     summary="创建活动 / create a campaign",
 )
 async def create(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:

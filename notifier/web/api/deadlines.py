@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from notifier.errors import InputError
+from notifier.inputs.api import DoneIn, MoveIn
 from notifier.inputs.policy_file import read_due_at
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import (
@@ -17,7 +18,7 @@ from notifier.services.deadlines.operations import (
     report,
 )
 from notifier.services.enterprises.listings import local
-from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneIn, DoneOut, MoveIn
+from notifier.web.api.schemas import DeadlineChanged, DeadlineOut, DoneOut
 from notifier.web.auth import Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 
@@ -26,17 +27,12 @@ router = APIRouter(prefix="/deadlines", tags=["deadlines"])
 
 @router.get("", response_model=list[DeadlineOut], summary="截止日期与提醒 / deadlines")
 def list_deadlines(
-    runtime: RuntimeDep, _: Staff, limit: Annotated[int | None, Query(ge=1, le=1000)] = None
+    runtime: RuntimeDep,
+    principal: Staff,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> list[dict[str, Any]]:
     """Each deadline, its reminder rungs and which went out."""
-    settings = runtime.settings
-    return report(
-        runtime.sessions,
-        settings=settings.reminders,
-        zone=settings.zone,
-        time_source=runtime.time_source,
-        limit=limit,
-    )
+    return report(acting(runtime, principal), limit=limit)
 
 
 def _changed(runtime: Runtime, changed: Changed) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from notifier.domain.csv_export import write_csv
 from notifier.domain.targets import read_credit_code
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
 from notifier.errors import InputError, NotFoundError
+from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
 from notifier.services.enterprises.listings import (
     DELIVERY_COLUMNS,
@@ -25,7 +26,7 @@ from notifier.store import deliveries as store
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
-from notifier.web.api.schemas import CREDIT_CODE, DeliveryDetail, DeliveryOut, Page
+from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
 from notifier.web.auth import Staff
 from notifier.web.deps import Id, RuntimeDep
 

@@ -12,6 +12,8 @@ from notifier.domain.channel_names import CHANNELS
 from notifier.domain.sectors import normalize_sector, sector_pattern
 from notifier.domain.targets import SIZE_WORDS, read_credit_code
 from notifier.errors import InputError, NotFoundError
+from notifier.inputs.api import EnterpriseIn
+from notifier.inputs.fields import CREDIT_CODE, SIZE_ENUM
 from notifier.runtime import Runtime
 from notifier.services.enterprises import importing, saving
 from notifier.services.enterprises.listings import delivery_row, enterprise_row, local
@@ -21,11 +23,8 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
 from notifier.web.api.schemas import (
-    CREDIT_CODE,
     LINE_PARAMETER,
-    SIZE_ENUM,
     EnterpriseDetail,
-    EnterpriseIn,
     EnterpriseOut,
     EnterpriseSaved,
     ImportReportOut,

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from notifier.inputs.api import KeyIn
 from notifier.services.access import key_admin
 from notifier.services.access.api_keys import list_keys
-from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
+from notifier.web.api.schemas import KEY_PREFIX, KeyOut, NewKeyOut
 from notifier.web.auth import Admin, acting
 from notifier.web.deps import RuntimeDep
 

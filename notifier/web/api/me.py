@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from notifier.errors import NotFoundError
+from notifier.inputs.api import SubscriptionsIn
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import mark_done
 from notifier.services.enterprises.listings import local
@@ -31,8 +32,8 @@ from notifier.web.api.schemas import (
     DeliveryOut,
     DoneOut,
     EnterpriseDetail,
+    MyDeadlineOut,
     Page,
-    SubscriptionsIn,
     SubscriptionsOut,
     WebhookSecretOut,
     WebhookSecretTaken,
@@ -88,7 +89,7 @@ def my_delivery(runtime: RuntimeDep, principal: EnterpriseKey, delivery_id: Id) 
     return delivery_detail(runtime, delivery_id, enterprise_id=_own(principal))
 
 
-@router.get("/deadlines", response_model=list[dict[str, Any]], summary="本企业的截止日期")
+@router.get("/deadlines", response_model=list[MyDeadlineOut], summary="本企业的截止日期")
 def my_deadlines(runtime: RuntimeDep, principal: EnterpriseKey) -> list[dict[str, Any]]:
     """The deadlines of the policies that reached this enterprise, and whether it is done."""
     zone = runtime.settings.zone

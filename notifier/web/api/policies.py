@@ -14,73 +14,31 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from notifier.errors import NotFoundError
+from notifier.inputs.policy import PolicyFile
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
 from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.listings import deadline_rows, policy_row
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.rows import policy_row
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
-from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
+from notifier.web.api.bodies import read_body
+from notifier.web.api.schemas import (
+    PolicyDetail,
+    PolicyOut,
+    PolicyPreviewOut,
+    Published,
+    RevisedOut,
+    WithdrawnOut,
+)
 from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-POLICY_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "description": "政策文件 / the policy file (README: Policy file)",
-                    "required": ["title", "department"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "ref": {"type": "string"},
-                        "title": {"type": "string"},
-                        "department": {"type": "string"},
-                        "summary": {"type": "string"},
-                        "body": {"type": "string"},
-                        "url": {"type": "string"},
-                        "topics": _STRINGS,
-                        "targets": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {
-                                "sectors": _STRINGS,
-                                "regions": _STRINGS,
-                                "sizes": _STRINGS,
-                                "tags": _STRINGS,
-                                "credit_codes": _STRINGS,
-                            },
-                        },
-                        "published_at": {"type": "string"},
-                        "deadlines": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["title", "due_at"],
-                                "properties": {
-                                    "title": {"type": "string"},
-                                    "due_at": {"type": "string"},
-                                    "remind": _STRINGS,
-                                    "remind_days": {"type": "array", "items": {"type": "integer"}},
-                                },
-                            },
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
 
 
 @router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
@@ -88,9 +46,9 @@ def list_policies(
     runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """The newest policies first."""
+    zone = runtime.settings.zone
     with runtime.sessions() as session:
-        recent = store.list_recent(session, limit=limit)
-        return [policy_row(p, runtime.settings.zone) for p in recent]
+        return [policy_row(p, zone) for p in store.list_recent(session, limit=limit)]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
@@ -104,15 +62,7 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         row = {
             **policy_row(policy, zone),
             "body": policy.body,
-            "deadlines": [
-                {
-                    "id": d.id,
-                    "title": d.title,
-                    "due_at": local(d.due_at, zone),
-                    "cancelled": d.cancelled_at is not None,
-                }
-                for d in policy.deadlines
-            ],
+            "deadlines": deadline_rows(policy, lambda moment: local(moment, zone)),
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
         }
     # Read after the session closes: SQLite gives one connection at a time.
@@ -127,24 +77,18 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
 
 @router.post(
     "/preview",
-    response_model=dict[str, Any],
-    openapi_extra=POLICY_BODY,
+    response_model=PolicyPreviewOut,
+    openapi_extra=read_body(PolicyFile),
     summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
 )
-async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, Any]:
+async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
     warnings; nothing is stored or sent."""
     content = await request.body()
 
     def run() -> dict[str, Any]:
         draft = read_policy_file(content, zone=runtime.settings.zone)
-        result = preview_policy(
-            runtime.sessions,
-            draft,
-            providers=runtime.providers,
-            messages=runtime.messages,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = preview_policy(acting(runtime, principal), draft)
         return result.as_dict()
 
     return await run_in_threadpool(run)
@@ -159,7 +103,7 @@ def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str
 @router.post(
     "",
     response_model=Published,
-    openapi_extra=POLICY_BODY,
+    openapi_extra=read_body(PolicyFile),
     summary="发布政策 / publish a policy",
 )
 async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
@@ -180,7 +124,7 @@ def _revise(
 @router.post(
     "/{policy_id}/revise",
     response_model=RevisedOut,
-    openapi_extra=POLICY_BODY,
+    openapi_extra=read_body(PolicyFile),
     summary="更正政策 / revise a published policy",
 )
 async def revise(

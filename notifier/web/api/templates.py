@@ -11,18 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from notifier.domain.text_rules import NOT_IN_A_LINE as NOT
+from notifier.inputs.api import TemplateIn
 from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.inputs.fields import CHANNEL_ENUM
 from notifier.rendering.variables import VARIABLES
 from notifier.runtime import Runtime
 from notifier.services.templates import saving
 from notifier.store import templates as store
-from notifier.web.api.schemas import (
-    CHANNEL_ENUM,
-    TemplateIn,
-    TemplateOut,
-    TemplateSaved,
-    VariableOut,
-)
+from notifier.web.api.schemas import TemplateOut, TemplateSaved, VariableOut
 from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import RuntimeDep
 

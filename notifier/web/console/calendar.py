@@ -5,9 +5,9 @@ yearly notice pasted or typed one holiday a line, previewed, then entered in one
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.domain.holiday_notice import read_notice
@@ -147,16 +147,23 @@ def _done(year: int, note: str) -> Response:
     return RedirectResponse(f"/console/calendar?year={year}&note={note}", 303)
 
 
+def calendar_pages(console: ConsoleDep) -> _Calendar:
+    """The calendar page and its forms' work, over the request's console."""
+    return _Calendar(console)
+
+
+CalendarDep = Annotated[_Calendar, Depends(calendar_pages)]
+
+
 @router.get("/calendar", response_class=HTMLResponse)
 def calendar_page(
     request: Request,
     user: AdminUser,
-    console: ConsoleDep,
+    calendar: CalendarDep,
     year: str | None = None,
     note: str | None = None,
 ) -> HTMLResponse:
     """The calendar page for ``year`` (else the year to enter next, or this year)."""
-    calendar = _Calendar(console)
     try:
         chosen = calendar_admin.read_year(year) if year is not None else None
     except InputError as exc:
@@ -167,37 +174,33 @@ def calendar_page(
 # Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
 @router.post("/calendar/notice", response_class=HTMLResponse)
 def enter_notice(
-    request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
+    request: Request, user: AdminPost, form: PostedForm, calendar: CalendarDep
 ) -> Response:
     """Preview the State Council's notice, or enter it."""
-    calendar = _Calendar(console)
     kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
     work = partial(calendar.notice, request, user, kept)
     return calendar.attempt(request, user, work, form=kept)
 
 
 @router.post("/calendar/days", response_class=HTMLResponse)
-def add_day(request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep) -> Response:
+def add_day(request: Request, user: AdminPost, form: PostedForm, calendar: CalendarDep) -> Response:
     """Set one day a holiday or a worked weekend."""
-    calendar = _Calendar(console)
     kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
     work = partial(calendar.set_day, user, kept)
     return calendar.attempt(request, user, work, form=kept)
 
 
 @router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
-def remove_day(request: Request, day: str, user: AdminPost, console: ConsoleDep) -> Response:
+def remove_day(request: Request, day: str, user: AdminPost, calendar: CalendarDep) -> Response:
     """Remove one day's entry."""
-    calendar = _Calendar(console)
     return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
 
 
 @router.post("/calendar/years/{year}", response_class=HTMLResponse)
 def mark_year(
-    request: Request, year: str, user: AdminPost, form: PostedForm, console: ConsoleDep
+    request: Request, year: str, user: AdminPost, form: PostedForm, calendar: CalendarDep
 ) -> Response:
     """Mark a year complete (every holiday entered) or not."""
-    calendar = _Calendar(console)
     complete = _text(form, "complete") == "1"
     work = partial(calendar.mark_year, user, year, complete)
     return calendar.attempt(request, user, work)

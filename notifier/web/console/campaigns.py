@@ -3,46 +3,40 @@ reader as the CLI and the API), one campaign with its runs and a live progress b
 resume, cancel and a preview for one enterprise; every change audited as the API audits it."""
 
 import dataclasses
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
-from notifier.services.campaigns.operations import (
-    campaign_row,
-    campaign_view,
-    cancel,
-    create_campaign,
-    pause,
-    resume,
-    schedule_of,
-)
+from notifier.services.campaigns.operations import campaign_row, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
 from notifier.web.auth import acting
-from notifier.web.campaign_upload import uploaded_campaign
+from notifier.web.console.campaign_changes import (
+    CHANGES,
+    campaign_as_row,
+    change_campaign,
+    create_from_text,
+)
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
+# Package data (docs/examples/campaign.json is the same file, as a test checks).
+EXAMPLE = resources.files("notifier.web.console") / "examples" / "campaign.json"
 NOTES = ("created", "pause", "resume", "cancel")
-ACTIONS = {"pause": pause, "resume": resume, "cancel": cancel}
 
 router = APIRouter()
 
 
 def example_text() -> str:
     """The working example campaign file the create form starts from."""
-    try:
-        return EXAMPLE.read_text(encoding="utf-8")
-    except OSError:  # an installed package without the docs: an empty box
-        return ""
+    return EXAMPLE.read_text(encoding="utf-8")
 
 
 def previewed(context: Context, campaign_id: int, code: str) -> dict[str, Any]:
@@ -89,7 +83,7 @@ def campaign_page(
     """One campaign: schedule, runs with counts, the current run's progress, the actions."""
     runtime = console.runtime
     try:
-        row = campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
+        row = campaign_as_row(runtime, campaign_id)
     except NotFoundError:
         return console.not_found(request)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
@@ -144,8 +138,7 @@ def create(request: Request, user: SignedPost, form: PostedForm, console: Consol
     """Create a campaign from its file's text (refused: the form again, the text kept)."""
     text = str(form.get("campaign") or "").replace("\r\n", "\n")
     try:
-        draft = uploaded_campaign(console.runtime, text.encode("utf-8"))
-        made = create_campaign(acting(console.runtime, user.principal, "console"), draft)
+        made = create_from_text(console.runtime, user.principal, text)
     except (InputError, TemplateError) as exc:
         return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
     return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
@@ -156,11 +149,10 @@ def change(
     request: Request, campaign_id: Id, action: str, user: SignedPost, console: ConsoleDep
 ) -> Response:
     """Pause, resume or cancel the campaign."""
-    act = ACTIONS.get(action)
-    if act is None:
+    if action not in CHANGES:
         return console.not_found(request)
     try:
-        act(acting(console.runtime, user.principal, "console"), campaign_id)
+        change_campaign(console.runtime, user.principal, campaign_id, action)
     except NotifierError as exc:
         status = 404 if isinstance(exc, NotFoundError) else 400
         return campaign_page(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from notifier.services.deadlines.operations import report
+from notifier.web.auth import acting
 from notifier.web.console.deps import ConsoleDep, SignedIn
 
 SHOWN = 200
@@ -28,14 +29,7 @@ def calendar(deadlines: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
 @router.get("/deadlines", response_class=HTMLResponse)
 def deadlines(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
     """What falls due, day by day, with the reminder rungs."""
-    runtime = console.runtime
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-        limit=SHOWN,
-    )
+    rows = report(acting(console.runtime, user.principal, "console"), limit=SHOWN)
     return console.page(
         request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
     )

@@ -12,7 +12,6 @@ from notifier.domain.records import PolicyDraft
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
 from notifier.store import policies as store
@@ -105,14 +104,8 @@ def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResp
     """The compose form's live preview: audience, samples, each channel's message."""
     runtime = console.runtime
     try:
-        result = preview_policy(
-            runtime.sessions,
-            _draft(runtime, form),
-            providers=runtime.providers,
-            messages=runtime.messages,
-            samples=5,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        context = acting(runtime, user.principal, "console")
+        result = preview_policy(context, _draft(runtime, form))
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
     data = result.as_dict()
@@ -128,8 +121,8 @@ def publish_form(
     """Publish the composed policy (once: publishing it again sends nothing new)."""
     runtime = console.runtime
     try:
-        draft = _draft(runtime, form)
-        published = publish_policy(acting(runtime, user.principal, "console"), draft)
+        context = acting(runtime, user.principal, "console")
+        published = publish_policy(context, _draft(runtime, form))
     except (InputError, BrokerUnavailable) as exc:
         return console.page(
             request,

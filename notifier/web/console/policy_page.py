@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import describe
-from notifier.services.policies.rows import policy_row
+from notifier.services.policies.listings import policy_row
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter

@@ -20,7 +20,7 @@ router = APIRouter()
 def revise_form(
     request: Request, policy_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
-    """Revise the policy; audited when something changed or a correction went out."""
+    """Revise the policy (the file's ref must be this policy's); the service audits it."""
     text = str(form.get("policy_json") or "")
     notify = form.get("notify") is not None
     runtime = console.runtime
@@ -44,8 +44,9 @@ def cancel_form(
     request: Request, policy_id: Id, user: SignedPost, console: ConsoleDep
 ) -> Response:
     """Withdraw a policy not yet published; audited unless it was withdrawn already."""
+    runtime = console.runtime
     try:
-        cancel_policy(acting(console.runtime, user.principal, "console"), policy_id)
+        cancel_policy(acting(runtime, user.principal, "console"), policy_id)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such policy") from None
     except InputError as exc:
