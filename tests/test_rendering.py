@@ -41,7 +41,7 @@ def renderer() -> Renderer:
     return Renderer()
 
 
-def as_sms(text: str, **options: Any):
+def as_sms(text: str, **options: Any) -> Composed:
     """The text as the SMS account sends it: its signature added, counted, length checked."""
     signed, count = SmsFormat(**options).sign(text, to="13800138000")
     return Composed(text=signed, sms_count=count)

@@ -1,9 +1,9 @@
 """``/api/v1/campaigns``: create, list, show, preview, test-send, pause, resume, cancel,
 progress.
 
-The same pipeline functions as ``notifier campaigns``. The body of a create is the campaign file
-(README, "Campaigns"), checked by the same reader; ``credit_codes_file`` names a file on the
-server and is refused here: list the codes in ``targets.credit_codes``.
+The same pipeline functions as ``notifier campaigns``. The body of a create is the campaign
+file (docs/formats.md, "Campaign file"), checked by the same reader; ``credit_codes_file`` names
+a file on the server and is refused here: list the codes in ``targets.credit_codes``.
 """
 
 from __future__ import annotations

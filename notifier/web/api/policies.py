@@ -1,6 +1,6 @@
 """``/api/v1/policies``: preview, publish, list, show, revise, cancel.
 
-The body of a preview or publish is the policy file itself (README, "Policy file"), read by
+The body of a preview or publish is the policy file itself (docs/formats.md, "Policy file"), read by
 the same strict reader as ``notifier policies publish FILE.json``: unknown or repeated keys,
 ``NaN`` and the rest are refused naming the field (400).
 """
