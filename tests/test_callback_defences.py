@@ -29,7 +29,15 @@ from notifier.domain.secret_box import SecretBox, new_key
 from notifier.runtime import Runtime
 from notifier.services.providers.admin import ProviderDraft, add, remove
 
-from factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, SECRET_ID, SECRET_KEY, TENCENT_TEMPLATES
+from factories import (
+    ALIYUN_TEMPLATES,
+    KEY_ID,
+    KEY_SECRET,
+    SECRET_ID,
+    SECRET_KEY,
+    TENCENT_TEMPLATES,
+    acting,
+)
 
 TOKEN = "callback-token-0123456789"
 TX_TOKEN = "tencent-callback-token-0123"
@@ -117,7 +125,7 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
                            circuit={"refresh_seconds": 1e-9}, web={"failed_auth_limit": 10_000})
     draft = ProviderDraft(name="ali-row", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
                           secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN})
-    add(runtime.sessions, runtime.settings, draft)
+    add(acting(runtime), draft)
     decrypted: list[str] = []
     decrypt = SecretBox.decrypt
 
@@ -131,8 +139,8 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
              for _ in range(100)]
     assert {answer.status_code for answer in wrong} == {403}
     assert len(decrypted) == 1  # the first push; before: one for each of the 100
-    remove(runtime.sessions, "ali-row")
-    add(runtime.sessions, runtime.settings,
+    remove(acting(runtime), "ali-row")
+    add(acting(runtime),
         ProviderDraft(**{**draft.__dict__, "secrets": {"access_key_secret": KEY_SECRET,
                                                      "callback_token": TX_TOKEN}}))
     new = client.post("/callbacks/ali-row/reports", params={"token": TX_TOKEN}, content=b"[]")
@@ -267,7 +275,7 @@ def server(tmp_path: Path, make_runtime: Any) -> Iterator[Server]:
     with running_notifier(tmp_path / "server", PARK[:1], settings=env) as running:
         runtime = make_runtime(database_url=running.env["NOTIFIER_DATABASE_URL"],
                                secrets={"keys": [key]})
-        add(runtime.sessions, runtime.settings, ProviderDraft(
+        add(acting(runtime), ProviderDraft(
             name="ali", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
             secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN}))
         yield running

@@ -50,7 +50,7 @@ ALLOWED = {
 # Names an async body may not reach for outside run_in_threadpool: blocking I/O behind them.
 BLOCKING = {
     "sessions", "session", "engine", "dispatch", "providers", "catalog", "queue",
-    "record_change", "check_key", "failed", "retry_after", "send", "authenticate",
+    "check_key", "failed", "retry_after", "send", "authenticate",
 }
 
 

@@ -28,7 +28,7 @@ from notifier.services.policies.publishing import publish
 from notifier.services.providers.admin import ProviderDraft, add
 from notifier.store.models import Delivery, DeliveryAttempt
 
-from factories import Enqueued, Firm, enterprise_csv, policy, send_batch
+from factories import Enqueued, Firm, acting, enterprise_csv, policy, send_batch
 from peers import SmsGateway
 
 SMS_KEY, SMS_SECRET = "test-key", "test-sms-secret"
@@ -231,8 +231,7 @@ def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_proce
     key = new_key()
     runtime = make_runtime(database_url=database_url, secrets={"keys": [key]})
     add(
-        runtime.sessions,
-        runtime.settings,
+        acting(runtime),
         ProviderDraft(
             name="gw-a",
             channel="sms",
@@ -293,8 +292,7 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     runtime = make_runtime(database_url=database_url, secrets={"keys": [new_key()]})
     assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
     add(
-        runtime.sessions,
-        runtime.settings,
+        acting(runtime),
         ProviderDraft(
             name="gw-a",
             channel="sms",

@@ -4,7 +4,6 @@ an id of anything not its own answers 404."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -136,13 +135,8 @@ def set_subscriptions(
     runtime: RuntimeDep, principal: EnterpriseKey, body: SubscriptionsIn
 ) -> dict[str, Any]:
     """Take messages on exactly these channels (each needs a contact); set topics if given."""
-    _, after = change(
-        runtime.sessions,
-        _own(principal),
-        channels=body.channels,
-        topics=body.topics,
-        time_source=runtime.time_source,
-    )
+    context = acting(runtime, principal)
+    _, after = change(context, _own(principal), channels=body.channels, topics=body.topics)
     return vars(after)
 
 
@@ -179,11 +173,7 @@ def take_webhook_secret(
     ``DELETE /me/webhook-secret/previous``."""
     # Shown once: no cache or proxy may keep a copy of the answer.
     response.headers["Cache-Control"] = "no-store"
-    overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
-    taken = endpoint_secrets.take(
-        runtime.sessions, runtime.box, _own(principal), now=runtime.time_source.now(),
-        overlap=overlap
-    )
+    taken = endpoint_secrets.take(acting(runtime, principal), _own(principal))
     return {**_secret_state(runtime, taken.state), "secret": taken.secret}
 
 
@@ -194,6 +184,6 @@ def take_webhook_secret(
 )
 def end_webhook_secret_overlap(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
     """Your receiver verifies with the new secret: stop signing with the previous one now."""
-    now = runtime.time_source.now()
-    state = endpoint_secrets.end_overlap(runtime.sessions, _own(principal), now=now)
+    context = acting(runtime, principal)
+    state = endpoint_secrets.end_overlap(context, _own(principal))
     return _secret_state(runtime, state)

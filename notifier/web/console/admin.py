@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.config import Settings
 from notifier.errors import InputError
+from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
-from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 MASK = "********"
 AUDIT_SHOWN = 100
@@ -88,9 +89,8 @@ def make_key(
     """Make a key, shown once on the page this answers with."""
     shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
     try:
-        new = make_key_audited(
-            console.runtime,
-            user.principal,
+        new = key_admin.make_key(
+            acting(console.runtime, user.principal, "console"),
             role=shown["role"],
             name=shown["name"],
             credit_code=shown["enterprise"] or None,
@@ -107,7 +107,7 @@ def make_key(
 def revoke(request: Request, prefix: str, user: AdminPost, console: ConsoleDep) -> Response:
     """Revoke a key by its prefix."""
     try:
-        revoke_key_audited(console.runtime, user.principal, prefix)
+        key_admin.revoke(acting(console.runtime, user.principal, "console"), prefix)
     except InputError as exc:
         return admin_page(console, request, user, status_code=404, error=str(exc))
     return RedirectResponse("/console/admin?note=revoked", 303)

@@ -14,7 +14,8 @@ from notifier.domain.holiday_notice import read_notice
 from notifier.domain.workdays import DayKind
 from notifier.errors import InputError
 from notifier.services.calendar import working_days as calendar_admin
-from notifier.services.calendar.working_days import Editor
+from notifier.services.context import Context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -28,8 +29,8 @@ NOTICE_EXAMPLE = (
 router = APIRouter()
 
 
-def _editor(user: ConsoleUser) -> Editor:
-    return Editor(name=user.name, role=user.role, source="console")
+def _context(console: Console, user: ConsoleUser) -> Context:
+    return acting(console.runtime, user.principal, "console")
 
 
 def _text(form: Any, name: str) -> str:
@@ -109,7 +110,6 @@ class _Calendar:
 
     def notice(self, request: Request, user: ConsoleUser, kept: dict[str, str]) -> Response:
         """Read the notice; show it (preview) or enter it (save)."""
-        runtime = self.console.runtime
         year = calendar_admin.read_year(kept["year"])
         read = read_notice(kept["notice"], year=year)
         if kept["action"] != "save":
@@ -122,39 +122,24 @@ class _Calendar:
                 for name, entries in read.holidays().items()
             ]
             return self.page(request, user, year, form=kept, preview=preview)
-        calendar_admin.enter_notice(
-            runtime.sessions,
-            read,
-            complete=kept["complete"] == "1",
-            editor=_editor(user),
-            time_source=runtime.time_source,
-        )
+        context = _context(self.console, user)
+        calendar_admin.enter_notice(context, read, complete=kept["complete"] == "1")
         return _done(year, "entered")
 
     def set_day(self, user: ConsoleUser, kept: dict[str, str]) -> Response:
-        runtime = self.console.runtime
         day = calendar_admin.read_day(kept["date"])
         kind = calendar_admin.read_kind(kept["kind"])
-        calendar_admin.set_day(
-            runtime.sessions, day, kind, name=kept["name"], editor=_editor(user),
-            time_source=runtime.time_source,
-        )
+        calendar_admin.set_day(_context(self.console, user), day, kind, name=kept["name"])
         return _done(day.year, "set")
 
     def remove_day(self, user: ConsoleUser, value: str) -> Response:
-        runtime = self.console.runtime
         day = calendar_admin.read_day(value)
-        calendar_admin.remove_day(runtime.sessions, day, editor=_editor(user),
-        time_source=runtime.time_source)
+        calendar_admin.remove_day(_context(self.console, user), day)
         return _done(day.year, "removed")
 
     def mark_year(self, user: ConsoleUser, value: str, complete: bool) -> Response:
-        runtime = self.console.runtime
         year = calendar_admin.read_year(value)
-        calendar_admin.mark_year(
-            runtime.sessions, year, complete=complete, editor=_editor(user),
-            time_source=runtime.time_source
-        )
+        calendar_admin.mark_year(_context(self.console, user), year, complete=complete)
         return _done(year, "complete" if complete else "incomplete")
 
 

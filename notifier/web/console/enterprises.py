@@ -10,12 +10,12 @@ from starlette.datastructures import UploadFile
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
 from notifier.runtime import Runtime
-from notifier.services.enterprises.importing import import_register_file, upload_limits
+from notifier.services.enterprises.importing import import_register
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 
@@ -26,27 +26,10 @@ router = APIRouter()
 
 
 def _import(runtime: Runtime, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
-    """Import the upload (the API's own path and limits) and audit it."""
-    report = import_register_file(
-        runtime.sessions,
-        file.file,
-        name=file.filename or "upload.csv",
-        limits=upload_limits(runtime.settings),
-        dry_run=dry_run,
-        max_errors=runtime.settings.imports.max_reported_errors,
-        box=runtime.box,
-    ).as_dict()
-    if not dry_run:
-        counts = {k: v for k, v in report.items() if k != "errors"}
-        record_change(
-            runtime,
-            user.principal,
-            action="enterprises.import",
-            target_type="enterprise",
-            target_id=file.filename,
-            after=counts,
-        )
-    return report
+    """Import the upload: the one import of every face."""
+    context = acting(runtime, user.principal, "console")
+    name = file.filename or "upload.csv"
+    return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
 
 
 @router.get("/enterprises", response_class=HTMLResponse)

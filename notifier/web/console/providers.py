@@ -20,7 +20,7 @@ from notifier.services.providers.admin import (
     send_test,
     set_enabled,
 )
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -86,19 +86,6 @@ def _page(
     )
 
 
-def _audited(
-    console: Console, user: ConsoleUser, action: str, name: str, after: Any = None
-) -> None:
-    record_change(
-        console.runtime,
-        user.principal,
-        action=action,
-        target_type="provider",
-        target_id=name,
-        after=after,
-    )
-
-
 @router.get("/admin/providers", response_class=HTMLResponse)
 def page(
     request: Request, user: AdminUser, console: ConsoleDep, note: str | None = None
@@ -116,23 +103,9 @@ def add_provider(
     kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
     try:
         draft = _draft(kept, form)
-        add(runtime.sessions, runtime.settings, draft, time_source=runtime.time_source)
+        add(acting(runtime, user.principal, "console"), draft)
     except (InputError, ConfigError) as exc:
         return _page(console, request, user, status_code=400, error=str(exc), form=kept)
-    _audited(
-        console,
-        user,
-        "provider.add",
-        draft.name,
-        after={
-            "channel": draft.channel,
-            "kind": draft.kind,
-            "priority": draft.priority,
-            "enabled": draft.enabled,
-            "options": dict(draft.options or {}),
-            "secret_names": sorted(draft.secrets or {}),
-        },
-    )
     return RedirectResponse("/console/admin/providers?note=added", 303)
 
 
@@ -147,14 +120,13 @@ def test_send(
     address = str(form.get("to") or "").strip()
     tested: dict[str, Any] = {"name": name, "to": address}
     try:
-        result = send_test(runtime.sessions, runtime.settings, name, to=address)
+        result = send_test(acting(runtime, user.principal, "console"), name, to=address)
     except ChannelError as exc:
         tested.update(ok=False, answer=exc.reason)
     except (InputError, ConfigError, TemplateError) as exc:
         tested.update(ok=False, answer=str(exc))
     else:
         tested.update(ok=True, answer=result.provider_message_id or "-")
-    _audited(console, user, "provider.test", name, after={"to": address, "ok": tested["ok"]})
     return _page(console, request, user, tested=tested)
 
 
@@ -163,18 +135,14 @@ def change(
     request: Request, name: str, action: str, user: AdminPost, console: ConsoleDep
 ) -> Response:
     """Enable, disable or remove a provider row."""
-    runtime = console.runtime
+    context = acting(console.runtime, user.principal, "console")
     try:
         if action in ("enable", "disable"):
-            set_enabled(
-                runtime.sessions, name, enabled=action == "enable",
-                time_source=runtime.time_source,
-            )  # fmt: skip
+            set_enabled(context, name, enabled=action == "enable")
         elif action == "remove":
-            remove(runtime.sessions, name)
+            remove(context, name)
         else:
             raise HTTPException(status_code=404, detail="no such action")
     except InputError as exc:
         return _page(console, request, user, status_code=404, error=str(exc))
-    _audited(console, user, f"provider.{action}", name)
     return RedirectResponse(f"/console/admin/providers?note={action}d", 303)

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from notifier.domain.channel_names import CHANNELS
 from notifier.errors import InputError, TemplateError
 from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
@@ -78,30 +79,17 @@ def save(request: Request, user: SignedPost, form: PostedForm, console: ConsoleD
     # Windows browsers post CRLF; the stored template keeps plain newlines.
     sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}
     try:
-        channel = read_channel_word(sent["channel"], field="channel")
-        with runtime.sessions.begin() as session:
-            before = store.current(session, sent["name"], channel)
-            saved = store.save(
-                session,
-                sent["name"],
-                channel,
-                sent["body"],
-                subject=sent["subject"] or None,
-                html=sent["html"] or None,
-                author=user.name,
-            )
+        draft = TemplateDraft(
+            sent["name"],
+            read_channel_word(sent["channel"], field="channel"),
+            sent["body"],
+            subject=sent["subject"] or None,
+            html=sent["html"] or None,
+            author=user.name,
+        )
+        done = save_template(acting(runtime, user.principal, "console"), draft)
     except (InputError, TemplateError) as exc:
         return listing_page(console, request, user, status_code=400, error=str(exc), form=sent)
-    unchanged = before is not None and before.version == saved.version
-    if not unchanged:
-        record_change(
-            runtime,
-            user.principal,
-            action="template.save",
-            target_type="template",
-            target_id=f"{saved.name}/{saved.channel}",
-            before={"version": before.version} if before else None,
-            after={"version": saved.version},
-        )
-    note = "unchanged" if unchanged else "saved"
+    saved = done.template
+    note = "saved" if done.changed else "unchanged"
     return RedirectResponse(f"/console/templates/{quote(saved.name, safe='')}?note={note}", 303)
