@@ -28,6 +28,7 @@ from notifier.services.campaigns.operations import create_campaign, pause
 from notifier.services.context import CLOCK
 from notifier.services.policies.publishing import publish
 from notifier.store import audit, migrate
+from notifier.store.enterprises import get_by_credit_code
 from notifier.store.models import AuditEntry, Campaign, Deadline, Policy, Trigger
 
 from factories import Enqueued, Firm, credit_code, policy
@@ -266,8 +267,10 @@ def test_each_operation_is_audited_from_each_face_that_offers_it(faces, action, 
     if face == "cli":
         assert (entry.actor_prefix, entry.actor_role) == (f"cli:{getpass.getuser()}", "operator")
     elif face == "page":
-        assert (entry.actor_prefix, entry.actor_role) == (f"enterprise:{credit_code(1)}",
-                                                          "enterprise")
+        with faces.runtime.sessions() as session:
+            firm = get_by_credit_code(session, credit_code(1))
+        assert firm is not None
+        assert (entry.actor_prefix, entry.actor_role) == (f"enterprise:{firm.id}", "enterprise")
     else:
         assert faces.staff.startswith(entry.actor_prefix) and entry.actor_role == "staff"
 

@@ -169,7 +169,7 @@ def mark_done(context: Context, deadline_id: int, credit_code: str) -> bool:
 def mark_done_by_token(context: Context, token: str, *, secrets: Sequence[str]) -> bool:
     """What the link in a reminder does (the enterprise page calls this): the token's
     enterprise has done the token's deadline. The audit row names that enterprise as the
-    actor (``enterprise:<credit code>``, on the face of ``context``).
+    actor (``enterprise:<id>``, as on its other pages, on the face of ``context``).
 
     Parameters:
         secrets: the deployment's keys, newest first (``secret_key``, then ``old_secret_keys``).
@@ -184,7 +184,7 @@ def mark_done_by_token(context: Context, token: str, *, secrets: Sequence[str]) 
         if enterprise is None:
             raise NotFoundError(f"enterprise {enterprise_id}: no such enterprise", field="token")
         actor = Actor(
-            name=f"enterprise:{enterprise.credit_code}", role="enterprise",
+            name=f"enterprise:{enterprise.id}", role="enterprise",
             face=context.actor.face,
         )
         return _mark_done(session, replace(context, actor=actor), deadline_id, enterprise)
