@@ -246,77 +246,70 @@ def _each(
     return Batch(taken, rejected, len(records) - len(kept))
 
 
-def aliyun_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
-    """Read an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Receipt:
-        ok = _text(item, "success") in ("True", "true")
-        error = f"{_text(item, 'err_code') or ''} {_text(item, 'err_msg') or ''}".strip()
-        return Receipt(
-            provider_message_id=_message_id(item, "biz_id"),
-            status=DELIVERED if ok else FAILED,
-            at=_local_time(item.get("report_time")),
-            error=None if ok else error,
-        )
-
-    return _each(body, read, max_records)
+def _receipt(
+    item: dict[str, Any], ok: bool, *, id_key: str, error_keys: tuple[str, str], time_key: str
+) -> Receipt:
+    """A report record as a Receipt; the vendor's own fields name the id, error and time."""
+    error = " ".join(_text(item, key) or "" for key in error_keys).strip()
+    return Receipt(
+        provider_message_id=_message_id(item, id_key),
+        status=DELIVERED if ok else FAILED,
+        at=_local_time(item.get(time_key)),
+        error=None if ok else error,
+    )
 
 
-def aliyun_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
-    """Read an Alibaba Cloud ``SmsUp`` push (a record without a number or content is rejected).
+@dataclass(frozen=True)
+class PushReader(Generic[Record]):
+    """Reads a vendor's push of one kind, each record with ``record``, which raises
+    ``_BadRecord`` for a record it cannot take."""
 
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
+    record: Callable[[dict[str, Any]], Record]
 
-    def read(item: dict[str, Any]) -> Reply:
-        return Reply(_e164(_required(item, "phone_number")),
-                     _required(item, "content", allowed=TEXT_ALLOWED),
-                     _local_time(item.get("send_time")))
+    def __call__(self, body: bytes, *, max_records: int | None = None) -> Batch[Record]:
+        """The push read (see :func:`_each`).
 
-    return _each(body, read, max_records)
-
-
-def tencent_reports(body: bytes, *, max_records: int | None = None) -> Batch[Receipt]:
-    """Read a Tencent Cloud status callback (a record without ``sid`` is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Receipt:
-        ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
-        error = f"{_text(item, 'errmsg') or ''} {_text(item, 'description') or ''}".strip()
-        return Receipt(
-            provider_message_id=_message_id(item, "sid"),
-            status=DELIVERED if ok else FAILED,
-            at=_local_time(item.get("user_receive_time")),
-            error=None if ok else error,
-        )
-
-    return _each(body, read, max_records)
+        Raises:
+            InputError: not JSON, or not an array or object.
+        """
+        return _each(body, self.record, max_records)
 
 
-def tencent_replies(body: bytes, *, max_records: int | None = None) -> Batch[Reply]:
-    """Read a Tencent Cloud reply callback (a record without a number or text is rejected).
-
-    Raises:
-        InputError: not JSON, or not an array or object.
-    """
-
-    def read(item: dict[str, Any]) -> Reply:
-        return Reply(_e164(_required(item, "mobile"), _text(item, "nationcode")),
-                     _required(item, "text", allowed=TEXT_ALLOWED),
-                     _unix_time(item.get("time")))
-
-    return _each(body, read, max_records)
+def _aliyun_report(item: dict[str, Any]) -> Receipt:
+    ok = _text(item, "success") in ("True", "true")
+    return _receipt(item, ok, id_key="biz_id", error_keys=("err_code", "err_msg"),
+                    time_key="report_time")
 
 
-Readers = tuple[Callable[..., Batch[Receipt]], Callable[..., Batch[Reply]]]
+def _aliyun_reply(item: dict[str, Any]) -> Reply:
+    return Reply(_e164(_required(item, "phone_number")),
+                 _required(item, "content", allowed=TEXT_ALLOWED),
+                 _local_time(item.get("send_time")))
+
+
+def _tencent_report(item: dict[str, Any]) -> Receipt:
+    ok = (_text(item, "report_status") or "").upper() == "SUCCESS"
+    return _receipt(item, ok, id_key="sid", error_keys=("errmsg", "description"),
+                    time_key="user_receive_time")
+
+
+def _tencent_reply(item: dict[str, Any]) -> Reply:
+    return Reply(_e164(_required(item, "mobile"), _text(item, "nationcode")),
+                 _required(item, "text", allowed=TEXT_ALLOWED),
+                 _unix_time(item.get("time")))
+
+
+aliyun_reports = PushReader(_aliyun_report)
+"""Reads an Alibaba Cloud ``SmsReport`` push (a record without ``biz_id`` is rejected)."""
+aliyun_replies = PushReader(_aliyun_reply)
+"""Reads an Alibaba Cloud ``SmsUp`` push (a record without a number or content is rejected)."""
+tencent_reports = PushReader(_tencent_report)
+"""Reads a Tencent Cloud status callback (a record without ``sid`` is rejected)."""
+tencent_replies = PushReader(_tencent_reply)
+"""Reads a Tencent Cloud reply callback (a record without a number or text is rejected)."""
+
+
+Readers = tuple[PushReader[Receipt], PushReader[Reply]]
 
 # Kind -> (reports reader, replies reader), and the answer each vendor expects back.
 READERS: dict[str, Readers] = {

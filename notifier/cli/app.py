@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from notifier.config import Settings, load_settings
 from notifier.errors import NotifierError
 from notifier.runtime import Runtime
+from notifier.services.context import Actor, Context
 from notifier.store import migrate
 
 FORMAT_OPTION = click.option(
@@ -57,6 +58,11 @@ class App:
             migrate.require_current(self.settings.database_url)
             self._runtime = Runtime.build(self.settings)
         return self._runtime
+
+    @property
+    def context(self) -> Context:
+        """The context of an operation run from this shell: the audit log names its user."""
+        return self.runtime.context(Actor.operator())
 
     def close(self) -> None:
         if self._runtime is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import re
 from datetime import date
 from pathlib import Path
@@ -14,19 +13,9 @@ from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.domain.holiday_notice import read_notice
 from notifier.errors import InputError
 from notifier.services.calendar import working_days as calendar_admin
-from notifier.services.calendar.working_days import Editor
 
 MAX_FILE_BYTES = 100_000
 _YEAR = re.compile(r"(\d{4})\s*[年-]")
-
-
-def _editor() -> Editor:
-    """The person at the terminal, as the audit log and the year's row name them."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        user = "unknown"
-    return Editor(name=f"cli:{user}"[:50], role="admin", source="cli")
 
 
 @click.group()
@@ -124,11 +113,7 @@ def import_(
     ]
     result: dict[str, Any] = {"year": year, "days": shown, "dry_run": dry_run}
     if not dry_run:
-        runtime = app.runtime
-        entered = calendar_admin.enter_notice(
-            runtime.sessions, notice, complete=not incomplete, editor=_editor(),
-            time_source=runtime.time_source,
-        )
+        entered = calendar_admin.enter_notice(app.context, notice, complete=not incomplete)
         result |= {"replaced": entered.replaced, "complete": entered.complete}
     if output_format == "json":
         print_json(result)
@@ -154,11 +139,8 @@ def _day(value: str) -> date:
 @pass_app
 def set_(app: App, day: str, kind: str, name: str) -> None:
     """Enter DAY (2027-02-06) as a holiday or a workday (a weekend worked instead)."""
-    runtime = app.runtime
     when, what = _day(day), calendar_admin.read_kind(kind)
-    calendar_admin.set_day(
-        runtime.sessions, when, what, name=name, editor=_editor(), time_source=runtime.time_source
-    )
+    calendar_admin.set_day(app.context, when, what, name=name)
     click.echo(f"{when.isoformat()}: {what.value} {name}".rstrip())
 
 
@@ -167,11 +149,8 @@ def set_(app: App, day: str, kind: str, name: str) -> None:
 @pass_app
 def unset(app: App, day: str) -> None:
     """Remove DAY's entry: it is then worked when it is Monday to Friday."""
-    runtime = app.runtime
     when = _day(day)
-    removed = calendar_admin.remove_day(
-        runtime.sessions, when, editor=_editor(), time_source=runtime.time_source
-    )
+    removed = calendar_admin.remove_day(app.context, when)
     click.echo(f"{when.isoformat()}: {'removed' if removed else 'had no entry'}")
 
 
@@ -181,10 +160,6 @@ def unset(app: App, day: str) -> None:
 @pass_app
 def complete(app: App, year: str, undo: bool) -> None:
     """Mark YEAR complete: its holidays are all entered and its working days are counted."""
-    runtime = app.runtime
     number = calendar_admin.read_year(year)
-    calendar_admin.mark_year(
-        runtime.sessions, number, complete=not undo, editor=_editor(),
-        time_source=runtime.time_source
-    )
+    calendar_admin.mark_year(app.context, number, complete=not undo)
     click.echo(f"{number}: {'not complete' if undo else 'complete'}")

@@ -38,7 +38,7 @@ def create(app: App, file: Path) -> None:
     """Create the campaign FILE.json describes (its inline templates saved, checked first)."""
     runtime = app.runtime
     draft = read_campaign_file(file, zone=runtime.settings.zone, now=runtime.time_source.now())
-    campaign_id = create_campaign(runtime.sessions, draft, time_source=runtime.time_source)
+    campaign_id = create_campaign(app.context, draft)
     click.echo(f"活动已创建 campaign {campaign_id} created: {shown(draft.name)}")
 
 
@@ -106,11 +106,7 @@ def show(app: App, campaign_id: int, output_format: str) -> None:
 @pass_app
 def preview(app: App, campaign_id: int, credit_code: str, output_format: str) -> None:
     """Each channel's message for one enterprise, as its provider composes it; nothing is sent."""
-    runtime = app.runtime
-    renderings = preview_campaign(
-        runtime.sessions, campaign_id, credit_code, providers=runtime.providers,
-        messages=runtime.messages, now=runtime.time_source.now(),
-    )
+    renderings = preview_campaign(app.context, campaign_id, credit_code)
     if output_format == "json":
         print_json({channel: vars(r) for channel, r in renderings.items()})
         return
@@ -139,10 +135,8 @@ def test_send(
     app: App, campaign_id: int, address: str, channel: str | None, credit_code: str | None
 ) -> None:
     """Send one rendering to your own address now; nothing is recorded as a delivery."""
-    runtime = app.runtime
     message, result = send_test_message(
-        runtime.sessions, campaign_id, to=address, channel=channel, credit_code=credit_code,
-        providers=runtime.providers, messages=runtime.messages, now=runtime.time_source.now(),
+        app.context, campaign_id, to=address, channel=channel, credit_code=credit_code
     )
     click.echo(
         f"测试消息已发送 test message sent to {shown(message.to)} by {shown(result.provider)}; "
@@ -161,9 +155,7 @@ def _changed(changed: Changed, what: str) -> None:
 @pass_app
 def pause_(app: App, campaign_id: int) -> None:
     """Pause: no new send from now on; unsent deliveries wait until resumed."""
-    runtime = app.runtime
-    _changed(pause(runtime.sessions, campaign_id, time_source=runtime.time_source),
-             "deliveries held 已暂停的投递")
+    _changed(pause(app.context, campaign_id), "deliveries held 已暂停的投递")
 
 
 @campaigns.command("resume")
@@ -171,11 +163,7 @@ def pause_(app: App, campaign_id: int) -> None:
 @pass_app
 def resume_(app: App, campaign_id: int) -> None:
     """Resume a paused campaign: what was held is queued again."""
-    runtime = app.runtime
-    changed = resume(runtime.sessions, runtime.dispatch, campaign_id,
-                     batch_size=runtime.settings.delivery.batch_size,
-                     time_source=runtime.time_source)
-    _changed(changed, "deliveries queued again 已恢复的投递")
+    _changed(resume(app.context, campaign_id), "deliveries queued again 已恢复的投递")
 
 
 @campaigns.command("cancel")
@@ -183,9 +171,7 @@ def resume_(app: App, campaign_id: int) -> None:
 @pass_app
 def cancel_(app: App, campaign_id: int) -> None:
     """Cancel: every unsent delivery becomes cancelled; no run comes after."""
-    runtime = app.runtime
-    _changed(cancel(runtime.sessions, campaign_id, time_source=runtime.time_source),
-             "deliveries cancelled 已取消的投递")
+    _changed(cancel(app.context, campaign_id), "deliveries cancelled 已取消的投递")
 
 
 @campaigns.command()

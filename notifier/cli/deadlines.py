@@ -11,7 +11,6 @@ from notifier.cli.deliveries import ID, shown
 from notifier.errors import InputError
 from notifier.inputs.policy_file import read_due_at
 from notifier.services.deadlines.operations import cancel_deadline, mark_done, move_deadline, report
-from notifier.services.deadlines.reminders import LadderRules
 
 
 @click.group()
@@ -25,14 +24,7 @@ def deadlines() -> None:
 @pass_app
 def list_(app: App, limit: int | None, output_format: str) -> None:
     """Each deadline, its reminder rungs and which went out."""
-    runtime = app.runtime
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-        limit=limit,
-    )
+    rows = report(app.context, limit=limit)
     if output_format == "json":
         print_json(rows)
         return
@@ -63,14 +55,7 @@ def _due(text: str, app: App) -> datetime:
 @pass_app
 def move(app: App, deadline_id: int, new_due: str) -> None:
     """Move a deadline to NEW_DUE (2026-10-15 or 2026-10-15T17:00); unsent rungs follow."""
-    runtime = app.runtime
-    changed = move_deadline(
-        runtime.sessions,
-        deadline_id,
-        _due(new_due, app),
-        time_source=runtime.time_source,
-        ladders=LadderRules.of(app.settings),
-    )
+    changed = move_deadline(app.context, deadline_id, _due(new_due, app))
     when = changed.due_at.astimezone(app.settings.zone).strftime("%Y-%m-%d %H:%M")
     click.echo(f"deadline {deadline_id}: now due {when}; {changed.cancelled_triggers} rungs moved")
 
@@ -80,8 +65,7 @@ def move(app: App, deadline_id: int, new_due: str) -> None:
 @pass_app
 def cancel(app: App, deadline_id: int) -> None:
     """Cancel a deadline: no more reminders go out for it."""
-    runtime = app.runtime
-    changed = cancel_deadline(runtime.sessions, deadline_id, time_source=runtime.time_source)
+    changed = cancel_deadline(app.context, deadline_id)
     click.echo(
         f"deadline {deadline_id}: cancelled; {changed.cancelled_triggers} rungs and "
         f"{changed.cancelled_deliveries} deliveries will not be sent"
@@ -94,7 +78,6 @@ def cancel(app: App, deadline_id: int) -> None:
 @pass_app
 def done(app: App, deadline_id: int, credit_code: str) -> None:
     """Record that CREDIT_CODE has done the deadline: it gets no more reminders for it."""
-    runtime = app.runtime
-    new = mark_done(runtime.sessions, deadline_id, credit_code, time_source=runtime.time_source)
+    new = mark_done(app.context, deadline_id, credit_code)
     note = "marked done" if new else "already marked done"
     click.echo(f"deadline {deadline_id}: {shown(credit_code)} {note}; no more reminders")

@@ -18,10 +18,10 @@ from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
 from notifier.services import demo as demo_data
 from notifier.services.access.api_keys import create_key
-from notifier.services.deadlines.reminders import LadderRules
+from notifier.services.context import Actor
 from notifier.services.delivery.progress import follow
 from notifier.services.enterprises.importing import import_enterprises
-from notifier.services.policies.publishing import publish
+from notifier.services.policies.publishing import publish_policy
 from notifier.store import enterprises, migrate
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 
@@ -89,13 +89,7 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
                 draft = parse_policy(raw, zone=settings.zone)
-                result = publish(
-                    runtime.sessions,
-                    runtime.dispatch,
-                    draft,
-                    time_source=runtime.time_source,
-                    ladders=LadderRules.of(settings),
-                )
+                result = publish_policy(runtime.context(Actor.operator()), draft)
                 if result.trigger_id is not None:
                     show = output_format == "text"
                     follow(runtime.sessions, result.trigger_id, show=show, timeout=300)

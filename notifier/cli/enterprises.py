@@ -16,7 +16,8 @@ from notifier.domain.csv_export import write_csv
 from notifier.domain.plaintext import shown
 from notifier.domain.sectors import normalize_sector
 from notifier.errors import InputError
-from notifier.services.enterprises.importing import file_limits, import_register_file
+from notifier.services.enterprises import subscriptions
+from notifier.services.enterprises.importing import import_register
 from notifier.services.enterprises.listings import enterprise_row
 from notifier.store import enterprises as store
 
@@ -38,17 +39,8 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
     checked whole (size, format, rows) before any row is stored: one that is refused stores
     nothing and prints one line.
     """
-    settings = app.settings
     with file.open("rb") as source:
-        report = import_register_file(
-            app.runtime.sessions,
-            source,
-            name=file.name,
-            limits=file_limits(settings),
-            dry_run=dry_run,
-            max_errors=settings.imports.max_reported_errors,
-            box=app.runtime.box,
-        )
+        report = import_register(app.context, source, name=file.name, dry_run=dry_run)
     if output_format == "json":
         print_json(report.as_dict())
     else:
@@ -132,8 +124,7 @@ def list_(app: App, sector: str | None, limit: int | None, output_format: str) -
 def unsubscribe(app: App, codes: tuple[str, ...], channel: str | None) -> None:
     """Unsubscribe enterprises by credit code; re-imports will not undo it."""
     wanted = [code.strip().upper() for code in codes]
-    with app.runtime.sessions.begin() as session:
-        missing = store.unsubscribe(session, wanted, channel=channel)
+    missing = subscriptions.unsubscribe(app.context, wanted, channel=channel)
     done = len(wanted) - len(missing)
     click.echo(f"unsubscribed {done} enterprises from {channel or 'every channel'}")
     if missing:

@@ -6,7 +6,8 @@ import click
 
 from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import shown
-from notifier.services.access.api_keys import ROLES, create_key, list_keys, revoke_key
+from notifier.services.access import key_admin
+from notifier.services.access.api_keys import ROLES, list_keys
 
 
 @click.group()
@@ -22,15 +23,7 @@ def keys() -> None:
 @pass_app
 def create(app: App, role: str, name: str, credit_code: str | None, output_format: str) -> None:
     """Make a key and print it once; only its hash is stored."""
-    runtime = app.runtime
-    new = create_key(
-        runtime.sessions,
-        role=role,
-        name=name,
-        credit_code=credit_code,
-        secret=runtime.settings.secret_key.get_secret_value(),
-        time_source=runtime.time_source,
-    )
+    new = key_admin.make_key(app.context, role=role, name=name, credit_code=credit_code)
     if output_format == "json":
         print_json(vars(new))
         return
@@ -63,5 +56,5 @@ def list_(app: App, output_format: str) -> None:
 @pass_app
 def revoke(app: App, prefix: str) -> None:
     """Revoke the key with PREFIX (ntf_...): it stops working at once."""
-    row = revoke_key(app.runtime.sessions, prefix, time_source=app.runtime.time_source)
+    row = key_admin.revoke(app.context, prefix)
     click.echo(f"{row['prefix']}: 已吊销 / revoked at {str(row['revoked_at'])[:19]}")

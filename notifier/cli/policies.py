@@ -16,12 +16,11 @@ from notifier.domain.changes import FIELD_LABELS
 from notifier.inputs.policy_file import read_policy_file
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.progress import Snapshot, follow
 from notifier.services.policies.corrections import Revised, cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish as publish_policy
+from notifier.services.policies.publishing import publish_policy
 from notifier.store import policies as store
 
 
@@ -46,14 +45,7 @@ def policies() -> None:
 def _show_preview(app: App, file: Path, output_format: str, samples: int) -> None:
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
-    result = preview_policy(
-        runtime.sessions,
-        draft,
-        providers=runtime.providers,
-        messages=runtime.messages,
-        samples=samples,
-        ladders=LadderRules.of(runtime.settings),
-    )
+    result = preview_policy(app.context, draft, samples=samples)
     if output_format == "json":
         print_json(result.as_dict())
     else:
@@ -132,13 +124,7 @@ def publish(
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show = output_format == "text"
     with embedded_worker(runtime):
-        result = publish_policy(
-            runtime.sessions,
-            runtime.dispatch,
-            draft,
-            time_source=runtime.time_source,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = publish_policy(app.context, draft)
         state = _follow(
             runtime, result.trigger_id, wait=wait, wait_for_worker=wait_for_worker, show=show
         )
@@ -276,14 +262,7 @@ def revise(
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show_progress = output_format == "text"
     with embedded_worker(runtime):
-        result = revise_policy(
-            runtime.sessions,
-            runtime.dispatch,
-            draft,
-            notify=notify,
-            time_source=runtime.time_source,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = revise_policy(app.context, draft, notify=notify)
         state = _follow(
             runtime,
             result.trigger_id,
@@ -308,10 +287,7 @@ def revise(
 @pass_app
 def cancel(app: App, policy_id: int) -> None:
     """Withdraw a policy whose publication time has not come: nothing of it is sent."""
-    runtime = app.runtime
-    result = cancel_policy(
-        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
-    )
+    result = cancel_policy(app.context, policy_id)
     if result.already:
         click.echo(f"政策 {policy_id} 已撤回过 / policy {policy_id} was cancelled before")
         return

@@ -94,7 +94,7 @@ def add_(
         options=dict(read_pairs(options, "option")),
         secrets=_secrets(secret_stdin, secret_env, given),
     )
-    add(app.runtime.sessions, app.settings, draft)
+    add(app.context, draft)
     secret_names = ", ".join(sorted(draft.secrets or {})) or "无 / none"
     click.echo(
         f"已添加服务商 / added provider {name} ({draft.channel}, {kind}); "
@@ -130,7 +130,7 @@ def list_(app: App, output_format: str) -> None:
 def test(app: App, name: str, address: str) -> None:
     """Send one test message through NAME now and show the provider's answer."""
     try:
-        result = send_test(app.runtime.sessions, app.settings, name, to=address)
+        result = send_test(app.context, name, to=address)
     except ChannelError as exc:
         err_console.print(
             f"[red]error:[/red] 服务商未接受 / {escape(name)} did not take it: "
@@ -150,7 +150,7 @@ def test(app: App, name: str, address: str) -> None:
 @pass_app
 def enable(app: App, name: str) -> None:
     """Enable a provider row (workers see it within circuit.refresh_seconds)."""
-    set_enabled(app.runtime.sessions, name, enabled=True)
+    set_enabled(app.context, name, enabled=True)
     click.echo(f"已启用 / enabled {name}")
 
 
@@ -159,7 +159,7 @@ def enable(app: App, name: str) -> None:
 @pass_app
 def disable(app: App, name: str) -> None:
     """Disable a provider row."""
-    set_enabled(app.runtime.sessions, name, enabled=False)
+    set_enabled(app.context, name, enabled=False)
     click.echo(f"已停用 / disabled {name}")
 
 
@@ -168,7 +168,7 @@ def disable(app: App, name: str) -> None:
 @pass_app
 def remove_(app: App, name: str) -> None:
     """Delete a provider row."""
-    remove(app.runtime.sessions, name)
+    remove(app.context, name)
     click.echo(f"已删除 / removed {name}")
 
 
@@ -176,7 +176,7 @@ def remove_(app: App, name: str) -> None:
 @pass_app
 def rotate(app: App) -> None:
     """Encrypt every stored secret again with the first key of secrets.keys."""
-    count = rotate_secrets(app.runtime.sessions, app.settings)
+    count = rotate_secrets(app.context)
     click.echo(f"已重新加密 / re-encrypted {count} secrets with the first key")
 
 

@@ -15,6 +15,7 @@ from notifier.errors import InputError
 from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.rendering.variables import VARIABLES
 from notifier.services.enterprises.importing import detect_encoding
+from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
 from notifier.store.templates import StoredTemplate
 
@@ -116,12 +117,11 @@ def set_(app: App, name: str, channel: str, file: Path, subject: str | None,
     """保存新版本 Save FILE as the next version of NAME on --channel; older versions stay."""
     body = _read(file, "--file")
     html = _read(html_file, "--html") if html_file is not None else None
-    with app.runtime.sessions.begin() as session:
-        before = store.current(session, name, channel)
-        saved = store.save(session, name, channel, body, subject=subject, html=html,
-                           author=author)
+    draft = TemplateDraft(name, channel, body, subject=subject, html=html, author=author)
+    done = save_template(app.context, draft)
+    saved = done.template
     label = f"{shown(saved.name)} ({saved.channel})"
-    if before is not None and before.version == saved.version:
+    if not done.changed:
         click.echo(f"模板 {label} 未改变，仍为第 {saved.version} 版 "
                    f"unchanged: still version {saved.version}")
     else:

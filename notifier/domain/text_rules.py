@@ -149,19 +149,16 @@ def check_line(value: str, field: str, *, limit: int | None = None) -> str:
     Raises:
         InputError: naming ``field`` and the problem.
     """
-    problem = line_problem(value) or _too_long(value, limit)
-    if problem:
-        raise InputError(f"{field}: {problem}", field=field)
-    return value
+    return _passed(value, field, line_problem(value) or _too_long(value, limit))
 
 
 def check_text(value: str, field: str, *, limit: int | None = None) -> str:
-    """``value`` if it passes the text rule and is at most ``limit`` characters.
+    """``value`` if it passes the text rule (multi-line) and is at most ``limit`` characters;
+    raises as :func:`check_line`."""
+    return _passed(value, field, text_problem(value) or _too_long(value, limit))
 
-    Raises:
-        InputError: naming ``field`` and the problem.
-    """
-    problem = text_problem(value) or _too_long(value, limit)
+
+def _passed(value: str, field: str, problem: str | None) -> str:
     if problem:
         raise InputError(f"{field}: {problem}", field=field)
     return value

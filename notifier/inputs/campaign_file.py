@@ -1,114 +1,47 @@
-"""Read and validate a campaign file (``notifier campaigns create FILE.json``).
+"""Read a campaign file (``notifier campaigns create FILE.json``, the API's and the console's
+campaign body): JSON → :class:`~notifier.inputs.campaign.CampaignFile` → a
+:class:`~notifier.domain.records.CampaignDraft`.
 
-Strict like the policy file (:mod:`notifier.inputs.policy_file`, whose readers it reuses): an
-unknown
-key is refused with the nearest known one, channels may be written as a register writes them
-(短信, 邮件, 网络回调), targets read exactly as a policy's do. A bad cron, an unknown time zone and
-an end before the start are each one :class:`~notifier.errors.InputError` naming the field.
-An explicit audience comes from a file of credit codes (one a line, CSV or TXT), every bad line
-reported with its number.
+Strict like the policy file: an unknown key is refused with the nearest known one; a bad cron,
+an unknown time zone and an end before the start are each one
+:class:`~notifier.errors.InputError` naming the field. An explicit audience comes from a file of
+credit codes (one a line, CSV or TXT), every bad line reported with its number.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from notifier.domain.channel_names import CHANNELS, EMAIL
 from notifier.domain.plaintext import shown
 from notifier.domain.records import CampaignDraft, InlineTemplate
 from notifier.domain.schedules import read_cron, read_zone
 from notifier.domain.targets import Targets, read_credit_code
 from notifier.errors import InputError
-from notifier.inputs.enterprise_csv import CHANNEL_WORDS
-from notifier.inputs.policy_file import (
-    _refuse_unknown_keys,
-    _targets,
-    _text,
-    _time,
-    _url,
-    read_json_file,
-)
+from notifier.inputs.campaign import CampaignFile, InlineTemplateIn, ScheduleIn
+from notifier.inputs.json_file import read_json_file
+from notifier.inputs.policy_file import read_time, targets_of
+from notifier.inputs.strict import validate
 
-KEYS = (
-    "name", "title", "url", "channels", "targets", "credit_codes_file", "templates",
-    "schedule", "throttle_per_minute",
-)  # fmt: skip
-SCHEDULE_KEYS = ("once_at", "cron", "timezone", "starts_at", "ends_at")
-TEMPLATE_KEYS = ("name", "body", "subject", "html")
-MAX_THROTTLE = 100_000
 MAX_CODES_FILE_BYTES = 2_000_000
-MAX_TEMPLATE_CHARS = 20_000
-_NAME = re.compile(r"^[\w.-]{1,100}$")
 _CODE_HEADERS = ("credit_code", "统一社会信用代码", "信用代码")
 
 
-def _name(data: dict[str, Any]) -> str:
-    name = _text(data, "name", required=True, limit=100)
-    if not _NAME.match(name):
-        raise InputError(
-            f"name: '{shown(name)}' may hold only letters, digits, '.', '-' and '_'", field="name"
-        )
-    return name
-
-
-def _channels(data: dict[str, Any]) -> tuple[str, ...]:
-    raw = data.get("channels")
-    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) for c in raw):
-        raise InputError(
-            f"channels: must be a non-empty list of {', '.join(CHANNELS)} (短信, 邮件, 网络回调)",
-            field="channels",
-        )
-    channels = []
-    for item in raw:
-        channel = CHANNEL_WORDS.get(item.strip(), item.strip().lower())
-        if channel not in CHANNELS:
-            raise InputError(
-                f"channels: '{shown(item)}' is not one of {', '.join(CHANNELS)} "
-                "(短信, 邮件, 网络回调)",
-                field="channels",
-            )
-        channels.append(channel)
-    return tuple(dict.fromkeys(channels))
-
-
 def _templates(
-    data: dict[str, Any], channels: tuple[str, ...]
+    campaign: CampaignFile,
 ) -> tuple[dict[str, str], dict[str, InlineTemplate]]:
-    raw = data.get("templates")
-    if not isinstance(raw, dict):
-        raise InputError("templates: must be an object: channel -> template name or text",
-                         field="templates")
-    keyed = {CHANNEL_WORDS.get(str(k).strip(), str(k).strip().lower()): v for k, v in raw.items()}
-    _refuse_unknown_keys(keyed, channels, "templates")
     names: dict[str, str] = {}
     inline: dict[str, InlineTemplate] = {}
-    for channel in channels:
-        field = f"templates.{channel}"
-        value = keyed.get(channel)
-        if isinstance(value, str) and value.strip():
-            names[channel] = _text(keyed, channel, where="templates", limit=100)
-        elif isinstance(value, dict):
-            _refuse_unknown_keys(value, TEMPLATE_KEYS, field)
-            given = _text(value, "name", where=field, limit=100)
-            if given:
-                names[channel] = given
+    for channel, value in campaign.templates_by_channel().items():
+        if isinstance(value, InlineTemplateIn):
+            if value.name:
+                names[channel] = value.name
             inline[channel] = InlineTemplate(
-                body=_text(value, "body", where=field, required=True,
-                           limit=MAX_TEMPLATE_CHARS, allowed="\n\t"),
-                subject=_text(value, "subject", where=field, limit=300) or None,
-                html=_text(value, "html", where=field, limit=MAX_TEMPLATE_CHARS,
-                           allowed="\n\t") or None,
+                body=value.body, subject=value.subject or None, html=value.html or None
             )
-            if channel == EMAIL and inline[channel].subject is None:
-                where = f"{field}.subject"
-                raise InputError(f"{where}: is required for email", field=where)
         else:
-            raise InputError(
-                f"{field}: is required: a stored template's name, or {{\"body\": ...}}", field=field
-            )
+            names[channel] = value
     return names, inline
 
 
@@ -144,30 +77,19 @@ def read_credit_codes(content: bytes, *, source: str = "credit_codes_file") -> t
     return tuple(dict.fromkeys(codes))
 
 
-def _schedule(data: dict[str, Any], zone: tzinfo, now: datetime) -> dict[str, Any]:
-    raw = data.get("schedule")
-    if not isinstance(raw, dict):
-        raise InputError('schedule: must be an object: {"once_at": ...} or {"cron": ...}',
-                         field="schedule")
-    _refuse_unknown_keys(raw, SCHEDULE_KEYS, "schedule")
-    timezone = _text(raw, "timezone", where="schedule", limit=64) or getattr(zone, "key", "")
-    local = read_zone(timezone or "Asia/Shanghai")
-    has_once, has_cron = raw.get("once_at") is not None, raw.get("cron") is not None
-    if has_once == has_cron:
-        raise InputError("schedule: give once_at or cron (one of them)", field="schedule")
+def _schedule(given: ScheduleIn, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    local = read_zone(given.timezone or getattr(zone, "key", "") or "Asia/Shanghai")
     result: dict[str, Any] = {"timezone": local.key}
-    if has_once:
-        result["once_at"] = _time(raw["once_at"], "schedule.once_at", local)
-        start = result["once_at"]
+    if given.once_at is not None:
+        result["once_at"] = start = read_time(given.once_at, "schedule.once_at", local)
     else:
-        cron = _text(raw, "cron", where="schedule", required=True, limit=100)
-        read_cron(cron, local)
-        result["cron"] = cron
-        starts = raw.get("starts_at")
-        result["starts_at"] = _time(starts, "schedule.starts_at", local) if starts else None
+        read_cron(given.cron, local)
+        result["cron"] = given.cron
+        starts = given.starts_at
+        result["starts_at"] = read_time(starts, "schedule.starts_at", local) if starts else None
         start = result["starts_at"] or now
-    if raw.get("ends_at") is not None:
-        ends = _time(raw["ends_at"], "schedule.ends_at", local, end_of_day=True)
+    if given.ends_at is not None:
+        ends = read_time(given.ends_at, "schedule.ends_at", local, end_of_day=True)
         if ends <= start:
             raise InputError(
                 f"schedule.ends_at: {ends.isoformat()} is not after the start "
@@ -178,16 +100,14 @@ def _schedule(data: dict[str, Any], zone: tzinfo, now: datetime) -> dict[str, An
     return result
 
 
-def _throttle(data: dict[str, Any]) -> int | None:
-    value = data.get("throttle_per_minute")
-    if value is None:
-        return None
-    if type(value) is not int or not 1 <= value <= MAX_THROTTLE:
-        raise InputError(
-            f"throttle_per_minute: must be a whole number 1..{MAX_THROTTLE} (messages a minute)",
-            field="throttle_per_minute",
-        )
-    return value
+def _codes_file(name: str, base_dir: Path | None) -> tuple[str, ...]:
+    path = (base_dir or Path.cwd()) / name
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"credit_codes_file: cannot read {name}: {exc.strerror}",
+                         field="credit_codes_file") from None
+    return read_credit_codes(content)
 
 
 def parse_campaign(
@@ -199,34 +119,22 @@ def parse_campaign(
     Raises:
         InputError: naming the first bad field and the problem.
     """
-    if not isinstance(data, dict):
-        raise InputError("the campaign must be a JSON object")
-    _refuse_unknown_keys(data, KEYS, "")
-    name = _name(data)
-    channels = _channels(data)
-    names, inline = _templates(data, channels)
-    targets = Targets(**_targets(data))
-    codes_file = _text(data, "credit_codes_file", limit=500)
-    if codes_file:
-        path = (base_dir or Path.cwd()) / codes_file
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"credit_codes_file: cannot read {codes_file}: {exc.strerror}",
-                             field="credit_codes_file") from None
-        codes = read_credit_codes(content)
+    campaign = validate(CampaignFile, data, what="the campaign")
+    names, inline = _templates(campaign)
+    targets = targets_of(campaign.targets)
+    if campaign.credit_codes_file:
+        codes = _codes_file(campaign.credit_codes_file, base_dir)
         targets = Targets(**{**targets.__dict__, "credit_codes": codes})
-    schedule = _schedule(data, zone, now)
     return CampaignDraft(
-        name=name,
-        title=_text(data, "title", required=True),
-        url=_url(data),
-        channels=channels,
+        name=campaign.name,
+        title=campaign.title,
+        url=campaign.url or None,
+        channels=tuple(campaign.channels),
         targets=targets,
         templates=names,
         inline_templates=inline,
-        throttle_per_minute=_throttle(data),
-        **schedule,
+        throttle_per_minute=campaign.throttle_per_minute,
+        **_schedule(campaign.schedule, zone, now),
     )
 
 

@@ -1,5 +1,5 @@
 """The variables a campaign template may use: one table, read by the save-time check, the
-``notifier templates variables`` command and the README.
+``notifier templates variables`` command and docs/campaigns.md.
 
 The shapes follow what policy templates get today (``notifier.services.delivery.messages``):
 ``enterprise`` is a

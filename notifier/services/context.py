@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from notifier.config import Settings
-from notifier.domain.secret_box import SecretBox
-from notifier.domain.time_source import TimeSource
-from notifier.guards.provider_guard import ProviderGuard
-from notifier.services.delivery.messages import MessageFactory
-from notifier.services.delivery.ports import Dispatch
-from notifier.services.providers.catalog import ProviderCatalog
-from notifier.store.db import SessionFactory
+# Types only: every service package may take a Context, the delivery and provider packages
+# too, whose parts it names (import-linter leaves type-checking imports out of its contracts).
+if TYPE_CHECKING:
+    from notifier.config import Settings
+    from notifier.domain.secret_box import SecretBox
+    from notifier.domain.time_source import TimeSource
+    from notifier.guards.provider_guard import ProviderGuard
+    from notifier.services.delivery.messages import MessageFactory
+    from notifier.services.delivery.ports import Dispatch
+    from notifier.services.providers.catalog import ProviderCatalog
+    from notifier.store.db import SessionFactory
 
 Face = Literal["api", "console", "cli", "clock", "page"]
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import FromClause, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+Row = TypeVar("Row")
+
+
+def added(session: Session, row: Row) -> Row:
+    """Add a new row and flush, so its id and column defaults are set; return it."""
+    session.add(row)
+    session.flush()
+    return row
 
 
 def insert_ignoring_conflicts(session: Session, table: Table | FromClause) -> Insert:

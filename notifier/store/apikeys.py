@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.store import console_sessions
+from notifier.store import added, console_sessions
 from notifier.store.models import ApiKey
 
 # last_used_at is written at most this often per key: a busy key costs no write per request.
@@ -33,9 +33,7 @@ def add(
         enterprise_id=enterprise_id,
         created_at=now,
     )
-    session.add(key)
-    session.flush()
-    return key
+    return added(session, key)
 
 
 def by_prefix(session: Session, prefix: str) -> ApiKey | None:

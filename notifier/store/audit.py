@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.store import added
 from notifier.store.models import AuditEntry
 
 
@@ -36,9 +37,7 @@ def record(
         after=after,
         at=now,
     )
-    session.add(entry)
-    session.flush()
-    return entry
+    return added(session, entry)
 
 
 def page(

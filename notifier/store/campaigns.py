@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError
-from notifier.store import audience
+from notifier.store import added, audience, triggers
 from notifier.store import templates as stored
 from notifier.store.models import (
     Campaign,
@@ -43,9 +43,7 @@ def run_key(campaign_id: int, run_at: datetime) -> str:
 
 def add(session: Session, campaign: Campaign) -> Campaign:
     """Store a new campaign; its id is set on return."""
-    session.add(campaign)
-    session.flush()
-    return campaign
+    return added(session, campaign)
 
 
 def get(session: Session, campaign_id: int) -> Campaign | None:
@@ -88,16 +86,9 @@ def advance(session: Session, campaign_id: int, status: str) -> bool:
 
 def runs(session: Session, campaign_ids: Sequence[int]) -> list[Trigger]:
     """The runs (triggers) of these campaigns, oldest first."""
-    if not campaign_ids:
-        return []
-    query = (
-        select(Trigger)
-        .where(
-            Trigger.campaign_id.in_(list(campaign_ids)), Trigger.kind == TriggerKind.CAMPAIGN_RUN
-        )
-        .order_by(Trigger.due_at, Trigger.id)
+    return triggers.of_kind(
+        session, Trigger.campaign_id, campaign_ids, kind=TriggerKind.CAMPAIGN_RUN
     )
-    return list(session.scalars(query))
 
 
 def halted(session: Session, campaign_ids: Sequence[int]) -> dict[int, str]:

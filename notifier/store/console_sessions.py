@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from notifier.store import added
 from notifier.store.models import ApiKey, ConsoleSession
 
 # last_seen_at is written at most this often per session: a page load costs no write.
@@ -24,9 +25,7 @@ def start(
         last_seen_at=now,
         expires_at=expires_at,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return added(session, row)
 
 
 def active(
@@ -55,19 +54,18 @@ def active(
 
 def end(session: Session, token_hash: str, *, now: datetime, reason: str) -> None:
     """End the session (a session already ended keeps its first end)."""
-    session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.token_hash == token_hash, ConsoleSession.ended_at.is_(None))
-        .values(ended_at=now, ended_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
+    _end(session, ConsoleSession.token_hash == token_hash, now=now, reason=reason)
 
 
 def end_for_key(session: Session, api_key_id: int, *, now: datetime, reason: str) -> None:
     """End every open session of the key ``api_key_id``."""
+    _end(session, ConsoleSession.api_key_id == api_key_id, now=now, reason=reason)
+
+
+def _end(session: Session, which: ColumnElement[bool], *, now: datetime, reason: str) -> None:
     session.execute(
         update(ConsoleSession)
-        .where(ConsoleSession.api_key_id == api_key_id, ConsoleSession.ended_at.is_(None))
+        .where(which, ConsoleSession.ended_at.is_(None))
         .values(ended_at=now, ended_reason=reason)
         .execution_options(synchronize_session=False)
     )

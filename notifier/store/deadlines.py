@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store import insert_ignoring_conflicts, table_of, triggers
 from notifier.store.models import (
     Deadline,
     DeadlineDone,
@@ -18,7 +18,6 @@ from notifier.store.models import (
     Policy,
     Trigger,
     TriggerKind,
-    TriggerStatus,
 )
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
@@ -66,33 +65,18 @@ def listed(session: Session, *, limit: int | None = None) -> list[Deadline]:
 
 def reminder_triggers(session: Session, deadline_ids: Sequence[int]) -> list[Trigger]:
     """The reminder triggers of these deadlines, oldest first."""
-    if not deadline_ids:
-        return []
-    query = (
-        select(Trigger)
-        .where(
-            Trigger.deadline_id.in_(list(deadline_ids)),
-            Trigger.kind == TriggerKind.DEADLINE_REMINDER,
-        )
-        .order_by(Trigger.due_at, Trigger.id)
+    return triggers.of_kind(
+        session, Trigger.deadline_id, deadline_ids, kind=TriggerKind.DEADLINE_REMINDER
     )
-    return list(session.scalars(query))
 
 
 def cancel_pending_reminders(
     session: Session, deadline_id: int, *, reason: str, now: datetime
 ) -> int:
-    """Cancel the deadline's reminder triggers not yet fanned out; return how many.
-
-    A fan-out message still on its way finds its trigger cancelled and does nothing.
-    """
-    result = session.execute(
-        update(Trigger)
-        .where(Trigger.deadline_id == deadline_id, Trigger.status == TriggerStatus.PENDING)
-        .values(status=TriggerStatus.CANCELLED, error=reason, finished_at=now)
-        .execution_options(synchronize_session=False)
+    """Cancel the deadline's reminder triggers not yet fanned out; return how many."""
+    return triggers.cancel_pending(
+        session, Trigger.deadline_id == deadline_id, reason=reason, now=now
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def cancel_unsent_deliveries(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from notifier.domain.channel_names import WEBHOOK
-from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store import added, insert_ignoring_conflicts, table_of
 from notifier.store.models import Contact, EndpointSecret, Enterprise
 
 
@@ -45,9 +45,7 @@ def add(
 ) -> EndpointSecret:
     """Give a contact its secret row (None: signed with the shared secret); the caller commits."""
     row = EndpointSecret(contact_id=contact_id, secret_encrypted=secret_encrypted, created_at=now)
-    session.add(row)
-    session.flush()
-    return row
+    return added(session, row)
 
 
 def endpoints_of(session: Session, enterprise_id: int, *, lock: bool = False) -> list[Contact]:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import PolicyDraft
+from notifier.store import added
 from notifier.store.models import Deadline, Policy, PolicyRevision, Trigger, TriggerKind
 
 
@@ -64,9 +65,7 @@ def update(policy: Policy, draft: PolicyDraft) -> None:
 def create(session: Session, draft: PolicyDraft, *, now: datetime) -> Policy:
     """Store a new policy and its deadlines."""
     policy = build(draft, now=now)
-    session.add(policy)
-    session.flush()
-    return policy
+    return added(session, policy)
 
 
 def _utc(moment: datetime) -> str:
@@ -118,9 +117,7 @@ def add_revision(
         changed=changed,
         revised_at=now,
     )
-    session.add(revision)
-    session.flush()
-    return revision
+    return added(session, revision)
 
 
 def published_without_trigger(session: Session, *, now: datetime, limit: int = 100) -> list[Policy]:

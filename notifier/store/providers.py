@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.store import added
 from notifier.store.models import ProviderAccount
 
 
@@ -47,9 +48,7 @@ def add_provider(
         created_at=now,
         updated_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return added(session, row)
 
 
 def set_enabled(session: Session, name: str, *, enabled: bool, now: datetime) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from notifier.store import insert_ignoring_conflicts, table_of
 from notifier.store.models import Policy, Trigger, TriggerKind, TriggerStatus
@@ -27,32 +28,13 @@ def revision_number(key: str) -> int:
     return int(key.rsplit(":", 1)[1])
 
 
-def ensure(
-    session: Session,
-    *,
-    key: str,
-    kind: str,
-    due_at: datetime,
-    policy_id: int | None = None,
-    deadline_id: int | None = None,
-    status: str = TriggerStatus.PENDING,
-    error: str | None = None,
-) -> Trigger:
+def ensure(session: Session, *, key: str, **fields: Any) -> Trigger:
     """Return the trigger with ``key``, creating it if it does not exist (race-safe).
 
-    ``status`` and ``error`` are those of a new trigger (a missed one is made ``missed`` with
-    its reason); an existing trigger is returned as it is.
+    ``fields`` are :func:`insert_new`'s, those of a new trigger (a missed one is made
+    ``missed`` with its reason); an existing trigger is returned as it is.
     """
-    insert_new(
-        session,
-        key=key,
-        kind=kind,
-        due_at=due_at,
-        policy_id=policy_id,
-        deadline_id=deadline_id,
-        status=status,
-        error=error,
-    )
+    insert_new(session, key=key, **fields)
     trigger = session.scalar(select(Trigger).where(Trigger.key == key))
     assert trigger is not None  # just inserted or already there
     return trigger
@@ -154,17 +136,39 @@ def unfinished(session: Session, *, now: datetime, quiet_for: timedelta) -> list
     return ids
 
 
-def cancel_pending_for_policy(
-    session: Session, policy_id: int, *, reason: str, now: datetime
+def of_kind(
+    session: Session, owner: InstrumentedAttribute[int | None], ids: Sequence[int], *, kind: str
+) -> list[Trigger]:
+    """The ``kind`` triggers whose ``owner`` column (``Trigger.campaign_id``...) is one of
+    ``ids``, oldest first."""
+    if not ids:
+        return []
+    query = (
+        select(Trigger)
+        .where(owner.in_(list(ids)), Trigger.kind == kind)
+        .order_by(Trigger.due_at, Trigger.id)
+    )
+    return list(session.scalars(query))
+
+
+def cancel_pending(
+    session: Session, which: ColumnElement[bool], *, reason: str, now: datetime
 ) -> int:
-    """Cancel the policy's triggers not yet fanned out (any kind); return how many.
+    """Cancel the triggers ``which`` selects that are not yet fanned out; return how many.
 
     A fan-out message still on its way finds its trigger cancelled and does nothing.
     """
     result = session.execute(
         update(Trigger)
-        .where(Trigger.policy_id == policy_id, Trigger.status == TriggerStatus.PENDING)
+        .where(which, Trigger.status == TriggerStatus.PENDING)
         .values(status=TriggerStatus.CANCELLED, error=reason, finished_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def cancel_pending_for_policy(
+    session: Session, policy_id: int, *, reason: str, now: datetime
+) -> int:
+    """Cancel the policy's triggers not yet fanned out (any kind); return how many."""
+    return cancel_pending(session, Trigger.policy_id == policy_id, reason=reason, now=now)

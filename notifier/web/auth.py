@@ -20,11 +20,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.concurrency import run_in_threadpool
 
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
+from notifier.runtime import Runtime
 from notifier.services.access.api_keys import Principal, authenticate
+from notifier.services.context import Actor, Context, Face
 from notifier.store.models import Role
 from notifier.web.deps import RuntimeDep
 
-__all__ = ["PUBLIC", "Principal", "RoleRequirement", "require"]
+__all__ = ["PUBLIC", "Principal", "RoleRequirement", "acting", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Bearer ntf_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥 / API key")
@@ -122,3 +124,9 @@ PUBLIC = Public()
 Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.STAFF))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 EnterpriseKey = Annotated[Principal, Depends(require(Role.ENTERPRISE))]
+
+
+def acting(runtime: Runtime, principal: Principal, face: Face = "api") -> Context:
+    """The context of an operation ``principal`` asks for on ``face`` (the API or the console):
+    the audit log names the key's prefix and role."""
+    return runtime.context(Actor(name=principal.prefix, role=str(principal.role), face=face))

@@ -1,8 +1,9 @@
 """Errors as JSON: ``{"error": {"field": ..., "reason": ...}}``, never a 500 for bad input.
 
 notifier's own errors map to statuses by kind (bad input 400, not found 404, conflict 409, broker
-down 503); FastAPI's validation errors become 422 naming the first bad field; a body over
-``web.max_body_bytes`` is refused with 413 before it is read (:class:`BodyLimit`).
+down 503); FastAPI's validation errors become 422 naming the first bad field (an unknown key
+first, with the nearest known one); a body over ``web.max_body_bytes`` is refused with 413
+before it is read (:class:`BodyLimit`).
 
 Every query and path parameter passes :mod:`notifier.domain.text_rules`' line rule before a route
 runs
@@ -34,6 +35,7 @@ from notifier.errors import (
     NotFoundError,
     NotifierError,
 )
+from notifier.inputs.strict import known_keys, unknown_key_reason
 
 # Raised when the database cannot be reached (refused, down, or no pooled connection in time).
 DATABASE_DOWN = (OperationalError, PoolTimeout)
@@ -97,17 +99,35 @@ def _location(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    # An unknown key first, as the file readers do: a misspelt key explains a missing one.
+    unknown = [error for error in errors if error.get("type") == "extra_forbidden"]
+    first = (unknown or errors or [{"loc": (), "msg": "invalid request"}])[0]
     field = _location(first.get("loc", ())) or None
-    reason = f"字段无效 / invalid: {_message(first)}"
+    reason = f"字段无效 / invalid: {_message(first, request)}"
     return error_response(422, reason, field=field)
 
 
-def _message(error: Any) -> str:
-    """Pydantic's message, or for a value the line rule's pattern refused, which character."""
+def _unknown_key(error: Any, request: Request) -> str | None:
+    """For a body's unknown key, the refusal naming the nearest known key (None: not one)."""
+    loc = list(error.get("loc", ()))
+    if error.get("type") != "extra_forbidden" or loc[:1] != ["body"] or len(loc) < 2:
+        return None
+    body = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body, "field_info", None), "annotation", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    return unknown_key_reason(str(loc[-1]), known_keys(model, loc[1:-1]))
+
+
+def _message(error: Any, request: Request) -> str:
+    """Pydantic's message; for an unknown key, the nearest known one; for a value the line
+    rule's pattern refused, which character."""
+    unknown = _unknown_key(error, request)
+    if unknown:
+        return unknown
     given = error.get("input")
     if error.get("type") == "string_pattern_mismatch" and isinstance(given, str):
         problem = line_problem(given.strip()) or (

@@ -67,27 +67,31 @@ def test_an_unknown_top_level_key_is_refused_with_the_nearest_known_one():
 
     error = refusal(data)
 
-    assert str(error) == "target: unknown key; did you mean 'targets'?"
+    assert str(error) == "target: 未知字段，是否为 targets？/ unknown key; did you mean 'targets'?"
     assert error.field == "target"
 
 
 def test_an_unknown_key_inside_targets_names_the_nearest_known_one():
     error = refusal(policy(targets={"sector": ["C36"]}))
 
-    assert str(error) == "targets.sector: unknown key; did you mean 'sectors'?"
+    assert str(error) == (
+        "targets.sector: 未知字段，是否为 sectors？/ unknown key; did you mean 'sectors'?"
+    )
 
 
 def test_an_unknown_key_without_a_near_one_lists_the_known_keys():
     error = refusal(policy(colour="red"))
 
-    assert str(error).startswith("colour: unknown key; expected one of ")
+    assert str(error).startswith("colour: 未知字段，应为 ref, title")
+    assert "/ unknown key; expected one of ref, title" in str(error)
     assert "targets" in str(error)
 
 
 def test_an_unknown_key_inside_a_deadline_is_refused():
     error = refusal(policy(deadlines=[{"title": "申报截止", "due": "2026-12-31"}]))
 
-    assert str(error).startswith("deadlines[0].due: unknown key; did you mean 'due_at'?")
+    assert str(error).startswith("deadlines[0].due: 未知字段，是否为 due_at？")
+    assert error.field == "deadlines[0].due"
 
 
 def test_credit_codes_are_validated_and_normalized():
@@ -160,6 +164,8 @@ def test_the_documented_maximums_are_module_constants():
     ("content", "needle"),
     [
         (b"[" * 200_000, "nested"),
+        (b'{"title": "t", "department": "d", "targets": ' + b"[" * 900 + b"]" * 900 + b"}",
+         "targets: must be an object"),
         (b'{"title": ' + b"1" * 5000 + b"}", "digits"),
         (json.dumps(policy(summary=10**30)).encode(), "31 digits, at most 15"),
         (b'{"title": NaN}', "NaN"),
@@ -175,6 +181,7 @@ def test_the_documented_maximums_are_module_constants():
     ],
     ids=[
         "deep",
+        "deep-but-json",
         "huge-int",
         "long-int",
         "nan",

@@ -16,11 +16,8 @@ from notifier.config import Settings
 from notifier.errors import InputError
 from notifier.inputs.enterprise_csv import RowError
 from notifier.inputs.register_files import open_register
-from notifier.services.enterprises.importing import (
-    ImportReport,
-    import_register_file,
-    upload_limits,
-)
+from notifier.services.context import Actor
+from notifier.services.enterprises.importing import ImportReport, import_register, upload_limits
 
 from support.factories import Firm, enterprise_csv
 from support.hostile_registers import (
@@ -48,8 +45,8 @@ def refusal(content: bytes, name: str = "名册.xlsx", **limits: int) -> str:
 
 
 @pytest.fixture
-def sessions(database_url, make_runtime):
-    return make_runtime(database_url=database_url).sessions
+def runtime(database_url, make_runtime):
+    return make_runtime(database_url=database_url)
 
 
 def test_five_million_rows_are_refused_from_the_zip_directory_by_their_compression_ratio():
@@ -122,12 +119,11 @@ def test_a_csv_line_and_row_count_are_bounded():
     assert "larger than 100 bytes" in refusal(b"x" * 101, "a.csv", max_bytes=100)
 
 
-def test_a_cell_over_the_bound_is_an_error_of_its_row_and_the_others_import(sessions):
+def test_a_cell_over_the_bound_is_an_error_of_its_row_and_the_others_import(runtime):
     firms = [Firm(1), Firm(2), Firm(3)]
     text = enterprise_csv(firms).replace(Firm(2).row()[1], "名" * 3000)
-    report = import_register_file(
-        sessions, io.BytesIO(text.encode()), name="a.csv", limits=LIMITS, dry_run=False
-    )
+    context = runtime.context(Actor(name="tests", role="staff", face="api"))
+    report = import_register(context, io.BytesIO(text.encode()), name="a.csv", dry_run=False)
     assert (report.created, report.bad_rows) == (2, 1)
     assert report.errors == [
         RowError(row=3, field="name", reason="超过 2000 个字符 / longer than 2000 characters")

@@ -32,7 +32,7 @@ from notifier.store.deliveries import DeliveryFilter, status_counts
 from notifier.store.models import Delivery
 
 from support.cli import NOTIFIER
-from support.factories import Firm, enterprise_csv, policy
+from support.factories import Firm, acting, enterprise_csv, policy
 from support.peers import HttpAnswer, SmsGateway, WebhookReceiver
 from support.waiting import wait_until
 from support.workers import Workers, gone, worker_environment
@@ -273,7 +273,7 @@ def _campaign_on(publisher: Runtime, firms: int, per_minute: int) -> int:
         "throttle_per_minute": per_minute,
     }  # fmt: skip
     draft = parse_campaign(data, zone=zone, now=now)
-    campaign_id = create_campaign(publisher.sessions, draft, time_source=publisher.time_source)
+    campaign_id = create_campaign(acting(publisher), draft)
     assert len(scan_campaign_runs(publisher)) == 1
     return campaign_id
 
@@ -312,7 +312,7 @@ def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_fini
     start_workers(processes=2)
     campaign_id = _campaign_on(publisher, firms=8, per_minute=60)  # one a second
     wait_until(lambda: len(_sent_times(publisher)) >= 2, timeout=60, what="the first sends")
-    pause(publisher.sessions, campaign_id, time_source=publisher.time_source)
+    pause(acting(publisher), campaign_id)
     paused_at = publisher.time_source.now()
 
     def settled() -> dict[str, int] | None:
@@ -326,6 +326,5 @@ def test_a_campaign_paused_under_real_workers_sends_nothing_more_and_resume_fini
     late = [t for t in _sent_times(publisher) if (t - paused_at).total_seconds() > 1]
     assert late == [] and counts["sent"] + counts["deferred"] == 8
 
-    resume(publisher.sessions, publisher.dispatch, campaign_id, batch_size=2,
-    time_source=publisher.time_source)
+    resume(acting(publisher), campaign_id)
     wait_until(lambda: len(_sent_times(publisher)) == 8, timeout=60, what="the rest sent")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from notifier.channels.base import Composed
 from notifier.channels.smsformat import SmsFormat
 from notifier.config import Settings, load_settings
 from notifier.domain.channel_names import CHANNELS
@@ -39,9 +40,10 @@ def renderer() -> Renderer:
     return Renderer()
 
 
-def as_sms(text: str, **options: Any):
+def as_sms(text: str, **options: Any) -> Composed:
     """The text as the SMS account sends it: its signature added, counted, length checked."""
-    return SmsFormat(**options).compose(text, to="13800138000")
+    signed, count = SmsFormat(**options).sign(text, to="13800138000")
+    return Composed(text=signed, sms_count=count)
 
 
 @pytest.fixture

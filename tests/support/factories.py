@@ -10,7 +10,7 @@ from typing import Any
 from stdnum.cn import uscc
 
 from notifier.inputs.enterprise_csv import HEADER
-from notifier.services.calendar.working_days import Editor, mark_year
+from notifier.services.calendar.working_days import mark_year
 from notifier.services.delivery.kinds import KINDS as MESSAGE_KINDS
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
@@ -110,6 +110,17 @@ class Enqueued:
             self._on_batch(delivery_ids)
 
 
+def acting(runtime, dispatch=None):
+    """The context of an operation run from the CLI on ``runtime`` (the actor ``cli:<user>``);
+    ``dispatch`` (an :class:`Enqueued`) stands in for the broker when given."""
+    from dataclasses import replace
+
+    from notifier.services.context import Actor
+
+    process = runtime if dispatch is None else replace(runtime, _queue=dispatch)
+    return process.context(Actor.operator())
+
+
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
     from notifier.domain.quiet_hours import QuietHours
@@ -202,12 +213,8 @@ TENCENT_TEMPLATES = {
 }
 
 
-TEST_EDITOR = Editor(name="tests", role="admin", source="tests")
-
-
 def enter_plain_years(runtime, *years: int) -> None:
     """Enter far ``years`` (which tests use so the real clock never passes their dates) into
     the working-day calendar as complete, with no holidays: worked Monday to Friday."""
     for year in years:
-        mark_year(runtime.sessions, year, complete=True, editor=TEST_EDITOR,
-        time_source=runtime.time_source)
+        mark_year(acting(runtime), year, complete=True)

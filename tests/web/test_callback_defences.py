@@ -36,6 +36,7 @@ from support.factories import (
     SECRET_ID,
     SECRET_KEY,
     TENCENT_TEMPLATES,
+    acting,
 )
 from support.web_harness import web_app
 from support.web_server import PARK, Server, running_notifier
@@ -126,7 +127,7 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
                            circuit={"refresh_seconds": 1e-9}, web={"failed_auth_limit": 10_000})
     draft = ProviderDraft(name="ali-row", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
                           secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN})
-    add(runtime.sessions, runtime.settings, draft)
+    add(acting(runtime), draft)
     decrypted: list[str] = []
     decrypt = SecretBox.decrypt
 
@@ -140,8 +141,8 @@ def test_a_token_check_decrypts_no_provider_row_again_until_an_admin_changes_the
              for _ in range(100)]
     assert {answer.status_code for answer in wrong} == {403}
     assert len(decrypted) == 1  # the first push; before: one for each of the 100
-    remove(runtime.sessions, "ali-row")
-    add(runtime.sessions, runtime.settings,
+    remove(acting(runtime), "ali-row")
+    add(acting(runtime),
         ProviderDraft(**{**draft.__dict__, "secrets": {"access_key_secret": KEY_SECRET,
                                                      "callback_token": TX_TOKEN}}))
     new = client.post("/callbacks/ali-row/reports", params={"token": TX_TOKEN}, content=b"[]")
@@ -280,7 +281,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_notifier(tmp_path_factory.mktemp("server"), PARK[:1], settings=env) as running:
         runtime = Runtime.build(server_settings(running))
         try:
-            add(runtime.sessions, runtime.settings, ProviderDraft(
+            add(acting(runtime), ProviderDraft(
                 name="ali", channel="sms", kind="aliyun-sms", options=ALI_OPTIONS,
                 secrets={"access_key_secret": KEY_SECRET, "callback_token": TOKEN}))
         finally:

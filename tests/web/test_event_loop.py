@@ -44,14 +44,14 @@ ALLOWED = {
     "notifier.web.auth:current_principal",
     "notifier.web.callbacks:replies",
     "notifier.web.callbacks:reports",
-    "notifier.web.console.session:posted_form",
+    "notifier.web.console.deps:posted_form",
     "notifier.web.pages.links:LinkPages.deadline_done",
     "notifier.web.pages.links:LinkPages.update",
 }
 # Names an async body may not reach for outside run_in_threadpool: blocking I/O behind them.
 BLOCKING = {
     "sessions", "session", "engine", "dispatch", "providers", "catalog", "queue",
-    "record_change", "check_key", "failed", "retry_after", "send", "authenticate",
+    "check_key", "failed", "retry_after", "send", "authenticate",
 }
 
 

@@ -17,6 +17,9 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from notifier.domain.targets import read_credit_code
 from notifier.domain.text_rules import check_line
@@ -91,7 +94,30 @@ def create_key(
     secret: str,
     time_source: TimeSource,
 ) -> NewKey:
-    """Make a key. An enterprise key names its enterprise by credit code; others name none.
+    """Make a key in a transaction of its own, unaudited: how the demo and the tests make keys
+    (admins make them with :func:`notifier.services.access.key_admin.make_key`).
+
+    Raises:
+        InputError: as :func:`add_key`.
+    """
+    with sessions.begin() as session:
+        return add_key(
+            session, role=role, name=name, credit_code=credit_code, secret=secret,
+            now=time_source.now(),
+        )  # fmt: skip
+
+
+def add_key(
+    session: Session,
+    *,
+    role: str,
+    name: str,
+    credit_code: str | None,
+    secret: str,
+    now: datetime,
+) -> NewKey:
+    """Make a key in ``session`` (the caller commits). An enterprise key names its enterprise by
+    credit code; others name none.
 
     Raises:
         InputError: unknown role, bad name, an enterprise key without (or another key with) a
@@ -107,26 +133,25 @@ def create_key(
         )
     enterprise_id = None
     code = None
-    with sessions.begin() as session:
-        if credit_code is not None:
-            code = read_credit_code(credit_code)
-            enterprise = enterprises.get_by_credit_code(session, code)
-            if enterprise is None:
-                raise NotFoundError(
-                    f"enterprise: 没有该企业 / no enterprise {code}", field="enterprise"
-                )
-            enterprise_id = enterprise.id
-        prefix = "ntf_" + secrets.token_hex(5)
-        key = f"{prefix}_{secrets.token_urlsafe(32)}"
-        store.add(
-            session,
-            prefix=prefix,
-            key_hash=key_hash(key, secret),
-            role=chosen,
-            name=label,
-            enterprise_id=enterprise_id,
-            now=time_source.now(),
-        )
+    if credit_code is not None:
+        code = read_credit_code(credit_code)
+        enterprise = enterprises.get_by_credit_code(session, code)
+        if enterprise is None:
+            raise NotFoundError(
+                f"enterprise: 没有该企业 / no enterprise {code}", field="enterprise"
+            )
+        enterprise_id = enterprise.id
+    prefix = "ntf_" + secrets.token_hex(5)
+    key = f"{prefix}_{secrets.token_urlsafe(32)}"
+    store.add(
+        session,
+        prefix=prefix,
+        key_hash=key_hash(key, secret),
+        role=chosen,
+        name=label,
+        enterprise_id=enterprise_id,
+        now=now,
+    )
     return NewKey(key=key, prefix=prefix, role=chosen, name=label, credit_code=code)
 
 
@@ -180,15 +205,13 @@ def list_keys(sessions: SessionFactory) -> list[dict[str, object]]:
         return [key_row(k) for k in store.listed(session)]
 
 
-def revoke_key(sessions: SessionFactory, prefix: str, *, time_source: TimeSource) -> dict[str,
-object]:
-    """Revoke a key by prefix; it stops working at once.
+def revoke_key(session: Session, prefix: str, *, now: datetime) -> dict[str, object]:
+    """Revoke a key by prefix in ``session`` (the caller commits); it stops working at once.
 
     Raises:
-        InputError: no key has this prefix.
+        NotFoundError: no key has this prefix.
     """
-    with sessions.begin() as session:
-        key = store.revoke(session, prefix.strip(), now=time_source.now())
-        if key is None:
-            raise NotFoundError(f"prefix: 没有该密钥 / no key {prefix!r}", field="prefix")
-        return key_row(key)
+    key = store.revoke(session, prefix.strip(), now=now)
+    if key is None:
+        raise NotFoundError(f"prefix: 没有该密钥 / no key {prefix!r}", field="prefix")
+    return key_row(key)

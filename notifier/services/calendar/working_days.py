@@ -21,7 +21,8 @@ from notifier.domain.holiday_notice import MAX_NAME, Notice, read_name
 from notifier.domain.time_source import TimeSource
 from notifier.domain.workdays import WEEKDAYS_ZH, DayKind, WorkCalendar
 from notifier.errors import InputError
-from notifier.store import audit
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.store import calendar as store
 from notifier.store.calendar import DayEntry
 from notifier.store.db import SessionFactory
@@ -32,16 +33,6 @@ SEED_SOURCE = f"chinesecalendar {version('chinesecalendar')}"
 # The dashboard warns this long before the last known year ends.
 WARN_BEFORE = timedelta(days=60)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-@dataclass(frozen=True)
-class Editor:
-    """Who changes the calendar, as the audit log names them (a key prefix, or ``cli:user``),
-    and the face they used (``console``, ``cli``)."""
-
-    name: str
-    role: str
-    source: str
 
 
 def seed_years() -> dict[int, dict[date, DayEntry]]:
@@ -142,20 +133,17 @@ def read_kind(value: object) -> DayKind:
 
 
 def _audit(
-    session: Session, editor: Editor, action: str, target: object, before: Any, after: Any,
-    now: datetime,
+    session: Session, context: Context, action: str, target: object, before: Any, after: Any
 ) -> None:
     audit.record(
-        session,
-        actor_prefix=editor.name[:20],
-        actor_role=editor.role,
-        action=action,
-        target_type="calendar",
-        target_id=str(target),
-        before=before,
-        after=after,
-        now=now,
-    )
+        session, context, action=action, target_type="calendar", target_id=target,
+        before=before, after=after,
+    )  # fmt: skip
+
+
+def _by(context: Context) -> str:
+    """Who entered a day or year, as the calendar's rows name them."""
+    return context.actor.name[:50]
 
 
 def _day_state(session: Session, day: date) -> dict[str, str] | None:
@@ -163,15 +151,7 @@ def _day_state(session: Session, day: date) -> dict[str, str] | None:
     return None if row is None else {"kind": row.kind, "name": row.name}
 
 
-def set_day(
-    sessions: SessionFactory,
-    day: date,
-    kind: DayKind,
-    *,
-    name: str = "",
-    editor: Editor,
-    time_source: TimeSource,
-) -> None:
+def set_day(context: Context, day: date, kind: DayKind, *, name: str = "") -> None:
     """Enter ``day`` as a holiday or a worked day (``name``: the holiday, e.g. 春节).
 
     Raises:
@@ -185,27 +165,25 @@ def set_day(
             field="date",
         )
     name = read_name(name)
-    now = time_source.now()
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    with context.sessions.begin() as session:
         ensure_seeded(session, now=now)
         before = _day_state(session, day)
-        store.put_day(session, day=day, kind=kind, name=name, by=editor.name, now=now)
+        store.put_day(session, day=day, kind=kind, name=name, by=_by(context), now=now)
         after = {"kind": kind.value, "name": name}
-        _audit(session, editor, "calendar.day.set", day.isoformat(), before, after, now)
+        _audit(session, context, "calendar.day.set", day.isoformat(), before, after)
 
 
-def remove_day(
-    sessions: SessionFactory, day: date, *, editor: Editor, time_source: TimeSource
-) -> bool:
+def remove_day(context: Context, day: date) -> bool:
     """Remove ``day``'s entry: it is then worked Monday to Friday; False when it had none."""
-    now = time_source.now()
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    with context.sessions.begin() as session:
         ensure_seeded(session, now=now)
         before = _day_state(session, day)
         if before is None:
             return False
         store.remove_day(session, day)
-        _audit(session, editor, "calendar.day.remove", day.isoformat(), before, None, now)
+        _audit(session, context, "calendar.day.remove", day.isoformat(), before, None)
     return True
 
 
@@ -216,19 +194,16 @@ def _year_state(session: Session, year: int) -> dict[str, Any] | None:
     return {"complete": row.complete, "source": row.source, "entered_by": row.entered_by}
 
 
-def mark_year(
-    sessions: SessionFactory, year: int, *, complete: bool, editor: Editor, time_source: TimeSource
-) -> None:
+def mark_year(context: Context, year: int, *, complete: bool) -> None:
     """Mark ``year`` complete (its working days are then counted) or not complete."""
-    now = time_source.now()
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    source, by = context.actor.face, _by(context)
+    with context.sessions.begin() as session:
         ensure_seeded(session, now=now)
         before = _year_state(session, year)
-        store.put_year(
-            session, year=year, complete=complete, source=editor.source, by=editor.name, now=now
-        )
-        after = {"complete": complete, "source": editor.source, "entered_by": editor.name}
-        _audit(session, editor, "calendar.year.set", year, before, after, now)
+        store.put_year(session, year=year, complete=complete, source=source, by=by, now=now)
+        after = {"complete": complete, "source": source, "entered_by": by}
+        _audit(session, context, "calendar.year.set", year, before, after)
 
 
 @dataclass(frozen=True)
@@ -242,28 +217,24 @@ class Entered:
     complete: bool
 
 
-def enter_notice(
-    sessions: SessionFactory, notice: Notice, *, complete: bool, editor: Editor, time_source:
-    TimeSource
-) -> Entered:
+def enter_notice(context: Context, notice: Notice, *, complete: bool) -> Entered:
     """Make the notice's year what the notice says: its entered days are replaced by the
     notice's (a day it names in another year is entered too), and the year is marked
     ``complete`` or not. One transaction, one audit row with the days before and after."""
-    now = time_source.now()
+    now = context.time_source.now()
     year = notice.year
-    with sessions.begin() as session:
+    source, by = context.actor.face, _by(context)
+    with context.sessions.begin() as session:
         ensure_seeded(session, now=now)
         before = {"year": _year_state(session, year), "days": _days_state(session, year)}
         replaced = store.clear_year(session, year)
         for entry in notice.days.values():
             store.put_day(
-                session, day=entry.day, kind=entry.kind, name=entry.name, by=editor.name, now=now
+                session, day=entry.day, kind=entry.kind, name=entry.name, by=by, now=now
             )
-        store.put_year(
-            session, year=year, complete=complete, source=editor.source, by=editor.name, now=now
-        )
+        store.put_year(session, year=year, complete=complete, source=source, by=by, now=now)
         after = {"year": _year_state(session, year), "days": _days_state(session, year)}
-        _audit(session, editor, "calendar.notice", year, before, after, now)
+        _audit(session, context, "calendar.notice", year, before, after)
     kinds = [entry.kind for entry in notice.days.values()]
     entered = Entered(
         year,
@@ -272,7 +243,7 @@ def enter_notice(
         replaced=replaced,
         complete=complete,
     )
-    log.info("working-day calendar %s entered by %s: %s", year, editor.name, entered)
+    log.info("working-day calendar %s entered by %s: %s", year, by, entered)
     return entered
 
 

@@ -20,6 +20,8 @@ from notifier.domain.records import CampaignDraft
 from notifier.domain.schedules import Schedule
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError, NotFoundError
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.services.deadlines.reminders import PlannedRung, decide
 from notifier.services.delivery.kinds import local_or_none
 from notifier.services.delivery.pacing import Pace
@@ -64,6 +66,16 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
+def campaign_view(sessions: SessionFactory, campaign_id: int, *, zone: tzinfo) -> dict[str, Any]:
+    """The campaign as listings show it, read in a session of its own.
+
+    Raises:
+        NotFoundError: no campaign has this id.
+    """
+    with sessions() as session:
+        return campaign_row(get_campaign(session, campaign_id), zone)
+
+
 def _schedule_words(campaign: Campaign, zone: tzinfo) -> str:
     if campaign.once_at is not None:
         return f"once 一次 {local_or_none(campaign.once_at, zone)}"
@@ -91,16 +103,15 @@ def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def create_campaign(
-    sessions: SessionFactory, draft: CampaignDraft, *, time_source: TimeSource
-) -> int:
-    """Store the campaign (its inline templates saved first); return its id.
+def create_campaign(context: Context, draft: CampaignDraft) -> int:
+    """Store the campaign (its inline templates saved first) and its ``campaign.create`` audit
+    row in one transaction; return its id.
 
     Raises:
         InputError: the name is taken, or a template it names does not exist.
         TemplateError: an inline template is refused; nothing is stored.
     """
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         if store.name_taken(session, draft.name):
             raise InputError(f"名称 name: campaign {draft.name!r} already exists", field="name")
         names = store.save_inline_templates(session, draft)
@@ -120,10 +131,28 @@ def create_campaign(
                 ends_at=draft.ends_at,
                 throttle_per_minute=draft.throttle_per_minute,
                 status=CampaignStatus.SCHEDULED,
-                created_at=time_source.now(),
+                created_at=context.time_source.now(),
             ),
         )
+        after = campaign_row(campaign, context.settings.zone)
+        record(context, session, campaign, "create", after=after)
         return campaign.id
+
+
+def record(
+    context: Context, session: Session, campaign: Campaign, verb: str, *, before: Any = None,
+    after: Any = None,
+) -> None:
+    """Add the ``campaign.<verb>`` audit row to ``session``'s transaction."""
+    audit.record(
+        session,
+        context,
+        action=f"campaign.{verb}",
+        target_type="campaign",
+        target_id=campaign.id,
+        before=before,
+        after=after,
+    )
 
 
 def _due_runs(campaign: Campaign, mine: list[Trigger], now: datetime) -> list[PlannedRung]:
@@ -224,30 +253,43 @@ class Changed:
     deliveries: int
 
 
-def pause(sessions: SessionFactory, campaign_id: int, *, time_source: TimeSource) -> Changed:
+def _changed(
+    context: Context, session: Session, campaign: Campaign, verb: str, before: str, count: int
+) -> Changed:
+    """Audit the status change (before and after) and say what it did."""
+    status = str(campaign.status)
+    record(
+        context, session, campaign, verb,
+        before={"status": before}, after={"status": status, "deliveries": count},
+    )
+    return Changed(campaign.id, status, count)
+
+
+def pause(context: Context, campaign_id: int) -> Changed:
     """Pause: no new send of the campaign from the commit on; unsent deliveries wait, deferred.
+    Audited (``campaign.pause``) in the same transaction.
 
     Raises:
         InputError: no such campaign, or it is cancelled or finished.
     """
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         campaign = get_campaign(session, campaign_id)
         _refuse_ended(campaign, "pause")
+        before = str(campaign.status)
         campaign.status = CampaignStatus.PAUSED
         session.flush()  # the gate reads the status from here on
-        held = store.hold_unsent(session, campaign_id, now=time_source.now())
-    return Changed(campaign_id, CampaignStatus.PAUSED, held)
+        held = store.hold_unsent(session, campaign_id, now=context.time_source.now())
+        return _changed(context, session, campaign, "pause", before, held)
 
 
-def resume(
-    sessions: SessionFactory, dispatch: Dispatch, campaign_id: int, *, batch_size: int,
-    time_source: TimeSource,
-) -> Changed:
+def resume(context: Context, campaign_id: int) -> Changed:
     """Resume a paused campaign: what pause held is queued again, at the throttle's pace.
+    Audited (``campaign.resume``) in the transaction that releases it.
 
     Raises:
         InputError: no such campaign, or it is not paused.
     """
+    sessions = context.sessions
     with sessions.begin() as session:
         campaign = get_campaign(session, campaign_id)
         if campaign.status != CampaignStatus.PAUSED:
@@ -256,29 +298,34 @@ def resume(
                 field="campaign",
             )
         ran = bool(store.runs(session, [campaign_id]))
+        before = str(campaign.status)
         campaign.status = CampaignStatus.RUNNING if ran else CampaignStatus.SCHEDULED
         per_minute = campaign.throttle_per_minute
-        ids = store.release_held(session, campaign_id, now=time_source.now())
-        status = campaign.status
+        ids = store.release_held(session, campaign_id, now=context.time_source.now())
+        changed = _changed(context, session, campaign, "resume", before, len(ids))
     # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
-    Pace(sessions, batch_size, per_minute).dispatch(dispatch, ids)
-    return Changed(campaign_id, status, len(ids))
+    Pace(sessions, context.settings.delivery.batch_size, per_minute).dispatch(
+        context.dispatch, ids
+    )
+    return changed
 
 
-def cancel(sessions: SessionFactory, campaign_id: int, *, time_source: TimeSource) -> Changed:
+def cancel(context: Context, campaign_id: int) -> Changed:
     """Cancel: every unsent delivery of its runs becomes ``cancelled``, and no run comes after.
+    Audited (``campaign.cancel``) in the same transaction.
 
     Raises:
         InputError: no such campaign, or it is finished.
     """
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         campaign = get_campaign(session, campaign_id)
         if campaign.status == CampaignStatus.FINISHED:
             raise InputError(f"活动 campaign {campaign_id}: 已结束 is finished", field="campaign")
+        before = str(campaign.status)
         campaign.status = CampaignStatus.CANCELLED
         session.flush()
-        cancelled = store.cancel_unsent(session, campaign_id, now=time_source.now())
-    return Changed(campaign_id, CampaignStatus.CANCELLED, cancelled)
+        cancelled = store.cancel_unsent(session, campaign_id, now=context.time_source.now())
+        return _changed(context, session, campaign, "cancel", before, cancelled)
 
 
 def _refuse_ended(campaign: Campaign, action: str) -> None:

@@ -9,7 +9,6 @@ staff member, and returns the provider's answer.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,14 +17,12 @@ from sqlalchemy.orm import Session
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.targets import read_credit_code
-from notifier.errors import InputError, NotifierError
-from notifier.services.campaigns.operations import get_campaign
-from notifier.services.delivery.messages import Composition, MessageFactory
-from notifier.services.delivery.ports import Providers
-from notifier.services.policies.preview import Rendering
+from notifier.errors import InputError
+from notifier.services.campaigns.operations import get_campaign, record
+from notifier.services.context import Context
+from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store
 from notifier.store import enterprises
-from notifier.store.db import SessionFactory
 from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
 
 
@@ -77,79 +74,47 @@ def _loaded(
     return campaign, enterprise, store.pin_templates(session, campaign)
 
 
-@dataclass(frozen=True)
-class _Composer:
-    providers: Providers
-    messages: MessageFactory
-
-    def compose(self, delivery: Delivery) -> Composition:
-        candidates = self.providers.for_channel(delivery.channel)
-        if not candidates:
-            raise NotifierError(f"渠道 channel {delivery.channel!r} 未配置 is not configured")
-        return self.messages.compose(delivery, candidates[0])
-
-
-def preview_campaign(
-    sessions: SessionFactory,
-    campaign_id: int,
-    credit_code: str,
-    *,
-    providers: Providers,
-    messages: MessageFactory,
-    now: datetime,
-) -> dict[str, Rendering]:
+def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> dict[str, Rendering]:
     """Each of the campaign's channels rendered for the enterprise ``credit_code``, with the
     templates a run made now would pin.
 
     Raises:
         InputError: no such campaign or enterprise.
     """
-    composer = _Composer(providers, messages)
+    composer = PreviewComposer(context.catalog, context.messages)
+    now = context.time_source.now()
     renderings: dict[str, Rendering] = {}
-    with sessions() as session:
+    with context.sessions() as session:
         campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code)
     # Rendered on detached rows and transient deliveries: nothing can be stored.
     for channel in [c for c in CHANNELS if c in campaign.channels]:
         delivery = _transient(campaign, enterprise, channel, pinned, now=now)
-        try:
-            composed = composer.compose(delivery)
-        except NotifierError as exc:
-            renderings[channel] = Rendering(credit_code=enterprise.credit_code, error=str(exc))
-            continue
-        count = composed.sms_count
-        renderings[channel] = Rendering(
-            credit_code=enterprise.credit_code,
-            text=composed.message.text,
-            subject=composed.message.subject,
-            sms_length=count.length if count else None,
-            sms_parts=count.parts if count else None,
-        )
+        renderings[channel] = composer.rendering(delivery, enterprise.credit_code)
     return renderings
 
 
 def send_test_message(
-    sessions: SessionFactory,
+    context: Context,
     campaign_id: int,
     *,
     to: str,
     channel: str | None,
     credit_code: str | None,
-    providers: Providers,
-    messages: MessageFactory,
-    now: datetime,
 ) -> tuple[Message, SendResult]:
     """Send one rendering of the campaign to ``to`` (staff's own address) on ``channel`` (None:
-    the campaign's first) now.
+    the campaign's first) now, and record it in the audit log (``campaign.test_send``).
 
     The message is rendered for ``credit_code`` or, when none is given, the first enterprise of
-    the campaign's audience. Nothing is recorded as a delivery.
+    the campaign's audience. Nothing is recorded as a delivery. The audit row is written once
+    the provider took the message (a send cannot share a database transaction).
 
     Raises:
         InputError: no such campaign or enterprise, a channel the campaign does not use, or an
             audience with nobody in it to render for.
         ChannelError: the provider refused the message (its reason).
     """
-    with sessions() as session:
+    providers = context.catalog
+    with context.sessions() as session:
         campaign = get_campaign(session, campaign_id)
         channel = channel or campaign.channels[0]
         if channel not in campaign.channels:
@@ -165,7 +130,13 @@ def send_test_message(
                 field="enterprise",
             )
         campaign, enterprise, pinned = _loaded(session, campaign_id, code)
+    now = context.time_source.now()
     delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
-    message = _Composer(providers, messages).compose(delivery).message
-    provider = providers.for_channel(channel)[0]
-    return message, provider.send(message)
+    message = PreviewComposer(providers, context.messages).compose(delivery).message
+    result = providers.for_channel(channel)[0].send(message)
+    with context.sessions.begin() as session:
+        record(
+            context, session, campaign, "test_send",
+            after={"channel": channel, "to": message.to, "provider": result.provider},
+        )
+    return message, result

@@ -11,26 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notifier.config import ReminderSettings
 from notifier.domain.records import DeadlineDraft
 from notifier.domain.targets import read_credit_code
-from notifier.domain.time_source import TimeSource
 from notifier.domain.tokens import read_deadline_done_token
 from notifier.domain.workdays import CalendarYearUnknown
 from notifier.errors import ConflictError, InputError, NotFoundError
+from notifier.services import audit
 from notifier.services.calendar.working_days import working_calendar
+from notifier.services.context import Actor, Context
 from notifier.services.deadlines.reminders import LadderRules, PlannedRung, ladder_of, plan
 from notifier.services.delivery.kinds import local
+from notifier.services.enterprises.listings import local as iso_local
 from notifier.store import deadlines as store
 from notifier.store import enterprises
-from notifier.store.db import SessionFactory
-from notifier.store.models import Deadline, Trigger
+from notifier.store.models import Deadline, Enterprise, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +75,42 @@ def cancel(
     return triggers, deliveries
 
 
-def move_deadline(
-    sessions: SessionFactory,
-    deadline_id: int,
-    new_due: datetime,
-    *,
-    time_source: TimeSource,
-    ladders: LadderRules,
-) -> Changed:
-    """Move a deadline to ``new_due``; its unsent rungs follow.
+def _state(deadline: Deadline, zone: tzinfo) -> dict[str, Any]:
+    """A deadline's due time and whether it is cancelled: the audit log's before and after."""
+    cancelled = deadline.cancelled_at is not None
+    return {"due_at": iso_local(deadline.due_at, zone), "cancelled": cancelled}
+
+
+def _record(
+    session: Session, context: Context, verb: str, deadline_id: int, before: Any, after: Any
+) -> None:
+    audit.record(
+        session,
+        context,
+        action=f"deadline.{verb}",
+        target_type="deadline",
+        target_id=deadline_id,
+        before=before,
+        after=after,
+    )
+
+
+def move_deadline(context: Context, deadline_id: int, new_due: datetime) -> Changed:
+    """Move a deadline to ``new_due``; its unsent rungs follow. Audited (``deadline.move``)
+    in the same transaction.
 
     Raises:
-        InputError: no such deadline, it was cancelled, or ``new_due`` has passed.
+        NotFoundError: no such deadline.
+        ConflictError: it was cancelled.
+        InputError: ``new_due`` has passed.
         CalendarYearUnknown: its working-day rungs for ``new_due`` need a year the calendar
             does not know.
     """
-    now = time_source.now()
+    now = context.time_source.now()
+    zone = context.settings.zone
     if new_due <= now:
         raise InputError("new due time: has already passed", field="due_at")
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         deadline = _deadline(session, deadline_id)
         if deadline.cancelled_at is not None:
             raise ConflictError(f"deadline {deadline_id}: was cancelled", field="deadline")
@@ -101,81 +118,95 @@ def move_deadline(
             deadline.title, new_due, None if deadline.remind is None else tuple(deadline.remind)
         )
         try:
-            ladders.check(session, [moved], now=now)
+            LadderRules.of(context.settings).check(session, [moved], now=now)
         except CalendarYearUnknown as exc:
             raise CalendarYearUnknown(exc.year, field="due_at") from None
+        before = _state(deadline, zone)
         cancelled = move(session, deadline, new_due, now=now)
+        _record(session, context, "move", deadline_id, before, _state(deadline, zone))
     log.info("deadline %s moved to %s; %s rungs cancelled", deadline_id, new_due, cancelled)
     return Changed(deadline_id, new_due, cancelled)
 
 
-def cancel_deadline(
-    sessions: SessionFactory, deadline_id: int, *, time_source: TimeSource
-) -> Changed:
-    """Cancel a deadline: nothing more is sent for it (a send under way finishes).
+def cancel_deadline(context: Context, deadline_id: int) -> Changed:
+    """Cancel a deadline: nothing more is sent for it (a send under way finishes). Audited
+    (``deadline.cancel``) in the same transaction.
 
     Raises:
-        InputError: no such deadline.
+        NotFoundError: no such deadline.
     """
-    now = time_source.now()
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    zone = context.settings.zone
+    with context.sessions.begin() as session:
         deadline = _deadline(session, deadline_id)
+        before = _state(deadline, zone)
         triggers, deliveries = cancel(session, deadline, now=now, reason="deadline cancelled")
         due_at = deadline.due_at
+        _record(session, context, "cancel", deadline_id, before, _state(deadline, zone))
     log.info("deadline %s cancelled (%s rungs, %s deliveries)", deadline_id, triggers, deliveries)
     return Changed(deadline_id, due_at, triggers, deliveries)
 
 
-def mark_done(
-    sessions: SessionFactory, deadline_id: int, credit_code: str, *, time_source: TimeSource
-) -> bool:
+def mark_done(context: Context, deadline_id: int, credit_code: str) -> bool:
     """Record that the enterprise ``credit_code`` has done the deadline: no more reminders.
+    Audited (``deadline.done``) in the same transaction.
 
     Returns:
         False when it had already said so.
 
     Raises:
-        InputError: no such deadline or enterprise, or a malformed credit code.
+        InputError: a malformed credit code.
+        NotFoundError: no such deadline or enterprise.
     """
     code = read_credit_code(credit_code)
-    with sessions() as session:
+    with context.sessions.begin() as session:
         enterprise = enterprises.get_by_credit_code(session, code)
         if enterprise is None:
             raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
-        enterprise_id = enterprise.id
-    return _mark_done(sessions, deadline_id, enterprise_id, time_source=time_source)
+        return _mark_done(session, context, deadline_id, enterprise)
 
 
-def mark_done_by_token(
-    sessions: SessionFactory, token: str, *, secrets: Sequence[str], time_source: TimeSource
-) -> bool:
-    """What the link in a reminder does (the HTTP route calls this): the token's enterprise
-    has done the token's deadline.
+def mark_done_by_token(context: Context, token: str, *, secrets: Sequence[str]) -> bool:
+    """What the link in a reminder does (the enterprise page calls this): the token's
+    enterprise has done the token's deadline. The audit row names that enterprise as the
+    actor (``enterprise:<id>``, as on its other pages, on the face of ``context``).
 
     Parameters:
         secrets: the deployment's keys, newest first (``secret_key``, then ``old_secret_keys``).
 
     Raises:
         InputError: the token is malformed or not signed by any of the keys, or names a
-            deadline that no longer exists.
+            deadline or an enterprise that no longer exists.
     """
     deadline_id, enterprise_id = read_deadline_done_token(secrets, token)
-    return _mark_done(sessions, deadline_id, enterprise_id, time_source=time_source)
+    with context.sessions.begin() as session:
+        enterprise = session.get(Enterprise, enterprise_id)
+        if enterprise is None:
+            raise NotFoundError(f"enterprise {enterprise_id}: no such enterprise", field="token")
+        actor = Actor(
+            name=f"enterprise:{enterprise.id}", role="enterprise",
+            face=context.actor.face,
+        )
+        return _mark_done(session, replace(context, actor=actor), deadline_id, enterprise)
 
 
 def _mark_done(
-    sessions: SessionFactory, deadline_id: int, enterprise_id: int, *, time_source: TimeSource
+    session: Session, context: Context, deadline_id: int, enterprise: Enterprise
 ) -> bool:
-    with sessions.begin() as session:
-        _deadline(session, deadline_id)
-        new = store.mark_done(
-            session, deadline_id=deadline_id, enterprise_id=enterprise_id, now=time_source.now()
-        )
-        store.cancel_unsent_deliveries(
-            session,
-            deadline_id,
-            reason="the enterprise marked the deadline done",
-            enterprise_id=enterprise_id,
+    _deadline(session, deadline_id)
+    new = store.mark_done(
+        session, deadline_id=deadline_id, enterprise_id=enterprise.id, now=context.time_source.now()
+    )
+    store.cancel_unsent_deliveries(
+        session,
+        deadline_id,
+        reason="the enterprise marked the deadline done",
+        enterprise_id=enterprise.id,
+    )
+    if new:
+        _record(
+            session, context, "done", deadline_id, None,
+            {"credit_code": enterprise.credit_code, "new": new},
         )
     return new
 
@@ -196,14 +227,7 @@ def _rung_state(rung: PlannedRung, by_key: dict[str, Trigger], now: datetime) ->
     return {"state": "due" if rung.at <= now else "scheduled"}
 
 
-def report(
-    sessions: SessionFactory,
-    *,
-    settings: ReminderSettings,
-    zone: tzinfo,
-    time_source: TimeSource,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
+def report(context: Context, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
 
     Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
@@ -211,6 +235,8 @@ def report(
     ``running``, ``done``, ``failed``, ``missed``, ``cancelled``); rungs made for an earlier
     date of a moved deadline are listed too.
     """
+    settings, zone = context.settings.reminders, context.settings.zone
+    sessions, time_source = context.sessions, context.time_source
     now = time_source.now()
     with sessions.begin() as session:
         calendar = working_calendar(session, now=now)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from notifier.domain.changes import FIELD_LABELS, pair_by_title
 from notifier.domain.targets import Targets
@@ -121,19 +121,29 @@ class Kind:
 
 
 def _policy(trigger: Trigger) -> Policy:
-    if trigger.policy is None:
-        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no policy")
-    if trigger.policy.cancelled_at is not None:
-        raise TriggerError(f"trigger {trigger.id}: policy {trigger.policy_id} was cancelled")
-    return trigger.policy
+    return _not_cancelled(trigger, trigger.policy, "policy", trigger.policy_id)
 
 
 def _deadline(trigger: Trigger) -> Deadline:
-    if trigger.deadline is None:
-        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no deadline")
-    if trigger.deadline.cancelled_at is not None:
-        raise TriggerError(f"trigger {trigger.id}: deadline {trigger.deadline_id} was cancelled")
-    return trigger.deadline
+    return _not_cancelled(trigger, trigger.deadline, "deadline", trigger.deadline_id)
+
+
+_Owner = TypeVar("_Owner", Policy, Deadline)
+
+
+def _not_cancelled(
+    trigger: Trigger, owner: _Owner | None, name: str, owner_id: int | None
+) -> _Owner:
+    """The ``name`` the trigger is for, which must be there and not cancelled.
+
+    Raises:
+        TriggerError: it is missing or cancelled.
+    """
+    if owner is None:
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) has no {name}")
+    if owner.cancelled_at is not None:
+        raise TriggerError(f"trigger {trigger.id}: {name} {owner_id} was cancelled")
+    return owner
 
 
 def _policy_targets(trigger: Trigger) -> Targets:

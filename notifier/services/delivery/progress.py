@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,11 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus, TriggerStatus
 
 IN_FLIGHT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+def count_of(counts: Mapping[str, int], statuses: Iterable[str]) -> int:
+    """How many deliveries ``counts`` (per status) has in any of ``statuses``."""
+    return sum(counts.get(status, 0) for status in statuses)
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class Snapshot:
 
     @property
     def in_flight(self) -> int:
-        return sum(self.counts.get(status, 0) for status in IN_FLIGHT)
+        return count_of(self.counts, IN_FLIGHT)
 
     @property
     def finished(self) -> bool:
@@ -123,7 +128,7 @@ class RunProgress:
     @property
     def left(self) -> int:
         """Deliveries not yet sent, failed, suppressed or cancelled (deferred included)."""
-        return sum(self.counts.get(status, 0) for status in _LEFT)
+        return count_of(self.counts, _LEFT)
 
     @property
     def running(self) -> bool:
@@ -162,7 +167,7 @@ def campaign_runs(
         for run in runs:
             mine = counts.get(run.id, {})
             lately = campaigns.sent_since(session, [run.id], since)
-            left = sum(mine.get(status, 0) for status in _LEFT)
+            left = count_of(mine, _LEFT)
             rate, eta = rate_and_eta(lately, left, minutes=RATE_WINDOW_MINUTES)
             result.append(RunProgress(run.id, run.due_at, run.status, mine, rate, eta))
     return result

@@ -2,7 +2,7 @@
 
 A face (the web app's ``POST /callbacks/{provider}/reports`` and ``/replies``) finds the
 provider and checks the URL's ``token`` with :meth:`CallbackTargets.admit` before it reads the
-body, then hands the body to :func:`handle_reports` or :func:`handle_replies`, which read the
+body, then hands the body to :data:`handle_reports` or :data:`handle_replies`, which read the
 push and store its good records in one transaction, and return the answer the vendor expects
 with the records left out named. A push is safe to repeat: a report applies once, and a
 repeated TD unsubscribes nothing more.
@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.channels.base import ProviderConfig
 from notifier.channels.receipts import (
     ANSWERS,
     READERS,
     Batch,
+    Receipt,
+    Reply,
     check_token,
     readers_for,
 )
@@ -157,69 +161,64 @@ def _answer(target: CallbackTarget, batch: Batch[Any]) -> dict[str, Any]:
     return answer
 
 
-def handle_reports(
-    sessions: SessionFactory,
-    target: CallbackTarget,
-    *,
-    token: str | None,
-    body: bytes,
-    max_records: int | None = None,
-) -> Handled:
-    """Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`).
+@dataclass(frozen=True)
+class PushHandler:
+    """How one kind of vendor push is read and stored: called as
+    ``handler(sessions, target, token=..., body=..., max_records=...)``."""
 
-    Parameters:
-        max_records: the records read from one push (the rest are counted as skipped).
+    reader: int  # its index in the vendor's (reports, replies) readers
+    records: str  # what the push holds, for the log: "reports"
+    counted: str  # what the stored records' count means, for the log: "applied"
+    # Stores one record; returns what it counts for in ``Handled.applied`` (0 or 1).
+    store: Callable[[Session, CallbackTarget, Any], int]
 
-    Raises:
-        CallbackRefused: the token is missing or wrong (nothing read).
-        InputError: the body is not JSON, or none of its records is a report.
-    """
-    check_token(target.token, token)
-    read_reports, _ = readers_for(target.kind)
-    batch: Batch[Any] = read_reports(body, max_records=max_records)
-    _taken(target, batch, "reports")
-    applied = 0
-    with sessions() as session:
-        for report in batch.taken:
-            applied += receipts.apply_receipt(
-                session, provider=target.name, provider_message_id=report.provider_message_id,
-                status=report.status, error=report.error, at=report.at,
-            )
-        session.commit()
-    log.info("%s: %s reports, %s applied", target.name, len(batch.taken), applied)
-    return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
+    def __call__(
+        self,
+        sessions: SessionFactory,
+        target: CallbackTarget,
+        *,
+        token: str | None,
+        body: bytes,
+        max_records: int | None = None,
+    ) -> Handled:
+        """Check the token, read the push, and store its good records in one transaction.
+
+        Parameters:
+            max_records: the records read from one push (the rest are counted as skipped).
+
+        Raises:
+            CallbackRefused: the token is missing or wrong (nothing read).
+            InputError: the body is not JSON, or none of its records can be read.
+        """
+        check_token(target.token, token)
+        read = readers_for(target.kind)[self.reader]
+        batch: Batch[Any] = read(body, max_records=max_records)
+        _taken(target, batch, self.records)
+        applied = 0
+        with sessions() as session:
+            for record in batch.taken:
+                applied += self.store(session, target, record)
+            session.commit()
+        log.info("%s: %s %s, %s %s", target.name, len(batch.taken), self.records, applied,
+                 self.counted)
+        return Handled(len(batch.taken) + len(batch.rejected), applied, _answer(target, batch))
 
 
-def handle_replies(
-    sessions: SessionFactory,
-    target: CallbackTarget,
-    *,
-    token: str | None,
-    body: bytes,
-    max_records: int | None = None,
-) -> Handled:
-    """Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS.
+def _apply_report(session: Session, target: CallbackTarget, report: Receipt) -> int:
+    return receipts.apply_receipt(
+        session, provider=target.name, provider_message_id=report.provider_message_id,
+        status=report.status, error=report.error, at=report.at,
+    )
 
-    Parameters:
-        max_records: the records read from one push (the rest are counted as skipped).
 
-    Raises:
-        CallbackRefused: the token is missing or wrong (nothing read).
-        InputError: the body is not JSON, or none of its records is a reply.
-    """
-    check_token(target.token, token)
-    _, read_replies = readers_for(target.kind)
-    batch: Batch[Any] = read_replies(body, max_records=max_records)
-    _taken(target, batch, "replies")
-    unsubscribed = 0
-    with sessions() as session:
-        for reply in batch.taken:
-            outcome = receipts.record_reply(
-                session, provider=target.name, phone=reply.phone, text=reply.text,
-                sent_at=reply.at,
-            )
-            unsubscribed += outcome.unsubscribed
-        session.commit()
-    log.info("%s: %s replies, %s unsubscribing", target.name, len(batch.taken), unsubscribed)
-    return Handled(len(batch.taken) + len(batch.rejected), unsubscribed, _answer(target, batch))
+def _keep_reply(session: Session, target: CallbackTarget, reply: Reply) -> int:
+    return receipts.record_reply(
+        session, provider=target.name, phone=reply.phone, text=reply.text, sent_at=reply.at,
+    ).unsubscribed
 
+
+handle_reports = PushHandler(0, "reports", "applied", _apply_report)
+"""Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`)."""
+
+handle_replies = PushHandler(1, "replies", "unsubscribing", _keep_reply)
+"""Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS."""

@@ -1,5 +1,7 @@
 """Import enterprises from a register (CSV or XLSX): validate every row, store the good ones,
-report the bad ones (the first ``max_reported_errors`` of them, and how many more there were)."""
+report the bad ones (the first ``max_reported_errors`` of them, and how many more there were).
+
+An import is one transaction: its rows and its audit row are stored together or not at all."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from sqlalchemy.orm import Session
+
 from notifier.config import Settings
 from notifier.domain.secret_box import SecretBox
 from notifier.errors import InputError
@@ -25,6 +29,8 @@ from notifier.inputs.enterprise_csv import (
     iter_register_rows,
 )
 from notifier.inputs.register_files import RegisterLimits, open_register
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.services.providers.endpoint_secrets import provision
 from notifier.store import enterprises
 from notifier.store.db import SessionFactory
@@ -142,87 +148,81 @@ def _limits(settings: Settings, *, max_rows: int, max_bytes: int) -> RegisterLim
     )
 
 
-def import_register_file(
-    sessions: SessionFactory,
-    source: BinaryIO,
-    *,
-    name: str,
-    limits: RegisterLimits,
-    dry_run: bool,
-    max_errors: int = MAX_REPORTED_ERRORS,
-    box: SecretBox | None = None,
+def import_register(
+    context: Context, source: BinaryIO, *, name: str, dry_run: bool
 ) -> ImportReport:
-    """Import a register file (CSV or XLSX, told by its first bytes): the one path of the API,
-    the console and the command line.
+    """Import a register file (CSV or XLSX, told by its first bytes): the one import of the API,
+    the console and the command line, audited ``enterprise.import``.
 
     The file is checked whole first (``open_register``: its size, format and the shape of every
-    row), so a file refused as a whole stores nothing. With ``box`` (the runtime's), every new
-    or changed webhook endpoint gets its own signing secret in the same transaction.
+    row), so a file refused as a whole stores nothing. Its good rows, their webhook endpoints'
+    own signing secrets and the audit row are stored in one transaction: all or nothing. A file
+    on the operator's disk (the CLI) may be larger than an upload (``imports.max_file_*`` rather
+    than ``web.max_import_rows`` and ``web.max_body_bytes``).
 
     Raises:
         InputError: (``file``, ``header``) the file as a whole is refused; the message says why.
     """
+    settings = context.settings
+    local = context.actor.face == "cli"
+    limits = file_limits(settings) if local else upload_limits(settings)
     rows = open_register(source, name=name, limits=limits)
-    with closing(rows()) as again:  # a refused header leaves it unfinished: close it now
-        return _import_rows(
-            sessions,
-            again,
-            dry_run=dry_run,
-            max_cell_chars=limits.max_cell_chars,
-            max_errors=max_errors,
-            box=box,
-        )
-
-
-def _store(
-    sessions: SessionFactory,
-    records: list[EnterpriseRecord],
-    report: ImportReport,
-    box: SecretBox | None,
-) -> None:
-    with sessions() as session:
-        for result in enterprises.upsert_enterprises(session, records):
-            report.created += result.created
-            report.updated += not result.created
-            report.kept_unsubscribed += bool(result.kept_unsubscribed)
-        if box is not None:  # new and changed webhook endpoints get their own signing secret
-            provision(session, box, [r.credit_code for r in records], utcnow())
-        # A dry run goes through the same writes, then throws them away: its counts are exact.
-        if report.dry_run:
+    report = ImportReport(dry_run=dry_run, max_errors=settings.imports.max_reported_errors)
+    # closing: a refused header leaves the reader unfinished; close it now.
+    with closing(rows()) as again, context.sessions() as session:
+        store_rows(session, again, report, max_cell_chars=limits.max_cell_chars, box=context.box)
+        if dry_run:  # the same writes, thrown away: the counts are exact
             session.rollback()
-        else:
-            session.commit()
+            return report
+        counts = {k: v for k, v in report.as_dict().items() if k != "errors"}
+        audit.record(
+            session, context, action="enterprise.import", target_type="enterprise",
+            target_id=name, after=counts,
+        )  # fmt: skip
+        session.commit()
+    _refresh_statistics(context.sessions, report)
+    return report
 
 
 def import_enterprises(
     sessions: SessionFactory, stream: TextIO, *, dry_run: bool, box: SecretBox | None = None
 ) -> ImportReport:
-    """Import a CSV stream, committing good rows in chunks.
+    """Import a CSV stream in one transaction, unaudited: how the demo and the tests load
+    enterprises (an operator imports with :func:`import_register`).
 
     With ``box`` (the runtime's), every new or changed webhook endpoint gets its own signing
     secret in the same transaction (:func:`notifier.services.providers.endpoint_secrets.provision`).
+
+    Raises:
+        InputError: the file as a whole cannot be read (missing columns, not CSV).
+    """
+    report = ImportReport(dry_run=dry_run)
+    with sessions() as session:
+        store_rows(session, csv_rows(stream), report, box=box)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    _refresh_statistics(sessions, report)
+    return report
+
+
+def store_rows(
+    session: Session,
+    rows: Iterator[list[str]],
+    report: ImportReport,
+    *,
+    max_cell_chars: int | None = None,
+    box: SecretBox | None = None,
+) -> None:
+    """Check the rows and write the good ones in ``session``, a chunk at a time (the caller
+    commits or rolls back).
 
     Rows are checked in ``CHECKERS`` worker processes while this one stores the rows checked
     before them; a file of one batch (1,000 rows) or less is checked here, with no process
     started. The workers are spawned, so a script that calls this must guard its entry point
     (``if __name__ == "__main__":``), as ``notifier`` does.
-
-    Raises:
-        InputError: the file as a whole cannot be read (missing columns, not CSV).
     """
-    return _import_rows(sessions, csv_rows(stream), dry_run=dry_run, box=box)
-
-
-def _import_rows(
-    sessions: SessionFactory,
-    rows: Iterator[list[str]],
-    *,
-    dry_run: bool,
-    max_cell_chars: int | None = None,
-    max_errors: int = MAX_REPORTED_ERRORS,
-    box: SecretBox | None = None,
-) -> ImportReport:
-    report = ImportReport(dry_run=dry_run, max_errors=max_errors)
     chunk: list[EnterpriseRecord] = []
     with _checkers() as executor:
         checked = iter_register_rows(rows, executor=executor, max_cell_chars=max_cell_chars)
@@ -232,14 +232,27 @@ def _import_rows(
                 continue
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                _store(sessions, chunk, report, box)
+                _store(session, chunk, report, box)
                 chunk = []
-    _store(sessions, chunk, report, box)
-    if report.created >= REFRESH_STATISTICS_AFTER and not dry_run:
+    _store(session, chunk, report, box)
+
+
+def _store(
+    session: Session, records: list[EnterpriseRecord], report: ImportReport, box: SecretBox | None
+) -> None:
+    for result in enterprises.upsert_enterprises(session, records):
+        report.created += result.created
+        report.updated += not result.created
+        report.kept_unsubscribed += bool(result.kept_unsubscribed)
+    if box is not None:  # new and changed webhook endpoints get their own signing secret
+        provision(session, box, [r.credit_code for r in records], utcnow())
+
+
+def _refresh_statistics(sessions: SessionFactory, report: ImportReport) -> None:
+    if report.created >= REFRESH_STATISTICS_AFTER and not report.dry_run:
         with sessions() as session:
             enterprises.refresh_statistics(session)
             session.commit()
-    return report
 
 
 def _checkers() -> AbstractContextManager[Executor | None]:

@@ -67,6 +67,8 @@ def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
     }
 
 
+# An export holds at most this many rows (a bigger one: narrow the filters).
+EXPORT_LIMIT = 100_000
 DELIVERY_COLUMNS = (
     "id",
     "policy_id",

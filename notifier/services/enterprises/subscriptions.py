@@ -1,15 +1,20 @@
-"""What an enterprise chooses for itself: the channels it takes messages on, and its topics."""
+"""What an enterprise chooses for itself (the channels it takes messages on, its topics), and
+staff unsubscribing one on its word; each change audited in its transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.text_rules import check_line
-from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError, NotFoundError
 from notifier.inputs.enterprise_csv import CHANNEL_WORDS, MAX_TOPIC_LENGTH
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.store import enterprises
 from notifier.store.db import SessionFactory
 from notifier.store.models import Enterprise, EnterpriseTopic, Subscription
@@ -35,8 +40,8 @@ def _choices(enterprise: Enterprise) -> Choices:
     )
 
 
-def _load(session: object, enterprise_id: int) -> Enterprise:
-    enterprise = enterprises.get_full_by_id(session, enterprise_id)  # type: ignore[arg-type]
+def _load(session: Session, enterprise_id: int) -> Enterprise:
+    enterprise = enterprises.get_full_by_id(session, enterprise_id)
     if enterprise is None:
         raise NotFoundError("enterprise: 不存在 / no such enterprise", field="enterprise")
     return enterprise
@@ -61,23 +66,7 @@ def _checked_topics(topics: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def change(
-    sessions: SessionFactory,
-    enterprise_id: int,
-    *,
-    channels: Sequence[str],
-    topics: Sequence[str] | None,
-    time_source: TimeSource,
-) -> tuple[Choices, Choices]:
-    """Take messages on exactly ``channels`` (each needs its contact; 短信, 邮件, 网络回调 are read
-    as sms, email, webhook); set ``topics`` if given.
-
-    The enterprise's own choice: it may subscribe again to what it left. Returns the choices
-    before and after.
-
-    Raises:
-        InputError: an unknown channel, a channel without a contact, too many topics.
-    """
+def _wanted(channels: Sequence[str]) -> list[str]:
     wanted = list(dict.fromkeys(CHANNEL_WORDS.get(c.strip(), c.strip().lower()) for c in channels))
     unknown = [c for c in wanted if c not in CHANNELS]
     if unknown:
@@ -85,34 +74,111 @@ def change(
             f"channels: 未知渠道 / unknown channel {unknown[0]!r}; one of {', '.join(CHANNELS)}",
             field="channels",
         )
+    return wanted
+
+
+def change(
+    context: Context,
+    enterprise_id: int,
+    *,
+    channels: Sequence[str],
+    topics: Sequence[str] | None,
+) -> tuple[Choices, Choices]:
+    """Take messages on exactly ``channels`` (each needs its contact; 短信, 邮件, 网络回调 are read
+    as sms, email, webhook); set ``topics`` if given. Audited ``preferences.change``.
+
+    The enterprise's own choice: it may subscribe again to what it left. Returns the choices
+    before and after.
+
+    Raises:
+        InputError: an unknown channel, a channel without a contact, too many topics.
+        NotFoundError: no such enterprise.
+    """
+    wanted = _wanted(channels)
     new_topics = None if topics is None else _checked_topics(topics)
-    now = time_source.now()
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         enterprise = _load(session, enterprise_id)
         before = _choices(enterprise)
-        missing = [c for c in wanted if c not in before.available]
-        if missing:
-            raise InputError(
-                f"channels: 没有{missing[0]}的联系方式 / no contact for {missing[0]}",
-                field="channels",
-            )
-        enterprise.unsubscribed_at = None if wanted else enterprise.unsubscribed_at or now
-        have = {s.channel: s for s in enterprise.subscriptions}
-        for channel in CHANNELS:
-            on = channel in wanted
-            row = have.get(channel)
-            if row is None:
-                enterprise.subscriptions.append(
-                    Subscription(channel=channel, subscribed=on, changed_at=now)
-                )
-            elif row.subscribed != on:
-                row.subscribed = on
-                row.changed_at = now
-        if new_topics is not None:
-            # Kept rows stay, so the (enterprise, topic) unique key never sees a repeat.
-            enterprise.topics = [t for t in enterprise.topics if t.topic in new_topics]
-            kept = {t.topic for t in enterprise.topics}
-            enterprise.topics += [EnterpriseTopic(topic=t) for t in new_topics if t not in kept]
-        session.flush()
-        after = _choices(enterprise)
+        after = _apply(session, enterprise, wanted, new_topics, context.time_source.now())
+        _audit(session, context, "preferences.change", enterprise, before, after)
     return before, after
+
+
+def leave_channel(context: Context, enterprise_id: int, channel: str) -> Choices:
+    """Stop messages on ``channel`` (the link's one-click unsubscribe), audited
+    ``preferences.unsubscribe``; the choices after.
+
+    Raises:
+        NotFoundError: no such enterprise.
+    """
+    with context.sessions.begin() as session:
+        enterprise = _load(session, enterprise_id)
+        before = _choices(enterprise)
+        kept = [c for c in before.channels if c != channel]
+        after = _apply(session, enterprise, kept, None, context.time_source.now())
+        _audit(session, context, "preferences.unsubscribe", enterprise, before, after)
+    return after
+
+
+def unsubscribe(context: Context, credit_codes: Sequence[str], *, channel: str | None) -> list[str]:
+    """Unsubscribe enterprises (staff, on their word) from ``channel`` or everything, so that
+    no re-import undoes it; one ``enterprise.unsubscribe`` audit row each. The codes not found.
+    """
+    with context.sessions.begin() as session:
+        missing = enterprises.unsubscribe(session, credit_codes, channel=channel)
+        for code in credit_codes:
+            if code not in missing:
+                audit.record(
+                    session, context, action="enterprise.unsubscribe", target_type="enterprise",
+                    target_id=code, after={"channel": channel or "all"},
+                )  # fmt: skip
+    return missing
+
+
+def _apply(
+    session: Session,
+    enterprise: Enterprise,
+    wanted: list[str],
+    new_topics: list[str] | None,
+    now: datetime,
+) -> Choices:
+    """Set the enterprise's channels and (unless None) topics; its choices after."""
+    missing = [c for c in wanted if c not in _choices(enterprise).available]
+    if missing:
+        raise InputError(
+            f"channels: 没有{missing[0]}的联系方式 / no contact for {missing[0]}",
+            field="channels",
+        )
+    enterprise.unsubscribed_at = None if wanted else enterprise.unsubscribed_at or now
+    have = {s.channel: s for s in enterprise.subscriptions}
+    for channel in CHANNELS:
+        on = channel in wanted
+        row = have.get(channel)
+        if row is None:
+            enterprise.subscriptions.append(
+                Subscription(channel=channel, subscribed=on, changed_at=now)
+            )
+        elif row.subscribed != on:
+            row.subscribed = on
+            row.changed_at = now
+    if new_topics is not None:
+        # Kept rows stay, so the (enterprise, topic) unique key never sees a repeat.
+        enterprise.topics = [t for t in enterprise.topics if t.topic in new_topics]
+        kept = {t.topic for t in enterprise.topics}
+        enterprise.topics += [EnterpriseTopic(topic=t) for t in new_topics if t not in kept]
+    session.flush()
+    return _choices(enterprise)
+
+
+def _audit(
+    session: Session,
+    context: Context,
+    action: str,
+    enterprise: Enterprise,
+    before: Choices,
+    after: Choices,
+) -> None:
+    audit.record(
+        session, context, action=action, target_type="enterprise",
+        target_id=enterprise.credit_code, before=asdict(before), after=asdict(after),
+    )  # fmt: skip

@@ -17,14 +17,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notifier.domain.changes import FIELD_LABELS, changed_fields, pair_by_title
+from notifier.domain.changes import changed_fields, pair_by_title
 from notifier.domain.records import DeadlineDraft, PolicyDraft
-from notifier.domain.time_source import TimeSource
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
-from notifier.services.delivery.ports import Dispatch
+from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Deadline, Policy, TriggerKind
@@ -52,6 +53,25 @@ class Revised:
     removed: int = 0
     trigger_id: int | None = None
     published: bool = True
+
+
+def _policy(session: Session, policy_id: int, *, for_update: bool = False) -> Policy:
+    policy = policies.get(session, policy_id, for_update=for_update)
+    if policy is None:
+        raise NotFoundError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
+    return policy
+
+
+def _check_named(session: Session, policy_id: int, draft: PolicyDraft) -> None:
+    """Refuse a file whose ref is not the ref of the policy the face names (its path)."""
+    policy = _policy(session, policy_id)
+    if draft.source_key.startswith("ref:") and draft.source_key != policy.source_key:
+        ref = ref_of(policy)
+        raise InputError(
+            f"ref: 文件的 ref 与政策 {policy_id} 的 ref（{ref or '无 none'}）不符 / "
+            f"the file's ref is not policy {policy_id}'s",
+            field="ref",
+        )
 
 
 def _policy_of(session: Session, draft: PolicyDraft) -> Policy:
@@ -130,9 +150,9 @@ def _correction(session: Session, policy: Policy, number: int, now: datetime) ->
 
 
 def _revise(
-    session: Session, draft: PolicyDraft, *, notify: bool, now: datetime, ladders: LadderRules
+    session: Session, policy: Policy, draft: PolicyDraft, *, notify: bool, now: datetime,
+    ladders: LadderRules,
 ) -> Revised:
-    policy = _policy_of(session, draft)
     published = policy.published_at <= now
     previous = policies.content(policy)
     # A file without a publication time keeps the policy's.
@@ -168,35 +188,57 @@ def _revise(
 
 
 def revise(
-    sessions: SessionFactory,
-    dispatch: Dispatch,
-    draft: PolicyDraft,
-    *,
-    notify: bool,
-    time_source: TimeSource,
-    ladders: LadderRules | None = None,
+    context: Context, draft: PolicyDraft, *, notify: bool, policy_id: int | None = None
 ) -> Revised:
     """Revise the policy published with the draft's ref; with ``notify``, send a correction.
 
     All or nothing: a bad deadline leaves the policy as it was. A file equal to the policy
     makes no revision; with ``notify`` it sends the latest revision's correction if that never
-    went out (a revision made without ``--notify``), and nothing twice.
+    went out (a revision made without ``--notify``), and nothing twice. A revision or a
+    correction is recorded in the audit log (``policy.revise``) in its transaction.
+
+    Parameters:
+        policy_id: the policy the face names (an API path): the file's ref must be its ref.
 
     Raises:
-        InputError: the file has no ref, no policy has it, the policy was cancelled, a moved
-            deadline's new time has passed, or a published policy's time would change.
+        NotFoundError: no policy has ``policy_id``.
+        InputError: the file has no ref, no policy has it (or it is not ``policy_id``'s), the
+            policy was cancelled, a moved deadline's new time has passed, or a published
+            policy's time would change.
         CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does
-            not know (``ladders``: the reminder settings and zone).
+            not know.
         BrokerUnavailable: the revision is stored but its correction could not be queued;
             the sweeper queues it once the broker is back.
     """
-    with sessions.begin() as session:
+    zone = context.settings.zone
+    with context.sessions.begin() as session:
+        if policy_id is not None:
+            _check_named(session, policy_id, draft)
+        policy = _policy_of(session, draft)
+        before = policy_state(policy, zone)
         revised = _revise(
-            session, draft, notify=notify, now=time_source.now(), ladders=ladders or LadderRules()
+            session,
+            policy,
+            draft,
+            notify=notify,
+            now=context.time_source.now(),
+            ladders=LadderRules.of(context.settings),
         )
+        if revised.new or revised.trigger_id is not None:
+            session.flush()  # new deadlines get their ids
+            audit.record(
+                session,
+                context,
+                action="policy.revise",
+                target_type="policy",
+                target_id=policy.id,
+                before=before,
+                after={**policy_state(policy, zone), "notify": notify,
+                       "revision": revised.revision, "correction_trigger": revised.trigger_id},
+            )
     if revised.trigger_id is not None:
         try:
-            dispatch.fan_out(revised.trigger_id)
+            context.dispatch.fan_out(revised.trigger_id)
         except BrokerUnavailable as exc:
             raise BrokerUnavailable(
                 f"{exc}; the revision of policy {revised.policy_id} is stored and its "
@@ -222,24 +264,21 @@ class Withdrawn:
     triggers: int = 0
 
 
-def cancel_policy(
-    sessions: SessionFactory, policy_id: int, *, time_source: TimeSource, zone: tzinfo
-) -> Withdrawn:
+def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
     """Withdraw a policy whose publication time has not come: nothing of it is ever sent.
 
-    Its pending triggers and its deadlines' rungs are cancelled, its deadlines too.
+    Its pending triggers and its deadlines' rungs are cancelled, its deadlines too, and the
+    withdrawal is recorded in the audit log (``policy.cancel``) in the same transaction.
 
     Raises:
-        InputError: no such policy, or it was already published (revise it instead).
+        NotFoundError: no such policy.
+        InputError: it was already published (revise it instead).
     """
-    now = time_source.now()
+    now = context.time_source.now()
+    zone = context.settings.zone
     reason = "policy cancelled before its publication time"
-    with sessions.begin() as session:
-        policy = policies.get(session, policy_id, for_update=True)
-        if policy is None:
-            raise NotFoundError(
-                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
-            )
+    with context.sessions.begin() as session:
+        policy = _policy(session, policy_id, for_update=True)
         if policy.cancelled_at is not None:
             return Withdrawn(policy_id, already=True)
         if policy.published_at <= now:
@@ -249,10 +288,21 @@ def cancel_policy(
                 f"correct it with {REVISE_HINT}",
                 field="policy",
             )
+        before = policy_state(policy, zone)
         policy.cancelled_at = now
         live = [d for d in policy.deadlines if d.cancelled_at is None]
         rungs = sum(cancel(session, d, now=now, reason=reason)[0] for d in live)
         rungs += triggers.cancel_pending_for_policy(session, policy_id, reason=reason, now=now)
+        audit.record(
+            session,
+            context,
+            action="policy.cancel",
+            target_type="policy",
+            target_id=policy_id,
+            before=before,
+            after={**policy_state(policy, zone), "deadlines_cancelled": len(live),
+                   "triggers_cancelled": rungs},
+        )
     log.info("policy %s cancelled (%s deadlines, %s triggers)", policy_id, len(live), rungs)
     return Withdrawn(policy_id, already=False, deadlines=len(live), triggers=rungs)
 
@@ -261,43 +311,7 @@ def describe(sessions: SessionFactory, policy_id: int, *, zone: tzinfo) -> dict[
     """The policy as it stands, its deadlines and its revisions, for ``notifier policies show``.
 
     Raises:
-        InputError: no such policy.
+        NotFoundError: no such policy.
     """
     with sessions() as session:
-        policy = policies.get(session, policy_id)
-        if policy is None:
-            raise NotFoundError(
-                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
-            )
-        return {
-            "id": policy.id,
-            "ref": policy.source_key.removeprefix("ref:")
-            if policy.source_key.startswith("ref:")
-            else None,
-            "title": policy.title,
-            "department": policy.department,
-            "summary": policy.summary,
-            "url": policy.url,
-            "targets": policy.targets.as_dict(),
-            "published_at": local(policy.published_at, zone),
-            "cancelled_at": local(policy.cancelled_at, zone) if policy.cancelled_at else None,
-            "deadlines": [
-                {
-                    "id": d.id,
-                    "title": d.title,
-                    "due_at": local(d.due_at, zone),
-                    "cancelled": d.cancelled_at is not None,
-                }
-                for d in policy.deadlines
-            ],
-            "revisions": [
-                {
-                    "number": r.number,
-                    "revised_at": local(r.revised_at, zone),
-                    "changed": list(r.changed),
-                    "changed_words": [FIELD_LABELS.get(name, name) for name in r.changed],
-                    "previous": r.previous,
-                }
-                for r in policy.revisions
-            ],
-        }
+        return described(_policy(session, policy_id), zone)

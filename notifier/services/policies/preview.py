@@ -13,9 +13,10 @@ from notifier.domain.channel_names import CHANNELS, SMS
 from notifier.domain.records import PolicyDraft
 from notifier.domain.targets import Targets
 from notifier.errors import NotifierError
+from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
-from notifier.services.delivery.messages import Composition, MessageFactory
-from notifier.services.delivery.ports import Providers
+from notifier.services.delivery.messages import Composition
+from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -37,18 +38,6 @@ class Sample:
     channel: str
     address: str
     reason: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """What one channel's message looks like for the sampled enterprise."""
-
-    credit_code: str
-    text: str | None = None
-    subject: str | None = None
-    sms_length: int | None = None
-    sms_parts: int | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,40 +81,20 @@ def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Deli
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Composer:
-    """Renders a transient delivery of the draft policy for one recipient.
-
-    It holds no database session: a render, or the provider list reloading its rows in a
-    connection of its own, must never happen inside a transaction (on SQLite the open
-    transaction holds the write lock, and the reload would wait on it until "database is
-    locked").
-    """
+    """Renders a transient delivery of the draft policy for one recipient."""
 
     policy: Policy
-    messages: MessageFactory
-    providers: Providers
+    composer: PreviewComposer
 
     def compose(self, recipient: Recipient) -> Composition:
         delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
-        candidates = self.providers.for_channel(recipient.channel)
-        if not candidates:
-            raise NotifierError(f"channel {recipient.channel!r} is not configured")
-        return self.messages.compose(delivery, candidates[0])
+        return self.composer.compose(delivery)
 
     def rendering(self, recipient: Recipient) -> Rendering:
-        try:
-            composed = self.compose(recipient)
-        except NotifierError as exc:
-            return Rendering(credit_code=recipient.credit_code, error=str(exc))
-        count = composed.sms_count
-        return Rendering(
-            credit_code=recipient.credit_code,
-            text=composed.message.text,
-            subject=composed.message.subject,
-            sms_length=count.length if count else None,
-            sms_parts=count.parts if count else None,
-        )
+        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        return self.composer.rendering(delivery, recipient.credit_code)
 
 
 def _billed_parts(
@@ -209,38 +178,31 @@ def _warnings(
     return warnings
 
 
-def preview_policy(
-    sessions: SessionFactory,
-    draft: PolicyDraft,
-    *,
-    providers: Providers,
-    messages: MessageFactory,
-    samples: int = 5,
-    ladders: LadderRules | None = None,
-) -> Preview:
-    """Preview publishing ``draft``; nothing is stored or sent.
+def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) -> Preview:
+    """Preview publishing ``draft``; nothing is stored or sent (nor audited).
 
     The audience is read first and its transaction ended; only then are messages rendered
-    (no lock is held across a render or a provider reload).
+    (no lock is held across a render or a provider reload). The first provider of each
+    channel composes its message (SMS signature); the deadlines' ladders are checked with
+    the reminder settings, as publishing checks them.
 
     Parameters:
-        sessions: the database.
         draft: the validated policy.
-        providers: the first provider of each channel composes its message (SMS signature).
-        messages: renders the messages.
         samples: how many enterprises to list with their reasons.
-        ladders: the reminder settings and zone the deadlines' ladders are checked with.
 
     Raises:
         CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
             know (as publish would refuse it).
     """
+    sessions, providers, messages = context.sessions, context.catalog, context.messages
     targets = draft.targets
     with sessions() as session:
-        (ladders or LadderRules()).check(session, draft.deadlines, now=utcnow())
+        LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())
     audience = _audience(sessions, targets, samples)
     # Transient: never added to a session, so nothing of the draft can be stored.
-    composer = _Composer(policies.build(draft, now=utcnow()), messages, providers)
+    composer = _Composer(
+        policies.build(draft, now=utcnow()), PreviewComposer(providers, messages)
+    )
     renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
     counts = audience.counts
     parts, estimated = _billed_parts(

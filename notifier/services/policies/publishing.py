@@ -1,23 +1,35 @@
-"""Publishing policies: store, make the publish trigger, queue its fan-out."""
+"""Publishing policies: store, make the publish trigger, queue its fan-out.
+
+:func:`publish_policy` is the operation the faces call: the policy and its audit row commit
+together. :func:`publish` is the same without an actor (tests and the demo's seeding).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from notifier.domain.records import PolicyDraft
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import BrokerUnavailable, InputError
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
+from notifier.services.policies.listings import policy_row
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Policy
 
 log = logging.getLogger(__name__)
+
+# Called in the transaction that stores a new policy (the audit row goes in with it).
+OnCreated = Callable[[Session, Policy], None]
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,11 @@ def _refuse_changed(policy: Policy, draft: PolicyDraft) -> None:
 
 
 def _store(
-    sessions: SessionFactory, draft: PolicyDraft, now: datetime, ladders: LadderRules
+    sessions: SessionFactory,
+    draft: PolicyDraft,
+    now: datetime,
+    ladders: LadderRules,
+    on_created: OnCreated | None,
 ) -> Published:
     with sessions.begin() as session:
         policy = policies.get_by_source_key(session, draft.source_key)
@@ -59,6 +75,8 @@ def _store(
         if policy is None:
             ladders.check(session, draft.deadlines, now=now)
             policy = policies.create(session, draft, now=now)
+            if on_created is not None:
+                on_created(session, policy)
         else:
             _refuse_changed(policy, draft)
         trigger = (
@@ -78,11 +96,13 @@ def publish(
     *,
     time_source: TimeSource = SYSTEM_TIME,
     ladders: LadderRules | None = None,
+    on_created: OnCreated | None = None,
 ) -> Published:
     """Store the policy (once: the same ref or content gives back the first one) and queue it.
 
     A policy published for a later time gets its trigger from the clock when that time comes.
     Two publishes of one policy at once store it once; the second is told it already was.
+    ``on_created`` runs in the transaction that stores a new policy, before it commits.
 
     Raises:
         InputError: the ref is taken by a policy with other content (correct it with a
@@ -94,10 +114,10 @@ def publish(
     """
     rules = ladders or LadderRules()
     try:
-        published = _store(sessions, draft, time_source.now(), rules)
+        published = _store(sessions, draft, time_source.now(), rules, on_created)
     except IntegrityError:
         # Another publish of the same policy committed between our look and our insert.
-        published = _store(sessions, draft, time_source.now(), rules)
+        published = _store(sessions, draft, time_source.now(), rules, on_created)
     if published.trigger_id is not None:
         try:
             dispatch.fan_out(published.trigger_id)
@@ -113,6 +133,35 @@ def publish(
         published.trigger_id,
     )
     return published
+
+
+def publish_policy(context: Context, draft: PolicyDraft) -> Published:
+    """Publish the policy for ``context``'s actor: :func:`publish`, and a new policy's
+    ``policy.publish`` audit row in the transaction that stores it (a repeat stores nothing
+    and records nothing).
+
+    Raises:
+        InputError, CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
+    """
+
+    def record(session: Session, policy: Policy) -> None:
+        audit.record(
+            session,
+            context,
+            action="policy.publish",
+            target_type="policy",
+            target_id=policy.id,
+            after=policy_row(policy, context.settings.zone),
+        )
+
+    return publish(
+        context.sessions,
+        context.dispatch,
+        draft,
+        time_source=context.time_source,
+        ladders=LadderRules.of(context.settings),
+        on_created=record,
+    )
 
 
 def scan_published(

@@ -1,8 +1,9 @@
 """What admins do with provider rows: add (checked, secret encrypted), list (secrets masked),
 enable, disable, remove, test with one message, and re-encrypt every secret with the newest key.
 
-The faces (``notifier providers``) call these; nothing here prints, and no secret value is ever
-returned, logged or put in an error message.
+The faces (``notifier providers``, the console's provider page) call these; each change writes
+its audit row in its own transaction. Nothing here prints, and no secret value is ever returned,
+logged or put in an error message.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.channels.base import Message, ProviderConfig, SendResult
 from notifier.channels.registry import build_providers
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.config import Settings
 from notifier.domain.channel_names import CHANNELS, WEBHOOK
-from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import InputError
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.services.providers.catalog import current_configs, secret_box
 from notifier.store import providers as store
 from notifier.store.db import SessionFactory
@@ -73,14 +77,9 @@ def read_pairs(values: Iterable[str], field: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def add(
-    sessions: SessionFactory,
-    settings: Settings,
-    draft: ProviderDraft,
-    *,
-    time_source: TimeSource = SYSTEM_TIME,
-) -> None:
-    """Check the draft by building its provider, encrypt its secret, store the row.
+def add(context: Context, draft: ProviderDraft) -> None:
+    """Check the draft by building its provider, encrypt its secret, store the row, audited
+    ``provider.add`` (the secrets' names, never their values).
 
     Raises:
         InputError: a bad name or channel, or the name is taken (field ``name``).
@@ -96,6 +95,7 @@ def add(
             f"channel: 未知渠道 / unknown channel {draft.channel!r}; known: {', '.join(CHANNELS)}",
             field="channel",
         )
+    settings, sessions = context.settings, context.sessions
     config = draft.config()
     if any(c.name == draft.name for c in provider_configs_from_settings(settings)):
         raise InputError(
@@ -123,8 +123,17 @@ def add(
             enabled=draft.enabled,
             options=dict(config.options),
             secret_encrypted=token,
-            now=time_source.now(),
+            now=context.time_source.now(),
         )
+        after = {
+            "channel": draft.channel,
+            "kind": draft.kind,
+            "priority": draft.priority,
+            "enabled": draft.enabled,
+            "options": dict(config.options),
+            "secret_names": sorted(config.secrets),
+        }
+        _audit(session, context, "provider.add", draft.name, after)
 
 
 def listing(sessions: SessionFactory, settings: Settings) -> list[dict[str, Any]]:
@@ -171,48 +180,61 @@ def listing(sessions: SessionFactory, settings: Settings) -> list[dict[str, Any]
     return shown
 
 
-def set_enabled(
-    sessions: SessionFactory, name: str, *, enabled: bool, time_source: TimeSource = SYSTEM_TIME
-) -> None:
-    """Enable or disable a provider row.
+def set_enabled(context: Context, name: str, *, enabled: bool) -> None:
+    """Enable or disable a provider row, audited ``provider.enable`` or ``provider.disable``.
 
     Raises:
         InputError: no row has that name (settings providers are changed in the settings).
     """
-    with sessions.begin() as session:
-        if not store.set_enabled(session, name, enabled=enabled, now=time_source.now()):
+    with context.sessions.begin() as session:
+        now = context.time_source.now()
+        if not store.set_enabled(session, name, enabled=enabled, now=now):
             raise _missing(name)
+        _audit(session, context, "provider.enable" if enabled else "provider.disable", name)
 
 
-def remove(sessions: SessionFactory, name: str) -> None:
-    """Delete a provider row.
+def remove(context: Context, name: str) -> None:
+    """Delete a provider row, audited ``provider.remove``.
 
     Raises:
         InputError: no row has that name.
     """
-    with sessions.begin() as session:
+    with context.sessions.begin() as session:
         if not store.remove_provider(session, name):
             raise _missing(name)
+        _audit(session, context, "provider.remove", name)
 
 
-def rotate_secrets(sessions: SessionFactory, settings: Settings) -> int:
-    """Encrypt every row's secret again with the first of ``secrets.keys``; return how many.
+def rotate_secrets(context: Context) -> int:
+    """Encrypt every row's secret again with the first of ``secrets.keys``, audited
+    ``provider.rotate_secrets``; return how many.
 
     Raises:
         ConfigError: no key is configured, or a secret opens with none of them (nothing is
             changed then: one transaction).
     """
-    box = secret_box(settings)
-    with sessions.begin() as session:
+    box = secret_box(context.settings)
+    with context.sessions.begin() as session:
         rows = store.with_secrets(session)
         for row in rows:
             assert row.secret_encrypted is not None
             row.secret_encrypted = box.rotate(row.secret_encrypted, what=f"provider {row.name!r}")
+        _audit(session, context, "provider.rotate_secrets", None, {"rotated": len(rows)})
     return len(rows)
 
 
-def send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: str) -> SendResult:
-    """Send one test message to ``to`` through the provider ``name`` now (even if disabled).
+def _audit(
+    session: Session, context: Context, action: str, name: str | None, after: Any = None
+) -> None:
+    audit.record(
+        session, context, action=action, target_type="provider", target_id=name, after=after
+    )
+
+
+def send_test(context: Context, name: str, *, to: str) -> SendResult:
+    """Send one test message to ``to`` through the provider ``name`` now (even if disabled),
+    audited ``provider.test`` whatever the answer (a send is no change to roll back: the audit
+    row follows it in a transaction of its own).
 
     Raises:
         InputError: no provider has that name.
@@ -220,6 +242,17 @@ def send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: st
         TemplateError, InputError: the text or the address cannot be sent by it.
         TransientError, PermanentError: the provider's answer (its ``reason`` says what).
     """
+    ok = False
+    try:
+        result = _send_test(context.sessions, context.settings, name, to=to)
+        ok = True
+        return result
+    finally:
+        with context.sessions.begin() as session:
+            _audit(session, context, "provider.test", name, {"to": to, "ok": ok})
+
+
+def _send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: str) -> SendResult:
     config = next((c for c in current_configs(sessions, settings) if c.name == name), None)
     if config is None:
         raise _missing(name, rows_only=False)

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from notifier.channels.robots import parse_endpoint
 from notifier.domain.secret_box import SecretBox
 from notifier.errors import ConflictError, InputError, NotFoundError
+from notifier.services import audit
+from notifier.services.context import Context
 from notifier.store import endpoint_secrets as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import Contact, EndpointSecret
@@ -155,33 +157,34 @@ def find_state(
         return None
 
 
-def take(
-    sessions: SessionFactory,
-    box: SecretBox,
-    enterprise_id: int,
-    *,
-    now: datetime,
-    overlap: timedelta,
-) -> TakenSecret:
+def take(context: Context, enterprise_id: int) -> TakenSecret:
     """Show the firm its endpoint's secret: the current one if it was never shown, else a new
-    one (a rotation). After a rotation, or when the firm leaves the shared secret, the previous
-    secret keeps signing for ``overlap``, so the firm can switch its receiver without a gap.
+    one (a rotation), audited ``webhook_secret.take`` (never the secret). After a rotation, or
+    when the firm leaves the shared secret, the previous secret keeps signing for
+    ``webhook.secret_overlap_days``, so the firm can switch its receiver without a gap.
 
     Raises:
         NotFoundError: no webhook endpoint.
         ConflictError: no key is configured, so no secret can be stored.
         ConfigError: no configured key opens the stored secret.
     """
+    box = context.box
     if not box.configured:
         raise ConflictError(
             "webhook_secret: 平台尚未配置加密密钥，暂不能生成签名密钥，请联系管理员 / signing "
             "secrets are not available: the platform has no encryption key; ask its administrators",
             field="webhook_secret",
         )
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    overlap = timedelta(days=context.settings.webhook.secret_overlap_days)
+    with context.sessions.begin() as session:
         contact = _endpoint(session, enterprise_id, lock=True)
         row = contact.signing_secret
-        if row is not None and row.secret_encrypted is not None and row.revealed_at is None:
+        rotated = not (
+            row is not None and row.secret_encrypted is not None and row.revealed_at is None
+        )
+        if row is not None and not rotated:
+            assert row.secret_encrypted is not None
             secret = _open(box, row.secret_encrypted)  # made with the endpoint, never shown
         else:
             secret = new_secret()
@@ -195,19 +198,34 @@ def take(
             row.rotated_at = now
         row.revealed_at = now
         session.flush()
-        return TakenSecret(state=_state(contact, now), secret=secret)
+        state = _state(contact, now)
+        _audit(session, context, "webhook_secret.take", contact, {"rotated": rotated})
+        return TakenSecret(state=state, secret=secret)
 
 
-def end_overlap(sessions: SessionFactory, enterprise_id: int, *, now: datetime) -> SecretState:
-    """Stop signing with the previous secret now (the firm's receiver has switched).
+def end_overlap(context: Context, enterprise_id: int) -> SecretState:
+    """Stop signing with the previous secret now (the firm's receiver has switched), audited
+    ``webhook_secret.end_overlap`` when there was an overlap to end.
 
     Raises:
         NotFoundError: no webhook endpoint.
     """
-    with sessions.begin() as session:
+    now = context.time_source.now()
+    with context.sessions.begin() as session:
         contact = _endpoint(session, enterprise_id, lock=True)
         row = contact.signing_secret
         if row is not None and row.overlap_until is not None and row.overlap_until > now:
             row.overlap_until = now
             row.previous_encrypted = None
+            _audit(session, context, "webhook_secret.end_overlap", contact, None)
         return _state(contact, now)
+
+
+def _audit(
+    session: Session, context: Context, action: str, contact: Contact, after: object
+) -> None:
+    # The endpoint by its row id: its URL may carry a token of the firm's.
+    audit.record(
+        session, context, action=action, target_type="webhook_endpoint", target_id=contact.id,
+        after=after,
+    )  # fmt: skip

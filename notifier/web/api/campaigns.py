@@ -1,9 +1,9 @@
 """``/api/v1/campaigns``: create, list, show, preview, test-send, pause, resume, cancel,
 progress.
 
-The same pipeline functions as ``notifier campaigns``. The body of a create is the campaign file
-(README, "Campaigns"), checked by the same reader; ``credit_codes_file`` names a file on the
-server and is refused here: list the codes in ``targets.credit_codes``.
+The same pipeline functions as ``notifier campaigns``. The body of a create is the campaign
+file (docs/formats.md, "Campaign file"), checked by the same reader; ``credit_codes_file`` names
+a file on the server and is refused here: list the codes in ``targets.credit_codes``.
 """
 
 from __future__ import annotations
@@ -14,98 +14,48 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.errors import InputError
-from notifier.inputs.campaign_file import parse_campaign
+from notifier.inputs.api import TestSendIn
+from notifier.inputs.campaign import CampaignFile
 from notifier.inputs.enterprise_csv import read_channel_word
-from notifier.inputs.policy_file import read_json_file
+from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
 from notifier.services.campaigns.operations import (
-    Changed,
     campaign_row,
+    campaign_view,
     cancel,
     create_campaign,
-    get_campaign,
 )
 from notifier.services.campaigns.operations import pause as pause_campaign
 from notifier.services.campaigns.operations import resume as resume_campaign
 from notifier.services.campaigns.preview import preview_campaign, send_test_message
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
+from notifier.web.api.bodies import read_body
 from notifier.web.api.schemas import (
-    CREDIT_CODE,
     CampaignChanged,
     CampaignDetail,
     CampaignOut,
     CampaignProgress,
     Created,
     RenderingOut,
-    TestSendIn,
     TestSent,
 )
-from notifier.web.auditing import record_change
-from notifier.web.auth import Principal, Staff
+from notifier.web.auth import Principal, Staff, acting
+from notifier.web.campaign_upload import uploaded_campaign
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_TEMPLATE = {
-    "type": "object",
-    "properties": {k: {"type": "string"} for k in ("name", "body", "subject", "html")},
-}
-CAMPAIGN_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "description": "活动文件 / the campaign file (README: Campaigns)",
-                    "required": ["name", "title", "channels", "templates", "schedule"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "title": {"type": "string"},
-                        "url": {"type": "string"},
-                        "channels": _STRINGS,
-                        "targets": {"type": "object"},
-                        "templates": {"type": "object", "additionalProperties": _TEMPLATE},
-                        "schedule": {"type": "object"},
-                        "throttle_per_minute": {"type": "integer"},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
 def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
     """The campaign as listings show it (raises NotFoundError for an unknown id)."""
-    with runtime.sessions() as session:
-        return campaign_row(get_campaign(session, campaign_id), runtime.settings.zone)
+    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
 
 
 def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
-    """Create the campaign a campaign file's bytes describe, audited (the API's and the
-    console's one way in); InputError or TemplateError naming the field, nothing stored."""
-    data = read_json_file(content)
-    if isinstance(data, dict) and "credit_codes_file" in data:
-        raise InputError(
-            "credit_codes_file: 通过 API 请在 targets.credit_codes 中列出信用代码 / over the API, "
-            "list the credit codes in targets.credit_codes",
-            field="credit_codes_file",
-        )
-    draft = parse_campaign(data, zone=runtime.settings.zone, now=runtime.time_source.now())
-    campaign_id = create_campaign(runtime.sessions, draft, time_source=runtime.time_source)
+    """Create the campaign a campaign file's bytes describe; InputError or TemplateError
+    naming the field, nothing stored."""
+    campaign_id = create_campaign(acting(runtime, principal), uploaded_campaign(runtime, content))
     after = campaign_as_row(runtime, campaign_id)
-    record_change(
-        runtime,
-        principal,
-        action="campaign.create",
-        target_type="campaign",
-        target_id=campaign_id,
-        after=after,
-    )
     return {"id": campaign_id, "name": after["name"], "status": after["status"]}
 
 
@@ -113,7 +63,7 @@ def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> 
     "",
     status_code=201,
     response_model=Created,
-    openapi_extra=CAMPAIGN_BODY,
+    openapi_extra=read_body(CampaignFile),
     summary="创建活动 / create a campaign",
 )
 async def create(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
@@ -164,7 +114,7 @@ def progress(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
 )
 def preview(
     runtime: RuntimeDep,
-    _: Staff,
+    principal: Staff,
     campaign_id: Id,
     enterprise: Annotated[
         str,
@@ -178,14 +128,7 @@ def preview(
 ) -> dict[str, Any]:
     """Each channel's message for the enterprise, as its provider composes it, with the SMS
     length and billed parts; nothing is sent."""
-    renderings = preview_campaign(
-        runtime.sessions,
-        campaign_id,
-        enterprise,
-        providers=runtime.providers,
-        messages=runtime.messages,
-        now=runtime.time_source.now(),
-    )
+    renderings = preview_campaign(acting(runtime, principal), campaign_id, enterprise)
     return {channel: dataclasses.asdict(r) for channel, r in renderings.items()}
 
 
@@ -198,22 +141,8 @@ def test_send(
     """Send one rendering to your own address now; nothing is recorded as a delivery."""
     channel = read_channel_word(given.channel)
     message, result = send_test_message(
-        runtime.sessions,
-        campaign_id,
-        to=given.to,
-        channel=channel,
+        acting(runtime, principal), campaign_id, to=given.to, channel=channel,
         credit_code=given.enterprise,
-        providers=runtime.providers,
-        messages=runtime.messages,
-        now=runtime.time_source.now(),
-    )
-    record_change(
-        runtime,
-        principal,
-        action="campaign.test_send",
-        target_type="campaign",
-        target_id=campaign_id,
-        after={"channel": channel, "to": message.to},
     )
     return {
         "to": message.to,
@@ -223,47 +152,19 @@ def test_send(
     }
 
 
-def _change(
-    runtime: Runtime, principal: Principal, campaign_id: int, action: str, changed: Changed,
-    before: dict[str, Any],
-) -> dict[str, Any]:
-    record_change(
-        runtime,
-        principal,
-        action=f"campaign.{action}",
-        target_type="campaign",
-        target_id=campaign_id,
-        before={"status": before["status"]},
-        after={"status": changed.status, "deliveries": changed.deliveries},
-    )
-    return dataclasses.asdict(changed)
-
-
 @router.post("/{campaign_id}/pause", response_model=CampaignChanged, summary="暂停 / pause")
 def pause(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """No new send from now on; unsent deliveries wait until resumed (``deliveries``: held)."""
-    before = campaign_as_row(runtime, campaign_id)
-    changed = pause_campaign(runtime.sessions, campaign_id, time_source=runtime.time_source)
-    return _change(runtime, principal, campaign_id, "pause", changed, before)
+    return dataclasses.asdict(pause_campaign(acting(runtime, principal), campaign_id))
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignChanged, summary="恢复 / resume")
 def resume(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """Resume a paused campaign: what was held is queued again (``deliveries``: queued)."""
-    before = campaign_as_row(runtime, campaign_id)
-    changed = resume_campaign(
-        runtime.sessions,
-        runtime.dispatch,
-        campaign_id,
-        batch_size=runtime.settings.delivery.batch_size,
-        time_source=runtime.time_source,
-    )
-    return _change(runtime, principal, campaign_id, "resume", changed, before)
+    return dataclasses.asdict(resume_campaign(acting(runtime, principal), campaign_id))
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignChanged, summary="取消 / cancel")
 def cancel_(runtime: RuntimeDep, principal: Staff, campaign_id: Id) -> dict[str, Any]:
     """Every unsent delivery becomes cancelled; no run comes after (``deliveries``: cancelled)."""
-    before = campaign_as_row(runtime, campaign_id)
-    changed = cancel(runtime.sessions, campaign_id, time_source=runtime.time_source)
-    return _change(runtime, principal, campaign_id, "cancel", changed, before)
+    return dataclasses.asdict(cancel(acting(runtime, principal), campaign_id))

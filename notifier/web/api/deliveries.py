@@ -14,13 +14,19 @@ from notifier.domain.csv_export import write_csv
 from notifier.domain.targets import read_credit_code
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
 from notifier.errors import InputError, NotFoundError
+from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
-from notifier.services.enterprises.listings import DELIVERY_COLUMNS, attempt_row, delivery_row
+from notifier.services.enterprises.listings import (
+    DELIVERY_COLUMNS,
+    EXPORT_LIMIT,
+    attempt_row,
+    delivery_row,
+)
 from notifier.store import deliveries as store
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
-from notifier.web.api.schemas import CREDIT_CODE, DeliveryDetail, DeliveryOut, Page
+from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
 from notifier.web.auth import Staff
 from notifier.web.deps import Id, RuntimeDep
 
@@ -40,8 +46,6 @@ Status = Literal[
 ]
 assert set(get_args(Status)) == {s.value for s in DeliveryStatus}  # the state machine's, all
 Channel = Literal["sms", "email", "webhook"]
-# An export holds at most this many rows (a bigger one: narrow the filters).
-EXPORT_LIMIT = 100_000
 
 
 def _aware(moment: datetime | None, runtime: Runtime, field: str) -> datetime | None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import io
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParameter
@@ -13,14 +12,10 @@ from notifier.domain.channel_names import CHANNELS
 from notifier.domain.sectors import normalize_sector, sector_pattern
 from notifier.domain.targets import SIZE_WORDS, read_credit_code
 from notifier.errors import InputError, NotFoundError
-from notifier.inputs.register_files import record_as_csv
+from notifier.inputs.api import EnterpriseIn
+from notifier.inputs.fields import CREDIT_CODE, SIZE_ENUM
 from notifier.runtime import Runtime
-from notifier.services.enterprises.importing import (
-    ImportReport,
-    import_enterprises,
-    import_register_file,
-    upload_limits,
-)
+from notifier.services.enterprises import importing, saving
 from notifier.services.enterprises.listings import delivery_row, enterprise_row, local
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
@@ -28,18 +23,14 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
 from notifier.web.api.schemas import (
-    CREDIT_CODE,
     LINE_PARAMETER,
-    SIZE_ENUM,
     EnterpriseDetail,
-    EnterpriseIn,
     EnterpriseOut,
     EnterpriseSaved,
     ImportReportOut,
     Page,
 )
-from notifier.web.auditing import record_change
-from notifier.web.auth import Principal, Staff
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises"])
@@ -145,43 +136,18 @@ def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: CreditCode) -> d
     return detail(runtime, _get(runtime, credit_code))
 
 
-def _current(runtime: Runtime, code: str) -> dict[str, object] | None:
-    with runtime.sessions() as session:
-        enterprise = store.get_full(session, code)
-        return enterprise_row(enterprise) if enterprise else None
-
-
 def _save(
-    runtime: Runtime, principal: Principal, body: EnterpriseIn, action: str
+    runtime: Runtime, principal: Principal, body: EnterpriseIn, *, update: bool
 ) -> dict[str, Any]:
-    code = read_credit_code(body.credit_code)
-    before = _current(runtime, code)
-    if action == "enterprise.update" and before is None:
-        raise NotFoundError(f"credit_code: 没有该企业 / no enterprise {code}", field="credit_code")
-    text = record_as_csv(body.model_dump())
-    report = import_enterprises(
-        runtime.sessions, io.StringIO(text), dry_run=False, box=runtime.box
-    )
-    if report.errors:
-        first = report.errors[0]
-        raise InputError(f"{first.field}: {first.reason}", field=first.field)
-    after = _current(runtime, code)
-    record_change(
-        runtime,
-        principal,
-        action=action,
-        target_type="enterprise",
-        target_id=code,
-        before=before,
-        after=after,
-    )
-    return {"created": before is None, "enterprise": after}
+    context = acting(runtime, principal)
+    saved = saving.save_enterprise(context, body.model_dump(), update=update)
+    return {"created": saved.created, "enterprise": saved.enterprise}
 
 
 @router.post("", response_model=EnterpriseSaved, summary="新建或更新企业 / create or update")
 def save_enterprise(runtime: RuntimeDep, principal: Staff, body: EnterpriseIn) -> dict[str, Any]:
     """Create an enterprise, or update the one with this credit code; checked as an import row."""
-    return _save(runtime, principal, body, "enterprise.save")
+    return _save(runtime, principal, body, update=False)
 
 
 @router.put(
@@ -194,19 +160,7 @@ def update_enterprise(
     code = _credit_code(credit_code)
     if read_credit_code(body.credit_code) != code:
         raise InputError("credit_code: 与路径不一致 / differs from the path's", field="credit_code")
-    return _save(runtime, principal, body, "enterprise.update")
-
-
-def _import_file(runtime: Runtime, name: str, source: BinaryIO, dry_run: bool) -> ImportReport:
-    return import_register_file(
-        runtime.sessions,
-        source,
-        name=name,
-        limits=upload_limits(runtime.settings),
-        dry_run=dry_run,
-        max_errors=runtime.settings.imports.max_reported_errors,
-        box=runtime.box,
-    )
+    return _save(runtime, principal, body, update=True)
 
 
 @router.post(
@@ -219,20 +173,9 @@ async def import_register(
     first ``imports.max_reported_errors``; ``errors_left_out`` counts the rest)."""
     # The upload is already spooled to a temporary file (the body limit held while it came):
     # the register is read from there, never copied whole into memory.
+    context = acting(runtime, principal)
+    name = file.filename or "upload.csv"
     report = await run_in_threadpool(
-        _import_file, runtime, file.filename or "upload.csv", file.file, dry_run
+        importing.import_register, context, file.file, name=name, dry_run=dry_run
     )
-    result = report.as_dict()
-    if not dry_run:
-        counts = {k: v for k, v in result.items() if k != "errors"}
-        await run_in_threadpool(
-            lambda: record_change(
-                runtime,
-                principal,
-                action="enterprise.import",
-                target_type="enterprise",
-                target_id=file.filename,
-                after=counts,
-            )
-        )
-    return result
+    return report.as_dict()

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from notifier.inputs.api import KeyIn
+from notifier.services.access import key_admin
 from notifier.services.access.api_keys import list_keys
-from notifier.web.api.schemas import KEY_PREFIX, KeyIn, KeyOut, NewKeyOut
-from notifier.web.auth import Admin
+from notifier.web.api.schemas import KEY_PREFIX, KeyOut, NewKeyOut
+from notifier.web.auth import Admin, acting
 from notifier.web.deps import RuntimeDep
-from notifier.web.key_admin import make_key_audited, revoke_key_audited
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -29,13 +30,12 @@ def keys(runtime: RuntimeDep, _: Admin) -> list[dict[str, object]]:
 @router.post("", response_model=NewKeyOut, status_code=201, summary="新建密钥 / make a key")
 def make_key(runtime: RuntimeDep, principal: Admin, body: KeyIn) -> dict[str, Any]:
     """Make a key; the answer holds it this once (only its hash is stored)."""
-    new = make_key_audited(
-        runtime, principal, role=body.role, name=body.name, credit_code=body.enterprise
-    )
+    context = acting(runtime, principal)
+    new = key_admin.make_key(context, role=body.role, name=body.name, credit_code=body.enterprise)
     return {"key": new.key, **new.described()}
 
 
 @router.post("/{prefix}/revoke", response_model=KeyOut, summary="吊销密钥 / revoke a key")
 def revoke(runtime: RuntimeDep, principal: Admin, prefix: Prefix) -> dict[str, object]:
     """Revoke a key by prefix: it stops working at once."""
-    return revoke_key_audited(runtime, principal, prefix)
+    return key_admin.revoke(acting(runtime, principal), prefix)

@@ -4,12 +4,12 @@ an id of anything not its own answers 404."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from notifier.errors import NotFoundError
+from notifier.inputs.api import SubscriptionsIn
 from notifier.runtime import Runtime
 from notifier.services.deadlines.operations import mark_done
 from notifier.services.enterprises.listings import local
@@ -32,13 +32,13 @@ from notifier.web.api.schemas import (
     DeliveryOut,
     DoneOut,
     EnterpriseDetail,
+    MyDeadlineOut,
     Page,
-    SubscriptionsIn,
     SubscriptionsOut,
     WebhookSecretOut,
     WebhookSecretTaken,
 )
-from notifier.web.auth import EnterpriseKey, Principal
+from notifier.web.auth import EnterpriseKey, Principal, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -89,7 +89,7 @@ def my_delivery(runtime: RuntimeDep, principal: EnterpriseKey, delivery_id: Id) 
     return delivery_detail(runtime, delivery_id, enterprise_id=_own(principal))
 
 
-@router.get("/deadlines", response_model=list[dict[str, Any]], summary="本企业的截止日期")
+@router.get("/deadlines", response_model=list[MyDeadlineOut], summary="本企业的截止日期")
 def my_deadlines(runtime: RuntimeDep, principal: EnterpriseKey) -> list[dict[str, Any]]:
     """The deadlines of the policies that reached this enterprise, and whether it is done."""
     zone = runtime.settings.zone
@@ -120,7 +120,7 @@ def my_deadline_done(
         if enterprise is None or not deadline_store.concerns(session, deadline_id, enterprise.id):
             raise NotFoundError(f"deadline {deadline_id}: no such deadline", field="deadline")
         code = enterprise.credit_code
-    new = mark_done(runtime.sessions, deadline_id, code, time_source=runtime.time_source)
+    new = mark_done(acting(runtime, principal), deadline_id, code)
     return {"deadline_id": deadline_id, "credit_code": code, "new": new}
 
 
@@ -135,13 +135,8 @@ def set_subscriptions(
     runtime: RuntimeDep, principal: EnterpriseKey, body: SubscriptionsIn
 ) -> dict[str, Any]:
     """Take messages on exactly these channels (each needs a contact); set topics if given."""
-    _, after = change(
-        runtime.sessions,
-        _own(principal),
-        channels=body.channels,
-        topics=body.topics,
-        time_source=runtime.time_source,
-    )
+    context = acting(runtime, principal)
+    _, after = change(context, _own(principal), channels=body.channels, topics=body.topics)
     return vars(after)
 
 
@@ -178,11 +173,7 @@ def take_webhook_secret(
     ``DELETE /me/webhook-secret/previous``."""
     # Shown once: no cache or proxy may keep a copy of the answer.
     response.headers["Cache-Control"] = "no-store"
-    overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
-    taken = endpoint_secrets.take(
-        runtime.sessions, runtime.box, _own(principal), now=runtime.time_source.now(),
-        overlap=overlap
-    )
+    taken = endpoint_secrets.take(acting(runtime, principal), _own(principal))
     return {**_secret_state(runtime, taken.state), "secret": taken.secret}
 
 
@@ -193,6 +184,6 @@ def take_webhook_secret(
 )
 def end_webhook_secret_overlap(runtime: RuntimeDep, principal: EnterpriseKey) -> dict[str, Any]:
     """Your receiver verifies with the new secret: stop signing with the previous one now."""
-    now = runtime.time_source.now()
-    state = endpoint_secrets.end_overlap(runtime.sessions, _own(principal), now=now)
+    context = acting(runtime, principal)
+    state = endpoint_secrets.end_overlap(context, _own(principal))
     return _secret_state(runtime, state)

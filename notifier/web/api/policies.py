@@ -1,6 +1,6 @@
 """``/api/v1/policies``: preview, publish, list, show, revise, cancel.
 
-The body of a preview or publish is the policy file itself (README, "Policy file"), read by
+The body of a preview or publish is the policy file itself (docs/formats.md, "Policy file"), read by
 the same strict reader as ``notifier policies publish FILE.json``: unknown or repeated keys,
 ``NaN`` and the rest are refused naming the field (400).
 """
@@ -13,89 +13,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from notifier.errors import InputError, NotFoundError
+from notifier.errors import NotFoundError
+from notifier.inputs.policy import PolicyFile
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.enterprises.listings import local
+from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
 from notifier.services.policies.corrections import revise as revise_policy
+from notifier.services.policies.listings import deadline_rows, policy_row
 from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
-from notifier.store.models import Policy
-from notifier.web.api.schemas import PolicyDetail, PolicyOut, Published, RevisedOut, WithdrawnOut
-from notifier.web.auditing import record_change
-from notifier.web.auth import Principal, Staff
+from notifier.web.api.bodies import read_body
+from notifier.web.api.schemas import (
+    PolicyDetail,
+    PolicyOut,
+    PolicyPreviewOut,
+    Published,
+    RevisedOut,
+    WithdrawnOut,
+)
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-POLICY_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "description": "政策文件 / the policy file (README: Policy file)",
-                    "required": ["title", "department"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "ref": {"type": "string"},
-                        "title": {"type": "string"},
-                        "department": {"type": "string"},
-                        "summary": {"type": "string"},
-                        "body": {"type": "string"},
-                        "url": {"type": "string"},
-                        "topics": _STRINGS,
-                        "targets": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {
-                                "sectors": _STRINGS,
-                                "regions": _STRINGS,
-                                "sizes": _STRINGS,
-                                "tags": _STRINGS,
-                                "credit_codes": _STRINGS,
-                            },
-                        },
-                        "published_at": {"type": "string"},
-                        "deadlines": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["title", "due_at"],
-                                "properties": {
-                                    "title": {"type": "string"},
-                                    "due_at": {"type": "string"},
-                                    "remind": _STRINGS,
-                                    "remind_days": {"type": "array", "items": {"type": "integer"}},
-                                },
-                            },
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
-
-
-def policy_row(policy: Policy, runtime: Runtime) -> dict[str, Any]:
-    """A policy as listings show it."""
-    return {
-        "id": policy.id,
-        "title": policy.title,
-        "department": policy.department,
-        "summary": policy.summary,
-        "url": policy.url,
-        "published_at": local(policy.published_at, runtime.settings.zone),
-        "targets": policy.targets.as_dict(),
-        "topics": list(policy.topics or []),
-    }
 
 
 @router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
@@ -103,8 +46,9 @@ def list_policies(
     runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """The newest policies first."""
+    zone = runtime.settings.zone
     with runtime.sessions() as session:
-        return [policy_row(p, runtime) for p in store.list_recent(session, limit=limit)]
+        return [policy_row(p, zone) for p in store.list_recent(session, limit=limit)]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
@@ -116,17 +60,9 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
         row = {
-            **policy_row(policy, runtime),
+            **policy_row(policy, zone),
             "body": policy.body,
-            "deadlines": [
-                {
-                    "id": d.id,
-                    "title": d.title,
-                    "due_at": local(d.due_at, zone),
-                    "cancelled": d.cancelled_at is not None,
-                }
-                for d in policy.deadlines
-            ],
+            "deadlines": deadline_rows(policy, lambda moment: local(moment, zone)),
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
         }
     # Read after the session closes: SQLite gives one connection at a time.
@@ -139,33 +75,20 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
     return {key: described[key] for key in ("ref", "cancelled_at", "revisions")}
 
 
-def _state(runtime: Runtime, policy_id: int) -> dict[str, Any]:
-    """The policy as it stands, for the audit log's before and after (history left out)."""
-    described = describe(runtime.sessions, policy_id, zone=runtime.settings.zone)
-    described.pop("revisions")
-    return described
-
-
 @router.post(
     "/preview",
-    response_model=dict[str, Any],
-    openapi_extra=POLICY_BODY,
+    response_model=PolicyPreviewOut,
+    openapi_extra=read_body(PolicyFile),
     summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
 )
-async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, Any]:
+async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
     warnings; nothing is stored or sent."""
     content = await request.body()
 
     def run() -> dict[str, Any]:
         draft = read_policy_file(content, zone=runtime.settings.zone)
-        result = preview_policy(
-            runtime.sessions,
-            draft,
-            providers=runtime.providers,
-            messages=runtime.messages,
-            ladders=LadderRules.of(runtime.settings),
-        )
+        result = preview_policy(acting(runtime, principal), draft)
         return result.as_dict()
 
     return await run_in_threadpool(run)
@@ -173,32 +96,14 @@ async def preview(request: Request, runtime: RuntimeDep, _: Staff) -> dict[str, 
 
 def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
     draft = read_policy_file(content, zone=runtime.settings.zone)
-    result = publish(
-        runtime.sessions,
-        runtime.dispatch,
-        draft,
-        time_source=runtime.time_source,
-        ladders=LadderRules.of(runtime.settings),
-    )
-    if result.created:
-        with runtime.sessions() as session:
-            policy = store.get(session, result.policy_id)
-            after = policy_row(policy, runtime) if policy else None
-        record_change(
-            runtime,
-            principal,
-            action="policy.publish",
-            target_type="policy",
-            target_id=result.policy_id,
-            after=after,
-        )
+    result = publishing.publish_policy(acting(runtime, principal), draft)
     return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id}
 
 
 @router.post(
     "",
     response_model=Published,
-    openapi_extra=POLICY_BODY,
+    openapi_extra=read_body(PolicyFile),
     summary="发布政策 / publish a policy",
 )
 async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
@@ -211,40 +116,15 @@ async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff
 def _revise(
     runtime: Runtime, principal: Principal, policy_id: int, content: bytes, notify: bool
 ) -> dict[str, Any]:
-    before = _state(runtime, policy_id)
     draft = read_policy_file(content, zone=runtime.settings.zone)
-    # The file names the policy by its ref; it must be the one the path names.
-    if before["ref"] is None or draft.source_key != f"ref:{before['ref']}":
-        raise InputError(
-            f"ref: 文件的 ref 与政策 {policy_id} 的 ref（{before['ref'] or '无 none'}）不符 / "
-            f"the file's ref is not policy {policy_id}'s",
-            field="ref",
-        )
-    result = revise_policy(
-        runtime.sessions,
-        runtime.dispatch,
-        draft,
-        notify=notify,
-        time_source=runtime.time_source,
-        ladders=LadderRules.of(runtime.settings),
-    )
-    if result.new or result.trigger_id is not None:
-        record_change(
-            runtime,
-            principal,
-            action="policy.revise",
-            target_type="policy",
-            target_id=policy_id,
-            before=before,
-            after={**_state(runtime, policy_id), "notify": notify},
-        )
+    result = revise_policy(acting(runtime, principal), draft, notify=notify, policy_id=policy_id)
     return dataclasses.asdict(result)
 
 
 @router.post(
     "/{policy_id}/revise",
     response_model=RevisedOut,
-    openapi_extra=POLICY_BODY,
+    openapi_extra=read_body(PolicyFile),
     summary="更正政策 / revise a published policy",
 )
 async def revise(
@@ -262,21 +142,7 @@ async def revise(
 
 
 def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:
-    before = _state(runtime, policy_id)
-    result = cancel_policy(
-        runtime.sessions, policy_id, time_source=runtime.time_source, zone=runtime.settings.zone
-    )
-    if not result.already:
-        record_change(
-            runtime,
-            principal,
-            action="policy.cancel",
-            target_type="policy",
-            target_id=policy_id,
-            before=before,
-            after=_state(runtime, policy_id),
-        )
-    return dataclasses.asdict(result)
+    return dataclasses.asdict(cancel_policy(acting(runtime, principal), policy_id))
 
 
 @router.post(

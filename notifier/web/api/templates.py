@@ -11,19 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from notifier.domain.text_rules import NOT_IN_A_LINE as NOT
+from notifier.inputs.api import TemplateIn
 from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.inputs.fields import CHANNEL_ENUM
 from notifier.rendering.variables import VARIABLES
 from notifier.runtime import Runtime
+from notifier.services.templates import saving
 from notifier.store import templates as store
-from notifier.web.api.schemas import (
-    CHANNEL_ENUM,
-    TemplateIn,
-    TemplateOut,
-    TemplateSaved,
-    VariableOut,
-)
-from notifier.web.auditing import record_change
-from notifier.web.auth import Principal, Staff
+from notifier.web.api.schemas import TemplateOut, TemplateSaved, VariableOut
+from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/templates", tags=["templates"])
@@ -85,25 +81,12 @@ def show_template(
 def _save(
     runtime: Runtime, principal: Principal, name: str, channel: str, given: TemplateIn
 ) -> dict[str, Any]:
-    zone = runtime.settings.zone
-    with runtime.sessions.begin() as session:
-        before = store.current(session, name, channel)
-        saved = store.save(
-            session, name, channel, given.body.replace("\r\n", "\n"),
-            subject=given.subject, html=given.html, author=given.author,
-        )  # fmt: skip
-    changed = before is None or before.version != saved.version
-    if changed:
-        record_change(
-            runtime,
-            principal,
-            action="template.save",
-            target_type="template",
-            target_id=f"{name}/{channel}",
-            before=before.as_dict(zone) if before else None,
-            after=saved.as_dict(zone),
-        )
-    return {**saved.as_dict(zone), "changed": changed}
+    draft = saving.TemplateDraft(
+        name, channel, given.body.replace("\r\n", "\n"),
+        subject=given.subject, html=given.html, author=given.author,
+    )  # fmt: skip
+    saved = saving.save_template(acting(runtime, principal), draft)
+    return {**saved.template.as_dict(runtime.settings.zone), "changed": saved.changed}
 
 
 @router.put(

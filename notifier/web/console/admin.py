@@ -4,22 +4,25 @@ masked), the audit log."""
 
 import json
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.config import Settings
 from notifier.errors import InputError
+from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
-from notifier.web.key_admin import make_key_audited, revoke_key_audited
+from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
+from notifier.web.console.session import ConsoleUser
 
 MASK = "********"
 AUDIT_SHOWN = 100
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?P<tail>@)", re.I)
+
+router = APIRouter()
 
 
 def _masked(value: Any) -> Any:
@@ -42,76 +45,69 @@ def settings_in_effect(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
-def routes(console: Console) -> APIRouter:
-    """The admin routes: the page, making a key, revoking one."""
-    router = APIRouter()
+def admin_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> HTMLResponse:
+    """The admin page: the keys, the settings in effect, the audit log."""
     runtime = console.runtime
+    with runtime.sessions() as session:
+        keys = apikeys.listed(session)
+        entries = audit.page(session, limit=AUDIT_SHOWN)
+        return console.page(
+            request,
+            "console/admin.html",
+            user,
+            status_code=status_code,
+            settings=settings_in_effect(runtime.settings),
+            keys=keys,
+            audit=entries,
+            error=error,
+            form=form or {},
+            note=note,
+        )
 
-    def admin_page(
-        request: Request,
-        user: ConsoleUser,
-        *,
-        status_code: int = 200,
-        error: str | None = None,
-        form: dict[str, Any] | None = None,
-        note: str | None = None,
-    ) -> HTMLResponse:
-        with runtime.sessions() as session:
-            keys = apikeys.listed(session)
-            entries = audit.page(session, limit=AUDIT_SHOWN)
-            return console.page(
-                request,
-                "console/admin.html",
-                user,
-                status_code=status_code,
-                settings=settings_in_effect(runtime.settings),
-                keys=keys,
-                audit=entries,
-                error=error,
-                form=form or {},
-                note=note,
-            )
 
-    @router.get("/admin", response_class=HTMLResponse)
-    def admin(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
-        note: str | None = None,
-    ) -> HTMLResponse:
-        return admin_page(request, user, note=note if note == "revoked" else None)
+@router.get("/admin", response_class=HTMLResponse)
+def admin(
+    request: Request, user: AdminUser, console: ConsoleDep, note: str | None = None
+) -> HTMLResponse:
+    """The admin page."""
+    return admin_page(console, request, user, note=note if note == "revoked" else None)
 
-    @router.post("/admin/keys", response_class=HTMLResponse)
-    def make_key(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> HTMLResponse:
-        shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
-        try:
-            new = make_key_audited(
-                runtime,
-                user.principal,
-                role=shown["role"],
-                name=shown["name"],
-                credit_code=shown["enterprise"] or None,
-            )
-        except InputError as exc:
-            return admin_page(request, user, status_code=400, error=str(exc), form=shown)
-        page = console.page(request, "console/key_made.html", user, new=new)
-        # The key is in this answer only: no cache may keep it.
-        page.headers["Cache-Control"] = "no-store"
-        return page
 
-    @router.post("/admin/keys/{prefix}/revoke")
-    def revoke(
-        request: Request,
-        prefix: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
-    ) -> Response:
-        try:
-            revoke_key_audited(runtime, user.principal, prefix)
-        except InputError as exc:
-            return admin_page(request, user, status_code=404, error=str(exc))
-        return RedirectResponse("/console/admin?note=revoked", 303)
+@router.post("/admin/keys", response_class=HTMLResponse)
+def make_key(
+    request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
+) -> HTMLResponse:
+    """Make a key, shown once on the page this answers with."""
+    shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
+    try:
+        new = key_admin.make_key(
+            acting(console.runtime, user.principal, "console"),
+            role=shown["role"],
+            name=shown["name"],
+            credit_code=shown["enterprise"] or None,
+        )
+    except InputError as exc:
+        return admin_page(console, request, user, status_code=400, error=str(exc), form=shown)
+    page = console.page(request, "console/key_made.html", user, new=new)
+    # The key is in this answer only: no cache may keep it.
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
-    return router
+
+@router.post("/admin/keys/{prefix}/revoke")
+def revoke(request: Request, prefix: str, user: AdminPost, console: ConsoleDep) -> Response:
+    """Revoke a key by its prefix."""
+    try:
+        key_admin.revoke(acting(console.runtime, user.principal, "console"), prefix)
+    except InputError as exc:
+        return admin_page(console, request, user, status_code=404, error=str(exc))
+    return RedirectResponse("/console/admin?note=revoked", 303)

@@ -9,15 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.domain.holiday_notice import read_notice
 from notifier.domain.workdays import DayKind
 from notifier.errors import InputError
 from notifier.services.calendar import working_days as calendar_admin
-from notifier.services.calendar.working_days import Editor
+from notifier.services.context import Context
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
+from notifier.web.console.session import ConsoleUser
 
 NOTES = ("entered", "set", "removed", "complete", "incomplete")
 NOTICE_EXAMPLE = (
@@ -25,9 +26,11 @@ NOTICE_EXAMPLE = (
     "春节 2027-02-06 至 2027-02-13，调休上班 2027-02-14、2027-02-20"
 )
 
+router = APIRouter()
 
-def _editor(user: ConsoleUser) -> Editor:
-    return Editor(name=user.name, role=user.role, source="console")
+
+def _context(console: Console, user: ConsoleUser) -> Context:
+    return acting(console.runtime, user.principal, "console")
 
 
 def _text(form: Any, name: str) -> str:
@@ -107,7 +110,6 @@ class _Calendar:
 
     def notice(self, request: Request, user: ConsoleUser, kept: dict[str, str]) -> Response:
         """Read the notice; show it (preview) or enter it (save)."""
-        runtime = self.console.runtime
         year = calendar_admin.read_year(kept["year"])
         read = read_notice(kept["notice"], year=year)
         if kept["action"] != "save":
@@ -120,39 +122,24 @@ class _Calendar:
                 for name, entries in read.holidays().items()
             ]
             return self.page(request, user, year, form=kept, preview=preview)
-        calendar_admin.enter_notice(
-            runtime.sessions,
-            read,
-            complete=kept["complete"] == "1",
-            editor=_editor(user),
-            time_source=runtime.time_source,
-        )
+        context = _context(self.console, user)
+        calendar_admin.enter_notice(context, read, complete=kept["complete"] == "1")
         return _done(year, "entered")
 
     def set_day(self, user: ConsoleUser, kept: dict[str, str]) -> Response:
-        runtime = self.console.runtime
         day = calendar_admin.read_day(kept["date"])
         kind = calendar_admin.read_kind(kept["kind"])
-        calendar_admin.set_day(
-            runtime.sessions, day, kind, name=kept["name"], editor=_editor(user),
-            time_source=runtime.time_source,
-        )
+        calendar_admin.set_day(_context(self.console, user), day, kind, name=kept["name"])
         return _done(day.year, "set")
 
     def remove_day(self, user: ConsoleUser, value: str) -> Response:
-        runtime = self.console.runtime
         day = calendar_admin.read_day(value)
-        calendar_admin.remove_day(runtime.sessions, day, editor=_editor(user),
-        time_source=runtime.time_source)
+        calendar_admin.remove_day(_context(self.console, user), day)
         return _done(day.year, "removed")
 
     def mark_year(self, user: ConsoleUser, value: str, complete: bool) -> Response:
-        runtime = self.console.runtime
         year = calendar_admin.read_year(value)
-        calendar_admin.mark_year(
-            runtime.sessions, year, complete=complete, editor=_editor(user),
-            time_source=runtime.time_source
-        )
+        calendar_admin.mark_year(_context(self.console, user), year, complete=complete)
         return _done(year, "complete" if complete else "incomplete")
 
 
@@ -160,47 +147,60 @@ def _done(year: int, note: str) -> Response:
     return RedirectResponse(f"/console/calendar?year={year}&note={note}", 303)
 
 
-def routes(console: Console) -> APIRouter:
-    """The calendar page and its forms."""
-    router = APIRouter()
-    calendar = _Calendar(console)
-    admin_posted = Annotated[ConsoleUser, Depends(console.sessions.admin_posted)]
-    posted = Annotated[FormData, Depends(posted_form)]
+def calendar_pages(console: ConsoleDep) -> _Calendar:
+    """The calendar page and its forms' work, over the request's console."""
+    return _Calendar(console)
 
-    @router.get("/calendar", response_class=HTMLResponse)
-    def calendar_page(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
-        year: str | None = None,
-        note: str | None = None,
-    ) -> HTMLResponse:
-        try:
-            chosen = calendar_admin.read_year(year) if year is not None else None
-        except InputError as exc:
-            return calendar.page(request, user, None, status_code=400, error=str(exc))
-        return calendar.page(request, user, chosen, note=note)
 
-    # Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
-    @router.post("/calendar/notice", response_class=HTMLResponse)
-    def enter_notice(request: Request, user: admin_posted, form: posted) -> Response:
-        kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
-        work = partial(calendar.notice, request, user, kept)
-        return calendar.attempt(request, user, work, form=kept)
+CalendarDep = Annotated[_Calendar, Depends(calendar_pages)]
 
-    @router.post("/calendar/days", response_class=HTMLResponse)
-    def add_day(request: Request, user: admin_posted, form: posted) -> Response:
-        kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
-        work = partial(calendar.set_day, user, kept)
-        return calendar.attempt(request, user, work, form=kept)
 
-    @router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
-    def remove_day(request: Request, day: str, user: admin_posted) -> Response:
-        return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(
+    request: Request,
+    user: AdminUser,
+    calendar: CalendarDep,
+    year: str | None = None,
+    note: str | None = None,
+) -> HTMLResponse:
+    """The calendar page for ``year`` (else the year to enter next, or this year)."""
+    try:
+        chosen = calendar_admin.read_year(year) if year is not None else None
+    except InputError as exc:
+        return calendar.page(request, user, None, status_code=400, error=str(exc))
+    return calendar.page(request, user, chosen, note=note)
 
-    @router.post("/calendar/years/{year}", response_class=HTMLResponse)
-    def mark_year(request: Request, year: str, user: admin_posted, form: posted) -> Response:
-        complete = _text(form, "complete") == "1"
-        work = partial(calendar.mark_year, user, year, complete)
-        return calendar.attempt(request, user, work)
 
-    return router
+# Plain defs: FastAPI runs them in its thread pool; the form is read by posted_form.
+@router.post("/calendar/notice", response_class=HTMLResponse)
+def enter_notice(
+    request: Request, user: AdminPost, form: PostedForm, calendar: CalendarDep
+) -> Response:
+    """Preview the State Council's notice, or enter it."""
+    kept = {k: _text(form, k).strip() for k in ("year", "notice", "complete", "action")}
+    work = partial(calendar.notice, request, user, kept)
+    return calendar.attempt(request, user, work, form=kept)
+
+
+@router.post("/calendar/days", response_class=HTMLResponse)
+def add_day(request: Request, user: AdminPost, form: PostedForm, calendar: CalendarDep) -> Response:
+    """Set one day a holiday or a worked weekend."""
+    kept = {k: _text(form, k).strip() for k in ("date", "kind", "name", "year")}
+    work = partial(calendar.set_day, user, kept)
+    return calendar.attempt(request, user, work, form=kept)
+
+
+@router.post("/calendar/days/{day}/remove", response_class=HTMLResponse)
+def remove_day(request: Request, day: str, user: AdminPost, calendar: CalendarDep) -> Response:
+    """Remove one day's entry."""
+    return calendar.attempt(request, user, partial(calendar.remove_day, user, day))
+
+
+@router.post("/calendar/years/{year}", response_class=HTMLResponse)
+def mark_year(
+    request: Request, year: str, user: AdminPost, form: PostedForm, calendar: CalendarDep
+) -> Response:
+    """Mark a year complete (every holiday entered) or not."""
+    complete = _text(form, "complete") == "1"
+    work = partial(calendar.mark_year, user, year, complete)
+    return calendar.attempt(request, user, work)

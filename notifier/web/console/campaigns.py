@@ -3,47 +3,46 @@ reader as the CLI and the API), one campaign with its runs and a live progress b
 resume, cancel and a preview for one enterprise; every change audited as the API audits it."""
 
 import dataclasses
-from pathlib import Path
-from typing import Annotated, Any
+from importlib import resources
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
-from notifier.runtime import Runtime
 from notifier.services.campaigns.operations import campaign_row, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
+from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
-from notifier.web.api.campaigns import campaign_as_row, create_from_file
-from notifier.web.api.campaigns import cancel_ as api_cancel
-from notifier.web.api.campaigns import pause as api_pause
-from notifier.web.api.campaigns import resume as api_resume
+from notifier.web.auth import acting
+from notifier.web.console.campaign_changes import (
+    CHANGES,
+    campaign_as_row,
+    change_campaign,
+    create_from_text,
+)
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "campaign.json"
-ACTIONS = {"pause": api_pause, "resume": api_resume, "cancel": api_cancel}
+# Package data (docs/examples/campaign.json is the same file, as a test checks).
+EXAMPLE = resources.files("notifier.web.console") / "examples" / "campaign.json"
 NOTES = ("created", "pause", "resume", "cancel")
+
+router = APIRouter()
 
 
 def example_text() -> str:
     """The working example campaign file the create form starts from."""
-    try:
-        return EXAMPLE.read_text(encoding="utf-8")
-    except OSError:  # an installed package without the docs: an empty box
-        return ""
+    return EXAMPLE.read_text(encoding="utf-8")
 
 
-def previewed(runtime: Runtime, campaign_id: int, code: str) -> dict[str, Any]:
+def previewed(context: Context, campaign_id: int, code: str) -> dict[str, Any]:
     """Each channel's message for the enterprise (nothing sent), or the one-line refusal."""
     try:
-        renderings = preview_campaign(
-            runtime.sessions, campaign_id, code.strip(),
-            providers=runtime.providers, messages=runtime.messages, now=runtime.time_source.now(),
-        )
+        renderings = preview_campaign(context, campaign_id, code.strip())
     except NotifierError as exc:
         return {"code": code, "error": str(exc)}
     return {"code": code, "renderings": {c: dataclasses.asdict(r) for c, r in renderings.items()}}
@@ -86,7 +85,7 @@ def campaign_page(
     try:
         row = campaign_as_row(runtime, campaign_id)
     except NotFoundError:
-        return console.views.page(request, "error.html", status_code=404, key="error.not_found")
+        return console.not_found(request)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return console.page(
@@ -96,84 +95,67 @@ def campaign_page(
     )
 
 
-def routes(console: Console) -> APIRouter:
-    """The campaign routes."""
-    router = APIRouter()
-    add_view_routes(router, console)
-    add_change_routes(router, console)
-    return router
+@router.get("/campaigns", response_class=HTMLResponse)
+def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """The campaigns, each with its next run, and the create form."""
+    return listing_page(console, request, user)
 
 
-def add_view_routes(router: APIRouter, console: Console) -> None:
-    """The list, one campaign (with a preview) and its progress JSON."""
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def one(
+    request: Request,
+    campaign_id: Id,
+    user: SignedIn,
+    console: ConsoleDep,
+    note: str | None = None,
+    enterprise: str | None = None,
+) -> HTMLResponse:
+    """One campaign, with a preview for one enterprise when ``enterprise`` names it."""
+    extra: dict[str, Any] = {"note": note if note in NOTES else None}
+    if enterprise:
+        context = acting(console.runtime, user.principal, "console")
+        extra.update(previewed(context, campaign_id, enterprise))
+    return campaign_page(console, request, user, campaign_id, **extra)
+
+
+@router.get("/campaigns/{campaign_id}/progress")
+def progress(campaign_id: Id, _: SignedIn, console: ConsoleDep) -> JSONResponse:
+    """The runs and the current one's progress, for the page's live bar."""
     runtime = console.runtime
+    runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
+    current = current_run(runs)
+    return JSONResponse(
+        {
+            "campaign_id": campaign_id,
+            "current": current.as_dict() if current else None,
+            "runs": [run.as_dict() for run in runs],
+        }
+    )
 
-    @router.get("/campaigns", response_class=HTMLResponse)
-    def listing(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> HTMLResponse:
-        return listing_page(console, request, user)
 
-    @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        campaign_id: Id,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        note: str | None = None,
-        enterprise: str | None = None,
-    ) -> HTMLResponse:
-        extra: dict[str, Any] = {"note": note if note in NOTES else None}
-        if enterprise:
-            extra.update(previewed(runtime, campaign_id, enterprise))
-        return campaign_page(console, request, user, campaign_id, **extra)
+@router.post("/campaigns")
+def create(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+    """Create a campaign from its file's text (refused: the form again, the text kept)."""
+    text = str(form.get("campaign") or "").replace("\r\n", "\n")
+    try:
+        made = create_from_text(console.runtime, user.principal, text)
+    except (InputError, TemplateError) as exc:
+        return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
+    return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
 
-    @router.get("/campaigns/{campaign_id}/progress")
-    def progress(
-        campaign_id: Id, _: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> JSONResponse:
-        runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
-        current = current_run(runs)
-        return JSONResponse(
-            {
-                "campaign_id": campaign_id,
-                "current": current.as_dict() if current else None,
-                "runs": [run.as_dict() for run in runs],
-            }
+
+@router.post("/campaigns/{campaign_id}/{action}")
+def change(
+    request: Request, campaign_id: Id, action: str, user: SignedPost, console: ConsoleDep
+) -> Response:
+    """Pause, resume or cancel the campaign."""
+    if action not in CHANGES:
+        return console.not_found(request)
+    try:
+        change_campaign(console.runtime, user.principal, campaign_id, action)
+    except NotifierError as exc:
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return campaign_page(
+            console, request, user, campaign_id, status_code=status, error=str(exc)
         )
-
-
-def add_change_routes(router: APIRouter, console: Console) -> None:
-    """Create, pause, resume, cancel: CSRF-checked forms, audited as the API audits them."""
-    runtime = console.runtime
-
-    @router.post("/campaigns")
-    def create(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> Response:
-        text = str(form.get("campaign") or "").replace("\r\n", "\n")
-        try:
-            made = create_from_file(runtime, user.principal, text.encode("utf-8"))
-        except (InputError, TemplateError) as exc:
-            return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
-        return RedirectResponse(f"/console/campaigns/{made['id']}?note=created", 303)
-
-    @router.post("/campaigns/{campaign_id}/{action}")
-    def change(
-        request: Request,
-        campaign_id: Id,
-        action: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-    ) -> Response:
-        act = ACTIONS.get(action)
-        if act is None:
-            return console.views.page(request, "error.html", status_code=404, key="error.not_found")
-        try:
-            act(runtime, user.principal, campaign_id)
-        except NotifierError as exc:
-            status = 404 if isinstance(exc, NotFoundError) else 400
-            return campaign_page(
-                console, request, user, campaign_id, status_code=status, error=str(exc)
-            )
-        return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)
+    return RedirectResponse(f"/console/campaigns/{campaign_id}?note={action}", 303)

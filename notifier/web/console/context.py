@@ -1,4 +1,8 @@
-"""What every console page is handed: the runtime, the views, the sessions, the key check."""
+"""What every console page is handed: the runtime, the views, the sessions, the key check.
+
+One :class:`Console` is built with the pages app (:func:`make_console`) and hung on its
+``app.state``; routes take it by dependency (``notifier.web.console.deps``), never a global.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from fastapi.responses import HTMLResponse
 
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
-from notifier.web.console.session import ConsoleUser, KeyCheck, Sessions
+from notifier.services.access.api_keys import authenticate
+from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
+from notifier.web.forms import secret_keys
 from notifier.web.views import Views
 
 
@@ -42,6 +48,10 @@ class Console:
             request, name, status_code=status_code, user=user, csrf=user.csrf, **context
         )
 
+    def not_found(self, request: Request) -> HTMLResponse:
+        """The "not found" page."""
+        return self.views.page(request, "error.html", status_code=404, key="error.not_found")
+
     def today_start(self) -> datetime:
         """Midnight of today in the deployment's zone."""
         zone = self.runtime.settings.zone
@@ -52,3 +62,46 @@ class Console:
         """Monday 00:00 of this week in the deployment's zone."""
         today = self.today_start()
         return today - timedelta(days=today.weekday())
+
+
+def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
+    """Whom an API key names, checked as the API checks it (hashed, revocable)."""
+
+    def check(key: str) -> Identity | None:
+        principal = authenticate(
+            runtime.sessions, key, peppers=keys, time_source=runtime.time_source
+        )
+        if principal is None:
+            return None
+        return Identity(role=principal.role.value, name=principal.prefix, key_id=principal.key_id)
+
+    return check
+
+
+def make_console(
+    runtime: Runtime,
+    views: Views,
+    *,
+    failed_attempts: FailedAttempts,
+    client_address: ClientAddress,
+) -> Console:
+    """The console over ``runtime``; failed sign-ins count in ``failed_attempts`` against
+    ``client_address``."""
+    settings = runtime.settings
+    keys = secret_keys(
+        settings.secret_key.get_secret_value(),
+        [k.get_secret_value() for k in settings.old_secret_keys],
+    )
+    return Console(
+        runtime=runtime,
+        views=views,
+        sessions=Sessions(
+            keys,
+            secure=settings.public_url.startswith("https://"),
+            db=runtime.sessions,
+            time_source=runtime.time_source,
+        ),
+        check_key=api_key_check(runtime, keys),
+        failed_attempts=failed_attempts,
+        client_address=client_address,
+    )

@@ -1,10 +1,7 @@
 """``/console/``: today's and this week's deliveries by channel and status, failures, and a
 warning when the working-day calendar runs out within 60 days."""
 
-
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from notifier.domain.channel_names import CHANNELS
@@ -13,59 +10,53 @@ from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
 from notifier.web.console.chart import STATUS_COLOURS, stacked_bars
-from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.deps import ConsoleDep, SignedIn
 
 FAILURES_SHOWN = 10
 
+router = APIRouter()
 
-def routes(console: Console) -> APIRouter:
-    """The dashboard route."""
-    router = APIRouter()
 
-    @router.get("/", response_class=HTMLResponse)
-    def dashboard(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> HTMLResponse:
-        periods = {"today": console.today_start(), "week": console.week_start()}
-        with console.runtime.sessions() as session:
-            counts = {
-                name: store.channel_status_counts(session, DeliveryFilter(since=since))
-                for name, since in periods.items()
-            }
-            failures = store.list_deliveries(
-                session, DeliveryFilter(status=DeliveryStatus.FAILED), limit=FAILURES_SHOWN
-            )
-            failed = [
-                {
-                    "id": d.id,
-                    "enterprise": d.enterprise.name,
-                    "channel": d.channel,
-                    "error": d.last_error,
-                    "attempts": d.attempts,
-                }
-                for d in failures
-            ]
-        runtime = console.runtime
-        calendar = calendar_admin.load(runtime.sessions, time_source=runtime.time_source)
-        coverage = calendar_admin.coverage(calendar, console.today_start().date())
-        charts = {name: stacked_bars(counts[name], CHANNELS) for name in periods}
-        totals = {
-            name: {
-                status: sum(by_status.get(status, 0) for by_status in counts[name].values())
-                for status in STATUS_COLOURS
-            }
-            for name in periods
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """Counts by channel and status (today, this week), the latest failures, the calendar."""
+    periods = {"today": console.today_start(), "week": console.week_start()}
+    runtime = console.runtime
+    with runtime.sessions() as session:
+        counts = {
+            name: store.channel_status_counts(session, DeliveryFilter(since=since))
+            for name, since in periods.items()
         }
-        return console.page(
-            request,
-            "console/dashboard.html",
-            user,
-            charts=charts,
-            totals=totals,
-            colours=STATUS_COLOURS,
-            failures=failed,
-            coverage=coverage,
+        failures = store.list_deliveries(
+            session, DeliveryFilter(status=DeliveryStatus.FAILED), limit=FAILURES_SHOWN
         )
-
-    return router
+        failed = [
+            {
+                "id": d.id,
+                "enterprise": d.enterprise.name,
+                "channel": d.channel,
+                "error": d.last_error,
+                "attempts": d.attempts,
+            }
+            for d in failures
+        ]
+    calendar = calendar_admin.load(runtime.sessions, time_source=runtime.time_source)
+    coverage = calendar_admin.coverage(calendar, console.today_start().date())
+    charts = {name: stacked_bars(counts[name], CHANNELS) for name in periods}
+    totals = {
+        name: {
+            status: sum(by_status.get(status, 0) for by_status in counts[name].values())
+            for status in STATUS_COLOURS
+        }
+        for name in periods
+    }
+    return console.page(
+        request,
+        "console/dashboard.html",
+        user,
+        charts=charts,
+        totals=totals,
+        colours=STATUS_COLOURS,
+        failures=failed,
+        coverage=coverage,
+    )

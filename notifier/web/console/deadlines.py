@@ -2,16 +2,18 @@
 
 
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from notifier.services.deadlines.operations import report
-from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.auth import acting
+from notifier.web.console.deps import ConsoleDep, SignedIn
 
 SHOWN = 200
+
+router = APIRouter()
 
 
 def calendar(deadlines: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -24,24 +26,10 @@ def calendar(deadlines: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
     return sorted(days.items())
 
 
-def routes(console: Console) -> APIRouter:
-    """The deadline calendar route."""
-    router = APIRouter()
-    runtime = console.runtime
-
-    @router.get("/deadlines", response_class=HTMLResponse)
-    def deadlines(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> HTMLResponse:
-        rows = report(
-            runtime.sessions,
-            settings=runtime.settings.reminders,
-            zone=runtime.settings.zone,
-            time_source=runtime.time_source,
-            limit=SHOWN,
-        )
-        return console.page(
-            request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
-        )
-
-    return router
+@router.get("/deadlines", response_class=HTMLResponse)
+def deadlines(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """What falls due, day by day, with the reminder rungs."""
+    rows = report(acting(console.runtime, user.principal, "console"), limit=SHOWN)
+    return console.page(
+        request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
+    )

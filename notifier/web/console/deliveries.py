@@ -2,25 +2,25 @@
 
 
 import io
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.csv_export import write_csv
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
-from notifier.services.enterprises.listings import DELIVERY_COLUMNS, delivery_row
+from notifier.services.enterprises.listings import DELIVERY_COLUMNS, EXPORT_LIMIT, delivery_row
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
-from notifier.web.api.deliveries import EXPORT_LIMIT
-from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser
+from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.deps import Id
 
 PAGE = 100
 STATUSES = tuple(s.value for s in DeliveryStatus)
+
+router = APIRouter()
 
 
 def filter_of(
@@ -35,74 +35,72 @@ def filter_of(
     )
 
 
-def routes(console: Console) -> APIRouter:
-    """The delivery log routes."""
-    router = APIRouter()
+@router.get("/deliveries", response_class=HTMLResponse)
+def log(
+    request: Request,
+    user: SignedIn,
+    console: ConsoleDep,
+    policy: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    q: str | None = None,
+) -> HTMLResponse:
+    """The delivery log as filtered, newest first."""
+    filters = filter_of(policy, status, channel, q)
+    with console.runtime.sessions() as session:
+        rows = store.list_deliveries(session, filters, limit=PAGE)
+        counts = store.status_counts(session, filters)
+        return console.page(
+            request,
+            "console/deliveries.html",
+            user,
+            deliveries=rows,
+            counts=counts,
+            filters=filters,
+            statuses=STATUSES,
+            channels=CHANNELS,
+            query=request.url.query,
+            page=PAGE,
+        )
+
+
+@router.get("/deliveries/export")
+def export(
+    user: SignedIn,
+    console: ConsoleDep,
+    format: Literal["csv", "xlsx"] = "xlsx",  # noqa: A002 - the query's public name
+    policy: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    q: str | None = None,
+) -> Response:
+    """The log as filtered, as the API exports it (formula-safe cells)."""
+    filters = filter_of(policy, status, channel, q)
     runtime = console.runtime
+    with runtime.sessions() as session:
+        rows = [
+            delivery_row(d, runtime.settings.zone)
+            for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
+        ]
+    headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
+    if format == "xlsx":
+        body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
+        return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
+    out = io.StringIO()
+    write_csv(rows, DELIVERY_COLUMNS, out)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
-    @router.get("/deliveries", response_class=HTMLResponse)
-    def log(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        policy: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        q: str | None = None,
-    ) -> HTMLResponse:
-        filters = filter_of(policy, status, channel, q)
-        with runtime.sessions() as session:
-            rows = store.list_deliveries(session, filters, limit=PAGE)
-            counts = store.status_counts(session, filters)
-            return console.page(
-                request,
-                "console/deliveries.html",
-                user,
-                deliveries=rows,
-                counts=counts,
-                filters=filters,
-                statuses=STATUSES,
-                channels=CHANNELS,
-                query=request.url.query,
-                page=PAGE,
-            )
 
-    @router.get("/deliveries/export")
-    def export(
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        format: Literal["csv", "xlsx"] = "xlsx",  # noqa: A002 - the query's public name
-        policy: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        q: str | None = None,
-    ) -> Response:
-        """The log as filtered, as the API exports it (formula-safe cells)."""
-        filters = filter_of(policy, status, channel, q)
-        with runtime.sessions() as session:
-            rows = [
-                delivery_row(d, runtime.settings.zone)
-                for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
-            ]
-        headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
-        if format == "xlsx":
-            body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
-            return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
-        out = io.StringIO()
-        write_csv(rows, DELIVERY_COLUMNS, out)
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-
-    @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        delivery_id: Id,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-    ) -> HTMLResponse:
-        with runtime.sessions() as session:
-            delivery = store.get_delivery(session, delivery_id)
-            if delivery is None:
-                raise HTTPException(status_code=404, detail="no such delivery")
-            attempts = store.attempts_of(session, delivery_id)
-            return console.page(
-                request, "console/delivery.html", user, delivery=delivery, attempts=attempts
-            )
-
-    return router
+@router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
+def one(
+    request: Request, delivery_id: Id, user: SignedIn, console: ConsoleDep
+) -> HTMLResponse:
+    """One delivery with its attempts and the reason it stands as it does."""
+    with console.runtime.sessions() as session:
+        delivery = store.get_delivery(session, delivery_id)
+        if delivery is None:
+            raise HTTPException(status_code=404, detail="no such delivery")
+        attempts = store.attempts_of(session, delivery_id)
+        return console.page(
+            request, "console/delivery.html", user, delivery=delivery, attempts=attempts
+        )

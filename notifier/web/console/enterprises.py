@@ -1,134 +1,114 @@
 """``/console/enterprises``: search, import (CSV or XLSX) with the row report, one
 enterprise's history."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
 from notifier.runtime import Runtime
-from notifier.services.enterprises.importing import import_register_file, upload_limits
+from notifier.services.enterprises.importing import import_register
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.web.auditing import record_change
-from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.auth import acting
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
 
 PAGE = 100
 HISTORY = 200
 
+router = APIRouter()
+
 
 def _import(runtime: Runtime, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
-    """Import the upload (the API's own path and limits) and audit it."""
-    report = import_register_file(
-        runtime.sessions,
-        file.file,
-        name=file.filename or "upload.csv",
-        limits=upload_limits(runtime.settings),
-        dry_run=dry_run,
-        max_errors=runtime.settings.imports.max_reported_errors,
-        box=runtime.box,
-    ).as_dict()
-    if not dry_run:
-        counts = {k: v for k, v in report.items() if k != "errors"}
-        record_change(
-            runtime,
-            user.principal,
-            action="enterprises.import",
-            target_type="enterprise",
-            target_id=file.filename,
-            after=counts,
-        )
-    return report
+    """Import the upload: the one import of every face."""
+    context = acting(runtime, user.principal, "console")
+    name = file.filename or "upload.csv"
+    return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
 
 
-def routes(console: Console) -> APIRouter:
-    """The enterprise routes."""
-    router = APIRouter()
-    runtime = console.runtime
-
-    @router.get("/enterprises", response_class=HTMLResponse)
-    def listing(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        q: str | None = None,
-        sector: str | None = None,
-    ) -> HTMLResponse:
-        search = (q or "").strip()[:100] or None
-        prefix = (sector or "").strip().upper()[:8] or None
-        with runtime.sessions() as session:
-            rows = session.scalars(
-                store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
-            ).all()
-            return console.page(
-                request,
-                "console/enterprises.html",
-                user,
-                enterprises=rows,
-                q=search or "",
-                sector=prefix or "",
-                page=PAGE,
-                report=None,
-                error=None,
-            )
-
-    @router.post("/enterprises/import", response_class=HTMLResponse)
-    def upload(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> HTMLResponse:
-        file = form.get("file")
-        report, error = None, None
-        try:
-            if not isinstance(file, UploadFile) or not file.filename:
-                raise InputError("file: 请选择文件 / choose a file", field="file")
-            # A plain def: FastAPI runs it in a worker thread, off the event loop.
-            report = _import(runtime, user, file, form.get("dry_run") == "on")
-        except InputError as exc:
-            error = str(exc)
+@router.get("/enterprises", response_class=HTMLResponse)
+def listing(
+    request: Request,
+    user: SignedIn,
+    console: ConsoleDep,
+    q: str | None = None,
+    sector: str | None = None,
+) -> HTMLResponse:
+    """Enterprises by name or credit code and sector prefix."""
+    search = (q or "").strip()[:100] or None
+    prefix = (sector or "").strip().upper()[:8] or None
+    with console.runtime.sessions() as session:
+        rows = session.scalars(
+            store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
+        ).all()
         return console.page(
             request,
             "console/enterprises.html",
             user,
-            status_code=200 if error is None else 400,
-            enterprises=[],
-            q="",
-            sector="",
+            enterprises=rows,
+            q=search or "",
+            sector=prefix or "",
             page=PAGE,
-            report=report,
-            error=error,
+            report=None,
+            error=None,
         )
 
-    @router.get("/enterprises/{credit_code}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        credit_code: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-    ) -> HTMLResponse:
-        try:
-            code = read_credit_code(credit_code)
-        except InputError:
-            raise HTTPException(status_code=404, detail="no such enterprise") from None
-        with runtime.sessions() as session:
-            enterprise = store.get_by_credit_code(session, code)
-            if enterprise is None:
-                raise HTTPException(status_code=404, detail="no such enterprise")
-            history = delivery_store.list_deliveries(
-                session, DeliveryFilter(enterprise_id=enterprise.id), limit=HISTORY
-            )
-            return console.page(
-                request,
-                "console/enterprise.html",
-                user,
-                enterprise=enterprise,
-                history=history,
-                attempts={d.id: delivery_store.attempts_of(session, d.id) for d in history[:20]},
-            )
 
-    return router
+@router.post("/enterprises/import", response_class=HTMLResponse)
+def upload(
+    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+) -> HTMLResponse:
+    """Import a register file (or check it: a dry run), showing the row report."""
+    file = form.get("file")
+    report, error = None, None
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InputError("file: 请选择文件 / choose a file", field="file")
+        # A plain def: FastAPI runs it in a worker thread, off the event loop.
+        report = _import(console.runtime, user, file, form.get("dry_run") == "on")
+    except InputError as exc:
+        error = str(exc)
+    return console.page(
+        request,
+        "console/enterprises.html",
+        user,
+        status_code=200 if error is None else 400,
+        enterprises=[],
+        q="",
+        sector="",
+        page=PAGE,
+        report=report,
+        error=error,
+    )
+
+
+@router.get("/enterprises/{credit_code}", response_class=HTMLResponse)
+def one(
+    request: Request, credit_code: str, user: SignedIn, console: ConsoleDep
+) -> HTMLResponse:
+    """One enterprise and what was sent to it."""
+    try:
+        code = read_credit_code(credit_code)
+    except InputError:
+        raise HTTPException(status_code=404, detail="no such enterprise") from None
+    with console.runtime.sessions() as session:
+        enterprise = store.get_by_credit_code(session, code)
+        if enterprise is None:
+            raise HTTPException(status_code=404, detail="no such enterprise")
+        history = delivery_store.list_deliveries(
+            session, DeliveryFilter(enterprise_id=enterprise.id), limit=HISTORY
+        )
+        return console.page(
+            request,
+            "console/enterprise.html",
+            user,
+            enterprise=enterprise,
+            history=history,
+            attempts={d.id: delivery_store.attempts_of(session, d.id) for d in history[:20]},
+        )

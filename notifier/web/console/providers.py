@@ -3,9 +3,9 @@
 test message to an address the admin names, showing the provider's answer."""
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -20,13 +20,16 @@ from notifier.services.providers.admin import (
     send_test,
     set_enabled,
 )
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
+from notifier.web.console.session import ConsoleUser
 
 # Shown again on a refused form; the secrets field never is.
 KEPT_FIELDS = ("name", "channel", "kind", "priority", "options")
 NOTES = ("added", "enabled", "disabled", "removed")
+
+router = APIRouter()
 
 
 def _lines(value: object) -> list[str]:
@@ -83,111 +86,63 @@ def _page(
     )
 
 
-def _audited(
-    console: Console, user: ConsoleUser, action: str, name: str, after: Any = None
-) -> None:
-    record_change(
-        console.runtime,
-        user.principal,
-        action=action,
-        target_type="provider",
-        target_id=name,
-        after=after,
-    )
+@router.get("/admin/providers", response_class=HTMLResponse)
+def page(
+    request: Request, user: AdminUser, console: ConsoleDep, note: str | None = None
+) -> HTMLResponse:
+    """The provider accounts, secrets masked."""
+    return _page(console, request, user, note=note if note in NOTES else None)
 
 
-def routes(console: Console) -> APIRouter:
-    """The provider routes: the page and adding; then testing and switching."""
-    router = APIRouter()
+@router.post("/admin/providers", response_class=HTMLResponse)
+def add_provider(
+    request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
+) -> Response:
+    """Add a provider account (a refused form is shown again, without its secrets)."""
     runtime = console.runtime
-
-    @router.get("/admin/providers", response_class=HTMLResponse)
-    def page(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin)],
-        note: str | None = None,
-    ) -> HTMLResponse:
-        return _page(console, request, user, note=note if note in NOTES else None)
-
-    @router.post("/admin/providers", response_class=HTMLResponse)
-    def add_provider(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> Response:
-        kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
-        try:
-            draft = _draft(kept, form)
-            add(runtime.sessions, runtime.settings, draft, time_source=runtime.time_source)
-        except (InputError, ConfigError) as exc:
-            return _page(console, request, user, status_code=400, error=str(exc), form=kept)
-        _audited(
-            console,
-            user,
-            "provider.add",
-            draft.name,
-            after={
-                "channel": draft.channel,
-                "kind": draft.kind,
-                "priority": draft.priority,
-                "enabled": draft.enabled,
-                "options": dict(draft.options or {}),
-                "secret_names": sorted(draft.secrets or {}),
-            },
-        )
-        return RedirectResponse("/console/admin/providers?note=added", 303)
-
-    router.include_router(action_routes(console))
-    return router
+    kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
+    try:
+        draft = _draft(kept, form)
+        add(acting(runtime, user.principal, "console"), draft)
+    except (InputError, ConfigError) as exc:
+        return _page(console, request, user, status_code=400, error=str(exc), form=kept)
+    return RedirectResponse("/console/admin/providers?note=added", 303)
 
 
-def action_routes(console: Console) -> APIRouter:
-    """Testing a provider, and enabling, disabling or removing a database row."""
-    router = APIRouter()
+# Before the {action} route, which would otherwise take "test-send".
+@router.post("/admin/providers/{name}/test-send", response_class=HTMLResponse)
+def test_send(
+    request: Request, name: str, user: AdminPost, form: PostedForm, console: ConsoleDep
+) -> HTMLResponse:
+    """Send a test message to the address the admin names; show the provider's answer."""
     runtime = console.runtime
+    # A plain def: the provider's network call runs in a worker thread, not on the loop.
+    address = str(form.get("to") or "").strip()
+    tested: dict[str, Any] = {"name": name, "to": address}
+    try:
+        result = send_test(acting(runtime, user.principal, "console"), name, to=address)
+    except ChannelError as exc:
+        tested.update(ok=False, answer=exc.reason)
+    except (InputError, ConfigError, TemplateError) as exc:
+        tested.update(ok=False, answer=str(exc))
+    else:
+        tested.update(ok=True, answer=result.provider_message_id or "-")
+    return _page(console, request, user, tested=tested)
 
-    # Before the {action} route, which would otherwise take "test-send".
-    @router.post("/admin/providers/{name}/test-send", response_class=HTMLResponse)
-    def test_send(
-        request: Request,
-        name: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> HTMLResponse:
-        # A plain def: the provider's network call runs in a worker thread, not on the loop.
-        address = str(form.get("to") or "").strip()
-        tested: dict[str, Any] = {"name": name, "to": address}
-        try:
-            result = send_test(runtime.sessions, runtime.settings, name, to=address)
-        except ChannelError as exc:
-            tested.update(ok=False, answer=exc.reason)
-        except (InputError, ConfigError, TemplateError) as exc:
-            tested.update(ok=False, answer=str(exc))
+
+@router.post("/admin/providers/{name}/{action}", response_class=HTMLResponse)
+def change(
+    request: Request, name: str, action: str, user: AdminPost, console: ConsoleDep
+) -> Response:
+    """Enable, disable or remove a provider row."""
+    context = acting(console.runtime, user.principal, "console")
+    try:
+        if action in ("enable", "disable"):
+            set_enabled(context, name, enabled=action == "enable")
+        elif action == "remove":
+            remove(context, name)
         else:
-            tested.update(ok=True, answer=result.provider_message_id or "-")
-        _audited(console, user, "provider.test", name, after={"to": address, "ok": tested["ok"]})
-        return _page(console, request, user, tested=tested)
-
-    @router.post("/admin/providers/{name}/{action}", response_class=HTMLResponse)
-    def change(
-        request: Request,
-        name: str,
-        action: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.admin_posted)],
-    ) -> Response:
-        try:
-            if action in ("enable", "disable"):
-                set_enabled(
-                    runtime.sessions, name, enabled=action == "enable",
-                    time_source=runtime.time_source
-                )
-            elif action == "remove":
-                remove(runtime.sessions, name)
-            else:
-                raise HTTPException(status_code=404, detail="no such action")
-        except InputError as exc:
-            return _page(console, request, user, status_code=404, error=str(exc))
-        _audited(console, user, f"provider.{action}", name)
-        return RedirectResponse(f"/console/admin/providers?note={action}d", 303)
-
-    return router
+            raise HTTPException(status_code=404, detail="no such action")
+    except InputError as exc:
+        return _page(console, request, user, status_code=404, error=str(exc))
+    return RedirectResponse(f"/console/admin/providers?note={action}d", 303)

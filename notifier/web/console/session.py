@@ -15,18 +15,16 @@ import secrets as random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from starlette.datastructures import FormData
 
 from notifier.domain.time_source import TimeSource
 from notifier.services.access.api_keys import Principal
 from notifier.store import console_sessions as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import Role
-from notifier.web.forms import FIELD, form_token, form_token_valid
+from notifier.web.forms import form_token, form_token_valid
 
 COOKIE = "notifier_console"
 # The sign-in form's pre-session cookie: its CSRF value is bound to this cookie's random id.
@@ -71,11 +69,6 @@ class ConsoleUser:
     def principal(self) -> Principal:
         """The key behind the session, as the API's audit log names callers."""
         return Principal(role=Role(self.role), key_id=self.key_id, prefix=self.name)
-
-
-async def posted_form(request: Request) -> FormData:
-    """The posted form, read on the event loop; the handlers that take it run in threads."""
-    return await request.form()
 
 
 def _hashed(sid: str) -> str:
@@ -170,35 +163,6 @@ class Sessions:
             return None
         return pre if isinstance(pre, str) else None
 
-    def user(self, request: Request) -> ConsoleUser:
-        """The signed-in user; anyone else is sent to the sign-in page."""
-        user = self.read(request)
-        if user is None:
-            raise HTTPException(status_code=303, headers={"Location": LOGIN_PATH})
-        return user
-
-    def admin(self, request: Request) -> ConsoleUser:
-        """The signed-in admin; staff get 403."""
-        user = self.user(request)
-        if not user.admin:
-            raise HTTPException(status_code=403, detail="admin only")
-        return user
-
-    def posted_by(
-        self, request: Request, form: Annotated[FormData, Depends(posted_form)]
-    ) -> ConsoleUser:
-        """The user of a form post whose CSRF value matches the session (else 403)."""
-        user = self.user(request)
-        value = form.get(FIELD) or request.headers.get("x-csrf-token")
-        if not isinstance(value, str) or not form_token_valid(self.keys, user.sid, value):
-            raise HTTPException(status_code=403, detail="CSRF value missing or wrong")
-        return user
-
-    def admin_posted(
-        self, request: Request, form: Annotated[FormData, Depends(posted_form)]
-    ) -> ConsoleUser:
-        """An admin's form post with the session's CSRF value (else 403)."""
-        user = self.posted_by(request, form)
-        if not user.admin:
-            raise HTTPException(status_code=403, detail="admin only")
-        return user
+    def csrf_valid(self, user: ConsoleUser, value: object) -> bool:
+        """Whether ``value`` is the CSRF value of ``user``'s session."""
+        return isinstance(value, str) and form_token_valid(self.keys, user.sid, value)

@@ -1,113 +1,95 @@
 """``/console/templates``: stored message templates: the list, one template's versions, saving
 a new version (refused with the field named, nothing stored)."""
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.errors import InputError, TemplateError
 from notifier.inputs.enterprise_csv import read_channel_word
+from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
-from notifier.web.auditing import record_change
+from notifier.web.auth import acting
 from notifier.web.console.context import Console
-from notifier.web.console.session import ConsoleUser, posted_form
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
 
 TEXT_FIELDS = ("name", "channel", "subject", "body", "html")
 
+router = APIRouter()
 
-def routes(console: Console) -> APIRouter:
-    """The template routes."""
-    router = APIRouter()
+
+def listing_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The template list and the save form (the refused form kept, with its error)."""
+    with console.runtime.sessions() as session:
+        rows = store.listing(session)
+    return console.page(
+        request,
+        "console/templates.html",
+        user,
+        status_code=status_code,
+        templates=rows,
+        channels=CHANNELS,
+        error=error,
+        form=form or {},
+    )
+
+
+@router.get("/templates", response_class=HTMLResponse)
+def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """The stored templates."""
+    return listing_page(console, request, user)
+
+
+@router.get("/templates/{name}", response_class=HTMLResponse)
+def one(
+    request: Request, name: str, user: SignedIn, console: ConsoleDep, note: str | None = None
+) -> HTMLResponse:
+    """One template's versions, per channel."""
+    with console.runtime.sessions() as session:
+        versions = store.history(session, name)
+    if not versions:
+        raise HTTPException(status_code=404, detail="no such template")
+    # Newest first within each channel: the one campaigns use is on top.
+    shown = sorted(versions, key=lambda t: (t.channel, -t.version))
+    return console.page(
+        request,
+        "console/template.html",
+        user,
+        template_name=name,
+        versions=shown,
+        note=note if note in ("saved", "unchanged") else None,
+    )
+
+
+@router.post("/templates")
+def save(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+    """Save a new version (nothing stored when it is refused, or when it changes nothing)."""
     runtime = console.runtime
-
-    def listing_page(
-        request: Request,
-        user: ConsoleUser,
-        *,
-        status_code: int = 200,
-        error: str | None = None,
-        form: dict[str, str] | None = None,
-    ) -> HTMLResponse:
-        with runtime.sessions() as session:
-            rows = store.listing(session)
-        return console.page(
-            request,
-            "console/templates.html",
-            user,
-            status_code=status_code,
-            templates=rows,
-            channels=CHANNELS,
-            error=error,
-            form=form or {},
+    # Windows browsers post CRLF; the stored template keeps plain newlines.
+    sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}
+    try:
+        draft = TemplateDraft(
+            sent["name"],
+            read_channel_word(sent["channel"], field="channel"),
+            sent["body"],
+            subject=sent["subject"] or None,
+            html=sent["html"] or None,
+            author=user.name,
         )
-
-    @router.get("/templates", response_class=HTMLResponse)
-    def listing(
-        request: Request, user: Annotated[ConsoleUser, Depends(console.sessions.user)]
-    ) -> HTMLResponse:
-        return listing_page(request, user)
-
-    @router.get("/templates/{name}", response_class=HTMLResponse)
-    def one(
-        request: Request,
-        name: str,
-        user: Annotated[ConsoleUser, Depends(console.sessions.user)],
-        note: str | None = None,
-    ) -> HTMLResponse:
-        with runtime.sessions() as session:
-            versions = store.history(session, name)
-        if not versions:
-            raise HTTPException(status_code=404, detail="no such template")
-        # Newest first within each channel: the one campaigns use is on top.
-        shown = sorted(versions, key=lambda t: (t.channel, -t.version))
-        return console.page(
-            request,
-            "console/template.html",
-            user,
-            template_name=name,
-            versions=shown,
-            note=note if note in ("saved", "unchanged") else None,
-        )
-
-    @router.post("/templates")
-    def save(
-        request: Request,
-        user: Annotated[ConsoleUser, Depends(console.sessions.posted_by)],
-        form: Annotated[FormData, Depends(posted_form)],
-    ) -> Response:
-        # Windows browsers post CRLF; the stored template keeps plain newlines.
-        sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}
-        try:
-            channel = read_channel_word(sent["channel"], field="channel")
-            with runtime.sessions.begin() as session:
-                before = store.current(session, sent["name"], channel)
-                saved = store.save(
-                    session,
-                    sent["name"],
-                    channel,
-                    sent["body"],
-                    subject=sent["subject"] or None,
-                    html=sent["html"] or None,
-                    author=user.name,
-                )
-        except (InputError, TemplateError) as exc:
-            return listing_page(request, user, status_code=400, error=str(exc), form=sent)
-        unchanged = before is not None and before.version == saved.version
-        if not unchanged:
-            record_change(
-                runtime,
-                user.principal,
-                action="template.save",
-                target_type="template",
-                target_id=f"{saved.name}/{saved.channel}",
-                before={"version": before.version} if before else None,
-                after={"version": saved.version},
-            )
-        note = "unchanged" if unchanged else "saved"
-        return RedirectResponse(f"/console/templates/{quote(saved.name, safe='')}?note={note}", 303)
-
-    return router
+        done = save_template(acting(runtime, user.principal, "console"), draft)
+    except (InputError, TemplateError) as exc:
+        return listing_page(console, request, user, status_code=400, error=str(exc), form=sent)
+    saved = done.template
+    note = "saved" if done.changed else "unchanged"
+    return RedirectResponse(f"/console/templates/{quote(saved.name, safe='')}?note={note}", 303)

@@ -14,7 +14,6 @@ rotates it,
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -24,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from notifier.domain.tokens import read_deadline_done_token, read_unsubscribe_token
 from notifier.errors import ConflictError, InputError
 from notifier.runtime import Runtime
+from notifier.services.context import Actor, Context
 from notifier.services.deadlines.operations import mark_done_by_token
-from notifier.services.enterprises.subscriptions import change, choices_of
+from notifier.services.enterprises.subscriptions import change, choices_of, leave_channel
 from notifier.services.providers import endpoint_secrets
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as enterprise_store
@@ -34,6 +34,8 @@ from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
 from notifier.web.views import Views
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# Whoever follows a link; the service names the enterprise its token is for in the audit log.
+VISITOR = Actor(name="link", role="enterprise", face="page")
 MAX_FORM_BYTES = 20_000
 
 
@@ -59,6 +61,12 @@ class LinkPages:
             settings.secret_key.get_secret_value(),
             [k.get_secret_value() for k in settings.old_secret_keys],
         )
+
+    def _acting(self, enterprise_id: int) -> Context:
+        """The context of what the enterprise does on its own page: the signed link is its
+        credential, so the audit log names it by id."""
+        actor = Actor(name=f"enterprise:{enterprise_id}", role="enterprise", face="page")
+        return self.runtime.context(actor)
 
     def refused(self, request: Request) -> HTMLResponse:
         """The friendly 400 page of a bad, tampered or outdated link."""
@@ -101,16 +109,8 @@ class LinkPages:
 
     def _webhook_secret(self, request: Request, token: str, enterprise_id: int) -> Response:
         """Reveal or rotate the endpoint's secret and show it on this one answer."""
-        runtime = self.runtime
-        overlap = timedelta(days=runtime.settings.webhook.secret_overlap_days)
         try:
-            taken = endpoint_secrets.take(
-                runtime.sessions,
-                runtime.box,
-                enterprise_id,
-                now=runtime.time_source.now(),
-                overlap=overlap,
-            )
+            taken = endpoint_secrets.take(self._acting(enterprise_id), enterprise_id)
         except ConflictError as exc:  # no key configured: say so on the page
             return self._preferences_page(request, token, problem=str(exc))
         return self._preferences_page(request, token, secret=taken.secret)
@@ -123,11 +123,7 @@ class LinkPages:
             return self.refused(request)
 
     def _leave_channel(self, enterprise_id: int, channel: str) -> None:
-        current = choices_of(self.runtime.sessions, enterprise_id)
-        kept = [c for c in current.channels if c != channel]
-        time_source = self.runtime.time_source
-        change(self.runtime.sessions, enterprise_id, channels=kept, topics=None,
-        time_source=time_source)
+        leave_channel(self._acting(enterprise_id), enterprise_id, channel)
 
     async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
@@ -149,16 +145,15 @@ class LinkPages:
             if form.get("action") == ["webhook_secret"]:
                 return self._webhook_secret(request, token, enterprise_id)
             if form.get("action") == ["end_overlap"]:
-                now = self.runtime.time_source.now()
-                endpoint_secrets.end_overlap(self.runtime.sessions, enterprise_id, now=now)
+                context = self._acting(enterprise_id)
+                endpoint_secrets.end_overlap(context, enterprise_id)
                 return self._preferences_page(request, token, saved="overlap_ended")
             all_off = form.get("all_off") == ["on"]
             change(
-                self.runtime.sessions,
+                self._acting(enterprise_id),
                 enterprise_id,
                 channels=[] if all_off else form.get("channel", []),
                 topics=form.get("topic", []),
-                time_source=self.runtime.time_source,
             )
         except InputError:
             return self.refused(request)
@@ -197,10 +192,7 @@ class LinkPages:
         if not form_token_valid(self.keys, token, _first(form, FIELD)):
             return self.views.page(request, "form_expired.html", status_code=400)
         try:
-            mark_done_by_token(
-                self.runtime.sessions, token, secrets=self.keys,
-                time_source=self.runtime.time_source
-            )
+            mark_done_by_token(self.runtime.context(VISITOR), token, secrets=self.keys)
         except InputError:
             return self.refused(request)
         return self.deadline(request, token, done=True)

@@ -27,7 +27,6 @@ from notifier.domain.workdays import CalendarYearUnknown, DayKind, WorkCalendar
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.services.calendar.working_days import (
-    Editor,
     enter_notice,
     load,
     mark_year,
@@ -41,7 +40,7 @@ from notifier.store.models import AuditEntry, CalendarYear, Deadline
 
 from support.apiclient import api_fixture  # noqa: F401 - fixtures
 from support.cli import notifier_on
-from support.factories import Enqueued, enter_plain_years, policy
+from support.factories import Enqueued, acting, enter_plain_years, policy
 from support.web_harness import COMPOSED, console_runtime, make_key, signed_in, web_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -57,7 +56,6 @@ AS_PUBLISHED = """国务院办公厅关于2027年部分节假日安排的通知
 2026年11月12日"""
 SPRING_FESTIVAL = {date(2027, 2, 6) + timedelta(days=n) for n in range(8)}
 NEW_YEAR = {date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3)}
-EDITOR = Editor(name="tests", role="admin", source="tests")
 
 
 def at(text: str) -> datetime:
@@ -146,7 +144,7 @@ def test_seeding_is_idempotent_and_keeps_admins_edits(database_url, make_runtime
     assert not calendar.is_working_day(date(2026, 10, 5))  # National Day
     assert calendar.is_working_day(date(2026, 10, 10))  # a Saturday worked
     # An admin decides a seeded day is not a holiday after all; seeding again keeps that.
-    assert remove_day(runtime.sessions, date(2026, 10, 5), editor=EDITOR, time_source=time_source)
+    assert remove_day(acting(runtime), date(2026, 10, 5))
     assert seed(runtime.sessions, time_source=time_source) == []
     assert load(runtime.sessions, time_source=time_source).is_working_day(date(2026, 10, 5))
     with runtime.sessions() as session:
@@ -172,12 +170,7 @@ def console(make_runtime, tmp_path: Path):
 
 
 def _rung_days(runtime, title: str) -> dict[str, date]:
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-    )
+    rows = report(acting(runtime))
     (row,) = [r for r in rows if r["title"] == title]
     return {r["rung"]: date.fromisoformat(r["at"][:10]) for r in row["rungs"]}
 
@@ -305,7 +298,7 @@ def test_the_dashboard_warns_60_days_before_the_calendar_runs_out(console):
     assert 'href="/console/calendar?year=2027"' in warned
     ran_out = dashboard_at("2027-01-02 10:00")
     assert "2027 年的工作日历尚未录入" in ran_out, ran_out[-3000:]
-    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, time_source=runtime.time_source)
+    mark_year(acting(runtime), 2027, complete=True)
     assert "calendar-warning" not in dashboard_at("2027-01-02 10:05")
 
 
@@ -313,8 +306,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     console, caplog
 ):
     runtime, _, _ = console
-    enter_notice(runtime.sessions, read_notice(AS_TYPED, year=2027), complete=True,
-                 editor=EDITOR, time_source=runtime.time_source)
+    enter_notice(acting(runtime), read_notice(AS_TYPED, year=2027), complete=True)
     draft = parse_policy(
         policy(ref="p1", published_at="2026-12-07T09:00",
                deadlines=[{"title": "申报截止", "due_at": "2027-02-09T17:00",
@@ -323,8 +315,7 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     )
     publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     # An admin finds the schedule wrong and takes 2027 back while correcting it.
-    mark_year(runtime.sessions, 2027, complete=False, editor=EDITOR,
-    time_source=runtime.time_source)
+    mark_year(acting(runtime), 2027, complete=False)
     runtime.time_source.set(at("2027-02-01 09:00"))  # when 5wd falls
     settings = runtime.settings
 
@@ -340,12 +331,9 @@ def test_the_scanner_reports_a_rung_it_cannot_place_and_places_it_once_entered(
     with runtime.sessions() as session:
         deadline_id = session.scalar(select(Deadline.id))
     assert f"{deadline_id}:5wd" in caplog.text
-    states = {r["rung"]: r["state"] for r in report(
-        runtime.sessions, settings=settings.reminders, zone=settings.zone,
-        time_source=runtime.time_source
-    )[0]["rungs"]}
+    states = {r["rung"]: r["state"] for r in report(acting(runtime))[0]["rungs"]}
     assert states == {"5wd": "no_calendar", "0d": "scheduled"}
-    mark_year(runtime.sessions, 2027, complete=True, editor=EDITOR, time_source=runtime.time_source)
+    mark_year(acting(runtime), 2027, complete=True)
     assert len(scan()) == 1  # the 5wd rung, on Monday 1 February
 
 

@@ -28,7 +28,7 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.store.models import Campaign, Delivery, Trigger
 
 from support.cli import Notifier, assert_one_line_error
-from support.factories import Enqueued, Firm, credit_code, enterprise_csv, send_batch
+from support.factories import Enqueued, Firm, acting, credit_code, enterprise_csv, send_batch
 from support.paths import REPO
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,7 +62,7 @@ class Park:
         self.runtime, self.time_source = runtime, time_source
         self.add(firms)
         draft = parse_campaign(campaign_file(**fields), zone=SHANGHAI, now=time_source.now())
-        self.campaign_id = create_campaign(runtime.sessions, draft, time_source=time_source)
+        self.campaign_id = create_campaign(acting(runtime), draft)
 
     def add(self, firms: list[Firm]) -> None:
         csv_text = enterprise_csv(firms)
@@ -290,8 +290,7 @@ def test_pausing_mid_run_stops_the_sends_at_once_and_resuming_finishes_the_rest(
     park, ids = _started(database_url, make_runtime)
     runtime = park.runtime
     staff = PausingProviders(
-        runtime.providers, 2, lambda: pause(runtime.sessions, park.campaign_id,
-        time_source=park.time_source)
+        runtime.providers, 2, lambda: pause(acting(runtime), park.campaign_id)
     )
     _send_with(park, ids, staff)  # one batch: the pause comes after its 2nd send
 
@@ -304,8 +303,7 @@ def test_pausing_mid_run_stops_the_sends_at_once_and_resuming_finishes_the_rest(
     assert [d.status for d in park.deliveries()].count("sent") == 2
 
     dispatch = Enqueued(on_batch=lambda batch: send_batch(runtime, batch))
-    changed = resume(runtime.sessions, dispatch, park.campaign_id, batch_size=200,
-                     time_source=park.time_source)
+    changed = resume(acting(runtime, dispatch), park.campaign_id)
     assert changed.deliveries == 4
     assert [d.status for d in park.deliveries()] == ["sent"] * 6
     park.scan()
@@ -318,8 +316,7 @@ def test_cancelling_leaves_every_unsent_delivery_cancelled_and_no_run_after(
     park, ids = _started(database_url, make_runtime)
     runtime = park.runtime
     staff = PausingProviders(
-        runtime.providers, 3, lambda: cancel(runtime.sessions, park.campaign_id,
-        time_source=park.time_source)
+        runtime.providers, 3, lambda: cancel(acting(runtime), park.campaign_id)
     )
     _send_with(park, ids, staff)
     statuses = [d.status for d in park.deliveries()]
@@ -333,7 +330,7 @@ def test_cancelling_leaves_every_unsent_delivery_cancelled_and_no_run_after(
 
 def test_progress_counts_each_run_by_status_with_rate_and_eta(database_url, make_runtime):
     park, ids = _started(database_url, make_runtime)
-    pause(park.runtime.sessions, park.campaign_id, time_source=park.time_source)
+    pause(acting(park.runtime), park.campaign_id)
     (run,) = campaign_runs(park.runtime.sessions, park.campaign_id, now=park.time_source.now())
     assert run.counts == {"deferred": 6} and run.left == 6 and run.eta_seconds is None
 
@@ -413,7 +410,7 @@ def test_an_unknown_template_variable_refuses_the_campaign_and_stores_nothing(
     bad = {"sms": {"body": "{{ enterprise.nmae }}"}}
     draft = parse_campaign(campaign_file(templates=bad), zone=SHANGHAI, now=time_source.now())
     with pytest.raises(TemplateError, match="enterprise.name"):
-        create_campaign(runtime.sessions, draft, time_source=time_source)
+        create_campaign(acting(runtime), draft)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
 

@@ -23,11 +23,18 @@ from notifier.services.deadlines.operations import (
     move_deadline,
     report,
 )
-from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.fanout import fan_out
 
-from support.deadlines import SHANGHAI, Park, at
-from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from support.deadlines import Park, at
+from support.factories import (
+    Enqueued,
+    Firm,
+    acting,
+    credit_code,
+    enterprise_csv,
+    policy,
+    send_batch,
+)
 
 
 def test_working_days_follow_the_chinese_calendar_around_national_day_2026():
@@ -71,10 +78,8 @@ def test_a_2wd_rung_before_national_day_reminds_at_0900_on_the_right_working_day
     url = park.runtime.messages.deadline_done_url(park.deadline_id, enterprise_id=1)
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     token = url.rsplit("/", 1)[1]
-    assert mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
-    time_source=park.time_source)
-    assert not mark_done_by_token(park.runtime.sessions, token, secrets=secrets,
-    time_source=park.time_source)
+    assert mark_done_by_token(acting(park.runtime), token, secrets=secrets)
+    assert not mark_done_by_token(acting(park.runtime), token, secrets=secrets)
 
     (second,) = park.tick("2026-09-30 09:00")  # 1wd: the last working day before the holiday
     assert park.sent_to(second) == [credit_code(2)]
@@ -90,12 +95,10 @@ def test_a_done_token_for_another_purpose_or_key_is_refused(park):
     unsubscribe = park.runtime.messages.unsubscribe_url(1, "email").rsplit("/", 1)[1]
     secrets = [park.runtime.settings.secret_key.get_secret_value()]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, unsubscribe, secrets=secrets,
-        time_source=park.time_source)
+        mark_done_by_token(acting(park.runtime), unsubscribe, secrets=secrets)
     done = park.runtime.messages.deadline_done_url(park.deadline_id, 1).rsplit("/", 1)[1]
     with pytest.raises(InputError, match="signature"):
-        mark_done_by_token(park.runtime.sessions, done, secrets=["another"],
-        time_source=park.time_source)
+        mark_done_by_token(acting(park.runtime), done, secrets=["another"])
 
 
 def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
@@ -105,13 +108,7 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     park.time_source.set(at("2026-11-18 09:00"))  # 2wd: made, but its fan-out has not run yet
     (stale,) = park.scan()
 
-    moved = move_deadline(
-        park.runtime.sessions,
-        park.deadline_id,
-        at("2026-11-27 17:00"),
-        time_source=park.time_source,
-        ladders=LadderRules.of(park.runtime.settings),
-    )
+    moved = move_deadline(acting(park.runtime), park.deadline_id, at("2026-11-27 17:00"))
 
     assert moved.cancelled_triggers == 1
     park.fan_out_and_send(stale)  # the message still on its way does nothing
@@ -123,12 +120,7 @@ def test_a_deadline_moved_by_a_week_moves_its_unsent_rungs(park):
     (zero,) = park.tick("2026-11-27 09:00")
     assert len(park.sent_to(zero)) == 2
 
-    (row,) = report(
-        park.runtime.sessions,
-        settings=park.runtime.settings.reminders,
-        zone=SHANGHAI,
-        time_source=park.time_source,
-    )
+    (row,) = report(acting(park.runtime))
     states = [(r["rung"], r["at"], r["state"]) for r in row["rungs"]]
     assert states == [
         ("5wd", "2026-11-13 09:00", "done"),
@@ -146,7 +138,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
     queued = Enqueued()  # fanned out, queued, not yet sent
     fan_out(park.runtime.sessions, queued, trigger_id, settings=park.runtime.settings.delivery)
 
-    changed = cancel_deadline(park.runtime.sessions, park.deadline_id, time_source=park.time_source)
+    changed = cancel_deadline(acting(park.runtime), park.deadline_id)
 
     assert changed.cancelled_deliveries == 2
     for batch in queued.batches:
@@ -158,12 +150,7 @@ def test_a_cancelled_deadline_sends_nothing_more(park):
 
 def test_the_default_ladder_comes_from_the_setting(park):
     park = park(title="申报截止", due_at="2026-10-08")
-    (row,) = report(
-        park.runtime.sessions,
-        settings=park.runtime.settings.reminders,
-        zone=SHANGHAI,
-        time_source=park.time_source,
-    )
+    (row,) = report(acting(park.runtime))
     assert row["ladder"] == ["5wd", "2wd", "1wd", "0d"]
     assert [r["at"] for r in row["rungs"]] == [
         "2026-09-23 09:00",

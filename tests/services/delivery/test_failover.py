@@ -22,7 +22,7 @@ from notifier.services.providers.admin import ProviderDraft, add
 from notifier.store.models import Delivery, DeliveryAttempt
 
 from support.deliveries import SMS_KEY, SMS_SECRET, deliveries, fanned_out, gateway_entry
-from support.factories import Firm, send_batch
+from support.factories import Firm, acting, send_batch
 from support.peers import SmsGateway
 from support.waiting import wait_until
 from support.workers import Workers, worker_environment
@@ -190,8 +190,7 @@ def test_a_provider_limited_to_50_a_second_never_gets_more_from_two_worker_proce
     key = new_key()
     runtime = make_runtime(database_url=database_url, secrets={"keys": [key]})
     add(
-        runtime.sessions,
-        runtime.settings,
+        acting(runtime),
         ProviderDraft(
             name="gw-a",
             channel="sms",
@@ -247,8 +246,7 @@ def test_changed_rows_reach_a_running_process_without_a_restart(
     runtime = make_runtime(database_url=database_url, secrets={"keys": [new_key()]})
     assert [p.kind for p in runtime.providers.for_channel("sms")] == ["dry-run"]
     add(
-        runtime.sessions,
-        runtime.settings,
+        acting(runtime),
         ProviderDraft(
             name="gw-a",
             channel="sms",

@@ -35,7 +35,15 @@ from notifier.store import migrate
 from notifier.store.models import Delivery, InboundReply
 from notifier.web.app import create_app
 
-from support.factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET, Firm, enterprise_csv, policy
+from support.factories import (
+    ALIYUN_TEMPLATES,
+    KEY_ID,
+    KEY_SECRET,
+    Firm,
+    acting,
+    enterprise_csv,
+    policy,
+)
 from support.vendor_peers import AliyunSmsPeer
 
 TOKEN = "callback-token-0123456789"
@@ -258,8 +266,7 @@ def test_td_stops_sms_to_that_number_and_the_next_policy_still_reaches_it_by_ema
 
 def test_the_preview_shows_the_vendor_template_as_the_phone_will(system: Runtime) -> None:
     draft = parse_policy(policy(), zone=system.settings.zone)
-    shown = preview_policy(system.sessions, draft, providers=system.providers,
-                           messages=system.messages)
+    shown = preview_policy(acting(system), draft)
     sms = shown.renderings[SMS]
     assert sms.text == (
         "【北仑企服】测试企业1有限公司：北仑区经济和信息化局发布《汽车零部件技术改造补助申报通知》，"

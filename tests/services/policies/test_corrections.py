@@ -24,7 +24,15 @@ from notifier.store.models import Deadline, Delivery, DeliveryStatus, Policy, Tr
 
 from support.cli import assert_one_line_error
 from support.deadlines import SHANGHAI, Park, at
-from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy, send_batch
+from support.factories import (
+    Enqueued,
+    Firm,
+    acting,
+    credit_code,
+    enterprise_csv,
+    policy,
+    send_batch,
+)
 
 APPLY = {"title": "申报截止", "due_at": "2026-11-20T17:00", "remind": ["5wd", "2wd", "0d"]}
 PAPERS = {"title": "材料补交", "due_at": "2026-11-30T17:00", "remind": ["0d"]}
@@ -49,13 +57,7 @@ class Office(Park):
         return parse_policy(policy(**{**self.fields, **changes}), zone=SHANGHAI)
 
     def revise(self, *, notify: bool = False, **changes):
-        return revise(
-            self.runtime.sessions,
-            Enqueued(),
-            self.draft(**changes),
-            notify=notify,
-            time_source=self.time_source,
-        )
+        return revise(acting(self.runtime, Enqueued()), self.draft(**changes), notify=notify)
 
     def deliveries(self, trigger_id: int) -> list[tuple[str, str, str]]:
         with self.runtime.sessions() as session:
@@ -228,9 +230,7 @@ def test_a_cancelled_scheduled_policy_sends_nothing_when_its_time_comes(office):
     )
     assert office.published.trigger_id is None  # scheduled
 
-    withdrawn = cancel_policy(
-        office.runtime.sessions, office.policy_id, time_source=office.time_source, zone=SHANGHAI
-    )
+    withdrawn = cancel_policy(acting(office.runtime), office.policy_id)
 
     assert not withdrawn.already and withdrawn.deadlines == 1
     for moment in ("2026-10-10 09:00", "2026-10-14 09:00", "2026-10-20 09:00"):
@@ -243,9 +243,7 @@ def test_a_cancelled_scheduled_policy_sends_nothing_when_its_time_comes(office):
         assert session.scalars(select(Trigger)).all() == []
         assert session.scalars(select(Delivery)).all() == []
         assert session.scalar(select(Deadline.cancelled_at)) is not None
-    again = cancel_policy(
-        office.runtime.sessions, office.policy_id, time_source=office.time_source, zone=SHANGHAI
-    )
+    again = cancel_policy(acting(office.runtime), office.policy_id)
     assert again.already
     # A publish trigger that slipped through (made by a clock just before the cancel) fails.
     with office.runtime.sessions.begin() as session:
@@ -265,8 +263,7 @@ def test_a_published_policy_cannot_be_cancelled_and_is_pointed_to_revise(office)
     office = office([Firm(1)])  # published at once
 
     with pytest.raises(InputError, match="notifier policies revise"):
-        cancel_policy(office.runtime.sessions, office.policy_id, time_source=office.time_source,
-        zone=SHANGHAI)
+        cancel_policy(acting(office.runtime), office.policy_id)
 
     shown = describe(office.runtime.sessions, office.policy_id, zone=SHANGHAI)
     assert shown["cancelled_at"] is None

@@ -35,7 +35,7 @@ from notifier.store.models import Contact, EndpointSecret
 from notifier.web.app import create_app
 
 from support.apiclient import Api
-from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy
+from support.factories import Enqueued, Firm, acting, credit_code, enterprise_csv, policy
 from support.peers import WebhookReceiver
 
 SHARED = "whsec_c2hhcmVkLXNlY3JldC1ldmVyeS1maXJtLWtub3dz"
@@ -84,13 +84,7 @@ def enterprise_id(runtime: Runtime, number: int) -> int:
 
 
 def take_secret(runtime: Runtime, number: int) -> TakenSecret:
-    return take(
-        runtime.sessions,
-        runtime.box,
-        enterprise_id(runtime, number),
-        now=runtime.time_source.now(),
-        overlap=timedelta(days=7),
-    )
+    return take(acting(runtime), enterprise_id(runtime, number))
 
 
 def deliver(runtime: Runtime, ref: str) -> None:

@@ -15,7 +15,7 @@ from notifier.services.enterprises.subscriptions import Choices, choices_of
 from notifier.services.policies.publishing import publish
 from notifier.store import enterprises as enterprise_store
 
-from support.factories import Enqueued, Firm, credit_code, enter_plain_years, policy
+from support.factories import Enqueued, Firm, acting, credit_code, enter_plain_years, policy
 from support.web_harness import seed, web_app
 
 OLD_KEY = "an-old-secret-key-still-listed-for-links"
@@ -147,12 +147,7 @@ def test_the_deadline_link_marks_the_deadline_done_for_that_enterprise(runtime, 
         zone=runtime.settings.zone,
     )
     publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
-    deadline_id = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-    )[0]["id"]
+    deadline_id = report(acting(runtime))[0]["id"]
     token = make_deadline_done_token(
         OLD_KEY, deadline_id=deadline_id, enterprise_id=_enterprise_id(runtime, 1)
     )
@@ -161,10 +156,5 @@ def test_the_deadline_link_marks_the_deadline_done_for_that_enterprise(runtime, 
     assert client.post(f"/d/{token}", data={}).status_code == 400
     done = client.post(f"/d/{token}", data={"csrf": _csrf(page.text)})
     assert done.status_code == 200 and "已记录" in done.text
-    rows = report(
-        runtime.sessions,
-        settings=runtime.settings.reminders,
-        zone=runtime.settings.zone,
-        time_source=runtime.time_source,
-    )
+    rows = report(acting(runtime))
     assert rows[0]["done"] == 1

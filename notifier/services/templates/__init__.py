@@ -1,0 +1,1 @@
+"""Stored message templates: saving a version (audited)."""

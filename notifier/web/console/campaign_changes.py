@@ -1,0 +1,44 @@
+"""The campaign changes the console makes (create, pause, resume, cancel): each one call of the
+campaign services, which audit it in the transaction of the change, naming the console."""
+
+from collections.abc import Callable
+from typing import Any
+
+from notifier.runtime import Runtime
+from notifier.services.access.api_keys import Principal
+from notifier.services.campaigns import operations
+from notifier.services.campaigns.operations import Changed, campaign_view
+from notifier.services.context import Context
+from notifier.web.auth import acting
+from notifier.web.campaign_upload import uploaded_campaign
+
+# Each change by the name its form posts to.
+CHANGES: dict[str, Callable[[Context, int], Changed]] = {
+    "pause": operations.pause,
+    "resume": operations.resume,
+    "cancel": operations.cancel,
+}
+
+
+def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
+    """The campaign as listings show it (raises NotFoundError for an unknown id)."""
+    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
+
+
+def create_from_text(runtime: Runtime, principal: Principal, text: str) -> int:
+    """Create the campaign the campaign file's text describes; its id.
+
+    Raises:
+        InputError, TemplateError: naming the field; nothing stored.
+    """
+    draft = uploaded_campaign(runtime, text.encode("utf-8"))
+    return operations.create_campaign(acting(runtime, principal, "console"), draft)
+
+
+def change_campaign(runtime: Runtime, principal: Principal, campaign_id: int, action: str) -> None:
+    """Pause, resume or cancel the campaign (``action``, a key of :data:`CHANGES`).
+
+    Raises:
+        NotFoundError: no such campaign. InputError: the change does not apply to it.
+    """
+    CHANGES[action](acting(runtime, principal, "console"), campaign_id)
