@@ -10,14 +10,12 @@ from starlette.datastructures import UploadFile
 
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
-from notifier.runtime import Runtime
 from notifier.services.enterprises.importing import import_register
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
-from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
@@ -28,9 +26,9 @@ HISTORY = 200
 router = APIRouter()
 
 
-def _import(runtime: Runtime, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
+def _import(console: Console, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
     """Import the upload: the one import of every face."""
-    context = acting(runtime, user.principal, "console")
+    context = console.acting(user)
     name = file.filename or "upload.csv"
     return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
 
@@ -91,7 +89,7 @@ def upload(
         if not isinstance(file, UploadFile) or not file.filename:
             raise InputError("file: 请选择文件 / choose a file", field="file")
         # A plain def: FastAPI runs it in a worker thread, off the event loop.
-        report = _import(console.runtime, user, file, form.get("dry_run") == "on")
+        report = _import(console, user, file, form.get("dry_run") == "on")
     except InputError as exc:
         error = str(exc)
     status_code = 200 if error is None else 400
