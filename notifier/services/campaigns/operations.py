@@ -27,7 +27,6 @@ from notifier.services.delivery.kinds import local_or_none
 from notifier.services.delivery.pacing import Pace
 from notifier.services.delivery.ports import Dispatch
 from notifier.store import campaigns as store
-from notifier.store import triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Campaign, CampaignStatus, Trigger, TriggerKind, TriggerStatus
 
@@ -175,19 +174,14 @@ def _make_runs(session: Session, campaign: Campaign, due: list[PlannedRung], *, 
     for decision in decide(due, now=now, catch_up=catch_up, zone=zone):
         if decision.reason is None and pinned is None:
             pinned = store.pin_templates(session, campaign)
-        trigger_id = triggers.insert_new(
+        trigger_id = decision.make(
             session,
-            key=decision.rung.key,
             kind=TriggerKind.CAMPAIGN_RUN,
-            due_at=decision.rung.at,
+            seen_as=f"campaign {campaign.id}, ",
             campaign_id=campaign.id,
             templates=None if decision.reason else pinned,
-            status=TriggerStatus.MISSED if decision.reason else TriggerStatus.PENDING,
-            error=decision.reason,
         )
-        if decision.reason:
-            log.warning("campaign %s, %s: %s", campaign.id, decision.rung.label, decision.reason)
-        elif trigger_id is not None:  # made here, not by another clock
+        if trigger_id is not None:
             fired.append(trigger_id)
     if fired:
         store.advance(session, campaign.id, CampaignStatus.RUNNING)

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -149,6 +150,24 @@ class Decision:
     rung: PlannedRung
     reason: str | None = None
 
+    def make(self, session: Session, *, kind: str, seen_as: str, **owner: Any) -> int | None:
+        """Insert the rung's trigger: pending, or missed with the reason (logged as
+        ``seen_as`` and the rung's label). The id of a trigger to fire, or None when missed or
+        made already by another clock; ``owner`` are its policy, deadline or campaign columns."""
+        trigger_id = triggers.insert_new(
+            session,
+            key=self.rung.key,
+            kind=kind,
+            due_at=self.rung.at,
+            status=TriggerStatus.MISSED if self.reason else TriggerStatus.PENDING,
+            error=self.reason,
+            **owner,
+        )
+        if self.reason:
+            log.warning("%s%s: %s", seen_as, self.rung.label, self.reason)
+            return None
+        return trigger_id
+
 
 def decide(
     due: list[PlannedRung], *, now: datetime, catch_up: timedelta, zone: tzinfo
@@ -223,24 +242,14 @@ def scan_due_reminders(
                     waiting.setdefault(rung.unknown.year, []).append(f"{deadline.id}:{rung.label}")
             due = _due_rungs(plans, handled=handled, sent=sent, now=now)
             for decision in decide(due, now=now, catch_up=catch_up, zone=zone):
-                trigger_id = triggers.insert_new(
+                trigger_id = decision.make(
                     session,
-                    key=decision.rung.key,
                     kind=TriggerKind.DEADLINE_REMINDER,
-                    due_at=decision.rung.at,
+                    seen_as=f"deadline {deadline.id}, rung ",
                     policy_id=deadline.policy_id,
                     deadline_id=deadline.id,
-                    status=TriggerStatus.MISSED if decision.reason else TriggerStatus.PENDING,
-                    error=decision.reason,
                 )
-                if decision.reason:
-                    log.warning(
-                        "deadline %s, rung %s: %s",
-                        deadline.id,
-                        decision.rung.label,
-                        decision.reason,
-                    )
-                elif trigger_id is not None:  # made here, not by another clock
+                if trigger_id is not None:
                     fired.append(trigger_id)
     for year, rungs in sorted(waiting.items()):
         # Reported on every scan until entered: a rung that cannot be placed is never guessed.

@@ -8,15 +8,18 @@ the same strict reader as ``notifier policies publish FILE.json``: unknown or re
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from notifier.domain.records import PolicyDraft
 from notifier.errors import NotFoundError
 from notifier.inputs.policy import PolicyFile
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
+from notifier.services.context import Context
 from notifier.services.enterprises.listings import local
 from notifier.services.policies import publishing
 from notifier.services.policies.corrections import cancel_policy, describe
@@ -38,6 +41,23 @@ from notifier.web.auth import Principal, Staff, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
+
+
+async def _on_policy_file(
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    use: Callable[[Context, PolicyDraft], dict[str, Any]],
+) -> dict[str, Any]:
+    """Read the body as a policy file and hand it, with the caller's context, to ``use``; in a
+    worker thread, off the event loop (``use`` touches the database)."""
+    content = await request.body()
+
+    def run() -> dict[str, Any]:
+        draft = read_policy_file(content, zone=runtime.settings.zone)
+        return use(acting(runtime, principal), draft)
+
+    return await run_in_threadpool(run)
 
 
 
@@ -84,19 +104,13 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
 async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
     warnings; nothing is stored or sent."""
-    content = await request.body()
-
-    def run() -> dict[str, Any]:
-        draft = read_policy_file(content, zone=runtime.settings.zone)
-        result = preview_policy(acting(runtime, principal), draft)
-        return result.as_dict()
-
-    return await run_in_threadpool(run)
+    return await _on_policy_file(
+        request, runtime, principal, lambda context, draft: preview_policy(context, draft).as_dict()
+    )
 
 
-def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
-    draft = read_policy_file(content, zone=runtime.settings.zone)
-    result = publishing.publish_policy(acting(runtime, principal), draft)
+def _publish(context: Context, draft: PolicyDraft) -> dict[str, Any]:
+    result = publishing.publish_policy(context, draft)
     return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id}
 
 
@@ -109,16 +123,7 @@ def _publish(runtime: Runtime, principal: Principal, content: bytes) -> dict[str
 async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Store the policy and queue it to the enterprises it targets (once: publishing it again
     sends nothing new). A ``published_at`` in the future is sent by the clock then."""
-    content = await request.body()
-    return await run_in_threadpool(_publish, runtime, principal, content)
-
-
-def _revise(
-    runtime: Runtime, principal: Principal, policy_id: int, content: bytes, notify: bool
-) -> dict[str, Any]:
-    draft = read_policy_file(content, zone=runtime.settings.zone)
-    result = revise_policy(acting(runtime, principal), draft, notify=notify, policy_id=policy_id)
-    return dataclasses.asdict(result)
+    return await _on_policy_file(request, runtime, principal, _publish)
 
 
 @router.post(
@@ -137,8 +142,12 @@ async def revise(
     """Correct the policy with the file (its ``ref`` must be this policy's): the old text is
     kept as a revision, deadlines are moved, added or cancelled by title. With ``notify=true``
     every enterprise it reached gets a correction (更正) on each channel it was reached on."""
-    content = await request.body()
-    return await run_in_threadpool(_revise, runtime, principal, policy_id, content, notify)
+
+    def use(context: Context, draft: PolicyDraft) -> dict[str, Any]:
+        result = revise_policy(context, draft, notify=notify, policy_id=policy_id)
+        return dataclasses.asdict(result)
+
+    return await _on_policy_file(request, runtime, principal, use)
 
 
 def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:

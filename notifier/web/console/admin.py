@@ -13,7 +13,6 @@ from notifier.config import Settings
 from notifier.errors import InputError
 from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
-from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -90,7 +89,7 @@ def make_key(
     shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
     try:
         new = key_admin.make_key(
-            acting(console.runtime, user.principal, "console"),
+            console.acting(user),
             role=shown["role"],
             name=shown["name"],
             credit_code=shown["enterprise"] or None,
@@ -107,7 +106,7 @@ def make_key(
 def revoke(request: Request, prefix: str, user: AdminPost, console: ConsoleDep) -> Response:
     """Revoke a key by its prefix."""
     try:
-        key_admin.revoke(acting(console.runtime, user.principal, "console"), prefix)
+        key_admin.revoke(console.acting(user), prefix)
     except InputError as exc:
         return admin_page(console, request, user, status_code=404, error=str(exc))
     return RedirectResponse("/console/admin?note=revoked", 303)

@@ -14,8 +14,6 @@ from notifier.domain.holiday_notice import read_notice
 from notifier.domain.workdays import DayKind
 from notifier.errors import InputError
 from notifier.services.calendar import working_days as calendar_admin
-from notifier.services.context import Context
-from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -27,10 +25,6 @@ NOTICE_EXAMPLE = (
 )
 
 router = APIRouter()
-
-
-def _context(console: Console, user: ConsoleUser) -> Context:
-    return acting(console.runtime, user.principal, "console")
 
 
 def _text(form: Any, name: str) -> str:
@@ -122,24 +116,24 @@ class _Calendar:
                 for name, entries in read.holidays().items()
             ]
             return self.page(request, user, year, form=kept, preview=preview)
-        context = _context(self.console, user)
+        context = self.console.acting(user)
         calendar_admin.enter_notice(context, read, complete=kept["complete"] == "1")
         return _done(year, "entered")
 
     def set_day(self, user: ConsoleUser, kept: dict[str, str]) -> Response:
         day = calendar_admin.read_day(kept["date"])
         kind = calendar_admin.read_kind(kept["kind"])
-        calendar_admin.set_day(_context(self.console, user), day, kind, name=kept["name"])
+        calendar_admin.set_day(self.console.acting(user), day, kind, name=kept["name"])
         return _done(day.year, "set")
 
     def remove_day(self, user: ConsoleUser, value: str) -> Response:
         day = calendar_admin.read_day(value)
-        calendar_admin.remove_day(_context(self.console, user), day)
+        calendar_admin.remove_day(self.console.acting(user), day)
         return _done(day.year, "removed")
 
     def mark_year(self, user: ConsoleUser, value: str, complete: bool) -> Response:
         year = calendar_admin.read_year(value)
-        calendar_admin.mark_year(_context(self.console, user), year, complete=complete)
+        calendar_admin.mark_year(self.console.acting(user), year, complete=complete)
         return _done(year, "complete" if complete else "incomplete")
 
 

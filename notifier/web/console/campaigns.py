@@ -15,7 +15,6 @@ from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
-from notifier.web.auth import acting
 from notifier.web.console.campaign_changes import (
     CHANGES,
     campaign_as_row,
@@ -113,7 +112,7 @@ def one(
     """One campaign, with a preview for one enterprise when ``enterprise`` names it."""
     extra: dict[str, Any] = {"note": note if note in NOTES else None}
     if enterprise:
-        context = acting(console.runtime, user.principal, "console")
+        context = console.acting(user)
         extra.update(previewed(context, campaign_id, enterprise))
     return campaign_page(console, request, user, campaign_id, **extra)
 

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import authenticate
+from notifier.services.context import Context
+from notifier.web.auth import acting
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
 from notifier.web.forms import secret_keys
 from notifier.web.views import Views
@@ -47,6 +49,10 @@ class Console:
         return self.views.page(
             request, name, status_code=status_code, user=user, csrf=user.csrf, **context
         )
+
+    def acting(self, user: ConsoleUser) -> Context:
+        """The context of an operation ``user`` asks for here (audited as their key, console)."""
+        return acting(self.runtime, user.principal, "console")
 
     def not_found(self, request: Request) -> HTMLResponse:
         """The "not found" page."""

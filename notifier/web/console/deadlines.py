@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from notifier.services.deadlines.operations import report
-from notifier.web.auth import acting
 from notifier.web.console.deps import ConsoleDep, SignedIn
 
 SHOWN = 200
@@ -29,7 +28,7 @@ def calendar(deadlines: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
 @router.get("/deadlines", response_class=HTMLResponse)
 def deadlines(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
     """What falls due, day by day, with the reminder rungs."""
-    rows = report(acting(console.runtime, user.principal, "console"), limit=SHOWN)
+    rows = report(console.acting(user), limit=SHOWN)
     return console.page(
         request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
     )

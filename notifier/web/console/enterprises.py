@@ -1,6 +1,7 @@
 """``/console/enterprises``: search, import (CSV or XLSX) with the row report, one
 enterprise's history."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -9,13 +10,13 @@ from starlette.datastructures import UploadFile
 
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
-from notifier.runtime import Runtime
 from notifier.services.enterprises.importing import import_register
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.web.auth import acting
+from notifier.store.models import Enterprise
+from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 
@@ -25,11 +26,38 @@ HISTORY = 200
 router = APIRouter()
 
 
-def _import(runtime: Runtime, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
+def _import(console: Console, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
     """Import the upload: the one import of every face."""
-    context = acting(runtime, user.principal, "console")
+    context = console.acting(user)
     name = file.filename or "upload.csv"
     return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
+
+
+def _page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    enterprises: Sequence[Enterprise] = (),
+    q: str = "",
+    sector: str = "",
+    report: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The enterprise list: a search's rows, or an import's report (or its error)."""
+    return console.page(
+        request,
+        "console/enterprises.html",
+        user,
+        status_code=status_code,
+        enterprises=enterprises,
+        q=q,
+        sector=sector,
+        page=PAGE,
+        report=report,
+        error=error,
+    )
 
 
 @router.get("/enterprises", response_class=HTMLResponse)
@@ -47,17 +75,7 @@ def listing(
         rows = session.scalars(
             store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
         ).all()
-        return console.page(
-            request,
-            "console/enterprises.html",
-            user,
-            enterprises=rows,
-            q=search or "",
-            sector=prefix or "",
-            page=PAGE,
-            report=None,
-            error=None,
-        )
+        return _page(console, request, user, enterprises=rows, q=search or "", sector=prefix or "")
 
 
 @router.post("/enterprises/import", response_class=HTMLResponse)
@@ -71,21 +89,11 @@ def upload(
         if not isinstance(file, UploadFile) or not file.filename:
             raise InputError("file: 请选择文件 / choose a file", field="file")
         # A plain def: FastAPI runs it in a worker thread, off the event loop.
-        report = _import(console.runtime, user, file, form.get("dry_run") == "on")
+        report = _import(console, user, file, form.get("dry_run") == "on")
     except InputError as exc:
         error = str(exc)
-    return console.page(
-        request,
-        "console/enterprises.html",
-        user,
-        status_code=200 if error is None else 400,
-        enterprises=[],
-        q="",
-        sector="",
-        page=PAGE,
-        report=report,
-        error=error,
-    )
+    status_code = 200 if error is None else 400
+    return _page(console, request, user, status_code=status_code, report=report, error=error)
 
 
 @router.get("/enterprises/{credit_code}", response_class=HTMLResponse)

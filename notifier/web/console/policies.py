@@ -15,7 +15,6 @@ from notifier.runtime import Runtime
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
 from notifier.store import policies as store
-from notifier.web.auth import acting
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
@@ -104,7 +103,7 @@ def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResp
     """The compose form's live preview: audience, samples, each channel's message."""
     runtime = console.runtime
     try:
-        context = acting(runtime, user.principal, "console")
+        context = console.acting(user)
         result = preview_policy(context, _draft(runtime, form))
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
@@ -121,7 +120,7 @@ def publish_form(
     """Publish the composed policy (once: publishing it again sends nothing new)."""
     runtime = console.runtime
     try:
-        context = acting(runtime, user.principal, "console")
+        context = console.acting(user)
         published = publish_policy(context, _draft(runtime, form))
     except (InputError, BrokerUnavailable) as exc:
         return console.page(

@@ -20,7 +20,6 @@ from notifier.services.providers.admin import (
     send_test,
     set_enabled,
 )
-from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -99,11 +98,10 @@ def add_provider(
     request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Add a provider account (a refused form is shown again, without its secrets)."""
-    runtime = console.runtime
     kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
     try:
         draft = _draft(kept, form)
-        add(acting(runtime, user.principal, "console"), draft)
+        add(console.acting(user), draft)
     except (InputError, ConfigError) as exc:
         return _page(console, request, user, status_code=400, error=str(exc), form=kept)
     return RedirectResponse("/console/admin/providers?note=added", 303)
@@ -115,12 +113,11 @@ def test_send(
     request: Request, name: str, user: AdminPost, form: PostedForm, console: ConsoleDep
 ) -> HTMLResponse:
     """Send a test message to the address the admin names; show the provider's answer."""
-    runtime = console.runtime
     # A plain def: the provider's network call runs in a worker thread, not on the loop.
     address = str(form.get("to") or "").strip()
     tested: dict[str, Any] = {"name": name, "to": address}
     try:
-        result = send_test(acting(runtime, user.principal, "console"), name, to=address)
+        result = send_test(console.acting(user), name, to=address)
     except ChannelError as exc:
         tested.update(ok=False, answer=exc.reason)
     except (InputError, ConfigError, TemplateError) as exc:
@@ -135,7 +132,7 @@ def change(
     request: Request, name: str, action: str, user: AdminPost, console: ConsoleDep
 ) -> Response:
     """Enable, disable or remove a provider row."""
-    context = acting(console.runtime, user.principal, "console")
+    context = console.acting(user)
     try:
         if action in ("enable", "disable"):
             set_enabled(context, name, enabled=action == "enable")

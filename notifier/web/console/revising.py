@@ -8,7 +8,6 @@ from fastapi.responses import RedirectResponse, Response
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.inputs.policy_file import read_policy_file
 from notifier.services.policies.corrections import cancel_policy, revise
-from notifier.web.auth import acting
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedPost
 from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
@@ -26,7 +25,7 @@ def revise_form(
     runtime = console.runtime
     try:
         draft = read_policy_file(text.encode("utf-8"), zone=runtime.settings.zone)
-        context = acting(runtime, user.principal, "console")
+        context = console.acting(user)
         revised = revise(context, draft, notify=notify, policy_id=policy_id)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such policy") from None
@@ -44,9 +43,8 @@ def cancel_form(
     request: Request, policy_id: Id, user: SignedPost, console: ConsoleDep
 ) -> Response:
     """Withdraw a policy not yet published; audited unless it was withdrawn already."""
-    runtime = console.runtime
     try:
-        cancel_policy(acting(runtime, user.principal, "console"), policy_id)
+        cancel_policy(console.acting(user), policy_id)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such policy") from None
     except InputError as exc:

@@ -11,7 +11,6 @@ from notifier.errors import InputError, TemplateError
 from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
-from notifier.web.auth import acting
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
@@ -75,7 +74,6 @@ def one(
 @router.post("/templates")
 def save(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
     """Save a new version (nothing stored when it is refused, or when it changes nothing)."""
-    runtime = console.runtime
     # Windows browsers post CRLF; the stored template keeps plain newlines.
     sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}
     try:
@@ -87,7 +85,7 @@ def save(request: Request, user: SignedPost, form: PostedForm, console: ConsoleD
             html=sent["html"] or None,
             author=user.name,
         )
-        done = save_template(acting(runtime, user.principal, "console"), draft)
+        done = save_template(console.acting(user), draft)
     except (InputError, TemplateError) as exc:
         return listing_page(console, request, user, status_code=400, error=str(exc), form=sent)
     saved = done.template
