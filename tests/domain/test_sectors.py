@@ -13,8 +13,9 @@ from notifier.domain.sectors import (
     catalogue,
     catalogued_sector,
     is_under,
+    normalize_sector,
+    sector_name,
 )
-from notifier.domain.sectors import normalize_sector, sector_name
 from notifier.errors import InputError
 
 
