@@ -23,6 +23,7 @@ __all__ = [
     "Sector",
     "catalogue",
     "catalogued_sector",
+    "code_of_name",
     "is_under",
     "normalize_sector",
     "sector_name",
@@ -74,6 +75,20 @@ def _table() -> _Table:
 def catalogue() -> tuple[Sector, ...]:
     """Every section, division, group and class of GB/T 4754-2017, in the standard's order."""
     return _table().entries
+
+
+@functools.cache
+def _by_name() -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for entry in _table().entries:
+        codes.setdefault(entry.name_zh, entry.code)  # a group named as its only class: the group
+    return codes
+
+
+def code_of_name(word: str) -> str:
+    """The code of the catalogue entry named exactly ``word`` (``汽车制造业`` -> ``C36``), or
+    ``word`` unchanged when no entry has that name (a code, or a typo the reader refuses)."""
+    return _by_name().get(word.strip(), word)
 
 
 def _split(code: str) -> tuple[str, str, str]:

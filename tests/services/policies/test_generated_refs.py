@@ -12,6 +12,7 @@ from notifier.inputs.policy_file import parse_policy
 from notifier.services.policies.corrections import describe, revise
 from notifier.services.policies.publishing import publish
 from notifier.store import policies
+
 from support.deadlines import SHANGHAI, at
 from support.factories import Enqueued, acting, policy
 
