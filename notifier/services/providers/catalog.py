@@ -166,7 +166,10 @@ class ProviderCatalog:
             return dict(self._broken)
 
     def in_use(self) -> dict[str, list[str]]:
-        """The names of the providers each channel sends through now, first choice first."""
+        """The names of the providers each channel sends through now, first choice first (the
+        rows are looked at again first: a change shows at once)."""
+        with self._lock:
+            self._checked = 0.0
         if self._reload_due():
             self._reload(force=False)
         with self._lock:
