@@ -5,16 +5,12 @@ answer, and the list saying which provider the SMS channel sends through now."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-
-from notifier.domain.secret_box import new_key
 
 from support.factories import SECRET_ID, SECRET_KEY, TENCENT_TEMPLATES
 from support.vendor_peers import TencentSmsPeer
-from support.web_harness import console_runtime, make_key, signed_in, web_app
+from support.web_harness import make_key, signed_in
 
 
 @pytest.fixture
@@ -22,15 +18,6 @@ def peer():
     with TencentSmsPeer(keys={SECRET_ID: SECRET_KEY}) as tencent:
         yield tencent
 
-
-@pytest.fixture
-def runtime(make_runtime, tmp_path: Path):
-    return console_runtime(make_runtime, tmp_path, secrets={"keys": [new_key()]})
-
-
-@pytest.fixture
-def client(runtime) -> TestClient:
-    return TestClient(web_app(runtime))
 
 
 def _form(peer: TencentSmsPeer, *, leave_out: str | None = None) -> dict[str, str]:
@@ -63,13 +50,13 @@ def _sms_in_use(page: str) -> str:
 
 
 def test_an_admin_adds_a_tencent_account_previews_test_sends_and_disables_it(
-    runtime, client, peer
+    keyed_runtime, keyed_client, peer
 ):
-    csrf = signed_in(client, make_key(runtime, "admin"))
-    before = client.get("/console/admin/providers").text
+    csrf = signed_in(keyed_client, make_key(keyed_runtime, "admin"))
+    before = keyed_client.get("/console/admin/providers").text
     assert _sms_in_use(before) != "tx"
 
-    previewed = client.post(
+    previewed = keyed_client.post(
         "/console/admin/providers", data={**_form(peer), "action": "preview", "csrf": csrf}
     )
     assert previewed.status_code == 200, previewed.text
@@ -77,13 +64,13 @@ def test_an_admin_adds_a_tencent_account_previews_test_sends_and_disables_it(
     assert 'data-kind="campaign_run"' in previewed.text
     assert "{{ policy.department }}" in previewed.text  # the form kept, the variables offered
 
-    added = client.post(
+    added = keyed_client.post(
         "/console/admin/providers", data={**_form(peer), "action": "add", "csrf": csrf}
     )
     assert added.status_code == 200 and "服务商已添加" in added.text
     assert _sms_in_use(added.text) == "tx"
 
-    tested = client.post(
+    tested = keyed_client.post(
         "/console/admin/providers/tx/test-send",
         data={"to": "+8613800138000", "kind": "deadline_reminder", "csrf": csrf},
     )
@@ -92,13 +79,13 @@ def test_an_admin_adds_a_tencent_account_previews_test_sends_and_disables_it(
     assert sent["TemplateId"] == "2100002" and sent["SignName"] == "北仑企服"
 
     peer.refuse["13800138000"] = ("LimitExceeded.PhoneNumberDailyLimit", "日下发条数超过上限")
-    refused = client.post(
+    refused = keyed_client.post(
         "/console/admin/providers/tx/test-send",
         data={"to": "+8613800138000", "csrf": csrf},
     )
     assert "测试消息未被接受" in refused.text and "PhoneNumberDailyLimit" in refused.text
 
-    disabled = client.post("/console/admin/providers/tx/disable", data={"csrf": csrf})
+    disabled = keyed_client.post("/console/admin/providers/tx/disable", data={"csrf": csrf})
     assert "已停用" in disabled.text
     assert _sms_in_use(disabled.text) != "tx"
 
@@ -111,13 +98,13 @@ def test_an_admin_adds_a_tencent_account_previews_test_sends_and_disables_it(
     ],
 )
 def test_a_vendor_account_that_could_not_run_is_refused_naming_the_field(
-    runtime, client, peer, change, field
+    keyed_runtime, keyed_client, peer, change, field
 ):
-    csrf = signed_in(client, make_key(runtime, "admin"))
+    csrf = signed_in(keyed_client, make_key(keyed_runtime, "admin"))
     form = _form(peer, leave_out=change.get("leave_out"))
     if "params" in change:
         form["templates.policy_published.params"] = change["params"]
-    refused = client.post("/console/admin/providers", data={**form, "csrf": csrf})
+    refused = keyed_client.post("/console/admin/providers", data={**form, "csrf": csrf})
     assert refused.status_code == 400
     error = re.search(r'id="provider-error">([^<]*)<', refused.text)
     assert error and error.group(1).startswith(f"{field}: 此服务商无法运行"), refused.text
