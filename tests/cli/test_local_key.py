@@ -1,6 +1,7 @@
 """A development install makes its own secrets key at the first ``notifier run``: kept in the
 var directory with mode 0600, said once, and used by every command thereafter (a provider
-with a secret can then be added at once); production still needs a configured key."""
+with a secret can then be added at once); production still needs a configured key. A provider
+row that cannot run does not stop ``notifier run``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import pytest
 from notifier.cli.local_key import KEY_FILE, create_local_key, with_local_key
 from notifier.config import load_settings
 from notifier.store import migrate
+from notifier.store import providers as store
+from notifier.store.db import create_db_engine, create_session_factory
+from notifier.store.models.base import utcnow
 
 from support.cli import NOTIFIER
 from support.waiting import wait_until
@@ -54,7 +58,17 @@ def test_the_first_run_makes_a_private_key_file_and_the_second_reuses_it(tmp_pat
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text()
 
+    # A row that cannot run (written before rows were checked) does not stop the next start.
+    engine = create_db_engine(database_url)
+    with create_session_factory(engine).begin() as session:
+        store.add_provider(
+            session, name="tx-old", channel="sms", kind="tencent-sms", priority=0, enabled=True,
+            options={"sign_name": "北仑企服"}, secret_encrypted=None, now=utcnow(),
+        )
+    engine.dispose()
+
     second = _start_and_stop(env, tmp_path / "second.log")
+    assert "tx-old" in second  # left out, with its reason logged
     assert str(key_file) not in second
     assert key_file.read_text() == key
 

@@ -27,6 +27,7 @@ from notifier.services.context import Context
 from notifier.services.providers.catalog import (
     ProviderCatalog,
     cannot_run,
+    config_of,
     current_configs,
     secret_box,
     worker_environment,
@@ -160,6 +161,21 @@ def _require_runnable(settings: Settings, config: ProviderConfig) -> None:
     )
 
 
+def _require_row_runnable(context: Context, name: str) -> None:
+    with context.sessions() as session:
+        row = store.get_provider(session, name)
+        if row is None:
+            raise _missing(name)
+        try:
+            config = config_of(row, secret_box(context.settings))
+        except NotifierError as exc:
+            raise InputError(
+                f"secrets: 此服务商无法运行，未启用 / the provider cannot run, not enabled: {exc}",
+                field="secrets",
+            ) from None
+    _require_runnable(context.settings, config)
+
+
 def preview(settings: Settings, draft: ProviderDraft) -> dict[str, str]:
     """What a firm receives of each message kind through the draft provider, filled with the
     documented variables' examples, by kind (nothing is stored or sent).
@@ -245,8 +261,12 @@ def set_enabled(context: Context, name: str, *, enabled: bool) -> None:
     """Enable or disable a provider row, audited ``provider.enable`` or ``provider.disable``.
 
     Raises:
-        InputError: no row has that name (settings providers are changed in the settings).
+        InputError: no row has that name (settings providers are changed in the settings), or
+            enabling a row the workers could not run (its secret no longer opens, or its
+            options no longer build).
     """
+    if enabled:
+        _require_row_runnable(context, name)
     with context.sessions.begin() as session:
         now = context.time_source.now()
         if not store.set_enabled(session, name, enabled=enabled, now=now):

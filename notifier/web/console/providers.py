@@ -187,5 +187,6 @@ def change(
         else:
             raise HTTPException(status_code=404, detail="no such action")
     except InputError as exc:
-        return _page(console, request, user, status_code=404, error=str(exc))
+        status = 404 if exc.field == "name" else 400  # no such row, or it cannot run
+        return _page(console, request, user, status_code=status, error=str(exc))
     return RedirectResponse(f"/console/admin/providers?note={action}d", 303)

@@ -207,6 +207,10 @@ def test_rows_that_cannot_run_are_left_out_with_their_reason_and_the_process_sta
         catalog.close()
         other.close()
         engine.dispose()
+    # Switched off, it cannot be switched on again as it is: the field is named.
+    admin("providers", "disable", "tx-old")
+    refused = admin("providers", "enable", "tx-old", status=2)
+    assert_one_line_error(refused, "secret_id", "此服务商无法运行")
 
 
 def test_rotating_keys_keeps_every_secret_readable(admin, gateway, tmp_path):
