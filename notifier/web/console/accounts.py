@@ -35,21 +35,22 @@ def _text(form: PostedForm, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def account_page(
-    console: Console,
-    request: Request,
-    user: ConsoleUser,
-    *,
-    status_code: int = 200,
-    error: str | None = None,
-    note: str | None = None,
+def _page(
+    console: Console, request: Request, name: str, user: ConsoleUser, **context: Any
 ) -> HTMLResponse:
-    """One's own account: the change-password form (for people, not keys)."""
-    page = console.page(
-        request, "console/account.html", user, status_code=status_code, error=error, note=note
-    )
+    """A page with password forms (no cache keeps it), with no error or note unless given."""
+    shown: dict[str, Any] = {"error": None, "note": None, **context}
+    page = console.page(request, f"console/{name}.html", user, **shown)
     page.headers["Cache-Control"] = "no-store"
     return page
+
+
+def account_page(
+    console: Console, request: Request, user: ConsoleUser, **context: Any
+) -> HTMLResponse:
+    """One's own account: the change-password form (for people, not keys); ``context`` may
+    hold ``status_code``, ``error``, ``note``."""
+    return _page(console, request, "account", user, **context)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -85,25 +86,16 @@ def users_page(
     request: Request,
     user: ConsoleUser,
     *,
-    status_code: int = 200,
-    error: str | None = None,
-    note: str | None = None,
     form: dict[str, Any] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
-    """The admin's list of people, with the form to add one."""
-    page = console.page(
-        request,
-        "console/users.html",
-        user,
-        status_code=status_code,
-        people=users.list_users(console.runtime.sessions),
-        roles=users.USER_ROLES,
-        error=error,
-        note=note,
-        form=form or {},
-    )
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    """The admin's list of people, with the form to add one (``form``: its values to keep);
+    ``context`` may hold ``status_code``, ``error``, ``note``."""
+    people = users.list_users(console.runtime.sessions)
+    return _page(
+        console, request, "users", user, people=people, roles=users.USER_ROLES,
+        form=form or {}, **context,
+    )  # fmt: skip
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
