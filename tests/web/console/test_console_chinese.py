@@ -57,6 +57,7 @@ CAMPAIGN = {
     "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
     "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
 }
+FORMULA = '=HYPERLINK("http://evil.example","x")'
 # Reason keys the audience can give (notifier/store/audience.py).
 REASON_KEYS = ("sector", "region", "size", "tags", "topics", "listed", "reached_before", "all")
 
@@ -143,10 +144,16 @@ def test_no_console_page_shows_a_stored_code_in_chinese(runtime, client):
 
 
 def test_the_console_export_reads_in_chinese_with_dates_and_numbers(runtime, client):
-    _populate(runtime, client)
+    ids = _populate(runtime, client)
+    with runtime.sessions() as session, session.begin():
+        session.execute(
+            update(Delivery).where(Delivery.id == ids["failed"]).values(last_error=FORMULA)
+        )
     answer = client.get("/console/deliveries/export", params={"format": "xlsx"})
     assert answer.status_code == 200
     sheet = load_workbook(io.BytesIO(answer.content)).active
+    formulas = [c for row in sheet.iter_rows() for c in row if c.value == FORMULA]
+    assert formulas and all(c.data_type == "s" for c in formulas)  # text, never run
     rows = list(sheet.iter_rows(values_only=True))
     headers = rows[0]
     assert all(TEMPLATES_CJK.search(str(h)) for h in headers), headers

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from notifier.domain.secret_box import new_key
 from notifier.services.providers.admin import listing
+from notifier.web import i18n
 
 from support.peers import SmsGateway
 from support.web_harness import console_runtime, make_key, signed_in, web_app
@@ -85,7 +86,7 @@ def test_an_admin_adds_tests_switches_and_removes_a_provider_never_seeing_its_se
     admin_page = client.get("/console/admin").text
     bodies.append(admin_page)
     for action in ("provider.add", "provider.test", "provider.disable", "provider.remove"):
-        assert action in admin_page
+        assert i18n.catalogue()[f"words.action.{action}"][i18n.ZH] in admin_page, action
     assert all(GATEWAY_SECRET not in body for body in bodies)
 
 
