@@ -25,6 +25,7 @@ from notifier.web import i18n
 
 from support.factories import credit_code
 from support.web_harness import (
+    CAMPAIGN,
     COMPOSED,
     TEMPLATES_CJK,
     console_runtime,
@@ -49,14 +50,6 @@ PAGES = (
     "/console/campaigns/1",
 )
 ADMIN_PAGES = ("/console/admin", "/console/admin/providers", "/console/calendar")
-CAMPAIGN = {
-    "name": "技改提醒",
-    "title": "技术改造补助申报提醒",
-    "channels": ["短信"],
-    "targets": {"sectors": ["C36"]},
-    "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
-    "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
-}
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 # Reason keys the audience can give (notifier/store/audience.py).
 REASON_KEYS = ("sector", "region", "size", "tags", "topics", "listed", "reached_before", "all")
