@@ -17,6 +17,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context as JinjaContext
 
 from notifier.domain.sectors import sector_name
+from notifier.services.policies.preview import shown_values
 from notifier.web.i18n import ZH, Translator
 
 _RUNG = re.compile(r"^(\d+)(wd|d)$")
@@ -106,6 +107,26 @@ def why(t: Translator, reason: Mapping[str, Any] | None) -> str:
         else:
             parts.append(f"{key}: {_listed(t, value)}")
     return t("words.why.separator").join(parts)
+
+
+def notice(t: Translator, code: str, values: Mapping[str, Any]) -> str:
+    """A preview's warning (``unmatched`` sectors ``C99``) in ``t``'s language; the values
+    (codes typed, a rendering's error) are shown as they are."""
+    if code == "unmatched":
+        field = str(values["field"])
+        return t(
+            "words.preview.unmatched",
+            field=_word(t, f"field.{field}", field),
+            values=shown_values([str(v) for v in values["values"]]),
+        )
+    if code == "cannot_render":
+        channel = str(values["channel"])
+        return t(
+            "words.preview.cannot_render",
+            channel=_word(t, f"channel.{channel}", channel),
+            error=values["error"],
+        )
+    return t(f"words.preview.{code}", **values)
 
 
 def _with_translator(function: Any) -> Any:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from notifier.domain.channel_names import CHANNELS
 from notifier.jobs.worker import start_worker
 from notifier.store.models import AuditEntry, Delivery, DeliveryStatus
 from notifier.store.models.campaign import CampaignStatus
@@ -97,10 +98,10 @@ def _populate(runtime, client: TestClient) -> dict[str, int]:
 
 def _forbidden(runtime) -> set[str]:
     """Every stored code a Chinese page must not show as it is: the enums' values, the audit
-    actions and trigger keys present, the ladders' rungs, the reason keys."""
+    actions and trigger keys present, the ladders' rungs, the reason keys, the channels."""
     tokens = {s.value for s in DeliveryStatus} | {k.value for k in TriggerKind}
     tokens |= {s.value for s in TriggerStatus} | {s.value for s in CampaignStatus}
-    tokens |= set(REASON_KEYS) | set(runtime.settings.reminders.ladder)
+    tokens |= set(REASON_KEYS) | set(runtime.settings.reminders.ladder) | set(CHANNELS)
     with runtime.sessions() as session:
         actions = set(session.scalars(select(AuditEntry.action)))
         tokens |= actions | set(session.scalars(select(Trigger.key)))
@@ -159,3 +160,15 @@ def test_the_console_export_reads_in_chinese_with_dates_and_numbers(runtime, cli
     assert {row["状态"] for row in body} <= {
         i18n.catalogue()[f"status.{s}"][i18n.ZH] for s in DeliveryStatus
     }
+
+
+def test_the_compose_preview_warns_in_the_page_language(runtime, client):
+    csrf = signed_in(client, make_key(runtime, "staff"))
+    form = {**COMPOSED, "sectors": "A01", "csrf": csrf}
+    chinese = client.post("/console/policies/preview", data=form).json()
+    assert chinese["ok"] and chinese["warnings"] == [
+        "不会送达任何企业", "行业代码：没有企业匹配 A01"
+    ], chinese["warnings"]
+    client.cookies.set(i18n.COOKIE, i18n.EN)
+    english = client.post("/console/policies/preview", data=form).json()
+    assert english["warnings"] == ["Reaches no enterprise", "Sectors: no enterprise matches A01"]
