@@ -1,4 +1,4 @@
-"""The delivery log as the console exports it for a clerk: words, not codes.
+"""The delivery log as the console exports it for a clerk (XLSX and CSV): words, not codes.
 
 Headers, statuses, channels, triggers and why-reached in the page's language, the policy's
 title beside each delivery, counts as numbers and times as times (the XLSX writer makes them
@@ -7,7 +7,8 @@ number and date cells in the deployment's zone). The API keeps its documented co
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 
 from notifier.services.enterprises.listings import DELIVERY_COLUMNS
@@ -50,4 +51,15 @@ def rows(
             "reason": words.why(t, d.reason),
             "sent_at": d.sent_at,
             "next_attempt_at": d.next_attempt_at,
+        }
+
+
+def as_text(rows: Iterable[dict[str, Any]], zone: tzinfo) -> Iterator[dict[str, Any]]:
+    """``rows`` with their times as text in ``zone`` (``2026-06-01 09:00``), for the CSV."""
+    for row in rows:
+        yield {
+            key: value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if isinstance(value, datetime)
+            else value
+            for key, value in row.items()
         }

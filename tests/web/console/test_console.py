@@ -157,7 +157,7 @@ def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
     admin = client.get("/console/admin").text
     assert "发布政策" in admin and staff_key[:14] in admin
     csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
-    assert csv_text.startswith("\ufeffid,") and csv_text.count("\r\n") == 1 + 4
+    assert csv_text.startswith("\ufeff编号,政策编号,政策标题,") and csv_text.count("\r\n") == 1 + 4
 
 
 def test_failed_sign_ins_are_limited_per_client_and_a_right_key_still_signs_in(

@@ -160,6 +160,11 @@ def test_the_console_export_reads_in_chinese_with_dates_and_numbers(runtime, cli
     assert {row["状态"] for row in body} <= {
         i18n.catalogue()[f"status.{s}"][i18n.ZH] for s in DeliveryStatus
     }
+    csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
+    header, first = csv_text.lstrip("\ufeff").splitlines()[:2]
+    assert header.split(",") == list(headers)
+    assert COMPOSED["title"] in first and "所属行业" in first
+    assert "'" + FORMULA.replace('"', '""') in csv_text  # a formula stays text in CSV too
 
 
 def test_the_compose_preview_warns_in_the_page_language(runtime, client):
