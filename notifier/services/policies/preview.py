@@ -72,6 +72,7 @@ class Preview:
         """The preview as plain data, for JSON."""
         data = asdict(self)
         data["deliveries"] = self.deliveries
+        del data["notices"]  # the API and the command line show the warnings' text, as before
         return data
 
 
