@@ -35,12 +35,17 @@ def cell(value: Any) -> str:
 
 
 def write_csv(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: TextIO | None = None
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    stream: TextIO | None = None,
+    *,
+    headers: Sequence[str] | None = None,
 ) -> None:
-    """Write ``rows`` (their ``columns``, in order) as CSV with a header row."""
+    """Write ``rows`` (their ``columns``, in order) as CSV under a header row (``headers``,
+    by default the column names)."""
     out = stream or sys.stdout
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([cell(header) for header in headers or columns])
     for row in rows:
         writer.writerow([cell(row.get(column)) for column in columns])

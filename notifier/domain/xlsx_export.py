@@ -1,15 +1,20 @@
-"""XLSX exports of listings: every value a text cell, so none can run as a formula.
+"""XLSX exports of listings, none of whose cells can run as a formula.
 
-openpyxl takes a string starting with ``=`` for a formula; here every cell is written as a
-string (``data_type = "s"``) and one that a spreadsheet would read as a formula also gets
+openpyxl takes a string starting with ``=`` for a formula; here every text is written as a
+string cell (``data_type = "s"``) and one that a spreadsheet would read as a formula also gets
 Excel's quote prefix, so it shows as typed and stays text when edited. Lists and mappings are
 joined as in the CSV export (:func:`notifier.domain.csv_export.plain`).
+
+Two shapes: the API's (every cell text, as documented) and, with ``typed=True``, the console's
+(numbers as number cells, times as date cells in the deployment's zone, so a clerk can sort
+and sum them); a text stays a text cell either way.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 
 from openpyxl import Workbook
@@ -18,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from notifier.domain.csv_export import FORMULA_STARTS, plain
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def _text_cell(sheet: Any, value: Any) -> WriteOnlyCell:
@@ -29,18 +35,44 @@ def _text_cell(sheet: Any, value: Any) -> WriteOnlyCell:
     return cell
 
 
+def _typed_cell(sheet: Any, value: Any, zone: tzinfo | None) -> WriteOnlyCell:
+    if isinstance(value, datetime):
+        # Excel has no zones: the local wall time of the deployment is what a clerk expects.
+        local = value.astimezone(zone) if zone is not None and value.tzinfo else value
+        cell = WriteOnlyCell(sheet, value=local.replace(tzinfo=None))
+        cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return WriteOnlyCell(sheet, value=value)
+    return _text_cell(sheet, value)
+
+
 def write_xlsx(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title: str = "export"
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str = "export",
+    headers: Sequence[str] | None = None,
+    typed: bool = False,
+    zone: tzinfo | None = None,
 ) -> bytes:
     """``rows`` (their ``columns``, in order, under a header row) as an XLSX file's bytes.
 
     Written in openpyxl's write-only mode: rows stream to the file, not held as cell objects.
+
+    Parameters:
+        headers: the header row's words (default: the column names).
+        typed: numbers and times as number and date cells (else every cell is text).
+        zone: the zone a time is shown in when ``typed``.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
-    sheet.append([_text_cell(sheet, column) for column in columns])
+    sheet.append([_text_cell(sheet, header) for header in headers or columns])
     for row in rows:
-        sheet.append([_text_cell(sheet, row.get(column)) for column in columns])
+        if typed:
+            sheet.append([_typed_cell(sheet, row.get(column), zone) for column in columns])
+        else:
+            sheet.append([_text_cell(sheet, row.get(column)) for column in columns])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

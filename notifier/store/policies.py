@@ -161,3 +161,11 @@ def revision_counts(session: Session, policy_ids: list[int]) -> dict[int, int]:
         .group_by(PolicyRevision.policy_id)
     )
     return {policy_id: number for policy_id, number in session.execute(query)}
+
+
+def titles(session: Session, policy_ids: set[int]) -> dict[int, str]:
+    """The title of each of ``policy_ids`` (an export puts it beside each delivery)."""
+    if not policy_ids:
+        return {}
+    rows = session.execute(select(Policy.id, Policy.title).where(Policy.id.in_(policy_ids)))
+    return {policy_id: title for policy_id, title in rows}

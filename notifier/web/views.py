@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifier.web import i18n
+from notifier.web import i18n, words
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -46,6 +46,7 @@ class Views:
             lstrip_blocks=True,
         )
         self.env.filters["local"] = self.local
+        self.env.filters.update(words.FILTERS)
 
     def local(self, moment: datetime | str | None, length: int = 16) -> str:
         """A time in the deployment's zone, ``2026-06-01 09:00``."""

@@ -63,6 +63,16 @@ COMPOSED = {
     "deadline_due": "2031-06-30T17:00",
 }
 
+# A weekly campaign over C36 firms, as the console's create box takes it (JSON).
+CAMPAIGN = {
+    "name": "技改提醒",
+    "title": "技术改造补助申报提醒",
+    "channels": ["短信"],
+    "targets": {"sectors": ["C36"]},
+    "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
+    "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
+}
+
 
 def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime:
     """A runtime on a fresh SQLite database with three enterprises (two under C36)."""

@@ -41,6 +41,15 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """One warning as data: ``code`` (``reaches_no_one``, ``reaches_everyone``, ``unmatched``,
+    ``cannot_render``) and its values, so a page can say it in its own language."""
+
+    code: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Preview:
     """Recipients per channel, samples, renderings, SMS cost and warnings."""
 
@@ -51,6 +60,8 @@ class Preview:
     sms_billed_parts: int
     sms_billed_parts_estimated: bool
     warnings: list[str] = field(default_factory=list)
+    # The warnings as data (the console words them); ``warnings`` is their bilingual text.
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def deliveries(self) -> int:
@@ -61,6 +72,7 @@ class Preview:
         """The preview as plain data, for JSON."""
         data = asdict(self)
         data["deliveries"] = self.deliveries
+        del data["notices"]  # the API and the command line show the warnings' text, as before
         return data
 
 
@@ -159,23 +171,40 @@ def _audience(sessions: SessionFactory, targets: Targets, samples: int) -> _Audi
         )
 
 
-def _warnings(
+def _notices(
     targets: Targets, audience: _Audience, renderings: dict[str, Rendering]
-) -> list[str]:
-    warnings = []
+) -> list[Notice]:
+    notices = []
     enterprises = audience.enterprises
     if enterprises == 0:
-        warnings.append("不会送达任何企业 / reaches no enterprise")
+        notices.append(Notice("reaches_no_one", {}))
     elif targets.everyone or enterprises == audience.registered:
-        warnings.append(f"发给全部企业（{enterprises}家） / reaches every enterprise")
+        notices.append(Notice("reaches_everyone", {"n": enterprises}))
     for name, values in audience.unmatched.items():
-        more = f" (+{len(values) - 10})" if len(values) > 10 else ""
-        shown = ", ".join(values[:10]) + more
-        warnings.append(f"targets.{name}: 没有企业匹配 / matches no enterprise: {shown}")
+        notices.append(Notice("unmatched", {"field": name, "values": list(values)}))
     for channel, rendering in renderings.items():
         if rendering.error:
-            warnings.append(f"{channel}: 无法生成消息 / cannot render: {rendering.error}")
-    return warnings
+            notices.append(Notice("cannot_render", {"channel": channel, "error": rendering.error}))
+    return notices
+
+
+def shown_values(values: list[str]) -> str:
+    """The first ten of ``values``, and how many more."""
+    more = f" (+{len(values) - 10})" if len(values) > 10 else ""
+    return ", ".join(values[:10]) + more
+
+
+def _warning(notice: Notice) -> str:
+    """A notice as the API and the command line show it: Chinese / English."""
+    values = notice.values
+    if notice.code == "reaches_no_one":
+        return "不会送达任何企业 / reaches no enterprise"
+    if notice.code == "reaches_everyone":
+        return f"发给全部企业（{values['n']}家） / reaches every enterprise"
+    if notice.code == "unmatched":
+        shown = shown_values(values["values"])
+        return f"targets.{values['field']}: 没有企业匹配 / matches no enterprise: {shown}"
+    return f"{values['channel']}: 无法生成消息 / cannot render: {values['error']}"
 
 
 def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) -> Preview:
@@ -205,6 +234,7 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
     )
     renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
     counts = audience.counts
+    notices = _notices(targets, audience, renderings)
     parts, estimated = _billed_parts(
         sessions, composer, targets, counts.get(SMS, 0), renderings.get(SMS)
     )
@@ -217,5 +247,6 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
         renderings=renderings,
         sms_billed_parts=parts,
         sms_billed_parts_estimated=estimated,
-        warnings=_warnings(targets, audience, renderings),
+        warnings=[_warning(notice) for notice in notices],
+        notices=notices,
     )

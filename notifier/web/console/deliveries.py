@@ -10,12 +10,16 @@ from fastapi.responses import HTMLResponse, Response
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.csv_export import write_csv
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
-from notifier.services.enterprises.listings import DELIVERY_COLUMNS, EXPORT_LIMIT, delivery_row
+from notifier.services.enterprises.listings import EXPORT_LIMIT
 from notifier.store import deliveries as store
+from notifier.store import policies
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
+from notifier.web import i18n
+from notifier.web.console import delivery_export
 from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.deps import Id
+from notifier.web.views import language_of
 
 PAGE = 100
 STATUSES = tuple(s.value for s in DeliveryStatus)
@@ -66,6 +70,7 @@ def log(
 
 @router.get("/deliveries/export")
 def export(
+    request: Request,
     user: SignedIn,
     console: ConsoleDep,
     format: Literal["csv", "xlsx"] = "xlsx",  # noqa: A002 - the query's public name
@@ -74,20 +79,34 @@ def export(
     channel: str | None = None,
     q: str | None = None,
 ) -> Response:
-    """The log as filtered, as the API exports it (formula-safe cells)."""
+    """The log as filtered, in the page's words (formula-safe cells; the API keeps its
+    documented columns)."""
     filters = filter_of(policy, status, channel, q)
     runtime = console.runtime
-    with runtime.sessions() as session:
-        rows = [
-            delivery_row(d, runtime.settings.zone)
-            for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
-        ]
     headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
+    with runtime.sessions() as session:
+        found = store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
+        titles = policies.titles(session, {d.policy_id for d in found if d.policy_id})
+    # What a clerk opens: words in the page's language, the policy's title beside each.
+    t = i18n.translator(language_of(request))
+    rows = delivery_export.rows(found, titles, t)
     if format == "xlsx":
-        body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
+        body = write_xlsx(
+            rows,
+            delivery_export.COLUMNS,
+            title="deliveries",
+            headers=delivery_export.headers(t),
+            typed=True,  # numbers and times as such
+            zone=runtime.settings.zone,
+        )
         return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
     out = io.StringIO()
-    write_csv(rows, DELIVERY_COLUMNS, out)
+    write_csv(
+        delivery_export.as_text(rows, runtime.settings.zone),
+        delivery_export.COLUMNS,
+        out,
+        headers=delivery_export.headers(t),
+    )
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 

@@ -20,11 +20,13 @@ from notifier.services.policies.composing import (
     publish_composed,
 )
 from notifier.store import policies as store
+from notifier.web import i18n, words
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_page
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
+from notifier.web.views import language_of
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
 TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", "published_at")
@@ -151,7 +153,9 @@ def one(
 # Plain ``def`` handlers: FastAPI runs them in its thread pool, so their database work
 # and rendering never stall the event loop (the form is read by ``posted_form``).
 @router.post("/policies/preview")
-def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResponse:
+def preview(
+    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+) -> JSONResponse:
     """The compose form's live preview: audience, samples, each channel's message."""
     runtime = console.runtime
     try:
@@ -160,6 +164,9 @@ def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResp
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
     data = result.as_dict()
+    # The page's language, not the API's bilingual line.
+    t = i18n.translator(language_of(request))
+    data["warnings"] = [words.notice(t, n.code, n.values) for n in result.notices]
     data["ok"] = True
     data["channels"] = list(CHANNELS)
     return JSONResponse(data)

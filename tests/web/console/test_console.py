@@ -149,15 +149,15 @@ def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
     assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(export.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("id", "policy_id", "trigger") and len(rows) == 3
-    names = {r[rows[0].index("enterprise")] for r in rows[1:]}
+    assert rows[0][:4] == ("编号", "政策编号", "政策标题", "发送原因") and len(rows) == 3
+    names = {r[rows[0].index("企业名称")] for r in rows[1:]}
     assert names == {"测试企业1有限公司", "测试企业2有限公司"}
     client.cookies.clear()
     signed_in(client, make_key(runtime, "admin"))
     admin = client.get("/console/admin").text
-    assert "policy.publish" in admin and staff_key[:14] in admin
+    assert "发布政策" in admin and staff_key[:14] in admin
     csv_text = client.get("/console/deliveries/export", params={"format": "csv"}).text
-    assert csv_text.startswith("\ufeffid,") and csv_text.count("\r\n") == 1 + 4
+    assert csv_text.startswith("\ufeff编号,政策编号,政策标题,") and csv_text.count("\r\n") == 1 + 4
 
 
 def test_failed_sign_ins_are_limited_per_client_and_a_right_key_still_signs_in(
@@ -235,14 +235,14 @@ def test_an_admin_makes_a_key_shown_once_and_revoking_it_ends_its_sessions(
     new_key = key.group(1)
     admin_page = client.get("/console/admin").text
     assert new_key[:14] in admin_page and new_key not in admin_page
-    assert "key.create" in admin_page
+    assert "创建密钥" in admin_page
     # The new key signs in; revoking it from the console ends that session.
     other = TestClient(client.app)
     signed_in(other, new_key)
     assert other.get("/console/", follow_redirects=False).status_code == 200
     revoked = client.post(f"/console/admin/keys/{new_key[:14]}/revoke", data={"csrf": csrf})
     assert revoked.status_code == 200 and "密钥已吊销" in revoked.text
-    assert "key.revoke" in revoked.text and new_key not in revoked.text
+    assert "吊销密钥" in revoked.text and new_key not in revoked.text
     answer = other.get("/console/", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
 
@@ -310,7 +310,7 @@ def test_staff_save_template_versions_and_see_every_one(runtime, client, staff_k
         assert [t.version for t in template_store.history(session, "技改补助")] == [1, 2]
     client.cookies.clear()
     signed_in(client, make_key(runtime, "admin"))
-    assert client.get("/console/admin").text.count("template.save") == 2
+    assert client.get("/console/admin").text.count("保存消息模板") == 2
 
 
 def test_a_refused_template_names_the_field_keeps_the_form_and_stores_nothing(
@@ -387,4 +387,4 @@ def test_a_scheduled_policy_is_withdrawn_from_its_page_and_audited(runtime, clie
         assert policy_store.get(session, policy_id).cancelled_at is not None
     client.cookies.clear()
     signed_in(client, make_key(runtime, "admin"))
-    assert "policy.cancel" in client.get("/console/admin").text
+    assert "撤回政策" in client.get("/console/admin").text

@@ -28,6 +28,7 @@ from notifier.web.console.campaigns import example_text
 
 from support.factories import credit_code
 from support.web_harness import (
+    CAMPAIGN,
     COMPOSED,
     SECRET,
     console_runtime,
@@ -82,14 +83,6 @@ CONSOLE_PAGES = (
     "/console/calendar?year=2026",
 )
 TEMPLATE = {"name": "技改", "channel": "sms", "body": "{{ enterprise.name }}：请及时申报。"}
-CAMPAIGN = {
-    "name": "技改提醒",
-    "title": "技术改造补助申报提醒",
-    "channels": ["短信"],
-    "targets": {"sectors": ["C36"]},
-    "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
-    "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
-}
 
 
 def _data_texts(runtime) -> set[str]:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from notifier.services.providers.admin import listing
+from notifier.web import i18n
 
 from support.peers import SmsGateway
 from support.web_harness import make_key, signed_in
@@ -73,7 +74,7 @@ def test_an_admin_adds_tests_switches_and_removes_a_provider_never_seeing_its_se
     admin_page = keyed_client.get("/console/admin").text
     bodies.append(admin_page)
     for action in ("provider.add", "provider.test", "provider.disable", "provider.remove"):
-        assert action in admin_page
+        assert i18n.catalogue()[f"words.action.{action}"][i18n.ZH] in admin_page, action
     assert all(GATEWAY_SECRET not in body for body in bodies)
 
 
