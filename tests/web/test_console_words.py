@@ -59,7 +59,7 @@ def test_codes_read_as_chinese_sentences():
     why = words.why(t, {"sector": "C3670", "region": "浙江省/宁波市/北仑区", "size": "small",
                         "tags": ["专精特新", "高新"]})
     assert why == (
-        "所属行业 C3670（汽车制造业）在发送范围内；所在地区为 浙江省/宁波市/北仑区；"
+        "所属行业 C3670（汽车零部件及配件制造）在发送范围内；所在地区为 浙江省/宁波市/北仑区；"
         "企业规模为小型；带有标签 专精特新、高新"
     )
     assert words.why(t, {"all": True}) == "发送给全部企业"
