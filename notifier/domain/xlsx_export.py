@@ -36,11 +36,19 @@ def write_xlsx(
 
     Written in openpyxl's write-only mode: rows stream to the file, not held as cell objects.
     """
+    values = ([row.get(column) for column in columns] for row in rows)
+    return write_table(columns, values, title=title)
+
+
+def write_table(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, title: str = "export"
+) -> bytes:
+    """A header row and rows of cells (in order) as an XLSX file's bytes, every cell text."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
-    sheet.append([_text_cell(sheet, column) for column in columns])
+    sheet.append([_text_cell(sheet, value) for value in header])
     for row in rows:
-        sheet.append([_text_cell(sheet, row.get(column)) for column in columns])
+        sheet.append([_text_cell(sheet, value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -43,6 +43,7 @@ __all__ = [
     "FIELD_WORDS",
     "REGION_PARTS",
     "column_of_heading",
+    "with_header",
     "NOT_TEXT",
     "read_channel_word",
     "HEADER",
@@ -225,6 +226,15 @@ def iter_register_rows(
     columns = _read_header(next(rows, None))
     layout = _Layout(tuple(columns), region_prefix.strip().strip("/"))
     return _iter_rows(rows, layout, executor, max_cell_chars)
+
+
+def with_header(rows: Iterator[list[str]], header: list[str] | None) -> Iterator[list[str]]:
+    """``rows`` (its header already taken) under ``header`` instead, e.g. a mapping's field
+    names; nothing for None (an empty file)."""
+    if header is None:
+        return
+    yield header
+    yield from rows
 
 
 @dataclass(frozen=True)
