@@ -270,7 +270,9 @@ def test_a_duplicate_credit_code_later_in_the_file_names_the_first_row():
     duplicate = good_row(1, credit_code=credit_code(1).lower(), name="另一家")
     records, errors = parse_rows(good_row(1), good_row(2), duplicate)
     assert [record.row for record in records] == [2, 3]
-    assert errors == [RowError(row=4, field="credit_code", reason="与第 2 行重复 / duplicate of row 2")]
+    reason = "与第 2 行重复 / duplicate of row 2"
+    duplicate_error = RowError(row=4, field="credit_code", reason=reason)
+    assert errors == [duplicate_error]
 
 
 @pytest.mark.parametrize(
@@ -567,7 +569,8 @@ def test_rows_checked_in_worker_processes_come_out_as_when_checked_here():
 
     assert pooled == alone
     duplicates = [e for e in alone if isinstance(e, RowError) and e.field == "credit_code"]
-    assert duplicates[-1] == RowError(row=2526, field="credit_code", reason="与第 26 行重复 / duplicate of row 26")
+    last = RowError(row=2526, field="credit_code", reason="与第 26 行重复 / duplicate of row 26")
+    assert duplicates[-1] == last
     assert len({item.row for item in alone if isinstance(item, RowError)}) == 26 + 25
 
 
