@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-
 from notifier.config import Settings
 from notifier.inputs.enterprise_csv import EnterpriseRecord, RowError, iter_register_rows
 from notifier.inputs.register_files import open_register
 from notifier.services.enterprises.importing import upload_limits
 
 from support.factories import credit_code
+from support.sheets import xlsx_bytes
 
 REGISTER_HEADER = [
     "序号", "单位名称", "信用代码", "所属行业", "所属街道", "所属社区", "企业规模", "手机", "邮箱",
@@ -20,14 +19,7 @@ REGISTER_HEADER = [
 
 
 def register_xlsx(rows: list[list[str]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(REGISTER_HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(REGISTER_HEADER, rows)
 
 
 def read(content: bytes, prefix: str = "") -> list[EnterpriseRecord | RowError]:

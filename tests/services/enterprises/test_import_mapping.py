@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from notifier.services.enterprises.bad_rows import bad_rows_xlsx, template_xlsx
 from notifier.services.enterprises.importing import import_register
@@ -15,20 +15,13 @@ from notifier.services.enterprises.mapping import propose
 from notifier.store import enterprises as store
 
 from support.factories import acting, credit_code
+from support.sheets import xlsx_bytes
 
 HEADER = ["单位名称", "信用代码", "所属行业", "所属街道", "所属社区", "企业规模", "手机", "备注"]
 
 
 def register(*rows: list[str]) -> io.BytesIO:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    out.seek(0)
-    return out
+    return io.BytesIO(xlsx_bytes(HEADER, rows))
 
 
 def firm(number: int, phone: str = "13800138000", code: str | None = None) -> list[str]:

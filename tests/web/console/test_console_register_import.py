@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from notifier.store import enterprises as enterprise_store
 
 from support.console_import import console_import, preset_mapping
 from support.factories import credit_code
+from support.sheets import xlsx_bytes
 from support.web_harness import console_runtime, make_key, signed_in, web_app
 
 HEADER = ["序号", "单位名称", "信用代码", "所属行业", "所属街道", "所属社区", "企业规模"]
@@ -21,14 +22,7 @@ HEADER.append("联系电话")
 
 
 def register(*rows: list[str]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(HEADER, rows)
 
 
 def firm(number: int, code: str | None = None) -> list[str]:
