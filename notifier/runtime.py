@@ -7,11 +7,10 @@ pipeline never reaches for it: faces and processes hand each function the parts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from notifier.channels.sources import environment_from_settings
 from notifier.config import Settings
 from notifier.domain.secret_box import SecretBox
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
@@ -19,7 +18,6 @@ from notifier.guards.provider_guard import ProviderGuard, create_guard
 from notifier.jobs.broker import Queue, create_queue
 from notifier.rendering.messages import Renderer
 from notifier.services.context import Actor, Context
-from notifier.services.delivery.kinds import KINDS
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Dispatch, Providers
 from notifier.services.providers.catalog import ProviderCatalog, secret_box
@@ -82,14 +80,7 @@ class Runtime:
         while it previews; on SQLite a second connection would wait for it).
         """
         if self._providers is None:
-            catalog = ProviderCatalog(
-                self.sessions,
-                self.settings,
-                # Every kind in use must have a template at a templated (vendor) SMS account.
-                environment=replace(
-                    environment_from_settings(self.settings), message_kinds=tuple(KINDS)
-                ),
-            )
+            catalog = ProviderCatalog(self.sessions, self.settings)
             catalog.load()
             self._providers = catalog
         return self._providers

@@ -20,14 +20,17 @@ import pytest
 import redis
 import sqlalchemy as sa
 from dramatiq.common import dq_name, xq_name
+from fastapi.testclient import TestClient
 
 from notifier.config import Settings, load_settings
+from notifier.domain.secret_box import new_key
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.jobs.queues import QUEUES
 from notifier.runtime import Runtime
 from notifier.store import migrate
 
 from support.cli import Notifier, notifier_on
+from support.web_harness import console_runtime, web_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTIFIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -235,3 +238,15 @@ def notifier(database_url: str, tmp_path: Path) -> Notifier:
 def sqlite_notifier(sqlite_url: str, tmp_path: Path) -> Notifier:
     """The command on a migrated SQLite file: for checks where the database makes no difference."""
     return notifier_on(sqlite_url, tmp_path)
+
+
+@pytest.fixture
+def keyed_runtime(make_runtime, tmp_path: Path) -> Runtime:
+    """A console runtime with a secrets key, so provider rows with secrets can be added."""
+    return console_runtime(make_runtime, tmp_path, secrets={"keys": [new_key()]})
+
+
+@pytest.fixture
+def keyed_client(keyed_runtime: Runtime) -> TestClient:
+    """A browser on :func:`keyed_runtime`'s web app."""
+    return TestClient(web_app(keyed_runtime))

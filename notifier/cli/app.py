@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
+from notifier.cli.local_key import announcement, create_local_key, with_local_key
 from notifier.config import Settings, load_settings
 from notifier.errors import NotifierError
 from notifier.runtime import Runtime
@@ -49,8 +50,16 @@ class App:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings()
+            self._settings = with_local_key(load_settings())
         return self._settings
+
+    def make_local_key(self) -> None:
+        """Before the runtime is built: make a development secrets key if none is configured
+        or kept yet, and say so once (see :mod:`notifier.cli.local_key`)."""
+        settings, made = create_local_key(self.settings)
+        self._settings = settings
+        if made is not None:
+            click.echo(announcement(made), err=True)
 
     @property
     def runtime(self) -> Runtime:

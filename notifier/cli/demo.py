@@ -73,6 +73,8 @@ def _serve(runtime: Runtime) -> None:
 @pass_app
 def demo(app: App, serve: bool, output_format: str) -> None:
     """Seed a demo park, publish two policies, deliver them through dry-run, print a summary."""
+    if serve:
+        app.make_local_key()  # the console it serves can then add providers with secrets
     settings = dry_run_settings(app.settings)
     migrate.upgrade(settings.database_url)
     runtime = Runtime.build(settings)

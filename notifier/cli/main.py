@@ -22,6 +22,7 @@ from notifier.cli import (
     purge,
     status,
     templates,
+    users,
 )
 from notifier.cli.app import App, NotifierGroup
 
@@ -57,6 +58,7 @@ for group in (
     campaigns.campaigns,
     templates.templates,
     keys.keys,
+    users.users,
     providers.providers,
     calendar.calendar,
 ):

@@ -152,6 +152,7 @@ def run_system(
 @pass_app
 def run(app: App, threads: int, web: bool, host: str | None, port: int | None) -> None:
     """Run worker, clock and the web server together in this process (the embedded default)."""
+    app.make_local_key()
     runtime = app.runtime
     where_host, where_port = _where(runtime, host, port)
     run_system(runtime, threads=threads, host=where_host, port=where_port, web=web)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from notifier.domain.ladder import MAX_RUNGS, parse_ladder
 from notifier.domain.plaintext import shown
-from notifier.domain.sectors import normalize_sector, sector_pattern
+from notifier.domain.sectors import catalogued_sector, sector_pattern
 from notifier.domain.targets import SIZE_CHOICES, read_credit_code, read_size
 from notifier.errors import InputError
 from notifier.inputs.fields import CREDIT_CODE, DATE_OR_TIME_PATTERN, SIZE_ENUM
@@ -85,7 +85,7 @@ Topics = Annotated[
 # The schema states the canonical spellings; the readers take more (``36``, ``c3670``, 小型企业).
 Sectors = Annotated[
     tuple[Annotated[Line, hint(MAX_SECTOR_LENGTH, pattern=sector_pattern())], ...],
-    Field(max_length=MAX_SECTORS), strings(), AfterValidator(each(normalize_sector)),
+    Field(max_length=MAX_SECTORS), strings(), AfterValidator(each(catalogued_sector)),
 ]  # fmt: skip
 Regions = Annotated[
     tuple[Annotated[Line, line(MAX_REGION_LENGTH)], ...],

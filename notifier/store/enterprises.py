@@ -298,6 +298,17 @@ def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
     return [(channel, address) for channel, address in wanted if address]
 
 
+def region_counts(session: Session) -> list[tuple[str, int]]:
+    """Every region the register holds and how many enterprises it has, in one query."""
+    query = (
+        select(Enterprise.region, func.count())
+        .where(Enterprise.region != "")
+        .group_by(Enterprise.region)
+        .order_by(Enterprise.region)
+    )
+    return [(region, count) for region, count in session.execute(query)]
+
+
 @dataclass(frozen=True)
 class EnterpriseFilter:
     """Filters for listing enterprises (each optional; all given must hold)."""

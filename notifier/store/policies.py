@@ -28,6 +28,16 @@ def get_by_source_key(
     return session.scalar(query.with_for_update() if for_update else query)
 
 
+def get_by_key_suffix(session: Session, prefix: str, suffix: str) -> Policy | None:
+    """The policy whose source key starts with ``prefix`` and ends with ``suffix`` (a
+    generated ref, whose date part varies), or None."""
+    query = select(Policy).where(
+        Policy.source_key.startswith(prefix, autoescape=True),
+        Policy.source_key.endswith(suffix, autoescape=True),
+    )
+    return session.scalars(query.order_by(Policy.id).limit(1)).first()
+
+
 def build(draft: PolicyDraft, *, now: datetime) -> Policy:
     """The policy a draft describes, not yet stored (a preview renders it as it is)."""
     policy = Policy(

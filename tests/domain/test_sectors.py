@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from importlib.resources import files
 
 import pytest
 
-from notifier.domain.sectors import is_under, normalize_sector, sector_name
+from notifier.domain.sectors import (
+    catalogue,
+    catalogued_sector,
+    is_under,
+    normalize_sector,
+    sector_name,
+)
 from notifier.errors import InputError
 
 
 def shipped_table() -> list[dict[str, str]]:
-    text = (files("notifier") / "data" / "gbt4754-2017-divisions.csv").read_text("utf-8")
+    text = (files("notifier") / "data" / "gbt4754-2017.csv").read_text("utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 
@@ -82,6 +89,26 @@ def test_a_division_under_the_wrong_section_is_refused_naming_the_right_section(
     assert caught.value.field == "sectors"
 
 
+@pytest.mark.parametrize("code", ["C3699", "3699", "C368", "A0199"])
+def test_a_group_or_class_not_in_the_catalogue_is_refused_naming_the_field(code):
+    with pytest.raises(InputError, match="GB/T 4754-2017") as caught:
+        catalogued_sector(code)
+    assert caught.value.field == "sectors"
+
+
+@pytest.mark.parametrize(("code", "expected"), [("c3670", "C3670"), ("36", "C36"), ("C", "C")])
+def test_a_catalogued_code_is_accepted_in_its_canonical_form(code, expected):
+    assert catalogued_sector(code) == expected
+
+
+def test_the_shipped_catalogue_has_every_level_with_chinese_names():
+    levels = Counter(row["level"] for row in shipped_table())
+    assert levels == {"section": 20, "division": 97, "group": 473, "class": 1381}
+    for row in shipped_table():
+        assert row["name_zh"]
+        assert normalize_sector(row["code"]) in {s.code for s in catalogue()}
+
+
 def test_the_wrong_section_message_names_both_sections():
     with pytest.raises(InputError, match="division 36 belongs to section C, not A"):
         normalize_sector("A36")
@@ -112,11 +139,13 @@ def test_an_empty_code_is_refused(code):
         ("C", "制造业"),
         ("C36", "汽车制造业"),
         ("36", "汽车制造业"),
-        ("C3670", "汽车制造业"),
+        ("C367", "汽车零部件及配件制造"),
+        ("C3670", "汽车零部件及配件制造"),
+        ("C3741", "飞机制造"),
         ("I65", "软件和信息技术服务业"),
     ],
 )
-def test_sector_name_gives_the_chinese_name_of_the_section_or_division(code, name):
+def test_sector_name_gives_the_chinese_name_of_each_level(code, name):
     assert sector_name(code) == name
 
 

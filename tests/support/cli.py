@@ -38,9 +38,13 @@ class Notifier:
         self.runner = CliRunner()
 
     def __call__(
-        self, *args: str, status: int = 0, env: dict[str, str | None] | None = None
+        self,
+        *args: str,
+        status: int = 0,
+        env: dict[str, str | None] | None = None,
+        input: str | None = None,
     ) -> Result:
-        result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})})
+        result = self.runner.invoke(cli, list(args), env={**self.env, **(env or {})}, input=input)
         if not isinstance(result.exception, SystemExit | None):
             raise result.exception  # a traceback the user would have seen: fail with it
         assert result.exit_code == status, (

@@ -21,6 +21,7 @@ from notifier.services import audit
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
+from notifier.services.policies import refs
 from notifier.services.policies.listings import policy_row
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
@@ -70,11 +71,12 @@ def _store(
     on_created: OnCreated | None,
 ) -> Published:
     with sessions.begin() as session:
-        policy = policies.get_by_source_key(session, draft.source_key)
+        policy = refs.find_same(session, draft)
         created = policy is None
         if policy is None:
             ladders.check(session, draft.deadlines, now=now)
-            policy = policies.create(session, draft, now=now)
+            stored = refs.with_generated_ref(draft, now, ladders.zone)
+            policy = policies.create(session, stored, now=now)
             if on_created is not None:
                 on_created(session, policy)
         else:
@@ -99,6 +101,8 @@ def publish(
     on_created: OnCreated | None = None,
 ) -> Published:
     """Store the policy (once: the same ref or content gives back the first one) and queue it.
+
+    A policy without a ref is stored under a generated one (:mod:`.refs`), so it can be revised.
 
     A policy published for a later time gets its trigger from the clock when that time comes.
     Two publishes of one policy at once store it once; the second is told it already was.

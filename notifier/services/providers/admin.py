@@ -18,18 +18,29 @@ from sqlalchemy.orm import Session
 
 from notifier.channels.base import Message, ProviderConfig, SendResult
 from notifier.channels.registry import build_providers
-from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
+from notifier.channels.sources import provider_configs_from_settings
 from notifier.config import Settings
 from notifier.domain.channel_names import CHANNELS, WEBHOOK
-from notifier.errors import InputError
+from notifier.errors import InputError, NotifierError
 from notifier.services import audit
 from notifier.services.context import Context
-from notifier.services.providers.catalog import current_configs, secret_box
+from notifier.services.providers.catalog import (
+    ProviderCatalog,
+    cannot_run,
+    config_of,
+    current_configs,
+    secret_box,
+    worker_environment,
+)
+from notifier.services.providers.sms_templates import KIND_WORDS, sample_of
 from notifier.store import providers as store
 from notifier.store.db import SessionFactory
+from notifier.store.models import TriggerKind
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 MASK = "******"
+# Where a build error names what is wrong: "option templates.x: ..." or "secret secret_key: ...".
+_NAMED = re.compile(r"\b(?:option|secret) ([A-Za-z0-9_.]+)")
 TEST_TEXT = "notifier 服务商测试消息 / provider test message"
 
 
@@ -104,10 +115,7 @@ def add(context: Context, draft: ProviderDraft) -> None:
     with sessions() as session:
         if store.get_provider(session, draft.name) is not None:
             raise InputError(f"name: 服务商已存在 / provider {draft.name!r} exists", field="name")
-    # Built and closed at once: the kind checks its options and secrets as at start-up.
-    build_providers(
-        [replace(config, enabled=True)], environment=environment_from_settings(settings)
-    ).close()
+    _require_runnable(settings, config)
     box = secret_box(settings)
     label = f"provider {draft.name!r}"
     token = box.encrypt(config.secrets, what=label) if config.secrets else None
@@ -136,11 +144,74 @@ def add(context: Context, draft: ProviderDraft) -> None:
         _audit(session, context, "provider.add", draft.name, after)
 
 
-def listing(sessions: SessionFactory, settings: Settings) -> list[dict[str, Any]]:
+def _require_runnable(settings: Settings, config: ProviderConfig) -> None:
+    """Refuse a config the workers could not build (built as they build it, then closed).
+
+    Raises:
+        InputError: naming the option or secret at fault (else ``kind``), Chinese first.
+    """
+    reason = cannot_run(config, worker_environment(settings))
+    if reason is None:
+        return
+    named = _NAMED.search(reason)
+    field = named.group(1) if named else "kind"
+    raise InputError(
+        f"{field}: 此服务商无法运行，未保存 / the provider cannot run, not saved: {reason}",
+        field=field,
+    )
+
+
+def _require_row_runnable(context: Context, name: str) -> None:
+    with context.sessions() as session:
+        row = store.get_provider(session, name)
+        if row is None:
+            raise _missing(name)
+        try:
+            config = config_of(row, secret_box(context.settings))
+        except NotifierError as exc:
+            raise InputError(
+                f"secrets: 此服务商无法运行，未启用 / the provider cannot run, not enabled: {exc}",
+                field="secrets",
+            ) from None
+    _require_runnable(context.settings, config)
+
+
+def preview(settings: Settings, draft: ProviderDraft) -> dict[str, str]:
+    """What a firm receives of each message kind through the draft provider, filled with the
+    documented variables' examples, by kind (nothing is stored or sent).
+
+    Raises:
+        InputError: the draft cannot run (naming the field), or a kind's message cannot be
+            composed (field ``templates.<kind>``).
+    """
+    config = replace(draft.config(), enabled=True)
+    _require_runnable(settings, config)
+    built = build_providers([config], environment=worker_environment(settings))
+    try:
+        provider = next(iter(built))
+        shown = {}
+        for kind in KIND_WORDS:
+            try:
+                shown[kind] = provider.compose_message(
+                    kind, sample_of(kind), TEST_TEXT, to=None
+                ).text
+            except NotifierError as exc:
+                field = f"templates.{kind}"
+                raise InputError(f"{field}: {exc}", field=field) from None
+        return shown
+    finally:
+        built.close()
+
+
+def listing(
+    sessions: SessionFactory, settings: Settings, catalog: ProviderCatalog | None = None
+) -> list[dict[str, Any]]:
     """Every provider, rows then settings, as admins see them: secrets masked, never shown.
 
-    ``in_force`` says whether it serves its channel now (see
-    :mod:`notifier.services.providers.catalog` for the precedence).
+    ``in_force`` says whether it serves its channel by the rows (see
+    :mod:`notifier.services.providers.catalog` for the precedence). With the process's
+    ``catalog``, ``in_use`` says whether the senders send through it now and ``broken`` why
+    a row was left out.
     """
     with sessions() as session:
         rows = store.all_providers(session)
@@ -177,6 +248,12 @@ def listing(sessions: SessionFactory, settings: Settings) -> list[dict[str, Any]
             row["channel"] in served or row["name"] in names
         )
         row["in_force"] = bool(row["enabled"]) and not overridden
+    if catalog is not None:
+        used = catalog.in_use()
+        broken = catalog.broken
+        for row in shown:
+            row["in_use"] = str(row["name"]) in used.get(str(row["channel"]), [])
+            row["broken"] = broken.get(str(row["name"])) if row["source"] == "database" else None
     return shown
 
 
@@ -184,8 +261,12 @@ def set_enabled(context: Context, name: str, *, enabled: bool) -> None:
     """Enable or disable a provider row, audited ``provider.enable`` or ``provider.disable``.
 
     Raises:
-        InputError: no row has that name (settings providers are changed in the settings).
+        InputError: no row has that name (settings providers are changed in the settings), or
+            enabling a row the workers could not run (its secret no longer opens, or its
+            options no longer build).
     """
+    if enabled:
+        _require_row_runnable(context, name)
     with context.sessions.begin() as session:
         now = context.time_source.now()
         if not store.set_enabled(session, name, enabled=enabled, now=now):
@@ -231,8 +312,11 @@ def _audit(
     )
 
 
-def send_test(context: Context, name: str, *, to: str) -> SendResult:
-    """Send one test message to ``to`` through the provider ``name`` now (even if disabled),
+def send_test(
+    context: Context, name: str, *, to: str, kind: str = TriggerKind.POLICY_PUBLISHED.value
+) -> SendResult:
+    """Send one test message to ``to`` through the provider ``name`` now (even if disabled):
+    a vendor SMS account sends its approved template of ``kind`` filled with the examples,
     audited ``provider.test`` whatever the answer (a send is no change to roll back: the audit
     row follows it in a transaction of its own).
 
@@ -244,7 +328,7 @@ def send_test(context: Context, name: str, *, to: str) -> SendResult:
     """
     ok = False
     try:
-        result = _send_test(context.sessions, context.settings, name, to=to)
+        result = _send_test(context.sessions, context.settings, name, to=to, kind=kind)
         ok = True
         return result
     finally:
@@ -252,20 +336,22 @@ def send_test(context: Context, name: str, *, to: str) -> SendResult:
             _audit(session, context, "provider.test", name, {"to": to, "ok": ok})
 
 
-def _send_test(sessions: SessionFactory, settings: Settings, name: str, *, to: str) -> SendResult:
+def _send_test(
+    sessions: SessionFactory, settings: Settings, name: str, *, to: str, kind: str
+) -> SendResult:
     config = next((c for c in current_configs(sessions, settings) if c.name == name), None)
     if config is None:
         raise _missing(name, rows_only=False)
     built = build_providers(
-        [replace(config, enabled=True)], environment=environment_from_settings(settings)
+        [replace(config, enabled=True)], environment=worker_environment(settings)
     )
     try:
         provider = next(iter(built))
-        composed = provider.compose(TEST_TEXT, to=to)
+        composed = provider.compose_message(kind, sample_of(kind), TEST_TEXT, to=to)
         key = f"provider-test-{uuid.uuid4().hex}"
-        payload = (
-            {"type": "provider.test", "text": composed.text} if config.channel == WEBHOOK else {}
-        )
+        payload = dict(composed.payload or {})
+        if config.channel == WEBHOOK:
+            payload = {"type": "provider.test", "text": composed.text}
         message = Message(
             delivery_id=0,
             idempotency_key=key,

@@ -6,6 +6,10 @@ then the [sms], [email] and [webhook] sections). A settings provider with the na
 is left out. :class:`ProviderCatalog` reads the rows again every ``circuit.refresh_seconds``,
 and at once after :meth:`ProviderCatalog.refresh` (the process that changed them), so admins'
 changes reach running workers without a restart.
+
+A row that cannot run (its secret no longer opens, its options no longer build) never stops a
+process: it is left out with a logged reason, :attr:`ProviderCatalog.broken` names it, and its
+channel is served as if the row were not there.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
@@ -24,7 +29,7 @@ from notifier.domain.secret_box import SecretBox
 from notifier.errors import NotifierError
 from notifier.store import providers as store
 from notifier.store.db import SessionFactory
-from notifier.store.models import ProviderAccount
+from notifier.store.models import ProviderAccount, TriggerKind
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,23 @@ log = logging.getLogger(__name__)
 def secret_box(settings: Settings) -> SecretBox:
     """The box over ``secrets.keys``."""
     return SecretBox([key.get_secret_value() for key in settings.secrets.keys])
+
+
+def worker_environment(settings: Settings) -> ProviderEnvironment:
+    """What the sending processes build providers with: the settings' environment, and every
+    message kind in use (a vendor SMS account must have an approved template for each)."""
+    return replace(
+        environment_from_settings(settings), message_kinds=tuple(kind.value for kind in TriggerKind)
+    )
+
+
+def cannot_run(config: ProviderConfig, environment: ProviderEnvironment) -> str | None:
+    """Why ``config`` cannot be built as the workers build it, or None when it can."""
+    try:
+        build_providers([replace(config, enabled=True)], environment=environment).close()
+    except NotifierError as exc:
+        return str(exc)
+    return None
 
 
 def config_of(row: ProviderAccount, box: SecretBox) -> ProviderConfig:
@@ -75,6 +97,30 @@ def current_configs(sessions: SessionFactory, settings: Settings) -> list[Provid
     return merged_configs(rows, provider_configs_from_settings(settings))
 
 
+def runnable_rows(
+    sessions: SessionFactory, settings: Settings, environment: ProviderEnvironment
+) -> tuple[list[ProviderConfig], dict[str, str]]:
+    """The rows that can run, decrypted, and the reason each other one cannot, by name.
+
+    Disabled rows are only decrypted (they are built when enabled).
+    """
+    box = secret_box(settings)
+    good: list[ProviderConfig] = []
+    broken: dict[str, str] = {}
+    with sessions() as session:
+        rows = list(store.all_providers(session))
+        for row in rows:
+            try:
+                good.append(config_of(row, box))
+            except NotifierError as exc:
+                broken[row.name] = str(exc)
+    for config in [c for c in good if c.enabled]:
+        reason = cannot_run(config, environment)
+        if reason is not None:
+            broken[config.name] = reason
+    return [c for c in good if c.name not in broken], broken
+
+
 def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
     """What changes when an admin changes a provider row: each row's id and update time."""
     with sessions() as session:
@@ -98,20 +144,46 @@ class ProviderCatalog:
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._environment = environment or environment_from_settings(settings)
+        self._environment = environment or worker_environment(settings)
         self._monotonic = monotonic
         self._lock = threading.Lock()  # guards the fields below; held for no I/O
         self._reloading = threading.Lock()  # one reload at a time
         self._set: ProviderSet | None = None
         self._retired: ProviderSet | None = None
         self._seen: tuple[object, ...] | None = None
+        self._broken: dict[str, str] = {}
         self._checked = 0.0
+
+    @property
+    def environment(self) -> ProviderEnvironment:
+        """What this catalog builds providers with."""
+        return self._environment
+
+    @property
+    def broken(self) -> Mapping[str, str]:
+        """The provider rows left out at the last load, with the reason each cannot run."""
+        with self._lock:
+            return dict(self._broken)
+
+    def in_use(self) -> dict[str, list[str]]:
+        """The names of the providers each channel sends through now, first choice first (the
+        rows are looked at again first: a change shows at once)."""
+        with self._lock:
+            self._checked = 0.0
+        if self._reload_due():
+            self._reload(force=False)
+        with self._lock:
+            assert self._set is not None
+            used: dict[str, list[str]] = {}
+            for provider in self._set:
+                used.setdefault(provider.channel, []).append(provider.name)
+            return used
 
     def load(self) -> None:
         """Build the providers now (at a process's start: a wrong row is reported then).
 
         Raises:
-            ConfigError: a row or setting is wrong, or a secret cannot be decrypted.
+            ConfigError: a setting is wrong (a wrong row is left out, see :attr:`broken`).
         """
         with self._lock:
             self._checked = self._monotonic() + self._settings.circuit.refresh_seconds
@@ -155,8 +227,9 @@ class ProviderCatalog:
                 seen = fingerprint(self._sessions)
                 if not force and seen == seen_before:
                     return
+                rows, broken = runnable_rows(self._sessions, self._settings, self._environment)
                 built = build_providers(
-                    current_configs(self._sessions, self._settings),
+                    merged_configs(rows, provider_configs_from_settings(self._settings)),
                     environment=self._environment,
                 )
             except NotifierError:
@@ -164,7 +237,10 @@ class ProviderCatalog:
                     raise
                 log.exception("provider rows could not be read again; the previous ones stay")
                 return
+            for name, reason in broken.items():
+                log.error("provider %r left out: it cannot run: %s", name, reason)
             with self._lock:
+                self._broken = broken
                 if self._retired is not None:
                     self._retired.close()
                 self._retired, self._set, self._seen = self._set, built, seen

@@ -20,6 +20,7 @@ from notifier.store.models.provider import ProviderAccount
 from notifier.store.models.reply import InboundReply
 from notifier.store.models.template import MessageTemplate
 from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
+from notifier.store.models.user import User
 
 __all__ = [
     "ApiKey",
@@ -52,4 +53,5 @@ __all__ = [
     "Campaign",
     "CampaignStatus",
     "MessageTemplate",
+    "User",
 ]

@@ -36,6 +36,10 @@ class ApiKey(Base):
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(100))
+    # The person a machine's key belongs to, when one does.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -61,20 +65,25 @@ class AuditEntry(Base):
 
 
 class ConsoleSession(Base):
-    """One console sign-in: the cookie carries only its random id, signed; the row is what
-    makes it valid, so signing out, revoking the key or expiry ends it for good."""
+    """One console sign-in, by a key or by a user's password: the cookie carries only its
+    random id, signed; the row is what makes it valid, so signing out, revoking the key,
+    disabling the user or expiry ends it for good."""
 
     __tablename__ = "console_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Hex SHA-256 of the random session id: the table alone signs nobody in.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    api_key_id: Mapped[int] = mapped_column(
+    # Exactly one of these is set: who signed in.
+    api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
-    # Why it ended: logout, revoked.
+    # Why it ended: logout, revoked, disabled, password.
     ended_reason: Mapped[str | None] = mapped_column(String(20))

@@ -17,7 +17,6 @@ from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import authenticate
 from notifier.services.context import Context
-from notifier.web.auth import acting
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
 from notifier.web.forms import secret_keys
 from notifier.web.views import Views
@@ -51,8 +50,9 @@ class Console:
         )
 
     def acting(self, user: ConsoleUser) -> Context:
-        """The context of an operation ``user`` asks for here (audited as their key, console)."""
-        return acting(self.runtime, user.principal, "console")
+        """The context of an operation ``user`` asks for here (audited by their name or their
+        key's prefix, console)."""
+        return self.runtime.context(user.actor)
 
     def not_found(self, request: Request) -> HTMLResponse:
         """The "not found" page."""

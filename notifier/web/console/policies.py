@@ -9,14 +9,21 @@ from starlette.datastructures import FormData
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.records import PolicyDraft
+from notifier.domain.sectors import catalogue, code_of_name
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.services.policies.preview import preview_policy
-from notifier.services.policies.publishing import publish_policy
+from notifier.services.enterprises.regions import region_choices
+from notifier.services.policies.composing import (
+    CONFIRM_FIELD,
+    preview_composed,
+    publish_composed,
+)
 from notifier.store import policies as store
+from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_page
+from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
@@ -32,6 +39,16 @@ def _words(value: Any) -> list[str]:
     return [w for w in _LIST_SEPARATORS.split(str(value or "")) if w]
 
 
+def _all_words(form: FormData, name: str) -> list[str]:
+    """The words of every field called ``name`` (the picker's boxes and the typed field),
+    each once, in order."""
+    words = [w for value in form.getlist(name) for w in _words(value)]
+    if name == "sectors":
+        # The picker offers "C3670 汽车零部件及配件制造"; a name typed alone is its code.
+        words = [code_of_name(w) for w in words]
+    return list(dict.fromkeys(words))
+
+
 def policy_data(form: FormData) -> dict[str, Any]:
     """The compose form as a policy file's JSON object (the policy reader checks it)."""
     data: dict[str, Any] = {}
@@ -42,7 +59,7 @@ def policy_data(form: FormData) -> dict[str, Any]:
     for name in LIST_FIELDS:
         if words := _words(form.get(name)):
             data[name] = words
-    targets: dict[str, Any] = {name: _words(form.get(name)) for name in TARGET_FIELDS}
+    targets: dict[str, Any] = {name: _all_words(form, name) for name in TARGET_FIELDS}
     targets["sizes"] = [str(s) for s in form.getlist("sizes")]
     data["targets"] = {name: values for name, values in targets.items() if values}
     deadline_title = str(form.get("deadline_title") or "").strip()
@@ -57,8 +74,43 @@ def _draft(runtime: Runtime, form: FormData) -> PolicyDraft:
 
 
 def _refill(form: FormData) -> dict[str, Any]:
-    """The posted fields, to show the form again as it was sent."""
-    return {k: form.getlist(k) if k == "sizes" else form.get(k) for k in form}
+    """The posted fields, to show the form again as it was sent (the pickers' fields as
+    lists of their words)."""
+    refill: dict[str, Any] = {k: form.get(k) for k in form}
+    refill["sizes"] = form.getlist("sizes")
+    for name in ("regions", "sectors"):
+        refill[name] = _all_words(form, name)
+    return refill
+
+
+def _compose_page(
+    request: Request,
+    user: ConsoleUser,
+    console: Console,
+    *,
+    form: dict[str, Any],
+    error: str | None = None,
+    confirm: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The compose form with its region and sector pickers."""
+    regions = region_choices(console.runtime.sessions)
+    picked = set(form.get("regions") or ())
+    typed = [r for r in form.get("regions") or () if r not in {c.path for c in regions}]
+    return console.page(
+        request,
+        "console/compose.html",
+        user,
+        status_code=status_code,
+        sizes=SIZES,
+        error=error,
+        confirm=confirm,
+        form=form,
+        regions=regions,
+        picked_regions=picked,
+        typed_regions=" ".join(typed),
+        sector_catalogue=catalogue(),
+    )
 
 
 @router.get("/policies", response_class=HTMLResponse)
@@ -81,7 +133,7 @@ def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLRespon
 @router.get("/policies/new", response_class=HTMLResponse)
 def compose(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
     """The compose form, empty."""
-    return console.page(request, "console/compose.html", user, sizes=SIZES, error=None, form={})
+    return _compose_page(request, user, console, form={})
 
 
 @router.get("/policies/{policy_id}", response_class=HTMLResponse)
@@ -104,7 +156,7 @@ def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResp
     runtime = console.runtime
     try:
         context = console.acting(user)
-        result = preview_policy(context, _draft(runtime, form))
+        result = preview_composed(context, _draft(runtime, form))
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
     data = result.as_dict()
@@ -117,19 +169,21 @@ def preview(user: SignedPost, form: PostedForm, console: ConsoleDep) -> JSONResp
 def publish_form(
     request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
-    """Publish the composed policy (once: publishing it again sends nothing new)."""
+    """Publish the composed policy (once: publishing it again sends nothing new). One that
+    reaches no enterprise is sent back with a "publish anyway" box until the clerk ticks it."""
     runtime = console.runtime
     try:
         context = console.acting(user)
-        published = publish_policy(context, _draft(runtime, form))
+        confirmed = form.get(CONFIRM_FIELD) == "yes"
+        published = publish_composed(context, _draft(runtime, form), confirmed=confirmed)
     except (InputError, BrokerUnavailable) as exc:
-        return console.page(
+        return _compose_page(
             request,
-            "console/compose.html",
             user,
+            console,
             status_code=400,
-            sizes=SIZES,
             error=str(exc),
+            confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
             form=_refill(form),
         )
     note = "published" if published.created else "again"

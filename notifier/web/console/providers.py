@@ -1,6 +1,8 @@
 """``/console/admin/providers`` (admin): provider accounts kept in the database: the list
-(secrets masked), adding one (its secret never shown again), enable, disable, remove, and a
-test message to an address the admin names, showing the provider's answer."""
+(secrets masked, which provider each channel uses now, rows that cannot run), adding one (its
+secret never shown again; a vendor SMS account's sign name and approved template per message
+kind, with a preview of what a firm receives), enable, disable, remove, and a test message to an
+address the admin names, showing the provider's answer."""
 
 import json
 from typing import Any
@@ -15,17 +17,24 @@ from notifier.services.providers.admin import (
     ProviderDraft,
     add,
     listing,
+    preview,
     read_pairs,
     remove,
     send_test,
     set_enabled,
 )
+from notifier.services.providers.sms_templates import KIND_WORDS, VARIABLES_BY_KIND
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
 
+# A vendor SMS account's approved template of each message kind: three fields each.
+TEMPLATE_PARTS = ("template_code", "text", "params")
+TEMPLATE_FIELDS = tuple(
+    f"templates.{kind}.{part}" for kind in KIND_WORDS for part in TEMPLATE_PARTS
+)
 # Shown again on a refused form; the secrets field never is.
-KEPT_FIELDS = ("name", "channel", "kind", "priority", "options")
+KEPT_FIELDS = ("name", "channel", "kind", "priority", "options", "sign_name", *TEMPLATE_FIELDS)
 NOTES = ("added", "enabled", "disabled", "removed")
 
 router = APIRouter()
@@ -44,6 +53,31 @@ def _priority(value: str) -> int:
         ) from None
 
 
+def _templates(kept: dict[str, str]) -> dict[str, dict[str, object]]:
+    """The templates filled in, by kind (a kind left blank is left out)."""
+    found: dict[str, dict[str, object]] = {}
+    for kind in KIND_WORDS:
+        code, text, params = (kept[f"templates.{kind}.{part}"] for part in TEMPLATE_PARTS)
+        if code or text or params:
+            field = f"templates.{kind}.params"
+            found[kind] = {
+                "template_code": code,
+                "text": text,
+                "params": dict(read_pairs(_lines(params), field)),
+            }
+    return found
+
+
+def _options(kept: dict[str, str]) -> dict[str, object]:
+    options: dict[str, object] = dict(read_pairs(_lines(kept["options"]), "options"))
+    if kept["sign_name"]:
+        options["sign_name"] = kept["sign_name"]
+    templates = _templates(kept)
+    if templates:
+        options["templates"] = templates
+    return options
+
+
 def _draft(kept: dict[str, str], form: FormData) -> ProviderDraft:
     channel = kept["channel"]
     return ProviderDraft(
@@ -53,7 +87,7 @@ def _draft(kept: dict[str, str], form: FormData) -> ProviderDraft:
         priority=_priority(kept["priority"]),
         enabled=form.get("enabled") is not None,
         # Kept as text: each kind's option model reads numbers where it wants them.
-        options=dict(read_pairs(_lines(form.get("options")), "options")),
+        options=_options(kept),
         secrets=dict(read_pairs(_lines(form.get("secrets")), "secrets")),
     )
 
@@ -68,8 +102,10 @@ def _page(
     form: dict[str, str] | None = None,
     note: str | None = None,
     tested: dict[str, Any] | None = None,
+    previews: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    rows = listing(console.runtime.sessions, console.runtime.settings)
+    catalog = console.runtime.catalog
+    rows = listing(console.runtime.sessions, console.runtime.settings, catalog)
     for row in rows:
         row["options_shown"] = json.dumps(row["options"], ensure_ascii=False, sort_keys=True)
     return console.page(
@@ -82,6 +118,10 @@ def _page(
         form=form or {},
         note=note,
         tested=tested,
+        previews=previews,
+        in_use=catalog.in_use(),
+        kinds=KIND_WORDS,
+        variables=VARIABLES_BY_KIND,
     )
 
 
@@ -97,10 +137,14 @@ def page(
 def add_provider(
     request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
-    """Add a provider account (a refused form is shown again, without its secrets)."""
+    """Add a provider account, or (``action=preview``) show what a firm would receive through
+    it; a refused or previewed form is shown again, without its secrets."""
     kept = {k: str(form.get(k) or "").strip() for k in KEPT_FIELDS}
     try:
         draft = _draft(kept, form)
+        if form.get("action") == "preview":
+            shown = preview(console.runtime.settings, draft)
+            return _page(console, request, user, form=kept, previews=shown)
         add(console.acting(user), draft)
     except (InputError, ConfigError) as exc:
         return _page(console, request, user, status_code=400, error=str(exc), form=kept)
@@ -115,9 +159,11 @@ def test_send(
     """Send a test message to the address the admin names; show the provider's answer."""
     # A plain def: the provider's network call runs in a worker thread, not on the loop.
     address = str(form.get("to") or "").strip()
+    kind = str(form.get("kind") or "")
+    kind = kind if kind in KIND_WORDS else next(iter(KIND_WORDS))
     tested: dict[str, Any] = {"name": name, "to": address}
     try:
-        result = send_test(console.acting(user), name, to=address)
+        result = send_test(console.acting(user), name, to=address, kind=kind)
     except ChannelError as exc:
         tested.update(ok=False, answer=exc.reason)
     except (InputError, ConfigError, TemplateError) as exc:
@@ -141,5 +187,6 @@ def change(
         else:
             raise HTTPException(status_code=404, detail="no such action")
     except InputError as exc:
-        return _page(console, request, user, status_code=404, error=str(exc))
+        status = 404 if exc.field == "name" else 400  # no such row, or it cannot run
+        return _page(console, request, user, status_code=status, error=str(exc))
     return RedirectResponse(f"/console/admin/providers?note={action}d", 303)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.web.console import (
+    accounts,
     admin,
     calendar,
     campaigns,
@@ -33,7 +34,7 @@ from notifier.web.views import Views
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
     login, dashboard, policies, revising, deliveries, register_import, enterprises, deadlines,
-    admin, templates, providers, campaigns, calendar,
+    admin, templates, providers, campaigns, calendar, accounts,
 )  # fmt: skip
 
 

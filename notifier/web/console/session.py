@@ -1,9 +1,11 @@
-"""Console sign-in: an API key (staff or admin) is exchanged for a server-side session.
+"""Console sign-in: a user's name and password, or an API key (staff or admin), is exchanged
+for a server-side session.
 
 The cookie carries only a random session id, signed with the deployment's keys (newest first,
 each accepted, so rotating the secret signs nobody out); HttpOnly, SameSite=Lax. The session
-is a row of ``console_sessions`` (its id's hash, the key, created, last seen, expires,
-ended): signing out, revoking the key or ``SESSION_HOURS`` passing ends it for good, so a
+is a row of ``console_sessions`` (its id's hash, the key or the user, created, last seen,
+expires, ended): signing out, revoking the key, disabling the user, a new password or
+``SESSION_HOURS`` passing ends it for good, so a
 copied cookie is worth nothing afterwards. Every form carries a CSRF value bound to the
 session id, and the sign-in form one bound to a pre-session cookie (``notifier.web.forms``).
 """
@@ -21,6 +23,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from notifier.domain.time_source import TimeSource
 from notifier.services.access.api_keys import Principal
+from notifier.services.context import Actor
 from notifier.store import console_sessions as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import Role
@@ -39,11 +42,13 @@ LOGIN_PATH = "/console/login"
 
 @dataclass(frozen=True)
 class Identity:
-    """Whom a key names: its role, the public prefix that names it in logs, its id."""
+    """Who signs in: a key (its role, the public prefix that names it in logs, its id) or a
+    user (their role, their name, their id)."""
 
     role: str
     name: str
-    key_id: int
+    key_id: int | None = None
+    user_id: int | None = None
 
 
 # Checks a presented API key: its identity, or None when no valid key is that.
@@ -52,13 +57,15 @@ KeyCheck = Callable[[str], Identity | None]
 
 @dataclass(frozen=True)
 class ConsoleUser:
-    """A signed-in member of staff."""
+    """A signed-in member of staff: a user (``user_id``) or a key's holder (``key_id``);
+    ``name`` the user's name or the key's prefix, as the header and the audit log show it."""
 
     role: str
     name: str
-    key_id: int
+    key_id: int | None
     sid: str
     csrf: str
+    user_id: int | None = None
 
     @property
     def admin(self) -> bool:
@@ -67,8 +74,18 @@ class ConsoleUser:
 
     @property
     def principal(self) -> Principal:
-        """The key behind the session, as the API's audit log names callers."""
-        return Principal(role=Role(self.role), key_id=self.key_id, prefix=self.name)
+        """Who is behind the session, as the API's audit log names callers (a user by name)."""
+        return Principal(role=Role(self.role), key_id=self.key_id or 0, prefix=self.name)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for an operation done here."""
+        return Actor(name=self.name, role=self.role, face="console")
+
+    @property
+    def session_hash(self) -> str:
+        """The stored hash of this session's id."""
+        return _hashed(self.sid)
 
 
 def _hashed(sid: str) -> str:
@@ -97,6 +114,7 @@ class Sessions:
                 session,
                 token_hash=_hashed(sid),
                 api_key_id=identity.key_id,
+                user_id=identity.user_id,
                 now=now,
                 expires_at=now + timedelta(hours=SESSION_HOURS),
             )
@@ -121,13 +139,18 @@ class Sessions:
             found = store.active(session, _hashed(sid), now=self.time_source.now())
             if found is None:
                 return None
-            _, key = found
-            role, name, key_id = key.role, key.prefix, key.id
+            _, key, person = found
+            if person is not None:
+                role, name, key_id, user_id = person.role, person.name, None, person.id
+            else:
+                assert key is not None
+                role, name, key_id, user_id = key.role, key.prefix, key.id, None
         if role not in STAFF_ROLES:
             return None
         return ConsoleUser(
-            role=role, name=name, key_id=key_id, sid=sid, csrf=form_token(self.keys, sid)
-        )
+            role=role, name=name, key_id=key_id, user_id=user_id, sid=sid,
+            csrf=form_token(self.keys, sid),
+        )  # fmt: skip
 
     def end(self, user: ConsoleUser, *, reason: str = "logout") -> None:
         """End ``user``'s session: its cookie signs nobody in again."""

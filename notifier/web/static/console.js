@@ -62,6 +62,25 @@ document.addEventListener("submit", function (event) {
   refresh();
 })();
 
+// The compose page's sector finder: a code chosen from the list joins the sectors field, so
+// several can be chosen one after another (without script the finder is posted as it is).
+(function () {
+  "use strict";
+  var search = document.getElementById("sector-search");
+  var field = document.getElementById("sectors");
+  var list = document.getElementById("sector-catalogue");
+  if (!search || !field || !list) { return; }
+  search.addEventListener("change", function () {
+    var code = search.value.trim();
+    if (!list.querySelector('option[value="' + code.replace(/"/g, "") + '"]')) { return; }
+    var codes = field.value.split(/[,;，；、\s]+/).filter(function (c) { return c; });
+    if (codes.indexOf(code) < 0) { codes.push(code); }
+    field.value = codes.join(", ");
+    search.value = "";
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+})();
+
 // The campaign page's progress bar: the current run's done/total, rate and ETA, polled from
 // /console/campaigns/{id}/progress every 2.5 s while the page is open.
 (function () {

@@ -15,9 +15,10 @@ from sqlalchemy.engine import make_url
 
 from notifier.config import load_settings
 from notifier.domain.secret_box import new_key
-from notifier.errors import ConfigError
 from notifier.services.providers.catalog import ProviderCatalog
+from notifier.store import providers as store
 from notifier.store.db import create_db_engine, create_session_factory
+from notifier.store.models.base import utcnow
 
 from support.cli import Notifier, assert_one_line_error
 from support.peers import SmsGateway
@@ -172,30 +173,44 @@ def test_a_test_send_that_the_provider_refuses_shows_its_answer(admin, gateway):
     assert_one_line_error(result, "MOBILE_NUMBER_ILLEGAL", "bad number")
 
 
-def test_encrypted_rows_without_a_key_stop_a_process_at_start_with_a_clear_error(
-    admin, gateway, database_url, redis_url, tmp_path
+def test_rows_that_cannot_run_are_left_out_with_their_reason_and_the_process_starts(
+    admin, gateway, database_url, tmp_path, caplog
 ):
     _add(admin, gateway)
     settings = load_settings(
         config_dir=tmp_path / "no-config", database_url=database_url, var_dir=tmp_path / "var"
     )
     engine = create_db_engine(settings.database_url)
-    catalog = ProviderCatalog(create_session_factory(engine), settings)
-    try:
-        with pytest.raises(ConfigError, match="NOTIFIER_SECRETS__KEYS"):
-            catalog.load()
-        # A wrong key is named as such too.
-        wrong = settings.model_copy(
-            update={"secrets": settings.secrets.model_copy(update={"keys": [_secret(new_key())]})}
+    sessions = create_session_factory(engine)
+    # A row written before its kind was checked as the workers build it.
+    with sessions.begin() as session:
+        store.add_provider(
+            session, name="tx-old", channel="sms", kind="tencent-sms", priority=0, enabled=True,
+            options={"sign_name": "北仑企服"}, secret_encrypted=None, now=utcnow(),
         )
-        with pytest.raises(ConfigError, match="cannot be decrypted"):
-            ProviderCatalog(create_session_factory(engine), wrong).load()
+    catalog = ProviderCatalog(sessions, settings)
+    wrong = settings.model_copy(
+        update={"secrets": settings.secrets.model_copy(update={"keys": [_secret(new_key())]})}
+    )
+    other = ProviderCatalog(sessions, wrong)
+    try:
+        with caplog.at_level(logging.ERROR, logger="notifier.services.providers.catalog"):
+            catalog.load()  # no key: gw-a's secret cannot be opened
+        assert "NOTIFIER_SECRETS__KEYS" in catalog.broken["gw-a"]
+        assert "secret_id" in catalog.broken["tx-old"]
+        assert "gw-a" in caplog.text and "tx-old" in caplog.text
+        # The SMS channel is served as if the rows were not there: by the settings.
+        assert [p.name for p in catalog.for_channel("sms")] == ["sms-dry-run"]
+        other.load()  # a wrong key is named as such
+        assert "cannot be decrypted" in other.broken["gw-a"]
     finally:
         catalog.close()
+        other.close()
         engine.dispose()
-    # The worker says so in one line before it starts.
-    no_key = {"NOTIFIER_SECRETS__KEYS": "[]", "NOTIFIER_BROKER_URL": redis_url}
-    assert_one_line_error(admin("worker", env=no_key, status=2), "NOTIFIER_SECRETS__KEYS")
+    # Switched off, it cannot be switched on again as it is: the field is named.
+    admin("providers", "disable", "tx-old")
+    refused = admin("providers", "enable", "tx-old", status=2)
+    assert_one_line_error(refused, "secret_id", "此服务商无法运行")
 
 
 def test_rotating_keys_keeps_every_secret_readable(admin, gateway, tmp_path):

@@ -63,7 +63,10 @@ def _compose_and_publish(page, server: Server, title: str, *, sms: int) -> str:
     page.fill("#title", title)
     page.fill("#department", "北仑区经济和信息化局")
     page.fill("#summary", "按设备投资额的10%给予补助，最高200万元。")
-    page.fill("#sectors", "C36")
+    # The sector finder: a code chosen from the catalogue's list joins the sectors field.
+    page.fill("#sector-search", "C36")
+    page.dispatch_event("#sector-search", "change")
+    assert page.input_value("#sectors") == "C36" and page.input_value("#sector-search") == ""
     # The live preview counts the audience: the two enterprises under C36.
     # A text selector, not wait_for_function: the pages' CSP (rightly) forbids eval.
     page.wait_for_selector("#audience-count:text-is('2')")

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from notifier.domain.sectors import catalogue as sector_catalogue
 from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.jobs.worker import start_worker
 from notifier.services.providers.admin import listing
@@ -96,7 +97,7 @@ def _data_texts(runtime) -> set[str]:
     texts = set(COMPOSED.values())
     with runtime.sessions() as session:
         for enterprise in enterprise_store.iter_enterprises(session):
-            texts |= {enterprise.name, enterprise.region}
+            texts |= {enterprise.name, enterprise.region, *enterprise.region.split("/")}
             texts |= {t.topic for t in enterprise.topics} | {t.tag for t in enterprise.tags}
         for delivery in delivery_store.list_deliveries(session, DeliveryFilter(), limit=None):
             texts |= {str(v) for v in delivery.reason.values()}
@@ -113,6 +114,8 @@ def _data_texts(runtime) -> set[str]:
     texts |= set(NOTICE_EXAMPLE.splitlines())
     providers = listing(runtime.sessions, runtime.settings)
     texts |= {str(v) for row in providers for v in row["options"].values()}
+    # GB/T 4754-2017 has Chinese names only (the compose page's sector list).
+    texts |= {sector.name_zh for sector in sector_catalogue()}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
     texts |= {v[i18n.EN] for v in i18n.catalogue().values() if CJK.search(v[i18n.EN])}
     return {t for t in texts if t}

@@ -1,7 +1,7 @@
 """the field each register heading was last imported as (the console's mapping step)
 
 Revision ID: 0015_import_mapping
-Revises: 0014
+Revises: 0015_accounts
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_import_mapping"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,102 @@
+"""The regions of the register as a tree a clerk picks from, and short names resolved.
+
+Regions are ``/`` paths (``浙江省/宁波市/北仑区/大碶街道/…社区``). The picker shows every prefix
+from the deepest level all firms share (the district, usually) down to the communities, each
+with its number of firms; a target typed as its last segments alone (``大碶街道``) is resolved to
+the one full path that ends so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from notifier.errors import InputError
+from notifier.store import enterprises
+from notifier.store.db import SessionFactory
+
+_SEP = "/"
+_SHOWN_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region a clerk can choose: its full path, its own name, how deep it is shown
+    (0: the top of the picker) and how many firms it holds."""
+
+    path: str
+    name: str
+    depth: int
+    firms: int
+
+
+def _prefixes(path: str) -> list[str]:
+    segments = path.split(_SEP)
+    return [_SEP.join(segments[: end + 1]) for end in range(len(segments))]
+
+
+def region_tree(counts: Iterable[tuple[str, int]]) -> list[Region]:
+    """Every prefix of the given regions, in path order, below their shared ancestors (the
+    last shared segment is the top)."""
+    firms: Counter[str] = Counter()
+    paths = []
+    for path, count in counts:
+        paths.append(path.split(_SEP))
+        for prefix in _prefixes(path):
+            firms[prefix] += count
+    if not paths:
+        return []
+    shared = 0  # leading segments every path has, and more below them
+    while all(len(p) > shared + 1 for p in paths) and len({p[shared] for p in paths}) == 1:
+        shared += 1
+    top = max(shared - 1, 0)
+    return [
+        Region(path=prefix, name=segments[-1], depth=len(segments) - 1 - top, firms=firms[prefix])
+        for prefix in sorted(firms)
+        if len(segments := prefix.split(_SEP)) > top
+    ]
+
+
+def region_choices(sessions: SessionFactory) -> list[Region]:
+    """The register's regions as the compose page's picker shows them (one query)."""
+    with sessions() as session:
+        return region_tree(enterprises.region_counts(session))
+
+
+def resolve(typed: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+    """Each typed region as the full path it names: itself when known or when nothing ends
+    so (it then reaches no one and the preview says so), else the one known path that ends
+    with it segment by segment.
+
+    Raises:
+        InputError: (field ``regions``) when a short name ends more than one path.
+    """
+    paths = {prefix for path in known for prefix in _prefixes(path)}
+    resolved: list[str] = []
+    for region in typed:
+        if region in paths:
+            found = [region]
+        else:
+            found = sorted(p for p in paths if p.endswith(_SEP + region))
+        if len(found) > 1:
+            shown = "、".join(found[:_SHOWN_CANDIDATES])
+            raise InputError(
+                f"地区“{region}”不唯一，请写出上级：{shown} / region {region!r} matches "
+                f"{len(found)} regions; give its parent too",
+                field="regions",
+            )
+        full = found[0] if found else region
+        if full not in resolved:
+            resolved.append(full)
+    return tuple(resolved)
+
+
+def resolve_regions(sessions: SessionFactory, typed: Iterable[str]) -> tuple[str, ...]:
+    """:func:`resolve` against the regions the register holds (one query, none when nothing
+    is typed)."""
+    wanted = tuple(typed)
+    if not wanted:
+        return ()
+    with sessions() as session:
+        return resolve(wanted, (path for path, _ in enterprises.region_counts(session)))

@@ -1,0 +1,63 @@
+"""What the console's compose form adds to previewing and publishing a policy: short region
+names resolved against the register, and a policy that reaches no one held back until the
+clerk confirms it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from notifier.domain.records import PolicyDraft
+from notifier.errors import InputError
+from notifier.services.context import Context
+from notifier.services.enterprises.regions import resolve_regions
+from notifier.services.policies.preview import Preview, preview_policy
+from notifier.services.policies.publishing import Published, publish_policy
+from notifier.store import audience as audiences
+
+CONFIRM_FIELD = "confirm_empty"
+
+
+class ReachesNoOne(InputError):
+    """The policy would reach no enterprise and the clerk has not confirmed publishing it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "这条政策不会送达任何企业；确认无误请勾选“仍要发布”再发布 / the policy reaches no "
+            "enterprise; tick “publish anyway” to publish it all the same",
+            field=CONFIRM_FIELD,
+        )
+
+
+def resolved(context: Context, draft: PolicyDraft) -> PolicyDraft:
+    """The draft with each region typed by its last segments (``大碶街道``) as its full path.
+
+    Raises:
+        InputError: (field ``regions``) a short name that ends more than one region.
+    """
+    targets = draft.targets
+    regions = resolve_regions(context.sessions, targets.regions)
+    if regions == targets.regions:
+        return draft
+    return replace(draft, targets=replace(targets, regions=regions))
+
+
+def preview_composed(context: Context, draft: PolicyDraft) -> Preview:
+    """:func:`preview_policy` of the draft with its regions resolved."""
+    return preview_policy(context, resolved(context, draft))
+
+
+def publish_composed(context: Context, draft: PolicyDraft, *, confirmed: bool) -> Published:
+    """Publish the draft with its regions resolved; unless ``confirmed``, refuse one that
+    reaches no enterprise (the same count the preview shows).
+
+    Raises:
+        ReachesNoOne: nobody is reached and ``confirmed`` is false; nothing is stored.
+        InputError, CalendarYearUnknown, BrokerUnavailable: as :func:`publish_policy`.
+    """
+    draft = resolved(context, draft)
+    if not confirmed:
+        with context.sessions() as session:
+            reached = audiences.count_enterprises(session, draft.targets)
+        if reached == 0:
+            raise ReachesNoOne()
+    return publish_policy(context, draft)

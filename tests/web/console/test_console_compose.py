@@ -1,0 +1,124 @@
+"""Composing a policy in the console: regions picked from the register (a street is a click,
+its name alone resolves), sectors from the GB/T 4754-2017 catalogue (a class not in it is
+refused naming the field), a policy that reaches no one held back until confirmed, and a
+policy published without 编号 given one so it can be corrected."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from notifier.store import policies as policy_store
+
+from support.factories import Firm
+from support.web_harness import COMPOSED, console_runtime, make_key, seed, signed_in, web_app
+
+DISTRICT = "浙江省/宁波市/北仑区"
+DAQI = f"{DISTRICT}/大碶街道"
+XINQI = f"{DISTRICT}/新碶街道"
+
+
+@pytest.fixture
+def runtime(make_runtime, tmp_path: Path):
+    built = console_runtime(make_runtime, tmp_path)  # firms 1-3 in 大碶街道/灵峰工业社区
+    seed(built, [Firm(4, region=f"{XINQI}/算山社区"), Firm(5, region=f"{XINQI}/算山社区")])
+    return built
+
+
+@pytest.fixture
+def client(runtime) -> TestClient:
+    return TestClient(web_app(runtime))
+
+
+@pytest.fixture
+def csrf(client, runtime) -> str:
+    return signed_in(client, make_key(runtime, "staff"))
+
+
+def form(csrf: str, **fields: object) -> dict[str, object]:
+    return {**COMPOSED, "sectors": "", "csrf": csrf, **fields}
+
+
+def preview(client: TestClient, data: dict[str, object]) -> dict:
+    return client.post("/console/policies/preview", data=data).json()
+
+
+def published_id(answer) -> int:
+    return int(re.search(r"/console/policies/(\d+)", str(answer.url)).group(1))
+
+
+def test_the_compose_page_offers_the_registers_streets_and_communities_as_boxes(client, csrf):
+    page = html.unescape(client.get("/console/policies/new").text)
+    for path in (DISTRICT, DAQI, f"{DAQI}/灵峰工业社区", XINQI, f"{XINQI}/算山社区"):
+        assert f'name="regions" value="{path}"' in page
+    assert "新碶街道 <span" in page and "2 家" in page
+    assert '<option value="C3670">C3670 汽车零部件及配件制造</option>' in page
+
+
+def test_a_street_chosen_by_click_reaches_its_firms(runtime, client, csrf):
+    chosen = preview(client, form(csrf, regions=XINQI))
+    assert chosen["ok"] and chosen["enterprises"] == 2
+    answer = client.post("/console/policies", data=form(csrf, regions=[XINQI, f"{XINQI}/算山社区"]))
+    assert answer.status_code == 200 and "已发布" in answer.text
+    with runtime.sessions() as session:
+        stored = policy_store.get(session, published_id(answer))
+        assert stored.target_regions == [XINQI, f"{XINQI}/算山社区"]
+
+
+def test_a_street_typed_alone_resolves_to_its_full_path(client, csrf):
+    assert preview(client, form(csrf, regions="大碶街道"))["enterprises"] == 3
+    assert preview(client, form(csrf, regions="算山社区", sectors="C36"))["enterprises"] == 2
+    both = preview(client, form(csrf, regions=["大碶街道", "新碶街道"]))
+    assert both["enterprises"] == 5
+
+
+def test_a_name_that_ends_two_regions_is_refused_naming_them(runtime, client, csrf):
+    seed(runtime, [Firm(6, region="浙江省/宁波市/镇海区/新碶街道")])
+    answer = preview(client, form(csrf, regions="新碶街道"))
+    assert not answer["ok"] and "不唯一" in answer["error"] and "镇海区" in answer["error"]
+
+
+def test_a_sector_class_not_in_the_catalogue_is_refused_naming_the_field(runtime, client, csrf):
+    refused = preview(client, form(csrf, sectors="C3699"))
+    assert not refused["ok"] and "sectors" in refused["error"] and "C3699" in refused["error"]
+    answer = client.post("/console/policies", data=form(csrf, sectors="C3699"))
+    assert answer.status_code == 400 and "GB/T 4754-2017" in answer.text
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+
+
+def test_a_sector_picked_by_name_or_from_the_list_is_its_code(client, csrf):
+    assert preview(client, form(csrf, sectors="汽车制造业"))["enterprises"] == 4
+    picked = preview(client, form(csrf, sectors=["", "C3670"]))  # the typed field, the list
+    assert picked["enterprises"] == 4
+
+
+def test_a_policy_that_reaches_no_one_is_held_back_until_the_clerk_confirms(runtime, client, csrf):
+    nobody = form(csrf, regions="不存在街道")
+    held = client.post("/console/policies", data=nobody)
+    assert held.status_code == 400 and "仍要发布" in held.text
+    assert 'name="confirm_empty"' in held.text and "不存在街道" in held.text
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+    confirmed = client.post("/console/policies", data={**nobody, "confirm_empty": "yes"})
+    assert confirmed.status_code == 200 and "已发布" in confirmed.text
+
+
+def test_a_policy_published_without_a_ref_gets_one_and_can_be_corrected(client, csrf):
+    published = client.post("/console/policies", data=form(csrf, sectors="C36"))
+    policy_id = published_id(published)
+    page = client.get(f"/console/policies/{policy_id}").text
+    text = html.unescape(re.search(r'name="policy_json"[^>]*>([^<]*)<', page).group(1))
+    data = json.loads(text)
+    assert re.fullmatch(r"P-\d{8}-[0-9a-f]{10}", data["ref"])
+    data["summary"] = "按设备投资额的12%给予补助。"
+    revised = client.post(
+        f"/console/policies/{policy_id}/revise",
+        data={"policy_json": json.dumps(data, ensure_ascii=False), "csrf": csrf},
+    )
+    assert revised.status_code == 200 and "12%" in revised.text
