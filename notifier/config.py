@@ -376,6 +376,9 @@ class ImportSettings(BaseModel):
     max_xlsx_text_chars: int = Field(default=64_000_000, ge=1_000_000)
     # Bad-row errors an import report lists; the rest are counted as left out.
     max_reported_errors: int = Field(default=1_000, ge=1)
+    # The region a register's street and community columns (所属街道, 所属社区) belong to, when
+    # it has no region column of its own: e.g. "浙江省/宁波市/北仑区" ("" = the street is the top).
+    region_prefix: str = Field(default="", max_length=100)
 
 
 class SecretsSettings(BaseModel):

@@ -53,7 +53,7 @@ def import_(app: App, file: Path, dry_run: bool, output_format: str) -> None:
         if report.kept_unsubscribed:
             click.echo(f"{report.kept_unsubscribed} enterprises stay unsubscribed as they asked")
         for error in report.errors:
-            click.echo(f"  row {error.row}, {error.field}: {error.reason}", err=True)
+            click.echo(f"  {error.message}", err=True)
         if report.errors_left_out:
             click.echo(
                 f"  … 另有 {report.errors_left_out} 条错误未列出 / {report.errors_left_out} more "

@@ -13,7 +13,7 @@ and sum them); a text stays a text cell either way.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -65,14 +65,36 @@ def write_xlsx(
         typed: numbers and times as number and date cells (else every cell is text).
         zone: the zone a time is shown in when ``typed``.
     """
+    def lines(sheet: Any) -> Iterator[list[WriteOnlyCell]]:
+        yield [_text_cell(sheet, header) for header in headers or columns]
+        for row in rows:
+            if typed:
+                yield [_typed_cell(sheet, row.get(column), zone) for column in columns]
+            else:
+                yield [_text_cell(sheet, row.get(column)) for column in columns]
+
+    return _saved(title, lines)
+
+
+def write_table(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, title: str = "export"
+) -> bytes:
+    """A header row and rows of cells (in order) as an XLSX file's bytes, every cell text
+    (rows given as uploaded, e.g. a register's bad rows with their reasons)."""
+    def lines(sheet: Any) -> Iterator[list[WriteOnlyCell]]:
+        yield [_text_cell(sheet, value) for value in header]
+        for row in rows:
+            yield [_text_cell(sheet, value) for value in row]
+
+    return _saved(title, lines)
+
+
+def _saved(title: str, lines: Callable[[Any], Iterable[list[WriteOnlyCell]]]) -> bytes:
+    # Write-only mode: rows stream to the file, not held as cell objects.
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
-    sheet.append([_text_cell(sheet, header) for header in headers or columns])
-    for row in rows:
-        if typed:
-            sheet.append([_typed_cell(sheet, row.get(column), zone) for column in columns])
-        else:
-            sheet.append([_text_cell(sheet, row.get(column)) for column in columns])
+    for line in lines(sheet):
+        sheet.append(line)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -119,7 +119,8 @@ def test_import_stores_good_rows_and_lists_every_bad_row_by_spreadsheet_row(noti
         (4, "size"),
         (6, "sectors"),
     ]
-    assert all(set(e) == {"row", "field", "reason"} and e["reason"] for e in report["errors"])
+    assert all(set(e) == {"row", "field", "reason", "message"} for e in report["errors"])
+    assert all(e["message"].startswith(f"第 {e['row']} 行 ") for e in report["errors"])
     assert "huge" in report["errors"][1]["reason"]
     listed = notifier.json("enterprises", "list")
     assert [row["credit_code"] for row in listed] == [credit_code(1), credit_code(2)]

@@ -206,10 +206,11 @@ def test_rows_are_yielded_in_file_order_as_records_and_errors():
 
 
 def test_missing_required_columns_refuse_the_whole_file_and_are_named():
-    header = [column for column in HEADER if column not in ("phone", "channels")]
+    header = [column for column in HEADER if column not in ("sectors", "size")]
     stream = csv_stream([good_row()], header=header)
     with pytest.raises(
-        InputError, match=r"missing required columns: phone \(手机号码\), channels \(接收渠道\)"
+        InputError,
+        match=r"缺少必需的列 / missing required columns: sectors \(行业代码\), size \(企业规模\)",
     ) as caught:
         iter_enterprise_rows(stream)  # refused before iterating
     assert caught.value.field == "header"
@@ -269,7 +270,9 @@ def test_a_duplicate_credit_code_later_in_the_file_names_the_first_row():
     duplicate = good_row(1, credit_code=credit_code(1).lower(), name="另一家")
     records, errors = parse_rows(good_row(1), good_row(2), duplicate)
     assert [record.row for record in records] == [2, 3]
-    assert errors == [RowError(row=4, field="credit_code", reason="duplicate of row 2")]
+    reason = "与第 2 行重复 / duplicate of row 2"
+    duplicate_error = RowError(row=4, field="credit_code", reason=reason)
+    assert errors == [duplicate_error]
 
 
 @pytest.mark.parametrize(
@@ -344,7 +347,7 @@ def test_a_region_longer_than_two_hundred_characters_is_reported():
 
 
 def test_a_name_is_required_and_at_most_two_hundred_characters():
-    assert errors_of(good_row(name=" "))["name"] == "required"
+    assert errors_of(good_row(name=" "))["name"] == "必填 / required"
     assert "200" in errors_of(good_row(name="名" * 201))["name"]
     assert only_record(good_row(name="名" * 200)).name == "名" * 200
 
@@ -402,7 +405,8 @@ def test_a_plain_http_webhook_url_is_accepted():
 )
 def test_a_channel_chosen_without_its_contact_is_an_error_on_channels(channel, contact):
     errors = errors_of(good_row(channels=channel, **{contact: ""}))
-    assert errors == {"channels": f"{channel} is chosen but {contact} is empty"}
+    assert errors["channels"].endswith(f" / {channel} is chosen but {contact} is empty")
+    assert errors["channels"].startswith("选了")
 
 
 def test_a_contact_that_is_not_chosen_as_a_channel_may_be_empty():
@@ -565,7 +569,8 @@ def test_rows_checked_in_worker_processes_come_out_as_when_checked_here():
 
     assert pooled == alone
     duplicates = [e for e in alone if isinstance(e, RowError) and e.field == "credit_code"]
-    assert duplicates[-1] == RowError(row=2526, field="credit_code", reason="duplicate of row 26")
+    last = RowError(row=2526, field="credit_code", reason="与第 26 行重复 / duplicate of row 26")
+    assert duplicates[-1] == last
     assert len({item.row for item in alone if isinstance(item, RowError)}) == 26 + 25
 
 

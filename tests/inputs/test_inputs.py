@@ -100,7 +100,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
     from notifier.domain import holiday_notice as calendar_notice
     from notifier.inputs import enterprise_csv, policy_file
     from notifier.services.access import api_keys as apikeys
-    from notifier.store import templates
+    from notifier.store import import_headings, templates
 
     checked_at_input = {
         "enterprises.credit_code": 18,  # read_credit_code: exactly 18
@@ -128,6 +128,8 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "message_templates.author": 100,  # TemplateIn, the console and the CLI
         "calendar_days.name": calendar_notice.MAX_NAME,
         "calendar_days.kind": 7,  # holiday or workday
+        "import_headings.heading": import_headings.MAX_HEADING,  # cut to it when remembered
+        "import_headings.field": max(map(len, enterprise_csv.FIELDS)),  # one of FIELDS or ""
     }
     assert policy_file.MAX_TAG_LENGTH <= enterprise_csv.MAX_TAG_LENGTH
     assert policy_file.MAX_TOPIC_LENGTH <= enterprise_csv.MAX_TOPIC_LENGTH

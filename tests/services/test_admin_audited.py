@@ -25,6 +25,7 @@ from notifier.store import enterprises as enterprise_store
 from notifier.store.models import AuditEntry, Enterprise
 
 from support.cli import Notifier
+from support.console_import import preset_mapping
 from support.factories import Firm, acting, credit_code, enterprise_csv
 from support.web_harness import SECRET, console_runtime, csrf_of, make_key, signed_in, web_app
 
@@ -141,7 +142,9 @@ def _import_api(f: Faces) -> object:
 
 def _import_console(f: Faces) -> object:
     upload = {"file": ("名册.csv", f.register("名册.csv").read_bytes(), "text/csv")}
-    assert 'id="import-report"' in f.console("/enterprises/import", files=upload)
+    mapping = f.console("/enterprises/import", files=upload)
+    report = f.console("/enterprises/import/confirm", **preset_mapping(mapping))
+    assert 'id="import-report"' in report
     return "名册.csv"
 
 

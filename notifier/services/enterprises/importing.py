@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
@@ -27,12 +27,13 @@ from notifier.inputs.enterprise_csv import (
     RowError,
     csv_rows,
     iter_register_rows,
+    with_header,
 )
 from notifier.inputs.register_files import RegisterLimits, open_register
 from notifier.services import audit
 from notifier.services.context import Context
 from notifier.services.providers.endpoint_secrets import provision
-from notifier.store import enterprises
+from notifier.store import enterprises, import_headings
 from notifier.store.db import SessionFactory
 from notifier.store.models.base import utcnow
 
@@ -88,6 +89,9 @@ class ImportReport:
     bad_rows: int = 0
     errors_left_out: int = 0
     max_errors: int = field(default=MAX_REPORTED_ERRORS, repr=False)
+    # With ``keep_bad_rows``: every bad row's messages, by row number (the bad-rows download).
+    keep_bad_rows: bool = field(default=False, repr=False)
+    bad_row_messages: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _last_bad_row: int = field(default=0, repr=False)
 
     @property
@@ -99,6 +103,8 @@ class ImportReport:
         if error.row != self._last_bad_row:  # a row's errors come together, rows in order
             self.bad_rows += 1
             self._last_bad_row = error.row
+        if self.keep_bad_rows:
+            self.bad_row_messages.setdefault(error.row, []).append(error.message)
         if len(self.errors) >= self.max_errors:
             self.errors_left_out += 1
             return
@@ -113,7 +119,10 @@ class ImportReport:
             "updated": self.updated,
             "kept_unsubscribed": self.kept_unsubscribed,
             "bad_rows": self.bad_rows,
-            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in self.errors],
+            "errors": [
+                {"row": e.row, "field": e.field, "reason": e.reason, "message": e.message}
+                for e in self.errors
+            ],
             "errors_left_out": self.errors_left_out,
         }
 
@@ -149,7 +158,13 @@ def _limits(settings: Settings, *, max_rows: int, max_bytes: int) -> RegisterLim
 
 
 def import_register(
-    context: Context, source: BinaryIO, *, name: str, dry_run: bool
+    context: Context,
+    source: BinaryIO,
+    *,
+    name: str,
+    dry_run: bool,
+    mapping: Sequence[str] | None = None,
+    keep_bad_rows: bool = False,
 ) -> ImportReport:
     """Import a register file (CSV or XLSX, told by its first bytes): the one import of the API,
     the console and the command line, audited ``enterprise.import``.
@@ -160,6 +175,12 @@ def import_register(
     on the operator's disk (the CLI) may be larger than an upload (``imports.max_file_*`` rather
     than ``web.max_import_rows`` and ``web.max_body_bytes``).
 
+    ``mapping`` (the console's mapping step) names the field of each of the sheet's columns in
+    order (``""``: left out) in place of its header row; it is remembered for the next upload
+    (:func:`notifier.services.enterprises.mapping.propose`). Street and community columns are
+    joined under ``imports.region_prefix``. With ``keep_bad_rows`` the report keeps every bad
+    row's messages, for :func:`notifier.services.enterprises.bad_rows.bad_rows_xlsx`.
+
     Raises:
         InputError: (``file``, ``header``) the file as a whole is refused; the message says why.
     """
@@ -167,10 +188,27 @@ def import_register(
     local = context.actor.face == "cli"
     limits = file_limits(settings) if local else upload_limits(settings)
     rows = open_register(source, name=name, limits=limits)
-    report = ImportReport(dry_run=dry_run, max_errors=settings.imports.max_reported_errors)
+    report = ImportReport(
+        dry_run=dry_run,
+        max_errors=settings.imports.max_reported_errors,
+        keep_bad_rows=keep_bad_rows,
+    )
     # closing: a refused header leaves the reader unfinished; close it now.
     with closing(rows()) as again, context.sessions() as session:
-        store_rows(session, again, report, max_cell_chars=limits.max_cell_chars, box=context.box)
+        headings = next(again, None)
+        fields = list(mapping) if mapping is not None and headings is not None else headings
+        store_rows(
+            session,
+            with_header(again, fields),
+            report,
+            max_cell_chars=limits.max_cell_chars,
+            box=context.box,
+            region_prefix=settings.imports.region_prefix,
+        )
+        if mapping is not None and headings is not None and not dry_run:
+            chosen = zip(headings, mapping, strict=False)
+            remembered = {heading.lstrip("\ufeff").strip(): field for heading, field in chosen}
+            import_headings.remember(session, remembered, context.time_source.now())
         if dry_run:  # the same writes, thrown away: the counts are exact
             session.rollback()
             return report
@@ -214,6 +252,7 @@ def store_rows(
     *,
     max_cell_chars: int | None = None,
     box: SecretBox | None = None,
+    region_prefix: str = "",
 ) -> None:
     """Check the rows and write the good ones in ``session``, a chunk at a time (the caller
     commits or rolls back).
@@ -225,7 +264,9 @@ def store_rows(
     """
     chunk: list[EnterpriseRecord] = []
     with _checkers() as executor:
-        checked = iter_register_rows(rows, executor=executor, max_cell_chars=max_cell_chars)
+        checked = iter_register_rows(
+            rows, executor=executor, max_cell_chars=max_cell_chars, region_prefix=region_prefix
+        )
         for item in checked:
             if isinstance(item, RowError):
                 report.add_error(item)

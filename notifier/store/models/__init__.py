@@ -14,6 +14,7 @@ from notifier.store.models.enterprise import (
     EnterpriseTopic,
     Subscription,
 )
+from notifier.store.models.import_heading import ImportHeading
 from notifier.store.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.store.models.provider import ProviderAccount
 from notifier.store.models.reply import InboundReply
@@ -39,6 +40,7 @@ __all__ = [
     "Enterprise",
     "EnterpriseSector",
     "EnterpriseTag",
+    "ImportHeading",
     "EnterpriseTopic",
     "InboundReply",
     "Policy",

@@ -82,7 +82,10 @@ class EnterpriseDetail(EnterpriseOut):
 class RowErrorOut(BaseModel):
     row: int
     field: str
+    # Chinese first, then " / " and English.
     reason: str
+    # The whole line: "第 12 行 统一社会信用代码：校验位不对 / credit_code: ...".
+    message: str = ""
 
 
 class ImportReportOut(BaseModel):

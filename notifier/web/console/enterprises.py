@@ -1,4 +1,4 @@
-"""``/console/enterprises``: search, import (CSV or XLSX) with the row report, one
+"""``/console/enterprises``: search, the import's report page (see ``register_import``), one
 enterprise's history."""
 
 from collections.abc import Sequence
@@ -6,31 +6,22 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
 
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
-from notifier.services.enterprises.importing import import_register
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.console.session import ConsoleUser
 
 PAGE = 100
 HISTORY = 200
 
 router = APIRouter()
-
-
-def _import(console: Console, user: ConsoleUser, file: UploadFile, dry_run: bool) -> dict[str, Any]:
-    """Import the upload: the one import of every face."""
-    context = console.acting(user)
-    name = file.filename or "upload.csv"
-    return import_register(context, file.file, name=name, dry_run=dry_run).as_dict()
 
 
 def _page(
@@ -44,6 +35,7 @@ def _page(
     sector: str = "",
     report: dict[str, Any] | None = None,
     error: str | None = None,
+    token: str | None = None,
 ) -> HTMLResponse:
     """The enterprise list: a search's rows, or an import's report (or its error)."""
     return console.page(
@@ -57,6 +49,23 @@ def _page(
         page=PAGE,
         report=report,
         error=error,
+        token=token,
+    )
+
+
+def import_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status_code: int = 200,
+    report: dict[str, Any] | None = None,
+    error: str | None = None,
+    token: str | None = None,
+) -> HTMLResponse:
+    """The enterprise page with an import's report (and its bad-rows link) or its error."""
+    return _page(
+        console, request, user, status_code=status_code, report=report, error=error, token=token
     )
 
 
@@ -76,24 +85,6 @@ def listing(
             store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
         ).all()
         return _page(console, request, user, enterprises=rows, q=search or "", sector=prefix or "")
-
-
-@router.post("/enterprises/import", response_class=HTMLResponse)
-def upload(
-    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
-) -> HTMLResponse:
-    """Import a register file (or check it: a dry run), showing the row report."""
-    file = form.get("file")
-    report, error = None, None
-    try:
-        if not isinstance(file, UploadFile) or not file.filename:
-            raise InputError("file: 请选择文件 / choose a file", field="file")
-        # A plain def: FastAPI runs it in a worker thread, off the event loop.
-        report = _import(console, user, file, form.get("dry_run") == "on")
-    except InputError as exc:
-        error = str(exc)
-    status_code = 200 if error is None else 400
-    return _page(console, request, user, status_code=status_code, report=report, error=error)
 
 
 @router.get("/enterprises/{credit_code}", response_class=HTMLResponse)

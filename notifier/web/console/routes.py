@@ -19,6 +19,7 @@ from notifier.web.console import (
     login,
     policies,
     providers,
+    register_import,
     revising,
     static,
     templates,
@@ -32,8 +33,8 @@ from notifier.web.views import Views
 
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
-    login, dashboard, policies, revising, deliveries, enterprises, deadlines, admin, templates,
-    providers, campaigns, calendar, accounts,
+    login, dashboard, policies, revising, deliveries, register_import, enterprises, deadlines,
+    admin, templates, providers, campaigns, calendar, accounts,
 )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from notifier.store.triggers import policy_corrected_key
 from notifier.web.console.session import COOKIE
 from notifier.web.views import TEMPLATES_DIR
 
+from support.console_import import console_import
 from support.factories import Firm, credit_code
 from support.web_harness import (
     COMPOSED,
@@ -193,14 +194,10 @@ def test_an_xlsx_register_with_chinese_headers_imports_and_reports_bad_rows(
     good = Firm(7, name="宁波北仑新材料有限公司").row()
     bad = Firm(8).row()
     bad[0] = "913302060000000000"
-    answer = client.post(
-        "/console/enterprises/import",
-        data={"csrf": csrf},
-        files={"file": ("名册.xlsx", _xlsx([good, bad]), "application/octet-stream")},
-    )
+    _, answer = console_import(client, csrf, "名册.xlsx", _xlsx([good, bad]))
     assert answer.status_code == 200
     assert "新增 1 家" in answer.text and "有误 1 行" in answer.text
-    assert "credit_code" in answer.text
+    assert "第 3 行 统一社会信用代码：" in answer.text and "credit_code" in answer.text
     with runtime.sessions() as session:
         assert enterprise_store.get_by_credit_code(session, credit_code(7)) is not None
 
