@@ -100,6 +100,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
     from notifier.domain import holiday_notice as calendar_notice
     from notifier.inputs import enterprise_csv, policy_file
     from notifier.services.access import api_keys as apikeys
+    from notifier.services.access import users
     from notifier.store import import_headings, templates
 
     checked_at_input = {
@@ -130,11 +131,17 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "calendar_days.kind": 7,  # holiday or workday
         "import_headings.heading": import_headings.MAX_HEADING,  # cut to it when remembered
         "import_headings.field": max(map(len, enterprise_csv.FIELDS)),  # one of FIELDS or ""
+        "users.name": 64,  # users._name: 1-64 characters
+        "users.role": max(map(len, users.USER_ROLES)),  # one of USER_ROLES
+        "users.phone": 20,  # users._optional(..., limit=20)
+        "users.community": 200,  # users._optional(..., limit=200)
     }
     assert policy_file.MAX_TAG_LENGTH <= enterprise_csv.MAX_TAG_LENGTH
     assert policy_file.MAX_TOPIC_LENGTH <= enterprise_csv.MAX_TOPIC_LENGTH
     with pytest.raises(Exception, match="1-100"):
         apikeys._name("k" * 101)
+    with pytest.raises(Exception, match="1-64"):
+        users._name("名" * 65)
     for column_name, bound in checked_at_input.items():
         table, column = column_name.split(".")
         length = Base.metadata.tables[table].c[column].type.length
@@ -161,6 +168,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         in {
             "api_keys.prefix",
             "api_keys.key_hash",
+            "users.password_hash",  # argon2's encoded hash
             "api_keys.role",
             "message_templates.channel",
             "campaigns.status",
