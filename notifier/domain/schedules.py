@@ -116,8 +116,9 @@ def read_clock(text: str) -> tuple[int, int]:
     """
     found = _CLOCK.match(text.strip())
     if found is None:
-        raise InputError(f"时间 at: {text!r} 不是“时:分” is not a time of day HH:MM (e.g. 09:00)",
-                         field="at")
+        raise InputError(
+            f"时间 at: {text!r} 不是“时:分” is not a time of day HH:MM (e.g. 09:00)", field="at"
+        )
     return int(found.group(1)), int(found.group(2))
 
 
@@ -134,15 +135,21 @@ def cron_of(repeat: str, at: str, *, weekday: int | None = None, day: int | None
     hour, minute = read_clock(at)
     if repeat == "weekly":
         if weekday is None or not 0 <= weekday < len(WEEKDAY_NAMES):
-            raise InputError("星期 weekday: 请选择周一至周日 choose a day of the week",
-                             field="weekday")
+            raise InputError(
+                "星期 weekday: 请选择周一至周日 choose a day of the week", field="weekday"
+            )
         return f"{minute} {hour} * * {WEEKDAY_NAMES[weekday]}"
     if repeat == "monthly":
         if day is None or not 1 <= day <= LAST_MONTH_DAY:
-            raise InputError(f"日期 day: 每月的第几天须在 1 到 {LAST_MONTH_DAY} 之间 "
-                             f"the day of the month must be 1..{LAST_MONTH_DAY}", field="day")
+            raise InputError(
+                f"日期 day: 每月的第几天须在 1 到 {LAST_MONTH_DAY} 之间 "
+                f"the day of the month must be 1..{LAST_MONTH_DAY}",
+                field="day",
+            )
         return f"{minute} {hour} {day} * *"
     if repeat == "workdays":
         return f"{minute} {hour} * * MON-FRI"
-    raise InputError(f"重复 repeat: {repeat!r} 不是可选的重复方式 is not one of "
-                     f"{', '.join(REPEATS)}", field="repeat")
+    raise InputError(
+        f"重复 repeat: {repeat!r} 不是可选的重复方式 is not one of {', '.join(REPEATS)}",
+        field="repeat",
+    )
