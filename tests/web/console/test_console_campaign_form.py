@@ -123,3 +123,14 @@ def test_an_uploaded_list_of_credit_codes_is_the_audience(runtime, client):
     with runtime.sessions() as session:
         (campaign,) = campaign_store.list_all(session)
     assert campaign.audience["credit_codes"] == [credit_code(1), credit_code(2)]
+
+
+def test_a_once_campaign_takes_the_time_picked(runtime, client):
+    csrf = signed_in(client, make_key(runtime, "staff"))
+    form = _form(csrf, repeat="once", once_at="2026-12-10T09:30", ends_at="")
+    made = client.post("/console/campaigns/new", data=form, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    with runtime.sessions() as session:
+        (campaign,) = campaign_store.list_all(session)
+    assert campaign.cron is None and campaign.once_at is not None
+    assert campaign.once_at.astimezone(SHANGHAI) == datetime(2026, 12, 10, 9, 30, tzinfo=SHANGHAI)
