@@ -153,3 +153,32 @@ def cron_of(repeat: str, at: str, *, weekday: int | None = None, day: int | None
         f"重复 repeat: {repeat!r} 不是可选的重复方式 is not one of {', '.join(REPEATS)}",
         field="repeat",
     )
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A repeat as a clerk chose it: ``repeat`` (weekly, monthly, workdays) at ``at`` (HH:MM),
+    on ``weekday`` (0 = Monday) or ``day`` (of the month)."""
+
+    repeat: str
+    at: str
+    weekday: int | None = None
+    day: int | None = None
+
+
+def repeat_of(cron: str | None) -> Repeat | None:
+    """The choice :func:`cron_of` makes ``cron`` from, or None for any other cron line."""
+    fields = (cron or "").split()
+    if len(fields) != 5 or not (fields[0].isdigit() and fields[1].isdigit()) or fields[3] != "*":
+        return None
+    minute, hour, day, _, weekday = fields
+    if not (int(minute) < 60 and int(hour) < 24):
+        return None
+    at = f"{int(hour):02d}:{int(minute):02d}"
+    if day == "*" and weekday in WEEKDAY_NAMES:
+        return Repeat("weekly", at, weekday=WEEKDAY_NAMES.index(weekday))
+    if day == "*" and weekday == "MON-FRI":
+        return Repeat("workdays", at)
+    if day.isdigit() and 1 <= int(day) <= LAST_MONTH_DAY and weekday == "*":
+        return Repeat("monthly", at, day=int(day))
+    return None

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifier.domain.schedules import Schedule, cron_of
+from notifier.domain.schedules import Repeat, Schedule, cron_of, repeat_of
 from notifier.errors import InputError
 
 
@@ -59,3 +59,18 @@ def test_a_bad_choice_is_refused_naming_its_field(
     with pytest.raises(InputError) as caught:
         cron_of(repeat, at, **extra)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("repeat", "extra"),
+    [("weekly", {"weekday": 2}), ("monthly", {"day": 15}), ("workdays", {})],
+)
+def test_a_cron_made_from_words_reads_back_as_those_words(
+    repeat: str, extra: dict[str, int]
+) -> None:
+    assert repeat_of(cron_of(repeat, "08:05", **extra)) == Repeat(repeat, "08:05", **extra)
+
+
+@pytest.mark.parametrize("cron", ["*/5 * * * *", "0 9 * 1 MON", "0 9 1 * MON", None, "0 9 31 * *"])
+def test_other_cron_lines_have_no_words(cron: str | None) -> None:
+    assert repeat_of(cron) is None

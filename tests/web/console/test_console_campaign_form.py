@@ -69,6 +69,7 @@ def test_a_weekly_campaign_on_monday_nine_is_created_without_json_or_cron(runtim
     assert "推送活动已创建" in shown
     listed = client.get("/console/campaigns").text
     assert "2026-12-07 09:00" in listed  # the next run: Monday at nine
+    assert "每周周一 09:00" in listed  # the schedule in the words it was chosen in
 
 
 def test_an_sms_template_with_a_chip_variable_renders_in_the_preview(runtime, client):
