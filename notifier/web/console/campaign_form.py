@@ -97,11 +97,17 @@ def campaign_data(form: FormData) -> dict[str, Any]:
     """
     channels = [c for c in form.getlist("channels") if isinstance(c, str)]
     templates: dict[str, Any] = {}
-    for channel in channels:
-        if body := _text(form, f"template_{channel}"):
-            templates[channel] = {"body": body}
-            if channel == EMAIL:
-                templates[channel]["subject"] = _text(form, "subject_email")
+    for channel in [c for c in CHANNELS if c in channels]:
+        body = _text(form, f"template_{channel}")
+        if not body:
+            raise InputError(
+                f"template_{channel}: 已勾选该渠道，请填写其消息内容 "
+                "the channel is ticked: write its text",
+                field=f"templates.{channel}",
+            )
+        templates[channel] = {"body": body}
+        if channel == EMAIL:
+            templates[channel]["subject"] = _text(form, "subject_email")
     title = _text(form, "title")
     name = _text(form, "name") or _NOT_A_NAME.sub("-", title).strip("-")[:MAX_NAME_LENGTH]
     data: dict[str, Any] = {
