@@ -137,7 +137,9 @@ def refusal(request: Request, exc: InputError | TemplateError) -> str:
     """The refusal with the field's Chinese name first (``每分钟上限：…``)."""
     field = getattr(exc, "field", None) or ""
     key = next((k for prefix, k in _LABELS if field.startswith(prefix)), "template")
-    label = i18n.translator(language_of(request))(f"campaign_form.f_{key}")
+    # Without the label's "(optional)" note: 每分钟上限（可不填） is named 每分钟上限.
+    label = re.split(r"[（(]", i18n.translator(language_of(request))(f"campaign_form.f_{key}"))[0]
+    label = label.strip()
     message = str(exc)
     return message if message.startswith(label) else f"{label}：{message}"
 
