@@ -3,12 +3,14 @@
 Nothing is stored as a delivery: the rendering runs on transient rows, each channel's message
 composed by its first provider exactly as a run would send it (SMS signature, length and billed
 parts included). A test-send hands one such message to the provider now, addressed to the
-staff member, and returns the provider's answer.
+staff member, and returns the provider's answer. A campaign not yet stored (the console's form)
+is previewed with the documented variables' example values.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +18,11 @@ from sqlalchemy.orm import Session
 
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.records import CampaignDraft
 from notifier.domain.targets import read_credit_code
-from notifier.errors import InputError
+from notifier.errors import InputError, TemplateError
+from notifier.rendering.stored import render_stored
+from notifier.rendering.variables import sample_context
 from notifier.services.campaigns.operations import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
@@ -140,3 +145,35 @@ def send_test_message(
             after={"channel": channel, "to": message.to, "provider": result.provider},
         )
     return message, result
+
+
+@dataclass(frozen=True)
+class _DraftTemplate:
+    name: str
+    channel: str
+    body: str
+    subject: str | None
+    html: str | None
+
+
+def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
+    """Each of the draft's own templates rendered with the example values (nothing stored),
+    the SMS with its length and billed parts as the shipped SMS format counts them; a template
+    that cannot render carries its error instead."""
+    sample = sample_context()
+    code = str(sample["enterprise"]["credit_code"])
+    renderings: dict[str, Rendering] = {}
+    for channel in [c for c in CHANNELS if c in draft.inline_templates]:
+        given = draft.inline_templates[channel]
+        source = _DraftTemplate(draft.name, channel, given.body, given.subject, given.html)
+        try:
+            rendered = render_stored(source, sample)
+        except TemplateError as exc:
+            renderings[channel] = Rendering(credit_code=code, error=str(exc))
+            continue
+        count = rendered.sms_count
+        renderings[channel] = Rendering(
+            credit_code=code, text=rendered.text, subject=rendered.subject,
+            sms_length=count.length if count else None, sms_parts=count.parts if count else None,
+        )  # fmt: skip
+    return renderings

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from notifier.domain.schedules import repeat_of
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
 from notifier.services.campaigns.operations import campaign_row, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
@@ -63,7 +64,8 @@ def listing_page(
         rows = []
         for campaign in store.list_all(session):
             upcoming = schedule_of(campaign).next_run(now)
-            rows.append({**campaign_row(campaign, zone), "next_run": upcoming})
+            row = campaign_row(campaign, zone)
+            rows.append({**row, "next_run": upcoming, "repeat": repeat_of(row["cron"])})
     return console.page(
         request, "console/campaigns.html", user, status_code=status_code,
         campaigns=rows, error=error, text=example_text() if text is None else text,
@@ -85,6 +87,7 @@ def campaign_page(
         row = campaign_as_row(runtime, campaign_id)
     except NotFoundError:
         return console.not_found(request)
+    row["repeat"] = repeat_of(row["cron"])  # shown in words when the form's words made it
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return console.page(

@@ -1,6 +1,5 @@
 """``/console/policies``: the list, composing with a live preview, publishing, one policy."""
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,11 +8,9 @@ from starlette.datastructures import FormData
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.records import PolicyDraft
-from notifier.domain.sectors import catalogue, code_of_name
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
-from notifier.services.enterprises.regions import region_choices
 from notifier.services.policies.composing import (
     CONFIRM_FIELD,
     preview_composed,
@@ -21,6 +18,7 @@ from notifier.services.policies.composing import (
 )
 from notifier.store import policies as store
 from notifier.web import i18n, words
+from notifier.web.console.audience_form import picker_choices, refilled, targets_data, words_of
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_page
@@ -28,27 +26,10 @@ from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 
-_LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
 TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", "published_at")
 LIST_FIELDS = ("topics",)
-TARGET_FIELDS = ("sectors", "regions", "tags", "credit_codes")
-SIZES = ("large", "medium", "small", "micro")
 
 router = APIRouter()
-
-
-def _words(value: Any) -> list[str]:
-    return [w for w in _LIST_SEPARATORS.split(str(value or "")) if w]
-
-
-def _all_words(form: FormData, name: str) -> list[str]:
-    """The words of every field called ``name`` (the picker's boxes and the typed field),
-    each once, in order."""
-    words = [w for value in form.getlist(name) for w in _words(value)]
-    if name == "sectors":
-        # The picker offers "C3670 汽车零部件及配件制造"; a name typed alone is its code.
-        words = [code_of_name(w) for w in words]
-    return list(dict.fromkeys(words))
 
 
 def policy_data(form: FormData) -> dict[str, Any]:
@@ -59,11 +40,9 @@ def policy_data(form: FormData) -> dict[str, Any]:
         if value:
             data[name] = value
     for name in LIST_FIELDS:
-        if words := _words(form.get(name)):
-            data[name] = words
-    targets: dict[str, Any] = {name: _all_words(form, name) for name in TARGET_FIELDS}
-    targets["sizes"] = [str(s) for s in form.getlist("sizes")]
-    data["targets"] = {name: values for name, values in targets.items() if values}
+        if listed := words_of(form.get(name)):
+            data[name] = listed
+    data["targets"] = targets_data(form)
     deadline_title = str(form.get("deadline_title") or "").strip()
     deadline_due = str(form.get("deadline_due") or "").strip()
     if deadline_title or deadline_due:
@@ -73,16 +52,6 @@ def policy_data(form: FormData) -> dict[str, Any]:
 
 def _draft(runtime: Runtime, form: FormData) -> PolicyDraft:
     return parse_policy(policy_data(form), zone=runtime.settings.zone)
-
-
-def _refill(form: FormData) -> dict[str, Any]:
-    """The posted fields, to show the form again as it was sent (the pickers' fields as
-    lists of their words)."""
-    refill: dict[str, Any] = {k: form.get(k) for k in form}
-    refill["sizes"] = form.getlist("sizes")
-    for name in ("regions", "sectors"):
-        refill[name] = _all_words(form, name)
-    return refill
 
 
 def _compose_page(
@@ -96,22 +65,15 @@ def _compose_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The compose form with its region and sector pickers."""
-    regions = region_choices(console.runtime.sessions)
-    picked = set(form.get("regions") or ())
-    typed = [r for r in form.get("regions") or () if r not in {c.path for c in regions}]
     return console.page(
         request,
         "console/compose.html",
         user,
         status_code=status_code,
-        sizes=SIZES,
         error=error,
         confirm=confirm,
         form=form,
-        regions=regions,
-        picked_regions=picked,
-        typed_regions=" ".join(typed),
-        sector_catalogue=catalogue(),
+        **picker_choices(console.runtime, form),
     )
 
 
@@ -191,7 +153,7 @@ def publish_form(
             status_code=400,
             error=str(exc),
             confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
-            form=_refill(form),
+            form=refilled(form),
         )
     note = "published" if published.created else "again"
     return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)

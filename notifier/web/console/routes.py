@@ -11,6 +11,7 @@ from notifier.web.console import (
     accounts,
     admin,
     calendar,
+    campaign_form,
     campaigns,
     dashboard,
     deadlines,
@@ -34,7 +35,7 @@ from notifier.web.views import Views
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
     login, dashboard, policies, revising, deliveries, register_import, enterprises, deadlines,
-    admin, templates, providers, campaigns, calendar, accounts,
+    admin, templates, providers, campaign_form, campaigns, calendar, accounts,
 )  # fmt: skip
 
 

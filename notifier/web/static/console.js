@@ -109,3 +109,26 @@ document.addEventListener("submit", function (event) {
   }
   setInterval(poll, 2500);
 })();
+
+// The campaign form's variable chips: a click inserts the variable at the cursor of the text
+// field last focused (the SMS text by default). Without scripts the chips are a plain list.
+(function () {
+  "use strict";
+  var form = document.getElementById("campaign-words");
+  if (!form) { return; }
+  var target = document.getElementById("template_sms");
+  form.addEventListener("focusin", function (event) {
+    if (event.target.classList && event.target.classList.contains("chip-target")) { target = event.target; }
+  });
+  form.addEventListener("click", function (event) {
+    var chip = event.target.closest ? event.target.closest("button.chip") : null;
+    if (!chip || !target) { return; }
+    event.preventDefault();
+    var text = chip.getAttribute("data-insert");
+    var start = target.selectionStart || 0;
+    var end = target.selectionEnd || start;
+    target.value = target.value.slice(0, start) + text + target.value.slice(end);
+    target.focus();
+    target.selectionStart = target.selectionEnd = start + text.length;
+  });
+}());

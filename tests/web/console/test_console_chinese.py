@@ -48,6 +48,7 @@ PAGES = (
     "/console/deliveries/{failed}",
     "/console/templates",
     "/console/campaigns",
+    "/console/campaigns/new",
     "/console/campaigns/1",
 )
 ADMIN_PAGES = ("/console/admin", "/console/admin/providers", "/console/calendar")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from notifier.domain.sectors import catalogue as sector_catalogue
 from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
 from notifier.jobs.worker import start_worker
+from notifier.rendering.variables import VARIABLES
 from notifier.services.providers.admin import listing
 from notifier.store import deadlines as deadline_store
 from notifier.store import deliveries as delivery_store
@@ -77,6 +78,7 @@ CONSOLE_PAGES = (
     "/console/admin/providers",
     "/console/templates/%E6%8A%80%E6%94%B9",
     "/console/campaigns",
+    "/console/campaigns/new",
     "/console/campaigns/1",
     "/console/campaigns/1?enterprise={code}",
     "/console/calendar",
@@ -109,6 +111,8 @@ def _data_texts(runtime) -> set[str]:
     texts |= {str(v) for row in providers for v in row["options"].values()}
     # GB/T 4754-2017 has Chinese names only (the compose page's sector list).
     texts |= {sector.name_zh for sector in sector_catalogue()}
+    # The campaign form's variables: their English meanings quote the Chinese values (大型, 、).
+    texts |= {v.meaning.split(" ", 1)[1] for v in VARIABLES}
     # Catalogue texts that are Chinese on purpose in English (the switch back to Chinese).
     texts |= {v[i18n.EN] for v in i18n.catalogue().values() if CJK.search(v[i18n.EN])}
     return {t for t in texts if t}

@@ -1,0 +1,186 @@
+"""``/console/campaigns/new``: a campaign in a form, for a clerk who writes no JSON, Jinja2
+syntax or cron. The form is read into a campaign file's object and checked by the same reader
+as the CLI and the API (``parse_campaign``), then created by ``create_campaign``; "预览" renders
+each channel's template with the documented variables' examples (the SMS counted) instead.
+
+The schedule is chosen in words ("every week on 周一 at 09:00") and made a cron line by
+:func:`notifier.domain.schedules.cron_of`; cron is still accepted in an advanced field.
+"""
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from notifier.domain.channel_names import CHANNELS, EMAIL
+from notifier.domain.records import CampaignDraft
+from notifier.domain.schedules import LAST_MONTH_DAY, REPEATS, cron_of
+from notifier.errors import InputError, TemplateError
+from notifier.inputs.campaign import MAX_NAME_LENGTH
+from notifier.inputs.campaign_file import MAX_CODES_FILE_BYTES, parse_campaign, read_credit_codes
+from notifier.rendering.variables import VARIABLES
+from notifier.services.campaigns.operations import create_campaign
+from notifier.services.campaigns.preview import sample_renderings
+from notifier.services.delivery.previews import Rendering
+from notifier.web import i18n
+from notifier.web.console.audience_form import picker_choices, refilled, targets_data
+from notifier.web.console.context import Console
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
+from notifier.web.views import language_of
+
+# "once", the repeats in words, or a cron line typed in the advanced field.
+SCHEDULE_CHOICES = ("once", *REPEATS, "cron")
+UPLOAD = "credit_codes_upload"
+_NOT_A_NAME = re.compile(r"[^\w.-]+")
+# A refused field's catalogue key (campaign_form.f_*), by the reader's field name or its start.
+_LABELS = (
+    ("templates.email.subject", "subject_email"), ("templates.sms", "template_sms"),
+    ("templates.email", "template_email"), ("templates.webhook", "template_webhook"),
+    ("schedule.once_at", "once_at"), ("once_at", "once_at"), ("schedule.ends_at", "ends_at"),
+    ("schedule", "schedule"),
+    ("targets", "audience"), ("name", "name"), ("title", "title"), ("url", "url"),
+    ("channels", "channels"), ("throttle_per_minute", "throttle"), ("cron", "cron"),
+    ("timezone", "schedule"), ("at", "at"), ("weekday", "weekday"), ("day", "day"),
+    ("repeat", "schedule"), (UPLOAD, "upload"),
+)  # fmt: skip
+
+router = APIRouter()
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    # Windows browsers post CRLF; the stored templates keep plain newlines.
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
+
+
+def _number(form: FormData, name: str) -> int | None:
+    text = _text(form, name)
+    return int(text) if text.isdigit() else None
+
+
+def _schedule(form: FormData) -> dict[str, Any]:
+    """The schedule object: once at a time, a repeat in words made cron, or the typed cron."""
+    choice = _text(form, "repeat") or "once"
+    schedule: dict[str, Any]
+    if choice == "once":
+        schedule = {"once_at": _text(form, "once_at") or None}
+        if schedule["once_at"] is None:
+            raise InputError("发送时间 once_at: 请填写 give the time to send", field="once_at")
+    elif choice == "cron":
+        schedule = {"cron": _text(form, "cron")}
+    else:
+        cron = cron_of(choice, _text(form, "at"), weekday=_number(form, "weekday"),
+                       day=_number(form, "day"))  # fmt: skip
+        schedule = {"cron": cron}
+    if ends := _text(form, "ends_at"):
+        schedule["ends_at"] = ends
+    return schedule
+
+
+def _uploaded_codes(form: FormData) -> tuple[str, ...]:
+    upload = form.get(UPLOAD)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return ()
+    # One byte past the limit is enough for the reader to refuse it.
+    return read_credit_codes(upload.file.read(MAX_CODES_FILE_BYTES + 1), source=UPLOAD)
+
+
+def campaign_data(form: FormData) -> dict[str, Any]:
+    """The form as a campaign file's object (the campaign reader checks it). A channel's
+    template is taken only when the channel is ticked; an empty name is made from the title.
+
+    Raises:
+        InputError: the schedule's words or the uploaded codes are refused (naming the field).
+    """
+    channels = [c for c in form.getlist("channels") if isinstance(c, str)]
+    templates: dict[str, Any] = {}
+    for channel in [c for c in CHANNELS if c in channels]:
+        body = _text(form, f"template_{channel}")
+        if not body:
+            raise InputError(
+                f"template_{channel}: 已勾选该渠道，请填写其消息内容 "
+                "the channel is ticked: write its text",
+                field=f"templates.{channel}",
+            )
+        templates[channel] = {"body": body}
+        if channel == EMAIL:
+            templates[channel]["subject"] = _text(form, "subject_email")
+    title = _text(form, "title")
+    name = _text(form, "name") or _NOT_A_NAME.sub("-", title).strip("-")[:MAX_NAME_LENGTH]
+    data: dict[str, Any] = {
+        "name": name, "title": title, "channels": channels, "templates": templates,
+        "targets": targets_data(form, extra_codes=_uploaded_codes(form)),
+        "schedule": _schedule(form),
+    }  # fmt: skip
+    if url := _text(form, "url"):
+        data["url"] = url
+    if throttle := _text(form, "throttle_per_minute"):
+        data["throttle_per_minute"] = int(throttle) if throttle.isdigit() else throttle
+    return data
+
+
+def draft_of(console: Console, form: FormData) -> CampaignDraft:
+    """The campaign the form describes, read as the campaign file reader reads one.
+
+    Raises:
+        InputError: naming the first bad field.
+    """
+    runtime = console.runtime
+    data = campaign_data(form)
+    return parse_campaign(data, zone=runtime.settings.zone, now=runtime.time_source.now())
+
+
+def refusal(request: Request, exc: InputError | TemplateError) -> str:
+    """The refusal with the field's Chinese name first (``每分钟上限：…``)."""
+    field = getattr(exc, "field", None) or ""
+    key = next((k for prefix, k in _LABELS if field.startswith(prefix)), "template")
+    # Without the label's "(optional)" note: 每分钟上限（可不填） is named 每分钟上限.
+    label = re.split(r"[（(]", i18n.translator(language_of(request))(f"campaign_form.f_{key}"))[0]
+    label = label.strip()
+    message = str(exc)
+    return message if message.startswith(label) else f"{label}：{message}"
+
+
+def form_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    form: dict[str, Any],
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    renderings: dict[str, Rendering] | None = None,
+) -> HTMLResponse:
+    """The campaign form (what was typed kept), with a refusal or a preview."""
+    return console.page(
+        request, "console/campaign_form.html", user, status_code=status_code,
+        form=form, error=error, renderings=renderings, channels=CHANNELS,
+        variables=VARIABLES, schedule_choices=SCHEDULE_CHOICES, month_days=LAST_MONTH_DAY,
+        **picker_choices(console.runtime, form),
+    )  # fmt: skip
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse)
+def new(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+    """The empty form: weekly on Monday at 09:00 preset, SMS ticked."""
+    preset = {"repeat": "weekly", "weekday": "0", "at": "09:00", "day": "1", "channels": ["sms"]}
+    return form_page(console, request, user, preset)
+
+
+@router.post("/campaigns/new")
+def submit(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+    """Preview (``action=preview``) or create the campaign; a refusal names the field in
+    Chinese first and keeps what was typed."""
+    kept = refilled(form)
+    try:
+        draft = draft_of(console, form)
+        if form.get("action") == "preview":
+            shown = sample_renderings(draft)
+            return form_page(console, request, user, kept, renderings=shown)
+        made = create_campaign(console.acting(user), draft)
+    except (InputError, TemplateError) as exc:
+        return form_page(console, request, user, kept, status_code=400, error=refusal(request, exc))
+    return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
