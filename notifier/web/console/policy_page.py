@@ -22,8 +22,9 @@ from notifier.web.console.session import ConsoleUser
 NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled")
 
 
-def policy_file_text(policy: Policy, zone: Any) -> str | None:
-    """The policy as the policy file that would revise it, or None without a ref."""
+def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
+    """The policy as the policy file's JSON object that would revise it, or None without a
+    ref (each deadline with its own ladder, so a revision keeps it)."""
     if not policy.source_key.startswith("ref:"):
         return None
     data: dict[str, Any] = {
@@ -41,13 +42,18 @@ def policy_file_text(policy: Policy, zone: Any) -> str | None:
         },
         "deadlines": [
             {"title": d.title, "due_at": local(d.due_at, zone)}
+            | ({"remind": list(d.remind)} if d.remind is not None else {})
             for d in policy.deadlines
             if d.cancelled_at is None
         ],
     }
-    return json.dumps(
-        {k: v for k, v in data.items() if v not in (None, "")}, ensure_ascii=False, indent=2
-    )
+    return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def policy_file_text(policy: Policy, zone: Any) -> str | None:
+    """The policy as the policy file that would revise it, or None without a ref."""
+    data = policy_file_data(policy, zone)
+    return None if data is None else json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def revision_context(console: Console, policy_id: int) -> dict[str, Any]:

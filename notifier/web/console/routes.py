@@ -12,6 +12,7 @@ from notifier.web.console import (
     admin,
     calendar,
     campaigns,
+    correcting,
     dashboard,
     deadlines,
     deliveries,
@@ -33,8 +34,8 @@ from notifier.web.views import Views
 
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
-    login, dashboard, policies, revising, deliveries, register_import, enterprises, deadlines,
-    admin, templates, providers, campaigns, calendar, accounts,
+    login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
+    deadlines, admin, templates, providers, campaigns, calendar, accounts,
 )  # fmt: skip
 
 

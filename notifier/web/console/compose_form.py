@@ -1,0 +1,251 @@
+"""The compose form, shared by composing a policy and correcting one: reading it into a
+policy file's JSON (several deadlines, each with a reminder ladder chosen from presets or
+written; publish now or at a time), showing it again as it was sent or prefilled from a
+policy, and a refusal worded with the field's Chinese name first."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
+
+from notifier.domain.changes import FieldChange
+from notifier.domain.records import PolicyDraft
+from notifier.domain.sectors import catalogue, code_of_name
+from notifier.errors import InputError
+from notifier.inputs.policy_file import parse_policy
+from notifier.services.enterprises.regions import region_choices
+from notifier.web import i18n
+from notifier.web.console.context import Console
+from notifier.web.console.session import ConsoleUser
+
+_LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
+TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url")
+LIST_FIELDS = ("topics",)
+TARGET_FIELDS = ("sectors", "regions", "tags", "credit_codes")
+SIZES = ("large", "medium", "small", "micro")
+# The ladders a clerk picks from; "" is the deployment's ``reminders.ladder`` setting.
+LADDER_PRESETS = ("5wd 2wd 0d", "3wd 1wd 0d", "7d 3d 1d", "1d 0d")
+DEADLINE_ROWS, MORE_ROWS = 3, 3
+MORE_FIELD = "more_deadlines"
+# The deadline row's parts as the policy file names them, and their Chinese names.
+_DEADLINE_PARTS = {"title": "名称", "due_at": "截止时间", "remind": "提醒", "remind_days": "提醒"}
+_DEADLINE_FIELD = re.compile(r"^deadlines\[(\d+)\]\.?(\w*)")
+
+
+def _words(value: Any) -> list[str]:
+    return [w for w in _LIST_SEPARATORS.split(str(value or "")) if w]
+
+
+def ladder_label(ladder: str) -> str:
+    """A ladder in Chinese: ``5wd 2wd 0d`` is ``5 个工作日、2 个工作日、当天``."""
+
+    def rung(word: str) -> str:
+        count = int(re.sub(r"\D", "", word) or 0)
+        if count == 0:
+            return "当天"
+        return f"{count} 个工作日" if word.endswith("wd") else f"{count} 天"
+
+    return "、".join(rung(w) for w in _words(ladder))
+
+
+def _all_words(form: FormData, name: str) -> list[str]:
+    """The words of every field called ``name`` (the picker's boxes and the typed field),
+    each once, in order."""
+    words = [w for value in form.getlist(name) for w in _words(value)]
+    if name == "sectors":
+        # The picker offers "C3670 汽车零部件及配件制造"; a name typed alone is its code.
+        words = [code_of_name(w) for w in words]
+    return list(dict.fromkeys(words))
+
+
+def deadline_rows(form: FormData) -> list[dict[str, str]]:
+    """The form's deadline rows as sent (blank ones too, so the form shows them again)."""
+    columns = {
+        part: [str(v).strip() for v in form.getlist(f"deadline_{part}")]
+        for part in ("title", "due", "ladder", "rungs")
+    }
+    count = max(len(values) for values in columns.values())
+    return [
+        {part: (values[i] if i < len(values) else "") for part, values in columns.items()}
+        for i in range(count)
+    ]
+
+
+def _deadline(row: dict[str, str]) -> dict[str, Any]:
+    deadline: dict[str, Any] = {"title": row["title"], "due_at": row["due"]}
+    # A ladder written out wins over the picked preset.
+    ladder = _words(row["rungs"]) or _words(row["ladder"])
+    if ladder:
+        deadline["remind"] = ladder
+    return deadline
+
+
+def policy_data(form: FormData) -> dict[str, Any]:
+    """The compose form as a policy file's JSON object (the policy reader checks it)."""
+    data: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = str(form.get(name) or "").strip()
+        if value:
+            data[name] = value
+    published_at = str(form.get("published_at") or "").strip()
+    if published_at and form.get("publish_when") != "now":
+        data["published_at"] = published_at
+    for name in LIST_FIELDS:
+        if words := _words(form.get(name)):
+            data[name] = words
+    targets: dict[str, Any] = {name: _all_words(form, name) for name in TARGET_FIELDS}
+    targets["sizes"] = [str(s) for s in form.getlist("sizes")]
+    data["targets"] = {name: values for name, values in targets.items() if values}
+    rows = [row for row in deadline_rows(form) if row["title"] or row["due"]]
+    if rows:
+        data["deadlines"] = [_deadline(row) for row in rows]
+    return data
+
+
+def draft_of(form: FormData, zone: tzinfo) -> PolicyDraft:
+    """The compose form read as a policy.
+
+    Raises:
+        InputError: naming the first bad field.
+    """
+    return parse_policy(policy_data(form), zone=zone)
+
+
+def _padded(rows: list[dict[str, str]], more: int = 0) -> list[dict[str, str]]:
+    """The rows and blank ones after them: at least :data:`DEADLINE_ROWS`, ``more`` beyond."""
+    filled = [row for row in rows if any(row.values())]
+    blank = {"title": "", "due": "", "ladder": "", "rungs": ""}
+    wanted = max(DEADLINE_ROWS, len(filled) + (more or 1))
+    return filled + [dict(blank) for _ in range(wanted - len(filled))]
+
+
+def refill(form: FormData) -> dict[str, Any]:
+    """The posted fields, to show the form again as it was sent (the pickers' fields as
+    lists of their words; the deadline rows, with more blank ones when asked)."""
+    shown: dict[str, Any] = {k: form.get(k) for k in form}
+    shown["sizes"] = form.getlist("sizes")
+    for name in ("regions", "sectors"):
+        shown[name] = _all_words(form, name)
+    more = MORE_ROWS if form.get(MORE_FIELD) else 0
+    shown["deadlines"] = _padded(deadline_rows(form), more)
+    return shown
+
+
+def _moment(value: str | None, zone: tzinfo) -> str:
+    """An ISO time as a ``datetime-local`` field's value (seconds only when it has them)."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None)
+    return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
+
+
+def prefill(data: dict[str, Any], zone: tzinfo, *, published: bool) -> dict[str, Any]:
+    """The form filled from a policy file's JSON object (``policy_page.policy_file_data``).
+
+    A policy already published keeps its time: the form then does not send one."""
+    targets = data.get("targets") or {}
+    form: dict[str, Any] = {k: data.get(k) or "" for k in TEXT_FIELDS}
+    form["topics"] = ", ".join(data.get("topics") or ())
+    form["sectors"] = list(targets.get("sectors") or ())
+    form["regions"] = list(targets.get("regions") or ())
+    form["sizes"] = list(targets.get("sizes") or ())
+    form["tags"] = ", ".join(targets.get("tags") or ())
+    form["credit_codes"] = "\n".join(targets.get("credit_codes") or ())
+    if published:
+        form["published_locked"] = _moment(data.get("published_at"), zone).replace("T", " ")
+    else:
+        form["publish_when"] = "at"
+        form["published_at"] = _moment(data.get("published_at"), zone)
+    rows = []
+    for deadline in data.get("deadlines") or ():
+        ladder = " ".join(deadline.get("remind") or ())
+        preset = ladder in LADDER_PRESETS
+        rows.append({
+            "title": deadline["title"],
+            "due": _moment(deadline["due_at"], zone),
+            "ladder": ladder if preset else "",
+            "rungs": "" if preset else ladder,
+        })  # fmt: skip
+    form["deadlines"] = _padded(rows)
+    return form
+
+
+def refusal(exc: Exception) -> str:
+    """The error with its field's Chinese name first (``截止时间（第 2 个期限）：…``)."""
+    field = getattr(exc, "field", None)
+    if not isinstance(exc, InputError) or not field:
+        return str(exc)
+    zh = i18n.translator("zh-CN")
+    if match := _DEADLINE_FIELD.match(field):
+        part = _DEADLINE_PARTS.get(match.group(2), "")
+        return f"第 {int(match.group(1)) + 1} 个期限的{part}：{exc}"
+    name = field.rsplit(".", 1)[-1]
+    return f"{zh('field.' + name)}：{exc}" if zh.has(f"field.{name}") else str(exc)
+
+
+def compared(changes: list[FieldChange], zone: tzinfo) -> list[dict[str, str]]:
+    """The changed fields as rows of the side-by-side view: name, before, after."""
+    return [
+        {"field": c.field, "label": c.label, "before": _side(c.field, c.before, zone),
+         "after": _side(c.field, c.after, zone)}
+        for c in changes
+    ]  # fmt: skip
+
+
+def _side(field: str, value: Any, zone: tzinfo) -> str:
+    """A content value (``store.policies.content``) as text for the side-by-side view."""
+    if value in (None, "", [], {}):
+        return "—"
+    if field == "published_at":
+        return _moment(value, zone).replace("T", " ")
+    if field == "deadlines":
+        return "\n".join(
+            f"{d['title']}：{_moment(d['due_at'], zone).replace('T', ' ')}"
+            f"（{ladder_label(' '.join(d['remind'])) if d.get('remind') else '默认提醒'}）"
+            for d in value
+        )
+    if field == "targets":
+        zh = i18n.translator("zh-CN")
+        return "\n".join(
+            f"{zh('field.' + k) if zh.has('field.' + k) else k}：{'、'.join(map(str, v))}"
+            for k, v in value.items()
+            if v
+        ) or "—"
+    return str(value)
+
+
+def compose_page(
+    request: Request,
+    user: ConsoleUser,
+    console: Console,
+    *,
+    form: dict[str, Any],
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    """The compose form with its pickers (``extra``: the error, the zero-reach box, and for a
+    correction the policy, the changes shown and their token)."""
+    regions = region_choices(console.runtime.sessions)
+    picked = set(form.get("regions") or ())
+    typed = [r for r in form.get("regions") or () if r not in {c.path for c in regions}]
+    shown = {"error": None, "confirm": False, "correcting": None, "changes": None,
+             "review_token": None, **extra}  # fmt: skip
+    return console.page(
+        request,
+        "console/compose.html",
+        user,
+        status_code=status_code,
+        sizes=SIZES,
+        form={"deadlines": _padded([]), **form},
+        regions=regions,
+        picked_regions=picked,
+        typed_regions=" ".join(typed),
+        sector_catalogue=catalogue(),
+        ladders=[(ladder, ladder_label(ladder)) for ladder in LADDER_PRESETS],
+        **shown,
+    )
