@@ -22,6 +22,7 @@ from notifier.services.enterprises.regions import region_choices
 from notifier.web import i18n
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
+from notifier.web.views import language_of
 
 _LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
 TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url")
@@ -34,6 +35,8 @@ DEADLINE_ROWS, MORE_ROWS = 3, 3
 MORE_FIELD = "more_deadlines"
 # The deadline row's parts as the policy file names them, and their Chinese names.
 _DEADLINE_PARTS = {"title": "名称", "due_at": "截止时间", "remind": "提醒", "remind_days": "提醒"}
+# The catalogue's words for the content fields that are not form fields of their own.
+_WORDS = {"targets": "policies.targets", "deadlines": "correct_form.deadlines"}
 _DEADLINE_FIELD = re.compile(r"^deadlines\[(\d+)\]\.?(\w*)")
 
 
@@ -41,16 +44,17 @@ def _words(value: Any) -> list[str]:
     return [w for w in _LIST_SEPARATORS.split(str(value or "")) if w]
 
 
-def ladder_label(ladder: str) -> str:
-    """A ladder in Chinese: ``5wd 2wd 0d`` is ``5 个工作日、2 个工作日、当天``."""
+def ladder_label(t: i18n.Translator, ladder: str) -> str:
+    """A ladder in words: ``5wd 2wd 0d`` is ``5 个工作日、2 个工作日、当天``."""
 
     def rung(word: str) -> str:
         count = int(re.sub(r"\D", "", word) or 0)
         if count == 0:
-            return "当天"
-        return f"{count} 个工作日" if word.endswith("wd") else f"{count} 天"
+            return t("deadline_rows.rung_0")
+        unit = "wd" if word.endswith("wd") else "d"
+        return t(f"deadline_rows.rung_{unit}", n=count)
 
-    return "、".join(rung(w) for w in _words(ladder))
+    return t("deadline_rows.and").join(rung(w) for w in _words(ladder))
 
 
 def _all_words(form: FormData, name: str) -> list[str]:
@@ -188,31 +192,33 @@ def refusal(exc: Exception) -> str:
     return f"{zh('field.' + name)}：{exc}" if zh.has(f"field.{name}") else str(exc)
 
 
-def compared(changes: list[FieldChange], zone: tzinfo) -> list[dict[str, str]]:
+def compared(
+    changes: list[FieldChange], zone: tzinfo, t: i18n.Translator
+) -> list[dict[str, str]]:
     """The changed fields as rows of the side-by-side view: name, before, after."""
     return [
-        {"field": c.field, "label": c.label, "before": _side(c.field, c.before, zone),
-         "after": _side(c.field, c.after, zone)}
+        {"field": c.field, "word": _WORDS.get(c.field, f"field.{c.field}"),
+         "before": _side(c.field, c.before, zone, t), "after": _side(c.field, c.after, zone, t)}
         for c in changes
     ]  # fmt: skip
 
 
-def _side(field: str, value: Any, zone: tzinfo) -> str:
+def _side(field: str, value: Any, zone: tzinfo, t: i18n.Translator) -> str:
     """A content value (``store.policies.content``) as text for the side-by-side view."""
     if value in (None, "", [], {}):
         return "—"
     if field == "published_at":
         return _moment(value, zone).replace("T", " ")
     if field == "deadlines":
+        default = t("deadline_rows.default")
         return "\n".join(
-            f"{d['title']}：{_moment(d['due_at'], zone).replace('T', ' ')}"
-            f"（{ladder_label(' '.join(d['remind'])) if d.get('remind') else '默认提醒'}）"
+            f"{d['title']}: {_moment(d['due_at'], zone).replace('T', ' ')}"
+            f" ({ladder_label(t, ' '.join(d['remind'])) if d.get('remind') else default})"
             for d in value
         )
     if field == "targets":
-        zh = i18n.translator("zh-CN")
         return "\n".join(
-            f"{zh('field.' + k) if zh.has('field.' + k) else k}：{'、'.join(map(str, v))}"
+            f"{t('field.' + k) if t.has('field.' + k) else k}: {', '.join(map(str, v))}"
             for k, v in value.items()
             if v
         ) or "—"
@@ -230,6 +236,7 @@ def compose_page(
 ) -> HTMLResponse:
     """The compose form with its pickers (``extra``: the error, the zero-reach box, and for a
     correction the policy, the changes shown and their token)."""
+    t = i18n.translator(language_of(request))
     regions = region_choices(console.runtime.sessions)
     picked = set(form.get("regions") or ())
     typed = [r for r in form.get("regions") or () if r not in {c.path for c in regions}]
@@ -246,6 +253,6 @@ def compose_page(
         picked_regions=picked,
         typed_regions=" ".join(typed),
         sector_catalogue=catalogue(),
-        ladders=[(ladder, ladder_label(ladder)) for ladder in LADDER_PRESETS],
+        ladders=[(ladder, ladder_label(t, ladder)) for ladder in LADDER_PRESETS],
         **shown,
     )

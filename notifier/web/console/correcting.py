@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services.policies.composing import correct_composed, review_correction
 from notifier.store import policies as store
+from notifier.web import i18n
 from notifier.web.console.compose_form import (
     MORE_FIELD,
     compared,
@@ -26,6 +27,7 @@ from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_file_data
 from notifier.web.deps import Id
+from notifier.web.views import language_of
 
 REVIEW_FIELD = "reviewed"
 
@@ -85,7 +87,8 @@ def correct_form(
         if form.get(REVIEW_FIELD) != review.token:
             return compose_page(
                 request, user, console, form=shown, correcting=policy,
-                changes=compared(review.changes, zone), review_token=review.token,
+                changes=compared(review.changes, zone, i18n.translator(language_of(request))),
+                review_token=review.token,
             )  # fmt: skip
         revised = correct_composed(
             context, draft, notify=form.get("notify") is not None, policy_id=policy_id
