@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services.policies.composing import correct_composed, review_correction
-from notifier.store import policies as store
 from notifier.web import i18n
 from notifier.web.console.compose_form import (
     MORE_FIELD,
@@ -25,7 +24,7 @@ from notifier.web.console.compose_form import (
 )
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
-from notifier.web.console.policy_page import policy_file_data
+from notifier.web.console.policy_page import found, policy_file_data
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 
@@ -49,9 +48,7 @@ def _correctable(console: Console, policy_id: int) -> Correctable:
     corrected here (no ref, or withdrawn)."""
     runtime = console.runtime
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        if policy is None:
-            raise HTTPException(status_code=404, detail="no such policy")
+        policy = found(session, policy_id)
         data = policy_file_data(policy, runtime.settings.zone)
         if data is None or policy.cancelled_at is not None:
             raise HTTPException(status_code=400, detail="这条政策不能在此更正 / not correctable")

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.enterprises.listings import local
@@ -20,6 +21,14 @@ from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 
 NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled")
+
+
+def found(session: Session, policy_id: int) -> Policy:
+    """The policy, or the "not found" page (404)."""
+    policy = store.get(session, policy_id)
+    if policy is None:
+        raise HTTPException(status_code=404, detail="no such policy")
+    return policy
 
 
 def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
@@ -62,9 +71,7 @@ def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     runtime = console.runtime
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        if policy is None:
-            raise HTTPException(status_code=404, detail="no such policy")
+        policy = found(session, policy_id)
         shown = {
             "file_text": policy_file_text(policy, zone),
             "cancellable": policy.cancelled_at is None
@@ -87,9 +94,7 @@ def policy_page(
     """The policy page (``extra``: a revise error and the sent text, kept on a refusal)."""
     runtime = console.runtime
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        if policy is None:
-            raise HTTPException(status_code=404, detail="no such policy")
+        policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)
