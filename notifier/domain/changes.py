@@ -53,3 +53,21 @@ def pair_by_title(old_titles: Sequence[str], new_titles: Sequence[str]) -> Pairi
             added.append(index)
     removed = sorted(index for rest in waiting.values() for index in rest)
     return Pairing(kept=kept, removed=removed, added=added)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field, its value before and after (content values, as stored)."""
+
+    field: str
+    label: str
+    before: Any
+    after: Any
+
+
+def side_by_side(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[FieldChange]:
+    """The changed fields with both values, in :data:`FIELD_LABELS` order."""
+    return [
+        FieldChange(name, FIELD_LABELS[name], before.get(name), after.get(name))
+        for name in changed_fields(before, after)
+    ]

@@ -1,18 +1,23 @@
-"""What the console's compose form adds to previewing and publishing a policy: short region
-names resolved against the register, and a policy that reaches no one held back until the
-clerk confirms it."""
+"""What the console's compose form adds to previewing, publishing and correcting a policy:
+short region names resolved against the register, a policy that reaches no one held back until
+the clerk confirms it, and a correction shown field by field before it is saved."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import dataclass, replace
 
+from notifier.domain.changes import FieldChange, side_by_side
 from notifier.domain.records import PolicyDraft
-from notifier.errors import InputError
+from notifier.errors import InputError, NotFoundError
 from notifier.services.context import Context
 from notifier.services.enterprises.regions import resolve_regions
+from notifier.services.policies.corrections import Revised, revise
 from notifier.services.policies.preview import Preview, preview_policy
 from notifier.services.policies.publishing import Published, publish_policy
 from notifier.store import audience as audiences
+from notifier.store import policies
 
 CONFIRM_FIELD = "confirm_empty"
 
@@ -61,3 +66,39 @@ def publish_composed(context: Context, draft: PolicyDraft, *, confirmed: bool) -
         if reached == 0:
             raise ReachesNoOne()
     return publish_policy(context, draft)
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a correction would change, and a token naming exactly that outcome: the form
+    saves only when the clerk sends back the token of what they were shown."""
+
+    changes: list[FieldChange]
+    token: str
+
+
+def review_correction(context: Context, draft: PolicyDraft, policy_id: int) -> Review:
+    """The fields the draft (regions resolved) would change in policy ``policy_id``.
+
+    Raises:
+        NotFoundError: no such policy.
+        InputError: (field ``regions``) as :func:`resolved`.
+    """
+    draft = resolved(context, draft)
+    with context.sessions() as session:
+        policy = policies.get(session, policy_id)
+        if policy is None:
+            raise NotFoundError(
+                f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
+            )
+        before = policies.content(policy)
+        after = policies.draft_content(draft, published_at=policy.published_at)
+    seen = json.dumps([before, after], sort_keys=True, ensure_ascii=False, default=str)
+    return Review(side_by_side(before, after), hashlib.sha256(seen.encode()).hexdigest()[:16])
+
+
+def correct_composed(
+    context: Context, draft: PolicyDraft, *, notify: bool, policy_id: int
+) -> Revised:
+    """:func:`revise` of the draft with its regions resolved (errors as :func:`revise`)."""
+    return revise(context, resolved(context, draft), notify=notify, policy_id=policy_id)

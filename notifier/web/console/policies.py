@@ -1,16 +1,10 @@
 """``/console/policies``: the list, composing with a live preview, publishing, one policy."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from notifier.domain.channel_names import CHANNELS
-from notifier.domain.records import PolicyDraft
 from notifier.errors import BrokerUnavailable, InputError
-from notifier.inputs.policy_file import parse_policy
-from notifier.runtime import Runtime
 from notifier.services.policies.composing import (
     CONFIRM_FIELD,
     preview_composed,
@@ -18,63 +12,13 @@ from notifier.services.policies.composing import (
 )
 from notifier.store import policies as store
 from notifier.web import i18n, words
-from notifier.web.console.audience_form import picker_choices, refilled, targets_data, words_of
-from notifier.web.console.context import Console
+from notifier.web.console.compose_form import MORE_FIELD, compose_page, draft_of, refill, refusal
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.policy_page import policy_page
-from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 
-TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", "published_at")
-LIST_FIELDS = ("topics",)
-
 router = APIRouter()
-
-
-def policy_data(form: FormData) -> dict[str, Any]:
-    """The compose form as a policy file's JSON object (the policy reader checks it)."""
-    data: dict[str, Any] = {}
-    for name in TEXT_FIELDS:
-        value = str(form.get(name) or "").strip()
-        if value:
-            data[name] = value
-    for name in LIST_FIELDS:
-        if listed := words_of(form.get(name)):
-            data[name] = listed
-    data["targets"] = targets_data(form)
-    deadline_title = str(form.get("deadline_title") or "").strip()
-    deadline_due = str(form.get("deadline_due") or "").strip()
-    if deadline_title or deadline_due:
-        data["deadlines"] = [{"title": deadline_title, "due_at": deadline_due}]
-    return data
-
-
-def _draft(runtime: Runtime, form: FormData) -> PolicyDraft:
-    return parse_policy(policy_data(form), zone=runtime.settings.zone)
-
-
-def _compose_page(
-    request: Request,
-    user: ConsoleUser,
-    console: Console,
-    *,
-    form: dict[str, Any],
-    error: str | None = None,
-    confirm: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
-    """The compose form with its region and sector pickers."""
-    return console.page(
-        request,
-        "console/compose.html",
-        user,
-        status_code=status_code,
-        error=error,
-        confirm=confirm,
-        form=form,
-        **picker_choices(console.runtime, form),
-    )
 
 
 @router.get("/policies", response_class=HTMLResponse)
@@ -97,7 +41,7 @@ def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLRespon
 @router.get("/policies/new", response_class=HTMLResponse)
 def compose(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
     """The compose form, empty."""
-    return _compose_page(request, user, console, form={})
+    return compose_page(request, user, console, form={"publish_when": "now"})
 
 
 @router.get("/policies/{policy_id}", response_class=HTMLResponse)
@@ -122,7 +66,7 @@ def preview(
     runtime = console.runtime
     try:
         context = console.acting(user)
-        result = preview_composed(context, _draft(runtime, form))
+        result = preview_composed(context, draft_of(form, runtime.settings.zone))
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
     data = result.as_dict()
@@ -141,19 +85,22 @@ def publish_form(
     """Publish the composed policy (once: publishing it again sends nothing new). One that
     reaches no enterprise is sent back with a "publish anyway" box until the clerk ticks it."""
     runtime = console.runtime
+    if form.get(MORE_FIELD):  # "more deadlines": the same form with more rows, nothing sent
+        return compose_page(request, user, console, form=refill(form))
     try:
         context = console.acting(user)
         confirmed = form.get(CONFIRM_FIELD) == "yes"
-        published = publish_composed(context, _draft(runtime, form), confirmed=confirmed)
+        draft = draft_of(form, runtime.settings.zone)
+        published = publish_composed(context, draft, confirmed=confirmed)
     except (InputError, BrokerUnavailable) as exc:
-        return _compose_page(
+        return compose_page(
             request,
             user,
             console,
             status_code=400,
-            error=str(exc),
+            error=refusal(exc),
             confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
-            form=refilled(form),
+            form=refill(form),
         )
     note = "published" if published.created else "again"
     return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.enterprises.listings import local
@@ -22,8 +23,17 @@ from notifier.web.console.session import ConsoleUser
 NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled")
 
 
-def policy_file_text(policy: Policy, zone: Any) -> str | None:
-    """The policy as the policy file that would revise it, or None without a ref."""
+def found(session: Session, policy_id: int) -> Policy:
+    """The policy, or the "not found" page (404)."""
+    policy = store.get(session, policy_id)
+    if policy is None:
+        raise HTTPException(status_code=404, detail="no such policy")
+    return policy
+
+
+def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
+    """The policy as the policy file's JSON object that would revise it, or None without a
+    ref (each deadline with its own ladder, so a revision keeps it)."""
     if not policy.source_key.startswith("ref:"):
         return None
     data: dict[str, Any] = {
@@ -41,13 +51,18 @@ def policy_file_text(policy: Policy, zone: Any) -> str | None:
         },
         "deadlines": [
             {"title": d.title, "due_at": local(d.due_at, zone)}
+            | ({"remind": list(d.remind)} if d.remind is not None else {})
             for d in policy.deadlines
             if d.cancelled_at is None
         ],
     }
-    return json.dumps(
-        {k: v for k, v in data.items() if v not in (None, "")}, ensure_ascii=False, indent=2
-    )
+    return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def policy_file_text(policy: Policy, zone: Any) -> str | None:
+    """The policy as the policy file that would revise it, or None without a ref."""
+    data = policy_file_data(policy, zone)
+    return None if data is None else json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
@@ -56,9 +71,7 @@ def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     runtime = console.runtime
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        if policy is None:
-            raise HTTPException(status_code=404, detail="no such policy")
+        policy = found(session, policy_id)
         shown = {
             "file_text": policy_file_text(policy, zone),
             "cancellable": policy.cancelled_at is None
@@ -81,9 +94,7 @@ def policy_page(
     """The policy page (``extra``: a revise error and the sent text, kept on a refusal)."""
     runtime = console.runtime
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
-        if policy is None:
-            raise HTTPException(status_code=404, detail="no such policy")
+        policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)

@@ -13,6 +13,7 @@ from notifier.web.console import (
     calendar,
     campaign_form,
     campaigns,
+    correcting,
     dashboard,
     deadlines,
     deliveries,
@@ -34,8 +35,8 @@ from notifier.web.views import Views
 
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
-    login, dashboard, policies, revising, deliveries, register_import, enterprises, deadlines,
-    admin, templates, providers, campaign_form, campaigns, calendar, accounts,
+    login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
+    deadlines, admin, templates, providers, campaign_form, campaigns, calendar, accounts,
 )  # fmt: skip
 
 

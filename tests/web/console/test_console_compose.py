@@ -122,3 +122,81 @@ def test_a_policy_published_without_a_ref_gets_one_and_can_be_corrected(client, 
         data={"policy_json": json.dumps(data, ensure_ascii=False), "csrf": csrf},
     )
     assert revised.status_code == 200 and "12%" in revised.text
+
+
+def test_two_deadlines_each_with_a_preset_ladder_are_published_with_those_rungs(
+    runtime, client, csrf
+):
+    page = client.get("/console/policies/new").text
+    assert page.count('name="deadline_title"') == 3
+    assert '<option value="5wd 2wd 0d" >5 个工作日、2 个工作日、当天（5wd 2wd 0d）' in page
+    assert '<option value="7d 3d 1d" >7 天、3 天、1 天' in page
+    data = form(
+        csrf, sectors="C36",
+        deadline_title=["申报截止", "材料补正截止", ""],
+        deadline_due=["2031-06-30T17:00", "2031-07-15T17:00", ""],
+        deadline_ladder=["5wd 2wd 0d", "7d 3d 1d", ""],
+        deadline_rungs=["", "", ""],
+    )  # fmt: skip
+    answer = client.post("/console/policies", data=data)
+    assert answer.status_code == 200 and "已发布" in answer.text
+    with runtime.sessions() as session:
+        deadlines = policy_store.get(session, published_id(answer)).deadlines
+        assert sorted((d.title, d.remind) for d in deadlines) == [
+            ("材料补正截止", ["7d", "3d", "1d"]),
+            ("申报截止", ["5wd", "2wd", "0d"]),
+        ]
+
+
+def test_a_written_ladder_and_a_publication_time_are_taken_and_more_rows_are_offered(
+    runtime, client, csrf
+):
+    data = form(
+        csrf, deadline_title="申报截止", deadline_due="2031-06-30T17:00",
+        deadline_ladder="5wd 2wd 0d", deadline_rungs="10d、1d", publish_when="at",
+        published_at="2031-01-01T09:00",
+    )  # fmt: skip
+    more = client.post("/console/policies", data={**data, "more_deadlines": "1"})
+    assert more.status_code == 200 and more.text.count('name="deadline_title"') == 4
+    assert 'value="10d、1d"' in more.text
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+    answer = client.post("/console/policies", data=data)
+    with runtime.sessions() as session:
+        policy = policy_store.get(session, published_id(answer))
+        assert [d.remind for d in policy.deadlines] == [["10d", "1d"]]
+        assert policy.published_at.year == 2031
+    now = client.post("/console/policies", data={**data, "ref": "NOW", "publish_when": "now"})
+    with runtime.sessions() as session:
+        assert policy_store.get(session, published_id(now)).published_at.year < 2031
+
+
+def test_a_bad_rung_is_refused_naming_the_deadline_in_chinese_and_keeps_the_form(
+    runtime, client, csrf
+):
+    data = form(csrf, deadline_title=["申报截止", "补正"], deadline_rungs=["", "3wd 99d"],
+                deadline_due=["2031-06-30T17:00", "2031-07-01T17:00"])  # fmt: skip
+    answer = client.post("/console/policies", data=data)
+    assert answer.status_code == 400
+    error = html.unescape(re.search(r'id="publish-error">([^<]+)<', answer.text).group(1))
+    assert error.startswith("第 2 个期限的提醒：") and "99d" in error
+    assert 'value="3wd 99d"' in answer.text and 'value="补正"' in answer.text
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+
+
+def test_a_refused_form_comes_back_with_its_audience_picked_and_its_deadline_rows(client, csrf):
+    """The shared audience pickers and the deadline rows render together on one page."""
+    data = form(csrf, regions=[XINQI, "大碶街道"], sizes="small", sectors="C3670",
+                deadline_title=["申报截止"], deadline_due=["2031-06-30T17:00"],
+                deadline_rungs=["3wd 99d"])  # fmt: skip
+    answer = client.post("/console/policies", data=data)
+    assert answer.status_code == 400
+    page = html.unescape(answer.text)
+    assert f'name="regions" value="{XINQI}" checked' in page
+    assert 'id="regions" name="regions" value="大碶街道"' in page
+    assert 'name="sizes" value="small" checked' in page
+    assert 'id="sectors" name="sectors" value="C3670"' in page
+    assert 'id="deadline_title_1" name="deadline_title" value="申报截止"' in page
+    assert 'value="3wd 99d"' in page and 'id="deadline-3"' in page
+    assert 'name="publish_when" value="now" checked' in page

@@ -68,6 +68,7 @@ CONSOLE_PAGES = (
     "/console/policies",
     "/console/policies/new",
     "/console/policies/1",
+    "/console/policies/1/correct",
     "/console/deadlines",
     "/console/enterprises",
     "/console/enterprises/{code}",
