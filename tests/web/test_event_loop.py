@@ -33,10 +33,8 @@ from support.web_server import PARK, new_key, running_notifier
 # FastAPI runs in its thread pool.
 ALLOWED = {
     "notifier.web.api.campaigns:create",
-    "notifier.web.api.enterprises:import_register",
     "notifier.web.api.health:healthz",
     "notifier.web.api.health:metrics",
-    "notifier.web.api.policies:cancel",
     "notifier.web.api.policies:preview",
     "notifier.web.api.policies:publish_policy",
     "notifier.web.api.policies:revise",

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParameter
-from starlette.concurrency import run_in_threadpool
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.sectors import normalize_sector, sector_pattern
@@ -166,16 +165,14 @@ def update_enterprise(
 @router.post(
     "/import", response_model=ImportReportOut, summary="导入企业 CSV/XLSX / import a register"
 )
-async def import_register(
+def import_register(
     runtime: RuntimeDep, principal: Staff, file: UploadFile, dry_run: bool = False
 ) -> dict[str, Any]:
     """Import a CSV or XLSX register: good rows are kept, bad ones listed by row and field (the
     first ``imports.max_reported_errors``; ``errors_left_out`` counts the rest)."""
     # The upload is already spooled to a temporary file (the body limit held while it came):
     # the register is read from there, never copied whole into memory.
-    context = acting(runtime, principal)
     name = file.filename or "upload.csv"
-    report = await run_in_threadpool(
-        importing.import_register, context, file.file, name=name, dry_run=dry_run
-    )
+    context = acting(runtime, principal)
+    report = importing.import_register(context, file.file, name=name, dry_run=dry_run)
     return report.as_dict()

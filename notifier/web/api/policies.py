@@ -150,16 +150,12 @@ async def revise(
     return await _on_policy_file(request, runtime, principal, use)
 
 
-def _cancel(runtime: Runtime, principal: Principal, policy_id: int) -> dict[str, Any]:
-    return dataclasses.asdict(cancel_policy(acting(runtime, principal), policy_id))
-
-
 @router.post(
     "/{policy_id}/cancel",
     response_model=WithdrawnOut,
     summary="撤回未发布的政策 / withdraw a policy not yet published",
 )
-async def cancel(runtime: RuntimeDep, principal: Staff, policy_id: Id) -> dict[str, Any]:
+def cancel(runtime: RuntimeDep, principal: Staff, policy_id: Id) -> dict[str, Any]:
     """Withdraw a policy whose publication time has not come: nothing of it is sent. A
     published one is refused (400): revise it instead."""
-    return await run_in_threadpool(_cancel, runtime, principal, policy_id)
+    return dataclasses.asdict(cancel_policy(acting(runtime, principal), policy_id))
