@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.csv_export import write_csv
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.services.delivery.shown import delivery_message
 from notifier.services.enterprises.listings import EXPORT_LIMIT
 from notifier.store import deliveries as store
 from notifier.store import policies
@@ -120,6 +121,10 @@ def one(
         if delivery is None:
             raise HTTPException(status_code=404, detail="no such delivery")
         attempts = store.attempts_of(session, delivery_id)
-        return console.page(
-            request, "console/delivery.html", user, delivery=delivery, attempts=attempts
-        )
+        title = policies.titles(session, {delivery.policy_id} if delivery.policy_id else set())
+    # Composed after the session is closed: a render never runs inside a transaction.
+    message = delivery_message(console.acting(user), delivery_id)
+    return console.page(
+        request, "console/delivery.html", user, delivery=delivery, attempts=attempts,
+        message=message, policy_title=title.get(delivery.policy_id or 0, ""),
+    )  # fmt: skip

@@ -144,6 +144,11 @@ def test_a_policy_published_from_the_console_is_delivered_and_logged_with_why(
     assert "测试企业1有限公司" in log and "测试企业2有限公司" in log
     assert "测试企业3有限公司" not in log
     assert "sector_prefix" in log or "C36" in log
+    # A delivery's page shows the message the firm received, and the policy by its title.
+    delivery_id = re.search(r"/console/deliveries/(\d+)", log)[1]
+    one = client.get(f"/console/deliveries/{delivery_id}")
+    text = html.unescape(re.search(r'id="message-text">([^<]*)<', one.text)[1])
+    assert COMPOSED["summary"][:10] in text and f">{COMPOSED['title']}</a>" in one.text
     again = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
     assert "不会重复发送" in again.text
     export = client.get("/console/deliveries/export", params={"format": "xlsx", "channel": "email"})

@@ -121,6 +121,8 @@ def _data_texts(runtime) -> set[str]:
 
 def _visible(html: str) -> str:
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    # A message as the firm receives it (a delivery's text, a preview) is the firm's language.
+    html = re.sub(r'<div class="preview"[^>]*>[^<]*</div>', "", html)
     return html_text.unescape(re.sub(r"<[^>]+>", " ", html))
 
 
