@@ -7,6 +7,7 @@ production, which only ever runs the migrations; the ``database_url`` fixture is
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,7 +18,7 @@ from alembic.script import ScriptDirectory
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.store import migrate
 from notifier.store.db import create_db_engine, create_session_factory
-from notifier.store.models import Base, Contact, EndpointSecret, Enterprise
+from notifier.store.models import Base, Contact, EndpointSecret, Enterprise, Policy
 
 from support.factories import Firm, enterprise_csv
 
@@ -104,3 +105,26 @@ def test_0011_keeps_existing_webhook_endpoints_on_the_shared_secret(database_url
         ("https://hooks.example.cn/1", None),
         ("https://hooks.example.cn/3", None),
     ]
+
+
+def test_0016_gives_policies_stored_without_a_ref_a_generated_one(database_url):
+    """A policy stored before refs were generated gets ``P-<day in Shanghai>-<digits>``, so the
+    correction form takes it; a policy with a ref keeps it."""
+    command.downgrade(migrate.alembic_config(database_url), "0015_import_mapping")
+    engine = create_db_engine(database_url)
+    sessions = create_session_factory(engine)
+    evening = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # 2 March 04:00 in Shanghai
+    with sessions.begin() as session:
+        session.add_all([
+            Policy(source_key="sha:0123456789abcdef", title="旧政策", department="经信局",
+                   published_at=evening),
+            Policy(source_key="ref:BL-2026-07", title="有编号", department="经信局",
+                   published_at=evening),
+        ])  # fmt: skip
+
+    migrate.upgrade(database_url)
+
+    with sessions() as session:
+        keys = set(session.scalars(sa.select(Policy.source_key)))
+    engine.dispose()
+    assert keys == {"ref:P-20260302-0123456789", "ref:BL-2026-07"}

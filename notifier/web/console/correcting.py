@@ -2,7 +2,7 @@
 
 The form comes prefilled with the policy; sending it shows the changed fields side by side,
 and only sending back what was shown (its review token) saves the correction, with or without
-notifying the enterprises it reached. The JSON box on the policy page stays for the rest."""
+notifying the enterprises it reached."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -1,8 +1,7 @@
-"""``/console/policies/{id}``'s page: the policy, its deliveries by channel and status, and
-what revising and cancelling it show (its file, its revisions); shared by the view and by the
-revise and cancel forms, which show it again with the error on a refusal."""
+"""``/console/policies/{id}``'s page: the policy, its deliveries by channel and status, its
+corrections and whether it can be corrected or withdrawn; shared by the view and by the
+cancel form, which shows it again with the error on a refusal."""
 
-import json
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import describe
-from notifier.services.policies.listings import policy_row
+from notifier.services.policies.listings import policy_row, ref_of
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
@@ -32,7 +31,7 @@ def found(session: Session, policy_id: int) -> Policy:
 
 
 def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
-    """The policy as the policy file's JSON object that would revise it, or None without a
+    """The policy as the policy file's object that would correct it, or None without a
     ref (each deadline with its own ladder, so a revision keeps it)."""
     if not policy.source_key.startswith("ref:"):
         return None
@@ -59,12 +58,6 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def policy_file_text(policy: Policy, zone: Any) -> str | None:
-    """The policy as the policy file that would revise it, or None without a ref."""
-    data = policy_file_data(policy, zone)
-    return None if data is None else json.dumps(data, ensure_ascii=False, indent=2)
-
-
 def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     """What the policy page shows for revising and cancelling this policy (one short read;
     the caller's own session is closed by then, so a busy SQLite file is not held twice)."""
@@ -73,7 +66,7 @@ def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     with runtime.sessions() as session:
         policy = found(session, policy_id)
         shown = {
-            "file_text": policy_file_text(policy, zone),
+            "correctable": policy.source_key.startswith("ref:") and policy.cancelled_at is None,
             "cancellable": policy.cancelled_at is None
             and policy.published_at > runtime.time_source.now(),
             "cancelled_at": policy.cancelled_at,
@@ -91,11 +84,12 @@ def policy_page(
     note: str | None = None,
     **extra: Any,
 ) -> HTMLResponse:
-    """The policy page (``extra``: a revise error and the sent text, kept on a refusal)."""
+    """The policy page (``extra``: the cancel form's refusal)."""
     runtime = console.runtime
     with runtime.sessions() as session:
         policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
+        ref = ref_of(policy)
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)
         )
@@ -106,7 +100,8 @@ def policy_page(
         user,
         status_code=status_code,
         policy=shown,
+        ref=ref,
         counts=counts,
         note=note if note in NOTES else None,
-        **{"revise_error": None, "sent_text": None, **revising, **extra},
+        **{"cancel_error": None, **revising, **extra},
     )

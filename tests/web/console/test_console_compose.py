@@ -6,7 +6,6 @@ policy published without 编号 given one so it can be corrected."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from notifier.store import policies as policy_store
 
 from support.factories import Firm
+from support.forms import fields_of, published_id
 from support.web_harness import COMPOSED, console_runtime, make_key, seed, signed_in, web_app
 
 DISTRICT = "浙江省/宁波市/北仑区"
@@ -46,10 +46,6 @@ def form(csrf: str, **fields: object) -> dict[str, object]:
 
 def preview(client: TestClient, data: dict[str, object]) -> dict:
     return client.post("/console/policies/preview", data=data).json()
-
-
-def published_id(answer) -> int:
-    return int(re.search(r"/console/policies/(\d+)", str(answer.url)).group(1))
 
 
 def test_the_compose_page_offers_the_registers_streets_and_communities_as_boxes(client, csrf):
@@ -112,15 +108,11 @@ def test_a_policy_that_reaches_no_one_is_held_back_until_the_clerk_confirms(runt
 def test_a_policy_published_without_a_ref_gets_one_and_can_be_corrected(client, csrf):
     published = client.post("/console/policies", data=form(csrf, sectors="C36"))
     policy_id = published_id(published)
-    page = client.get(f"/console/policies/{policy_id}").text
-    text = html.unescape(re.search(r'name="policy_json"[^>]*>([^<]*)<', page).group(1))
-    data = json.loads(text)
-    assert re.fullmatch(r"P-\d{8}-[0-9a-f]{10}", data["ref"])
-    data["summary"] = "按设备投资额的12%给予补助。"
-    revised = client.post(
-        f"/console/policies/{policy_id}/revise",
-        data={"policy_json": json.dumps(data, ensure_ascii=False), "csrf": csrf},
-    )
+    assert re.search(r"P-\d{8}-[0-9a-f]{10}", client.get(f"/console/policies/{policy_id}").text)
+    sent = fields_of(client.get(f"/console/policies/{policy_id}/correct").text)
+    sent["summary"] = ["按设备投资额的12%给予补助。"]
+    shown = client.post(f"/console/policies/{policy_id}/correct", data=sent)
+    revised = client.post(f"/console/policies/{policy_id}/correct", data=fields_of(shown.text))
     assert revised.status_code == 200 and "12%" in revised.text
 
 

@@ -17,6 +17,7 @@ from notifier.jobs.worker import start_worker
 from notifier.store import policies as policy_store
 from notifier.store.models import Delivery, Trigger, TriggerKind
 
+from support.forms import fields_of, published_id
 from support.web_harness import COMPOSED, console_runtime, make_key, run_queued, signed_in, web_app
 
 
@@ -33,31 +34,6 @@ def client(runtime) -> TestClient:
 @pytest.fixture
 def csrf(client, runtime) -> str:
     return signed_in(client, make_key(runtime, "staff"))
-
-
-def fields_of(page: str) -> dict[str, list[str]]:
-    """The form's fields as a browser would send them (text, hidden, checked boxes, the
-    selected option of each select, textareas)."""
-    sent: dict[str, list[str]] = {}
-    start = page.index('id="policy-form"')
-    form = page[start:page.index("</form>", start)]
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        kind = re.search(r'type="([^"]+)"', tag)
-        if not name or (kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag):
-            continue
-        value = re.search(r'value="([^"]*)"', tag)
-        sent.setdefault(name.group(1), []).append(html.unescape(value.group(1) if value else ""))
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', options)
-        sent.setdefault(name, []).append(html.unescape(chosen.group(1)) if chosen else "")
-    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>([^<]*)</textarea>', form):
-        sent.setdefault(name, []).append(html.unescape(text))
-    return sent
-
-
-def published_id(answer) -> int:
-    return int(re.search(r"/console/policies/(\d+)", str(answer.url)).group(1))
 
 
 def test_a_correction_shows_the_changes_side_by_side_then_saves_and_notifies_the_firms_reached(
@@ -142,8 +118,8 @@ def test_a_refused_correction_names_the_field_in_chinese_and_keeps_what_was_type
     assert f'/console/policies/{policy_id}/correct' in refused.text
 
 
-def test_the_policy_page_offers_the_form_and_keeps_the_json_box_as_advanced(client, csrf):
+def test_the_policy_page_offers_the_form_and_no_json(client, csrf):
     policy_id = published_id(client.post("/console/policies", data={**COMPOSED, "csrf": csrf}))
     page = client.get(f"/console/policies/{policy_id}").text
     assert f'href="/console/policies/{policy_id}/correct"' in page
-    assert "<summary>高级：直接修改 JSON</summary>" in page and 'name="policy_json"' in page
+    assert "JSON" not in page and 'name="policy_json"' not in page
