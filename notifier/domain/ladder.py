@@ -22,6 +22,15 @@ MAX_RUNGS = 10
 MAX_RUNG_COUNT = 60
 RUNG_PATTERN = r"^(\d{1,2})(wd|d)$"
 _RUNG = re.compile(RUNG_PATTERN)
+# A rung as a clerk writes it, turned into its code: 5个工作日 / 5 working days -> 5wd, 3天 /
+# 3日 / 3 days -> 3d, 当天 / the day -> 0d (working days first: 工作日 ends in 日).
+_WRITTEN = (
+    (re.compile(r"(\d{1,2})\s*个?\s*工作日前?"), r"\1wd"),
+    (re.compile(r"(\d{1,2})\s*working\s+days?(?:\s+before)?", re.I), r"\1wd"),
+    (re.compile(r"(\d{1,2})\s*(?:天|日|days?)(?:前|\s+before)?", re.I), r"\1d"),
+    (re.compile(r"(?:截止)?当[天日]|(?:on\s+)?the\s+(?:same\s+)?day", re.I), "0d"),
+)
+_BETWEEN_RUNGS = re.compile(r"[\s,，、;；和及]+")
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,30 @@ def parse_rung(text: str) -> Rung:
     Raises:
         InputError: not a rung, or more than 60 days.
     """
-    match = _RUNG.match(text.strip().lower()) if isinstance(text, str) else None
+    written = _written(text.strip()) if isinstance(text, str) else ""
+    match = _RUNG.match(written.lower())
     if match is None:
-        raise InputError(f"'{text}' is not a rung like 5wd (working days) or 3d (days)")
+        raise InputError(
+            f"'{text}' 不是提醒时间，请写如 5个工作日、3天、当天 / is not a rung like 5wd "
+            "(working days) or 3d (days)"
+        )
     count = int(match.group(1))
     if count > MAX_RUNG_COUNT:
         raise InputError(f"'{text}' is more than {MAX_RUNG_COUNT} days before")
     return Rung(count=count, working=match.group(2) == "wd")
+
+
+def _written(text: str) -> str:
+    for pattern, code in _WRITTEN:
+        text = pattern.sub(code, text)
+    return text
+
+
+def ladder_words(text: str) -> list[str]:
+    """The rungs of a ladder as a person writes it, each as its code: ``5wd 2wd 0d``,
+    ``5个工作日、2个工作日、当天`` and ``5 working days, 2 working days, the day`` all give
+    ``["5wd", "2wd", "0d"]`` (what is not a rung is kept as written, for the refusal)."""
+    return [w for w in _BETWEEN_RUNGS.split(_written(text)) if w]
 
 
 def parse_ladder(items: Iterable[str]) -> tuple[Rung, ...]:

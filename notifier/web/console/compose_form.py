@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from notifier.domain.changes import FieldChange
+from notifier.domain.ladder import ladder_words
 from notifier.domain.records import PolicyDraft
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
@@ -47,7 +48,7 @@ def ladder_label(t: i18n.Translator, ladder: str) -> str:
         unit = "wd" if word.endswith("wd") else "d"
         return t(f"deadline_rows.rung_{unit}", n=count)
 
-    return t("deadline_rows.and").join(rung(w) for w in words_of(ladder))
+    return t("deadline_rows.and").join(rung(w) for w in ladder_words(ladder))
 
 
 def deadline_rows(form: FormData) -> list[dict[str, str]]:
@@ -66,7 +67,7 @@ def deadline_rows(form: FormData) -> list[dict[str, str]]:
 def _deadline(row: dict[str, str]) -> dict[str, Any]:
     deadline: dict[str, Any] = {"title": row["title"], "due_at": row["due"]}
     # A ladder written out wins over the picked preset.
-    ladder = words_of(row["rungs"]) or words_of(row["ladder"])
+    ladder = ladder_words(row["rungs"]) or ladder_words(row["ladder"])
     if ladder:
         deadline["remind"] = ladder
     return deadline
@@ -126,7 +127,9 @@ def _moment(value: str | None, zone: tzinfo) -> str:
     return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
-def prefill(data: dict[str, Any], zone: tzinfo, *, published: bool) -> dict[str, Any]:
+def prefill(
+    data: dict[str, Any], zone: tzinfo, t: i18n.Translator, *, published: bool
+) -> dict[str, Any]:
     """The form filled from a policy file's JSON object (``policy_page.policy_file_data``).
 
     A policy already published keeps its time: the form then does not send one."""
@@ -151,7 +154,8 @@ def prefill(data: dict[str, Any], zone: tzinfo, *, published: bool) -> dict[str,
             "title": deadline["title"],
             "due": _moment(deadline["due_at"], zone),
             "ladder": ladder if preset else "",
-            "rungs": "" if preset else ladder,
+            # A ladder of its own, in words (5个工作日、3天), as a clerk would write it.
+            "rungs": "" if preset or not ladder else ladder_label(t, ladder),
         })  # fmt: skip
     form["deadlines"] = _padded(rows)
     return form

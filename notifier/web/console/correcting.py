@@ -62,7 +62,9 @@ def correct_page(
 ) -> HTMLResponse:
     """The compose form filled with the policy as it stands."""
     policy = _correctable(console, policy_id)
-    form = prefill(policy.data, console.runtime.settings.zone, published=policy.published)
+    t = i18n.translator(language_of(request))
+    zone = console.runtime.settings.zone
+    form = prefill(policy.data, zone, t, published=policy.published)
     return compose_page(request, user, console, form=form, correcting=policy)
 
 

@@ -64,7 +64,7 @@ def test_a_correction_shows_the_changes_side_by_side_then_saves_and_notifies_the
         )
         deadline_row = re.search(r'id="change-deadlines">(.*?)</tr>', shown.text, re.S).group(1)
         assert "2031-06-30 17:00" in deadline_row and "2031-07-15 17:00" in deadline_row
-        assert "5 个工作日、2 个工作日、当天" in deadline_row
+        assert "5个工作日、2个工作日、当天" in deadline_row
         assert 'id="change-title"' not in shown.text
         with runtime.sessions() as session:  # nothing is saved before the clerk confirms
             assert policy_store.get(session, policy_id).summary == COMPOSED["summary"]
