@@ -59,6 +59,16 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if v not in (None, "")}
 
 
+def shown_deadlines(policy: Policy, zone: Any) -> list[dict[str, Any]]:
+    """The policy's deadlines in force as its page lists them: title, due time in ``zone``
+    and the reminder ladder's rungs (None: the ``reminders.ladder`` setting)."""
+    return [
+        {"title": d.title, "due_at": local(d.due_at, zone), "remind": d.remind}
+        for d in policy.deadlines
+        if d.cancelled_at is None
+    ]
+
+
 def policy_file_text(policy: Policy, zone: Any) -> str | None:
     """The policy as the policy file that would revise it, or None without a ref."""
     data = policy_file_data(policy, zone)
@@ -96,6 +106,7 @@ def policy_page(
     with runtime.sessions() as session:
         policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
+        deadlines = shown_deadlines(policy, runtime.settings.zone)
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)
         )
@@ -106,6 +117,7 @@ def policy_page(
         user,
         status_code=status_code,
         policy=shown,
+        deadlines=deadlines,
         counts=counts,
         note=note if note in NOTES else None,
         **{"revise_error": None, "sent_text": None, **revising, **extra},
