@@ -153,8 +153,7 @@ def _pick_sector_by_name(page, typed: str, name: str) -> str:
     the entries the browser offers (its group of the same name is offered too); its code."""
     page.fill("#sector-search", typed)
     offered = page.locator("#sector-catalogue option", has_text=typed)
-    entries = dict(zip(offered.evaluate_all("os => os.map(o => o.value)"),
-                       offered.all_inner_texts(), strict=True))
+    entries = {option.get_attribute("value") or "": option.inner_text() for option in offered.all()}
     [code] = [c for c, text in entries.items() if len(c) == 5 and text.endswith(f" {name}")]
     page.fill("#sector-search", code)  # what choosing the entry puts in the box
     page.dispatch_event("#sector-search", "change")
@@ -174,10 +173,16 @@ def _compose_and_publish(page, server: Server) -> str:
     # A street is a click in the region picker; the count follows while the clock runs.
     street = page.locator("#region-picker label", has_text="大碶街道")
     started = time.monotonic()
-    street.click()
+    with page.expect_response("**/console/policies/preview") as answered:
+        street.click()
     page.wait_for_selector("#audience-count:text-is('4')")
     seconds = time.monotonic() - started
-    print(f"\npreview count after the street's click: {seconds:.3f} s")
+    timing = answered.value.request.timing
+    print(
+        f"\npreview count after the street's click: {seconds:.3f} s "
+        f"(the preview's request {timing['responseEnd'] - timing['requestStart']:.0f} ms "
+        "after the page's 300 ms pause for typing)"
+    )
     assert seconds <= 5, f"the count took {seconds:.1f} s"  # 1 s is the aim; loaded CI is slow
     assert page.inner_text("#count-sms") == "3"  # firm 1 and the two imported in 大碶街道
     assert page.inner_text("#count-email") == "4"
@@ -246,7 +251,7 @@ def _correct_and_notify(page, server: Server, policy_id: str) -> None:
     assert len(corrected) == len(reached), rows
 
 
-def _create_weekly_campaign(page, server: Server) -> None:
+def _create_weekly_campaign(page, server: Server) -> str:
     page.goto(f"{server.url}/console/campaigns/new")
     page.fill("#title", "2027年北仑区技术改造补助申报提醒")
     page.check("#campaign-words input[name=channels][value=sms]")
@@ -265,7 +270,9 @@ def _create_weekly_campaign(page, server: Server) -> None:
     page.fill("#at", "09:00")
     page.click("#campaign-preview")
     preview = page.inner_text("#preview-sms")
-    assert "尊敬的" in preview and "{{" not in preview, preview
+    # The chip's variable rendered with its example value, the SMS counted.
+    assert preview.startswith("尊敬的宁波灵峰汽车零部件有限公司：技术改造补助"), preview
+    assert "短信字数" in page.inner_text("#preview-sms-count")
     page.click("#campaign-create")
     assert "推送活动已创建" in page.inner_text("#campaign-note")
     assert page.inner_text("#campaign-status") == "计划中"
@@ -278,6 +285,7 @@ def _create_weekly_campaign(page, server: Server) -> None:
     page.click(".actions button:text-is('恢复')")
     assert page.inner_text("#campaign-status") == "计划中"
     assert "已恢复" in page.inner_text("#campaign-note")
+    return page.url.split("/console/campaigns/")[1].split("?")[0]
 
 
 def _test_send_campaign(page, server: Server, campaign_id: str, to: str) -> None:
@@ -296,7 +304,10 @@ def test_a_clerk_who_never_saw_the_readme(browser, server: Server, tmp_path: Pat
     _import_register(page, server, tmp_path)
     policy_id = _compose_and_publish(page, server)
     _correct_and_notify(page, server, policy_id)
-    _create_weekly_campaign(page, server)
+    campaign_id = _create_weekly_campaign(page, server)
+    # TODO: once the console's campaign test-send is merged:
+    # _test_send_campaign(page, server, campaign_id, to="+8613800138000")
+    assert campaign_id.isdigit()
     assert blocked == []
 
 
@@ -327,7 +338,7 @@ def test_an_admin_sets_up_tencent_sms(browser, server: Server, peer: TencentSmsP
     page.fill("#p-sign-name", "北仑企服")
     kinds = page.locator("#sms-templates fieldset.sms-template")
     legends = kinds.locator("legend").all_inner_texts()
-    assert legends == ["政策发布", "期限提醒", "政策更正", "推送活动"], legends
+    assert legends == ["发布", "提醒", "更正", "推送活动"], legends
     for kind, template in TENCENT_TEMPLATES.items():
         page.fill(f"#p-{kind}-code", template["template_code"])
         page.fill(f"#p-{kind}-text", template["text"])
@@ -337,7 +348,7 @@ def test_an_admin_sets_up_tencent_sms(browser, server: Server, peer: TencentSmsP
 
     row = _provider_row(page, "tx")
     row.locator("input[name=to]").fill("+8613800138000")
-    row.locator("select[name=kind]").select_option(label="期限提醒")
+    row.locator("select[name=kind]").select_option(label="提醒")
     row.locator("button:text-is('发送测试')").click()
     assert "测试消息已被接受" in page.inner_text("#provider-tested")
     assert page.inner_text("#provider-answer") == "serial-1"
