@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from support.cli import NOTIFIER, notifier_as
 from support.factories import Firm, enterprise_csv
 from support.peers import free_port
@@ -22,6 +24,7 @@ from support.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 START_SECONDS = 60
+IN_CI = bool(os.environ.get("CI"))
 
 
 def find_chromium() -> tuple[Path | None, str]:
@@ -35,6 +38,32 @@ def find_chromium() -> tuple[Path | None, str]:
             return CHROMIUM, ""
         return None, "apt-get install chromium did not give /usr/bin/chromium"
     return None, "no /usr/bin/chromium, and apt-get cannot install it here (not root)"
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Playwright's browser over Debian's Chromium, closed at the end.
+
+    Skips the test saying why where no Chromium (or no Playwright) can be had and ``CI`` is
+    unset; under CI a missing browser fails it instead.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"playwright is not installed ({exc}); CI must run the browser tests")
+        pytest.skip(f"playwright is not installed: {exc}")
+    chromium, why = find_chromium()
+    if chromium is None:
+        if IN_CI:
+            pytest.fail(f"no Chromium: {why}; CI must run the browser tests")
+        pytest.skip(f"no Chromium: {why}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @dataclass

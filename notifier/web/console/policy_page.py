@@ -58,6 +58,16 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if v not in (None, "")}
 
 
+def shown_deadlines(policy: Policy, zone: Any) -> list[dict[str, Any]]:
+    """The policy's deadlines in force as its page lists them: title, due time in ``zone``
+    and the reminder ladder's rungs (None: the ``reminders.ladder`` setting)."""
+    return [
+        {"title": d.title, "due_at": local(d.due_at, zone), "remind": d.remind}
+        for d in policy.deadlines
+        if d.cancelled_at is None
+    ]
+
+
 def revision_context(console: Console, policy_id: int) -> dict[str, Any]:
     """What the policy page shows for revising and cancelling this policy (one short read;
     the caller's own session is closed by then, so a busy SQLite file is not held twice)."""
@@ -90,6 +100,7 @@ def policy_page(
         policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
         ref = ref_of(policy)
+        deadlines = shown_deadlines(policy, runtime.settings.zone)
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)
         )
@@ -101,6 +112,7 @@ def policy_page(
         status_code=status_code,
         policy=shown,
         ref=ref,
+        deadlines=deadlines,
         counts=counts,
         note=note if note in NOTES else None,
         **{"cancel_error": None, **revising, **extra},

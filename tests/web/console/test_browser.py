@@ -12,7 +12,6 @@ missing browser fails the test.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import pytest
@@ -20,36 +19,17 @@ from openpyxl import load_workbook
 
 from support.factories import credit_code
 from support.waiting import wait_until
-from support.web_server import PARK, Server, find_chromium, new_key, running_notifier
+from support.web_server import PARK, Server, headless_chromium, new_key, running_notifier
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
-IN_CI = bool(os.environ.get("CI"))
 WAIT_SECONDS = 60
-
-
-def _browser_or_skip():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        if IN_CI:
-            pytest.fail(f"playwright is not installed ({exc}); CI must run the browser test")
-        pytest.skip(f"playwright is not installed: {exc}")
-    chromium, why = find_chromium()
-    if chromium is None:
-        if IN_CI:
-            pytest.fail(f"no Chromium: {why}; CI must run the browser test")
-        pytest.skip(f"no Chromium: {why}")
-    return sync_playwright, chromium
 
 
 @pytest.fixture
 def browser():
-    sync_playwright, chromium = _browser_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+    with headless_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
