@@ -1,12 +1,12 @@
 """``/console/enterprises``: search, the import's report page (see ``register_import``), one
 enterprise's history."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from notifier.domain.paging import Paged, page_number
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError
 from notifier.store import deliveries as delivery_store
@@ -14,11 +14,12 @@ from notifier.store import enterprises as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
+from notifier.store.paging import paged
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.console.session import ConsoleUser
 
-PAGE = 100
+PAGE = 50
 HISTORY = 200
 
 router = APIRouter()
@@ -30,7 +31,7 @@ def _page(
     user: ConsoleUser,
     *,
     status_code: int = 200,
-    enterprises: Sequence[Enterprise] = (),
+    enterprises: Paged[Enterprise] | None = None,
     q: str = "",
     sector: str = "",
     report: dict[str, Any] | None = None,
@@ -43,10 +44,10 @@ def _page(
         "console/enterprises.html",
         user,
         status_code=status_code,
-        enterprises=enterprises,
+        enterprises=enterprises.rows if enterprises else [],
+        pager=enterprises,
         q=q,
         sector=sector,
-        page=PAGE,
         report=report,
         error=error,
         token=token,
@@ -76,15 +77,17 @@ def listing(
     console: ConsoleDep,
     q: str | None = None,
     sector: str | None = None,
+    page: str | None = None,
 ) -> HTMLResponse:
-    """Enterprises by name or credit code and sector prefix."""
+    """Enterprises by name or credit code and sector prefix, a page at a time."""
     search = (q or "").strip()[:100] or None
     prefix = (sector or "").strip().upper()[:8] or None
+    query = store.list_query(filters=EnterpriseFilter(sector=prefix, q=search))
     with console.runtime.sessions() as session:
-        rows = session.scalars(
-            store.list_query(filters=EnterpriseFilter(sector=prefix, q=search)).limit(PAGE)
-        ).all()
-        return _page(console, request, user, enterprises=rows, q=search or "", sector=prefix or "")
+        found = paged(session, query, number=page_number(page), size=PAGE)
+        return _page(
+            console, request, user, enterprises=found, q=search or "", sector=prefix or ""
+        )
 
 
 @router.get("/enterprises/{credit_code}", response_class=HTMLResponse)
