@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import describe
-from notifier.services.policies.listings import policy_row
+from notifier.services.policies.listings import deadline_rows, policy_row
 from notifier.store import deliveries as delivery_store
 from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
@@ -96,6 +96,7 @@ def policy_page(
     with runtime.sessions() as session:
         policy = found(session, policy_id)
         shown = policy_row(policy, runtime.settings.zone)
+        deadlines = deadline_rows(policy, lambda moment: local(moment, runtime.settings.zone))
         counts = delivery_store.channel_status_counts(
             session, DeliveryFilter(policy_id=policy_id)
         )
@@ -106,6 +107,7 @@ def policy_page(
         user,
         status_code=status_code,
         policy=shown,
+        deadlines=deadlines,
         counts=counts,
         note=note if note in NOTES else None,
         **{"revise_error": None, "sent_text": None, **revising, **extra},
