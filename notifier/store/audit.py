@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from notifier.store import added
@@ -40,6 +40,18 @@ def record(
     return added(session, entry)
 
 
+def newest_first(
+    *, target_type: str | None = None, actor_prefix: str | None = None
+) -> Select[AuditEntry]:
+    """Entries newest first, of one target type or actor when given (for paging)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if actor_prefix:
+        query = query.where(AuditEntry.actor_prefix == actor_prefix)
+    return query
+
+
 def page(
     session: Session,
     *,
@@ -49,11 +61,7 @@ def page(
     actor_prefix: str | None = None,
 ) -> list[AuditEntry]:
     """Entries newest first, those with ids below ``before_id`` (the cursor) when given."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    query = newest_first(target_type=target_type, actor_prefix=actor_prefix).limit(limit)
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
-    if target_type:
-        query = query.where(AuditEntry.target_type == target_type)
-    if actor_prefix:
-        query = query.where(AuditEntry.actor_prefix == actor_prefix)
     return list(session.scalars(query))

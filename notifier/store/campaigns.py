@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
@@ -56,9 +56,14 @@ def name_taken(session: Session, name: str) -> bool:
     return session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None
 
 
+def newest_first() -> Select[Campaign]:
+    """Every campaign, newest first (for paging)."""
+    return select(Campaign).order_by(Campaign.id.desc())
+
+
 def list_all(session: Session) -> list[Campaign]:
     """Every campaign, newest first."""
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+    return list(session.scalars(newest_first()))
 
 
 def active(session: Session) -> list[Campaign]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from notifier.store import insert_ignoring_conflicts, table_of, triggers
@@ -15,6 +15,7 @@ from notifier.store.models import (
     DeadlineDone,
     Delivery,
     DeliveryStatus,
+    Enterprise,
     Policy,
     Trigger,
     TriggerKind,
@@ -153,3 +154,50 @@ def done_by(session: Session, enterprise_id: int) -> set[int]:
     """The deadlines an enterprise marked done."""
     query = select(DeadlineDone.deadline_id).where(DeadlineDone.enterprise_id == enterprise_id)
     return set(session.scalars(query))
+
+
+def _reached_by_policy(policy_id: int) -> Any:
+    """Ids of the enterprises a policy reached (a delivery of it went to them)."""
+    return select(Delivery.enterprise_id).where(Delivery.policy_id == policy_id).distinct()
+
+
+def _is_done(deadline_id: int) -> Any:
+    return exists().where(
+        DeadlineDone.deadline_id == deadline_id, DeadlineDone.enterprise_id == Enterprise.id
+    )
+
+
+def not_done_query(deadline: Deadline) -> Select[Enterprise]:
+    """The enterprises its policy reached that have not marked ``deadline`` done, by credit
+    code, their contacts loaded (for paging)."""
+    return (
+        select(Enterprise)
+        .where(Enterprise.id.in_(_reached_by_policy(deadline.policy_id)), ~_is_done(deadline.id))
+        .order_by(Enterprise.credit_code)
+        .options(selectinload(Enterprise.contacts))
+    )
+
+
+def reach_counts(session: Session, deadline: Deadline) -> tuple[int, int]:
+    """How many enterprises its policy reached, and how many of those marked it done."""
+    reached = Enterprise.id.in_(_reached_by_policy(deadline.policy_id))
+    targeted = session.scalar(select(func.count()).select_from(Enterprise).where(reached))
+    done = session.scalar(
+        select(func.count()).select_from(Enterprise).where(reached, _is_done(deadline.id))
+    )
+    return int(targeted or 0), int(done or 0)
+
+
+def last_deliveries(
+    session: Session, policy_id: int, enterprise_ids: Sequence[int]
+) -> dict[int, Delivery]:
+    """The newest delivery of the policy (or of its reminders) to each of these enterprises."""
+    if not enterprise_ids:
+        return {}
+    newest = (
+        select(func.max(Delivery.id))
+        .where(Delivery.policy_id == policy_id, Delivery.enterprise_id.in_(enterprise_ids))
+        .group_by(Delivery.enterprise_id)
+    )
+    found = session.scalars(select(Delivery).where(Delivery.id.in_(newest)))
+    return {d.enterprise_id: d for d in found}

@@ -540,6 +540,13 @@ def _filtered(query: _Query, filters: DeliveryFilter) -> _Query:
     return query
 
 
+def newest_first(filters: DeliveryFilter) -> Select[Delivery]:
+    """Deliveries matching ``filters``, newest first, their enterprise and trigger loaded
+    (for paging)."""
+    query = _filtered(select(Delivery), filters).order_by(Delivery.id.desc())
+    return query.options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
+
+
 def list_deliveries(
     session: Session,
     filters: DeliveryFilter,
@@ -549,10 +556,9 @@ def list_deliveries(
 ) -> list[Delivery]:
     """Deliveries matching ``filters``, newest first; with ``before_id`` (a cursor) only
     those with smaller ids."""
-    query = _filtered(select(Delivery), filters).order_by(Delivery.id.desc())
+    query = newest_first(filters)
     if before_id is not None:
         query = query.where(Delivery.id < before_id)
-    query = query.options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import PolicyDraft
@@ -146,9 +146,14 @@ def published_without_trigger(session: Session, *, now: datetime, limit: int = 1
     return list(session.scalars(query))
 
 
+def newest_first() -> Select[Policy]:
+    """Every policy, the newest first (for paging)."""
+    return select(Policy).order_by(Policy.id.desc())
+
+
 def list_recent(session: Session, *, limit: int = 50) -> list[Policy]:
     """The newest policies first."""
-    return list(session.scalars(select(Policy).order_by(Policy.id.desc()).limit(limit)))
+    return list(session.scalars(newest_first().limit(limit)))
 
 
 def revision_counts(session: Session, policy_ids: list[int]) -> dict[int, int]:

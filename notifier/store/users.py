@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from notifier.store import added
@@ -39,9 +39,14 @@ def by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def by_name_order() -> Select[User]:
+    """Every user, by name (then id: names may repeat), for paging."""
+    return select(User).order_by(User.name, User.id)
+
+
 def listed(session: Session) -> list[User]:
     """Every user, by name."""
-    return list(session.scalars(select(User).order_by(User.name)))
+    return list(session.scalars(by_name_order()))
 
 
 def set_password_hash(session: Session, user: User, password_hash: str, *, now: datetime) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from notifier.domain.paging import Paged
 from notifier.domain.text_rules import check_line
 from notifier.errors import ConflictError, InputError, NotFoundError
 from notifier.services import audit
@@ -16,6 +17,7 @@ from notifier.services.context import Context
 from notifier.store import console_sessions, users
 from notifier.store.db import SessionFactory
 from notifier.store.models import Role, User
+from notifier.store.paging import paged
 
 # People sign in to the console; enterprises have their keys and their pages.
 USER_ROLES = (Role.STAFF.value, Role.ADMIN.value)
@@ -103,6 +105,14 @@ def list_users(sessions: SessionFactory) -> list[dict[str, object]]:
     """Every user, by name."""
     with sessions() as session:
         return [user_row(u) for u in users.listed(session)]
+
+
+def page_of_users(sessions: SessionFactory, *, number: int, size: int) -> Paged[dict[str, object]]:
+    """Page ``number`` of every user, by name (a number past the end: the last page)."""
+    with sessions() as session:
+        found = paged(session, users.by_name_order(), number=number, size=size)
+        rows = [user_row(u) for u in found.rows]
+        return Paged(rows=rows, number=found.number, size=found.size, total=found.total)
 
 
 def sign_in(sessions: SessionFactory, name: str, password: str) -> SignedInUser | None:

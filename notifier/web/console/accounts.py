@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from notifier.domain.paging import page_number
 from notifier.errors import InputError, NotFoundError
 from notifier.services.access import users
 from notifier.web.console.context import Console
@@ -24,6 +25,7 @@ router = APIRouter()
 
 NOTES = ("created", "disabled", "reset", "changed")
 FIELDS = ("name", "role", "phone", "community")
+PAGE = 50
 
 
 def _note(note: str | None) -> str | None:
@@ -87,23 +89,28 @@ def users_page(
     user: ConsoleUser,
     *,
     form: dict[str, Any] | None = None,
+    number: int = 1,
     **context: Any,
 ) -> HTMLResponse:
-    """The admin's list of people, with the form to add one (``form``: its values to keep);
-    ``context`` may hold ``status_code``, ``error``, ``note``."""
-    people = users.list_users(console.runtime.sessions)
+    """The admin's list of people (page ``number``), with the form to add one (``form``: its
+    values to keep); ``context`` may hold ``status_code``, ``error``, ``note``."""
+    people = users.page_of_users(console.runtime.sessions, number=number, size=PAGE)
     return _page(
-        console, request, "users", user, people=people, roles=users.USER_ROLES,
-        form=form or {}, **context,
+        console, request, "users", user, people=people.rows, pager=people,
+        roles=users.USER_ROLES, form=form or {}, **context,
     )  # fmt: skip
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def people(
-    request: Request, user: AdminUser, console: ConsoleDep, note: str | None = None
+    request: Request,
+    user: AdminUser,
+    console: ConsoleDep,
+    note: str | None = None,
+    page: str | None = None,
 ) -> HTMLResponse:
-    """Every account, and the form to add one."""
-    return users_page(console, request, user, note=_note(note))
+    """Every account, a page at a time, and the form to add one."""
+    return users_page(console, request, user, note=_note(note), number=page_number(page))
 
 
 @router.post("/admin/users")

@@ -10,15 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.config import Settings
+from notifier.domain.paging import page_number
 from notifier.errors import InputError
 from notifier.services.access import key_admin
 from notifier.store import apikeys, audit
+from notifier.store.paging import paged
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
 
 MASK = "********"
-AUDIT_SHOWN = 100
+AUDIT_PAGE = 50
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?P<tail>@)", re.I)
 
 router = APIRouter()
@@ -53,12 +55,13 @@ def admin_page(
     error: str | None = None,
     form: dict[str, Any] | None = None,
     note: str | None = None,
+    number: int = 1,
 ) -> HTMLResponse:
-    """The admin page: the keys, the settings in effect, the audit log."""
+    """The admin page: the keys, the settings in effect, page ``number`` of the audit log."""
     runtime = console.runtime
     with runtime.sessions() as session:
         keys = apikeys.listed(session)
-        entries = audit.page(session, limit=AUDIT_SHOWN)
+        entries = paged(session, audit.newest_first(), number=number, size=AUDIT_PAGE)
         return console.page(
             request,
             "console/admin.html",
@@ -66,7 +69,8 @@ def admin_page(
             status_code=status_code,
             settings=settings_in_effect(runtime.settings),
             keys=keys,
-            audit=entries,
+            audit=entries.rows,
+            pager=entries,
             error=error,
             form=form or {},
             note=note,
@@ -75,10 +79,15 @@ def admin_page(
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin(
-    request: Request, user: AdminUser, console: ConsoleDep, note: str | None = None
+    request: Request,
+    user: AdminUser,
+    console: ConsoleDep,
+    note: str | None = None,
+    page: str | None = None,
 ) -> HTMLResponse:
-    """The admin page."""
-    return admin_page(console, request, user, note=note if note == "revoked" else None)
+    """The admin page (the audit log a page at a time)."""
+    shown = note if note == "revoked" else None
+    return admin_page(console, request, user, note=shown, number=page_number(page))
 
 
 @router.post("/admin/keys", response_class=HTMLResponse)

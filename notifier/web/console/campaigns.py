@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from notifier.domain.paging import page_number
 from notifier.domain.schedules import repeat_of
 from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
 from notifier.services.campaigns.operations import campaign_row, schedule_of
@@ -16,6 +17,7 @@ from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
+from notifier.store.paging import paged
 from notifier.web.console.campaign_changes import (
     CHANGES,
     campaign_as_row,
@@ -30,6 +32,7 @@ from notifier.web.deps import Id
 # Package data (docs/examples/campaign.json is the same file, as a test checks).
 EXAMPLE = resources.files("notifier.web.console") / "examples" / "campaign.json"
 NOTES = ("created", "pause", "resume", "cancel")
+PAGE = 50
 
 router = APIRouter()
 
@@ -56,19 +59,22 @@ def listing_page(
     status_code: int = 200,
     error: str | None = None,
     text: str | None = None,
+    number: int = 1,
 ) -> HTMLResponse:
-    """The campaign list and the create form (the example file, or the refused text kept)."""
+    """Page ``number`` of the campaign list and the create form (the example file, or the
+    refused text kept)."""
     runtime, zone = console.runtime, console.runtime.settings.zone
     now = runtime.time_source.now()
     with runtime.sessions() as session:
+        found = paged(session, store.newest_first(), number=number, size=PAGE)
         rows = []
-        for campaign in store.list_all(session):
+        for campaign in found.rows:
             upcoming = schedule_of(campaign).next_run(now)
             row = campaign_row(campaign, zone)
             rows.append({**row, "next_run": upcoming, "repeat": repeat_of(row["cron"])})
     return console.page(
         request, "console/campaigns.html", user, status_code=status_code,
-        campaigns=rows, error=error, text=example_text() if text is None else text,
+        campaigns=rows, pager=found, error=error, text=example_text() if text is None else text,
     )
 
 
@@ -98,9 +104,11 @@ def campaign_page(
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
-def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
-    """The campaigns, each with its next run, and the create form."""
-    return listing_page(console, request, user)
+def listing(
+    request: Request, user: SignedIn, console: ConsoleDep, page: str | None = None
+) -> HTMLResponse:
+    """The campaigns, a page at a time, each with its next run, and the create form."""
+    return listing_page(console, request, user, number=page_number(page))
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)

@@ -1,16 +1,29 @@
-"""``/console/deadlines``: a calendar of what falls due and which reminder rungs went out."""
+"""``/console/deadlines``: a calendar of what falls due and which reminder rungs went out; one
+deadline with the firms that have not marked it done (paged, exported, marked done by staff
+on a firm's behalf)."""
 
 
 from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from notifier.services.deadlines.operations import report
-from notifier.web.console.deps import ConsoleDep, SignedIn
+from notifier.domain.paging import page_number
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.errors import InputError, NotFoundError
+from notifier.services.deadlines.operations import mark_done, report
+from notifier.services.deadlines.outstanding import not_done_all, not_done_page
+from notifier.web import i18n
+from notifier.web.console import deadline_export
+from notifier.web.console.context import Console
+from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.session import ConsoleUser
+from notifier.web.deps import Id
+from notifier.web.views import language_of
 
 SHOWN = 200
+PAGE = 50
 
 router = APIRouter()
 
@@ -32,3 +45,88 @@ def deadlines(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResp
     return console.page(
         request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
     )
+
+
+def deadline_page(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    deadline_id: int,
+    *,
+    number: int = 1,
+    status_code: int = 200,
+    error: str | None = None,
+    note: str | None = None,
+) -> HTMLResponse:
+    """One deadline, its counts and page ``number`` of the firms that have not done it."""
+    try:
+        standing, firms = not_done_page(
+            console.acting(user), deadline_id, number=number, size=PAGE
+        )
+    except NotFoundError:
+        return console.not_found(request)
+    return console.page(
+        request, "console/deadline.html", user, status_code=status_code,
+        deadline=standing, firms=firms.rows, pager=firms, error=error, note=note,
+    )  # fmt: skip
+
+
+@router.get("/deadlines/{deadline_id}", response_class=HTMLResponse)
+def one(
+    request: Request,
+    deadline_id: Id,
+    user: SignedIn,
+    console: ConsoleDep,
+    page: str | None = None,
+    note: str | None = None,
+) -> HTMLResponse:
+    """One deadline and the firms that have not marked it done, a page at a time."""
+    shown = note if note == "done" else None
+    return deadline_page(
+        console, request, user, deadline_id, number=page_number(page), note=shown
+    )
+
+
+@router.get("/deadlines/{deadline_id}/not-done.xlsx")
+def export(request: Request, deadline_id: Id, user: SignedIn, console: ConsoleDep) -> Response:
+    """Every firm that has not marked the deadline done, as XLSX in the page's language."""
+    try:
+        standing, firms = not_done_all(console.acting(user), deadline_id)
+    except NotFoundError:
+        return console.not_found(request)
+    t = i18n.translator(language_of(request))
+    body = write_xlsx(
+        deadline_export.rows(standing, firms, t),
+        deadline_export.COLUMNS,
+        title="not-done",
+        headers=deadline_export.headers(t),
+        typed=True,  # the due time and the last send as dates, days left as a number
+        zone=console.runtime.settings.zone,
+    )
+    disposition = f'attachment; filename="deadline-{deadline_id}-not-done.xlsx"'
+    return Response(
+        body, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition}
+    )
+
+
+@router.post("/deadlines/{deadline_id}/done")
+def done(
+    request: Request, deadline_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
+) -> Response:
+    """Mark the deadline done on a firm's behalf (audited ``deadline.done`` naming the
+    clerk); the firm gets no more reminders for it."""
+    code = str(form.get("credit_code") or "")
+    number = page_number(str(form.get("page") or ""))
+    try:
+        mark_done(console.acting(user), deadline_id, code)
+    except NotFoundError as exc:
+        if exc.field == "deadline":
+            return console.not_found(request)
+        return deadline_page(
+            console, request, user, deadline_id, number=number, status_code=404, error=str(exc)
+        )
+    except InputError as exc:
+        return deadline_page(
+            console, request, user, deadline_id, number=number, status_code=400, error=str(exc)
+        )
+    return RedirectResponse(f"/console/deadlines/{deadline_id}?note=done&page={number}", 303)

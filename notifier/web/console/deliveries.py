@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.csv_export import write_csv
+from notifier.domain.paging import page_number
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
 from notifier.services.delivery.shown import delivery_message
 from notifier.services.enterprises.listings import EXPORT_LIMIT
@@ -16,6 +17,7 @@ from notifier.store import deliveries as store
 from notifier.store import policies
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
+from notifier.store.paging import paged
 from notifier.web import i18n
 from notifier.web.console import delivery_export
 from notifier.web.console.deps import ConsoleDep, SignedIn
@@ -49,23 +51,30 @@ def log(
     status: str | None = None,
     channel: str | None = None,
     q: str | None = None,
+    page: str | None = None,
 ) -> HTMLResponse:
-    """The delivery log as filtered, newest first."""
+    """The delivery log as filtered, newest first, a page at a time."""
     filters = filter_of(policy, status, channel, q)
     with console.runtime.sessions() as session:
-        rows = store.list_deliveries(session, filters, limit=PAGE)
         counts = store.status_counts(session, filters)
+        found = paged(
+            session,
+            store.newest_first(filters),
+            number=page_number(page),
+            size=PAGE,
+            total=sum(counts.values()),  # counted already: no second count
+        )
         return console.page(
             request,
             "console/deliveries.html",
             user,
-            deliveries=rows,
+            deliveries=found.rows,
+            pager=found,
             counts=counts,
             filters=filters,
             statuses=STATUSES,
             channels=CHANNELS,
-            query=request.url.query,
-            page=PAGE,
+            query=request.url.remove_query_params("page").query,
         )
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.paging import page_number
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.services.policies.composing import (
     CONFIRM_FIELD,
@@ -11,6 +12,7 @@ from notifier.services.policies.composing import (
     publish_composed,
 )
 from notifier.store import policies as store
+from notifier.store.paging import paged
 from notifier.web import i18n, words
 from notifier.web.console.compose_form import MORE_FIELD, compose_page, draft_of, refill, refusal
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
@@ -18,13 +20,18 @@ from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 
+PAGE = 50
+
 router = APIRouter()
 
 
 @router.get("/policies", response_class=HTMLResponse)
-def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
-    """The newest policies."""
+def listing(
+    request: Request, user: SignedIn, console: ConsoleDep, page: str | None = None
+) -> HTMLResponse:
+    """Every policy, the newest first, a page at a time."""
     with console.runtime.sessions() as session:
+        found = paged(session, store.newest_first(), number=page_number(page), size=PAGE)
         rows = [
             {
                 "id": p.id,
@@ -33,9 +40,9 @@ def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLRespon
                 "published_at": p.published_at,
                 "topics": p.topics,
             }
-            for p in store.list_recent(session, limit=100)
+            for p in found.rows
         ]
-    return console.page(request, "console/policies.html", user, policies=rows)
+    return console.page(request, "console/policies.html", user, policies=rows, pager=found)
 
 
 @router.get("/policies/new", response_class=HTMLResponse)

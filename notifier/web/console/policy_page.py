@@ -62,7 +62,7 @@ def shown_deadlines(policy: Policy, zone: Any) -> list[dict[str, Any]]:
     """The policy's deadlines in force as its page lists them: title, due time in ``zone``
     and the reminder ladder's rungs (None: the ``reminders.ladder`` setting)."""
     return [
-        {"title": d.title, "due_at": local(d.due_at, zone), "remind": d.remind}
+        {"id": d.id, "title": d.title, "due_at": local(d.due_at, zone), "remind": d.remind}
         for d in policy.deadlines
         if d.cancelled_at is None
     ]

@@ -41,6 +41,7 @@ PAGES = (
     "/console/policies",
     "/console/policies/1",
     "/console/deadlines",
+    "/console/deadlines/1",
     "/console/enterprises",
     "/console/enterprises/{code}",
     "/console/deliveries",
@@ -51,7 +52,12 @@ PAGES = (
     "/console/campaigns/new",
     "/console/campaigns/1",
 )
-ADMIN_PAGES = ("/console/admin", "/console/admin/providers", "/console/calendar")
+ADMIN_PAGES = (
+    "/console/admin",
+    "/console/admin/providers",
+    "/console/admin/users",
+    "/console/calendar",
+)
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 # Reason keys the audience can give (notifier/store/audience.py).
 REASON_KEYS = ("sector", "region", "size", "tags", "topics", "listed", "reached_before", "all")
