@@ -134,8 +134,8 @@ def test_two_deadlines_each_with_a_preset_ladder_are_published_with_those_rungs(
     assert answer.status_code == 200 and "已发布" in answer.text
     # The policy's page lists them with their reminders in words.
     listed = answer.text[answer.text.index('id="policy-deadlines"'):]
-    assert "<td>申报截止</td><td>2031-06-30 17:00</td><td>截止前 5 个工作日、" in listed
-    assert "<td>材料补正截止</td><td>2031-07-15 17:00</td><td>截止前 7 天、" in listed
+    assert re.search(r">申报截止</a></td><td>2031-06-30 17:00</td><td>截止前 5 个工作日、", listed)
+    assert re.search(r">材料补正截止</a></td><td>2031-07-15 17:00</td><td>截止前 7 天、", listed)
     with runtime.sessions() as session:
         deadlines = policy_store.get(session, published_id(answer)).deadlines
         assert sorted((d.title, d.remind) for d in deadlines) == [
