@@ -57,9 +57,20 @@ def to_remind(session: Session, *, now: datetime, due_after: datetime) -> list[D
     return list(session.scalars(query))
 
 
-def listed(session: Session, *, limit: int | None = None) -> list[Deadline]:
-    """Every deadline, soonest due first, with its policy."""
+def listed(
+    session: Session,
+    *,
+    limit: int | None = None,
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
+) -> list[Deadline]:
+    """Every deadline (due in ``[due_from, due_before)`` when given), soonest due first,
+    with its policy."""
     query = select(Deadline).order_by(Deadline.due_at, Deadline.id)
+    if due_from is not None:
+        query = query.where(Deadline.due_at >= due_from)
+    if due_before is not None:
+        query = query.where(Deadline.due_at < due_before)
     query = query.options(selectinload(Deadline.policy))
     return list(session.scalars(query if limit is None else query.limit(limit)))
 

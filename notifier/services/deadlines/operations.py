@@ -227,8 +227,15 @@ def _rung_state(rung: PlannedRung, by_key: dict[str, Trigger], now: datetime) ->
     return {"state": "due" if rung.at <= now else "scheduled"}
 
 
-def report(context: Context, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Every deadline with its rungs and which went out, for ``notifier deadlines list``.
+def report(
+    context: Context,
+    *,
+    limit: int | None = None,
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every deadline (due in ``[due_from, due_before)`` when given) with its rungs and which
+    went out, for ``notifier deadlines list`` and the console's month calendar.
 
     Each rung of the current ladder is listed with its time and state (``scheduled``, ``due``,
     ``skipped``, ``no_calendar`` (its year is not entered), or its trigger's: ``pending``,
@@ -240,7 +247,7 @@ def report(context: Context, *, limit: int | None = None) -> list[dict[str, Any]
     now = time_source.now()
     with sessions.begin() as session:
         calendar = working_calendar(session, now=now)
-        rows = store.listed(session, limit=limit)
+        rows = store.listed(session, limit=limit, due_from=due_from, due_before=due_before)
         ids = [d.id for d in rows]
         made = store.reminder_triggers(session, ids)
         done = store.done_counts(session, ids)

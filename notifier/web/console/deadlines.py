@@ -3,7 +3,9 @@ deadline with the firms that have not marked it done (paged, exported, marked do
 on a firm's behalf)."""
 
 
+import re
 from collections import defaultdict
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +24,7 @@ from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 
-SHOWN = 200
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 PAGE = 50
 
 router = APIRouter()
@@ -38,13 +40,39 @@ def calendar(deadlines: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
     return sorted(days.items())
 
 
+def month_of(raw: str | None, today: date) -> date:
+    """The month a ``?month=2027-03`` value names (its first day); anything else is this one."""
+    match = _MONTH.fullmatch((raw or "").strip())
+    if match and 2000 <= int(match[1]) <= 2100 and 1 <= int(match[2]) <= 12:
+        return date(int(match[1]), int(match[2]), 1)
+    return today.replace(day=1)
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
 @router.get("/deadlines", response_class=HTMLResponse)
-def deadlines(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
-    """What falls due, day by day, with the reminder rungs."""
-    rows = report(console.acting(user), limit=SHOWN)
+def deadlines(
+    request: Request, user: SignedIn, console: ConsoleDep, month: str | None = None
+) -> HTMLResponse:
+    """The deadlines due in one month (this one unless ``month`` names another), day by day,
+    with their reminder rungs; links to the month before and after."""
+    zone = console.runtime.settings.zone
+    today = console.runtime.time_source.now().astimezone(zone).date()
+    first = month_of(month, today)
+    after = _next_month(first)
+    before = (first - timedelta(days=1)).replace(day=1)
+
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=zone)
+
+    rows = report(console.acting(user), due_from=start(first), due_before=start(after))
     return console.page(
-        request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows)
-    )
+        request, "console/deadlines.html", user, deadlines=rows, days=calendar(rows),
+        month=first, previous_month=f"{before:%Y-%m}", next_month=f"{after:%Y-%m}",
+        this_month=f"{today:%Y-%m}",
+    )  # fmt: skip
 
 
 def deadline_page(

@@ -41,6 +41,7 @@ PAGES = (
     "/console/policies",
     "/console/policies/1",
     "/console/deadlines",
+    "/console/deadlines?month=2031-06",
     "/console/deadlines/1",
     "/console/enterprises",
     "/console/enterprises/{code}",

@@ -70,6 +70,7 @@ CONSOLE_PAGES = (
     "/console/policies/1",
     "/console/policies/1/correct",
     "/console/deadlines",
+    "/console/deadlines?month=2031-06",
     "/console/enterprises",
     "/console/enterprises/{code}",
     "/console/deliveries",

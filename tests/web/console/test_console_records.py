@@ -75,7 +75,7 @@ def _text(page: str) -> str:
 def test_a_deadline_lists_the_firms_not_done_and_staff_mark_one_done(runtime, client):
     csrf = signed_in(client, make_key(runtime, "staff"))
     deadline_id = _published(runtime, client, csrf)
-    calendar = client.get("/console/deadlines").text
+    calendar = client.get("/console/deadlines", params={"month": "2031-06"}).text
     assert f'href="/console/deadlines/{deadline_id}"' in calendar
     policy_page = client.get("/console/policies/1").text
     assert f'href="/console/deadlines/{deadline_id}"' in policy_page
@@ -210,3 +210,21 @@ def test_lists_page_with_nothing_lost(runtime, client, monkeypatch):
         table = page.split('id="audit"', 1)[1].split("</table>", 1)[0]
         seen += re.findall(r"<tr><td>", table)
     assert len(seen) == total
+
+
+def test_the_deadline_calendar_shows_one_month_with_links_to_the_next_and_the_previous(
+    runtime, client
+):
+    csrf = signed_in(client, make_key(runtime, "staff"))
+    deadline_id = _published(runtime, client, csrf)  # due 2031-06-30 17:00
+    june = client.get("/console/deadlines", params={"month": "2031-06"}).text
+    assert f'href="/console/deadlines/{deadline_id}"' in june
+    assert 'id="month-shown">2031年6月<' in june
+    assert 'href="/console/deadlines?month=2031-07"' in june
+    assert 'href="/console/deadlines?month=2031-05"' in june
+    july = client.get("/console/deadlines", params={"month": "2031-07"}).text
+    assert f'href="/console/deadlines/{deadline_id}"' not in july and "这个月没有到期" in july
+    # A month that cannot be read is this month, never an error page.
+    for strange in ("2031-13", "abc", "99999-01", "2031-6-1"):
+        answer = client.get("/console/deadlines", params={"month": strange})
+        assert answer.status_code == 200 and 'id="month-shown"' in answer.text
