@@ -13,6 +13,7 @@ from notifier.errors import InputError, NotFoundError
 from notifier.services.enterprises.saving import save_enterprise
 from notifier.store import deliveries as delivery_store
 from notifier.store import enterprises as store
+from notifier.store import policies
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Enterprise
@@ -23,7 +24,7 @@ from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPo
 from notifier.web.console.session import ConsoleUser
 
 PAGE = 50
-HISTORY = 200
+HISTORY = 20  # the latest; the delivery log pages through the rest
 
 router = APIRouter()
 
@@ -116,9 +117,10 @@ def enterprise_page(
         enterprise = store.get_full(session, code)
         if enterprise is None:
             raise HTTPException(status_code=404, detail="no such enterprise")
-        history = delivery_store.list_deliveries(
-            session, DeliveryFilter(enterprise_id=enterprise.id), limit=HISTORY
-        )
+        mine = DeliveryFilter(enterprise_id=enterprise.id)
+        history = delivery_store.list_deliveries(session, mine, limit=HISTORY)
+        total = sum(delivery_store.status_counts(session, mine).values())
+        titles = policies.titles(session, {d.policy_id for d in history if d.policy_id})
         return console.page(
             request,
             "console/enterprise.html",
@@ -126,7 +128,9 @@ def enterprise_page(
             status_code=status_code,
             enterprise=enterprise,
             history=history,
-            attempts={d.id: delivery_store.attempts_of(session, d.id) for d in history[:20]},
+            history_total=total,
+            titles=titles,
+            attempts={d.id: delivery_store.attempts_of(session, d.id) for d in history},
             form=form or enterprise_form.shown(enterprise),
             sizes=SIZES,
             channels=CHANNELS,

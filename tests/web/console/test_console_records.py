@@ -228,3 +228,24 @@ def test_the_deadline_calendar_shows_one_month_with_links_to_the_next_and_the_pr
     for strange in ("2031-13", "abc", "99999-01", "2031-6-1"):
         answer = client.get("/console/deadlines", params={"month": strange})
         assert answer.status_code == 200 and 'id="month-shown"' in answer.text
+
+
+def test_a_firms_page_shows_its_latest_messages_and_links_to_all_of_them(runtime, client):
+    csrf = signed_in(client, make_key(runtime, "staff"))
+    worker = start_worker(runtime.queue.broker, threads=2)
+    try:
+        for n in range(11):  # each reaches firm 1 on each of its three channels: 33 messages
+            title = f"{COMPOSED['title']}（第{n + 1}批）"
+            sent = {**COMPOSED, "title": title, "csrf": csrf}
+            del sent["deadline_title"], sent["deadline_due"]
+            assert client.post("/console/policies", data=sent).status_code == 200
+        run_queued(runtime, worker)
+    finally:
+        worker.stop()
+    page = client.get(f"/console/enterprises/{credit_code(1)}").text
+    history = page.split('id="history"', 1)[1].split("</table>", 1)[0]
+    assert history.count("/console/deliveries/") == 20 and "（第11批）" in history
+    link = re.search(r'id="history-all"><a href="([^"]+)">([^<]+)<', page)
+    assert link and "共 33 条" in link[2]
+    log = client.get(html.unescape(link[1])).text
+    assert "共 33 条" in _text(log)
