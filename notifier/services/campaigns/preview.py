@@ -40,10 +40,10 @@ def _enterprise(session: Session, credit_code: str) -> Enterprise:
     try:
         code = read_credit_code(credit_code)
     except InputError as exc:
-        raise InputError(f"--enterprise: {exc}", field="enterprise") from None
+        raise InputError(f"企业 enterprise: {exc}", field="enterprise") from None
     enterprise = enterprises.get_by_credit_code(session, code)
     if enterprise is None:
-        raise InputError(f"--enterprise: 没有该企业 no enterprise {code}", field="enterprise")
+        raise InputError(f"企业 enterprise: 没有该企业 no enterprise {code}", field="enterprise")
     return enterprise
 
 
@@ -138,14 +138,14 @@ def send_test_message(
         channel = channel or campaign.channels[0]
         if channel not in campaign.channels:
             raise InputError(
-                f"--channel: 活动不使用该渠道 the campaign does not use {channel!r} "
+                f"渠道 channel: 活动不使用该渠道 the campaign does not use {channel!r} "
                 f"(it uses {', '.join(campaign.channels)})",
                 field="channel",
             )
         code = credit_code or store.first_listed(session, campaign)
         if code is None:
             raise InputError(
-                "--enterprise: 受众为空 the audience is empty; name an enterprise to render for",
+                "企业 enterprise: 受众为空 the audience is empty; name an enterprise to render for",
                 field="enterprise",
             )
         campaign, enterprise, pinned = _loaded(session, campaign_id, code)
