@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import func, select
 
 from notifier.domain.time_source import ManualTime

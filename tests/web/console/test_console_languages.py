@@ -101,7 +101,8 @@ def _data_texts(runtime) -> set[str]:
         texts |= {day.name for day in session.scalars(select(CalendarDay))}  # holiday names
     texts |= {value for _, value in settings_in_effect(runtime.settings)}
     texts |= {TEMPLATE["name"], TEMPLATE["body"]}
-    texts |= {CAMPAIGN_FORM["name"], CAMPAIGN_FORM["title"], "测试企业1有限公司：技术改造补助申报提醒"}
+    texts |= {CAMPAIGN_FORM["name"], CAMPAIGN_FORM["title"]}
+    texts.add("测试企业1有限公司：技术改造补助申报提醒")
     # The notice's format is shown as clerks type it: in Chinese, like the notice itself.
     texts |= set(NOTICE_EXAMPLE.splitlines())
     providers = listing(runtime.sessions, runtime.settings)
