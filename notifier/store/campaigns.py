@@ -51,9 +51,18 @@ def get(session: Session, campaign_id: int) -> Campaign | None:
     return session.get(Campaign, campaign_id)
 
 
-def name_taken(session: Session, name: str) -> bool:
-    """Whether a campaign of this name exists."""
-    return session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None
+def locked(session: Session, campaign_id: int) -> Campaign | None:
+    """The campaign with this id, its row locked until the transaction ends (PostgreSQL;
+    SQLite has one writer at a time anyway), or None."""
+    return session.get(Campaign, campaign_id, with_for_update=True)
+
+
+def name_taken(session: Session, name: str, *, besides: int | None = None) -> bool:
+    """Whether a campaign of this name exists (other than the campaign ``besides``)."""
+    query = select(Campaign.id).where(Campaign.name == name)
+    if besides is not None:
+        query = query.where(Campaign.id != besides)
+    return session.scalar(query) is not None
 
 
 def newest_first() -> Select[Campaign]:

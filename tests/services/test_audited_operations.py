@@ -30,7 +30,7 @@ from notifier.store.models import AuditEntry, Campaign, Deadline, Policy, Trigge
 
 from support.cli import Notifier
 from support.factories import Enqueued, Firm, credit_code, policy
-from support.web_harness import SECRET, make_key, seed, signed_in, web_app
+from support.web_harness import CAMPAIGN_FORM, SECRET, make_key, seed, signed_in, web_app
 
 SCHEDULED = "2099-06-01T09:00"  # policies not yet published: nothing is sent
 DEADLINE = {"title": "申报截止", "due_at": "2099-06-30T17:00", "remind": ["1d"]}
@@ -208,7 +208,7 @@ def _create(faces: Faces, face: str) -> int:
     elif face == "api":
         return int(faces.api("/api/v1/campaigns", json=CAMPAIGN)["id"])
     else:
-        faces.console("/console/campaigns", campaign=json.dumps(CAMPAIGN, ensure_ascii=False))
+        faces.console("/console/campaigns/new", **CAMPAIGN_FORM)
     with faces.runtime.sessions() as session:
         return int(session.scalar(select(func.max(Campaign.id))) or 0)
 
@@ -231,9 +231,20 @@ def _test_send(faces: Faces, face: str) -> int:
     campaign_id = faces.campaign()
     if face == "cli":
         faces.cli("campaigns", "test-send", str(campaign_id), "--to", "13800009999")
-    else:
+    elif face == "api":
         sent = {"channel": "短信", "to": "13800009999"}
         faces.api(f"/api/v1/campaigns/{campaign_id}/test-send", json=sent)
+    else:
+        path = f"/console/campaigns/{campaign_id}/test-send"
+        answer = faces.client.post(path, data={"csrf": faces.csrf, "to_sms": "13800009999"})
+        assert answer.status_code == 200 and 'id="tested-sms"' in answer.text, answer.text
+    return campaign_id
+
+
+def _update(faces: Faces, face: str) -> int:
+    campaign_id = faces.campaign()
+    edited = {**CAMPAIGN_FORM, "name": CAMPAIGN["name"], "repeat": "workdays"}
+    faces.console(f"/console/campaigns/{campaign_id}/edit", **edited)
     return campaign_id
 
 
@@ -248,7 +259,8 @@ OPERATIONS: dict[str, tuple[Callable[[Faces, str], int], tuple[str, ...]]] = {
     "campaign.pause": (_status_change("pause"), ("cli", "api", "console")),
     "campaign.resume": (_status_change("resume"), ("cli", "api", "console")),
     "campaign.cancel": (_status_change("cancel"), ("cli", "api", "console")),
-    "campaign.test_send": (_test_send, ("cli", "api")),
+    "campaign.test_send": (_test_send, ("cli", "api", "console")),
+    "campaign.update": (_update, ("console",)),
 }
 CASES = [(action, face) for action, (_, offered) in OPERATIONS.items() for face in offered]
 

@@ -50,9 +50,12 @@ def _save_template(page: Page, server: Server) -> None:
 
 
 def _create_campaign(page: Page, server: Server) -> None:
-    # The create box starts with docs/examples/campaign.json: submitted as it is.
-    page.goto(f"{server.url}/console/campaigns")
-    page.click("#campaign-form button[type=submit]")
+    # The form as a clerk fills it: weekly on Monday at 09:00 and SMS are preset.
+    page.goto(f"{server.url}/console/campaigns/new")
+    page.fill("#title", "技术改造补助申报提醒")
+    page.fill("#sectors", "C36")
+    page.fill("#template_sms", "{{ enterprise.name }}：技改补助申报将于12月31日截止，请及时申报。")
+    page.click("#campaign-create")
     page.wait_for_selector("#campaign-note")
 
 

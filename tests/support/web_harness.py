@@ -63,14 +63,18 @@ COMPOSED = {
     "deadline_due": "2031-06-30T17:00",
 }
 
-# A weekly campaign over C36 firms, as the console's create box takes it (JSON).
-CAMPAIGN = {
+# A weekly campaign over C36 firms, as the console's campaign form sends it.
+CAMPAIGN_FORM = {
     "name": "技改提醒",
     "title": "技术改造补助申报提醒",
-    "channels": ["短信"],
-    "targets": {"sectors": ["C36"]},
-    "templates": {"短信": {"body": "{{ enterprise.name }}：{{ campaign.title }}"}},
-    "schedule": {"cron": "0 9 * * MON", "timezone": "Asia/Shanghai", "ends_at": "2031-12-31"},
+    "channels": ["sms"],
+    "sectors": "C36",
+    "template_sms": "{{ enterprise.name }}：{{ campaign.title }}",
+    "repeat": "weekly",
+    "weekday": "0",
+    "at": "09:00",
+    "ends_at": "2031-12-31",
+    "action": "create",
 }
 
 

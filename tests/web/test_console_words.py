@@ -19,7 +19,8 @@ TARGETS = (
 )
 # Actions spelled f"deadline.{verb}" / f"campaign.{verb}" (services/deadlines, services/campaigns).
 VERBED = ("deadline.move", "deadline.cancel", "deadline.done", "campaign.create",
-          "campaign.pause", "campaign.resume", "campaign.cancel", "campaign.test_send")
+          "campaign.pause", "campaign.resume", "campaign.cancel", "campaign.test_send",
+          "campaign.update")
 
 
 def _actions() -> set[str]:

@@ -134,6 +134,15 @@ def sign_in(sessions: SessionFactory, name: str, password: str) -> SignedInUser 
     return found
 
 
+def phone_of(sessions: SessionFactory, user_id: int | None) -> str | None:
+    """The phone on the user's account (None: none, or no user: an API key's holder)."""
+    if user_id is None:
+        return None
+    with sessions() as session:
+        user = users.by_id(session, user_id)
+        return user.phone if user is not None else None
+
+
 def _user(session: Session, name_or_id: str | int) -> User:
     user = (
         users.by_id(session, name_or_id)

@@ -102,6 +102,25 @@ def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
     }
 
 
+def draft_columns(draft: CampaignDraft, templates: dict[str, str]) -> dict[str, Any]:
+    """The campaign's columns the draft sets (``templates``: channel -> stored name), the same
+    for a new campaign and an edited one."""
+    return {
+        "name": draft.name,
+        "title": draft.title,
+        "url": draft.url,
+        "channels": list(draft.channels),
+        "audience": draft.targets.as_dict(),
+        "templates": templates,
+        "once_at": draft.once_at,
+        "cron": draft.cron,
+        "timezone": draft.timezone,
+        "starts_at": draft.starts_at,
+        "ends_at": draft.ends_at,
+        "throttle_per_minute": draft.throttle_per_minute,
+    }
+
+
 def create_campaign(context: Context, draft: CampaignDraft) -> int:
     """Store the campaign (its inline templates saved first) and its ``campaign.create`` audit
     row in one transaction; return its id.
@@ -117,18 +136,7 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
         campaign = store.add(
             session,
             Campaign(
-                name=draft.name,
-                title=draft.title,
-                url=draft.url,
-                channels=list(draft.channels),
-                audience=draft.targets.as_dict(),
-                templates=names,
-                once_at=draft.once_at,
-                cron=draft.cron,
-                timezone=draft.timezone,
-                starts_at=draft.starts_at,
-                ends_at=draft.ends_at,
-                throttle_per_minute=draft.throttle_per_minute,
+                **draft_columns(draft, names),
                 status=CampaignStatus.SCHEDULED,
                 created_at=context.time_source.now(),
             ),

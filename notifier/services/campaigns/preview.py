@@ -4,7 +4,8 @@ Nothing is stored as a delivery: the rendering runs on transient rows, each chan
 composed by its first provider exactly as a run would send it (SMS signature, length and billed
 parts included). A test-send hands one such message to the provider now, addressed to the
 staff member, and returns the provider's answer. A campaign not yet stored (the console's form)
-is previewed with the documented variables' example values.
+is previewed for a firm of the register (chosen, or the first of its audience), or with the
+documented variables' example values when there is none.
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store
 from notifier.store import enterprises
+from notifier.store.enterprises import EnterpriseFilter
 from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
+
+# The firms a form's search list offers (typing more of a name finds any other).
+FIRM_CHOICES = 200
 
 
 def _enterprise(session: Session, credit_code: str) -> Enterprise:
     try:
         code = read_credit_code(credit_code)
     except InputError as exc:
-        raise InputError(f"--enterprise: {exc}", field="enterprise") from None
+        raise InputError(f"企业 enterprise: {exc}", field="enterprise") from None
     enterprise = enterprises.get_by_credit_code(session, code)
     if enterprise is None:
-        raise InputError(f"--enterprise: 没有该企业 no enterprise {code}", field="enterprise")
+        raise InputError(f"企业 enterprise: 没有该企业 no enterprise {code}", field="enterprise")
     return enterprise
 
 
@@ -86,16 +91,25 @@ def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> di
     Raises:
         InputError: no such campaign or enterprise.
     """
-    composer = PreviewComposer(context.catalog, context.messages)
-    now = context.time_source.now()
-    renderings: dict[str, Rendering] = {}
     with context.sessions() as session:
         campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code)
-    # Rendered on detached rows and transient deliveries: nothing can be stored.
-    for channel in [c for c in CHANNELS if c in campaign.channels]:
-        delivery = _transient(campaign, enterprise, channel, pinned, now=now)
-        renderings[channel] = composer.rendering(delivery, enterprise.credit_code)
-    return renderings
+    return _rendered(context, campaign, enterprise, pinned)
+
+
+def _rendered(
+    context: Context, campaign: Campaign, enterprise: Enterprise, pinned: dict[str, Any]
+) -> dict[str, Rendering]:
+    """Each of the campaign's channels as its first provider composes it for ``enterprise``.
+    Rendered on detached rows and transient deliveries: nothing can be stored."""
+    composer = PreviewComposer(context.catalog, context.messages)
+    now = context.time_source.now()
+    return {
+        channel: composer.rendering(
+            _transient(campaign, enterprise, channel, pinned, now=now), enterprise.credit_code
+        )
+        for channel in CHANNELS
+        if channel in campaign.channels
+    }
 
 
 def send_test_message(
@@ -124,14 +138,14 @@ def send_test_message(
         channel = channel or campaign.channels[0]
         if channel not in campaign.channels:
             raise InputError(
-                f"--channel: 活动不使用该渠道 the campaign does not use {channel!r} "
+                f"渠道 channel: 活动不使用该渠道 the campaign does not use {channel!r} "
                 f"(it uses {', '.join(campaign.channels)})",
                 field="channel",
             )
         code = credit_code or store.first_listed(session, campaign)
         if code is None:
             raise InputError(
-                "--enterprise: 受众为空 the audience is empty; name an enterprise to render for",
+                "企业 enterprise: 受众为空 the audience is empty; name an enterprise to render for",
                 field="enterprise",
             )
         campaign, enterprise, pinned = _loaded(session, campaign_id, code)
@@ -177,3 +191,86 @@ def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
             sms_length=count.length if count else None, sms_parts=count.parts if count else None,
         )  # fmt: skip
     return renderings
+
+
+@dataclass(frozen=True)
+class FirmPreview:
+    """A draft's messages for one firm (``credit_code``, ``name``), or with the examples
+    (both None) when no firm was chosen and its audience reaches none."""
+
+    credit_code: str | None
+    name: str | None
+    renderings: dict[str, Rendering]
+
+
+def firm_choices(context: Context, limit: int = FIRM_CHOICES) -> list[tuple[str, str]]:
+    """``(credit code, name)`` of the register's first ``limit`` firms, for a search list."""
+    with context.sessions() as session:
+        found = enterprises.page_enterprises(session, EnterpriseFilter(), after=None, limit=limit)
+        return [(e.credit_code, e.name) for e in found]
+
+
+def find_firm(session: Session, text: str) -> Enterprise:
+    """The firm named by its credit code, its whole name, or a part of either found once.
+
+    Raises:
+        InputError: (field ``preview_firm``) no firm, or several, match.
+    """
+    text = text.strip()
+    try:
+        found = enterprises.get_by_credit_code(session, read_credit_code(text))
+    except InputError:
+        found = None
+    if found is not None:
+        return found
+    matches = enterprises.page_enterprises(
+        session, EnterpriseFilter(q=text), after=None, limit=FIRM_CHOICES
+    )
+    exact = [e for e in matches if e.name == text]
+    if len(exact or matches) == 1:
+        return (exact or matches)[0]
+    count = f"{len(matches)}+" if len(matches) == FIRM_CHOICES else str(len(matches))
+    raise InputError(
+        f"preview_firm: 有 {count} 家企业与“{text}”相符，请从列表中选择或填写统一社会信用代码 "
+        f"{count} firms match: pick one from the list or give its credit code",
+        field="preview_firm",
+    )
+
+
+def _draft_campaign(draft: CampaignDraft) -> Campaign:
+    # Transient: never added to a session.
+    return Campaign(
+        id=0, name=draft.name, title=draft.title, url=draft.url, channels=list(draft.channels),
+        audience=draft.targets.as_dict(), templates=dict(draft.templates),
+        timezone=draft.timezone,
+    )  # fmt: skip
+
+
+def _draft_pins(session: Session, draft: CampaignDraft, campaign: Campaign) -> dict[str, Any]:
+    pinned = store.pin_templates(session, campaign)  # the stored templates it names
+    for channel, given in draft.inline_templates.items():
+        pinned[channel] = {"name": draft.name, "version": 0, "body": given.body,
+                           "subject": given.subject, "html": given.html}  # fmt: skip
+    return pinned
+
+
+def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> FirmPreview:
+    """Each of the draft's channels rendered for ``firm`` (credit code or name; empty: the
+    first firm of its audience) as its provider would compose it; with the examples when the
+    audience reaches nobody. Nothing is stored.
+
+    Raises:
+        InputError: (field ``preview_firm``) ``firm`` names no single firm.
+    """
+    campaign = _draft_campaign(draft)
+    with context.sessions() as session:
+        if firm.strip():
+            code: str | None = find_firm(session, firm).credit_code
+        else:
+            code = store.first_listed(session, campaign)
+        if code is None:
+            return FirmPreview(None, None, sample_renderings(draft))
+        enterprise = _enterprise(session, code)
+        enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
+        pinned = _draft_pins(session, draft, campaign)
+    return FirmPreview(code, enterprise.name, _rendered(context, campaign, enterprise, pinned))

@@ -1,5 +1,6 @@
-"""The campaign changes the console makes (create, pause, resume, cancel): each one call of the
-campaign services, which audit it in the transaction of the change, naming the console."""
+"""The campaign changes the console's campaign page makes (pause, resume, cancel): each one call
+of the campaign services, which audit it in the transaction of the change, naming the console.
+(Creating and editing go through the form: ``campaign_form``, ``campaign_edit``.)"""
 
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,6 @@ from notifier.services.campaigns import operations
 from notifier.services.campaigns.operations import Changed, campaign_view
 from notifier.services.context import Context
 from notifier.web.auth import acting
-from notifier.web.campaign_upload import uploaded_campaign
 
 # Each change by the name its form posts to.
 CHANGES: dict[str, Callable[[Context, int], Changed]] = {
@@ -23,16 +23,6 @@ CHANGES: dict[str, Callable[[Context, int], Changed]] = {
 def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
     """The campaign as listings show it (raises NotFoundError for an unknown id)."""
     return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
-
-
-def create_from_text(runtime: Runtime, principal: Principal, text: str) -> int:
-    """Create the campaign the campaign file's text describes; its id.
-
-    Raises:
-        InputError, TemplateError: naming the field; nothing stored.
-    """
-    draft = uploaded_campaign(runtime, text.encode("utf-8"))
-    return operations.create_campaign(acting(runtime, principal, "console"), draft)
 
 
 def change_campaign(runtime: Runtime, principal: Principal, campaign_id: int, action: str) -> None:

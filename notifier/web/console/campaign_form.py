@@ -1,13 +1,16 @@
 """``/console/campaigns/new``: a campaign in a form, for a clerk who writes no JSON, Jinja2
 syntax or cron. The form is read into a campaign file's object and checked by the same reader
-as the CLI and the API (``parse_campaign``), then created by ``create_campaign``; "预览" renders
-each channel's template with the documented variables' examples (the SMS counted) instead.
+as the CLI and the API (``parse_campaign``), then created by ``create_campaign`` (or, editing a
+campaign, saved by ``editing.update``: ``campaign_edit.py``); "预览" renders each channel's
+template for a firm of the register (chosen by name or credit code, else the audience's first),
+the SMS counted, instead; "使用所选模板" fills a channel's editor with a stored template's text.
 
 The schedule is chosen in words ("every week on 周一 at 09:00") and made a cron line by
 :func:`notifier.domain.schedules.cron_of`; cron is still accepted in an advanced field.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,8 +25,9 @@ from notifier.inputs.campaign import MAX_NAME_LENGTH
 from notifier.inputs.campaign_file import MAX_CODES_FILE_BYTES, parse_campaign, read_credit_codes
 from notifier.rendering.variables import VARIABLES
 from notifier.services.campaigns.operations import create_campaign
-from notifier.services.campaigns.preview import sample_renderings
-from notifier.services.delivery.previews import Rendering
+from notifier.services.campaigns.preview import FirmPreview, firm_choices, preview_draft
+from notifier.services.context import Context
+from notifier.store import templates as stored
 from notifier.web import i18n
 from notifier.web.console.audience_form import picker_choices, refilled, targets_data
 from notifier.web.console.context import Console
@@ -44,8 +48,11 @@ _LABELS = (
     ("targets", "audience"), ("name", "name"), ("title", "title"), ("url", "url"),
     ("channels", "channels"), ("throttle_per_minute", "throttle"), ("cron", "cron"),
     ("timezone", "schedule"), ("at", "at"), ("weekday", "weekday"), ("day", "day"),
-    ("repeat", "schedule"), (UPLOAD, "upload"),
+    ("repeat", "schedule"), (UPLOAD, "upload"), ("preview_firm", "preview_firm"),
 )  # fmt: skip
+NEW_ACTION = "/console/campaigns/new"
+# Saves the draft (create, or update one campaign); the campaign's id.
+Save = Callable[[Context, CampaignDraft], int]
 
 router = APIRouter()
 
@@ -136,12 +143,37 @@ def draft_of(console: Console, form: FormData) -> CampaignDraft:
 def refusal(request: Request, exc: InputError | TemplateError) -> str:
     """The refusal with the field's Chinese name first (``每分钟上限：…``)."""
     field = getattr(exc, "field", None) or ""
+    if field == "campaign":  # the campaign itself (edited after its run): no field to name
+        return str(exc)
     key = next((k for prefix, k in _LABELS if field.startswith(prefix)), "template")
     # Without the label's "(optional)" note: 每分钟上限（可不填） is named 每分钟上限.
     label = re.split(r"[（(]", i18n.translator(language_of(request))(f"campaign_form.f_{key}"))[0]
     label = label.strip()
     message = str(exc)
     return message if message.startswith(label) else f"{label}：{message}"
+
+
+def stored_choices(console: Console) -> dict[str, list[stored.StoredTemplate]]:
+    """The stored templates (newest versions) each channel's editor may start from."""
+    with console.runtime.sessions() as session:
+        listed = stored.listing(session)
+    return {c: [t for t in listed if t.channel == c] for c in CHANNELS}
+
+
+def with_stored_texts(console: Console, form: dict[str, Any]) -> dict[str, Any]:
+    """``form`` with each channel's editor filled from the stored template chosen for it
+    (``stored_<channel>``), the email's subject too."""
+    filled = dict(form)
+    with console.runtime.sessions() as session:
+        for channel in CHANNELS:
+            name = str(form.get(f"stored_{channel}") or "")
+            template = stored.current(session, name, channel) if name else None
+            if template is None:
+                continue
+            filled[f"template_{channel}"] = template.body
+            if channel == EMAIL:
+                filled["subject_email"] = template.subject or ""
+    return filled
 
 
 def form_page(
@@ -152,15 +184,48 @@ def form_page(
     *,
     status_code: int = 200,
     error: str | None = None,
-    renderings: dict[str, Rendering] | None = None,
+    preview: FirmPreview | None = None,
+    action: str = NEW_ACTION,
+    editing: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The campaign form (what was typed kept), with a refusal or a preview."""
+    """The campaign form (what was typed kept), with a refusal or a preview; ``editing``: the
+    campaign it edits (posted to ``action``)."""
     return console.page(
         request, "console/campaign_form.html", user, status_code=status_code,
-        form=form, error=error, renderings=renderings, channels=CHANNELS,
-        variables=VARIABLES, schedule_choices=SCHEDULE_CHOICES, month_days=LAST_MONTH_DAY,
-        **picker_choices(console.runtime, form),
+        form=form, error=error, preview=preview, channels=CHANNELS, action=action,
+        editing=editing, variables=VARIABLES, schedule_choices=SCHEDULE_CHOICES,
+        month_days=LAST_MONTH_DAY, stored_templates=stored_choices(console),
+        firms=firm_choices(console.acting(user)), **picker_choices(console.runtime, form),
     )  # fmt: skip
+
+
+def posted(
+    console: Console,
+    request: Request,
+    user: ConsoleUser,
+    form: FormData,
+    save: Save,
+    **page: Any,
+) -> Response:
+    """Fill the editors from stored templates (``action=stored``), preview (``preview``) or
+    save the form through ``save``; a refusal names the field in Chinese first and keeps what
+    was typed. ``page``: how :func:`form_page` shows this form (``action``, ``editing``)."""
+    kept = refilled(form)
+    if form.get("action") == "stored":
+        return form_page(console, request, user, with_stored_texts(console, kept), **page)
+    try:
+        draft = draft_of(console, form)
+        context = console.acting(user)
+        if form.get("action") == "preview":
+            shown = preview_draft(context, draft, _text(form, "preview_firm"))
+            return form_page(console, request, user, kept, preview=shown, **page)
+        made = save(context, draft)
+    except (InputError, TemplateError) as exc:
+        return form_page(
+            console, request, user, kept, status_code=400, error=refusal(request, exc), **page
+        )
+    note = "updated" if page.get("editing") else "created"
+    return RedirectResponse(f"/console/campaigns/{made}?note={note}", 303)
 
 
 @router.get("/campaigns/new", response_class=HTMLResponse)
@@ -172,15 +237,5 @@ def new(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
 
 @router.post("/campaigns/new")
 def submit(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
-    """Preview (``action=preview``) or create the campaign; a refusal names the field in
-    Chinese first and keeps what was typed."""
-    kept = refilled(form)
-    try:
-        draft = draft_of(console, form)
-        if form.get("action") == "preview":
-            shown = sample_renderings(draft)
-            return form_page(console, request, user, kept, renderings=shown)
-        made = create_campaign(console.acting(user), draft)
-    except (InputError, TemplateError) as exc:
-        return form_page(console, request, user, kept, status_code=400, error=refusal(request, exc))
-    return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
+    """Fill from a stored template, preview or create the campaign."""
+    return posted(console, request, user, form, create_campaign)

@@ -1,9 +1,9 @@
-"""``/console/campaigns``: the campaign list, creating one from its campaign file (the same
-reader as the CLI and the API), one campaign with its runs and a live progress bar, pause,
-resume, cancel and a preview for one enterprise; every change audited as the API audits it."""
+"""``/console/campaigns``: the campaign list (campaigns are made in the form,
+``campaign_form``), one campaign with its runs and a live progress bar, pause, resume, cancel,
+a preview for one enterprise, and its edit and test-send forms (``campaign_edit``,
+``campaign_test_send``); every change audited as the API audits it."""
 
 import dataclasses
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,35 +11,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from notifier.domain.paging import page_number
 from notifier.domain.schedules import repeat_of
-from notifier.errors import InputError, NotFoundError, NotifierError, TemplateError
+from notifier.errors import NotFoundError, NotifierError
+from notifier.services.access.users import phone_of
 from notifier.services.campaigns.operations import campaign_row, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
 from notifier.store import campaigns as store
 from notifier.store.paging import paged
-from notifier.web.console.campaign_changes import (
-    CHANGES,
-    campaign_as_row,
-    change_campaign,
-    create_from_text,
-)
+from notifier.web.console.campaign_changes import CHANGES, campaign_as_row, change_campaign
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
-# Package data (docs/examples/campaign.json is the same file, as a test checks).
-EXAMPLE = resources.files("notifier.web.console") / "examples" / "campaign.json"
-NOTES = ("created", "pause", "resume", "cancel")
+NOTES = ("created", "updated", "pause", "resume", "cancel")
+# A campaign can be edited until its first run (editing.refusal says so again when saving).
+ENDED = ("cancelled", "finished")
 PAGE = 50
 
 router = APIRouter()
-
-
-def example_text() -> str:
-    """The working example campaign file the create form starts from."""
-    return EXAMPLE.read_text(encoding="utf-8")
 
 
 def previewed(context: Context, campaign_id: int, code: str) -> dict[str, Any]:
@@ -56,13 +47,9 @@ def listing_page(
     request: Request,
     user: ConsoleUser,
     *,
-    status_code: int = 200,
-    error: str | None = None,
-    text: str | None = None,
     number: int = 1,
 ) -> HTMLResponse:
-    """Page ``number`` of the campaign list and the create form (the example file, or the
-    refused text kept)."""
+    """Page ``number`` of the campaign list, each with its next run."""
     runtime, zone = console.runtime, console.runtime.settings.zone
     now = runtime.time_source.now()
     with runtime.sessions() as session:
@@ -72,10 +59,7 @@ def listing_page(
             upcoming = schedule_of(campaign).next_run(now)
             row = campaign_row(campaign, zone)
             rows.append({**row, "next_run": upcoming, "repeat": repeat_of(row["cron"])})
-    return console.page(
-        request, "console/campaigns.html", user, status_code=status_code,
-        campaigns=rows, pager=found, error=error, text=example_text() if text is None else text,
-    )
+    return console.page(request, "console/campaigns.html", user, campaigns=rows, pager=found)
 
 
 def campaign_page(
@@ -87,7 +71,8 @@ def campaign_page(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    """One campaign: schedule, runs with counts, the current run's progress, the actions."""
+    """One campaign: schedule, runs with counts, the current run's progress, the actions (edit
+    while no run has started), the test-send form (to the clerk's own phone)."""
     runtime = console.runtime
     try:
         row = campaign_as_row(runtime, campaign_id)
@@ -96,18 +81,21 @@ def campaign_page(
     row["repeat"] = repeat_of(row["cron"])  # shown in words when the form's words made it
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
+    phone = phone_of(runtime.sessions, user.user_id)
+    defaults = {"note": None, "error": None, "renderings": None, "code": "", "tested": None,
+                "addresses": {"sms": phone} if phone else {}, "test_firm": ""}  # fmt: skip
     return console.page(
         request, "console/campaign.html", user, status_code=status_code,
         campaign=row, runs=runs, current=current,
-        **{"note": None, "error": None, "renderings": None, "code": "", **extra},
-    )
+        editable=not runs and row["status"] not in ENDED, **{**defaults, **extra},
+    )  # fmt: skip
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
 def listing(
     request: Request, user: SignedIn, console: ConsoleDep, page: str | None = None
 ) -> HTMLResponse:
-    """The campaigns, a page at a time, each with its next run, and the create form."""
+    """The campaigns, a page at a time, each with its next run."""
     return listing_page(console, request, user, number=page_number(page))
 
 
@@ -141,17 +129,6 @@ def progress(campaign_id: Id, _: SignedIn, console: ConsoleDep) -> JSONResponse:
             "runs": [run.as_dict() for run in runs],
         }
     )
-
-
-@router.post("/campaigns")
-def create(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
-    """Create a campaign from its file's text (refused: the form again, the text kept)."""
-    text = str(form.get("campaign") or "").replace("\r\n", "\n")
-    try:
-        made = create_from_text(console.runtime, user.principal, text)
-    except (InputError, TemplateError) as exc:
-        return listing_page(console, request, user, status_code=400, error=str(exc), text=text)
-    return RedirectResponse(f"/console/campaigns/{made}?note=created", 303)
 
 
 @router.post("/campaigns/{campaign_id}/{action}")

@@ -127,20 +127,26 @@ def _moment(value: str | None, zone: tzinfo) -> str:
     return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
+def audience_prefill(targets: dict[str, Any]) -> dict[str, Any]:
+    """The audience fields of a form filled from a ``targets`` object (policy or campaign)."""
+    return {
+        "sectors": list(targets.get("sectors") or ()),
+        "regions": list(targets.get("regions") or ()),
+        "sizes": list(targets.get("sizes") or ()),
+        "tags": ", ".join(targets.get("tags") or ()),
+        "credit_codes": "\n".join(targets.get("credit_codes") or ()),
+    }
+
+
 def prefill(
     data: dict[str, Any], zone: tzinfo, t: i18n.Translator, *, published: bool
 ) -> dict[str, Any]:
     """The form filled from a policy file's JSON object (``policy_page.policy_file_data``).
 
     A policy already published keeps its time: the form then does not send one."""
-    targets = data.get("targets") or {}
     form: dict[str, Any] = {k: data.get(k) or "" for k in TEXT_FIELDS}
     form["topics"] = ", ".join(data.get("topics") or ())
-    form["sectors"] = list(targets.get("sectors") or ())
-    form["regions"] = list(targets.get("regions") or ())
-    form["sizes"] = list(targets.get("sizes") or ())
-    form["tags"] = ", ".join(targets.get("tags") or ())
-    form["credit_codes"] = "\n".join(targets.get("credit_codes") or ())
+    form.update(audience_prefill(data.get("targets") or {}))
     if published:
         form["published_locked"] = _moment(data.get("published_at"), zone).replace("T", " ")
     else:

@@ -11,7 +11,9 @@ from notifier.web.console import (
     accounts,
     admin,
     calendar,
+    campaign_edit,
     campaign_form,
+    campaign_test_send,
     campaigns,
     correcting,
     dashboard,
@@ -36,7 +38,8 @@ from notifier.web.views import Views
 # In this order: a fixed path (``/policies/new``) before the pattern that would take it.
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
-    deadlines, admin, templates, providers, campaign_form, campaigns, calendar, accounts,
+    deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
+    campaigns, calendar, accounts,
 )  # fmt: skip
 
 

@@ -132,3 +132,51 @@ document.addEventListener("submit", function (event) {
     target.selectionStart = target.selectionEnd = start + text.length;
   });
 }());
+
+// The campaign form's stored templates: choosing one fills its channel's editor (the form is
+// sent with its "use" button; without scripts, press that button).
+(function () {
+  "use strict";
+  var form = document.getElementById("campaign-words");
+  if (!form) { return; }
+  form.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("stored-choice") || !select.value) { return; }
+    var button = document.getElementById(select.id.replace("stored_", "stored-") + "-use");
+    if (button) { button.click(); }
+  });
+})();
+
+// The campaign form's live preview: as the texts or the firm change, the form is previewed
+// (action=preview, nothing stored) and the page's preview box replaced with the answer's.
+(function () {
+  "use strict";
+  var form = document.getElementById("campaign-words");
+  var box = document.getElementById("campaign-form-preview");
+  if (!form || !box || !window.DOMParser) { return; }
+  var timer = null;
+  var sequence = 0;
+  function refresh() {
+    var mine = ++sequence;
+    var data = new FormData(form);
+    data.set("action", "preview");
+    data.delete("credit_codes_upload");
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (mine !== sequence) { return; }
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var shown = page.getElementById("campaign-form-preview");
+        var error = page.getElementById("campaign-error");
+        box.hidden = !shown || shown.hidden;
+        box.innerHTML = shown ? shown.innerHTML : "";
+        if (error) { box.hidden = false; box.innerHTML = ""; box.appendChild(error); }
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function (event) {
+    if (event.target.type === "file") { return; }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 500);
+  });
+})();

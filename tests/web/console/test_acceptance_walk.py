@@ -6,8 +6,8 @@ A. a clerk who never read the README signs in with a name and password, imports 
    register (street and community columns, no webhook, topics or channels) through the
    mapping step and downloads its bad rows, composes a policy by the sector's Chinese name
    and a street's box with two deadlines, sees the live count, publishes, corrects it with
-   "notify", and makes a weekly campaign without JSON, Jinja syntax or cron, then pauses and
-   resumes it;
+   "notify", and makes a weekly campaign without JSON, Jinja syntax or cron, previews it for
+   the audience's first firm, pauses and resumes it, and test-sends it to a phone;
 B. an admin adds a Tencent Cloud SMS account with a template for every message kind, pointed
    at the loopback vendor, test-sends through it, sees the workers take it up and disables it.
 
@@ -270,8 +270,9 @@ def _create_weekly_campaign(page, server: Server) -> str:
     page.fill("#at", "09:00")
     page.click("#campaign-preview")
     preview = page.inner_text("#preview-sms")
-    # The chip's variable rendered with its example value, the SMS counted.
-    assert preview.startswith("尊敬的宁波灵峰汽车零部件有限公司：技术改造补助"), preview
+    # The chip's variable rendered for the audience's first firm, the SMS counted.
+    firm = re.search(r"预览：(.+)（", page.inner_text("#preview-firm"))
+    assert firm and f"尊敬的{firm.group(1)}：技术改造补助" in preview, preview
     assert "短信字数" in page.inner_text("#preview-sms-count")
     page.click("#campaign-create")
     assert "推送活动已创建" in page.inner_text("#campaign-note")
@@ -289,12 +290,14 @@ def _create_weekly_campaign(page, server: Server) -> str:
 
 
 def _test_send_campaign(page, server: Server, campaign_id: str, to: str) -> None:
-    """Send the campaign's message to ``to`` from its console page and see it taken.
-
-    TODO: the console's campaign test-send is being built on another branch; wire it in
-    (and call it from the clerk's walk after the campaign is created) once merged.
-    """
-    raise NotImplementedError("the campaign test-send is not in the console yet")
+    """Send the campaign's message to ``to`` from its console page and see it taken."""
+    page.goto(f"{server.url}/console/campaigns/{campaign_id}")
+    page.fill("#to_sms", to)
+    page.click("#test-send")
+    outcome = page.inner_text("#tested-sms")
+    assert "已发送" in outcome, outcome
+    sent = [m for m in server.outbox("sms") if m["to"].endswith(to[-11:])]
+    assert len(sent) == 1 and "：技术改造补助开始申报" in sent[0]["text"], sent
 
 
 def test_a_clerk_who_never_saw_the_readme(browser, server: Server, tmp_path: Path):
@@ -305,9 +308,7 @@ def test_a_clerk_who_never_saw_the_readme(browser, server: Server, tmp_path: Pat
     policy_id = _compose_and_publish(page, server)
     _correct_and_notify(page, server, policy_id)
     campaign_id = _create_weekly_campaign(page, server)
-    # TODO: once the console's campaign test-send is merged:
-    # _test_send_campaign(page, server, campaign_id, to="+8613800138000")
-    assert campaign_id.isdigit()
+    _test_send_campaign(page, server, campaign_id, to="+8613800138000")
     assert blocked == []
 
 

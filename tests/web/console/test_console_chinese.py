@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html as html_text
 import io
-import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from notifier.web import i18n
 
 from support.factories import credit_code
 from support.web_harness import (
-    CAMPAIGN,
+    CAMPAIGN_FORM,
     COMPOSED,
     TEMPLATES_CJK,
     console_runtime,
@@ -84,9 +83,7 @@ def _populate(runtime, client: TestClient) -> dict[str, int]:
     try:
         published = client.post("/console/policies", data={**COMPOSED, "csrf": csrf})
         assert published.status_code in (200, 303), published.text[-1000:]
-        made = client.post(
-            "/console/campaigns", data={"campaign": json.dumps(CAMPAIGN), "csrf": csrf}
-        )
+        made = client.post("/console/campaigns/new", data={**CAMPAIGN_FORM, "csrf": csrf})
         assert made.status_code == 200, made.text[-1000:]
         run_queued(runtime, worker)
     finally:

@@ -1,0 +1,103 @@
+"""Editing a campaign before it runs: what the form is filled with, and the edit saved.
+
+A campaign can be edited until its first run is made (or it is cancelled or finished): a run
+pins the templates and the audience it was made with, so an edit afterwards would change a
+campaign half sent. Cancel it and create another then, as the CLI does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from notifier.domain.records import CampaignDraft
+from notifier.errors import InputError, NotFoundError
+from notifier.services.campaigns.operations import (
+    campaign_row,
+    draft_columns,
+    get_campaign,
+    record,
+)
+from notifier.services.context import Context
+from notifier.store import campaigns as store
+from notifier.store.db import SessionFactory
+from notifier.store.models import Campaign, CampaignStatus
+
+_ENDED_WORDS = {CampaignStatus.CANCELLED: "已取消", CampaignStatus.FINISHED: "已结束"}
+
+
+@dataclass(frozen=True)
+class Editable:
+    """A campaign as an edit starts from: its listing row (its ``url`` too), the current text
+    of each channel's template (``body``, ``subject``), and why it cannot be edited (None: it
+    can)."""
+
+    row: dict[str, Any]
+    texts: dict[str, dict[str, str | None]]
+    refusal: str | None
+
+
+def refusal(session: Session, campaign: Campaign) -> str | None:
+    """Why ``campaign`` can no longer be edited (a run made, cancelled, finished), or None."""
+    ended = _ENDED_WORDS.get(CampaignStatus(campaign.status))
+    if ended is not None:
+        return f"活动 campaign {campaign.id}: {ended}，不能再编辑 it can no longer be edited"
+    if store.runs(session, [campaign.id]):
+        return (
+            f"活动 campaign {campaign.id}: 已开始运行，不能再编辑；可取消后新建 "
+            "a run has started: it can no longer be edited (cancel it and create another)"
+        )
+    return None
+
+
+def editable(sessions: SessionFactory, campaign_id: int, *, zone: tzinfo) -> Editable:
+    """The campaign as its edit form starts from, read in a session of its own.
+
+    Raises:
+        NotFoundError: no campaign has this id.
+    """
+    with sessions() as session:
+        campaign = get_campaign(session, campaign_id)
+        pinned = store.pin_templates(session, campaign)
+        texts = {c: {"body": p["body"], "subject": p["subject"]} for c, p in pinned.items()}
+        row = {**campaign_row(campaign, zone), "url": campaign.url}
+        return Editable(row, texts, refusal(session, campaign))
+
+
+def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
+    """Replace the campaign with ``draft`` (its inline templates saved as new versions) and
+    write its ``campaign.update`` audit row (before and after), in one transaction; its id.
+
+    A repeating schedule counts its runs from the edit: a time it names before now is not a
+    run missed. The campaign's row is locked first, so a run made meanwhile is seen.
+
+    Raises:
+        NotFoundError: no such campaign.
+        InputError: a run has started (or it is cancelled or finished), or the name is taken.
+        TemplateError: an inline template is refused; nothing is changed.
+    """
+    zone = context.settings.zone
+    with context.sessions.begin() as session:
+        campaign = store.locked(session, campaign_id)
+        if campaign is None:
+            raise NotFoundError(
+                f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign"
+            )
+        why = refusal(session, campaign)
+        if why is not None:
+            raise InputError(why, field="campaign")
+        if store.name_taken(session, draft.name, besides=campaign_id):
+            raise InputError(f"名称 name: campaign {draft.name!r} already exists", field="name")
+        before = campaign_row(campaign, zone)
+        columns = draft_columns(draft, store.save_inline_templates(session, draft))
+        if draft.cron and draft.starts_at is None:
+            columns["starts_at"] = context.time_source.now()
+        for column, value in columns.items():
+            setattr(campaign, column, value)
+        session.flush()
+        record(context, session, campaign, "update", before=before,
+               after=campaign_row(campaign, zone))  # fmt: skip
+        return campaign_id
