@@ -30,6 +30,7 @@ from notifier.store.models import AuditEntry, Campaign, Deadline, Policy, Trigge
 
 from support.cli import Notifier
 from support.factories import Enqueued, Firm, credit_code, policy
+from support.forms import fields_of
 from support.web_harness import CAMPAIGN_FORM, SECRET, make_key, seed, signed_in, web_app
 
 SCHEDULED = "2099-06-01T09:00"  # policies not yet published: nothing is sent
@@ -151,9 +152,13 @@ def _revise(faces: Faces, face: str) -> int:
         faces.cli("policies", "revise", faces.file(body))
     elif face == "api":
         faces.api(f"/api/v1/policies/{policy_id}/revise", json=body)
-    else:
-        text = json.dumps(body, ensure_ascii=False)
-        faces.console(f"/console/policies/{policy_id}/revise", policy_json=text)
+    else:  # the correction form: filled with the policy, changed, compared, then saved
+        path = f"/console/policies/{policy_id}/correct"
+        sent = fields_of(faces.client.get(path).text)
+        sent["summary"] = [body["summary"]]
+        shown = faces.client.post(path, data=sent)
+        saved = faces.client.post(path, data=fields_of(shown.text), follow_redirects=False)
+        assert saved.status_code == 303, saved.text
     return policy_id
 
 

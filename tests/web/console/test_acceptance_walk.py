@@ -197,10 +197,10 @@ def _compose_and_publish(page, server: Server) -> str:
     note = page.inner_text("#published-note")
     assert "已发布" in note
     policy_id = page.url.split("/console/policies/")[1].split("?")[0]
-    listed = page.locator("#policy-deadlines tr").all_inner_texts()[1:]
-    assert listed == [
-        "申报截止\t2031-06-30 17:00\t截止前 5 个工作日、截止前 2 个工作日、截止当天",
-        "材料补交截止\t2031-07-15 17:00\t截止前 7 天、截止前 3 天、截止前 1 天",
+    listed = [row.split("\t")[:3] for row in page.locator("#policy-deadlines tr").all_inner_texts()]
+    assert listed[1:] == [
+        ["申报截止", "2031-06-30 17:00", "截止前 5 个工作日、截止前 2 个工作日、截止当天"],
+        ["材料补交截止", "2031-07-15 17:00", "截止前 7 天、截止前 3 天、截止前 1 天"],
     ], listed
     return policy_id
 
