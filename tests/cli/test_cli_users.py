@@ -78,7 +78,8 @@ def test_keys_create_with_an_owner_names_them_in_the_list_and_refuses_a_stranger
     (row,) = notifier.json("keys", "list")
     assert row["owner"] == NAME and row["name"] == "OA 系统"
     assert f"所有人 / owner {NAME}" in notifier("keys", "list").stdout
-    refused = notifier("keys", "create", "--role", "staff", "--name", "x", "--owner", "无此人", status=2)
+    stranger = ("--role", "staff", "--name", "x", "--owner", "无此人")
+    refused = notifier("keys", "create", *stranger, status=2)
     assert_one_line_error(refused, "owner", "无此人")
     with _sessions(notifier)() as session:
         (created,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "key.create"))

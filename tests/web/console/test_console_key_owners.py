@@ -15,7 +15,7 @@ from notifier.web import i18n
 from notifier.web.console import admin as admin_page
 
 from support.factories import acting
-from support.web_harness import COMPOSED, console_runtime, csrf_of, make_key, web_app
+from support.web_harness import console_runtime, csrf_of, make_key, web_app
 
 ADMIN = "北仑区 王管理员"
 PASSWORD = "admin password 1"
@@ -83,7 +83,8 @@ def test_the_settings_table_names_each_setting_in_chinese_with_its_key_under_it(
     client, _ = admin
     page = client.get("/console/admin").text
     row = re.search(r'<tr id="setting-delivery.batch_size">(.*?)</tr>', page).group(1)
-    assert "发送：每批条数" in row and '<small class="muted setting-key">delivery.batch_size<' in row
+    assert "发送：每批条数" in row
+    assert '<small class="muted setting-key">delivery.batch_size<' in row
     assert "短信：签名" in page and "时区" in page
     client.cookies.set(i18n.COOKIE, i18n.EN)
     english = client.get("/console/admin").text
