@@ -303,7 +303,8 @@ def test_publish_takes_a_short_region_and_refuses_one_the_register_does_not_hold
     shown = notifier.json("policies", "show", str(published["id"]))
     assert shown["targets"]["regions"] == ["浙江省/宁波市/北仑区/新碶街道"]
     unknown = policy(targets={"regions": ["霞浦街道"]})
-    refused = notifier("policies", "publish", notifier.file("q.json", json.dumps(unknown)), status=2)
+    path = notifier.file("q.json", json.dumps(unknown))
+    refused = notifier("policies", "publish", path, status=2)
     assert_one_line_error(refused, "targets.regions", "霞浦街道", "不在企业名录")
 
 

@@ -67,6 +67,23 @@ def region_choices(sessions: SessionFactory) -> list[Region]:
         return region_tree(enterprises.region_counts(session))
 
 
+def _refusal(region: str, found: list[str]) -> InputError:
+    """Why ``region`` names no one region: the candidates it ends (the first few), or none."""
+    if not found:
+        return InputError(
+            f"{FIELD}: 地区“{region}”不在企业名录的地区中 / region {region!r} is not a region "
+            "of the register (give its full path or the end of one, e.g. 大碶街道)",
+            field=FIELD,
+        )
+    shown = found[:_SHOWN_CANDIDATES]
+    more = f" 等 {len(found)} 个" if len(found) > len(shown) else ""
+    return InputError(
+        f"{FIELD}: 地区“{region}”不唯一，可能是：{'、'.join(shown)}{more}；请写出上级 / region "
+        f"{region!r} matches {len(found)} regions ({', '.join(shown)}); give its parent too",
+        field=FIELD,
+    )
+
+
 def resolve(typed: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
     """Each typed region as the full path it names: itself when it is a region of the register
     (or a prefix of one), else the one such path that ends with it segment by segment
@@ -80,25 +97,9 @@ def resolve(typed: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
     resolved: list[str] = []
     for region in typed:
         name = region.strip().strip(_SEP)
-        if name in paths:
-            found = [name]
-        else:
-            found = sorted(p for p in paths if p.endswith(_SEP + name))
-        if len(found) > 1:
-            shown = "、".join(found[:_SHOWN_CANDIDATES])
-            more = f" 等 {len(found)} 个" if len(found) > _SHOWN_CANDIDATES else ""
-            raise InputError(
-                f"{FIELD}: 地区“{region}”不唯一，可能是：{shown}{more}；请写出上级 / region {region!r} "
-                f"matches {len(found)} regions ({', '.join(found[:_SHOWN_CANDIDATES])}); give "
-                "its parent too",
-                field=FIELD,
-            )
-        if not found:
-            raise InputError(
-                f"{FIELD}: 地区“{region}”不在企业名录的地区中 / region {region!r} is not a region of the "
-                "register (give its full path or the end of one, e.g. 大碶街道)",
-                field=FIELD,
-            )
+        found = [name] if name in paths else sorted(p for p in paths if p.endswith(_SEP + name))
+        if len(found) != 1:
+            raise _refusal(region, found)
         if found[0] not in resolved:
             resolved.append(found[0])
     return tuple(resolved)

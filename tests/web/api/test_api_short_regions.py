@@ -52,7 +52,8 @@ def test_a_name_that_ends_two_regions_is_refused_naming_both(api):
     assert DAQI in error["reason"] and "浙江省/宁波市/镇海区/大碶街道" in error["reason"]
     assert "matches 2 regions" in error["reason"]
     assert _publish(api, "北仑区/大碶街道").status_code == 200  # its parent settles it
-    campaign = api.post("/api/v1/campaigns", json={**CAMPAIGN, "targets": {"regions": ["大碶街道"]}})
+    ambiguous = {**CAMPAIGN, "targets": {"regions": ["大碶街道"]}}
+    campaign = api.post("/api/v1/campaigns", json=ambiguous)
     assert campaign.status_code == 400 and campaign.json()["error"]["field"] == "targets.regions"
 
 

@@ -85,7 +85,8 @@ def test_a_name_that_ends_two_regions_is_refused_naming_them(runtime, client, cs
 
 def test_a_region_the_register_does_not_hold_is_refused_naming_the_field(runtime, client, csrf):
     answer = preview(client, form(csrf, regions="不存在街道"))
-    assert not answer["ok"] and answer["error"].startswith("targets.regions: 地区“不存在街道”不在企业名录")
+    assert not answer["ok"]
+    assert answer["error"].startswith("targets.regions: 地区“不存在街道”不在企业名录")
     assert "not a region of the register" in answer["error"]
     refused = client.post("/console/policies", data=form(csrf, regions="不存在街道"))
     assert refused.status_code == 400 and "仍要发布" not in refused.text
