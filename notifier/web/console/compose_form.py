@@ -19,7 +19,13 @@ from notifier.domain.records import PolicyDraft
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.web import i18n
-from notifier.web.console.audience_form import picker_choices, refilled, targets_data, words_of
+from notifier.web.console.audience_form import (
+    all_words,
+    picker_choices,
+    refilled,
+    targets_data,
+    words_of,
+)
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
@@ -83,7 +89,8 @@ def policy_data(form: FormData) -> dict[str, Any]:
     if published_at and form.get("publish_when") != "now":
         data["published_at"] = published_at
     for name in LIST_FIELDS:
-        if words := words_of(form.get(name)):
+        # The picker's boxes and the typed field share the name.
+        if words := all_words(form, name):
             data[name] = words
     data["targets"] = targets_data(form)
     rows = [row for row in deadline_rows(form) if row["title"] or row["due"]]
@@ -132,11 +139,11 @@ def prefill(data: dict[str, Any], zone: tzinfo, *, published: bool) -> dict[str,
     A policy already published keeps its time: the form then does not send one."""
     targets = data.get("targets") or {}
     form: dict[str, Any] = {k: data.get(k) or "" for k in TEXT_FIELDS}
-    form["topics"] = ", ".join(data.get("topics") or ())
+    form["topics"] = list(data.get("topics") or ())
     form["sectors"] = list(targets.get("sectors") or ())
     form["regions"] = list(targets.get("regions") or ())
     form["sizes"] = list(targets.get("sizes") or ())
-    form["tags"] = ", ".join(targets.get("tags") or ())
+    form["tags"] = list(targets.get("tags") or ())
     form["credit_codes"] = "\n".join(targets.get("credit_codes") or ())
     if published:
         form["published_locked"] = _moment(data.get("published_at"), zone).replace("T", " ")
@@ -223,7 +230,7 @@ def compose_page(
         user,
         status_code=status_code,
         form={"deadlines": _padded([]), **form},
-        **picker_choices(console.runtime, form),
+        **picker_choices(console.runtime, form, topics=True),
         ladders=[(ladder, ladder_label(t, ladder)) for ladder in LADDER_PRESETS],
         **shown,
     )
