@@ -106,7 +106,8 @@ def add_(
 @FORMAT_OPTION
 @pass_app
 def list_(app: App, output_format: str) -> None:
-    """List providers, from the database and the settings; secrets are masked."""
+    """List providers, from the database and the settings; secrets are masked, and a row
+    that cannot be built says why."""
     rows = listing(app.runtime.sessions, app.settings)
     if output_format == "json":
         print_json(rows)
@@ -117,9 +118,11 @@ def list_(app: App, output_format: str) -> None:
         # JSON escapes control characters, so an option cannot play tricks on the terminal.
         options = json.dumps(row["options"], ensure_ascii=False, sort_keys=True)
         secret = f" secret={row['secret']}" if row["secret"] else ""
+        # A row that cannot be built is shown with why, one line (rich markup escaped).
+        broken = f" 无法使用 / broken: {row['broken']}" if row.get("broken") else ""
         click.echo(
             f"{row['name']}: {row['channel']} {row['kind']} priority={row['priority']} "
-            f"{state}{force} 来源 / source={row['source']} options={options}{secret}"
+            f"{state}{force} 来源 / source={row['source']} options={options}{secret}{broken}"
         )
 
 

@@ -105,6 +105,9 @@ class KeyIn(BaseModel):
         description="企业密钥的统一社会信用代码 / an enterprise key's credit code (only for, "
         "and required by, an enterprise key)",
     )
+    owner: str | None = line(
+        64, default=None, description="密钥所属用户的名字 / the name of the user who owns the key"
+    )
 
 
 class SubscriptionsIn(BaseModel):

@@ -27,7 +27,7 @@ def record(
 
     Parameters:
         session: the transaction that makes the change; nothing is committed here.
-        context: names the actor and gives the time.
+        context: names the actor (and the owner of its key) and gives the time.
         action: what was done, ``<target>.<verb>`` (``policy.publish``).
         target_type: the kind of thing changed (``policy``, ``api_key``, ...).
         target_id: which one (None when the change has no single target).
@@ -38,6 +38,7 @@ def record(
         session,
         actor_prefix=actor.name,
         actor_role=actor.role,
+        actor_owner=actor.owner,
         face=actor.face,
         action=action,
         target_type=target_type,

@@ -32,12 +32,14 @@ class Actor:
 
     ``name`` is an API key's prefix (API and console), ``cli:<operating-system user>`` for the
     CLI, or ``clock`` for the scheduler's own work; ``role`` the key's role (``staff``,
-    ``admin``, ``enterprise``), ``operator`` on the CLI; ``face`` the way they came in.
+    ``admin``, ``enterprise``), ``operator`` on the CLI; ``face`` the way they came in;
+    ``owner`` the name of the user who owns the key, when a key with an owner is the actor.
     """
 
     name: str
     role: str
     face: Face
+    owner: str | None = None
 
     @classmethod
     def operator(cls) -> Actor:

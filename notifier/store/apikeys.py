@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from notifier.store import added, console_sessions
 from notifier.store.models import ApiKey
@@ -23,27 +23,31 @@ def add(
     name: str,
     enterprise_id: int | None,
     now: datetime,
+    user_id: int | None = None,
 ) -> ApiKey:
-    """Store a new key (its hash only)."""
+    """Store a new key (its hash only), owned by user ``user_id`` when given."""
     key = ApiKey(
         prefix=prefix,
         key_hash=key_hash,
         role=role,
         name=name,
         enterprise_id=enterprise_id,
+        user_id=user_id,
         created_at=now,
     )
     return added(session, key)
 
 
 def by_prefix(session: Session, prefix: str) -> ApiKey | None:
-    """The key with this prefix (revoked or not), or None."""
-    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    """The key with this prefix (revoked or not) and its owner, or None."""
+    query = select(ApiKey).where(ApiKey.prefix == prefix).options(joinedload(ApiKey.owner))
+    return session.scalar(query)
 
 
 def listed(session: Session) -> list[ApiKey]:
-    """Every key, newest first."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+    """Every key with its owner, newest first."""
+    query = select(ApiKey).options(joinedload(ApiKey.owner)).order_by(ApiKey.id.desc())
+    return list(session.scalars(query))
 
 
 def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey | None:

@@ -17,6 +17,7 @@ def record(
     *,
     actor_prefix: str,
     actor_role: str,
+    actor_owner: str | None = None,
     face: str | None = None,
     action: str,
     target_type: str,
@@ -29,6 +30,7 @@ def record(
     entry = AuditEntry(
         actor_prefix=actor_prefix,
         actor_role=actor_role,
+        actor_owner=actor_owner,
         face=face,
         action=action,
         target_type=target_type,

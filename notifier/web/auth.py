@@ -128,5 +128,6 @@ EnterpriseKey = Annotated[Principal, Depends(require(Role.ENTERPRISE))]
 
 def acting(runtime: Runtime, principal: Principal, face: Face = "api") -> Context:
     """The context of an operation ``principal`` asks for on ``face`` (the API or the console):
-    the audit log names the key's prefix and role."""
-    return runtime.context(Actor(name=principal.prefix, role=str(principal.role), face=face))
+    the audit log names the key's prefix, role and owner."""
+    actor = Actor(name=principal.prefix, role=str(principal.role), face=face, owner=principal.owner)
+    return runtime.context(actor)

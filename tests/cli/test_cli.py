@@ -293,6 +293,21 @@ def test_publish_prints_the_policy_id_and_finishes_delivery_before_exiting(notif
     assert len({r["trigger"] for r in rows}) == 1
 
 
+def test_publish_takes_a_short_region_and_refuses_one_the_register_does_not_hold(notifier):
+    firms = [Firm(1), Firm(2, region="浙江省/宁波市/北仑区/新碶街道/算山社区")]
+    notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv(firms)))
+    short = policy(targets={"regions": ["北仑区/新碶街道"]})
+    published = notifier.json("policies", "publish", notifier.file("p.json", json.dumps(short)))
+    rows = notifier.json("deliveries", "list", "--policy", str(published["id"]))
+    assert {r["credit_code"] for r in rows} == {credit_code(2)}
+    shown = notifier.json("policies", "show", str(published["id"]))
+    assert shown["targets"]["regions"] == ["浙江省/宁波市/北仑区/新碶街道"]
+    unknown = policy(targets={"regions": ["霞浦街道"]})
+    path = notifier.file("q.json", json.dumps(unknown))
+    refused = notifier("policies", "publish", path, status=2)
+    assert_one_line_error(refused, "targets.regions", "霞浦街道", "不在企业名录")
+
+
 def test_publishing_the_same_file_twice_gives_the_same_policy_and_no_new_deliveries(notifier):
     notifier("enterprises", "import", notifier.file("a.csv", enterprise_csv([Firm(1), Firm(2)])))
     path = notifier.file("p.json", json.dumps(policy()))

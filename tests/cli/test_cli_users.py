@@ -69,3 +69,18 @@ def test_a_short_password_or_an_unknown_user_is_one_line_error(notifier):
     assert_one_line_error(short, "password")
     missing = notifier("users", "disable", "nobody", status=2)
     assert_one_line_error(missing, "nobody")
+
+
+def test_keys_create_with_an_owner_names_them_in_the_list_and_refuses_a_stranger(notifier):
+    notifier("users", "add", "--name", NAME, "--password-stdin", input=PASSWORD + "\n")
+    made = notifier("keys", "create", "--role", "staff", "--name", "OA 系统", "--owner", NAME)
+    assert f"所有人 / owner {NAME}" in made.stderr
+    (row,) = notifier.json("keys", "list")
+    assert row["owner"] == NAME and row["name"] == "OA 系统"
+    assert f"所有人 / owner {NAME}" in notifier("keys", "list").stdout
+    stranger = ("--role", "staff", "--name", "x", "--owner", "无此人")
+    refused = notifier("keys", "create", *stranger, status=2)
+    assert_one_line_error(refused, "owner", "无此人")
+    with _sessions(notifier)() as session:
+        (created,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "key.create"))
+    assert created.after["owner"] == NAME

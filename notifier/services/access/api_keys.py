@@ -26,7 +26,7 @@ from notifier.domain.text_rules import check_line
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError, NotFoundError
 from notifier.store import apikeys as store
-from notifier.store import enterprises
+from notifier.store import enterprises, users
 from notifier.store.db import SessionFactory
 from notifier.store.models import ApiKey, Role
 
@@ -36,12 +36,14 @@ ROLES = tuple(role.value for role in Role)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's role, id and prefix, and its enterprise for an enterprise key."""
+    """Who is calling: the key's role, id and prefix, its enterprise for an enterprise key, and
+    the name of the user who owns it, when one does."""
 
     role: Role
     key_id: int
     prefix: str
     enterprise_id: int | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class NewKey:
     role: str
     name: str
     credit_code: str | None
+    owner: str | None = None
 
     def described(self) -> dict[str, object]:
         """The key as the audit log and answers describe it: everything but the key itself."""
@@ -61,6 +64,7 @@ class NewKey:
             "role": self.role,
             "name": self.name,
             "credit_code": self.credit_code,
+            "owner": self.owner,
         }
 
 
@@ -83,6 +87,22 @@ def _name(value: str) -> str:
     if not name or len(name) > 100:
         raise InputError("name: 需要 1-100 个字符 / needs 1 to 100 characters", field="name")
     return check_line(name, "name")
+
+
+def _owner_id(session: Session, owner: str | None) -> int | None:
+    """The id of the user named ``owner`` (None for none).
+
+    Raises:
+        NotFoundError: (field ``owner``) no user has this name, or they are disabled.
+    """
+    if owner is None:
+        return None
+    user = users.by_name(session, owner.strip())
+    if user is None or user.disabled_at is not None:
+        raise NotFoundError(
+            f"owner: 没有该用户或已停用 / no active user named {owner.strip()!r}", field="owner"
+        )
+    return user.id
 
 
 def create_key(
@@ -115,13 +135,15 @@ def add_key(
     credit_code: str | None,
     secret: str,
     now: datetime,
+    owner: str | None = None,
 ) -> NewKey:
     """Make a key in ``session`` (the caller commits). An enterprise key names its enterprise by
-    credit code; others name none.
+    credit code; others name none. ``owner``: the name of the user the key belongs to (keys
+    are for machines, run for a person).
 
     Raises:
         InputError: unknown role, bad name, an enterprise key without (or another key with) a
-            credit code, or no enterprise with that code.
+            credit code, no enterprise with that code, or no active user named ``owner``.
     """
     chosen = _role(role)
     label = _name(name)
@@ -141,6 +163,7 @@ def add_key(
                 f"enterprise: 没有该企业 / no enterprise {code}", field="enterprise"
             )
         enterprise_id = enterprise.id
+    owner_id = _owner_id(session, owner)
     prefix = "ntf_" + secrets.token_hex(5)
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     store.add(
@@ -151,8 +174,10 @@ def add_key(
         name=label,
         enterprise_id=enterprise_id,
         now=now,
+        user_id=owner_id,
     )
-    return NewKey(key=key, prefix=prefix, role=chosen, name=label, credit_code=code)
+    named = owner.strip() if owner is not None else None
+    return NewKey(key=key, prefix=prefix, role=chosen, name=label, credit_code=code, owner=named)
 
 
 def authenticate(
@@ -178,6 +203,7 @@ def authenticate(
             key_id=stored.id,
             prefix=stored.prefix,
             enterprise_id=stored.enterprise_id,
+            owner=stored.owner.name if stored.owner else None,
         )
         stale = stored.last_used_at is None or stored.last_used_at < now - store.USE_STAMP_EVERY
     if stale:  # a write only once a minute per key, not on every request
@@ -187,11 +213,12 @@ def authenticate(
 
 
 def key_row(key: ApiKey) -> dict[str, object]:
-    """A key as listings show it: never its hash."""
+    """A key as listings show it (with its owner's name): never its hash."""
     return {
         "prefix": key.prefix,
         "name": key.name,
         "role": key.role,
+        "owner": key.owner.name if key.owner else None,
         "enterprise_id": key.enterprise_id,
         "created_at": key.created_at.isoformat(),
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,

@@ -8,8 +8,11 @@ from notifier.services.access.api_keys import NewKey, add_key, revoke_key
 from notifier.services.context import Context
 
 
-def make_key(context: Context, *, role: str, name: str, credit_code: str | None) -> NewKey:
-    """Make a key, audited ``key.create``; the answer holds the key this once.
+def make_key(
+    context: Context, *, role: str, name: str, credit_code: str | None, owner: str | None = None
+) -> NewKey:
+    """Make a key owned by the user named ``owner`` (if given), audited ``key.create``; the
+    answer holds the key this once.
 
     Raises:
         InputError: as :func:`notifier.services.access.api_keys.add_key`.
@@ -18,7 +21,7 @@ def make_key(context: Context, *, role: str, name: str, credit_code: str | None)
     with context.sessions.begin() as session:
         new = add_key(
             session, role=role, name=name, credit_code=credit_code, secret=secret,
-            now=context.time_source.now(),
+            now=context.time_source.now(), owner=owner,
         )  # fmt: skip
         audit.record(
             session, context, action="key.create", target_type="api_key", target_id=new.prefix,

@@ -10,7 +10,7 @@ old; the others are recorded ``missed``, never sent late (as deadline reminders 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -26,6 +26,7 @@ from notifier.services.deadlines.reminders import PlannedRung, decide
 from notifier.services.delivery.kinds import local_or_none
 from notifier.services.delivery.pacing import Pace
 from notifier.services.delivery.ports import Dispatch
+from notifier.services.enterprises.regions import with_full_regions
 from notifier.store import campaigns as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import Campaign, CampaignStatus, Trigger, TriggerKind, TriggerStatus
@@ -125,10 +126,14 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
     """Store the campaign (its inline templates saved first) and its ``campaign.create`` audit
     row in one transaction; return its id.
 
+    Its regions are stored as the full paths they name (``regions.with_full_regions``).
+
     Raises:
-        InputError: the name is taken, or a template it names does not exist.
+        InputError: the name is taken, a template it names does not exist, or a region names
+            several or none of the register's (field ``targets.regions``).
         TemplateError: an inline template is refused; nothing is stored.
     """
+    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
     with context.sessions.begin() as session:
         if store.name_taken(session, draft.name):
             raise InputError(f"名称 name: campaign {draft.name!r} already exists", field="name")

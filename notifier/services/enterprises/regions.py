@@ -3,21 +3,24 @@
 Regions are ``/`` paths (``浙江省/宁波市/北仑区/大碶街道/…社区``). The picker shows every prefix
 from the deepest level all firms share (the district, usually) down to the communities, each
 with its number of firms; a target typed as its last segments alone (``大碶街道``) is resolved to
-the one full path that ends so.
+the one full path that ends so, for every face (API, CLI, console); a name that ends several
+regions or none is refused, naming the field and, when several, the candidates.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from notifier.domain.targets import Targets
 from notifier.errors import InputError
 from notifier.store import enterprises
 from notifier.store.db import SessionFactory
 
 _SEP = "/"
 _SHOWN_CANDIDATES = 5
+FIELD = "targets.regions"
 
 
 @dataclass(frozen=True)
@@ -64,31 +67,41 @@ def region_choices(sessions: SessionFactory) -> list[Region]:
         return region_tree(enterprises.region_counts(session))
 
 
+def _refusal(region: str, found: list[str]) -> InputError:
+    """Why ``region`` names no one region: the candidates it ends (the first few), or none."""
+    if not found:
+        return InputError(
+            f"{FIELD}: 地区“{region}”不在企业名录的地区中 / region {region!r} is not a region "
+            "of the register (give its full path or the end of one, e.g. 大碶街道)",
+            field=FIELD,
+        )
+    shown = found[:_SHOWN_CANDIDATES]
+    more = f" 等 {len(found)} 个" if len(found) > len(shown) else ""
+    return InputError(
+        f"{FIELD}: 地区“{region}”不唯一，可能是：{'、'.join(shown)}{more}；请写出上级 / region "
+        f"{region!r} matches {len(found)} regions ({', '.join(shown)}); give its parent too",
+        field=FIELD,
+    )
+
+
 def resolve(typed: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
-    """Each typed region as the full path it names: itself when known or when nothing ends
-    so (it then reaches no one and the preview says so), else the one known path that ends
-    with it segment by segment.
+    """Each typed region as the full path it names: itself when it is a region of the register
+    (or a prefix of one), else the one such path that ends with it segment by segment
+    (``大碶街道``, ``北仑区/大碶街道``).
 
     Raises:
-        InputError: (field ``regions``) when a short name ends more than one path.
+        InputError: (field ``targets.regions``) a name that ends several regions (they are
+            named) or none.
     """
     paths = {prefix for path in known for prefix in _prefixes(path)}
     resolved: list[str] = []
     for region in typed:
-        if region in paths:
-            found = [region]
-        else:
-            found = sorted(p for p in paths if p.endswith(_SEP + region))
-        if len(found) > 1:
-            shown = "、".join(found[:_SHOWN_CANDIDATES])
-            raise InputError(
-                f"地区“{region}”不唯一，请写出上级：{shown} / region {region!r} matches "
-                f"{len(found)} regions; give its parent too",
-                field="regions",
-            )
-        full = found[0] if found else region
-        if full not in resolved:
-            resolved.append(full)
+        name = region.strip().strip(_SEP)
+        found = [name] if name in paths else sorted(p for p in paths if p.endswith(_SEP + name))
+        if len(found) != 1:
+            raise _refusal(region, found)
+        if found[0] not in resolved:
+            resolved.append(found[0])
     return tuple(resolved)
 
 
@@ -100,3 +113,15 @@ def resolve_regions(sessions: SessionFactory, typed: Iterable[str]) -> tuple[str
         return ()
     with sessions() as session:
         return resolve(wanted, (path for path, _ in enterprises.region_counts(session)))
+
+
+def with_full_regions(sessions: SessionFactory, targets: Targets) -> Targets:
+    """``targets`` with each region as the full path it names (:func:`resolve`): what every
+    face's policy, correction, preview and campaign goes through before it is checked or
+    stored, so ``大碶街道`` means one thing in the API, the CLI and the console.
+
+    Raises:
+        InputError: (field ``targets.regions``) as :func:`resolve`.
+    """
+    regions = resolve_regions(sessions, targets.regions)
+    return targets if regions == targets.regions else replace(targets, regions=regions)

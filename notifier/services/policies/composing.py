@@ -1,6 +1,7 @@
-"""What the console's compose form adds to previewing, publishing and correcting a policy:
-short region names resolved against the register, a policy that reaches no one held back until
-the clerk confirms it, and a correction shown field by field before it is saved."""
+"""What the console's compose form adds to previewing, publishing and correcting a policy: a
+policy that reaches no one held back until the clerk confirms it, and a correction shown field
+by field before it is saved. (Short region names are resolved by the services every face
+calls: ``regions.with_full_regions``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from notifier.domain.changes import FieldChange, side_by_side
 from notifier.domain.records import PolicyDraft
 from notifier.errors import InputError, NotFoundError
 from notifier.services.context import Context
-from notifier.services.enterprises.regions import resolve_regions
+from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies.corrections import Revised, revise
 from notifier.services.policies.preview import Preview, preview_policy
 from notifier.services.policies.publishing import Published, publish_policy
@@ -37,18 +38,14 @@ def resolved(context: Context, draft: PolicyDraft) -> PolicyDraft:
     """The draft with each region typed by its last segments (``大碶街道``) as its full path.
 
     Raises:
-        InputError: (field ``regions``) a short name that ends more than one region.
+        InputError: (field ``targets.regions``) as ``regions.with_full_regions``.
     """
-    targets = draft.targets
-    regions = resolve_regions(context.sessions, targets.regions)
-    if regions == targets.regions:
-        return draft
-    return replace(draft, targets=replace(targets, regions=regions))
+    return replace(draft, targets=with_full_regions(context.sessions, draft.targets))
 
 
 def preview_composed(context: Context, draft: PolicyDraft) -> Preview:
-    """:func:`preview_policy` of the draft with its regions resolved."""
-    return preview_policy(context, resolved(context, draft))
+    """:func:`preview_policy` of the draft (which resolves its regions)."""
+    return preview_policy(context, draft)
 
 
 def publish_composed(context: Context, draft: PolicyDraft, *, confirmed: bool) -> Published:
@@ -100,5 +97,5 @@ def review_correction(context: Context, draft: PolicyDraft, policy_id: int) -> R
 def correct_composed(
     context: Context, draft: PolicyDraft, *, notify: bool, policy_id: int
 ) -> Revised:
-    """:func:`revise` of the draft with its regions resolved (errors as :func:`revise`)."""
-    return revise(context, resolved(context, draft), notify=notify, policy_id=policy_id)
+    """:func:`revise` of the draft (which resolves its regions; errors as :func:`revise`)."""
+    return revise(context, draft, notify=notify, policy_id=policy_id)

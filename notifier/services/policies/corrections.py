@@ -11,7 +11,7 @@ policy already reached.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -25,6 +25,7 @@ from notifier.services.context import Context
 from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
+from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
@@ -209,7 +210,11 @@ def revise(
             not know.
         BrokerUnavailable: the revision is stored but its correction could not be queued;
             the sweeper queues it once the broker is back.
+
+    Its regions are resolved to full paths first (``regions.with_full_regions``; refused
+    naming ``targets.regions``).
     """
+    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
     zone = context.settings.zone
     with context.sessions.begin() as session:
         if policy_id is not None:

@@ -6,7 +6,7 @@ fan-out runs, so a publish right after creates exactly the deliveries the previe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from notifier.domain.channel_names import CHANNELS, SMS
@@ -17,6 +17,7 @@ from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.messages import Composition
 from notifier.services.delivery.previews import PreviewComposer, Rendering
+from notifier.services.enterprises.regions import with_full_regions
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -222,8 +223,11 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
     Raises:
         CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
             know (as publish would refuse it).
+        InputError: (field ``targets.regions``) a region naming several or none of the
+            register's (``regions.with_full_regions``, as publish resolves them).
     """
     sessions, providers, messages = context.sessions, context.catalog, context.messages
+    draft = replace(draft, targets=with_full_regions(sessions, draft.targets))
     targets = draft.targets
     with sessions() as session:
         LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())

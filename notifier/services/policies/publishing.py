@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from notifier.services import audit
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
+from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies import refs
 from notifier.services.policies.listings import policy_row
 from notifier.store import policies, triggers
@@ -140,13 +141,17 @@ def publish(
 
 
 def publish_policy(context: Context, draft: PolicyDraft) -> Published:
-    """Publish the policy for ``context``'s actor: :func:`publish`, and a new policy's
+    """Publish the policy for ``context``'s actor: its regions as the full paths they name
+    (``大碶街道`` is ``浙江省/宁波市/北仑区/大碶街道``), :func:`publish`, and a new policy's
     ``policy.publish`` audit row in the transaction that stores it (a repeat stores nothing
     and records nothing).
 
     Raises:
-        InputError, CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
+        InputError: (field ``targets.regions``) a region that names several of the register's
+            or none; else as :func:`publish`.
+        CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
     """
+    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
 
     def record(session: Session, policy: Policy) -> None:
         audit.record(

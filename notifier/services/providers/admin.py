@@ -211,7 +211,8 @@ def listing(
     ``in_force`` says whether it serves its channel by the rows (see
     :mod:`notifier.services.providers.catalog` for the precedence). With the process's
     ``catalog``, ``in_use`` says whether the senders send through it now and ``broken`` why
-    a row was left out.
+    a row was left out; without one, ``broken`` says why a row cannot be built as the
+    workers build it (its secret cannot be opened, an option is refused), in one line.
     """
     with sessions() as session:
         rows = store.all_providers(session)
@@ -254,7 +255,31 @@ def listing(
         for row in shown:
             row["in_use"] = str(row["name"]) in used.get(str(row["channel"]), [])
             row["broken"] = broken.get(str(row["name"])) if row["source"] == "database" else None
+    else:
+        reasons = unbuildable_rows(sessions, settings)
+        for row in shown:
+            row["broken"] = reasons.get(str(row["name"])) if row["source"] == "database" else None
     return shown
+
+
+def unbuildable_rows(sessions: SessionFactory, settings: Settings) -> dict[str, str]:
+    """Why each provider row that cannot be built cannot, by name, in one line: its secret
+    does not open with ``secrets.keys``, or the workers would refuse it (a disabled row is
+    built as if enabled, so the reason shows before anyone switches it on)."""
+    box, environment = secret_box(settings), worker_environment(settings)
+    reasons: dict[str, str] = {}
+    with sessions() as session:
+        rows = list(store.all_providers(session))
+    for row in rows:
+        try:
+            reason = cannot_run(config_of(row, box), environment)
+        except NotifierError as exc:
+            reason = str(exc)
+        if reason is not None:
+            # One line, and nothing a terminal would act on (an option's value may be echoed).
+            line = " ".join(reason.split())
+            reasons[row.name] = "".join(c if c.isprintable() else "?" for c in line)
+    return reasons
 
 
 def set_enabled(context: Context, name: str, *, enabled: bool) -> None:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.store.models.base import Base, utcnow
+from notifier.store.models.user import User
 
 
 class Role(enum.StrEnum):
@@ -44,6 +45,8 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
+    owner: Mapped[User | None] = relationship()
+
 
 class AuditEntry(Base):
     """One change a staff or admin key made: who, what, when, before and after."""
@@ -54,6 +57,8 @@ class AuditEntry(Base):
     # An API key's prefix, or ``cli:<operating-system user>`` (see services.context.Actor).
     actor_prefix: Mapped[str] = mapped_column(String(64), index=True)
     actor_role: Mapped[str] = mapped_column(String(16))
+    # The user who owns the key the change was made with (None: no owner, or not a key).
+    actor_owner: Mapped[str | None] = mapped_column(String(64))
     # How the actor came in: api, console, cli, clock (None on rows from before 0014).
     face: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(50))

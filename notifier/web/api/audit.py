@@ -40,6 +40,7 @@ def audit_log(
                 "id": e.id,
                 "actor_prefix": e.actor_prefix,
                 "actor_role": e.actor_role,
+                "actor_owner": e.actor_owner,
                 "face": e.face,
                 "action": e.action,
                 "target_type": e.target_type,

@@ -23,15 +23,19 @@ Prefix = Annotated[
 
 @router.get("", response_model=list[KeyOut], summary="密钥列表 / keys (prefixes only)")
 def keys(runtime: RuntimeDep, _: Admin) -> list[dict[str, object]]:
-    """Every key by prefix, newest first; a key's secret part is never shown again."""
+    """Every key by prefix with its owner, newest first; a key's secret part is never shown
+    again."""
     return list_keys(runtime.sessions)
 
 
 @router.post("", response_model=NewKeyOut, status_code=201, summary="新建密钥 / make a key")
 def make_key(runtime: RuntimeDep, principal: Admin, body: KeyIn) -> dict[str, Any]:
-    """Make a key; the answer holds it this once (only its hash is stored)."""
+    """Make a key, owned by the user named ``owner`` when given; the answer holds it this once
+    (only its hash is stored)."""
     context = acting(runtime, principal)
-    new = key_admin.make_key(context, role=body.role, name=body.name, credit_code=body.enterprise)
+    new = key_admin.make_key(
+        context, role=body.role, name=body.name, credit_code=body.enterprise, owner=body.owner
+    )
     return {"key": new.key, **new.described()}
 
 

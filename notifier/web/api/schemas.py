@@ -250,6 +250,7 @@ class KeyOut(BaseModel):
     prefix: str
     name: str
     role: str
+    owner: str | None = Field(None, description="所有人（用户名）/ the user who owns the key")
     enterprise_id: int | None
     created_at: str
     last_used_at: str | None
@@ -262,12 +263,16 @@ class NewKeyOut(BaseModel):
     role: str
     name: str
     credit_code: str | None
+    owner: str | None = Field(None, description="所有人（用户名）/ the user who owns the key")
 
 
 class AuditOut(BaseModel):
     id: int
     actor_prefix: str
     actor_role: str
+    actor_owner: str | None = Field(
+        None, description="所用密钥的所有人 / the owner of the key the change was made with"
+    )
     face: str | None = Field(
         None, description="来源 / the way in: api, console, cli, clock, page (None: before 0014)"
     )

@@ -36,13 +36,21 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _flat(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """A section's settings under dotted names (``delivery.batch_size``); lists stay whole."""
+    if not isinstance(value, dict):
+        return [(prefix, value)]
+    return [pair for k, v in value.items() for pair in _flat(f"{prefix}.{k}" if prefix else k, v)]
+
+
 def settings_in_effect(settings: Settings) -> list[tuple[str, str]]:
-    """Every setting as (name, value) with secrets and URL passwords masked."""
+    """Every setting as (dotted name, value) with secrets and URL passwords masked; the page
+    names each by its ``setting.<name>`` words, the raw name under them."""
     # JSON mode writes each SecretStr as asterisks; URLs may still carry a password.
     data = _masked(settings.model_dump(mode="json"))
     return [
         (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-        for name, value in sorted(data.items())
+        for name, value in sorted(_flat("", data))
     ]
 
 
@@ -94,7 +102,7 @@ def admin(
 def make_key(
     request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
 ) -> HTMLResponse:
-    """Make a key, shown once on the page this answers with."""
+    """Make a key owned by the signed-in user, shown once on the page this answers with."""
     shown = {k: str(form.get(k) or "").strip() for k in ("role", "name", "enterprise")}
     try:
         new = key_admin.make_key(
@@ -102,6 +110,7 @@ def make_key(
             role=shown["role"],
             name=shown["name"],
             credit_code=shown["enterprise"] or None,
+            owner=user.person,
         )
     except InputError as exc:
         return admin_page(console, request, user, status_code=400, error=str(exc), form=shown)

@@ -1,6 +1,8 @@
-"""The audience part of a console form (sectors, regions, sizes, tags, credit codes), shared by
-the policy compose form and the campaign form: read as a file's ``targets`` object, refilled
-after a refusal, and the pickers' choices (``console/_audience.html``)."""
+"""The audience part of a console form (sectors, regions, sizes, tags, a policy's topics, credit
+codes), shared by the policy compose form, the correction form and the campaign form: read as a
+file's ``targets`` object, refilled after a refusal, and the pickers' choices
+(``console/_audience.html``): the register's regions, tags and topics as boxes with their
+numbers of firms, and a typed field beside each for values not offered (a new tag)."""
 
 import re
 from typing import Any
@@ -9,6 +11,7 @@ from starlette.datastructures import FormData
 
 from notifier.domain.sectors import catalogue, code_of_name
 from notifier.runtime import Runtime
+from notifier.services.enterprises.labels import Choice, label_choices
 from notifier.services.enterprises.regions import region_choices
 
 LIST_SEPARATORS = re.compile(r"[,;，；、\s]+")
@@ -46,21 +49,44 @@ def refilled(form: FormData) -> dict[str, Any]:
     refill: dict[str, Any] = {k: form.get(k) for k in form if isinstance(form.get(k), str)}
     for name in ("sizes", "channels"):
         refill[name] = form.getlist(name)
-    for name in ("regions", "sectors"):
+    for name in ("regions", "sectors", "tags", "topics"):
         refill[name] = all_words(form, name)
     return refill
 
 
-def picker_choices(runtime: Runtime, form: dict[str, Any]) -> dict[str, Any]:
-    """What ``console/_audience.html`` shows: the register's regions (those in ``form``
-    ticked, others typed), the sector catalogue and the sizes."""
+def _chosen(form: dict[str, Any], name: str) -> list[str]:
+    """The values of ``name`` in a refilled or prefilled form (a list, or typed words)."""
+    value = form.get(name) or ()
+    return words_of(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def _boxes(name: str, choices: list[Choice], form: dict[str, Any]) -> dict[str, Any]:
+    """One label picker's part: its boxes, those ticked, and the others as typed text."""
+    chosen = _chosen(form, name)
+    offered = {c.value for c in choices}
+    return {
+        f"{name}_choices": choices,
+        f"picked_{name}": set(chosen),
+        f"typed_{name}": ", ".join(v for v in chosen if v not in offered),
+    }
+
+
+def picker_choices(
+    runtime: Runtime, form: dict[str, Any], *, topics: bool = False
+) -> dict[str, Any]:
+    """What ``console/_audience.html`` shows: the register's regions, tags and (with
+    ``topics``: a policy's form) topics, those in ``form`` ticked and others typed, the sector
+    catalogue and the sizes."""
     regions = region_choices(runtime.sessions)
     paths = {c.path for c in regions}
     typed = [r for r in form.get("regions") or () if r not in paths]
+    labels = label_choices(runtime.sessions)
     return {
         "sizes": SIZES,
         "regions": regions,
         "picked_regions": set(form.get("regions") or ()),
         "typed_regions": " ".join(typed),
         "sector_catalogue": catalogue(),
+        **_boxes("tags", labels.tags, form),
+        **(_boxes("topics", labels.topics, form) if topics else {"topics_choices": None}),
     }

@@ -20,7 +20,12 @@ from notifier.domain.records import PolicyDraft
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.web import i18n
-from notifier.web.console.audience_form import picker_choices, refilled, targets_data, words_of
+from notifier.web.console.audience_form import (
+    all_words,
+    picker_choices,
+    refilled,
+    targets_data,
+)
 from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
@@ -84,7 +89,8 @@ def policy_data(form: FormData) -> dict[str, Any]:
     if published_at and form.get("publish_when") != "now":
         data["published_at"] = published_at
     for name in LIST_FIELDS:
-        if words := words_of(form.get(name)):
+        # The picker's boxes and the typed field share the name.
+        if words := all_words(form, name):
             data[name] = words
     data["targets"] = targets_data(form)
     rows = [row for row in deadline_rows(form) if row["title"] or row["due"]]
@@ -133,7 +139,7 @@ def audience_prefill(targets: dict[str, Any]) -> dict[str, Any]:
         "sectors": list(targets.get("sectors") or ()),
         "regions": list(targets.get("regions") or ()),
         "sizes": list(targets.get("sizes") or ()),
-        "tags": ", ".join(targets.get("tags") or ()),
+        "tags": list(targets.get("tags") or ()),
         "credit_codes": "\n".join(targets.get("credit_codes") or ()),
     }
 
@@ -145,7 +151,7 @@ def prefill(
 
     A policy already published keeps its time: the form then does not send one."""
     form: dict[str, Any] = {k: data.get(k) or "" for k in TEXT_FIELDS}
-    form["topics"] = ", ".join(data.get("topics") or ())
+    form["topics"] = list(data.get("topics") or ())
     form.update(audience_prefill(data.get("targets") or {}))
     if published:
         form["published_locked"] = _moment(data.get("published_at"), zone).replace("T", " ")
@@ -233,7 +239,7 @@ def compose_page(
         user,
         status_code=status_code,
         form={"deadlines": _padded([]), **form},
-        **picker_choices(console.runtime, form),
+        **picker_choices(console.runtime, form, topics=True),
         ladders=[(ladder, ladder_label(t, ladder)) for ladder in LADDER_PRESETS],
         **shown,
     )

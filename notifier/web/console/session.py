@@ -66,6 +66,13 @@ class ConsoleUser:
     sid: str
     csrf: str
     user_id: int | None = None
+    # Who owns the key a key's holder signed in with (the audit log names them too).
+    owner: str | None = None
+
+    @property
+    def person(self) -> str | None:
+        """The user behind the session: the one signed in, or the owner of the key used."""
+        return self.name if self.user_id is not None else self.owner
 
     @property
     def admin(self) -> bool:
@@ -75,12 +82,14 @@ class ConsoleUser:
     @property
     def principal(self) -> Principal:
         """Who is behind the session, as the API's audit log names callers (a user by name)."""
-        return Principal(role=Role(self.role), key_id=self.key_id or 0, prefix=self.name)
+        return Principal(
+            role=Role(self.role), key_id=self.key_id or 0, prefix=self.name, owner=self.owner
+        )
 
     @property
     def actor(self) -> Actor:
         """Who the audit log names for an operation done here."""
-        return Actor(name=self.name, role=self.role, face="console")
+        return Actor(name=self.name, role=self.role, face="console", owner=self.owner)
 
     @property
     def session_hash(self) -> str:
@@ -140,16 +149,18 @@ class Sessions:
             if found is None:
                 return None
             _, key, person = found
+            owner = None
             if person is not None:
                 role, name, key_id, user_id = person.role, person.name, None, person.id
             else:
                 assert key is not None
                 role, name, key_id, user_id = key.role, key.prefix, key.id, None
+                owner = key.owner.name if key.owner else None
         if role not in STAFF_ROLES:
             return None
         return ConsoleUser(
             role=role, name=name, key_id=key_id, user_id=user_id, sid=sid,
-            csrf=form_token(self.keys, sid),
+            csrf=form_token(self.keys, sid), owner=owner,
         )  # fmt: skip
 
     def end(self, user: ConsoleUser, *, reason: str = "logout") -> None:

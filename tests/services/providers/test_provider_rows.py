@@ -228,3 +228,34 @@ def _secret(value: str):
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+def test_providers_list_shows_a_row_that_cannot_be_built_with_why_in_one_line(
+    admin, gateway, database_url, tmp_path
+):
+    _add(admin, gateway)
+    settings = load_settings(
+        config_dir=tmp_path / "no-config", database_url=database_url, var_dir=tmp_path / "var"
+    )
+    engine = create_db_engine(settings.database_url)
+    try:
+        with create_session_factory(engine).begin() as session:
+            store.add_provider(
+                session, name="tx-old", channel="sms", kind="tencent-sms", priority=0,
+                enabled=False, options={"sign_name": "北仑企服"}, secret_encrypted=None,
+                now=utcnow(),
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    listed = admin("providers", "list").stdout.splitlines()
+    (line,) = [text for text in listed if text.startswith("tx-old:")]
+    assert "无法使用 / broken:" in line and "secret_id" in line
+    (good,) = [text for text in listed if text.startswith("gw-a:")]
+    assert "broken" not in good
+    rows = {r["name"]: r for r in json.loads(admin("providers", "list", "--format", "json").stdout)}
+    assert "secret_id" in rows["tx-old"]["broken"] and rows["gw-a"]["broken"] is None
+    # Without the key that opens gw-a's secret, the list still answers and says so.
+    admin.env["NOTIFIER_SECRETS__KEYS"] = "[]"
+    listed = admin("providers", "list").stdout.splitlines()
+    (line,) = [text for text in listed if text.startswith("gw-a:")]
+    assert "broken:" in line and "NOTIFIER_SECRETS__KEYS" in line

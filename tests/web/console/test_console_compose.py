@@ -79,6 +79,17 @@ def test_a_name_that_ends_two_regions_is_refused_naming_them(runtime, client, cs
     assert not answer["ok"] and "不唯一" in answer["error"] and "镇海区" in answer["error"]
 
 
+def test_a_region_the_register_does_not_hold_is_refused_naming_the_field(runtime, client, csrf):
+    answer = preview(client, form(csrf, regions="不存在街道"))
+    assert not answer["ok"]
+    assert answer["error"].startswith("targets.regions: 地区“不存在街道”不在企业名录")
+    assert "not a region of the register" in answer["error"]
+    refused = client.post("/console/policies", data=form(csrf, regions="不存在街道"))
+    assert refused.status_code == 400 and "仍要发布" not in refused.text
+    with runtime.sessions() as session:
+        assert policy_store.list_recent(session) == []
+
+
 def test_a_sector_class_not_in_the_catalogue_is_refused_naming_the_field(runtime, client, csrf):
     refused = preview(client, form(csrf, sectors="C3699"))
     assert not refused["ok"] and "sectors" in refused["error"] and "C3699" in refused["error"]
@@ -95,10 +106,10 @@ def test_a_sector_picked_by_name_or_from_the_list_is_its_code(client, csrf):
 
 
 def test_a_policy_that_reaches_no_one_is_held_back_until_the_clerk_confirms(runtime, client, csrf):
-    nobody = form(csrf, regions="不存在街道")
+    nobody = form(csrf, tags="无此资质")  # a new tag: no firm has it yet
     held = client.post("/console/policies", data=nobody)
     assert held.status_code == 400 and "仍要发布" in held.text
-    assert 'name="confirm_empty"' in held.text and "不存在街道" in held.text
+    assert 'name="confirm_empty"' in held.text and "无此资质" in held.text
     with runtime.sessions() as session:
         assert policy_store.list_recent(session) == []
     confirmed = client.post("/console/policies", data={**nobody, "confirm_empty": "yes"})
