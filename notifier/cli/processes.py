@@ -21,6 +21,7 @@ from notifier.jobs.supervisor import Supervisor
 from notifier.jobs.usage_reporter import UsageReporter
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
+from notifier.services.providers.usage import process_name
 
 if TYPE_CHECKING:
     from notifier.web.server import RunningServer
@@ -38,7 +39,7 @@ def _report_usage(runtime: Runtime, role: str) -> UsageReporter:
         settings=runtime.settings,
         catalog=runtime.catalog,
         time_source=runtime.time_source,
-        role=role,
+        process=process_name(role),
     ).start()
 
 

@@ -10,14 +10,15 @@ import threading
 from notifier.config import Settings
 from notifier.domain.time_source import TimeSource
 from notifier.services.providers.catalog import ProviderCatalog
-from notifier.services.providers.usage import forget, process_name, report
+from notifier.services.providers.usage import forget, report
 from notifier.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
 
 class UsageReporter:
-    """Reports ``catalog``'s providers as the process ``host:pid:role``.
+    """Reports ``catalog``'s providers as ``process`` (``host:pid:role``, see
+    :func:`~notifier.services.providers.usage.process_name`).
 
     The heartbeat also looks at the provider rows (a worker with nothing to send would otherwise
     load a change only at its next send), so a change is loaded and reported within one
@@ -31,13 +32,13 @@ class UsageReporter:
         settings: Settings,
         catalog: ProviderCatalog,
         time_source: TimeSource,
-        role: str,
+        process: str,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._catalog = catalog
         self._time = time_source
-        self.process = process_name(role)
+        self.process = process
         self._stopping = threading.Event()
         self._writing = threading.Lock()  # a report never lands after the stop's delete
         self._thread = threading.Thread(target=self._beat, name="provider-usage", daemon=True)
