@@ -18,8 +18,10 @@ from notifier.errors import ConfigError
 from notifier.jobs.clock import add_jobs, run_clock
 from notifier.jobs.metrics import export_worker_metrics
 from notifier.jobs.supervisor import Supervisor
+from notifier.jobs.usage_reporter import UsageReporter
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
+from notifier.services.providers.usage import process_name
 
 if TYPE_CHECKING:
     from notifier.web.server import RunningServer
@@ -28,6 +30,17 @@ log = logging.getLogger(__name__)
 
 # How a worker process starts its children: the same command line, one process each.
 _CHILD = [sys.executable, "-c", "from notifier.cli.main import main; main()"]
+
+
+def _report_usage(runtime: Runtime, role: str) -> UsageReporter:
+    """Tell the database which providers this sending process uses, until stopped."""
+    return UsageReporter(
+        sessions=runtime.sessions,
+        settings=runtime.settings,
+        catalog=runtime.catalog,
+        time_source=runtime.time_source,
+        process=process_name(role),
+    ).start()
 
 
 def _wait_for_signal(*, parent: int | None = None) -> None:
@@ -74,11 +87,13 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
     if folder is not None:
         export_worker_metrics(queue.broker, folder)
     running = start_worker(queue.broker, threads=threads)
+    usage = _report_usage(app.runtime, "worker")
     click.echo(f"worker {os.getpid()} consuming with {threads} threads; Ctrl-C to stop")
     try:
         _wait_for_signal(parent=parent)
     finally:
         running.stop()
+        usage.stop()
 
 
 @click.command()
@@ -125,6 +140,7 @@ def run_system(
     runtime.catalog.load()
     server = _start_web(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
+    usage = _report_usage(runtime, "run")
     scheduler = BackgroundScheduler(timezone=runtime.settings.zone)
     leadership = add_jobs(scheduler, runtime)
     scheduler.start()
@@ -142,6 +158,7 @@ def run_system(
         scheduler.shutdown(wait=False)
         leadership.release()
         running.stop()
+        usage.stop()
 
 
 @click.command()

@@ -28,6 +28,7 @@ from notifier.services.providers.admin import (
     send_test,
     set_enabled,
 )
+from notifier.services.providers.usage import senders
 
 
 @click.group()
@@ -106,9 +107,12 @@ def add_(
 @FORMAT_OPTION
 @pass_app
 def list_(app: App, output_format: str) -> None:
-    """List providers, from the database and the settings; secrets are masked, and a row
-    that cannot be built says why."""
-    rows = listing(app.runtime.sessions, app.settings)
+    """List providers, from the database and the settings; secrets are masked; a row that
+    cannot be built says why; and which of them the sending processes (``notifier worker``,
+    ``notifier run``) use now."""
+    runtime = app.runtime
+    live = senders(runtime.sessions, app.settings, now=runtime.time_source.now())
+    rows = listing(runtime.sessions, app.settings, senders=live)
     if output_format == "json":
         print_json(rows)
         return
@@ -122,8 +126,24 @@ def list_(app: App, output_format: str) -> None:
         broken = f" 无法使用 / broken: {row['broken']}" if row.get("broken") else ""
         click.echo(
             f"{row['name']}: {row['channel']} {row['kind']} priority={row['priority']} "
-            f"{state}{force} 来源 / source={row['source']} options={options}{secret}{broken}"
+            f"{state}{force} 来源 / source={row['source']} options={options}{secret}{broken} "
+            f"使用 / use: {_usage(row['usage'])}"
         )
+    if not live.count:
+        click.echo(
+            "没有发送进程在运行 / no sending process is running (按记录 / by the rows above)"
+        )
+
+
+def _usage(usage: dict[str, object]) -> str:
+    """How many live senders use a provider, in both languages."""
+    using, of = usage["using"], usage["senders"]
+    return {
+        "all": f"正在使用（{of} 个发送进程）/ in use (sending processes: {of})",
+        "some": f"部分进程使用（{using}/{of}）/ used by some ({using}/{of})",
+        "unused": "未使用 / not in use",
+        "no_senders": "没有发送进程在运行 / no sending process is running",
+    }[str(usage["state"])]
 
 
 @providers.command("test")

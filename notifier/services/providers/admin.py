@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from notifier.services.providers.catalog import (
     worker_environment,
 )
 from notifier.services.providers.sms_templates import KIND_WORDS, sample_of
+from notifier.services.providers.usage import Senders
 from notifier.store import providers as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import TriggerKind
@@ -204,15 +205,20 @@ def preview(settings: Settings, draft: ProviderDraft) -> dict[str, str]:
 
 
 def listing(
-    sessions: SessionFactory, settings: Settings, catalog: ProviderCatalog | None = None
+    sessions: SessionFactory,
+    settings: Settings,
+    catalog: ProviderCatalog | None = None,
+    senders: Senders | None = None,
 ) -> list[dict[str, Any]]:
     """Every provider, rows then settings, as admins see them: secrets masked, never shown.
 
     ``in_force`` says whether it serves its channel by the rows (see
-    :mod:`notifier.services.providers.catalog` for the precedence). With the process's
-    ``catalog``, ``in_use`` says whether the senders send through it now and ``broken`` why
-    a row was left out; without one, ``broken`` says why a row cannot be built as the
-    workers build it (its secret cannot be opened, an option is refused), in one line.
+    :mod:`notifier.services.providers.catalog` for the precedence). With this process's
+    ``catalog``, ``in_use`` says whether it would send through it now and ``broken`` why a row
+    was left out; without one, ``broken`` says why a row cannot be built as the workers build
+    it (its secret cannot be opened, an option is refused), in one line. With the live
+    ``senders`` (see :mod:`notifier.services.providers.usage`), ``usage`` says how many of them
+    send through it, and ``broken`` is theirs when any runs.
     """
     with sessions() as session:
         rows = store.all_providers(session)
@@ -259,6 +265,8 @@ def listing(
         reasons = unbuildable_rows(sessions, settings)
         for row in shown:
             row["broken"] = reasons.get(str(row["name"])) if row["source"] == "database" else None
+    if senders is not None:
+        _add_usage(shown, senders)
     return shown
 
 
@@ -280,6 +288,14 @@ def unbuildable_rows(sessions: SessionFactory, settings: Settings) -> dict[str, 
             line = " ".join(reason.split())
             reasons[row.name] = "".join(c if c.isprintable() else "?" for c in line)
     return reasons
+
+
+def _add_usage(shown: list[dict[str, Any]], senders: Senders) -> None:
+    for row in shown:
+        name, channel = str(row["name"]), str(row["channel"])
+        row["usage"] = asdict(senders.usage(channel, name))
+        if senders.count and row["source"] == "database":
+            row["broken"] = senders.broken.get(name) or row.get("broken")
 
 
 def set_enabled(context: Context, name: str, *, enabled: bool) -> None:

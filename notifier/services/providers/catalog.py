@@ -14,11 +14,12 @@ channel is served as if the row were not there.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
@@ -127,6 +128,16 @@ def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
         return tuple((row.id, row.updated_at) for row in store.all_providers(session))
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What a catalog sends through, as last loaded: provider names by channel (first choice
+    first), the rows left out with the reason, and a digest of the rows it was loaded from."""
+
+    channels: dict[str, list[str]]
+    broken: dict[str, str]
+    version: str
+
+
 class ProviderCatalog:
     """Resolves a channel to its providers, from rows and settings, re-read when they change.
 
@@ -153,6 +164,8 @@ class ProviderCatalog:
         self._seen: tuple[object, ...] | None = None
         self._broken: dict[str, str] = {}
         self._checked = 0.0
+        self._version = ""
+        self._watchers: list[Callable[[], None]] = []
 
     @property
     def environment(self) -> ProviderEnvironment:
@@ -172,12 +185,21 @@ class ProviderCatalog:
             self._checked = 0.0
         if self._reload_due():
             self._reload(force=False)
+        return self.loaded().channels
+
+    def loaded(self) -> Loaded:
+        """What this catalog sends through now, as last loaded (the rows are not looked at)."""
         with self._lock:
             assert self._set is not None
             used: dict[str, list[str]] = {}
             for provider in self._set:
                 used.setdefault(provider.channel, []).append(provider.name)
-            return used
+            return Loaded(channels=used, broken=dict(self._broken), version=self._version)
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each load, in the loading thread, which holds no lock of
+        ours but the one that keeps loads one at a time (so it may read :meth:`loaded`)."""
+        self._watchers.append(callback)
 
     def load(self) -> None:
         """Build the providers now (at a process's start: a wrong row is reported then).
@@ -244,6 +266,9 @@ class ProviderCatalog:
                 if self._retired is not None:
                     self._retired.close()
                 self._retired, self._set, self._seen = self._set, built, seen
+                self._version = hashlib.sha256(repr(seen).encode()).hexdigest()[:16]
+            for callback in self._watchers:
+                callback()
 
     def close(self) -> None:
         """Close every provider built."""

@@ -17,6 +17,7 @@ from notifier.store.models.enterprise import (
 from notifier.store.models.import_heading import ImportHeading
 from notifier.store.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.store.models.provider import ProviderAccount
+from notifier.store.models.provider_usage import ProviderUsage
 from notifier.store.models.reply import InboundReply
 from notifier.store.models.template import MessageTemplate
 from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
@@ -46,6 +47,7 @@ __all__ = [
     "Policy",
     "PolicyRevision",
     "ProviderAccount",
+    "ProviderUsage",
     "Subscription",
     "Trigger",
     "TriggerKind",

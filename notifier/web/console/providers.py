@@ -1,5 +1,6 @@
 """``/console/admin/providers`` (admin): provider accounts kept in the database: the list
-(secrets masked, which provider each channel uses now, rows that cannot run), adding one (its
+(secrets masked, which provider each channel uses now as the sending processes report it, or
+what the rows say when no sender runs; rows that cannot run), adding one (its
 secret never shown again; a vendor SMS account's sign name and approved template per message
 kind, with a preview of what a firm receives), enable, disable, remove, and a test message to an
 address the admin names, showing the provider's answer."""
@@ -24,6 +25,7 @@ from notifier.services.providers.admin import (
     set_enabled,
 )
 from notifier.services.providers.sms_templates import KIND_WORDS, VARIABLES_BY_KIND
+from notifier.services.providers.usage import senders
 from notifier.web.console.context import Console
 from notifier.web.console.deps import AdminPost, AdminUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
@@ -104,8 +106,12 @@ def _page(
     tested: dict[str, Any] | None = None,
     previews: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    catalog = console.runtime.catalog
-    rows = listing(console.runtime.sessions, console.runtime.settings, catalog)
+    runtime = console.runtime
+    # First: under `notifier run` this process sends too, and a changed row it loads here is
+    # reported before the reports are read.
+    by_rows = runtime.catalog.in_use()
+    live = senders(runtime.sessions, runtime.settings, now=runtime.time_source.now())
+    rows = listing(runtime.sessions, runtime.settings, runtime.catalog, live)
     for row in rows:
         row["options_shown"] = json.dumps(row["options"], ensure_ascii=False, sort_keys=True)
     return console.page(
@@ -119,7 +125,8 @@ def _page(
         note=note,
         tested=tested,
         previews=previews,
-        in_use=catalog.in_use(),
+        senders=live,
+        in_use={c: live.names(c) for c in live.channels} if live.count else by_rows,
         kinds=KIND_WORDS,
         variables=VARIABLES_BY_KIND,
     )
