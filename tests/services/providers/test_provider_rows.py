@@ -237,12 +237,9 @@ def test_a_reload_builds_each_enabled_row_once(admin, gateway, database_url, tmp
     settings = load_settings(
         config_dir=tmp_path / "no-config", database_url=database_url, var_dir=tmp_path / "var"
     )
+    keys = [_secret(k) for k in json.loads(admin.env["NOTIFIER_SECRETS__KEYS"])]
     settings = settings.model_copy(
-        update={
-            "secrets": settings.secrets.model_copy(
-                update={"keys": [_secret(k) for k in json.loads(admin.env["NOTIFIER_SECRETS__KEYS"])]}
-            )
-        }
+        update={"secrets": settings.secrets.model_copy(update={"keys": keys})}
     )
     built: list[str] = []
     original = SmsGatewayProvider.from_config.__func__
