@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -55,6 +55,7 @@ def write_xlsx(
     headers: Sequence[str] | None = None,
     typed: bool = False,
     zone: tzinfo | None = None,
+    into: IO[bytes] | None = None,
 ) -> bytes:
     """``rows`` (their ``columns``, in order, under a header row) as an XLSX file's bytes.
 
@@ -64,7 +65,10 @@ def write_xlsx(
         headers: the header row's words (default: the column names).
         typed: numbers and times as number and date cells (else every cell is text).
         zone: the zone a time is shown in when ``typed``.
+        into: a file to write to instead (a large export: it is not held in memory); then
+            ``b""`` is returned.
     """
+
     def lines(sheet: Any) -> Iterator[list[WriteOnlyCell]]:
         yield [_text_cell(sheet, header) for header in headers or columns]
         for row in rows:
@@ -73,7 +77,7 @@ def write_xlsx(
             else:
                 yield [_text_cell(sheet, row.get(column)) for column in columns]
 
-    return _saved(title, lines)
+    return _saved(title, lines, into)
 
 
 def write_table(
@@ -81,6 +85,7 @@ def write_table(
 ) -> bytes:
     """A header row and rows of cells (in order) as an XLSX file's bytes, every cell text
     (rows given as uploaded, e.g. a register's bad rows with their reasons)."""
+
     def lines(sheet: Any) -> Iterator[list[WriteOnlyCell]]:
         yield [_text_cell(sheet, value) for value in header]
         for row in rows:
@@ -89,12 +94,19 @@ def write_table(
     return _saved(title, lines)
 
 
-def _saved(title: str, lines: Callable[[Any], Iterable[list[WriteOnlyCell]]]) -> bytes:
+def _saved(
+    title: str,
+    lines: Callable[[Any], Iterable[list[WriteOnlyCell]]],
+    into: IO[bytes] | None = None,
+) -> bytes:
     # Write-only mode: rows stream to the file, not held as cell objects.
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
     for line in lines(sheet):
         sheet.append(line)
+    if into is not None:
+        workbook.save(into)
+        return b""
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

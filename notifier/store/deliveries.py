@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -556,6 +556,39 @@ def list_deliveries(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+_Row = TypeVar("_Row")
+EXPORT_PAGE = 2_000
+
+
+def in_pages(
+    sessions: Callable[[], Session],
+    filters: DeliveryFilter,
+    convert: Callable[[Session, list[Delivery]], Iterable[_Row]],
+    *,
+    limit: int,
+    size: int | None = None,
+) -> Iterator[_Row]:
+    """Up to ``limit`` deliveries matching ``filters``, newest first, as ``convert`` makes
+    them, read ``size`` (default :data:`EXPORT_PAGE`) at a time (an export: never all of
+    them in memory at once).
+
+    Each page is read and converted in a short session of its own, and yielded after that
+    session has ended: no transaction is held while the caller writes what it got.
+    """
+    before_id: int | None = None
+    left, size = limit, size or EXPORT_PAGE
+    while left > 0:
+        wanted = min(size, left)
+        with sessions() as session:
+            page = list_deliveries(session, filters, limit=wanted, before_id=before_id)
+            converted = list(convert(session, page))
+        yield from converted
+        if len(page) < wanted:
+            return
+        left -= len(page)
+        before_id = page[-1].id
 
 
 def status_counts(session: Session, filters: DeliveryFilter | None = None) -> dict[str, int]:
