@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -608,6 +609,30 @@ def channel_status_counts(
     counts: dict[str, dict[str, int]] = {}
     for channel, status, number in session.execute(_filtered(query, filters or DeliveryFilter())):
         counts.setdefault(channel, {})[status] = number
+    return counts
+
+
+def channel_status_counts_since(
+    session: Session, starts: Mapping[str, datetime]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """For each named start (``today``, ``week``): how many deliveries created since then per
+    channel and status, all in one pass over the deliveries since the earliest start."""
+    if not starts:
+        return {}
+    names = list(starts)
+    columns = [
+        func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names
+    ]
+    query = (
+        select(Delivery.channel, Delivery.status, *columns)
+        .where(Delivery.created_at >= min(starts.values()))
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}
+    for channel, status, *numbers in session.execute(query):
+        for name, number in zip(names, numbers, strict=True):
+            if number:
+                counts[name].setdefault(channel, {})[status] = int(number)
     return counts
 
 

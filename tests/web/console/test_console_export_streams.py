@@ -1,11 +1,12 @@
 """The delivery log's export of many rows: read a page at a time and streamed back, with every
-row, the Chinese headers and the times as date cells."""
+row, the Chinese headers and the times as date cells; and the dashboard's counts of a large log
+taken in one pass."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,17 @@ def test_pages_are_given_out_before_the_next_is_read(runtime):
     assert len(first) == 50 and len(opened) == 1  # the first page out, the second not read
     rest = list(rows)
     assert len(first) + len(rest) == 3 * FIRMS and len(opened) == 3
+
+
+def test_the_dashboard_counts_today_and_the_week_as_the_log_filters_count_them(runtime, client):
+    now = runtime.time_source.now()
+    periods = {"today": now - timedelta(hours=1), "week": now - timedelta(days=7)}
+    with runtime.sessions() as session:
+        together = store.channel_status_counts_since(session, periods)
+        apart = {
+            name: store.channel_status_counts(session, DeliveryFilter(since=since))
+            for name, since in periods.items()
+        }
+    assert together == apart and sum(together["week"]["sms"].values()) == FIRMS
+    page = client.get("/console/")
+    assert page.status_code == 200 and str(3 * FIRMS) in page.text
