@@ -1,6 +1,6 @@
 """notifier's benchmark: durable delivery side by side with a bare sending loop, and more.
 
-    .venv/bin/python -m bench.run [--quick] [--fanout N] [--only delivery,embedded,data]
+    .venv/bin/python -m bench.run [--quick] [--fanout N] [--only delivery,embedded,data,console]
 
 Starts its own peers (webhook receiver, SMTP sink, SMS gateway stand-in), a PostgreSQL database
 per run (``bench_<random>``, dropped at the end), a Redis namespace of its own, and notifier's
