@@ -48,12 +48,33 @@ class Results:
     figures: dict[tuple[str, str], Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     context: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Table rows of the scenarios not run this time, kept from the previous results.
+    kept: list[str] = field(default_factory=list)
 
     def add(self, section: str, name: str, unit: str, value: float, note: str = "") -> None:
         figure = self.figures.setdefault((section, name), Figure(section, name, unit))
         figure.values.append(value)
         if note:
             figure.note = note
+
+    def keep_others(self, path: Path) -> None:
+        """Keep the rows of ``path`` (earlier results) whose scenario this run did not measure,
+        so that a run of some parts (``--only``) does not drop the others' figures."""
+        if not path.exists():
+            return
+        ran = {figure.section for figure in self.figures.values()}
+        lines = path.read_text(encoding="utf-8").splitlines()
+        earlier = {line for line in lines[:8] if line.startswith(("`", "**Machine"))}
+        for line in lines:
+            cells = line.split(" | ")
+            figure = line.startswith("| ") and len(cells) == 7 and cells[0] != "| scenario"
+            if figure and cells[0][2:] not in ran and not set(cells[1]) <= {"-", " "}:
+                self.kept.append(line)
+        if self.kept:
+            self.notes.append(
+                "rows of the scenarios not run this time are kept from the previous results: "
+                + "; ".join(sorted(earlier))
+            )
 
     def rows(self) -> list[list[str]]:
         rows = []
@@ -97,6 +118,7 @@ class Results:
             "| --- | --- | ---: | ---: | --- | ---: | --- |",
         ]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows()]
+        lines += self.kept
         if self.notes:
             lines += ["", "## Notes", ""] + [f"* {note}" for note in self.notes]
         if ANALYSIS.exists():  # the profile behind each missed target, kept by hand

@@ -1,6 +1,6 @@
 """notifier's benchmark: durable delivery side by side with a bare sending loop, and more.
 
-    .venv/bin/python -m bench.run [--quick] [--fanout N] [--only delivery,embedded,data]
+    .venv/bin/python -m bench.run [--quick] [--fanout N] [--only delivery,embedded,data,console]
 
 Starts its own peers (webhook receiver, SMTP sink, SMS gateway stand-in), a PostgreSQL database
 per run (``bench_<random>``, dropped at the end), a Redis namespace of its own, and notifier's
@@ -22,8 +22,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.console import console_scenario  # noqa: E402
 from bench.peers import PeerProcess  # noqa: E402
-from bench.report import Results  # noqa: E402
+from bench.report import RESULTS, Results  # noqa: E402
 from bench.scenarios import (  # noqa: E402
     FULL,
     QUICK,
@@ -35,7 +36,7 @@ from bench.scenarios import (  # noqa: E402
 from bench.services import Postgres, RedisNamespace, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("delivery", "embedded", "data")
+PARTS = ("delivery", "embedded", "data", "console")
 
 
 def _git_commit() -> str:
@@ -90,14 +91,21 @@ def main() -> None:
         bench = Bench(sizes, results, Path(tmp), postgres, http, smtp)
         for part in parts:
             started = time.monotonic()
-            {"delivery": delivery_scenarios, "embedded": embedded_scenario, "data": data_scenarios}[
-                part
-            ](bench)
+            scenarios = {
+                "delivery": delivery_scenarios,
+                "embedded": embedded_scenario,
+                "data": data_scenarios,
+                "console": console_scenario,
+            }
+            scenarios[part](bench)
             results.notes.append(f"{part} scenarios took {time.monotonic() - started:.0f} s")
     results.notes.append(f"the whole run took {time.monotonic() - began:.0f} s")
     results.context["Machine"]["load after"] = machine()["load"]
     results.print_table()
-    results.write(args.output) if args.output else results.write()
+    target = args.output or RESULTS
+    if args.only:  # the parts not run keep their earlier figures
+        results.keep_others(target)
+    results.write(target)
 
 
 if __name__ == "__main__":

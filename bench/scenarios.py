@@ -51,12 +51,24 @@ class Sizes:
     runs: int
     workers: int = 2
     threads: int = 8
+    console_firms: int = 20_000  # 7 console: the register, and deliveries in the log
+    console_deliveries: int = 100_000
+    console_samples: int = 20  # requests per page and phase
 
 
 # Quick uses half the sizes the issue names for throughput, import and fan-out (2,000, 20,000,
 # 20,000) so that it stays under 3 minutes on a loaded 2-core machine; --deliveries, --imports
 # and --fanout give more. When latency == deliveries the webhook runs give the latency figures.
-QUICK = Sizes(deliveries=1_000, latency=1_000, imports=10_000, fanout=10_000, runs=3)
+QUICK = Sizes(
+    deliveries=1_000,
+    latency=1_000,
+    imports=10_000,
+    fanout=10_000,
+    runs=3,
+    console_firms=5_000,
+    console_deliveries=20_000,
+    console_samples=10,
+)
 FULL = Sizes(deliveries=20_000, latency=4_000, imports=100_000, fanout=1_000_000, runs=3)
 
 

@@ -66,6 +66,7 @@ def build_providers(
     *,
     environment: ProviderEnvironment,
     kinds: Mapping[str, type[Provider]] | None = None,
+    built_before: Mapping[str, Provider] | None = None,
 ) -> ProviderSet:
     """Build the enabled providers of ``configs``; check the disabled ones without building.
 
@@ -73,6 +74,8 @@ def build_providers(
         configs: provider configs from any source.
         environment: what the deployment gives every provider.
         kinds: the kinds to build from; :func:`load_provider_kinds` when None.
+        built_before: providers already built from these configs, by name (e.g. built to
+            check that a row can run): used as they are, not built again.
 
     Raises:
         ConfigError: a name is used twice, a channel is unknown, a kind is unknown or cannot
@@ -90,7 +93,9 @@ def build_providers(
             kind = _kind_for(config, known)
             rules, kind_config = split_sending_rules(config)
             if config.enabled:
-                provider = kind.from_config(kind_config, environment=environment)
+                provider = (built_before or {}).get(config.name) or kind.from_config(
+                    kind_config, environment=environment
+                )
                 provider.rules = rules
                 built.append((config.priority, provider))
     except BaseException:

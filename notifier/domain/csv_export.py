@@ -10,8 +10,9 @@ BOM, so Excel on Chinese Windows reads the Chinese right.
 from __future__ import annotations
 
 import csv
+import io
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,8 +45,27 @@ def write_csv(
     """Write ``rows`` (their ``columns``, in order) as CSV under a header row (``headers``,
     by default the column names)."""
     out = stream or sys.stdout
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    for chunk in csv_chunks(rows, columns, headers=headers):
+        out.write(chunk)
+
+
+def csv_chunks(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    headers: Sequence[str] | None = None,
+    every: int = 1_000,
+) -> Iterator[str]:
+    """The CSV of :func:`write_csv` in pieces of ``every`` rows (the BOM and header first),
+    for a response that streams as the rows are read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
     writer.writerow([cell(header) for header in headers or columns])
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         writer.writerow([cell(row.get(column)) for column in columns])
+        if n % every == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -564,6 +565,39 @@ def list_deliveries(
     return list(session.scalars(query))
 
 
+_Row = TypeVar("_Row")
+EXPORT_PAGE = 2_000
+
+
+def in_pages(
+    sessions: Callable[[], Session],
+    filters: DeliveryFilter,
+    convert: Callable[[Session, list[Delivery]], Iterable[_Row]],
+    *,
+    limit: int,
+    size: int | None = None,
+) -> Iterator[_Row]:
+    """Up to ``limit`` deliveries matching ``filters``, newest first, as ``convert`` makes
+    them, read ``size`` (default :data:`EXPORT_PAGE`) at a time (an export: never all of
+    them in memory at once).
+
+    Each page is read and converted in a short session of its own, and yielded after that
+    session has ended: no transaction is held while the caller writes what it got.
+    """
+    before_id: int | None = None
+    left, size = limit, size or EXPORT_PAGE
+    while left > 0:
+        wanted = min(size, left)
+        with sessions() as session:
+            page = list_deliveries(session, filters, limit=wanted, before_id=before_id)
+            converted = list(convert(session, page))
+        yield from converted
+        if len(page) < wanted:
+            return
+        left -= len(page)
+        before_id = page[-1].id
+
+
 def status_counts(session: Session, filters: DeliveryFilter | None = None) -> dict[str, int]:
     """How many deliveries are in each status (only statuses that occur)."""
     query = select(Delivery.status, func.count()).group_by(Delivery.status)
@@ -581,6 +615,30 @@ def channel_status_counts(
     counts: dict[str, dict[str, int]] = {}
     for channel, status, number in session.execute(_filtered(query, filters or DeliveryFilter())):
         counts.setdefault(channel, {})[status] = number
+    return counts
+
+
+def channel_status_counts_since(
+    session: Session, starts: Mapping[str, datetime]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """For each named start (``today``, ``week``): how many deliveries created since then per
+    channel and status, all in one pass over the deliveries since the earliest start."""
+    if not starts:
+        return {}
+    names = list(starts)
+    columns = [
+        func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names
+    ]
+    query = (
+        select(Delivery.channel, Delivery.status, *columns)
+        .where(Delivery.created_at >= min(starts.values()))
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    counts: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}
+    for channel, status, *numbers in session.execute(query):
+        for name, number in zip(names, numbers, strict=True):
+            if number:
+                counts[name].setdefault(channel, {})[status] = int(number)
     return counts
 
 

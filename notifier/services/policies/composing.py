@@ -15,7 +15,7 @@ from notifier.errors import InputError, NotFoundError
 from notifier.services.context import Context
 from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies.corrections import Revised, revise
-from notifier.services.policies.preview import Preview, preview_policy
+from notifier.services.policies.preview import EXACT_SMS_LIMIT, Preview, preview_policy
 from notifier.services.policies.publishing import Published, publish_policy
 from notifier.store import audience as audiences
 from notifier.store import policies
@@ -43,9 +43,12 @@ def resolved(context: Context, draft: PolicyDraft) -> PolicyDraft:
     return replace(draft, targets=with_full_regions(context.sessions, draft.targets))
 
 
-def preview_composed(context: Context, draft: PolicyDraft) -> Preview:
-    """:func:`preview_policy` of the draft (which resolves its regions)."""
-    return preview_policy(context, draft)
+def preview_composed(
+    context: Context, draft: PolicyDraft, *, exact_sms_limit: int = EXACT_SMS_LIMIT
+) -> Preview:
+    """:func:`preview_policy` of the draft, which resolves its regions (``exact_sms_limit`` as
+    there: the compose page's live preview passes ``LIVE_EXACT_SMS_LIMIT``)."""
+    return preview_policy(context, draft, exact_sms_limit=exact_sms_limit)
 
 
 def publish_composed(context: Context, draft: PolicyDraft, *, confirmed: bool) -> Published:

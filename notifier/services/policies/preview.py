@@ -25,8 +25,12 @@ from notifier.store.db import SessionFactory
 from notifier.store.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
 from notifier.store.models.base import utcnow
 
-# Above this many SMS recipients the billed parts are estimated from the sample, not counted.
+# Above this many SMS recipients the billed parts are estimated from a sample, not counted.
 EXACT_SMS_LIMIT = 20_000
+# The compose page's live preview answers within a second: it counts message by message only
+# for a small audience and estimates the rest from a sample of this many rendered messages.
+LIVE_EXACT_SMS_LIMIT = 500
+ESTIMATE_SAMPLE = 50
 _PAGE = 1_000
 
 
@@ -110,33 +114,47 @@ class _Composer:
         return self.composer.rendering(delivery, recipient.credit_code)
 
 
+def _parts(composer: _Composer, recipients: list[Recipient]) -> tuple[int, int]:
+    """The SMS parts of the recipients' messages, and how many of them could be composed."""
+    total = composed = 0
+    for recipient in recipients:
+        try:
+            count = composer.compose(recipient).sms_count
+        except NotifierError:
+            continue  # its rendering error is shown with the sample
+        total += count.parts if count else 0
+        composed += 1
+    return total, composed
+
+
 def _billed_parts(
     sessions: SessionFactory,
     composer: _Composer,
     targets: Targets,
     sms_recipients: int,
-    sample: Rendering | None,
+    exact_limit: int,
 ) -> tuple[int, bool]:
-    """Total SMS parts: counted message by message, or estimated for a very large audience.
+    """Total SMS parts: counted message by message up to ``exact_limit`` recipients, else
+    estimated from the first :data:`ESTIMATE_SAMPLE` messages (their mean times the count).
 
     Each page of recipients is read in a short transaction of its own and rendered after it
     has ended.
     """
     if sms_recipients == 0:
         return 0, False
-    if sms_recipients > EXACT_SMS_LIMIT:
-        return (sample.sms_parts or 0) * sms_recipients if sample else 0, True
+    if sms_recipients > exact_limit:
+        with sessions() as session:
+            page = audiences.page(
+                session, targets, after=None, size=ESTIMATE_SAMPLE, channels=[SMS]
+            )
+        parts, composed = _parts(composer, page)
+        return (round(parts / composed * sms_recipients) if composed else 0), True
     total = 0
     after: tuple[int, int] | None = None
     while True:
         with sessions() as session:
             page = audiences.page(session, targets, after=after, size=_PAGE, channels=[SMS])
-        for recipient in page:
-            try:
-                count = composer.compose(recipient).sms_count
-            except NotifierError:
-                continue  # its rendering error is shown with the sample
-            total += count.parts if count else 0
+        total += _parts(composer, page)[0]
         if len(page) < _PAGE:
             return total, False
         after = audiences.next_key(page)
@@ -208,7 +226,13 @@ def _warning(notice: Notice) -> str:
     return f"{values['channel']}: 无法生成消息 / cannot render: {values['error']}"
 
 
-def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) -> Preview:
+def preview_policy(
+    context: Context,
+    draft: PolicyDraft,
+    *,
+    samples: int = 5,
+    exact_sms_limit: int = EXACT_SMS_LIMIT,
+) -> Preview:
     """Preview publishing ``draft``; nothing is stored or sent (nor audited).
 
     The audience is read first and its transaction ended; only then are messages rendered
@@ -219,6 +243,8 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
     Parameters:
         draft: the validated policy.
         samples: how many enterprises to list with their reasons.
+        exact_sms_limit: up to this many SMS recipients the billed parts are counted message
+            by message; above, estimated from a sample (``sms_billed_parts_estimated``).
 
     Raises:
         CalendarYearUnknown: a deadline's working-day rungs need a year the calendar does not
@@ -240,7 +266,7 @@ def preview_policy(context: Context, draft: PolicyDraft, *, samples: int = 5) ->
     counts = audience.counts
     notices = _notices(targets, audience, renderings)
     parts, estimated = _billed_parts(
-        sessions, composer, targets, counts.get(SMS, 0), renderings.get(SMS)
+        sessions, composer, targets, counts.get(SMS, 0), exact_sms_limit
     )
     return Preview(
         recipients={channel: counts.get(channel, 0) for channel in CHANNELS},

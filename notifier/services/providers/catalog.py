@@ -48,13 +48,23 @@ def worker_environment(settings: Settings) -> ProviderEnvironment:
     )
 
 
+def built_or_why(
+    config: ProviderConfig, environment: ProviderEnvironment
+) -> tuple[Provider | None, str | None]:
+    """``config`` built as the workers build it, or why it cannot be (one of the two)."""
+    try:
+        built = build_providers([replace(config, enabled=True)], environment=environment)
+    except NotifierError as exc:
+        return None, str(exc)
+    return next(iter(built)), None
+
+
 def cannot_run(config: ProviderConfig, environment: ProviderEnvironment) -> str | None:
     """Why ``config`` cannot be built as the workers build it, or None when it can."""
-    try:
-        build_providers([replace(config, enabled=True)], environment=environment).close()
-    except NotifierError as exc:
-        return str(exc)
-    return None
+    provider, reason = built_or_why(config, environment)
+    if provider is not None:
+        provider.close()
+    return reason
 
 
 def config_of(row: ProviderAccount, box: SecretBox) -> ProviderConfig:
@@ -100,8 +110,9 @@ def current_configs(sessions: SessionFactory, settings: Settings) -> list[Provid
 
 def runnable_rows(
     sessions: SessionFactory, settings: Settings, environment: ProviderEnvironment
-) -> tuple[list[ProviderConfig], dict[str, str]]:
-    """The rows that can run, decrypted, and the reason each other one cannot, by name.
+) -> tuple[list[ProviderConfig], dict[str, str], dict[str, Provider]]:
+    """The rows that can run, decrypted; the reason each other one cannot, by name; and the
+    providers built to check the enabled rows, by name (to be used, not built again).
 
     Disabled rows are only decrypted (they are built when enabled).
     """
@@ -115,11 +126,33 @@ def runnable_rows(
                 good.append(config_of(row, box))
             except NotifierError as exc:
                 broken[row.name] = str(exc)
+    built: dict[str, Provider] = {}
     for config in [c for c in good if c.enabled]:
-        reason = cannot_run(config, environment)
+        provider, reason = built_or_why(config, environment)
+        if provider is not None:
+            built[config.name] = provider
         if reason is not None:
             broken[config.name] = reason
-    return [c for c in good if c.name not in broken], broken
+    return [c for c in good if c.name not in broken], broken, built
+
+
+def _built(
+    rows: Sequence[ProviderConfig],
+    checked: Mapping[str, Provider],
+    settings: Settings,
+    environment: ProviderEnvironment,
+) -> ProviderSet:
+    """The set in force: the rows' providers as built when checked, then the settings'."""
+    try:
+        return build_providers(
+            merged_configs(rows, provider_configs_from_settings(settings)),
+            environment=environment,
+            built_before=checked,
+        )
+    except NotifierError:
+        for provider in checked.values():
+            provider.close()
+        raise
 
 
 def fingerprint(sessions: SessionFactory) -> tuple[object, ...]:
@@ -249,11 +282,10 @@ class ProviderCatalog:
                 seen = fingerprint(self._sessions)
                 if not force and seen == seen_before:
                     return
-                rows, broken = runnable_rows(self._sessions, self._settings, self._environment)
-                built = build_providers(
-                    merged_configs(rows, provider_configs_from_settings(self._settings)),
-                    environment=self._environment,
+                rows, broken, checked = runnable_rows(
+                    self._sessions, self._settings, self._environment
                 )
+                built = _built(rows, checked, self._settings, self._environment)
             except NotifierError:
                 if self._set is None:
                     raise

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
-from notifier.domain.csv_export import write_csv
+from notifier.domain.csv_export import csv_chunks
 from notifier.domain.targets import read_credit_code
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
 from notifier.errors import InputError, NotFoundError
@@ -29,6 +27,7 @@ from notifier.store.models import DeliveryStatus
 from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
 from notifier.web.auth import Staff
 from notifier.web.deps import Id, RuntimeDep
+from notifier.web.streaming import encoded, spooled
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
@@ -147,12 +146,6 @@ def list_deliveries(
     return page_of(runtime, filters, cursor, limit)
 
 
-def _csv_body(rows: list[dict[str, object]]) -> Iterator[bytes]:
-    out = io.StringIO()
-    write_csv(rows, DELIVERY_COLUMNS, out)
-    yield out.getvalue().encode("utf-8")
-
-
 @router.get(
     "/export",
     summary="导出 CSV/XLSX / export",
@@ -170,18 +163,25 @@ def export(
     filters: StaffFilter,
     format: Literal["csv", "xlsx"] = "csv",  # noqa: A002 - the parameter's public name
 ) -> Response:
-    """The matching deliveries as CSV (UTF-8 with BOM) or XLSX; no cell can run as a formula."""
-    with runtime.sessions() as session:
-        rows = [
-            delivery_row(d, runtime.settings.zone)
-            for d in store.list_deliveries(session, filters, limit=EXPORT_LIMIT)
-        ]
+    """The matching deliveries as CSV (UTF-8 with BOM) or XLSX; no cell can run as a formula.
+
+    Streamed: read a page at a time; the XLSX sent back from a temporary file."""
+    zone = runtime.settings.zone
+    rows = store.in_pages(
+        runtime.sessions,
+        filters,
+        lambda _, page: [delivery_row(d, zone) for d in page],
+        limit=EXPORT_LIMIT,
+    )
     name = f"deliveries.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "xlsx":
-        body = write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries")
-        return Response(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
-    return StreamingResponse(_csv_body(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        body = spooled(
+            lambda file: write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries", into=file)
+        )
+        return StreamingResponse(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
+    text = csv_chunks(rows, DELIVERY_COLUMNS)
+    return StreamingResponse(encoded(text), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def delivery_detail(

@@ -11,6 +11,7 @@ from notifier.services.policies.composing import (
     preview_composed,
     publish_composed,
 )
+from notifier.services.policies.preview import LIVE_EXACT_SMS_LIMIT
 from notifier.store import policies as store
 from notifier.store.paging import paged
 from notifier.web import i18n, words
@@ -73,7 +74,9 @@ def preview(
     runtime = console.runtime
     try:
         context = console.acting(user)
-        result = preview_composed(context, draft_of(form, runtime.settings.zone))
+        draft = draft_of(form, runtime.settings.zone)
+        # Live: counts and a few rendered samples; a large SMS bill is estimated.
+        result = preview_composed(context, draft, exact_sms_limit=LIVE_EXACT_SMS_LIMIT)
     except InputError as exc:
         return JSONResponse({"ok": False, "error": str(exc)})
     data = result.as_dict()

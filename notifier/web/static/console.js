@@ -36,7 +36,8 @@ document.addEventListener("submit", function (event) {
     set("sms-text", sms.text || sms.error || "");
     set("sms-length", sms.sms_length);
     set("sms-parts", sms.sms_parts === undefined || sms.sms_parts === null ? null : sms.sms_parts + " " + partsWord);
-    set("sms-billed", data.sms_billed_parts);
+    // A large audience's bill is estimated from a sample of messages: shown as about (≈).
+    set("sms-billed", (data.sms_billed_parts_estimated ? "≈ " : "") + data.sms_billed_parts);
     var email = data.renderings.email || {};
     set("email-subject", email.subject || "");
     set("email-text", email.text || email.error || "");

@@ -259,3 +259,34 @@ def test_providers_list_shows_a_row_that_cannot_be_built_with_why_in_one_line(
     listed = admin("providers", "list").stdout.splitlines()
     (line,) = [text for text in listed if text.startswith("gw-a:")]
     assert "broken:" in line and "NOTIFIER_SECRETS__KEYS" in line
+
+
+def test_a_reload_builds_each_enabled_row_once(admin, gateway, database_url, tmp_path, monkeypatch):
+    from notifier.channels.sms import SmsGatewayProvider
+
+    _add(admin, gateway)
+    settings = load_settings(
+        config_dir=tmp_path / "no-config", database_url=database_url, var_dir=tmp_path / "var"
+    )
+    keys = [_secret(k) for k in json.loads(admin.env["NOTIFIER_SECRETS__KEYS"])]
+    settings = settings.model_copy(
+        update={"secrets": settings.secrets.model_copy(update={"keys": keys})}
+    )
+    built: list[str] = []
+    original = SmsGatewayProvider.from_config.__func__
+
+    def counted(cls, config, *, environment):
+        built.append(config.name)
+        return original(cls, config, environment=environment)
+
+    monkeypatch.setattr(SmsGatewayProvider, "from_config", classmethod(counted))
+    engine = create_db_engine(settings.database_url)
+    catalog = ProviderCatalog(create_session_factory(engine), settings)
+    try:
+        catalog.load()
+        # Built once to check it can run, and that one is the one used.
+        assert built == ["gw-a"]
+        assert [p.name for p in catalog.for_channel("sms")] == ["gw-a"]
+    finally:
+        catalog.close()
+        engine.dispose()
