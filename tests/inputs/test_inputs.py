@@ -178,6 +178,8 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "providers.name",  # provider_admin: 1-50 letters, digits, '.', '_' or '-'
             "providers.channel",  # one of CHANNELS
             "providers.kind",  # a registered kind
+            "provider_usage.process",  # host:pid:role of a sending process
+            "provider_usage.version",
         }
     }
     assert strings - written_by_notifier == set(checked_at_input), (

@@ -41,6 +41,7 @@ from notifier.store.models import AuditEntry, CalendarYear, Deadline
 from support.apiclient import api_fixture  # noqa: F401 - fixtures
 from support.cli import notifier_on
 from support.factories import Enqueued, acting, enter_plain_years, policy
+from support.forms import fields_of
 from support.web_harness import COMPOSED, console_runtime, make_key, signed_in, web_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -274,9 +275,12 @@ def test_the_console_revise_refuses_a_ladder_in_an_unknown_year(console):
     due = {"title": "申报截止", "due_at": "2026-12-30T17:00", "remind": ["1wd"]}
     draft = parse_policy(policy(ref="p1", deadlines=[due]), zone=SHANGHAI)
     made = publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
-    moved = json.dumps(policy(ref="p1", deadlines=[{**due, "due_at": "2098-02-09T17:00"}]))
-    answer = client.post(f"/console/policies/{made.policy_id}/revise",
-                         data={"policy_json": moved, "csrf": csrf})
+    path = f"/console/policies/{made.policy_id}/correct"
+    sent = fields_of(client.get(path).text)
+    sent["deadline_due"][0] = "2098-02-09T17:00"
+    answer = client.post(path, data=sent)
+    if answer.status_code == 200:  # the changes shown side by side; saving them is refused
+        answer = client.post(path, data=fields_of(answer.text))
     assert answer.status_code == 400
     assert "2098 年的工作日历尚未录入" in answer.text
 
