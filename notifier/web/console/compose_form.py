@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from notifier.domain.changes import FieldChange
 from notifier.domain.ladder import ladder_words
-from notifier.domain.records import PolicyDraft
+from notifier.domain.records import GUIDE_FIELDS, PolicyDraft
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.web import i18n
@@ -30,7 +30,7 @@ from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
 
-TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url")
+TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", *GUIDE_FIELDS)
 LIST_FIELDS = ("topics",)
 # The ladders a clerk picks from; "" is the deployment's ``reminders.ladder`` setting.
 LADDER_PRESETS = ("5wd 2wd 0d", "3wd 1wd 0d", "7d 3d 1d", "1d 0d")
