@@ -80,6 +80,13 @@ def _own_profile(enterprise: Enterprise) -> dict[str, Any]:
     return {**reason, "region": enterprise.region, "size": enterprise.size}
 
 
+def _note(detail: dict[str, Any] | None) -> str:
+    """What the firm wrote or chose with an event: the deadline's title, its reason, its
+    question."""
+    given = detail or {}
+    return str(given.get("title") or given.get("reason") or given.get("question") or "")
+
+
 def firm_page(context: Context, policy_id: int, enterprise_id: int) -> FirmPage:
     """The page of ``policy_id`` for ``enterprise_id``.
 
@@ -108,5 +115,6 @@ def firm_page(context: Context, policy_id: int, enterprise_id: int) -> FirmPage:
             firm={"name": enterprise.name, "credit_code": enterprise.credit_code},
             reason=reason or _own_profile(enterprise),
             deadlines=[_left(d, calendar, now, context, done) for d in live],
-            events=[{"kind": e.kind, "detail": dict(e.detail or {}), "at": e.at} for e in events],
+            events=[{"kind": e.kind, "detail": dict(e.detail or {}), "note": _note(e.detail),
+                     "at": e.at} for e in events],
         )  # fmt: skip

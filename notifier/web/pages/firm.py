@@ -82,12 +82,12 @@ class FirmPages:
         return await run_in_threadpool(self._press, request, token, form)
 
     def _press(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
-        if not form_token_valid(self.keys, token, first(form, FIELD)):
-            return self.views.page(request, "form_expired.html", status_code=400)
         try:
             policy_id, enterprise_id = read_page_token(self.keys, token)
         except InputError:
             return self._refused(request)
+        if not form_token_valid(self.keys, token, first(form, FIELD)):
+            return self.views.page(request, "form_expired.html", status_code=400)
         action = first(form, "action") or ""
         sent = {name: first(form, name) or "" for name in ("reason", "question", "callback")}
         try:
