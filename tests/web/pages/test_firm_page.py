@@ -4,6 +4,7 @@ nothing and only the page's own beacon counts as opened; a bad token gets the fr
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,11 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+from notifier.cli.policies import embedded_worker
 from notifier.domain.time_source import ManualTime
 from notifier.domain.tokens import make_page_token, make_unsubscribe_token
 from notifier.inputs.policy_file import parse_policy
 from notifier.services.deadlines.operations import report
-from notifier.services.policies.publishing import publish
+from notifier.services.delivery.progress import follow
+from notifier.services.policies.publishing import publish, publish_policy
 from notifier.store import enterprises as enterprise_store
 from notifier.store import reach as reach_store
 from notifier.store.models import AuditEntry
@@ -227,3 +230,31 @@ def test_a_bad_callback_number_is_refused_naming_it_and_the_question_is_kept(run
     empty = client.post(f"/p/{token}", data={"csrf": csrf, "action": "question"})
     assert empty.status_code == 400 and "问题：" in empty.text
     assert _events(runtime) == []
+
+
+def test_the_email_and_webhook_a_firm_gets_link_its_own_page(runtime, client):
+    draft = parse_policy(
+        policy(ref="mailed", title="数字化改造奖励", **GUIDE), zone=runtime.settings.zone
+    )
+    with embedded_worker(runtime):
+        published = publish_policy(acting(runtime), draft)
+        follow(runtime.sessions, published.trigger_id, show=False, timeout=60)
+    mails = [
+        json.loads(path.read_text())
+        for path in (runtime.settings.outbox_dir / "email").glob("*.json")
+    ]
+    mail = next(m for m in mails if m["to"] == "firm1@example.cn")
+    url = re.search(r"https?://\S+/p/(\S+)", mail["text"])
+    assert url, mail["text"]
+    assert f'/p/{url.group(1)}"' in mail["html"]
+    hooks = [
+        json.loads(path.read_text())
+        for path in (runtime.settings.outbox_dir / "webhook").glob("*.json")
+    ]
+    hook = next(h for h in hooks if h["to"].endswith("/1"))
+    assert hook["payload"]["page_url"].endswith(f"/p/{url.group(1)}")
+    page = client.get(f"/p/{url.group(1)}")
+    assert page.status_code == 200
+    assert "数字化改造奖励" in page.text and "测试企业1有限公司" in page.text
+    # Reached by the policy's own sector target: the delivery's reason is the page's why.
+    assert "所属行业 C3670" in page.text
