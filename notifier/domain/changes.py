@@ -22,6 +22,11 @@ FIELD_LABELS: Mapping[str, str] = {
     "targets": "适用对象",
     "published_at": "发布时间",
     "deadlines": "截止时间",
+    "eligibility": "申报条件",
+    "materials": "所需材料",
+    "office_address": "受理地址",
+    "apply_url": "网上办理链接",
+    "enquiry_phone": "咨询电话",
 }
 
 

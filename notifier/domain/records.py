@@ -39,6 +39,29 @@ class DeadlineDraft:
     remind: tuple[str, ...] | None = None
 
 
+# The guide fields a firm reads on its page, in the order it reads them.
+GUIDE_FIELDS = ("eligibility", "materials", "office_address", "apply_url", "enquiry_phone")
+
+
+@dataclass(frozen=True)
+class PolicyGuide:
+    """How a firm applies: 申报条件, 所需材料, 受理地址, 网上办理链接, 咨询电话 (None: not given).
+
+    The phone is stored as written (checked, not reformatted): a clerk's ``0574-86781234``
+    reads better to a firm than E.164.
+    """
+
+    eligibility: str | None = None
+    materials: str | None = None
+    office_address: str | None = None
+    apply_url: str | None = None
+    enquiry_phone: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The fields by name, in :data:`GUIDE_FIELDS` order."""
+        return {name: getattr(self, name) for name in GUIDE_FIELDS}
+
+
 @dataclass(frozen=True)
 class PolicyDraft:
     """A validated policy, not yet stored. ``targets.topics`` are the policy's topics."""
@@ -52,6 +75,7 @@ class PolicyDraft:
     targets: Targets = field(default_factory=Targets)
     published_at: datetime | None = None
     deadlines: tuple[DeadlineDraft, ...] = ()
+    guide: PolicyGuide = field(default_factory=PolicyGuide)
 
 
 @dataclass(frozen=True)

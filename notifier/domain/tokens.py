@@ -1,4 +1,5 @@
-"""Signed tokens for the links in messages: unsubscribe, and "this deadline is done".
+"""Signed tokens for the links in messages: unsubscribe, "this deadline is done", and the
+firm's policy page.
 
 Nobody can unsubscribe someone else, or silence someone else's reminders, by guessing ids.
 Each purpose has its own salt, so a token made for one is refused by the other.
@@ -10,9 +11,11 @@ listed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, Signer, URLSafeSerializer
+from itsdangerous.signer import HMACAlgorithm
 
 from notifier.errors import InputError
 
@@ -88,3 +91,65 @@ def read_deadline_done_token(secrets: Sequence[str] | str, token: str) -> tuple[
         ) and not isinstance(enterprise_id, bool):
             return deadline_id, enterprise_id
     raise InputError("deadline token is malformed", field="token")
+
+
+# --- the firm's policy page (/p/{token}) ----------------------------------------------------
+
+PAGE_SALT = "notifier.firm-page"
+# 12 bytes of HMAC-SHA256 (96 bits, 16 characters): forging one takes about 2**95 tries
+# against a server that answers each in milliseconds; the link stays short enough for an SMS.
+PAGE_SIGNATURE_BYTES = 12
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+MAX_PAGE_TOKEN_LENGTH = 80
+
+
+class _ShortHMAC(HMACAlgorithm):
+    """HMAC-SHA256 cut to :data:`PAGE_SIGNATURE_BYTES` (compared in constant time)."""
+
+    def __init__(self) -> None:
+        super().__init__(hashlib.sha256)
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return super().get_signature(key, value)[:PAGE_SIGNATURE_BYTES]
+
+
+def _page_signer(secrets: Sequence[str] | str) -> Signer:
+    keys = [secrets] if isinstance(secrets, str) else list(secrets)
+    if not keys:
+        raise ValueError("at least one secret key is needed")
+    return Signer(list(reversed(keys)), salt=PAGE_SALT, algorithm=_ShortHMAC())
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = _BASE36[rest] + digits
+        if not number:
+            return digits
+
+
+def make_page_token(secrets: Sequence[str] | str, *, policy_id: int, enterprise_id: int) -> str:
+    """A short URL-safe token naming one policy and one firm (``1f-2s.<16 characters>``),
+    signed with the newest key."""
+    payload = f"{_base36(policy_id)}-{_base36(enterprise_id)}"
+    return _page_signer(secrets).sign(payload).decode("ascii")
+
+
+def read_page_token(secrets: Sequence[str] | str, token: str) -> tuple[int, int]:
+    """Return (policy id, enterprise id) from a token signed with any of ``secrets``.
+
+    Raises:
+        InputError: the token is malformed, too long, or signed with none of the keys (a
+            token of another purpose included: its salt differs).
+    """
+    if not isinstance(token, str) or not token.isascii() or len(token) > MAX_PAGE_TOKEN_LENGTH:
+        raise InputError("page token is malformed", field="token")
+    try:
+        payload = _page_signer(secrets).unsign(token).decode("ascii")
+    except BadData:
+        raise InputError("page token signature does not match", field="token") from None
+    parts = payload.split("-")
+    if len(parts) != 2 or not all(part and set(part) <= set(_BASE36) for part in parts):
+        raise InputError("page token is malformed", field="token")
+    return int(parts[0], 36), int(parts[1], 36)

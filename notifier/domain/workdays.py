@@ -81,6 +81,20 @@ class WorkCalendar:
                 left -= 1
         return day
 
+    def working_days_left(self, today: date, due: date) -> int:
+        """The working days after ``today`` up to and including ``due`` (0 when ``due`` is
+        today or past): what a firm has left to act.
+
+        Raises:
+            CalendarYearUnknown: a day between them is in a year the calendar does not know.
+        """
+        left, day = 0, today
+        while day < due:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                left += 1
+        return left
+
     def known_until(self, today: date) -> date | None:
         """The last day of the run of known years starting with ``today``'s; None when
         ``today``'s year itself is unknown."""

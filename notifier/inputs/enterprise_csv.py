@@ -33,6 +33,7 @@ from notifier.domain.sectors import normalize_sector
 from notifier.domain.targets import SIZE_CHOICES, SIZES, read_credit_code, read_size
 from notifier.domain.text_rules import line_problem
 from notifier.errors import InputError
+from notifier.inputs.phones import PhoneInvalid, parse_phone
 from notifier.store.models import Contact, Enterprise, EnterpriseTag, EnterpriseTopic
 
 __all__ = [
@@ -148,7 +149,6 @@ MAX_REGION_LENGTH = column_length(Enterprise.region)
 MAX_TAG_LENGTH = column_length(EnterpriseTag.tag)
 MAX_TOPIC_LENGTH = column_length(EnterpriseTopic.topic)
 MAX_ADDRESS_LENGTH = column_length(Contact.address)
-DEFAULT_PHONE_REGION = "CN"
 
 _CONTACT_OF_CHANNEL = {SMS: "phone", EMAIL: "email", WEBHOOK: "webhook_url"}
 # Staff typing with a Chinese input method often produce the full-width semicolon.
@@ -687,15 +687,9 @@ def _parse_phone(raw: str) -> phonenumbers.PhoneNumber | None:
     if not raw:
         return None
     try:
-        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        raise _Invalid("不是电话号码", "not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise _Invalid(
-            "不是有效的电话号码（位数或号段不对）",
-            "not a valid phone number (wrong length or unknown prefix)",
-        )
-    return number
+        return parse_phone(raw)
+    except PhoneInvalid as exc:
+        raise _Invalid(exc.zh, exc.en) from None
 
 
 def _parse_email(raw: str) -> str | None:

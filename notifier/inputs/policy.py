@@ -18,6 +18,7 @@ from notifier.domain.sectors import catalogued_sector, sector_pattern
 from notifier.domain.targets import SIZE_CHOICES, read_credit_code, read_size
 from notifier.errors import InputError
 from notifier.inputs.fields import CREDIT_CODE, DATE_OR_TIME_PATTERN, SIZE_ENUM
+from notifier.inputs.phones import PhoneInvalid, parse_phone
 from notifier.inputs.strict import (
     Line,
     RequiredLine,
@@ -42,6 +43,8 @@ MAX_DEADLINES = 20
 MAX_REMIND_DAYS, MAX_REMIND_DAY = 10, 60
 MAX_TITLE_LENGTH, MAX_DEPARTMENT_LENGTH, MAX_REF_LENGTH = 300, 100, 90
 MAX_SUMMARY_LENGTH, MAX_BODY_LENGTH, MAX_URL_LENGTH = 2000, 100_000, 2000
+# The guide a firm reads on its page: how long each may be.
+MAX_GUIDE_TEXT_LENGTH, MAX_ADDRESS_LENGTH, MAX_PHONE_LENGTH = 5000, 300, 40
 # An ISO 8601 date-time is at most 32 characters; room for surrounding spaces.
 MAX_MOMENT_LENGTH = 64
 
@@ -160,6 +163,28 @@ Url = Annotated[Line, AfterValidator(_http)]
 """An http(s) address, or blank."""
 
 
+def _apply_url(url: str) -> str:
+    if url and not is_http_url(url):
+        raise refuse("须为 http(s) 网址 / must be an http(s) address")
+    return url
+
+
+def _phone(raw: str) -> str:
+    # Kept as written (a firm reads 0574-86781234 better than +8657486781234); checked only.
+    if raw:
+        try:
+            parse_phone(raw, service_numbers=True)
+        except PhoneInvalid as exc:
+            raise refuse(str(exc)) from None
+    return raw
+
+
+ApplyUrl = Annotated[Line, AfterValidator(_apply_url)]
+"""网上办理链接: an http(s) address, or blank (refused in Chinese first)."""
+Phone = Annotated[Line, AfterValidator(_phone)]
+"""咨询电话: a phone number as the register reads one (or a hotline such as 12345), or blank."""
+
+
 class DeadlineIn(StrictModel):
     """A deadline of the policy; ``remind`` (rungs such as ``5wd``, ``3d``) or the older
     ``remind_days``; neither: the ``reminders.ladder`` setting."""
@@ -210,3 +235,21 @@ class PolicyFile(StrictModel):
     targets: TargetsIn = Field(default_factory=TargetsIn)
     published_at: Moment | None = None
     deadlines: list[DeadlineIn] = Field(default_factory=list, max_length=MAX_DEADLINES)
+    # The guide a firm reads on its page (docs: Policies, "Guide fields").
+    eligibility: Text = Field(
+        default="", max_length=MAX_GUIDE_TEXT_LENGTH, description="申报条件 / who qualifies"
+    )
+    materials: Text = Field(
+        default="", max_length=MAX_GUIDE_TEXT_LENGTH, description="所需材料 / what to prepare"
+    )
+    office_address: Line = line(
+        MAX_ADDRESS_LENGTH, default="", description="受理地址 / where to apply in person"
+    )
+    apply_url: ApplyUrl = line(
+        MAX_URL_LENGTH, default="", description="网上办理链接 / where to apply online",
+        examples=["https://zwfw.example.gov.cn/apply/1"],
+    )
+    enquiry_phone: Phone = line(
+        MAX_PHONE_LENGTH, default="", description="咨询电话 / whom to call",
+        examples=["0574-86781234"],
+    )

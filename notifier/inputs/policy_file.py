@@ -15,7 +15,7 @@ from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from notifier.domain.plaintext import shown
-from notifier.domain.records import DeadlineDraft, PolicyDraft
+from notifier.domain.records import GUIDE_FIELDS, DeadlineDraft, PolicyDraft, PolicyGuide
 from notifier.domain.targets import Targets
 from notifier.errors import InputError
 from notifier.inputs.json_file import MAX_FILE_BYTES, read_json_file
@@ -133,6 +133,7 @@ def parse_policy(data: Any, *, zone: tzinfo) -> PolicyDraft:
         targets=targets_of(policy.targets, topics=policy.topics),
         published_at=None if published is None else read_time(published, "published_at", zone),
         deadlines=_deadlines(policy, zone),
+        guide=PolicyGuide(**{name: getattr(policy, name) or None for name in GUIDE_FIELDS}),
     )
 
 

@@ -16,6 +16,8 @@ The caller builds the context; the default templates expect::
                       "days_left": int} | None        # None for policy_published
     unsubscribe_url  str
     public_url       str
+    page_url         (policy messages) the firm's own page of the policy, signed
+                     (``/p/{token}``): 政策办理页面链接
     correction       (policy_corrected only) {"number": int, "revised_at": str,
                       "changed": list[str],           # field names in Chinese (摘要, 截止时间)
                       "previous_title": str | None,   # set when the title changed
@@ -86,7 +88,8 @@ class Link(str):
 
 # The context's links, as paths: what mark_links turns into Link values.
 LINK_FIELDS: tuple[tuple[str, ...], ...] = (
-    ("unsubscribe_url",), ("public_url",), ("done_url",), ("policy", "url"), ("campaign", "url"),
+    ("unsubscribe_url",), ("public_url",), ("done_url",), ("page_url",), ("policy", "url"),
+    ("campaign", "url"),
 )
 
 

@@ -47,6 +47,15 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 
+# What policy messages (published, corrected, deadline reminders) get beyond a campaign's
+# variables; not offered to campaign templates, whose runs concern no one policy.
+POLICY_VARIABLES: tuple[Variable, ...] = (
+    Variable("page_url", "政策办理页面链接 the firm's own page of the policy: what it says, "
+             "what to prepare, deadlines and its buttons (已知晓, 已办理...)",
+             "https://notifier.example/p/TOKEN"),
+)
+
+
 def objects(variables: tuple[Variable, ...] = VARIABLES) -> dict[str, frozenset[str]]:
     """The top-level names that hold mappings, with the keys each has (``enterprise``: name...)."""
     keys: dict[str, set[str]] = {}

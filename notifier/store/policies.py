@@ -58,17 +58,19 @@ def build(draft: PolicyDraft, *, now: datetime) -> Policy:
         ],
     )
     policy.targets = draft.targets
+    policy.guide = draft.guide
     return policy
 
 
 def update(policy: Policy, draft: PolicyDraft) -> None:
-    """Take the draft's texts, link, targets and publication time (deadlines aside)."""
+    """Take the draft's texts, link, targets, guide and publication time (deadlines aside)."""
     policy.title = draft.title
     policy.department = draft.department
     policy.summary = draft.summary
     policy.body = draft.body
     policy.url = draft.url
     policy.targets = draft.targets
+    policy.guide = draft.guide
     policy.published_at = draft.published_at or policy.published_at
 
 
@@ -100,6 +102,8 @@ def content(policy: Policy) -> dict[str, Any]:
             {"title": d.title, "due_at": _utc(d.due_at), "remind": d.remind}
             for d in sorted(live, key=lambda d: (d.due_at, d.title))
         ],
+        # A field not given is left out, so revisions kept before the guide compare equal.
+        **{name: value for name, value in policy.guide.as_dict().items() if value},
     }
 
 

@@ -17,8 +17,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context as JinjaContext
 
 from notifier.domain.sectors import sector_name
+from notifier.errors import InputError
 from notifier.services.policies.preview import shown_values
-from notifier.web.i18n import ZH, Translator
+from notifier.web.i18n import ZH, Translator, translator
 
 _RUNG = re.compile(r"^(\d+)(wd|d)$")
 
@@ -107,6 +108,17 @@ def why(t: Translator, reason: Mapping[str, Any] | None) -> str:
         else:
             parts.append(f"{key}: {_listed(t, value)}")
     return t("words.why.separator").join(parts)
+
+
+def refusal(exc: Exception) -> str:
+    """An input error with its field's Chinese name first (``咨询电话：enquiry_phone: …``);
+    other errors, and fields the catalogue does not name, as they are."""
+    field = getattr(exc, "field", None)
+    if not isinstance(exc, InputError) or not field:
+        return str(exc)
+    zh = translator(ZH)
+    name = field.rsplit(".", 1)[-1]
+    return f"{zh('field.' + name)}：{exc}" if zh.has(f"field.{name}") else str(exc)
 
 
 def notice(t: Translator, code: str, values: Mapping[str, Any]) -> str:

@@ -279,11 +279,12 @@ def test_a_firm_name_with_a_link_and_a_mention_reaches_the_robot_as_inert_text(
     assert "https://evil" not in content  # not even a bare link a client would underline
     public = runtime.settings.public_url.rstrip("/")
     targets = [target for _, target in LINK.findall(content)]
-    assert targets == ["https://www.bl.gov.cn/policy/1", targets[-1]]  # full text, unsubscribe
-    assert targets[-1].startswith(f"{public}/u/")
+    # The full text, the firm's page, unsubscribe.
+    assert targets == ["https://www.bl.gov.cn/policy/1", targets[1], targets[-1]]
+    assert targets[1].startswith(f"{public}/p/") and targets[-1].startswith(f"{public}/u/")
 
 
-def test_an_emoji_heavy_policy_reaches_wecom_under_4096_bytes_with_both_links(
+def test_an_emoji_heavy_policy_reaches_wecom_under_4096_bytes_with_its_links(
     make_runtime: Any, database_url: str, wecom: RobotPeer
 ) -> None:
     # Topics are names: joiners are refused there (textrules); the summary keeps the families.
@@ -305,8 +306,9 @@ def test_an_emoji_heavy_policy_reaches_wecom_under_4096_bytes_with_both_links(
     size = len(content.encode("utf-8"))
     print(f"\nemoji-heavy policy: {len(full.encode('utf-8'))} bytes rendered, {size} sent")
     assert size <= 4096
-    [(_, full_text), (_, unsubscribe)] = LINK.findall(content)[-2:]
+    [(_, full_text), (_, page), (_, unsubscribe)] = LINK.findall(content)[-3:]
     assert full_text == "https://www.bl.gov.cn/policy/1" and "/u/" in unsubscribe
+    assert "/p/" in page  # the firm's page, kept whole with the other links
     assert "…" in content
     kept = content.split("…")[0]
     assert kept == full[: len(kept)]  # cut at a whole emoji: what is kept is the start as is

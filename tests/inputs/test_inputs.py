@@ -98,7 +98,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
     """Walk the models: each String(n) column is either filled from input by a named check of
     at most n characters, or written only by notifier itself."""
     from notifier.domain import holiday_notice as calendar_notice
-    from notifier.inputs import enterprise_csv, policy_file
+    from notifier.inputs import enterprise_csv, policy, policy_file
     from notifier.services.access import api_keys as apikeys
     from notifier.services.access import users
     from notifier.store import import_headings, templates
@@ -135,6 +135,9 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "users.role": max(map(len, users.USER_ROLES)),  # one of USER_ROLES
         "users.phone": 20,  # users._optional(..., limit=20)
         "users.community": 200,  # users._optional(..., limit=200)
+        "policies.office_address": policy.MAX_ADDRESS_LENGTH,  # the guide fields
+        "policies.apply_url": policy.MAX_URL_LENGTH,
+        "policies.enquiry_phone": policy.MAX_PHONE_LENGTH,
     }
     assert policy_file.MAX_TAG_LENGTH <= enterprise_csv.MAX_TAG_LENGTH
     assert policy_file.MAX_TOPIC_LENGTH <= enterprise_csv.MAX_TOPIC_LENGTH
@@ -180,6 +183,8 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "providers.kind",  # a registered kind
             "provider_usage.process",  # host:pid:role of a sending process
             "provider_usage.version",
+            "reach_events.kind",  # one of ReachKind
+            "reach_events.key",  # the kind, done:<id>, or question: and 60 characters
         }
     }
     assert strings - written_by_notifier == set(checked_at_input), (

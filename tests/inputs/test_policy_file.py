@@ -308,3 +308,39 @@ def test_remind_and_remind_days_together_are_refused():
     item = {"title": "t", "due_at": "2026-12-31", "remind": ["1wd"], "remind_days": [1]}
     with pytest.raises(InputError, match="not both"):
         parse_policy(policy(deadlines=[item]), zone=ZONE)
+
+
+GUIDE = {
+    "eligibility": "规上企业\n上年度技改投入超过500万元",
+    "materials": "申报表、发票复印件",
+    "office_address": "北仑区行政服务中心3楼",
+    "apply_url": "https://zwfw.example.gov.cn/apply/1",
+    "enquiry_phone": "0574-86781234",
+}
+
+
+def test_the_guide_fields_are_read_into_the_draft_and_blank_ones_are_none():
+    draft = parse_policy(policy(**GUIDE), zone=ZONE)
+    assert draft.guide.as_dict() == GUIDE
+    assert parse_policy(policy(eligibility="  "), zone=ZONE).guide.eligibility is None
+    hotline = parse_policy(policy(enquiry_phone="12345"), zone=ZONE)
+    assert hotline.guide.enquiry_phone == "12345"  # the government hotline
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"apply_url": "javascript:alert(1)"}, "apply_url", "须为 http(s) 网址"),
+        ({"apply_url": "ftp://example.cn/a"}, "apply_url", "须为 http(s) 网址"),
+        ({"enquiry_phone": "电话"}, "enquiry_phone", "不是电话号码"),
+        ({"enquiry_phone": "0574-123"}, "enquiry_phone", "不是有效的电话号码"),
+        ({"office_address": "楼" * 301}, "office_address", "at most 300"),
+        ({"materials": "材" * 5001}, "materials", "at most 5000"),
+        ({"eligibility": 3}, "eligibility", "must be a string"),
+    ],
+)
+def test_a_bad_guide_field_is_refused_naming_it(changes, field, words):
+    with pytest.raises(InputError) as refused:
+        parse_policy(policy(**changes), zone=ZONE)
+    assert refused.value.field == field
+    assert str(refused.value).startswith(f"{field}: ") and words in str(refused.value)

@@ -20,6 +20,7 @@ from support.bounds import memory_and_time_bounded
 KINDS = ("policy_published", "deadline_reminder", "policy_corrected")
 
 UNSUBSCRIBE_URL = "https://notify.example.cn/u/3f9a1c"
+PAGE_URL = "https://notify.example.cn/p/1f-2s.Ybt1YD952ODt5qlq"
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +66,7 @@ def context() -> dict[str, Any]:
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "public_url": "https://notify.example.cn",
         "done_url": "https://notify.example.cn/d/7b2e",
+        "page_url": PAGE_URL,
         "correction": {
             "number": 1,
             "revised_at": "2024年5月8日 10:00",
@@ -395,3 +397,13 @@ def test_a_correction_says_it_is_one_and_what_changed(
         assert rendered.subject is not None and "更正" in rendered.subject
         assert rendered.html is not None and "2024年6月14日 17:00" in rendered.html
 
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_email_and_webhook_messages_link_the_firms_page_and_sms_does_not_yet(
+    renderer: Renderer, context: dict[str, Any], kind: str
+) -> None:
+    email = renderer.render(kind, "email", context)
+    assert PAGE_URL in email.text and f'href="{PAGE_URL}"' in (email.html or "")
+    assert f"({PAGE_URL})" in renderer.render(kind, "webhook", context).text  # a markdown link
+    assert PAGE_URL not in renderer.render(kind, "sms", context).text

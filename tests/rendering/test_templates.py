@@ -314,6 +314,7 @@ def test_a_stored_template_renders_as_the_same_file_template_does() -> None:
         "deadline": None,
         "unsubscribe_url": "https://notify.example.cn/u/1",
         "public_url": "https://notify.example.cn",
+        "page_url": "https://notify.example.cn/p/1-2.sig",
     }
     loader = renderer.environment.loader
     assert loader is not None

@@ -43,6 +43,8 @@ ALLOWED = {
     "notifier.web.callbacks:replies",
     "notifier.web.callbacks:reports",
     "notifier.web.console.deps:posted_form",
+    "notifier.web.pages.firm:FirmPages.opened",
+    "notifier.web.pages.firm:FirmPages.press",
     "notifier.web.pages.links:LinkPages.deadline_done",
     "notifier.web.pages.links:LinkPages.update",
 }

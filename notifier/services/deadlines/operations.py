@@ -163,7 +163,7 @@ def mark_done(context: Context, deadline_id: int, credit_code: str) -> bool:
         enterprise = enterprises.get_by_credit_code(session, code)
         if enterprise is None:
             raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
-        return _mark_done(session, context, deadline_id, enterprise)
+        return record_done(session, context, deadline_id, enterprise)
 
 
 def mark_done_by_token(context: Context, token: str, *, secrets: Sequence[str]) -> bool:
@@ -187,12 +187,19 @@ def mark_done_by_token(context: Context, token: str, *, secrets: Sequence[str]) 
             name=f"enterprise:{enterprise.id}", role="enterprise",
             face=context.actor.face,
         )
-        return _mark_done(session, replace(context, actor=actor), deadline_id, enterprise)
+        return record_done(session, replace(context, actor=actor), deadline_id, enterprise)
 
 
-def _mark_done(
+def record_done(
     session: Session, context: Context, deadline_id: int, enterprise: Enterprise
 ) -> bool:
+    """In the caller's transaction: the enterprise has done the deadline (its unsent reminders
+    cancelled, audited ``deadline.done`` as ``context``'s actor when new); False when it had
+    said so before.
+
+    Raises:
+        NotFoundError: no such deadline.
+    """
     _deadline(session, deadline_id)
     new = store.mark_done(
         session, deadline_id=deadline_id, enterprise_id=enterprise.id, now=context.time_source.now()

@@ -12,7 +12,11 @@ from notifier.domain.channel_names import WEBHOOK
 from notifier.domain.secret_box import SecretBox
 from notifier.domain.sms_length import SmsCount
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
-from notifier.domain.tokens import make_deadline_done_token, make_unsubscribe_token
+from notifier.domain.tokens import (
+    make_deadline_done_token,
+    make_page_token,
+    make_unsubscribe_token,
+)
 from notifier.errors import ConfigError, TransientError
 from notifier.rendering.messages import Rendered, Renderer
 from notifier.rendering.pinned import render_pinned
@@ -65,6 +69,11 @@ class MessageFactory:
         )
         return f"{self.public_url.rstrip('/')}/d/{token}"
 
+    def page_url(self, policy_id: int, enterprise_id: int) -> str:
+        """The signed link to the policy's page for one firm (``/p/{token}``)."""
+        token = make_page_token(self.secret_key, policy_id=policy_id, enterprise_id=enterprise_id)
+        return f"{self.public_url.rstrip('/')}/p/{token}"
+
     def context(self, delivery: Delivery) -> dict[str, Any]:
         """The template context of a delivery.
 
@@ -76,6 +85,9 @@ class MessageFactory:
         links: dict[str, Any] = {}
         if trigger.deadline_id is not None:
             links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
+        if trigger.policy is not None:
+            # A preview's policy is not stored yet: 0 shows a link of the same length.
+            links["page_url"] = self.page_url(trigger.policy.id or 0, delivery.enterprise_id)
         return {
             "enterprise": enterprise_view(
                 delivery.enterprise, full=trigger.campaign_id is not None
@@ -176,6 +188,7 @@ def webhook_payload(
         "reason": dict(reason),
         "unsubscribe_url": context["unsubscribe_url"],
         **({"done_url": context["done_url"]} if "done_url" in context else {}),
+        **({"page_url": context["page_url"]} if "page_url" in context else {}),
         **({"correction": context["correction"]} if "correction" in context else {}),
         **({"campaign": context["campaign"]} if "campaign" in context else {}),
     }

@@ -23,6 +23,7 @@ def policy_row(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "published_at": local(policy.published_at, zone),
         "targets": policy.targets.as_dict(),
         "topics": list(policy.topics or []),
+        **policy.guide.as_dict(),
     }
 
 
@@ -45,6 +46,7 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "published_at": shown_local(policy.published_at, zone),
         "cancelled_at": shown_local(policy.cancelled_at, zone) if policy.cancelled_at else None,
         "deadlines": deadline_rows(policy, lambda moment: shown_local(moment, zone)),
+        **policy.guide.as_dict(),
     }
 
 

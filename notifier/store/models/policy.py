@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from notifier.domain.records import GUIDE_FIELDS, PolicyGuide
 from notifier.domain.targets import Targets
 from notifier.store.models.base import Base, utcnow
 
@@ -36,6 +37,12 @@ class Policy(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when staff withdrew the policy before its publication time: it is never sent.
     cancelled_at: Mapped[datetime | None]
+    # The guide a firm reads on its page (申报条件, 所需材料, 受理地址, 网上办理链接, 咨询电话).
+    eligibility: Mapped[str | None] = mapped_column(Text)
+    materials: Mapped[str | None] = mapped_column(Text)
+    office_address: Mapped[str | None] = mapped_column(String(300))
+    apply_url: Mapped[str | None] = mapped_column(String(2000))
+    enquiry_phone: Mapped[str | None] = mapped_column(String(40))
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"
@@ -64,6 +71,16 @@ class Policy(Base):
         self.target_tags = list(value.tags)
         self.topics = list(value.topics)
         self.target_credit_codes = list(value.credit_codes)
+
+    @property
+    def guide(self) -> PolicyGuide:
+        """How a firm applies, as one value."""
+        return PolicyGuide(**{name: getattr(self, name) for name in GUIDE_FIELDS})
+
+    @guide.setter
+    def guide(self, value: PolicyGuide) -> None:
+        for name, given in value.as_dict().items():
+            setattr(self, name, given)
 
 
 class Deadline(Base):

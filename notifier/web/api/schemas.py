@@ -118,6 +118,11 @@ class PolicyOut(BaseModel):
     published_at: str
     targets: TargetsOut
     topics: list[str]
+    eligibility: str | None = Field(default=None, description="申报条件 / who qualifies")
+    materials: str | None = Field(default=None, description="所需材料 / what to prepare")
+    office_address: str | None = Field(default=None, description="受理地址 / where to apply")
+    apply_url: str | None = Field(default=None, description="网上办理链接 / apply online")
+    enquiry_phone: str | None = Field(default=None, description="咨询电话 / whom to call")
 
 
 class PolicyDeadlineOut(BaseModel):

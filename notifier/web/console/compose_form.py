@@ -16,10 +16,10 @@ from starlette.datastructures import FormData
 
 from notifier.domain.changes import FieldChange
 from notifier.domain.ladder import ladder_words
-from notifier.domain.records import PolicyDraft
+from notifier.domain.records import GUIDE_FIELDS, PolicyDraft
 from notifier.errors import InputError
 from notifier.inputs.policy_file import parse_policy
-from notifier.web import i18n
+from notifier.web import i18n, words
 from notifier.web.console.audience_form import (
     all_words,
     picker_choices,
@@ -30,7 +30,7 @@ from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
 
-TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url")
+TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", *GUIDE_FIELDS)
 LIST_FIELDS = ("topics",)
 # The ladders a clerk picks from; "" is the deployment's ``reminders.ladder`` setting.
 LADDER_PRESETS = ("5wd 2wd 0d", "3wd 1wd 0d", "7d 3d 1d", "1d 0d")
@@ -176,14 +176,10 @@ def prefill(
 def refusal(exc: Exception) -> str:
     """The error with its field's Chinese name first (``截止时间（第 2 个期限）：…``)."""
     field = getattr(exc, "field", None)
-    if not isinstance(exc, InputError) or not field:
-        return str(exc)
-    zh = i18n.translator("zh-CN")
-    if match := _DEADLINE_FIELD.match(field):
+    if isinstance(exc, InputError) and field and (match := _DEADLINE_FIELD.match(field)):
         part = _DEADLINE_PARTS.get(match.group(2), "")
         return f"第 {int(match.group(1)) + 1} 个期限的{part}：{exc}"
-    name = field.rsplit(".", 1)[-1]
-    return f"{zh('field.' + name)}：{exc}" if zh.has(f"field.{name}") else str(exc)
+    return words.refusal(exc)
 
 
 def compared(

@@ -54,6 +54,7 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
             for d in policy.deadlines
             if d.cancelled_at is None
         ],
+        **policy.guide.as_dict(),
     }
     return {k: v for k, v in data.items() if v not in (None, "")}
 

@@ -31,6 +31,7 @@ from notifier.web.console import (
 from notifier.web.console.context import make_console
 from notifier.web.console.page_errors import install_page_errors
 from notifier.web.errors import check_parameters
+from notifier.web.pages.firm import firm_pages
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
 from notifier.web.views import Views
@@ -74,6 +75,7 @@ def web_pages(
         static.router,
         language_switch(),
         enterprise_pages(runtime, views),
+        firm_pages(runtime, views),
         console_router(),
     ):
         app.include_router(router)

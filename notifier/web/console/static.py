@@ -6,7 +6,11 @@ from fastapi.responses import FileResponse
 
 from notifier.web.views import STATIC_DIR
 
-STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC_FILES = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "firm_page.js": "text/javascript",
+}
 
 router = APIRouter(include_in_schema=False)
 

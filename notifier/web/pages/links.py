@@ -14,8 +14,6 @@ rotates it,
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -31,23 +29,12 @@ from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as enterprise_store
 from notifier.store.topics import known_topics
 from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
+from notifier.web.pages.posted import first, posted_form
 from notifier.web.views import Views
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # Whoever follows a link; the service names the enterprise its token is for in the audit log.
 VISITOR = Actor(name="link", role="enterprise", face="page")
-MAX_FORM_BYTES = 20_000
-
-
-async def _form(request: Request) -> dict[str, list[str]]:
-    """The posted fields: URL-encoded, or multipart (RFC 8058 allows both for one-click)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=0, max_fields=50)
-        return {k: [str(v) for v in form.getlist(k)] for k in form}
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 class LinkPages:
@@ -127,7 +114,7 @@ class LinkPages:
 
     async def update(self, request: Request, token: str) -> Response:
         """``POST /u/{token}``: RFC 8058 one-click, or the preferences form."""
-        form = await _form(request)
+        form = await posted_form(request)
         # The database work runs in a thread, never on the event loop.
         return await run_in_threadpool(self._update, request, token, form)
 
@@ -137,7 +124,7 @@ class LinkPages:
             if form.get("List-Unsubscribe") == ["One-Click"]:
                 self._leave_channel(enterprise_id, channel)
                 return PlainTextResponse("unsubscribed\n")
-            if not form_token_valid(self.keys, token, _first(form, FIELD)):
+            if not form_token_valid(self.keys, token, first(form, FIELD)):
                 return self.views.page(request, "form_expired.html", status_code=400)
             if form.get("action") == ["unsubscribe"]:
                 self._leave_channel(enterprise_id, channel)
@@ -185,22 +172,17 @@ class LinkPages:
 
     async def deadline_done(self, request: Request, token: str) -> Response:
         """``POST /d/{token}``: the enterprise has done the deadline; no more reminders."""
-        form = await _form(request)
+        form = await posted_form(request)
         return await run_in_threadpool(self._deadline_done, request, token, form)
 
     def _deadline_done(self, request: Request, token: str, form: dict[str, list[str]]) -> Response:
-        if not form_token_valid(self.keys, token, _first(form, FIELD)):
+        if not form_token_valid(self.keys, token, first(form, FIELD)):
             return self.views.page(request, "form_expired.html", status_code=400)
         try:
             mark_done_by_token(self.runtime.context(VISITOR), token, secrets=self.keys)
         except InputError:
             return self.refused(request)
         return self.deadline(request, token, done=True)
-
-
-def _first(form: dict[str, list[str]], name: str) -> str | None:
-    values = form.get(name)
-    return values[0] if values else None
 
 
 def enterprise_pages(runtime: Runtime, views: Views) -> APIRouter:

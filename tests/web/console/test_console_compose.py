@@ -207,3 +207,30 @@ def test_a_refused_form_comes_back_with_its_audience_picked_and_its_deadline_row
     assert 'id="deadline_title_1" name="deadline_title" value="申报截止"' in page
     assert 'value="3wd 99d"' in page and 'id="deadline-3"' in page
     assert 'name="publish_when" value="now" checked' in page
+
+
+GUIDE = {
+    "eligibility": "规上企业\n上年度技改投入超过500万元",
+    "materials": "申报表、发票复印件",
+    "office_address": "北仑区行政服务中心3楼",
+    "apply_url": "https://zwfw.example.gov.cn/apply/1",
+    "enquiry_phone": "0574-86781234",
+}
+
+
+def test_the_guide_fields_are_composed_and_a_bad_one_refused_in_chinese_first(
+    runtime, client, csrf
+):
+    page = client.get("/console/policies/new").text
+    assert "申报条件" in page and 'name="enquiry_phone"' in page and 'type="tel"' in page
+    refused = client.post(
+        "/console/policies", data=form(csrf, sectors="C36", **{**GUIDE, "apply_url": "ftp://x.cn/a"})
+    )
+    assert refused.status_code == 400
+    assert "网上办理链接：apply_url: 须为 http(s) 网址" in html.unescape(refused.text)
+    assert "北仑区行政服务中心3楼" in refused.text  # the rest of the form kept
+    published = client.post("/console/policies", data=form(csrf, sectors="C36", **GUIDE))
+    assert published.status_code in (200, 303)
+    with runtime.sessions() as session:
+        (stored,) = policy_store.list_recent(session)
+        assert stored.guide.as_dict() == GUIDE

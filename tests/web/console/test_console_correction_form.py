@@ -123,3 +123,19 @@ def test_the_policy_page_offers_the_form_and_no_json(client, csrf):
     page = client.get(f"/console/policies/{policy_id}").text
     assert f'href="/console/policies/{policy_id}/correct"' in page
     assert "JSON" not in page and 'name="policy_json"' not in page
+
+
+def test_a_changed_guide_field_is_shown_side_by_side_under_its_chinese_name(
+    runtime, client, csrf
+):
+    composed = {**COMPOSED, "csrf": csrf, "materials": "申报表", "enquiry_phone": "12345"}
+    policy_id = published_id(client.post("/console/policies", data=composed))
+    sent = fields_of(client.get(f"/console/policies/{policy_id}/correct").text)
+    assert sent["materials"] == ["申报表"] and sent["enquiry_phone"] == ["12345"]
+    sent["materials"] = ["申报表、营业执照"]
+    shown = client.post(f"/console/policies/{policy_id}/correct", data=sent)
+    assert re.search(
+        r'id="change-materials"><td>所需材料</td><td class="before"[^>]*>申报表</td>'
+        r'<td class="after"[^>]*>申报表、营业执照', shown.text
+    )
+    assert 'id="change-summary"' not in shown.text
