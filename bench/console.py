@@ -372,6 +372,7 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
             bench.log(f"console {label} run {run + 1}: pages under export and publish")
             loaded, exports, publish = _under_load(client, policy, street, sizes.samples)
             rss_after = server.peak_rss_kb()
+            rss_export = server.children_peak_rss_kb()
             for name in PAGES:
                 quiet, busy = _p95(idle[name]), _p95(loaded[name])
                 results.add(
@@ -419,6 +420,13 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
                 "MB",
                 rss_after / 1024,
                 "VmHWM of the web server's process",
+            )
+            results.add(
+                section,
+                "export process peak RSS",
+                "MB",
+                rss_export / 1024,
+                "VmHWM of the web server's largest child (the export's process)",
             )
 
 
