@@ -295,6 +295,40 @@ def running(notifier: Notifier, name: str, *, production: bool) -> Iterator[tupl
 
 # --- measuring -------------------------------------------------------------------------------
 
+_UNSENT = ("pending", "queued", "sending", "deferred")
+
+
+def _as_time(value: object) -> datetime:
+    if isinstance(value, str):  # SQLite keeps UTC times as naive text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value
+
+
+def sending_rate(database_url: str, timeout: float = 900) -> tuple[int, float]:
+    """The newest policy's messages and their rate (messages/s, from the policy stored to its
+    last message sent), once its fan-out is done and none is left to send."""
+    engine = sa.create_engine(database_url)
+    query = sa.text(
+        "SELECT p.created_at, count(d.id), max(d.sent_at),"
+        " sum(CASE WHEN d.status IN :unsent THEN 1 ELSE 0 END),"
+        " (SELECT count(*) FROM triggers t WHERE t.policy_id = p.id AND t.status != 'done')"
+        " FROM policies p JOIN deliveries d ON d.policy_id = p.id"
+        " WHERE p.id = (SELECT max(id) FROM policies) GROUP BY p.id, p.created_at"
+    ).bindparams(sa.bindparam("unsent", expanding=True))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                row = connection.execute(query, {"unsent": list(_UNSENT)}).one_or_none()
+            if row is not None and row[3] == 0 and row[4] == 0 and row[2] is not None:
+                took = (_as_time(row[2]) - _as_time(row[0])).total_seconds()
+                return int(row[1]), row[1] / took
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    raise RuntimeError("the publish's messages were not all sent in time")
+
 
 def _pages(
     client: Client, policy: int, samples: int, until: Callable[[], bool] | None = None
@@ -373,6 +407,7 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
             loaded, exports, publish = _under_load(client, policy, street, sizes.samples)
             rss_after = server.peak_rss_kb()
             rss_export = server.children_peak_rss_kb()
+            messages, rate = sending_rate(notifier.database_url)
             for name in PAGES:
                 quiet, busy = _p95(idle[name]), _p95(loaded[name])
                 results.add(
@@ -412,6 +447,13 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
                 "s",
                 publish,
                 "the compose form's POST, under the export",
+            )
+            results.add(
+                section,
+                "publish's sending",
+                "messages/s",
+                rate,
+                f"{messages:,} messages, stored → last sent, beside the exports and pages",
             )
             results.add(section, "server peak RSS before load", "MB", rss_before / 1024)
             results.add(

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL = 0.001  # seconds; see run_system
-
 # How a worker process starts its children: the same command line, one process each.
 _CHILD = [sys.executable, "-c", "from notifier.cli.main import main; main()"]
 
@@ -140,10 +138,6 @@ def run_system(
     """
     runtime.queue.check()
     runtime.catalog.load()
-    if web:
-        # The pages share this process's GIL with the sending threads: a page's thread waits
-        # for it at every switch, so hand it over every 1 ms rather than Python's 5 ms.
-        sys.setswitchinterval(SWITCH_INTERVAL)
     server = _start_web(runtime, host=host, port=port) if web else None
     running = start_worker(runtime.queue.broker, threads=threads)
     usage = _report_usage(runtime, "run")

@@ -40,7 +40,8 @@ class Databases:
     def sessions(self, url: str) -> SessionFactory:
         """Sessions on ``url``."""
         if url not in self._sessions:
-            self._sessions[url] = create_session_factory(create_db_engine(url))
+            engine = create_db_engine(url, reads_only=True)  # an export reads, never writes
+            self._sessions[url] = create_session_factory(engine)
         return self._sessions[url]
 
 
