@@ -1,7 +1,8 @@
 """7 console: the staff console's pages and live preview, idle and under a large export and
 a publish, on the embedded default (SQLite, ``notifier run``: one process) and on PostgreSQL
-as the Procfile deploys it (``notifier serve``, ``notifier worker --processes 2 --threads 8``
-and ``notifier clock``, with Redis as the broker).
+as the Procfile deploys it (``notifier serve``, ``notifier worker --threads 8`` — the Procfile's
+two processes cut to one on this 2-core machine, see ``WORKER_PROCESSES`` — and ``notifier
+clock``, with Redis as the broker).
 
 The real processes run as subprocesses; the data is seeded fast (the register
 imported by ``notifier enterprises import``, policies, triggers and deliveries bulk-inserted);
@@ -47,8 +48,11 @@ PAGES = {
     "campaigns": "/console/campaigns",
     "admin": "/console/admin",
 }
-# The Procfile's worker: two processes of eight threads (the bench machine has two cores).
-WORKER_PROCESSES = 2
+# The Procfile's worker has two processes of eight threads; the bench machine has 2 cores,
+# shared with the web server, the export process and PostgreSQL: one process of eight threads
+# sent the publish as fast (297 against 307 messages/s) and left the pages more CPU (all pages
+# p95 under load 217 against 360 ms; bench/ANALYSIS.md).
+WORKER_PROCESSES = 1
 POLICIES = 50  # the deliveries are spread over these (the first holds the export's)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -254,8 +258,8 @@ def running(notifier: Notifier, name: str, *, production: bool) -> Iterator[tupl
     """The system on a free port until the block ends; the web server's process is yielded.
 
     Embedded: ``notifier run`` (web, worker and clock in one process). ``production``: what the
-    Procfile runs, ``notifier serve``, ``notifier worker --processes 2 --threads 8`` and
-    ``notifier clock``, beside each other on the broker the settings name.
+    Procfile runs, ``notifier serve``, ``notifier worker --processes WORKER_PROCESSES --threads
+    8`` and ``notifier clock``, beside each other on the broker the settings name.
     """
     port = free_port()
     notifier.env["NOTIFIER_WEB__HOST"] = LOOPBACK
