@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -20,6 +21,7 @@ from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import Delivery
 from notifier.web.export_pool import Databases
+from notifier.web.server import start_in_thread
 
 from support.deliveries import fanned_out
 from support.exports import HeldExport
@@ -142,3 +144,21 @@ def test_an_export_asked_for_while_another_is_built_gets_the_busy_page(client, t
     pool.wait = 30
     assert client.get("/console/deliveries/export").status_code == 200  # its turn now
     pool.close()
+
+
+def test_the_api_export_is_built_by_the_export_process_which_stops_with_the_server(runtime):
+    server = start_in_thread(runtime, host="127.0.0.1", port=0)
+    try:
+        answer = httpx.get(
+            f"{server.address}/api/v1/deliveries/export",
+            headers={"Authorization": f"Bearer {make_key(runtime, 'staff')}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200
+        assert len(list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))) == 1 + 3 * FIRMS
+        child = server.app.state.exports.last_builder
+        assert child not in (None, os.getpid())
+    finally:
+        server.stop()
+    with pytest.raises(ProcessLookupError):  # stopped and reaped with the server
+        os.kill(child, 0)
