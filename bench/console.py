@@ -1,7 +1,10 @@
 """7 console: the staff console's pages and live preview, idle and under a large export and
-a publish, on the embedded default (SQLite, one process) and on PostgreSQL.
+a publish, on the embedded default (SQLite, ``notifier run``: one process) and on PostgreSQL
+as the Procfile deploys it (``notifier serve``, ``notifier worker --threads 8`` — the Procfile's
+two processes cut to one on this 2-core machine, see ``WORKER_PROCESSES`` — and ``notifier
+clock``, with Redis as the broker).
 
-The real server (``notifier run``) runs as a subprocess; the data is seeded fast (the register
+The real processes run as subprocesses; the data is seeded fast (the register
 imported by ``notifier enterprises import``, policies, triggers and deliveries bulk-inserted);
 a client in this process signs in with an admin key and measures:
 
@@ -31,7 +34,7 @@ import sqlalchemy as sa
 from bench.data import PARK, STREETS, Group, region_of, write_enterprises
 from bench.peers import LOOPBACK
 from bench.scenarios import Bench
-from bench.services import Notifier, Process
+from bench.services import Notifier, Process, RedisNamespace
 from notifier.store import table_of
 from notifier.store.models import Delivery, Policy, Trigger
 
@@ -45,6 +48,11 @@ PAGES = {
     "campaigns": "/console/campaigns",
     "admin": "/console/admin",
 }
+# The Procfile's worker has two processes of eight threads; the bench machine has 2 cores,
+# shared with the web server, the export process and PostgreSQL: one process of eight threads
+# sent the publish as fast (297 against 307 messages/s) and left the pages more CPU (all pages
+# p95 under load 217 against 360 ms; bench/ANALYSIS.md).
+WORKER_PROCESSES = 1
 POLICIES = 50  # the deliveries are spread over these (the first holds the export's)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -246,15 +254,30 @@ def _form(label: str) -> dict[str, str]:
 
 
 @contextmanager
-def running(notifier: Notifier, name: str) -> Iterator[tuple[str, Process]]:
-    """``notifier run`` on a free port until the block ends."""
+def running(notifier: Notifier, name: str, *, production: bool) -> Iterator[tuple[str, Process]]:
+    """The system on a free port until the block ends; the web server's process is yielded.
+
+    Embedded: ``notifier run`` (web, worker and clock in one process). ``production``: what the
+    Procfile runs, ``notifier serve``, ``notifier worker --processes WORKER_PROCESSES --threads
+    8`` and ``notifier clock``, beside each other on the broker the settings name.
+    """
     port = free_port()
     notifier.env["NOTIFIER_WEB__HOST"] = LOOPBACK
     notifier.env["NOTIFIER_WEB__PORT"] = str(port)
     notifier.env["NOTIFIER_PUBLIC_URL"] = f"http://{LOOPBACK}:{port}"
-    server = notifier.spawn("run", "--threads", "4", name=name)
+    others: dict[str, Process] = {}
+    if production:
+        server = notifier.spawn("serve", name=f"{name}-web")
+        others["worker"] = notifier.spawn(
+            "worker", "--processes", str(WORKER_PROCESSES), "--threads", "8", name=f"{name}-worker"
+        )
+        others["clock"] = notifier.spawn("clock", name=f"{name}-clock")
+    else:
+        server = notifier.spawn("run", "--threads", "4", name=name)
     url = f"http://{LOOPBACK}:{port}"
     try:
+        for role, process in others.items():
+            process.wait_for("clock running" if role == "clock" else "consuming", timeout=120)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -263,14 +286,52 @@ def running(notifier: Notifier, name: str) -> Iterator[tuple[str, Process]]:
             except requests.RequestException:
                 pass
             if server.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"notifier run did not start: {server.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"the web server did not start: {server.log.read_text()[-2000:]}"
+                )
             time.sleep(0.2)
         yield url, server
     finally:
         server.stop()
+        for process in others.values():
+            process.stop()
 
 
 # --- measuring -------------------------------------------------------------------------------
+
+_UNSENT = ("pending", "queued", "sending", "deferred")
+
+
+def _as_time(value: object) -> datetime:
+    if isinstance(value, str):  # SQLite keeps UTC times as naive text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value
+
+
+def sending_rate(database_url: str, timeout: float = 900) -> tuple[int, float]:
+    """The newest policy's messages and their rate (messages/s, from the policy stored to its
+    last message sent), once its fan-out is done and none is left to send."""
+    engine = sa.create_engine(database_url)
+    query = sa.text(
+        "SELECT p.created_at, count(d.id), max(d.sent_at),"
+        " sum(CASE WHEN d.status IN :unsent THEN 1 ELSE 0 END),"
+        " (SELECT count(*) FROM triggers t WHERE t.policy_id = p.id AND t.status != 'done')"
+        " FROM policies p JOIN deliveries d ON d.policy_id = p.id"
+        " WHERE p.id = (SELECT max(id) FROM policies) GROUP BY p.id, p.created_at"
+    ).bindparams(sa.bindparam("unsent", expanding=True))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                row = connection.execute(query, {"unsent": list(_UNSENT)}).one_or_none()
+            if row is not None and row[3] == 0 and row[4] == 0 and row[2] is not None:
+                took = (_as_time(row[2]) - _as_time(row[0])).total_seconds()
+                return int(row[1]), row[1] / took
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    raise RuntimeError("the publish's messages were not all sent in time")
 
 
 def _pages(
@@ -333,7 +394,8 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
     section = f"7 console, {label}"
     results = bench.results
     key = notifier.run("keys", "create", "--role", "admin", "--name", "bench").stdout.split()[0]
-    with running(notifier, f"console-{label[:8]}") as (url, server):
+    production = not notifier.database_url.startswith("sqlite")
+    with running(notifier, f"console-{label[:8]}", production=production) as (url, server):
         client = Client(url)
         client.sign_in(key)
         district = [PARK]
@@ -348,6 +410,8 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
             bench.log(f"console {label} run {run + 1}: pages under export and publish")
             loaded, exports, publish = _under_load(client, policy, street, sizes.samples)
             rss_after = server.peak_rss_kb()
+            rss_export = server.children_peak_rss_kb()
+            messages, rate = sending_rate(notifier.database_url)
             for name in PAGES:
                 quiet, busy = _p95(idle[name]), _p95(loaded[name])
                 results.add(
@@ -388,13 +452,27 @@ def measure(bench: Bench, label: str, notifier: Notifier, sizes: ConsoleSizes, p
                 publish,
                 "the compose form's POST, under the export",
             )
+            results.add(
+                section,
+                "publish's sending",
+                "messages/s",
+                rate,
+                f"{messages:,} messages, stored → last sent, beside the exports and pages",
+            )
             results.add(section, "server peak RSS before load", "MB", rss_before / 1024)
             results.add(
                 section,
                 "server peak RSS after export",
                 "MB",
                 rss_after / 1024,
-                "VmHWM of notifier run",
+                "VmHWM of the web server's process",
+            )
+            results.add(
+                section,
+                "export process peak RSS",
+                "MB",
+                rss_export / 1024,
+                "VmHWM of the web server's largest child (the export's process)",
             )
 
 
@@ -411,12 +489,22 @@ def console_scenario(bench: Bench) -> None:
     )
     started = time.monotonic()
     _setup(bench, sizes, "embedded (SQLite, one process)", None)
-    with bench.postgres.database() as url:
-        _setup(bench, sizes, "PostgreSQL", url)
+    namespace = RedisNamespace()
+    try:
+        with bench.postgres.database() as url:
+            _setup(bench, sizes, "PostgreSQL + Redis (Procfile processes)", url, namespace)
+    finally:
+        namespace.delete()
     bench.log(f"console scenario took {time.monotonic() - started:.0f} s")
 
 
-def _setup(bench: Bench, sizes: ConsoleSizes, label: str, postgres_url: str | None) -> None:
+def _setup(
+    bench: Bench,
+    sizes: ConsoleSizes,
+    label: str,
+    postgres_url: str | None,
+    namespace: RedisNamespace | None = None,
+) -> None:
     folder: Path = bench.folder / f"console-{'pg' if postgres_url else 'sqlite'}"
     folder.mkdir(parents=True, exist_ok=True)
     database = postgres_url or f"sqlite:///{folder / 'notifier.db'}"
@@ -425,6 +513,9 @@ def _setup(bench: Bench, sizes: ConsoleSizes, label: str, postgres_url: str | No
         "NOTIFIER_QUIET_HOURS__SMS": "",
         **bench.channel_settings(),
     }
+    if namespace is not None:  # PostgreSQL as deployed: Redis carries the work
+        settings["NOTIFIER_REDIS_URL"] = namespace.url
+        settings["NOTIFIER_REDIS_NAMESPACE"] = namespace.name
     notifier = Notifier(folder, settings)
     notifier.run("db", "upgrade")
     bench.log(f"console {label}: importing {sizes.firms:,} firms")

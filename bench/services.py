@@ -158,10 +158,14 @@ class Process:
 
     def peak_rss_kb(self) -> int:
         """VmHWM: the process's peak resident set so far."""
-        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return 0
+        return _peak_rss_kb(self.popen.pid)
+
+    def children_peak_rss_kb(self) -> int:
+        """The largest VmHWM among the process's children (its export process), 0 if none."""
+        children: list[int] = []
+        for task in Path(f"/proc/{self.popen.pid}/task").iterdir():
+            children += [int(pid) for pid in (task / "children").read_text().split()]
+        return max((_peak_rss_kb(pid) for pid in children), default=0)
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -172,6 +176,17 @@ class Process:
                 self.popen.kill()
                 self.popen.wait()
         self._stream.close()
+
+
+def _peak_rss_kb(pid: int) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:  # gone meanwhile
+        return 0
+    for line in lines:
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def delivery_counts(engine: sa.Engine) -> dict[str, int]:

@@ -41,13 +41,31 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str, **options: Any) -> Engine:
-    """Create the engine for ``url`` (SQLite or PostgreSQL) with the settings each needs."""
+def _sqlite_read(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # a reader that tries to write fails, loudly
+    cursor.close()
+
+
+def _sqlite_begin_read(connection: Any) -> None:
+    # In WAL mode a deferred transaction reads its own snapshot without taking the write lock:
+    # a long reader (an export) holds up neither the writers nor the other readers.
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_db_engine(url: str, *, reads_only: bool = False, **options: Any) -> Engine:
+    """Create the engine for ``url`` (SQLite or PostgreSQL) with the settings each needs.
+
+    ``reads_only``: for a process that only reads (the export's); on SQLite its transactions
+    take no write lock and a write through it is refused.
+    """
     if url.startswith("sqlite"):
         options = {**_prepare_sqlite(url), **options}
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        if reads_only:
+            event.listen(engine, "connect", _sqlite_read)
+        event.listen(engine, "begin", _sqlite_begin_read if reads_only else _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 

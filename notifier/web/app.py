@@ -1,6 +1,7 @@
 """The web app: ``create_app(runtime)`` mounts the API's routers, errors, limits and metrics.
 
-No globals: the runtime hangs on ``app.state.runtime`` and routes reach it through
+No globals: the runtime hangs on ``app.state.runtime`` (the export process on
+``app.state.exports``; whoever runs the app closes it) and routes reach it through
 :func:`notifier.web.deps.get_runtime`. The console (another router) mounts on the same app.
 """
 
@@ -37,6 +38,7 @@ from notifier.web.errors import (
     check_parameters,
     install_error_handlers,
 )
+from notifier.web.export_pool import ExportPool
 from notifier.web.headers import SecurityHeaders
 from notifier.web.metrics import Metrics, RequestMetrics
 
@@ -93,6 +95,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.client_address = ClientAddress(runtime.settings.web.trusted_proxies)
     app.state.metrics = Metrics(runtime)
+    # Large exports are built in a child process (started on the first), out of this GIL.
+    app.state.exports = ExportPool()
     install_error_handlers(app)
     app.include_router(health.router)
     app.add_route(DOCS_URL, api_docs, include_in_schema=False)
@@ -107,6 +111,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             runtime,
             failed_attempts=app.state.failed_attempts,
             client_address=app.state.client_address,
+            exports=app.state.exports,
         ),
     )
     # Outermost last: the body limit sees a request before anything reads it.

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from notifier.errors import ConfigError
 from notifier.runtime import Runtime
@@ -18,10 +19,10 @@ from notifier.web.app import create_app
 log = logging.getLogger(__name__)
 
 
-def _config(runtime: Runtime, host: str, port: int) -> uvicorn.Config:
+def _config(app: FastAPI, runtime: Runtime, host: str, port: int) -> uvicorn.Config:
     trusted = runtime.settings.web.trusted_proxies
     return uvicorn.Config(
-        create_app(runtime),
+        app,
         host=host,
         port=port,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
@@ -41,11 +42,14 @@ class RunningServer:
     server: uvicorn.Server
     thread: threading.Thread
     address: str
+    app: FastAPI
 
     def stop(self) -> None:
-        """Ask the server to finish its requests and stop; wait for it."""
+        """Ask the server to finish its requests and stop; wait for it, then stop the
+        export process."""
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.app.state.exports.close()
 
 
 def start_in_thread(runtime: Runtime, *, host: str, port: int) -> RunningServer:
@@ -54,7 +58,8 @@ def start_in_thread(runtime: Runtime, *, host: str, port: int) -> RunningServer:
     Raises:
         ConfigError: it could not listen there (the port is taken); names the setting.
     """
-    server = uvicorn.Server(_config(runtime, host, port))
+    app = create_app(runtime)
+    server = uvicorn.Server(_config(app, runtime, host, port))
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -67,4 +72,4 @@ def start_in_thread(runtime: Runtime, *, host: str, port: int) -> RunningServer:
         time.sleep(0.05)
     sockets = [s for srv in server.servers for s in srv.sockets]
     bound_host, bound_port = sockets[0].getsockname()[:2] if sockets else (host, port)
-    return RunningServer(server, thread, f"http://{bound_host}:{bound_port}")
+    return RunningServer(server, thread, f"http://{bound_host}:{bound_port}", app)

@@ -23,10 +23,12 @@ def spooled(write: Callable[[IO[bytes]], object]) -> Iterator[bytes]:
     except BaseException:
         file.close()
         raise
-    return _chunks(file)
+    return file_chunks(file)
 
 
-def _chunks(file: IO[bytes]) -> Iterator[bytes]:
+def file_chunks(file: IO[bytes]) -> Iterator[bytes]:
+    """``file`` read from where it stands in chunks, closed at the end (or when the reader
+    stops)."""
     with file:
         while chunk := file.read(CHUNK):
             yield chunk

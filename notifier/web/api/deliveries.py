@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import partial
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
-from notifier.domain.csv_export import csv_chunks
 from notifier.domain.targets import read_credit_code
-from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import InputError, NotFoundError
 from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
@@ -23,13 +24,16 @@ from notifier.services.enterprises.listings import (
 from notifier.store import deliveries as store
 from notifier.store import enterprises
 from notifier.store.deliveries import DeliveryFilter
-from notifier.store.models import DeliveryStatus
+from notifier.store.models import Delivery, DeliveryStatus
 from notifier.web.api.schemas import DeliveryDetail, DeliveryOut, Page
 from notifier.web.auth import Staff
-from notifier.web.deps import Id, RuntimeDep
-from notifier.web.streaming import encoded, spooled
+from notifier.web.delivery_log_export import DeliveryLogExport
+from notifier.web.deps import ExportsDep, Id, RuntimeDep
+from notifier.web.errors import error_response
+from notifier.web.export_pool import ExportBusy
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+BUSY_REASON = "导出繁忙，请稍后再试 / another export is being made; try again shortly"
 
 Status = Literal[
     "pending",
@@ -159,29 +163,35 @@ def list_deliveries(
 )
 def export(
     runtime: RuntimeDep,
+    exports: ExportsDep,
     _: Staff,
     filters: StaffFilter,
     format: Literal["csv", "xlsx"] = "csv",  # noqa: A002 - the parameter's public name
 ) -> Response:
     """The matching deliveries as CSV (UTF-8 with BOM) or XLSX; no cell can run as a formula.
 
-    Streamed: read a page at a time; the XLSX sent back from a temporary file."""
-    zone = runtime.settings.zone
-    rows = store.in_pages(
-        runtime.sessions,
-        filters,
-        lambda _, page: [delivery_row(d, zone) for d in page],
+    Built in the export's child process (read a page at a time, written to a temporary file)
+    and streamed back from that file; 503 while another export takes too long."""
+    job = DeliveryLogExport(
+        database_url=runtime.settings.database_url,
+        filters=filters,
+        format=format,
+        convert=partial(_rows, runtime.settings.zone),
+        columns=DELIVERY_COLUMNS,
         limit=EXPORT_LIMIT,
+        page=store.EXPORT_PAGE,
     )
-    name = f"deliveries.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format == "xlsx":
-        body = spooled(
-            lambda file: write_xlsx(rows, DELIVERY_COLUMNS, title="deliveries", into=file)
-        )
-        return StreamingResponse(body, media_type=XLSX_MEDIA_TYPE, headers=headers)
-    text = csv_chunks(rows, DELIVERY_COLUMNS)
-    return StreamingResponse(encoded(text), media_type="text/csv; charset=utf-8", headers=headers)
+    try:
+        body = exports.build(job)
+    except ExportBusy:
+        return error_response(503, BUSY_REASON, field="export")
+    media = XLSX_MEDIA_TYPE if format == "xlsx" else "text/csv; charset=utf-8"
+    headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+def _rows(zone: tzinfo, _: Session, page: list[Delivery]) -> list[dict[str, object]]:
+    return [delivery_row(d, zone) for d in page]
 
 
 def delivery_detail(

@@ -18,6 +18,7 @@ from notifier.runtime import Runtime
 from notifier.services.access.api_keys import authenticate
 from notifier.services.context import Context
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
+from notifier.web.export_pool import ExportPool
 from notifier.web.forms import secret_keys
 from notifier.web.views import Views
 
@@ -34,6 +35,8 @@ class Console:
     failed_attempts: FailedAttempts
     # Where a request comes from (X-Forwarded-For only from the trusted proxies).
     client_address: ClientAddress
+    # The child process that builds large exports (the web app's, shared with the API).
+    exports: ExportPool
 
     def page(
         self,
@@ -57,6 +60,10 @@ class Console:
     def not_found(self, request: Request) -> HTMLResponse:
         """The "not found" page."""
         return self.views.page(request, "error.html", status_code=404, key="error.not_found")
+
+    def busy(self, request: Request) -> HTMLResponse:
+        """The "export busy, try again shortly" page (503)."""
+        return self.views.page(request, "error.html", status_code=503, key="export_busy.busy")
 
     def today_start(self) -> datetime:
         """Midnight of today in the deployment's zone."""
@@ -90,9 +97,10 @@ def make_console(
     *,
     failed_attempts: FailedAttempts,
     client_address: ClientAddress,
+    exports: ExportPool,
 ) -> Console:
     """The console over ``runtime``; failed sign-ins count in ``failed_attempts`` against
-    ``client_address``."""
+    ``client_address``; large exports are built by ``exports``."""
     settings = runtime.settings
     keys = secret_keys(
         settings.secret_key.get_secret_value(),
@@ -110,4 +118,5 @@ def make_console(
         check_key=api_key_check(runtime, keys),
         failed_attempts=failed_attempts,
         client_address=client_address,
+        exports=exports,
     )

@@ -9,10 +9,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from notifier.domain.paging import page_number
-from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import InputError, NotFoundError
 from notifier.services.deadlines.operations import mark_done, report
 from notifier.services.deadlines.outstanding import not_done_all, not_done_page
@@ -22,7 +22,9 @@ from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
+from notifier.web.export_pool import ExportBusy
 from notifier.web.views import language_of
+from notifier.web.workbook_export import WorkbookExport
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 PAGE = 50
@@ -123,16 +125,20 @@ def export(request: Request, deadline_id: Id, user: SignedIn, console: ConsoleDe
     except NotFoundError:
         return console.not_found(request)
     t = i18n.translator(language_of(request))
-    body = write_xlsx(
-        deadline_export.rows(standing, firms, t),
-        deadline_export.COLUMNS,
+    job = WorkbookExport(
+        # the due time and the last send as dates, days left as a number
+        rows=list(deadline_export.rows(standing, firms, t)),
+        columns=deadline_export.COLUMNS,
         title="not-done",
         headers=deadline_export.headers(t),
-        typed=True,  # the due time and the last send as dates, days left as a number
         zone=console.runtime.settings.zone,
     )
+    try:
+        body = console.exports.build(job)  # a whole register's worth: out of this GIL
+    except ExportBusy:
+        return console.busy(request)
     disposition = f'attachment; filename="deadline-{deadline_id}-not-done.xlsx"'
-    return Response(
+    return StreamingResponse(
         body, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition}
     )
 

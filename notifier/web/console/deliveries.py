@@ -1,28 +1,26 @@
 """``/console/deliveries``: the searchable log, one delivery with its attempts and reason."""
 
-from collections.abc import Iterator
-from typing import IO, Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy.orm import Session
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from notifier.domain.channel_names import CHANNELS
-from notifier.domain.csv_export import csv_chunks
 from notifier.domain.paging import page_number
-from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE, write_xlsx
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.services.delivery.shown import delivery_message
 from notifier.services.enterprises.listings import EXPORT_LIMIT
 from notifier.store import deliveries as store
 from notifier.store import policies
 from notifier.store.deliveries import DeliveryFilter
-from notifier.store.models import Delivery, DeliveryStatus
+from notifier.store.models import DeliveryStatus
 from notifier.store.paging import paged
 from notifier.web import i18n
 from notifier.web.console import delivery_export
 from notifier.web.console.deps import ConsoleDep, SignedIn
+from notifier.web.delivery_log_export import DeliveryLogExport
 from notifier.web.deps import Id
-from notifier.web.streaming import encoded, spooled
+from notifier.web.export_pool import ExportBusy
 from notifier.web.views import language_of
 
 PAGE = 100
@@ -89,44 +87,41 @@ def export(
     status: str | None = None,
     channel: str | None = None,
     q: str | None = None,
-) -> StreamingResponse:
+) -> Response:
     """The log as filtered, in the page's words (formula-safe cells; the API keeps its
     documented columns).
 
-    Streamed: the deliveries are read a page at a time in short sessions; the XLSX is written
-    to a temporary file and sent back from it, the CSV is sent as its rows are read.
+    Built in the export's child process (out of this server's GIL): the deliveries read a
+    page at a time in short sessions, the file written to a temporary file and streamed back
+    from it. While another export is being built, a wait, then the "busy" page.
     """
     filters = filter_of(policy, status, channel, q)
     runtime = console.runtime
-    headers = {"Content-Disposition": f'attachment; filename="deliveries.{format}"'}
-    # What a clerk opens: words in the page's language, the policy's title beside each.
-    t = i18n.translator(language_of(request))
-
-    def converted(session: Session, page: list[Delivery]) -> Iterator[dict[str, Any]]:
-        titles = policies.titles(session, {d.policy_id for d in page if d.policy_id})
-        return delivery_export.rows(page, titles, t)
-
-    rows = store.in_pages(runtime.sessions, filters, converted, limit=EXPORT_LIMIT)
-    if format == "xlsx":
-
-        def write(file: IO[bytes]) -> None:
-            write_xlsx(
-                rows,
-                delivery_export.COLUMNS,
-                title="deliveries",
-                headers=delivery_export.headers(t),
-                typed=True,  # numbers and times as such
-                zone=runtime.settings.zone,
-                into=file,
-            )
-
-        return StreamingResponse(spooled(write), media_type=XLSX_MEDIA_TYPE, headers=headers)
-    text = csv_chunks(
-        delivery_export.as_text(rows, runtime.settings.zone),
-        delivery_export.COLUMNS,
-        headers=delivery_export.headers(t),
+    language = language_of(request)
+    zone = runtime.settings.zone
+    job = DeliveryLogExport(
+        database_url=runtime.settings.database_url,
+        filters=filters,
+        format=format,
+        # What a clerk opens: words in the page's language, the policy's title beside each.
+        convert=delivery_export.converter(language, times_in=None if format == "xlsx" else zone),
+        columns=delivery_export.COLUMNS,
+        limit=EXPORT_LIMIT,
+        page=store.EXPORT_PAGE,
+        headers=delivery_export.headers(i18n.translator(language)),
+        typed=True,  # numbers and times as such
+        zone=zone,
     )
-    return StreamingResponse(encoded(text), media_type="text/csv; charset=utf-8", headers=headers)
+    try:
+        body = console.exports.build(job)
+    except ExportBusy:
+        return console.busy(request)
+    media = XLSX_MEDIA_TYPE if format == "xlsx" else "text/csv; charset=utf-8"
+    return StreamingResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="deliveries.{format}"'},
+    )
 
 
 @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.services.enterprises.listings import DELIVERY_COLUMNS
+from notifier.store import policies
 from notifier.store.models import Delivery
-from notifier.web import words
+from notifier.web import i18n, words
+from notifier.web.delivery_log_export import Convert
 from notifier.web.i18n import Translator
 
 # The API's columns with the policy's title after its id.
@@ -63,3 +68,17 @@ def as_text(rows: Iterable[dict[str, Any]], zone: tzinfo) -> Iterator[dict[str, 
             else value
             for key, value in row.items()
         }
+
+
+def converter(language: str, *, times_in: tzinfo | None = None) -> Convert:
+    """What makes a page of deliveries rows in ``language`` (with ``times_in``: the times as
+    text in that zone, for the CSV); picklable, for the export's child process."""
+    return partial(_converted, language, times_in)
+
+
+def _converted(
+    language: str, times_in: tzinfo | None, session: Session, page: list[Delivery]
+) -> Iterator[dict[str, Any]]:
+    titles = policies.titles(session, {d.policy_id for d in page if d.policy_id})
+    made = rows(page, titles, i18n.translator(language))
+    return as_text(made, times_in) if times_in is not None else made

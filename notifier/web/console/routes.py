@@ -31,6 +31,7 @@ from notifier.web.console import (
 from notifier.web.console.context import make_console
 from notifier.web.console.page_errors import install_page_errors
 from notifier.web.errors import check_parameters
+from notifier.web.export_pool import ExportPool
 from notifier.web.pages.firm import firm_pages
 from notifier.web.pages.language import language_switch
 from notifier.web.pages.links import enterprise_pages
@@ -53,13 +54,17 @@ def console_router() -> APIRouter:
 
 
 def web_pages(
-    runtime: Runtime, *, failed_attempts: FailedAttempts, client_address: ClientAddress
+    runtime: Runtime,
+    *,
+    failed_attempts: FailedAttempts,
+    client_address: ClientAddress,
+    exports: ExportPool,
 ) -> FastAPI:
     """Every page (console, enterprise links, language switch, stylesheet) as an app of its
     own, mounted beside the JSON API: HTML pages signed in by cookie or by a link's token, so
     the API's key and role checks, schema and JSON errors stay the API's alone. The console's
     parts hang on its ``state`` (``notifier.web.console.deps``); failed sign-ins count in
-    ``failed_attempts`` against ``client_address``."""
+    ``failed_attempts`` against ``client_address``; ``exports`` builds the large exports."""
     views = Views(zone=runtime.settings.zone)
     app = FastAPI(
         docs_url=None,
@@ -68,7 +73,11 @@ def web_pages(
         dependencies=[Depends(check_parameters)],
     )
     app.state.console = make_console(
-        runtime, views, failed_attempts=failed_attempts, client_address=client_address
+        runtime,
+        views,
+        failed_attempts=failed_attempts,
+        client_address=client_address,
+        exports=exports,
     )
     install_page_errors(app, views)
     for router in (

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -17,9 +20,13 @@ from sqlalchemy import update
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import Delivery
+from notifier.web.export_pool import Databases
+from notifier.web.server import start_in_thread
 
 from support.deliveries import fanned_out
+from support.exports import HeldExport
 from support.factories import Firm
+from support.waiting import wait_until
 from support.web_harness import console_runtime, make_key, signed_in, web_app
 
 FIRMS = 45  # three channels each: 135 deliveries, over three pages of 50
@@ -95,3 +102,63 @@ def test_the_dashboard_counts_today_and_the_week_as_the_log_filters_count_them(r
     assert together == apart and sum(together["week"]["sms"].values()) == FIRMS
     page = client.get("/console/")
     assert page.status_code == 200 and str(3 * FIRMS) in page.text
+
+
+def _cells(workbook: bytes) -> list[tuple[object, ...]]:
+    return list(load_workbook(io.BytesIO(workbook)).active.iter_rows(values_only=True))
+
+
+def test_the_export_is_built_in_another_process_as_this_process_would_build_it(client):
+    pool = client.app.state.exports
+    jobs = []
+    build = pool.build
+
+    def recording(job):
+        jobs.append(job)
+        return build(job)
+
+    pool.build = recording
+    answer = client.get("/console/deliveries/export", params={"format": "xlsx"})
+    assert answer.status_code == 200
+    assert pool.last_builder not in (None, os.getpid())  # the child wrote it, not the server
+    here = io.BytesIO()
+    jobs[0].write(here, Databases())  # the same job, written in this process
+    rows = _cells(answer.content)
+    assert rows == _cells(here.getvalue())
+    assert len(rows) == 1 + 3 * FIRMS and rows[0][:3] == ("编号", "政策编号", "政策标题")
+    assert rows[1][rows[0].index("发送时间")] == datetime(2026, 6, 1, 9, 30)
+
+
+def test_an_export_asked_for_while_another_is_built_gets_the_busy_page(client, tmp_path):
+    pool = client.app.state.exports
+    held = HeldExport(started=tmp_path / "started", release=tmp_path / "release")
+    first = ThreadPoolExecutor(max_workers=1).submit(lambda: b"".join(pool.build(held)))
+    try:
+        wait_until(held.started.exists, timeout=60, what="the first export to start")
+        pool.wait = 0.1
+        answer = client.get("/console/deliveries/export", params={"format": "xlsx"})
+        assert answer.status_code == 503 and "导出繁忙，请稍后再试" in answer.text
+    finally:
+        held.release.touch()
+    assert first.result(timeout=60) == b"held"
+    pool.wait = 30
+    assert client.get("/console/deliveries/export").status_code == 200  # its turn now
+    pool.close()
+
+
+def test_the_api_export_is_built_by_the_export_process_which_stops_with_the_server(runtime):
+    server = start_in_thread(runtime, host="127.0.0.1", port=0)
+    try:
+        answer = httpx.get(
+            f"{server.address}/api/v1/deliveries/export",
+            headers={"Authorization": f"Bearer {make_key(runtime, 'staff')}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200
+        assert len(list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))) == 1 + 3 * FIRMS
+        child = server.app.state.exports.last_builder
+        assert child not in (None, os.getpid())
+    finally:
+        server.stop()
+    with pytest.raises(ProcessLookupError):  # stopped and reaped with the server
+        os.kill(child, 0)

@@ -1,7 +1,7 @@
 """firm page: a policy's guide fields, and reach_events (what a firm did on its page)
 
 Revision ID: 0020_firm_page
-Revises: 0018_provider_usage
+Revises: 0019_dashboard_index
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_firm_page"
-down_revision: str | None = "0018_provider_usage"
+down_revision: str | None = "0019_dashboard_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
