@@ -17,6 +17,7 @@ from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import authenticate
 from notifier.services.context import Context
+from notifier.web.console.recent import Recent
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
 from notifier.web.export_pool import ExportPool
 from notifier.web.forms import secret_keys
@@ -37,6 +38,8 @@ class Console:
     client_address: ClientAddress
     # The child process that builds large exports (the web app's, shared with the API).
     exports: ExportPool
+    # The dashboard's delivery counts, kept a few seconds (see ``recent``).
+    recent: Recent
 
     def page(
         self,
@@ -91,6 +94,11 @@ def api_key_check(runtime: Runtime, keys: list[str]) -> KeyCheck:
     return check
 
 
+# How old the dashboard's counts may be: fresh enough for a person, and one scan serves every
+# clerk who opens the dashboard within it.
+DASHBOARD_SECONDS = 5.0
+
+
 def make_console(
     runtime: Runtime,
     views: Views,
@@ -119,4 +127,5 @@ def make_console(
         failed_attempts=failed_attempts,
         client_address=client_address,
         exports=exports,
+        recent=Recent(DASHBOARD_SECONDS),
     )

@@ -22,8 +22,14 @@ def dashboard(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResp
     """Counts by channel and status (today, this week), the latest failures, the calendar."""
     periods = {"today": console.today_start(), "week": console.week_start()}
     runtime = console.runtime
+
+    def count() -> dict[str, dict[str, dict[str, int]]]:
+        with runtime.sessions() as session:
+            return store.channel_status_counts_since(session, periods)  # one pass for both
+
+    # The counts are at most a few seconds old: one scan serves every clerk meanwhile.
+    counts = console.recent.get(("counts", *periods.values()), count)
     with runtime.sessions() as session:
-        counts = store.channel_status_counts_since(session, periods)  # one pass for both
         failures = store.list_deliveries(
             session, DeliveryFilter(status=DeliveryStatus.FAILED), limit=FAILURES_SHOWN
         )
