@@ -25,6 +25,7 @@ from notifier.services.access.api_keys import Principal, authenticate
 from notifier.services.context import Actor, Context, Face
 from notifier.store.models import Role
 from notifier.web.deps import RuntimeDep
+from notifier.web.forms import deployment_keys
 
 __all__ = ["PUBLIC", "Principal", "RoleRequirement", "acting", "require"]
 
@@ -69,10 +70,7 @@ async def current_principal(
             "需要 API 密钥 / an API key is needed (Authorization: Bearer ...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    settings = runtime.settings
-    peppers = [settings.secret_key.get_secret_value()] + [
-        old.get_secret_value() for old in settings.old_secret_keys
-    ]
+    peppers = deployment_keys(runtime.settings)
     principal = await run_in_threadpool(
         authenticate, runtime.sessions, key, peppers=peppers, time_source=runtime.time_source
     )

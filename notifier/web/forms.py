@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from notifier.config import Settings
+
 FORM_SALT = "notifier.web-form"
 FIELD = "csrf"
 
@@ -42,6 +44,9 @@ def form_token_valid(keys: Sequence[str], bound_to: str, value: str | None) -> b
     )
 
 
-def secret_keys(current: str, old: Sequence[str]) -> list[str]:
-    """The deployment's keys, newest first."""
-    return [current, *old]
+def deployment_keys(settings: Settings) -> list[str]:
+    """The deployment's keys, newest first: ``secret_key``, then ``old_secret_keys`` (they
+    sign links and sessions and pepper API key hashes)."""
+    return [settings.secret_key.get_secret_value()] + [
+        old.get_secret_value() for old in settings.old_secret_keys
+    ]

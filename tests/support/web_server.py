@@ -162,3 +162,22 @@ def running_notifier(
 def new_key(server: Server, role: str) -> str:
     """A new API key of ``role``, made by ``notifier keys create``."""
     return server.cli("keys", "create", "--role", role, "--name", f"浏览器测试 {role}").split()[0]
+
+
+def sent_rows(
+    page: Any, server: Server, policy_id: str, expected: int, *, wait: float
+) -> list[str]:
+    """Reload the policy's delivery log until ``expected`` deliveries show as sent (at most
+    ``wait`` seconds); its rows. The worker of another process is sending: no clock to move,
+    and the caller's assertion names what is missing."""
+    rows: list[str] = []
+
+    def enough() -> bool:
+        nonlocal rows
+        page.goto(f"{server.url}/console/deliveries?policy={policy_id}&status=sent")
+        rows = page.locator("#delivery-log tr").all_inner_texts()[1:]
+        return len(rows) >= expected
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(enough, timeout=wait, what=f"{expected} sent", every=0.5)
+    return rows

@@ -20,7 +20,7 @@ from notifier.services.context import Context
 from notifier.web.console.recent import Recent
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
 from notifier.web.export_pool import ExportPool
-from notifier.web.forms import secret_keys
+from notifier.web.forms import deployment_keys
 from notifier.web.views import Views
 
 
@@ -110,10 +110,7 @@ def make_console(
     """The console over ``runtime``; failed sign-ins count in ``failed_attempts`` against
     ``client_address``; large exports are built by ``exports``."""
     settings = runtime.settings
-    keys = secret_keys(
-        settings.secret_key.get_secret_value(),
-        [k.get_secret_value() for k in settings.old_secret_keys],
-    )
+    keys = deployment_keys(settings)
     return Console(
         runtime=runtime,
         views=views,

@@ -25,7 +25,7 @@ from notifier.services.context import Actor, Context
 from notifier.services.reach import events
 from notifier.services.reach.firm_page import firm_page
 from notifier.web import words
-from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
+from notifier.web.forms import FIELD, deployment_keys, form_token, form_token_valid
 from notifier.web.pages.posted import first, posted_form
 from notifier.web.views import Views
 
@@ -41,11 +41,7 @@ class FirmPages:
     def __init__(self, runtime: Runtime, views: Views) -> None:
         self.runtime = runtime
         self.views = views
-        settings = runtime.settings
-        self.keys = secret_keys(
-            settings.secret_key.get_secret_value(),
-            [k.get_secret_value() for k in settings.old_secret_keys],
-        )
+        self.keys = deployment_keys(runtime.settings)
 
     def _context(self) -> Context:
         return self.runtime.context(VISITOR)

@@ -28,7 +28,7 @@ from notifier.services.providers import endpoint_secrets
 from notifier.store import deadlines as deadline_store
 from notifier.store import enterprises as enterprise_store
 from notifier.store.topics import known_topics
-from notifier.web.forms import FIELD, form_token, form_token_valid, secret_keys
+from notifier.web.forms import FIELD, deployment_keys, form_token, form_token_valid
 from notifier.web.pages.posted import first, posted_form
 from notifier.web.views import Views
 
@@ -43,11 +43,7 @@ class LinkPages:
     def __init__(self, runtime: Runtime, views: Views) -> None:
         self.runtime = runtime
         self.views = views
-        settings = runtime.settings
-        self.keys = secret_keys(
-            settings.secret_key.get_secret_value(),
-            [k.get_secret_value() for k in settings.old_secret_keys],
-        )
+        self.keys = deployment_keys(runtime.settings)
 
     def _acting(self, enterprise_id: int) -> Context:
         """The context of what the enterprise does on its own page: the signed link is its

@@ -17,7 +17,6 @@ missing browser fails the test (see test_browser.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -33,7 +32,7 @@ from support.factories import SECRET_ID, SECRET_KEY, TENCENT_TEMPLATES, credit_c
 from support.sheets import xlsx_bytes
 from support.vendor_peers import TencentSmsPeer
 from support.waiting import wait_until
-from support.web_server import Server, headless_chromium, running_notifier
+from support.web_server import Server, headless_chromium, running_notifier, sent_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
@@ -205,26 +204,9 @@ def _compose_and_publish(page, server: Server) -> str:
     return policy_id
 
 
-def _sent(page, server: Server, policy_id: str, expected: int) -> list[str]:
-    """Reload the policy's log until ``expected`` deliveries show as sent; their rows."""
-    rows: list[str] = []
-
-    def enough() -> bool:
-        nonlocal rows
-        page.goto(f"{server.url}/console/deliveries?policy={policy_id}&status=sent")
-        rows = page.locator("#delivery-log tr").all_inner_texts()[1:]
-        return len(rows) >= expected
-
-    # The worker of another process is sending: no clock to move. The caller's assertion
-    # names what is missing.
-    with contextlib.suppress(TimeoutError):
-        wait_until(enough, timeout=WAIT_SECONDS, what=f"{expected} sent", every=0.5)
-    return rows
-
-
 def _correct_and_notify(page, server: Server, policy_id: str) -> None:
     # 4 firms: 3 SMS, 4 emails and firm 1's webhook.
-    reached = _sent(page, server, policy_id, expected=8)
+    reached = sent_rows(page, server, policy_id, 8, wait=WAIT_SECONDS)
     assert len(reached) == 8, reached
     assert all("所属行业 C3670（汽车零部件及配件制造）在发送范围内" in r for r in reached)
     page.goto(f"{server.url}/console/policies/{policy_id}/correct")
@@ -246,7 +228,7 @@ def _correct_and_notify(page, server: Server, policy_id: str) -> None:
     page.click("#publish")
     assert "正在向企业发送更正通知" in page.inner_text("#published-note")
     # The correction reaches every firm and channel the publication did, and says why.
-    rows = _sent(page, server, policy_id, expected=2 * len(reached))
+    rows = sent_rows(page, server, policy_id, 2 * len(reached), wait=WAIT_SECONDS)
     corrected = [r for r in rows if "此前已收到该政策" in r]
     assert len(corrected) == len(reached), rows
 

@@ -11,15 +11,13 @@ missing browser fails the test.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from support.factories import credit_code
-from support.waiting import wait_until
-from support.web_server import PARK, Server, headless_chromium, new_key, running_notifier
+from support.web_server import PARK, Server, headless_chromium, new_key, running_notifier, sent_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
@@ -58,23 +56,6 @@ def _compose_and_publish(page, server: Server, title: str, *, sms: int) -> str:
     return page.url.split("/console/policies/")[1].split("?")[0]
 
 
-def _wait_for_sent(page, server: Server, policy_id: str, expected: int) -> list[str]:
-    """Reload the policy's log until ``expected`` deliveries show as sent; their rows."""
-    rows: list[str] = []
-
-    def enough() -> bool:
-        nonlocal rows
-        page.goto(f"{server.url}/console/deliveries?policy={policy_id}&status=sent")
-        rows = page.locator("#delivery-log tr").all_inner_texts()[1:]
-        return len(rows) >= expected
-
-    # The worker of another process is sending: no clock to move. Short, the caller's
-    # assertion names what is missing.
-    with contextlib.suppress(TimeoutError):
-        wait_until(enough, timeout=WAIT_SECONDS, what=f"{expected} sent", every=0.5)
-    return rows
-
-
 def test_staff_publish_export_and_an_enterprise_leaves_sms(browser, server: Server, tmp_path):
     staff = browser.new_context(accept_downloads=True, locale="zh-CN")
     page = staff.new_page()
@@ -88,7 +69,7 @@ def test_staff_publish_export_and_an_enterprise_leaves_sms(browser, server: Serv
     page.wait_for_selector("#chart-today")
 
     first = _compose_and_publish(page, server, "北仑区汽车零部件技术改造补助申报通知", sms=1)
-    rows = _wait_for_sent(page, server, first, expected=4)
+    rows = sent_rows(page, server, first, 4, wait=WAIT_SECONDS)
     # Firm 1 by SMS, email and webhook; firm 2 by email; firm 3 and 4 are not under C36.
     assert len(rows) == 4, rows
     assert all(PARK[2].name not in row for row in rows)
@@ -115,7 +96,7 @@ def test_staff_publish_export_and_an_enterprise_leaves_sms(browser, server: Serv
 
     second = _compose_and_publish(page, server, "北仑区模具与汽车零部件企业数字化改造专项", sms=0)
     page.goto(f"{server.url}/console/deliveries?policy={second}&q={credit_code(1)}")
-    rows = _wait_for_sent(page, server, second, expected=3)
+    rows = sent_rows(page, server, second, 3, wait=WAIT_SECONDS)
     mine = [row for row in rows if PARK[0].name in row]
     assert len(mine) == 2, rows  # email and webhook: no SMS any more
     assert not any("短信" in row for row in mine)
