@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from notifier.inputs.policy_file import parse_policy
 from notifier.runtime import Runtime
 from notifier.services import demo as demo_data
 from notifier.services.access.api_keys import create_key
+from notifier.services.access.users import add_user, list_users, reset_password
 from notifier.services.context import Actor
 from notifier.services.delivery.progress import follow
 from notifier.services.enterprises.importing import import_enterprises
@@ -51,11 +53,34 @@ def _demo_staff_key(runtime: Runtime) -> str:
     return new.key
 
 
+# The demo's people: a clerk and an admin who sign in by name, as the district's staff do.
+DEMO_PEOPLE = (("演示科员", "staff"), ("演示管理员", "admin"))
+
+
+def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
+    """The demo's people (name, role, password), each with a new password at each demo: added
+    the first time, their password reset after (both audited as the operator)."""
+    context = runtime.context(Actor.operator())
+    known = {str(user["name"]) for user in list_users(runtime.sessions)}
+    people = []
+    for name, role in DEMO_PEOPLE:
+        password = secrets.token_urlsafe(9)
+        if name in known:
+            reset_password(context, name, password)
+        else:
+            add_user(context, name=name, role=role, password=password)
+        people.append((name, role, password))
+    return people
+
+
 def _serve(runtime: Runtime) -> None:
     key = _demo_staff_key(runtime)
+    people = demo_people(runtime)
 
     def announce(address: str) -> None:
         click.echo(f"控制台 / console: {address}/console/")
+        for name, role, password in people:
+            click.echo(f"  登录 / sign in: 姓名 name {name} · 密码 password {password} ({role})")
         click.echo(f"演示员工密钥 / demo staff key: {key}")
         click.echo(f"  curl -H 'Authorization: Bearer {key}' {address}/api/v1/deliveries")
 

@@ -84,3 +84,21 @@ def test_keys_create_with_an_owner_names_them_in_the_list_and_refuses_a_stranger
     with _sessions(notifier)() as session:
         (created,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "key.create"))
     assert created.after["owner"] == NAME
+
+
+def test_the_demo_makes_a_clerk_and_an_admin_who_sign_in_by_name_with_new_passwords(
+    make_runtime, sqlite_url
+):
+    from notifier.cli.demo import demo_people
+
+    runtime = make_runtime(database_url=sqlite_url)
+    first = demo_people(runtime)
+    people = [(name, role) for name, role, _ in first]
+    assert people == [("演示科员", "staff"), ("演示管理员", "admin")]
+    for name, role, password in first:
+        signed = sign_in(runtime.sessions, name, password)
+        assert signed is not None and signed.role == role
+    again = demo_people(runtime)  # the next demo: the same people, new passwords
+    assert [p for *_, p in again] != [p for *_, p in first]
+    assert sign_in(runtime.sessions, "演示科员", first[0][2]) is None
+    assert sign_in(runtime.sessions, "演示科员", again[0][2]) is not None
