@@ -261,6 +261,9 @@ class ClockSettings(BaseModel):
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # How often due campaign runs are looked for.
     campaign_interval_seconds: float = Field(default=60.0, gt=0)
+    # How often the open policies' reach states are read again from their deliveries (and
+    # the reach ladders' due rungs sent).
+    reach_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 # A rung of a reminder ladder: 5wd (working days before the due day) or 3d (days before).
@@ -305,6 +308,23 @@ class RetentionSettings(BaseModel):
     # After this many days a finished delivery keeps its status, channel and times, and loses
     # its address and error texts; dry-run outbox files go too.
     days: int = Field(default=180, ge=1, le=3650)
+
+
+class ReachSettings(BaseModel):
+    """Reach: which policies are followed, when a firm needs a call, when a ladder re-sends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Policies published within this many days (and not withdrawn) are followed.
+    open_days: int = Field(default=90, ge=1, le=3650)
+    # A firm that has not opened the page this many working days after the policy went out
+    # is on its community's follow-up list.
+    followup_working_days: int = Field(default=3, ge=0, le=60)
+    # The default reach ladder: re-send on another channel to firms that have not opened the
+    # page this many working days after the policy went out (a policy may set its own).
+    ladder_working_days: list[Annotated[int, Field(ge=1, le=60)]] = Field(
+        default_factory=lambda: [2], max_length=5
+    )
 
 
 class WebSettings(BaseModel):
@@ -442,6 +462,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reach: ReachSettings = Field(default_factory=ReachSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     web: WebSettings = Field(default_factory=WebSettings)

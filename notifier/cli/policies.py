@@ -1,4 +1,4 @@
-"""``notifier policies``: preview, publish, list, show, revise and cancel."""
+"""``notifier policies``: preview, publish, list, show, reach, revise and cancel."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from notifier.services.policies.corrections import Revised, cancel_policy, descr
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
+from notifier.services.reach.report import policy_reach
 from notifier.store import policies as store
+from notifier.web.i18n import ZH, translator
 
 
 @contextlib.contextmanager
@@ -211,6 +213,29 @@ def show(app: App, policy_id: int, output_format: str) -> None:
             for word, name in zip(revision["changed_words"], revision["changed"], strict=True)
         )
         click.echo(f"  修订 revision {revision['number']}  {revision['revised_at']}  {words}")
+
+
+@policies.command()
+@click.argument("policy_id", type=ID)
+@FORMAT_OPTION
+@pass_app
+def reach(app: App, policy_id: int, output_format: str) -> None:
+    """How far a policy got (触达): firms per state, overall and per community."""
+    report = policy_reach(app.context, policy_id)
+    if output_format == "json":
+        print_json(report.as_json())
+        return
+    t = translator(ZH)
+    click.echo(f"政策 policy {policy_id}: {shown(report.title)}  企业 firms {report.overall.firms}")
+    for name, counts in [("全部 all", report.overall), *report.communities.items()]:
+        states = "  ".join(
+            f"{t('reach_state.' + state)} {number}"
+            for state, number in counts.states.items()
+            if number
+        )
+        share = counts.share_confirmed()
+        early = f"  截止前确认 confirmed before deadline {share:.0%}" if share is not None else ""
+        click.echo(f"  {shown(name)}: {states or '-'}{early}")
 
 
 def _revised_lines(result: Revised) -> list[str]:

@@ -24,10 +24,15 @@ def purge(app: App, days: int | None, output_format: str) -> None:
     result = run_purge(app.runtime.sessions, days=kept, outbox_dir=settings.outbox_dir)
     if output_format == "json":
         print_json(
-            {"days": kept, "deliveries": result.deliveries, "outbox_files": result.outbox_files}
+            {
+                "days": kept,
+                "deliveries": result.deliveries,
+                "outbox_files": result.outbox_files,
+                "reach_events": result.reach_events,
+            }
         )
         return
     click.echo(
-        f"purged {result.deliveries} deliveries and {result.outbox_files} outbox files "
-        f"older than {kept} days"
+        f"purged {result.deliveries} deliveries, {result.outbox_files} outbox files and "
+        f"{result.reach_events} page and call events older than {kept} days"
     )

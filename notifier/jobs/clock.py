@@ -23,6 +23,7 @@ from notifier.services.deadlines.reminders import scan_due_reminders
 from notifier.services.delivery.retention import purge
 from notifier.services.delivery.sweeper import sweep
 from notifier.services.policies.publishing import scan_published
+from notifier.services.reach.states import refresh_open_policies
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,13 @@ def scan_campaign_runs(context: JobContext) -> Any:
     )
 
 
+def refresh_reach(context: JobContext) -> Any:
+    """Read the open policies' reach states again from their deliveries."""
+    return refresh_open_policies(
+        context.sessions, now=context.time_source.now(), days=context.settings.reach.open_days
+    )
+
+
 # (job, name of its interval in ClockSettings); the job's name is its id.
 JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (scan_published_policies, "scan_interval_seconds"),
@@ -88,6 +96,7 @@ JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (sweep_lost_work, "sweep_interval_seconds"),
     (purge_old_deliveries, "purge_interval_seconds"),
     (scan_campaign_runs, "campaign_interval_seconds"),
+    (refresh_reach, "reach_interval_seconds"),
 ]
 
 

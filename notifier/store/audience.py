@@ -13,7 +13,7 @@ policies reached are kept (the contact on that channel as it stands today).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, tuple_
@@ -60,8 +60,13 @@ def _region_match(regions: Sequence[str]) -> ColumnElement[bool]:
 
 
 def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
+    return [Enterprise.unsubscribed_at.is_(None), *_target_conditions(audience)]
+
+
+def _target_conditions(audience: Targets) -> list[ColumnElement[bool]]:
+    """The audience's conditions on the enterprise, whether it unsubscribed or not."""
     owner = EnterpriseSector.enterprise_id == Enterprise.id
-    conditions: list[ColumnElement[bool]] = [Enterprise.unsubscribed_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if audience.sectors:
         conditions.append(exists().where(owner, _sector_match(audience.sectors)))
     if audience.regions:
@@ -96,6 +101,13 @@ def _conditions(audience: Targets) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def matched_query(audience: Targets) -> Select[Any]:
+    """The ids of the enterprises ``audience`` targets, whether or not any channel reaches them
+    (one unsubscribed from everything included): whom a policy is meant for."""
+    targets = replace(audience, done_deadlines=(), reached_by=(), channels=())
+    return select(Enterprise.id).where(true(), *_target_conditions(targets))
+
+
 def _reached_by(policy_ids: Sequence[int]) -> ColumnElement[bool]:
     """A message of these policies went out to the enterprise on the contact's channel."""
     return exists().where(
@@ -118,9 +130,7 @@ def _matched_sector(audience: Targets) -> Any:
 
 def recipients_query(audience: Targets, *, channels: Sequence[str] = ()) -> Select[Any]:
     """The recipients, ordered by (enterprise, contact) so they can be read in pages."""
-    channel_ok: ColumnElement[bool] = (
-        Contact.channel.in_(channels) if channels else true()
-    )
+    channel_ok: ColumnElement[bool] = Contact.channel.in_(channels) if channels else true()
     matched = _matched_sector(audience)
     columns: list[Any] = [
         Enterprise.id.label("enterprise_id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from notifier.store import insert_ignoring_conflicts, table_of
@@ -61,3 +61,12 @@ def reason_reached(session: Session, *, policy_id: int, enterprise_id: int) -> d
     )
     reason = session.scalar(query)
     return dict(reason) if reason else {}
+
+
+def purge(session: Session, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` events older than ``before``; return how many went."""
+    old = select(ReachEvent.id).where(ReachEvent.at < before).limit(limit)
+    ids = list(session.scalars(old))
+    if ids:
+        session.execute(delete(ReachEvent).where(ReachEvent.id.in_(ids)))
+    return len(ids)

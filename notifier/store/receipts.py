@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from notifier.channels.receipts import DELIVERED, FAILED, is_stop_word
 from notifier.domain.channel_names import SMS
-from notifier.store import enterprises
+from notifier.store import enterprises, reach_states
 from notifier.store.models import Contact, Delivery, DeliveryStatus, Enterprise, InboundReply
 from notifier.store.models.base import utcnow
 
@@ -52,7 +52,8 @@ def apply_receipt(
     """
     if status not in (DELIVERED, FAILED):
         raise ValueError(f"a report is delivered or failed, not {status!r}")
-    values: dict[str, object] = {"status": status, "updated_at": at or utcnow()}
+    moment = at or utcnow()
+    values: dict[str, object] = {"status": status, "updated_at": moment}
     if status == FAILED and error:
         values["last_error"] = f"回执 / report: {error}"[:500]
     moved = session.execute(
@@ -65,7 +66,14 @@ def apply_receipt(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(moved, "rowcount", 0))
+    if not getattr(moved, "rowcount", 0):
+        return False
+    # The firm's reach follows its delivery (delivered, or unreachable if nothing got through).
+    reported = select(Delivery.id).where(
+        Delivery.provider == provider, Delivery.provider_message_id == provider_message_id
+    )
+    reach_states.refresh(session, now=moment, delivery_ids=list(session.scalars(reported)))
+    return True
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from notifier.services.delivery.kinds import KINDS, Kind, kind_of
 from notifier.services.delivery.pacing import Pace
 from notifier.services.delivery.ports import Dispatch
 from notifier.store import audience as audiences
-from notifier.store import deliveries, triggers
+from notifier.store import deliveries, reach_states, triggers
 from notifier.store.db import SessionFactory
-from notifier.store.models import TriggerStatus
+from notifier.store.models import TriggerKind, TriggerStatus
 from notifier.store.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -145,5 +145,10 @@ def _fan_out_pages(
         total = deliveries.count_for_trigger(session, trigger_id)
         if trigger.status != TriggerStatus.DONE:
             triggers.finish(session, trigger, recipients=total, now=utcnow())
+        if trigger.kind == TriggerKind.POLICY_PUBLISHED and trigger.policy_id is not None:
+            # Every firm the policy is for gets its reach row, reachable or not.
+            now = utcnow()
+            reach_states.seed(session, trigger.policy_id, audience, now=now)
+            reach_states.refresh(session, now=now, policy_id=trigger.policy_id)
     log.info("fan-out of trigger %s: %s deliveries", trigger_id, total)
     return total

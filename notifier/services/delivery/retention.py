@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
-from notifier.store import deliveries
+from notifier.store import deliveries, reach
 from notifier.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class Purged:
 
     deliveries: int
     outbox_files: int
+    reach_events: int = 0
 
 
 def _purge_outbox(outbox_dir: Path, older_than: float) -> int:
@@ -63,6 +64,18 @@ def purge(
         if done < PURGE_CHUNK:
             break
     files = _purge_outbox(outbox_dir, time.time() - days * 86_400) if outbox_dir else 0
-    if total or files:
-        log.info("purged %s deliveries and %s outbox files older than %s days", total, files, days)
-    return Purged(deliveries=total, outbox_files=files)
+    # What firms did on their pages (questions and call-back numbers among it) and staff calls
+    # go too; each firm's reach state stays, so reports keep their counts.
+    events = 0
+    while True:
+        with sessions.begin() as session:
+            done = reach.purge(session, before=before, limit=PURGE_CHUNK)
+        events += done
+        if done < PURGE_CHUNK:
+            break
+    if total or files or events:
+        log.info(
+            "purged %s deliveries, %s outbox files and %s reach events older than %s days",
+            total, files, events, days,
+        )  # fmt: skip
+    return Purged(deliveries=total, outbox_files=files, reach_events=events)

@@ -34,11 +34,12 @@ from notifier.services.delivery.failover import Routed, route
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Providers
 from notifier.services.delivery.throttling import throttled
-from notifier.store import deliveries, enterprises
+from notifier.store import deliveries, enterprises, reach_states
 from notifier.store.db import SessionFactory
 from notifier.store.deliveries import Attempted, Outcome
 from notifier.store.models import Delivery, DeliveryStatus
 from notifier.store.models.base import utcnow
+from notifier.store.models.delivery import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 S = DeliveryStatus
@@ -248,6 +249,9 @@ class _Sender:
     def commit(self) -> None:
         """Record what was sent since the last commit, and commit (with any claims made)."""
         deliveries.record(self.session, self.attempted)
+        # The firms' reach follows their deliveries (sent, or unreachable when all failed).
+        ended = [a.delivery_id for a in self.attempted if a.outcome.status in FINAL_STATUSES]
+        reach_states.refresh(self.session, now=utcnow(), delivery_ids=ended)
         self.session.commit()
         self.attempted = []
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from notifier.domain.reach import ReachState
 from notifier.errors import InputError, NotFoundError
 from notifier.inputs.firm_answers import Question
 from notifier.services import audit
@@ -26,6 +27,7 @@ from notifier.services.deadlines.operations import record_done
 from notifier.store import deadlines as deadline_store
 from notifier.store import policies as policy_store
 from notifier.store import reach as store
+from notifier.store import reach_states
 from notifier.store.models import Enterprise, ReachKind
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,31 @@ def _as_firm(context: Context, enterprise_id: int) -> Context:
     return replace(context, actor=actor)
 
 
+# The reach state each kind of page event moves the firm to.
+_MOVES_TO = {
+    ReachKind.OPENED: ReachState.OPENED,
+    ReachKind.CONFIRMED: ReachState.CONFIRMED,
+    ReachKind.NOT_APPLICABLE: ReachState.NOT_APPLICABLE,
+    ReachKind.QUESTION: ReachState.QUESTION,
+    ReachKind.DONE: ReachState.DONE,
+}
+
+
 def _add(
     session: Session, context: Context, policy_id: int, enterprise_id: int,
     kind: ReachKind, key: str, detail: dict[str, Any],
 ) -> bool:
-    return store.add_once(
+    """Store the event once and move the firm's reach state on; True when the event is new."""
+    now = context.time_source.now()
+    new = store.add_once(
         session, policy_id=policy_id, enterprise_id=enterprise_id, kind=kind, key=key,
-        detail=detail, at=context.time_source.now(),
+        detail=detail, at=now,
     )  # fmt: skip
+    if new:
+        reach_states.advance(session, policy_id, enterprise_id, _MOVES_TO[kind], now=now)
+        if kind == ReachKind.QUESTION:
+            reach_states.set_question(session, policy_id, enterprise_id, open_=True, now=now)
+    return new
 
 
 def record_opened(context: Context, policy_id: int, enterprise_id: int) -> bool:

@@ -18,7 +18,7 @@ from notifier.store.models.import_heading import ImportHeading
 from notifier.store.models.policy import Deadline, DeadlineDone, Policy, PolicyRevision
 from notifier.store.models.provider import ProviderAccount
 from notifier.store.models.provider_usage import ProviderUsage
-from notifier.store.models.reach import ReachEvent, ReachKind
+from notifier.store.models.reach import PolicyReach, ReachEvent, ReachKind
 from notifier.store.models.reply import InboundReply
 from notifier.store.models.template import MessageTemplate
 from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
@@ -45,6 +45,7 @@ __all__ = [
     "ImportHeading",
     "EnterpriseTopic",
     "InboundReply",
+    "PolicyReach",
     "ReachEvent",
     "ReachKind",
     "Policy",

@@ -1,0 +1,55 @@
+"""Keeping each policy's reach states up to date.
+
+Page events and staff calls move a firm at once (:mod:`.events`, :mod:`.calls`); deliveries
+and receipts move it as they are recorded (the sending and receipt code call the store). This
+module brings a whole policy up to date: its rows made for every firm it is for once its
+publication has fanned out, and the firms that have not acted read again from their
+deliveries (the clock does it for the open policies, a report before it counts).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.store import reach_states, triggers
+from notifier.store.db import SessionFactory
+from notifier.store.models import Policy, Trigger, TriggerStatus
+
+log = logging.getLogger(__name__)
+
+
+def bring_up_to_date(session: Session, policy: Policy, *, now: datetime) -> None:
+    """Rows for every firm the policy is for (once its publication fanned out), and the
+    states of those that have not acted read again from their deliveries."""
+    published = session.scalar(
+        select(Trigger.status).where(Trigger.key == triggers.policy_published_key(policy.id))
+    )
+    if published == TriggerStatus.DONE and policy.cancelled_at is None:
+        reach_states.seed(session, policy.id, policy.targets, now=now)
+    reach_states.refresh(session, now=now, policy_id=policy.id)
+
+
+def refresh_open_policies(sessions: SessionFactory, *, now: datetime, days: int) -> int:
+    """Bring up to date every policy published in the last ``days`` days and not withdrawn,
+    one transaction each; return how many."""
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Policy.id).where(
+                    Policy.cancelled_at.is_(None),
+                    Policy.published_at <= now,
+                    Policy.published_at >= now - timedelta(days=days),
+                )
+            )
+        )
+    for policy_id in ids:
+        with sessions.begin() as session:
+            policy = session.get(Policy, policy_id)
+            if policy is not None:
+                bring_up_to_date(session, policy, now=now)
+    log.debug("reach states refreshed for %s policies", len(ids))
+    return len(ids)

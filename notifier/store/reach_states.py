@@ -1,0 +1,226 @@
+"""Reach states (``reach_states``): one row per policy and firm, kept moving forward.
+
+The rules are :mod:`notifier.domain.reach`'s; this module keeps them in SQL so that a whole
+policy's firms are brought up to date in one statement, whatever their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from notifier.domain.reach import ACTED, CONFIRMING, STAGES, ReachState
+from notifier.domain.targets import Targets
+from notifier.store import audience as audiences
+from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.models import Delivery, DeliveryStatus, Enterprise, PolicyReach
+
+_reach = table_of(PolicyReach)
+# Delivery statuses still on their way (the firm is targeted until they end).
+_UNDER_WAY = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.DEFERRED,
+)
+_FROM_DELIVERIES = tuple(s for s, n in STAGES.items() if n < ACTED)
+
+
+def _stage_of(column: Any) -> Any:
+    """The SQL stage number of a state column."""
+    return case(*((column == state, number) for state, number in STAGES.items()), else_=0)
+
+
+def seed(session: Session, policy_id: int, audience: Targets, *, now: datetime) -> int:
+    """Make a ``targeted`` row for every firm ``audience`` matches that has none yet (whether
+    or not a channel reaches it); return how many were made."""
+    matched = audiences.matched_query(audience).where(true())
+    rows = select(
+        literal(policy_id), matched.subquery().c.id, literal(ReachState.TARGETED.value),
+        literal(False), literal(now), literal(now),
+    )  # fmt: skip
+    statement = insert_ignoring_conflicts(session, _reach).from_select(
+        ["policy_id", "enterprise_id", "state", "question_open", "created_at", "updated_at"],
+        rows.where(true()),
+    )
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
+def _counted(status: Sequence[str]) -> ColumnElement[bool]:
+    """A delivery of the row's policy to the row's firm in one of ``status``, made since the
+    number was last found wrong."""
+    return exists().where(
+        Delivery.policy_id == _reach.c.policy_id,
+        Delivery.enterprise_id == _reach.c.enterprise_id,
+        Delivery.status.in_(list(status)),
+        or_(_reach.c.stale_before.is_(None), Delivery.created_at >= _reach.c.stale_before),
+    )
+
+
+def _from_deliveries() -> Any:
+    return case(
+        (_counted([DeliveryStatus.DELIVERED]), ReachState.DELIVERED.value),
+        (_counted([DeliveryStatus.SENT]), ReachState.SENT.value),
+        (_counted(_UNDER_WAY), ReachState.TARGETED.value),
+        else_=ReachState.UNREACHABLE.value,
+    )
+
+
+def refresh(
+    session: Session,
+    *,
+    now: datetime,
+    policy_id: int | None = None,
+    delivery_ids: Sequence[int] = (),
+) -> int:
+    """Read again from the deliveries the state of the firms that have not acted yet: of one
+    policy, or of the firms and policies of ``delivery_ids``. Returns how many rows changed."""
+    derived = _from_deliveries()
+    where: list[ColumnElement[bool]] = [
+        _reach.c.state.in_(list(_FROM_DELIVERIES)),
+        _reach.c.state != derived,
+    ]
+    if policy_id is not None:
+        where.append(_reach.c.policy_id == policy_id)
+    if delivery_ids:
+        # The pairs first (by the deliveries' key), so the update touches only their rows.
+        pairs = session.execute(
+            select(Delivery.policy_id, Delivery.enterprise_id)
+            .where(Delivery.id.in_(list(delivery_ids)), Delivery.policy_id.is_not(None))
+            .distinct()
+        ).all()
+        if not pairs:
+            return 0
+        where.append(tuple_(_reach.c.policy_id, _reach.c.enterprise_id).in_(pairs))
+    statement = update(_reach).where(*where).values(state=derived, updated_at=now)
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _ensure(session: Session, policy_id: int, enterprise_id: int, now: datetime) -> None:
+    """A row for the firm and policy (a firm can act on a policy published before rows were
+    kept, or one the register matched only later)."""
+    statement = insert_ignoring_conflicts(session, _reach).values(
+        policy_id=policy_id, enterprise_id=enterprise_id, state=ReachState.TARGETED.value,
+        question_open=False, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.execute(statement)
+
+
+def _one(policy_id: int, enterprise_id: int) -> ColumnElement[bool]:
+    return and_(_reach.c.policy_id == policy_id, _reach.c.enterprise_id == enterprise_id)
+
+
+def advance(
+    session: Session, policy_id: int, enterprise_id: int, state: ReachState, *, now: datetime
+) -> bool:
+    """Move the firm to ``state`` if that is further on than where it is; True when it moved."""
+    _ensure(session, policy_id, enterprise_id, now)
+    confirmed_at: Any = _reach.c.confirmed_at
+    if state in CONFIRMING:
+        confirmed_at = func.coalesce(_reach.c.confirmed_at, now)
+    statement = (
+        update(_reach)
+        .where(_one(policy_id, enterprise_id), _stage_of(_reach.c.state) < STAGES[state])
+        .values(state=state.value, confirmed_at=confirmed_at, updated_at=now)
+    )
+    return bool(getattr(session.execute(statement), "rowcount", 0))
+
+
+def number_wrong(session: Session, policy_id: int, enterprise_id: int, *, now: datetime) -> bool:
+    """A call found the firm's number wrong: what was sent before no longer counts, and a firm
+    that has not acted is unreachable until a new message goes out. True when it changed."""
+    _ensure(session, policy_id, enterprise_id, now)
+    statement = (
+        update(_reach)
+        .where(_one(policy_id, enterprise_id), _reach.c.state.in_(list(_FROM_DELIVERIES)))
+        .values(state=ReachState.UNREACHABLE.value, stale_before=now, updated_at=now)
+    )
+    return bool(getattr(session.execute(statement), "rowcount", 0))
+
+
+def set_question(
+    session: Session, policy_id: int, enterprise_id: int, *, open_: bool, now: datetime
+) -> None:
+    """Mark the firm's question open (asked) or answered."""
+    _ensure(session, policy_id, enterprise_id, now)
+    statement = (
+        update(_reach)
+        .where(_one(policy_id, enterprise_id))
+        .values(question_open=open_, updated_at=now)
+    )
+    session.execute(statement)
+
+
+def get(session: Session, policy_id: int, enterprise_id: int) -> PolicyReach | None:
+    """The firm's row for the policy, if kept."""
+    return session.get(PolicyReach, (policy_id, enterprise_id))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many of a policy's firms in one region are in one state."""
+
+    region: str
+    state: str
+    firms: int
+    confirmed_before: int
+    questions: int
+
+
+def tally(session: Session, policy_id: int, *, before: datetime | None) -> list[Tally]:
+    """The policy's firms counted per region and state; ``confirmed_before`` counts those
+    that confirmed (or said done) before ``before`` (none when it is None)."""
+    early: Any = literal(0)
+    if before is not None:
+        early = func.sum(case((_reach.c.confirmed_at < before, 1), else_=0))
+    questions = func.sum(case((_reach.c.question_open, 1), else_=0))
+    query = (
+        select(Enterprise.region, _reach.c.state, func.count(), early, questions)
+        .join(Enterprise, Enterprise.id == _reach.c.enterprise_id)
+        .where(_reach.c.policy_id == policy_id)
+        .group_by(Enterprise.region, _reach.c.state)
+    )
+    return [
+        Tally(region, state, int(firms), int(confirmed or 0), int(asked or 0))
+        for region, state, firms, confirmed, asked in session.execute(query)
+    ]
+
+
+def of_policy(session: Session, policy_id: int, *, after: int = 0, limit: int = 1000) -> list[Any]:
+    """A page of the policy's rows with the firm (id, name, credit code, region), by firm id
+    after ``after``."""
+    query = (
+        select(
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.credit_code,
+            Enterprise.region,
+            _reach.c.state,
+            _reach.c.question_open,
+            _reach.c.confirmed_at,
+            _reach.c.updated_at,
+        )  # fmt: skip
+        .join(Enterprise, Enterprise.id == _reach.c.enterprise_id)
+        .where(_reach.c.policy_id == policy_id, Enterprise.id > after)
+        .order_by(Enterprise.id)
+        .limit(limit)
+    )
+    return list(session.execute(query))
