@@ -15,6 +15,7 @@ from notifier.cli import (
     deliveries,
     demo,
     enterprises,
+    followups,
     keys,
     policies,
     processes,
@@ -61,6 +62,7 @@ for group in (
     users.users,
     providers.providers,
     calendar.calendar,
+    followups.followups,
 ):
     cli.add_command(group)
 for command in (

@@ -50,7 +50,8 @@ def _sector_match(prefixes: Sequence[str]) -> ColumnElement[bool]:
     return or_(*(EnterpriseSector.code.startswith(p, autoescape=True) for p in prefixes))
 
 
-def _region_match(regions: Sequence[str]) -> ColumnElement[bool]:
+def in_regions(regions: Sequence[str]) -> ColumnElement[bool]:
+    """Firms registered in one of ``regions`` or anywhere below it (full ``/`` paths)."""
     clauses = []
     for region in regions:
         region = region.strip("/")
@@ -70,7 +71,7 @@ def _target_conditions(audience: Targets) -> list[ColumnElement[bool]]:
     if audience.sectors:
         conditions.append(exists().where(owner, _sector_match(audience.sectors)))
     if audience.regions:
-        conditions.append(_region_match(audience.regions))
+        conditions.append(in_regions(audience.regions))
     if audience.sizes:
         conditions.append(Enterprise.size.in_(audience.sizes))
     if audience.credit_codes:
@@ -237,7 +238,7 @@ def unmatched_targets(session: Session, audience: Targets) -> dict[str, list[str
             (p, exists().where(EnterpriseSector.code.startswith(p, autoescape=True)))
             for p in audience.sectors
         ],
-        "regions": [(r, exists().where(_region_match([r]))) for r in audience.regions],
+        "regions": [(r, exists().where(in_regions([r]))) for r in audience.regions],
         "sizes": [(s, exists().where(Enterprise.size == s)) for s in audience.sizes],
         "tags": [(t, exists().where(EnterpriseTag.tag == t)) for t in audience.tags],
         "topics": [(t, exists().where(EnterpriseTopic.topic == t)) for t in audience.topics],
