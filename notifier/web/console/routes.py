@@ -20,6 +20,7 @@ from notifier.web.console import (
     deadlines,
     deliveries,
     enterprises,
+    followups,
     login,
     policies,
     providers,
@@ -41,7 +42,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts,
+    campaigns, calendar, accounts, followups,
 )  # fmt: skip
 
 

@@ -71,6 +71,8 @@ CONSOLE_PAGES = (
     "/console/deadlines?month=2031-06",
     "/console/enterprises",
     "/console/enterprises/{code}",
+    "/console/followups",
+    "/console/followups?community=%E7%81%B5%E5%B3%B0%E5%B7%A5%E4%B8%9A%E7%A4%BE%E5%8C%BA",
     "/console/deliveries",
     "/console/deliveries/1",
     "/console/admin",
