@@ -23,7 +23,7 @@ THURSDAY = datetime(2031, 3, 6, 9, 0, tzinfo=SHANGHAI)  # 3 working days after M
 STREET = REGION.rsplit("/", 1)[0]  # 大碶街道
 ELSEWHERE = f"{STREET}/新碶工业社区"
 OTHER_STREET = "浙江省/宁波市/北仑区/小港街道/渡头社区"
-__all__ = ["MONDAY", "REGION", "THURSDAY", "WEDNESDAY", "seed_district"]
+__all__ = ["ELSEWHERE", "MONDAY", "REGION", "THURSDAY", "WEDNESDAY", "seed_district"]
 
 
 def publish_and_send(runtime, **fields) -> int:
