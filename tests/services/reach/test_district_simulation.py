@@ -14,6 +14,7 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,12 +74,79 @@ def district(make_runtime, database_url):
     return runtime, firms, rng
 
 
+def _links_from_outbox(runtime) -> dict[int, str]:
+    """Each firm's page token, from the email it got (firm N's address is firmN@example.cn)."""
+    links = {}
+    for path in (runtime.settings.outbox_dir / "email").glob("*.json"):
+        mail = json.loads(path.read_text())
+        number = int(re.fullmatch(r"firm(\d+)@example\.cn", mail["to"]).group(1))
+        links[number] = re.search(r"/p/([A-Za-z0-9._-]+)", mail["text"]).group(1)
+    return links
+
+
+@dataclass
+class Behaviour:
+    """What the simulation had the firms do; ``state`` is its own record of each firm."""
+
+    reachable: set[int]
+    opened: set[int] = field(default_factory=set)
+    confirmed: set[int] = field(default_factory=set)
+    not_applicable: set[int] = field(default_factory=set)
+    asked: set[int] = field(default_factory=set)
+    previewed: set[int] = field(default_factory=set)
+
+    def choose(self, rng: random.Random) -> None:
+        numbers = sorted(self.reachable)
+        self.opened = set(rng.sample(numbers, len(numbers) // 3))
+        self.confirmed = set(rng.sample(numbers, len(numbers) // 6))
+        rest = [n for n in numbers if n not in self.confirmed]
+        self.not_applicable = set(rng.sample(rest, len(rest) // 50))
+        rest = [n for n in rest if n not in self.not_applicable]
+        self.asked = set(rng.sample(rest, len(rest) // 60))
+        self.previewed = set(rng.sample(numbers, len(numbers) // 4))
+
+    def press(self, number: int, csrf: str) -> dict[str, str] | None:
+        """The button the firm presses on its page, if any."""
+        if number in self.confirmed:
+            return {"csrf": csrf, "action": "confirmed"}
+        if number in self.not_applicable:
+            return {"csrf": csrf, "action": "not_applicable", "reason": "本企业不涉及"}
+        if number in self.asked:
+            return {
+                "csrf": csrf, "action": "question",
+                "question": f"第{number}号企业：设备发票是否需要原件？", "callback": "13800138000",
+            }  # fmt: skip
+        return None
+
+    def state(self, number: int) -> str:
+        if number not in self.reachable:
+            return "unreachable"
+        for state, firms in (
+            ("not_applicable", self.not_applicable), ("confirmed", self.confirmed),
+            ("question", self.asked), ("opened", self.opened),
+        ):  # fmt: skip
+            if number in firms:
+                return state
+        return "sent"
+
+
+def _visit(client: TestClient, token: str, number: int, behaviour: Behaviour) -> None:
+    """A person opens the page (its script sends the beacon) and maybe presses a button."""
+    page = client.get(f"/p/{token}")
+    assert page.status_code == 200
+    csrf = _csrf(page.text)
+    if number in behaviour.opened:
+        assert client.post(f"/p/{token}/opened", data={"csrf": csrf}).status_code == 204
+    press = behaviour.press(number, csrf)
+    if press is not None:
+        assert client.post(f"/p/{token}", data=press).status_code == 200
+
+
 def test_policies_reach_equals_what_a_district_of_4000_firms_did(district, tmp_path):
     runtime, firms, rng = district
     # One firm in a hundred unsubscribed from everything before the policy.
     gone = {f.number for f in rng.sample([f for f in firms if f.channels], len(firms) // 100)}
     unsubscribe(acting(runtime), [credit_code(n) for n in sorted(gone)], channel=None)
-
     draft = parse_policy(
         policy(ref="district", targets={"sectors": ["C36"], "regions": ["浙江省/宁波市/北仑区"]}),
         zone=runtime.settings.zone,
@@ -88,71 +156,31 @@ def test_policies_reach_equals_what_a_district_of_4000_firms_did(district, tmp_p
         follow(runtime.sessions, published.trigger_id, show=False, timeout=600)
 
     targeted = {f.number: f for f in firms if f.sectors == "C3670"}
-    reachable = {n for n, f in targeted.items() if f.channels and n not in gone}
-    links = {}
-    for path in (runtime.settings.outbox_dir / "email").glob("*.json"):
-        mail = json.loads(path.read_text())
-        number = int(re.fullmatch(r"firm(\d+)@example\.cn", mail["to"]).group(1))
-        links[number] = re.search(r"/p/([A-Za-z0-9._-]+)", mail["text"]).group(1)
-    assert set(links) == reachable, "every reachable firm got its link, no one else did"
-
+    behaviour = Behaviour({n for n, f in targeted.items() if f.channels and n not in gone})
+    links = _links_from_outbox(runtime)
+    assert set(links) == behaviour.reachable, "every reachable firm got its link, no one else"
+    behaviour.choose(rng)
     client = TestClient(web_app(runtime))
-    numbers = sorted(links)
-    opened = set(rng.sample(numbers, len(numbers) // 3))
-    confirmed = set(rng.sample(numbers, len(numbers) // 6))
-    rest = [n for n in numbers if n not in confirmed]
-    not_applicable = set(rng.sample(rest, len(rest) // 50))
-    asked = set(rng.sample([n for n in rest if n not in not_applicable], len(rest) // 60))
-    previewed = set(rng.sample(numbers, len(numbers) // 4))
-
-    for number in sorted(previewed):  # a chat app unfurls the link: no person saw it
+    for number in sorted(behaviour.previewed):  # a chat app unfurls the link: no person saw it
         agent = rng.choice(PREVIEW_AGENTS)
         assert client.get(f"/p/{links[number]}", headers={"User-Agent": agent}).status_code == 200
-    for number in sorted(opened | confirmed | not_applicable | asked):
-        token = links[number]
-        page = client.get(f"/p/{token}")
-        assert page.status_code == 200
-        csrf = _csrf(page.text)
-        if number in opened:
-            assert client.post(f"/p/{token}/opened", data={"csrf": csrf}).status_code == 204
-        if number in confirmed:
-            press = {"csrf": csrf, "action": "confirmed"}
-        elif number in not_applicable:
-            press = {"csrf": csrf, "action": "not_applicable", "reason": "本企业不涉及"}
-        elif number in asked:
-            press = {
-                "csrf": csrf, "action": "question",
-                "question": f"第{number}号企业：设备发票是否需要原件？", "callback": "13800138000",
-            }  # fmt: skip
-        else:
-            continue
-        assert client.post(f"/p/{token}", data=press).status_code == 200
-
-    def truth(number: int) -> str:
-        if number not in reachable:
-            return "unreachable"
-        if number in not_applicable:
-            return "not_applicable"
-        if number in confirmed:
-            return "confirmed"
-        if number in asked:
-            return "question"
-        return "opened" if number in opened else "sent"
+    b = behaviour
+    for number in sorted(b.opened | b.confirmed | b.not_applicable | b.asked):
+        _visit(client, links[number], number, behaviour)
 
     expected: dict[str, Counter[str]] = defaultdict(Counter)
     for number, firm in targeted.items():
-        expected[firm.region][truth(number)] += 1
+        expected[firm.region][behaviour.state(number)] += 1
     overall = sum(expected.values(), Counter())
-
     cli = Notifier({"NOTIFIER_DATABASE_URL": runtime.settings.database_url}, tmp_path)
     report = cli.json("policies", "reach", str(published.policy_id))
     assert report["firms"] == len(targeted)
     assert report["states"] == {state: overall[state] for state in ALL_STATES}
-    assert report["questions_open"] == len(asked)
+    assert report["questions_open"] == len(behaviour.asked)
     assert {c["community"]: c["states"] for c in report["communities"]} == {
         region: {state: counts[state] for state in ALL_STATES}
         for region, counts in expected.items()
     }
     # The link previews alone counted as nothing: those firms are still only "sent".
-    only_previewed = previewed - opened - confirmed - not_applicable - asked
+    only_previewed = b.previewed - b.opened - b.confirmed - b.not_applicable - b.asked
     assert only_previewed and overall["sent"] >= len(only_previewed)
