@@ -12,6 +12,7 @@ from notifier.domain.reach import CallOutcome, call_outcome
 from notifier.domain.time_source import ManualTime
 from notifier.inputs.firm_answers import Question
 from notifier.inputs.policy_file import parse_policy
+from notifier.services.deadlines.operations import mark_done, report
 from notifier.services.delivery.fanout import fan_out
 from notifier.services.delivery.retention import purge
 from notifier.services.policies.publishing import publish_policy
@@ -182,3 +183,10 @@ def test_retention_purges_page_and_call_events_but_keeps_the_states(runtime):
         assert reach_events.of_firm(session, policy_id=policy_id,
                                     enterprise_id=_firm(runtime, 1)) == []  # fmt: skip
     assert _state(runtime, policy_id, 1) == ("question", True)
+
+
+def test_staff_marking_a_deadline_done_for_a_firm_makes_it_done(runtime):
+    policy_id = _published(runtime)
+    deadline_id = report(acting(runtime))[0]["id"]
+    assert mark_done(acting(runtime), deadline_id, credit_code(3))
+    assert _state(runtime, policy_id, 3)[0] == "done"
