@@ -39,7 +39,8 @@ _UNDER_WAY = (
     DeliveryStatus.SENDING,
     DeliveryStatus.DEFERRED,
 )
-_FROM_DELIVERIES = tuple(s for s, n in STAGES.items() if n < ACTED)
+# The states the deliveries decide (below ACTED).
+FROM_DELIVERIES: tuple[str, ...] = tuple(s for s, n in STAGES.items() if n < ACTED)
 
 
 def _stage_of(column: Any) -> Any:
@@ -93,12 +94,14 @@ def refresh(
     now: datetime,
     policy_id: int | None = None,
     delivery_ids: Sequence[int] = (),
+    states: Sequence[str] = FROM_DELIVERIES,
 ) -> int:
-    """Read again from the deliveries the state of the firms that have not acted yet: of one
-    policy, or of the firms and policies of ``delivery_ids``. Returns how many rows changed."""
+    """Read again from the deliveries the state of the firms that have not acted yet (those
+    in ``states``, all of them by default): of one policy, or of the firms and policies of
+    ``delivery_ids``. Returns how many rows changed."""
     derived = _from_deliveries()
     where: list[ColumnElement[bool]] = [
-        _reach.c.state.in_(list(_FROM_DELIVERIES)),
+        _reach.c.state.in_([s for s in states if s in FROM_DELIVERIES]),
         _reach.c.state != derived,
     ]
     if policy_id is not None:
@@ -116,6 +119,14 @@ def refresh(
     statement = update(_reach).where(*where).values(state=derived, updated_at=now)
     result = session.execute(statement.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def kept_for(session: Session, policy_id: int) -> bool:
+    """Whether the policy has any reach rows yet."""
+    return (
+        session.scalar(select(_reach.c.policy_id).where(_reach.c.policy_id == policy_id).limit(1))
+        is not None
+    )
 
 
 def _ensure(session: Session, policy_id: int, enterprise_id: int, now: datetime) -> None:
@@ -154,7 +165,7 @@ def number_wrong(session: Session, policy_id: int, enterprise_id: int, *, now: d
     _ensure(session, policy_id, enterprise_id, now)
     statement = (
         update(_reach)
-        .where(_one(policy_id, enterprise_id), _reach.c.state.in_(list(_FROM_DELIVERIES)))
+        .where(_one(policy_id, enterprise_id), _reach.c.state.in_(list(FROM_DELIVERIES)))
         .values(state=ReachState.UNREACHABLE.value, stale_before=now, updated_at=now)
     )
     return bool(getattr(session.execute(statement), "rowcount", 0))

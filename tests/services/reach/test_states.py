@@ -18,10 +18,11 @@ from notifier.services.delivery.retention import purge
 from notifier.services.policies.publishing import publish_policy
 from notifier.services.reach import calls, events
 from notifier.services.reach.report import policy_reach
+from notifier.services.reach.states import refresh_open_policies
 from notifier.store import enterprises as enterprise_store
 from notifier.store import reach as reach_events
 from notifier.store import reach_states
-from notifier.store.models import Delivery
+from notifier.store.models import Delivery, PolicyReach
 from notifier.store.receipts import apply_receipt
 
 from support.factories import (
@@ -190,3 +191,19 @@ def test_staff_marking_a_deadline_done_for_a_firm_makes_it_done(runtime):
     deadline_id = report(acting(runtime))[0]["id"]
     assert mark_done(acting(runtime), deadline_id, credit_code(3))
     assert _state(runtime, policy_id, 3)[0] == "done"
+
+
+def test_the_clock_makes_rows_for_an_older_policy_and_catches_deliveries_no_send_recorded(runtime):
+    policy_id = _published(runtime)
+    firm = _firm(runtime, 3)
+    with runtime.sessions.begin() as session:
+        # As a policy published before reach was kept: no rows; and firm 3's SMS failed by
+        # a path that records no send (the sweeper gives up on a stuck one).
+        session.query(PolicyReach).filter_by(policy_id=policy_id).delete()
+        session.query(Delivery).filter_by(policy_id=policy_id, enterprise_id=firm).update(
+            {"status": "failed"}
+        )
+    assert refresh_open_policies(runtime.sessions, now=runtime.time_source.now(), days=90) == 1
+    assert _state(runtime, policy_id, 1)[0] == "sent"
+    assert _state(runtime, policy_id, 2)[0] == "unreachable"
+    assert _state(runtime, policy_id, 3)[0] == "unreachable"
