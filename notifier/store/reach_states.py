@@ -30,7 +30,7 @@ from notifier.domain.reach import ACTED, CONFIRMING, STAGES, ReachState
 from notifier.domain.targets import Targets
 from notifier.store import audience as audiences
 from notifier.store import insert_ignoring_conflicts, table_of
-from notifier.store.models import Delivery, DeliveryStatus, Enterprise, PolicyReach
+from notifier.store.models import Delivery, DeliveryStatus, Enterprise, Policy, PolicyReach
 
 _reach = table_of(PolicyReach)
 # Delivery statuses still on their way (the firm is targeted until they end).
@@ -224,3 +224,56 @@ def of_policy(session: Session, policy_id: int, *, after: int = 0, limit: int = 
         .limit(limit)
     )
     return list(session.execute(query))
+
+
+@dataclass(frozen=True)
+class PolicyStanding:
+    """One open policy's firms in a few figures, for the district's view."""
+
+    policy_id: int
+    title: str
+    published_at: datetime
+    firms: int
+    opened: int
+    confirmed: int
+    unreachable: int
+    questions: int
+
+
+def _firms_in(states: Sequence[str]) -> Any:
+    return func.sum(case((_reach.c.state.in_(list(states)), 1), else_=0))
+
+
+def open_policies(
+    session: Session, *, since: datetime, now: datetime, limit: int = 100
+) -> list[PolicyStanding]:
+    """Every policy published between ``since`` and ``now`` and not withdrawn, newest first,
+    with its firms counted (opened or further on, confirmed or done, unreachable, questions
+    open) in one grouped query over the stored states (as the clock last brought them up
+    to date)."""
+    opened = [state for state, number in STAGES.items() if number >= ACTED]
+    query = (
+        select(
+            Policy.id,
+            Policy.title,
+            Policy.published_at,
+            func.count(_reach.c.enterprise_id),
+            _firms_in(opened),
+            _firms_in(list(CONFIRMING)),
+            _firms_in([ReachState.UNREACHABLE.value]),
+            func.sum(case((_reach.c.question_open, 1), else_=0)),
+        )  # fmt: skip
+        .outerjoin(_reach, _reach.c.policy_id == Policy.id)  # one not fanned out yet: 0 firms
+        .where(
+            Policy.cancelled_at.is_(None),
+            Policy.published_at >= since,
+            Policy.published_at <= now,
+        )
+        .group_by(Policy.id, Policy.title, Policy.published_at)
+        .order_by(Policy.published_at.desc(), Policy.id.desc())
+        .limit(limit)
+    )
+    return [
+        PolicyStanding(policy_id, title, published_at, int(firms), *(int(n or 0) for n in figures))
+        for policy_id, title, published_at, firms, *figures in session.execute(query)
+    ]
