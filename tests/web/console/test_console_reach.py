@@ -19,12 +19,13 @@ from notifier.domain.tokens import make_page_token
 from notifier.inputs.policy_file import parse_policy
 from notifier.services.access.api_keys import create_key
 from notifier.services.delivery.progress import follow
-from notifier.services.policies.publishing import publish_policy
+from notifier.services.policies.publishing import publish, publish_policy
 from notifier.services.reach.report import policy_reach
 from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
 
-from support.factories import Firm, acting, credit_code, enter_plain_years, policy
+from support.cli import notifier_on
+from support.factories import Enqueued, Firm, acting, credit_code, enter_plain_years, policy
 from support.web_harness import make_key, post_login, seed, signed_in, web_app
 
 KEY = "the-current-secret-key-that-signs-links"
@@ -127,6 +128,13 @@ def test_the_policy_page_shows_the_funnel_and_the_communities_as_the_report_coun
 
 
 def test_the_dashboard_shows_the_policy_in_the_district_view(runtime, client, acted):
+    # Published too long ago, or not yet: not followed.
+    for ref, published_at in (("old", "2030-11-01T09:00"), ("later", "2031-04-01T09:00")):
+        draft = parse_policy(
+            policy(ref=ref, title=f"{ref}政策", published_at=published_at),
+            zone=runtime.settings.zone,
+        )
+        publish(runtime.sessions, Enqueued(), draft, time_source=runtime.time_source)
     signed_in(client, make_key(runtime, "staff"))
     page = client.get("/console/").text
     row = _cell(page, f"district-{acted}")
@@ -134,6 +142,7 @@ def test_the_dashboard_shows_the_policy_in_the_district_view(runtime, client, ac
     assert row[0] == "汽车零部件技术改造补助申报通知"
     assert row[2:] == ["6", "83.3%", "33.3%", "0", "1"]
     assert f'href="/console/policies/{acted}"' in page
+    assert "old政策" not in page and "later政策" not in page
 
 
 def test_the_export_lists_every_firm_with_its_state_under_chinese_headers(runtime, client, acted):
@@ -167,3 +176,16 @@ def test_strangers_and_enterprise_keys_get_no_reach(runtime, client, acted):
     assert post_login(client, firm_key).status_code == 401
     answer = client.get(f"/console/policies/{acted}/reach.xlsx", follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_the_cli_reports_the_same_reach_and_writes_the_same_workbook(
+    runtime, acted, database_url, tmp_path
+):
+    notifier = notifier_on(database_url, tmp_path)
+    book = tmp_path / "reach.xlsx"
+    report = notifier.json("policies", "reach", str(acted), "--format", "json", "--xlsx", str(book))
+    assert report == policy_reach(acting(runtime), acted).as_json()
+    assert [step["firms"] for step in report["funnel"]] == [6, 6, 5, 5, 2, 0]
+    assert [c["name"] for c in report["communities"]] == ["灵峰工业社区", "新契社区"]
+    rows = list(load_workbook(book).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("企业名称", "统一社会信用代码") and len(rows) == 7
