@@ -23,6 +23,7 @@ from notifier.web.console import (
     login,
     policies,
     providers,
+    reach_report,
     register_import,
     revising,
     static,
@@ -41,7 +42,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts,
+    campaigns, calendar, accounts, reach_report,
 )  # fmt: skip
 
 
