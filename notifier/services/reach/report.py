@@ -142,22 +142,25 @@ def first_deadline(policy: Policy) -> datetime | None:
     return min(due) if due else None
 
 
-def _up_to_date(session: Session, context: Context, policy_id: int) -> Policy:
+def _up_to_date(
+    session: Session, context: Context, policy_id: int, *, thorough: bool = True
+) -> Policy:
     policy = policy_store.get(session, policy_id)
     if policy is None:
         raise NotFoundError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
-    bring_up_to_date(session, policy, now=context.time_source.now())
+    bring_up_to_date(session, policy, now=context.time_source.now(), thorough=thorough)
     return policy
 
 
-def policy_reach(context: Context, policy_id: int) -> PolicyReachReport:
-    """The policy's reach, its states brought up to date first.
+def policy_reach(context: Context, policy_id: int, *, thorough: bool = True) -> PolicyReachReport:
+    """The policy's reach, its states brought up to date first (``thorough=False``: the
+    clock's light pass, for a page viewed often; sends and receipts keep the rest current).
 
     Raises:
         NotFoundError: no such policy.
     """
     with context.sessions.begin() as session:
-        policy = _up_to_date(session, context, policy_id)
+        policy = _up_to_date(session, context, policy_id, thorough=thorough)
         due = first_deadline(policy)
         tallies = reach_states.tally(session, policy_id, before=due)
         title = policy.title

@@ -36,7 +36,7 @@ router = APIRouter()
 
 def reach_context(context: Context, policy_id: int) -> dict[str, Any]:
     """What the policy page shows of the policy's reach (its states brought up to date)."""
-    report = policy_reach(context, policy_id)
+    report = policy_reach(context, policy_id, thorough=False)
     funnel = report.overall.funnel()
     chart = stacked_bars(
         {step.step: {step.step: step.firms} for step in funnel},
