@@ -160,8 +160,8 @@ _ATOM = re.compile(
 
 def fit(text: str, fits: Callable[[str], bool]) -> str:
     """``text`` cut so that ``fits`` holds: the body is cut (with an ellipsis) and the trailing
-    lines of links (full text, unsubscribe, done) are kept whole; a cut never splits a
-    character, an emoji or a markdown construct."""
+    lines of links (full text, the firm's page, unsubscribe, done) are kept whole; a cut never
+    splits a character, an emoji or a markdown construct."""
     if fits(text):
         return text
     lines = text.split("\n")

@@ -13,6 +13,7 @@ from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
 from notifier.cli.preview import print_preview
 from notifier.domain.changes import FIELD_LABELS
+from notifier.domain.xlsx_export import write_xlsx
 from notifier.inputs.policy_file import read_policy_file
 from notifier.jobs.worker import start_worker
 from notifier.runtime import Runtime
@@ -21,8 +22,9 @@ from notifier.services.policies.corrections import Revised, cancel_policy, descr
 from notifier.services.policies.corrections import revise as revise_policy
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
-from notifier.services.reach.report import policy_reach
+from notifier.services.reach.report import firm_states, policy_reach
 from notifier.store import policies as store
+from notifier.web import reach_export
 from notifier.web.i18n import ZH, translator
 
 
@@ -218,10 +220,28 @@ def show(app: App, policy_id: int, output_format: str) -> None:
 @policies.command()
 @click.argument("policy_id", type=ID)
 @FORMAT_OPTION
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write each firm's state to this XLSX file (Chinese headers).",
+)
 @pass_app
-def reach(app: App, policy_id: int, output_format: str) -> None:
+def reach(app: App, policy_id: int, output_format: str, xlsx_file: Path | None) -> None:
     """How far a policy got (触达): firms per state, overall and per community."""
     report = policy_reach(app.context, policy_id)
+    if xlsx_file is not None:
+        _, firms = firm_states(app.context, policy_id)
+        with xlsx_file.open("wb") as into:
+            write_xlsx(
+                reach_export.rows(firms, translator(ZH)),
+                reach_export.COLUMNS,
+                title="reach",
+                headers=reach_export.headers(translator(ZH)),
+                typed=True,
+                zone=app.runtime.settings.zone,
+                into=into,
+            )
     if output_format == "json":
         print_json(report.as_json())
         return

@@ -17,7 +17,10 @@ The caller builds the context; the default templates expect::
     unsubscribe_url  str
     public_url       str
     page_url         (policy messages) the firm's own page of the policy, signed
-                     (``/p/{token}``): 政策办理页面链接
+                     (``/p/{token}``): 政策办理页面链接; every policy message's link to it,
+                     the SMS's one link
+    page_token       (policy messages) the token alone, for a vendor SMS template whose
+                     approved text holds the fixed ``https://host/p/``
     correction       (policy_corrected only) {"number": int, "revised_at": str,
                       "changed": list[str],           # field names in Chinese (摘要, 截止时间)
                       "previous_title": str | None,   # set when the title changed

@@ -49,10 +49,21 @@ VARIABLES: tuple[Variable, ...] = (
 
 # What policy messages (published, corrected, deadline reminders) get beyond a campaign's
 # variables; not offered to campaign templates, whose runs concern no one policy.
+# The examples are as long as real ones (a policy and a firm numbered in the thousands), so a
+# preview counts an SMS's length and billed parts as the firms will get it.
 POLICY_VARIABLES: tuple[Variable, ...] = (
-    Variable("page_url", "政策办理页面链接 the firm's own page of the policy: what it says, "
-             "what to prepare, deadlines and its buttons (已知晓, 已办理...)",
-             "https://notifier.example/p/TOKEN"),
+    Variable(
+        "page_url",
+        "政策办理页面链接 the firm's own page of the policy: what it says, "
+        "what to prepare, deadlines and its buttons (已知晓, 已办理...)",
+        "https://notifier.example/p/ya-i3k.9Sz6Dd-85hs1PigN",
+    ),
+    Variable(
+        "page_token",
+        "页面链接末段 the last part of page_url (after /p/), for an approved "
+        "SMS text that holds the fixed https://host/p/",
+        "ya-i3k.9Sz6Dd-85hs1PigN",
+    ),
 )
 
 

@@ -75,8 +75,14 @@ def seed_year(
     if added is None:
         return False
     rows = [
-        {"day": day, "year": day.year, "kind": kind.value, "name": name,
-         "entered_by": source, "entered_at": now}
+        {
+            "day": day,
+            "year": day.year,
+            "kind": kind.value,
+            "name": name,
+            "entered_by": source,
+            "entered_at": now,
+        }
         for day, (kind, name) in days.items()
     ]
     if rows:

@@ -129,7 +129,9 @@ def hold_unsent(session: Session, campaign_id: int, *, now: datetime) -> int:
         update(Delivery)
         .where(_of_campaign(campaign_id), Delivery.status.in_(UNSENT))
         .values(
-            status=S.DEFERRED, next_attempt_at=PAUSED_UNTIL, last_error=PAUSED_REASON,
+            status=S.DEFERRED,
+            next_attempt_at=PAUSED_UNTIL,
+            last_error=PAUSED_REASON,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -147,8 +149,13 @@ def release_held(session: Session, campaign_id: int, *, now: datetime) -> list[i
                 Delivery.status == S.DEFERRED,
                 Delivery.next_attempt_at == PAUSED_UNTIL,
             )
-            .values(status=S.QUEUED, next_attempt_at=None, last_error=None, queued_at=now,
-                    updated_at=now)
+            .values(
+                status=S.QUEUED,
+                next_attempt_at=None,
+                last_error=None,
+                queued_at=now,
+                updated_at=now,
+            )
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         )
@@ -209,8 +216,15 @@ def save_inline_templates(session: Session, draft: CampaignDraft) -> dict[str, s
         inline = draft.inline_templates.get(channel)
         name = draft.templates.get(channel) or f"{draft.name}"
         if inline is not None:
-            stored.save(session, name, channel, inline.body, subject=inline.subject,
-                        html=inline.html, author=draft.author)
+            stored.save(
+                session,
+                name,
+                channel,
+                inline.body,
+                subject=inline.subject,
+                html=inline.html,
+                author=draft.author,
+            )
         elif stored.current(session, name, channel) is None:
             raise InputError(
                 f"模板 templates.{channel}: 没有该模板 no stored template {name!r} for {channel}",

@@ -626,9 +626,7 @@ def channel_status_counts_since(
     if not starts:
         return {}
     names = list(starts)
-    columns = [
-        func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names
-    ]
+    columns = [func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names]
     query = (
         select(Delivery.channel, Delivery.status, *columns)
         .where(Delivery.created_at >= min(starts.values()))

@@ -15,13 +15,13 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
-    exists,
     func,
     literal,
     or_,
     select,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from notifier.domain.reach import ACTED, CONFIRMING, STAGES, ReachState
 from notifier.domain.targets import Targets
 from notifier.store import audience as audiences
 from notifier.store import insert_ignoring_conflicts, table_of
-from notifier.store.models import Delivery, DeliveryStatus, Enterprise, PolicyReach
+from notifier.store.models import Delivery, DeliveryStatus, Enterprise, Policy, PolicyReach
 
 _reach = table_of(PolicyReach)
 # Delivery statuses still on their way (the firm is targeted until they end).
@@ -40,7 +40,8 @@ _UNDER_WAY = (
     DeliveryStatus.SENDING,
     DeliveryStatus.DEFERRED,
 )
-_FROM_DELIVERIES = tuple(s for s, n in STAGES.items() if n < ACTED)
+# The states the deliveries decide (below ACTED).
+FROM_DELIVERIES: tuple[str, ...] = tuple(s for s, n in STAGES.items() if n < ACTED)
 
 
 def _stage_of(column: Any) -> Any:
@@ -63,24 +64,29 @@ def seed(session: Session, policy_id: int, audience: Targets, *, now: datetime) 
     return int(getattr(session.execute(statement), "rowcount", 0) or 0)
 
 
-def _counted(status: Sequence[str]) -> ColumnElement[bool]:
-    """A delivery of the row's policy to the row's firm in one of ``status``, made since the
-    number was last found wrong."""
-    return exists().where(
-        Delivery.policy_id == _reach.c.policy_id,
-        Delivery.enterprise_id == _reach.c.enterprise_id,
-        Delivery.status.in_(list(status)),
-        or_(_reach.c.stale_before.is_(None), Delivery.created_at >= _reach.c.stale_before),
-    )
+# How far a delivery got, as a number: the best of a firm's deliveries decides its state.
+_DELIVERY_RANK = case(
+    (Delivery.status == DeliveryStatus.DELIVERED, 3),
+    (Delivery.status == DeliveryStatus.SENT, 2),
+    (Delivery.status.in_(list(_UNDER_WAY)), 1),
+    else_=0,
+)
 
 
 def _from_deliveries() -> Any:
-    return case(
-        (_counted([DeliveryStatus.DELIVERED]), ReachState.DELIVERED.value),
-        (_counted([DeliveryStatus.SENT]), ReachState.SENT.value),
-        (_counted(_UNDER_WAY), ReachState.TARGETED.value),
-        else_=ReachState.UNREACHABLE.value,
+    """The state the row's firm's deliveries of the row's policy say (those made since the
+    number was last found wrong): one index seek per row, its operand evaluated once."""
+    best = (
+        select(func.max(_DELIVERY_RANK))
+        .where(
+            Delivery.policy_id == _reach.c.policy_id,
+            Delivery.enterprise_id == _reach.c.enterprise_id,
+            or_(_reach.c.stale_before.is_(None), Delivery.created_at >= _reach.c.stale_before),
+        )
+        .scalar_subquery()
     )
+    states = {3: ReachState.DELIVERED.value, 2: ReachState.SENT.value, 1: ReachState.TARGETED.value}
+    return case(states, value=best, else_=ReachState.UNREACHABLE.value)
 
 
 def refresh(
@@ -89,12 +95,14 @@ def refresh(
     now: datetime,
     policy_id: int | None = None,
     delivery_ids: Sequence[int] = (),
+    states: Sequence[str] = FROM_DELIVERIES,
 ) -> int:
-    """Read again from the deliveries the state of the firms that have not acted yet: of one
-    policy, or of the firms and policies of ``delivery_ids``. Returns how many rows changed."""
+    """Read again from the deliveries the state of the firms that have not acted yet (those
+    in ``states``, all of them by default): of one policy, or of the firms and policies of
+    ``delivery_ids``. Returns how many rows changed."""
     derived = _from_deliveries()
     where: list[ColumnElement[bool]] = [
-        _reach.c.state.in_(list(_FROM_DELIVERIES)),
+        _reach.c.state.in_([s for s in states if s in FROM_DELIVERIES]),
         _reach.c.state != derived,
     ]
     if policy_id is not None:
@@ -112,6 +120,14 @@ def refresh(
     statement = update(_reach).where(*where).values(state=derived, updated_at=now)
     result = session.execute(statement.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def kept_for(session: Session, policy_id: int) -> bool:
+    """Whether the policy has any reach rows yet."""
+    return (
+        session.scalar(select(_reach.c.policy_id).where(_reach.c.policy_id == policy_id).limit(1))
+        is not None
+    )
 
 
 def _ensure(session: Session, policy_id: int, enterprise_id: int, now: datetime) -> None:
@@ -150,7 +166,7 @@ def number_wrong(session: Session, policy_id: int, enterprise_id: int, *, now: d
     _ensure(session, policy_id, enterprise_id, now)
     statement = (
         update(_reach)
-        .where(_one(policy_id, enterprise_id), _reach.c.state.in_(list(_FROM_DELIVERIES)))
+        .where(_one(policy_id, enterprise_id), _reach.c.state.in_(list(FROM_DELIVERIES)))
         .values(state=ReachState.UNREACHABLE.value, stale_before=now, updated_at=now)
     )
     return bool(getattr(session.execute(statement), "rowcount", 0))
@@ -224,3 +240,77 @@ def of_policy(session: Session, policy_id: int, *, after: int = 0, limit: int = 
         .limit(limit)
     )
     return list(session.execute(query))
+
+
+@dataclass(frozen=True)
+class PolicyStanding:
+    """One open policy's firms in a few figures, for the district's view."""
+
+    policy_id: int
+    title: str
+    published_at: datetime
+    firms: int
+    opened: int
+    confirmed: int
+    unreachable: int
+    questions: int
+
+
+# The key the district query counts open questions under, beside the states.
+_ASKED = "question_open"
+_OPENED = frozenset(state for state, number in STAGES.items() if number >= ACTED)
+
+
+def open_policies(
+    session: Session, *, since: datetime, now: datetime, limit: int = 100
+) -> list[PolicyStanding]:
+    """Every policy published between ``since`` and ``now`` and not withdrawn (the newest
+    ``limit``), newest first, with its firms counted (opened or further on, confirmed or done,
+    unreachable, questions open) over the stored states, as the clock last brought them up to
+    date.
+
+    One grouped query for all of them: firms per policy and state (read from the
+    ``(policy_id, state)`` index alone) and, beside them, the open questions per policy;
+    a grouping of CASE sums over every row took about six times as long on SQLite."""
+    listed = session.execute(
+        select(Policy.id, Policy.title, Policy.published_at)
+        .where(
+            Policy.cancelled_at.is_(None),
+            Policy.published_at >= since,
+            Policy.published_at <= now,
+        )
+        .order_by(Policy.published_at.desc(), Policy.id.desc())
+        .limit(limit)
+    ).all()
+    ids = [row.id for row in listed]
+    counts: dict[int, dict[str, int]] = {policy_id: {} for policy_id in ids}
+    if ids:
+        mine = _reach.c.policy_id.in_(ids)
+        by_state = (
+            select(_reach.c.policy_id, _reach.c.state, func.count())
+            .where(mine)
+            .group_by(_reach.c.policy_id, _reach.c.state)
+        )
+        asked = (
+            select(_reach.c.policy_id, literal(_ASKED), func.count())
+            .where(mine, _reach.c.question_open)
+            .group_by(_reach.c.policy_id)
+        )
+        for policy_id, key, firms in session.execute(union_all(by_state, asked)):
+            counts[policy_id][key] = int(firms)
+    standings = []
+    for policy_id, title, published_at in listed:
+        of = counts[policy_id]
+        standings.append(
+            PolicyStanding(
+                policy_id=policy_id,
+                title=title,
+                published_at=published_at,
+                firms=sum(n for key, n in of.items() if key != _ASKED),
+                opened=sum(n for key, n in of.items() if key in _OPENED),
+                confirmed=sum(n for key, n in of.items() if key in CONFIRMING),
+                unreachable=of.get(ReachState.UNREACHABLE.value, 0),
+                questions=of.get(_ASKED, 0),
+            )
+        )
+    return standings

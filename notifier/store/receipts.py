@@ -104,15 +104,21 @@ def record_reply(
     stop = is_stop_word(text)
     codes: list[str] = []
     if stop:
-        codes = list(session.scalars(
-            select(Enterprise.credit_code)
-            .join(Contact, Contact.enterprise_id == Enterprise.id)
-            .where(Contact.channel == SMS, Contact.address == phone)
-        ))
+        codes = list(
+            session.scalars(
+                select(Enterprise.credit_code)
+                .join(Contact, Contact.enterprise_id == Enterprise.id)
+                .where(Contact.channel == SMS, Contact.address == phone)
+            )
+        )
         enterprises.unsubscribe(session, codes, channel=SMS)
     reply = InboundReply(
-        provider=provider, phone=phone, text=text[:2000], sent_at=sent_at,
-        unsubscribed=stop, enterprises=len(codes),
+        provider=provider,
+        phone=phone,
+        text=text[:2000],
+        sent_at=sent_at,
+        unsubscribed=stop,
+        enterprises=len(codes),
     )
     session.add(reply)
     session.flush()

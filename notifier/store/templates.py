@@ -55,8 +55,14 @@ class StoredTemplate:
 
 def _stored(row: MessageTemplate) -> StoredTemplate:
     return StoredTemplate(
-        name=row.name, channel=row.channel, version=row.version, body=row.body,
-        subject=row.subject, html=row.html, created_at=row.created_at, author=row.author,
+        name=row.name,
+        channel=row.channel,
+        version=row.version,
+        body=row.body,
+        subject=row.subject,
+        html=row.html,
+        created_at=row.created_at,
+        author=row.author,
     )
 
 
@@ -64,7 +70,8 @@ def _check_name(name: str) -> None:
     if not name.strip() or name != name.strip() or len(name) > MAX_NAME_LENGTH:
         raise TemplateError(
             f"名称 name: {shown(name)!r} must be 1 to {MAX_NAME_LENGTH} characters, "
-            "without spaces at either end", field="name"
+            "without spaces at either end",
+            field="name",
         )
     if "/" in name or line_problem(name):
         raise TemplateError(
@@ -74,8 +81,14 @@ def _check_name(name: str) -> None:
 
 
 def save(
-    session: Session, name: str, channel: str, body: str, *,
-    subject: str | None = None, html: str | None = None, author: str | None = None,
+    session: Session,
+    name: str,
+    channel: str,
+    body: str,
+    *,
+    subject: str | None = None,
+    html: str | None = None,
+    author: str | None = None,
 ) -> StoredTemplate:
     """Check the template and store it as the next version of (``name``, ``channel``).
 
@@ -100,8 +113,15 @@ def save(
         return latest
     for attempt in range(_SAVE_ATTEMPTS):
         number = _latest_number(session, name, channel) + 1
-        row = MessageTemplate(name=name, channel=channel, version=number, body=body,
-                              subject=subject, html=html, author=author)
+        row = MessageTemplate(
+            name=name,
+            channel=channel,
+            version=number,
+            body=body,
+            subject=subject,
+            html=html,
+            author=author,
+        )
         try:
             with session.begin_nested():
                 session.add(row)
@@ -147,8 +167,11 @@ def version(session: Session, name: str, channel: str, number: int) -> StoredTem
 def listing(session: Session) -> list[StoredTemplate]:
     """The newest version of each (name, channel), by name then channel."""
     newest = (
-        select(MessageTemplate.name, MessageTemplate.channel,
-               func.max(MessageTemplate.version).label("version"))
+        select(
+            MessageTemplate.name,
+            MessageTemplate.channel,
+            func.max(MessageTemplate.version).label("version"),
+        )
         .group_by(MessageTemplate.name, MessageTemplate.channel)
         .subquery()
     )
@@ -190,16 +213,19 @@ def chosen(
     for template in every:
         versions.setdefault(template.channel, []).append(template.version)
     if not every:
-        raise NotFoundError(f"NAME: 没有名为 '{shown(name)}' 的模板 no template of that name",
-                            field="name")
+        raise NotFoundError(
+            f"NAME: 没有名为 '{shown(name)}' 的模板 no template of that name", field="name"
+        )
     channels = [channel] if channel else list(versions)
     if channel and channel not in versions:
         raise InputError(
             f"--channel: 模板 '{shown(name)}' 没有 {channel} 版本 has no {channel} version; "
-            f"it has {', '.join(versions)}", field="channel",
+            f"it has {', '.join(versions)}",
+            field="channel",
         )
     wanted = [
-        t for t in every
+        t
+        for t in every
         if t.channel in channels and t.version == (number or versions[t.channel][-1])
     ]
     if not wanted:

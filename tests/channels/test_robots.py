@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
@@ -45,6 +46,7 @@ from support.deliveries import fanned_out
 from support.factories import Firm, send_batch
 from support.peers import WebhookReceiver
 from support.vendor_peers import RobotPeer, robot_sign
+from support.web_harness import web_app
 
 WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY2hhbm5lbHM="
 ROBOT_SECRET = "SEC0123456789abcdef-robot-secret"
@@ -282,6 +284,32 @@ def test_a_firm_name_with_a_link_and_a_mention_reaches_the_robot_as_inert_text(
     # The full text, the firm's page, unsubscribe.
     assert targets == ["https://www.bl.gov.cn/policy/1", targets[1], targets[-1]]
     assert targets[1].startswith(f"{public}/p/") and targets[-1].startswith(f"{public}/u/")
+
+
+def robot_markdown(flavour: str, body: dict[str, Any]) -> str:
+    """The markdown a robot's request body carries."""
+    if flavour == FEISHU:
+        return str(body["card"]["elements"][0]["content"])
+    return str(body["markdown"]["text" if flavour == DINGTALK else "content"])
+
+
+@pytest.mark.parametrize("flavour", [WECOM, DINGTALK, FEISHU])
+def test_each_robots_policy_message_links_the_firms_page_which_opens(
+    make_runtime: Any, database_url: str, flavour: str
+) -> None:
+    with RobotPeer(flavour=flavour) as peer:
+        runtime, delivery_id = robot_firm_delivery(make_runtime, database_url, peer)
+        send_batch(runtime, [delivery_id])
+        [(_, body)] = peer.received
+    public = runtime.settings.public_url.rstrip("/")
+    pages = [
+        target
+        for words, target in LINK.findall(robot_markdown(flavour, body))
+        if words == "办事指引与回复"
+    ]
+    assert len(pages) == 1 and pages[0].startswith(f"{public}/p/")
+    page = TestClient(web_app(runtime)).get(pages[0].removeprefix(public))
+    assert page.status_code == 200 and "汽车零部件技术改造补助申报通知" in page.text
 
 
 def test_an_emoji_heavy_policy_reaches_wecom_under_4096_bytes_with_its_links(

@@ -119,7 +119,8 @@ def test_sms_starts_with_the_signature_on_one_line_and_is_counted(
     assert sms.text.startswith("【北仑企服】宁波北仑精密模具有限公司：")
     assert "\n" not in sms.text
     assert "  " not in sms.text
-    assert sms.text.endswith("回TD退订")
+    assert sms.text.endswith(f" {PAGE_URL} 回TD退订")  # the firm's page, its one link
+    assert context["policy"]["url"] not in sms.text and context["done_url"] not in sms.text
     assert sms.sms_count is not None
     assert sms.sms_count.encoding == "cn"
     assert sms.sms_count.length == len(sms.text)
@@ -400,10 +401,10 @@ def test_a_correction_says_it_is_one_and_what_changed(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_email_and_webhook_messages_link_the_firms_page_and_sms_does_not_yet(
+def test_email_webhook_and_sms_messages_link_the_firms_page(
     renderer: Renderer, context: dict[str, Any], kind: str
 ) -> None:
     email = renderer.render(kind, "email", context)
     assert PAGE_URL in email.text and f'href="{PAGE_URL}"' in (email.html or "")
     assert f"({PAGE_URL})" in renderer.render(kind, "webhook", context).text  # a markdown link
-    assert PAGE_URL not in renderer.render(kind, "sms", context).text
+    assert PAGE_URL in renderer.render(kind, "sms", context).text

@@ -31,9 +31,11 @@ class Park:
     """Two enterprises, a policy with one deadline, a clock the test moves, and the pipeline
     run by hand: the clock's scan, the fan-out, the sends."""
 
-    def __init__(self, runtime, time_source: ManualTime, **deadline) -> None:
+    def __init__(
+        self, runtime, time_source: ManualTime, *, channels: str = "email", **deadline
+    ) -> None:
         self.runtime, self.time_source = runtime, time_source
-        firms = [Firm(1, channels="email"), Firm(2, channels="email")]
+        firms = [Firm(1, channels=channels), Firm(2, channels=channels)]
         import_enterprises(runtime.sessions, io.StringIO(enterprise_csv(firms)), dry_run=False)
         draft = parse_policy(
             policy(ref="p1", published_at="2026-09-01T09:00", deadlines=[deadline]),

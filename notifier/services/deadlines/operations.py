@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from notifier.domain.reach import ReachState
 from notifier.domain.records import DeadlineDraft
 from notifier.domain.targets import read_credit_code
 from notifier.domain.tokens import read_deadline_done_token
@@ -29,7 +30,7 @@ from notifier.services.deadlines.reminders import LadderRules, PlannedRung, ladd
 from notifier.services.delivery.kinds import local
 from notifier.services.enterprises.listings import local as iso_local
 from notifier.store import deadlines as store
-from notifier.store import enterprises
+from notifier.store import enterprises, reach_states
 from notifier.store.models import Deadline, Enterprise, Trigger
 
 log = logging.getLogger(__name__)
@@ -200,10 +201,11 @@ def record_done(
     Raises:
         NotFoundError: no such deadline.
     """
-    _deadline(session, deadline_id)
-    new = store.mark_done(
-        session, deadline_id=deadline_id, enterprise_id=enterprise.id, now=context.time_source.now()
-    )
+    deadline = _deadline(session, deadline_id)
+    now = context.time_source.now()
+    new = store.mark_done(session, deadline_id=deadline_id, enterprise_id=enterprise.id, now=now)
+    # Whichever way it came (the firm's link or page, staff on its behalf): the policy's reach.
+    reach_states.advance(session, deadline.policy_id, enterprise.id, ReachState.DONE, now=now)
     store.cancel_unsent_deliveries(
         session,
         deadline_id,

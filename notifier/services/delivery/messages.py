@@ -69,9 +69,12 @@ class MessageFactory:
         )
         return f"{self.public_url.rstrip('/')}/d/{token}"
 
-    def page_url(self, policy_id: int, enterprise_id: int) -> str:
-        """The signed link to the policy's page for one firm (``/p/{token}``)."""
-        token = make_page_token(self.secret_key, policy_id=policy_id, enterprise_id=enterprise_id)
+    def page_token(self, policy_id: int, enterprise_id: int) -> str:
+        """The signed token of the policy's page for one firm (about 24 characters)."""
+        return make_page_token(self.secret_key, policy_id=policy_id, enterprise_id=enterprise_id)
+
+    def page_url(self, token: str) -> str:
+        """The link to the firm's page of a policy: ``/p/`` and its :meth:`page_token`."""
         return f"{self.public_url.rstrip('/')}/p/{token}"
 
     def context(self, delivery: Delivery) -> dict[str, Any]:
@@ -87,7 +90,10 @@ class MessageFactory:
             links["done_url"] = self.deadline_done_url(trigger.deadline_id, delivery.enterprise_id)
         if trigger.policy is not None:
             # A preview's policy is not stored yet: 0 shows a link of the same length.
-            links["page_url"] = self.page_url(trigger.policy.id or 0, delivery.enterprise_id)
+            token = self.page_token(trigger.policy.id or 0, delivery.enterprise_id)
+            # The token alone too, for a vendor SMS template whose approved text holds the
+            # fixed "https://host/p/": the vendors refuse a whole link as a parameter.
+            links.update(page_url=self.page_url(token), page_token=token)
         return {
             "enterprise": enterprise_view(
                 delivery.enterprise, full=trigger.campaign_id is not None

@@ -2,14 +2,17 @@
 the variables a parameter may read in each, and a sample context to preview and test-send with.
 
 The variables are the ones the message kind's context holds
-(:mod:`notifier.services.delivery.kinds`), with an example each.
+(:mod:`notifier.services.delivery.kinds`, :mod:`notifier.services.delivery.messages`), with an
+example each. The vendors take no whole link as a parameter (the link's host must be fixed in
+the approved text), so a policy kind offers the firm's page both as ``page_url`` and as
+``page_token``, the part after ``/p/``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from notifier.rendering.variables import VARIABLES, Variable, sample_context
+from notifier.rendering.variables import POLICY_VARIABLES, VARIABLES, Variable, sample_context
 from notifier.store.models import TriggerKind
 
 KIND_WORDS: dict[str, str] = {
@@ -28,6 +31,7 @@ _POLICY = (
     Variable("policy.department", "发文部门 the issuing department", "区经济和信息化局"),
     Variable("policy.published_at", "发布时间 published at (local)", "2026-12-01 09:00"),
     Variable("policy.url", "原文链接 the policy's link", "https://www.bl.gov.cn/p/1"),
+    *POLICY_VARIABLES,
 )
 _DEADLINE = (
     Variable("deadline.title", "截止事项 the deadline's title", "申报材料提交"),

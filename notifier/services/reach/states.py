@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.domain.reach import ReachState
 from notifier.store import reach_states, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Policy, Trigger, TriggerStatus
@@ -22,15 +23,24 @@ from notifier.store.models import Policy, Trigger, TriggerStatus
 log = logging.getLogger(__name__)
 
 
-def bring_up_to_date(session: Session, policy: Policy, *, now: datetime) -> None:
+def bring_up_to_date(
+    session: Session, policy: Policy, *, now: datetime, thorough: bool = True
+) -> None:
     """Rows for every firm the policy is for (once its publication fanned out), and the
-    states of those that have not acted read again from their deliveries."""
+    states of those that have not acted read again from their deliveries.
+
+    ``thorough=False`` is the clock's light pass: rows made only for a policy that has none
+    (one published before reach was kept), and only the firms still ``targeted`` read again
+    (sends and receipts move the others as they are recorded).
+    """
     published = session.scalar(
         select(Trigger.status).where(Trigger.key == triggers.policy_published_key(policy.id))
     )
-    if published == TriggerStatus.DONE and policy.cancelled_at is None:
+    live = published == TriggerStatus.DONE and policy.cancelled_at is None
+    if live and (thorough or not reach_states.kept_for(session, policy.id)):
         reach_states.seed(session, policy.id, policy.targets, now=now)
-    reach_states.refresh(session, now=now, policy_id=policy.id)
+    states = reach_states.FROM_DELIVERIES if thorough else (ReachState.TARGETED.value,)
+    reach_states.refresh(session, now=now, policy_id=policy.id, states=states)
 
 
 def refresh_open_policies(sessions: SessionFactory, *, now: datetime, days: int) -> int:
@@ -50,6 +60,6 @@ def refresh_open_policies(sessions: SessionFactory, *, now: datetime, days: int)
         with sessions.begin() as session:
             policy = session.get(Policy, policy_id)
             if policy is not None:
-                bring_up_to_date(session, policy, now=now)
+                bring_up_to_date(session, policy, now=now, thorough=False)
     log.debug("reach states refreshed for %s policies", len(ids))
     return len(ids)

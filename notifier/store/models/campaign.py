@@ -47,9 +47,7 @@ class Campaign(Base):
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     throttle_per_minute: Mapped[int | None]
-    status: Mapped[str] = mapped_column(
-        String(16), default=CampaignStatus.SCHEDULED, index=True
-    )
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.SCHEDULED, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -57,15 +57,15 @@ class Delivery(Base):
         Index("ix_deliveries_status_queued_at", "status", "queued_at"),
         # The dashboard's counts per channel and status since a time: an index-only pass.
         Index("ix_deliveries_channel_status_created", "channel", "status", "created_at"),
+        # A policy's deliveries, and one firm's of one policy (its reach state): one seek.
+        Index("ix_deliveries_policy_enterprise", "policy_id", "enterprise_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Hash of trigger key, credit code, channel and address: the same message is never made twice.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id", ondelete="CASCADE"))
-    policy_id: Mapped[int | None] = mapped_column(
-        ForeignKey("policies.id", ondelete="CASCADE"), index=True
-    )
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
     enterprise_id: Mapped[int] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )

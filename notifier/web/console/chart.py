@@ -16,6 +16,15 @@ STATUS_COLOURS = {
     "suppressed": "#9aa5b1",
     "cancelled": "#616e7c",
 }
+# A policy's reach funnel, one colour per step (darker as the firms get further).
+FUNNEL_COLOURS = {
+    "targeted": "#9aa5b1",
+    "sent": "#7cb8e8",
+    "delivered": "#3d8fd1",
+    "opened": "#34a853",
+    "confirmed": "#137333",
+    "done": "#0b4d22",
+}
 
 
 @dataclass(frozen=True)
@@ -46,14 +55,16 @@ def stacked_bars(
     width: float = 520,
     bar_height: float = 22,
     gap: float = 12,
+    colours: Mapping[str, str] = STATUS_COLOURS,
 ) -> list[Bar]:
-    """One horizontal bar per label (channel), its statuses stacked, scaled to the largest."""
+    """One horizontal bar per label (a channel, a funnel's step), its parts (statuses, in
+    ``colours``' order and colours) stacked, scaled to the largest."""
     largest = max([sum(counts.get(label, {}).values()) for label in labels] + [1])
     bars = []
     for row, label in enumerate(labels):
         x = 0.0
         segments = []
-        for status, colour in STATUS_COLOURS.items():
+        for status, colour in colours.items():
             count = counts.get(label, {}).get(status, 0)
             if count:
                 part = width * count / largest

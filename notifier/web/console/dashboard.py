@@ -1,5 +1,8 @@
-"""``/console/``: today's and this week's deliveries by channel and status, failures, and a
-warning when the working-day calendar runs out within 60 days."""
+"""``/console/``: today's and this week's deliveries by channel and status, the district's
+reach across the open policies, failures, and a warning when the working-day calendar runs
+out within 60 days."""
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,6 +14,7 @@ from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
 from notifier.web.console.chart import STATUS_COLOURS, stacked_bars
 from notifier.web.console.deps import ConsoleDep, SignedIn
+from notifier.web.console.reach_report import district
 
 FAILURES_SHOWN = 10
 
@@ -19,16 +23,19 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
-    """Counts by channel and status (today, this week), the latest failures, the calendar."""
+    """Counts by channel and status (today, this week), the open policies' reach, the latest
+    failures, the calendar."""
     periods = {"today": console.today_start(), "week": console.week_start()}
     runtime = console.runtime
+    context = console.acting(user)
 
-    def count() -> dict[str, dict[str, dict[str, int]]]:
+    def count() -> tuple[dict[str, dict[str, dict[str, int]]], list[dict[str, Any]]]:
         with runtime.sessions() as session:
-            return store.channel_status_counts_since(session, periods)  # one pass for both
+            counts = store.channel_status_counts_since(session, periods)  # one pass for both
+        return counts, district(context)  # one grouped query over the stored states
 
-    # The counts are at most a few seconds old: one scan serves every clerk meanwhile.
-    counts = console.recent.get(("counts", *periods.values()), count)
+    # The figures are at most a few seconds old: one scan serves every clerk meanwhile.
+    counts, reach = console.recent.get(("counts", *periods.values()), count)
     with runtime.sessions() as session:
         failures = store.list_deliveries(
             session, DeliveryFilter(status=DeliveryStatus.FAILED), limit=FAILURES_SHOWN
@@ -62,4 +69,5 @@ def dashboard(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResp
         colours=STATUS_COLOURS,
         failures=failed,
         coverage=coverage,
+        district=reach,
     )

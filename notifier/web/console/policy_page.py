@@ -1,6 +1,7 @@
 """``/console/policies/{id}``'s page: the policy, its deliveries by channel and status, its
-corrections and whether it can be corrected or withdrawn; shared by the view and by the
-cancel form, which shows it again with the error on a refusal."""
+reach (``reach_report``), its corrections and whether it can be corrected or withdrawn;
+shared by the view and by the cancel form, which shows it again with the error on a
+refusal."""
 
 from typing import Any
 
@@ -17,6 +18,7 @@ from notifier.store import policies as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import Policy
 from notifier.web.console.context import Console
+from notifier.web.console.reach_report import reach_context
 from notifier.web.console.session import ConsoleUser
 
 NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled")
@@ -106,6 +108,7 @@ def policy_page(
             session, DeliveryFilter(policy_id=policy_id)
         )
     revising = revision_context(console, policy_id)
+    reach = reach_context(console.acting(user), policy_id)
     return console.page(
         request,
         "console/policy.html",
@@ -116,5 +119,5 @@ def policy_page(
         deadlines=deadlines,
         counts=counts,
         note=note if note in NOTES else None,
-        **{"cancel_error": None, **revising, **extra},
+        **{"cancel_error": None, **revising, **reach, **extra},
     )

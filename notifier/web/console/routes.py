@@ -24,6 +24,7 @@ from notifier.web.console import (
     login,
     policies,
     providers,
+    reach_report,
     register_import,
     revising,
     static,
@@ -42,7 +43,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, followups,
+    campaigns, calendar, accounts, reach_report, followups,
 )  # fmt: skip
 
 

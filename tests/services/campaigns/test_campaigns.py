@@ -163,6 +163,9 @@ def test_a_once_campaign_runs_once_with_its_pinned_template_and_then_is_finished
     outbox = list((runtime.settings.outbox_dir / "sms").glob("*.json"))
     text = json.loads(outbox[0].read_text("utf-8"))["text"]
     assert "测试企业1有限公司：技术改造补助申报提醒，2026-12-01" in text
+    with runtime.sessions() as session:  # a run concerns no one policy: no firm's page
+        context = runtime.messages.context(session.get(Delivery, delivery.id))
+    assert "page_url" not in context and "page_token" not in context and "/p/" not in text
     with runtime.sessions() as session:
         pinned = session.get(Trigger, run).templates
         assert pinned["sms"]["version"] == 1 and pinned["sms"]["name"] == "tech-upgrade"

@@ -110,3 +110,37 @@ def test_a_vendor_account_that_could_not_run_is_refused_naming_the_field(
     assert error and error.group(1).startswith(f"{field}: 此服务商无法运行"), refused.text
     assert SECRET_KEY not in refused.text
     assert 'value="北仑企服"' in refused.text  # the form is kept, its secret is not
+
+
+def _fieldset(page: str, kind: str) -> str:
+    found = re.search(
+        rf'<fieldset class="sms-template" data-kind="{kind}">(.*?)</fieldset>', page, flags=re.S
+    )
+    assert found, kind
+    return found.group(1)
+
+
+def test_a_policy_template_carries_the_firms_page_by_its_token_after_a_fixed_link(
+    keyed_runtime, keyed_client, peer
+):
+    csrf = signed_in(keyed_client, make_key(keyed_runtime, "admin"))
+    form = _form(peer)
+    # The vendors approve a link only with its host fixed in the text: the token is the param.
+    form["templates.policy_published.text"] = (
+        "{1}发布《{2}》，详见 https://zq.bl.gov.cn/p/{3} 回TD退订"
+    )
+    form["templates.policy_published.params"] += "\n3={{ page_token }}"
+
+    previewed = keyed_client.post(
+        "/console/admin/providers", data={**form, "action": "preview", "csrf": csrf}
+    )
+
+    assert previewed.status_code == 200, previewed.text
+    shown = _fieldset(previewed.text, "policy_published")
+    assert re.search(
+        r"详见 https://zq\.bl\.gov\.cn/p/[0-9a-z]+-[0-9a-z]+\.[\w-]{16} 回TD退订", shown
+    ), shown
+    for kind in ("policy_published", "deadline_reminder", "policy_corrected"):
+        offered = _fieldset(previewed.text, kind)
+        assert "{{ page_url }}" in offered and "{{ page_token }}" in offered
+    assert "page_" not in _fieldset(previewed.text, "campaign_run")  # a run has no one policy

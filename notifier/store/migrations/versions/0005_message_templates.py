@@ -28,13 +28,9 @@ def upgrade() -> None:
         sa.Column("html", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=True),
-        sa.CheckConstraint(
-            "version >= 1", name=op.f("ck_message_templates_version_positive")
-        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_message_templates_version_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_templates")),
-        sa.UniqueConstraint(
-            "name", "channel", "version", name=op.f("uq_message_templates_name")
-        ),
+        sa.UniqueConstraint("name", "channel", "version", name=op.f("uq_message_templates_name")),
     )
 
 

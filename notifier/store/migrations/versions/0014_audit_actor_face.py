@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.alter_column(
-            "actor_prefix", existing_type=sa.String(length=20), type_=sa.String(length=64),
+            "actor_prefix",
+            existing_type=sa.String(length=20),
+            type_=sa.String(length=64),
             existing_nullable=False,
         )
         batch.add_column(sa.Column("face", sa.String(length=16), nullable=True))
@@ -29,6 +31,8 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("face")
         batch.alter_column(
-            "actor_prefix", existing_type=sa.String(length=64), type_=sa.String(length=20),
+            "actor_prefix",
+            existing_type=sa.String(length=64),
+            type_=sa.String(length=20),
             existing_nullable=False,
         )

@@ -35,7 +35,10 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            batch.f("fk_api_keys_user_id_users"), "users", ["user_id"], ["id"],
+            batch.f("fk_api_keys_user_id_users"),
+            "users",
+            ["user_id"],
+            ["id"],
             ondelete="SET NULL",
         )
         batch.create_index(batch.f("ix_api_keys_user_id"), ["user_id"])
@@ -43,7 +46,10 @@ def upgrade() -> None:
         batch.alter_column("api_key_id", existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            batch.f("fk_console_sessions_user_id_users"), "users", ["user_id"], ["id"],
+            batch.f("fk_console_sessions_user_id_users"),
+            "users",
+            ["user_id"],
+            ["id"],
             ondelete="CASCADE",
         )
         batch.create_index(batch.f("ix_console_sessions_user_id"), ["user_id"])

@@ -38,16 +38,22 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["policy_id"], ["policies.id"],
-            name=op.f("fk_reach_events_policy_id_policies"), ondelete="CASCADE",
+            ["policy_id"],
+            ["policies.id"],
+            name=op.f("fk_reach_events_policy_id_policies"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["enterprise_id"], ["enterprises.id"],
-            name=op.f("fk_reach_events_enterprise_id_enterprises"), ondelete="CASCADE",
+            ["enterprise_id"],
+            ["enterprises.id"],
+            name=op.f("fk_reach_events_enterprise_id_enterprises"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reach_events")),
         sa.UniqueConstraint(
-            "policy_id", "enterprise_id", "key",
+            "policy_id",
+            "enterprise_id",
+            "key",
             name=op.f("uq_reach_events_policy_id"),
         ),
     )
