@@ -277,11 +277,13 @@ def followups(
     number: int = 1,
     size: int = PAGE,
     refresh: bool = True,
+    thorough: bool = True,
 ) -> FollowUps:
     """Page ``number`` (of ``size`` items; past the end: the last) of the follow-up list, in
     ``community`` (and below it) when given, of ``policy_id`` alone when given; the open
     policies' reach states brought up to date first (``refresh``; a caller reading page after
-    page may skip it after the first).
+    page may skip it after the first; ``thorough=False``: the clock's light pass, for a page
+    viewed often, see :func:`bring_up_to_date`).
 
     Raises:
         InputError: (field ``community``) a community that names no region, or several.
@@ -299,7 +301,7 @@ def followups(
         )
         if refresh:
             for policy in followed:
-                bring_up_to_date(session, policy, now=now)
+                bring_up_to_date(session, policy, now=now, thorough=thorough)
         shown = {policy.id: _shown(policy, now) for policy in followed}
         order = sorted(shown.values(), key=lambda p: (p.deadline is None, p.deadline or now, p.id))
         window, unknown = _windows(context, session, followed, now)

@@ -54,7 +54,9 @@ def _listing(
     """The list for ``community`` and ``policy`` (a refused community: the page, its error)."""
     found = None
     try:
-        found = followups(console.acting(user), community, _whole(policy), number=number)
+        found = followups(
+            console.acting(user), community, _whole(policy), number=number, thorough=False
+        )
     except (InputError, NotFoundError) as exc:
         status_code, error = 400, str(exc)
     return console.page(
