@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, case, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ReachState
+from notifier.store import policies
 from notifier.store.audience import in_regions
 from notifier.store.models import (
     Contact,
@@ -136,11 +137,7 @@ def open_policies(
 ) -> list[Policy]:
     """The policies followed: published in the last ``days`` days and not withdrawn (only
     ``policy_id`` when given), by id."""
-    query = select(Policy).where(
-        Policy.cancelled_at.is_(None),
-        Policy.published_at <= now,
-        Policy.published_at >= now - timedelta(days=days),
-    )
+    query = select(Policy).where(policies.followed(now=now, days=days))
     if policy_id is not None:
         query = query.where(Policy.id == policy_id)
     return list(session.scalars(query.order_by(Policy.id)))

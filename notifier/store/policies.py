@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import PolicyDraft
@@ -178,3 +178,13 @@ def titles(session: Session, policy_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(Policy.id, Policy.title).where(Policy.id.in_(policy_ids)))
     return {policy_id: title for policy_id, title in rows}
+
+
+def followed(*, now: datetime, days: int) -> ColumnElement[bool]:
+    """A policy whose reach is followed: published in the last ``days`` days (by ``now``) and
+    not withdrawn."""
+    return and_(
+        Policy.cancelled_at.is_(None),
+        Policy.published_at <= now,
+        Policy.published_at >= now - timedelta(days=days),
+    )

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from notifier.domain.reach import ACTED, CONFIRMING, STAGES, ReachState
 from notifier.domain.targets import Targets
 from notifier.store import audience as audiences
-from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store import insert_ignoring_conflicts, policies, table_of
 from notifier.store.models import Delivery, DeliveryStatus, Enterprise, Policy, PolicyReach
 
 _reach = table_of(PolicyReach)
@@ -262,10 +262,10 @@ _OPENED = frozenset(state for state, number in STAGES.items() if number >= ACTED
 
 
 def open_policies(
-    session: Session, *, since: datetime, now: datetime, limit: int = 100
+    session: Session, *, now: datetime, days: int, limit: int = 100
 ) -> list[PolicyStanding]:
-    """Every policy published between ``since`` and ``now`` and not withdrawn (the newest
-    ``limit``), newest first, with its firms counted (opened or further on, confirmed or done,
+    """Every policy followed (:func:`notifier.store.policies.followed`; the newest ``limit``),
+    newest first, with its firms counted (opened or further on, confirmed or done,
     unreachable, questions open) over the stored states, as the clock last brought them up to
     date.
 
@@ -274,11 +274,7 @@ def open_policies(
     a grouping of CASE sums over every row took about six times as long on SQLite."""
     listed = session.execute(
         select(Policy.id, Policy.title, Policy.published_at)
-        .where(
-            Policy.cancelled_at.is_(None),
-            Policy.published_at >= since,
-            Policy.published_at <= now,
-        )
+        .where(policies.followed(now=now, days=days))
         .order_by(Policy.published_at.desc(), Policy.id.desc())
         .limit(limit)
     ).all()

@@ -9,7 +9,7 @@ firm counts in the region it is registered in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from notifier.domain.reach import CONFIRMING, ORDER, STAGES, ReachState
@@ -226,6 +226,6 @@ def district_reach(context: Context, *, limit: int = 100) -> list[reach_states.P
     newest first, each with its firms, opened, confirmed, unreachable and questions open, as
     the clock last brought their states up to date (one query, whatever their number)."""
     now = context.time_source.now()
-    since = now - timedelta(days=context.settings.reach.open_days)
+    days = context.settings.reach.open_days
     with context.sessions() as session:
-        return reach_states.open_policies(session, since=since, now=now, limit=limit)
+        return reach_states.open_policies(session, now=now, days=days, limit=limit)

@@ -10,12 +10,13 @@ deliveries (the clock does it for the open policies, a report before it counts).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ReachState
+from notifier.store import policies as policy_store
 from notifier.store import reach_states, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Policy, Trigger, TriggerStatus
@@ -49,11 +50,7 @@ def refresh_open_policies(sessions: SessionFactory, *, now: datetime, days: int)
     with sessions() as session:
         ids = list(
             session.scalars(
-                select(Policy.id).where(
-                    Policy.cancelled_at.is_(None),
-                    Policy.published_at <= now,
-                    Policy.published_at >= now - timedelta(days=days),
-                )
+                select(Policy.id).where(policy_store.followed(now=now, days=days))
             )
         )
     for policy_id in ids:
