@@ -73,24 +73,43 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             name = f"notifier_test_{uuid.uuid4().hex[:10]}"
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            # A throwaway database: commits need not wait for the disk (nothing in it need
+            # outlive a crash), which saves a WAL flush per transaction on a busy machine.
+            connection.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     except sa.exc.OperationalError as exc:
         service_missing("PostgreSQL", exc)
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     migrate.upgrade(url)
     yield url
+    if url in _EMPTYING:
+        _EMPTYING.pop(url)[0].dispose()
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
+# Per database URL: an engine and the statements that empty its tables (read once).
+_EMPTYING: dict[str, tuple[sa.Engine, str]] = {}
+
+
 def _truncate_postgres(url: str) -> None:
-    engine = sa.create_engine(url)
-    tables = ", ".join(
-        f'"{t}"' for t in sa.inspect(engine).get_table_names() if t != "alembic_version"
-    )
+    """Empty every table and restart every sequence, as ``TRUNCATE .. RESTART IDENTITY`` would.
+
+    ``DELETE`` children first, parents last: on tables of a few rows it takes milliseconds,
+    where ``TRUNCATE`` makes new files for 27 tables and waits for the disk (0.1-1 s a test).
+    """
+    if url not in _EMPTYING:
+        engine = sa.create_engine(url)
+        ordered = [t for t, _ in sa.inspect(engine).get_sorted_table_and_fkc_names() if t]
+        deletes = [f'DELETE FROM "{t}"' for t in reversed(ordered) if t != "alembic_version"]
+        restart = (
+            "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+        )
+        _EMPTYING[url] = (engine, "; ".join([*deletes, restart]))
+    engine, statements = _EMPTYING[url]
     with engine.begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        connection.exec_driver_sql(statements)
 
 
 @pytest.fixture(scope="session")
