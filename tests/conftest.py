@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from notifier.runtime import Runtime
 from notifier.store import migrate
 
 from support.cli import Notifier, notifier_on
+from support.databases import fresh_sqlite
 from support.web_harness import console_runtime, web_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -112,21 +112,10 @@ def _truncate_postgres(url: str) -> None:
         connection.exec_driver_sql(statements)
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file migrated to the newest revision, for the tests to copy."""
-    path = tmp_path_factory.mktemp("migrated") / "notifier.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def sqlite_url(migrated_sqlite_file: Path, tmp_path: Path) -> str:
-    """A migrated, empty SQLite database of the test's own: a copy of the migrated file
-    (copying takes milliseconds, migrating a fraction of a second, hundreds of times)."""
-    path = tmp_path / "notifier.db"
-    shutil.copyfile(migrated_sqlite_file, path)
-    return f"sqlite:///{path}"
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated, empty SQLite database of the test's own (a copy of one migrated file)."""
+    return fresh_sqlite(tmp_path / "notifier.db")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
