@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import logging
 import os
 import shutil
 import signal
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 
 from notifier.channels.base import message_id_for
 
-from support.cli import NOTIFIER
+from support.cli import NOTIFIER, notifier_as
 from support.factories import Firm, enterprise_csv, policy
 from support.paths import REPO
 from support.peers import LOOPBACK, free_port
@@ -117,6 +118,26 @@ class Processes:
     def cli(self, name: str, *args: str, env: dict[str, str], timeout: float = 300) -> str:
         return self.run(name, [str(NOTIFIER), *args], env, timeout=timeout)
 
+    def here(self, name: str, *args: str, env: dict[str, str]) -> str:
+        """Run ``notifier ARGS`` to its end in this process with exactly ``env``'s settings, as
+        :meth:`cli` would in a process of its own: its output and log lines kept as a log (the
+        secrets search reads it), a non-zero status a failure. A fresh interpreter costs
+        seconds; a scenario's setup (migrate, import, publish) needs only the command's effect.
+        """
+        log = self.log_dir / f"{name}-{len(self.started)}.log"
+        lines = logging.FileHandler(log, encoding="utf-8")
+        lines.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(lines)
+        try:
+            result = notifier_as(env, self.log_dir)(*args)
+        finally:
+            logging.getLogger().removeHandler(lines)
+            lines.close()
+            self.started.append(Process(name, _Finished(0), log))  # type: ignore[arg-type]
+        with log.open("a", encoding="utf-8") as out:
+            out.write(result.output)
+        return result.stdout
+
     def logs(self, tail: int = 3000) -> str:
         return "\n".join(
             f"--- {p.log.name}\n{p.log.read_text(errors='replace')[-tail:]}"
@@ -199,12 +220,16 @@ def notifier_environment(
 
 
 @contextlib.contextmanager
-def shared_database() -> Iterator[str]:
-    """A new, empty database on the shared PostgreSQL server; dropped afterwards."""
+def shared_database(template: str | None = None) -> Iterator[str]:
+    """A new database on the shared PostgreSQL server, empty or a copy of ``template`` (a
+    database name); dropped afterwards. Its commits do not wait for the disk: the shared
+    server is never restarted under a scenario (scenario 3 has a cluster of its own)."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"notifier_faults_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
+        connection.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -460,16 +485,18 @@ class Deployment:
         self.folder = processes.log_dir
         self.store = Store(database_url)
 
+    # The setup commands run in this process (Processes.here); the processes under test
+    # (worker, clock, run) are real ones.
     def migrate(self) -> None:
-        self.processes.cli("db-upgrade", "db", "upgrade", env=self.env)
+        self.processes.here("db-upgrade", "db", "upgrade", env=self.env)
 
     def import_firms(self, count: int, url: str, *, channels: str = "webhook") -> None:
         csv = write_firms(self.folder / "firms.csv", count, url, channels=channels)
-        self.processes.cli("import", "enterprises", "import", str(csv), env=self.env)
+        self.processes.here("import", "enterprises", "import", str(csv), env=self.env)
 
     def publish(self, ref: str, **fields: Any) -> None:
         file = write_policy(self.folder / f"{ref}.json", ref, **fields)
-        self.processes.cli("publish", "policies", "publish", str(file), env=self.env)
+        self.processes.here("publish", "policies", "publish", str(file), env=self.env)
 
     def worker(self, threads: int = 4) -> Process:
         return self.processes.notifier("worker", "worker", "--threads", str(threads), env=self.env)

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import create_key
 from notifier.services.enterprises.importing import import_enterprises
-from notifier.store import migrate
 from notifier.web.app import create_app
 
+from support.databases import fresh_sqlite
 from support.factories import Firm, enter_plain_years, enterprise_csv
 
 
@@ -81,8 +81,7 @@ CAMPAIGN_FORM = {
 def console_runtime(make_runtime, tmp_path: Path, **settings: object) -> Runtime:
     """A runtime on a fresh SQLite database with three enterprises (two under C36)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tmp_path / 'console.db'}"
-    migrate.upgrade(url)
+    url = fresh_sqlite(tmp_path / "console.db")
     built = make_runtime(database_url=url, secret_key=SECRET, **settings)
     seed(built, [Firm(1, topics="补贴"), Firm(2, channels="email"), Firm(3, sectors="C2611")])
     enter_plain_years(built, 2031)  # COMPOSED's deadline_due

@@ -63,8 +63,9 @@ REGISTER = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium for both walks (each has contexts of its own: no cookie or page shared)."""
     with headless_chromium() as launched:
         yield launched
 
