@@ -109,10 +109,13 @@ def reach_ladder(given: str | Iterable[str | int]) -> tuple[int, ...]:
     if isinstance(given, str):
         if given.strip().lower() in _NO_RUNGS:
             return ()
-        items: list[str | int] = list(ladder_words(given))
+        try:
+            days = sorted({_working_days(word) for word in ladder_words(given)})
+        except InputError as exc:
+            # Named as written (the words were read into codes such as 3d on the way).
+            raise InputError(f"'{given.strip()}'：{exc}") from None
     else:
-        items = list(given)
-    days = sorted({_working_days(item) for item in items})
+        days = sorted({_working_days(item) for item in given})
     if len(days) > MAX_REACH_RUNGS:
         raise InputError(
             f"{len(days)} 个重发时间，最多 {MAX_REACH_RUNGS} 个 / at most {MAX_REACH_RUNGS} rungs"
