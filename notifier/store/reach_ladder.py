@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ACTED, STAGES
@@ -53,7 +53,8 @@ def open_channels(session: Session, policy_id: int, working_days: int) -> list[O
         Delivery.policy_id == policy_id,
         Delivery.enterprise_id == Enterprise.id,
         Delivery.channel == Contact.channel,
-        Delivery.address == Contact.address,
+        # A purged delivery ("" address, retention) went somewhere on that channel: used.
+        or_(Delivery.address == Contact.address, Delivery.address == ""),
     )
     marked = exists().where(
         ReachEvent.policy_id == policy_id,
