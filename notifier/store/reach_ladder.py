@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ACTED, STAGES
@@ -49,20 +49,8 @@ class OpenChannel:
 
 def open_channels(session: Session, policy_id: int, working_days: int) -> list[OpenChannel]:
     """Every (due firm, channel still open to it) pair of the policy's rung, by firm."""
-    went = exists().where(
-        Delivery.policy_id == policy_id,
-        Delivery.enterprise_id == Enterprise.id,
-        Delivery.channel == Contact.channel,
-        # A purged delivery ("" address, retention) went somewhere on that channel: used.
-        or_(Delivery.address == Contact.address, Delivery.address == ""),
-    )
-    marked = exists().where(
-        ReachEvent.policy_id == policy_id,
-        ReachEvent.enterprise_id == Enterprise.id,
-        ReachEvent.key == rung_key(working_days),
-    )
-    query = (
-        select(Enterprise.id, Enterprise.credit_code, Contact.channel)
+    candidates = (
+        select(Enterprise.id, Enterprise.credit_code, Contact.channel, Contact.address)
         .join(PolicyReach, PolicyReach.enterprise_id == Enterprise.id)
         .join(Contact, Contact.enterprise_id == Enterprise.id)
         .join(
@@ -77,12 +65,37 @@ def open_channels(session: Session, policy_id: int, working_days: int) -> list[O
             PolicyReach.policy_id == policy_id,
             PolicyReach.state.in_(NOT_ACTED),
             Enterprise.unsubscribed_at.is_(None),
-            ~marked,
-            ~went,
         )
         .order_by(Enterprise.id, Contact.id)
     )
-    return [OpenChannel(*row) for row in session.execute(query)]
+    # The rung's markers and the policy's deliveries are read once each and matched here: a
+    # correlated NOT EXISTS per candidate took seconds at 4,000 firms (a nested loop over
+    # freshly inserted rows). A purged delivery ("" address, retention) counts as gone to
+    # every address of its channel.
+    marked = set(
+        session.scalars(
+            select(ReachEvent.enterprise_id).where(
+                ReachEvent.policy_id == policy_id, ReachEvent.key == rung_key(working_days)
+            )
+        )
+    )
+    rows = [row for row in session.execute(candidates) if row[0] not in marked]
+    if not rows:
+        return []
+    went: set[tuple[int, str, str]] = set()
+    purged: set[tuple[int, str]] = set()
+    sent = select(Delivery.enterprise_id, Delivery.channel, Delivery.address).where(
+        Delivery.policy_id == policy_id
+    )
+    for enterprise_id, channel, address in session.execute(sent):
+        went.add((enterprise_id, channel, address))
+        if not address:
+            purged.add((enterprise_id, channel))
+    return [
+        OpenChannel(enterprise_id, code, channel)
+        for enterprise_id, code, channel, address in rows
+        if (enterprise_id, channel, address) not in went and (enterprise_id, channel) not in purged
+    ]
 
 
 def mark(
