@@ -198,7 +198,7 @@ class VendorSmsProvider(SmsProvider, HttpProvider):
             TemplateError: the kind has no template here, a parameter fails to render or is
                 longer than ``max_param_length``, or the SMS is over ``max_length``.
         """
-        template = self._templates.get(kind)
+        template = self._templates.get(kind) or self._templates.get(FALLBACK_KINDS.get(kind, ""))
         if template is None:
             raise TemplateError(
                 f"{self.name}: 消息类型 {kind} 没有对应的短信模板 / "
@@ -240,6 +240,11 @@ class VendorSmsProvider(SmsProvider, HttpProvider):
         if not phonenumbers.is_possible_number(number):
             raise InputError(f"不是电话号码 / not a phone number: {to!r}", field="to")
         return number
+
+
+# A kind an account need not map: without a template of its own it sends the approved template
+# of the kind named here (a reach ladder's re-send is the policy's first message again).
+FALLBACK_KINDS: Mapping[str, str] = {"policy_resent": "policy_published"}
 
 
 def _compile_templates(

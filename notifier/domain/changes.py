@@ -27,6 +27,7 @@ FIELD_LABELS: Mapping[str, str] = {
     "office_address": "受理地址",
     "apply_url": "网上办理链接",
     "enquiry_phone": "咨询电话",
+    "reach_ladder": "再次发送",
 }
 
 

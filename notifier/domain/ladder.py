@@ -90,6 +90,53 @@ def parse_ladder(items: Iterable[str]) -> tuple[Rung, ...]:
     return rungs
 
 
+# A reach ladder (re-send to firms that have not opened the policy's page): at most this many
+# rungs, each 1..MAX_RUNG_COUNT working days after the policy went out.
+MAX_REACH_RUNGS = 5
+# What a clerk writes for "no re-sends" (a blank field is the setting's default instead).
+_NO_RUNGS = frozenset({"无", "不重发", "不再发送", "none", "no", "0"})
+
+
+def reach_ladder(given: str | Iterable[str | int]) -> tuple[int, ...]:
+    """The working days of a reach ladder, ascending, repeats dropped: ``2个工作日、5个工作日``,
+    ``["2wd", "5wd"]``, ``[2, 5]`` and ``2 5`` all give ``(2, 5)``; ``无`` / ``none`` / ``[]``
+    give ``()`` (no re-sends).
+
+    Raises:
+        InputError: a word is not a working-day rung (``3天``, ``当天``), 0 or over 60 working
+            days, or there are more than :data:`MAX_REACH_RUNGS`.
+    """
+    if isinstance(given, str):
+        if given.strip().lower() in _NO_RUNGS:
+            return ()
+        try:
+            days = sorted({_working_days(word) for word in ladder_words(given)})
+        except InputError as exc:
+            # Named as written (the words were read into codes such as 3d on the way).
+            raise InputError(f"'{given.strip()}'：{exc}") from None
+    else:
+        days = sorted({_working_days(item) for item in given})
+    if len(days) > MAX_REACH_RUNGS:
+        raise InputError(
+            f"{len(days)} 个重发时间，最多 {MAX_REACH_RUNGS} 个 / at most {MAX_REACH_RUNGS} rungs"
+        )
+    return tuple(days)
+
+
+def _working_days(item: str | int) -> int:
+    # A bare number is working days; a rung must be working days, at least one.
+    if isinstance(item, bool) or not isinstance(item, int | str):
+        raise InputError(f"'{item}' 不是工作日数 / is not a number of working days")
+    text = str(item).strip().removesuffix("后")
+    rung = parse_rung(f"{text}wd" if text.isdigit() else text)
+    if not rung.working or rung.count == 0:
+        raise InputError(
+            f"'{text}' 须为发布后的工作日数，如 2个工作日 / must be working days after "
+            "publication, like 2wd"
+        )
+    return rung.count
+
+
 def rung_day(due: date, rung: Rung, calendar: WorkCalendar) -> date:
     """The day a rung falls on, for a deadline due on ``due``.
 

@@ -76,6 +76,9 @@ class PolicyDraft:
     published_at: datetime | None = None
     deadlines: tuple[DeadlineDraft, ...] = ()
     guide: PolicyGuide = field(default_factory=PolicyGuide)
+    # Working days after publication to re-send to firms that have not opened the page;
+    # () never; None: the ``reach.ladder_working_days`` setting.
+    reach_ladder: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,19 @@ class WorkCalendar:
                 left -= 1
         return day
 
+    def working_days_after(self, start: date, count: int) -> date:
+        """The ``count``-th working day after ``start`` (``start`` itself for 0).
+
+        Raises:
+            CalendarYearUnknown: the walk reaches a year the calendar does not know.
+        """
+        day, left = start, count
+        while left:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
     def working_days_left(self, today: date, due: date) -> int:
         """The working days after ``today`` up to and including ``due`` (0 when ``due`` is
         today or past): what a firm has left to act.

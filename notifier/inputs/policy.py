@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from notifier.domain.ladder import MAX_RUNGS, parse_ladder
+from notifier.domain.ladder import MAX_REACH_RUNGS, MAX_RUNGS, parse_ladder, reach_ladder
 from notifier.domain.plaintext import shown
 from notifier.domain.sectors import catalogued_sector, sector_pattern
 from notifier.domain.targets import SIZE_CHOICES, read_credit_code, read_size
@@ -123,6 +123,32 @@ def _ladder(rungs: list[str]) -> tuple[str, ...]:
         return tuple(rung.label for rung in parse_ladder(rungs))
     except InputError as exc:
         raise refuse(str(exc)) from None
+
+
+def _reach_ladder(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str | list):
+        raise refuse('must be working days like "2个工作日、5个工作日" or a list like [2, 5]')
+    try:
+        return reach_ladder(value)
+    except InputError as exc:
+        raise refuse(str(exc)) from None
+
+
+ReachLadder = Annotated[
+    tuple[Annotated[int, Field(ge=1, le=60)], ...] | None,
+    BeforeValidator(_reach_ladder),
+    Field(
+        max_length=MAX_REACH_RUNGS,
+        description="再次发送：未查看政策页面的企业，在发布后第几个工作日换一个渠道再发一次 / "
+        "re-send on another channel to firms that have not opened the page, so many working "
+        'days after publication: [2, 5] or "2个工作日、5个工作日"; [] or "无": never; '
+        "absent: the reach.ladder_working_days setting",
+        examples=[[2, 5]],
+    ),
+]
+"""A reach ladder: working days after publication, or words for them (None: the setting)."""
 
 
 def _whole_day(value: Any) -> int:
@@ -253,3 +279,5 @@ class PolicyFile(StrictModel):
         MAX_PHONE_LENGTH, default="", description="咨询电话 / whom to call",
         examples=["0574-86781234"],
     )
+    # docs: Reach ladder.
+    reach_ladder: ReachLadder = None

@@ -134,6 +134,7 @@ def parse_policy(data: Any, *, zone: tzinfo) -> PolicyDraft:
         published_at=None if published is None else read_time(published, "published_at", zone),
         deadlines=_deadlines(policy, zone),
         guide=PolicyGuide(**{name: getattr(policy, name) or None for name in GUIDE_FIELDS}),
+        reach_ladder=policy.reach_ladder,
     )
 
 

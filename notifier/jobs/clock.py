@@ -23,6 +23,7 @@ from notifier.services.deadlines.reminders import scan_due_reminders
 from notifier.services.delivery.retention import purge
 from notifier.services.delivery.sweeper import sweep
 from notifier.services.policies.publishing import scan_published
+from notifier.services.reach.ladder import scan_reach_ladders
 from notifier.services.reach.states import refresh_open_policies
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,20 @@ def refresh_reach(context: JobContext) -> Any:
     )
 
 
+def send_reach_ladders(context: JobContext) -> Any:
+    """Re-send the open policies' due ladder rungs to the firms that have not opened them."""
+    settings = context.settings
+    return scan_reach_ladders(
+        context.sessions,
+        context.dispatch,
+        default=settings.reach.ladder_working_days,
+        open_days=settings.reach.open_days,
+        zone=settings.zone,
+        catch_up=timedelta(hours=settings.clock.catch_up_hours),
+        time_source=context.time_source,
+    )
+
+
 # (job, name of its interval in ClockSettings); the job's name is its id.
 JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (scan_published_policies, "scan_interval_seconds"),
@@ -97,6 +112,7 @@ JOBS: list[tuple[Callable[[JobContext], Any], str]] = [
     (purge_old_deliveries, "purge_interval_seconds"),
     (scan_campaign_runs, "campaign_interval_seconds"),
     (refresh_reach, "reach_interval_seconds"),
+    (send_reach_ladders, "reach_interval_seconds"),
 ]
 
 

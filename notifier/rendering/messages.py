@@ -26,6 +26,7 @@ The caller builds the context; the default templates expect::
                       "previous_title": str | None,   # set when the title changed
                       "moved": [{"title", "before", "after"}],
                       "added": [{"title", "due_at"}], "removed": [{"title", "due_at"}]}
+    resent           (policy_resent only) {"working_days": int}: the reach ladder's rung
 
 Every key must be present (undefined names are errors); ``policy.url`` may be ``None``.
 

@@ -59,7 +59,12 @@ def build(draft: PolicyDraft, *, now: datetime) -> Policy:
     )
     policy.targets = draft.targets
     policy.guide = draft.guide
+    policy.reach_ladder = _ladder(draft)
     return policy
+
+
+def _ladder(draft: PolicyDraft) -> list[int] | None:
+    return None if draft.reach_ladder is None else list(draft.reach_ladder)
 
 
 def update(policy: Policy, draft: PolicyDraft) -> None:
@@ -71,6 +76,7 @@ def update(policy: Policy, draft: PolicyDraft) -> None:
     policy.url = draft.url
     policy.targets = draft.targets
     policy.guide = draft.guide
+    policy.reach_ladder = _ladder(draft)
     policy.published_at = draft.published_at or policy.published_at
 
 
@@ -104,6 +110,8 @@ def content(policy: Policy) -> dict[str, Any]:
         ],
         # A field not given is left out, so revisions kept before the guide compare equal.
         **{name: value for name, value in policy.guide.as_dict().items() if value},
+        # Left out when the setting's default applies, as the guide above.
+        **({} if policy.reach_ladder is None else {"reach_ladder": list(policy.reach_ladder)}),
     }
 
 

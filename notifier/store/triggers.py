@@ -23,6 +23,16 @@ def policy_corrected_key(policy_id: int, revision_number: int) -> str:
     return f"{TriggerKind.POLICY_CORRECTED}:{policy_id}:{revision_number}"
 
 
+def policy_resent_key(policy_id: int, working_days: int, channel: str) -> str:
+    """The unique key of a reach ladder's re-send of a policy on one rung and channel."""
+    return f"{TriggerKind.POLICY_RESENT}:{policy_id}:{working_days}:{channel}"
+
+
+def resent_rung(key: str) -> int:
+    """The rung (working days) a re-send trigger's key names."""
+    return int(key.split(":")[2])
+
+
 def revision_number(key: str) -> int:
     """The revision a correction trigger's key names."""
     return int(key.rsplit(":", 1)[1])
@@ -52,6 +62,7 @@ def insert_new(
     error: str | None = None,
     campaign_id: int | None = None,
     templates: dict[str, Any] | None = None,
+    audience: dict[str, Any] | None = None,
 ) -> int | None:
     """Insert the trigger with ``key``; its id, or None when it already existed (race-safe:
     of two clocks inserting it at once, exactly one gets the id)."""
@@ -68,6 +79,7 @@ def insert_new(
             recipients=0,
             campaign_id=campaign_id,
             templates=templates,
+            audience=audience,
         )
         .returning(table_of(Trigger).c.id)
     )

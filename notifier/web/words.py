@@ -71,6 +71,12 @@ def trigger(t: Translator, key: str) -> str:
         return f"{word} · {t('words.trigger.policy', id=parts[0])} · " + t(
             "words.trigger.revision", n=parts[1]
         )
+    if kind == "policy_resent" and len(parts) >= 3:
+        return (
+            f"{word} · {t('words.trigger.policy', id=parts[0])} · "
+            + t("reach_ladder.rung", n=parts[1])
+            + f" · {_word(t, f'channel.{parts[2]}', parts[2])}"
+        )
     if kind == "deadline_reminder" and len(parts) >= 2:
         return f"{word} · {t('words.trigger.deadline', id=parts[0])} · {rung(t, parts[1])}"
     if kind == "campaign":
@@ -141,6 +147,16 @@ def notice(t: Translator, code: str, values: Mapping[str, Any]) -> str:
     return t(f"words.preview.{code}", **values)
 
 
+def reach_ladder(t: Translator, days: list[int] | None) -> str:
+    """A policy's reach ladder (``[2, 5]`` -> ``2个工作日、5个工作日``; ``[]`` -> ``不再发送``;
+    None -> the setting's default). Written so the compose form reads it back."""
+    if days is None:
+        return t("reach_ladder.default")
+    if not days:
+        return t("reach_ladder.none")
+    return t("deadline_rows.and").join(t("reach_ladder.rung", n=n) for n in days)
+
+
 def _with_translator(function: Any) -> Any:
     @pass_context
     def filter_(context: JinjaContext, value: Any, *args: Any) -> str:
@@ -159,4 +175,5 @@ FILTERS = {
     "trigger_kind_word": _with_translator(trigger_kind),
     "why_word": _with_translator(why),
     "target_word": _with_translator(target),
+    "reach_ladder_words": _with_translator(reach_ladder),
 }

@@ -187,6 +187,13 @@ def test_a_loopback_endpoint_is_refused_unless_allowed(aliyun_peer: AliyunSmsPee
 # --- composing: the text the phone shows --------------------------------------------------
 
 
+def test_a_reach_ladder_resend_without_its_own_template_sends_the_publications() -> None:
+    provider = build(aliyun_config("https://dysmsapi.aliyuncs.com"))
+    resent = provider.compose_message("policy_resent", CONTEXT, "ignored", to=None)
+    published = provider.compose_message("policy_published", CONTEXT, "ignored", to=None)
+    assert resent.text == published.text and resent.payload == published.payload
+
+
 def test_preview_text_is_the_approved_template_filled_and_signed() -> None:
     provider = build(aliyun_config("https://dysmsapi.aliyuncs.com"))
     composed = provider.compose_message("policy_published", CONTEXT, "ignored", to=None)

@@ -344,3 +344,42 @@ def test_a_bad_guide_field_is_refused_naming_it(changes, field, words):
         parse_policy(policy(**changes), zone=ZONE)
     assert refused.value.field == field
     assert str(refused.value).startswith(f"{field}: ") and words in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "ladder"),
+    [
+        ("2个工作日、5个工作日", (2, 5)),
+        ("5 working days, 2 working days", (2, 5)),
+        ([5, 2, 5], (2, 5)),
+        (["2wd"], (2,)),
+        ("2 5", (2, 5)),
+        ("3个工作日后", (3,)),
+        ("无", ()),
+        ([], ()),
+        (None, None),
+    ],
+)
+def test_the_reach_ladder_is_read_in_words_or_as_working_days(given, ladder):
+    assert parse_policy(policy(reach_ladder=given), zone=ZONE).reach_ladder == ladder
+    assert parse_policy(policy(), zone=ZONE).reach_ladder is None  # absent: the setting
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("3天", "须为发布后的工作日数"),
+        ("当天", "须为发布后的工作日数"),
+        ("下周", "不是提醒时间"),
+        ([0], "须为发布后的工作日数"),
+        ([61], "more than 60 days"),
+        ([1, 2, 3, 4, 5, 6], "最多 5 个"),
+        ([True], "不是工作日数"),
+        (3, "must be working days"),
+    ],
+)
+def test_a_bad_reach_ladder_is_refused_naming_the_field(given, words):
+    with pytest.raises(InputError) as refused:
+        parse_policy(policy(reach_ladder=given), zone=ZONE)
+    assert refused.value.field == "reach_ladder"
+    assert words in str(refused.value)

@@ -73,3 +73,12 @@ def test_english_under_the_switch_has_no_chinese_but_the_data():
     )
     assert words.rung(t, "0d") == "on the day"
     assert words.trigger(t, "policy_published:3") == "Policy published · policy #3"
+
+
+def test_a_reach_ladder_and_its_resend_read_in_words():
+    t = i18n.translator(i18n.ZH)
+    assert words.trigger(t, "policy_resent:3:2:sms") == "政策再次发送 · 政策 #3 · 2个工作日 · 短信"
+    assert words.reach_ladder(t, [2, 5]) == "2个工作日、5个工作日"
+    assert words.reach_ladder(t, []) == "无" and words.reach_ladder(t, None) == "默认（系统设置）"
+    english = i18n.translator(i18n.EN)
+    assert words.reach_ladder(english, [2]) == "2 working days"

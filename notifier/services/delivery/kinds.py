@@ -18,7 +18,7 @@ from notifier.domain.changes import FIELD_LABELS, pair_by_title
 from notifier.domain.targets import Targets
 from notifier.errors import TriggerError
 from notifier.store.models import Campaign, Deadline, Policy, Trigger, TriggerKind
-from notifier.store.triggers import revision_number
+from notifier.store.triggers import resent_rung, revision_number
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -182,6 +182,24 @@ def _policy_corrected_context(trigger: Trigger, zone: tzinfo, now: datetime) -> 
     }
 
 
+def _policy_resent_targets(trigger: Trigger) -> Targets:
+    # The firms the reach ladder chose, on the one channel it chose (kept on the trigger),
+    # and still matched by the policy's targets and subscribed there.
+    chosen = Targets.from_dict(trigger.audience or {})
+    if not (chosen.credit_codes and chosen.channels):
+        raise TriggerError(f"trigger {trigger.id} ({trigger.kind}) names no firms and channel")
+    return replace(
+        _policy(trigger).targets, credit_codes=chosen.credit_codes, channels=chosen.channels
+    )
+
+
+def _policy_resent_context(trigger: Trigger, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    return {
+        **_policy_published_context(trigger, zone, now),
+        "resent": {"working_days": resent_rung(trigger.key)},
+    }
+
+
 def campaign_view(campaign: Campaign) -> dict[str, Any]:
     """What campaign templates see of their campaign."""
     return {"id": campaign.id, "name": campaign.name, "title": campaign.title, "url": campaign.url}
@@ -220,6 +238,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             _campaign_context,
             lambda trigger: _campaign(trigger).throttle_per_minute,
         ),
+        TriggerKind.POLICY_RESENT: Kind(_policy_resent_targets, _policy_resent_context),
     }
 )
 

@@ -197,5 +197,6 @@ def webhook_payload(
         **({"page_url": context["page_url"]} if "page_url" in context else {}),
         **({"correction": context["correction"]} if "correction" in context else {}),
         **({"campaign": context["campaign"]} if "campaign" in context else {}),
+        **({"resent": context["resent"]} if "resent" in context else {}),
     }
 

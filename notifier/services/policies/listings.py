@@ -24,7 +24,13 @@ def policy_row(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "targets": policy.targets.as_dict(),
         "topics": list(policy.topics or []),
         **policy.guide.as_dict(),
+        "reach_ladder": reach_ladder_of(policy),
     }
+
+
+def reach_ladder_of(policy: Policy) -> list[int] | None:
+    """The policy's own reach ladder (working days), or None for the setting's default."""
+    return None if policy.reach_ladder is None else list(policy.reach_ladder)
 
 
 def ref_of(policy: Policy) -> str | None:
@@ -47,6 +53,7 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "cancelled_at": shown_local(policy.cancelled_at, zone) if policy.cancelled_at else None,
         "deadlines": deadline_rows(policy, lambda moment: shown_local(moment, zone)),
         **policy.guide.as_dict(),
+        "reach_ladder": reach_ladder_of(policy),
     }
 
 

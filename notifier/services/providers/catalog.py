@@ -25,6 +25,7 @@ from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
 from notifier.channels.resolver import ProviderSet
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
+from notifier.channels.vendor_sms import FALLBACK_KINDS
 from notifier.config import Settings
 from notifier.domain.secret_box import SecretBox
 from notifier.errors import NotifierError
@@ -43,9 +44,9 @@ def secret_box(settings: Settings) -> SecretBox:
 def worker_environment(settings: Settings) -> ProviderEnvironment:
     """What the sending processes build providers with: the settings' environment, and every
     message kind in use (a vendor SMS account must have an approved template for each)."""
-    return replace(
-        environment_from_settings(settings), message_kinds=tuple(kind.value for kind in TriggerKind)
-    )
+    # A kind with a fallback (a re-send uses the publication's template) is not required.
+    required = tuple(kind.value for kind in TriggerKind if kind.value not in FALLBACK_KINDS)
+    return replace(environment_from_settings(settings), message_kinds=required)
 
 
 def built_or_why(

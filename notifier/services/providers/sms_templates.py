@@ -20,6 +20,7 @@ KIND_WORDS: dict[str, str] = {
     TriggerKind.DEADLINE_REMINDER.value: "提醒 deadline reminder",
     TriggerKind.POLICY_CORRECTED.value: "更正 policy corrected",
     TriggerKind.CAMPAIGN_RUN.value: "推送活动 campaign run",
+    TriggerKind.POLICY_RESENT.value: "重发 policy re-sent (reach ladder)",
 }
 
 _ENTERPRISE = tuple(v for v in VARIABLES if v.name.startswith("enterprise."))
@@ -42,12 +43,14 @@ _CORRECTION = (
     Variable("correction.number", "第几次更正 the revision's number", "1"),
     Variable("correction.revised_at", "更正时间 revised at (local)", "2026-12-02 10:00"),
 )
+_RESENT = (Variable("resent.working_days", "发布后第几个工作日 working days since", "2"),)
 
 VARIABLES_BY_KIND: dict[str, tuple[Variable, ...]] = {
     TriggerKind.POLICY_PUBLISHED.value: _ENTERPRISE + _POLICY,
     TriggerKind.DEADLINE_REMINDER.value: _ENTERPRISE + _POLICY + _DEADLINE,
     TriggerKind.POLICY_CORRECTED.value: _ENTERPRISE + _POLICY + _CORRECTION,
     TriggerKind.CAMPAIGN_RUN.value: _ENTERPRISE + _CAMPAIGN,
+    TriggerKind.POLICY_RESENT.value: _ENTERPRISE + _POLICY + _RESENT,
 }
 
 

@@ -43,6 +43,9 @@ class Policy(Base):
     office_address: Mapped[str | None] = mapped_column(String(300))
     apply_url: Mapped[str | None] = mapped_column(String(2000))
     enquiry_phone: Mapped[str | None] = mapped_column(String(40))
+    # The reach ladder: working days after publication at which firms that have not opened
+    # the page get the policy again on another channel; [] none; None the setting's default.
+    reach_ladder: Mapped[list[int] | None] = mapped_column(JSON)
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"

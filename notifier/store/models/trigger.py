@@ -21,6 +21,8 @@ class TriggerKind(enum.StrEnum):
     DEADLINE_REMINDER = "deadline_reminder"
     POLICY_CORRECTED = "policy_corrected"
     CAMPAIGN_RUN = "campaign_run"
+    # A reach ladder's rung: the policy again, on another channel, to firms that had not opened.
+    POLICY_RESENT = "policy_resent"
 
 
 class TriggerStatus(enum.StrEnum):
@@ -69,6 +71,9 @@ class Trigger(Base):
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The audience the trigger was made for (``Targets.as_dict()``), when its kind keeps one:
+    # a reach ladder's re-send names the firms that had not opened, on one channel.
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     policy: Mapped[Policy | None] = relationship()
     deadline: Mapped[Deadline | None] = relationship()

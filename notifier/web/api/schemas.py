@@ -123,6 +123,11 @@ class PolicyOut(BaseModel):
     office_address: str | None = Field(default=None, description="受理地址 / where to apply")
     apply_url: str | None = Field(default=None, description="网上办理链接 / apply online")
     enquiry_phone: str | None = Field(default=None, description="咨询电话 / whom to call")
+    reach_ladder: list[int] | None = Field(
+        default=None,
+        description="再次发送的工作日（空：不再发送；null：按设置）/ the reach ladder's working "
+        "days ([]: none; null: the reach.ladder_working_days setting)",
+    )
 
 
 class PolicyDeadlineOut(BaseModel):

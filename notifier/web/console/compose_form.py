@@ -30,7 +30,9 @@ from notifier.web.console.context import Console
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
 
-TEXT_FIELDS = ("ref", "title", "department", "summary", "body", "url", *GUIDE_FIELDS)
+TEXT_FIELDS = (
+    "ref", "title", "department", "summary", "body", "url", *GUIDE_FIELDS, "reach_ladder",
+)  # fmt: skip
 LIST_FIELDS = ("topics",)
 # The ladders a clerk picks from; "" is the deployment's ``reminders.ladder`` setting.
 LADDER_PRESETS = ("5wd 2wd 0d", "3wd 1wd 0d", "7d 3d 1d", "1d 0d")
@@ -151,6 +153,9 @@ def prefill(
 
     A policy already published keeps its time: the form then does not send one."""
     form: dict[str, Any] = {k: data.get(k) or "" for k in TEXT_FIELDS}
+    # In words the form reads back (blank: the setting's default).
+    ladder = data.get("reach_ladder")
+    form["reach_ladder"] = "" if ladder is None else words.reach_ladder(t, ladder)
     form["topics"] = list(data.get("topics") or ())
     form.update(audience_prefill(data.get("targets") or {}))
     if published:

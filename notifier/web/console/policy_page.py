@@ -57,6 +57,8 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
             if d.cancelled_at is None
         ],
         **policy.guide.as_dict(),
+        # None (the setting) is left out below; [] (no re-sends) is kept.
+        "reach_ladder": policy.reach_ladder,
     }
     return {k: v for k, v in data.items() if v not in (None, "")}
 
