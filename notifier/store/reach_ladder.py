@@ -4,12 +4,14 @@ reached, and the marker that keeps a rung to one re-send per firm.
 A firm is due on a rung when its reach state is below ``opened`` (targeted, sent, delivered
 or unreachable: it has not opened, confirmed, said done or not applicable, nor asked) and no
 ``ladder:<working days>`` event is kept for it. A channel is open to it when it is subscribed
-there with a contact, has not unsubscribed from everything, and no delivery of the policy
-went to that address on that channel yet (a new number or a new subscription counts as new).
+there with a contact and has not unsubscribed from everything; each open channel comes with
+how many messages of the policy went on it already (to that address: a new number or a new
+subscription counts as fresh), so the ladder can choose the one least tried.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,11 +42,13 @@ def rung_key(working_days: int) -> str:
 
 @dataclass(frozen=True)
 class OpenChannel:
-    """A due firm and one channel it can still be reached on."""
+    """A due firm, one channel it can be reached on, and how many messages of the policy
+    went to it there already."""
 
     enterprise_id: int
     credit_code: str
     channel: str
+    tried: int
 
 
 def open_channels(session: Session, policy_id: int, working_days: int) -> list[OpenChannel]:
@@ -82,19 +86,23 @@ def open_channels(session: Session, policy_id: int, working_days: int) -> list[O
     rows = [row for row in session.execute(candidates) if row[0] not in marked]
     if not rows:
         return []
-    went: set[tuple[int, str, str]] = set()
-    purged: set[tuple[int, str]] = set()
+    went: Counter[tuple[int, str, str]] = Counter()
+    purged: Counter[tuple[int, str]] = Counter()
     sent = select(Delivery.enterprise_id, Delivery.channel, Delivery.address).where(
         Delivery.policy_id == policy_id
     )
     for enterprise_id, channel, address in session.execute(sent):
-        went.add((enterprise_id, channel, address))
+        went[(enterprise_id, channel, address)] += 1
         if not address:
-            purged.add((enterprise_id, channel))
+            purged[(enterprise_id, channel)] += 1
     return [
-        OpenChannel(enterprise_id, code, channel)
+        OpenChannel(
+            enterprise_id,
+            code,
+            channel,
+            went[(enterprise_id, channel, address)] + purged[(enterprise_id, channel)],
+        )  # fmt: skip
         for enterprise_id, code, channel, address in rows
-        if (enterprise_id, channel, address) not in went and (enterprise_id, channel) not in purged
     ]
 
 

@@ -2,9 +2,12 @@
 
 Each open policy has a ladder of working days after its publication (its own, or the
 ``reach.ladder_working_days`` setting). When a rung falls due, every firm below ``opened``
-(:mod:`notifier.store.reach_ladder`) gets the policy once more on the first channel of
-:data:`CHANNEL_PREFERENCE` still open to it: one ``policy_resent`` trigger per policy, rung
-and channel, whose audience is the policy's targets narrowed to those firms on that channel.
+(:mod:`notifier.store.reach_ladder`) gets the policy once more on the channel it was tried on
+least (one it never got the policy on first: a new number, a channel added since; else the
+one used least), ties going to :data:`CHANNEL_PREFERENCE`'s order: the email it did not open is
+followed by an SMS, and the next rung by the email again. One ``policy_resent`` trigger per
+policy, rung and channel, whose audience is the policy's targets narrowed to those firms on
+that channel.
 The usual fan-out and sending do the rest, so quiet hours, unsubscribes and provider limits
 apply as to any message.
 
@@ -29,14 +32,15 @@ from notifier.domain.time_source import TimeSource
 from notifier.domain.workdays import CalendarYearUnknown, WorkCalendar
 from notifier.services.calendar.working_days import working_calendar
 from notifier.services.delivery.ports import Dispatch
+from notifier.store import policies as policy_store
 from notifier.store import reach_ladder, triggers
 from notifier.store.db import SessionFactory
 from notifier.store.models import Policy, TriggerKind
 
 log = logging.getLogger(__name__)
 
-# The channel a re-send goes on: the first of these the firm can still be reached on. SMS
-# first: a phone is read within the day, a mailbox or a group chat less surely.
+# Of the channels a firm was tried on equally often, a re-send goes on the first of these.
+# SMS first: a phone is read within the day, a mailbox or a group chat less surely.
 CHANNEL_PREFERENCE: tuple[str, ...] = (SMS, EMAIL, WEBHOOK)
 
 
@@ -97,14 +101,16 @@ _Chosen = dict[str, list[tuple[int, str]]]
 
 def _channel_choices(session: Session, policy_id: int, working_days: int) -> _Chosen:
     """The due firms grouped by the channel each gets: (enterprise id, credit code) pairs."""
-    open_to: dict[int, dict[str, str]] = {}
+    best: dict[int, tuple[tuple[int, int], reach_ladder.OpenChannel]] = {}
     for row in reach_ladder.open_channels(session, policy_id, working_days):
-        open_to.setdefault(row.enterprise_id, {})[row.channel] = row.credit_code
+        if row.channel not in CHANNEL_PREFERENCE:
+            continue
+        rank = (row.tried, CHANNEL_PREFERENCE.index(row.channel))
+        if row.enterprise_id not in best or rank < best[row.enterprise_id][0]:
+            best[row.enterprise_id] = (rank, row)
     chosen: _Chosen = {}
-    for enterprise_id, channels in open_to.items():
-        channel = next((c for c in CHANNEL_PREFERENCE if c in channels), None)
-        if channel is not None:
-            chosen.setdefault(channel, []).append((enterprise_id, channels[channel]))
+    for _, row in best.values():
+        chosen.setdefault(row.channel, []).append((row.enterprise_id, row.credit_code))
     return chosen
 
 
@@ -137,12 +143,7 @@ def resend_rung(session: Session, policy: Policy, rung: Rung, *, now: datetime) 
 
 
 def _open_policies(session: Session, now: datetime, days: int) -> list[int]:
-    query = select(Policy.id).where(
-        Policy.cancelled_at.is_(None),
-        Policy.published_at <= now,
-        Policy.published_at >= now - timedelta(days=days),
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(select(Policy.id).where(policy_store.followed(now=now, days=days))))
 
 
 def scan_reach_ladders(

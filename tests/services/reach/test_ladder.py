@@ -1,5 +1,6 @@
 """Reach ladders: N working days after a policy went out, the firms that have not opened its
-page get it once more, on a channel it has not gone to yet (SMS first), and nobody else does;
+page get it once more, on the channel it was tried on least (SMS first among equals), and
+nobody else does;
 a second clock run sends nothing more; an unsubscribed channel is never used; quiet hours hold
 the re-send like any message."""
 
@@ -167,12 +168,46 @@ def test_a_ladder_resends_once_on_the_next_channel_to_exactly_the_firms_that_had
     assert _sent(runtime, policy_id) == first
 
     events.record_opened(context, policy_id, ids[5])
-    runtime.time_source.set(NEXT_MONDAY)  # five working days: firm 6 by robot; 7 has no channel
-    assert len(clock.run_ladders()) == 1
+    # Five working days: firm 6 by robot (never tried there); firm 7 was tried once on email
+    # and once by robot: email again (the tie goes by preference; SMS it refused).
+    runtime.time_source.set(NEXT_MONDAY)
+    assert len(clock.run_ladders()) == 2
     assert _sent(runtime, policy_id) == first | {(6, "webhook")}
+    assert _count(runtime, policy_id, 7, "email") == 2 and _count(runtime, policy_id, 5, "sms") == 1
     assert clock.run_ladders() == []
-    assert _sent(runtime, policy_id) == first | {(6, "webhook")}
+    assert _count(runtime, policy_id, 7, "email") == 2
     assert (7, "sms") not in _sent(runtime, policy_id)  # unsubscribed: never used
+
+
+def _count(runtime, policy_id: int, number: int, channel: str) -> int:
+    """How many messages of the policy firm ``number`` got on ``channel``."""
+    with runtime.sessions() as session:
+        return len(
+            session.scalars(
+                select(Delivery.id).where(
+                    Delivery.policy_id == policy_id,
+                    Delivery.enterprise_id == _ids(runtime)[number],
+                    Delivery.channel == channel,
+                )
+            ).all()
+        )
+
+
+def test_a_firm_told_on_every_channel_is_reminded_by_sms_then_by_email(make_runtime, database_url):
+    runtime = make_runtime(database_url=database_url, time_source=ManualTime(MONDAY))
+    enter_plain_years(runtime, 2031)
+    _register(runtime, channels="sms;email")
+    clock = Clock(runtime)
+    policy_id = _publish(runtime, clock, reach_ladder=[2, 5])
+    events.confirm(acting(runtime), policy_id, _ids(runtime)[1])
+    runtime.time_source.set(WEDNESDAY)
+    clock.run_ladders()
+    assert [_count(runtime, policy_id, n, "sms") for n in FIRMS] == [1, 2, 2, 2, 2, 2, 2]
+    assert [_count(runtime, policy_id, n, "email") for n in FIRMS] == [1] * 7
+    runtime.time_source.set(NEXT_MONDAY)
+    clock.run_ladders()
+    assert [_count(runtime, policy_id, n, "email") for n in FIRMS] == [1, 2, 2, 2, 2, 2, 2]
+    assert [_count(runtime, policy_id, n, "sms") for n in FIRMS] == [1, 2, 2, 2, 2, 2, 2]
 
 
 def _deadline_id(runtime, policy_id: int) -> int:
