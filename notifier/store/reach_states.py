@@ -20,7 +20,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     union_all,
     update,
 )
@@ -100,23 +99,39 @@ def refresh(
     """Read again from the deliveries the state of the firms that have not acted yet (those
     in ``states``, all of them by default): of one policy, or of the firms and policies of
     ``delivery_ids``. Returns how many rows changed."""
+    if not delivery_ids:
+        return _refresh(session, now, states, policy_id, None) if policy_id is not None else 0
+    # The firms per policy first (by the deliveries' key), so each update seeks its rows by
+    # the primary key: a row-value IN list made SQLite read every row of the table, and the
+    # derived state of each, once per batch of sends.
+    firms: dict[int, set[int]] = {}
+    pairs = select(Delivery.policy_id, Delivery.enterprise_id).where(
+        Delivery.id.in_(list(delivery_ids)), Delivery.policy_id.is_not(None)
+    )
+    for policy, enterprise in session.execute(pairs):
+        if policy is not None and policy_id in (None, policy):
+            firms.setdefault(policy, set()).add(enterprise)
+    return sum(
+        _refresh(session, now, states, policy, sorted(enterprises))
+        for policy, enterprises in sorted(firms.items())
+    )
+
+
+def _refresh(
+    session: Session,
+    now: datetime,
+    states: Sequence[str],
+    policy_id: int,
+    enterprise_ids: Sequence[int] | None,
+) -> int:
     derived = _from_deliveries()
     where: list[ColumnElement[bool]] = [
+        _reach.c.policy_id == policy_id,
         _reach.c.state.in_([s for s in states if s in FROM_DELIVERIES]),
         _reach.c.state != derived,
     ]
-    if policy_id is not None:
-        where.append(_reach.c.policy_id == policy_id)
-    if delivery_ids:
-        # The pairs first (by the deliveries' key), so the update touches only their rows.
-        pairs = session.execute(
-            select(Delivery.policy_id, Delivery.enterprise_id)
-            .where(Delivery.id.in_(list(delivery_ids)), Delivery.policy_id.is_not(None))
-            .distinct()
-        ).all()
-        if not pairs:
-            return 0
-        where.append(tuple_(_reach.c.policy_id, _reach.c.enterprise_id).in_(pairs))
+    if enterprise_ids is not None:
+        where.append(_reach.c.enterprise_id.in_(list(enterprise_ids)))
     statement = update(_reach).where(*where).values(state=derived, updated_at=now)
     result = session.execute(statement.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
