@@ -44,18 +44,23 @@ STAGES: dict[str, int] = {
 }
 # States below this stage come from the deliveries; from it on, from what the firm or staff did.
 ACTED = STAGES[ReachState.OPENED]
-# The order reports list them in.
-ORDER: tuple[ReachState, ...] = (
+# The main road in order: the report's funnel, where a firm counts in each step it got to.
+FUNNEL: tuple[ReachState, ...] = (
     ReachState.TARGETED,
     ReachState.SENT,
     ReachState.DELIVERED,
     ReachState.OPENED,
     ReachState.CONFIRMED,
     ReachState.DONE,
+)
+# The states beside the road, counted on their own.
+SIDE: tuple[ReachState, ...] = (
     ReachState.UNREACHABLE,
     ReachState.NOT_APPLICABLE,
     ReachState.QUESTION,
 )
+# The order reports list the states in.
+ORDER: tuple[ReachState, ...] = FUNNEL + SIDE
 # Reaching one of these counts as the firm having taken the policy in (for "confirmed before
 # the first deadline").
 CONFIRMING = frozenset({ReachState.CONFIRMED, ReachState.DONE})

@@ -146,18 +146,22 @@ def recipients_query(audience: Targets, *, channels: Sequence[str] = ()) -> Sele
     if matched is not None:
         columns.append(matched.label("matched_sector"))
     return (
-        select(*columns)
-        .join(Contact, Contact.enterprise_id == Enterprise.id)
-        .join(
-            Subscription,
-            and_(
-                Subscription.enterprise_id == Enterprise.id,
-                Subscription.channel == Contact.channel,
-                Subscription.subscribed.is_(True),
-            ),
-        )
+        on_subscribed_contacts(select(*columns))
         .where(channel_ok, *_conditions(audience))
         .order_by(Enterprise.id, Contact.id)
+    )
+
+
+def on_subscribed_contacts(query: Select[Any]) -> Select[Any]:
+    """``query`` over enterprises, joined to each contact whose channel the enterprise is
+    subscribed to (a row per such contact)."""
+    return query.join(Contact, Contact.enterprise_id == Enterprise.id).join(
+        Subscription,
+        and_(
+            Subscription.enterprise_id == Enterprise.id,
+            Subscription.channel == Contact.channel,
+            Subscription.subscribed.is_(True),
+        ),
     )
 
 

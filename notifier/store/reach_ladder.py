@@ -15,12 +15,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ACTED, STAGES
 from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store.audience import on_subscribed_contacts
 from notifier.store.models import (
     Contact,
     Delivery,
@@ -28,7 +30,6 @@ from notifier.store.models import (
     PolicyReach,
     ReachEvent,
     ReachKind,
-    Subscription,
 )
 
 # The states a rung re-sends to: the firm has done nothing with the policy yet.
@@ -53,18 +54,10 @@ class OpenChannel:
 
 def open_channels(session: Session, policy_id: int, working_days: int) -> list[OpenChannel]:
     """Every (due firm, channel still open to it) pair of the policy's rung, by firm."""
+    columns: list[Any] = [Enterprise.id, Enterprise.credit_code, Contact.channel, Contact.address]
+    reached = select(*columns).join(PolicyReach, PolicyReach.enterprise_id == Enterprise.id)
     candidates = (
-        select(Enterprise.id, Enterprise.credit_code, Contact.channel, Contact.address)
-        .join(PolicyReach, PolicyReach.enterprise_id == Enterprise.id)
-        .join(Contact, Contact.enterprise_id == Enterprise.id)
-        .join(
-            Subscription,
-            and_(
-                Subscription.enterprise_id == Enterprise.id,
-                Subscription.channel == Contact.channel,
-                Subscription.subscribed.is_(True),
-            ),
-        )
+        on_subscribed_contacts(reached)
         .where(
             PolicyReach.policy_id == policy_id,
             PolicyReach.state.in_(NOT_ACTED),

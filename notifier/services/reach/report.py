@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from notifier.domain.reach import CONFIRMING, ORDER, STAGES, ReachState
+from notifier.domain.reach import CONFIRMING, FUNNEL, ORDER, STAGES, ReachState
 from notifier.errors import NotFoundError
 from notifier.services.context import Context
 from notifier.services.reach.states import bring_up_to_date
@@ -24,21 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 _SEP = "/"
-# The funnel's steps, the main road in order; a firm counts in each step it got to.
-FUNNEL: tuple[ReachState, ...] = (
-    ReachState.TARGETED,
-    ReachState.SENT,
-    ReachState.DELIVERED,
-    ReachState.OPENED,
-    ReachState.CONFIRMED,
-    ReachState.DONE,
-)
-# The states beside the road, shown as counts of their own.
-SIDE: tuple[ReachState, ...] = (
-    ReachState.UNREACHABLE,
-    ReachState.NOT_APPLICABLE,
-    ReachState.QUESTION,
-)
 # A page of firms read at a time for the export.
 FIRMS_PAGE = 1000
 

@@ -8,12 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from notifier.domain.reach import ORDER
+from notifier.domain.reach import ORDER, SIDE
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import NotFoundError
 from notifier.services.context import Context
 from notifier.services.reach.report import (
-    SIDE,
     community_of,
     district_reach,
     firm_states,
