@@ -11,15 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import authenticate
 from notifier.services.context import Context
 from notifier.web.console.recent import Recent
 from notifier.web.console.session import ConsoleUser, Identity, KeyCheck, Sessions
-from notifier.web.export_pool import ExportPool
+from notifier.web.export_pool import ExportBusy, ExportJob, ExportPool
 from notifier.web.forms import deployment_keys
 from notifier.web.views import Views
 
@@ -67,6 +68,20 @@ class Console:
     def busy(self, request: Request) -> HTMLResponse:
         """The "export busy, try again shortly" page (503)."""
         return self.views.page(request, "error.html", status_code=503, key="export_busy.busy")
+
+    def download(
+        self, request: Request, job: ExportJob, filename: str, media_type: str = XLSX_MEDIA_TYPE
+    ) -> Response:
+        """The file ``job`` builds in the export child process (out of this process's GIL),
+        streamed as ``filename``; the "busy" page when another export holds the child."""
+        try:
+            body = self.exports.build(job)
+        except ExportBusy:
+            return self.busy(request)
+        disposition = f'attachment; filename="{filename}"'
+        return StreamingResponse(
+            body, media_type=media_type, headers={"Content-Disposition": disposition}
+        )
 
     def today_start(self) -> datetime:
         """Midnight of today in the deployment's zone."""

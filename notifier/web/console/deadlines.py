@@ -9,10 +9,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from notifier.domain.paging import page_number
-from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import InputError, NotFoundError
 from notifier.services.deadlines.operations import mark_done, report
 from notifier.services.deadlines.outstanding import not_done_all, not_done_page
@@ -22,7 +21,6 @@ from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
-from notifier.web.export_pool import ExportBusy
 from notifier.web.views import language_of
 from notifier.web.workbook_export import WorkbookExport
 
@@ -133,14 +131,7 @@ def export(request: Request, deadline_id: Id, user: SignedIn, console: ConsoleDe
         headers=deadline_export.headers(t),
         zone=console.runtime.settings.zone,
     )
-    try:
-        body = console.exports.build(job)  # a whole register's worth: out of this GIL
-    except ExportBusy:
-        return console.busy(request)
-    disposition = f'attachment; filename="deadline-{deadline_id}-not-done.xlsx"'
-    return StreamingResponse(
-        body, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition}
-    )
+    return console.download(request, job, f"deadline-{deadline_id}-not-done.xlsx")
 
 
 @router.post("/deadlines/{deadline_id}/done")

@@ -3,7 +3,7 @@
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.paging import page_number
@@ -20,7 +20,6 @@ from notifier.web.console import delivery_export
 from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.delivery_log_export import DeliveryLogExport
 from notifier.web.deps import Id
-from notifier.web.export_pool import ExportBusy
 from notifier.web.views import language_of
 
 PAGE = 100
@@ -112,16 +111,8 @@ def export(
         typed=True,  # numbers and times as such
         zone=zone,
     )
-    try:
-        body = console.exports.build(job)
-    except ExportBusy:
-        return console.busy(request)
     media = XLSX_MEDIA_TYPE if format == "xlsx" else "text/csv; charset=utf-8"
-    return StreamingResponse(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="deliveries.{format}"'},
-    )
+    return console.download(request, job, f"deliveries.{format}", media)
 
 
 @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from notifier.domain.reach import ORDER, SIDE
-from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import NotFoundError
 from notifier.services.context import Context
 from notifier.services.reach.report import (
@@ -23,7 +22,6 @@ from notifier.web import i18n, reach_export
 from notifier.web.console.chart import FUNNEL_COLOURS, stacked_bars
 from notifier.web.console.deps import ConsoleDep, SignedIn
 from notifier.web.deps import Id
-from notifier.web.export_pool import ExportBusy
 from notifier.web.views import language_of
 from notifier.web.workbook_export import WorkbookExport
 
@@ -89,11 +87,4 @@ def export(request: Request, policy_id: Id, user: SignedIn, console: ConsoleDep)
         headers=reach_export.headers(t),
         zone=console.runtime.settings.zone,
     )
-    try:
-        body = console.exports.build(job)  # a district's firms: written out of this GIL
-    except ExportBusy:
-        return console.busy(request)
-    disposition = f'attachment; filename="policy-{policy_id}-reach.xlsx"'
-    return StreamingResponse(
-        body, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition}
-    )
+    return console.download(request, job, f"policy-{policy_id}-reach.xlsx")
