@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import SendingRules
@@ -247,13 +248,21 @@ class _Sender:
     _side_by_side: dict[str, bool] = field(default_factory=dict)
 
     def commit(self) -> None:
-        """Record what was sent since the last commit, and commit (with any claims made)."""
+        """Record what was sent since the last commit, and commit (with any claims made);
+        then move the firms' reach on, in a transaction of its own."""
         deliveries.record(self.session, self.attempted)
-        # The firms' reach follows their deliveries (sent, or unreachable when all failed).
-        ended = [a.delivery_id for a in self.attempted if a.outcome.status in FINAL_STATUSES]
-        reach_states.refresh(self.session, now=utcnow(), delivery_ids=ended)
         self.session.commit()
+        ended = [a.delivery_id for a in self.attempted if a.outcome.status in FINAL_STATUSES]
         self.attempted = []
+        # Apart from the record: two workers moving the same firm's row (its SMS and its email
+        # in two batches) may wait on or deadlock each other, and what was sent must be kept
+        # whatever happens here; a row left behind is read again by the clock's reach pass.
+        try:
+            reach_states.refresh(self.session, now=utcnow(), delivery_ids=ended)
+            self.session.commit()
+        except SQLAlchemyError as exc:
+            self.session.rollback()
+            log.warning("reach of %s deliveries left to the clock: %s", len(ended), exc)
 
     def close(self) -> None:
         """Stop the pool; sends under way end within their deadline."""

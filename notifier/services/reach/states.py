@@ -31,8 +31,9 @@ def bring_up_to_date(
     states of those that have not acted read again from their deliveries.
 
     ``thorough=False`` is the clock's light pass: rows made only for a policy that has none
-    (one published before reach was kept), and only the firms still ``targeted`` read again
-    (sends and receipts move the others as they are recorded).
+    (one published before reach was kept), and only the firms still ``targeted`` or
+    ``unreachable`` read again (sends and receipts move the others as they are recorded; a
+    send whose reach statement failed leaves its firm in one of these).
     """
     published = session.scalar(
         select(Trigger.status).where(Trigger.key == triggers.policy_published_key(policy.id))
@@ -40,7 +41,8 @@ def bring_up_to_date(
     live = published == TriggerStatus.DONE and policy.cancelled_at is None
     if live and (thorough or not reach_states.kept_for(session, policy.id)):
         reach_states.seed(session, policy.id, policy.targets, now=now)
-    states = reach_states.FROM_DELIVERIES if thorough else (ReachState.TARGETED.value,)
+    light = (ReachState.TARGETED.value, ReachState.UNREACHABLE.value)
+    states = reach_states.FROM_DELIVERIES if thorough else light
     reach_states.refresh(session, now=now, policy_id=policy.id, states=states)
 
 
