@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notifier.cli.app import App, pass_app, print_json
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
 from notifier.cli.deliveries import ID, shown
 from notifier.services.reach import followups as listing
 from notifier.services.reach.calls import log_call
@@ -36,14 +36,7 @@ def _line(item: FollowUp, t: Translator) -> str:
     "--community", help="A community or street: its full path or its name (灵峰工业社区)."
 )
 @click.option("--policy", "policy_id", type=ID, help="Only this policy.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output for people (table) or programs (json).",
-)
+@FORMAT_OPTION
 @pass_app
 def list_(app: App, community: str | None, policy_id: int | None, output_format: str) -> None:
     """The firms to call (回访名单): unreachable, not opened in time, or with a question;

@@ -56,23 +56,23 @@ def apply_receipt(
     values: dict[str, object] = {"status": status, "updated_at": moment}
     if status == FAILED and error:
         values["last_error"] = f"回执 / report: {error}"[:500]
-    moved = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.provider == provider,
-            Delivery.provider_message_id == provider_message_id,
-            Delivery.status.in_(_REPORTED_FROM),
+    moved = list(
+        session.scalars(
+            update(Delivery)
+            .where(
+                Delivery.provider == provider,
+                Delivery.provider_message_id == provider_message_id,
+                Delivery.status.in_(_REPORTED_FROM),
+            )
+            .values(**values)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    if not getattr(moved, "rowcount", 0):
+    if not moved:
         return False
     # The firm's reach follows its delivery (delivered, or unreachable if nothing got through).
-    reported = select(Delivery.id).where(
-        Delivery.provider == provider, Delivery.provider_message_id == provider_message_id
-    )
-    reach_states.refresh(session, now=moment, delivery_ids=list(session.scalars(reported)))
+    reach_states.refresh(session, now=moment, delivery_ids=moved)
     return True
 
 

@@ -52,6 +52,14 @@ def _too_many(seconds: int) -> HTTPException:
     )
 
 
+def _authenticated(runtime: Runtime, key: str) -> Principal | None:
+    """The principal of ``key``, peppered with the deployment's keys (None: no such key)."""
+    return authenticate(
+        runtime.sessions, key, peppers=deployment_keys(runtime.settings),
+        time_source=runtime.time_source,
+    )  # fmt: skip
+
+
 async def current_principal(
     request: Request,
     runtime: RuntimeDep,
@@ -70,10 +78,8 @@ async def current_principal(
             "需要 API 密钥 / an API key is needed (Authorization: Bearer ...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    peppers = deployment_keys(runtime.settings)
-    principal = await run_in_threadpool(
-        authenticate, runtime.sessions, key, peppers=peppers, time_source=runtime.time_source
-    )
+    # The key's lookup reads the database: in a worker thread, off the event loop.
+    principal = await run_in_threadpool(_authenticated, runtime, key)
     if principal is None:
         limiter = _limiter(request)
         address = _client(request)
