@@ -14,10 +14,14 @@ from notifier.store.models.user import User
 
 
 class Role(enum.StrEnum):
-    """What a key may do: admin everything, staff the outreach, enterprise its own data."""
+    """What a key or a user may do: admin everything, staff the outreach (of their community,
+    when they have one), a publisher its department's policies, an approver signs off mass sends,
+    an enterprise its own data."""
 
     ADMIN = "admin"
     STAFF = "staff"
+    PUBLISHER = "publisher"
+    APPROVER = "approver"
     ENTERPRISE = "enterprise"
 
 

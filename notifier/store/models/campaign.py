@@ -47,6 +47,10 @@ class Campaign(Base):
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     throttle_per_minute: Mapped[int | None]
+    # Notice (通知) or marketing (营销): see notifier.domain.message_class.
+    message_class: Mapped[str] = mapped_column(
+        String(16), server_default="notice"
+    )
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.SCHEDULED, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

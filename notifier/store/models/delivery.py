@@ -73,6 +73,10 @@ class Delivery(Base):
     address: Mapped[str] = mapped_column(String(2000))
     # Why this enterprise was reached: matched sector, region, size and tags.
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Notice (通知) or marketing (营销): see notifier.domain.message_class.
+    message_class: Mapped[str] = mapped_column(
+        String(16), server_default="notice"
+    )
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     # Throttled tries ("slow down" answers), which ``attempts`` does not count; capped apart.

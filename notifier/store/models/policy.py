@@ -46,6 +46,10 @@ class Policy(Base):
     # The reach ladder: working days after publication at which firms that have not opened
     # the page get the policy again on another channel; [] none; None the setting's default.
     reach_ladder: Mapped[list[int] | None] = mapped_column(JSON)
+    # Notice (通知) or marketing (营销): see notifier.domain.message_class.
+    message_class: Mapped[str] = mapped_column(
+        String(16), server_default="notice"
+    )
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"

@@ -1,0 +1,42 @@
+"""A message's class as the carriers see it: a notice (通知) or marketing (营销).
+
+Chinese carriers and SMS vendors treat the two apart: marketing messages carry an opt-out
+text (拒收请回复R), go out only inside the marketing hours, and never to a number that refused
+them; notices have their own daily cap per number. Policies and campaigns each carry one
+class, and every delivery made for them carries it too.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class MessageClass(enum.StrEnum):
+    """Notice (通知) or marketing (营销)."""
+
+    NOTICE = "notice"
+    MARKETING = "marketing"
+
+
+# The words a register, a policy file or a form may use for each class.
+WORDS: dict[str, MessageClass] = {
+    "notice": MessageClass.NOTICE,
+    "通知": MessageClass.NOTICE,
+    "通知类": MessageClass.NOTICE,
+    "marketing": MessageClass.MARKETING,
+    "营销": MessageClass.MARKETING,
+    "营销类": MessageClass.MARKETING,
+}
+
+CHINESE: dict[MessageClass, str] = {MessageClass.NOTICE: "通知", MessageClass.MARKETING: "营销"}
+
+
+def message_class(value: str | None) -> MessageClass | None:
+    """The class ``value`` names (English or Chinese, any case, spaces ignored); None: unknown.
+
+    An empty value is a notice, the class every message had before classes were kept.
+    """
+    text = (value or "").strip().lower()
+    if not text:
+        return MessageClass.NOTICE
+    return WORDS.get(text)
