@@ -3,6 +3,8 @@ pages, the language switch and the stylesheet."""
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
@@ -47,6 +49,8 @@ PAGES = (
 )  # fmt: skip
 
 
+# Built once per process and shared by every app (see ``notifier.web.app.api_router``).
+@functools.cache
 def console_router() -> APIRouter:
     """Every console page, under ``/console``."""
     router = APIRouter(prefix="/console", include_in_schema=False)
