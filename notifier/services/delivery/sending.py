@@ -17,8 +17,11 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from notifier.channels.base import SendingRules
+from notifier.channels.base import Message, Provider, SendingRules
 from notifier.config import DeliverySettings
+from notifier.domain.channel_names import SMS
+from notifier.domain.message_class import CHINESE, MessageClass
+from notifier.domain.number_caps import DIGEST, NO_CAPS, NumberCaps
 from notifier.domain.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import (
@@ -35,7 +38,7 @@ from notifier.services.delivery.failover import Routed, route
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Providers
 from notifier.services.delivery.throttling import throttled
-from notifier.store import deliveries, enterprises, reach_states
+from notifier.store import deliveries, enterprises, reach_states, sms_numbers
 from notifier.store.db import SessionFactory
 from notifier.store.deliveries import Attempted, Outcome
 from notifier.store.models import Delivery, DeliveryStatus
@@ -111,10 +114,12 @@ def attempt(
     settings: DeliverySettings,
     time_source: TimeSource = SYSTEM_TIME,
     guard: ProviderGuard = UNGUARDED,
+    digest: int = 0,
 ) -> list[Outcome]:
     """Render and send one claimed delivery through the first of its channel's providers that
     takes it (see :func:`notifier.services.delivery.failover.route`); never raises for a
-    per-message problem.
+    per-message problem. ``digest``: the delivery carries a digest of that many deliveries
+    (see :meth:`MessageFactory.digest`) instead of its own message.
 
     Returns:
         One outcome per provider tried, the deciding one last.
@@ -126,9 +131,14 @@ def attempt(
     candidates = providers.for_channel(delivery.channel)
     if not candidates:
         return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+    def build(provider: Provider) -> Message:
+        if digest > 1:
+            return messages.digest(delivery, provider, digest)
+        return messages.build(delivery, provider)
+
     routed = route(
         candidates,
-        lambda provider: provider.send(messages.build(delivery, provider)),
+        lambda provider: provider.send(build(provider)),
         guard=guard,
         now=now.timestamp(),
     )
@@ -186,9 +196,28 @@ def _failure(
         return _transient(delivery, f"internal error: {exc!r}"[:500], settings, now, provider)
 
 
-def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
+UNSUBSCRIBED = "recipient unsubscribed"
+REFUSED = "号码已回复 R 拒收营销短信 / the number refused marketing SMS (replied R)"
+
+
+def _suppressed(session: Session, batch: Sequence[Delivery]) -> dict[int, str]:
     subscribed = enterprises.subscribed_pairs(session, {d.enterprise_id for d in batch})
-    return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
+    return {d.id: UNSUBSCRIBED for d in batch if (d.enterprise_id, d.channel) not in subscribed}
+
+
+def _marketing_sms(delivery: Delivery) -> bool:
+    return delivery.channel == SMS and delivery.message_class == MessageClass.MARKETING
+
+
+def _over_cap_reason(caps: NumberCaps, message_class: str, digest: bool) -> str:
+    cap = caps.cap(message_class)
+    word = CHINESE.get(MessageClass(message_class), message_class)
+    if digest:
+        return (f"超过该号码每日{word}短信上限 {cap} 条，次日合并为一条摘要短信 / over the "
+                f"number's daily cap of {cap} {message_class} SMS: merged into a digest the "
+                "next day")
+    return (f"超过该号码每日{word}短信上限 {cap} 条，次日发送 / over the number's daily cap of "
+            f"{cap} {message_class} SMS: waits for the next day")
 
 
 def _host(address: str) -> str:
@@ -235,12 +264,16 @@ class _Sender:
     providers: Providers
     messages: MessageFactory
     settings: DeliverySettings
-    unsubscribed: set[int]
+    # Deliveries not to send, with the reason they end suppressed.
+    unsubscribed: dict[int, str]
     budget_ends: float
     time_source: TimeSource
     quiet: QuietHours
     gate: CampaignGate
     guard: ProviderGuard = UNGUARDED
+    caps: NumberCaps = NO_CAPS
+    # A digest's carrier -> the deliveries merged into it (its outcome is theirs).
+    digests: dict[int, list[int]] = field(default_factory=dict)
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -288,12 +321,90 @@ class _Sender:
             self.outcomes[S.DEFERRED] += 1
         return [d for d in chunk if d.id not in waiting]
 
+    def refuse_marketing(self, chunk: Sequence[Delivery]) -> None:
+        """Note the marketing SMS of the chunk to numbers that refused them (a reply of R): read
+        just before the claim, so a refusal stops even a delivery queued before it."""
+        marketing = [d for d in chunk if _marketing_sms(d)]
+        refused = sms_numbers.refused(self.session, {d.address for d in marketing})
+        for delivery in marketing:
+            if delivery.address in refused:
+                self.unsubscribed.setdefault(delivery.id, REFUSED)
+
+    def hold_over_cap(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
+        """Defer the SMS past their number's cap for the day to the next day's opening (held
+        for a digest when the caps say so); return the others.
+
+        Deliveries held for a digest to one number count once: they go out as one SMS.
+        """
+        capped = [
+            d for d in chunk
+            if d.channel == SMS and d.id not in self.unsubscribed and self.caps.cap(d.message_class)
+        ]  # fmt: skip
+        if not capped:
+            return chunk
+        now = self.time_source.now()
+        start, end = self.caps.day(now)
+        addresses = {d.address for d in capped}
+        counts = sms_numbers.sent_in(self.session, addresses, start=start, end=end)
+        merging: set[tuple[str, str]] = set()
+        over: dict[int, datetime] = {}
+        for delivery in capped:
+            key = (delivery.address, delivery.message_class)
+            if delivery.held == DIGEST and key in merging:
+                continue  # merged into the digest of an earlier one of this chunk
+            if counts[key] >= (self.caps.cap(delivery.message_class) or 0):
+                over[delivery.id] = self.caps.next_opening(delivery.channel, now)
+                continue
+            counts[key] += 1
+            if delivery.held == DIGEST:
+                merging.add(key)
+        if not over:
+            return chunk
+        digest = self.caps.over_cap == DIGEST
+        for message_class in {d.message_class for d in capped if d.id in over}:
+            ids = {d.id: over[d.id] for d in capped if d.id in over and d.message_class ==
+                   message_class}  # fmt: skip
+            for delivery_id in deliveries.hold(
+                self.session, ids, now=now, reason=_over_cap_reason(self.caps, message_class,
+                digest), held=DIGEST if digest else None,
+            ):  # fmt: skip
+                delay = (ids[delivery_id] - now).total_seconds()
+                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+                self.outcomes[S.DEFERRED] += 1
+        return [d for d in chunk if d.id not in over]
+
+    def merge_digests(self, claimed: list[Delivery], claim: _Claim) -> list[Delivery]:
+        """Turn the claimed deliveries held for a digest into one carrier per number and class,
+        each with every due one held for it merged in; return what is left to send."""
+        carriers: dict[tuple[str, str], Delivery] = {}
+        along: dict[int, list[int]] = {}
+        left: list[Delivery] = []
+        for delivery in claimed:
+            key = (delivery.address, delivery.message_class)
+            if delivery.held != DIGEST or delivery.id in self.unsubscribed:
+                left.append(delivery)
+            elif key in carriers:
+                along[carriers[key].id].append(delivery.id)
+            else:
+                carriers[key] = delivery
+                along[delivery.id] = []
+                left.append(delivery)
+        for carrier in carriers.values():
+            merged = sms_numbers.merge_into(
+                self.session, carrier, also=along[carrier.id], claimed_at=claim.at
+            )
+            if merged:
+                self.digests[carrier.id] = merged
+        return left
+
     def chunk(self, chunk: Sequence[Delivery]) -> None:
         """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
         sends of the chunk go on, for :data:`SAVE_AFTER_SECONDS`)."""
         chunk = self.hold_quiet(chunk)
+        self.refuse_marketing(chunk)
+        chunk = self.hold_over_cap(chunk)
         claim = _Claim(self.time_source.now())
-        waiting = deliveries.claim(self.session, chunk, now=claim.at)
+        waiting = self.merge_digests(deliveries.claim(self.session, chunk, now=claim.at), claim)
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
         flying: dict[Future[_Sent], Delivery] = {}
         while waiting or flying:
@@ -301,7 +412,8 @@ class _Sender:
             ran_here = False
             if self.out_of_time():
                 rest = [d.id for d in waiting if d.id not in claim.lost]
-                deliveries.release(self.session, rest, claimed_at=claim.at)
+                merged = [i for carrier in rest for i in self.digests.pop(carrier, [])]
+                deliveries.release(self.session, [*rest, *merged], claimed_at=claim.at)
                 self.retries.extend(Retry(delivery_id, 0.0) for delivery_id in rest)
                 waiting = []
             else:
@@ -391,7 +503,7 @@ class _Sender:
         """Send one claimed delivery; never raises, and touches no database (any thread)."""
         started = self.time_source.now()
         if delivery.id in self.unsubscribed:
-            outcomes = [Outcome(S.SUPPRESSED, error="recipient unsubscribed")]
+            outcomes = [Outcome(S.SUPPRESSED, error=self.unsubscribed[delivery.id])]
         else:
             try:
                 outcomes = attempt(
@@ -401,6 +513,7 @@ class _Sender:
                     settings=self.settings,
                     time_source=self.time_source,
                     guard=self.guard,
+                    digest=len(self.digests.get(delivery.id, [])) + 1,
                 )
             except Exception as exc:  # a bug: the try is still recorded, once, and retried
                 log.exception("delivery %s: unexpected error", delivery.id)
@@ -415,6 +528,14 @@ class _Sender:
             for tried in sent.outcomes
         )
         outcome = sent.outcomes[-1]
+        for merged in self.digests.pop(delivery.id, []):
+            # What became of the digest became of each delivery it carried.
+            carried = f"由摘要短信 #{delivery.id} 发出 / carried by digest #{delivery.id}"
+            error = carried if outcome.status == S.SENT else f"{carried}: {outcome.error}"
+            self.attempted.append(Attempted(
+                merged, delivery.attempts, dataclasses.replace(outcome, error=error, counted=True),
+                sent.started, sent.finished,
+            ))  # fmt: skip
         if outcome.status == S.DEFERRED and outcome.next_attempt_at:
             delay = (outcome.next_attempt_at - sent.finished).total_seconds()
             self.retries.append(Retry(delivery.id, max(delay, 0.0)))
@@ -431,6 +552,7 @@ def deliver_batch(
     time_source: TimeSource = SYSTEM_TIME,
     quiet: QuietHours = NO_QUIET_HOURS,
     guard: ProviderGuard = UNGUARDED,
+    caps: NumberCaps = NO_CAPS,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
@@ -457,6 +579,13 @@ def deliver_batch(
     whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
     next allowed minute (the attempt not counted) and is handed back with that delay.
 
+    ``caps`` bound the SMS one number gets per local day and class
+    (:mod:`notifier.domain.number_caps`): an SMS past its cap waits for the next day's
+    opening, alone or held to go out merged into one digest SMS with the others held for its
+    number; each merged delivery names the digest that carried it and takes its outcome. A
+    marketing SMS to a number that replied R ends suppressed (checked just before each chunk's
+    claim); notices still go.
+
     ``guard`` holds the providers' circuits and limits
     (:mod:`notifier.services.delivery.failover`): a message
     moves on to the next provider of its channel when one fails, and waits for its limits.
@@ -477,6 +606,7 @@ def deliver_batch(
             quiet=quiet,
             gate=CampaignGate(sessions),
             guard=guard,
+            caps=caps,
         )
         try:
             for chunk in _chunks(batch, settings.claim_chunk):

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0027_number_caps"
 down_revision: str | None = "0023_message_class"
 branch_labels: str | Sequence[str] | None = None
