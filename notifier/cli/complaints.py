@@ -16,7 +16,7 @@ def complaints() -> None:
 
 @complaints.command("log")
 @click.argument("firm")
-@click.option("--text", required=True, help="What the firm complained of (at most 2,000 characters).")
+@click.option("--text", required=True, help="What the firm complained of (at most 2,000 chars).")
 @pass_app
 def log(app: App, firm: str, text: str) -> None:
     """Log a complaint from FIRM (its credit code), kept with its latest SMS (记录投诉)."""
