@@ -38,9 +38,9 @@ def test_an_admin_logs_a_complaint_and_sees_it_in_the_months_figures(runtime):
     assert refused.status_code == 400
     assert "没有这家企业" in refused.text and "短信太多" in refused.text  # the form is kept
 
-    logged = client.post("/console/complaints", data={
-        "csrf": client.headers["x-test-csrf"], "firm": credit_code(1), "text": "电话投诉：短信太多"},
-        follow_redirects=False)
+    form = {"csrf": client.headers["x-test-csrf"], "firm": credit_code(1),
+            "text": "电话投诉：短信太多"}
+    logged = client.post("/console/complaints", data=form, follow_redirects=False)
     assert logged.status_code == 303
     after = client.get(logged.headers["location"])
     assert "已记录投诉" in after.text
