@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 
 from notifier.channels.base import Message, Provider, SendingRules
 from notifier.config import DeliverySettings
-from notifier.domain.channel_names import SMS
-from notifier.domain.message_class import CHINESE, MessageClass
 from notifier.domain.number_caps import DIGEST, NO_CAPS, NumberCaps
 from notifier.domain.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
@@ -33,12 +31,13 @@ from notifier.errors import (
     TriggerError,
 )
 from notifier.guards.provider_guard import UNGUARDED, ProviderGuard
+from notifier.services.delivery import number_rules
 from notifier.services.delivery.campaign_gate import CampaignGate
 from notifier.services.delivery.failover import Routed, route
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Providers
 from notifier.services.delivery.throttling import throttled
-from notifier.store import deliveries, enterprises, reach_states, sms_numbers
+from notifier.store import deliveries, enterprises, reach_states
 from notifier.store.db import SessionFactory
 from notifier.store.deliveries import Attempted, Outcome
 from notifier.store.models import Delivery, DeliveryStatus
@@ -197,27 +196,11 @@ def _failure(
 
 
 UNSUBSCRIBED = "recipient unsubscribed"
-REFUSED = "号码已回复 R 拒收营销短信 / the number refused marketing SMS (replied R)"
 
 
 def _suppressed(session: Session, batch: Sequence[Delivery]) -> dict[int, str]:
     subscribed = enterprises.subscribed_pairs(session, {d.enterprise_id for d in batch})
     return {d.id: UNSUBSCRIBED for d in batch if (d.enterprise_id, d.channel) not in subscribed}
-
-
-def _marketing_sms(delivery: Delivery) -> bool:
-    return delivery.channel == SMS and delivery.message_class == MessageClass.MARKETING
-
-
-def _over_cap_reason(caps: NumberCaps, message_class: str, digest: bool) -> str:
-    cap = caps.cap(message_class)
-    word = CHINESE.get(MessageClass(message_class), message_class)
-    if digest:
-        return (f"超过该号码每日{word}短信上限 {cap} 条，次日合并为一条摘要短信 / over the "
-                f"number's daily cap of {cap} {message_class} SMS: merged into a digest the "
-                "next day")
-    return (f"超过该号码每日{word}短信上限 {cap} 条，次日发送 / over the number's daily cap of "
-            f"{cap} {message_class} SMS: waits for the next day")
 
 
 def _host(address: str) -> str:
@@ -324,78 +307,28 @@ class _Sender:
     def refuse_marketing(self, chunk: Sequence[Delivery]) -> None:
         """Note the marketing SMS of the chunk to numbers that refused them (a reply of R): read
         just before the claim, so a refusal stops even a delivery queued before it."""
-        marketing = [d for d in chunk if _marketing_sms(d)]
-        refused = sms_numbers.refused(self.session, {d.address for d in marketing})
-        for delivery in marketing:
-            if delivery.address in refused:
-                self.unsubscribed.setdefault(delivery.id, REFUSED)
+        for delivery_id in number_rules.refused_marketing(self.session, chunk):
+            self.unsubscribed.setdefault(delivery_id, number_rules.REFUSED)
 
     def hold_over_cap(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
         """Defer the SMS past their number's cap for the day to the next day's opening (held
-        for a digest when the caps say so); return the others.
-
-        Deliveries held for a digest to one number count once: they go out as one SMS.
-        """
-        capped = [
-            d for d in chunk
-            if d.channel == SMS and d.id not in self.unsubscribed and self.caps.cap(d.message_class)
-        ]  # fmt: skip
-        if not capped:
-            return chunk
+        for a digest when the caps say so); return the others."""
         now = self.time_source.now()
-        start, end = self.caps.day(now)
-        addresses = {d.address for d in capped}
-        counts = sms_numbers.sent_in(self.session, addresses, start=start, end=end)
-        merging: set[tuple[str, str]] = set()
-        over: dict[int, datetime] = {}
-        for delivery in capped:
-            key = (delivery.address, delivery.message_class)
-            if delivery.held == DIGEST and key in merging:
-                continue  # merged into the digest of an earlier one of this chunk
-            if counts[key] >= (self.caps.cap(delivery.message_class) or 0):
-                over[delivery.id] = self.caps.next_opening(delivery.channel, now)
-                continue
-            counts[key] += 1
-            if delivery.held == DIGEST:
-                merging.add(key)
-        if not over:
-            return chunk
-        digest = self.caps.over_cap == DIGEST
-        for message_class in {d.message_class for d in capped if d.id in over}:
-            ids = {d.id: over[d.id] for d in capped if d.id in over and d.message_class ==
-                   message_class}  # fmt: skip
+        over = number_rules.over_cap(
+            self.session, chunk, self.caps, now=now, skip=self.unsubscribed
+        )
+        held = DIGEST if self.caps.over_cap == DIGEST else None
+        for message_class in {d.message_class for d in chunk if d.id in over}:
+            until = {d.id: over[d.id] for d in chunk if d.id in over
+                     and d.message_class == message_class}  # fmt: skip
+            reason = number_rules.over_cap_reason(self.caps, message_class)
             for delivery_id in deliveries.hold(
-                self.session, ids, now=now, reason=_over_cap_reason(self.caps, message_class,
-                digest), held=DIGEST if digest else None,
-            ):  # fmt: skip
-                delay = (ids[delivery_id] - now).total_seconds()
+                self.session, until, now=now, reason=reason, held=held
+            ):
+                delay = (until[delivery_id] - now).total_seconds()
                 self.retries.append(Retry(delivery_id, max(delay, 0.0)))
                 self.outcomes[S.DEFERRED] += 1
         return [d for d in chunk if d.id not in over]
-
-    def merge_digests(self, claimed: list[Delivery], claim: _Claim) -> list[Delivery]:
-        """Turn the claimed deliveries held for a digest into one carrier per number and class,
-        each with every due one held for it merged in; return what is left to send."""
-        carriers: dict[tuple[str, str], Delivery] = {}
-        along: dict[int, list[int]] = {}
-        left: list[Delivery] = []
-        for delivery in claimed:
-            key = (delivery.address, delivery.message_class)
-            if delivery.held != DIGEST or delivery.id in self.unsubscribed:
-                left.append(delivery)
-            elif key in carriers:
-                along[carriers[key].id].append(delivery.id)
-            else:
-                carriers[key] = delivery
-                along[delivery.id] = []
-                left.append(delivery)
-        for carrier in carriers.values():
-            merged = sms_numbers.merge_into(
-                self.session, carrier, also=along[carrier.id], claimed_at=claim.at
-            )
-            if merged:
-                self.digests[carrier.id] = merged
-        return left
 
     def chunk(self, chunk: Sequence[Delivery]) -> None:
         """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
@@ -404,7 +337,12 @@ class _Sender:
         self.refuse_marketing(chunk)
         chunk = self.hold_over_cap(chunk)
         claim = _Claim(self.time_source.now())
-        waiting = self.merge_digests(deliveries.claim(self.session, chunk, now=claim.at), claim)
+        digests = number_rules.merge_digests(
+            self.session, deliveries.claim(self.session, chunk, now=claim.at),
+            claimed_at=claim.at, skip=self.unsubscribed,
+        )  # fmt: skip
+        self.digests.update(digests.merged)
+        waiting = digests.left
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
         flying: dict[Future[_Sent], Delivery] = {}
         while waiting or flying:
