@@ -20,6 +20,9 @@ from notifier.domain.quiet_hours import NO_QUIET_HOURS, QuietHours
 
 OverCap = Literal["defer", "digest"]
 DIGEST: OverCap = "digest"
+# The message kind of a digest SMS: a vendor SMS account sends it through its approved template
+# of this kind (required of every vendor account while ``over_cap = "digest"``).
+DIGEST_KIND = "sms_digest"
 
 
 def local_day(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:

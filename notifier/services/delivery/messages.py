@@ -10,6 +10,7 @@ from typing import Any
 from notifier.channels.base import Message, Provider
 from notifier.domain.channel_names import WEBHOOK
 from notifier.domain.message_class import MessageClass
+from notifier.domain.number_caps import DIGEST_KIND
 from notifier.domain.secret_box import SecretBox
 from notifier.domain.sms_length import SmsCount
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
@@ -24,9 +25,6 @@ from notifier.rendering.pinned import render_pinned
 from notifier.services.delivery.kinds import KINDS, Kind, kind_of
 from notifier.services.providers.endpoint_secrets import signing_secrets
 from notifier.store.models import Delivery, Enterprise, Trigger
-
-# The kind a vendor SMS account's template for digests is configured under.
-DIGEST_KIND = "sms_digest"
 
 
 @dataclass(frozen=True)

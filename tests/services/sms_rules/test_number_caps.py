@@ -148,3 +148,33 @@ def test_marketing_has_its_own_cap_and_notices_are_not_held_by_it(
     send_batch(runtime, ids)
     assert [r.status for r in deliveries(runtime, ids)] == ["sent", "deferred", "sent", "sent"]
 
+
+
+def test_in_digest_mode_a_vendor_account_needs_a_digest_template(make_settings: Any) -> None:
+    from notifier.channels.sources import provider_configs_from_settings
+    from notifier.services.providers.catalog import built_or_why, worker_environment
+
+    from support.factories import ALIYUN_TEMPLATES, KEY_ID, KEY_SECRET
+
+    def account(templates: dict[str, Any]) -> dict[str, Any]:
+        return {"name": "ali", "channel": "sms", "kind": "aliyun-sms",
+                "options": {"access_key_id": KEY_ID, "sign_name": "北仑企服",
+                            "endpoint": "http://127.0.0.1:9", "templates": templates},
+                "secrets": {"access_key_secret": KEY_SECRET}}
+
+    def why(settings: Any) -> str | None:
+        [config] = [c for c in provider_configs_from_settings(settings) if c.name == "ali"]
+        return built_or_why(config, worker_environment(settings))[1]
+
+    deferring = make_settings(providers=[account(ALIYUN_TEMPLATES)])
+    assert why(deferring) is None
+    digesting = make_settings(providers=[account(ALIYUN_TEMPLATES)],
+                              number_caps={"over_cap": "digest"})
+    assert "no template for sms_digest" in (why(digesting) or "")
+    digest_template = {"sms_digest": {"template_code": "SMS_460009",
+                                      "text": "您有${count}条政策通知，详见 https://zc.bl.gov.cn/p/${token}",
+                                      "params": {"count": "{{ count }}",
+                                                 "token": "{{ page_token }}"}}}
+    with_template = make_settings(providers=[account({**ALIYUN_TEMPLATES, **digest_template})],
+                                  number_caps={"over_cap": "digest"})
+    assert why(with_template) is None
