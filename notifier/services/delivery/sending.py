@@ -130,6 +130,7 @@ def attempt(
     candidates = providers.for_channel(delivery.channel)
     if not candidates:
         return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+
     def build(provider: Provider) -> Message:
         if digest > 1:
             return messages.digest(delivery, provider, digest)
