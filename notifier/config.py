@@ -300,6 +300,18 @@ class QuietHoursSettings(BaseModel):
         return None if value == "" else value
 
 
+class NumberCapSettings(BaseModel):
+    """SMS a number gets per local day, per message class, and what becomes of the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notice_per_day: int = Field(default=10, ge=1, le=1000)
+    marketing_per_day: int = Field(default=3, ge=1, le=1000)
+    # defer: the rest wait for the next day's opening; digest: they go out then merged into
+    # one SMS per number and class ("您有 3 条政策通知，详见…").
+    over_cap: Literal["defer", "digest"] = "defer"
+
+
 class RetentionSettings(BaseModel):
     """How long recipient addresses and error texts of finished deliveries are kept."""
 
@@ -465,6 +477,7 @@ class Settings(BaseSettings):
     reach: ReachSettings = Field(default_factory=ReachSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
+    number_caps: NumberCapSettings = Field(default_factory=NumberCapSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)

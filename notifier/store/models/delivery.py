@@ -59,6 +59,9 @@ class Delivery(Base):
         Index("ix_deliveries_channel_status_created", "channel", "status", "created_at"),
         # A policy's deliveries, and one firm's of one policy (its reach state): one seek.
         Index("ix_deliveries_policy_enterprise", "policy_id", "enterprise_id"),
+        # A number's SMS of a day (its daily cap), and the latest before a reply (an address
+        # may be a 2,000-character URL, too long for a PostgreSQL index entry).
+        Index("ix_deliveries_sent_at", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +81,12 @@ class Delivery(Base):
         String(16), server_default="notice"
     )
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    # "digest": held over its number's daily cap, to go out merged into one digest SMS.
+    held: Mapped[str | None] = mapped_column(String(16))
+    # The delivery whose SMS carried it in a digest (a digest's carrier names itself).
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     # Throttled tries ("slow down" answers), which ``attempts`` does not count; capped apart.
     throttled: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -17,6 +17,7 @@ from notifier.web.console import (
     campaign_form,
     campaign_test_send,
     campaigns,
+    complaints,
     correcting,
     dashboard,
     deadlines,
@@ -45,7 +46,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups,
+    campaigns, calendar, accounts, reach_report, followups, complaints,
 )  # fmt: skip
 
 
