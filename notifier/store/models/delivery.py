@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.store.models.base import Base, utcnow
@@ -59,9 +59,18 @@ class Delivery(Base):
         Index("ix_deliveries_channel_status_created", "channel", "status", "created_at"),
         # A policy's deliveries, and one firm's of one policy (its reach state): one seek.
         Index("ix_deliveries_policy_enterprise", "policy_id", "enterprise_id"),
-        # A number's SMS of a day (its daily cap), and the latest before a reply (an address
-        # may be a 2,000-character URL, too long for a PostgreSQL index entry).
+        # SMS sent in a month (the complaints report).
         Index("ix_deliveries_sent_at", "sent_at"),
+        # A number's SMS of a day (its daily cap), and the latest before a reply: one seek per
+        # number. SMS only: another channel's address may be a 2,000-character URL, too long
+        # for a PostgreSQL index entry.
+        Index(
+            "ix_deliveries_sms_number",
+            "address",
+            "sent_at",
+            postgresql_where=text("channel = 'sms'"),
+            sqlite_where=text("channel = 'sms'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

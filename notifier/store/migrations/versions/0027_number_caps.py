@@ -27,6 +27,10 @@ def upgrade() -> None:
         )
         batch.create_index("ix_deliveries_digest_id", ["digest_id"])
         batch.create_index("ix_deliveries_sent_at", ["sent_at"])
+        batch.create_index(
+            "ix_deliveries_sms_number", ["address", "sent_at"],
+            postgresql_where=sa.text("channel = 'sms'"), sqlite_where=sa.text("channel = 'sms'"),
+        )
     with op.batch_alter_table("inbound_replies") as batch:
         batch.add_column(
             sa.Column("kind", sa.String(16), nullable=False, server_default="other")
@@ -97,6 +101,7 @@ def downgrade() -> None:
         batch.drop_column("delivery_id")
         batch.drop_column("kind")
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_index("ix_deliveries_sms_number")
         batch.drop_index("ix_deliveries_sent_at")
         batch.drop_index("ix_deliveries_digest_id")
         batch.drop_constraint("fk_deliveries_digest_id_deliveries", type_="foreignkey")
