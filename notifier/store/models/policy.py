@@ -51,7 +51,8 @@ class Policy(Base):
         String(16), server_default="notice"
     )
     # Waiting for approval (待审核) or returned: not sent, not shown to firms, not followed.
-    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # (A server default only: inserts written for older schemas in tests name no such column.)
+    held: Mapped[bool] = mapped_column(server_default=false())
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"

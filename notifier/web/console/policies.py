@@ -112,5 +112,5 @@ def publish_form(
             confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
             form=refill(form),
         )
-    note = "published" if published.created else "again"
+    note = "held" if published.held else ("published" if published.created else "again")
     return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)

@@ -10,6 +10,7 @@ from notifier.runtime import Runtime
 from notifier.web.console import (
     accounts,
     admin,
+    approvals,
     calendar,
     campaign_edit,
     campaign_form,
@@ -43,7 +44,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups,
+    campaigns, calendar, accounts, reach_report, followups, approvals,
 )  # fmt: skip
 
 
