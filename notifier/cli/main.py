@@ -8,6 +8,7 @@ import os
 import click
 
 from notifier.cli import (
+    approvals,
     calendar,
     campaigns,
     db,
@@ -63,6 +64,7 @@ for group in (
     providers.providers,
     calendar.calendar,
     followups.followups,
+    approvals.approvals,
 ):
     cli.add_command(group)
 for command in (
