@@ -68,3 +68,18 @@ def test_a_return_from_the_shell_needs_a_reason_and_leaves_the_policy_held_with_
     described = json.loads(office("policies", "show", str(published["id"]), "--format", "json",
                                   env=ON).stdout)  # fmt: skip
     assert described["held"] is True
+
+
+def test_the_demo_with_approval_on_sends_its_first_policy_through_its_approver_and_leaves_one_waiting(  # noqa: E501
+    notifier,
+):
+    summary = json.loads(notifier("demo", "--format", "json", env=ON).stdout)
+
+    first, second = summary["policies"].values()
+    assert not first["held"] and any(c.get("sent") for c in first["channels"].values())
+    assert second["held"] and second["channels"] == {}
+    waiting = json.loads(notifier("approvals", "list", "--format", "json", env=ON).stdout)
+    assert [row["id"] for row in waiting] == [second["approval_id"]]
+    approved = json.loads(notifier("approvals", "list", "--status", "approved", "--format",
+                                   "json", env=ON).stdout)  # fmt: skip
+    assert approved[0]["decided_by"] == "演示审核员"
