@@ -131,6 +131,7 @@ def test_an_author_is_refused_on_the_api_and_the_console_and_reads_the_reason_wh
     }
     policy_page = client.get(f"/console/policies/{published['id']}").text
     assert 'id="approval-state"' in policy_page and "已退回：补助比例写错了" in policy_page
+    assert "policy-held" in client.get("/console/policies").text
     assert office.count(Trigger) == office.count(Delivery) == 0
     assert client.get("/console/approvals?status=returned").status_code == 200
 

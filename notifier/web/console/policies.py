@@ -40,6 +40,7 @@ def listing(
                 "department": p.department,
                 "published_at": p.published_at,
                 "topics": p.topics,
+                "held": p.held,
             }
             for p in found.rows
         ]
