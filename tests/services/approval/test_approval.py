@@ -16,6 +16,7 @@ from notifier.domain.time_source import ManualTime
 from notifier.errors import ConflictError, InputError, NotAllowedError, NotFoundError
 from notifier.inputs.campaign_file import parse_campaign
 from notifier.inputs.policy_file import parse_policy
+from notifier.jobs.clock import refresh_reach, scan_deadline_reminders, send_reach_ladders
 from notifier.services.approval.deciding import approve, return_
 from notifier.services.approval.listings import approval_state, list_approvals, show_approval
 from notifier.services.campaigns.operations import create_campaign, scan_due_campaigns
@@ -24,6 +25,7 @@ from notifier.services.delivery.fanout import fan_out
 from notifier.services.policies.corrections import revise
 from notifier.services.policies.publishing import publish, publish_policy, scan_published
 from notifier.services.reach.firm_page import firm_page
+from notifier.services.reach.states import refresh_open_policies
 from notifier.store.models import AuditEntry, Campaign, Delivery, Enterprise, Trigger
 
 from support.factories import Enqueued, Firm, credit_code, policy, send_batch
@@ -298,3 +300,19 @@ def test_a_returned_campaign_never_runs(office):
                               time_source=park.time_source) == []  # fmt: skip
     with park.runtime.sessions() as session:
         assert session.get(Campaign, campaign_id).status == "returned"
+
+
+def test_the_clock_leaves_a_held_policy_alone_no_reminder_no_reach_until_approved(office):
+    park = office()
+    deadline = {"title": "申报截止", "due_at": "2026-10-15T17:00", "remind": ["2d", "1d"]}
+    published = publish_policy(park.as_(CLERK), park.draft(deadlines=[deadline]))
+    runtime = replace(park.runtime, _queue=park.dispatch)
+
+    park.time_source.advance(timedelta(days=2))  # both reminders fall due meanwhile
+    assert scan_deadline_reminders(runtime) == []
+    assert send_reach_ladders(runtime) == []
+    refresh_reach(runtime)
+    followed = refresh_open_policies(runtime.sessions, now=park.time_source.now(), days=90)
+    assert park.count(Trigger) == 0 and followed == 0
+    approve(park.as_(APPROVER), published.approval_id)
+    assert park.count(Trigger) >= 1
