@@ -102,6 +102,8 @@ class Bench:
             "NOTIFIER_SMS__URL": f"http://{LOOPBACK}:{self.http.port}/sms",
             "NOTIFIER_SMS__APP_KEY": "bench",
             "NOTIFIER_SMS__APP_SECRET": "bench-secret",
+            # The bench measures sending: its policies go out at once, with no approver.
+            "NOTIFIER_APPROVAL__ENABLED": "false",
         }
 
 

@@ -339,6 +339,29 @@ class ReachSettings(BaseModel):
     )
 
 
+class ApprovalSettings(BaseModel):
+    """Which sends wait for an approver (待审核) before anything is queued (docs/approval.md).
+
+    A publish, correction or campaign needs approval when ``enabled`` and any rule says so:
+    ``sms`` (its audience has an SMS recipient), ``max_firms`` (it reaches more firms than
+    this; 0 or unset: no limit rule), ``campaigns`` (every campaign).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    sms: bool = True
+    max_firms: int | None = Field(default=50, ge=0)
+    campaigns: bool = True
+    # The price of one billed SMS part, in fen (分), for the frozen preview's cost estimate.
+    sms_price_fen: float = Field(default=5.0, ge=0)
+
+    @field_validator("max_firms", mode="before")
+    @classmethod
+    def _zero_is_none(cls, value: object) -> object:
+        return None if value in (0, "", "0") else value
+
+
 class WebSettings(BaseModel):
     """The HTTP API: where it listens, how large a body it reads, how it throttles bad keys."""
 
@@ -475,6 +498,7 @@ class Settings(BaseSettings):
     clock: ClockSettings = Field(default_factory=ClockSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     reach: ReachSettings = Field(default_factory=ReachSettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     number_caps: NumberCapSettings = Field(default_factory=NumberCapSettings)

@@ -83,3 +83,7 @@ class NotFoundError(InputError):
 
 class ConflictError(InputError):
     """The request cannot apply to the thing as it now stands (a cancelled deadline); 409."""
+
+
+class NotAllowedError(InputError):
+    """The actor may not do this to this thing (an author approving their own send); 403."""

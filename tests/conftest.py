@@ -60,6 +60,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NOTIFIER_CONFIG_DIR", str(tmp_path / "no-config"))
     # No quiet hours: a test must pass at any time of day (the quiet-hours tests remove this).
     monkeypatch.setenv("NOTIFIER_QUIET_HOURS__SMS", "")
+    # Sends go out at once: no approval (待审核) unless a test turns it on
+    # (sets this variable to "true": the environment wins over settings given in code).
+    monkeypatch.setenv("NOTIFIER_APPROVAL__ENABLED", "false")
     # Every test's queues live under keys of its own, in-process and in worker subprocesses,
     # so test runs sharing the Redis server never take or flush each other's messages.
     monkeypatch.setenv("NOTIFIER_REDIS_NAMESPACE", f"notifier-test-{uuid.uuid4().hex[:12]}")

@@ -16,11 +16,11 @@ from notifier.services.campaigns.operations import (
     campaign_row,
     cancel,
     create_campaign,
-    get_campaign,
     pause,
     resume,
 )
 from notifier.services.campaigns.preview import preview_campaign, send_test_message
+from notifier.services.campaigns.rows import get_campaign
 from notifier.services.delivery.kinds import local_or_none
 from notifier.services.delivery.progress import RunProgress, campaign_runs, watch_campaign
 from notifier.store import campaigns as store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -20,10 +21,12 @@ from notifier.runtime import Runtime
 from notifier.services import demo as demo_data
 from notifier.services.access.api_keys import create_key
 from notifier.services.access.users import add_user, list_users, reset_password
+from notifier.services.approval.deciding import approve
+from notifier.services.approval.operators import acting_as
 from notifier.services.context import Actor
 from notifier.services.delivery.progress import follow
 from notifier.services.enterprises.importing import import_enterprises
-from notifier.services.policies.publishing import publish_policy
+from notifier.services.policies.publishing import Published, publish_policy
 from notifier.store import enterprises, migrate
 from notifier.store.deliveries import DeliveryFilter, channel_status_counts
 
@@ -53,8 +56,11 @@ def _demo_staff_key(runtime: Runtime) -> str:
     return new.key
 
 
-# The demo's people: a clerk and an admin who sign in by name, as the district's staff do.
-DEMO_PEOPLE = (("演示科员", "staff"), ("演示管理员", "admin"))
+# The demo's people: a clerk, an admin and an approver who sign in by name, as the district's
+# staff do. The approver approves the first demo policy when approval applies (docs/approval.md)
+# and leaves the second waiting (待审核), to be approved in the console.
+DEMO_APPROVER = "演示审核员"
+DEMO_PEOPLE = (("演示科员", "staff"), ("演示管理员", "admin"), (DEMO_APPROVER, "approver"))
 
 
 def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -73,9 +79,8 @@ def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
     return people
 
 
-def _serve(runtime: Runtime) -> None:
+def _serve(runtime: Runtime, people: list[tuple[str, str, str]]) -> None:
     key = _demo_staff_key(runtime)
-    people = demo_people(runtime)
 
     def announce(address: str) -> None:
         click.echo(f"控制台 / console: {address}/console/")
@@ -112,11 +117,16 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         )
         with runtime.sessions.begin() as session:
             enterprises.unsubscribe(session, [demo_data.UNSUBSCRIBED])
+        people = demo_people(runtime)
         summary = {}
+        approved = False
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
                 draft = parse_policy(raw, zone=settings.zone)
                 result = publish_policy(runtime.context(Actor.operator()), draft)
+                if result.held and result.approval_id is not None and not approved:
+                    result = _approve(runtime, result)
+                    approved = True
                 if result.trigger_id is not None:
                     show = output_format == "text"
                     follow(runtime.sessions, result.trigger_id, show=show, timeout=300)
@@ -124,7 +134,10 @@ def demo(app: App, serve: bool, output_format: str) -> None:
                     counts = channel_status_counts(
                         session, DeliveryFilter(policy_id=result.policy_id)
                     )
-                summary[result.policy_id] = {"title": raw["title"], "channels": counts}
+                summary[result.policy_id] = {
+                    "title": raw["title"], "channels": counts, "held": result.held,
+                    "approval_id": result.approval_id,
+                }
         if output_format == "json":
             print_json(
                 {
@@ -136,9 +149,16 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         else:
             _print_summary(report.imported, summary, settings)
         if serve:
-            _serve(runtime)
+            _serve(runtime, people)
     finally:
         runtime.close()
+
+
+def _approve(runtime: Runtime, result: Published) -> Published:
+    """Approve a held demo policy as the demo's approver: it goes out as publish would send it."""
+    actor = acting_as(runtime.sessions, Actor.operator(), DEMO_APPROVER)
+    decided = approve(runtime.context(actor), result.approval_id or 0)
+    return replace(result, held=False, trigger_id=decided.trigger_id)
 
 
 def _print_summary(imported: int, summary: dict[int, dict[str, Any]], settings: Settings) -> None:
@@ -148,6 +168,9 @@ def _print_summary(imported: int, summary: dict[int, dict[str, Any]], settings: 
     )
     for policy_id, item in summary.items():
         console.print(f"policy {policy_id}: {item['title']}")
+        if item["held"]:
+            console.print(f"  待审核 waiting for approval (request {item['approval_id']}): "
+                          f"sign in as {DEMO_APPROVER} to approve it")  # fmt: skip
     table = Table("policy", "channel", "sent", "failed", "other", title="deliveries per channel")
     for policy_id, item in summary.items():
         for channel, counts in sorted(item["channels"].items()):

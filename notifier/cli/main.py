@@ -8,6 +8,7 @@ import os
 import click
 
 from notifier.cli import (
+    approvals,
     calendar,
     campaigns,
     complaints,
@@ -65,6 +66,7 @@ for group in (
     calendar.calendar,
     followups.followups,
     complaints.complaints,
+    approvals.approvals,
 ):
     cli.add_command(group)
 for command in (

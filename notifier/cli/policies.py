@@ -139,12 +139,19 @@ def publish(
                 "created": result.created,
                 "trigger_id": result.trigger_id,
                 "deliveries": state.counts if state else None,
+                "held": result.held,
+                "approval_id": result.approval_id,
             }
         )
         return
     note = "published" if result.created else "already published; nothing sent twice"
     click.echo(f"policy {result.policy_id}: {note}")
-    if state:
+    if result.held:
+        click.echo(
+            f"待审核 waiting for approval (request {result.approval_id}): nothing is sent until "
+            f"another approver runs `notifier approvals approve {result.approval_id} --as NAME`"
+        )
+    elif state:
         click.echo(
             ", ".join(f"{n} {s}" for s, n in sorted(state.counts.items())) or "no recipients"
         )
@@ -278,6 +285,9 @@ def _correction_line(result: Revised, notify: bool, state: Snapshot | None) -> s
         return "未发更正通知；加 --notify 通知已收到的企业 / no correction sent; add --notify"
     if not result.published:
         return "尚未发布，无需更正通知 / not published yet: it goes out as revised, at its time"
+    if result.approval_id is not None:
+        return (f"待审核 waiting for approval (request {result.approval_id}): nothing is sent "
+                "until another approver approves it")  # fmt: skip
     if result.revision is None:
         return "没有修订，无更正可发 / no revision: no correction to send"
     if result.trigger_id is None:

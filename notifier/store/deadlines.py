@@ -42,7 +42,8 @@ def get(session: Session, deadline_id: int) -> Deadline | None:
 
 
 def to_remind(session: Session, *, now: datetime, due_after: datetime) -> list[Deadline]:
-    """Deadlines not cancelled, due after ``due_after``, whose policy is published by ``now``."""
+    """Deadlines not cancelled, due after ``due_after``, whose policy is published by ``now``
+    (and not held for approval)."""
     query = (
         select(Deadline)
         .join(Policy, Policy.id == Deadline.policy_id)
@@ -50,6 +51,7 @@ def to_remind(session: Session, *, now: datetime, due_after: datetime) -> list[D
             Deadline.cancelled_at.is_(None),
             Deadline.due_at > due_after,
             Policy.published_at <= now,
+            Policy.held.is_(False),
         )
         .order_by(Deadline.due_at, Deadline.id)
         .options(selectinload(Deadline.policy))

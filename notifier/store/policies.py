@@ -143,7 +143,8 @@ def add_revision(
 
 
 def published_without_trigger(session: Session, *, now: datetime, limit: int = 100) -> list[Policy]:
-    """Policies whose publication time has come but that have no publish trigger yet."""
+    """Policies whose publication time has come but that have no publish trigger yet (one
+    waiting for approval, ``held``, is left out)."""
     has_trigger = (
         select(Trigger.id)
         .where(Trigger.policy_id == Policy.id, Trigger.kind == TriggerKind.POLICY_PUBLISHED)
@@ -151,7 +152,12 @@ def published_without_trigger(session: Session, *, now: datetime, limit: int = 1
     )
     query = (
         select(Policy)
-        .where(Policy.published_at <= now, Policy.cancelled_at.is_(None), ~has_trigger)
+        .where(
+            Policy.published_at <= now,
+            Policy.cancelled_at.is_(None),
+            Policy.held.is_(False),
+            ~has_trigger,
+        )
         .order_by(Policy.published_at)
         .limit(limit)
     )
@@ -189,10 +195,11 @@ def titles(session: Session, policy_ids: set[int]) -> dict[int, str]:
 
 
 def followed(*, now: datetime, days: int) -> ColumnElement[bool]:
-    """A policy whose reach is followed: published in the last ``days`` days (by ``now``) and
-    not withdrawn."""
+    """A policy whose reach is followed: published in the last ``days`` days (by ``now``), not
+    withdrawn and not held for approval."""
     return and_(
         Policy.cancelled_at.is_(None),
+        Policy.held.is_(False),
         Policy.published_at <= now,
         Policy.published_at >= now - timedelta(days=days),
     )

@@ -102,6 +102,11 @@ def ensure_policy_published(
     )
 
 
+def of_key(session: Session, key: str) -> Trigger | None:
+    """The trigger with this unique key, or None."""
+    return session.scalar(select(Trigger).where(Trigger.key == key))
+
+
 def get(session: Session, trigger_id: int) -> Trigger | None:
     """The trigger with this id, or None."""
     return session.get(Trigger, trigger_id)

@@ -21,6 +21,7 @@ from notifier.runtime import Runtime
 from notifier.services.delivery.receipts import CallbackTargets
 from notifier.web import callbacks
 from notifier.web.api import (
+    approvals,
     audit,
     campaigns,
     deadlines,
@@ -60,7 +61,7 @@ def api_router() -> APIRouter:
     )
     for module in (enterprises, policies, deadlines, deliveries, keys, audit, me):
         router.include_router(module.router)
-    for module in (templates, campaigns):
+    for module in (templates, campaigns, approvals):
         router.include_router(module.router)
     return router
 

@@ -32,6 +32,7 @@ from notifier.errors import (
     BrokerUnavailable,
     ConflictError,
     InputError,
+    NotAllowedError,
     NotFoundError,
     NotifierError,
 )
@@ -86,6 +87,8 @@ def _notifier_error(_request: Request, exc: Exception) -> JSONResponse:
     field = getattr(exc, "field", None)
     if isinstance(exc, NotFoundError):
         return error_response(404, str(exc), field=field)
+    if isinstance(exc, NotAllowedError):
+        return error_response(403, str(exc), field=field)
     if isinstance(exc, ConflictError):
         return error_response(409, str(exc), field=field)
     if isinstance(exc, BrokerUnavailable):

@@ -203,6 +203,8 @@ def notifier_environment(
         NOTIFIER_SMS__URL=f"http://{LOOPBACK}:{free_port()}/v1/sms",
         NOTIFIER_SMS__APP_KEY="faults-app-key",
         NOTIFIER_SMS__APP_SECRET=SMS_APP_SECRET,
+        # Policies go out at once: the faults are about sending, not approval (待审核).
+        NOTIFIER_APPROVAL__ENABLED="false",
         NOTIFIER_ALLOWED_PRIVATE_TARGETS='["127.0.0.0/8"]',
         NOTIFIER_WEB__PORT="0",  # `notifier run` serves too: any free port, never a fixed one
         NOTIFIER_ALLOWED_WEBHOOK_TARGETS='["127.0.0.0/8:*"]',

@@ -20,7 +20,7 @@ from notifier.store.models import Role, User
 from notifier.store.paging import paged
 
 # People sign in to the console; enterprises have their keys and their pages.
-USER_ROLES = (Role.STAFF.value, Role.ADMIN.value)
+USER_ROLES = (Role.STAFF.value, Role.ADMIN.value, Role.APPROVER.value)
 
 
 @dataclass(frozen=True)

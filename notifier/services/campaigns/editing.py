@@ -15,12 +15,10 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError, NotFoundError
-from notifier.services.campaigns.operations import (
-    campaign_row,
-    draft_columns,
-    get_campaign,
-    record,
-)
+from notifier.services.approval.requests import file_request
+from notifier.services.campaigns.freezing import freeze_campaign
+from notifier.services.campaigns.operations import campaign_row, draft_columns
+from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
 from notifier.store import campaigns as store
 from notifier.store.db import SessionFactory
@@ -74,12 +72,16 @@ def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
     A repeating schedule counts its runs from the edit: a time it names before now is not a
     run missed. The campaign's row is locked first, so a run made meanwhile is seen.
 
+    When the ``approval`` settings say so (or it was waiting, or returned), the edited
+    campaign waits for approval again (``held``), its older request withdrawn.
+
     Raises:
         NotFoundError: no such campaign.
         InputError: a run has started (or it is cancelled or finished), or the name is taken.
         TemplateError: an inline template is refused; nothing is changed.
     """
     zone = context.settings.zone
+    frozen = freeze_campaign(context, draft)  # before the transaction; None: approval off
     with context.sessions.begin() as session:
         campaign = store.locked(session, campaign_id)
         if campaign is None:
@@ -97,6 +99,12 @@ def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
             columns["starts_at"] = context.time_source.now()
         for column, value in columns.items():
             setattr(campaign, column, value)
+        waits = campaign.status in (CampaignStatus.HELD, CampaignStatus.RETURNED)
+        if frozen is not None and (frozen.needed or waits):
+            # The edited campaign waits for approval again, on its new texts and audience.
+            campaign.status = CampaignStatus.HELD
+            session.flush()
+            file_request(session, context, frozen, campaign_id=campaign_id)
         session.flush()
         record(context, session, campaign, "update", before=before,
                after=campaign_row(campaign, zone))  # fmt: skip

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from notifier.domain.records import CampaignDraft
 from notifier.domain.schedules import Schedule
 from notifier.domain.time_source import TimeSource
-from notifier.errors import InputError, NotFoundError
-from notifier.services import audit
+from notifier.errors import InputError
+from notifier.services.approval.requests import file_request, withdraw_pending
+from notifier.services.campaigns.freezing import freeze_campaign
+from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import PlannedRung, decide
 from notifier.services.delivery.kinds import local_or_none
@@ -50,20 +52,6 @@ def schedule_of(campaign: Campaign) -> Schedule:
         starts_at=campaign.starts_at,
         ends_at=campaign.ends_at,
     )
-
-
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    """The campaign, or a clear error.
-
-    Raises:
-        NotFoundError: no campaign has this id.
-    """
-    campaign = store.get(session, campaign_id)
-    if campaign is None:
-        raise NotFoundError(
-            f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign"
-        )
-    return campaign
 
 
 def campaign_view(sessions: SessionFactory, campaign_id: int, *, zone: tzinfo) -> dict[str, Any]:
@@ -127,6 +115,9 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
     row in one transaction; return its id.
 
     Its regions are stored as the full paths they name (``regions.with_full_regions``).
+    When the ``approval`` settings say so (any campaign, an SMS audience, more than
+    ``max_firms`` firms) it is stored ``held`` with its approval request: the clock runs it
+    only once an approver other than its author approves (docs/approval.md).
 
     Raises:
         InputError: the name is taken, a template it names does not exist, or a region names
@@ -134,6 +125,9 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
         TemplateError: an inline template is refused; nothing is stored.
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    # Rendered before the transaction opens; None: approval is off.
+    frozen = freeze_campaign(context, draft)
+    held = frozen is not None and frozen.needed
     with context.sessions.begin() as session:
         if store.name_taken(session, draft.name):
             raise InputError(f"名称 name: campaign {draft.name!r} already exists", field="name")
@@ -142,29 +136,15 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
             session,
             Campaign(
                 **draft_columns(draft, names),
-                status=CampaignStatus.SCHEDULED,
+                status=CampaignStatus.HELD if held else CampaignStatus.SCHEDULED,
                 created_at=context.time_source.now(),
             ),
         )
         after = campaign_row(campaign, context.settings.zone)
         record(context, session, campaign, "create", after=after)
+        if held and frozen is not None:
+            file_request(session, context, frozen, campaign_id=campaign.id)
         return campaign.id
-
-
-def record(
-    context: Context, session: Session, campaign: Campaign, verb: str, *, before: Any = None,
-    after: Any = None,
-) -> None:
-    """Add the ``campaign.<verb>`` audit row to ``session``'s transaction."""
-    audit.record(
-        session,
-        context,
-        action=f"campaign.{verb}",
-        target_type="campaign",
-        target_id=campaign.id,
-        before=before,
-        after=after,
-    )
 
 
 def _due_runs(campaign: Campaign, mine: list[Trigger], now: datetime) -> list[PlannedRung]:
@@ -331,12 +311,18 @@ def cancel(context: Context, campaign_id: int) -> Changed:
         before = str(campaign.status)
         campaign.status = CampaignStatus.CANCELLED
         session.flush()
+        withdraw_pending(session, context, campaign_id=campaign_id,
+                         why="campaign cancelled 活动已取消")  # fmt: skip
         cancelled = store.cancel_unsent(session, campaign_id, now=context.time_source.now())
         return _changed(context, session, campaign, "cancel", before, cancelled)
 
 
 def _refuse_ended(campaign: Campaign, action: str) -> None:
-    if campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FINISHED):
+    # A held or returned campaign is not running: pausing it, then resuming, would pass by
+    # its approval.
+    stopped = (CampaignStatus.CANCELLED, CampaignStatus.FINISHED, CampaignStatus.HELD,
+               CampaignStatus.RETURNED)  # fmt: skip
+    if campaign.status in stopped:
         raise InputError(
             f"活动 campaign {campaign.id}: 无法{'暂停' if action == 'pause' else action} "
             f"cannot {action}: it is {campaign.status}",

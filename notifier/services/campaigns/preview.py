@@ -24,7 +24,7 @@ from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError, TemplateError
 from notifier.rendering.stored import render_stored
 from notifier.rendering.variables import sample_context
-from notifier.services.campaigns.operations import get_campaign, record
+from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store

@@ -21,15 +21,18 @@ from notifier.domain.changes import changed_fields, pair_by_title
 from notifier.domain.records import DeadlineDraft, PolicyDraft
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services import audit
+from notifier.services.approval.freezing import Frozen
+from notifier.services.approval.requests import file_request, withdraw_pending
 from notifier.services.context import Context
 from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
 from notifier.services.enterprises.regions import with_full_regions
+from notifier.services.policies.freezing import freeze_policy
 from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
-from notifier.store.models import Deadline, Policy, TriggerKind
+from notifier.store.models import ApprovalKind, Deadline, Policy, TriggerKind
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class Revised:
     removed: int = 0
     trigger_id: int | None = None
     published: bool = True
+    # The approval request the revision waits on (待审核): a correction, or the publication of
+    # a policy still held; nothing is queued until it is approved.
+    approval_id: int | None = None
 
 
 def _policy(session: Session, policy_id: int, *, for_update: bool = False) -> Policy:
@@ -188,6 +194,29 @@ def _revise(
     )
 
 
+def _wait(
+    session: Session, context: Context, policy: Policy, revised: Revised, frozen: Frozen, *,
+    notify: bool,
+) -> Revised:
+    """File the request a gated revision waits on: a held policy's publication again (its
+    content changed), or the correction ``notify`` asked for; the older pending request of
+    the policy is withdrawn (audited). Unchanged: nothing to file."""
+    if policy.held:
+        if not revised.new:
+            return revised
+        frozen = replace(frozen, kind=ApprovalKind.PUBLISH)
+        approval = file_request(session, context, frozen, policy_id=policy.id)
+        return replace(revised, approval_id=approval.id)
+    number = revised.revision
+    if not (notify and revised.published and number is not None and frozen.needed):
+        return revised
+    key = triggers.policy_corrected_key(policy.id, number)
+    if triggers.of_key(session, key) is not None:
+        return revised  # that correction went out before
+    approval = file_request(session, context, frozen, policy_id=policy.id, revision=number)
+    return replace(revised, approval_id=approval.id)
+
+
 def revise(
     context: Context, draft: PolicyDraft, *, notify: bool, policy_id: int | None = None
 ) -> Revised:
@@ -213,23 +242,33 @@ def revise(
 
     Its regions are resolved to full paths first (``regions.with_full_regions``; refused
     naming ``targets.regions``).
+
+    When the ``approval`` settings say so, the correction is not queued: it waits for an
+    approver (``approval_id``); a policy still waiting for its publication's approval, or
+    returned, files a new publication request with the revised text. Either way the older
+    pending request of the policy is withdrawn.
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
     zone = context.settings.zone
+    # Rendered before the transaction opens; None: approval is off.
+    frozen = freeze_policy(context, draft, kind=ApprovalKind.CORRECTION)
     with context.sessions.begin() as session:
         if policy_id is not None:
             _check_named(session, policy_id, draft)
         policy = _policy_of(session, draft)
         before = policy_state(policy, zone)
+        gated = frozen is not None and (frozen.needed or policy.held)
         revised = _revise(
             session,
             policy,
             draft,
-            notify=notify,
+            notify=notify and not gated,
             now=context.time_source.now(),
             ladders=LadderRules.of(context.settings),
         )
-        if revised.new or revised.trigger_id is not None:
+        if gated and frozen is not None:
+            revised = _wait(session, context, policy, revised, frozen, notify=notify)
+        if revised.new or revised.trigger_id is not None or revised.approval_id is not None:
             session.flush()  # new deadlines get their ids
             audit.record(
                 session,
@@ -239,7 +278,8 @@ def revise(
                 target_id=policy.id,
                 before=before,
                 after={**policy_state(policy, zone), "notify": notify,
-                       "revision": revised.revision, "correction_trigger": revised.trigger_id},
+                       "revision": revised.revision, "correction_trigger": revised.trigger_id,
+                       "approval": revised.approval_id},
             )
     if revised.trigger_id is not None:
         try:
@@ -270,7 +310,8 @@ class Withdrawn:
 
 
 def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
-    """Withdraw a policy whose publication time has not come: nothing of it is ever sent.
+    """Withdraw a policy whose publication time has not come, or that waits for approval
+    (held): nothing of it is ever sent, and its pending approval request is withdrawn.
 
     Its pending triggers and its deadlines' rungs are cancelled, its deadlines too, and the
     withdrawal is recorded in the audit log (``policy.cancel``) in the same transaction.
@@ -286,7 +327,7 @@ def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
         policy = _policy(session, policy_id, for_update=True)
         if policy.cancelled_at is not None:
             return Withdrawn(policy_id, already=True)
-        if policy.published_at <= now:
+        if policy.published_at <= now and not policy.held:
             raise InputError(
                 f"policy {policy_id}: 已于 {local(policy.published_at, zone)} 发布，不能撤回；"
                 f"更正请用 {REVISE_HINT} / was published already and cannot be withdrawn; "
@@ -298,6 +339,7 @@ def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
         live = [d for d in policy.deadlines if d.cancelled_at is None]
         rungs = sum(cancel(session, d, now=now, reason=reason)[0] for d in live)
         rungs += triggers.cancel_pending_for_policy(session, policy_id, reason=reason, now=now)
+        withdraw_pending(session, context, policy_id=policy_id, why="policy cancelled 政策已撤回")
         audit.record(
             session,
             context,

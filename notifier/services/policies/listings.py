@@ -25,6 +25,7 @@ def policy_row(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "topics": list(policy.topics or []),
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),
+        "held": bool(policy.held),
     }
 
 
@@ -51,6 +52,7 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "targets": policy.targets.as_dict(),
         "published_at": shown_local(policy.published_at, zone),
         "cancelled_at": shown_local(policy.cancelled_at, zone) if policy.cancelled_at else None,
+        "held": bool(policy.held),
         "deadlines": deadline_rows(policy, lambda moment: shown_local(moment, zone)),
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),

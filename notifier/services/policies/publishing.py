@@ -18,15 +18,17 @@ from notifier.domain.records import PolicyDraft
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.services import audit
+from notifier.services.approval.requests import file_request
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
 from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies import refs
+from notifier.services.policies.freezing import freeze_policy
 from notifier.services.policies.listings import policy_row
-from notifier.store import policies, triggers
+from notifier.store import approvals, policies, triggers
 from notifier.store.db import SessionFactory
-from notifier.store.models import Policy
+from notifier.store.models import ApprovalKind, Policy
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ class Published:
     policy_id: int
     trigger_id: int | None
     created: bool
+    # Waiting for an approver (待审核): nothing is queued until request ``approval_id`` is
+    # approved.
+    held: bool = False
+    approval_id: int | None = None
 
 
 def _refuse_changed(policy: Policy, draft: PolicyDraft) -> None:
@@ -84,11 +90,13 @@ def _store(
             _refuse_changed(policy, draft)
         trigger = (
             triggers.ensure_policy_published(session, policy)
-            if policy.published_at <= now
+            if policy.published_at <= now and not policy.held
             else None
         )
+        waiting = approvals.latest_of(session, policy_id=policy.id) if policy.held else None
         return Published(
-            policy_id=policy.id, trigger_id=trigger.id if trigger else None, created=created
+            policy_id=policy.id, trigger_id=trigger.id if trigger else None, created=created,
+            held=policy.held, approval_id=waiting.id if waiting else None,
         )
 
 
@@ -106,6 +114,7 @@ def publish(
     A policy without a ref is stored under a generated one (:mod:`.refs`), so it can be revised.
 
     A policy published for a later time gets its trigger from the clock when that time comes.
+    A policy ``on_created`` holds (``held``, waiting for approval) gets no trigger.
     Two publishes of one policy at once store it once; the second is told it already was.
     ``on_created`` runs in the transaction that stores a new policy, before it commits.
 
@@ -146,14 +155,23 @@ def publish_policy(context: Context, draft: PolicyDraft) -> Published:
     ``policy.publish`` audit row in the transaction that stores it (a repeat stores nothing
     and records nothing).
 
+    When the ``approval`` settings say so (an SMS audience, more than ``max_firms`` firms), a
+    new policy is stored ``held`` with its approval request and frozen preview
+    (docs/approval.md): nothing is queued until an approver other than its author approves.
+
     Raises:
         InputError: (field ``targets.regions``) a region that names several of the register's
             or none; else as :func:`publish`.
         CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    # Rendered before the transaction opens (never a render inside one); None: approval off.
+    frozen = freeze_policy(context, draft, kind=ApprovalKind.PUBLISH)
 
     def record(session: Session, policy: Policy) -> None:
+        if frozen is not None and frozen.needed:
+            policy.held = True
+            file_request(session, context, frozen, policy_id=policy.id)
         audit.record(
             session,
             context,

@@ -91,13 +91,14 @@ def firm_page(context: Context, policy_id: int, enterprise_id: int) -> FirmPage:
     """The page of ``policy_id`` for ``enterprise_id``.
 
     Raises:
-        NotFoundError: the policy or the firm is gone, or the policy was withdrawn.
+        NotFoundError: the policy or the firm is gone, or the policy was withdrawn or waits for
+            approval (held).
     """
     now = context.time_source.now()
     with context.sessions.begin() as session:  # begin: the calendar seeds itself once
         policy = policy_store.get(session, policy_id)
         enterprise = session.get(Enterprise, enterprise_id)
-        if policy is None or policy.cancelled_at is not None or enterprise is None:
+        if policy is None or policy.cancelled_at is not None or policy.held or enterprise is None:
             raise NotFoundError("page: 没有这个政策或企业 / no such policy or firm", field="token")
         calendar = working_calendar(session, now=now)
         done = deadline_store.done_by(session, enterprise_id)

@@ -1,6 +1,7 @@
 """The tables, one module per entity group. Importing this package registers them all."""
 
 from notifier.store.models.apikey import ApiKey, AuditEntry, ConsoleSession, Role
+from notifier.store.models.approval import Approval, ApprovalKind, ApprovalStatus
 from notifier.store.models.base import Base
 from notifier.store.models.calendar import CalendarDay, CalendarYear
 from notifier.store.models.campaign import Campaign, CampaignStatus
@@ -25,6 +26,9 @@ from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
 from notifier.store.models.user import User
 
 __all__ = [
+    "Approval",
+    "ApprovalKind",
+    "ApprovalStatus",
     "ApiKey",
     "AuditEntry",
     "ConsoleSession",

@@ -16,6 +16,9 @@ from notifier.store.models.base import Base, utcnow
 class CampaignStatus(enum.StrEnum):
     """Where a campaign stands; ``paused`` holds its unsent deliveries, ``cancelled`` ends it."""
 
+    # Waits for an approver (待审核); ``returned``: an approver sent it back, it never runs.
+    HELD = "held"
+    RETURNED = "returned"
     SCHEDULED = "scheduled"
     RUNNING = "running"
     PAUSED = "paused"

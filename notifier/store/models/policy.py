@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.domain.records import GUIDE_FIELDS, PolicyGuide
@@ -50,6 +50,9 @@ class Policy(Base):
     message_class: Mapped[str] = mapped_column(
         String(16), server_default="notice"
     )
+    # Waiting for approval (待审核) or returned: not sent, not shown to firms, not followed.
+    # (A server default only: inserts written for older schemas in tests name no such column.)
+    held: Mapped[bool] = mapped_column(server_default=false())
 
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="Deadline.due_at"

@@ -19,6 +19,7 @@ from notifier.inputs.campaign import CampaignFile
 from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
+from notifier.services.approval.listings import approval_state
 from notifier.services.campaigns.operations import (
     campaign_row,
     campaign_view,
@@ -82,10 +83,12 @@ def list_campaigns(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, summary="活动详情 / one campaign")
 def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
-    """One campaign and its runs, each with counts by status, rate a minute and ETA."""
+    """One campaign and its runs, each with counts by status, rate a minute and ETA, and its
+    approval (待审核, or 已退回 with the reason)."""
     row = campaign_as_row(runtime, campaign_id)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
-    return {**row, "runs": [run.as_dict() for run in runs]}
+    approval = approval_state(runtime.sessions, campaign_id=campaign_id)
+    return {**row, "runs": [run.as_dict() for run in runs], "approval": approval}
 
 
 @router.get(

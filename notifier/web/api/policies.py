@@ -19,6 +19,7 @@ from notifier.errors import NotFoundError
 from notifier.inputs.policy import PolicyFile
 from notifier.inputs.policy_file import read_policy_file
 from notifier.runtime import Runtime
+from notifier.services.approval.listings import approval_state
 from notifier.services.context import Context
 from notifier.services.enterprises.listings import local
 from notifier.services.policies import publishing
@@ -73,7 +74,8 @@ def list_policies(
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
 def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
-    """One policy, its deadlines and its deliveries per channel and status."""
+    """One policy, its deadlines and its deliveries per channel and status, and its approval
+    (待审核, or 已退回 with the reason)."""
     zone = runtime.settings.zone
     with runtime.sessions() as session:
         policy = store.get(session, policy_id)
@@ -86,7 +88,8 @@ def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
             "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
         }
     # Read after the session closes: SQLite gives one connection at a time.
-    return {**row, **_history(runtime, policy_id)}
+    approval = approval_state(runtime.sessions, policy_id=policy_id)
+    return {**row, **_history(runtime, policy_id), "approval": approval}
 
 
 def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
@@ -111,7 +114,8 @@ async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> di
 
 def _publish(context: Context, draft: PolicyDraft) -> dict[str, Any]:
     result = publishing.publish_policy(context, draft)
-    return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id}
+    return {"id": result.policy_id, "created": result.created, "trigger_id": result.trigger_id,
+            "held": result.held, "approval_id": result.approval_id}  # fmt: skip
 
 
 @router.post(
@@ -122,7 +126,9 @@ def _publish(context: Context, draft: PolicyDraft) -> dict[str, Any]:
 )
 async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """Store the policy and queue it to the enterprises it targets (once: publishing it again
-    sends nothing new). A ``published_at`` in the future is sent by the clock then."""
+    sends nothing new). A ``published_at`` in the future is sent by the clock then. When the
+    approval settings say so it waits (``held``, ``approval_id``): nothing is queued until
+    another approver approves it (``/approvals``)."""
     return await _on_policy_file(request, runtime, principal, _publish)
 
 

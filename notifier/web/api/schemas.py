@@ -128,6 +128,55 @@ class PolicyOut(BaseModel):
         description="再次发送的工作日（空：不再发送；null：按设置）/ the reach ladder's working "
         "days ([]: none; null: the reach.ladder_working_days setting)",
     )
+    held: bool = Field(
+        default=False,
+        description="待审核或已退回：未发送 / waiting for approval or returned: nothing sent",
+    )
+
+
+class ApprovalStateOut(BaseModel):
+    """Where the newest approval request of a policy or campaign stands."""
+
+    id: int
+    kind: str = Field(description="publish | correction | campaign")
+    status: str = Field(description="pending 待审核 | approved | returned 已退回 | withdrawn")
+    reason: str | None = Field(description="退回理由 / why it was returned")
+    decided_by: str | None
+
+
+class ApprovalOut(BaseModel):
+    """One approval request, with what its approver saw frozen."""
+
+    id: int
+    kind: str = Field(description="publish | correction | campaign")
+    subject: str
+    policy_id: int | None
+    revision: int | None
+    campaign_id: int | None
+    author: str = Field(description="提交人 / who asked (a user's name or a key's prefix)")
+    author_role: str
+    requested_at: str | None
+    status: str = Field(description="pending 待审核 | approved | returned 已退回 | withdrawn")
+    rules: list[str] = Field(description="需要审核的原因 / the approval rules it matched")
+    preview: dict[str, Any] = Field(
+        description="冻结的预览：企业数、各渠道人数与内容、短信条数与费用 / the frozen preview"
+    )
+    decided_by: str | None
+    decided_role: str | None
+    decided_at: str | None
+    reason: str | None
+
+
+class ApprovalDecided(BaseModel):
+    approval_id: int
+    status: str
+    trigger_id: int | None = Field(description="审核通过后生成的触发 / the trigger made")
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="退回理由 / why")
 
 
 class PolicyDeadlineOut(BaseModel):
@@ -153,6 +202,9 @@ class PolicyDetail(PolicyOut):
     cancelled_at: str | None = None
     revisions: list[RevisionOut] = Field(
         default_factory=list, description="更正记录 / revisions, oldest first"
+    )
+    approval: ApprovalStateOut | None = Field(
+        default=None, description="审核状态 / its newest approval request, if any"
     )
 
 
@@ -190,6 +242,8 @@ class Published(BaseModel):
     id: int
     created: bool
     trigger_id: int | None
+    held: bool = Field(default=False, description="待审核：未发送 / waits for approval")
+    approval_id: int | None = None
 
 
 class RungOut(BaseModel):
@@ -316,6 +370,9 @@ class RevisedOut(BaseModel):
     removed: int
     trigger_id: int | None = Field(description="更正通知的触发 / the correction's trigger")
     published: bool
+    approval_id: int | None = Field(
+        default=None, description="待审核的申请 / the approval request it waits on"
+    )
 
 
 class WithdrawnOut(BaseModel):
@@ -384,6 +441,9 @@ class RunOut(BaseModel):
 
 class CampaignDetail(CampaignOut):
     runs: list[RunOut]
+    approval: ApprovalStateOut | None = Field(
+        default=None, description="审核状态 / its newest approval request, if any"
+    )
 
 
 class CampaignProgress(BaseModel):

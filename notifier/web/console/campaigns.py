@@ -13,6 +13,7 @@ from notifier.domain.paging import page_number
 from notifier.domain.schedules import repeat_of
 from notifier.errors import NotFoundError, NotifierError
 from notifier.services.access.users import phone_of
+from notifier.services.approval.listings import approval_state
 from notifier.services.campaigns.operations import campaign_row, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
@@ -82,11 +83,12 @@ def campaign_page(
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     phone = phone_of(runtime.sessions, user.user_id)
+    approval = approval_state(runtime.sessions, campaign_id=campaign_id)
     defaults = {"note": None, "error": None, "renderings": None, "code": "", "tested": None,
                 "addresses": {"sms": phone} if phone else {}, "test_firm": ""}  # fmt: skip
     return console.page(
         request, "console/campaign.html", user, status_code=status_code,
-        campaign=row, runs=runs, current=current,
+        campaign=row, runs=runs, current=current, approval=approval,
         editable=not runs and row["status"] not in ENDED, **{**defaults, **extra},
     )  # fmt: skip
 

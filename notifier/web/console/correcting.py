@@ -100,4 +100,5 @@ def correct_form(
             error=refusal(exc),
         )  # fmt: skip
     note = "notified" if revised.trigger_id else ("revised" if revised.new else "unchanged")
+    note = "held" if revised.approval_id is not None else note
     return RedirectResponse(f"/console/policies/{policy_id}?note={note}", 303)

@@ -40,6 +40,7 @@ def listing(
                 "department": p.department,
                 "published_at": p.published_at,
                 "topics": p.topics,
+                "held": p.held,
             }
             for p in found.rows
         ]
@@ -112,5 +113,5 @@ def publish_form(
             confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
             form=refill(form),
         )
-    note = "published" if published.created else "again"
+    note = "held" if published.held else ("published" if published.created else "again")
     return RedirectResponse(f"/console/policies/{published.policy_id}?note={note}", 303)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from notifier.inputs.policy_file import TARGET_KEYS
+from notifier.services.approval.listings import approval_state
 from notifier.services.enterprises.listings import local
 from notifier.services.policies.corrections import describe
 from notifier.services.policies.listings import policy_row, ref_of
@@ -21,7 +22,7 @@ from notifier.web.console.context import Console
 from notifier.web.console.reach_report import reach_context
 from notifier.web.console.session import ConsoleUser
 
-NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled")
+NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled", "held")
 
 
 def found(session: Session, policy_id: int) -> Policy:
@@ -111,6 +112,7 @@ def policy_page(
         )
     revising = revision_context(console, policy_id)
     reach = reach_context(console.acting(user), policy_id)
+    approval = approval_state(runtime.sessions, policy_id=policy_id)
     return console.page(
         request,
         "console/policy.html",
@@ -121,5 +123,6 @@ def policy_page(
         deadlines=deadlines,
         counts=counts,
         note=note if note in NOTES else None,
+        approval=approval,
         **{"cancel_error": None, **revising, **reach, **extra},
     )

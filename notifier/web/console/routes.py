@@ -12,6 +12,7 @@ from notifier.runtime import Runtime
 from notifier.web.console import (
     accounts,
     admin,
+    approvals,
     calendar,
     campaign_edit,
     campaign_form,
@@ -46,7 +47,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups, complaints,
+    campaigns, calendar, accounts, reach_report, followups, complaints, approvals,
 )  # fmt: skip
 
 

@@ -36,7 +36,8 @@ SALT = "notifier.console-session"
 LOGIN_SALT = "notifier.console-login"
 SESSION_HOURS = 8
 LOGIN_FORM_HOURS = 12
-STAFF_ROLES = ("staff", "admin")
+# Who may sign in to the console: an approver too, to decide the sends waiting for approval.
+STAFF_ROLES = ("staff", "admin", "approver")
 LOGIN_PATH = "/console/login"
 
 

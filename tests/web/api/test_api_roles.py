@@ -69,7 +69,9 @@ def _expected(path: str, role: str | None) -> str:
         return "allowed" if role == "enterprise" else "forbidden"
     if role == "admin":
         return "allowed"
-    if role == "staff" and not path.startswith(("/api/v1/keys", "/api/v1/audit")):
+    # Deciding a send that waits for approval is an approver's (or an admin's), never staff's.
+    deciding = path.startswith("/api/v1/approvals/") and path.endswith(("/approve", "/return"))
+    if role == "staff" and not path.startswith(("/api/v1/keys", "/api/v1/audit")) and not deciding:
         return "allowed"
     return "forbidden"
 
@@ -86,6 +88,7 @@ def _fill(path: str, api) -> str:
         "campaign_id": api.ids.get("campaign", 999999),
         "name": "no-such-template",
         "channel": "sms",
+        "approval_id": 999999,
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

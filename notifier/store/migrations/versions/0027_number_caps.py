@@ -2,7 +2,7 @@
 digests of deliveries held over a number's daily cap
 
 Revision ID: 0027_number_caps
-Revises: 0023_message_class
+Revises: 0025_approvals
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027_number_caps"
-down_revision: str | None = "0023_message_class"
+down_revision: str | None = "0025_approvals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
