@@ -10,6 +10,7 @@ import click
 from notifier.cli import (
     calendar,
     campaigns,
+    communities,
     db,
     deadlines,
     deliveries,
@@ -63,6 +64,8 @@ for group in (
     providers.providers,
     calendar.calendar,
     followups.followups,
+    communities.communities,
+    communities.departments,
 ):
     cli.add_command(group)
 for command in (

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import insert_ignoring_conflicts, table_of
 from notifier.store.audience import Recipient
 from notifier.store.models import (
@@ -40,6 +41,7 @@ from notifier.store.models import (
 )
 from notifier.store.models.base import UTCDateTime
 from notifier.store.models.delivery import FINAL_STATUSES
+from notifier.store.scope import deliveries_in
 
 S = DeliveryStatus
 # Any select over deliveries a listing narrows by the same filters.
@@ -513,9 +515,15 @@ class DeliveryFilter:
     until: datetime | None = None
     # A credit code, or part of an enterprise's name.
     search: str | None = None
+    # Whose deliveries: only those to firms the actor may see (counts: see ``counting``).
+    scope: Scope = DISTRICT
+    # Counting for aggregates: a publisher's and an approver's numbers are the district's.
+    counting: bool = False
 
 
 def _filtered(query: _Query, filters: DeliveryFilter) -> _Query:
+    if not filters.scope.district:
+        query = query.where(deliveries_in(filters.scope, counting=filters.counting))
     if filters.policy_id is not None:
         query = query.where(Delivery.policy_id == filters.policy_id)
     if filters.trigger_id is not None:
@@ -640,11 +648,14 @@ def channel_status_counts_since(
     return counts
 
 
-def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
-    """One delivery with its enterprise and trigger, or None when there is no such id."""
+def get_delivery(
+    session: Session, delivery_id: int, *, scope: Scope = DISTRICT
+) -> Delivery | None:
+    """One delivery with its enterprise and trigger, or None when there is no such id (or its
+    firm is not in ``scope``)."""
     query = (
         select(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == delivery_id, deliveries_in(scope))
         .options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
     )
     return session.scalars(query).first()

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.changes import changed_fields, pair_by_title
 from notifier.domain.records import DeadlineDraft, PolicyDraft
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services import audit
+from notifier.services.access.scopes import check_department
 from notifier.services.context import Context
 from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
@@ -56,16 +58,18 @@ class Revised:
     published: bool = True
 
 
-def _policy(session: Session, policy_id: int, *, for_update: bool = False) -> Policy:
+def _policy(
+    session: Session, policy_id: int, *, for_update: bool = False, scope: Scope = DISTRICT
+) -> Policy:
     policy = policies.get(session, policy_id, for_update=for_update)
-    if policy is None:
+    if policy is None or not scope.sees_department(policy.department):
         raise NotFoundError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
     return policy
 
 
-def _check_named(session: Session, policy_id: int, draft: PolicyDraft) -> None:
+def _check_named(session: Session, policy_id: int, draft: PolicyDraft, scope: Scope) -> None:
     """Refuse a file whose ref is not the ref of the policy the face names (its path)."""
-    policy = _policy(session, policy_id)
+    policy = _policy(session, policy_id, scope=scope)
     if draft.source_key.startswith("ref:") and draft.source_key != policy.source_key:
         ref = ref_of(policy)
         raise InputError(
@@ -214,12 +218,16 @@ def revise(
     Its regions are resolved to full paths first (``regions.with_full_regions``; refused
     naming ``targets.regions``).
     """
-    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    draft = replace(
+        draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
+    )
     zone = context.settings.zone
     with context.sessions.begin() as session:
         if policy_id is not None:
-            _check_named(session, policy_id, draft)
+            _check_named(session, policy_id, draft, context.scope)
         policy = _policy_of(session, draft)
+        check_department(context.scope, policy.department)
+        check_department(context.scope, draft.department)
         before = policy_state(policy, zone)
         revised = _revise(
             session,
@@ -283,7 +291,7 @@ def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
     zone = context.settings.zone
     reason = "policy cancelled before its publication time"
     with context.sessions.begin() as session:
-        policy = _policy(session, policy_id, for_update=True)
+        policy = _policy(session, policy_id, for_update=True, scope=context.scope)
         if policy.cancelled_at is not None:
             return Withdrawn(policy_id, already=True)
         if policy.published_at <= now:

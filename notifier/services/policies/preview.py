@@ -253,7 +253,7 @@ def preview_policy(
             register's (``regions.with_full_regions``, as publish resolves them).
     """
     sessions, providers, messages = context.sessions, context.catalog, context.messages
-    draft = replace(draft, targets=with_full_regions(sessions, draft.targets))
+    draft = replace(draft, targets=with_full_regions(sessions, draft.targets, scope=context.scope))
     targets = draft.targets
     with sessions() as session:
         LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())
