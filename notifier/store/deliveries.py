@@ -627,17 +627,18 @@ def channel_status_counts(
 
 
 def channel_status_counts_since(
-    session: Session, starts: Mapping[str, datetime]
+    session: Session, starts: Mapping[str, datetime], *, scope: Scope = DISTRICT
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """For each named start (``today``, ``week``): how many deliveries created since then per
-    channel and status, all in one pass over the deliveries since the earliest start."""
+    """For each named start (``today``, ``week``): how many deliveries (that ``scope``
+    counts) created since then per channel and status, all in one pass over the deliveries
+    since the earliest start."""
     if not starts:
         return {}
     names = list(starts)
     columns = [func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names]
     query = (
         select(Delivery.channel, Delivery.status, *columns)
-        .where(Delivery.created_at >= min(starts.values()))
+        .where(Delivery.created_at >= min(starts.values()), deliveries_in(scope, counting=True))
         .group_by(Delivery.channel, Delivery.status)
     )
     counts: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}

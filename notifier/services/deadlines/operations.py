@@ -161,7 +161,7 @@ def mark_done(context: Context, deadline_id: int, credit_code: str) -> bool:
     """
     code = read_credit_code(credit_code)
     with context.sessions.begin() as session:
-        enterprise = enterprises.get_by_credit_code(session, code)
+        enterprise = enterprises.get_by_credit_code(session, code, scope=context.scope)
         if enterprise is None:
             raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
         return record_done(session, context, deadline_id, enterprise)
