@@ -80,6 +80,14 @@ def campaign_view(
         return campaign_row(get_campaign(session, campaign_id, scope), zone)
 
 
+def campaigns_in(session: Session, scope: Scope) -> list[int] | None:
+    """The ids of the campaigns ``scope`` sees (None: every one). A campaign's regions are
+    JSON in its row: read and matched here (campaigns are few), not in SQL."""
+    if scope.district:
+        return None
+    return [c.id for c in store.list_all(session) if scope.sees_targets(c.targets.regions)]
+
+
 def list_campaigns(sessions: SessionFactory, *, zone: tzinfo, scope: Scope) -> list[dict[str, Any]]:
     """Every campaign in ``scope``, newest first, as listings show them."""
     with sessions() as session:

@@ -62,10 +62,11 @@ def region_tree(counts: Iterable[tuple[str, int]]) -> list[Region]:
     ]
 
 
-def region_choices(sessions: SessionFactory) -> list[Region]:
-    """The register's regions as the compose page's picker shows them (one query)."""
+def region_choices(sessions: SessionFactory, scope: Scope = DISTRICT) -> list[Region]:
+    """The register's regions (those of the firms ``scope`` counts) as the compose page's
+    picker shows them (one query)."""
     with sessions() as session:
-        return region_tree(enterprises.region_counts(session))
+        return region_tree(enterprises.region_counts(session, scope=scope))
 
 
 def _refusal(region: str, found: list[str]) -> InputError:
