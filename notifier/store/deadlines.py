@@ -21,7 +21,7 @@ from notifier.store.models import (
     Trigger,
     TriggerKind,
 )
-from notifier.store.scope import counted_in, firms_in
+from notifier.store.scope import counted_in, firms_in, owned_in
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
 
@@ -124,13 +124,19 @@ def mark_done(session: Session, *, deadline_id: int, enterprise_id: int, now: da
     return session.scalar(statement) is not None
 
 
-def done_counts(session: Session, deadline_ids: Sequence[int]) -> dict[int, int]:
-    """How many enterprises marked each of these deadlines done (only those with any)."""
+def done_counts(
+    session: Session, deadline_ids: Sequence[int], *, scope: Scope = DISTRICT
+) -> dict[int, int]:
+    """How many enterprises (that ``scope`` counts) marked each of these deadlines done (only
+    those with any)."""
     if not deadline_ids:
         return {}
     query = (
         select(DeadlineDone.deadline_id, func.count())
-        .where(DeadlineDone.deadline_id.in_(list(deadline_ids)))
+        .where(
+            DeadlineDone.deadline_id.in_(list(deadline_ids)),
+            owned_in(DeadlineDone.enterprise_id, scope, counting=True),
+        )
         .group_by(DeadlineDone.deadline_id)
     )
     return {deadline_id: number for deadline_id, number in session.execute(query)}

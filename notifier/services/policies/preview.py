@@ -271,9 +271,12 @@ def preview_policy(
     return Preview(
         recipients={channel: counts.get(channel, 0) for channel in CHANNELS},
         enterprises=audience.enterprises,
+        # A publisher or an approver sees the numbers, not the register's firms.
         samples=[
             Sample(r.credit_code, r.name, r.channel, r.address, r.reason) for r in audience.listed
-        ],
+        ]
+        if context.scope.sees_register
+        else [],
         renderings=renderings,
         sms_billed_parts=parts,
         sms_billed_parts_estimated=estimated,
