@@ -41,6 +41,10 @@ SESSION_HOURS = 8
 LOGIN_FORM_HOURS = 12
 STAFF_ROLES = ("staff", "admin", "publisher", "approver")
 LOGIN_PATH = "/console/login"
+# The register's pages: firms one by one (not for publishers and approvers).
+REGISTER_PAGES = (
+    "/console/deadlines", "/console/enterprises", "/console/followups", "/console/deliveries",
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,16 @@ class ConsoleUser:
     def admin(self) -> bool:
         """Whether the admin pages are open to this user."""
         return self.role == "admin"
+
+    def sees(self, path: str) -> bool:
+        """Whether the nav offers the page at ``path`` (what the role is let into)."""
+        if path.startswith(REGISTER_PAGES):
+            return self.scope.sees_register
+        if path.startswith("/console/campaigns"):
+            return self.role != "publisher"
+        if path.startswith("/console/templates"):
+            return self.role != "approver"
+        return True
 
     @property
     def principal(self) -> Principal:
