@@ -15,6 +15,7 @@ from notifier.web.console import (
     campaign_form,
     campaign_test_send,
     campaigns,
+    communities,
     correcting,
     dashboard,
     deadlines,
@@ -43,7 +44,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups,
+    campaigns, calendar, accounts, reach_report, followups, communities,
 )  # fmt: skip
 
 
