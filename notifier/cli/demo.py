@@ -53,8 +53,15 @@ def _demo_staff_key(runtime: Runtime) -> str:
     return new.key
 
 
-# The demo's people: a clerk and an admin who sign in by name, as the district's staff do.
-DEMO_PEOPLE = (("演示科员", "staff"), ("演示管理员", "admin"))
+# The demo's people, who sign in by name as the district's staff do: a clerk of the district
+# office, a clerk of 灵峰工业社区 (its firms only), a publisher of 经信局, an approver, an admin.
+DEMO_PEOPLE: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("演示科员", "staff", {}),
+    ("灵峰 演示社区科员", "staff", {"community": "灵峰工业社区"}),
+    ("经信局 演示发布人", "publisher", {"department": "北仑区经济和信息化局"}),
+    ("演示审核人", "approver", {}),
+    ("演示管理员", "admin", {}),
+)
 
 
 def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -63,12 +70,13 @@ def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
     context = runtime.context(Actor.operator())
     known = {str(user["name"]) for user in list_users(runtime.sessions)}
     people = []
-    for name, role in DEMO_PEOPLE:
+    demo_data.seed_shape(context)
+    for name, role, place in DEMO_PEOPLE:
         password = secrets.token_urlsafe(9)
         if name in known:
             reset_password(context, name, password)
         else:
-            add_user(context, name=name, role=role, password=password)
+            add_user(context, name=name, role=role, password=password, **place)
         people.append((name, role, password))
     return people
 
@@ -112,6 +120,7 @@ def demo(app: App, serve: bool, output_format: str) -> None:
         )
         with runtime.sessions.begin() as session:
             enterprises.unsubscribe(session, [demo_data.UNSUBSCRIBED])
+        demo_data.seed_shape(runtime.context(Actor.operator()))
         summary = {}
         with embedded_worker(runtime):
             for raw in demo_data.POLICIES:
