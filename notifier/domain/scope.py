@@ -138,4 +138,4 @@ def scope_of(
         return APPROVER
     if role == "enterprise" and enterprise_id is not None:
         return enterprise_scope(enterprise_id)
-    return Scope(ScopeKind.APPROVER, department="-")  # sees no firm and no department
+    return APPROVER

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from notifier.domain.reach import CallOutcome
 from notifier.domain.time_source import ManualTime
 from notifier.inputs.firm_answers import Question
 from notifier.runtime import Runtime
@@ -19,7 +20,6 @@ from notifier.services.access.api_keys import add_key
 from notifier.services.access.users import add_user
 from notifier.services.communities import operations as communities
 from notifier.services.reach import calls, events
-from notifier.domain.reach import CallOutcome
 from notifier.web.app import create_app
 
 from support.factories import REGION, Firm, acting, credit_code, enter_plain_years

@@ -285,9 +285,11 @@ def test_every_console_page_keeps_each_user_to_their_scope(district, actor):
             wrong.append((path, got, "server error"))
         elif not admitted and got != 403:
             wrong.append((path, got, "expected 403 for the role"))
-        elif admitted and role == "staff" and any(p in path for p in OUT_OF_SCOPE_404):
-            if got != 404:
-                wrong.append((path, got, "another community's: expected 404"))
+        elif (
+            admitted and role == "staff" and any(p in path for p in OUT_OF_SCOPE_404)
+            and got != 404
+        ):  # fmt: skip
+            wrong.append((path, got, "another community's: expected 404"))
         if leaks := _leaks(response, actor):
             wrong.append((path, got, f"shows {leaks}"))
     assert wrong == []
