@@ -56,25 +56,20 @@ class Scope:
         return self.kind in (ScopeKind.DISTRICT, ScopeKind.COMMUNITY, ScopeKind.ENTERPRISE)
 
     def covers(self, region: str | None) -> bool:
-        """Whether a firm registered in ``region`` is in scope (by register, not by count)."""
+        """Whether ``region`` (a firm's, or a target's) lies inside the scope: anywhere for the
+        district, at or below one of a community's regions, nowhere for anyone else."""
         if self.kind == ScopeKind.DISTRICT:
             return True
         if self.kind != ScopeKind.COMMUNITY or not region:
             return False
         return any(within(region, own) for own in self.regions)
 
-    def contains_region(self, region: str) -> bool:
-        """Whether a target region lies inside the scope (a community's region or below)."""
-        return self.district or (
-            self.kind == ScopeKind.COMMUNITY and any(within(region, r) for r in self.regions)
-        )
-
     def sees_targets(self, regions: Sequence[str]) -> bool:
         """Whether outreach aimed at ``regions`` (none: the whole district) is in scope: for a
         community's staff, only outreach aimed inside their community."""
         if self.kind != ScopeKind.COMMUNITY:
             return self.kind != ScopeKind.ENTERPRISE
-        return bool(regions) and all(self.contains_region(r) for r in regions)
+        return bool(regions) and all(self.covers(r) for r in regions)
 
     def sees_department(self, department: str) -> bool:
         """Whether a policy of ``department`` is in scope (a publisher: its own department's;
@@ -106,7 +101,7 @@ def community_scope(name: str, regions: Sequence[str]) -> Scope:
 
 
 def department_scope(name: str | None) -> Scope:
-    """The scope of a department's publisher (none: sees no department's policies)."""
+    """The scope of a department's publisher (no department: every department's policies)."""
     return Scope(ScopeKind.DEPARTMENT, department=name)
 
 
@@ -127,7 +122,7 @@ def scope_of(
 ) -> Scope:
     """The scope of a user or key of ``role``: ``community`` (its name and regions) and
     ``department`` are the user's (a key's owner's); a key without an owner has none, so a staff
-    key without one keeps the district's scope. An unknown role sees nothing."""
+    key without one keeps the district's scope. An unknown role sees no firm."""
     if role in ("admin", "operator", "system"):
         return DISTRICT
     if role == "staff":

@@ -145,7 +145,7 @@ def within_scope(regions: tuple[str, ...], scope: Scope) -> tuple[str, ...]:
         return regions
     if not regions:
         return scope.regions
-    outside = [region for region in regions if not scope.contains_region(region)]
+    outside = [region for region in regions if not scope.covers(region)]
     if outside:
         raise InputError(
             f"{FIELD}: 目标地区“{outside[0]}”不在{scope.community or '本社区'}内 / target_regions: "
