@@ -56,11 +56,18 @@ def _demo_staff_key(runtime: Runtime) -> str:
     return new.key
 
 
-# The demo's people: a clerk, an admin and an approver who sign in by name, as the district's
-# staff do. The approver approves the first demo policy when approval applies (docs/approval.md)
-# and leaves the second waiting (待审核), to be approved in the console.
+# The demo's people, who sign in by name as the district's staff do: a clerk of the district
+# office, a clerk of 灵峰工业社区 (its firms only), a publisher of 经信局, an approver, an admin.
+# The approver approves the first demo policy when approval applies (docs/approval.md) and
+# leaves the second waiting (待审核), to be approved in the console.
 DEMO_APPROVER = "演示审核员"
-DEMO_PEOPLE = (("演示科员", "staff"), ("演示管理员", "admin"), (DEMO_APPROVER, "approver"))
+DEMO_PEOPLE: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("演示科员", "staff", {}),
+    ("灵峰 演示社区科员", "staff", {"community": "灵峰工业社区"}),
+    ("经信局 演示发布人", "publisher", {"department": "北仑区经济和信息化局"}),
+    (DEMO_APPROVER, "approver", {}),
+    ("演示管理员", "admin", {}),
+)
 
 
 def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -69,12 +76,13 @@ def demo_people(runtime: Runtime) -> list[tuple[str, str, str]]:
     context = runtime.context(Actor.operator())
     known = {str(user["name"]) for user in list_users(runtime.sessions)}
     people = []
-    for name, role in DEMO_PEOPLE:
+    demo_data.seed_shape(context)
+    for name, role, place in DEMO_PEOPLE:
         password = secrets.token_urlsafe(9)
         if name in known:
             reset_password(context, name, password)
         else:
-            add_user(context, name=name, role=role, password=password)
+            add_user(context, name=name, role=role, password=password, **place)
         people.append((name, role, password))
     return people
 

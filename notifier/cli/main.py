@@ -11,6 +11,7 @@ from notifier.cli import (
     approvals,
     calendar,
     campaigns,
+    communities,
     complaints,
     db,
     deadlines,
@@ -67,6 +68,8 @@ for group in (
     followups.followups,
     complaints.complaints,
     approvals.approvals,
+    communities.communities,
+    communities.departments,
 ):
     cli.add_command(group)
 for command in (

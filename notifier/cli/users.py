@@ -39,7 +39,11 @@ def users() -> None:
     help="What they may do in the console.",
 )  # fmt: skip
 @click.option("--phone", default=None, help="Their phone number.")
-@click.option("--community", default=None, help="The community they work for.")
+@click.option(
+    "--community", default=None,
+    help="Staff: the community whose firms they see (none: the district office, every firm).",
+)  # fmt: skip
+@click.option("--department", default=None, help="A publisher: the department it publishes for.")
 @PASSWORD_STDIN
 @FORMAT_OPTION
 @pass_app
@@ -49,13 +53,14 @@ def add(
     role: str,
     phone: str | None,
     community: str | None,
+    department: str | None,
     password_stdin: bool,
     output_format: str,
 ) -> None:
     """Add an account; its password is asked for (or read with --password-stdin)."""
     row = accounts.add_user(
         app.context, name=name, role=role, password=_password(password_stdin), phone=phone,
-        community=community,
+        community=community, department=department,
     )  # fmt: skip
     if output_format == "json":
         print_json(row)
@@ -75,8 +80,8 @@ def list_(app: App, output_format: str) -> None:
     for row in rows:
         state = f"disabled {str(row['disabled_at'])[:16]}" if row["disabled_at"] else "active"
         click.echo(
-            f"{row['id']:>4}  {row['role']:<6}  {state:<22}  {shown(row['phone'] or '-'):<14}"
-            f"  {shown(row['name'])}"
+            f"{row['id']:>4}  {row['role']:<9}  {state:<22}  {shown(row['phone'] or '-'):<14}"
+            f"  {shown(row['name'])}  {shown(row['community'] or row['department'] or '-')}"
         )
 
 
@@ -97,3 +102,18 @@ def reset_password(app: App, name: str, password_stdin: bool) -> None:
     """Give the account NAME a new password (asked for, never echoed); its sessions end."""
     row = accounts.reset_password(app.context, name, _password(password_stdin))
     click.echo(f"{shown(row['name'])}: 密码已重置 / password reset")
+
+
+@users.command()
+@click.argument("name")
+@click.option("--community", default="", help="Staff: their community (empty: the district).")
+@click.option("--department", default="", help="A publisher: its department (empty: none).")
+@pass_app
+def place(app: App, name: str, community: str, department: str) -> None:
+    """Set the community (staff) or department (publisher) of the account NAME; its sessions
+    end, so its next sign-in sees the new scope."""
+    row = accounts.place_user(
+        app.context, name, community=community or None, department=department or None
+    )
+    where = row["community"] or row["department"] or "区 district"
+    click.echo(f"{shown(row['name'])}: {shown(str(where))}")

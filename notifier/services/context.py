@@ -11,6 +11,8 @@ import getpass
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from notifier.domain.scope import DISTRICT, Scope
+
 # Types only: every service package may take a Context, the delivery and provider packages
 # too, whose parts it names (import-linter leaves type-checking imports out of its contracts).
 if TYPE_CHECKING:
@@ -33,13 +35,15 @@ class Actor:
     ``name`` is an API key's prefix (API and console), ``cli:<operating-system user>`` for the
     CLI, or ``clock`` for the scheduler's own work; ``role`` the key's role (``staff``,
     ``admin``, ``enterprise``), ``operator`` on the CLI; ``face`` the way they came in;
-    ``owner`` the name of the user who owns the key, when a key with an owner is the actor.
+    ``owner`` the name of the user who owns the key, when a key with an owner is the actor;
+    ``scope`` what of the district they may see (the CLI and the clock: all of it).
     """
 
     name: str
     role: str
     face: Face
     owner: str | None = None
+    scope: Scope = DISTRICT
 
     @classmethod
     def operator(cls) -> Actor:
@@ -89,6 +93,11 @@ class Context:
 
     process: Process
     actor: Actor
+
+    @property
+    def scope(self) -> Scope:
+        """What of the district the actor may see (see :mod:`notifier.domain.scope`)."""
+        return self.actor.scope
 
     @property
     def settings(self) -> Settings:

@@ -1,4 +1,5 @@
-"""The demo park: enterprises of 灵峰工业社区 and two policies, delivered through dry-run."""
+"""The demo park: enterprises of 灵峰工业社区 and 新碶工业社区 (the two communities, each with
+its region), two departments and two policies, delivered through dry-run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from stdnum.cn import uscc
 
 from notifier.inputs.enterprise_csv import HEADER
+from notifier.services.communities import operations as communities
+from notifier.services.context import Context
 
 REGION = "浙江省/宁波市/北仑区/大碶街道/灵峰工业社区"
 OTHER_REGION = "浙江省/宁波市/北仑区/小港街道/新碶工业社区"
@@ -88,3 +91,21 @@ POLICIES: list[dict[str, Any]] = [
         "targets": {"sizes": ["small", "micro"]},
     },
 ]
+
+
+# The park's communities (name: regions) and the departments of its policies.
+COMMUNITIES: dict[str, list[str]] = {"灵峰工业社区": [REGION], "新碶工业社区": [OTHER_REGION]}
+DEPARTMENTS = ("北仑区经济和信息化局", "国家税务总局宁波市北仑区税务局")
+
+
+def seed_shape(context: Context) -> None:
+    """Add the park's communities and departments that are not there yet (a demo run again
+    adds nothing)."""
+    known = {str(c["name"]) for c in communities.list_communities(context.sessions)}
+    for name, regions in COMMUNITIES.items():
+        if name not in known:
+            communities.add_community(context, name, regions)
+    departments = {str(d["name"]) for d in communities.list_departments(context.sessions)}
+    for department in DEPARTMENTS:
+        if department not in departments:
+            communities.add_department(context, department)

@@ -65,9 +65,10 @@ def name_taken(session: Session, name: str, *, besides: int | None = None) -> bo
     return session.scalar(query) is not None
 
 
-def newest_first() -> Select[Campaign]:
-    """Every campaign, newest first (for paging)."""
-    return select(Campaign).order_by(Campaign.id.desc())
+def newest_first(ids: Sequence[int] | None = None) -> Select[Campaign]:
+    """Every campaign (or those of ``ids``), newest first (for paging)."""
+    query = select(Campaign).order_by(Campaign.id.desc())
+    return query if ids is None else query.where(Campaign.id.in_(list(ids)))
 
 
 def list_all(session: Session) -> list[Campaign]:

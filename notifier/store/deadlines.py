@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import insert_ignoring_conflicts, table_of, triggers
 from notifier.store.models import (
     Deadline,
@@ -20,6 +21,7 @@ from notifier.store.models import (
     Trigger,
     TriggerKind,
 )
+from notifier.store.scope import counted_in, firms_in, owned_in
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
 
@@ -124,13 +126,19 @@ def mark_done(session: Session, *, deadline_id: int, enterprise_id: int, now: da
     return session.scalar(statement) is not None
 
 
-def done_counts(session: Session, deadline_ids: Sequence[int]) -> dict[int, int]:
-    """How many enterprises marked each of these deadlines done (only those with any)."""
+def done_counts(
+    session: Session, deadline_ids: Sequence[int], *, scope: Scope = DISTRICT
+) -> dict[int, int]:
+    """How many enterprises (that ``scope`` counts) marked each of these deadlines done (only
+    those with any)."""
     if not deadline_ids:
         return {}
     query = (
         select(DeadlineDone.deadline_id, func.count())
-        .where(DeadlineDone.deadline_id.in_(list(deadline_ids)))
+        .where(
+            DeadlineDone.deadline_id.in_(list(deadline_ids)),
+            owned_in(DeadlineDone.enterprise_id, scope, counting=True),
+        )
         .group_by(DeadlineDone.deadline_id)
     )
     return {deadline_id: number for deadline_id, number in session.execute(query)}
@@ -180,20 +188,27 @@ def _is_done(deadline_id: int) -> Any:
     )
 
 
-def not_done_query(deadline: Deadline) -> Select[Enterprise]:
-    """The enterprises its policy reached that have not marked ``deadline`` done, by credit
-    code, their contacts loaded (for paging)."""
+def not_done_query(deadline: Deadline, scope: Scope = DISTRICT) -> Select[Enterprise]:
+    """The enterprises (in ``scope``) its policy reached that have not marked ``deadline``
+    done, by credit code, their contacts loaded (for paging)."""
     return (
         select(Enterprise)
-        .where(Enterprise.id.in_(_reached_by_policy(deadline.policy_id)), ~_is_done(deadline.id))
+        .where(
+            Enterprise.id.in_(_reached_by_policy(deadline.policy_id)),
+            ~_is_done(deadline.id),
+            firms_in(scope),
+        )
         .order_by(Enterprise.credit_code)
         .options(selectinload(Enterprise.contacts))
     )
 
 
-def reach_counts(session: Session, deadline: Deadline) -> tuple[int, int]:
-    """How many enterprises its policy reached, and how many of those marked it done."""
-    reached = Enterprise.id.in_(_reached_by_policy(deadline.policy_id))
+def reach_counts(
+    session: Session, deadline: Deadline, scope: Scope = DISTRICT
+) -> tuple[int, int]:
+    """How many enterprises (that ``scope`` counts) its policy reached, and how many of those
+    marked it done."""
+    reached = and_(Enterprise.id.in_(_reached_by_policy(deadline.policy_id)), counted_in(scope))
     targeted = session.scalar(select(func.count()).select_from(Enterprise).where(reached))
     done = session.scalar(
         select(func.count()).select_from(Enterprise).where(reached, _is_done(deadline.id))

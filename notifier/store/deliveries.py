@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import insert_ignoring_conflicts, table_of
 from notifier.store.audience import Recipient
 from notifier.store.models import (
@@ -40,6 +41,7 @@ from notifier.store.models import (
 )
 from notifier.store.models.base import UTCDateTime
 from notifier.store.models.delivery import FINAL_STATUSES
+from notifier.store.scope import deliveries_in
 
 S = DeliveryStatus
 # Any select over deliveries a listing narrows by the same filters.
@@ -526,9 +528,15 @@ class DeliveryFilter:
     until: datetime | None = None
     # A credit code, or part of an enterprise's name.
     search: str | None = None
+    # Whose deliveries: only those to firms the actor may see (counts: see ``counting``).
+    scope: Scope = DISTRICT
+    # Counting for aggregates: a publisher's and an approver's numbers are the district's.
+    counting: bool = False
 
 
 def _filtered(query: _Query, filters: DeliveryFilter) -> _Query:
+    if not filters.scope.district:
+        query = query.where(deliveries_in(filters.scope, counting=filters.counting))
     if filters.policy_id is not None:
         query = query.where(Delivery.policy_id == filters.policy_id)
     if filters.trigger_id is not None:
@@ -632,17 +640,18 @@ def channel_status_counts(
 
 
 def channel_status_counts_since(
-    session: Session, starts: Mapping[str, datetime]
+    session: Session, starts: Mapping[str, datetime], *, scope: Scope = DISTRICT
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """For each named start (``today``, ``week``): how many deliveries created since then per
-    channel and status, all in one pass over the deliveries since the earliest start."""
+    """For each named start (``today``, ``week``): how many deliveries (that ``scope``
+    counts) created since then per channel and status, all in one pass over the deliveries
+    since the earliest start."""
     if not starts:
         return {}
     names = list(starts)
     columns = [func.sum(case((Delivery.created_at >= starts[name], 1), else_=0)) for name in names]
     query = (
         select(Delivery.channel, Delivery.status, *columns)
-        .where(Delivery.created_at >= min(starts.values()))
+        .where(Delivery.created_at >= min(starts.values()), deliveries_in(scope, counting=True))
         .group_by(Delivery.channel, Delivery.status)
     )
     counts: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}
@@ -653,11 +662,14 @@ def channel_status_counts_since(
     return counts
 
 
-def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
-    """One delivery with its enterprise and trigger, or None when there is no such id."""
+def get_delivery(
+    session: Session, delivery_id: int, *, scope: Scope = DISTRICT
+) -> Delivery | None:
+    """One delivery with its enterprise and trigger, or None when there is no such id (or its
+    firm is not in ``scope``)."""
     query = (
         select(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == delivery_id, deliveries_in(scope))
         .options(selectinload(Delivery.enterprise), selectinload(Delivery.trigger))
     )
     return session.scalars(query).first()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from notifier.domain.channel_names import CHANNELS, EMAIL, SMS, WEBHOOK
 from notifier.domain.records import EnterpriseRecord
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import table_of
 from notifier.store.models import (
     Contact,
@@ -34,6 +35,7 @@ from notifier.store.models import (
     Subscription,
 )
 from notifier.store.models.base import utcnow
+from notifier.store.scope import counted_in, firms_in
 
 _ABSENT = object()
 
@@ -46,9 +48,14 @@ class UpsertResult:
     kept_unsubscribed: tuple[str, ...] = ()
 
 
-def get_by_credit_code(session: Session, credit_code: str) -> Enterprise | None:
-    """The enterprise with this credit code, or None."""
-    return session.scalar(select(Enterprise).where(Enterprise.credit_code == credit_code))
+def get_by_credit_code(
+    session: Session, credit_code: str, *, scope: Scope = DISTRICT
+) -> Enterprise | None:
+    """The enterprise with this credit code, or None (none, or not in ``scope``)."""
+    query = select(Enterprise).where(Enterprise.credit_code == credit_code)
+    if not scope.district:
+        query = query.where(firms_in(scope))
+    return session.scalar(query)
 
 
 class _Before(NamedTuple):
@@ -298,11 +305,12 @@ def _contacts_of(record: EnterpriseRecord) -> list[tuple[str, str]]:
     return [(channel, address) for channel, address in wanted if address]
 
 
-def region_counts(session: Session) -> list[tuple[str, int]]:
-    """Every region the register holds and how many enterprises it has, in one query."""
+def region_counts(session: Session, *, scope: Scope = DISTRICT) -> list[tuple[str, int]]:
+    """Every region the register holds (in ``scope``) and how many enterprises it has, in one
+    query."""
     query = (
         select(Enterprise.region, func.count())
-        .where(Enterprise.region != "")
+        .where(Enterprise.region != "", counted_in(scope))
         .group_by(Enterprise.region)
         .order_by(Enterprise.region)
     )
@@ -318,9 +326,12 @@ class EnterpriseFilter:
     size: str | None = None
     channel: str | None = None  # subscribed on this channel
     q: str | None = None  # part of the name or of the credit code
+    scope: Scope = DISTRICT  # whose firms: only those the actor may see
 
 
 def _filtered(query: Select[Any], filters: EnterpriseFilter) -> Select[Any]:
+    if not filters.scope.district:
+        query = query.where(firms_in(filters.scope))
     if filters.sector:
         under = select(EnterpriseSector.enterprise_id).where(
             EnterpriseSector.code.startswith(filters.sector, autoescape=True)
@@ -383,16 +394,19 @@ def page_enterprises(
     return list(session.scalars(query.limit(limit)))
 
 
-def get_full(session: Session, credit_code: str) -> Enterprise | None:
+def get_full(session: Session, credit_code: str, *, scope: Scope = DISTRICT) -> Enterprise | None:
     """The enterprise with this credit code, its sectors, tags, topics, contacts and
-    subscriptions loaded; or None."""
-    query = list_query().where(Enterprise.credit_code == credit_code)
+    subscriptions loaded; or None (none, or not in ``scope``)."""
+    query = list_query(filters=EnterpriseFilter(scope=scope))
+    query = query.where(Enterprise.credit_code == credit_code)
     return session.scalar(query.options(selectinload(Enterprise.contacts)))
 
 
-def get_full_by_id(session: Session, enterprise_id: int) -> Enterprise | None:
+def get_full_by_id(
+    session: Session, enterprise_id: int, *, scope: Scope = DISTRICT
+) -> Enterprise | None:
     """As :func:`get_full`, by id."""
-    query = list_query().where(Enterprise.id == enterprise_id)
+    query = list_query(filters=EnterpriseFilter(scope=scope)).where(Enterprise.id == enterprise_id)
     return session.scalar(query.options(selectinload(Enterprise.contacts)))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ReachState
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import policies
 from notifier.store.audience import in_regions
 from notifier.store.models import (
@@ -26,6 +27,7 @@ from notifier.store.models import (
     ReachEvent,
 )
 from notifier.store.paging import count
+from notifier.store.scope import firms_in
 
 # The states of a firm that has not opened the page yet (read from its deliveries).
 NOT_OPENED = (ReachState.TARGETED, ReachState.SENT, ReachState.DELIVERED)
@@ -48,11 +50,14 @@ def _due(window_passed: Collection[int]) -> ColumnElement[bool]:
 
 
 def due_query(
-    policy_order: Sequence[int], window_passed: Collection[int], community: str | None
+    policy_order: Sequence[int],
+    window_passed: Collection[int],
+    community: str | None,
+    scope: Scope = DISTRICT,
 ) -> Select[int, int, str, str, str, str, bool]:
     """The firms due a follow-up on the policies of ``policy_order`` (in that order of the
-    policies, then by firm name), in ``community`` or below it when given: rows of (policy
-    id, firm id, name, credit code, region, state, question open)."""
+    policies, then by firm name), in ``scope``, and in ``community`` or below it when given:
+    rows of (policy id, firm id, name, credit code, region, state, question open)."""
     rank = case(
         *((PolicyReach.policy_id == pid, number) for number, pid in enumerate(policy_order)),
         else_=len(policy_order),
@@ -68,7 +73,9 @@ def due_query(
             PolicyReach.question_open,
         )
         .join(Enterprise, Enterprise.id == PolicyReach.enterprise_id)
-        .where(PolicyReach.policy_id.in_(list(policy_order)), _due(window_passed))
+        .where(
+            PolicyReach.policy_id.in_(list(policy_order)), _due(window_passed), firms_in(scope)
+        )
         .order_by(rank, Enterprise.name, Enterprise.id)
     )
     if community is not None:

@@ -9,8 +9,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import PolicyDraft
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import added
 from notifier.store.models import Deadline, Policy, PolicyRevision, Trigger, TriggerKind
+from notifier.store.scope import policies_in
 
 
 def get(session: Session, policy_id: int, *, for_update: bool = False) -> Policy | None:
@@ -164,14 +166,19 @@ def published_without_trigger(session: Session, *, now: datetime, limit: int = 1
     return list(session.scalars(query))
 
 
-def newest_first() -> Select[Policy]:
-    """Every policy, the newest first (for paging)."""
-    return select(Policy).order_by(Policy.id.desc())
+def newest_first(scope: Scope = DISTRICT) -> Select[Policy]:
+    """Every policy (in ``scope``), the newest first (for paging)."""
+    return select(Policy).where(policies_in(scope)).order_by(Policy.id.desc())
 
 
-def list_recent(session: Session, *, limit: int = 50) -> list[Policy]:
-    """The newest policies first."""
-    return list(session.scalars(newest_first().limit(limit)))
+def list_recent(session: Session, *, limit: int = 50, scope: Scope = DISTRICT) -> list[Policy]:
+    """The newest policies (in ``scope``) first."""
+    return list(session.scalars(newest_first(scope).limit(limit)))
+
+
+def get_in_scope(session: Session, policy_id: int, scope: Scope) -> Policy | None:
+    """The policy with this id if ``scope`` sees it, else None."""
+    return session.scalar(select(Policy).where(Policy.id == policy_id, policies_in(scope)))
 
 
 def revision_counts(session: Session, policy_ids: list[int]) -> dict[int, int]:

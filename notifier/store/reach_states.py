@@ -26,10 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from notifier.domain.reach import ACTED, CONFIRMING, STAGES, ReachState
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.targets import Targets
 from notifier.store import audience as audiences
 from notifier.store import insert_ignoring_conflicts, policies, table_of
 from notifier.store.models import Delivery, DeliveryStatus, Enterprise, Policy, PolicyReach
+from notifier.store.scope import counted_in, firms_in, owned_in, policies_in
 
 _reach = table_of(PolicyReach)
 # Delivery statuses still on their way (the firm is targeted until they end).
@@ -216,9 +218,11 @@ class Tally:
     questions: int
 
 
-def tally(session: Session, policy_id: int, *, before: datetime | None) -> list[Tally]:
-    """The policy's firms counted per region and state; ``confirmed_before`` counts those
-    that confirmed (or said done) before ``before`` (none when it is None)."""
+def tally(
+    session: Session, policy_id: int, *, before: datetime | None, scope: Scope = DISTRICT
+) -> list[Tally]:
+    """The policy's firms (those ``scope`` counts) per region and state; ``confirmed_before``
+    counts those that confirmed (or said done) before ``before`` (none when it is None)."""
     early: Any = literal(0)
     if before is not None:
         early = func.sum(case((_reach.c.confirmed_at < before, 1), else_=0))
@@ -226,7 +230,7 @@ def tally(session: Session, policy_id: int, *, before: datetime | None) -> list[
     query = (
         select(Enterprise.region, _reach.c.state, func.count(), early, questions)
         .join(Enterprise, Enterprise.id == _reach.c.enterprise_id)
-        .where(_reach.c.policy_id == policy_id)
+        .where(_reach.c.policy_id == policy_id, counted_in(scope))
         .group_by(Enterprise.region, _reach.c.state)
     )
     return [
@@ -235,9 +239,12 @@ def tally(session: Session, policy_id: int, *, before: datetime | None) -> list[
     ]
 
 
-def of_policy(session: Session, policy_id: int, *, after: int = 0, limit: int = 1000) -> list[Any]:
+def of_policy(
+    session: Session, policy_id: int, *, after: int = 0, limit: int = 1000,
+    scope: Scope = DISTRICT,
+) -> list[Any]:
     """A page of the policy's rows with the firm (id, name, credit code, region), by firm id
-    after ``after``."""
+    after ``after``: the firms ``scope`` may see one by one."""  # fmt: skip
     query = (
         select(
             Enterprise.id,
@@ -250,7 +257,7 @@ def of_policy(session: Session, policy_id: int, *, after: int = 0, limit: int = 
             _reach.c.updated_at,
         )  # fmt: skip
         .join(Enterprise, Enterprise.id == _reach.c.enterprise_id)
-        .where(_reach.c.policy_id == policy_id, Enterprise.id > after)
+        .where(_reach.c.policy_id == policy_id, Enterprise.id > after, firms_in(scope))
         .order_by(Enterprise.id)
         .limit(limit)
     )
@@ -277,26 +284,28 @@ _OPENED = frozenset(state for state, number in STAGES.items() if number >= ACTED
 
 
 def open_policies(
-    session: Session, *, now: datetime, days: int, limit: int = 100
+    session: Session, *, now: datetime, days: int, limit: int = 100, scope: Scope = DISTRICT
 ) -> list[PolicyStanding]:
     """Every policy followed (:func:`notifier.store.policies.followed`; the newest ``limit``),
     newest first, with its firms counted (opened or further on, confirmed or done,
     unreachable, questions open) over the stored states, as the clock last brought them up to
-    date.
+    date; only the policies and firms ``scope`` counts (:mod:`notifier.store.scope`).
 
     One grouped query for all of them: firms per policy and state (read from the
     ``(policy_id, state)`` index alone) and, beside them, the open questions per policy;
     a grouping of CASE sums over every row took about six times as long on SQLite."""
     listed = session.execute(
         select(Policy.id, Policy.title, Policy.published_at)
-        .where(policies.followed(now=now, days=days))
+        .where(policies.followed(now=now, days=days), policies_in(scope))
         .order_by(Policy.published_at.desc(), Policy.id.desc())
         .limit(limit)
     ).all()
     ids = [row.id for row in listed]
     counts: dict[int, dict[str, int]] = {policy_id: {} for policy_id in ids}
     if ids:
-        mine = _reach.c.policy_id.in_(ids)
+        mine = and_(
+            _reach.c.policy_id.in_(ids), owned_in(_reach.c.enterprise_id, scope, counting=True)
+        )
         by_state = (
             select(_reach.c.policy_id, _reach.c.state, func.count())
             .where(mine)

@@ -17,14 +17,16 @@ def add(
     name: str,
     phone: str | None,
     role: str,
-    community: str | None,
     password_hash: str,
     now: datetime,
+    community_id: int | None = None,
+    department_id: int | None = None,
 ) -> User:
     """Store a new user (the hash only, never the password)."""
     user = User(
-        name=name, phone=phone, role=role, community=community, password_hash=password_hash,
-        created_at=now, password_changed_at=now,
+        name=name, phone=phone, role=role, community_id=community_id,
+        department_id=department_id, password_hash=password_hash, created_at=now,
+        password_changed_at=now,
     )  # fmt: skip
     return added(session, user)
 

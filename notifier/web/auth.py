@@ -27,7 +27,10 @@ from notifier.store.models import Role
 from notifier.web.deps import RuntimeDep
 from notifier.web.forms import deployment_keys
 
-__all__ = ["PUBLIC", "Principal", "RoleRequirement", "acting", "require"]
+__all__ = [
+    "PUBLIC", "Author", "CampaignReader", "Principal", "Reader", "RoleRequirement", "Staff",
+    "acting", "require",
+]  # fmt: skip
 
 _bearer = HTTPBearer(auto_error=False, description="API 密钥 / API key: `Bearer ntf_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥 / API key")
@@ -125,13 +128,25 @@ class Public:
 
 PUBLIC = Public()
 
+# The register (firms one by one, deliveries with addresses, follow-ups): admins and staff.
 Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.STAFF))]
+# Policies, campaigns and their numbers: also publishers and approvers (scoped).
+Reader = Annotated[
+    Principal, Depends(require(Role.ADMIN, Role.STAFF, Role.PUBLISHER, Role.APPROVER))
+]
+# Campaigns and their progress: also approvers (they sign off mass sends).
+CampaignReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.STAFF, Role.APPROVER))]
+# Writing and publishing policies and templates: also publishers.
+Author = Annotated[Principal, Depends(require(Role.ADMIN, Role.STAFF, Role.PUBLISHER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 EnterpriseKey = Annotated[Principal, Depends(require(Role.ENTERPRISE))]
 
 
 def acting(runtime: Runtime, principal: Principal, face: Face = "api") -> Context:
     """The context of an operation ``principal`` asks for on ``face`` (the API or the console):
-    the audit log names the key's prefix, role and owner."""
-    actor = Actor(name=principal.prefix, role=str(principal.role), face=face, owner=principal.owner)
+    the audit log names the key's prefix, role and owner; its scope is the key's owner's."""
+    actor = Actor(
+        name=principal.prefix, role=str(principal.role), face=face, owner=principal.owner,
+        scope=principal.scope,
+    )  # fmt: skip
     return runtime.context(actor)

@@ -86,7 +86,7 @@ def test_keys_create_with_an_owner_names_them_in_the_list_and_refuses_a_stranger
     assert created.after["owner"] == NAME
 
 
-def test_the_demo_makes_a_clerk_an_admin_and_an_approver_who_sign_in_by_name_with_new_passwords(
+def test_the_demo_makes_its_people_who_sign_in_by_name_with_new_passwords(
     make_runtime, sqlite_url
 ):
     from notifier.cli.demo import demo_people
@@ -94,7 +94,10 @@ def test_the_demo_makes_a_clerk_an_admin_and_an_approver_who_sign_in_by_name_wit
     runtime = make_runtime(database_url=sqlite_url)
     first = demo_people(runtime)
     people = [(name, role) for name, role, _ in first]
-    assert people == [("演示科员", "staff"), ("演示管理员", "admin"), ("演示审核员", "approver")]
+    assert people == [
+        ("演示科员", "staff"), ("灵峰 演示社区科员", "staff"), ("经信局 演示发布人", "publisher"),
+        ("演示审核员", "approver"), ("演示管理员", "admin"),
+    ]  # fmt: skip
     for name, role, password in first:
         signed = sign_in(runtime.sessions, name, password)
         assert signed is not None and signed.role == role

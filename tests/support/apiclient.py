@@ -60,7 +60,8 @@ class Api:
 
 
 def make_api(runtime: Runtime) -> Api:
-    """The app over ``runtime`` with an admin, a staff and an enterprise key (firm 1's)."""
+    """The app over ``runtime`` with an admin, a staff, a publisher, an approver and an
+    enterprise key (firm 1's)."""
     api = Api(TestClient(create_app(runtime), raise_server_exceptions=False), runtime, {})
     firms = enterprise_csv([Firm(1), Firm(2, sectors="C2614"), Firm(3, channels="email")])
     api.keys["admin"] = api.key("admin")
@@ -68,6 +69,8 @@ def make_api(runtime: Runtime) -> Api:
     assert api.post("/api/v1/enterprises/import", files=upload).status_code == 200
     api.keys["staff"] = api.key("staff")
     api.keys["enterprise"] = api.key("enterprise", OWN)
+    api.keys["publisher"] = api.key("publisher")
+    api.keys["approver"] = api.key("approver")
     return api
 
 

@@ -21,10 +21,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.targets import read_credit_code
 from notifier.domain.text_rules import check_line
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError, NotFoundError
+from notifier.services.access.scopes import scope_for
 from notifier.store import apikeys as store
 from notifier.store import enterprises, users
 from notifier.store.db import SessionFactory
@@ -37,13 +39,14 @@ ROLES = tuple(role.value for role in Role)
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the key's role, id and prefix, its enterprise for an enterprise key, and
-    the name of the user who owns it, when one does."""
+    the name of the user who owns it, when one does; its scope (its owner's)."""
 
     role: Role
     key_id: int
     prefix: str
     enterprise_id: int | None = None
     owner: str | None = None
+    scope: Scope = DISTRICT
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ def authenticate(
             prefix=stored.prefix,
             enterprise_id=stored.enterprise_id,
             owner=stored.owner.name if stored.owner else None,
+            scope=scope_for(stored.role, stored.owner, enterprise_id=stored.enterprise_id),
         )
         stale = stored.last_used_at is None or stored.last_used_at < now - store.USE_STAMP_EVERY
     if stale:  # a write only once a minute per key, not on every request

@@ -14,13 +14,14 @@ from notifier.errors import ConflictError, InputError, NotFoundError
 from notifier.services import audit
 from notifier.services.access import passwords
 from notifier.services.context import Context
+from notifier.store import communities as places
 from notifier.store import console_sessions, users
 from notifier.store.db import SessionFactory
 from notifier.store.models import Role, User
 from notifier.store.paging import paged
 
 # People sign in to the console; enterprises have their keys and their pages.
-USER_ROLES = (Role.STAFF.value, Role.ADMIN.value, Role.APPROVER.value)
+USER_ROLES = (Role.STAFF.value, Role.ADMIN.value, Role.PUBLISHER.value, Role.APPROVER.value)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def user_row(user: User) -> dict[str, object]:
         "name": user.name,
         "phone": user.phone,
         "role": user.role,
-        "community": user.community,
+        "community": user.community.name if user.community else None,
+        "department": user.department.name if user.department else None,
         "created_at": user.created_at.isoformat(),
         "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
     }
@@ -67,6 +69,45 @@ def _optional(value: str | None, field: str, limit: int) -> str | None:
     return check_line(text, field, limit=limit) if text else None
 
 
+def _places(
+    session: Session, role: str, community: str | None, department: str | None
+) -> tuple[int | None, int | None]:
+    """The ids of the named community and department (None: none named).
+
+    A community is for staff (without one: the district office), a department for a
+    publisher.
+
+    Raises:
+        InputError: (field ``community`` or ``department``) unknown, or not for this role.
+    """
+    community_id = department_id = None
+    if community:
+        if role != Role.STAFF.value:
+            raise InputError(
+                "community: 只有工作人员属于社区 / only staff belong to a community",
+                field="community",
+            )
+        found = places.community_by_name(session, " ".join(community.split()))
+        if found is None:
+            raise InputError(
+                f"community: 没有该社区 / no community {community!r}", field="community"
+            )
+        community_id = found.id
+    if department:
+        if role != Role.PUBLISHER.value:
+            raise InputError(
+                "department: 只有发布人属于部门 / only publishers belong to a department",
+                field="department",
+            )
+        dept = places.department_by_name(session, " ".join(department.split()))
+        if dept is None:
+            raise InputError(
+                f"department: 没有该部门 / no department {department!r}", field="department"
+            )
+        department_id = dept.id
+    return community_id, department_id
+
+
 def add_user(
     context: Context,
     *,
@@ -75,23 +116,28 @@ def add_user(
     password: str,
     phone: str | None = None,
     community: str | None = None,
+    department: str | None = None,
 ) -> dict[str, object]:
-    """Add a user, audited ``user.create``; the user as listed.
+    """Add a user, audited ``user.create``; the user as listed. Staff with a ``community`` see
+    its firms only (without one: the district office, every firm); a publisher's
+    ``department`` is whose policies it publishes and sees.
 
     Raises:
-        InputError: a bad name, role, phone or community, or a password under 10 characters.
+        InputError: a bad name, role, phone, community or department, or a password under 10
+            characters.
         ConflictError: a user has this name already.
     """
     label, chosen = _name(name), _role(role)
     phone_number = _optional(phone, "phone", 20)
-    place = _optional(community, "community", 200)
     password_hash = passwords.hashed(password)  # slow: outside the transaction
     with context.sessions.begin() as session:
         if users.by_name(session, label) is not None:
             raise ConflictError(f"name: 已有同名用户 / a user named {label!r} exists", field="name")
+        community_id, department_id = _places(session, chosen, community, department)
         user = users.add(
-            session, name=label, phone=phone_number, role=chosen, community=place,
-            password_hash=password_hash, now=context.time_source.now(),
+            session, name=label, phone=phone_number, role=chosen, community_id=community_id,
+            department_id=department_id, password_hash=password_hash,
+            now=context.time_source.now(),
         )  # fmt: skip
         row = user_row(user)
         audit.record(
@@ -221,3 +267,30 @@ def change_password(
             session, context, action="user.change_password", target_type="user",
             target_id=user.id, after={"name": user.name},
         )  # fmt: skip
+
+
+def place_user(
+    context: Context, name_or_id: str | int, *, community: str | None, department: str | None
+) -> dict[str, object]:
+    """Set (or clear, with empty values) a user's community and department, audited
+    ``user.place``; their sessions end, so their next sign-in carries the new scope.
+
+    Raises:
+        NotFoundError: no such user. InputError: as :func:`add_user`.
+    """
+    now = context.time_source.now()
+    with context.sessions.begin() as session:
+        user = _user(session, name_or_id)
+        before = user_row(user)
+        community_id, department_id = _places(session, user.role, community, department)
+        user.community_id, user.department_id = community_id, department_id
+        session.flush()
+        session.expire(user, ["community", "department"])
+        console_sessions.end_for_user(session, user.id, now=now, reason="scope")
+        row = user_row(user)
+        audit.record(
+            session, context, action="user.place", target_type="user", target_id=user.id,
+            before={k: before[k] for k in ("community", "department")},
+            after={k: row[k] for k in ("community", "department")},
+        )  # fmt: skip
+        return row

@@ -7,19 +7,21 @@ campaign half sent. Cancel it and create another then, as the CLI does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.errors import InputError, NotFoundError
 from notifier.services.approval.requests import file_request
 from notifier.services.campaigns.freezing import freeze_campaign
 from notifier.services.campaigns.operations import campaign_row, draft_columns
 from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
+from notifier.services.enterprises.regions import within_scope
 from notifier.store import campaigns as store
 from notifier.store.db import SessionFactory
 from notifier.store.models import Campaign, CampaignStatus
@@ -51,14 +53,16 @@ def refusal(session: Session, campaign: Campaign) -> str | None:
     return None
 
 
-def editable(sessions: SessionFactory, campaign_id: int, *, zone: tzinfo) -> Editable:
+def editable(
+    sessions: SessionFactory, campaign_id: int, *, zone: tzinfo, scope: Scope = DISTRICT
+) -> Editable:
     """The campaign as its edit form starts from, read in a session of its own.
 
     Raises:
         NotFoundError: no campaign has this id.
     """
     with sessions() as session:
-        campaign = get_campaign(session, campaign_id)
+        campaign = get_campaign(session, campaign_id, scope)
         pinned = store.pin_templates(session, campaign)
         texts = {c: {"body": p["body"], "subject": p["subject"]} for c, p in pinned.items()}
         row = {**campaign_row(campaign, zone), "url": campaign.url}
@@ -81,10 +85,13 @@ def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
         TemplateError: an inline template is refused; nothing is changed.
     """
     zone = context.settings.zone
+    scope = context.scope
+    regions = within_scope(draft.targets.regions, scope)  # a community's: inside it
+    draft = replace(draft, targets=replace(draft.targets, regions=regions))
     frozen = freeze_campaign(context, draft)  # before the transaction; None: approval off
     with context.sessions.begin() as session:
         campaign = store.locked(session, campaign_id)
-        if campaign is None:
+        if campaign is None or not scope.sees_targets(campaign.targets.regions):
             raise NotFoundError(
                 f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign"
             )

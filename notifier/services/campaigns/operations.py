@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
 from notifier.domain.schedules import Schedule
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError
 from notifier.services.approval.requests import file_request, withdraw_pending
@@ -54,14 +55,34 @@ def schedule_of(campaign: Campaign) -> Schedule:
     )
 
 
-def campaign_view(sessions: SessionFactory, campaign_id: int, *, zone: tzinfo) -> dict[str, Any]:
+def campaign_view(
+    sessions: SessionFactory, campaign_id: int, *, zone: tzinfo, scope: Scope = DISTRICT
+) -> dict[str, Any]:
     """The campaign as listings show it, read in a session of its own.
 
     Raises:
-        NotFoundError: no campaign has this id.
+        NotFoundError: no campaign has this id (in ``scope``).
     """
     with sessions() as session:
-        return campaign_row(get_campaign(session, campaign_id), zone)
+        return campaign_row(get_campaign(session, campaign_id, scope), zone)
+
+
+def campaigns_in(session: Session, scope: Scope) -> list[int] | None:
+    """The ids of the campaigns ``scope`` sees (None: every one). A campaign's regions are
+    JSON in its row: read and matched here (campaigns are few), not in SQL."""
+    if scope.district:
+        return None
+    return [c.id for c in store.list_all(session) if scope.sees_targets(c.targets.regions)]
+
+
+def list_campaigns(sessions: SessionFactory, *, zone: tzinfo, scope: Scope) -> list[dict[str, Any]]:
+    """Every campaign in ``scope``, newest first, as listings show them."""
+    with sessions() as session:
+        return [
+            campaign_row(c, zone)
+            for c in store.list_all(session)
+            if scope.sees_targets(c.targets.regions)
+        ]
 
 
 def _schedule_words(campaign: Campaign, zone: tzinfo) -> str:
@@ -124,7 +145,9 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
             several or none of the register's (field ``targets.regions``).
         TemplateError: an inline template is refused; nothing is stored.
     """
-    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    draft = replace(
+        draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
+    )
     # Rendered before the transaction opens; None: approval is off.
     frozen = freeze_campaign(context, draft)
     held = frozen is not None and frozen.needed
@@ -260,7 +283,7 @@ def pause(context: Context, campaign_id: int) -> Changed:
         InputError: no such campaign, or it is cancelled or finished.
     """
     with context.sessions.begin() as session:
-        campaign = get_campaign(session, campaign_id)
+        campaign = get_campaign(session, campaign_id, context.scope)
         _refuse_ended(campaign, "pause")
         before = str(campaign.status)
         campaign.status = CampaignStatus.PAUSED
@@ -278,7 +301,7 @@ def resume(context: Context, campaign_id: int) -> Changed:
     """
     sessions = context.sessions
     with sessions.begin() as session:
-        campaign = get_campaign(session, campaign_id)
+        campaign = get_campaign(session, campaign_id, context.scope)
         if campaign.status != CampaignStatus.PAUSED:
             raise InputError(
                 f"活动 campaign {campaign_id}: 未暂停 is {campaign.status}, not paused",
@@ -305,7 +328,7 @@ def cancel(context: Context, campaign_id: int) -> Changed:
         InputError: no such campaign, or it is finished.
     """
     with context.sessions.begin() as session:
-        campaign = get_campaign(session, campaign_id)
+        campaign = get_campaign(session, campaign_id, context.scope)
         if campaign.status == CampaignStatus.FINISHED:
             raise InputError(f"活动 campaign {campaign_id}: 已结束 is finished", field="campaign")
         before = str(campaign.status)

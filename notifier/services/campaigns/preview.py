@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.records import CampaignDraft
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError, TemplateError
 from notifier.rendering.stored import render_stored
@@ -36,12 +37,12 @@ from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, Trigg
 FIRM_CHOICES = 200
 
 
-def _enterprise(session: Session, credit_code: str) -> Enterprise:
+def _enterprise(session: Session, credit_code: str, scope: Scope) -> Enterprise:
     try:
         code = read_credit_code(credit_code)
     except InputError as exc:
         raise InputError(f"企业 enterprise: {exc}", field="enterprise") from None
-    enterprise = enterprises.get_by_credit_code(session, code)
+    enterprise = enterprises.get_by_credit_code(session, code, scope=scope)
     if enterprise is None:
         raise InputError(f"企业 enterprise: 没有该企业 no enterprise {code}", field="enterprise")
     return enterprise
@@ -73,13 +74,13 @@ def _transient(
 
 
 def _loaded(
-    session: Session, campaign_id: int, credit_code: str
+    session: Session, campaign_id: int, credit_code: str, scope: Scope
 ) -> tuple[Campaign, Enterprise, dict[str, Any]]:
     """The campaign, the enterprise and the templates a run made now would pin, with all that
     rendering reads loaded: the transaction ends before anything renders or is sent (on SQLite
     it holds the write lock, and a provider reload would wait on it)."""
-    campaign = get_campaign(session, campaign_id)
-    enterprise = _enterprise(session, credit_code)
+    campaign = get_campaign(session, campaign_id, scope)
+    enterprise = _enterprise(session, credit_code, scope)
     enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
     return campaign, enterprise, store.pin_templates(session, campaign)
 
@@ -92,7 +93,7 @@ def preview_campaign(context: Context, campaign_id: int, credit_code: str) -> di
         InputError: no such campaign or enterprise.
     """
     with context.sessions() as session:
-        campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code)
+        campaign, enterprise, pinned = _loaded(session, campaign_id, credit_code, context.scope)
     return _rendered(context, campaign, enterprise, pinned)
 
 
@@ -134,7 +135,7 @@ def send_test_message(
     """
     providers = context.catalog
     with context.sessions() as session:
-        campaign = get_campaign(session, campaign_id)
+        campaign = get_campaign(session, campaign_id, context.scope)
         channel = channel or campaign.channels[0]
         if channel not in campaign.channels:
             raise InputError(
@@ -148,7 +149,7 @@ def send_test_message(
                 "企业 enterprise: 受众为空 the audience is empty; name an enterprise to render for",
                 field="enterprise",
             )
-        campaign, enterprise, pinned = _loaded(session, campaign_id, code)
+        campaign, enterprise, pinned = _loaded(session, campaign_id, code, context.scope)
     now = context.time_source.now()
     delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
     message = PreviewComposer(providers, context.messages).compose(delivery).message
@@ -206,11 +207,12 @@ class FirmPreview:
 def firm_choices(context: Context, limit: int = FIRM_CHOICES) -> list[tuple[str, str]]:
     """``(credit code, name)`` of the register's first ``limit`` firms, for a search list."""
     with context.sessions() as session:
-        found = enterprises.page_enterprises(session, EnterpriseFilter(), after=None, limit=limit)
+        shown = EnterpriseFilter(scope=context.scope)
+        found = enterprises.page_enterprises(session, shown, after=None, limit=limit)
         return [(e.credit_code, e.name) for e in found]
 
 
-def find_firm(session: Session, text: str) -> Enterprise:
+def find_firm(session: Session, text: str, scope: Scope = DISTRICT) -> Enterprise:
     """The firm named by its credit code, its whole name, or a part of either found once.
 
     Raises:
@@ -218,13 +220,13 @@ def find_firm(session: Session, text: str) -> Enterprise:
     """
     text = text.strip()
     try:
-        found = enterprises.get_by_credit_code(session, read_credit_code(text))
+        found = enterprises.get_by_credit_code(session, read_credit_code(text), scope=scope)
     except InputError:
         found = None
     if found is not None:
         return found
     matches = enterprises.page_enterprises(
-        session, EnterpriseFilter(q=text), after=None, limit=FIRM_CHOICES
+        session, EnterpriseFilter(q=text, scope=scope), after=None, limit=FIRM_CHOICES
     )
     exact = [e for e in matches if e.name == text]
     if len(exact or matches) == 1:
@@ -265,12 +267,12 @@ def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> Fir
     campaign = _draft_campaign(draft)
     with context.sessions() as session:
         if firm.strip():
-            code: str | None = find_firm(session, firm).credit_code
+            code: str | None = find_firm(session, firm, context.scope).credit_code
         else:
             code = store.first_listed(session, campaign)
         if code is None:
             return FirmPreview(None, None, sample_renderings(draft))
-        enterprise = _enterprise(session, code)
+        enterprise = _enterprise(session, code, context.scope)
         enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
         pinned = _draft_pins(session, draft, campaign)
     return FirmPreview(code, enterprise.name, _rendered(context, campaign, enterprise, pinned))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.errors import NotFoundError
 from notifier.services import audit
 from notifier.services.context import Context
@@ -14,14 +15,15 @@ from notifier.store import campaigns as store
 from notifier.store.models import Campaign
 
 
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    """The campaign, or a clear error.
+def get_campaign(session: Session, campaign_id: int, scope: Scope = DISTRICT) -> Campaign:
+    """The campaign, or a clear error (a community's staff see the campaigns aimed inside their
+    community only).
 
     Raises:
-        NotFoundError: no campaign has this id.
+        NotFoundError: no campaign has this id (in ``scope``).
     """
     campaign = store.get(session, campaign_id)
-    if campaign is None:
+    if campaign is None or not scope.sees_targets(campaign.targets.regions):
         raise NotFoundError(
             f"活动 campaign {campaign_id}: 不存在 no such campaign", field="campaign"
         )

@@ -161,7 +161,7 @@ def mark_done(context: Context, deadline_id: int, credit_code: str) -> bool:
     """
     code = read_credit_code(credit_code)
     with context.sessions.begin() as session:
-        enterprise = enterprises.get_by_credit_code(session, code)
+        enterprise = enterprises.get_by_credit_code(session, code, scope=context.scope)
         if enterprise is None:
             raise NotFoundError(f"credit_code: no enterprise {code}", field="credit_code")
         return record_done(session, context, deadline_id, enterprise)
@@ -259,7 +259,7 @@ def report(
         rows = store.listed(session, limit=limit, due_from=due_from, due_before=due_before)
         ids = [d.id for d in rows]
         made = store.reminder_triggers(session, ids)
-        done = store.done_counts(session, ids)
+        done = store.done_counts(session, ids, scope=context.scope)
         result = []
         for deadline in rows:
             mine = {t.key: t for t in made if t.deadline_id == deadline.id}
@@ -268,6 +268,9 @@ def report(
                 {"rung": r.label, "at": local(r.at, zone), **_rung_state(r, mine, now)}
                 for r in planned
             ]
+            if not context.scope.district:  # a rung's recipients are the district's count
+                for rung in rungs:
+                    rung.pop("recipients", None)
             if deadline.cancelled_at is not None:  # what had not been made never will be
                 for rung in rungs:
                     if rung["state"] in ("scheduled", "due"):
@@ -279,7 +282,7 @@ def report(
                     "at": local(t.due_at, zone),
                     "state": t.status,
                     "trigger_id": t.id,
-                    "recipients": t.recipients,
+                    "recipients": t.recipients if context.scope.district else None,
                     "note": t.error,
                 }
                 for key, t in mine.items()

@@ -91,7 +91,7 @@ def _standing(session: Session, context: Context, deadline: Deadline) -> Deadlin
     zone, now = context.settings.zone, context.time_source.now()
     due = deadline.due_at.astimezone(zone)
     calendar = working_calendar(session, now=now)
-    targeted, done = store.reach_counts(session, deadline)
+    targeted, done = store.reach_counts(session, deadline, context.scope)
     return DeadlineStanding(
         id=deadline.id,
         title=deadline.title,
@@ -145,7 +145,7 @@ def not_done_page(
         deadline = _deadline(session, deadline_id)
         standing = _standing(session, context, deadline)
         found = paged(
-            session, store.not_done_query(deadline), number=number, size=size,
+            session, store.not_done_query(deadline, context.scope), number=number, size=size,
             total=standing.not_done,
         )  # fmt: skip
         rows = _firms(session, context, deadline, found.rows)
@@ -164,6 +164,6 @@ def not_done_all(
     with context.sessions.begin() as session:
         deadline = _deadline(session, deadline_id)
         standing = _standing(session, context, deadline)
-        query = store.not_done_query(deadline).limit(EXPORT_LIMIT)
+        query = store.not_done_query(deadline, context.scope).limit(EXPORT_LIMIT)
         rows = _firms(session, context, deadline, session.scalars(query))
     return standing, rows

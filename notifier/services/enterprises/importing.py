@@ -182,8 +182,14 @@ def import_register(
     row's messages, for :func:`notifier.services.enterprises.bad_rows.bad_rows_xlsx`.
 
     Raises:
-        InputError: (``file``, ``header``) the file as a whole is refused; the message says why.
+        InputError: (``file``, ``header``) the file as a whole is refused; the message says why,
+            or the actor is not the district's (a community's staff edit their firms one by one).
     """
+    if not context.scope.district:
+        raise InputError(
+            "file: 企业名录由区里导入 / the register is imported by the district office",
+            field="file",
+        )
     settings = context.settings
     local = context.actor.face == "cli"
     limits = file_limits(settings) if local else upload_limits(settings)

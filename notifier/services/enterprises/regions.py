@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from notifier.domain.scope import DISTRICT, Scope, ScopeKind
 from notifier.domain.targets import Targets
 from notifier.errors import InputError
 from notifier.store import enterprises
@@ -61,10 +62,11 @@ def region_tree(counts: Iterable[tuple[str, int]]) -> list[Region]:
     ]
 
 
-def region_choices(sessions: SessionFactory) -> list[Region]:
-    """The register's regions as the compose page's picker shows them (one query)."""
+def region_choices(sessions: SessionFactory, scope: Scope = DISTRICT) -> list[Region]:
+    """The register's regions (those of the firms ``scope`` counts) as the compose page's
+    picker shows them (one query)."""
     with sessions() as session:
-        return region_tree(enterprises.region_counts(session))
+        return region_tree(enterprises.region_counts(session, scope=scope))
 
 
 def _refusal(region: str, found: list[str]) -> InputError:
@@ -115,13 +117,39 @@ def resolve_regions(sessions: SessionFactory, typed: Iterable[str]) -> tuple[str
         return resolve(wanted, (path for path, _ in enterprises.region_counts(session)))
 
 
-def with_full_regions(sessions: SessionFactory, targets: Targets) -> Targets:
+def with_full_regions(
+    sessions: SessionFactory, targets: Targets, *, scope: Scope = DISTRICT
+) -> Targets:
     """``targets`` with each region as the full path it names (:func:`resolve`): what every
     face's policy, correction, preview and campaign goes through before it is checked or
-    stored, so ``大碶街道`` means one thing in the API, the CLI and the console.
+    stored, so ``大碶街道`` means one thing in the API, the CLI and the console. A community's
+    staff target inside their community: no region means the community's regions.
 
     Raises:
-        InputError: (field ``targets.regions``) as :func:`resolve`.
+        InputError: (field ``targets.regions``) as :func:`resolve`, or a region outside the
+            actor's community.
     """
     regions = resolve_regions(sessions, targets.regions)
+    regions = within_scope(regions, scope)
     return targets if regions == targets.regions else replace(targets, regions=regions)
+
+
+def within_scope(regions: tuple[str, ...], scope: Scope) -> tuple[str, ...]:
+    """The target regions of an actor of ``scope``: as given for the district; a community's
+    own regions when none is given; refused when one lies outside the community.
+
+    Raises:
+        InputError: (field ``targets.regions``) a region outside the community.
+    """
+    if scope.kind != ScopeKind.COMMUNITY:
+        return regions
+    if not regions:
+        return scope.regions
+    outside = [region for region in regions if not scope.covers(region)]
+    if outside:
+        raise InputError(
+            f"{FIELD}: 目标地区“{outside[0]}”不在{scope.community or '本社区'}内 / target_regions: "
+            f"{outside[0]!r} is outside the community ({', '.join(scope.regions) or 'no region'})",
+            field=FIELD,
+        )
+    return regions

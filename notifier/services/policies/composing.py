@@ -40,7 +40,9 @@ def resolved(context: Context, draft: PolicyDraft) -> PolicyDraft:
     Raises:
         InputError: (field ``targets.regions``) as ``regions.with_full_regions``.
     """
-    return replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    return replace(
+        draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
+    )
 
 
 def preview_composed(

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.changes import changed_fields, pair_by_title
 from notifier.domain.records import DeadlineDraft, PolicyDraft
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services import audit
+from notifier.services.access.scopes import check_department
 from notifier.services.approval.freezing import Frozen
 from notifier.services.approval.requests import file_request, withdraw_pending
 from notifier.services.context import Context
@@ -62,16 +64,18 @@ class Revised:
     approval_id: int | None = None
 
 
-def _policy(session: Session, policy_id: int, *, for_update: bool = False) -> Policy:
+def _policy(
+    session: Session, policy_id: int, *, for_update: bool = False, scope: Scope = DISTRICT
+) -> Policy:
     policy = policies.get(session, policy_id, for_update=for_update)
-    if policy is None:
+    if policy is None or not scope.sees_department(policy.department):
         raise NotFoundError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
     return policy
 
 
-def _check_named(session: Session, policy_id: int, draft: PolicyDraft) -> None:
+def _check_named(session: Session, policy_id: int, draft: PolicyDraft, scope: Scope) -> None:
     """Refuse a file whose ref is not the ref of the policy the face names (its path)."""
-    policy = _policy(session, policy_id)
+    policy = _policy(session, policy_id, scope=scope)
     if draft.source_key.startswith("ref:") and draft.source_key != policy.source_key:
         ref = ref_of(policy)
         raise InputError(
@@ -248,14 +252,18 @@ def revise(
     returned, files a new publication request with the revised text. Either way the older
     pending request of the policy is withdrawn.
     """
-    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    draft = replace(
+        draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
+    )
     zone = context.settings.zone
     # Rendered before the transaction opens; None: approval is off.
     frozen = freeze_policy(context, draft, kind=ApprovalKind.CORRECTION)
     with context.sessions.begin() as session:
         if policy_id is not None:
-            _check_named(session, policy_id, draft)
+            _check_named(session, policy_id, draft, context.scope)
         policy = _policy_of(session, draft)
+        check_department(context.scope, policy.department)
+        check_department(context.scope, draft.department)
         before = policy_state(policy, zone)
         gated = frozen is not None and (frozen.needed or policy.held)
         revised = _revise(
@@ -324,7 +332,7 @@ def cancel_policy(context: Context, policy_id: int) -> Withdrawn:
     zone = context.settings.zone
     reason = "policy cancelled before its publication time"
     with context.sessions.begin() as session:
-        policy = _policy(session, policy_id, for_update=True)
+        policy = _policy(session, policy_id, for_update=True, scope=context.scope)
         if policy.cancelled_at is not None:
             return Withdrawn(policy_id, already=True)
         if policy.published_at <= now and not policy.held:

@@ -253,7 +253,7 @@ def preview_policy(
             register's (``regions.with_full_regions``, as publish resolves them).
     """
     sessions, providers, messages = context.sessions, context.catalog, context.messages
-    draft = replace(draft, targets=with_full_regions(sessions, draft.targets))
+    draft = replace(draft, targets=with_full_regions(sessions, draft.targets, scope=context.scope))
     targets = draft.targets
     with sessions() as session:
         LadderRules.of(context.settings).check(session, draft.deadlines, now=utcnow())
@@ -271,9 +271,12 @@ def preview_policy(
     return Preview(
         recipients={channel: counts.get(channel, 0) for channel in CHANNELS},
         enterprises=audience.enterprises,
+        # A publisher or an approver sees the numbers, not the register's firms.
         samples=[
             Sample(r.credit_code, r.name, r.channel, r.address, r.reason) for r in audience.listed
-        ],
+        ]
+        if context.scope.sees_register
+        else [],
         renderings=renderings,
         sms_billed_parts=parts,
         sms_billed_parts_estimated=estimated,

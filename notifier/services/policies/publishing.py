@@ -18,6 +18,7 @@ from notifier.domain.records import PolicyDraft
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import BrokerUnavailable, InputError
 from notifier.services import audit
+from notifier.services.access.scopes import check_department
 from notifier.services.approval.requests import file_request
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
@@ -164,7 +165,10 @@ def publish_policy(context: Context, draft: PolicyDraft) -> Published:
             or none; else as :func:`publish`.
         CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
     """
-    draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    check_department(context.scope, draft.department)
+    draft = replace(
+        draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
+    )
     # Rendered before the transaction opens (never a render inside one); None: approval off.
     frozen = freeze_policy(context, draft, kind=ApprovalKind.PUBLISH)
 

@@ -16,10 +16,11 @@ from notifier.domain.reach import CALL_ANSWERS, CALL_STATES, CallOutcome, ReachS
 from notifier.errors import InputError, NotFoundError
 from notifier.services import audit
 from notifier.services.context import Context
+from notifier.store import enterprises as enterprise_store
 from notifier.store import policies as policy_store
 from notifier.store import reach as events
 from notifier.store import reach_states
-from notifier.store.models import Enterprise, ReachKind
+from notifier.store.models import ReachKind
 
 # A call's note is kept to this many characters.
 NOTE_LIMIT = 500
@@ -42,7 +43,7 @@ def log_call(
     """Keep a call's outcome and note, move the firm's reach state, audit it (``reach.call``).
 
     Raises:
-        NotFoundError: no such policy or firm.
+        NotFoundError: no such policy, or no such firm in the actor's scope.
         InputError: the note is longer than :data:`NOTE_LIMIT` characters.
     """
     note = note.strip()
@@ -56,7 +57,7 @@ def log_call(
             raise NotFoundError(
                 f"policy {policy_id}: 没有这个政策 / no such policy", field="policy"
             )
-        if session.get(Enterprise, enterprise_id) is None:
+        if enterprise_store.get_full_by_id(session, enterprise_id, scope=context.scope) is None:
             raise NotFoundError(
                 f"enterprise {enterprise_id}: 没有这家企业 / no such firm", field="enterprise"
             )

@@ -32,7 +32,7 @@ from notifier.services.reach.states import bring_up_to_date
 from notifier.store import enterprises as enterprise_store
 from notifier.store import followups as store
 from notifier.store import policies as policy_store
-from notifier.store.models import Enterprise, Policy, ReachKind
+from notifier.store.models import Policy, ReachKind
 
 PAGE = 50
 
@@ -152,21 +152,23 @@ def read_community(context: Context, community: str | None) -> str | None:
 
 
 def firm_id(context: Context, given: str) -> int:
-    """The id of the firm ``given`` names: its credit code or its id.
+    """The id of the firm ``given`` names: its credit code or its id (one in scope).
 
     Raises:
-        NotFoundError: (field ``enterprise``) no such firm.
+        NotFoundError: (field ``enterprise``) no such firm (in scope).
     """
     text = given.strip()
+    scope = context.scope
     with context.sessions() as session:
         if text.isdigit() and len(text) < 18:
-            enterprise = session.get(Enterprise, int(text))
+            enterprise = enterprise_store.get_full_by_id(session, int(text), scope=scope)
         else:
             try:
                 code = read_credit_code(text)
             except InputError:
                 code = None
-            enterprise = enterprise_store.get_by_credit_code(session, code) if code else None
+            by_code = enterprise_store.get_by_credit_code
+            enterprise = by_code(session, code, scope=scope) if code else None
         if enterprise is None:
             raise NotFoundError(
                 f"enterprise: 没有这家企业“{text}”/ no firm with this credit code or id",
@@ -285,6 +287,8 @@ def followups(
     page may skip it after the first; ``thorough=False``: the clock's light pass, for a page
     viewed often, see :func:`bring_up_to_date`).
 
+    A community's staff see their community's firms only: ``community`` narrows within it.
+
     Raises:
         InputError: (field ``community``) a community that names no region, or several.
         NotFoundError: (field ``policy``) no such policy.
@@ -305,7 +309,7 @@ def followups(
         shown = {policy.id: _shown(policy, now) for policy in followed}
         order = sorted(shown.values(), key=lambda p: (p.deadline is None, p.deadline or now, p.id))
         window, unknown = _windows(context, session, followed, now)
-        query = store.due_query([p.id for p in order], window, path)
+        query = store.due_query([p.id for p in order], window, path, context.scope)
         total = store.due_count(session, query)
         number = clamped(number, total, size)
         rows = list(session.execute(query.offset(offset_of(number, size)).limit(size)))

@@ -130,7 +130,7 @@ def first_deadline(policy: Policy) -> datetime | None:
 def _up_to_date(
     session: Session, context: Context, policy_id: int, *, thorough: bool = True
 ) -> Policy:
-    policy = policy_store.get(session, policy_id)
+    policy = policy_store.get_in_scope(session, policy_id, context.scope)
     if policy is None:
         raise NotFoundError(f"policy {policy_id}: 没有这个政策 / no such policy", field="policy")
     bring_up_to_date(session, policy, now=context.time_source.now(), thorough=thorough)
@@ -140,14 +140,16 @@ def _up_to_date(
 def policy_reach(context: Context, policy_id: int, *, thorough: bool = True) -> PolicyReachReport:
     """The policy's reach, its states brought up to date first (``thorough=False``: the
     clock's light pass, for a page viewed often; sends and receipts keep the rest current).
+    A community's staff count their community's firms only (its rows, and the totals); a
+    publisher sees its department's policies only.
 
     Raises:
-        NotFoundError: no such policy.
+        NotFoundError: no such policy (in scope).
     """
     with context.sessions.begin() as session:
         policy = _up_to_date(session, context, policy_id, thorough=thorough)
         due = first_deadline(policy)
-        tallies = reach_states.tally(session, policy_id, before=due)
+        tallies = reach_states.tally(session, policy_id, before=due, scope=context.scope)
         title = policy.title
     overall = ReachCounts()
     communities: dict[str, ReachCounts] = {}
@@ -189,7 +191,8 @@ def community_of(region: str) -> str:
 
 def firm_states(context: Context, policy_id: int) -> tuple[str, list[FirmReach]]:
     """The policy's title and each of its firms' states (by firm id), brought up to date
-    first and read a page at a time.
+    first and read a page at a time: the firms the actor may see one by one (a community's
+    staff: their community's; a publisher or an approver: none).
 
     Raises:
         NotFoundError: no such policy.
@@ -200,7 +203,9 @@ def firm_states(context: Context, policy_id: int) -> tuple[str, list[FirmReach]]
     with context.sessions() as session:
         while True:
             after = firms[-1].enterprise_id if firms else 0
-            page = reach_states.of_policy(session, policy_id, after=after, limit=FIRMS_PAGE)
+            page = reach_states.of_policy(
+                session, policy_id, after=after, limit=FIRMS_PAGE, scope=context.scope
+            )
             firms.extend(FirmReach(*row) for row in page)
             if len(page) < FIRMS_PAGE:
                 return title, firms
@@ -209,8 +214,10 @@ def firm_states(context: Context, policy_id: int) -> tuple[str, list[FirmReach]]
 def district_reach(context: Context, *, limit: int = 100) -> list[reach_states.PolicyStanding]:
     """The open policies (published within ``settings.reach.open_days``, not withdrawn),
     newest first, each with its firms, opened, confirmed, unreachable and questions open, as
-    the clock last brought their states up to date (one query, whatever their number)."""
+    the clock last brought their states up to date (one query, whatever their number); the
+    firms and policies the actor's scope counts."""
     now = context.time_source.now()
     days = context.settings.reach.open_days
+    scope = context.scope
     with context.sessions() as session:
-        return reach_states.open_policies(session, now=now, days=days, limit=limit)
+        return reach_states.open_policies(session, now=now, days=days, limit=limit, scope=scope)

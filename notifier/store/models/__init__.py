@@ -5,6 +5,7 @@ from notifier.store.models.approval import Approval, ApprovalKind, ApprovalStatu
 from notifier.store.models.base import Base
 from notifier.store.models.calendar import CalendarDay, CalendarYear
 from notifier.store.models.campaign import Campaign, CampaignStatus
+from notifier.store.models.community import Community, Department
 from notifier.store.models.delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from notifier.store.models.enterprise import (
     Contact,
@@ -36,7 +37,9 @@ __all__ = [
     "Base",
     "CalendarDay",
     "CalendarYear",
+    "Community",
     "Contact",
+    "Department",
     "Deadline",
     "EndpointSecret",
     "DeadlineDone",

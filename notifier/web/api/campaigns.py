@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.inputs.api import TestSendIn
 from notifier.inputs.campaign import CampaignFile
 from notifier.inputs.enterprise_csv import read_channel_word
@@ -21,16 +22,17 @@ from notifier.inputs.fields import CREDIT_CODE
 from notifier.runtime import Runtime
 from notifier.services.approval.listings import approval_state
 from notifier.services.campaigns.operations import (
-    campaign_row,
     campaign_view,
     cancel,
     create_campaign,
+)
+from notifier.services.campaigns.operations import (
+    list_campaigns as list_all,
 )
 from notifier.services.campaigns.operations import pause as pause_campaign
 from notifier.services.campaigns.operations import resume as resume_campaign
 from notifier.services.campaigns.preview import preview_campaign, send_test_message
 from notifier.services.delivery.progress import campaign_runs, current_run
-from notifier.store import campaigns as store
 from notifier.web.api.bodies import read_body
 from notifier.web.api.schemas import (
     CampaignChanged,
@@ -41,15 +43,18 @@ from notifier.web.api.schemas import (
     RenderingOut,
     TestSent,
 )
-from notifier.web.auth import Principal, Staff, acting
+from notifier.web.auth import CampaignReader, Principal, Staff, acting
 from notifier.web.campaign_upload import uploaded_campaign
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
-def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
-    """The campaign as listings show it (raises NotFoundError for an unknown id)."""
-    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
+def campaign_as_row(
+    runtime: Runtime, campaign_id: int, scope: Scope = DISTRICT
+) -> dict[str, Any]:
+    """The campaign as listings show it (raises NotFoundError for an unknown id, or one out of
+    ``scope``)."""
+    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone, scope=scope)
 
 
 def create_from_file(runtime: Runtime, principal: Principal, content: bytes) -> dict[str, Any]:
@@ -74,18 +79,16 @@ async def create(request: Request, runtime: RuntimeDep, principal: Staff) -> dic
 
 
 @router.get("", response_model=list[CampaignOut], summary="活动列表 / campaigns")
-def list_campaigns(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
-    """Every campaign, newest first."""
-    zone = runtime.settings.zone
-    with runtime.sessions() as session:
-        return [campaign_row(c, zone) for c in store.list_all(session)]
+def list_campaigns(runtime: RuntimeDep, principal: CampaignReader) -> list[dict[str, Any]]:
+    """Every campaign (a community's staff: those aimed inside their community), newest first."""
+    return list_all(runtime.sessions, zone=runtime.settings.zone, scope=principal.scope)
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, summary="活动详情 / one campaign")
-def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
+def show(runtime: RuntimeDep, principal: CampaignReader, campaign_id: Id) -> dict[str, Any]:
     """One campaign and its runs, each with counts by status, rate a minute and ETA, and its
     approval (待审核, or 已退回 with the reason)."""
-    row = campaign_as_row(runtime, campaign_id)
+    row = campaign_as_row(runtime, campaign_id, principal.scope)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     approval = approval_state(runtime.sessions, campaign_id=campaign_id)
     return {**row, "runs": [run.as_dict() for run in runs], "approval": approval}
@@ -96,9 +99,9 @@ def show(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
     response_model=CampaignProgress,
     summary="当前运行进度 / the current run's progress",
 )
-def progress(runtime: RuntimeDep, _: Staff, campaign_id: Id) -> dict[str, Any]:
+def progress(runtime: RuntimeDep, principal: CampaignReader, campaign_id: Id) -> dict[str, Any]:
     """The run going now (None when none is) and the latest run, with counts, rate and ETA."""
-    status = campaign_as_row(runtime, campaign_id)["status"]
+    status = campaign_as_row(runtime, campaign_id, principal.scope)["status"]
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return {

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.targets import read_credit_code
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.errors import InputError, NotFoundError
@@ -72,6 +73,7 @@ def delivery_filter(
     since: datetime | None,
     until: datetime | None,
     enterprise_id: int | None = None,
+    scope: Scope = DISTRICT,
 ) -> DeliveryFilter:
     """The store's filter from the query parameters (an unknown credit code matches nothing)."""
     if enterprise is not None:
@@ -87,6 +89,7 @@ def delivery_filter(
         enterprise_id=enterprise_id,
         since=_aware(since, runtime, "from"),
         until=_aware(until, runtime, "to"),
+        scope=scope,
     )
 
 
@@ -114,6 +117,7 @@ LimitQ = Annotated[int, Query(ge=1, le=500)]
 
 def staff_filter(
     runtime: RuntimeDep,
+    principal: Staff,
     status: StatusQ = None,
     channel: ChannelQ = None,
     enterprise: EnterpriseQ = None,
@@ -132,6 +136,7 @@ def staff_filter(
         policy=policy,
         since=since,
         until=until,
+        scope=principal.scope,
     )
 
 
@@ -195,12 +200,13 @@ def _rows(zone: tzinfo, _: Session, page: list[Delivery]) -> list[dict[str, obje
 
 
 def delivery_detail(
-    runtime: Runtime, delivery_id: int, *, enterprise_id: int | None
+    runtime: Runtime, delivery_id: int, *, enterprise_id: int | None, scope: Scope = DISTRICT
 ) -> dict[str, Any]:
-    """One delivery and its attempts; with ``enterprise_id``, only one of that enterprise's."""
+    """One delivery and its attempts; with ``enterprise_id``, only one of that enterprise's;
+    only one to a firm in ``scope``."""
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        delivery = store.get_delivery(session, delivery_id)
+        delivery = store.get_delivery(session, delivery_id, scope=scope)
         if delivery is None or enterprise_id not in (None, delivery.enterprise_id):
             raise NotFoundError(f"delivery {delivery_id}: 不存在 / no such delivery", field="id")
         row = delivery_row(delivery, zone)
@@ -210,6 +216,6 @@ def delivery_detail(
 
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail, summary="一条投递 / one delivery")
-def show_delivery(runtime: RuntimeDep, _: Staff, delivery_id: Id) -> dict[str, Any]:
-    """One delivery: why it was sent and every attempt."""
-    return delivery_detail(runtime, delivery_id, enterprise_id=None)
+def show_delivery(runtime: RuntimeDep, principal: Staff, delivery_id: Id) -> dict[str, Any]:
+    """One delivery: why it was sent and every attempt (404 outside one's scope)."""
+    return delivery_detail(runtime, delivery_id, enterprise_id=None, scope=principal.scope)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParameter
 
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.scope import Scope
 from notifier.domain.sectors import normalize_sector, sector_pattern
 from notifier.domain.targets import SIZE_WORDS, read_credit_code
 from notifier.errors import InputError, NotFoundError
@@ -47,7 +48,12 @@ def _credit_code(raw: str) -> str:
 
 
 def _filters(
-    sector: str | None, region: str | None, size: str | None, channel: str | None, q: str | None
+    sector: str | None,
+    region: str | None,
+    size: str | None,
+    channel: str | None,
+    q: str | None,
+    scope: Scope,
 ) -> EnterpriseFilter:
     if sector:
         try:
@@ -59,13 +65,15 @@ def _filters(
         size = SIZE_WORDS.get(word) or SIZE_WORDS.get(word.lower())
         if size is None:
             raise InputError(f"size: 未知规模 / unknown size {word!r}", field="size")
-    return EnterpriseFilter(sector=sector, region=region, size=size, channel=channel, q=q)
+    return EnterpriseFilter(
+        sector=sector, region=region, size=size, channel=channel, q=q, scope=scope
+    )
 
 
 @router.get("", response_model=Page[EnterpriseOut], summary="企业列表 / list enterprises")
 def list_enterprises(
     runtime: RuntimeDep,
-    _: Staff,
+    principal: Staff,
     sector: Annotated[
         str | None,
         Query(
@@ -93,8 +101,8 @@ def list_enterprises(
     cursor: Annotated[str | None, Query(max_length=40, json_schema_extra=LINE_PARAMETER)] = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
-    """Enterprises in credit-code order, a page at a time."""
-    filters = _filters(sector, region, size, channel, q)
+    """Enterprises in credit-code order, a page at a time (a community's staff: its firms)."""
+    filters = _filters(sector, region, size, channel, q, principal.scope)
     with runtime.sessions() as session:
         page = store.page_enterprises(session, filters, after=cursor, limit=limit)
         items = [enterprise_row(e) for e in page]
@@ -102,6 +110,7 @@ def list_enterprises(
 
 
 def detail(runtime: Runtime, enterprise: Enterprise) -> dict[str, Any]:
+    # The firm is in the caller's scope already: its deliveries are all shown.
     """An enterprise with its contacts and latest deliveries (also the ``/me`` view)."""
     zone = runtime.settings.zone
     contacts: dict[str, list[str]] = {channel: [] for channel in CHANNELS}
@@ -120,19 +129,21 @@ def detail(runtime: Runtime, enterprise: Enterprise) -> dict[str, Any]:
     }
 
 
-def _get(runtime: Runtime, credit_code: str) -> Enterprise:
+def _get(runtime: Runtime, credit_code: str, scope: Scope) -> Enterprise:
     code = _credit_code(credit_code)
     with runtime.sessions() as session:
-        enterprise = store.get_full(session, code)
+        enterprise = store.get_full(session, code, scope=scope)
     if enterprise is None:
         raise NotFoundError(f"credit_code: 没有该企业 / no enterprise {code}", field="credit_code")
     return enterprise
 
 
 @router.get("/{credit_code}", response_model=EnterpriseDetail, summary="企业详情 / one enterprise")
-def show_enterprise(runtime: RuntimeDep, _: Staff, credit_code: CreditCode) -> dict[str, Any]:
-    """One enterprise, its contacts and its latest deliveries."""
-    return detail(runtime, _get(runtime, credit_code))
+def show_enterprise(
+    runtime: RuntimeDep, principal: Staff, credit_code: CreditCode
+) -> dict[str, Any]:
+    """One enterprise, its contacts and its latest deliveries (404 outside one's scope)."""
+    return detail(runtime, _get(runtime, credit_code, principal.scope))
 
 
 def _save(

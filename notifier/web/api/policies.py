@@ -38,7 +38,7 @@ from notifier.web.api.schemas import (
     RevisedOut,
     WithdrawnOut,
 )
-from notifier.web.auth import Principal, Staff, acting
+from notifier.web.auth import Author, Principal, Reader, acting
 from notifier.web.deps import Id, RuntimeDep
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -64,28 +64,32 @@ async def _on_policy_file(
 
 @router.get("", response_model=list[PolicyOut], summary="政策列表 / newest policies")
 def list_policies(
-    runtime: RuntimeDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    runtime: RuntimeDep, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
-    """The newest policies first."""
+    """The newest policies first (a publisher: its department's)."""
     zone = runtime.settings.zone
     with runtime.sessions() as session:
-        return [policy_row(p, zone) for p in store.list_recent(session, limit=limit)]
+        recent = store.list_recent(session, limit=limit, scope=principal.scope)
+        return [policy_row(p, zone) for p in recent]
 
 
 @router.get("/{policy_id}", response_model=PolicyDetail, summary="政策详情 / one policy")
-def show_policy(runtime: RuntimeDep, _: Staff, policy_id: Id) -> dict[str, Any]:
-    """One policy, its deadlines and its deliveries per channel and status, and its approval
+def show_policy(runtime: RuntimeDep, principal: Reader, policy_id: Id) -> dict[str, Any]:
+    """One policy, its deadlines and its deliveries per channel and status (a community's
+    staff: to their firms; a publisher: its department's policies only), and its approval
     (待审核, or 已退回 with the reason)."""
     zone = runtime.settings.zone
+    scope = principal.scope
+    counted = DeliveryFilter(policy_id=policy_id, scope=scope, counting=True)
     with runtime.sessions() as session:
-        policy = store.get(session, policy_id)
+        policy = store.get_in_scope(session, policy_id, scope)
         if policy is None:
             raise NotFoundError(f"policy {policy_id}: 不存在 / no such policy", field="policy_id")
         row = {
             **policy_row(policy, zone),
             "body": policy.body,
             "deadlines": deadline_rows(policy, lambda moment: local(moment, zone)),
-            "deliveries": channel_status_counts(session, DeliveryFilter(policy_id=policy_id)),
+            "deliveries": channel_status_counts(session, counted),
         }
     # Read after the session closes: SQLite gives one connection at a time.
     approval = approval_state(runtime.sessions, policy_id=policy_id)
@@ -104,7 +108,7 @@ def _history(runtime: Runtime, policy_id: int) -> dict[str, Any]:
     openapi_extra=read_body(PolicyFile),
     summary="预览：会发给谁、内容如何 / whom it reaches, what they read",
 )
-async def preview(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
+async def preview(request: Request, runtime: RuntimeDep, principal: Author) -> dict[str, Any]:
     """Whom the policy would reach per channel, samples, each channel's message, SMS cost and
     warnings; nothing is stored or sent."""
     return await _on_policy_file(
@@ -124,7 +128,9 @@ def _publish(context: Context, draft: PolicyDraft) -> dict[str, Any]:
     openapi_extra=read_body(PolicyFile),
     summary="发布政策 / publish a policy",
 )
-async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
+async def publish_policy(
+    request: Request, runtime: RuntimeDep, principal: Author
+) -> dict[str, Any]:
     """Store the policy and queue it to the enterprises it targets (once: publishing it again
     sends nothing new). A ``published_at`` in the future is sent by the clock then. When the
     approval settings say so it waits (``held``, ``approval_id``): nothing is queued until
@@ -141,7 +147,7 @@ async def publish_policy(request: Request, runtime: RuntimeDep, principal: Staff
 async def revise(
     request: Request,
     runtime: RuntimeDep,
-    principal: Staff,
+    principal: Author,
     policy_id: Id,
     notify: Annotated[bool, Query(description="发更正通知 / send a correction")] = False,
 ) -> dict[str, Any]:
@@ -161,7 +167,7 @@ async def revise(
     response_model=WithdrawnOut,
     summary="撤回未发布的政策 / withdraw a policy not yet published",
 )
-def cancel(runtime: RuntimeDep, principal: Staff, policy_id: Id) -> dict[str, Any]:
+def cancel(runtime: RuntimeDep, principal: Author, policy_id: Id) -> dict[str, Any]:
     """Withdraw a policy whose publication time has not come: nothing of it is sent. A
     published one is refused (400): revise it instead."""
     return dataclasses.asdict(cancel_policy(acting(runtime, principal), policy_id))

@@ -19,7 +19,7 @@ from notifier.runtime import Runtime
 from notifier.services.templates import saving
 from notifier.store import templates as store
 from notifier.web.api.schemas import TemplateOut, TemplateSaved, VariableOut
-from notifier.web.auth import Principal, Staff, acting
+from notifier.web.auth import Author, Principal, acting
 from notifier.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/templates", tags=["templates"])
@@ -39,7 +39,7 @@ Channel = Annotated[
 
 
 @router.get("", response_model=list[TemplateOut], summary="模板列表 / templates")
-def list_templates(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
+def list_templates(runtime: RuntimeDep, _: Author) -> list[dict[str, Any]]:
     """The newest version of each template, per channel."""
     zone = runtime.settings.zone
     with runtime.sessions() as session:
@@ -47,7 +47,7 @@ def list_templates(runtime: RuntimeDep, _: Staff) -> list[dict[str, Any]]:
 
 
 @router.get("/variables", response_model=list[VariableOut], summary="模板变量 / variables")
-def variables(_: Staff) -> list[dict[str, Any]]:
+def variables(_: Author) -> list[dict[str, Any]]:
     """The variables a campaign template may use, what they hold and an example."""
     return [
         {"name": v.name, "meaning": v.meaning, "example": v.example, "optional": v.optional}
@@ -58,7 +58,7 @@ def variables(_: Staff) -> list[dict[str, Any]]:
 @router.get("/{name}", response_model=list[TemplateOut], summary="模板全文 / one template")
 def show_template(
     runtime: RuntimeDep,
-    _: Staff,
+    _: Author,
     name: Name,
     channel: Annotated[
         str | None,
@@ -93,7 +93,7 @@ def _save(
     "/{name}/{channel}", response_model=TemplateSaved, summary="保存新版本 / save a version"
 )
 def save_template(
-    runtime: RuntimeDep, principal: Staff, name: Name, channel: Channel, given: TemplateIn
+    runtime: RuntimeDep, principal: Author, name: Name, channel: Channel, given: TemplateIn
 ) -> dict[str, Any]:
     """Save the text as the next version of ``name`` on ``channel``; older versions stay.
     The same text as the newest version saves nothing (``changed`` false)."""

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from notifier.domain.paging import page_number
 from notifier.errors import InputError, NotFoundError
 from notifier.services.access import users
+from notifier.services.communities import operations as places
 from notifier.web.console.context import Console
 from notifier.web.console.deps import (
     AdminPost,
@@ -24,7 +25,7 @@ from notifier.web.deps import Id
 router = APIRouter()
 
 NOTES = ("created", "disabled", "reset", "changed")
-FIELDS = ("name", "role", "phone", "community")
+FIELDS = ("name", "role", "phone", "community", "department")
 PAGE = 50
 
 
@@ -94,10 +95,13 @@ def users_page(
 ) -> HTMLResponse:
     """The admin's list of people (page ``number``), with the form to add one (``form``: its
     values to keep); ``context`` may hold ``status_code``, ``error``, ``note``."""
-    people = users.page_of_users(console.runtime.sessions, number=number, size=PAGE)
+    sessions = console.runtime.sessions
+    people = users.page_of_users(sessions, number=number, size=PAGE)
     return _page(
         console, request, "users", user, people=people.rows, pager=people,
-        roles=users.USER_ROLES, form=form or {}, **context,
+        roles=users.USER_ROLES, form=form or {},
+        communities=[c["name"] for c in places.list_communities(sessions)],
+        departments=[d["name"] for d in places.list_departments(sessions)], **context,
     )  # fmt: skip
 
 
@@ -121,7 +125,7 @@ def add(request: Request, user: AdminPost, form: PostedForm, console: ConsoleDep
         users.add_user(
             console.acting(user), name=shown["name"], role=shown["role"],
             password=_text(form, "password"), phone=shown["phone"],
-            community=shown["community"],
+            community=shown["community"], department=shown["department"],
         )  # fmt: skip
     except InputError as exc:
         return users_page(console, request, user, status_code=400, error=str(exc), form=shown)

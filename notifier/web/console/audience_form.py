@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.sectors import catalogue, code_of_name
 from notifier.runtime import Runtime
 from notifier.services.enterprises.labels import Choice, label_choices
@@ -72,12 +73,12 @@ def _boxes(name: str, choices: list[Choice], form: dict[str, Any]) -> dict[str, 
 
 
 def picker_choices(
-    runtime: Runtime, form: dict[str, Any], *, topics: bool = False
+    runtime: Runtime, form: dict[str, Any], *, topics: bool = False, scope: Scope = DISTRICT
 ) -> dict[str, Any]:
     """What ``console/_audience.html`` shows: the register's regions, tags and (with
     ``topics``: a policy's form) topics, those in ``form`` ticked and others typed, the sector
-    catalogue and the sizes."""
-    regions = region_choices(runtime.sessions)
+    catalogue and the sizes; a community's staff are offered their community's regions."""
+    regions = region_choices(runtime.sessions, scope)
     paths = {c.path for c in regions}
     typed = [r for r in form.get("regions") or () if r not in paths]
     labels = label_choices(runtime.sessions)

@@ -5,6 +5,7 @@ of the campaign services, which audit it in the transaction of the change, namin
 from collections.abc import Callable
 from typing import Any
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.runtime import Runtime
 from notifier.services.access.api_keys import Principal
 from notifier.services.campaigns import operations
@@ -20,9 +21,12 @@ CHANGES: dict[str, Callable[[Context, int], Changed]] = {
 }
 
 
-def campaign_as_row(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
-    """The campaign as listings show it (raises NotFoundError for an unknown id)."""
-    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone)
+def campaign_as_row(
+    runtime: Runtime, campaign_id: int, scope: Scope = DISTRICT
+) -> dict[str, Any]:
+    """The campaign as listings show it (raises NotFoundError for an unknown id, or one out of
+    ``scope``)."""
+    return campaign_view(runtime.sessions, campaign_id, zone=runtime.settings.zone, scope=scope)
 
 
 def change_campaign(runtime: Runtime, principal: Principal, campaign_id: int, action: str) -> None:

@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 from notifier.domain.channel_names import EMAIL
 from notifier.domain.records import CampaignDraft
 from notifier.domain.schedules import repeat_of
+from notifier.domain.scope import Scope
 from notifier.errors import NotFoundError
 from notifier.services.campaigns.editing import Editable, editable, update
 from notifier.services.context import Context
 from notifier.web.console.campaign_form import form_page, posted
 from notifier.web.console.compose_form import audience_prefill
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.deps import Id
 
 router = APIRouter()
@@ -53,9 +54,10 @@ def form_of(campaign: Editable) -> dict[str, Any]:
     return form
 
 
-def _editable(console: Console, campaign_id: int) -> Editable:
+def _editable(console: Console, campaign_id: int, scope: Scope) -> Editable:
     try:
-        return editable(console.runtime.sessions, campaign_id, zone=console.runtime.settings.zone)
+        zone = console.runtime.settings.zone
+        return editable(console.runtime.sessions, campaign_id, zone=zone, scope=scope)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such campaign") from None
 
@@ -65,9 +67,9 @@ def _page(campaign_id: int, campaign: Editable) -> dict[str, Any]:
 
 
 @router.get("/campaigns/{campaign_id}/edit", response_class=HTMLResponse)
-def edit(request: Request, campaign_id: Id, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+def edit(request: Request, campaign_id: Id, user: StaffUser, console: ConsoleDep) -> HTMLResponse:
     """The form filled with the campaign (its refusal shown once a run has started)."""
-    campaign = _editable(console, campaign_id)
+    campaign = _editable(console, campaign_id, user.scope)
     status = 200 if campaign.refusal is None else 400
     return form_page(
         console, request, user, form_of(campaign), status_code=status, error=campaign.refusal,
@@ -77,10 +79,10 @@ def edit(request: Request, campaign_id: Id, user: SignedIn, console: ConsoleDep)
 
 @router.post("/campaigns/{campaign_id}/edit")
 def save(
-    request: Request, campaign_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, campaign_id: Id, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Fill from a stored template, preview, or save the edit (``editing.update``)."""
-    campaign = _editable(console, campaign_id)
+    campaign = _editable(console, campaign_id, user.scope)
 
     def change(context: Context, draft: CampaignDraft) -> int:
         return update(context, campaign_id, draft)

@@ -31,7 +31,7 @@ from notifier.store import templates as stored
 from notifier.web import i18n
 from notifier.web.console.audience_form import picker_choices, refilled, targets_data
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.console.session import ConsoleUser
 from notifier.web.views import language_of
 
@@ -195,7 +195,8 @@ def form_page(
         form=form, error=error, preview=preview, channels=CHANNELS, action=action,
         editing=editing, variables=VARIABLES, schedule_choices=SCHEDULE_CHOICES,
         month_days=LAST_MONTH_DAY, stored_templates=stored_choices(console),
-        firms=firm_choices(console.acting(user)), **picker_choices(console.runtime, form),
+        firms=firm_choices(console.acting(user)),
+        **picker_choices(console.runtime, form, scope=user.scope),
     )  # fmt: skip
 
 
@@ -229,13 +230,13 @@ def posted(
 
 
 @router.get("/campaigns/new", response_class=HTMLResponse)
-def new(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+def new(request: Request, user: StaffUser, console: ConsoleDep) -> HTMLResponse:
     """The empty form: weekly on Monday at 09:00 preset, SMS ticked."""
     preset = {"repeat": "weekly", "weekday": "0", "at": "09:00", "day": "1", "channels": ["sms"]}
     return form_page(console, request, user, preset)
 
 
 @router.post("/campaigns/new")
-def submit(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+def submit(request: Request, user: StaffPost, form: PostedForm, console: ConsoleDep) -> Response:
     """Fill from a stored template, preview or create the campaign."""
     return posted(console, request, user, form, create_campaign)

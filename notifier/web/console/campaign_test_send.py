@@ -14,7 +14,7 @@ from notifier.services.campaigns.preview import send_test_message
 from notifier.services.context import Context
 from notifier.web.console.campaign_changes import campaign_as_row
 from notifier.web.console.campaigns import campaign_page
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost
 from notifier.web.deps import Id
 
 router = APIRouter()
@@ -56,11 +56,11 @@ def sent_each(
 
 @router.post("/campaigns/{campaign_id}/test-send", response_class=HTMLResponse)
 def test_send(
-    request: Request, campaign_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, campaign_id: Id, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> HTMLResponse:
     """Send the test messages and show each channel's outcome on the campaign's page."""
     try:
-        row = campaign_as_row(console.runtime, campaign_id)
+        row = campaign_as_row(console.runtime, campaign_id, user.scope)
     except NotFoundError:
         return console.not_found(request)
     given = {c: str(form.get(f"to_{c}") or "").strip() for c in CHANNELS}

@@ -14,7 +14,7 @@ from notifier.domain.schedules import repeat_of
 from notifier.errors import NotFoundError, NotifierError
 from notifier.services.access.users import phone_of
 from notifier.services.approval.listings import approval_state
-from notifier.services.campaigns.operations import campaign_row, schedule_of
+from notifier.services.campaigns.operations import campaign_row, campaigns_in, schedule_of
 from notifier.services.campaigns.preview import preview_campaign
 from notifier.services.context import Context
 from notifier.services.delivery.progress import campaign_runs, current_run
@@ -22,7 +22,7 @@ from notifier.store import campaigns as store
 from notifier.store.paging import paged
 from notifier.web.console.campaign_changes import CHANGES, campaign_as_row, change_campaign
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, SignedIn, SignedPost
+from notifier.web.console.deps import CampaignUser, ConsoleDep, StaffPost
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 
@@ -54,7 +54,8 @@ def listing_page(
     runtime, zone = console.runtime, console.runtime.settings.zone
     now = runtime.time_source.now()
     with runtime.sessions() as session:
-        found = paged(session, store.newest_first(), number=number, size=PAGE)
+        shown = store.newest_first(campaigns_in(session, user.scope))
+        found = paged(session, shown, number=number, size=PAGE)
         rows = []
         for campaign in found.rows:
             upcoming = schedule_of(campaign).next_run(now)
@@ -76,7 +77,7 @@ def campaign_page(
     while no run has started), the test-send form (to the clerk's own phone)."""
     runtime = console.runtime
     try:
-        row = campaign_as_row(runtime, campaign_id)
+        row = campaign_as_row(runtime, campaign_id, user.scope)
     except NotFoundError:
         return console.not_found(request)
     row["repeat"] = repeat_of(row["cron"])  # shown in words when the form's words made it
@@ -95,7 +96,7 @@ def campaign_page(
 
 @router.get("/campaigns", response_class=HTMLResponse)
 def listing(
-    request: Request, user: SignedIn, console: ConsoleDep, page: str | None = None
+    request: Request, user: CampaignUser, console: ConsoleDep, page: str | None = None
 ) -> HTMLResponse:
     """The campaigns, a page at a time, each with its next run."""
     return listing_page(console, request, user, number=page_number(page))
@@ -105,7 +106,7 @@ def listing(
 def one(
     request: Request,
     campaign_id: Id,
-    user: SignedIn,
+    user: CampaignUser,
     console: ConsoleDep,
     note: str | None = None,
     enterprise: str | None = None,
@@ -119,9 +120,14 @@ def one(
 
 
 @router.get("/campaigns/{campaign_id}/progress")
-def progress(campaign_id: Id, _: SignedIn, console: ConsoleDep) -> JSONResponse:
-    """The runs and the current one's progress, for the page's live bar."""
+def progress(campaign_id: Id, user: CampaignUser, console: ConsoleDep) -> JSONResponse:
+    """The runs and the current one's progress, for the page's live bar (404 outside the
+    user's scope)."""
     runtime = console.runtime
+    try:
+        campaign_as_row(runtime, campaign_id, user.scope)
+    except NotFoundError:
+        return JSONResponse({"detail": "no such campaign"}, status_code=404)
     runs = campaign_runs(runtime.sessions, campaign_id, now=runtime.time_source.now())
     current = current_run(runs)
     return JSONResponse(
@@ -135,7 +141,7 @@ def progress(campaign_id: Id, _: SignedIn, console: ConsoleDep) -> JSONResponse:
 
 @router.post("/campaigns/{campaign_id}/{action}")
 def change(
-    request: Request, campaign_id: Id, action: str, user: SignedPost, console: ConsoleDep
+    request: Request, campaign_id: Id, action: str, user: StaffPost, console: ConsoleDep
 ) -> Response:
     """Pause, resume or cancel the campaign."""
     if action not in CHANGES:

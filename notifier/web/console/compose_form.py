@@ -240,7 +240,7 @@ def compose_page(
         user,
         status_code=status_code,
         form={"deadlines": _padded([]), **form},
-        **picker_choices(console.runtime, form, topics=True),
+        **picker_choices(console.runtime, form, topics=True, scope=user.scope),
         ladders=[(ladder, ladder_label(t, ladder)) for ladder in LADDER_PRESETS],
         **shown,
     )

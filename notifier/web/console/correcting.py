@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from notifier.domain.scope import Scope
 from notifier.errors import BrokerUnavailable, InputError, NotFoundError
 from notifier.services.policies.composing import correct_composed, review_correction
 from notifier.web import i18n
@@ -23,7 +24,7 @@ from notifier.web.console.compose_form import (
     refusal,
 )
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import AuthorPost, AuthorUser, ConsoleDep, PostedForm
 from notifier.web.console.policy_page import found, policy_file_data
 from notifier.web.deps import Id
 from notifier.web.views import language_of
@@ -43,12 +44,12 @@ class Correctable:
     published: bool
 
 
-def _correctable(console: Console, policy_id: int) -> Correctable:
+def _correctable(console: Console, policy_id: int, scope: Scope) -> Correctable:
     """The policy's file and whether it went out; 404 without it, 400 when it cannot be
     corrected here (no ref, or withdrawn)."""
     runtime = console.runtime
     with runtime.sessions() as session:
-        policy = found(session, policy_id)
+        policy = found(session, policy_id, scope)
         data = policy_file_data(policy, runtime.settings.zone)
         if data is None or policy.cancelled_at is not None:
             raise HTTPException(status_code=400, detail="这条政策不能在此更正 / not correctable")
@@ -58,10 +59,10 @@ def _correctable(console: Console, policy_id: int) -> Correctable:
 
 @router.get("/policies/{policy_id}/correct", response_class=HTMLResponse)
 def correct_page(
-    request: Request, policy_id: Id, user: SignedIn, console: ConsoleDep
+    request: Request, policy_id: Id, user: AuthorUser, console: ConsoleDep
 ) -> HTMLResponse:
     """The compose form filled with the policy as it stands."""
-    policy = _correctable(console, policy_id)
+    policy = _correctable(console, policy_id, user.scope)
     t = i18n.translator(language_of(request))
     zone = console.runtime.settings.zone
     form = prefill(policy.data, zone, t, published=policy.published)
@@ -70,11 +71,11 @@ def correct_page(
 
 @router.post("/policies/{policy_id}/correct")
 def correct_form(
-    request: Request, policy_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, policy_id: Id, user: AuthorPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Show what the form changes; save it (the revise service, audited) once the clerk sends
     back exactly what they were shown."""
-    policy = _correctable(console, policy_id)
+    policy = _correctable(console, policy_id, user.scope)
     zone = console.runtime.settings.zone
     shown = refill(form)
     if form.get(MORE_FIELD):

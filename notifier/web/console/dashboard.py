@@ -31,14 +31,17 @@ def dashboard(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResp
 
     def count() -> tuple[dict[str, dict[str, dict[str, int]]], list[dict[str, Any]]]:
         with runtime.sessions() as session:
-            counts = store.channel_status_counts_since(session, periods)  # one pass for both
+            # One pass for both periods, over the deliveries the user's scope counts.
+            counts = store.channel_status_counts_since(session, periods, scope=user.scope)
         return counts, district(context)  # one grouped query over the stored states
 
     # The figures are at most a few seconds old: one scan serves every clerk meanwhile.
-    counts, reach = console.recent.get(("counts", *periods.values()), count)
+    counts, reach = console.recent.get(("counts", user.scope, *periods.values()), count)
     with runtime.sessions() as session:
         failures = store.list_deliveries(
-            session, DeliveryFilter(status=DeliveryStatus.FAILED), limit=FAILURES_SHOWN
+            session,
+            DeliveryFilter(status=DeliveryStatus.FAILED, scope=user.scope),
+            limit=FAILURES_SHOWN,
         )
         failed = [
             {

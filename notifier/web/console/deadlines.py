@@ -18,7 +18,7 @@ from notifier.services.deadlines.outstanding import not_done_all, not_done_page
 from notifier.web import i18n
 from notifier.web.console import deadline_export
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.console.session import ConsoleUser
 from notifier.web.deps import Id
 from notifier.web.views import language_of
@@ -54,7 +54,7 @@ def _next_month(first: date) -> date:
 
 @router.get("/deadlines", response_class=HTMLResponse)
 def deadlines(
-    request: Request, user: SignedIn, console: ConsoleDep, month: str | None = None
+    request: Request, user: StaffUser, console: ConsoleDep, month: str | None = None
 ) -> HTMLResponse:
     """The deadlines due in one month (this one unless ``month`` names another), day by day,
     with their reminder rungs; links to the month before and after."""
@@ -103,7 +103,7 @@ def deadline_page(
 def one(
     request: Request,
     deadline_id: Id,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     page: str | None = None,
     note: str | None = None,
@@ -116,7 +116,7 @@ def one(
 
 
 @router.get("/deadlines/{deadline_id}/not-done.xlsx")
-def export(request: Request, deadline_id: Id, user: SignedIn, console: ConsoleDep) -> Response:
+def export(request: Request, deadline_id: Id, user: StaffUser, console: ConsoleDep) -> Response:
     """Every firm that has not marked the deadline done, as XLSX in the page's language."""
     try:
         standing, firms = not_done_all(console.acting(user), deadline_id)
@@ -136,7 +136,7 @@ def export(request: Request, deadline_id: Id, user: SignedIn, console: ConsoleDe
 
 @router.post("/deadlines/{deadline_id}/done")
 def done(
-    request: Request, deadline_id: Id, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, deadline_id: Id, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Mark the deadline done on a firm's behalf (audited ``deadline.done`` naming the
     clerk); the firm gets no more reminders for it."""

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.paging import page_number
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.xlsx_export import XLSX_MEDIA_TYPE
 from notifier.services.delivery.shown import delivery_message
 from notifier.services.enterprises.listings import EXPORT_LIMIT
@@ -17,7 +18,7 @@ from notifier.store.models import DeliveryStatus
 from notifier.store.paging import paged
 from notifier.web import i18n
 from notifier.web.console import delivery_export
-from notifier.web.console.deps import ConsoleDep, SignedIn
+from notifier.web.console.deps import ConsoleDep, StaffUser
 from notifier.web.delivery_log_export import DeliveryLogExport
 from notifier.web.deps import Id
 from notifier.web.views import language_of
@@ -29,10 +30,16 @@ router = APIRouter()
 
 
 def filter_of(
-    policy: str | None, status: str | None, channel: str | None, q: str | None
+    policy: str | None,
+    status: str | None,
+    channel: str | None,
+    q: str | None,
+    scope: Scope = DISTRICT,
 ) -> DeliveryFilter:
-    """The log's filter from its query string; values that cannot match are dropped."""
+    """The log's filter from its query string (values that cannot match are dropped), in the
+    user's ``scope``."""
     return DeliveryFilter(
+        scope=scope,
         policy_id=int(policy) if policy and policy.isdigit() and len(policy) < 10 else None,
         status=status if status in STATUSES else None,
         channel=channel if channel in CHANNELS else None,
@@ -43,7 +50,7 @@ def filter_of(
 @router.get("/deliveries", response_class=HTMLResponse)
 def log(
     request: Request,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     policy: str | None = None,
     status: str | None = None,
@@ -52,7 +59,7 @@ def log(
     page: str | None = None,
 ) -> HTMLResponse:
     """The delivery log as filtered, newest first, a page at a time."""
-    filters = filter_of(policy, status, channel, q)
+    filters = filter_of(policy, status, channel, q, user.scope)
     with console.runtime.sessions() as session:
         counts = store.status_counts(session, filters)
         found = paged(
@@ -79,7 +86,7 @@ def log(
 @router.get("/deliveries/export")
 def export(
     request: Request,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     format: Literal["csv", "xlsx"] = "xlsx",  # noqa: A002 - the query's public name
     policy: str | None = None,
@@ -94,7 +101,7 @@ def export(
     page at a time in short sessions, the file written to a temporary file and streamed back
     from it. While another export is being built, a wait, then the "busy" page.
     """
-    filters = filter_of(policy, status, channel, q)
+    filters = filter_of(policy, status, channel, q, user.scope)
     runtime = console.runtime
     language = language_of(request)
     zone = runtime.settings.zone
@@ -116,10 +123,10 @@ def export(
 
 
 @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
-def one(request: Request, delivery_id: Id, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+def one(request: Request, delivery_id: Id, user: StaffUser, console: ConsoleDep) -> HTMLResponse:
     """One delivery with its attempts and the reason it stands as it does."""
     with console.runtime.sessions() as session:
-        delivery = store.get_delivery(session, delivery_id)
+        delivery = store.get_delivery(session, delivery_id, scope=user.scope)
         if delivery is None:
             raise HTTPException(status_code=404, detail="no such delivery")
         attempts = store.attempts_of(session, delivery_id)

@@ -2,8 +2,13 @@
 does for the API): the console's parts, the signed-in user with the role a route admits, and
 a form post with its CSRF value checked.
 
-Every console route takes one of :data:`SignedIn`, :data:`AdminUser`, :data:`SignedPost` or
-:data:`AdminPost` (the sign-in page excepted). Only :func:`posted_form` is ``async``: it awaits
+Every console route takes one :class:`Admits` (a page) or :class:`AdmitsPost` (a form post,
+its CSRF value checked) that declares the roles it lets in (the sign-in page excepted):
+:data:`SignedIn` / :data:`SignedPost` every console role, :data:`StaffUser` /
+:data:`StaffPost` admins and staff (the register: firms, deliveries, follow-ups, deadlines,
+campaigns' changes), :data:`CampaignUser` admins, staff and approvers, :data:`AdminUser` /
+:data:`AdminPost` admins. Another role gets 403. What a route shows is then narrowed to the
+user's scope (``notifier.domain.scope``). Only :func:`posted_form` is ``async``: it awaits
 the body and nothing else; the rest are plain ``def`` (the session check reads the database),
 which FastAPI runs in its thread pool.
 """
@@ -46,25 +51,9 @@ def signed_in(request: Request, console: ConsoleDep) -> ConsoleUser:
     return user
 
 
-SignedIn = Annotated[ConsoleUser, Depends(signed_in)]
-
-
-def _admin_only(user: ConsoleUser) -> ConsoleUser:
-    if not user.admin:
-        raise HTTPException(status_code=403, detail="admin only")
-    return user
-
-
-def signed_in_admin(user: SignedIn) -> ConsoleUser:
-    """The signed-in admin; staff get 403."""
-    return _admin_only(user)
-
-
-AdminUser = Annotated[ConsoleUser, Depends(signed_in_admin)]
-
-
 def posted_by(
-    request: Request, form: PostedForm, user: SignedIn, console: ConsoleDep
+    request: Request, form: PostedForm, user: Annotated[ConsoleUser, Depends(signed_in)],
+    console: ConsoleDep,
 ) -> ConsoleUser:
     """The user of a form post whose CSRF value matches the session (else 403)."""
     value = form.get(FIELD) or request.headers.get("x-csrf-token")
@@ -73,12 +62,41 @@ def posted_by(
     return user
 
 
-SignedPost = Annotated[ConsoleUser, Depends(posted_by)]
+def _admitted(user: ConsoleUser, roles: tuple[str, ...]) -> ConsoleUser:
+    if user.role not in roles:
+        raise HTTPException(status_code=403, detail="not for this role")
+    return user
 
 
-def admin_posted(user: SignedPost) -> ConsoleUser:
-    """An admin's form post with the session's CSRF value (else 403)."""
-    return _admin_only(user)
+class Admits:
+    """A page's dependency: the signed-in user, when their role is one of ``roles``."""
+
+    def __init__(self, *roles: str) -> None:
+        self.roles = roles
+
+    def __call__(self, user: Annotated[ConsoleUser, Depends(signed_in)]) -> ConsoleUser:
+        return _admitted(user, self.roles)
 
 
-AdminPost = Annotated[ConsoleUser, Depends(admin_posted)]
+class AdmitsPost(Admits):
+    """A form post's dependency: as :class:`Admits`, with the session's CSRF value checked."""
+
+    def __call__(self, user: Annotated[ConsoleUser, Depends(posted_by)]) -> ConsoleUser:
+        return _admitted(user, self.roles)
+
+
+EVERYONE = ("admin", "staff", "publisher", "approver")
+STAFF = ("admin", "staff")
+CAMPAIGN_READERS = ("admin", "staff", "approver")
+ADMIN = ("admin",)
+
+SignedIn = Annotated[ConsoleUser, Depends(Admits(*EVERYONE))]
+SignedPost = Annotated[ConsoleUser, Depends(AdmitsPost(*EVERYONE))]
+StaffUser = Annotated[ConsoleUser, Depends(Admits(*STAFF))]
+StaffPost = Annotated[ConsoleUser, Depends(AdmitsPost(*STAFF))]
+CampaignUser = Annotated[ConsoleUser, Depends(Admits(*CAMPAIGN_READERS))]
+AdminUser = Annotated[ConsoleUser, Depends(Admits(*ADMIN))]
+AdminPost = Annotated[ConsoleUser, Depends(AdmitsPost(*ADMIN))]
+# Policies: composing, publishing and correcting (publishers too).
+AuthorUser = Annotated[ConsoleUser, Depends(Admits("admin", "staff", "publisher"))]
+AuthorPost = Annotated[ConsoleUser, Depends(AdmitsPost("admin", "staff", "publisher"))]

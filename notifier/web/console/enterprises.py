@@ -20,7 +20,7 @@ from notifier.store.models import Enterprise
 from notifier.store.paging import paged
 from notifier.web.console import enterprise_form
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.console.session import ConsoleUser
 
 PAGE = 50
@@ -77,7 +77,7 @@ def import_page(
 @router.get("/enterprises", response_class=HTMLResponse)
 def listing(
     request: Request,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     q: str | None = None,
     sector: str | None = None,
@@ -86,7 +86,7 @@ def listing(
     """Enterprises by name or credit code and sector prefix, a page at a time."""
     search = (q or "").strip()[:100] or None
     prefix = (sector or "").strip().upper()[:8] or None
-    query = store.list_query(filters=EnterpriseFilter(sector=prefix, q=search))
+    query = store.list_query(filters=EnterpriseFilter(sector=prefix, q=search, scope=user.scope))
     with console.runtime.sessions() as session:
         found = paged(session, query, number=page_number(page), size=PAGE)
         return _page(
@@ -114,7 +114,7 @@ def enterprise_page(
 ) -> HTMLResponse:
     """One enterprise, its edit form (as stored, or as sent when refused) and its history."""
     with console.runtime.sessions() as session:
-        enterprise = store.get_full(session, code)
+        enterprise = store.get_full(session, code, scope=user.scope)
         if enterprise is None:
             raise HTTPException(status_code=404, detail="no such enterprise")
         mine = DeliveryFilter(enterprise_id=enterprise.id)
@@ -143,7 +143,7 @@ def enterprise_page(
 def one(
     request: Request,
     credit_code: str,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     note: str | None = None,
 ) -> HTMLResponse:
@@ -154,7 +154,7 @@ def one(
 
 @router.post("/enterprises/{credit_code}/edit")
 def edit(
-    request: Request, credit_code: str, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, credit_code: str, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Save the edit form through the register's checks (audited ``enterprise.update``); a
     refusal names the field in Chinese and keeps what was typed."""

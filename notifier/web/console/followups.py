@@ -24,7 +24,7 @@ from notifier.services.reach.followups import followups, read_outcome
 from notifier.store import enterprises as enterprise_store
 from notifier.web.console import enterprise_form
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.console.session import ConsoleUser
 
 PATH = "/console/followups"
@@ -62,7 +62,7 @@ def _listing(
     return console.page(
         request, "console/followups.html", user, status_code=status_code,
         found=found, pager=found.page if found else None, items=found.page.rows if found else [],
-        regions=region_choices(console.runtime.sessions), community=community or "",
+        regions=region_choices(console.runtime.sessions, user.scope), community=community or "",
         policy=_whole(policy), outcomes=list(CALL_WORDS.values()),
         days=console.runtime.settings.reach.followup_working_days, error=error, note=note,
     )  # fmt: skip
@@ -71,7 +71,7 @@ def _listing(
 @router.get("/followups", response_class=HTMLResponse)
 def listing(
     request: Request,
-    user: SignedIn,
+    user: StaffUser,
     console: ConsoleDep,
     community: str | None = None,
     policy: str | None = None,
@@ -106,7 +106,7 @@ def _refused(
 
 
 @router.post("/followups/call")
-def call(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+def call(request: Request, user: StaffPost, form: PostedForm, console: ConsoleDep) -> Response:
     """Log a call to a firm about a policy (audited ``reach.call``); a bad outcome or note is
     refused naming it, the list shown again."""
     back = _back(form)
@@ -127,7 +127,7 @@ def call(request: Request, user: SignedPost, form: PostedForm, console: ConsoleD
 
 
 @router.post("/followups/phone")
-def phone(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+def phone(request: Request, user: StaffPost, form: PostedForm, console: ConsoleDep) -> Response:
     """Correct a firm's phone number: its stored record with the new number, saved by the
     enterprise edit form's service (checked as a register row, audited)."""
     back = _back(form)

@@ -16,7 +16,7 @@ from notifier.store import policies as store
 from notifier.store.paging import paged
 from notifier.web import i18n, words
 from notifier.web.console.compose_form import MORE_FIELD, compose_page, draft_of, refill, refusal
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import AuthorPost, AuthorUser, ConsoleDep, PostedForm, SignedIn
 from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
 from notifier.web.views import language_of
@@ -32,7 +32,8 @@ def listing(
 ) -> HTMLResponse:
     """Every policy, the newest first, a page at a time."""
     with console.runtime.sessions() as session:
-        found = paged(session, store.newest_first(), number=page_number(page), size=PAGE)
+        shown = store.newest_first(user.scope)
+        found = paged(session, shown, number=page_number(page), size=PAGE)
         rows = [
             {
                 "id": p.id,
@@ -48,7 +49,7 @@ def listing(
 
 
 @router.get("/policies/new", response_class=HTMLResponse)
-def compose(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+def compose(request: Request, user: AuthorUser, console: ConsoleDep) -> HTMLResponse:
     """The compose form, empty."""
     return compose_page(request, user, console, form={"publish_when": "now"})
 
@@ -69,7 +70,7 @@ def one(
 # and rendering never stall the event loop (the form is read by ``posted_form``).
 @router.post("/policies/preview")
 def preview(
-    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, user: AuthorPost, form: PostedForm, console: ConsoleDep
 ) -> JSONResponse:
     """The compose form's live preview: audience, samples, each channel's message."""
     runtime = console.runtime
@@ -91,7 +92,7 @@ def preview(
 
 @router.post("/policies")
 def publish_form(
-    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, user: AuthorPost, form: PostedForm, console: ConsoleDep
 ) -> Response:
     """Publish the composed policy (once: publishing it again sends nothing new). One that
     reaches no enterprise is sent back with a "publish anyway" box until the clerk ticks it."""

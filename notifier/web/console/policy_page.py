@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.inputs.policy_file import TARGET_KEYS
 from notifier.services.approval.listings import approval_state
 from notifier.services.enterprises.listings import local
@@ -25,9 +26,10 @@ from notifier.web.console.session import ConsoleUser
 NOTES = ("published", "again", "revised", "unchanged", "notified", "cancelled", "held")
 
 
-def found(session: Session, policy_id: int) -> Policy:
-    """The policy, or the "not found" page (404)."""
-    policy = store.get(session, policy_id)
+def found(session: Session, policy_id: int, scope: Scope = DISTRICT) -> Policy:
+    """The policy (one ``scope`` sees: a publisher its department's), or the "not found"
+    page (404)."""
+    policy = store.get_in_scope(session, policy_id, scope)
     if policy is None:
         raise HTTPException(status_code=404, detail="no such policy")
     return policy
@@ -103,12 +105,12 @@ def policy_page(
     """The policy page (``extra``: the cancel form's refusal)."""
     runtime = console.runtime
     with runtime.sessions() as session:
-        policy = found(session, policy_id)
+        policy = found(session, policy_id, user.scope)
         shown = policy_row(policy, runtime.settings.zone)
         ref = ref_of(policy)
         deadlines = shown_deadlines(policy, runtime.settings.zone)
         counts = delivery_store.channel_status_counts(
-            session, DeliveryFilter(policy_id=policy_id)
+            session, DeliveryFilter(policy_id=policy_id, scope=user.scope, counting=True)
         )
     revising = revision_context(console, policy_id)
     reach = reach_context(console.acting(user), policy_id)

@@ -20,7 +20,7 @@ from notifier.services.reach.report import (
 )
 from notifier.web import i18n, reach_export
 from notifier.web.console.chart import FUNNEL_COLOURS, stacked_bars
-from notifier.web.console.deps import ConsoleDep, SignedIn
+from notifier.web.console.deps import ConsoleDep, StaffUser
 from notifier.web.deps import Id
 from notifier.web.views import language_of
 from notifier.web.workbook_export import WorkbookExport
@@ -73,7 +73,7 @@ def district(context: Context) -> list[dict[str, Any]]:
 
 
 @router.get("/policies/{policy_id}/reach.xlsx")
-def export(request: Request, policy_id: Id, user: SignedIn, console: ConsoleDep) -> Response:
+def export(request: Request, policy_id: Id, user: StaffUser, console: ConsoleDep) -> Response:
     """Every firm of the policy with its reach state, as XLSX in the page's language."""
     try:
         _, firms = firm_states(console.acting(user), policy_id)

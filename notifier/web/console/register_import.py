@@ -27,7 +27,7 @@ from notifier.services.enterprises.bad_rows import bad_rows_xlsx, template_xlsx
 from notifier.services.enterprises.importing import import_register
 from notifier.services.enterprises.mapping import propose
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
 from notifier.web.console.enterprises import import_page
 
 router = APIRouter()
@@ -69,7 +69,7 @@ def _staged(console: Console, token: str, suffix: str = "") -> Path:
 
 
 @router.get("/enterprises/template.xlsx")
-def template(user: SignedIn) -> Response:
+def template(user: StaffUser) -> Response:
     """An empty register under the Chinese headings."""
     headers = {"Content-Disposition": "attachment; filename=register-template.xlsx"}
     return Response(template_xlsx(), media_type=XLSX_MEDIA_TYPE, headers=headers)
@@ -77,7 +77,7 @@ def template(user: SignedIn) -> Response:
 
 @router.post("/enterprises/import", response_class=HTMLResponse)
 def upload(
-    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> HTMLResponse:
     """Check the register whole (bounds, format) and show its columns to map."""
     file = form.get("file")
@@ -112,7 +112,7 @@ def _mapping(form: Any, width: int) -> list[str]:
 
 @router.post("/enterprises/import/confirm", response_class=HTMLResponse)
 def confirm(
-    request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep
+    request: Request, user: StaffPost, form: PostedForm, console: ConsoleDep
 ) -> HTMLResponse:
     """Import the staged register with the clerk's mapping; show the report."""
     token = str(form.get("token") or "")
@@ -135,7 +135,7 @@ def confirm(
 
 
 @router.get("/enterprises/import/{token}/bad-rows.xlsx")
-def bad_rows(token: str, user: SignedIn, console: ConsoleDep) -> Response:
+def bad_rows(token: str, user: StaffUser, console: ConsoleDep) -> Response:
     """The bad rows of an import, each with its 错误原因."""
     try:
         path = _staged(console, token, _BAD_ROWS)

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from notifier.errors import InputError, NotFoundError
 from notifier.services.policies.corrections import cancel_policy
-from notifier.web.console.deps import ConsoleDep, SignedPost
+from notifier.web.console.deps import AuthorPost, ConsoleDep
 from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
 
@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.post("/policies/{policy_id}/cancel")
 def cancel_form(
-    request: Request, policy_id: Id, user: SignedPost, console: ConsoleDep
+    request: Request, policy_id: Id, user: AuthorPost, console: ConsoleDep
 ) -> Response:
     """Withdraw a policy not yet published; audited unless it was withdrawn already."""
     try:

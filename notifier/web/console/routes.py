@@ -18,6 +18,7 @@ from notifier.web.console import (
     campaign_form,
     campaign_test_send,
     campaigns,
+    communities,
     complaints,
     correcting,
     dashboard,
@@ -47,7 +48,7 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups, complaints, approvals,
+    campaigns, calendar, accounts, reach_report, followups, complaints, approvals, communities,
 )  # fmt: skip
 
 

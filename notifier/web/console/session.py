@@ -1,4 +1,5 @@
-"""Console sign-in: a user's name and password, or an API key (staff or admin), is exchanged
+"""Console sign-in: a user's name and password, or an API key (staff, admin, publisher or
+approver), is exchanged
 for a server-side session.
 
 The cookie carries only a random session id, signed with the deployment's keys (newest first,
@@ -21,8 +22,10 @@ from datetime import timedelta
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.time_source import TimeSource
 from notifier.services.access.api_keys import Principal
+from notifier.services.access.scopes import scope_for
 from notifier.services.context import Actor
 from notifier.store import console_sessions as store
 from notifier.store.db import SessionFactory
@@ -36,9 +39,13 @@ SALT = "notifier.console-session"
 LOGIN_SALT = "notifier.console-login"
 SESSION_HOURS = 8
 LOGIN_FORM_HOURS = 12
-# Who may sign in to the console: an approver too, to decide the sends waiting for approval.
-STAFF_ROLES = ("staff", "admin", "approver")
+# Who may sign in to the console: approvers too, to decide the sends waiting for approval.
+STAFF_ROLES = ("staff", "admin", "publisher", "approver")
 LOGIN_PATH = "/console/login"
+# The register's pages: firms one by one (not for publishers and approvers).
+REGISTER_PAGES = (
+    "/console/deadlines", "/console/enterprises", "/console/followups", "/console/deliveries",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class ConsoleUser:
     user_id: int | None = None
     # Who owns the key a key's holder signed in with (the audit log names them too).
     owner: str | None = None
+    # What of the district they see: their own (a user) or the key's owner's.
+    scope: Scope = DISTRICT
 
     @property
     def person(self) -> str | None:
@@ -80,17 +89,30 @@ class ConsoleUser:
         """Whether the admin pages are open to this user."""
         return self.role == "admin"
 
+    def sees(self, path: str) -> bool:
+        """Whether the nav offers the page at ``path`` (what the role is let into)."""
+        if path.startswith(REGISTER_PAGES):
+            return self.scope.sees_register
+        if path.startswith("/console/campaigns"):
+            return self.role != "publisher"
+        if path.startswith("/console/templates"):
+            return self.role != "approver"
+        return True
+
     @property
     def principal(self) -> Principal:
         """Who is behind the session, as the API's audit log names callers (a user by name)."""
         return Principal(
-            role=Role(self.role), key_id=self.key_id or 0, prefix=self.name, owner=self.owner
-        )
+            role=Role(self.role), key_id=self.key_id or 0, prefix=self.name, owner=self.owner,
+            scope=self.scope,
+        )  # fmt: skip
 
     @property
     def actor(self) -> Actor:
         """Who the audit log names for an operation done here."""
-        return Actor(name=self.name, role=self.role, face="console", owner=self.owner)
+        return Actor(
+            name=self.name, role=self.role, face="console", owner=self.owner, scope=self.scope
+        )
 
     @property
     def session_hash(self) -> str:
@@ -153,15 +175,17 @@ class Sessions:
             owner = None
             if person is not None:
                 role, name, key_id, user_id = person.role, person.name, None, person.id
+                scope = scope_for(role, person)
             else:
                 assert key is not None
                 role, name, key_id, user_id = key.role, key.prefix, key.id, None
                 owner = key.owner.name if key.owner else None
+                scope = scope_for(role, key.owner)
         if role not in STAFF_ROLES:
             return None
         return ConsoleUser(
             role=role, name=name, key_id=key_id, user_id=user_id, sid=sid,
-            csrf=form_token(self.keys, sid), owner=owner,
+            csrf=form_token(self.keys, sid), owner=owner, scope=scope,
         )  # fmt: skip
 
     def end(self, user: ConsoleUser, *, reason: str = "logout") -> None:

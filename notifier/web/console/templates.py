@@ -12,7 +12,7 @@ from notifier.inputs.enterprise_csv import read_channel_word
 from notifier.services.templates.saving import TemplateDraft, save_template
 from notifier.store import templates as store
 from notifier.web.console.context import Console
-from notifier.web.console.deps import ConsoleDep, PostedForm, SignedIn, SignedPost
+from notifier.web.console.deps import AuthorPost, AuthorUser, ConsoleDep, PostedForm
 from notifier.web.console.session import ConsoleUser
 
 TEXT_FIELDS = ("name", "channel", "subject", "body", "html")
@@ -45,14 +45,14 @@ def listing_page(
 
 
 @router.get("/templates", response_class=HTMLResponse)
-def listing(request: Request, user: SignedIn, console: ConsoleDep) -> HTMLResponse:
+def listing(request: Request, user: AuthorUser, console: ConsoleDep) -> HTMLResponse:
     """The stored templates."""
     return listing_page(console, request, user)
 
 
 @router.get("/templates/{name}", response_class=HTMLResponse)
 def one(
-    request: Request, name: str, user: SignedIn, console: ConsoleDep, note: str | None = None
+    request: Request, name: str, user: AuthorUser, console: ConsoleDep, note: str | None = None
 ) -> HTMLResponse:
     """One template's versions, per channel."""
     with console.runtime.sessions() as session:
@@ -72,7 +72,7 @@ def one(
 
 
 @router.post("/templates")
-def save(request: Request, user: SignedPost, form: PostedForm, console: ConsoleDep) -> Response:
+def save(request: Request, user: AuthorPost, form: PostedForm, console: ConsoleDep) -> Response:
     """Save a new version (nothing stored when it is refused, or when it changes nothing)."""
     # Windows browsers post CRLF; the stored template keeps plain newlines.
     sent = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in TEXT_FIELDS}

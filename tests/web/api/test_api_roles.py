@@ -19,7 +19,11 @@ from support.apiclient import OTHER, OWN, api_fixture, api_park_fixture, make_ap
 
 __all__ = ["api_fixture", "api_park_fixture"]  # fixtures
 
-ALL_ROLES = ("admin", "staff", "enterprise")
+ALL_ROLES = ("admin", "staff", "publisher", "approver", "enterprise")
+# A publisher writes and publishes policies and templates; an approver reads policies and
+# campaigns (and their progress); neither touches the register.
+PUBLISHER_PATHS = ("/api/v1/policies", "/api/v1/templates")
+APPROVER_READS = re.compile(r"/api/v1/(policies|campaigns)(/\{\w+\}(/progress)?)?$")
 
 
 def _routes(routes: list[Any], inherited: tuple[Any, ...] = ()) -> Iterator[tuple[APIRoute, tuple]]:
@@ -56,7 +60,7 @@ def test_every_route_declares_the_roles_it_admits(make_runtime, tmp_path):
     ]
 
 
-def _expected(path: str, role: str | None) -> str:
+def _expected(path: str, role: str | None, method: str = "GET") -> str:
     """What a role should get on a route: "allowed", "forbidden" (403), "unauthenticated" or
     "token" (a vendor's push: no key needed, and without the URL's token a 403 naming it)."""
     if path.startswith("/callbacks/"):
@@ -72,6 +76,10 @@ def _expected(path: str, role: str | None) -> str:
     # Deciding a send that waits for approval is an approver's (or an admin's), never staff's.
     deciding = path.startswith("/api/v1/approvals/") and path.endswith(("/approve", "/return"))
     if role == "staff" and not path.startswith(("/api/v1/keys", "/api/v1/audit")) and not deciding:
+        return "allowed"
+    if role == "publisher" and path.startswith(PUBLISHER_PATHS):
+        return "allowed"
+    if role == "approver" and method == "GET" and APPROVER_READS.match(path):
         return "allowed"
     return "forbidden"
 
@@ -105,7 +113,7 @@ def test_every_route_with_every_role_gets_what_its_roles_say(api_park, role):
     wrong = []
     for method, path in operations:
         response = api_park.request(method, _fill(path, api_park), role, json={})
-        expected = _expected(path, role)
+        expected = _expected(path, role, method)
         got = response.status_code
         if got >= 500:
             wrong.append((method, path, got, "server error"))

@@ -1,7 +1,7 @@
 """approvals: a mass send waits for an approver; policies held until approved
 
 Revision ID: 0025_approvals
-Revises: 0023_message_class
+Revises: 0024_communities
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025_approvals"
-down_revision: str | None = "0023_message_class"
+down_revision: str | None = "0024_communities"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

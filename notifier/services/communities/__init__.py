@@ -1,0 +1,1 @@
+"""The district's shape: communities (their regions and staff) and departments."""
