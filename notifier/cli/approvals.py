@@ -45,8 +45,7 @@ def _line(row: dict[str, Any]) -> str:
 @pass_app
 def list_(app: App, status: str, output_format: str) -> None:
     """The requests of one status, newest first (default: those waiting)."""
-    rows = list_approvals(app.runtime.sessions, zone=app.settings.zone,
-                          status=None if status == "all" else status)  # fmt: skip
+    rows = list_approvals(app.context, status=None if status == "all" else status)
     if output_format == "json":
         print_json(rows)
         return
@@ -62,7 +61,7 @@ def list_(app: App, status: str, output_format: str) -> None:
 @pass_app
 def show(app: App, approval_id: int, output_format: str) -> None:
     """One request: author, the frozen preview (audience, texts, SMS parts and cost), decision."""
-    row = show_approval(app.runtime.sessions, approval_id, zone=app.settings.zone)
+    row = show_approval(app.context, approval_id)
     if output_format == "json":
         print_json(row)
         return

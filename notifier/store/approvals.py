@@ -59,9 +59,14 @@ def newest_first(status: str | None = None) -> Select[Approval]:
     return query if status is None else query.where(Approval.status == status)
 
 
-def listed(session: Session, *, status: str | None = None, limit: int = 200) -> list[Approval]:
-    """The newest requests first (of ``status`` when given)."""
-    return list(session.scalars(newest_first(status).limit(limit)))
+def listed(
+    session: Session, *, status: str | None = None, limit: int = 200, author: str | None = None
+) -> list[Approval]:
+    """The newest requests first (of ``status`` when given; of ``author`` alone when given)."""
+    query = newest_first(status)
+    if author is not None:
+        query = query.where(Approval.author == author)
+    return list(session.scalars(query.limit(limit)))
 
 
 def check_pending(approval: Approval) -> None:

@@ -20,6 +20,7 @@ from notifier.services.access.api_keys import add_key
 from notifier.services.access.users import add_user
 from notifier.services.communities import operations as communities
 from notifier.services.reach import calls, events
+from notifier.store.models import Approval
 from notifier.web.app import create_app
 
 from support.factories import REGION, Firm, acting, credit_code, enter_plain_years
@@ -130,9 +131,37 @@ def build_district(make_runtime, database_url: str) -> District:
         )
         assert made.status_code == 201, made.text
         campaigns[actor] = made.json()["id"]
+    approvals = _approval_requests(runtime, campaigns)
     district.ids.update(
         policy=near, trade=trade, deadline=deadlines[0]["id"], own_delivery=own[0]["id"],
         other_delivery=other[0]["id"], own_campaign=campaigns["staff_a"],
-        other_campaign=campaigns["staff_b"],
+        other_campaign=campaigns["staff_b"], own_approval=approvals["staff_a"],
+        other_approval=approvals["staff_b"],
     )  # fmt: skip
     return district
+
+
+def _approval_requests(runtime: Runtime, campaigns: dict[str, int]) -> dict[str, int]:
+    """A request waiting for approval from each community's clerk (their campaign), its frozen
+    sample text naming a firm of their community."""
+    sample = {"staff_a": NAMES[1], "staff_b": NAMES[5]}
+    made = {}
+    with runtime.sessions.begin() as session:
+        for actor, campaign_id in campaigns.items():
+            request = Approval(
+                kind="campaign", campaign_id=campaign_id, author=actor, author_role="staff",
+                requested_at=runtime.time_source.now(), rules=["campaigns"],
+                preview={
+                    "title": "申报提醒", "name": f"提醒-{actor}", "firms": 2,
+                    "recipients": {"sms": 2}, "deliveries": 2, "warnings": [],
+                    "sms": {"parts": 2, "estimated": True, "cost_yuan": 0.1},
+                    "renderings": {"sms": {
+                        "credit_code": "", "text": f"{sample[actor]}：提醒", "subject": None,
+                        "sms_length": 10, "sms_parts": 1, "error": None,
+                    }},
+                },
+            )  # fmt: skip
+            session.add(request)
+            session.flush()
+            made[actor] = request.id
+    return made

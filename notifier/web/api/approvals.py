@@ -30,19 +30,19 @@ Status = Literal["pending", "approved", "returned", "withdrawn"]
 @router.get("", response_model=list[ApprovalOut], summary="审核列表 / approval requests")
 def listing(
     runtime: RuntimeDep,
-    _: Reader,
+    principal: Reader,
     status: Annotated[Status | None, Query(description="只看某状态 / only this status")] = None,
 ) -> list[dict[str, Any]]:
     """The newest requests first (``status=pending``: the ones waiting), each with its frozen
-    preview."""
-    return list_approvals(runtime.sessions, zone=runtime.settings.zone, status=status)
+    preview; a community's staff see the requests they filed."""
+    return list_approvals(acting(runtime, principal), status=status)
 
 
 @router.get("/{approval_id}", response_model=ApprovalOut, summary="审核详情 / one request")
-def show(runtime: RuntimeDep, _: Reader, approval_id: Id) -> dict[str, Any]:
+def show(runtime: RuntimeDep, principal: Reader, approval_id: Id) -> dict[str, Any]:
     """One request: who asked, the frozen preview (audience, each channel's text, SMS parts
-    and cost), and who decided, when and why."""
-    return show_approval(runtime.sessions, approval_id, zone=runtime.settings.zone)
+    and cost), and who decided, when and why (another's, to a community's staff: 404)."""
+    return show_approval(acting(runtime, principal), approval_id)
 
 
 @router.post(

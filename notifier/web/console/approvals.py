@@ -30,8 +30,7 @@ def listing(
 ) -> HTMLResponse:
     """The requests of one status (default: those waiting), newest first."""
     chosen = status if status in STATUSES else "pending"
-    runtime = console.runtime
-    rows = list_approvals(runtime.sessions, zone=runtime.settings.zone, status=chosen)
+    rows = list_approvals(console.acting(user), status=chosen)
     return console.page(request, "console/approvals.html", user, approvals=rows,
                         status=chosen, statuses=STATUSES)  # fmt: skip
 
@@ -41,9 +40,8 @@ def approval_page(
     status_code: int = 200, **extra: Any,
 ) -> HTMLResponse:
     """One request: who asked, the frozen preview, the decision or the forms to make it."""
-    runtime = console.runtime
     try:
-        row = show_approval(runtime.sessions, approval_id, zone=runtime.settings.zone)
+        row = show_approval(console.acting(user), approval_id)
     except NotFoundError:
         return console.not_found(request)
     own = row["author"] == person(user.actor)

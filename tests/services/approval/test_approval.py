@@ -99,7 +99,7 @@ def test_an_sms_policy_to_4000_firms_waits_with_nothing_queued_until_another_app
         firm = session.scalar(select(Enterprise.id).limit(1))
     with pytest.raises(NotFoundError):
         firm_page(park.as_(CLERK), published.policy_id, firm)
-    waiting = show_approval(park.runtime.sessions, published.approval_id, zone=SHANGHAI)
+    waiting = show_approval(park.runtime.context(Actor.operator()), published.approval_id)
     assert waiting["status"] == "pending" and waiting["kind"] == "publish"
     assert waiting["author"] == "大碶 张科员" and "sms" in waiting["rules"]
     frozen = waiting["preview"]
@@ -126,7 +126,7 @@ def test_an_sms_policy_to_4000_firms_waits_with_nothing_queued_until_another_app
         assert trigger.due_at == park.time_source.now()  # its time had passed: sent at approval
     assert park.fan_out(decided.trigger_id) == 8_000
     assert park.count(Delivery) == 8_000
-    shown = show_approval(park.runtime.sessions, published.approval_id, zone=SHANGHAI)
+    shown = show_approval(park.runtime.context(Actor.operator()), published.approval_id)
     assert shown["status"] == "approved" and shown["decided_by"] == "李审核"
     firm_page(park.as_(CLERK), published.policy_id, firm)  # firms see it now
 
@@ -175,7 +175,7 @@ def test_a_decided_request_cannot_be_changed(office):
             approve(park.as_(ADMIN), approval_id)
         with pytest.raises(ConflictError, match="已处理"):
             return_(park.as_(ADMIN), approval_id, "改主意了")
-    assert [a["status"] for a in list_approvals(park.runtime.sessions, zone=SHANGHAI)] == [
+    assert [a["status"] for a in list_approvals(park.runtime.context(Actor.operator()))] == [
         "returned", "approved",
     ]
     with park.runtime.sessions() as session:
@@ -196,7 +196,7 @@ def test_an_email_send_to_few_firms_needs_no_approval_and_one_to_more_than_max_f
 
     assert not few.held and few.trigger_id is not None
     assert more.held and more.trigger_id is None
-    waiting = show_approval(park.runtime.sessions, more.approval_id, zone=SHANGHAI)
+    waiting = show_approval(park.runtime.context(Actor.operator()), more.approval_id)
     assert waiting["rules"] == ["max_firms"] and waiting["preview"]["firms"] == 4
 
 
@@ -215,9 +215,9 @@ def test_a_correction_waits_a_newer_one_withdraws_it_and_approval_sends_the_late
 
     assert one.trigger_id is None and two.trigger_id is None
     assert park.count(Trigger) == triggers_before
-    withdrawn = show_approval(park.runtime.sessions, one.approval_id, zone=SHANGHAI)
+    withdrawn = show_approval(park.runtime.context(Actor.operator()), one.approval_id)
     assert withdrawn["status"] == "withdrawn"
-    waiting = show_approval(park.runtime.sessions, two.approval_id, zone=SHANGHAI)
+    waiting = show_approval(park.runtime.context(Actor.operator()), two.approval_id)
     assert waiting["kind"] == "correction" and waiting["revision"] == two.revision
     assert "15%" in waiting["preview"]["renderings"]["email"]["text"]
     with pytest.raises(ConflictError):
@@ -237,7 +237,7 @@ def test_a_revision_of_a_held_policy_files_its_publication_again(office):
     again = revise(park.as_(CLERK), park.draft(title="北仑区汽车零部件技术改造补助申报通知"),
                    notify=True)  # fmt: skip
 
-    waiting = show_approval(park.runtime.sessions, again.approval_id, zone=SHANGHAI)
+    waiting = show_approval(park.runtime.context(Actor.operator()), again.approval_id)
     assert waiting["kind"] == "publish" and waiting["status"] == "pending"
     assert waiting["preview"]["title"] == "北仑区汽车零部件技术改造补助申报通知"
     assert park.count(Trigger) == 0
@@ -267,10 +267,9 @@ def test_a_campaign_waits_for_approval_and_the_clock_runs_it_only_after(office):
     park.time_source.advance(timedelta(hours=2))  # its time passes while it waits
     assert scan() == []
     state = approval_state(park.runtime.sessions, campaign_id=campaign_id)
-    assert state["status"] == "pending" and "campaigns" in show_approval(
-        park.runtime.sessions, state["id"], zone=SHANGHAI)["rules"]  # fmt: skip
-    assert "技术改造补助申报提醒" in show_approval(
-        park.runtime.sessions, state["id"], zone=SHANGHAI)["preview"]["renderings"]["sms"]["text"]
+    waiting = show_approval(park.runtime.context(Actor.operator()), state["id"])
+    assert state["status"] == "pending" and "campaigns" in waiting["rules"]
+    assert "技术改造补助申报提醒" in waiting["preview"]["renderings"]["sms"]["text"]
     with pytest.raises(NotAllowedError):
         approve(park.as_(CLERK), state["id"])
 
