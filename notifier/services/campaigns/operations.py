@@ -100,6 +100,7 @@ def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
         "ends_at": local_or_none(campaign.ends_at, zone),
         "throttle_per_minute": campaign.throttle_per_minute,
         "schedule": _schedule_words(campaign, zone),
+        "message_class": campaign.message_class,
     }
 
 
@@ -119,6 +120,7 @@ def draft_columns(draft: CampaignDraft, templates: dict[str, str]) -> dict[str, 
         "starts_at": draft.starts_at,
         "ends_at": draft.ends_at,
         "throttle_per_minute": draft.throttle_per_minute,
+        "message_class": draft.message_class,
     }
 
 

@@ -49,6 +49,11 @@ NO_POLICY = SendingRules()
 SAVE_AFTER_SECONDS = 1.0
 
 
+_HELD_REASON = (
+    "quiet hours (marketing: outside the marketing hours): waits for the next allowed minute"
+)
+
+
 @dataclass(frozen=True)
 class Retry:
     """A delivery to send again after ``delay`` seconds."""
@@ -274,14 +279,15 @@ class _Sender:
         return bool(self.outcomes) and time.monotonic() > self.budget_ends
 
     def hold_quiet(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
-        """Defer the deliveries whose channel is in its quiet hours; return the others."""
+        """Defer the deliveries whose channel is in its quiet hours, and marketing outside the
+        marketing hours; return the others."""
         now = self.time_source.now()
-        until = {d.id: self.quiet.until(d.channel, now) for d in chunk}
+        until = {d.id: self.quiet.until(d.channel, now, d.message_class) for d in chunk}
         waiting = {i: moment for i, moment in until.items() if moment is not None}
         if not waiting:
             return chunk
         for delivery_id in deliveries.hold(
-            self.session, waiting, now=now, reason="quiet hours: waits for the next allowed minute"
+            self.session, waiting, now=now, reason=_HELD_REASON
         ):
             delay = (waiting[delivery_id] - now).total_seconds()
             self.retries.append(Retry(delivery_id, max(delay, 0.0)))

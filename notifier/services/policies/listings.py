@@ -25,6 +25,7 @@ def policy_row(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "topics": list(policy.topics or []),
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),
+        "message_class": policy.message_class,
     }
 
 
@@ -54,6 +55,7 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "deadlines": deadline_rows(policy, lambda moment: shown_local(moment, zone)),
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),
+        "message_class": policy.message_class,
     }
 
 
