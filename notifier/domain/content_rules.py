@@ -280,16 +280,15 @@ class Findings:
 
 
 def deduplicated(findings: Iterable[Finding]) -> Findings:
-    """The findings, each word of each code once: a title's forbidden word is found in the
-    title, not again in every channel's message that quotes it."""
-    seen: set[tuple[str, str]] = set()
+    """The findings, each word of each code in the first place it was found only: a title's
+    forbidden word is named in the title (each time it occurs there), not again in every
+    channel's message that quotes it."""
+    first: dict[tuple[str, str], str] = {}
     kept = []
     for finding in findings:
         key = (finding.code, finding.word.lower())
         if finding.code in (SMS_PARTS, CANNOT_RENDER, EMPTY_VARIABLE):
             key = (finding.code, f"{finding.place}:{finding.word}")
-        if key in seen:
-            continue
-        seen.add(key)
-        kept.append(finding)
+        if first.setdefault(key, finding.place) == finding.place:
+            kept.append(finding)
     return Findings(tuple(kept))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from notifier.domain.records import CampaignDraft
 from notifier.errors import InputError, NotFoundError
+from notifier.services.campaigns.content import require_clean_campaign
 from notifier.services.campaigns.operations import (
     campaign_row,
     draft_columns,
@@ -78,8 +79,10 @@ def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
         NotFoundError: no such campaign.
         InputError: a run has started (or it is cancelled or finished), or the name is taken.
         TemplateError: an inline template is refused; nothing is changed.
+        ContentRefused: (an InputError naming the place) its texts break a content rule.
     """
     zone = context.settings.zone
+    require_clean_campaign(context, draft)  # rendered outside the transaction, before saving
     with context.sessions.begin() as session:
         campaign = store.locked(session, campaign_id)
         if campaign is None:

@@ -21,6 +21,7 @@ from notifier.domain.schedules import Schedule
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError, NotFoundError
 from notifier.services import audit
+from notifier.services.campaigns.content import require_clean_campaign
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import PlannedRung, decide
 from notifier.services.delivery.kinds import local_or_none
@@ -134,8 +135,11 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
         InputError: the name is taken, a template it names does not exist, or a region names
             several or none of the register's (field ``targets.regions``).
         TemplateError: an inline template is refused; nothing is stored.
+        ContentRefused: (an InputError naming the place) its texts break a content rule
+            (:mod:`notifier.services.content.checks`); nothing is stored.
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    require_clean_campaign(context, draft)  # rendered outside the transaction, before storing
     with context.sessions.begin() as session:
         if store.name_taken(session, draft.name):
             raise InputError(f"名称 name: campaign {draft.name!r} already exists", field="name")

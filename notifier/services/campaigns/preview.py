@@ -10,9 +10,7 @@ documented variables' example values when there is none.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,13 +22,14 @@ from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError, TemplateError
 from notifier.rendering.stored import render_stored
 from notifier.rendering.variables import sample_context
+from notifier.services.campaigns.content import campaign_delivery, draft_campaign, draft_pins
 from notifier.services.campaigns.operations import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store
 from notifier.store import enterprises
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
+from notifier.store.models import Campaign, Enterprise
 
 # The firms a form's search list offers (typing more of a name finds any other).
 FIRM_CHOICES = 200
@@ -45,31 +44,6 @@ def _enterprise(session: Session, credit_code: str) -> Enterprise:
     if enterprise is None:
         raise InputError(f"企业 enterprise: 没有该企业 no enterprise {code}", field="enterprise")
     return enterprise
-
-
-def _transient(
-    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict[str, Any], *,
-    now: datetime,
-    to: str | None = None,
-) -> Delivery:
-    # Not added to any session: rendering reads these objects and nothing else.
-    trigger = Trigger(
-        id=0, key="preview", kind=TriggerKind.CAMPAIGN_RUN, campaign=campaign,
-        campaign_id=campaign.id, templates=pinned, due_at=now,
-    )
-    address = to or next(
-        (c.address for c in enterprise.contacts if c.channel == channel), f"({channel})"
-    )
-    return Delivery(
-        id=0,
-        idempotency_key=f"preview:{campaign.id}:{uuid.uuid4().hex[:12]}",
-        trigger=trigger,
-        enterprise=enterprise,
-        enterprise_id=enterprise.id,
-        channel=channel,
-        address=address,
-        reason={"listed": True},
-    )
 
 
 def _loaded(
@@ -105,7 +79,8 @@ def _rendered(
     now = context.time_source.now()
     return {
         channel: composer.rendering(
-            _transient(campaign, enterprise, channel, pinned, now=now), enterprise.credit_code
+            campaign_delivery(campaign, enterprise, channel, pinned, now=now),
+            enterprise.credit_code,
         )
         for channel in CHANNELS
         if channel in campaign.channels
@@ -150,7 +125,7 @@ def send_test_message(
             )
         campaign, enterprise, pinned = _loaded(session, campaign_id, code)
     now = context.time_source.now()
-    delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
+    delivery = campaign_delivery(campaign, enterprise, channel, pinned, now=now, to=to)
     message = PreviewComposer(providers, context.messages).compose(delivery).message
     result = providers.for_channel(channel)[0].send(message)
     with context.sessions.begin() as session:
@@ -237,23 +212,6 @@ def find_firm(session: Session, text: str) -> Enterprise:
     )
 
 
-def _draft_campaign(draft: CampaignDraft) -> Campaign:
-    # Transient: never added to a session.
-    return Campaign(
-        id=0, name=draft.name, title=draft.title, url=draft.url, channels=list(draft.channels),
-        audience=draft.targets.as_dict(), templates=dict(draft.templates),
-        timezone=draft.timezone,
-    )  # fmt: skip
-
-
-def _draft_pins(session: Session, draft: CampaignDraft, campaign: Campaign) -> dict[str, Any]:
-    pinned = store.pin_templates(session, campaign)  # the stored templates it names
-    for channel, given in draft.inline_templates.items():
-        pinned[channel] = {"name": draft.name, "version": 0, "body": given.body,
-                           "subject": given.subject, "html": given.html}  # fmt: skip
-    return pinned
-
-
 def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> FirmPreview:
     """Each of the draft's channels rendered for ``firm`` (credit code or name; empty: the
     first firm of its audience) as its provider would compose it; with the examples when the
@@ -262,7 +220,7 @@ def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> Fir
     Raises:
         InputError: (field ``preview_firm``) ``firm`` names no single firm.
     """
-    campaign = _draft_campaign(draft)
+    campaign = draft_campaign(draft)
     with context.sessions() as session:
         if firm.strip():
             code: str | None = find_firm(session, firm).credit_code
@@ -272,5 +230,5 @@ def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> Fir
             return FirmPreview(None, None, sample_renderings(draft))
         enterprise = _enterprise(session, code)
         enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
-        pinned = _draft_pins(session, draft, campaign)
+        pinned = draft_pins(session, draft, campaign)
     return FirmPreview(code, enterprise.name, _rendered(context, campaign, enterprise, pinned))

@@ -26,6 +26,7 @@ from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
 from notifier.services.enterprises.regions import with_full_regions
+from notifier.services.policies.content import require_clean_policy
 from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
@@ -212,9 +213,11 @@ def revise(
             the sweeper queues it once the broker is back.
 
     Its regions are resolved to full paths first (``regions.with_full_regions``; refused
-    naming ``targets.regions``).
+    naming ``targets.regions``), and its texts checked (``ContentRefused``, an InputError
+    naming the place: :mod:`notifier.services.content.checks`).
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    require_clean_policy(context, draft)  # before anything is stored or queued
     zone = context.settings.zone
     with context.sessions.begin() as session:
         if policy_id is not None:

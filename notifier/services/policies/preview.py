@@ -16,13 +16,13 @@ from notifier.errors import NotifierError
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.messages import Composition
-from notifier.services.delivery.previews import PreviewComposer, Rendering
+from notifier.services.delivery.previews import PreviewComposer, Rendering, policy_delivery
 from notifier.services.enterprises.regions import with_full_regions
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
 from notifier.store.db import SessionFactory
-from notifier.store.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
+from notifier.store.models import Policy, TriggerKind
 from notifier.store.models.base import utcnow
 
 # Above this many SMS recipients the billed parts are estimated from a sample, not counted.
@@ -81,23 +81,6 @@ class Preview:
         return data
 
 
-def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Delivery:
-    # Not added to any session: rendering reads these objects and nothing else.
-    trigger = Trigger(id=0, key="preview", kind=kind, policy=policy)
-    return Delivery(
-        id=0,
-        idempotency_key=f"preview:{recipient.credit_code}:{recipient.channel}",
-        trigger=trigger,
-        enterprise=Enterprise(
-            id=recipient.enterprise_id, name=recipient.name, credit_code=recipient.credit_code
-        ),
-        enterprise_id=recipient.enterprise_id,
-        channel=recipient.channel,
-        address=recipient.address,
-        reason=recipient.reason,
-    )
-
-
 @dataclass(frozen=True)
 class _Composer:
     """Renders a transient delivery of the draft policy for one recipient."""
@@ -106,11 +89,11 @@ class _Composer:
     composer: PreviewComposer
 
     def compose(self, recipient: Recipient) -> Composition:
-        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        delivery = policy_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
         return self.composer.compose(delivery)
 
     def rendering(self, recipient: Recipient) -> Rendering:
-        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        delivery = policy_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
         return self.composer.rendering(delivery, recipient.credit_code)
 
 

@@ -23,6 +23,7 @@ from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
 from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies import refs
+from notifier.services.policies.content import require_clean_policy
 from notifier.services.policies.listings import policy_row
 from notifier.store import policies, triggers
 from notifier.store.db import SessionFactory
@@ -147,11 +148,14 @@ def publish_policy(context: Context, draft: PolicyDraft) -> Published:
     and records nothing).
 
     Raises:
+        ContentRefused: (an InputError naming the place) the texts break a content rule
+            (:mod:`notifier.services.content.checks`); nothing is stored.
         InputError: (field ``targets.regions``) a region that names several of the register's
             or none; else as :func:`publish`.
         CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
     """
     draft = replace(draft, targets=with_full_regions(context.sessions, draft.targets))
+    require_clean_policy(context, draft)  # before anything is stored or queued
 
     def record(session: Session, policy: Policy) -> None:
         audit.record(
