@@ -18,6 +18,7 @@ from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.messages import Composition
 from notifier.services.delivery.previews import PreviewComposer, Rendering, policy_delivery
 from notifier.services.enterprises.regions import with_full_regions
+from notifier.services.policies.content import policy_findings
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
@@ -67,6 +68,9 @@ class Preview:
     warnings: list[str] = field(default_factory=list)
     # The warnings as data (the console words them); ``warnings`` is their bilingual text.
     notices: list[Notice] = field(default_factory=list)
+    # What the content rules find (docs: Content rules): refusals a publish would be refused
+    # for, and warnings (sensitive words), each with its place, word, offset and excerpt.
+    content: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def deliveries(self) -> int:
@@ -234,6 +238,9 @@ def preview_policy(
             know (as publish would refuse it).
         InputError: (field ``targets.regions``) a region naming several or none of the
             register's (``regions.with_full_regions``, as publish resolves them).
+
+    The content rules' findings come in ``content`` (a refusal there is what publishing
+    would refuse; nothing is refused here).
     """
     sessions, providers, messages = context.sessions, context.catalog, context.messages
     draft = replace(draft, targets=with_full_regions(sessions, draft.targets))
@@ -246,6 +253,7 @@ def preview_policy(
         policies.build(draft, now=utcnow()), PreviewComposer(providers, messages)
     )
     renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
+    found = policy_findings(context, draft)
     counts = audience.counts
     notices = _notices(targets, audience, renderings)
     parts, estimated = _billed_parts(
@@ -262,4 +270,5 @@ def preview_policy(
         sms_billed_parts_estimated=estimated,
         warnings=[_warning(notice) for notice in notices],
         notices=notices,
+        content=found.as_list(),
     )
