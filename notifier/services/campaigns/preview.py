@@ -10,19 +10,26 @@ documented variables' example values when there is none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.message_class import MessageClass, with_opt_out
 from notifier.domain.records import CampaignDraft
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError, TemplateError
+from notifier.rendering.sms_format import SmsFormat
 from notifier.rendering.stored import render_stored
 from notifier.rendering.variables import sample_context
-from notifier.services.campaigns.content import campaign_delivery, draft_campaign, draft_pins
+from notifier.services.campaigns.content import (
+    campaign_delivery,
+    campaign_findings,
+    draft_campaign,
+    draft_pins,
+)
 from notifier.services.campaigns.operations import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
@@ -145,10 +152,11 @@ class _DraftTemplate:
     html: str | None
 
 
-def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
+def sample_renderings(draft: CampaignDraft, *, opt_out: str = "") -> dict[str, Rendering]:
     """Each of the draft's own templates rendered with the example values (nothing stored),
-    the SMS with its length and billed parts as the shipped SMS format counts them; a template
-    that cannot render carries its error instead."""
+    the SMS with its length and billed parts as the shipped SMS format counts them (a
+    marketing SMS with its ``opt_out`` text); a template that cannot render carries its error
+    instead."""
     sample = sample_context()
     code = str(sample["enterprise"]["credit_code"])
     renderings: dict[str, Rendering] = {}
@@ -160,9 +168,12 @@ def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
         except TemplateError as exc:
             renderings[channel] = Rendering(credit_code=code, error=str(exc))
             continue
-        count = rendered.sms_count
+        count, text = rendered.sms_count, rendered.text
+        if count is not None and draft.message_class == MessageClass.MARKETING:
+            text = with_opt_out(text, opt_out)
+            count = SmsFormat().sign(text, to=None)[1]
         renderings[channel] = Rendering(
-            credit_code=code, text=rendered.text, subject=rendered.subject,
+            credit_code=code, text=text, subject=rendered.subject,
             sms_length=count.length if count else None, sms_parts=count.parts if count else None,
         )  # fmt: skip
     return renderings
@@ -171,11 +182,13 @@ def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
 @dataclass(frozen=True)
 class FirmPreview:
     """A draft's messages for one firm (``credit_code``, ``name``), or with the examples
-    (both None) when no firm was chosen and its audience reaches none."""
+    (both None) when no firm was chosen and its audience reaches none; and what the content
+    rules find in it (``Finding.as_dict()``: a refusal there is what saving would refuse)."""
 
     credit_code: str | None
     name: str | None
     renderings: dict[str, Rendering]
+    content: list[dict[str, Any]] = field(default_factory=list)
 
 
 def firm_choices(context: Context, limit: int = FIRM_CHOICES) -> list[tuple[str, str]]:
@@ -226,9 +239,13 @@ def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> Fir
             code: str | None = find_firm(session, firm).credit_code
         else:
             code = store.first_listed(session, campaign)
-        if code is None:
-            return FirmPreview(None, None, sample_renderings(draft))
-        enterprise = _enterprise(session, code)
-        enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
-        pinned = draft_pins(session, draft, campaign)
-    return FirmPreview(code, enterprise.name, _rendered(context, campaign, enterprise, pinned))
+        if code is not None:
+            enterprise = _enterprise(session, code)
+            enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after
+            pinned = draft_pins(session, draft, campaign)
+    found = campaign_findings(context, draft).as_list()
+    if code is None:
+        opt_out = context.settings.content.opt_out_text
+        return FirmPreview(None, None, sample_renderings(draft, opt_out=opt_out), found)
+    renderings = _rendered(context, campaign, enterprise, pinned)
+    return FirmPreview(code, enterprise.name, renderings, found)
