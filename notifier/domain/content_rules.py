@@ -37,7 +37,10 @@ REFUSING = frozenset(
 _PLACEHOLDER = re.compile(r"\{\{|\{%|\$\{")
 # A link: with its scheme, or a bare host name that starts with www. or ends in a common
 # top-level domain (an e-mail address's host is not a link: nothing of @ before it).
-_TLDS = "cn|com|net|org|gov|edu|top|xyz|info|io|cc|me|co|biz|vip|shop|site|ltd|link|hk"
+_TLDS = (
+    "cn|com|net|org|gov|edu|top|xyz|info|io|cc|me|co|biz|vip|shop|site|ltd|link|hk|ly|im|to|gl"
+    "|tv|app|club|online|xin|wang|ink|fun|tk"
+)
 _STOP = r"\s<>\"'，。；、）)】」”"
 _LINK = re.compile(
     rf"https?://[^{_STOP}]+"

@@ -219,7 +219,8 @@ def test_a_marketing_campaign_due_at_2100_sends_nothing_until_0800_and_then_carr
     assert {d.status for d in deliveries(runtime)} == {"sent"}
     texts = sent_texts(runtime)
     assert len(texts) == 2
-    assert all(text.endswith("报名中拒收请回复R") and text.count("拒收请回复R") == 1 for text in texts)
+    assert all(text.endswith("报名中拒收请回复R") for text in texts)
+    assert all(text.count("拒收请回复R") == 1 for text in texts)
 
 
 def test_a_marketing_template_that_has_the_opt_out_carries_it_once(runtime):
