@@ -118,3 +118,5 @@ def test_the_command_line_refuses_in_one_line_naming_the_word(tmp_path, sqlite_u
     refused = notifier("policies", "publish", path, status=2)
 
     assert_one_line_error(refused, "title", "稳赚", "第 1 个字符")
+    shown = notifier("policies", "preview", path)  # the preview says it and refuses nothing
+    assert "refused: title: 含禁用词“稳赚”" in shown.stdout.replace("\n", "")
