@@ -265,3 +265,17 @@ def test_a_marketing_policy_puts_its_class_on_every_delivery_and_the_preview_cou
     assert len(rows) == 3 and {d.message_class for d in rows} == {"marketing"}
     with runtime.sessions() as session:
         assert session.get(Policy, published.policy_id).message_class == "marketing"
+
+
+def test_changing_only_the_class_is_a_correction_of_that_field(runtime):
+    context = acting(runtime, Enqueued())
+    publish_policy(context, parse_policy(policy(ref="p-2"), zone=SHANGHAI))
+
+    revised = revise(
+        context, parse_policy(policy(ref="p-2", message_class="营销"), zone=SHANGHAI),
+        notify=False,
+    )  # fmt: skip
+
+    assert revised.new and list(revised.changed) == ["message_class"]
+    with runtime.sessions() as session:
+        assert session.scalars(select(Policy.message_class)).one() == "marketing"

@@ -201,6 +201,8 @@ def compared(
 
 def _side(field: str, value: Any, zone: tzinfo, t: i18n.Translator) -> str:
     """A content value (``store.policies.content``) as text for the side-by-side view."""
+    if field == "message_class":  # left out of the content for a notice
+        return words.message_class(t, value)
     if value in (None, "", [], {}):
         return "—"
     if field == "published_at":
