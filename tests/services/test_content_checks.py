@@ -26,7 +26,8 @@ from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.corrections import revise
 from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
-from notifier.store.models import Campaign, Delivery, Policy
+from notifier.store.models import Campaign, Deadline, Delivery, Policy, Trigger
+from notifier.store.triggers import message_class_of
 
 from support.factories import Enqueued, Firm, acting, enterprise_csv, policy, send_batch
 
@@ -279,3 +280,11 @@ def test_changing_only_the_class_is_a_correction_of_that_field(runtime):
     assert revised.new and list(revised.changed) == ["message_class"]
     with runtime.sessions() as session:
         assert session.scalars(select(Policy.message_class)).one() == "marketing"
+
+
+def test_a_reminder_a_correction_and_a_campaign_run_take_their_own_class():
+    marketing = Policy(message_class="marketing")
+    assert message_class_of(Trigger(deadline=Deadline(policy=marketing))) == "marketing"
+    assert message_class_of(Trigger(policy=marketing)) == "marketing"
+    assert message_class_of(Trigger(campaign=Campaign(message_class="marketing"))) == "marketing"
+    assert message_class_of(Trigger()) == "notice"
