@@ -27,10 +27,10 @@ PLACEHOLDER = "placeholder"
 EMPTY_VARIABLE = "empty_variable"
 SMS_PARTS = "sms_parts"
 CANNOT_RENDER = "cannot_render"
-# The codes that refuse a text; the others (sensitive words) are warnings.
-REFUSING = frozenset(
-    {FORBIDDEN_WORD, LINK_DOMAIN, PLACEHOLDER, EMPTY_VARIABLE, SMS_PARTS, CANNOT_RENDER}
-)
+# The codes that refuse a text; the others are warnings: a sensitive word, and a message a
+# provider cannot compose (its account's setup, not the text, may be what is wrong: the
+# preview shows it and the send would fail visibly, as before content rules were kept).
+REFUSING = frozenset({FORBIDDEN_WORD, LINK_DOMAIN, PLACEHOLDER, EMPTY_VARIABLE, SMS_PARTS})
 
 # Template syntax left in a text that should have been filled: Jinja2's {{ and {%, and the
 # ${name} of vendors' SMS templates.
