@@ -75,38 +75,39 @@ class Finding:
         """The finding as plain data (the API's body, the frozen preview), its message too."""
         return {**asdict(self), "refuses": self.refuses, "message": self.message()}
 
-    def _where(self) -> str:
-        if self.offset is None:
-            return ""
-        return f"（第 {self.offset + 1} 个字符：“{self.excerpt}”）"
-
-    def _at(self) -> str:
-        if self.offset is None:
-            return ""
-        return f" at character {self.offset + 1}: “{self.excerpt}”"
-
     def message(self) -> str:
         """What was found and where: Chinese / English."""
-        place, word = self.place, self.word
-        if self.code == FORBIDDEN_WORD:
-            return f"{place}: 含禁用词“{word}”{self._where()} / holds the forbidden word “{word}”{self._at()}"  # noqa: E501
-        if self.code == SENSITIVE_WORD:
-            return f"{place}: 含敏感词“{word}”{self._where()}，请确认 / holds the sensitive word “{word}”{self._at()}; check it"  # noqa: E501
-        if self.code == LINK_DOMAIN:
-            return (
-                f"{place}: 链接的域名 {word} 不在允许范围（{self.detail}）{self._where()} / links "
-                f"to {word}, not one of the allowed domains ({self.detail}){self._at()}"
-            )
-        if self.code == PLACEHOLDER:
-            return f"{place}: 有未填写的变量“{word}”{self._where()} / holds an unfilled variable “{word}”{self._at()}"  # noqa: E501
-        if self.code == EMPTY_VARIABLE:
-            return (
-                f"{place}: 变量 {{{{ {word} }}}} 为空{self._where()} / the variable "
-                f"{{{{ {word} }}}} is empty{self._at()}"
-            )
-        if self.code == SMS_PARTS:
-            return f"{place}: 短信按 {word} 条计费，超过上限 {self.detail} 条 / the SMS is billed as {word} parts, more than content.sms_max_parts ({self.detail})"  # noqa: E501
-        return f"{place}: 无法生成消息 / cannot render: {self.detail}"
+        zh, en = _WORDS[self.code]
+        values = {"word": self.word, "detail": self.detail}
+        where = at = ""
+        if self.offset is not None:
+            where = f"（第 {self.offset + 1} 个字符：“{self.excerpt}”）"
+            at = f" at character {self.offset + 1}: “{self.excerpt}”"
+        return f"{self.place}: {zh.format(**values, where=where)} / {en.format(**values, at=at)}"
+
+
+# Each finding's words (Chinese, English); {word}, {detail} and where it is.
+_WORDS = {
+    FORBIDDEN_WORD: ("含禁用词“{word}”{where}", "holds the forbidden word “{word}”{at}"),
+    SENSITIVE_WORD: (
+        "含敏感词“{word}”{where}，请确认",
+        "holds the sensitive word “{word}”{at}; check it",
+    ),
+    LINK_DOMAIN: (
+        "链接的域名 {word} 不在允许范围（{detail}）{where}",
+        "links to {word}, not one of the allowed domains ({detail}){at}",
+    ),
+    PLACEHOLDER: ("有未填写的变量“{word}”{where}", "holds an unfilled variable “{word}”{at}"),
+    EMPTY_VARIABLE: (
+        "变量 {{{{ {word} }}}} 为空{where}",
+        "the variable {{{{ {word} }}}} is empty{at}",
+    ),
+    SMS_PARTS: (
+        "短信按 {word} 条计费，超过上限 {detail} 条",
+        "the SMS is billed as {word} parts, more than content.sms_max_parts ({detail})",
+    ),
+    CANNOT_RENDER: ("无法生成消息：{detail}", "cannot render: {detail}"),
+}
 
 
 def excerpt(text: str, start: int, end: int, radius: int = EXCERPT_RADIUS) -> str:
@@ -137,9 +138,7 @@ def find_words(place: str, text: str, words: Sequence[str], *, code: str) -> lis
             if count == PER_WORD:
                 break
             end = start + len(word)
-            found.append(
-                Finding(code, place, text[start:end], start, excerpt(text, start, end))
-            )
+            found.append(Finding(code, place, text[start:end], start, excerpt(text, start, end)))
     return sorted(found, key=lambda finding: finding.offset or 0)
 
 
@@ -250,9 +249,7 @@ def empty_variables(place: str, source: str, context: dict[str, Any]) -> list[Fi
         value = _value(context, path)
         if value is None or value == "":
             start, end = match.span()
-            found.append(
-                Finding(EMPTY_VARIABLE, place, path, start, excerpt(source, start, end))
-            )
+            found.append(Finding(EMPTY_VARIABLE, place, path, start, excerpt(source, start, end)))
     return found
 
 

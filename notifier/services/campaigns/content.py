@@ -26,7 +26,11 @@ from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, Trigg
 
 
 def campaign_delivery(
-    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict[str, Any], *,
+    campaign: Campaign,
+    enterprise: Enterprise,
+    channel: str,
+    pinned: dict[str, Any],
+    *,
     now: datetime,
     to: str | None = None,
 ) -> Delivery:
@@ -36,8 +40,13 @@ def campaign_delivery(
     Not added to any session: rendering reads these objects and nothing else.
     """
     trigger = Trigger(
-        id=0, key="preview", kind=TriggerKind.CAMPAIGN_RUN, campaign=campaign,
-        campaign_id=campaign.id, templates=pinned, due_at=now,
+        id=0,
+        key="preview",
+        kind=TriggerKind.CAMPAIGN_RUN,
+        campaign=campaign,
+        campaign_id=campaign.id,
+        templates=pinned,
+        due_at=now,
     )
     address = to or next(
         (c.address for c in enterprise.contacts if c.channel == channel), f"({channel})"
@@ -103,7 +112,8 @@ def campaign_texts(context: Context, draft: CampaignDraft) -> Texts:
             source = pinned[channel].get(part)
             if source:
                 templates[f"templates.{channel}" + ("" if part == "body" else f".{part}")] = (
-                    source, values,
+                    source,
+                    values,
                 )
     return Texts(
         fields={"title": draft.title, "url": draft.url}, renderings=renderings,
