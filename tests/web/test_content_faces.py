@@ -120,3 +120,23 @@ def test_the_command_line_refuses_in_one_line_naming_the_word(tmp_path, sqlite_u
     assert_one_line_error(refused, "title", "稳赚", "第 1 个字符")
     shown = notifier("policies", "preview", path)  # the preview says it and refuses nothing
     assert "refused: title: 含禁用词“稳赚”" in shown.stdout.replace("\n", "")
+
+
+def test_the_api_refuses_a_campaign_whose_sms_links_to_an_unlisted_domain(api):
+    body = {
+        "name": "fair",
+        "title": "春季产销对接会",
+        "channels": ["短信"],
+        "templates": {"sms": {"body": "{{ campaign.title }}，报名 t.cn/A1b2"}},
+        "schedule": {"once_at": "2030-03-01T10:00"},
+        "message_class": "营销",
+    }
+
+    answer = api.post("/api/v1/campaigns", "staff", json=body)
+
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["field"] == "sms"
+    (finding,) = error["findings"]
+    assert (finding["code"], finding["word"]) == ("link_domain", "t.cn")
+    assert api.get("/api/v1/campaigns").json() == []
