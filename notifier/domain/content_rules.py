@@ -118,12 +118,12 @@ def excerpt(text: str, start: int, end: int, radius: int = EXCERPT_RADIUS) -> st
     return before + " ".join(shown.split()) + after
 
 
-def _occurrences(text: str, word: str) -> Iterable[int]:
-    """Where ``word`` starts in ``text``, letters in any case."""
-    lowered, target = text.lower(), word.lower()
+def _occurrences(text: str, lowered: str, word: str) -> Iterable[int]:
+    """Where ``word`` starts in ``text`` (``lowered``: its lower case), letters in any case."""
     if len(lowered) != len(text):  # a letter whose lower case is longer: offsets would drift
         yield from (m.start() for m in re.finditer(re.escape(word), text, re.IGNORECASE))
         return
+    target = word.lower()
     start = lowered.find(target)
     while start != -1:
         yield start
@@ -133,8 +133,9 @@ def _occurrences(text: str, word: str) -> Iterable[int]:
 def find_words(place: str, text: str, words: Sequence[str], *, code: str) -> list[Finding]:
     """Each of ``words`` in ``text`` (case ignored), at most :data:`PER_WORD` times a word."""
     found = []
+    lowered = text.lower()  # once: a list of thousands of words over a long body stays fast
     for word in words:
-        for count, start in enumerate(_occurrences(text, word)):
+        for count, start in enumerate(_occurrences(text, lowered, word)):
             if count == PER_WORD:
                 break
             end = start + len(word)
