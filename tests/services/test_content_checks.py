@@ -209,6 +209,7 @@ def test_a_marketing_campaign_due_at_2100_sends_nothing_until_0800_and_then_carr
         ("marketing", "deferred", 0), ("marketing", "deferred", 0),
     ]  # fmt: skip
     assert {d.next_attempt_at for d in rows} == {at("2026-12-02 08:00")}
+    assert all("营销时段" in d.last_error for d in rows)
     assert sent_texts(runtime) == []
     runtime.time_source.set(at("2026-12-02 07:59"))
     send_batch(runtime, [d.id for d in rows])

@@ -49,9 +49,9 @@ NO_POLICY = SendingRules()
 SAVE_AFTER_SECONDS = 1.0
 
 
-_HELD_REASON = (
-    "quiet hours (marketing: outside the marketing hours): waits for the next allowed minute"
-)
+# Why a delivery waits: its channel's quiet hours, or (marketing) the marketing hours.
+_QUIET = "quiet hours: waits for the next allowed minute"
+_MARKETING = "营销类消息仅在营销时段发送 / marketing: waits for the marketing hours to open"
 
 
 @dataclass(frozen=True)
@@ -286,12 +286,13 @@ class _Sender:
         waiting = {i: moment for i, moment in until.items() if moment is not None}
         if not waiting:
             return chunk
-        for delivery_id in deliveries.hold(
-            self.session, waiting, now=now, reason=_HELD_REASON
-        ):
-            delay = (waiting[delivery_id] - now).total_seconds()
-            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
-            self.outcomes[S.DEFERRED] += 1
+        quiet = {d.id for d in chunk if d.id in waiting and self.quiet.until(d.channel, now)}
+        for reason, ids in ((_QUIET, quiet), (_MARKETING, set(waiting) - quiet)):
+            held = {i: waiting[i] for i in ids}
+            for delivery_id in deliveries.hold(self.session, held, now=now, reason=reason):
+                delay = (waiting[delivery_id] - now).total_seconds()
+                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+                self.outcomes[S.DEFERRED] += 1
         return [d for d in chunk if d.id not in waiting]
 
     def chunk(self, chunk: Sequence[Delivery]) -> None:
