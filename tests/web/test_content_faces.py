@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from support.apiclient import make_api
 from support.cli import Notifier, assert_one_line_error
 from support.factories import Firm, enterprise_csv, policy
+from support.forms import fields_of, published_id
 from support.web_harness import (
     CAMPAIGN_FORM,
     COMPOSED,
@@ -140,3 +142,19 @@ def test_the_api_refuses_a_campaign_whose_sms_links_to_an_unlisted_domain(api):
     (finding,) = error["findings"]
     assert (finding["code"], finding["word"]) == ("link_domain", "t.cn")
     assert api.get("/api/v1/campaigns").json() == []
+
+
+def test_the_correction_form_comes_with_the_class_and_shows_a_change_of_it_side_by_side(console):
+    client, csrf = console
+    composed = {**COMPOSED, "csrf": csrf, "message_class": "marketing"}
+    policy_id = published_id(client.post("/console/policies", data=composed))
+    page = client.get(f"/console/policies/{policy_id}")
+    assert "消息类型</span>: 营销" in page.text
+
+    sent = fields_of(client.get(f"/console/policies/{policy_id}/correct").text)
+    assert sent["message_class"] == ["marketing"]
+    sent["message_class"] = ["notice"]
+    shown = client.post(f"/console/policies/{policy_id}/correct", data=sent)
+
+    row = re.search(r'id="change-message_class">(.*?)</tr>', shown.text, re.S).group(1)
+    assert "<td>消息类型</td>" in row and ">营销<" in row and ">通知<" in row
