@@ -336,6 +336,18 @@ class ContentSettings(BaseModel):
         return list(dict.fromkeys(word.strip() for word in value if word.strip()))
 
 
+class NumberCapSettings(BaseModel):
+    """SMS a number gets per local day, per message class, and what becomes of the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notice_per_day: int = Field(default=10, ge=1, le=1000)
+    marketing_per_day: int = Field(default=3, ge=1, le=1000)
+    # defer: the rest wait for the next day's opening; digest: they go out then merged into
+    # one SMS per number and class ("您有 3 条政策通知，详见…").
+    over_cap: Literal["defer", "digest"] = "defer"
+
+
 class RetentionSettings(BaseModel):
     """How long recipient addresses and error texts of finished deliveries are kept."""
 
@@ -502,6 +514,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+    number_caps: NumberCapSettings = Field(default_factory=NumberCapSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)

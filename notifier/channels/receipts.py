@@ -42,6 +42,11 @@ FAILED: ReportStatus = "failed"
 VENDOR_ZONE = ZoneInfo("Asia/Shanghai")
 # The replies that mean "no more SMS": 退订 and the carriers' TD / T / N, and STOP.
 STOP_WORDS = frozenset({"TD", "T", "退订", "N", "STOP"})
+# The replies that refuse marketing SMS only (the "拒收请回复R" marketing messages carry).
+REFUSE_WORDS = frozenset({"R", "拒收", "拒收R"})
+# A reply holding this word is a complaint, whatever else it says.
+COMPLAINT_WORD = "投诉"
+ReplyKind = Literal["unsubscribe", "refuse", "complaint", "other"]
 # The longest message id a delivery keeps (``deliveries.provider_message_id``).
 MAX_ID_LENGTH = 200
 # Digits past which a JSON integer is not read as a number (ids and unix times are far shorter).
@@ -100,9 +105,24 @@ def check_token(expected: str | None, given: str | None) -> None:
         raise CallbackRefused()
 
 
+def _word(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().upper()
+
+
 def is_stop_word(text: str) -> bool:
     """True for TD, T, 退订, N or STOP, whatever the case, width or spaces around."""
-    return unicodedata.normalize("NFKC", text).strip().upper() in STOP_WORDS
+    return _word(text) in STOP_WORDS
+
+
+def reply_kind(text: str) -> ReplyKind:
+    """What a reply means: ``unsubscribe`` (TD family: no more SMS), ``refuse`` (R, 拒收: no
+    more marketing SMS), ``complaint`` (it holds 投诉), else ``other``."""
+    word = _word(text)
+    if word in STOP_WORDS:
+        return "unsubscribe"
+    if word in REFUSE_WORDS:
+        return "refuse"
+    return "complaint" if COMPLAINT_WORD in word else "other"
 
 
 class _BadRecord(Exception):

@@ -10,6 +10,7 @@ import click
 from notifier.cli import (
     calendar,
     campaigns,
+    complaints,
     db,
     deadlines,
     deliveries,
@@ -63,6 +64,7 @@ for group in (
     providers.providers,
     calendar.calendar,
     followups.followups,
+    complaints.complaints,
 ):
     cli.add_command(group)
 for command in (

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 
+from notifier.domain.number_caps import NumberCaps
 from notifier.domain.quiet_hours import QuietHours
 from notifier.jobs.context import JobContext
 from notifier.services.delivery.sending import deliver_batch
@@ -29,6 +30,7 @@ def make_deliver(context: JobContext) -> Callable[[list[int]], None]:
             settings=context.settings.delivery,
             time_source=context.time_source,
             quiet=QuietHours.from_settings(context.settings),
+            caps=NumberCaps.from_settings(context.settings),
             guard=context.guard,
         )
         unstarted = [retry.delivery_id for retry in retries if retry.delay == 0]

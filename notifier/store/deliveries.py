@@ -171,7 +171,7 @@ def count_for_trigger(session: Session, trigger_id: int) -> int:
     )
 
 
-def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+def claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Queued, or deferred and due: what a worker may take."""
     return or_(
         Delivery.status == S.QUEUED,
@@ -185,7 +185,7 @@ _NOW = bindparam("now", type_=UTCDateTime())
 # Built once: per-message statements dominate a worker's time when they are built each time.
 _CLAIM_MANY = (
     update(table_of(Delivery))
-    .where(_deliveries.id.in_(bindparam("delivery_ids", expanding=True)), _claimable(_NOW))
+    .where(_deliveries.id.in_(bindparam("delivery_ids", expanding=True)), claimable(_NOW))
     .values(status=S.SENDING, claimed_at=_NOW, attempts=_deliveries.attempts + 1)
     .returning(_deliveries.id, _deliveries.attempts)
 )
@@ -199,7 +199,7 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
     """
     query = (
         select(Delivery)
-        .where(Delivery.id.in_(ids), _claimable(now))
+        .where(Delivery.id.in_(ids), claimable(now))
         .order_by(Delivery.id)
         .options(
             # Sectors for campaign templates (enterprise.sector).
@@ -311,21 +311,34 @@ def give_back(
     )
 
 
-def hold(session: Session, until: dict[int, datetime], *, now: datetime, reason: str) -> list[int]:
+def hold(
+    session: Session,
+    until: dict[int, datetime],
+    *,
+    now: datetime,
+    reason: str,
+    held: str | None = None,
+) -> list[int]:
     """Put off deliveries still waiting to be claimed, each to its time in ``until``, as
-    ``deferred``; the attempt count is not touched. Returns the ids held (a delivery another
-    worker claimed meanwhile is left to it)."""
-    held = []
+    ``deferred``; the attempt count is not touched. ``held``, when given, marks why (a digest
+    waits for its merge). Returns the ids held (a delivery another worker claimed meanwhile is
+    left to it)."""
+    values: dict[str, object] = {
+        "status": S.DEFERRED, "next_attempt_at": None, "last_error": reason, "updated_at": now
+    }
+    if held is not None:
+        values["held"] = held
+    taken_ids = []
     for delivery_id, moment in until.items():
         taken = session.connection().scalar(
             update(table_of(Delivery))
-            .where(_deliveries.id == delivery_id, _claimable(now))
-            .values(status=S.DEFERRED, next_attempt_at=moment, last_error=reason, updated_at=now)
+            .where(_deliveries.id == delivery_id, claimable(now))
+            .values({**values, "next_attempt_at": moment})
             .returning(_deliveries.id)
         )
         if taken is not None:
-            held.append(taken)
-    return held
+            taken_ids.append(taken)
+    return taken_ids
 
 
 @dataclass(frozen=True)

@@ -397,9 +397,14 @@ def get_full_by_id(session: Session, enterprise_id: int) -> Enterprise | None:
 
 
 def unsubscribe(
-    session: Session, credit_codes: Iterable[str], *, channel: str | None = None
+    session: Session,
+    credit_codes: Iterable[str],
+    *,
+    channel: str | None = None,
+    source: str = "staff",
 ) -> list[str]:
-    """Unsubscribe enterprises from one channel, or from everything when ``channel`` is None.
+    """Unsubscribe enterprises from one channel, or from everything when ``channel`` is None;
+    ``source`` says where the word came from (see :mod:`notifier.domain.consent`).
 
     Returns:
         The credit codes that were not found.
@@ -420,11 +425,12 @@ def unsubscribe(
             subscription = existing.get(name)
             if subscription is None:
                 enterprise.subscriptions.append(
-                    Subscription(channel=name, subscribed=False, changed_at=now)
+                    Subscription(channel=name, subscribed=False, changed_at=now, source=source)
                 )
             elif subscription.subscribed:
                 subscription.subscribed = False
                 subscription.changed_at = now
+                subscription.source = source
     session.flush()
     return missing
 

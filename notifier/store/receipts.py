@@ -11,10 +11,17 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.channels.receipts import DELIVERED, FAILED, is_stop_word
+from notifier.channels.receipts import DELIVERED, FAILED, reply_kind
 from notifier.domain.channel_names import SMS
-from notifier.store import enterprises, reach_states
-from notifier.store.models import Contact, Delivery, DeliveryStatus, Enterprise, InboundReply
+from notifier.store import enterprises, reach_states, sms_numbers
+from notifier.store.models import (
+    Complaint,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Enterprise,
+    InboundReply,
+)
 from notifier.store.models.base import utcnow
 
 S = DeliveryStatus
@@ -78,11 +85,14 @@ def apply_receipt(
 
 @dataclass(frozen=True)
 class ReplyOutcome:
-    """A stored reply, and how many enterprises it unsubscribed from SMS."""
+    """A stored reply: what it meant, how many enterprises it unsubscribed from SMS, and the
+    SMS it answered."""
 
     reply_id: int
     unsubscribed: bool
     enterprises: int
+    kind: str = "other"
+    delivery_id: int | None = None
 
 
 def record_reply(
@@ -93,33 +103,59 @@ def record_reply(
     text: str,
     sent_at: datetime | None = None,
 ) -> ReplyOutcome:
-    """Keep one SMS reply; a stop word (TD, T, 退订, N, STOP) unsubscribes ``phone`` from SMS.
+    """Keep one SMS reply with the SMS it answered (the latest sent to ``phone`` before it).
 
-    Every enterprise with ``phone`` as its SMS contact stops getting SMS; its other channels
-    (email, webhook) go on. Recording the same reply twice unsubscribes nothing more.
+    A stop word (TD, T, 退订, N, STOP) unsubscribes ``phone`` from SMS: every enterprise with it
+    as its SMS contact stops getting SMS (consent source ``reply``); its other channels go on.
+    R (拒收) keeps the number as refusing marketing SMS; notices still go. A reply holding 投诉
+    is kept as a complaint too. Recording the same reply twice unsubscribes nothing more.
 
     Parameters:
         phone: the number in E.164, as contacts are stored.
     """
-    stop = is_stop_word(text)
-    codes: list[str] = []
-    if stop:
-        codes = list(
-            session.scalars(
-                select(Enterprise.credit_code)
-                .join(Contact, Contact.enterprise_id == Enterprise.id)
-                .where(Contact.channel == SMS, Contact.address == phone)
-            )
+    kind = reply_kind(text)
+    now = utcnow()
+    answered = sms_numbers.answered(session, phone, before=sent_at or now)
+    owners = list(
+        session.execute(
+            select(Enterprise.id, Enterprise.credit_code)
+            .join(Contact, Contact.enterprise_id == Enterprise.id)
+            .where(Contact.channel == SMS, Contact.address == phone)
         )
-        enterprises.unsubscribe(session, codes, channel=SMS)
+    )
+    codes: list[str] = []
+    if kind == "unsubscribe":
+        codes = [code for _, code in owners]
+        enterprises.unsubscribe(session, codes, channel=SMS, source="reply")
     reply = InboundReply(
         provider=provider,
         phone=phone,
         text=text[:2000],
         sent_at=sent_at,
-        unsubscribed=stop,
+        unsubscribed=kind == "unsubscribe",
         enterprises=len(codes),
+        kind=kind,
+        delivery_id=answered,
+        received_at=now,
     )
     session.add(reply)
     session.flush()
-    return ReplyOutcome(reply_id=reply.id, unsubscribed=stop, enterprises=len(codes))
+    if kind == "refuse":
+        sms_numbers.refuse(session, phone, reply_id=reply.id, at=now)
+    elif kind == "complaint":
+        firm = _firm_of(session, answered) or (owners[0][0] if owners else None)
+        session.add(Complaint(
+            source="reply", enterprise_id=firm, phone=phone, text=text[:2000],
+            delivery_id=answered, reply_id=reply.id, received_at=now,
+        ))  # fmt: skip
+        session.flush()
+    return ReplyOutcome(
+        reply_id=reply.id, unsubscribed=kind == "unsubscribe", enterprises=len(codes),
+        kind=kind, delivery_id=answered,
+    )  # fmt: skip
+
+
+def _firm_of(session: Session, delivery_id: int | None) -> int | None:
+    if delivery_id is None:
+        return None
+    return session.scalar(select(Delivery.enterprise_id).where(Delivery.id == delivery_id))

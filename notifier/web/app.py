@@ -8,6 +8,7 @@ No globals: the runtime hangs on ``app.state.runtime`` (the export process on
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 
@@ -48,6 +49,10 @@ OPENAPI_URL = "/api/openapi.json"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 
+# Built once per process and shared by every app: FastAPI resolves each route's dependencies
+# and parameter models when a router is built (about 0.1 s for the API and the console), and
+# the routes hold nothing of one app (they reach the runtime through ``request.app.state``).
+@functools.cache
 def api_router() -> APIRouter:
     """Every ``/api/v1`` route, each declaring its error responses."""
     router = APIRouter(

@@ -112,5 +112,6 @@ async def reports(provider: str, request: Request, runtime: RuntimeDep,
 @router.post("/{provider}/replies", summary="短信上行 / SMS replies pushed by a vendor")
 async def replies(provider: str, request: Request, runtime: RuntimeDep,
                   token: Token = None) -> JSONResponse:
-    """Keep the replies; TD, T, 退订, N or STOP unsubscribes that number from SMS."""
+    """Keep the replies, each with the SMS it answered; TD, T, 退订, N or STOP unsubscribes
+    that number from SMS; R (拒收) refuses marketing SMS to it; 投诉 is kept as a complaint."""
     return await _push(request, runtime, provider, token, handle_replies)

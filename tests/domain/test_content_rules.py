@@ -98,3 +98,8 @@ def test_a_notice_keeps_the_quiet_hours_only(monkeypatch):
     assert hours.until("sms", evening.replace(hour=22), "notice") == datetime(
         2026, 12, 2, 8, 0, tzinfo=SHANGHAI
     )
+
+
+def test_after_a_link_the_opt_out_comes_after_a_space():
+    text = "详见 https://notify.example.cn/p/abc"
+    assert with_opt_out(text, "拒收请回复R") == f"{text} 拒收请回复R"

@@ -124,6 +124,7 @@ def acting(runtime, dispatch=None):
 
 def send_batch(runtime, ids):
     """Run ``deliver_batch`` with the runtime's own ports, as the deliver actor does."""
+    from notifier.domain.number_caps import NumberCaps
     from notifier.domain.quiet_hours import QuietHours
     from notifier.services.delivery.sending import deliver_batch
 
@@ -135,6 +136,7 @@ def send_batch(runtime, ids):
         settings=runtime.settings.delivery,
         time_source=runtime.time_source,
         quiet=QuietHours.from_settings(runtime.settings),
+        caps=NumberCaps.from_settings(runtime.settings),
         guard=runtime.guard,
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 from notifier.channels.base import Message, Provider
 from notifier.domain.channel_names import SMS, WEBHOOK
 from notifier.domain.message_class import MessageClass, class_of, with_opt_out
+from notifier.domain.number_caps import DIGEST_KIND
 from notifier.domain.secret_box import SecretBox
 from notifier.domain.sms_length import SmsCount
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
@@ -171,6 +172,39 @@ class MessageFactory:
     def build(self, delivery: Delivery, provider: Provider) -> Message:
         """The message ``provider`` sends for the delivery; see :meth:`compose`."""
         return self.compose(delivery, provider).message
+
+    def digest(self, delivery: Delivery, provider: Provider, count: int) -> Message:
+        """One SMS standing for ``count`` deliveries held over their number's daily cap
+        (``delivery`` the first of them, which carries it): how many, and a link to the firm's
+        page of its policy, else to notifier ("您有 3 条政策通知，详见…"). A vendor account sends
+        it as its kind ``sms_digest`` template (``count``, ``page_url``, ``page_token``).
+
+        Raises:
+            TemplateError: the provider cannot send it (a vendor account without that template).
+        """
+        links: dict[str, Any] = {"page_url": self.public_url, "page_token": ""}
+        if delivery.trigger.policy is not None:
+            token = self.page_token(delivery.trigger.policy.id, delivery.enterprise_id)
+            links = {"page_url": self.page_url(token), "page_token": token}
+        marketing = delivery.message_class == MessageClass.MARKETING
+        what = "政策信息" if marketing else "政策通知"
+        text = f"您有 {count} 条{what}，详见 {links['page_url']}"
+        if marketing:
+            text = with_opt_out(text, self.opt_out)
+        unsubscribe = self.unsubscribe_url(delivery.enterprise_id, delivery.channel)
+        context = {
+            "enterprise": enterprise_view(delivery.enterprise), "count": count,
+            "unsubscribe_url": unsubscribe, "public_url": self.public_url, **links,
+        }  # fmt: skip
+        composed = provider.compose_message(DIGEST_KIND, context, text, to=delivery.address)
+        return Message(
+            delivery_id=delivery.id,
+            idempotency_key=delivery.idempotency_key,
+            to=delivery.address,
+            text=composed.text,
+            payload=dict(composed.payload or {}),
+            unsubscribe_url=unsubscribe,
+        )
 
 
 # The size words a district register writes, for campaign templates (大型, 中型...).

@@ -1,4 +1,5 @@
-"""What a vendor's push does: delivery reports move deliveries, replies are kept (TD stops SMS).
+"""What a vendor's push does: delivery reports move deliveries, replies are kept (TD stops SMS,
+R stops marketing SMS).
 
 A face (the web app's ``POST /callbacks/{provider}/reports`` and ``/replies``) finds the
 provider and checks the URL's ``token`` with :meth:`CallbackTargets.admit` before it reads the
@@ -212,13 +213,15 @@ def _apply_report(session: Session, target: CallbackTarget, report: Receipt) -> 
 
 
 def _keep_reply(session: Session, target: CallbackTarget, reply: Reply) -> int:
-    return receipts.record_reply(
+    kept = receipts.record_reply(
         session, provider=target.name, phone=reply.phone, text=reply.text, sent_at=reply.at,
-    ).unsubscribed
+    )
+    return int(kept.kind in ("unsubscribe", "refuse"))
 
 
 handle_reports = PushHandler(0, "reports", "applied", _apply_report)
 """Apply a push of delivery reports (see :func:`notifier.store.receipts.apply_receipt`)."""
 
-handle_replies = PushHandler(1, "replies", "unsubscribing", _keep_reply)
-"""Keep a push of SMS replies; TD, T, 退订, N or STOP unsubscribes the number from SMS."""
+handle_replies = PushHandler(1, "replies", "opting out", _keep_reply)
+"""Keep a push of SMS replies, each with the SMS it answered; TD, T, 退订, N or STOP unsubscribes
+the number from SMS, R (拒收) refuses marketing SMS to it, a reply holding 投诉 is a complaint."""

@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from notifier.channels.base import SendingRules
+from notifier.channels.base import Message, Provider, SendingRules
 from notifier.config import DeliverySettings
+from notifier.domain.number_caps import DIGEST, NO_CAPS, NumberCaps
 from notifier.domain.quiet_hours import NO_QUIET_HOURS, QuietHours
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
 from notifier.errors import (
@@ -30,6 +31,7 @@ from notifier.errors import (
     TriggerError,
 )
 from notifier.guards.provider_guard import UNGUARDED, ProviderGuard
+from notifier.services.delivery import number_rules
 from notifier.services.delivery.campaign_gate import CampaignGate
 from notifier.services.delivery.failover import Routed, route
 from notifier.services.delivery.messages import MessageFactory
@@ -116,10 +118,12 @@ def attempt(
     settings: DeliverySettings,
     time_source: TimeSource = SYSTEM_TIME,
     guard: ProviderGuard = UNGUARDED,
+    digest: int = 0,
 ) -> list[Outcome]:
     """Render and send one claimed delivery through the first of its channel's providers that
     takes it (see :func:`notifier.services.delivery.failover.route`); never raises for a
-    per-message problem.
+    per-message problem. ``digest``: the delivery carries a digest of that many deliveries
+    (see :meth:`MessageFactory.digest`) instead of its own message.
 
     Returns:
         One outcome per provider tried, the deciding one last.
@@ -131,9 +135,15 @@ def attempt(
     candidates = providers.for_channel(delivery.channel)
     if not candidates:
         return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+
+    def build(provider: Provider) -> Message:
+        if digest > 1:
+            return messages.digest(delivery, provider, digest)
+        return messages.build(delivery, provider)
+
     routed = route(
         candidates,
-        lambda provider: provider.send(messages.build(delivery, provider)),
+        lambda provider: provider.send(build(provider)),
         guard=guard,
         now=now.timestamp(),
     )
@@ -191,9 +201,12 @@ def _failure(
         return _transient(delivery, f"internal error: {exc!r}"[:500], settings, now, provider)
 
 
-def _suppressed(session: Session, batch: Sequence[Delivery]) -> set[int]:
+UNSUBSCRIBED = "recipient unsubscribed"
+
+
+def _suppressed(session: Session, batch: Sequence[Delivery]) -> dict[int, str]:
     subscribed = enterprises.subscribed_pairs(session, {d.enterprise_id for d in batch})
-    return {d.id for d in batch if (d.enterprise_id, d.channel) not in subscribed}
+    return {d.id: UNSUBSCRIBED for d in batch if (d.enterprise_id, d.channel) not in subscribed}
 
 
 def _host(address: str) -> str:
@@ -240,12 +253,16 @@ class _Sender:
     providers: Providers
     messages: MessageFactory
     settings: DeliverySettings
-    unsubscribed: set[int]
+    # Deliveries not to send, with the reason they end suppressed.
+    unsubscribed: dict[int, str]
     budget_ends: float
     time_source: TimeSource
     quiet: QuietHours
     gate: CampaignGate
     guard: ProviderGuard = UNGUARDED
+    caps: NumberCaps = NO_CAPS
+    # A digest's carrier -> the deliveries merged into it (its outcome is theirs).
+    digests: dict[int, list[int]] = field(default_factory=dict)
     retries: list[Retry] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
@@ -295,12 +312,45 @@ class _Sender:
                 self.outcomes[S.DEFERRED] += 1
         return [d for d in chunk if d.id not in waiting]
 
+    def refuse_marketing(self, chunk: Sequence[Delivery]) -> None:
+        """Note the marketing SMS of the chunk to numbers that refused them (a reply of R): read
+        just before the claim, so a refusal stops even a delivery queued before it."""
+        for delivery_id in number_rules.refused_marketing(self.session, chunk):
+            self.unsubscribed.setdefault(delivery_id, number_rules.REFUSED)
+
+    def hold_over_cap(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
+        """Defer the SMS past their number's cap for the day to the next day's opening (held
+        for a digest when the caps say so); return the others."""
+        now = self.time_source.now()
+        over = number_rules.over_cap(
+            self.session, chunk, self.caps, now=now, skip=self.unsubscribed
+        )
+        held = DIGEST if self.caps.over_cap == DIGEST else None
+        for message_class in {d.message_class for d in chunk if d.id in over}:
+            until = {d.id: over[d.id] for d in chunk if d.id in over
+                     and d.message_class == message_class}  # fmt: skip
+            reason = number_rules.over_cap_reason(self.caps, message_class)
+            for delivery_id in deliveries.hold(
+                self.session, until, now=now, reason=reason, held=held
+            ):
+                delay = (until[delivery_id] - now).total_seconds()
+                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+                self.outcomes[S.DEFERRED] += 1
+        return [d for d in chunk if d.id not in over]
+
     def chunk(self, chunk: Sequence[Delivery]) -> None:
         """Claim and send one chunk; its outcomes wait for the next commit (or, while slow
         sends of the chunk go on, for :data:`SAVE_AFTER_SECONDS`)."""
         chunk = self.hold_quiet(chunk)
+        self.refuse_marketing(chunk)
+        chunk = self.hold_over_cap(chunk)
         claim = _Claim(self.time_source.now())
-        waiting = deliveries.claim(self.session, chunk, now=claim.at)
+        digests = number_rules.merge_digests(
+            self.session, deliveries.claim(self.session, chunk, now=claim.at),
+            claimed_at=claim.at, skip=self.unsubscribed,
+        )  # fmt: skip
+        self.digests.update(digests.merged)
+        waiting = digests.left
         self.commit()  # this chunk's claims, and the previous chunk's outcomes
         flying: dict[Future[_Sent], Delivery] = {}
         while waiting or flying:
@@ -308,7 +358,8 @@ class _Sender:
             ran_here = False
             if self.out_of_time():
                 rest = [d.id for d in waiting if d.id not in claim.lost]
-                deliveries.release(self.session, rest, claimed_at=claim.at)
+                merged = [i for carrier in rest for i in self.digests.pop(carrier, [])]
+                deliveries.release(self.session, [*rest, *merged], claimed_at=claim.at)
                 self.retries.extend(Retry(delivery_id, 0.0) for delivery_id in rest)
                 waiting = []
             else:
@@ -398,7 +449,7 @@ class _Sender:
         """Send one claimed delivery; never raises, and touches no database (any thread)."""
         started = self.time_source.now()
         if delivery.id in self.unsubscribed:
-            outcomes = [Outcome(S.SUPPRESSED, error="recipient unsubscribed")]
+            outcomes = [Outcome(S.SUPPRESSED, error=self.unsubscribed[delivery.id])]
         else:
             try:
                 outcomes = attempt(
@@ -408,6 +459,7 @@ class _Sender:
                     settings=self.settings,
                     time_source=self.time_source,
                     guard=self.guard,
+                    digest=len(self.digests.get(delivery.id, [])) + 1,
                 )
             except Exception as exc:  # a bug: the try is still recorded, once, and retried
                 log.exception("delivery %s: unexpected error", delivery.id)
@@ -422,6 +474,14 @@ class _Sender:
             for tried in sent.outcomes
         )
         outcome = sent.outcomes[-1]
+        for merged in self.digests.pop(delivery.id, []):
+            # What became of the digest became of each delivery it carried.
+            carried = f"由摘要短信 #{delivery.id} 发出 / carried by digest #{delivery.id}"
+            error = carried if outcome.status == S.SENT else f"{carried}: {outcome.error}"
+            self.attempted.append(Attempted(
+                merged, delivery.attempts, dataclasses.replace(outcome, error=error, counted=True),
+                sent.started, sent.finished,
+            ))  # fmt: skip
         if outcome.status == S.DEFERRED and outcome.next_attempt_at:
             delay = (outcome.next_attempt_at - sent.finished).total_seconds()
             self.retries.append(Retry(delivery.id, max(delay, 0.0)))
@@ -438,6 +498,7 @@ def deliver_batch(
     time_source: TimeSource = SYSTEM_TIME,
     quiet: QuietHours = NO_QUIET_HOURS,
     guard: ProviderGuard = UNGUARDED,
+    caps: NumberCaps = NO_CAPS,
 ) -> list[Retry]:
     """Send the deliveries among ``ids`` that are still due; record every attempt.
 
@@ -464,6 +525,13 @@ def deliver_batch(
     whose channel is in its ``quiet`` hours is not claimed: it waits ``deferred`` until the
     next allowed minute (the attempt not counted) and is handed back with that delay.
 
+    ``caps`` bound the SMS one number gets per local day and class
+    (:mod:`notifier.domain.number_caps`): an SMS past its cap waits for the next day's
+    opening, alone or held to go out merged into one digest SMS with the others held for its
+    number; each merged delivery names the digest that carried it and takes its outcome. A
+    marketing SMS to a number that replied R ends suppressed (checked just before each chunk's
+    claim); notices still go.
+
     ``guard`` holds the providers' circuits and limits
     (:mod:`notifier.services.delivery.failover`): a message
     moves on to the next provider of its channel when one fails, and waits for its limits.
@@ -484,6 +552,7 @@ def deliver_batch(
             quiet=quiet,
             gate=CampaignGate(sessions),
             guard=guard,
+            caps=caps,
         )
         try:
             for chunk in _chunks(batch, settings.claim_chunk):

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.consent import ConsentSource
 from notifier.domain.text_rules import check_line
 from notifier.errors import InputError, NotFoundError
 from notifier.inputs.enterprise_csv import CHANNEL_WORDS, MAX_TOPIC_LENGTH
@@ -83,12 +84,14 @@ def change(
     *,
     channels: Sequence[str],
     topics: Sequence[str] | None,
+    source: ConsentSource = ConsentSource.PAGE,
 ) -> tuple[Choices, Choices]:
     """Take messages on exactly ``channels`` (each needs its contact; 短信, 邮件, 网络回调 are read
     as sms, email, webhook); set ``topics`` if given. Audited ``preferences.change``.
 
-    The enterprise's own choice: it may subscribe again to what it left. Returns the choices
-    before and after.
+    The enterprise's own choice: it may subscribe again to what it left; each changed channel
+    records ``source`` (its page, or the API) and the time. Returns the choices before and
+    after.
 
     Raises:
         InputError: an unknown channel, a channel without a contact, too many topics.
@@ -99,7 +102,9 @@ def change(
     with context.sessions.begin() as session:
         enterprise = _load(session, enterprise_id)
         before = _choices(enterprise)
-        after = _apply(session, enterprise, wanted, new_topics, context.time_source.now())
+        after = _apply(
+            session, enterprise, wanted, new_topics, context.time_source.now(), source
+        )
         _audit(session, context, "preferences.change", enterprise, before, after)
     return before, after
 
@@ -115,7 +120,9 @@ def leave_channel(context: Context, enterprise_id: int, channel: str) -> Choices
         enterprise = _load(session, enterprise_id)
         before = _choices(enterprise)
         kept = [c for c in before.channels if c != channel]
-        after = _apply(session, enterprise, kept, None, context.time_source.now())
+        after = _apply(
+            session, enterprise, kept, None, context.time_source.now(), ConsentSource.PAGE
+        )
         _audit(session, context, "preferences.unsubscribe", enterprise, before, after)
     return after
 
@@ -125,7 +132,9 @@ def unsubscribe(context: Context, credit_codes: Sequence[str], *, channel: str |
     no re-import undoes it; one ``enterprise.unsubscribe`` audit row each. The codes not found.
     """
     with context.sessions.begin() as session:
-        missing = enterprises.unsubscribe(session, credit_codes, channel=channel)
+        missing = enterprises.unsubscribe(
+            session, credit_codes, channel=channel, source=ConsentSource.STAFF
+        )
         for code in credit_codes:
             if code not in missing:
                 audit.record(
@@ -141,6 +150,7 @@ def _apply(
     wanted: list[str],
     new_topics: list[str] | None,
     now: datetime,
+    source: str,
 ) -> Choices:
     """Set the enterprise's channels and (unless None) topics; its choices after."""
     missing = [c for c in wanted if c not in _choices(enterprise).available]
@@ -156,11 +166,12 @@ def _apply(
         row = have.get(channel)
         if row is None:
             enterprise.subscriptions.append(
-                Subscription(channel=channel, subscribed=on, changed_at=now)
+                Subscription(channel=channel, subscribed=on, changed_at=now, source=source)
             )
         elif row.subscribed != on:
             row.subscribed = on
             row.changed_at = now
+            row.source = source
     if new_topics is not None:
         # Kept rows stay, so the (enterprise, topic) unique key never sees a repeat.
         enterprise.topics = [t for t in enterprise.topics if t.topic in new_topics]

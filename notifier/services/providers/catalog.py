@@ -27,6 +27,7 @@ from notifier.channels.resolver import ProviderSet
 from notifier.channels.sources import environment_from_settings, provider_configs_from_settings
 from notifier.channels.vendor_sms import FALLBACK_KINDS
 from notifier.config import Settings
+from notifier.domain.number_caps import DIGEST, DIGEST_KIND
 from notifier.domain.secret_box import SecretBox
 from notifier.errors import NotifierError
 from notifier.store import providers as store
@@ -46,6 +47,8 @@ def worker_environment(settings: Settings) -> ProviderEnvironment:
     message kind in use (a vendor SMS account must have an approved template for each)."""
     # A kind with a fallback (a re-send uses the publication's template) is not required.
     required = tuple(kind.value for kind in TriggerKind if kind.value not in FALLBACK_KINDS)
+    if settings.number_caps.over_cap == DIGEST:  # digests over a number's daily cap
+        required += (DIGEST_KIND,)
     return replace(environment_from_settings(settings), message_kinds=required)
 
 

@@ -19,7 +19,7 @@ from notifier.store.models.policy import Deadline, DeadlineDone, Policy, PolicyR
 from notifier.store.models.provider import ProviderAccount
 from notifier.store.models.provider_usage import ProviderUsage
 from notifier.store.models.reach import PolicyReach, ReachEvent, ReachKind
-from notifier.store.models.reply import InboundReply
+from notifier.store.models.reply import Complaint, InboundReply, NumberRefusal
 from notifier.store.models.template import MessageTemplate
 from notifier.store.models.trigger import Trigger, TriggerKind, TriggerStatus
 from notifier.store.models.user import User
@@ -45,6 +45,8 @@ __all__ = [
     "ImportHeading",
     "EnterpriseTopic",
     "InboundReply",
+    "NumberRefusal",
+    "Complaint",
     "PolicyReach",
     "ReachEvent",
     "ReachKind",

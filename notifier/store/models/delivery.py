@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.store.models.base import Base, utcnow
@@ -59,6 +59,18 @@ class Delivery(Base):
         Index("ix_deliveries_channel_status_created", "channel", "status", "created_at"),
         # A policy's deliveries, and one firm's of one policy (its reach state): one seek.
         Index("ix_deliveries_policy_enterprise", "policy_id", "enterprise_id"),
+        # SMS sent in a month (the complaints report).
+        Index("ix_deliveries_sent_at", "sent_at"),
+        # A number's SMS of a day (its daily cap), and the latest before a reply: one seek per
+        # number. SMS only: another channel's address may be a 2,000-character URL, too long
+        # for a PostgreSQL index entry.
+        Index(
+            "ix_deliveries_sms_number",
+            "address",
+            "sent_at",
+            postgresql_where=text("channel = 'sms'"),
+            sqlite_where=text("channel = 'sms'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +90,12 @@ class Delivery(Base):
         String(16), server_default="notice"
     )
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    # "digest": held over its number's daily cap, to go out merged into one digest SMS.
+    held: Mapped[str | None] = mapped_column(String(16))
+    # The delivery whose SMS carried it in a digest (a digest's carrier names itself).
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     # Throttled tries ("slow down" answers), which ``attempts`` does not count; capped apart.
     throttled: Mapped[int] = mapped_column(default=0, server_default="0")

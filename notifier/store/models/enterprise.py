@@ -112,7 +112,7 @@ class EndpointSecret(Base):
 
 
 class Subscription(Base):
-    """Whether the enterprise takes messages on a channel."""
+    """Whether the enterprise takes messages on a channel, and where that consent came from."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("enterprise_id", "channel"),)
@@ -122,3 +122,6 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(16))
     subscribed: Mapped[bool] = mapped_column(default=True)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who made the last change (see notifier.domain.consent): the register import, the firm's
+    # own page, staff (phone, console, CLI), the API, or an SMS reply.
+    source: Mapped[str] = mapped_column(String(16), server_default="import")

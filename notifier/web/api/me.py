@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from notifier.domain.consent import ConsentSource
 from notifier.errors import NotFoundError
 from notifier.inputs.api import SubscriptionsIn
 from notifier.runtime import Runtime
@@ -136,7 +137,10 @@ def set_subscriptions(
 ) -> dict[str, Any]:
     """Take messages on exactly these channels (each needs a contact); set topics if given."""
     context = acting(runtime, principal)
-    _, after = change(context, _own(principal), channels=body.channels, topics=body.topics)
+    _, after = change(
+        context, _own(principal), channels=body.channels, topics=body.topics,
+        source=ConsentSource.API,
+    )
     return vars(after)
 
 

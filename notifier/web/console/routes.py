@@ -3,6 +3,8 @@ pages, the language switch and the stylesheet."""
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from notifier.guards.sign_in import ClientAddress, FailedAttempts
@@ -15,6 +17,7 @@ from notifier.web.console import (
     campaign_form,
     campaign_test_send,
     campaigns,
+    complaints,
     correcting,
     dashboard,
     deadlines,
@@ -43,10 +46,12 @@ from notifier.web.views import Views
 PAGES = (
     login, dashboard, policies, revising, correcting, deliveries, register_import, enterprises,
     deadlines, admin, templates, providers, campaign_form, campaign_edit, campaign_test_send,
-    campaigns, calendar, accounts, reach_report, followups,
+    campaigns, calendar, accounts, reach_report, followups, complaints,
 )  # fmt: skip
 
 
+# Built once per process and shared by every app (see ``notifier.web.app.api_router``).
+@functools.cache
 def console_router() -> APIRouter:
     """Every console page, under ``/console``."""
     router = APIRouter(prefix="/console", include_in_schema=False)

@@ -16,7 +16,7 @@ from notifier.web.console.routes import PAGES
 
 OPEN = {("GET", "/console/login"), ("POST", "/console/login")}
 CHECKS = {deps.signed_in, deps.signed_in_admin, deps.posted_by, deps.admin_posted}
-ADMIN_PATHS = ("/console/admin", "/console/calendar")
+ADMIN_PATHS = ("/console/admin", "/console/calendar", "/console/complaints")
 
 
 def _routes(routes: list[Any], outer: str = "") -> Iterator[tuple[str, APIRoute]]:
