@@ -325,7 +325,8 @@ class ContentSettings(BaseModel):
     )
     # An SMS longer than this many billed parts is refused (0: no limit beyond sms.max_length).
     sms_max_parts: int = Field(default=3, ge=0, le=10)
-    # Local hours inside which marketing messages go out; outside, they wait for the opening.
+    # Local hours inside which marketing messages go out; outside, they wait for the opening
+    # ("00:00-00:00": any hour).
     marketing_hours: str = Field(default="08:00-20:00", pattern=QUIET_WINDOW)
     # Appended to a marketing SMS whose text lacks it (counted in its length and parts).
     opt_out_text: str = Field(default="拒收请回复R", min_length=1, max_length=20)

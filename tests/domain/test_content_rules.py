@@ -103,3 +103,9 @@ def test_a_notice_keeps_the_quiet_hours_only(monkeypatch):
 def test_after_a_link_the_opt_out_comes_after_a_space():
     text = "详见 https://notify.example.cn/p/abc"
     assert with_opt_out(text, "拒收请回复R") == f"{text} 拒收请回复R"
+
+
+def test_marketing_hours_of_00_00_00_00_allow_any_hour():
+    hours = QuietHours.from_settings(Settings(content={"marketing_hours": "00:00-00:00"}))
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=SHANGHAI)
+    assert hours.until("email", night, "marketing") is None
