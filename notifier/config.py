@@ -300,6 +300,43 @@ class QuietHoursSettings(BaseModel):
         return None if value == "" else value
 
 
+# A domain as written in content.link_domains: letters, digits, dots and dashes (gov.cn).
+LINK_DOMAIN = r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
+
+
+class ContentSettings(BaseModel):
+    """Content checks before a policy, correction or campaign is stored (docs: Content rules),
+    and what a marketing (营销) message must do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A text holding one of these is refused, the place named.
+    forbidden_words: list[Annotated[str, StringConstraints(min_length=1, max_length=50)]] = (
+        Field(default_factory=list, max_length=5000)
+    )
+    # Allowed, but shown to the author (and the approver) as warnings.
+    sensitive_words: list[Annotated[str, StringConstraints(min_length=1, max_length=50)]] = (
+        Field(default_factory=list, max_length=5000)
+    )
+    # Links only to these domains and their subdomains (the deployment's own public_url host
+    # is always allowed); an empty list turns the link rule off.
+    link_domains: list[Annotated[str, StringConstraints(pattern=LINK_DOMAIN)]] = Field(
+        default_factory=lambda: ["gov.cn"], max_length=500
+    )
+    # An SMS longer than this many billed parts is refused (0: no limit beyond sms.max_length).
+    sms_max_parts: int = Field(default=3, ge=0, le=10)
+    # Local hours inside which marketing messages go out; outside, they wait for the opening
+    # ("00:00-00:00": any hour).
+    marketing_hours: str = Field(default="08:00-20:00", pattern=QUIET_WINDOW)
+    # Appended to a marketing SMS whose text lacks it (counted in its length and parts).
+    opt_out_text: str = Field(default="拒收请回复R", min_length=1, max_length=20)
+
+    @field_validator("forbidden_words", "sensitive_words", "link_domains")
+    @classmethod
+    def _trimmed(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(word.strip() for word in value if word.strip()))
+
+
 class NumberCapSettings(BaseModel):
     """SMS a number gets per local day, per message class, and what becomes of the rest."""
 
@@ -501,6 +538,7 @@ class Settings(BaseSettings):
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
     number_caps: NumberCapSettings = Field(default_factory=NumberCapSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)

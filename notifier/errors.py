@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NotifierError(Exception):
     """Base of every error notifier raises on purpose."""
@@ -17,6 +19,18 @@ class InputError(NotifierError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ContentRefused(InputError):
+    """A text about to go out breaks the content rules (a forbidden word, an unfilled variable,
+    a link outside the allowed domains, too many SMS parts); ``findings`` lists each as plain
+    data (its place, word, offset and excerpt), ``field`` names the first one's place."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, findings: list[dict[str, Any]]
+    ) -> None:
+        super().__init__(message, field=field)
+        self.findings = findings
 
 
 class TemplateError(NotifierError):

@@ -58,6 +58,7 @@ class Runtime:
                 public_url=settings.public_url,
                 time_source=time_source,
                 box=secret_box(settings),
+                opt_out=settings.content.opt_out_text,
             ),
             time_source=time_source,
         )

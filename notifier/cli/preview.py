@@ -45,3 +45,7 @@ def print_preview(preview: Preview, console: Console | None = None) -> None:
         console.print(f"SMS 计费条数 billed parts in total: {preview.sms_billed_parts}{note}")
     for warning in preview.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    # The content rules' findings: a refusal is what publishing would refuse.
+    for found in preview.content:
+        word = "[red]refused:[/red]" if found["refuses"] else "[yellow]warning:[/yellow]"
+        console.print(f"{word} {escape(found['message'])}", highlight=False)

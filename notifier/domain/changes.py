@@ -28,6 +28,7 @@ FIELD_LABELS: Mapping[str, str] = {
     "apply_url": "网上办理链接",
     "enquiry_phone": "咨询电话",
     "reach_ladder": "再次发送",
+    "message_class": "消息类型",
 }
 
 

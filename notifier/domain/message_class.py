@@ -40,3 +40,19 @@ def message_class(value: str | None) -> MessageClass | None:
     if not text:
         return MessageClass.NOTICE
     return WORDS.get(text)
+
+
+def with_opt_out(text: str, opt_out: str) -> str:
+    """A marketing SMS's text with its opt-out (拒收请回复R) at the end, unless it holds it.
+
+    After a link (any ASCII character) a space comes first, so a phone does not read the
+    opt-out as part of the link."""
+    if not opt_out or opt_out in text:
+        return text
+    text = text.rstrip()
+    return f"{text} {opt_out}" if text and text[-1].isascii() else f"{text}{opt_out}"
+
+
+def class_of(value: str | None) -> MessageClass:
+    """The stored class (a column's value), a notice when unknown."""
+    return message_class(value) or MessageClass.NOTICE

@@ -79,6 +79,8 @@ class PolicyDraft:
     # Working days after publication to re-send to firms that have not opened the page;
     # () never; None: the ``reach.ladder_working_days`` setting.
     reach_ladder: tuple[int, ...] | None = None
+    # Notice (通知) or marketing (营销): see notifier.domain.message_class.
+    message_class: str = "notice"
 
 
 @dataclass(frozen=True)
@@ -113,3 +115,5 @@ class CampaignDraft:
     ends_at: datetime | None = None
     throttle_per_minute: int | None = None
     author: str | None = None
+    # Notice (通知) or marketing (营销): see notifier.domain.message_class.
+    message_class: str = "notice"

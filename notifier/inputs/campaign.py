@@ -17,7 +17,14 @@ from notifier.domain.channel_names import CHANNELS, EMAIL
 from notifier.domain.plaintext import shown
 from notifier.inputs.enterprise_csv import CHANNEL_WORDS
 from notifier.inputs.fields import CHANNEL_ENUM
-from notifier.inputs.policy import MAX_TITLE_LENGTH, MAX_URL_LENGTH, Moment, TargetsIn, Url
+from notifier.inputs.policy import (
+    MAX_TITLE_LENGTH,
+    MAX_URL_LENGTH,
+    MessageClassIn,
+    Moment,
+    TargetsIn,
+    Url,
+)
 from notifier.inputs.strict import (
     OURS,
     Line,
@@ -144,6 +151,8 @@ class CampaignFile(StrictModel):
     throttle_per_minute: (
         Annotated[int, Field(ge=1, le=MAX_THROTTLE), BeforeValidator(_throttle)] | None
     ) = None
+    # docs: Content rules.
+    message_class: MessageClassIn = "notice"
 
     @model_validator(mode="after")
     def _a_template_per_channel(self) -> CampaignFile:

@@ -134,6 +134,7 @@ def parse_campaign(
         templates=names,
         inline_templates=inline,
         throttle_per_minute=campaign.throttle_per_minute,
+        message_class=campaign.message_class,
         **_schedule(campaign.schedule, zone, now),
     )
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from notifier.domain.ladder import MAX_REACH_RUNGS, MAX_RUNGS, parse_ladder, reach_ladder
+from notifier.domain.message_class import WORDS, message_class
 from notifier.domain.plaintext import shown
 from notifier.domain.sectors import catalogued_sector, sector_pattern
 from notifier.domain.targets import SIZE_CHOICES, read_credit_code, read_size
@@ -151,6 +152,28 @@ ReachLadder = Annotated[
 """A reach ladder: working days after publication, or words for them (None: the setting)."""
 
 
+def _message_class(value: Any) -> str:
+    if value is None:
+        return "notice"
+    found = message_class(value) if isinstance(value, str) else None
+    if found is None:
+        raise refuse("须为 通知 或 营销 / must be notice (通知) or marketing (营销)")
+    return found.value
+
+
+MessageClassIn = Annotated[
+    str,
+    BeforeValidator(_message_class),
+    Field(
+        description="消息类型：通知 或 营销（营销短信附退订语、只在营销时段发送） / the message "
+        "class: notice (通知) or marketing (营销: carries the opt-out text, sent only inside "
+        "content.marketing_hours)",
+        json_schema_extra={"enum": sorted(WORDS)},
+    ),
+]
+"""A message class as written (通知, 营销, notice, marketing), read as ``notice``/``marketing``."""
+
+
 def _whole_day(value: Any) -> int:
     # type() rather than isinstance(): true and false are ints to Python, not days.
     if type(value) is not int or not 0 <= value <= MAX_REMIND_DAY:
@@ -281,3 +304,5 @@ class PolicyFile(StrictModel):
     )
     # docs: Reach ladder.
     reach_ladder: ReachLadder = None
+    # docs: Content rules.
+    message_class: MessageClassIn = "notice"

@@ -135,6 +135,7 @@ def parse_policy(data: Any, *, zone: tzinfo) -> PolicyDraft:
         deadlines=_deadlines(policy, zone),
         guide=PolicyGuide(**{name: getattr(policy, name) or None for name in GUIDE_FIELDS}),
         reach_ladder=policy.reach_ladder,
+        message_class=policy.message_class,
     )
 
 

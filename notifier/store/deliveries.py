@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.domain.scope import DISTRICT, Scope
-from notifier.store import insert_ignoring_conflicts, table_of
+from notifier.store import insert_ignoring_conflicts, table_of, triggers
 from notifier.store.audience import Recipient
 from notifier.store.models import (
     Contact,
@@ -64,6 +64,7 @@ def insert_for_recipients(
     """
     if not recipients:
         return []
+    message_class = triggers.message_class_of(trigger)
     rows = [
         {
             "idempotency_key": idempotency_key(trigger.key, r.credit_code, r.channel, r.address),
@@ -73,6 +74,7 @@ def insert_for_recipients(
             "channel": r.channel,
             "address": r.address,
             "reason": r.reason,
+            "message_class": message_class,
             "status": S.QUEUED,
             "queued_at": now,
             "attempts": 0,
@@ -92,9 +94,10 @@ def insert_for_recipients(
 _INSERT_UNNESTED = text(
     """
     INSERT INTO deliveries (idempotency_key, trigger_id, policy_id, enterprise_id, channel,
-                            address, reason, status, queued_at, attempts, created_at, updated_at)
+                            address, reason, message_class, status, queued_at, attempts,
+                            created_at, updated_at)
     SELECT row.key, :trigger_id, :policy_id, row.enterprise_id, row.channel, row.address,
-           CAST(row.reason AS json), :status, :now, 0, :now, :now
+           CAST(row.reason AS json), :message_class, :status, :now, 0, :now, :now
     FROM unnest(CAST(:keys AS text[]), CAST(:enterprise_ids AS bigint[]),
                 CAST(:channels AS text[]), CAST(:addresses AS text[]),
                 CAST(:reasons AS text[]))
@@ -113,6 +116,7 @@ def _insert_unnested(session: Session, rows: list[dict[str, Any]]) -> list[int]:
             {
                 "trigger_id": first["trigger_id"],
                 "policy_id": first["policy_id"],
+                "message_class": first["message_class"],
                 "status": first["status"],
                 "now": first["queued_at"],
                 "keys": [r["idempotency_key"] for r in rows],

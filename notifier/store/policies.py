@@ -50,6 +50,7 @@ def build(draft: PolicyDraft, *, now: datetime) -> Policy:
         url=draft.url,
         department=draft.department,
         published_at=draft.published_at or now,
+        message_class=draft.message_class,
         deadlines=[
             Deadline(
                 title=d.title,
@@ -79,6 +80,7 @@ def update(policy: Policy, draft: PolicyDraft) -> None:
     policy.targets = draft.targets
     policy.guide = draft.guide
     policy.reach_ladder = _ladder(draft)
+    policy.message_class = draft.message_class
     policy.published_at = draft.published_at or policy.published_at
 
 
@@ -114,6 +116,8 @@ def content(policy: Policy) -> dict[str, Any]:
         **{name: value for name, value in policy.guide.as_dict().items() if value},
         # Left out when the setting's default applies, as the guide above.
         **({} if policy.reach_ladder is None else {"reach_ladder": list(policy.reach_ladder)}),
+        # Left out for a notice, the class every policy had before classes were kept.
+        **({"message_class": policy.message_class} if policy.message_class == "marketing" else {}),
     }
 
 

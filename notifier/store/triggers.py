@@ -107,6 +107,15 @@ def of_key(session: Session, key: str) -> Trigger | None:
     return session.scalar(select(Trigger).where(Trigger.key == key))
 
 
+def message_class_of(trigger: Trigger) -> str:
+    """The class (notice, marketing) of the messages a trigger sends: its campaign's, or its
+    policy's (a deadline reminder, a correction and a re-send take their policy's)."""
+    if trigger.campaign is not None:
+        return trigger.campaign.message_class
+    policy = trigger.policy or (trigger.deadline.policy if trigger.deadline else None)
+    return policy.message_class if policy is not None else "notice"
+
+
 def get(session: Session, trigger_id: int) -> Trigger | None:
     """The trigger with this id, or None."""
     return session.get(Trigger, trigger_id)

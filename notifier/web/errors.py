@@ -31,6 +31,7 @@ from notifier.domain.text_rules import line_problem
 from notifier.errors import (
     BrokerUnavailable,
     ConflictError,
+    ContentRefused,
     InputError,
     NotAllowedError,
     NotFoundError,
@@ -46,10 +47,12 @@ log = logging.getLogger(__name__)
 
 
 class ErrorDetail(BaseModel):
-    """Which field was wrong (None: the request as a whole) and why."""
+    """Which field was wrong (None: the request as a whole) and why; for a text the content
+    rules refuse, each finding (its place, word, offset and excerpt)."""
 
     field: str | None
     reason: str
+    findings: list[dict[str, Any]] | None = None
 
 
 class ErrorOut(BaseModel):
@@ -59,10 +62,18 @@ class ErrorOut(BaseModel):
 
 
 def error_response(
-    status: int, reason: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    reason: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    findings: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    """A JSON error response."""
-    body = {"error": {"field": field, "reason": reason}}
+    """A JSON error response (``findings``: the content rules' findings, when given)."""
+    error: dict[str, Any] = {"field": field, "reason": reason}
+    if findings is not None:
+        error["findings"] = findings
+    body = {"error": error}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -93,6 +104,8 @@ def _notifier_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(409, str(exc), field=field)
     if isinstance(exc, BrokerUnavailable):
         return error_response(503, str(exc), field="broker")
+    if isinstance(exc, ContentRefused):  # well-formed, but its text may not go out
+        return error_response(422, str(exc), field=field, findings=exc.findings)
     if isinstance(exc, InputError):
         return error_response(400, str(exc), field=field)
     return error_response(400, str(exc), field=field)

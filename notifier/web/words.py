@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context as JinjaContext
 
+from notifier.domain.channel_names import CHANNELS
 from notifier.domain.sectors import sector_name
 from notifier.errors import InputError
 from notifier.services.policies.preview import shown_values
@@ -177,3 +178,28 @@ FILTERS = {
     "target_word": _with_translator(target),
     "reach_ladder_words": _with_translator(reach_ladder),
 }
+
+
+def finding(t: Translator, found: Mapping[str, Any]) -> str:
+    """A content rules' finding (``Finding.as_dict()``) in ``t``'s language: the place as the
+    form names it, the word, and where it is."""
+    place = str(found["place"])
+    channel, dot, part = place.partition(".")
+    if channel in CHANNELS:  # a channel's message: 短信, 邮件.subject
+        place = _word(t, f"channel.{channel}", channel) + dot + part
+    else:
+        place = _word(t, f"field.{place}", place)
+    offset = found.get("offset")
+    at = "" if offset is None else t("words.content.at", n=offset + 1, excerpt=found["excerpt"])
+    word = str(found["word"])
+    if found["code"] == "empty_variable":
+        word = "{{ " + word + " }}"
+    return t(
+        f"words.content.{found['code']}", place=place, word=word, at=at,
+        detail=found.get("detail", ""),
+    )  # fmt: skip
+
+
+def message_class(t: Translator, value: str | None) -> str:
+    """A message class in ``t``'s language: 通知 or 营销."""
+    return _word(t, f"message_class.{value or 'notice'}", value or "")

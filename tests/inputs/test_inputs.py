@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conftest import POSTGRES_ADMIN_URL, service_missing
 from fastapi.testclient import TestClient
 
+from notifier.domain.message_class import MessageClass
 from notifier.domain.text_rules import (
     LINE_PATTERN,
     REQUIRED_LINE_PATTERN,
@@ -138,6 +139,9 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "policies.office_address": policy.MAX_ADDRESS_LENGTH,  # the guide fields
         "policies.apply_url": policy.MAX_URL_LENGTH,
         "policies.enquiry_phone": policy.MAX_PHONE_LENGTH,
+        # read as one of MessageClass's values by inputs.policy._message_class
+        "policies.message_class": max(map(len, MessageClass)),
+        "campaigns.message_class": max(map(len, MessageClass)),
     }
     assert policy_file.MAX_TAG_LENGTH <= enterprise_csv.MAX_TAG_LENGTH
     assert policy_file.MAX_TOPIC_LENGTH <= enterprise_csv.MAX_TOPIC_LENGTH

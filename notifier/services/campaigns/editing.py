@@ -17,6 +17,7 @@ from notifier.domain.records import CampaignDraft
 from notifier.domain.scope import DISTRICT, Scope
 from notifier.errors import InputError, NotFoundError
 from notifier.services.approval.requests import file_request
+from notifier.services.campaigns.content import require_clean_campaign
 from notifier.services.campaigns.freezing import freeze_campaign
 from notifier.services.campaigns.operations import campaign_row, draft_columns
 from notifier.services.campaigns.rows import get_campaign, record
@@ -83,11 +84,13 @@ def update(context: Context, campaign_id: int, draft: CampaignDraft) -> int:
         NotFoundError: no such campaign.
         InputError: a run has started (or it is cancelled or finished), or the name is taken.
         TemplateError: an inline template is refused; nothing is changed.
+        ContentRefused: (an InputError naming the place) its texts break a content rule.
     """
     zone = context.settings.zone
     scope = context.scope
     regions = within_scope(draft.targets.regions, scope)  # a community's: inside it
     draft = replace(draft, targets=replace(draft.targets, regions=regions))
+    require_clean_campaign(context, draft)  # rendered outside the transaction, before saving
     frozen = freeze_campaign(context, draft)  # before the transaction; None: approval off
     with context.sessions.begin() as session:
         campaign = store.locked(session, campaign_id)

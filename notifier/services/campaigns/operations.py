@@ -22,6 +22,7 @@ from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.time_source import TimeSource
 from notifier.errors import InputError
 from notifier.services.approval.requests import file_request, withdraw_pending
+from notifier.services.campaigns.content import require_clean_campaign
 from notifier.services.campaigns.freezing import freeze_campaign
 from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
@@ -109,6 +110,7 @@ def campaign_row(campaign: Campaign, zone: tzinfo) -> dict[str, Any]:
         "ends_at": local_or_none(campaign.ends_at, zone),
         "throttle_per_minute": campaign.throttle_per_minute,
         "schedule": _schedule_words(campaign, zone),
+        "message_class": campaign.message_class,
     }
 
 
@@ -128,6 +130,7 @@ def draft_columns(draft: CampaignDraft, templates: dict[str, str]) -> dict[str, 
         "starts_at": draft.starts_at,
         "ends_at": draft.ends_at,
         "throttle_per_minute": draft.throttle_per_minute,
+        "message_class": draft.message_class,
     }
 
 
@@ -144,10 +147,13 @@ def create_campaign(context: Context, draft: CampaignDraft) -> int:
         InputError: the name is taken, a template it names does not exist, or a region names
             several or none of the register's (field ``targets.regions``).
         TemplateError: an inline template is refused; nothing is stored.
+        ContentRefused: (an InputError naming the place) its texts break a content rule
+            (:mod:`notifier.services.content.checks`); nothing is stored.
     """
     draft = replace(
         draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
     )
+    require_clean_campaign(context, draft)  # rendered outside the transaction, before storing
     # Rendered before the transaction opens; None: approval is off.
     frozen = freeze_campaign(context, draft)
     held = frozen is not None and frozen.needed

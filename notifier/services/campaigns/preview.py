@@ -10,28 +10,34 @@ documented variables' example values when there is none.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import Message, SendResult
 from notifier.domain.channel_names import CHANNELS
+from notifier.domain.message_class import MessageClass, with_opt_out
 from notifier.domain.records import CampaignDraft
 from notifier.domain.scope import DISTRICT, Scope
 from notifier.domain.targets import read_credit_code
 from notifier.errors import InputError, TemplateError
+from notifier.rendering.sms_format import SmsFormat
 from notifier.rendering.stored import render_stored
 from notifier.rendering.variables import sample_context
+from notifier.services.campaigns.content import (
+    campaign_delivery,
+    campaign_findings,
+    draft_campaign,
+    draft_pins,
+)
 from notifier.services.campaigns.rows import get_campaign, record
 from notifier.services.context import Context
 from notifier.services.delivery.previews import PreviewComposer, Rendering
 from notifier.store import campaigns as store
 from notifier.store import enterprises
 from notifier.store.enterprises import EnterpriseFilter
-from notifier.store.models import Campaign, Delivery, Enterprise, Trigger, TriggerKind
+from notifier.store.models import Campaign, Enterprise
 
 # The firms a form's search list offers (typing more of a name finds any other).
 FIRM_CHOICES = 200
@@ -46,31 +52,6 @@ def _enterprise(session: Session, credit_code: str, scope: Scope) -> Enterprise:
     if enterprise is None:
         raise InputError(f"企业 enterprise: 没有该企业 no enterprise {code}", field="enterprise")
     return enterprise
-
-
-def _transient(
-    campaign: Campaign, enterprise: Enterprise, channel: str, pinned: dict[str, Any], *,
-    now: datetime,
-    to: str | None = None,
-) -> Delivery:
-    # Not added to any session: rendering reads these objects and nothing else.
-    trigger = Trigger(
-        id=0, key="preview", kind=TriggerKind.CAMPAIGN_RUN, campaign=campaign,
-        campaign_id=campaign.id, templates=pinned, due_at=now,
-    )
-    address = to or next(
-        (c.address for c in enterprise.contacts if c.channel == channel), f"({channel})"
-    )
-    return Delivery(
-        id=0,
-        idempotency_key=f"preview:{campaign.id}:{uuid.uuid4().hex[:12]}",
-        trigger=trigger,
-        enterprise=enterprise,
-        enterprise_id=enterprise.id,
-        channel=channel,
-        address=address,
-        reason={"listed": True},
-    )
 
 
 def _loaded(
@@ -106,7 +87,8 @@ def _rendered(
     now = context.time_source.now()
     return {
         channel: composer.rendering(
-            _transient(campaign, enterprise, channel, pinned, now=now), enterprise.credit_code
+            campaign_delivery(campaign, enterprise, channel, pinned, now=now),
+            enterprise.credit_code,
         )
         for channel in CHANNELS
         if channel in campaign.channels
@@ -151,7 +133,7 @@ def send_test_message(
             )
         campaign, enterprise, pinned = _loaded(session, campaign_id, code, context.scope)
     now = context.time_source.now()
-    delivery = _transient(campaign, enterprise, channel, pinned, now=now, to=to)
+    delivery = campaign_delivery(campaign, enterprise, channel, pinned, now=now, to=to)
     message = PreviewComposer(providers, context.messages).compose(delivery).message
     result = providers.for_channel(channel)[0].send(message)
     with context.sessions.begin() as session:
@@ -171,10 +153,11 @@ class _DraftTemplate:
     html: str | None
 
 
-def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
+def sample_renderings(draft: CampaignDraft, *, opt_out: str = "") -> dict[str, Rendering]:
     """Each of the draft's own templates rendered with the example values (nothing stored),
-    the SMS with its length and billed parts as the shipped SMS format counts them; a template
-    that cannot render carries its error instead."""
+    the SMS with its length and billed parts as the shipped SMS format counts them (a
+    marketing SMS with its ``opt_out`` text); a template that cannot render carries its error
+    instead."""
     sample = sample_context()
     code = str(sample["enterprise"]["credit_code"])
     renderings: dict[str, Rendering] = {}
@@ -186,9 +169,12 @@ def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
         except TemplateError as exc:
             renderings[channel] = Rendering(credit_code=code, error=str(exc))
             continue
-        count = rendered.sms_count
+        count, text = rendered.sms_count, rendered.text
+        if count is not None and draft.message_class == MessageClass.MARKETING:
+            text = with_opt_out(text, opt_out)
+            count = SmsFormat().sign(text, to=None)[1]
         renderings[channel] = Rendering(
-            credit_code=code, text=rendered.text, subject=rendered.subject,
+            credit_code=code, text=text, subject=rendered.subject,
             sms_length=count.length if count else None, sms_parts=count.parts if count else None,
         )  # fmt: skip
     return renderings
@@ -197,11 +183,13 @@ def sample_renderings(draft: CampaignDraft) -> dict[str, Rendering]:
 @dataclass(frozen=True)
 class FirmPreview:
     """A draft's messages for one firm (``credit_code``, ``name``), or with the examples
-    (both None) when no firm was chosen and its audience reaches none."""
+    (both None) when no firm was chosen and its audience reaches none; and what the content
+    rules find in it (``Finding.as_dict()``: a refusal there is what saving would refuse)."""
 
     credit_code: str | None
     name: str | None
     renderings: dict[str, Rendering]
+    content: list[dict[str, Any]] = field(default_factory=list)
 
 
 def firm_choices(context: Context, limit: int = FIRM_CHOICES) -> list[tuple[str, str]]:
@@ -239,23 +227,6 @@ def find_firm(session: Session, text: str, scope: Scope = DISTRICT) -> Enterpris
     )
 
 
-def _draft_campaign(draft: CampaignDraft) -> Campaign:
-    # Transient: never added to a session.
-    return Campaign(
-        id=0, name=draft.name, title=draft.title, url=draft.url, channels=list(draft.channels),
-        audience=draft.targets.as_dict(), templates=dict(draft.templates),
-        timezone=draft.timezone,
-    )  # fmt: skip
-
-
-def _draft_pins(session: Session, draft: CampaignDraft, campaign: Campaign) -> dict[str, Any]:
-    pinned = store.pin_templates(session, campaign)  # the stored templates it names
-    for channel, given in draft.inline_templates.items():
-        pinned[channel] = {"name": draft.name, "version": 0, "body": given.body,
-                           "subject": given.subject, "html": given.html}  # fmt: skip
-    return pinned
-
-
 def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> FirmPreview:
     """Each of the draft's channels rendered for ``firm`` (credit code or name; empty: the
     first firm of its audience) as its provider would compose it; with the examples when the
@@ -264,15 +235,19 @@ def preview_draft(context: Context, draft: CampaignDraft, firm: str = "") -> Fir
     Raises:
         InputError: (field ``preview_firm``) ``firm`` names no single firm.
     """
-    campaign = _draft_campaign(draft)
+    campaign = draft_campaign(draft)
     with context.sessions() as session:
         if firm.strip():
             code: str | None = find_firm(session, firm, context.scope).credit_code
         else:
             code = store.first_listed(session, campaign)
-        if code is None:
-            return FirmPreview(None, None, sample_renderings(draft))
-        enterprise = _enterprise(session, code, context.scope)
-        enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after the session
-        pinned = _draft_pins(session, draft, campaign)
-    return FirmPreview(code, enterprise.name, _rendered(context, campaign, enterprise, pinned))
+        if code is not None:
+            enterprise = _enterprise(session, code, context.scope)
+            enterprise.sectors, enterprise.contacts  # noqa: B018 - loaded now, read after
+            pinned = draft_pins(session, draft, campaign)
+    found = campaign_findings(context, draft).as_list()
+    if code is None:
+        opt_out = context.settings.content.opt_out_text
+        return FirmPreview(None, None, sample_renderings(draft, opt_out=opt_out), found)
+    renderings = _rendered(context, campaign, enterprise, pinned)
+    return FirmPreview(code, enterprise.name, renderings, found)

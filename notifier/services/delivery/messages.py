@@ -8,8 +8,8 @@ from datetime import tzinfo
 from typing import Any
 
 from notifier.channels.base import Message, Provider
-from notifier.domain.channel_names import WEBHOOK
-from notifier.domain.message_class import MessageClass
+from notifier.domain.channel_names import SMS, WEBHOOK
+from notifier.domain.message_class import MessageClass, class_of, with_opt_out
 from notifier.domain.number_caps import DIGEST_KIND
 from notifier.domain.secret_box import SecretBox
 from notifier.domain.sms_length import SmsCount
@@ -47,6 +47,7 @@ class MessageFactory:
         kinds: the trigger kinds it knows (``notifier.services.delivery.kinds.KINDS``).
         time_source: the time messages count from ("2 days left").
         box: opens webhook endpoints' own signing secrets (``secrets.keys``).
+        opt_out: the text a marketing SMS ends with (``content.opt_out_text``).
     """
 
     renderer: Renderer
@@ -56,6 +57,7 @@ class MessageFactory:
     kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
     time_source: TimeSource = SYSTEM_TIME
     box: SecretBox = field(default_factory=lambda: SecretBox([]), repr=False)
+    opt_out: str = "拒收请回复R"
 
     def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
         """The signed one-click unsubscribe link for one enterprise and channel."""
@@ -116,8 +118,12 @@ class MessageFactory:
         context = self.context(delivery)
         kind = delivery.trigger.kind
         rendered = self._render(delivery.trigger, delivery.channel, context)
+        text = rendered.text
+        if delivery.channel == SMS and class_of(delivery.message_class) == MessageClass.MARKETING:
+            # The carriers' rule: a marketing SMS says how to refuse more (counted in its parts).
+            text = with_opt_out(text, self.opt_out)
         # The provider finishes the text: an SMS account adds its signature and counts parts.
-        composed = provider.compose_message(kind, context, rendered.text, to=delivery.address)
+        composed = provider.compose_message(kind, context, text, to=delivery.address)
         payload: dict[str, Any] = dict(composed.payload or {})
         secrets: tuple[str | None, ...] = (None,)
         if delivery.channel == WEBHOOK:
@@ -184,7 +190,7 @@ class MessageFactory:
         what = "政策信息" if marketing else "政策通知"
         text = f"您有 {count} 条{what}，详见 {links['page_url']}"
         if marketing:
-            text += " 拒收请回复R"
+            text = with_opt_out(text, self.opt_out)
         unsubscribe = self.unsubscribe_url(delivery.enterprise_id, delivery.channel)
         context = {
             "enterprise": enterprise_view(delivery.enterprise), "count": count,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from notifier.errors import NotifierError
 from notifier.services.delivery.messages import Composition, MessageFactory
 from notifier.services.delivery.ports import Providers
-from notifier.store.models import Delivery
+from notifier.store.audience import Recipient
+from notifier.store.models import Delivery, Enterprise, Policy, Trigger
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,24 @@ class PreviewComposer:
             sms_length=count.length if count else None,
             sms_parts=count.parts if count else None,
         )
+
+
+def policy_delivery(policy: Policy, recipient: Recipient, kind: str) -> Delivery:
+    """A transient delivery of ``policy`` to ``recipient`` (of the policy's class), to render.
+
+    Not added to any session: rendering reads these objects and nothing else.
+    """
+    trigger = Trigger(id=0, key="preview", kind=kind, policy=policy)
+    return Delivery(
+        id=0,
+        idempotency_key=f"preview:{recipient.credit_code}:{recipient.channel}",
+        trigger=trigger,
+        enterprise=Enterprise(
+            id=recipient.enterprise_id, name=recipient.name, credit_code=recipient.credit_code
+        ),
+        enterprise_id=recipient.enterprise_id,
+        channel=recipient.channel,
+        address=recipient.address,
+        reason=recipient.reason,
+        message_class=policy.message_class,
+    )

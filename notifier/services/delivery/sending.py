@@ -51,6 +51,11 @@ NO_POLICY = SendingRules()
 SAVE_AFTER_SECONDS = 1.0
 
 
+# Why a delivery waits: its channel's quiet hours, or (marketing) the marketing hours.
+_QUIET = "quiet hours: waits for the next allowed minute"
+_MARKETING = "营销类消息仅在营销时段发送 / marketing: waits for the marketing hours to open"
+
+
 @dataclass(frozen=True)
 class Retry:
     """A delivery to send again after ``delay`` seconds."""
@@ -291,18 +296,20 @@ class _Sender:
         return bool(self.outcomes) and time.monotonic() > self.budget_ends
 
     def hold_quiet(self, chunk: Sequence[Delivery]) -> Sequence[Delivery]:
-        """Defer the deliveries whose channel is in its quiet hours; return the others."""
+        """Defer the deliveries whose channel is in its quiet hours, and marketing outside the
+        marketing hours; return the others."""
         now = self.time_source.now()
-        until = {d.id: self.quiet.until(d.channel, now) for d in chunk}
+        until = {d.id: self.quiet.until(d.channel, now, d.message_class) for d in chunk}
         waiting = {i: moment for i, moment in until.items() if moment is not None}
         if not waiting:
             return chunk
-        for delivery_id in deliveries.hold(
-            self.session, waiting, now=now, reason="quiet hours: waits for the next allowed minute"
-        ):
-            delay = (waiting[delivery_id] - now).total_seconds()
-            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
-            self.outcomes[S.DEFERRED] += 1
+        quiet = {d.id for d in chunk if d.id in waiting and self.quiet.until(d.channel, now)}
+        for reason, ids in ((_QUIET, quiet), (_MARKETING, set(waiting) - quiet)):
+            held = {i: waiting[i] for i in ids}
+            for delivery_id in deliveries.hold(self.session, held, now=now, reason=reason):
+                delay = (waiting[delivery_id] - now).total_seconds()
+                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+                self.outcomes[S.DEFERRED] += 1
         return [d for d in chunk if d.id not in waiting]
 
     def refuse_marketing(self, chunk: Sequence[Delivery]) -> None:

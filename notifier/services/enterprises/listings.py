@@ -54,6 +54,7 @@ def delivery_row(delivery: Delivery, zone: tzinfo) -> dict[str, object]:
         "credit_code": delivery.enterprise.credit_code,
         "enterprise": delivery.enterprise.name,
         "channel": delivery.channel,
+        "message_class": delivery.message_class,
         "address": delivery.address,
         "status": delivery.status,
         "attempts": delivery.attempts,

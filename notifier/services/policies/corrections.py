@@ -30,6 +30,7 @@ from notifier.services.deadlines.operations import cancel, move
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.kinds import local
 from notifier.services.enterprises.regions import with_full_regions
+from notifier.services.policies.content import require_clean_policy
 from notifier.services.policies.freezing import freeze_policy
 from notifier.services.policies.listings import described, policy_state, ref_of
 from notifier.store import policies, triggers
@@ -245,7 +246,8 @@ def revise(
             the sweeper queues it once the broker is back.
 
     Its regions are resolved to full paths first (``regions.with_full_regions``; refused
-    naming ``targets.regions``).
+    naming ``targets.regions``), and its texts checked (``ContentRefused``, an InputError
+    naming the place: :mod:`notifier.services.content.checks`).
 
     When the ``approval`` settings say so, the correction is not queued: it waits for an
     approver (``approval_id``); a policy still waiting for its publication's approval, or
@@ -255,6 +257,7 @@ def revise(
     draft = replace(
         draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
     )
+    require_clean_policy(context, draft)  # before anything is stored, queued or waits
     zone = context.settings.zone
     # Rendered before the transaction opens; None: approval is off.
     frozen = freeze_policy(context, draft, kind=ApprovalKind.CORRECTION)

@@ -26,6 +26,7 @@ def policy_row(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),
         "held": bool(policy.held),
+        "message_class": policy.message_class,
     }
 
 
@@ -56,6 +57,7 @@ def policy_state(policy: Policy, zone: tzinfo) -> dict[str, Any]:
         "deadlines": deadline_rows(policy, lambda moment: shown_local(moment, zone)),
         **policy.guide.as_dict(),
         "reach_ladder": reach_ladder_of(policy),
+        "message_class": policy.message_class,
     }
 
 

@@ -16,13 +16,14 @@ from notifier.errors import NotifierError
 from notifier.services.context import Context
 from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.messages import Composition
-from notifier.services.delivery.previews import PreviewComposer, Rendering
+from notifier.services.delivery.previews import PreviewComposer, Rendering, policy_delivery
 from notifier.services.enterprises.regions import with_full_regions
+from notifier.services.policies.content import policy_findings
 from notifier.store import audience as audiences
 from notifier.store import policies
 from notifier.store.audience import Recipient
 from notifier.store.db import SessionFactory
-from notifier.store.models import Delivery, Enterprise, Policy, Trigger, TriggerKind
+from notifier.store.models import Policy, TriggerKind
 from notifier.store.models.base import utcnow
 
 # Above this many SMS recipients the billed parts are estimated from a sample, not counted.
@@ -67,6 +68,9 @@ class Preview:
     warnings: list[str] = field(default_factory=list)
     # The warnings as data (the console words them); ``warnings`` is their bilingual text.
     notices: list[Notice] = field(default_factory=list)
+    # What the content rules find (docs: Content rules): refusals a publish would be refused
+    # for, and warnings (sensitive words), each with its place, word, offset and excerpt.
+    content: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def deliveries(self) -> int:
@@ -81,23 +85,6 @@ class Preview:
         return data
 
 
-def _transient_delivery(policy: Policy, recipient: Recipient, kind: str) -> Delivery:
-    # Not added to any session: rendering reads these objects and nothing else.
-    trigger = Trigger(id=0, key="preview", kind=kind, policy=policy)
-    return Delivery(
-        id=0,
-        idempotency_key=f"preview:{recipient.credit_code}:{recipient.channel}",
-        trigger=trigger,
-        enterprise=Enterprise(
-            id=recipient.enterprise_id, name=recipient.name, credit_code=recipient.credit_code
-        ),
-        enterprise_id=recipient.enterprise_id,
-        channel=recipient.channel,
-        address=recipient.address,
-        reason=recipient.reason,
-    )
-
-
 @dataclass(frozen=True)
 class _Composer:
     """Renders a transient delivery of the draft policy for one recipient."""
@@ -106,11 +93,11 @@ class _Composer:
     composer: PreviewComposer
 
     def compose(self, recipient: Recipient) -> Composition:
-        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        delivery = policy_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
         return self.composer.compose(delivery)
 
     def rendering(self, recipient: Recipient) -> Rendering:
-        delivery = _transient_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
+        delivery = policy_delivery(self.policy, recipient, TriggerKind.POLICY_PUBLISHED)
         return self.composer.rendering(delivery, recipient.credit_code)
 
 
@@ -251,6 +238,9 @@ def preview_policy(
             know (as publish would refuse it).
         InputError: (field ``targets.regions``) a region naming several or none of the
             register's (``regions.with_full_regions``, as publish resolves them).
+
+    The content rules' findings come in ``content`` (a refusal there is what publishing
+    would refuse; nothing is refused here).
     """
     sessions, providers, messages = context.sessions, context.catalog, context.messages
     draft = replace(draft, targets=with_full_regions(sessions, draft.targets, scope=context.scope))
@@ -263,6 +253,7 @@ def preview_policy(
         policies.build(draft, now=utcnow()), PreviewComposer(providers, messages)
     )
     renderings = {channel: composer.rendering(r) for channel, r in audience.first.items()}
+    found = policy_findings(context, draft)
     counts = audience.counts
     notices = _notices(targets, audience, renderings)
     parts, estimated = _billed_parts(
@@ -282,4 +273,5 @@ def preview_policy(
         sms_billed_parts_estimated=estimated,
         warnings=[_warning(notice) for notice in notices],
         notices=notices,
+        content=found.as_list(),
     )

@@ -25,6 +25,7 @@ from notifier.services.deadlines.reminders import LadderRules
 from notifier.services.delivery.ports import Dispatch
 from notifier.services.enterprises.regions import with_full_regions
 from notifier.services.policies import refs
+from notifier.services.policies.content import require_clean_policy
 from notifier.services.policies.freezing import freeze_policy
 from notifier.services.policies.listings import policy_row
 from notifier.store import approvals, policies, triggers
@@ -161,6 +162,8 @@ def publish_policy(context: Context, draft: PolicyDraft) -> Published:
     (docs/approval.md): nothing is queued until an approver other than its author approves.
 
     Raises:
+        ContentRefused: (an InputError naming the place) the texts break a content rule
+            (:mod:`notifier.services.content.checks`); nothing is stored.
         InputError: (field ``targets.regions``) a region that names several of the register's
             or none; else as :func:`publish`.
         CalendarYearUnknown, BrokerUnavailable: as :func:`publish`.
@@ -169,6 +172,7 @@ def publish_policy(context: Context, draft: PolicyDraft) -> Published:
     draft = replace(
         draft, targets=with_full_regions(context.sessions, draft.targets, scope=context.scope)
     )
+    require_clean_policy(context, draft)  # before anything is stored, queued or waits
     # Rendered before the transaction opens (never a render inside one); None: approval off.
     frozen = freeze_policy(context, draft, kind=ApprovalKind.PUBLISH)
 

@@ -39,6 +39,12 @@ class EnterpriseOut(BaseModel):
     subscribed: list[str]
 
 
+# Notice or marketing (docs: Content rules), on policies, campaigns and deliveries.
+MESSAGE_CLASS: Any = Field(
+    default="notice", description="消息类型 notice（通知）或 marketing（营销） / the message class"
+)
+
+
 class DeliveryOut(BaseModel):
     id: int
     policy_id: int | None
@@ -46,6 +52,7 @@ class DeliveryOut(BaseModel):
     credit_code: str
     enterprise: str
     channel: str
+    message_class: str = MESSAGE_CLASS
     address: str
     status: str
     attempts: int
@@ -128,6 +135,7 @@ class PolicyOut(BaseModel):
         description="再次发送的工作日（空：不再发送；null：按设置）/ the reach ladder's working "
         "days ([]: none; null: the reach.ladder_working_days setting)",
     )
+    message_class: str = MESSAGE_CLASS
     held: bool = Field(
         default=False,
         description="待审核或已退回：未发送 / waiting for approval or returned: nothing sent",
@@ -227,6 +235,22 @@ class SampleOut(BaseModel):
     reason: dict[str, Any]
 
 
+class FindingOut(BaseModel):
+    """One finding of the content rules (docs: Content rules)."""
+
+    code: str = Field(
+        description="forbidden_word, sensitive_word, link_domain, placeholder, empty_variable, "
+        "sms_parts or cannot_render"
+    )
+    place: str = Field(description="字段或渠道 / the field or channel: title, sms, email.subject")
+    word: str = Field(description="词、链接域名、占位符或变量 / the word, link host, placeholder")
+    offset: int | None = Field(description="在该文本中的位置（从 0 起） / 0-based offset")
+    excerpt: str = Field(description="前后文 / the text around it")
+    detail: str
+    refuses: bool
+    message: str = Field(description="中文 / English")
+
+
 class PolicyPreviewOut(BaseModel):
     recipients: dict[str, int] = Field(description="每渠道收件人数 / recipients per channel")
     enterprises: int
@@ -236,6 +260,11 @@ class PolicyPreviewOut(BaseModel):
     sms_billed_parts: int
     sms_billed_parts_estimated: bool
     warnings: list[str]
+    content: list[FindingOut] = Field(
+        default_factory=list,
+        description="内容检查的发现：refuses 为真的会被拒绝发布，其余为提醒 / the content rules' "
+        "findings: those that refuse would refuse the publish, the others are warnings",
+    )
 
 
 class Published(BaseModel):
@@ -426,6 +455,7 @@ class CampaignOut(BaseModel):
     ends_at: str | None
     throttle_per_minute: int | None
     schedule: str
+    message_class: str = MESSAGE_CLASS
 
 
 class RunOut(BaseModel):

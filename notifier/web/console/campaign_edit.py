@@ -45,6 +45,7 @@ def form_of(campaign: Editable) -> dict[str, Any]:
         "title": row["title"], "name": row["name"], "url": row["url"] or "",
         "channels": list(row["channels"]),
         "throttle_per_minute": str(row["throttle_per_minute"] or ""),
+        "message_class": row.get("message_class") or "notice",
         **audience_prefill(row["audience"]), **schedule_fields(row),
     }  # fmt: skip
     for channel, text in campaign.texts.items():

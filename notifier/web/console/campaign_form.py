@@ -28,7 +28,7 @@ from notifier.services.campaigns.operations import create_campaign
 from notifier.services.campaigns.preview import FirmPreview, firm_choices, preview_draft
 from notifier.services.context import Context
 from notifier.store import templates as stored
-from notifier.web import i18n
+from notifier.web import i18n, words
 from notifier.web.console.audience_form import picker_choices, refilled, targets_data
 from notifier.web.console.context import Console
 from notifier.web.console.deps import ConsoleDep, PostedForm, StaffPost, StaffUser
@@ -49,6 +49,7 @@ _LABELS = (
     ("channels", "channels"), ("throttle_per_minute", "throttle"), ("cron", "cron"),
     ("timezone", "schedule"), ("at", "at"), ("weekday", "weekday"), ("day", "day"),
     ("repeat", "schedule"), (UPLOAD, "upload"), ("preview_firm", "preview_firm"),
+    ("message_class", "message_class"),
 )  # fmt: skip
 NEW_ACTION = "/console/campaigns/new"
 # Saves the draft (create, or update one campaign); the campaign's id.
@@ -126,6 +127,8 @@ def campaign_data(form: FormData) -> dict[str, Any]:
         data["url"] = url
     if throttle := _text(form, "throttle_per_minute"):
         data["throttle_per_minute"] = int(throttle) if throttle.isdigit() else throttle
+    if message_class := _text(form, "message_class"):
+        data["message_class"] = message_class
     return data
 
 
@@ -187,12 +190,19 @@ def form_page(
     preview: FirmPreview | None = None,
     action: str = NEW_ACTION,
     editing: dict[str, Any] | None = None,
+    findings: list[dict[str, Any]] | None = None,
 ) -> HTMLResponse:
-    """The campaign form (what was typed kept), with a refusal or a preview; ``editing``: the
-    campaign it edits (posted to ``action``)."""
+    """The campaign form (what was typed kept), with a refusal (and the content rules'
+    ``findings``, worded) or a preview; ``editing``: the campaign it edits (posted to
+    ``action``)."""
+    t = i18n.translator(language_of(request))
+    if preview is not None:
+        findings = preview.content
+    worded = [{"text": words.finding(t, f), "refuses": f["refuses"]} for f in findings or ()]
     return console.page(
         request, "console/campaign_form.html", user, status_code=status_code,
         form=form, error=error, preview=preview, channels=CHANNELS, action=action,
+        findings=worded,
         editing=editing, variables=VARIABLES, schedule_choices=SCHEDULE_CHOICES,
         month_days=LAST_MONTH_DAY, stored_templates=stored_choices(console),
         firms=firm_choices(console.acting(user)),
@@ -223,8 +233,9 @@ def posted(
         made = save(context, draft)
     except (InputError, TemplateError) as exc:
         return form_page(
-            console, request, user, kept, status_code=400, error=refusal(request, exc), **page
-        )
+            console, request, user, kept, status_code=400, error=refusal(request, exc),
+            findings=getattr(exc, "findings", None), **page,
+        )  # fmt: skip
     note = "updated" if page.get("editing") else "created"
     return RedirectResponse(f"/console/campaigns/{made}?note={note}", 303)
 

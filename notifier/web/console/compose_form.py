@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from notifier.domain.changes import FieldChange
 from notifier.domain.ladder import ladder_words
 from notifier.domain.records import GUIDE_FIELDS, PolicyDraft
-from notifier.errors import InputError
+from notifier.errors import ContentRefused, InputError
 from notifier.inputs.policy_file import parse_policy
 from notifier.web import i18n, words
 from notifier.web.console.audience_form import (
@@ -32,6 +32,7 @@ from notifier.web.views import language_of
 
 TEXT_FIELDS = (
     "ref", "title", "department", "summary", "body", "url", *GUIDE_FIELDS, "reach_ladder",
+    "message_class",
 )  # fmt: skip
 LIST_FIELDS = ("topics",)
 # The ladders a clerk picks from; "" is the deployment's ``reminders.ladder`` setting.
@@ -200,6 +201,8 @@ def compared(
 
 def _side(field: str, value: Any, zone: tzinfo, t: i18n.Translator) -> str:
     """A content value (``store.policies.content``) as text for the side-by-side view."""
+    if field == "message_class":  # left out of the content for a notice
+        return words.message_class(t, value)
     if value in (None, "", [], {}):
         return "—"
     if field == "published_at":
@@ -220,6 +223,15 @@ def _side(field: str, value: Any, zone: tzinfo, t: i18n.Translator) -> str:
     return str(value)
 
 
+def content_findings(request: Request, exc: Exception) -> list[dict[str, Any]]:
+    """A content refusal's findings in the page's language (each ``text`` and whether it
+    ``refuses``); none for another error."""
+    if not isinstance(exc, ContentRefused):
+        return []
+    t = i18n.translator(language_of(request))
+    return [{"text": words.finding(t, f), "refuses": f["refuses"]} for f in exc.findings]
+
+
 def compose_page(
     request: Request,
     user: ConsoleUser,
@@ -233,7 +245,7 @@ def compose_page(
     correction the policy, the changes shown and their token)."""
     t = i18n.translator(language_of(request))
     shown = {"error": None, "confirm": False, "correcting": None, "changes": None,
-             "review_token": None, **extra}  # fmt: skip
+             "review_token": None, "findings": [], **extra}  # fmt: skip
     return console.page(
         request,
         "console/compose.html",

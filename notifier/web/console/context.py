@@ -52,6 +52,8 @@ class Console:
         **context: Any,
     ) -> HTMLResponse:
         """A console page for a signed-in user."""
+        # The content settings: the forms' message class hint names the opt-out and hours.
+        context.setdefault("content_settings", self.runtime.settings.content)
         return self.views.page(
             request, name, status_code=status_code, user=user, csrf=user.csrf, **context
         )

@@ -18,6 +18,7 @@ from notifier.web.console.compose_form import (
     MORE_FIELD,
     compared,
     compose_page,
+    content_findings,
     draft_of,
     prefill,
     refill,
@@ -98,7 +99,7 @@ def correct_form(
     except (InputError, BrokerUnavailable) as exc:
         return compose_page(
             request, user, console, status_code=400, form=shown, correcting=policy,
-            error=refusal(exc),
+            error=refusal(exc), findings=content_findings(request, exc),
         )  # fmt: skip
     note = "notified" if revised.trigger_id else ("revised" if revised.new else "unchanged")
     note = "held" if revised.approval_id is not None else note

@@ -15,7 +15,14 @@ from notifier.services.policies.preview import LIVE_EXACT_SMS_LIMIT
 from notifier.store import policies as store
 from notifier.store.paging import paged
 from notifier.web import i18n, words
-from notifier.web.console.compose_form import MORE_FIELD, compose_page, draft_of, refill, refusal
+from notifier.web.console.compose_form import (
+    MORE_FIELD,
+    compose_page,
+    content_findings,
+    draft_of,
+    refill,
+    refusal,
+)
 from notifier.web.console.deps import AuthorPost, AuthorUser, ConsoleDep, PostedForm, SignedIn
 from notifier.web.console.policy_page import policy_page
 from notifier.web.deps import Id
@@ -85,6 +92,9 @@ def preview(
     # The page's language, not the API's bilingual line.
     t = i18n.translator(language_of(request))
     data["warnings"] = [words.notice(t, n.code, n.values) for n in result.notices]
+    data["content"] = [
+        {"text": words.finding(t, found), "refuses": found["refuses"]} for found in result.content
+    ]
     data["ok"] = True
     data["channels"] = list(CHANNELS)
     return JSONResponse(data)
@@ -111,6 +121,7 @@ def publish_form(
             console,
             status_code=400,
             error=refusal(exc),
+            findings=content_findings(request, exc),
             confirm=getattr(exc, "field", None) == CONFIRM_FIELD,
             form=refill(form),
         )

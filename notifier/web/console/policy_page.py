@@ -62,6 +62,7 @@ def policy_file_data(policy: Policy, zone: Any) -> dict[str, Any] | None:
         **policy.guide.as_dict(),
         # None (the setting) is left out below; [] (no re-sends) is kept.
         "reach_ladder": policy.reach_ladder,
+        "message_class": policy.message_class,
     }
     return {k: v for k, v in data.items() if v not in (None, "")}
 

@@ -48,6 +48,17 @@ document.addEventListener("submit", function (event) {
       item.textContent = w;
       list.appendChild(item);
     });
+    // The content rules' findings: a refusal (red) stops the publish, a warning (yellow) not.
+    var found = document.getElementById("content-findings");
+    if (found) {
+      found.textContent = "";
+      (data.content || []).forEach(function (f) {
+        var item = document.createElement("li");
+        item.className = f.refuses ? "bad" : "warn";
+        item.textContent = f.text;
+        found.appendChild(item);
+      });
+    }
   }
   function refresh() {
     var mine = ++sequence;
