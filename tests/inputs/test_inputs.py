@@ -135,7 +135,8 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
         "users.name": 64,  # users._name: 1-64 characters
         "users.role": max(map(len, users.USER_ROLES)),  # one of USER_ROLES
         "users.phone": 20,  # users._optional(..., limit=20)
-        "users.community": 200,  # users._optional(..., limit=200)
+        "communities.name": 100,  # services.communities: 1-100 characters
+        "departments.name": 100,
         "policies.office_address": policy.MAX_ADDRESS_LENGTH,  # the guide fields
         "policies.apply_url": policy.MAX_URL_LENGTH,
         "policies.enquiry_phone": policy.MAX_PHONE_LENGTH,
@@ -170,6 +171,9 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "audit_log",
             "inbound_replies",
             "console_sessions",
+            "approvals",  # the actor's names and roles, the kind and status
+            "complaints",  # its source, the number and the actor's name
+            "number_refusals",  # the number of an inbound reply
         }
         or name
         in {
@@ -190,6 +194,7 @@ def test_every_string_column_the_database_bounds_is_bounded_at_input():
             "reach_events.kind",  # one of ReachKind
             "reach_events.key",  # the kind, done:<id>, or question: and 60 characters
             "reach_states.state",  # one of ReachState
+            "subscriptions.source",  # one of the consent sources
         }
     }
     assert strings - written_by_notifier == set(checked_at_input), (
