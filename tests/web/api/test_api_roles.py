@@ -81,6 +81,8 @@ def _expected(path: str, role: str | None, method: str = "GET") -> str:
         return "allowed"
     if role == "approver" and method == "GET" and APPROVER_READS.match(path):
         return "allowed"
+    if role == "approver" and path.startswith("/api/v1/approvals"):
+        return "allowed"  # reading and deciding the sends waiting for approval
     return "forbidden"
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from notifier.domain.tokens import make_unsubscribe_token
@@ -110,6 +110,8 @@ def _fuzz(client: TestClient, form: dict[str, Any], csrf: str) -> None:
     )
     def post(values: dict[str, str], upload: bytes) -> None:
         if form["method"] == "get":
+            # httpx refuses a URL over 64 KB before sending it (the server takes longer ones).
+            assume(len(urlencode(values)) < 60_000)
             answer = client.get(form["action"], params=values)
         else:
             files = {
