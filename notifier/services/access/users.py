@@ -69,6 +69,23 @@ def _optional(value: str | None, field: str, limit: int) -> str | None:
     return check_line(text, field, limit=limit) if text else None
 
 
+def _place_id(
+    session: Session, role: str, field: str, name: str | None, *, holder: Role, words: str
+) -> int | None:
+    """The id of the community or department (``field``) named ``name`` (None: none named);
+    only ``holder``'s role belongs to one (``words``: who, in Chinese and English)."""
+    if not name:
+        return None
+    if role != holder.value:
+        raise InputError(f"{field}: {words}", field=field)
+    lookup = places.community_by_name if field == "community" else places.department_by_name
+    found = lookup(session, " ".join(name.split()))
+    if found is None:
+        raise InputError(f"{field}: 没有该{'社区' if field == 'community' else '部门'} / no "
+                         f"{field} {name!r}", field=field)  # fmt: skip
+    return found.id
+
+
 def _places(
     session: Session, role: str, community: str | None, department: str | None
 ) -> tuple[int | None, int | None]:
@@ -80,32 +97,12 @@ def _places(
     Raises:
         InputError: (field ``community`` or ``department``) unknown, or not for this role.
     """
-    community_id = department_id = None
-    if community:
-        if role != Role.STAFF.value:
-            raise InputError(
-                "community: 只有工作人员属于社区 / only staff belong to a community",
-                field="community",
-            )
-        found = places.community_by_name(session, " ".join(community.split()))
-        if found is None:
-            raise InputError(
-                f"community: 没有该社区 / no community {community!r}", field="community"
-            )
-        community_id = found.id
-    if department:
-        if role != Role.PUBLISHER.value:
-            raise InputError(
-                "department: 只有发布人属于部门 / only publishers belong to a department",
-                field="department",
-            )
-        dept = places.department_by_name(session, " ".join(department.split()))
-        if dept is None:
-            raise InputError(
-                f"department: 没有该部门 / no department {department!r}", field="department"
-            )
-        department_id = dept.id
-    return community_id, department_id
+    return (
+        _place_id(session, role, "community", community, holder=Role.STAFF,
+                  words="只有工作人员属于社区 / only staff belong to a community"),
+        _place_id(session, role, "department", department, holder=Role.PUBLISHER,
+                  words="只有发布人属于部门 / only publishers belong to a department"),
+    )  # fmt: skip
 
 
 def add_user(
