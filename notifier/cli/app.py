@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -39,6 +40,9 @@ LISTING_FORMAT_OPTION = click.option(
 # Errors quote user input: escape it (it is not markup) and never wrap it (scripts grep it).
 err_console = Console(stderr=True)
 
+# How long a worker, clock or server started before its database waits for it.
+DATABASE_WAIT_SECONDS = 60.0
+
 
 class App:
     """Per-invocation state: settings and the runtime, built on first use."""
@@ -67,6 +71,29 @@ class App:
             migrate.require_current(self.settings.database_url)
             self._runtime = Runtime.build(self.settings)
         return self._runtime
+
+    def serving_runtime(self, wait: float = DATABASE_WAIT_SECONDS) -> Runtime:
+        """The runtime of a long-running process (worker, clock, run, serve): a database that
+        is still starting or restarting is waited for, up to ``wait`` seconds, so a process
+        started beside it does not exit at once (nothing would restart a clock that did).
+
+        Raises:
+            OperationalError: the database is still unreachable after ``wait`` seconds.
+        """
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                return self.runtime
+            except OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                if not told:
+                    err_console.print(
+                        f"等待数据库（最多 {wait:g} 秒）/ waiting up to {wait:g} s for the database"
+                    )
+                    told = True
+                time.sleep(1.0)
 
     @property
     def context(self) -> Context:

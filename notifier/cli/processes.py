@@ -73,7 +73,7 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
             "notifier worker needs a broker: set NOTIFIER_BROKER_URL (or NOTIFIER_REDIS_URL); "
             "without one, `notifier run` does it all"
         )
-    queue = app.runtime.queue
+    queue = app.serving_runtime().queue
     queue.check()  # one clear line now rather than one per child
     app.runtime.catalog.load()  # a provider row that cannot be used: one line now, too
     if processes > 1:
@@ -100,7 +100,7 @@ def worker(ctx: click.Context, processes: int, threads: int, parent: int | None)
 @pass_app
 def clock(app: App) -> None:
     """Run the scheduler: queue newly published policies, sweep lost work."""
-    app.runtime.queue.check()
+    app.serving_runtime().queue.check()
     click.echo("clock running; Ctrl-C to stop")
     run_clock(app.runtime)
 
@@ -170,7 +170,7 @@ def run_system(
 def run(app: App, threads: int, web: bool, host: str | None, port: int | None) -> None:
     """Run worker, clock and the web server together in this process (the embedded default)."""
     app.make_local_key()
-    runtime = app.runtime
+    runtime = app.serving_runtime()
     where_host, where_port = _where(runtime, host, port)
     run_system(runtime, threads=threads, host=where_host, port=where_port, web=web)
 
@@ -185,7 +185,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     With a broker, run `notifier worker` and `notifier clock` beside it; without one (embedded),
     `notifier run` serves the API with the worker and clock in one process.
     """
-    runtime = app.runtime
+    runtime = app.serving_runtime()
     if runtime.settings.embedded:
         log.warning(
             "no broker: what the API publishes waits for `notifier run` (worker and time_source); "
