@@ -305,12 +305,20 @@ class _Sender:
             return chunk
         quiet = {d.id for d in chunk if d.id in waiting and self.quiet.until(d.channel, now)}
         for reason, ids in ((_QUIET, quiet), (_MARKETING, set(waiting) - quiet)):
-            held = {i: waiting[i] for i in ids}
-            for delivery_id in deliveries.hold(self.session, held, now=now, reason=reason):
-                delay = (waiting[delivery_id] - now).total_seconds()
-                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
-                self.outcomes[S.DEFERRED] += 1
+            self._defer({i: waiting[i] for i in ids}, now=now, reason=reason)
         return [d for d in chunk if d.id not in waiting]
+
+    def _defer(
+        self, until: dict[int, datetime], *, now: datetime, reason: str, held: str | None = None
+    ) -> None:
+        """Hold each delivery until its moment (those another worker took are left to it),
+        with a retry queued for then."""
+        if not until:
+            return
+        for delivery_id in deliveries.hold(self.session, until, now=now, reason=reason, held=held):
+            delay = (until[delivery_id] - now).total_seconds()
+            self.retries.append(Retry(delivery_id, max(delay, 0.0)))
+            self.outcomes[S.DEFERRED] += 1
 
     def refuse_marketing(self, chunk: Sequence[Delivery]) -> None:
         """Note the marketing SMS of the chunk to numbers that refused them (a reply of R): read
@@ -330,12 +338,7 @@ class _Sender:
             until = {d.id: over[d.id] for d in chunk if d.id in over
                      and d.message_class == message_class}  # fmt: skip
             reason = number_rules.over_cap_reason(self.caps, message_class)
-            for delivery_id in deliveries.hold(
-                self.session, until, now=now, reason=reason, held=held
-            ):
-                delay = (until[delivery_id] - now).total_seconds()
-                self.retries.append(Retry(delivery_id, max(delay, 0.0)))
-                self.outcomes[S.DEFERRED] += 1
+            self._defer(until, now=now, reason=reason, held=held)
         return [d for d in chunk if d.id not in over]
 
     def chunk(self, chunk: Sequence[Delivery]) -> None:
