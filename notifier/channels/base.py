@@ -13,11 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from notifier.config import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_SEND_DEADLINE
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.sms_length import SmsCount
+
+if TYPE_CHECKING:
+    from notifier.channels.aio import LoopThread
 
 # A fixed namespace so a delivery's idempotency key always maps to the same message id.
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5b7a0c52-3f5e-4c8e-9f0e-6a1d2b9c4e11")
@@ -121,6 +124,9 @@ class ProviderEnvironment:
     # Where per-endpoint rate limits are counted across processes (Redis); None: in process.
     rate_limit_url: str | None = None
     rate_limit_namespace: str = "notifier"
+    # The process's event loop HTTP providers send on (one per process, shared); None: each
+    # provider starts its own.
+    http_loop: LoopThread | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -201,4 +207,3 @@ class Provider(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind!r} channel={self.channel!r}>"
-

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
-import urllib.request
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
@@ -29,30 +27,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from notifier.channels import netguard
+from notifier.channels import aio, netguard
 from notifier.channels.base import Message, Provider, ProviderEnvironment
 from notifier.errors import ChannelError, PermanentError, ThrottledError, TransientError
 
 log = logging.getLogger(__name__)
 
 TOO_MANY_REQUESTS = 429
-
-
-def _direct_session() -> requests.Session:
-    """A session that does not read the environment on every request, when it need not.
-
-    With a proxy in the environment the session keeps reading it, so that the guard refuses
-    the proxy with a clear error; without one, skipping the per-request look at the
-    environment (proxies, .netrc) saves a good part of each request's cost. A CA bundle named
-    in the environment is still used.
-    """
-    session = requests.Session()
-    if not urllib.request.getproxies():
-        session.trust_env = False
-        session.verify = (
-            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        )
-    return session
 
 
 class HttpProvider(Provider):
@@ -85,9 +66,19 @@ class HttpProvider(Provider):
         else:
             targets, bare = environment.allowed_webhook_targets, netguard.WEB_PORTS
         self.allowed = netguard.AllowList.parse(targets, bare=bare)
-        self._owns_session = session is None
-        # The guard on the session is the address check that counts (DNS rebinding).
-        self.session = netguard.guard_session(session or _direct_session(), allowed=self.allowed)
+        # Sent through the process's event loop (aiohttp), pooled per host; a session handed
+        # in (a test's, trusting its own CA) is used instead, with the guard mounted on it.
+        # Either way the address check that counts is made where the socket opens.
+        self.session: requests.Session | None = None
+        self.client: aio.GuardedClient | None = None
+        self._own_loop: aio.LoopThread | None = None
+        if session is not None:
+            self.session = netguard.guard_session(session, allowed=self.allowed)
+        else:
+            loop = environment.http_loop
+            if loop is None:
+                loop = self._own_loop = aio.LoopThread()
+            self.client = aio.GuardedClient(loop, allowed=self.allowed)
 
     def post(
         self, url: str, *, body: bytes, headers: Mapping[str, str], message: Message
@@ -104,16 +95,27 @@ class HttpProvider(Provider):
         sent = dict(headers)
         if self.idempotency_header:
             sent[self.idempotency_header] = message.message_id
-        response = netguard.post(
-            self.session,
-            url,
-            allowed=self.allowed,
-            data=body,
-            headers=sent,
-            timeout=self.timeout,
-            deadline=self.deadline,
-            max_bytes=self.max_answer_bytes,
-        )
+        if self.client is not None:
+            response = self.client.post(
+                url,
+                data=body,
+                headers=sent,
+                timeout=self.timeout,
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
+            )
+        else:
+            assert self.session is not None
+            response = netguard.post(
+                self.session,
+                url,
+                allowed=self.allowed,
+                data=body,
+                headers=sent,
+                timeout=self.timeout,
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
+            )
         status = response.status_code
         if 200 <= status < 300:
             return response
@@ -156,9 +158,11 @@ class HttpProvider(Provider):
         return ThrottledError(reason[: self.reason_limit], retry_after=retry_after)
 
     def close(self) -> None:
-        """Close the HTTP session when the provider made it."""
-        if self._owns_session:
-            self.session.close()
+        """Close the provider's pooled connections (a session handed in is the caller's)."""
+        if self.client is not None:
+            self.client.close()
+        if self._own_loop is not None:
+            self._own_loop.stop()
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -190,16 +190,46 @@ def _refusal(address: IPAddress) -> str | None:
     return None if address.is_global else "non-public"
 
 
-def _ip(sockaddr_host: str) -> IPAddress:
+def plain_ip(sockaddr_host: str) -> IPAddress:
+    """The address in ``sockaddr_host``, an IPv4-mapped IPv6 one as its IPv4 address.
+
+    Raises:
+        ValueError: not an address literal.
+    """
     address = ipaddress.ip_address(sockaddr_host)
     mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:10.0.0.1 is 10.0.0.1
     return mapped or address
 
 
+def address_infos(host: str, port: int, family: int = socket.AF_UNSPEC) -> list[Any]:
+    """``getaddrinfo`` for a stream connection to ``host``; raises its errors."""
+    return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+
+
 def _lookup(host: str, port: int, family: int = socket.AF_UNSPEC) -> list[str]:
     """The host's addresses as getaddrinfo gives them, in order; raises its errors."""
-    infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    infos = address_infos(host, port, family)
     return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in infos))
+
+
+def target_of(url: str) -> tuple[str, int]:
+    """The host and port ``url`` points at, once its form is checked (nothing is resolved).
+
+    Raises:
+        PermanentError: bad scheme, no host, or a malformed URL.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise PermanentError(f"invalid URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES:
+        raise PermanentError(f"URL scheme {scheme or '(none)'!r} refused: only http and https")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise PermanentError("URL has no host")
+    return host, port or _SCHEMES[scheme]
 
 
 def check_url(url: str, *, allowed: AllowList | Sequence[str]) -> None:
@@ -217,19 +247,8 @@ def check_url(url: str, *, allowed: AllowList | Sequence[str]) -> None:
         PermanentError: bad scheme, no host, or a refused address (:class:`TargetRefused`).
         TransientError: the host name could not be resolved now.
     """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise PermanentError(f"invalid URL: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in _SCHEMES:
-        raise PermanentError(f"URL scheme {scheme or '(none)'!r} refused: only http and https")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise PermanentError("URL has no host")
+    host, port = target_of(url)
     allow_list = as_allow_list(allowed)
-    port = port or _SCHEMES[scheme]
     if allow_list.allows_name(host, port):
         return
     try:
@@ -238,7 +257,7 @@ def check_url(url: str, *, allowed: AllowList | Sequence[str]) -> None:
         raise TransientError(f"cannot resolve {host}: {exc.strerror}") from exc
     except UnicodeError as exc:
         raise PermanentError(f"invalid host name {host!r}") from exc
-    allow_list.vet(host, [_ip(address) for address in addresses], port=port)
+    allow_list.vet(host, [plain_ip(address) for address in addresses], port=port)
 
 
 # --- connect-time guard --------------------------------------------------------------------
@@ -276,7 +295,9 @@ class GuardedHTTPConnection(HTTPConnection):
         dns_host = self._dns_host.strip("[]")
         addresses = _lookup(dns_host, self.port, allowed_gai_family())
         if not self.allow_list.allows_name(self.host, self.port):
-            self.allow_list.vet(self.host, [_ip(address) for address in addresses], port=self.port)
+            self.allow_list.vet(
+                self.host, [plain_ip(address) for address in addresses], port=self.port
+            )
         error: OSError = OSError(f"{dns_host} resolves to no address")
         for address in addresses:
             try:
@@ -433,16 +454,21 @@ def post(
     return response
 
 
+def deadline_error(host: str | None, seconds: float) -> TransientError:
+    """The error of an exchange with ``host`` that did not end within its deadline."""
+    shown = f"{seconds:g}"
+    log.info("deadline of %s s passed talking to %s", shown, host)
+    return TransientError(
+        f"{host} 未在 {shown} 秒发送时限内答完 / no complete answer from {host} within "
+        f"the send's deadline of {shown} s"
+    )
+
+
 def _transport_error(
     exc: Exception, *, host: str | None, timeout: float, deadline: cutoff.Cutoff
 ) -> TransientError:
     if deadline.passed:  # a socket timeout that ends with the deadline counts as the deadline
-        seconds = f"{deadline.seconds:g}"
-        log.info("deadline of %s s passed talking to %s", seconds, host)
-        return TransientError(
-            f"{host} 未在 {seconds} 秒发送时限内答完 / no complete answer from {host} within "
-            f"the send's deadline of {seconds} s"
-        )
+        return deadline_error(host, deadline.seconds)
     if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
         log.info("timeout posting to %s", host)
         return TransientError(f"timeout after {timeout:g}s talking to {host}")

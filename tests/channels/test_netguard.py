@@ -327,4 +327,4 @@ def test_ipv6_forms_embedding_a_non_public_ipv4_are_refused(address: str) -> Non
     "address", ["2002:808:808::", "::ffff:8.8.8.8", "64:ff9b::808:808", "2606:4700:4700::1111"]
 )
 def test_ipv6_forms_embedding_a_public_ipv4_are_not_refused(address: str) -> None:
-    netguard.AllowList.parse([]).vet("host", [netguard._ip(address)])
+    netguard.AllowList.parse([]).vet("host", [netguard.plain_ip(address)])

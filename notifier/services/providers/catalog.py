@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from notifier.channels.aio import LoopThread
 from notifier.channels.base import Provider, ProviderConfig, ProviderEnvironment
 from notifier.channels.registry import build_providers
 from notifier.channels.resolver import ProviderSet
@@ -192,7 +193,10 @@ class ProviderCatalog:
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._environment = environment or worker_environment(settings)
+        # One event loop for every HTTP provider this process builds, rebuilt ones included.
+        self._environment = environment or replace(
+            worker_environment(settings), http_loop=LoopThread()
+        )
         self._monotonic = monotonic
         self._lock = threading.Lock()  # guards the fields below; held for no I/O
         self._reloading = threading.Lock()  # one reload at a time
