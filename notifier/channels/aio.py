@@ -27,6 +27,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Coroutine, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -185,33 +186,6 @@ class GuardedClient:
             )
         return self._session
 
-    def post(
-        self,
-        url: str,
-        *,
-        data: bytes,
-        headers: Mapping[str, str],
-        timeout: float,
-        deadline: float,
-        max_bytes: int,
-    ) -> requests.Response:
-        """POST from any thread (not the loop's) and wait for the answer; see :meth:`apost`.
-
-        The URL is checked here first (:func:`netguard.check_url`: a clear early error; this
-        thread may wait on DNS, the loop may not); the connection vets its own resolution.
-        """
-        netguard.check_url(url, allowed=self.allowed)
-        return self.loop.run(
-            self.apost(
-                url,
-                data=data,
-                headers=headers,
-                timeout=timeout,
-                deadline=deadline,
-                max_bytes=max_bytes,
-            )
-        )
-
     async def apost(
         self,
         url: str,
@@ -235,7 +209,13 @@ class GuardedClient:
         """
         import aiohttp  # noqa: PLC0415
 
-        host, port = _vetted_literal(url, self.allowed)
+        host, port = netguard.target_of(url)
+        if _is_address(host):  # nothing to resolve, nothing to rebind: vetted here
+            if not self.allowed.allows_name(host, port):
+                self.allowed.vet(host, [netguard.plain_ip(host)], port=port)
+        else:  # the early, clear error (the resolver vets again when connecting)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, partial(netguard.check_url, url, allowed=self.allowed))
         session = self._open()
         gate = self._hosts.get((host, port))
         if gate is None:
@@ -272,17 +252,12 @@ class GuardedClient:
                 self.loop.run(session.close())
 
 
-def _vetted_literal(url: str, allowed: netguard.AllowList) -> tuple[str, int]:
-    """Check the URL's form; vet its host here when it is an address literal (a name is
-    vetted by :class:`GuardedResolver` when connecting). Returns the host and port."""
-    host, port = netguard.target_of(url)
+def _is_address(host: str) -> bool:
     try:
-        address = netguard.plain_ip(host)
+        netguard.plain_ip(host)
     except ValueError:
-        return host, port  # a name
-    if not allowed.allows_name(host, port):
-        allowed.vet(host, [address], port=port)
-    return host, port
+        return False
+    return True
 
 
 async def _read_bounded(answer: aiohttp.ClientResponse, limit: int) -> bytes:

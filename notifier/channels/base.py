@@ -159,6 +159,11 @@ class Provider(abc.ABC):
     # toward its circuit. False where each message goes to the recipient's own endpoint: one
     # enterprise's broken receiver must not hold back everyone else's messages.
     shared_endpoint: ClassVar[bool] = True
+    # True: :meth:`asend` sends on the process's event loop (``loop``), side by side with the
+    # other sends of a batch, without a thread of its own.
+    sends_async: ClassVar[bool] = False
+    # The event loop :meth:`asend` runs on (set by kinds that send on one).
+    loop: LoopThread | None = None
     # Limits and retries; the registry sets each built provider's own from its options.
     rules: SendingRules = SendingRules()
 
@@ -201,6 +206,11 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def send(self, message: Message) -> SendResult:
         """Hand one message to the provider."""
+
+    async def asend(self, message: Message) -> SendResult:
+        """:meth:`send` as a coroutine on the process's event loop, for a kind whose
+        ``sends_async`` is True (it neither blocks nor waits on a lock); by default none."""
+        raise NotImplementedError(f"{self.kind} sends only from a thread")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""

@@ -17,6 +17,7 @@ answer; an API that reports errors inside a 2xx body (chat robots' ``errcode``) 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -47,6 +48,7 @@ class HttpProvider(Provider):
     transient_statuses: ClassVar[frozenset[int]] = frozenset({408, 429})
     reason_limit: ClassVar[int] = 200
     idempotency_header: ClassVar[str | None] = None
+    loop: aio.LoopThread  # every HTTP provider sends on one
 
     def __init__(
         self,
@@ -72,15 +74,22 @@ class HttpProvider(Provider):
         self.session: requests.Session | None = None
         self.client: aio.GuardedClient | None = None
         self._own_loop: aio.LoopThread | None = None
+        loop = environment.http_loop
+        if loop is None:  # no process-wide loop handed in: the provider runs its own
+            loop = self._own_loop = aio.LoopThread()
+        self.loop = loop
         if session is not None:
             self.session = netguard.guard_session(session, allowed=self.allowed)
         else:
-            loop = environment.http_loop
-            if loop is None:
-                loop = self._own_loop = aio.LoopThread()
-            self.client = aio.GuardedClient(loop, allowed=self.allowed)
+            self.client = aio.GuardedClient(self.loop, allowed=self.allowed)
 
     def post(
+        self, url: str, *, body: bytes, headers: Mapping[str, str], message: Message
+    ) -> requests.Response:
+        """:meth:`apost` from a thread that is not the loop's: waits for the answer."""
+        return self.loop.run(self.apost(url, body=body, headers=headers, message=message))
+
+    async def apost(
         self, url: str, *, body: bytes, headers: Mapping[str, str], message: Message
     ) -> requests.Response:
         """POST ``body`` to ``url`` through the guard, without redirects; return a 2xx answer,
@@ -96,26 +105,16 @@ class HttpProvider(Provider):
         if self.idempotency_header:
             sent[self.idempotency_header] = message.message_id
         if self.client is not None:
-            response = self.client.post(
-                url,
-                data=body,
-                headers=sent,
-                timeout=self.timeout,
-                deadline=self.deadline,
+            response = await self.client.apost(
+                url, data=body, headers=sent, timeout=self.timeout, deadline=self.deadline,
                 max_bytes=self.max_answer_bytes,
-            )
-        else:
+            )  # fmt: skip
+        else:  # a session handed in: requests, in a thread of the loop's
             assert self.session is not None
-            response = netguard.post(
-                self.session,
-                url,
-                allowed=self.allowed,
-                data=body,
-                headers=sent,
-                timeout=self.timeout,
-                deadline=self.deadline,
-                max_bytes=self.max_answer_bytes,
-            )
+            response = await asyncio.to_thread(
+                netguard.post, self.session, url, allowed=self.allowed, data=body, headers=sent,
+                timeout=self.timeout, deadline=self.deadline, max_bytes=self.max_answer_bytes,
+            )  # fmt: skip
         status = response.status_code
         if 200 <= status < 300:
             return response

@@ -33,7 +33,7 @@ from notifier.errors import (
 from notifier.guards.provider_guard import UNGUARDED, ProviderGuard
 from notifier.services.delivery import number_rules
 from notifier.services.delivery.campaign_gate import CampaignGate
-from notifier.services.delivery.failover import Routed, route
+from notifier.services.delivery.failover import Routed, aroute, route, sends_on_loop
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Providers
 from notifier.services.delivery.throttling import throttled
@@ -64,9 +64,7 @@ class Retry:
     delay: float
 
 
-def backoff(
-    attempts: int, settings: DeliverySettings, provider: SendingRules = NO_POLICY
-) -> float:
+def backoff(attempts: int, settings: DeliverySettings, provider: SendingRules = NO_POLICY) -> float:
     """Seconds to wait after the ``attempts``-th failed try: doubling, capped, with jitter.
 
     A provider's own ``backoff_base_seconds`` and ``backoff_max_seconds`` win over the settings'.
@@ -110,6 +108,46 @@ def _expired(delivery: Delivery, settings: DeliverySettings) -> Outcome | None:
     )
 
 
+@dataclass(frozen=True)
+class _Try:
+    """One claimed delivery's try, made in a thread (:func:`attempt`) or on the event loop
+    (:func:`attempt_on_loop`): what comes before the round, each provider's message, and what
+    the round's end means."""
+
+    delivery: Delivery
+    messages: MessageFactory
+    settings: DeliverySettings
+    time_source: TimeSource
+    digest: int
+
+    def before(self, candidates: Sequence[Provider]) -> list[Outcome] | None:
+        """The try's outcome when there is nothing to send it through; None: go on."""
+        expired = _expired(self.delivery, self.settings)
+        if expired is not None:
+            return [expired]
+        if not candidates:
+            channel = self.delivery.channel
+            return [Outcome(S.FAILED, error=f"channel {channel!r} is not configured")]
+        return None
+
+    def build(self, provider: Provider) -> Message:
+        """The message as ``provider`` sends it (a digest's when the delivery carries one)."""
+        if self.digest > 1:
+            return self.messages.digest(self.delivery, provider, self.digest)
+        return self.messages.build(self.delivery, provider)
+
+    def after(self, routed: Routed) -> list[Outcome]:
+        """One outcome per provider tried, the deciding one last."""
+        passed = [
+            Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
+            for p in routed.passed_over
+        ]
+        decided = _decided(
+            self.delivery, routed, self.settings, self.time_source, self.messages.zone
+        )
+        return [*passed, decided]
+
+
 def attempt(
     delivery: Delivery,
     *,
@@ -129,34 +167,42 @@ def attempt(
         One outcome per provider tried, the deciding one last.
     """
     now = time_source.now()
-    expired = _expired(delivery, settings)
-    if expired is not None:
-        return [expired]
+    one = _Try(delivery, messages, settings, time_source, digest)
     candidates = providers.for_channel(delivery.channel)
-    if not candidates:
-        return [Outcome(S.FAILED, error=f"channel {delivery.channel!r} is not configured")]
+    ended = one.before(candidates)
+    if ended is not None:
+        return ended
+    send = lambda provider: provider.send(one.build(provider))  # noqa: E731
+    return one.after(route(candidates, send, guard=guard, now=now.timestamp()))
 
-    def build(provider: Provider) -> Message:
-        if digest > 1:
-            return messages.digest(delivery, provider, digest)
-        return messages.build(delivery, provider)
 
-    routed = route(
-        candidates,
-        lambda provider: provider.send(build(provider)),
-        guard=guard,
-        now=now.timestamp(),
-    )
-    passed = [
-        Outcome(S.FAILED, provider=p.provider, error=f"转下一服务商 / failed over: {p.reason}")
-        for p in routed.passed_over
-    ]
-    return [*passed, _decided(delivery, routed, settings, time_source, messages.zone)]
+async def attempt_on_loop(
+    delivery: Delivery,
+    candidates: Sequence[Provider],
+    *,
+    messages: MessageFactory,
+    settings: DeliverySettings,
+    time_source: TimeSource = SYSTEM_TIME,
+    guard: ProviderGuard = UNGUARDED,
+) -> list[Outcome]:
+    """:func:`attempt` on the event loop the ``candidates`` send on (see
+    :func:`notifier.services.delivery.failover.sends_on_loop`): rendered there, sent there,
+    side by side with the batch's other sends, with no thread of its own."""
+    now = time_source.now()
+    one = _Try(delivery, messages, settings, time_source, 0)
+    ended = one.before(candidates)
+    if ended is not None:
+        return ended
+    send = lambda provider: provider.asend(one.build(provider))  # noqa: E731
+    return one.after(await aroute(candidates, send, guard=guard, now=now.timestamp()))
 
 
 def _decided(
-    delivery: Delivery, routed: Routed, settings: DeliverySettings, time_source: TimeSource, zone:
-    tzinfo
+    delivery: Delivery,
+    routed: Routed,
+    settings: DeliverySettings,
+    time_source: TimeSource,
+    zone: tzinfo,
 ) -> Outcome:
     if routed.result is not None:
         result = routed.result
@@ -398,17 +444,18 @@ class _Sender:
     def start(
         self, waiting: Sequence[Delivery], flying: dict[Future[_Sent], Delivery], claim: _Claim
     ) -> tuple[list[Delivery], bool]:
-        """Start, in order, what may start now: sends to firms' endpoints on the pool (one at
-        a time per host), or else the first other send, here. Returns what still waits, and
-        whether this thread sent one."""
-        busy = {_host(delivery.address) for delivery in flying.values()}
+        """Start, in order, what may start now: sends to firms' endpoints on the pool (up to
+        ``settings.host_sends`` at once per host), or else the first other send, here. Returns
+        what still waits, and whether this thread sent one."""
+        busy = Counter(_host(delivery.address) for delivery in flying.values())
         later: list[Delivery] = []
         for index, delivery in enumerate(waiting):
             if delivery.id in claim.lost:
                 continue
             pooled = self.side_by_side(delivery)
             host = _host(delivery.address)
-            if pooled and (host in busy or len(flying) >= self.settings.send_threads):
+            full = busy[host] >= self.settings.host_sends
+            if pooled and (full or len(flying) >= self.settings.send_threads):
                 later.append(delivery)
                 continue
             if self.gate.holds(delivery, claimed_at=claim.at):
@@ -416,8 +463,8 @@ class _Sender:
             if not pooled:
                 self.record(delivery, self.try_one(delivery))
                 return [*later, *waiting[index + 1 :]], True
-            flying[self.pool().submit(self.try_one, delivery)] = delivery
-            busy.add(host)
+            flying[self.launch(delivery)] = delivery
+            busy[host] += 1
         return later, False
 
     def side_by_side(self, delivery: Delivery) -> bool:
@@ -432,6 +479,16 @@ class _Sender:
             own = bool(candidates) and not any(p.shared_endpoint for p in candidates)
             self._side_by_side[channel] = own
         return self._side_by_side[channel]
+
+    def launch(self, delivery: Delivery) -> Future[_Sent]:
+        """Start one side-by-side send: on the event loop its providers send on, else on the
+        pool's threads."""
+        candidates = self.providers.for_channel(delivery.channel)
+        if delivery.id in self.digests or not sends_on_loop(candidates):
+            return self.pool().submit(self.try_one, delivery)
+        loop = candidates[0].loop
+        assert loop is not None  # sends_on_loop: one loop for them all
+        return loop.submit(self.try_on_loop(delivery, candidates))
 
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -465,10 +522,30 @@ class _Sender:
                     digest=len(self.digests.get(delivery.id, [])) + 1,
                 )
             except Exception as exc:  # a bug: the try is still recorded, once, and retried
-                log.exception("delivery %s: unexpected error", delivery.id)
-                reason = f"internal error: {exc!r}"[:500]
-                outcomes = [_transient(delivery, reason, self.settings, self.time_source.now())]
+                outcomes = [self.internal_error(delivery, exc)]
         return _Sent(outcomes, started, self.time_source.now())
+
+    async def try_on_loop(self, delivery: Delivery, candidates: Sequence[Provider]) -> _Sent:
+        """:meth:`try_one` on the event loop, through ``candidates``."""
+        started = self.time_source.now()
+        try:
+            outcomes = await attempt_on_loop(
+                delivery,
+                candidates,
+                messages=self.messages,
+                settings=self.settings,
+                time_source=self.time_source,
+                guard=self.guard,
+            )
+        except Exception as exc:  # a bug: the try is still recorded, once, and retried
+            outcomes = [self.internal_error(delivery, exc)]
+        return _Sent(outcomes, started, self.time_source.now())
+
+    def internal_error(self, delivery: Delivery, error: Exception) -> Outcome:
+        """A try that raised unexpectedly (a bug): recorded once, and retried."""
+        log.error("delivery %s: unexpected error", delivery.id, exc_info=error)
+        reason = f"internal error: {error!r}"[:500]
+        return _transient(delivery, reason, self.settings, self.time_source.now())
 
     def record(self, delivery: Delivery, sent: _Sent) -> None:
         """Keep a try's attempts for the next commit; note its retry."""
@@ -513,11 +590,13 @@ def deliver_batch(
     on, and a delivery whose claim the sweeper took back is left to the worker that has it.
 
     Sends to firms' own endpoints (webhooks and robots: channels whose every provider has no
-    shared endpoint) run side by side, up to ``settings.send_threads`` at once and one at a time
-    per host, so a slow firm holds up no firm on another host; each ends within the outbound
-    deadline, and what has ended is committed after a second even while a slow one goes on.
-    Other sends (a shared gateway or relay) run in this thread one after another, as do every
-    claim, renewal, campaign check and record: the session never leaves this thread.
+    shared endpoint) run side by side, up to ``settings.send_threads`` at once and
+    ``settings.host_sends`` to one host, so a slow host holds up no firm on another: on the
+    event loop their providers send on (webhooks), else on a pool of threads. Each ends within
+    the outbound deadline, and what has ended is committed after a second even while a slow
+    one goes on. Other sends (a shared gateway or relay) run in this thread one after another,
+    as do every claim, renewal, campaign check and record: the session never leaves this
+    thread.
 
     A batch stops starting sends once it has run ``settings.batch_seconds`` (slow endpoints); what
     it has not started is released and handed back to be queued again at once, and sends under
