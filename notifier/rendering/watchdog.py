@@ -38,6 +38,9 @@ class RenderWatchdog:
         self._fired: set[int] = set()
         self._numbers = itertools.count()
         self._thread: threading.Thread | None = None
+        # When the watchdog thread wakes next on its own (inf: only when woken): a watch due
+        # later needs no wake-up, so a stream of quick renders costs it nothing.
+        self._wakes_at = float("inf")
 
     @contextmanager
     def watch(self, deadline: float) -> Iterator[None]:
@@ -47,8 +50,11 @@ class RenderWatchdog:
         with self._mutex:
             self._start()
             self._watched[number] = thread_id
-            heapq.heappush(self._due, (deadline + self._grace, number))
-            self._wakeup.notify()
+            due = deadline + self._grace
+            heapq.heappush(self._due, (due, number))
+            if due < self._wakes_at:
+                self._wakes_at = due
+                self._wakeup.notify()
         try:
             yield
         finally:
@@ -82,11 +88,13 @@ class RenderWatchdog:
                 while self._due and self._due[0][1] not in self._watched:
                     heapq.heappop(self._due)
                 if not self._due:
+                    self._wakes_at = float("inf")
                     self._wakeup.wait()
                     continue
                 due, number = self._due[0]
                 wait = due - time.monotonic()
                 if wait > 0:
+                    self._wakes_at = due
                     self._wakeup.wait(wait)
                     continue
                 heapq.heappop(self._due)
