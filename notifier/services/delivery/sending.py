@@ -49,6 +49,8 @@ S = DeliveryStatus
 NO_POLICY = SendingRules()
 # Outcomes that ended this long ago are committed even while slow sends of their chunk go on.
 SAVE_AFTER_SECONDS = 1.0
+# The firms' reach moves on with the sends at most this often (each move is two statements).
+REACH_EVERY_SECONDS = 1.0
 
 
 # Why a delivery waits: its channel's quiet hours, or (marketing) the marketing hours.
@@ -313,15 +315,26 @@ class _Sender:
     outcomes: Counter[str] = field(default_factory=Counter)
     attempted: list[Attempted] = field(default_factory=list)
     _pool: ThreadPoolExecutor | None = None
+    # Ended deliveries whose firms' reach is still to move on, and when it last moved.
+    ended: list[int] = field(default_factory=list)
+    reach_moved: float = field(default_factory=time.monotonic)
     _side_by_side: dict[str, bool] = field(default_factory=dict)
 
-    def commit(self) -> None:
+    def commit(self, *, last: bool = False) -> None:
         """Record what was sent since the last commit, and commit (with any claims made);
-        then move the firms' reach on, in a transaction of its own."""
+        then, at most every :data:`REACH_EVERY_SECONDS` and at the ``last`` commit of the
+        batch, move the firms' reach on, in a transaction of its own."""
         deliveries.record(self.session, self.attempted)
         self.session.commit()
-        ended = [a.delivery_id for a in self.attempted if a.outcome.status in FINAL_STATUSES]
+        self.ended.extend(
+            a.delivery_id for a in self.attempted if a.outcome.status in FINAL_STATUSES
+        )
         self.attempted = []
+        if not self.ended or (
+            not last and time.monotonic() < self.reach_moved + REACH_EVERY_SECONDS
+        ):
+            return
+        ended, self.ended, self.reach_moved = self.ended, [], time.monotonic()
         # Apart from the record: two workers moving the same firm's row (its SMS and its email
         # in two batches) may wait on or deadlock each other, and what was sent must be kept
         # whatever happens here; a row left behind is read again by the clock's reach pass.
@@ -644,7 +657,7 @@ def deliver_batch(
                 sender.chunk(chunk)
         finally:
             sender.close()
-        sender.commit()
+        sender.commit(last=True)
     if sender.outcomes:
         counts = ", ".join(f"{n} {s}" for s, n in sender.outcomes.items())
         log.info("batch of %s: %s", len(ids), counts)
