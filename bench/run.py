@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m ben
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console import console_scenario  # noqa: E402
+from bench.delivery import delivery_scenarios  # noqa: E402
 from bench.peers import PeerProcess  # noqa: E402
 from bench.report import RESULTS, Results  # noqa: E402
 from bench.scenarios import (  # noqa: E402
@@ -30,7 +31,6 @@ from bench.scenarios import (  # noqa: E402
     QUICK,
     Bench,
     data_scenarios,
-    delivery_scenarios,
     embedded_scenario,
 )
 from bench.services import Postgres, RedisNamespace, machine  # noqa: E402
@@ -62,12 +62,12 @@ def _versions(postgres: Postgres) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: under 3 minutes")
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 run: a few minutes")
     parser.add_argument("--fanout", type=int, help="enterprises of the fan-out scenario")
     parser.add_argument("--deliveries", type=int, help="N of the throughput scenarios")
     parser.add_argument("--imports", type=int, help="enterprises of the import scenario")
     parser.add_argument("--latency", type=int, help="enterprises of the latency scenario")
-    parser.add_argument("--runs", type=int, help="repetitions of each figure (at least 3)")
+    parser.add_argument("--runs", type=int, help="repetitions of each figure (quick: 1, full: 3)")
     parser.add_argument("--only", help=f"comma-separated parts of {', '.join(PARTS)}")
     parser.add_argument("--output", type=Path, help="where to write the results (Markdown)")
     args = parser.parse_args()
@@ -81,7 +81,10 @@ def main() -> None:
     postgres = Postgres()
     results.context["Machine"] = machine()
     results.context["Versions"] = _versions(postgres)
-    results.context["Sizes"] = {k: f"{v:,}" for k, v in dataclasses.asdict(sizes).items()}
+    results.context["Sizes"] = {
+        k: f"{v:,}" if isinstance(v, int) else "/".join(map(str, v))
+        for k, v in dataclasses.asdict(sizes).items()
+    }
     began = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="notifier-bench-") as tmp,
