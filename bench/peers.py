@@ -8,6 +8,9 @@
 * ``smtp``: an aiosmtpd sink that counts messages per bucket (the first label of the recipient's
   domain) and distinct ``Message-ID`` headers, beside the same HTTP server for its statistics.
 
+* ``load``: the receiver's capacity client; ``bare``: the bare ``requests`` loop as a process of
+  its own (5 times it from its start, as it times the ``notifier`` command).
+
 Statistics: ``GET /_stats/<bucket>``, ``GET /_samples/<bucket>``, ``POST /_reset/<bucket>``.
 The process prints one JSON line (``{"port": …, "stats_port": …}``) once it listens.
 :class:`PeerProcess` starts one and reads its statistics.

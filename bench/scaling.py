@@ -49,9 +49,11 @@ def limit(usage: Usage, *, rate: float, capacity: float, nproc: int) -> str:
     """Where the run's limit was, in a few words, from its CPU and the receiver's capacity."""
     if rate >= 0.8 * capacity:
         return f"the receiver ({rate / capacity:.0%} of its capacity)"
-    busiest = max(GROUPS, key=usage.cores)
+    shares = {group: usage.cores(group) for group in GROUPS}
+    shares["other load on the machine"] = usage.other / usage.seconds
+    busiest = max(shares, key=lambda group: shares[group])
     if usage.machine_cores >= 0.9 * nproc:
-        return f"CPU: all {nproc} cores busy, most in {busiest} ({usage.cores(busiest):.2f})"
+        return f"CPU: all {nproc} cores busy, most in {busiest} ({shares[busiest]:.2f})"
     return (
         f"not CPU ({usage.machine_cores:.2f} of {nproc} cores): waiting on round trips or "
         f"locks; busiest {busiest}"
@@ -136,7 +138,7 @@ def scaling_runs(
                 processes,
                 "deliveries/s",
                 rate,
-                f"× {bench.sizes.threads} threads; stored → all sent; CPU: `{TABLE}`",
+                f"× {bench.sizes.threads} threads; stored → all sent; CPU: the table 8 below",
             )
             ratio = rate / rates[counts[0]]
             if count != counts[0]:
