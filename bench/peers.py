@@ -8,6 +8,9 @@
 * ``smtp``: an aiosmtpd sink that counts messages per bucket (the first label of the recipient's
   domain) and distinct ``Message-ID`` headers, beside the same HTTP server for its statistics.
 
+* ``load``: the receiver's capacity client; ``bare``: the bare ``requests`` loop as a process of
+  its own (5 times it from its start, as it times the ``notifier`` command).
+
 Statistics: ``GET /_stats/<bucket>``, ``GET /_samples/<bucket>``, ``POST /_reset/<bucket>``.
 The process prints one JSON line (``{"port": …, "stats_port": …}``) once it listens.
 :class:`PeerProcess` starts one and reads its statistics.
@@ -27,6 +30,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 import requests
@@ -267,15 +271,62 @@ def load(port: int, bucket: str, count: int, threads: int) -> None:
         worker.join()
 
 
+Bodies = list[tuple[bytes, dict[str, str]]]
+
+
+def bare_webhook_loop(port: int, bucket: str, bodies: Bodies, count: int) -> float:
+    """One thread, one requests.Session, no queue, no database: deliveries/s."""
+    session = requests.Session()
+    started = time.perf_counter()
+    for i in range(count):
+        body, headers = bodies[i % len(bodies)]
+        response = session.post(
+            f"http://{LOOPBACK}:{port}/{bucket}/{i}",
+            data=body,
+            headers={**headers, "webhook-id": f"{bucket}-{i}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+    seconds = time.perf_counter() - started
+    session.close()
+    return count / seconds
+
+
+def write_bodies(path: Path, bodies: Bodies) -> Path:
+    """Save bodies and headers for the ``bare`` subprocess."""
+    saved = [{"body": base64.b64encode(b).decode(), "headers": h} for b, h in bodies]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    return path
+
+
+def read_bodies(path: Path) -> Bodies:
+    return [
+        (base64.b64decode(item["body"]), dict(item["headers"]))
+        for item in json.loads(path.read_text(encoding="utf-8"))
+    ]
+
+
+USAGE = (
+    "usage: python -m bench.peers http|smtp | load PORT BUCKET COUNT THREADS"
+    " | bare PORT BUCKET COUNT BODIES.json"
+)
+
+
 def main() -> None:
-    """``http`` | ``smtp``: serve; ``load PORT BUCKET COUNT THREADS``: the capacity client."""
+    """``http`` | ``smtp``: serve; ``load PORT BUCKET COUNT THREADS``: the capacity client;
+    ``bare PORT BUCKET COUNT BODIES.json``: the bare ``requests`` loop as a process of its own
+    (timed from outside, from its start, as the ``notifier`` command is)."""
     kind = sys.argv[1] if len(sys.argv) > 1 else "http"
     if kind == "load":
         port, bucket, count, threads = sys.argv[2:6]
         load(int(port), bucket, int(count), int(threads))
         return
+    if kind == "bare":
+        port, bucket, count, bodies = sys.argv[2:6]
+        bare_webhook_loop(int(port), bucket, read_bodies(Path(bodies)), int(count))
+        return
     if kind not in ("http", "smtp"):
-        raise SystemExit("usage: python -m bench.peers http|smtp|load PORT BUCKET COUNT THREADS")
+        raise SystemExit(USAGE)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(kind))
 

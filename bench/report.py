@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.targets import TARGETS, Target
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ANALYSIS = Path(__file__).resolve().parent / "ANALYSIS.md"
 
@@ -20,6 +22,7 @@ class Figure:
     unit: str
     values: list[float] = field(default_factory=list)
     note: str = ""
+    key: str = ""  # what a target reads (bench/targets.py)
 
     @property
     def median(self) -> float:
@@ -50,12 +53,40 @@ class Results:
     context: dict[str, dict[str, str]] = field(default_factory=dict)
     # Table rows of the scenarios not run this time, kept from the previous results.
     kept: list[str] = field(default_factory=list)
+    # Tables of their own (title, header, rows), e.g. the scaling run's CPU per process group.
+    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
 
-    def add(self, section: str, name: str, unit: str, value: float, note: str = "") -> None:
-        figure = self.figures.setdefault((section, name), Figure(section, name, unit))
+    def table_rows(self, title: str, header: list[str]) -> list[list[str]]:
+        """The rows of the extra table ``title`` (created empty on first use)."""
+        for name, _, rows in self.tables:
+            if name == title:
+                return rows
+        self.tables.append((title, header, []))
+        return self.tables[-1][2]
+
+    def add(
+        self, section: str, name: str, unit: str, value: float, note: str = "", *, key: str = ""
+    ) -> None:
+        figure = self.figures.setdefault((section, name), Figure(section, name, unit, key=key))
         figure.values.append(value)
         if note:
             figure.note = note
+
+    def target_rows(self, targets: tuple[Target, ...] = TARGETS) -> list[list[str]]:
+        """target, figure (with where it was measured), met: from this run's figures only."""
+        by_key = {figure.key: figure for figure in self.figures.values() if figure.key}
+        rows = []
+        for target in targets:
+            figure = by_key.get(target.key)
+            if figure is None:
+                rows.append([target.text, "not measured in this run", "—"])
+                continue
+            value, met = target.judge(figure.values)
+            how = "largest" if target.worst else "median"
+            runs = f"{how} of {len(figure.values)}" if len(figure.values) > 1 else "1 run"
+            shown = f"{_number(value)} {figure.unit} ({runs}; {figure.section}: {figure.name})"
+            rows.append([target.text, shown, met])
+        return rows
 
     def keep_others(self, path: Path) -> None:
         """Keep the rows of ``path`` (earlier results) whose scenario this run did not measure,
@@ -102,7 +133,21 @@ class Results:
             table.add_column(column, justify="right" if column in ("median", "runs") else "left")
         for row in self.rows():
             table.add_row(*row)
-        Console(width=180).print(table)
+        targets = Table(title="targets of issue 19, from this run's figures")
+        for column in ("target", "figure", "met"):
+            targets.add_column(column)
+        for row in self.target_rows():
+            targets.add_row(*row)
+        console = Console(width=180)
+        console.print(table)
+        for title, header, rows in self.tables:
+            extra = Table(title=title)
+            for column in header:
+                extra.add_column(column)
+            for row in rows:
+                extra.add_row(*row)
+            console.print(extra)
+        console.print(targets)
 
     def markdown(self) -> str:
         lines = [f"# Benchmark results ({self.label})", "", f"`{self.command}`", ""]
@@ -119,6 +164,22 @@ class Results:
         ]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows()]
         lines += self.kept
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "Computed by `bench/targets.py` from this run's figures (rows kept from an earlier run "
+            "are not judged). Where a figure was measured at a smaller size than the target names "
+            "(`--quick`), the figure column says so.",
+            "",
+            "| target | figure | met |",
+            "| --- | --- | --- |",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in self.target_rows()]
+        for title, header, rows in self.tables:
+            lines += ["", f"## {title}", "", "| " + " | ".join(header) + " |"]
+            lines += ["| " + " | ".join("---" for _ in header) + " |"]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
         if self.notes:
             lines += ["", "## Notes", ""] + [f"* {note}" for note in self.notes]
         if ANALYSIS.exists():  # the profile behind each missed target, kept by hand

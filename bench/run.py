@@ -4,7 +4,8 @@
 
 Starts its own peers (webhook receiver, SMTP sink, SMS gateway stand-in), a PostgreSQL database
 per run (``bench_<random>``, dropped at the end), a Redis namespace of its own, and notifier's
-worker and clock processes; prints a table and writes bench/RESULTS.md.
+worker and clock processes (1, 2 and 4 workers in 8); prints the figures and the issue's targets
+(met or not, computed from this run) and writes bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m ben
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.console import console_scenario  # noqa: E402
+from bench.delivery import delivery_scenarios  # noqa: E402
 from bench.peers import PeerProcess  # noqa: E402
 from bench.report import RESULTS, Results  # noqa: E402
 from bench.scenarios import (  # noqa: E402
@@ -30,7 +32,6 @@ from bench.scenarios import (  # noqa: E402
     QUICK,
     Bench,
     data_scenarios,
-    delivery_scenarios,
     embedded_scenario,
 )
 from bench.services import Postgres, RedisNamespace, machine  # noqa: E402
@@ -62,12 +63,12 @@ def _versions(postgres: Postgres) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: under 3 minutes")
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 run: a few minutes")
     parser.add_argument("--fanout", type=int, help="enterprises of the fan-out scenario")
     parser.add_argument("--deliveries", type=int, help="N of the throughput scenarios")
     parser.add_argument("--imports", type=int, help="enterprises of the import scenario")
     parser.add_argument("--latency", type=int, help="enterprises of the latency scenario")
-    parser.add_argument("--runs", type=int, help="repetitions of each figure (at least 3)")
+    parser.add_argument("--runs", type=int, help="repetitions of each figure (quick: 1, full: 3)")
     parser.add_argument("--only", help=f"comma-separated parts of {', '.join(PARTS)}")
     parser.add_argument("--output", type=Path, help="where to write the results (Markdown)")
     args = parser.parse_args()
@@ -81,7 +82,10 @@ def main() -> None:
     postgres = Postgres()
     results.context["Machine"] = machine()
     results.context["Versions"] = _versions(postgres)
-    results.context["Sizes"] = {k: f"{v:,}" for k, v in dataclasses.asdict(sizes).items()}
+    results.context["Sizes"] = {
+        k: f"{v:,}" if isinstance(v, int) else "/".join(map(str, v))
+        for k, v in dataclasses.asdict(sizes).items()
+    }
     began = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="notifier-bench-") as tmp,
