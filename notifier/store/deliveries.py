@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from notifier.domain.channel_names import WEBHOOK
 from notifier.domain.scope import DISTRICT, Scope
 from notifier.store import insert_ignoring_conflicts, table_of, triggers
 from notifier.store.audience import Recipient
@@ -197,19 +198,16 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
     """The deliveries among ``ids`` that are due, with all that rendering needs loaded up front.
 
     Nothing may load lazily later: a query during a send would hold a transaction (and on
-    SQLite the write lock) across the network call.
+    SQLite the write lock) across the network call. The firms come in a second query, with
+    only what the batch's messages read: sectors for campaign templates, and webhook
+    endpoints' own signing secrets (the firm's other contacts stay unloaded: every message
+    of a batch built all of them).
     """
     query = (
         select(Delivery)
         .where(Delivery.id.in_(ids), claimable(now))
         .order_by(Delivery.id)
         .options(
-            # Sectors for campaign templates (enterprise.sector).
-            selectinload(Delivery.enterprise).selectinload(Enterprise.sectors),
-            # Webhook endpoints' own signing secrets.
-            selectinload(Delivery.enterprise)
-            .selectinload(Enterprise.contacts)
-            .selectinload(Contact.signing_secret),
             selectinload(Delivery.trigger)
             .selectinload(Trigger.policy)
             .selectinload(Policy.deadlines),
@@ -221,7 +219,19 @@ def load_for_sending(session: Session, ids: Sequence[int], *, now: datetime) -> 
             selectinload(Delivery.trigger).selectinload(Trigger.campaign),
         )
     )
-    return list(session.scalars(query))
+    batch = list(session.scalars(query))
+    if not batch:
+        return batch
+    firms = select(Enterprise).where(Enterprise.id.in_({d.enterprise_id for d in batch}))
+    if any(d.trigger.campaign_id is not None for d in batch):
+        firms = firms.options(selectinload(Enterprise.sectors))
+    if any(d.channel == WEBHOOK for d in batch):
+        webhooks = Enterprise.contacts.and_(Contact.channel == WEBHOOK)
+        firms = firms.options(selectinload(webhooks).selectinload(Contact.signing_secret))
+    loaded = {firm.id: firm for firm in session.scalars(firms)}
+    for delivery in batch:  # no lazy load later, not even from the identity map
+        set_committed_value(delivery, "enterprise", loaded.get(delivery.enterprise_id))
+    return batch
 
 
 def claim(session: Session, batch: Sequence[Delivery], *, now: datetime) -> list[Delivery]:
