@@ -45,14 +45,21 @@ class SmtpPool:
         size: the most connections open at once (busy and idle together).
         connect: opens, secures and logs in one connection; raises smtplib or OS errors.
         wait: how long a send waits for a connection when all are busy, in seconds.
+        fresh: a connection used this many seconds ago or less is taken without a NOOP.
     """
 
     def __init__(
-        self, *, size: int, connect: Callable[[], smtplib.SMTP], wait: float
+        self,
+        *,
+        size: int,
+        connect: Callable[[], smtplib.SMTP],
+        wait: float,
+        fresh: float = FRESH_SECONDS,
     ) -> None:
         self._size = size
         self._connect = connect
         self._wait = wait
+        self._fresh = fresh
         self._idle: list[_Kept] = []
         self._open = 0  # busy and idle
         self._generation = 0  # close() starts a new one; older connections are not reused
@@ -96,7 +103,7 @@ class SmtpPool:
             kept = self._idle_or_room()
             if kept is None:
                 return self._opened()
-            if time.monotonic() - kept.used < FRESH_SECONDS or self._answers(kept.smtp):
+            if time.monotonic() - kept.used < self._fresh or self._answers(kept.smtp):
                 return kept
             self._discard(kept)  # the relay dropped it while idle: take another
 

@@ -112,10 +112,15 @@ class SharedMessage:
             if template is None:
                 raw.append(None)
             elif split is None:
-                raw.append(render_part(
-                    template, context, show=part_show(field, self.limits.channel),
-                    max_chars=self.limits.max_chars, max_seconds=self.limits.max_seconds,
-                ))
+                raw.append(
+                    render_part(
+                        template,
+                        context,
+                        show=part_show(field, self.limits.channel),
+                        max_chars=self.limits.max_chars,
+                        max_seconds=self.limits.max_seconds,
+                    )
+                )
             else:
                 printed = _printed(firm, split.used, split.show, split.autoescape)
                 raw.append(split.fill(printed, self.limits.max_chars))
@@ -123,8 +128,12 @@ class SharedMessage:
 
 
 def prepare(
-    parts: MessageParts, context: Mapping[str, Any], firm_names: Collection[str], *,
-    limits: Limits, resolve: Resolve | None = None,
+    parts: MessageParts,
+    context: Mapping[str, Any],
+    firm_names: Collection[str],
+    *,
+    limits: Limits,
+    resolve: Resolve | None = None,
 ) -> tuple[Rendered, SharedMessage | None]:
     """Render the message of ``context`` in full, and split what can be shared.
 
@@ -145,9 +154,15 @@ def prepare(
     """
     shared, firm = split_context(context, firm_names)
     full = [
-        render_part(template, context, show=part_show(field, limits.channel),
-                    max_chars=limits.max_chars, max_seconds=limits.max_seconds)
-        if template is not None else None
+        render_part(
+            template,
+            context,
+            show=part_show(field, limits.channel),
+            max_chars=limits.max_chars,
+            max_seconds=limits.max_seconds,
+        )
+        if template is not None
+        else None
         for field, template in parts.fields()
     ]
     rendered = assemble(*full)
@@ -155,10 +170,14 @@ def prepare(
     if shape is None:
         return rendered, None
     entry = SharedMessage(
-        parts=parts, shared=shared, shape=shape, limits=limits,
+        parts=parts,
+        shared=shared,
+        shape=shape,
+        limits=limits,
         splits=tuple(
             _split(template, field, shared, firm, shape, full_part, limits, resolve)
-            if template is not None and full_part is not None else None
+            if template is not None and full_part is not None
+            else None
             for (field, template), full_part in zip(parts.fields(), full, strict=True)
         ),
     )
@@ -189,8 +208,14 @@ def shape_of(firm: Mapping[str, Any]) -> tuple[Path, ...] | None:
 
 
 def _split(
-    template: jinja2.Template, field: str, shared: Mapping[str, Any], firm: Mapping[str, Any],
-    shape: tuple[Path, ...], full: str, limits: Limits, resolve: Resolve | None,
+    template: jinja2.Template,
+    field: str,
+    shared: Mapping[str, Any],
+    firm: Mapping[str, Any],
+    shape: tuple[Path, ...],
+    full: str,
+    limits: Limits,
+    resolve: Resolve | None,
 ) -> _Split | None:
     """The part printed once with stand-ins, or None when it must be rendered per firm."""
     usages = _usages(template, resolve)
@@ -205,8 +230,11 @@ def _split(
     show = part_show(field, limits.channel)
     try:
         raw = render_part(
-            template, {**shared, **_nest(stand_ins)}, show=show,
-            max_chars=limits.max_chars, max_seconds=limits.max_seconds,
+            template,
+            {**shared, **_nest(stand_ins)},
+            show=show,
+            max_chars=limits.max_chars,
+            max_seconds=limits.max_seconds,
         )
     except TemplateError:
         return None  # rendered per firm, which says what is wrong
@@ -225,8 +253,10 @@ def _split(
     except TemplateError:
         same = False
     if not same:
-        log.warning("template %s: the shared render differs from the full one; "
-                    "rendering it per firm", split.name)
+        log.warning(
+            "template %s: the shared render differs from the full one; rendering it per firm",
+            split.name,
+        )
         return None
     return split
 
@@ -294,8 +324,14 @@ class SharedRenders:
         self._lock = threading.Lock()
 
     def render(
-        self, key: Hashable, parts: MessageParts, context: Mapping[str, Any],
-        firm_names: Collection[str], *, limits: Limits, resolve: Resolve | None = None,
+        self,
+        key: Hashable,
+        parts: MessageParts,
+        context: Mapping[str, Any],
+        firm_names: Collection[str],
+        *,
+        limits: Limits,
+        resolve: Resolve | None = None,
     ) -> Rendered:
         """The message of ``context``, exactly as :func:`render_parts` renders it.
 

@@ -71,8 +71,11 @@ def plain_path(node: nodes.Node) -> tuple[str, ...] | None:
         return None
     if isinstance(node, nodes.Getattr) and node.attr not in _DICT_ATTRIBUTES:
         return (inner.name, node.attr)
-    if (isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const)
-            and isinstance(node.arg.value, str)):
+    if (
+        isinstance(node, nodes.Getitem)
+        and isinstance(node.arg, nodes.Const)
+        and isinstance(node.arg.value, str)
+    ):
         return (inner.name, node.arg.value)
     return None
 
@@ -93,8 +96,11 @@ class _Walk:
                 else:
                     self.visit(printed, capturing=capturing)
             return
-        if (isinstance(node, nodes.Test) and node.name in ("defined", "undefined")
-                and plain_path(node.node) is not None):
+        if (
+            isinstance(node, nodes.Test)
+            and node.name in ("defined", "undefined")
+            and plain_path(node.node) is not None
+        ):
             return  # the same for every firm: they all have the same keys
         self._note(node, capturing=capturing)
         capturing = capturing or isinstance(node, _CAPTURING)
