@@ -23,7 +23,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -38,6 +38,7 @@ from notifier.channels.base import (
 )
 from notifier.channels.mime import (
     ENCODED_LINE,
+    DateHeader,
     header_value,
     is_plain_address,
     mailbox,
@@ -162,6 +163,7 @@ class SmtpProvider(Provider):
         self._domain = self._sender.rpartition("@")[2] or "localhost"
         self._from = mailbox(options.sender, name="From")
         self._plain_sender = is_plain_address(self._sender)
+        self._dates = DateHeader()
         self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
         # A send waits for a busy connection about as long as it would wait for the relay.
         self._pool = SmtpPool(
@@ -193,7 +195,7 @@ class SmtpProvider(Provider):
             email["To"] = message.to
             if message.subject is not None:
                 email["Subject"] = message.subject
-            email["Date"] = formatdate(usegmt=True)
+            email["Date"] = self._dates.now()
             email["Message-ID"] = f"<{message.message_id}@{self._domain}>"
             if message.unsubscribe_url:
                 targets = [f"<{message.unsubscribe_url}>"]
@@ -225,7 +227,7 @@ class SmtpProvider(Provider):
         headers = [
             ("From", self._from),
             ("To", message.to),
-            ("Date", formatdate(usegmt=True)),
+            ("Date", self._dates.now()),
             ("Message-ID", f"<{message.message_id}@{self._domain}>"),
         ]
         try:
