@@ -157,6 +157,8 @@ class EmailSettings(BaseModel):
     With ``security`` "starttls" or "ssl" the relay's certificate and host name are always
     verified. ``ca_file`` is a PEM bundle of the CAs to trust for the relay instead of the
     system store: an intranet relay whose certificate the office's own CA signed.
+    ``connections`` is how many kept-open connections each worker process may hold to the
+    relay, each used by one send at a time.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -171,6 +173,7 @@ class EmailSettings(BaseModel):
     unsubscribe_mailto: str | None = None
     timeout: float = Field(default=15.0, gt=0)
     ca_file: Path | None = None
+    connections: int = Field(default=4, ge=1, le=64)
 
 
 class WebhookSettings(BaseModel):

@@ -8,8 +8,12 @@ With STARTTLS or implicit TLS the relay's certificate and host name are always v
 the ``ca_file`` option when set (an intranet relay signed by the office's own CA), else the
 system store.
 
+Messages go over kept-open connections, up to ``connections`` of them per provider in each
+worker process (:mod:`notifier.channels.smtp_pool`): batches sending at the same time each use
+their own, and none waits for another's.
+
 Options: ``host``, ``port``, ``security`` (none, starttls, ssl), ``username``, ``sender``,
-``unsubscribe_mailto``, ``timeout``, ``ca_file``; secret: ``password``.
+``unsubscribe_mailto``, ``timeout``, ``ca_file``, ``connections``; secret: ``password``.
 """
 
 from __future__ import annotations
@@ -17,11 +21,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
-import time
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -36,20 +38,20 @@ from notifier.channels.base import (
 )
 from notifier.channels.mime import (
     ENCODED_LINE,
+    DateHeader,
     header_value,
     is_plain_address,
     mailbox,
     write_email,
 )
 from notifier.channels.options import KindOptions, parse_config
+from notifier.channels.smtp_pool import SmtpPool
 from notifier.domain.channel_names import EMAIL
 from notifier.errors import ChannelError, ConfigError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
 _REASON_LIMIT = 200
-# A connection used this recently is trusted without a NOOP first.
-_FRESH_SECONDS = 2.0
 
 
 class SmtpOptions(KindOptions):
@@ -63,6 +65,8 @@ class SmtpOptions(KindOptions):
     unsubscribe_mailto: str | None = None
     timeout: float = Field(default=15.0, gt=0)
     ca_file: Path | None = None
+    # Kept-open connections per worker process, each used by one send at a time.
+    connections: int = Field(default=4, ge=1, le=64)
 
 
 class SmtpSecrets(KindOptions):
@@ -133,19 +137,14 @@ def _tls_context(ca_file: Path | None, *, label: str) -> ssl.SSLContext:
         raise ConfigError(f"{label}: option ca_file ({ca_file}): not usable: {exc}") from exc
 
 
-def _quit(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
-
-
 class SmtpProvider(Provider):
-    """Sends messages over one kept-open SMTP connection per worker thread.
+    """Sends messages over up to ``connections`` kept-open SMTP connections, shared by the
+    process's threads (:class:`~notifier.channels.smtp_pool.SmtpPool`).
 
-    Connecting, the TLS handshake and the login cost several round trips; a batch pays them
-    once per thread. A kept connection is checked with NOOP before use (relays drop idle ones),
-    and one that saw any error is closed, so a message is never retried on a doubtful session.
+    Connecting, the TLS handshake and the login cost several round trips; a kept connection
+    pays them once. One idle for a while is checked with NOOP before use (relays drop idle
+    ones), and one that saw any error is closed, so a message is never retried on a doubtful
+    session.
     """
 
     kind: ClassVar[str] = "smtp"
@@ -164,10 +163,12 @@ class SmtpProvider(Provider):
         self._domain = self._sender.rpartition("@")[2] or "localhost"
         self._from = mailbox(options.sender, name="From")
         self._plain_sender = is_plain_address(self._sender)
+        self._dates = DateHeader()
         self._tls = _tls_context(options.ca_file, label=f"provider {name!r} (kind {self.kind!r})")
-        self._local = threading.local()
-        self._open: set[smtplib.SMTP] = set()
-        self._lock = threading.Lock()
+        # A send waits for a busy connection about as long as it would wait for the relay.
+        self._pool = SmtpPool(
+            size=options.connections, connect=self._connect, wait=options.timeout
+        )
 
     @classmethod
     def from_config(
@@ -194,7 +195,7 @@ class SmtpProvider(Provider):
             email["To"] = message.to
             if message.subject is not None:
                 email["Subject"] = message.subject
-            email["Date"] = formatdate(usegmt=True)
+            email["Date"] = self._dates.now()
             email["Message-ID"] = f"<{message.message_id}@{self._domain}>"
             if message.unsubscribe_url:
                 targets = [f"<{message.unsubscribe_url}>"]
@@ -226,7 +227,7 @@ class SmtpProvider(Provider):
         headers = [
             ("From", self._from),
             ("To", message.to),
-            ("Date", formatdate(usegmt=True)),
+            ("Date", self._dates.now()),
             ("Message-ID", f"<{message.message_id}@{self._domain}>"),
         ]
         try:
@@ -259,16 +260,12 @@ class SmtpProvider(Provider):
         email = self.build(message) if raw is None else None
         message_id = f"<{message.message_id}@{self._domain}>"
         try:
-            smtp = self._session()
-            try:
+            with self._pool.connection() as smtp:
                 if email is not None:
                     smtp.send_message(email)
                 else:
                     assert raw is not None
                     smtp.sendmail(self._sender, [message.to], raw)
-            except BaseException:
-                self._drop(smtp)
-                raise
         except (smtplib.SMTPException, OSError) as exc:
             error = _channel_error(exc)
             log.info("email delivery %s failed: %s", message.delivery_id, error.reason)
@@ -276,43 +273,8 @@ class SmtpProvider(Provider):
         return SendResult(provider=self.name, provider_message_id=message_id)
 
     def close(self) -> None:
-        """Close every kept connection."""
-        with self._lock:
-            sessions, self._open = self._open, set()
-        for smtp in sessions:
-            _quit(smtp)
-
-    def _session(self) -> smtplib.SMTP:
-        """This thread's connection, opened anew when there is none or it no longer answers.
-
-        A connection that sent a message a moment ago is taken as it is; one idle for longer
-        is asked with NOOP first (relays drop idle connections), saving a round trip per
-        message in a busy batch.
-        """
-        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
-        if smtp is not None:
-            if time.monotonic() - getattr(self._local, "used", 0.0) < _FRESH_SECONDS:
-                self._local.used = time.monotonic()
-                return smtp
-            try:
-                if smtp.noop()[0] == 250:
-                    self._local.used = time.monotonic()
-                    return smtp
-            except (smtplib.SMTPException, OSError):
-                pass
-            self._drop(smtp)
-        smtp = self._connect()
-        self._local.smtp = smtp
-        self._local.used = time.monotonic()
-        with self._lock:
-            self._open.add(smtp)
-        return smtp
-
-    def _drop(self, smtp: smtplib.SMTP) -> None:
-        self._local.smtp = None
-        with self._lock:
-            self._open.discard(smtp)
-        _quit(smtp)
+        """Close the kept connections (one in use closes when its send ends)."""
+        self._pool.close()
 
     def _connect(self) -> smtplib.SMTP:
         options = self._options

@@ -10,10 +10,12 @@ falls back to the ``email`` package for any other.
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Sequence
 from email.header import Header
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
 
 CRLF = "\r\n"
 
@@ -38,10 +40,12 @@ _LONGEST_PLAIN = 900
 ENCODED_LINE = 76
 
 
+@lru_cache(maxsize=256)
 def header_value(value: str, *, name: str, encode: bool = True) -> str:
     """A header value as it goes on the wire after ``name: ``: plain ASCII as it is, else
     RFC 2047 encoded words folded so that every line, ``name: `` included, is at most 76
     characters. ``encode=False`` keeps a value that must stay one line (a link) as it is.
+    The last few are kept: a trigger's messages all have the same subject.
 
     Raises:
         ValueError: the value holds a line break (a header cannot).
@@ -52,6 +56,23 @@ def header_value(value: str, *, name: str, encode: bool = True) -> str:
     if plain or not encode:
         return value
     return Header(value, "utf-8", maxlinelen=ENCODED_LINE, header_name=name).encode(linesep=CRLF)
+
+
+class DateHeader:
+    """The ``Date`` header's value for now, in GMT, as ``formatdate(usegmt=True)`` writes it:
+    made once a second (it names whole seconds), not once a message. Safe across threads."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, str] = (-1, "")
+
+    def now(self) -> str:
+        """``Mon, 02 Mar 2026 02:00:00 GMT`` for the current second."""
+        second = int(time.time())
+        last = self._last
+        if last[0] != second:
+            last = (second, formatdate(second, usegmt=True))
+            self._last = last
+        return last[1]
 
 
 def mailbox(address: str, *, name: str) -> str:
@@ -70,12 +91,18 @@ def mailbox(address: str, *, name: str) -> str:
     return f"{encoded}{' ' if fits else CRLF + ' '}<{addr}>"
 
 
+# base64 lines of 76 characters (57 bytes each), as base64.encodebytes writes them.
+_BASE64_LINE = 76
+
+
 def _part(content_type: str, body: str) -> str:
-    encoded = base64.encodebytes(body.encode("utf-8")).decode("ascii")
+    # One b64encode cut into lines: the bytes encodebytes writes, without its per-line loop.
+    encoded = base64.b64encode(body.encode("utf-8")).decode("ascii")
+    lines = [encoded[i : i + _BASE64_LINE] for i in range(0, len(encoded), _BASE64_LINE)]
     return (
         f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
         f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
-        + encoded.replace("\n", CRLF)
+        + "".join(line + CRLF for line in lines)
     )
 
 

@@ -78,6 +78,7 @@ from notifier.rendering.sandbox import (
     Named,
     OverTime,
 )
+from notifier.rendering.usage import Usage, usage_of
 from notifier.rendering.watchdog import WATCHDOG
 
 _RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
@@ -175,6 +176,13 @@ def make_environment(*, templates_dir: Path | None = None) -> jinja2.Environment
     )
 
 
+class CheckedTemplate(jinja2.Template):
+    """A template compiled by :func:`compile_template`, knowing what it does with its context
+    (:mod:`notifier.rendering.usage`)."""
+
+    usage: Usage | None = None
+
+
 @cache
 def _standalone_environment() -> jinja2.Environment:
     # For user-supplied templates: no loader, so they cannot include or extend anything.
@@ -205,7 +213,10 @@ def compile_template(
         raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message}") from None
     except RecursionError:
         raise _too_deep(name) from None
-    return env.template_class.from_code(env, code, env.make_globals(None))
+    template = cast(CheckedTemplate, CheckedTemplate.from_code(env, code, env.make_globals(None)))
+    escapes = env.autoescape(name) if callable(env.autoescape) else env.autoescape
+    template.usage = usage_of(tree, autoescape=bool(escapes))
+    return template
 
 
 def parse_template(
@@ -378,15 +389,22 @@ class Renderer:
         Raises:
             TemplateError: a template is missing or fails.
         """
+        return render_parts(
+            self.parts(kind, channel), context, max_chars=self.max_chars,
+            max_seconds=self.max_seconds, channel=channel,
+        )
+
+    def parts(self, kind: str, channel: str) -> MessageParts:
+        """The compiled templates of the ``kind`` message for ``channel`` (see :meth:`render`).
+
+        Raises:
+            TemplateError: a template is missing or does not compile.
+        """
         email = channel == EMAIL
-        parts = MessageParts(
+        return MessageParts(
             text=self.template(f"{kind}/{channel}.txt"),
             subject=self.template(f"{kind}/email_subject.txt") if email else None,
             html=self.template(f"{kind}/email.html") if email else None,
-        )
-        return render_parts(
-            parts, context, max_chars=self.max_chars, max_seconds=self.max_seconds,
-            channel=channel,
         )
 
 
@@ -397,6 +415,10 @@ class MessageParts:
     text: jinja2.Template
     subject: jinja2.Template | None = None
     html: jinja2.Template | None = None
+
+    def fields(self) -> tuple[tuple[str, jinja2.Template | None], ...]:
+        """``(name, template)`` of each part, text first."""
+        return (("text", self.text), ("subject", self.subject), ("html", self.html))
 
 
 def render_parts(
@@ -413,15 +435,42 @@ def render_parts(
         TemplateError: a part fails (see :func:`render_template`).
     """
     values = dict(context)
+    raw = [
+        render_part(template, values, show=part_show(field, channel),
+                    max_chars=max_chars, max_seconds=max_seconds)
+        if template is not None else None
+        for field, template in parts.fields()
+    ]
+    return assemble(*raw)
 
-    def render(template: jinja2.Template) -> str:
-        return render_template(template, values, max_chars=max_chars, max_seconds=max_seconds)
 
-    show = CHANNEL_FINALIZE.get(channel) if channel else None
-    text = render_template(
-        parts.text, mark_links(values) if show else values,
+def part_show(field: str, channel: str | None) -> Callable[[Any], Any] | None:
+    """How the ``field`` part (text, subject, html) of a ``channel`` message shows each value it
+    prints: the text through :data:`CHANNEL_FINALIZE`, the others as they are."""
+    return CHANNEL_FINALIZE.get(channel) if channel and field == "text" else None
+
+
+def render_part(
+    template: jinja2.Template, context: Mapping[str, Any], *,
+    show: Callable[[Any], Any] | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS, max_seconds: float = DEFAULT_MAX_SECONDS,
+) -> str:
+    """One part of a message as the template prints it (not yet stripped): with ``show``, its
+    values pass through it and the context's links are marked (:func:`mark_links`).
+
+    Raises:
+        TemplateError: see :func:`render_template`.
+    """
+    return render_template(
+        template, mark_links(context) if show else context,
         max_chars=max_chars, max_seconds=max_seconds, show=show,
-    ).strip()
-    subject = " ".join(render(parts.subject).split()) if parts.subject is not None else None
-    html = render(parts.html) if parts.html is not None else None
-    return Rendered(text=text, subject=subject, html=html)
+    )
+
+
+def assemble(text: str | None, subject: str | None = None, html: str | None = None) -> Rendered:
+    """The message of the parts as printed: the text stripped, the subject on one line."""
+    return Rendered(
+        text=(text or "").strip(),
+        subject=" ".join(subject.split()) if subject is not None else None,
+        html=html,
+    )

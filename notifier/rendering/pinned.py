@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from notifier.errors import TemplateError
-from notifier.rendering.messages import Rendered, Renderer
-from notifier.rendering.stored import render_stored
+from notifier.rendering.messages import MessageParts, Rendered, Renderer
+from notifier.rendering.stored import render_stored, stored_parts
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,13 @@ def render_pinned(
         pinned_for(pinned, channel), context,
         max_chars=renderer.max_chars, max_seconds=renderer.max_seconds,
     )
+
+
+def pinned_parts(pinned: Mapping[str, Any], channel: str) -> MessageParts:
+    """``channel``'s pinned template, compiled (to render with :func:`render_pinned`'s rules:
+    ``render_parts``, then ``stored.finish_stored``).
+
+    Raises:
+        TemplateError: nothing pinned for ``channel``, or a part does not compile.
+    """
+    return stored_parts(pinned_for(pinned, channel))

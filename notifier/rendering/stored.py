@@ -258,6 +258,19 @@ def render_stored(
     Raises:
         TemplateError: a part fails to compile or render, or the SMS is over its length limit.
     """
+    rendered = render_parts(
+        stored_parts(template), context, max_chars=max_chars, max_seconds=max_seconds,
+        channel=template.channel,
+    )
+    return finish_stored(rendered, template.channel, sms_format=sms_format, count_sms=count_sms)
+
+
+def stored_parts(template: TemplateSource) -> MessageParts:
+    """The compiled parts of a stored template (compiled once per text, then shared).
+
+    Raises:
+        TemplateError: a part does not compile; the message names the field.
+    """
     names = _file_names(template.name, template.channel)
     parts: dict[str, jinja2.Template] = {}
     for field in ("body", "subject", "html"):
@@ -265,11 +278,19 @@ def render_stored(
         if source is not None and (field == "body" or template.channel == EMAIL):
             with _naming(field):
                 parts[field] = _compiled(source, names[field])
-    rendered = render_parts(
-        MessageParts(parts["body"], parts.get("subject"), parts.get("html")), context,
-        max_chars=max_chars, max_seconds=max_seconds, channel=template.channel,
-    )
-    if template.channel != SMS or not count_sms:
+    return MessageParts(parts["body"], parts.get("subject"), parts.get("html"))
+
+
+def finish_stored(
+    rendered: Rendered, channel: str, *, sms_format: SmsFormat | None = None,
+    count_sms: bool = True,
+) -> Rendered:
+    """A stored template's rendered parts as :func:`render_stored` gives them: an SMS counted.
+
+    Raises:
+        TemplateError: the SMS is over its length limit.
+    """
+    if channel != SMS or not count_sms:
         return rendered
     _, count = (sms_format or SmsFormat()).sign(rendered.text, to=None)
     return Rendered(text=rendered.text, sms_count=count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from email import message_from_bytes, message_from_string
 from email.policy import default
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from notifier.channels.base import Message, ProviderConfig, ProviderEnvironment
 from notifier.channels.email import SmtpProvider
-from notifier.channels.mime import header_value, is_plain_address
+from notifier.channels.mime import header_value, is_plain_address, write_email
 from notifier.errors import PermanentError
 
 from support.peers import SmtpPeer
@@ -126,3 +127,11 @@ def test_every_encoded_word_a_relay_receives_is_at_most_75_characters(to: str) -
         # back the same way.
         shown = parsed["From"].addresses[0].display_name
         assert shown.replace(" ", "") == LONG_NAME
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_bodies_are_base64_lines_as_the_email_package_writes_them(text: str) -> None:
+    written = write_email([("To", "a@b.cn")], text=text, html=None).decode("ascii")
+    body = written.split("\r\n\r\n", 1)[1]
+    assert body == base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")

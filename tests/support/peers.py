@@ -204,6 +204,7 @@ class SmtpPeer:
         if (security == "none") != (tls is None):
             raise ValueError("tls files go with security 'starttls' or 'ssl', and only then")
         self.messages: list[ReceivedMail] = []
+        self._transports: list[Any] = []
         self._credentials = credentials
         self._failures = _Failures()
         options: dict[str, Any] = {"enable_SMTPUTF8": True}
@@ -225,6 +226,20 @@ class SmtpPeer:
     def fail_next(self, reply: str, *, count: int = 1) -> None:
         """Answer RCPT with ``reply`` (e.g. ``"550 5.1.1 no such user"``) ``count`` times."""
         self._failures.add(reply, count)
+
+    def drop_connections(self) -> None:
+        """Close every connection that has sent a message, as a relay dropping idle clients;
+        returns once their sockets are closed."""
+        closed = threading.Event()
+
+        def close() -> None:
+            for transport in self._transports:
+                transport.close()
+            # Runs after the closes this loop iteration scheduled.
+            self._controller.loop.call_soon(closed.set)
+
+        self._controller.loop.call_soon_threadsafe(close)
+        closed.wait()
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
@@ -250,6 +265,7 @@ class SmtpPeer:
         parsed = message_from_bytes(raw, policy=policy.default)
         # After STARTTLS server.transport is the TLS one too, so this covers both kinds.
         tls = server.transport.get_extra_info("ssl_object")
+        self._transports.append(server.transport)
         self.messages.append(
             ReceivedMail(
                 envelope.mail_from,

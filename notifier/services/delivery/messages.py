@@ -21,10 +21,16 @@ from notifier.domain.tokens import (
 )
 from notifier.errors import ConfigError, TransientError
 from notifier.rendering.messages import Rendered, Renderer
-from notifier.rendering.pinned import render_pinned
+from notifier.rendering.pinned import pinned_parts
+from notifier.rendering.shared import Limits, SharedRenders
+from notifier.rendering.stored import finish_stored
 from notifier.services.delivery.kinds import KINDS, Kind, kind_of
 from notifier.services.providers.endpoint_secrets import signing_secrets
 from notifier.store.models import Delivery, Enterprise, Trigger
+
+# The context's values that differ from one firm to the next; the rest is the trigger's, the same
+# for everyone it reaches, so its rendering is shared (notifier.rendering.shared).
+FIRM_NAMES = frozenset({"enterprise", "unsubscribe_url", "done_url", "page_url", "page_token"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class MessageFactory:
         time_source: the time messages count from ("2 days left").
         box: opens webhook endpoints' own signing secrets (``secrets.keys``).
         opt_out: the text a marketing SMS ends with (``content.opt_out_text``).
+        shared: the last few triggers' messages as rendered for all their firms, each firm's
+            values filled in (threads may share it).
     """
 
     renderer: Renderer
@@ -58,6 +66,7 @@ class MessageFactory:
     time_source: TimeSource = SYSTEM_TIME
     box: SecretBox = field(default_factory=lambda: SecretBox([]), repr=False)
     opt_out: str = "拒收请回复R"
+    shared: SharedRenders = field(default_factory=SharedRenders, repr=False, compare=False)
 
     def unsubscribe_url(self, enterprise_id: int, channel: str) -> str:
         """The signed one-click unsubscribe link for one enterprise and channel."""
@@ -165,9 +174,17 @@ class MessageFactory:
 
     def _render(self, trigger: Trigger, channel: str, context: dict[str, Any]) -> Rendered:
         # A campaign run renders the stored templates it pinned; other kinds the shipped ones.
+        # What every firm of the trigger shares is rendered once (see FIRM_NAMES).
+        limits = Limits(channel, self.renderer.max_chars, self.renderer.max_seconds)
+        key = (trigger.id, trigger.kind, channel)
         if trigger.templates is not None:
-            return render_pinned(self.renderer, trigger.templates, channel, context)
-        return self.renderer.render(trigger.kind, channel, context)
+            parts = pinned_parts(trigger.templates, channel)
+            rendered = self.shared.render(key, parts, context, FIRM_NAMES, limits=limits)
+            return finish_stored(rendered, channel)
+        return self.shared.render(
+            key, self.renderer.parts(trigger.kind, channel), context, FIRM_NAMES,
+            limits=limits, resolve=self.renderer.template,
+        )
 
     def build(self, delivery: Delivery, provider: Provider) -> Message:
         """The message ``provider`` sends for the delivery; see :meth:`compose`."""
