@@ -8,20 +8,25 @@ pipeline never reaches for it: faces and processes hand each function the parts 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from notifier.config import Settings
-from notifier.domain.secret_box import SecretBox
 from notifier.domain.time_source import SYSTEM_TIME, TimeSource
-from notifier.guards.provider_guard import ProviderGuard, create_guard
-from notifier.jobs.broker import Queue, create_queue
 from notifier.rendering.messages import Renderer
 from notifier.services.context import Actor, Context
 from notifier.services.delivery.messages import MessageFactory
 from notifier.services.delivery.ports import Dispatch, Providers
 from notifier.services.providers.catalog import ProviderCatalog, secret_box
 from notifier.store.db import SessionFactory, create_db_engine, create_session_factory
+
+# The broker (dramatiq, its clients, the actors' modules) and the guard (Redis) are imported
+# when first used: a command that only reads or stores does not start them.
+if TYPE_CHECKING:
+    from notifier.domain.secret_box import SecretBox
+    from notifier.guards.provider_guard import ProviderGuard
+    from notifier.jobs.broker import Queue
 
 
 @dataclass
@@ -90,6 +95,8 @@ class Runtime:
     def guard(self) -> ProviderGuard:
         """The providers' circuits and limits: on Redis when there is one, else in process."""
         if self._guard is None:
+            from notifier.guards.provider_guard import create_guard
+
             self._guard = create_guard(self.settings)
         return self._guard
 
@@ -97,6 +104,8 @@ class Runtime:
     def queue(self) -> Queue:
         """The broker and its actors, closed over this runtime."""
         if self._queue is None:
+            from notifier.jobs.broker import create_queue
+
             self._queue = create_queue(self)
         return self._queue
 

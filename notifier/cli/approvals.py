@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import shown
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json, shown
 from notifier.services.approval.deciding import approve as approve_request
 from notifier.services.approval.deciding import return_
 from notifier.services.approval.listings import list_approvals, show_approval

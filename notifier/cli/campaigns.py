@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import ID, shown
+from notifier.cli.app import FORMAT_OPTION, ID, App, pass_app, print_json, shown
 from notifier.domain.channel_names import CHANNELS
 from notifier.inputs.campaign_file import read_campaign_file
 from notifier.services.campaigns.operations import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import shown
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json, shown
 from notifier.services.communities import operations
 
 REGION_OPTION = click.option(

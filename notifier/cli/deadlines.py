@@ -6,8 +6,7 @@ from datetime import datetime
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import ID, shown
+from notifier.cli.app import FORMAT_OPTION, ID, App, pass_app, print_json, shown
 from notifier.errors import InputError
 from notifier.inputs.policy_file import read_due_at
 from notifier.services.deadlines.operations import cancel_deadline, mark_done, move_deadline, report

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from notifier.cli.app import FORMAT_OPTION, LISTING_FORMAT_OPTION, App, pass_app, print_json
+from notifier.cli.app import (
+    FORMAT_OPTION,
+    ID,
+    LISTING_FORMAT_OPTION,
+    App,
+    pass_app,
+    print_json,
+    shown,
+)
 from notifier.domain.channel_names import CHANNELS
 from notifier.domain.csv_export import write_csv
 from notifier.errors import InputError
@@ -17,16 +22,6 @@ from notifier.services.enterprises.listings import DELIVERY_COLUMNS, attempt_row
 from notifier.store import deliveries as store
 from notifier.store.deliveries import DeliveryFilter
 from notifier.store.models import DeliveryStatus
-
-# Ids are database integers: larger ones cannot exist, and are refused before any query.
-ID = click.IntRange(1, 2**31 - 1)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def shown(value: object) -> str:
-    """Stored text made safe for a terminal: control characters escaped, rich markup too."""
-    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
-    return escape(text)
 
 
 def _short(moment: object) -> str:

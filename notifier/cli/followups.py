@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import ID, shown
+from notifier.cli.app import FORMAT_OPTION, ID, App, pass_app, print_json, shown
 from notifier.services.reach import followups as listing
 from notifier.services.reach.calls import log_call
 from notifier.services.reach.followups import FollowUp, firm_id, read_outcome

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import shown
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json, shown
 from notifier.services.access import key_admin
 from notifier.services.access.api_keys import ROLES, list_keys
 

@@ -6,26 +6,20 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import ID, shown
-from notifier.cli.preview import print_preview
-from notifier.domain.changes import FIELD_LABELS
-from notifier.domain.xlsx_export import write_xlsx
+from notifier.cli.app import FORMAT_OPTION, ID, App, pass_app, print_json, shown
 from notifier.inputs.policy_file import read_policy_file
-from notifier.jobs.worker import start_worker
-from notifier.runtime import Runtime
-from notifier.services.delivery.progress import Snapshot, follow
-from notifier.services.policies.corrections import Revised, cancel_policy, describe
-from notifier.services.policies.corrections import revise as revise_policy
-from notifier.services.policies.preview import preview_policy
 from notifier.services.policies.publishing import publish_policy
-from notifier.services.reach.report import firm_states, policy_reach
-from notifier.store import policies as store
-from notifier.web import reach_export
-from notifier.web.i18n import ZH, translator
+
+# The other commands' modules (previews, corrections, reach and its spreadsheet) are imported
+# in the commands that use them: `publish` starts without them.
+if TYPE_CHECKING:
+    from notifier.runtime import Runtime
+    from notifier.services.delivery.progress import Snapshot
+    from notifier.services.policies.corrections import Revised
 
 
 @contextlib.contextmanager
@@ -34,6 +28,8 @@ def embedded_worker(runtime: Runtime) -> Iterator[None]:
     if not runtime.queue.embedded:
         yield
         return
+    from notifier.jobs.worker import start_worker
+
     worker = start_worker(runtime.queue.broker, threads=4)
     try:
         yield
@@ -47,6 +43,9 @@ def policies() -> None:
 
 
 def _show_preview(app: App, file: Path, output_format: str, samples: int) -> None:
+    from notifier.cli.preview import print_preview
+    from notifier.services.policies.preview import preview_policy
+
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     result = preview_policy(app.context, draft, samples=samples)
@@ -95,6 +94,8 @@ def _follow(
     embedded = runtime.queue.embedded
     if trigger_id is None or not (wait or embedded):
         return None
+    from notifier.services.delivery.progress import follow  # its progress bar: rich
+
     return follow(
         runtime.sessions,
         trigger_id,
@@ -165,6 +166,8 @@ def publish(
 @pass_app
 def list_(app: App, limit: int, output_format: str) -> None:
     """List the newest policies."""
+    from notifier.store import policies as store
+
     zone = app.settings.zone
     with app.runtime.sessions() as session:
         recent = store.list_recent(session, limit=limit)
@@ -199,6 +202,8 @@ def list_(app: App, limit: int, output_format: str) -> None:
 @pass_app
 def show(app: App, policy_id: int, output_format: str) -> None:
     """Show a policy, its deadlines and its revisions (更正记录)."""
+    from notifier.services.policies.corrections import describe
+
     row = describe(app.runtime.sessions, policy_id, zone=app.settings.zone)
     if output_format == "json":
         print_json(row)
@@ -236,6 +241,11 @@ def show(app: App, policy_id: int, output_format: str) -> None:
 @pass_app
 def reach(app: App, policy_id: int, output_format: str, xlsx_file: Path | None) -> None:
     """How far a policy got (触达): firms per state, overall and per community."""
+    from notifier.domain.xlsx_export import write_xlsx
+    from notifier.services.reach.report import firm_states, policy_reach
+    from notifier.web import reach_export
+    from notifier.web.i18n import ZH, translator
+
     report = policy_reach(app.context, policy_id)
     if xlsx_file is not None:
         _, firms = firm_states(app.context, policy_id)
@@ -266,6 +276,8 @@ def reach(app: App, policy_id: int, output_format: str, xlsx_file: Path | None) 
 
 
 def _revised_lines(result: Revised) -> list[str]:
+    from notifier.domain.changes import FIELD_LABELS
+
     if not result.new:
         return [
             f"政策 {result.policy_id}：内容未变，未记修订 / policy {result.policy_id}: "
@@ -313,6 +325,8 @@ def revise(
     app: App, file: Path, notify: bool, wait: bool, wait_for_worker: float, output_format: str
 ) -> None:
     """Correct the policy published with FILE.json's ref: keep its history, move deadlines."""
+    from notifier.services.policies.corrections import revise as revise_policy
+
     runtime = app.runtime
     draft = read_policy_file(file.read_bytes(), zone=runtime.settings.zone)
     show_progress = output_format == "text"
@@ -342,6 +356,8 @@ def revise(
 @pass_app
 def cancel(app: App, policy_id: int) -> None:
     """Withdraw a policy whose publication time has not come: nothing of it is sent."""
+    from notifier.services.policies.corrections import cancel_policy
+
     result = cancel_policy(app.context, policy_id)
     if result.already:
         click.echo(f"政策 {policy_id} 已撤回过 / policy {policy_id} was cancelled before")

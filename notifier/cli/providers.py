@@ -39,7 +39,7 @@ def providers() -> None:
 def _secrets(stdin: bool, from_env: tuple[str, ...], given: tuple[str, ...]) -> dict[str, str]:
     secrets: dict[str, str] = {}
     if given:
-        err_console.print(
+        err_console().print(
             "warning: 命令行上的密钥他人可见 / a secret on the command line is visible to other "
             "users (ps, shell history); prefer --secret-stdin or --secret-env",
             highlight=False,
@@ -155,7 +155,7 @@ def test(app: App, name: str, address: str) -> None:
     try:
         result = send_test(app.context, name, to=address)
     except ChannelError as exc:
-        err_console.print(
+        err_console().print(
             f"[red]error:[/red] 服务商未接受 / {escape(name)} did not take it: "
             f"{escape(exc.reason)}",
             highlight=False,

@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json
-from notifier.cli.deliveries import shown
+from notifier.cli.app import FORMAT_OPTION, App, pass_app, print_json, shown
 from notifier.services.access import users as accounts
 
 PASSWORD_STDIN = click.option(

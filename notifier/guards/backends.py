@@ -35,13 +35,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast
-
-import redis
-from dramatiq.rate_limits.backends import RedisBackend as DramatiqRedisBackend
-from dramatiq.rate_limits.backends import StubBackend
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from notifier.config import Settings
+
+# Imported where a Redis backend is made: embedded processes and the providers' settings
+# (shared_redis_url) need neither redis nor dramatiq's limiter backends.
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,9 @@ class RedisBackend:
     def __init__(
         self, client: redis.Redis, *, namespace: str, fallback: GuardBackend | None = None
     ) -> None:
+        import redis
+
+        self._unreachable = redis.RedisError
         self._client = client
         self._prefix = f"{namespace}:guard:"
         self._fallback: GuardBackend = fallback or MemoryBackend()
@@ -151,7 +155,7 @@ class RedisBackend:
                 return answer
             # redis-py types the callable as returning None; value_from_callable returns its value.
             done = self._client.transaction(cast(Any, apply), name, value_from_callable=True)
-        except redis.RedisError as exc:
+        except self._unreachable as exc:
             log.warning("guards: Redis unreachable, counting %s in this process: %s", key, exc)
             return self._fallback.change(key, rule, keep=keep)
         return cast(Answer, done)
@@ -172,6 +176,8 @@ def create_backend(url: str | None, *, namespace: str) -> GuardBackend:
     """A Redis backend when ``url`` names a Redis server, else one in this process."""
     if url is None:
         return MemoryBackend()
+    import redis
+
     client = redis.Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
     )
@@ -185,7 +191,12 @@ def backend_for(settings: Settings) -> GuardBackend:
 
 def rate_limiter_backend(url: str | None) -> Any:
     """dramatiq's rate-limiter backend on the same server as :func:`create_backend`'s."""
+    from dramatiq.rate_limits.backends import RedisBackend as DramatiqRedisBackend
+    from dramatiq.rate_limits.backends import StubBackend
+
     if url is None:
         return StubBackend()
+    import redis
+
     # No socket timeout, as before: a limiter waits for Redis rather than sending unlimited.
     return DramatiqRedisBackend(client=redis.Redis.from_url(url))

@@ -8,15 +8,13 @@ context, so nothing connects to anything at import and no process-wide broker is
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-import pika.exceptions
-import redis
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import BrokerConnectionError
 
@@ -29,22 +27,28 @@ from notifier.jobs.queues import DELIVER_ACTOR, DELIVER_QUEUE, FAN_OUT_ACTOR, FA
 
 log = logging.getLogger(__name__)
 
-# What the brokers' clients raise when the server cannot be reached (dramatiq's RabbitMQ broker
-# wraps pika's errors in its own after retrying).
-_UNREACHABLE = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    pika.exceptions.AMQPConnectionError,
-    BrokerConnectionError,
-    OSError,
-)
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """What the brokers' clients raise when the server cannot be reached (dramatiq's RabbitMQ
+    broker wraps pika's errors in its own after retrying). A client's errors are listed once
+    it is imported (only the configured broker's is: importing both cost every command)."""
+    errors: list[type[BaseException]] = [BrokerConnectionError, OSError]
+    if "redis" in sys.modules:
+        import redis
+
+        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+    if "pika" in sys.modules:
+        import pika.exceptions
+
+        errors.append(pika.exceptions.AMQPConnectionError)
+    return tuple(errors)
 
 
 @contextmanager
 def _reaching(settings: Settings) -> Iterator[None]:
     try:
         yield
-    except _UNREACHABLE as exc:
+    except _unreachable() as exc:
         raise BrokerUnavailable(
             f"cannot reach the broker at {settings.broker_setting} ({_shown(settings.broker)}): "
             f"{_reason(exc)}"
@@ -113,8 +117,11 @@ class Queue:
         with _reaching(self.settings):
             if client is not None:  # Redis
                 client.ping()
-            elif isinstance(self.broker, RabbitmqBroker):
-                self.broker.connection.process_data_events(time_limit=0)  # opens it: a ping
+            elif not self.embedded:
+                from dramatiq.brokers.rabbitmq import RabbitmqBroker  # loaded: it made the broker
+
+                if isinstance(self.broker, RabbitmqBroker):
+                    self.broker.connection.process_data_events(time_limit=0)  # opens it: a ping
 
     def close(self) -> None:
         """Close the broker's connections."""
@@ -133,6 +140,8 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
         # failure reaches us as an exception all the same, reported once (BrokerUnavailable, or
         # the worker's consumer's own line) and retried.
         logging.getLogger("pika").setLevel(logging.CRITICAL)
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
         # Publisher confirms: a send returns once RabbitMQ has the message, as Redis's does.
         return RabbitmqBroker(url=url, confirm_delivery=True)
     from dramatiq.brokers.redis import RedisBroker

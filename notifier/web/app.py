@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from notifier.guards.sign_in import ClientAddress, failed_attempts
 from notifier.runtime import Runtime
+from notifier.services.access.users import prepare_sign_in
 from notifier.services.delivery.receipts import CallbackTargets
 from notifier.web import callbacks
 from notifier.web.api import (
@@ -96,6 +97,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         openapi_url=OPENAPI_URL,
     )
     app.state.runtime = runtime
+    prepare_sign_in()
     app.state.failed_attempts = failed_attempts(
         runtime.settings, time_source=lambda: runtime.time_source.now().timestamp()
     )

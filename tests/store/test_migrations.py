@@ -51,6 +51,11 @@ def test_the_migrated_database_is_at_the_single_head_revision(database_url):
     assert migrate.current(database_url) == HEAD
 
 
+def test_the_head_every_command_checks_is_alembics_head():
+    # Commands read it from the files' revision lines, without loading Alembic.
+    assert migrate.head() == HEAD
+
+
 def test_upgrading_twice_is_harmless_and_keeps_the_data(database_url):
     engine = create_db_engine(database_url)
     sessions = create_session_factory(engine)

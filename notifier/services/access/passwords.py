@@ -8,6 +8,8 @@ search. The sign-in's failure counter makes guessing online slow as well.
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -17,9 +19,15 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200  # argon2 takes any length; this bounds the work one form post can ask for
 
 _hasher = PasswordHasher()
-# Verified against when no user has the name, so an unknown name costs as long as a wrong
-# password and the answer's timing does not tell which names exist.
-_DECOY = _hasher.hash("decoy password, never anyone's")
+
+
+@cache
+def decoy() -> str:
+    """Verified against when no user has the name, so an unknown name costs as long as a wrong
+    password and the answer's timing does not tell which names exist. Made at first use, not
+    at import: hashing takes a tenth of a second every importer would pay (a server makes it
+    as it starts, so the first sign-in takes as long as the others)."""
+    return _hasher.hash("decoy password, never anyone's")
 
 
 def checked(password: str) -> str:
@@ -46,7 +54,7 @@ def matches(stored: str | None, password: str) -> bool:
     """Whether ``password`` is the one ``stored`` was made from (None: check a decoy, answer
     False, taking as long)."""
     try:
-        return _hasher.verify(stored or _DECOY, password[:MAX_LENGTH]) and stored is not None
+        return _hasher.verify(stored or decoy(), password[:MAX_LENGTH]) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

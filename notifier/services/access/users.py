@@ -158,6 +158,12 @@ def page_of_users(sessions: SessionFactory, *, number: int, size: int) -> Paged[
         return Paged(rows=rows, number=found.number, size=found.size, total=found.total)
 
 
+def prepare_sign_in() -> None:
+    """Make what a sign-in compares against once, before the first sign-in (its timing then
+    tells no one whether a name exists, from the first attempt on)."""
+    passwords.decoy()
+
+
 def sign_in(sessions: SessionFactory, name: str, password: str) -> SignedInUser | None:
     """The user a name and password name, or None (unknown, wrong, disabled). A right password
     stored under older parameters is rehashed. Unaudited: failures are counted per address by
