@@ -27,8 +27,23 @@ from bench.inprocess import RecordingDispatch
 from bench.peers import PeerProcess
 from bench.services import Notifier, Postgres, RedisNamespace
 
-PACKAGES = ("aiohttp", "requests", "urllib3", "jinja2", "sqlalchemy", "psycopg", "standardwebhooks",
-            "smtplib", "email", "json", "hmac", "itsdangerous", "notifier", "asyncio", "threading")
+PACKAGES = (
+    "aiohttp",
+    "requests",
+    "urllib3",
+    "jinja2",
+    "sqlalchemy",
+    "psycopg",
+    "standardwebhooks",
+    "smtplib",
+    "email",
+    "json",
+    "hmac",
+    "itsdangerous",
+    "notifier",
+    "asyncio",
+    "threading",
+)
 
 
 def main() -> None:
@@ -37,19 +52,34 @@ def main() -> None:
     channel = sys.argv[2] if len(sys.argv) > 2 else "webhook"
     kind = "http" if channel == "webhook" else "smtp"
     namespace = RedisNamespace()  # queued there, consumed by no one: this thread sends
-    with PeerProcess(kind) as peer, Postgres().database() as url, tempfile.TemporaryDirectory() as tmp:
-        settings = {"NOTIFIER_DATABASE_URL": url, "NOTIFIER_REDIS_URL": namespace.url,
-                    "NOTIFIER_REDIS_NAMESPACE": namespace.name, "NOTIFIER_WEBHOOK__PROVIDER": "http",
-                    "NOTIFIER_APPROVAL__ENABLED": "false"}
+    with (
+        PeerProcess(kind) as peer,
+        Postgres().database() as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        settings = {
+            "NOTIFIER_DATABASE_URL": url,
+            "NOTIFIER_REDIS_URL": namespace.url,
+            "NOTIFIER_REDIS_NAMESPACE": namespace.name,
+            "NOTIFIER_WEBHOOK__PROVIDER": "http",
+            "NOTIFIER_APPROVAL__ENABLED": "false",
+        }
         if channel == "email":
-            settings |= {"NOTIFIER_EMAIL__PROVIDER": "smtp", "NOTIFIER_EMAIL__HOST": "127.0.0.1",
-                         "NOTIFIER_EMAIL__PORT": str(peer.port)}
+            settings |= {
+                "NOTIFIER_EMAIL__PROVIDER": "smtp",
+                "NOTIFIER_EMAIL__HOST": "127.0.0.1",
+                "NOTIFIER_EMAIL__PORT": str(peer.port),
+            }
         notifier = Notifier(Path(tmp), settings)
         notifier.run("db", "upgrade")
         hook = f"http://127.0.0.1:{peer.port}/p/{{n}}"
-        group = Group(range(count), "浙江省宁波市北仑区大碶街道", channel, hook, mail_domain="p.example.com")
+        group = Group(
+            range(count), "浙江省宁波市北仑区大碶街道", channel, hook, mail_domain="p.example.com"
+        )
         notifier.run("enterprises", "import", str(write_enterprises(Path(tmp) / "e.csv", group)))
-        policy = write_policy(Path(tmp) / "p.json", targets={"regions": ["浙江省宁波市北仑区大碶街道"]}, label="p")
+        policy = write_policy(
+            Path(tmp) / "p.json", targets={"regions": ["浙江省宁波市北仑区大碶街道"]}, label="p"
+        )
         notifier.json("policies", "publish", str(policy))
         os.environ.update(notifier.env)
         from notifier.config import load_settings  # noqa: PLC0415 - after the environment
@@ -72,19 +102,28 @@ def main() -> None:
         if not os.environ.get("BENCH_NO_PROFILE"):
             profile.enable()
         for first in range(0, len(ids), size):
-            deliver_batch(runtime.sessions, ids[first:first + size], providers=runtime.providers,
-                          messages=runtime.messages, settings=runtime.settings.delivery,
-                          guard=runtime.guard)
+            deliver_batch(
+                runtime.sessions,
+                ids[first : first + size],
+                providers=runtime.providers,
+                messages=runtime.messages,
+                settings=runtime.settings.delivery,
+                guard=runtime.guard,
+            )
         profile.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(f"{len(ids)} {channel} messages: {len(ids) / wall:,.0f}/s on one thread, "
-              f"{cpu / len(ids) * 1e6:,.0f} µs of CPU each (all threads of this process)")
+        print(
+            f"{len(ids)} {channel} messages: {len(ids) / wall:,.0f}/s on one thread, "
+            f"{cpu / len(ids) * 1e6:,.0f} µs of CPU each (all threads of this process)"
+        )
         if os.environ.get("BENCH_NO_PROFILE"):
             return
         stats = pstats.Stats(profile)
         own: Counter[str] = Counter()
         for (path, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-            package = next((p for p in PACKAGES if f"/{p}/" in path or path.endswith(f"/{p}.py")), "other")
+            package = next(
+                (p for p in PACKAGES if f"/{p}/" in path or path.endswith(f"/{p}.py")), "other"
+            )
             own[package] += tottime
         total = sum(own.values())
         for package, seconds in own.most_common():
