@@ -235,27 +235,31 @@ def _recipients(audience: Targets, channels: Sequence[str], *columns: Any) -> Se
     )
 
 
-def between(
-    query: Select[Any], after: tuple[int, int] | None, until: tuple[int, int] | None
-) -> Select[Any]:
-    """``query`` (over recipients) narrowed to the keys after ``after`` up to ``until``
-    (either end open when None)."""
-    key = tuple_(Enterprise.id, Contact.id)
+def window_end(session: Session, audience: Targets, *, after: int | None, size: int) -> int | None:
+    """The id of the ``size``-th enterprise after ``after`` that ``audience`` may reach (its
+    conditions on the enterprise alone); None when fewer are left (the last window).
+
+    Fan-out reads the audience in windows of enterprise ids: one walk of the primary key finds
+    the window's end, and the recipients in it are one index range of each table.
+    """
+    candidates = select(Enterprise.id).where(
+        *_conditions(replace(audience, channels=(), reached_by=()))
+    )
     if after is not None:
-        query = query.where(key > tuple_(*after))
+        candidates = candidates.where(Enterprise.id > after)
+    found = session.scalar(candidates.order_by(Enterprise.id).offset(size - 1).limit(1))
+    return None if found is None else int(found)
+
+
+def in_window(query: Select[Any], after: int | None, until: int | None) -> Select[Any]:
+    """``query`` (over recipients) narrowed to the enterprises with ids after ``after`` up to
+    ``until`` (either end open when None)."""
+    # The bound on each table: PostgreSQL does not carry a range across the join's equality.
+    if after is not None:
+        query = query.where(Enterprise.id > after, Contact.enterprise_id > after)
     if until is not None:
-        query = query.where(key <= tuple_(*until))
+        query = query.where(Enterprise.id <= until, Contact.enterprise_id <= until)
     return query
-
-
-def page_end(
-    session: Session, audience: Targets, *, after: tuple[int, int] | None, size: int
-) -> tuple[int, int] | None:
-    """The key of the ``size``-th recipient after ``after``; None when fewer are left (the
-    last page)."""
-    keys = _recipients(audience, (), Enterprise.id, Contact.id)
-    found = session.execute(between(keys, after, None).offset(size - 1).limit(1)).first()
-    return None if found is None else (found[0], found[1])
 
 
 def on_subscribed_contacts(query: Select[Any]) -> Select[Any]:
@@ -280,7 +284,9 @@ def page(
     channels: Sequence[str] = (),
 ) -> list[Recipient]:
     """One page of recipients after the (enterprise id, contact id) key ``after``."""
-    query = between(recipients_query(audience, channels=channels), after, None)
+    query = recipients_query(audience, channels=channels)
+    if after is not None:
+        query = query.where(tuple_(Enterprise.id, Contact.id) > after)
     return [
         Recipient(
             enterprise_id=row.enterprise_id,

@@ -94,19 +94,19 @@ def insert_page(
     trigger: Trigger,
     audience: Targets,
     *,
-    after: tuple[int, int] | None,
-    until: tuple[int, int] | None,
+    after: int | None,
+    until: int | None,
     now: datetime,
 ) -> list[int]:
-    """Insert a delivery, already ``queued``, for each recipient of ``audience`` with a key
-    after ``after`` up to ``until``; return the ids of the new rows.
+    """Insert a delivery, already ``queued``, for each recipient of ``audience`` whose
+    enterprise id is after ``after`` up to ``until``; return the ids of the new rows.
 
     One ``INSERT .. SELECT`` over the audience query: the key and the reason are computed by
     the database, no row passes through Python. Rows that already exist (a fan-out run again)
     are left alone and not returned, so the caller queues each delivery once.
     """
     with_key_function(session)
-    recipients = audiences.between(audiences.recipients_query(audience), after, until).subquery()
+    recipients = audiences.in_window(audiences.recipients_query(audience), after, until).subquery()
     rows = select(
         IdempotencyKey(
             literal(trigger.key, String()),
