@@ -217,6 +217,8 @@ class DeliverySettings(BaseModel):
     # Deliveries claimed (and their outcomes recorded) together: also the most a worker thread
     # killed mid-chunk can send twice (each repeat carries its idempotency key).
     claim_chunk: int = Field(default=20, ge=1, le=1000)
+    # Enterprises per fan-out page (one short transaction: their deliveries made and queued);
+    # the first page is batch_size enterprises, so sending starts while the rest is made.
     fan_out_chunk: int = Field(default=5000, ge=1)
     max_attempts: int = Field(default=6, ge=1, le=50)
     # Throttled tries ("slow down" answers, which max_attempts does not count) before a

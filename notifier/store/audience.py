@@ -12,12 +12,31 @@ policies reached are kept (the contact on that channel as it stands today).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, tuple_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from notifier.domain.targets import Targets
 from notifier.store.models import (
@@ -119,9 +138,46 @@ def _reached_by(policy_ids: Sequence[int]) -> ColumnElement[bool]:
     )
 
 
+class _JsonObject(FunctionElement[Any]):
+    """A JSON object from key, value, key, value ... (PostgreSQL ``json_build_object``,
+    SQLite ``json_object``)."""
+
+    inherit_cache = True
+    name = "json_object"
+
+
+@compiles(_JsonObject)
+def _json_object_sqlite(element: _JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonObject, "postgresql")
+def _json_object_postgresql(element: _JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+class _JsonValue(FunctionElement[Any]):
+    """A JSON value given as its text (a constant of the query)."""
+
+    inherit_cache = True
+    name = "json"
+
+
+@compiles(_JsonValue)
+def _json_value_sqlite(element: _JsonValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonValue, "postgresql")
+def _json_value_postgresql(element: _JsonValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS json)"
+
+
+def _constant(value: Any) -> ColumnElement[Any]:
+    return _JsonValue(bindparam(None, json.dumps(value, ensure_ascii=False)))
+
+
 def _matched_sector(audience: Targets) -> Any:
-    if not audience.sectors:
-        return None
     return (
         select(func.min(EnterpriseSector.code))
         .where(EnterpriseSector.enterprise_id == Enterprise.id, _sector_match(audience.sectors))
@@ -129,27 +185,81 @@ def _matched_sector(audience: Targets) -> Any:
     )
 
 
+def reason(audience: Targets) -> ColumnElement[Any]:
+    """Why a recipient was reached, as a JSON object computed by the database: the matched
+    sector (the lowest code under a target), region and size, the target tags, ``listed`` (named
+    by credit code), ``reached_before``; ``{"all": true}`` when nothing narrowed the audience."""
+    pairs: list[tuple[str, Any]] = []
+    if audience.sectors:
+        pairs.append(("sector", _matched_sector(audience)))
+    if audience.regions:
+        pairs.append(("region", Enterprise.region))
+    if audience.sizes:
+        pairs.append(("size", Enterprise.size))
+    if audience.tags:
+        pairs.append(("tags", _constant(list(audience.tags))))
+    if audience.credit_codes:
+        pairs.append(("listed", _constant(True)))
+    if audience.reached_by:
+        pairs.append(("reached_before", _constant(True)))
+    if not pairs:
+        pairs.append(("all", _constant(True)))
+    arguments: list[Any] = []
+    for key, value in pairs:
+        # Keys written into the SQL: PostgreSQL cannot type a parameter of json_build_object.
+        arguments += [literal_column(f"'{key}'"), value]
+    return _JsonObject(*arguments)
+
+
 def recipients_query(audience: Targets, *, channels: Sequence[str] = ()) -> Select[Any]:
     """The recipients, ordered by (enterprise, contact) so they can be read in pages."""
-    channel_ok: ColumnElement[bool] = Contact.channel.in_(channels) if channels else true()
-    matched = _matched_sector(audience)
-    columns: list[Any] = [
+    return _recipients(
+        audience,
+        channels,
         Enterprise.id.label("enterprise_id"),
         Contact.id.label("contact_id"),
         Enterprise.credit_code,
         Enterprise.name,
         Contact.channel,
         Contact.address,
-        Enterprise.region,
-        Enterprise.size,
-    ]
-    if matched is not None:
-        columns.append(matched.label("matched_sector"))
+        type_coerce(reason(audience), JSON).label("reason"),
+    )
+
+
+def _recipients(audience: Targets, channels: Sequence[str], *columns: Any) -> Select[Any]:
+    channel_ok: ColumnElement[bool] = Contact.channel.in_(channels) if channels else true()
     return (
         on_subscribed_contacts(select(*columns))
         .where(channel_ok, *_conditions(audience))
         .order_by(Enterprise.id, Contact.id)
     )
+
+
+def window_end(session: Session, audience: Targets, *, after: int | None, size: int) -> int | None:
+    """The id of the ``size``-th enterprise after ``after`` that ``audience`` may reach (its
+    conditions on the enterprise alone); None when fewer are left (the last window).
+
+    Fan-out reads the audience in windows of enterprise ids: one walk of the primary key finds
+    the window's end, and the recipients in it are one index range of each table.
+    """
+    candidates = select(Enterprise.id).where(
+        *_conditions(replace(audience, channels=(), reached_by=()))
+    )
+    if after is not None:
+        candidates = candidates.where(Enterprise.id > after)
+    found = session.scalar(candidates.order_by(Enterprise.id).offset(size - 1).limit(1))
+    return None if found is None else int(found)
+
+
+def in_window(query: Select[Any], after: int | None, until: int | None) -> Select[Any]:
+    """``query`` (over recipients) narrowed to the enterprises with ids after ``after`` up to
+    ``until`` (either end open when None)."""
+    # The bound on each table: PostgreSQL does not carry a range across the join's equality.
+    if after is not None:
+        query = query.where(Enterprise.id > after, Contact.enterprise_id > after)
+    if until is not None:
+        query = query.where(Enterprise.id <= until, Contact.enterprise_id <= until)
+    return query
 
 
 def on_subscribed_contacts(query: Select[Any]) -> Select[Any]:
@@ -163,23 +273,6 @@ def on_subscribed_contacts(query: Select[Any]) -> Select[Any]:
             Subscription.subscribed.is_(True),
         ),
     )
-
-
-def _reason(audience: Targets, row: Any) -> dict[str, Any]:
-    reason: dict[str, Any] = {}
-    if audience.sectors:
-        reason["sector"] = row.matched_sector
-    if audience.regions:
-        reason["region"] = row.region
-    if audience.sizes:
-        reason["size"] = row.size
-    if audience.tags:
-        reason["tags"] = list(audience.tags)
-    if audience.credit_codes:
-        reason["listed"] = True
-    if audience.reached_by:
-        reason["reached_before"] = True
-    return reason or {"all": True}
 
 
 def page(
@@ -202,7 +295,7 @@ def page(
             name=row.name,
             channel=row.channel,
             address=row.address,
-            reason=_reason(audience, row),
+            reason=row.reason,
         )
         for row in session.execute(query.limit(size))
     ]

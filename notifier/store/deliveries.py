@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
@@ -19,18 +19,23 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal,
     or_,
     select,
-    text,
+    true,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from notifier.domain.channel_names import WEBHOOK
 from notifier.domain.scope import DISTRICT, Scope
+from notifier.domain.targets import Targets
+from notifier.store import audience as audiences
 from notifier.store import insert_ignoring_conflicts, table_of, triggers
-from notifier.store.audience import Recipient
 from notifier.store.models import (
     Contact,
     Delivery,
@@ -55,79 +60,86 @@ def idempotency_key(trigger_key: str, credit_code: str, channel: str, address: s
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
 
 
-def insert_for_recipients(
-    session: Session, trigger: Trigger, recipients: Sequence[Recipient], *, now: datetime
-) -> list[int]:
-    """Insert one delivery per recipient, already ``queued``; return the ids of the new rows.
+class IdempotencyKey(FunctionElement[str]):
+    """:func:`idempotency_key` of (trigger key, credit code, channel, address), in SQL."""
 
-    Rows that already exist (a fan-out run again) are left alone and not returned, so the
-    caller queues each delivery once. Multi-row inserts: one statement per thousand rows.
-    """
-    if not recipients:
-        return []
-    message_class = triggers.message_class_of(trigger)
-    rows = [
-        {
-            "idempotency_key": idempotency_key(trigger.key, r.credit_code, r.channel, r.address),
-            "trigger_id": trigger.id,
-            "policy_id": trigger.policy_id,
-            "enterprise_id": r.enterprise_id,
-            "channel": r.channel,
-            "address": r.address,
-            "reason": r.reason,
-            "message_class": message_class,
-            "status": S.QUEUED,
-            "queued_at": now,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for r in recipients
-    ]
-    if session.get_bind().dialect.name == "postgresql":
-        return _insert_unnested(session, rows)
-    statement = insert_ignoring_conflicts(session, table_of(Delivery)).returning(_deliveries.id)
-    return list(session.scalars(statement, rows))
+    inherit_cache = True
+    name = "notifier_idempotency_key"
+    type = String()
 
 
-# PostgreSQL takes a page of rows as a few arrays in one short statement: far cheaper for the
-# driver than a thousand-row VALUES list, whose text it would parse for every page.
-_INSERT_UNNESTED = text(
-    """
-    INSERT INTO deliveries (idempotency_key, trigger_id, policy_id, enterprise_id, channel,
-                            address, reason, message_class, status, queued_at, attempts,
-                            created_at, updated_at)
-    SELECT row.key, :trigger_id, :policy_id, row.enterprise_id, row.channel, row.address,
-           CAST(row.reason AS json), :message_class, :status, :now, 0, :now, :now
-    FROM unnest(CAST(:keys AS text[]), CAST(:enterprise_ids AS bigint[]),
-                CAST(:channels AS text[]), CAST(:addresses AS text[]),
-                CAST(:reasons AS text[]))
-         AS row(key, enterprise_id, channel, address, reason)
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id
-    """
-)
+@compiles(IdempotencyKey)
+def _key_sqlite(element: IdempotencyKey, compiler: SQLCompiler, **kw: Any) -> str:
+    # The Python function itself, registered on the connection by with_key_function.
+    return f"notifier_idempotency_key({compiler.process(element.clauses, **kw)})"
 
 
-def _insert_unnested(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    first = rows[0]
-    return list(
-        session.scalars(
-            _INSERT_UNNESTED,
-            {
-                "trigger_id": first["trigger_id"],
-                "policy_id": first["policy_id"],
-                "message_class": first["message_class"],
-                "status": first["status"],
-                "now": first["queued_at"],
-                "keys": [r["idempotency_key"] for r in rows],
-                "enterprise_ids": [r["enterprise_id"] for r in rows],
-                "channels": [r["channel"] for r in rows],
-                "addresses": [r["address"] for r in rows],
-                "reasons": [json.dumps(r["reason"], ensure_ascii=False) for r in rows],
-            },
+@compiles(IdempotencyKey, "postgresql")
+def _key_postgresql(element: IdempotencyKey, compiler: SQLCompiler, **kw: Any) -> str:
+    parts = " || '|' || ".join(compiler.process(c, **kw) for c in element.clauses)
+    return f"left(encode(sha256(convert_to({parts}, 'UTF8')), 'hex'), 40)"
+
+
+def with_key_function(session: Session) -> None:
+    """Give SQLite the key function (whichever engine made the connection; registering
+    again replaces it)."""
+    if session.get_bind().dialect.name == "sqlite":
+        connection: Any = session.connection().connection.driver_connection
+        connection.create_function(
+            "notifier_idempotency_key", 4, idempotency_key, deterministic=True
         )
+
+
+def insert_page(
+    session: Session,
+    trigger: Trigger,
+    audience: Targets,
+    *,
+    after: int | None,
+    until: int | None,
+    now: datetime,
+) -> list[int]:
+    """Insert a delivery, already ``queued``, for each recipient of ``audience`` whose
+    enterprise id is after ``after`` up to ``until``; return the ids of the new rows.
+
+    One ``INSERT .. SELECT`` over the audience query: the key and the reason are computed by
+    the database, no row passes through Python. Rows that already exist (a fan-out run again)
+    are left alone and not returned, so the caller queues each delivery once.
+    """
+    with_key_function(session)
+    recipients = audiences.in_window(audiences.recipients_query(audience), after, until).subquery()
+    rows = select(
+        IdempotencyKey(
+            literal(trigger.key, String()),
+            recipients.c.credit_code,
+            recipients.c.channel,
+            recipients.c.address,
+        ),
+        literal(trigger.id),
+        literal(trigger.policy_id, Integer()),
+        recipients.c.enterprise_id,
+        recipients.c.channel,
+        recipients.c.address,
+        recipients.c.reason,
+        literal(triggers.message_class_of(trigger), String()),
+        literal(S.QUEUED.value, String()),
+        literal(now, UTCDateTime()),
+        literal(0),
+        literal(0),
+        literal(now, UTCDateTime()),
+        literal(now, UTCDateTime()),
+    ).where(true())  # SQLite reads an ON after a bare FROM as a join's
+    columns = [
+        "idempotency_key", "trigger_id", "policy_id", "enterprise_id", "channel", "address",
+        "reason", "message_class", "status", "queued_at", "attempts", "throttled", "created_at",
+        "updated_at",
+    ]  # fmt: skip
+    statement = (
+        insert_ignoring_conflicts(session, table_of(Delivery))
+        .from_select(columns, rows)
+        .returning(_deliveries.id)
     )
+    return list(session.scalars(statement))
 
 
 def queue_pending(session: Session, trigger_id: int, *, limit: int, now: datetime) -> list[int]:
@@ -336,7 +348,10 @@ def hold(
     waits for its merge). Returns the ids held (a delivery another worker claimed meanwhile is
     left to it)."""
     values: dict[str, object] = {
-        "status": S.DEFERRED, "next_attempt_at": None, "last_error": reason, "updated_at": now
+        "status": S.DEFERRED,
+        "next_attempt_at": None,
+        "last_error": reason,
+        "updated_at": now,
     }
     if held is not None:
         values["held"] = held
@@ -676,9 +691,7 @@ def channel_status_counts_since(
     return counts
 
 
-def get_delivery(
-    session: Session, delivery_id: int, *, scope: Scope = DISTRICT
-) -> Delivery | None:
+def get_delivery(session: Session, delivery_id: int, *, scope: Scope = DISTRICT) -> Delivery | None:
     """One delivery with its enterprise and trigger, or None when there is no such id (or its
     firm is not in ``scope``)."""
     query = (

@@ -40,18 +40,19 @@ def _insert_page(
     sessions: SessionFactory,
     trigger_id: int,
     audience: Targets,
-    after: tuple[int, int] | None,
+    after: int | None,
     size: int,
-) -> tuple[list[int], tuple[int, int] | None]:
-    """Insert one page of deliveries, queued; return their ids and the next page's key."""
+) -> tuple[list[int], int | None]:
+    """Insert the deliveries of the next ``size`` enterprises, queued; return their ids and
+    the next page's key (None after the last page)."""
     with sessions.begin() as session:
         trigger = triggers.get(session, trigger_id)
         assert trigger is not None
-        recipients = audiences.page(session, audience, after=after, size=size)
+        until = audiences.window_end(session, audience, after=after, size=size)
         now = utcnow()
-        ids = deliveries.insert_for_recipients(session, trigger, recipients, now=now)
+        ids = deliveries.insert_page(session, trigger, audience, after=after, until=until, now=now)
         triggers.beat(session, trigger, now=now)
-    return ids, audiences.next_key(recipients) if len(recipients) == size else None
+    return ids, until
 
 
 def _start(
@@ -129,9 +130,12 @@ def _fan_out_pages(
     settings: DeliverySettings,
     pace: Pace,
 ) -> int:
-    after: tuple[int, int] | None = None
+    after: int | None = None
+    # A small first page: its deliveries reach the workers while the rest is being made.
+    size = min(settings.batch_size, settings.fan_out_chunk)
     while True:
-        ids, after = _insert_page(sessions, trigger_id, audience, after, settings.fan_out_chunk)
+        ids, after = _insert_page(sessions, trigger_id, audience, after, size)
+        size = settings.fan_out_chunk
         # Committed first: a lost message leaves rows `queued`, which the sweeper recovers.
         # Queued as we go, so sending starts before a large fan-out ends (at the throttle's pace).
         pace.dispatch(dispatch, ids)

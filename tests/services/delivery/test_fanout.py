@@ -13,7 +13,8 @@ from notifier.runtime import Runtime
 from notifier.services.delivery.fanout import fan_out
 from notifier.services.enterprises.importing import import_enterprises
 from notifier.services.policies.publishing import publish
-from notifier.store.models import Delivery, Trigger
+from notifier.store.deliveries import idempotency_key
+from notifier.store.models import Delivery, Enterprise, Trigger
 
 from support.factories import Enqueued, Firm, credit_code, enterprise_csv, policy
 
@@ -125,3 +126,64 @@ def test_an_enterprise_reached_through_two_sectors_gets_one_message_per_channel(
     assert (delivery.address, delivery.reason["sector"]) == ("+8613800000007", "C3610")
     with runtime.sessions() as session:
         assert session.get(Delivery, delivery.id).enterprise.credit_code == credit_code(7)
+
+
+def test_a_fan_out_after_an_upgrade_makes_no_second_delivery_of_a_row_an_older_version_made(
+    runtime,
+):
+    firms = [Firm(n, channels="sms;email;webhook", webhook_url=f"https://钩子.example.cn/企业{n}")
+             for n in range(1, 6)]  # fmt: skip
+    trigger_id = load_and_publish(runtime, firms)
+    with runtime.sessions.begin() as session:
+        trigger = session.get(Trigger, trigger_id)
+        # A delivery an older version made, its key computed in Python.
+        older = Delivery(
+            idempotency_key=idempotency_key(
+                trigger.key, credit_code(3), "webhook", "https://钩子.example.cn/企业3"
+            ),
+            trigger_id=trigger_id,
+            policy_id=trigger.policy_id,
+            enterprise_id=session.scalar(
+                select(Enterprise.id).where(Enterprise.credit_code == credit_code(3))
+            ),
+            channel="webhook",
+            address="https://钩子.example.cn/企业3",
+            status="sent",
+        )
+        session.add(older)
+    queued: list[int] = []
+
+    settings = runtime.settings.delivery
+    fan_out(runtime.sessions, Enqueued(queued.extend), trigger_id, settings=settings)
+
+    made = deliveries_of(runtime)
+    assert len(made) == 15 and len(queued) == 14
+    with runtime.sessions() as session:
+        trigger = session.get(Trigger, trigger_id)
+        firms = session.execute(select(Enterprise.id, Enterprise.credit_code))
+        codes = {firm_id: code for firm_id, code in firms}
+        for delivery in made:
+            expected = idempotency_key(
+                trigger.key, codes[delivery.enterprise_id], delivery.channel, delivery.address
+            )
+            assert delivery.idempotency_key == expected
+
+
+def test_the_first_page_is_one_batch_so_sending_starts_before_the_fan_out_ends(
+    database_url, make_runtime
+):
+    runtime = make_runtime(
+        database_url=database_url, delivery={"fan_out_chunk": 10, "batch_size": 4}
+    )
+    trigger_id = load_and_publish(runtime, [Firm(n, channels="sms") for n in range(1, 16)])
+    seen_when_queued: list[int] = []
+
+    def count_made(ids):
+        # How many deliveries exist when each batch is queued.
+        with runtime.sessions() as session:
+            seen_when_queued.append(session.scalar(select(func.count()).select_from(Delivery)))
+
+    fan_out(runtime.sessions, Enqueued(count_made), trigger_id, settings=runtime.settings.delivery)
+
+    assert seen_when_queued[0] == 4  # one batch made, queued at once
+    assert seen_when_queued[-1] == 15
