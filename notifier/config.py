@@ -235,7 +235,7 @@ class DeliverySettings(BaseModel):
     # endpoint does not hold up the others; 1: one after another.
     send_threads: int = Field(default=8, ge=1, le=64)
     # Of those, sends to one host at once (many firms' endpoints may share a receiver or a
-    # robot service). Each process keeps at most 32 connections to one host.
+    # robot service). Each process keeps at most 8 connections to one host.
     host_sends: int = Field(default=8, ge=1, le=64)
     # Backoff delays vary by up to this fraction either way, so retries do not come in waves.
     backoff_jitter: float = Field(default=0.2, ge=0, le=1)

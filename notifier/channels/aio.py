@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _READ_CHUNK = 64 * 1024
-# Kept-alive connections per host and provider, and sends to one host at once.
-DEFAULT_PER_HOST = 32
+# Sends at once to one host, per provider and process (each on a kept-alive connection): as
+# many as a worker process's threads, so a firm's receiver sees no more connections at once
+# from a process than it did when each thread sent one message at a time.
+DEFAULT_PER_HOST = 8
 
 
 class LoopThread:
