@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -239,33 +240,28 @@ def test_a_file_template_that_reads_a_firm_s_name_is_rendered_per_firm(tmp_path:
     renderer = Renderer(templates_dir=tmp_path / "templates")
     for shared, fresh in _built_both_ways(_published(), EMAIL, tmp_path, renderer):
         assert shared == fresh
-    delivery = _delivery(_published(), EMAIL, 1, "宁波灵峰")
-    context = _factory(renderer).context(delivery)
+    entry = _prepared(renderer, _delivery(_published(), EMAIL, 1, "宁波灵峰"), "policy_published")
+    text, subject, html = entry.splits
+    assert text is None and subject is None and html is not None  # the shipped HTML is shared
+
+
+def _prepared(renderer: Renderer, delivery: Any, kind: str) -> Any:
+    """The shared-rendering entry of ``kind``'s templates for the delivery's channel."""
     _, entry = prepare(
-        renderer.parts("policy_published", EMAIL),
-        context,
+        renderer.parts(kind, delivery.channel),
+        _factory(renderer).context(delivery),
         FIRM_NAMES,
-        limits=Limits(EMAIL),
+        limits=Limits(delivery.channel),
         resolve=renderer.template,
     )
     assert entry is not None
-    text, subject, html = entry.splits
-    assert text is None and subject is None and html is not None  # the shipped HTML is shared
+    return entry
 
 
 @pytest.mark.parametrize("channel", [SMS, EMAIL, WEBHOOK])
 def test_the_shipped_templates_are_rendered_once_for_all_firms(channel: str) -> None:
     renderer = Renderer()
-    delivery = _delivery(_reminder(), channel, 1, "宁波灵峰")
-    context = _factory(renderer).context(delivery)
-    _, entry = prepare(
-        renderer.parts("deadline_reminder", channel),
-        context,
-        FIRM_NAMES,
-        limits=Limits(channel),
-        resolve=renderer.template,
-    )
-    assert entry is not None
+    entry = _prepared(renderer, _delivery(_reminder(), channel, 1, "宁波灵峰"), "deadline_reminder")
     assert all(
         split is not None
         for split, (_, template) in zip(entry.splits, entry.parts.fields(), strict=True)
