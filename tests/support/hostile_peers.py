@@ -171,3 +171,23 @@ class RecordingEndpoint(_HttpPeer):
         with self._lock:
             self.received.append((path, time.time()))
         return HttpAnswer(204)
+
+
+class CrowdedEndpoint(RecordingEndpoint):
+    """A receiver many firms share that holds each request ``hold`` seconds and notes the most
+    requests it held at once (each arrives on a connection of its own or a kept-alive one)."""
+
+    def __init__(self, *, hold: float) -> None:
+        super().__init__()
+        self.hold = hold
+        self.inside = 0
+        self.most_inside = 0
+
+    def answer(self, path: str, headers: Any, body: bytes) -> HttpAnswer:
+        with self._lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(self.hold)
+        with self._lock:
+            self.inside -= 1
+        return super().answer(path, headers, body)
