@@ -163,6 +163,8 @@ class GuardedClient:
         self._verify = verify
         self._session: aiohttp.ClientSession | None = None
         self._hosts: dict[tuple[str, int], asyncio.Semaphore] = {}
+        # Address literals (host, port) the allow-list let through: the answer never changes.
+        self._vetted: set[tuple[str, int]] = set()
 
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp  # noqa: PLC0415 - only a process that sends over HTTP pays for it
@@ -212,9 +214,10 @@ class GuardedClient:
         import aiohttp  # noqa: PLC0415
 
         host, port = netguard.target_of(url)
-        if _is_address(host):  # nothing to resolve, nothing to rebind: vetted here
-            if not self.allowed.allows_name(host, port):
+        if _is_address(host):  # nothing to resolve, nothing to rebind: vetted here, once
+            if (host, port) not in self._vetted and not self.allowed.allows_name(host, port):
                 self.allowed.vet(host, [netguard.plain_ip(host)], port=port)
+            self._vetted.add((host, port))
         else:  # the early, clear error (the resolver vets again when connecting)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, partial(netguard.check_url, url, allowed=self.allowed))

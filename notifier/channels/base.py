@@ -8,6 +8,7 @@ may come from the settings file or, later, from the ``providers`` table.
 from __future__ import annotations
 
 import abc
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,9 +52,9 @@ class Message:
     # shared secret (an endpoint without one of its own). Never in ``repr``, so never logged.
     signing_secrets: tuple[str | None, ...] = field(default=(None,), repr=False)
 
-    @property
+    @functools.cached_property
     def message_id(self) -> str:
-        """The header-safe id derived from the idempotency key."""
+        """The header-safe id derived from the idempotency key (worked out once)."""
         return message_id_for(self.idempotency_key)
 
 
