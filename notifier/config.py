@@ -173,7 +173,7 @@ class EmailSettings(BaseModel):
     unsubscribe_mailto: str | None = None
     timeout: float = Field(default=15.0, gt=0)
     ca_file: Path | None = None
-    connections: int = Field(default=4, ge=1, le=64)
+    connections: int = Field(default=8, ge=1, le=64)
 
 
 class WebhookSettings(BaseModel):
@@ -235,7 +235,7 @@ class DeliverySettings(BaseModel):
     # endpoint does not hold up the others; 1: one after another.
     send_threads: int = Field(default=8, ge=1, le=64)
     # Of those, sends to one host at once (many firms' endpoints may share a receiver or a
-    # robot service). Each process keeps at most 8 connections to one host.
+    # robot service). Each process sends at most 8 at once to one host.
     host_sends: int = Field(default=8, ge=1, le=64)
     # Backoff delays vary by up to this fraction either way, so retries do not come in waves.
     backoff_jitter: float = Field(default=0.2, ge=0, le=1)

@@ -66,7 +66,7 @@ class SmtpOptions(KindOptions):
     timeout: float = Field(default=15.0, gt=0)
     ca_file: Path | None = None
     # Kept-open connections per worker process, each used by one send at a time.
-    connections: int = Field(default=4, ge=1, le=64)
+    connections: int = Field(default=8, ge=1, le=64)
 
 
 class SmtpSecrets(KindOptions):
